@@ -1,0 +1,127 @@
+/** Command-line entry: parses arguments, maps every outcome to a documented exit code. */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EXIT, InventoryError, KbError, formatProblem } from './errors.js';
+import { loadInventoryFile } from './inventory/load.js';
+import type { Inventory } from './inventory/model.js';
+import { OS_NAMES, type OsName } from './inventory/schema.js';
+import { dryRun } from './dry-run.js';
+import type { PlanFilter } from './plan.js';
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  isTTY: boolean;
+}
+
+const defaultIo: Io = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  isTTY: Boolean(process.stdout.isTTY),
+};
+
+function list(v: string, prev: string[] = []): string[] {
+  return [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of 1 or more');
+  return n;
+}
+
+const osOption = () => new Option('--os <os>', 'OS assumed for hosts without an os: field (dry run only)').choices([...OS_NAMES]);
+
+export function load(file: string, io: Io): Inventory {
+  const { inventory, warnings } = loadInventoryFile(file);
+  for (const w of warnings) io.err(formatProblem(w) + '\n');
+  return inventory;
+}
+
+function filterFrom(o: { only?: string[]; steps?: string[]; skipSteps?: string[] }): PlanFilter {
+  return { only: o.only, steps: o.steps, skipSteps: o.skipSteps };
+}
+
+export function buildProgram(io: Io, setCode: (c: number) => void): Command {
+  const program = new Command('kbootstrap')
+    .description('Turn fresh Linux machines into a kubeadm Kubernetes cluster over SSH, from one inventory file')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError('(run kbootstrap --help for usage)')
+    .exitOverride();
+
+  const runOptions = (cmd: Command) => cmd
+    .option('--only <hosts>', 'limit the run to these hosts (comma-separated names)', list)
+    .option('--steps <ids>', 'run only these steps (comma-separated ids)', list)
+    .option('--skip-steps <ids>', 'skip these steps (comma-separated ids)', list)
+    .option('--concurrency <n>', 'hosts worked on at once', positiveInt, 10)
+    .addOption(osOption());
+
+  runOptions(program.command('up')
+    .description('bring every host to the state the inventory describes (a second run changes nothing)')
+    .argument('<inventory>', 'inventory file (YAML)')
+    .option('--dry-run', 'print, per host, the checks and commands that would run; connect to nothing'))
+    .action(async (file: string, o) => {
+      const inv = load(file, io);
+      if (o.dryRun) {
+        const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined, filter: filterFrom(o) });
+        io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
+        setCode(EXIT.ok);
+        return;
+      }
+      throw new KbError('up over SSH is not available in this build yet: use --dry-run', EXIT.failed);
+    });
+
+  program.command('render')
+    .description('write the dry-run script of every host to DIR/<host>.sh (or print them)')
+    .argument('<inventory>', 'inventory file (YAML)')
+    .option('-o, --out <dir>', 'directory to write <host>.sh files into')
+    .addOption(osOption())
+    .action(async (file: string, o) => {
+      const inv = load(file, io);
+      const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined });
+      if (o.out) {
+        mkdirSync(o.out, { recursive: true });
+        for (const h of hosts) writeFileSync(join(o.out, `${h.host}.sh`), h.script, { mode: 0o755 });
+        io.err(`wrote ${hosts.length} scripts to ${o.out}\n`);
+      } else {
+        io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
+      }
+      setCode(EXIT.ok);
+    });
+
+  program.command('validate')
+    .description('check an inventory file and exit 0 when it is valid')
+    .argument('<inventory>', 'inventory file (YAML)')
+    .action((file: string) => {
+      const inv = load(file, io);
+      io.out(`${file}: valid (${inv.hosts.length} hosts, Kubernetes ${inv.cluster.kubernetesVersion})\n`);
+      setCode(EXIT.ok);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram(io, (c) => { code = c; });
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+      return EXIT.usage;
+    }
+    if (e instanceof InventoryError) {
+      io.err(e.problems.map(formatProblem).join('\n') + '\n');
+      return EXIT.usage;
+    }
+    if (e instanceof KbError) {
+      io.err(`kbootstrap: ${e.message}\n`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+}

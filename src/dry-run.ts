@@ -1,0 +1,100 @@
+/**
+ * The dry run: the real runner over recording transports, then one readable
+ * bash script per host, in inventory order, steps in plan order.
+ */
+import type { Inventory } from './inventory/model.js';
+import type { OsName } from './inventory/schema.js';
+import { assumedFacts } from './host/facts.js';
+import { Host } from './host/host.js';
+import { RecordingTransport, type Recorded } from './transport/recording.js';
+import { Runner } from './runner.js';
+import { buildPlan, type PlanFilter } from './plan.js';
+import { PRELUDE, writeCommand } from './shell/prelude.js';
+import { heredocDelimiter } from './shell/quote.js';
+import { Redactor } from './redact.js';
+import { ALL_STEPS, stepById } from './steps/index.js';
+
+export interface RenderedHost {
+  host: string;
+  script: string;
+}
+
+export async function dryRun(inv: Inventory, opts: { defaultOs?: OsName; filter?: PlanFilter } = {}): Promise<RenderedHost[]> {
+  const plan = buildPlan(inv, opts.filter);
+  const recorders = new Map<string, RecordingTransport>();
+  const runner = new Runner(inv, plan, async (spec) => {
+    const t = new RecordingTransport();
+    recorders.set(spec.name, t);
+    return new Host(spec, t, assumedFacts(spec.os ?? opts.defaultOs ?? 'rhel'));
+  }, { mode: 'apply', concurrency: 1, verifyTimeoutSeconds: 600, assumeApplied: true });
+  const result = await runner.run();
+  if (result.failed) {
+    const bad = result.outcomes.find((o) => o.status === 'failed');
+    throw new Error(`dry run failed on ${bad?.host}: ${bad?.step}: ${bad?.reason}`);
+  }
+  return inv.hosts.filter((h) => recorders.has(h.name)).map((h) => ({
+    host: h.name,
+    script: renderHost(inv, h.name, recorders.get(h.name)!.recorded, result.outcomes.filter((o) => o.host === h.name), opts.defaultOs),
+  }));
+}
+
+function renderHost(
+  inv: Inventory,
+  name: string,
+  recorded: Recorded[],
+  outcomes: { step: string; status: string; reason: string }[],
+  defaultOs?: OsName,
+): string {
+  const spec = inv.hosts.find((h) => h.name === name)!;
+  const facts = assumedFacts(spec.os ?? defaultOs ?? 'rhel');
+  const c = inv.cluster;
+  const redactor = new Redactor();
+  const out: string[] = [
+    '#!/usr/bin/env bash',
+    `# kbootstrap dry run for ${spec.name} (${spec.address}), role ${spec.role}`,
+    `# OS assumed: ${facts.prettyName} (from ${spec.os ? 'the inventory' : defaultOs ? '--os' : 'the default'}; a real run reads /etc/os-release)`,
+    `# Cluster ${c.name}: Kubernetes ${c.kubernetesVersion}, ${c.containerRuntime}, CNI ${c.cni.plugin}, kube-proxy ${c.kubeProxyMode}`,
+    `# SSH: ${spec.ssh.user}@${spec.address}:${spec.ssh.port}${spec.ssh.user === 'root' ? '' : ' (commands run through sudo -n)'}`,
+    '#',
+    '# Each step shows its read-only check (kbootstrap parses what it prints) and',
+    '# the commands it runs when the check finds the step not done. Run as root.',
+    '# Values that exist only at run time appear as <PLACEHOLDERS>; secrets never appear.',
+    'set -euo pipefail',
+    '',
+    PRELUDE.trimEnd(),
+  ];
+  // group by step in order of first appearance, which is plan order
+  const ids = ALL_STEPS.map((s) => s.id);
+  const order = [...new Set([...recorded.map((r) => r.step), ...outcomes.filter((o) => o.status === 'skipped').map((o) => o.step)])]
+    .sort((a, b) => ids.indexOf(a) - ids.indexOf(b));
+  for (const stepId of order) {
+    const step = stepById(stepId);
+    const skipped = outcomes.find((o) => o.step === stepId && o.status === 'skipped');
+    const ownStep = outcomes.some((o) => o.step === stepId);
+    out.push('', `### ${stepId}: ${step?.title ?? stepId}${ownStep ? '' : ' (on behalf of the hosts that join)'}`);
+    if (skipped) {
+      out.push(`# skipped: ${skipped.reason}`);
+      continue;
+    }
+    let section = '';
+    for (const r of recorded.filter((x) => x.step === stepId)) {
+      const want = r.kind === 'check' ? 'check' : 'apply';
+      if (want !== section) {
+        out.push(want === 'check' ? '## check (read-only)' : '## apply');
+        section = want;
+      }
+      if (r.kind === 'check') out.push('(', r.script.trimEnd(), ')');
+      else if (r.kind === 'exec') {
+        if (r.note) out.push(`# ${r.note}`);
+        if (!r.mutates) out.push('# (read-only)');
+        out.push('(', r.script.trimEnd(), ')');
+      } else {
+        const content = redactor.redact(r.content);
+        const delim = heredocDelimiter(content);
+        if (r.note) out.push(`# ${r.note}`);
+        out.push(`${writeCommand(r.dest, r.mode, r.owner)} <<'${delim}'`, content.replace(/\n$/, ''), delim);
+      }
+    }
+  }
+  return out.join('\n') + '\n';
+}

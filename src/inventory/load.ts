@@ -1,0 +1,376 @@
+/**
+ * Reads an inventory file, validates it against the schema and the rules a
+ * schema cannot express, and reports every problem with file:line:col and
+ * the field path. Nothing here touches the network.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { closest, distance } from 'fastest-levenshtein';
+import type { z } from 'zod';
+import { InventoryError, type Problem } from '../errors.js';
+import { inventorySchema, type ParsedInventory } from './schema.js';
+import { DNS1123_LABEL, cidrContains, cidrsOverlap, parseCidr, parseEndpoint, parseIPv4, type Cidr } from './net.js';
+import type { ClusterSpec, HostSpec, Inventory } from './model.js';
+
+export const MIN_MINOR = 24;
+/** Newest minor this release knows the package layout and kubeadm API of. */
+export const MAX_KNOWN_MINOR = 35;
+
+type Path = (string | number)[];
+
+export function formatPath(path: Path): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${p}` : p;
+  return out;
+}
+
+class Locator {
+  constructor(private doc: Document, private lc: LineCounter) {}
+
+  private pos(offset: number): { line: number; col: number } {
+    return this.lc.linePos(offset);
+  }
+
+  /** Position of the value at path, or of the nearest ancestor that exists. */
+  value(path: Path): { line: number; col: number } {
+    for (let n = path.length; n >= 0; n--) {
+      const node = this.doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+      if (node && typeof node === 'object' && node.range) return this.pos(node.range[0]);
+    }
+    return { line: 1, col: 1 };
+  }
+
+  /** Position of a key inside the map at path. */
+  key(path: Path, key: string): { line: number; col: number } {
+    const map = path.length ? this.doc.getIn(path, true) : this.doc.contents;
+    if (isMap(map)) {
+      for (const item of map.items) {
+        if (isPair(item) && isScalar(item.key) && item.key.value === key && item.key.range) {
+          return this.pos(item.key.range[0]);
+        }
+      }
+    }
+    return this.value(path);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${String(v)}`;
+}
+
+function oneOf(values: readonly unknown[]): string {
+  const q = values.map((v) => JSON.stringify(v));
+  if (q.length === 1) return q[0]!;
+  if (q.length === 2) return `${q[0]} or ${q[1]}`;
+  return `one of ${q.join(', ')}`;
+}
+
+function getAt(root: unknown, path: Path): unknown {
+  let cur: unknown = root;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string | number, unknown>)[p];
+  }
+  return cur;
+}
+
+/** Keys the schema allows at a path, for did-you-mean. */
+function allowedKeys(path: Path): string[] {
+  let schema: z.ZodType = inventorySchema;
+  for (const p of path) {
+    schema = unwrap(schema);
+    const def = (schema as unknown as { def: { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType } }).def;
+    if (def.type === 'object' && typeof p === 'string' && def.shape) schema = def.shape[p]!;
+    else if (def.type === 'array' && typeof p === 'number' && def.element) schema = def.element;
+    else return [];
+    if (!schema) return [];
+  }
+  schema = unwrap(schema);
+  const def = (schema as unknown as { def: { type: string; shape?: Record<string, unknown> } }).def;
+  return def.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+}
+
+function unwrap(s: z.ZodType): z.ZodType {
+  let cur = s as unknown as { def: { type: string; innerType?: z.ZodType } };
+  while (['optional', 'default', 'nullable', 'prefault'].includes(cur.def.type) && cur.def.innerType) {
+    cur = cur.def.innerType as unknown as typeof cur;
+  }
+  return cur as unknown as z.ZodType;
+}
+
+export function didYouMean(key: string, candidates: string[]): string | undefined {
+  if (candidates.length === 0) return undefined;
+  const lower = candidates.find((c) => c.toLowerCase() === key.toLowerCase());
+  if (lower) return lower;
+  const best = closest(key, candidates);
+  return distance(key, best) <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+export interface LoadResult {
+  inventory: Inventory;
+  warnings: Problem[];
+}
+
+export function loadInventoryFile(file: string): LoadResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.message;
+    throw new InventoryError([{ file, line: 1, col: 1, path: '', message: `cannot read inventory: ${why}`, severity: 'error' }]);
+  }
+  return parseInventory(text, file);
+}
+
+export function parseInventory(text: string, file: string): LoadResult {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const problems: Problem[] = [];
+  const err = (line: number, col: number, path: string, message: string) =>
+    problems.push({ file, line, col, path, message, severity: 'error' });
+
+  if (doc.errors.length) {
+    for (const e of doc.errors) {
+      const p = lc.linePos(e.pos[0]);
+      err(p.line, p.col, '', `YAML syntax: ${e.message.split('\n')[0]}`);
+    }
+    throw new InventoryError(problems);
+  }
+  const raw = doc.toJS() as unknown;
+  const loc = new Locator(doc, lc);
+  const at = (path: Path, message: string) => {
+    const p = loc.value(path);
+    err(p.line, p.col, formatPath(path), message);
+  };
+
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    err(1, 1, '', 'expected a mapping with apiVersion, kind, cluster, ssh and hosts');
+    throw new InventoryError(problems);
+  }
+
+  const parsed = inventorySchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = issue.path as Path;
+      const got = getAt(raw, path);
+      switch (issue.code) {
+        case 'unrecognized_keys':
+          for (const key of issue.keys) {
+            const p = loc.key(path, key);
+            const hint = didYouMean(key, allowedKeys(path));
+            err(p.line, p.col, formatPath([...path, key]), `unknown field${hint ? ` (did you mean "${hint}"?)` : ''}`);
+          }
+          break;
+        case 'invalid_type':
+          at(path, got === undefined ? `required field is missing` : `expected ${issue.expected}, got ${describe(got)}`);
+          break;
+        case 'invalid_value':
+          at(path, `expected ${oneOf(issue.values)}, got ${describe(got)}`);
+          break;
+        default:
+          at(path, issue.code === 'too_small' && Array.isArray(got) ? issue.message : `${issue.message}${got !== undefined && typeof got !== 'object' ? `, got ${describe(got)}` : ''}`);
+      }
+    }
+    throw new InventoryError(problems);
+  }
+
+  const warnings: Problem[] = [];
+  const warn = (path: Path, message: string) => {
+    const p = loc.value(path);
+    warnings.push({ file, line: p.line, col: p.col, path: formatPath(path), message, severity: 'warning' });
+  };
+  const inventory = checkSemantics(parsed.data, file, at, warn);
+  if (problems.length) throw new InventoryError([...problems, ...warnings]);
+  return { inventory: inventory!, warnings };
+}
+
+type Report = (path: Path, message: string) => void;
+
+function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: Report): Inventory | undefined {
+  const c = inv.cluster;
+  if (!DNS1123_LABEL.test(c.name) || c.name.length > 63) err(['cluster', 'name'], notLabel(c.name));
+
+  // Version: kubeadm takes a full release version; packages exist from 1.24 on.
+  const vm = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(c.kubernetesVersion);
+  let minor = 0;
+  if (!vm) {
+    err(['cluster', 'kubernetesVersion'], `expected a release version like "1.30.4", got ${JSON.stringify(c.kubernetesVersion)}`);
+  } else {
+    minor = Number(vm[2]);
+    if (vm[1] !== '1') err(['cluster', 'kubernetesVersion'], `Kubernetes ${vm[1]}.x does not exist; expected 1.${MIN_MINOR}.0 or later`);
+    else if (minor < MIN_MINOR) {
+      err(['cluster', 'kubernetesVersion'],
+        `Kubernetes 1.${minor} is not supported: kbootstrap installs 1.${MIN_MINOR} or later (the pkgs.k8s.io package layout; dockershim is gone)`);
+    } else if (minor > MAX_KNOWN_MINOR) {
+      warn(['cluster', 'kubernetesVersion'], `1.${minor} is newer than this kbootstrap knows (1.${MAX_KNOWN_MINOR}); it may work`);
+    }
+  }
+
+  const cidrs: Partial<Record<'podSubnet' | 'serviceSubnet', Cidr>> = {};
+  for (const f of ['podSubnet', 'serviceSubnet'] as const) {
+    const r = parseCidr(c[f]);
+    if (r.ok) cidrs[f] = r.cidr;
+    else err(['cluster', f], `${r.reason}, got ${JSON.stringify(c[f])}`);
+  }
+  if (cidrs.podSubnet && cidrs.serviceSubnet && cidrsOverlap(cidrs.podSubnet, cidrs.serviceSubnet)) {
+    err(['cluster', 'serviceSubnet'], `overlaps podSubnet ${c.podSubnet}`);
+  }
+
+  if (c.controlPlaneEndpoint !== undefined && !parseEndpoint(c.controlPlaneEndpoint)) {
+    err(['cluster', 'controlPlaneEndpoint'], `expected host:port like "192.168.40.128:6443", got ${JSON.stringify(c.controlPlaneEndpoint)}`);
+  }
+  if (!/^[a-z0-9]([a-z0-9.:_/-]*[a-z0-9])?$/.test(c.imageRepository)) {
+    err(['cluster', 'imageRepository'], `expected an image repository like "registry.aliyuncs.com/google_containers", got ${JSON.stringify(c.imageRepository)}`);
+  }
+  if (!['upstream', 'aliyun'].includes(c.packageMirror) && !isHttpUrl(c.packageMirror)) {
+    err(['cluster', 'packageMirror'], `expected "upstream", "aliyun" or an http(s) base URL, got ${JSON.stringify(c.packageMirror)}`);
+  }
+  c.registryMirrors.forEach((m, i) => {
+    if (!isHttpUrl(m)) err(['cluster', 'registryMirrors', i], `expected an http(s) URL, got ${JSON.stringify(m)}`);
+  });
+  c.insecureRegistries.forEach((r, i) => {
+    if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(r)) err(['cluster', 'insecureRegistries', i], `expected host or host:port, got ${JSON.stringify(r)}`);
+  });
+
+  if (c.cni.manifest !== undefined && !isHttpUrl(c.cni.manifest)) {
+    const local = resolve(dirname(file), c.cni.manifest);
+    if (!existsSync(local)) err(['cluster', 'cni', 'manifest'], `no such file: ${local} (expected an http(s) URL or a local file)`);
+  }
+  if (c.cni.plugin === 'none' && (c.cni.manifest || c.cni.version)) {
+    err(['cluster', 'cni', 'plugin'], 'plugin "none" takes no version or manifest');
+  }
+
+  const criDockerd = { version: c.criDockerd?.version ?? '0.3.16', url: c.criDockerd?.url };
+  if (criDockerd.url !== undefined && !isHttpUrl(criDockerd.url)) {
+    err(['cluster', 'criDockerd', 'url'], `expected an http(s) URL, got ${JSON.stringify(criDockerd.url)}`);
+  }
+  if (c.containerRuntime === 'docker' && c.packageMirror !== 'upstream' && !criDockerd.url) {
+    err(['cluster', 'containerRuntime'],
+      `docker needs cri-dockerd (Kubernetes 1.24+ has no dockershim), and the ${c.packageMirror === 'aliyun' ? 'aliyun' : 'custom'} mirror does not carry it: set cluster.criDockerd.url to a copy of its release files, or use containerd`);
+  }
+  if (c.containerRuntime !== 'docker' && c.criDockerd) {
+    warn(['cluster', 'criDockerd'], 'ignored: containerRuntime is not docker');
+  }
+
+  // Hosts
+  const names = new Map<string, number>();
+  const addrs = new Map<string, number>();
+  const hosts: HostSpec[] = [];
+  inv.hosts.forEach((h, i) => {
+    if (!DNS1123_LABEL.test(h.name) || h.name.length > 63) err(['hosts', i, 'name'], notLabel(h.name));
+    const seen = names.get(h.name);
+    if (seen !== undefined) err(['hosts', i, 'name'], `duplicate host name ${JSON.stringify(h.name)} (also hosts[${seen}])`);
+    else names.set(h.name, i);
+
+    const ip = parseIPv4(h.address);
+    if (ip === undefined) {
+      err(['hosts', i, 'address'], `expected an IPv4 address like 192.168.40.128, got ${JSON.stringify(h.address)}`);
+    } else {
+      const prev = addrs.get(h.address);
+      if (prev !== undefined) err(['hosts', i, 'address'], `duplicate address ${h.address} (also hosts[${prev}])`);
+      else addrs.set(h.address, i);
+      for (const f of ['podSubnet', 'serviceSubnet'] as const) {
+        const cidr = cidrs[f];
+        if (cidr && cidrContains(cidr, ip)) err(['hosts', i, 'address'], `${h.address} lies inside cluster.${f} ${cidr.text}`);
+      }
+    }
+    const user = h.ssh?.user ?? inv.ssh.user;
+    if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(user) || user.length > 32) {
+      err(h.ssh?.user ? ['hosts', i, 'ssh', 'user'] : ['ssh', 'user'], `not a valid user name: ${JSON.stringify(user)}`);
+    }
+    for (const [k, v] of Object.entries(h.labels ?? {})) {
+      if (!/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(k)) {
+        err(['hosts', i, 'labels', k], `not a valid label key: ${JSON.stringify(k)}`);
+      }
+      if (!/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.test(v)) {
+        err(['hosts', i, 'labels', k], `not a valid label value: ${JSON.stringify(v)}`);
+      }
+    }
+    if (c.containerRuntime === 'docker' && h.os === 'ubuntu24.04') {
+      err(['hosts', i, 'os'], 'cri-dockerd publishes no package for Ubuntu 24.04: use containerd on this host');
+    }
+    const ssh = { ...inv.ssh, ...stripUndefined(h.ssh ?? {}) };
+    hosts.push({
+      index: i,
+      name: h.name,
+      address: h.address,
+      role: h.role,
+      os: h.os,
+      labels: h.labels ?? {},
+      ssh: {
+        user: ssh.user,
+        port: ssh.port,
+        privateKeyPath: ssh.privateKeyPath,
+        knownHostsPath: ssh.knownHostsPath,
+        connectTimeoutSeconds: ssh.connectTimeoutSeconds,
+        bastion: ssh.bastion
+          ? { address: ssh.bastion.address, port: ssh.bastion.port ?? 22, user: ssh.bastion.user ?? ssh.user, privateKeyPath: ssh.bastion.privateKeyPath ?? ssh.privateKeyPath }
+          : undefined,
+      },
+    });
+  });
+
+  const cps = inv.hosts.filter((h) => h.role === 'control-plane');
+  if (cps.length === 0) err(['hosts'], 'no host has role "control-plane": a cluster needs at least one');
+  else if (cps.length % 2 === 0) {
+    warn(['hosts'], `${cps.length} control planes: etcd keeps quorum no better than with ${cps.length - 1}; use an odd number`);
+  }
+  if (cps.length > 1 && c.controlPlaneEndpoint === undefined) {
+    warn(['cluster', 'controlPlaneEndpoint'],
+      'several control planes but no controlPlaneEndpoint: joins and kubeconfigs will use the first control plane\'s address, which is a single point of failure; put a load balancer or VIP here');
+  }
+  if (c.controlPlaneEndpoint) {
+    const ep = parseEndpoint(c.controlPlaneEndpoint);
+    const epIp = ep ? parseIPv4(ep.host) : undefined;
+    for (const f of ['podSubnet', 'serviceSubnet'] as const) {
+      const cidr = cidrs[f];
+      if (cidr && epIp !== undefined && cidrContains(cidr, epIp)) err(['cluster', 'controlPlaneEndpoint'], `${ep!.host} lies inside cluster.${f} ${cidr.text}`);
+    }
+  }
+
+  if (!vm || cps.length === 0) return undefined;
+  const version = `${vm[1]}.${vm[2]}.${vm[3]}`;
+  const cluster: ClusterSpec = {
+    name: c.name,
+    kubernetesVersion: version,
+    minorVersion: `v${vm[1]}.${vm[2]}`,
+    minor,
+    controlPlaneEndpoint: c.controlPlaneEndpoint ?? `${cps[0]!.address}:6443`,
+    podSubnet: c.podSubnet,
+    serviceSubnet: c.serviceSubnet,
+    imageRepository: c.imageRepository,
+    packageMirror: c.packageMirror,
+    containerRuntime: c.containerRuntime,
+    criDockerd,
+    cni: c.cni,
+    kubeProxyMode: c.kubeProxyMode,
+    registryMirrors: c.registryMirrors,
+    insecureRegistries: c.insecureRegistries,
+    firewall: c.firewall,
+  };
+  return { file, cluster, hosts };
+}
+
+function notLabel(name: string): string {
+  return `${JSON.stringify(name)} is not a valid DNS-1123 label (lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters)`;
+}
+
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && !/\s/.test(s);
+  } catch {
+    return false;
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

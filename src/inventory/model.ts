@@ -1,0 +1,69 @@
+/** The inventory after validation, with every default filled in. */
+import type { OsName } from './schema.js';
+
+export type Role = 'control-plane' | 'worker';
+export type Family = 'rhel' | 'debian';
+
+export interface BastionSpec {
+  address: string;
+  port: number;
+  user: string;
+  privateKeyPath?: string;
+}
+
+export interface SshSpec {
+  user: string;
+  port: number;
+  privateKeyPath?: string;
+  knownHostsPath?: string;
+  connectTimeoutSeconds: number;
+  bastion?: BastionSpec;
+}
+
+export interface HostSpec {
+  index: number;
+  name: string;
+  address: string;
+  role: Role;
+  os?: OsName;
+  labels: Record<string, string>;
+  ssh: SshSpec;
+}
+
+export interface ClusterSpec {
+  name: string;
+  /** without the leading v, e.g. 1.30.4 */
+  kubernetesVersion: string;
+  /** e.g. v1.30 */
+  minorVersion: string;
+  minor: number;
+  controlPlaneEndpoint: string;
+  podSubnet: string;
+  serviceSubnet: string;
+  imageRepository: string;
+  packageMirror: string;
+  containerRuntime: 'containerd' | 'docker';
+  criDockerd: { version: string; url?: string };
+  cni: { plugin: 'calico' | 'flannel' | 'none'; version?: string; manifest?: string };
+  kubeProxyMode: 'ipvs' | 'iptables';
+  registryMirrors: string[];
+  insecureRegistries: string[];
+  firewall: 'open' | 'disable';
+}
+
+export interface Inventory {
+  /** path as given by the user, for messages */
+  file: string;
+  cluster: ClusterSpec;
+  hosts: HostSpec[];
+}
+
+export function controlPlanes(inv: Inventory): HostSpec[] {
+  return inv.hosts.filter((h) => h.role === 'control-plane');
+}
+
+export function firstControlPlane(inv: Inventory): HostSpec {
+  const cp = controlPlanes(inv)[0];
+  if (!cp) throw new Error('inventory has no control plane (validation should have caught this)');
+  return cp;
+}

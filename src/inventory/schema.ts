@@ -1,0 +1,100 @@
+/**
+ * The inventory contract (apiVersion kbootstrap/v1). Field names are the
+ * users' contract: renaming one breaks their files. The JSON Schema in
+ * schema/inventory.schema.json is generated from this (npm run schema:json).
+ */
+import { z } from 'zod';
+
+export const OS_NAMES = [
+  'rhel', 'centos7', 'rocky8', 'rocky9', 'alma8', 'alma9', 'rhel8', 'rhel9',
+  'debian', 'debian11', 'debian12', 'ubuntu20.04', 'ubuntu22.04', 'ubuntu24.04',
+] as const;
+
+const sshSettings = {
+  user: z.string().min(1).describe('SSH login user; non-root users run mutating commands through sudo'),
+  port: z.number().int().min(1).max(65535).describe('SSH port'),
+  privateKeyPath: z.string().min(1).describe('Private key file (~ is expanded); the passphrase comes from KBOOTSTRAP_SSH_PASSPHRASE or a prompt'),
+  knownHostsPath: z.string().min(1).describe('known_hosts file used in addition to ~/.ssh/known_hosts'),
+  connectTimeoutSeconds: z.number().int().min(1).max(600).describe('TCP + SSH handshake timeout per attempt'),
+};
+
+const bastionSchema = z.strictObject({
+  address: z.string().min(1).describe('Jump host address or name'),
+  port: sshSettings.port.optional(),
+  user: sshSettings.user.optional(),
+  privateKeyPath: sshSettings.privateKeyPath.optional(),
+}).describe('Jump host the connections go through (like ssh -J)');
+
+export const sshDefaultsSchema = z.strictObject({
+  user: sshSettings.user.default('root'),
+  port: sshSettings.port.default(22),
+  privateKeyPath: sshSettings.privateKeyPath.optional(),
+  knownHostsPath: sshSettings.knownHostsPath.optional(),
+  connectTimeoutSeconds: sshSettings.connectTimeoutSeconds.default(10),
+  bastion: bastionSchema.optional(),
+});
+
+const sshOverrideSchema = z.strictObject({
+  user: sshSettings.user.optional(),
+  port: sshSettings.port.optional(),
+  privateKeyPath: sshSettings.privateKeyPath.optional(),
+  knownHostsPath: sshSettings.knownHostsPath.optional(),
+  connectTimeoutSeconds: sshSettings.connectTimeoutSeconds.optional(),
+  bastion: bastionSchema.optional(),
+});
+
+const cniSchema = z.strictObject({
+  plugin: z.enum(['calico', 'flannel', 'none']).describe('CNI plugin to install; none leaves networking to you'),
+  version: z.string().regex(/^v?\d+\.\d+\.\d+$/, 'expected a version like v3.28.2').optional()
+    .describe('Plugin release (default: the one kbootstrap is tested with)'),
+  manifest: z.string().min(1).optional()
+    .describe('Manifest URL (fetched on the control plane) or local file (uploaded); its pod CIDR is set to podSubnet'),
+});
+
+export const clusterSchema = z.strictObject({
+  name: z.string().describe('Cluster name (DNS-1123 label); also the kubeconfig cluster/context name'),
+  kubernetesVersion: z.string().describe('Kubernetes version to install, e.g. "1.30.4"'),
+  controlPlaneEndpoint: z.string().optional()
+    .describe('host:port of the API server for joins and kubeconfigs (default: first control plane address:6443)'),
+  podSubnet: z.string().default('10.244.0.0/16').describe('Pod network CIDR; the CNI manifest is made to match'),
+  serviceSubnet: z.string().default('10.96.0.0/12').describe('Service network CIDR'),
+  imageRepository: z.string().min(1).default('registry.k8s.io')
+    .describe('Where control-plane and pause images come from, e.g. registry.aliyuncs.com/google_containers'),
+  packageMirror: z.string().min(1).default('upstream')
+    .describe('upstream | aliyun | base URL of a mirror laid out like mirrors.aliyun.com'),
+  containerRuntime: z.enum(['containerd', 'docker']).default('containerd')
+    .describe('containerd, or docker (docker-ce + cri-dockerd)'),
+  criDockerd: z.strictObject({
+    version: z.string().regex(/^\d+\.\d+\.\d+$/, 'expected a version like 0.3.16').default('0.3.16'),
+    url: z.string().optional().describe('Base URL holding the cri-dockerd release files (default: the project\'s GitHub releases)'),
+  }).optional().describe('Where cri-dockerd comes from when containerRuntime is docker'),
+  cni: cniSchema.default({ plugin: 'calico' }),
+  kubeProxyMode: z.enum(['ipvs', 'iptables']).default('iptables').describe('kube-proxy mode'),
+  registryMirrors: z.array(z.string()).default([]).describe('Pull-through mirrors for docker.io, e.g. https://xxxx.mirror.aliyuncs.com'),
+  insecureRegistries: z.array(z.string()).default([]).describe('host:port registries reached over plain HTTP'),
+  firewall: z.enum(['open', 'disable']).default('open')
+    .describe('RHEL family: open the kubeadm ports in firewalld when it runs (open), or stop and disable firewalld (disable)'),
+});
+
+export const hostSchema = z.strictObject({
+  name: z.string().describe('Hostname and node name (DNS-1123 label)'),
+  address: z.string().describe('IPv4 address: SSH target, /etc/hosts entry and advertise address'),
+  role: z.enum(['control-plane', 'worker']),
+  os: z.enum(OS_NAMES).optional()
+    .describe('OS for dry runs only; a real run reads /etc/os-release'),
+  labels: z.record(z.string(), z.string()).optional().describe('Extra node labels'),
+  ssh: sshOverrideSchema.optional(),
+});
+
+export const inventorySchema = z.strictObject({
+  apiVersion: z.literal('kbootstrap/v1'),
+  kind: z.literal('Inventory'),
+  cluster: clusterSchema,
+  ssh: sshDefaultsSchema.default({ user: 'root', port: 22, connectTimeoutSeconds: 10 }),
+  hosts: z.array(hostSchema).min(1, 'at least one host is needed'),
+});
+
+export type InventoryInput = z.input<typeof inventorySchema>;
+export type ParsedInventory = z.output<typeof inventorySchema>;
+export type HostInput = z.output<typeof hostSchema>;
+export type OsName = (typeof OS_NAMES)[number];

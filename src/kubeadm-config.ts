@@ -1,0 +1,51 @@
+/** kubeadm configuration files, rendered from the inventory as YAML documents. */
+import { stringify } from 'yaml';
+import type { ClusterSpec, HostSpec } from './inventory/model.js';
+import { criSocket } from './packages.js';
+import type { JoinSecrets } from './join-credentials.js';
+
+/** v1beta4 from 1.31 on (v1beta3 is deprecated there); v1beta3 before. */
+export function kubeadmApiVersion(cluster: ClusterSpec): string {
+  return cluster.minor >= 31 ? 'kubeadm.k8s.io/v1beta4' : 'kubeadm.k8s.io/v1beta3';
+}
+
+function docs(...objs: object[]): string {
+  return objs.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
+}
+
+export function initConfig(cluster: ClusterSpec, host: HostSpec): string {
+  const api = kubeadmApiVersion(cluster);
+  return '# kbootstrap: kubeadm init configuration\n' + docs(
+    {
+      apiVersion: api,
+      kind: 'InitConfiguration',
+      localAPIEndpoint: { advertiseAddress: host.address, bindPort: 6443 },
+      nodeRegistration: { name: host.name, criSocket: criSocket(cluster) },
+    },
+    {
+      apiVersion: api,
+      kind: 'ClusterConfiguration',
+      clusterName: cluster.name,
+      kubernetesVersion: `v${cluster.kubernetesVersion}`,
+      controlPlaneEndpoint: cluster.controlPlaneEndpoint,
+      imageRepository: cluster.imageRepository,
+      networking: { podSubnet: cluster.podSubnet, serviceSubnet: cluster.serviceSubnet },
+    },
+    { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', cgroupDriver: 'systemd' },
+    { apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration', mode: cluster.kubeProxyMode },
+  );
+}
+
+export function joinConfig(cluster: ClusterSpec, host: HostSpec, s: JoinSecrets): string {
+  const api = kubeadmApiVersion(cluster);
+  const cfg: Record<string, unknown> = {
+    apiVersion: api,
+    kind: 'JoinConfiguration',
+    discovery: { bootstrapToken: { apiServerEndpoint: s.endpoint, token: s.token, caCertHashes: [s.caCertHash] } },
+    nodeRegistration: { name: host.name, criSocket: criSocket(cluster) },
+  };
+  if (host.role === 'control-plane') {
+    cfg.controlPlane = { localAPIEndpoint: { advertiseAddress: host.address, bindPort: 6443 }, certificateKey: s.certificateKey };
+  }
+  return '# kbootstrap: kubeadm join configuration (holds secrets; removed after the join)\n' + docs(cfg);
+}

@@ -1,0 +1,53 @@
+/**
+ * Shell functions every script may use. They travel with each script that
+ * needs them (see withPrelude) and are printed once at the top of a dry run.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TEMPLATE_DIR } from './templates.js';
+import { shq } from './quote.js';
+import type { CheckOutput, CheckRequest } from '../transport/types.js';
+
+export const PRELUDE = readFileSync(join(TEMPLATE_DIR, 'prelude.sh'), 'utf8');
+
+/** Prepend the prelude when the script calls one of its functions. */
+export function withPrelude(script: string): string {
+  return /\bkb_[a-z_]+/.test(script) ? `${PRELUDE}\n${script}` : script;
+}
+
+/** The shell line that writes stdin to dest atomically; shared by SSH uploads and the dry run. */
+export function writeCommand(dest: string, mode: string, owner = 'root:root'): string {
+  return `kb_write ${shq(dest, 'upload destination')} ${shq(mode, 'file mode')} ${shq(owner, 'file owner')}`;
+}
+
+const MARK = '@@kbootstrap-check';
+
+/** One script that runs every check in its own subshell and marks where each output starts and ends. */
+export function batchScript(checks: CheckRequest[]): string {
+  const parts = checks.map((c) => [
+    `printf '%s\\n' ${shq(`${MARK} begin ${c.step}`)}`,
+    `( ${c.script.trimEnd()}\n) </dev/null 2>&1`,
+    `printf '%s %s\\n' ${shq(`${MARK} end ${c.step}`)} "$?"`,
+  ].join('\n'));
+  return withPrelude(parts.join('\n'));
+}
+
+export function parseBatch(checks: CheckRequest[], stdout: string): CheckOutput[] {
+  const out: CheckOutput[] = [];
+  const lines = stdout.split('\n');
+  let i = 0;
+  for (const c of checks) {
+    const begin = `${MARK} begin ${c.step}`;
+    while (i < lines.length && lines[i] !== begin) i++;
+    if (i >= lines.length) throw new Error(`check output for ${c.step} is missing (the batch was cut short)`);
+    i++;
+    const body: string[] = [];
+    const endPrefix = `${MARK} end ${c.step} `;
+    while (i < lines.length && !lines[i]!.startsWith(endPrefix)) body.push(lines[i++]!);
+    if (i >= lines.length) throw new Error(`check output for ${c.step} is cut short`);
+    const code = Number(lines[i]!.slice(endPrefix.length));
+    i++;
+    out.push({ step: c.step, code, stdout: body.length ? body.join('\n') + '\n' : '' });
+  }
+  return out;
+}

@@ -1,0 +1,65 @@
+/**
+ * Handlebars for shell: one isolated instance, HTML escaping off, strict
+ * mode, and only the quoting helpers. A value can reach a template's output
+ * only through {{q x}} or {{qall xs}} (test/templates-lint.test.ts enforces it).
+ */
+import Handlebars from 'handlebars';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { shq, shqAll } from './quote.js';
+
+export const TEMPLATE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'templates');
+
+const hb = Handlebars.create();
+hb.registerHelper('q', function (this: unknown, value: unknown, options: Handlebars.HelperOptions) {
+  if (arguments.length !== 2) throw new Error('q takes exactly one value');
+  return shq(value, `{{q}} in ${options?.data?.root?.__template ?? 'template'}`);
+});
+hb.registerHelper('qall', function (this: unknown, values: unknown, options: Handlebars.HelperOptions) {
+  if (!Array.isArray(values)) throw new Error(`qall needs a list in ${options?.data?.root?.__template ?? 'template'}`);
+  return shqAll(values);
+});
+
+export const ALLOWED_HELPERS = ['q', 'qall'] as const;
+export const ALLOWED_BLOCKS = ['if', 'unless', 'each'] as const;
+
+const compiled = new Map<string, Handlebars.TemplateDelegate>();
+
+function compile(file: string): Handlebars.TemplateDelegate {
+  let t = compiled.get(file);
+  if (!t) {
+    t = hb.compile(readFileSync(file, 'utf8'), {
+      noEscape: true,
+      strict: true,
+      knownHelpers: { q: true, qall: true },
+      knownHelpersOnly: true,
+    });
+    compiled.set(file, t);
+  }
+  return t;
+}
+
+/**
+ * Render templates/<name>.<family>.sh.hbs when it exists, else
+ * templates/<name>.sh.hbs. The result is trimmed of trailing blank lines.
+ */
+export function render(name: string, context: Record<string, unknown>, family?: string): string {
+  const candidates = family ? [`${name}.${family}.sh.hbs`, `${name}.sh.hbs`] : [`${name}.sh.hbs`];
+  const file = candidates.map((c) => join(TEMPLATE_DIR, c)).find((f) => existsSync(f));
+  if (!file) throw new Error(`no template ${candidates.join(' or ')} in ${TEMPLATE_DIR}`);
+  const out = compile(file)({ ...context, __template: relative(TEMPLATE_DIR, file) });
+  return out.replace(/\s+$/, '') + '\n';
+}
+
+export function listTemplates(dir = TEMPLATE_DIR): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...listTemplates(p));
+    else if (e.name.endsWith('.hbs')) out.push(p);
+  }
+  return out.sort();
+}
+
+export { hb as handlebarsForShell };

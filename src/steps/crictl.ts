@@ -1,0 +1,28 @@
+import type { ClusterSpec } from '../inventory/model.js';
+import { criSocket } from '../packages.js';
+import { allHosts, type Step } from './types.js';
+import { describeFileStates, fileStateCheck, parseFileStates, uploadFiles, type FileState, type ManagedFile } from './files.js';
+
+export function crictlYaml(cluster: ClusterSpec): ManagedFile {
+  const sock = criSocket(cluster);
+  return {
+    path: '/etc/crictl.yaml',
+    mode: '644',
+    content: `# kbootstrap: crictl talks to ${cluster.containerRuntime === 'docker' ? 'cri-dockerd' : 'containerd'}\nruntime-endpoint: ${sock}\nimage-endpoint: ${sock}\ntimeout: 10\ndebug: false\n`,
+  };
+}
+
+export const crictlStep: Step = {
+  id: 'crictl',
+  title: 'Point crictl at the container runtime',
+  hosts: allHosts,
+  check: (ctx) => fileStateCheck([crictlYaml(ctx.cluster)]),
+  parse(out, ctx) {
+    const states = parseFileStates(out, [crictlYaml(ctx.cluster)]);
+    const bad = describeFileStates(states);
+    return bad.length ? { done: false, reason: bad.join('; '), data: states } : { done: true, reason: `/etc/crictl.yaml uses ${criSocket(ctx.cluster)}`, data: states };
+  },
+  async apply(ctx, found) {
+    await uploadFiles(ctx.host, 'crictl', [crictlYaml(ctx.cluster)], found.data as FileState[] | undefined);
+  },
+};

@@ -1,0 +1,40 @@
+/**
+ * The dry run's transport: nothing leaves the machine. Every command is
+ * recorded under its step; checks answer "nothing here" so every step's
+ * apply is rendered; commands that would print secrets answer with named
+ * placeholders. Because steps cannot tell this transport from SSH, a
+ * mutation cannot bypass the dry run.
+ */
+import type { CheckOutput, CheckRequest, ExecOptions, ExecResult, Transport, UploadOptions } from './types.js';
+
+export type Recorded =
+  | { kind: 'check'; step: string; script: string }
+  | { kind: 'exec'; step: string; script: string; mutates: boolean; note?: string; stdin?: string }
+  | { kind: 'upload'; step: string; dest: string; mode: string; owner: string; content: string; note?: string };
+
+export class RecordingTransport implements Transport {
+  readonly recorded: Recorded[] = [];
+  readonly stats = { roundTrips: 0, bytesSent: 0, bytesReceived: 0 };
+  private checked = new Set<string>();
+
+  async exec(script: string, opts: ExecOptions): Promise<ExecResult> {
+    this.recorded.push({ kind: 'exec', step: opts.step, script, mutates: opts.mutates, note: opts.note, stdin: opts.stdin });
+    return { code: 0, stdout: opts.dryRunStdout ?? '', stderr: '' };
+  }
+
+  async upload(content: string, dest: string, opts: UploadOptions): Promise<void> {
+    this.recorded.push({ kind: 'upload', step: opts.step, dest, mode: opts.mode, owner: opts.owner ?? 'root:root', content, note: opts.note });
+  }
+
+  async checkBatch(checks: CheckRequest[]): Promise<CheckOutput[]> {
+    // a step's check is shown once, where it first runs; re-checks after an apply are the same script
+    for (const c of checks) {
+      if (this.checked.has(c.step)) continue;
+      this.checked.add(c.step);
+      this.recorded.push({ kind: 'check', step: c.step, script: c.script });
+    }
+    return checks.map((c) => ({ step: c.step, code: 0, stdout: '' }));
+  }
+
+  async close(): Promise<void> {}
+}

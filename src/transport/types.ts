@@ -1,0 +1,63 @@
+/**
+ * One interface for every way kbootstrap reaches a host: SSH for real runs,
+ * a recording transport for dry runs, a fake for tests. Steps only ever talk
+ * to a Transport (through Host), so a dry run is the real code path with the
+ * wire cut, not a second implementation.
+ */
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ExecOptions {
+  /** Step id the command belongs to (for errors, logs and dry-run grouping). */
+  step: string;
+  /** true when the command changes the host; false for read-only commands. */
+  mutates: boolean;
+  /** Data fed to the command's stdin (never placed on a command line). */
+  stdin?: string;
+  timeoutMs?: number;
+  /** Literal values to hide in any output, log or error. */
+  secrets?: string[];
+  /** Output is secret: never shown, even in errors. */
+  secretOutput?: boolean;
+  /** What a dry run answers instead of running the command (placeholders only). */
+  dryRunStdout?: string;
+  /** One-line comment shown above the command in a dry run. */
+  note?: string;
+}
+
+export interface UploadOptions {
+  step: string;
+  mode: string;
+  owner?: string;
+  /** Contents are secret: the dry run shows placeholders only, errors never show it. */
+  secrets?: string[];
+  note?: string;
+}
+
+/** One read-only check of a batch; its output is parsed by the step. */
+export interface CheckRequest {
+  step: string;
+  script: string;
+}
+
+export interface CheckOutput {
+  step: string;
+  code: number;
+  stdout: string;
+}
+
+export interface Transport {
+  /** Run a bash script as root (the transport adds sudo when the login user is not root). */
+  exec(script: string, opts: ExecOptions): Promise<ExecResult>;
+  /** Replace a file atomically (temp file, mode, owner, one-time backup, rename). */
+  upload(content: string, dest: string, opts: UploadOptions): Promise<void>;
+  /** Run several read-only checks in one round trip. */
+  checkBatch(checks: CheckRequest[]): Promise<CheckOutput[]>;
+  /** Round trips made so far (for the JSON summary and the benchmark). */
+  readonly stats: { roundTrips: number; bytesSent: number; bytesReceived: number };
+  close(): Promise<void>;
+}
