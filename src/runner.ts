@@ -10,6 +10,7 @@ import { stepsFor, type Phase, type Plan } from './plan.js';
 import type { CheckResult, Step, StepContext } from './steps/types.js';
 import type { CheckOutput } from './transport/types.js';
 import { KbError } from './errors.js';
+import { shqAll } from './shell/quote.js';
 
 export type StepStatus = 'ok' | 'changed' | 'skipped' | 'failed' | 'would-change' | 'not-run';
 
@@ -301,7 +302,7 @@ export class Runner {
     const firstCp = this.inv.hosts.find((h) => h.role === 'control-plane')!;
     const cp = this.hosts.get(firstCp.name);
     if (!cp) return;
-    await cp.exec(`kubeadm token delete ${ids.join(' ')}`, {
+    await cp.exec(`kubeadm token delete ${shqAll(ids)}`, {
       step: 'join', mutates: true, allowFailure: true, note: 'delete the join tokens this run created',
     }).catch(() => undefined);
   }

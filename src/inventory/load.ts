@@ -133,8 +133,9 @@ export function parseInventory(text: string, file: string): LoadResult {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const problems: Problem[] = [];
-  const err = (line: number, col: number, path: string, message: string) =>
-    problems.push({ file, line, col, path, message, severity: 'error' });
+  const err = (line: number, col: number, path: string, message: string) => {
+    if (!problems.some((p) => p.path === path && p.message === message)) problems.push({ file, line, col, path, message, severity: 'error' });
+  };
 
   if (doc.errors.length) {
     for (const e of doc.errors) {
@@ -169,13 +170,21 @@ export function parseInventory(text: string, file: string): LoadResult {
           }
           break;
         case 'invalid_type':
-          at(path, got === undefined ? `required field is missing` : `expected ${issue.expected}, got ${describe(got)}`);
+          if (got === undefined) at(path, 'required field is missing');
+          else if (issue.expected === 'string' && typeof got === 'number') at(path, `expected a string, got number ${got} (quote it: YAML reads 1.30 as the number 1.3)`);
+          else at(path, `expected ${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'a mapping' : issue.expected}, got ${describe(got)}`);
+          break;
+        case 'too_big':
+          at(path, `expected at most ${String(issue.maximum)}, got ${describe(got)}`);
+          break;
+        case 'too_small':
+          at(path, Array.isArray(got) ? issue.message : `expected at least ${String(issue.minimum)}, got ${describe(got)}`);
           break;
         case 'invalid_value':
           at(path, `expected ${oneOf(issue.values)}, got ${describe(got)}`);
           break;
         default:
-          at(path, issue.code === 'too_small' && Array.isArray(got) ? issue.message : `${issue.message}${got !== undefined && typeof got !== 'object' ? `, got ${describe(got)}` : ''}`);
+          at(path, `${issue.message}${got !== undefined && typeof got !== 'object' ? `, got ${describe(got)}` : ''}`);
       }
     }
     throw new InventoryError(problems);
@@ -241,7 +250,7 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
 
   if (c.cni.manifest !== undefined && !isHttpUrl(c.cni.manifest)) {
     const local = resolve(dirname(file), c.cni.manifest);
-    if (!existsSync(local)) err(['cluster', 'cni', 'manifest'], `no such file: ${local} (expected an http(s) URL or a local file)`);
+    if (!existsSync(local)) err(['cluster', 'cni', 'manifest'], `no such file ${JSON.stringify(c.cni.manifest)} next to the inventory (expected an http(s) URL or a local file)`);
   }
   if (c.cni.plugin === 'none' && (c.cni.manifest || c.cni.version)) {
     err(['cluster', 'cni', 'plugin'], 'plugin "none" takes no version or manifest');

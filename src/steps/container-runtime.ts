@@ -111,6 +111,7 @@ export const containerRuntimeStep: Step = {
   id: 'container-runtime',
   title: 'Install and configure the container runtime',
   hosts: allHosts,
+  managedFiles,
   check(ctx) {
     const c = ctx.cluster;
     const facts = ctx.host.facts;
@@ -163,8 +164,8 @@ export const containerRuntimeStep: Step = {
       const dropIn = changed.some((p) => p.includes('cri-docker.service.d'));
       await ctx.host.exec(render('container-runtime/docker-apply', {
         reload: dropIn,
-        restartDocker: changed.includes('/etc/docker/daemon.json') ? 'yes' : 'no',
-        restartCriDocker: dropIn ? 'yes' : 'no',
+        restartDocker: changed.includes('/etc/docker/daemon.json'),
+        restartCriDocker: dropIn,
       }), opts);
     }
   },

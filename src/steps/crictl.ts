@@ -16,6 +16,7 @@ export const crictlStep: Step = {
   id: 'crictl',
   title: 'Point crictl at the container runtime',
   hosts: allHosts,
+  managedFiles: (ctx) => [crictlYaml(ctx.cluster)],
   check: (ctx) => fileStateCheck([crictlYaml(ctx.cluster)]),
   parse(out, ctx) {
     const states = parseFileStates(out, [crictlYaml(ctx.cluster)]);

@@ -18,6 +18,7 @@ export const kernelModulesStep: Step = {
   id: 'kernel-modules',
   title: 'Load the kernel modules Kubernetes needs, now and at boot',
   hosts: allHosts,
+  managedFiles: (ctx) => [modulesFile(ctx.cluster)],
   check: (ctx) => fileStateCheck([modulesFile(ctx.cluster)]) + render('kernel-modules/check', { modules: kernelModules(ctx.cluster) }),
   parse(out, ctx) {
     const m = kv(out.stdout);

@@ -59,6 +59,7 @@ export const kubePackagesStep: Step = {
   id: 'kube-packages',
   title: 'Install kubelet, kubeadm and kubectl at the pinned version',
   hosts: allHosts,
+  managedFiles: files,
   check: (ctx) => fileStateCheck(files(ctx))
     + packagesCheck([...KUBE, ...extraPackages(ctx.cluster)], ctx.host.facts)
     + render('kube-packages/check-extra', { keyPath: KUBE_KEY }, ctx.host.facts.family),

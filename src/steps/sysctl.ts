@@ -53,6 +53,7 @@ export const sysctlStep: Step = {
   id: 'sysctl',
   title: 'Enable bridged traffic filtering and IP forwarding',
   hosts: allHosts,
+  managedFiles: () => [file],
   check: () => fileStateCheck([file]) + render('sysctl/check', { keys: Object.keys(SYSCTL_SETTINGS) }),
   parse(out) {
     const m = kv(out.stdout);

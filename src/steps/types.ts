@@ -7,6 +7,7 @@ import type { ClusterSpec, HostSpec, Inventory } from '../inventory/model.js';
 import type { Host } from '../host/host.js';
 import type { CheckOutput } from '../transport/types.js';
 import type { JoinCredentials } from '../join-credentials.js';
+import type { ManagedFile } from './files.js';
 
 export type PhaseId =
   | 'prepare'
@@ -50,6 +51,8 @@ export interface Step {
   check(ctx: StepContext): string;
   parse(out: CheckOutput, ctx: StepContext): CheckResult;
   apply(ctx: StepContext, found: CheckResult): Promise<void>;
+  /** Files this step owns entirely (for tests and reports). */
+  managedFiles?(ctx: StepContext): ManagedFile[];
 }
 
 /** key=value lines, as check snippets print them. Repeated keys collect in order. */

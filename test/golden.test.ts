@@ -1,0 +1,77 @@
+/**
+ * Golden files are the specification of what kbootstrap runs on a host.
+ * Regenerate with `npm run golden:update`, then read the diff as a reviewer.
+ */
+import { describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { loadInventoryFile } from '../src/inventory/load.js';
+import { dryRun } from '../src/dry-run.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const INVENTORIES = readdirSync(join(ROOT, 'inventories')).filter((f) => f.endsWith('.yaml')).sort();
+const UPDATE = process.env.KBOOTSTRAP_UPDATE_GOLDEN === '1';
+
+function unifiedDiff(expected: string, actual: string, label: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kb-golden-'));
+  try {
+    writeFileSync(join(dir, 'golden'), expected);
+    writeFileSync(join(dir, 'rendered'), actual);
+    const r = spawnSync('diff', ['-u', '--label', `golden/${label}`, '--label', 'rendered', join(dir, 'golden'), join(dir, 'rendered')], { encoding: 'utf8' });
+    return r.stdout;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe.each(INVENTORIES)('inventories/%s', (file) => {
+  const name = basename(file, '.yaml');
+  const goldenDir = join(ROOT, 'test', 'golden', name);
+
+  it('renders every host to its golden script', async () => {
+    const { inventory } = loadInventoryFile(join(ROOT, 'inventories', file));
+    // a relative inventory path keeps absolute paths of this checkout out of the golden files
+    inventory.file = join('inventories', file);
+    const hosts = await dryRun(inventory);
+    expect(hosts.map((h) => h.host)).toEqual(inventory.hosts.map((h) => h.name));
+    if (UPDATE) {
+      rmSync(goldenDir, { recursive: true, force: true });
+      mkdirSync(goldenDir, { recursive: true });
+      for (const h of hosts) writeFileSync(join(goldenDir, `${h.host}.sh`), h.script);
+    }
+    const problems: string[] = [];
+    for (const h of hosts) {
+      const path = join(goldenDir, `${h.host}.sh`);
+      if (!existsSync(path)) { problems.push(`missing golden file ${path} (npm run golden:update)`); continue; }
+      const want = readFileSync(path, 'utf8');
+      if (want !== h.script) problems.push(unifiedDiff(want, h.script, `${name}/${h.host}.sh`));
+    }
+    const extra = existsSync(goldenDir) ? readdirSync(goldenDir).filter((f) => !hosts.some((h) => `${h.host}.sh` === f)) : [];
+    for (const f of extra) problems.push(`stale golden file ${name}/${f}: no such host any more`);
+    if (problems.length) throw new Error(`golden mismatch (npm run golden:update regenerates; review the diff):\n${problems.join('\n')}`);
+  });
+
+  it('golden scripts pass bash -n and shellcheck', () => {
+    const scripts = readdirSync(goldenDir).map((f) => join(goldenDir, f));
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const s of scripts) {
+      execFileSync('bash', ['-n', s]);
+      const r = spawnSync('shellcheck', ['-s', 'bash', '-f', 'gcc', s], { encoding: 'utf8' });
+      if (r.error) throw new Error(`shellcheck is required for this test (apt-get install shellcheck): ${r.error.message}`);
+      expect(r.stdout, `shellcheck findings in ${s}`).toBe('');
+      expect(r.status).toBe(0);
+    }
+  });
+
+  it('golden scripts hold no secrets, only placeholders', () => {
+    for (const f of readdirSync(goldenDir)) {
+      const text = readFileSync(join(goldenDir, f), 'utf8');
+      expect(text).not.toMatch(/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/); // bootstrap token
+      expect(text).not.toMatch(/sha256:[a-f0-9]{64}/); // CA hash
+      expect(text).not.toMatch(/\b[a-f0-9]{64}\b/); // certificate key
+      expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/); // no timestamps
+    }
+  });
+});

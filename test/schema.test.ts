@@ -1,0 +1,124 @@
+/**
+ * The inventory contract: each bad inventory gets one exact message with
+ * file:line:col and the field path, and `kbootstrap` exits 2 without
+ * connecting anywhere. Each case edits test/fixtures/base.yaml.
+ */
+import { describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseInventory } from '../src/inventory/load.js';
+import { InventoryError, formatProblem } from '../src/errors.js';
+import { main } from '../src/cli.js';
+
+const BASE = readFileSync(join(import.meta.dirname, 'fixtures', 'base.yaml'), 'utf8');
+
+function edit(from: string, to: string): string {
+  if (from === '') return to;
+  if (!BASE.includes(from)) throw new Error(`fixture has no ${JSON.stringify(from)}`);
+  return BASE.replace(from, to);
+}
+
+function problems(text: string): string[] {
+  try {
+    parseInventory(text, 'lab.yaml');
+  } catch (e) {
+    if (e instanceof InventoryError) return e.problems.filter((p) => p.severity === 'error').map(formatProblem);
+    throw e;
+  }
+  return [];
+}
+
+// [case, text to replace in base.yaml, replacement, exact errors]
+const BAD: [string, string, string, string[]][] = [
+  ["role master", "    role: worker", "    role: master", ["lab.yaml:21:11 hosts[1].role: expected \"control-plane\" or \"worker\", got \"master\""]],
+  ["unknown host field", "    role: worker", "    role: worker\n    adress: 1.2.3.4", ["lab.yaml:22:5 hosts[1].adress: unknown field (did you mean \"address\"?)"]],
+  ["unknown cluster field", "  kubeProxyMode: ipvs", "  kubeProxyMode: ipvs\n  podSubnets: 10.0.0.0/8", ["lab.yaml:12:3 cluster.podSubnets: unknown field (did you mean \"podSubnet\"?)"]],
+  ["unknown top field", "kind: Inventory", "kind: Inventory\nhost: []", ["lab.yaml:3:1 host: unknown field (did you mean \"hosts\"?)"]],
+  ["wrong apiVersion", "apiVersion: kbootstrap/v1", "apiVersion: kbootstrap/v2", ["lab.yaml:1:13 apiVersion: expected \"kbootstrap/v1\", got \"kbootstrap/v2\""]],
+  ["wrong kind", "kind: Inventory", "kind: Cluster", ["lab.yaml:2:7 kind: expected \"Inventory\", got \"Cluster\""]],
+  ["missing cluster name", "  name: lab\n", "", ["lab.yaml:4:3 cluster.name: required field is missing"]],
+  ["missing version", "  kubernetesVersion: \"1.30.4\"\n", "", ["lab.yaml:4:3 cluster.kubernetesVersion: required field is missing"]],
+  ["bad version", "\"1.30.4\"", "\"1.30\"", ["lab.yaml:5:22 cluster.kubernetesVersion: expected a release version like \"1.30.4\", got \"1.30\""]],
+  ["version latest", "\"1.30.4\"", "latest", ["lab.yaml:5:22 cluster.kubernetesVersion: expected a release version like \"1.30.4\", got \"latest\""]],
+  ["version too old", "\"1.30.4\"", "\"1.23.0\"", ["lab.yaml:5:22 cluster.kubernetesVersion: Kubernetes 1.23 is not supported: kbootstrap installs 1.24 or later (the pkgs.k8s.io package layout; dockershim is gone)"]],
+  ["version as number", "\"1.30.4\"", "1.30", ["lab.yaml:5:22 cluster.kubernetesVersion: expected a string, got number 1.3 (quote it: YAML reads 1.30 as the number 1.3)"]],
+  ["major 2", "\"1.30.4\"", "\"2.0.0\"", ["lab.yaml:5:22 cluster.kubernetesVersion: Kubernetes 2.x does not exist; expected 1.24.0 or later"]],
+  ["bad cluster name", "  name: lab", "  name: Lab_1", ["lab.yaml:4:9 cluster.name: \"Lab_1\" is not a valid DNS-1123 label (lowercase letters, digits and \"-\", starting and ending with a letter or digit, at most 63 characters)"]],
+  ["duplicate host name", "  - name: k8s-node01", "  - name: k8s-master", ["lab.yaml:19:11 hosts[1].name: duplicate host name \"k8s-master\" (also hosts[0])"]],
+  ["duplicate address", "192.168.40.129", "192.168.40.128", ["lab.yaml:20:14 hosts[1].address: duplicate address 192.168.40.128 (also hosts[0])"]],
+  ["bad host name uppercase", "  - name: k8s-node01", "  - name: K8s-Node01", ["lab.yaml:19:11 hosts[1].name: \"K8s-Node01\" is not a valid DNS-1123 label (lowercase letters, digits and \"-\", starting and ending with a letter or digit, at most 63 characters)"]],
+  ["bad host name underscore", "  - name: k8s-node01", "  - name: k8s_node01", ["lab.yaml:19:11 hosts[1].name: \"k8s_node01\" is not a valid DNS-1123 label (lowercase letters, digits and \"-\", starting and ending with a letter or digit, at most 63 characters)"]],
+  ["bad address", "192.168.40.129", "192.168.40.300", ["lab.yaml:20:14 hosts[1].address: expected an IPv4 address like 192.168.40.128, got \"192.168.40.300\""]],
+  ["address hostname", "192.168.40.129", "node01.example.com", ["lab.yaml:20:14 hosts[1].address: expected an IPv4 address like 192.168.40.128, got \"node01.example.com\""]],
+  ["bad pod cidr", "10.244.0.0/16", "10.244.0.0/33", ["lab.yaml:6:14 cluster.podSubnet: expected an IPv4 CIDR like 10.244.0.0/16, got \"10.244.0.0/33\""]],
+  ["pod cidr host bits", "10.244.0.0/16", "10.244.1.0/16", ["lab.yaml:6:14 cluster.podSubnet: host bits are set (did you mean 10.244.0.0/16?), got \"10.244.1.0/16\""]],
+  ["service cidr garbage", "10.96.0.0/12", "ten.ninety-six", ["lab.yaml:7:18 cluster.serviceSubnet: expected an IPv4 CIDR like 10.244.0.0/16, got \"ten.ninety-six\""]],
+  ["overlap subnets", "10.96.0.0/12", "10.244.128.0/20", ["lab.yaml:7:18 cluster.serviceSubnet: overlaps podSubnet 10.244.0.0/16"]],
+  ["host in pod subnet", "192.168.40.129", "10.244.3.4", ["lab.yaml:20:14 hosts[1].address: 10.244.3.4 lies inside cluster.podSubnet 10.244.0.0/16"]],
+  ["host in service subnet", "192.168.40.129", "10.96.0.10", ["lab.yaml:20:14 hosts[1].address: 10.96.0.10 lies inside cluster.serviceSubnet 10.96.0.0/12"]],
+  ["no control plane", "    role: control-plane", "    role: worker", ["lab.yaml:16:3 hosts: no host has role \"control-plane\": a cluster needs at least one"]],
+  ["no hosts", "hosts:\n  - name: k8s-master\n    address: 192.168.40.128\n    role: control-plane\n  - name: k8s-node01\n    address: 192.168.40.129\n    role: worker\n", "hosts: []\n", ["lab.yaml:15:8 hosts: at least one host is needed"]],
+  ["bad runtime", "containerRuntime: containerd", "containerRuntime: crio", ["lab.yaml:9:21 cluster.containerRuntime: expected \"containerd\" or \"docker\", got \"crio\""]],
+  ["docker on aliyun without cri-dockerd", "containerRuntime: containerd", "containerRuntime: docker", ["lab.yaml:9:21 cluster.containerRuntime: docker needs cri-dockerd (Kubernetes 1.24+ has no dockershim), and the aliyun mirror does not carry it: set cluster.criDockerd.url to a copy of its release files, or use containerd"]],
+  ["bad cni", "{ plugin: calico }", "{ plugin: weave }", ["lab.yaml:10:18 cluster.cni.plugin: expected one of \"calico\", \"flannel\", \"none\", got \"weave\""]],
+  ["cni missing manifest file", "{ plugin: calico }", "{ plugin: calico, manifest: ./nope.yaml }", ["lab.yaml:10:36 cluster.cni.manifest: no such file \"./nope.yaml\" next to the inventory (expected an http(s) URL or a local file)"]],
+  ["bad proxy mode", "kubeProxyMode: ipvs", "kubeProxyMode: nftables", ["lab.yaml:11:18 cluster.kubeProxyMode: expected \"ipvs\" or \"iptables\", got \"nftables\""]],
+  ["bad mirror", "packageMirror: aliyun", "packageMirror: tsinghua", ["lab.yaml:8:18 cluster.packageMirror: expected \"upstream\", \"aliyun\" or an http(s) base URL, got \"tsinghua\""]],
+  ["bad endpoint", "  podSubnet: 10.244.0.0/16", "  controlPlaneEndpoint: 192.168.40.128\n  podSubnet: 10.244.0.0/16", ["lab.yaml:6:25 cluster.controlPlaneEndpoint: expected host:port like \"192.168.40.128:6443\", got \"192.168.40.128\""]],
+  ["port string", "  port: 22", "  port: \"22\"", ["lab.yaml:14:9 ssh.port: expected number, got \"22\""]],
+  ["port too big", "  port: 22", "  port: 70000", ["lab.yaml:14:9 ssh.port: expected at most 65535, got number 70000"]],
+  ["bad ssh user", "  user: root", "  user: \"root; rm -rf /\"", ["lab.yaml:13:9 ssh.user: not a valid user name: \"root; rm -rf /\""]],
+  ["bad registry mirror", "  kubeProxyMode: ipvs", "  kubeProxyMode: ipvs\n  registryMirrors: [\"mirror.example.com\"]", ["lab.yaml:12:21 cluster.registryMirrors[0]: expected an http(s) URL, got \"mirror.example.com\""]],
+  ["bad insecure registry", "  kubeProxyMode: ipvs", "  kubeProxyMode: ipvs\n  insecureRegistries: [\"http://10.0.0.66:5000\"]", ["lab.yaml:12:24 cluster.insecureRegistries[0]: expected host or host:port, got \"http://10.0.0.66:5000\""]],
+  ["bad os", "    role: worker", "    role: worker\n    os: windows", ["lab.yaml:22:9 hosts[1].os: expected one of \"rhel\", \"centos7\", \"rocky8\", \"rocky9\", \"alma8\", \"alma9\", \"rhel8\", \"rhel9\", \"debian\", \"debian11\", \"debian12\", \"ubuntu20.04\", \"ubuntu22.04\", \"ubuntu24.04\", got \"windows\""]],
+  ["yaml syntax", "  name: lab", "  name: [lab", ["lab.yaml:5:3 YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ]"]],
+  ["duplicate key", "  name: lab", "  name: lab\n  name: lab2", ["lab.yaml:5:3 YAML syntax: Map keys must be unique"]],
+  ["hosts not a list", "", "apiVersion: kbootstrap/v1\nkind: Inventory\ncluster: { name: a, kubernetesVersion: \"1.30.1\" }\nhosts: { a: 1 }\n", ["lab.yaml:4:8 hosts: expected a list, got a mapping"]],
+  ["not a mapping", "", "- a\n- b\n", ["lab.yaml:1:1 expected a mapping with apiVersion, kind, cluster, ssh and hosts"]],
+  ["bad label key", "    role: worker", "    role: worker\n    labels: { \"bad key\": x }", ["lab.yaml:22:26 hosts[1].labels.bad key: not a valid label key: \"bad key\""]],
+  ["bad image repo", "  packageMirror: aliyun", "  packageMirror: aliyun\n  imageRepository: \"registry example.com\"", ["lab.yaml:9:20 cluster.imageRepository: expected an image repository like \"registry.aliyuncs.com/google_containers\", got \"registry example.com\""]],
+  ["ssh host override typo", "    role: worker", "    role: worker\n    ssh: { usr: ubuntu }", ["lab.yaml:22:12 hosts[1].ssh.usr: unknown field (did you mean \"user\"?)"]],
+];
+
+// valid inventories and the warnings they get
+const WARN: [string, string, string, string[]][] = [
+  ["version v prefix ok", "\"1.30.4\"", "v1.30.4", []],
+  ["even control planes", "    role: worker", "    role: control-plane", ["lab.yaml:16:3 warning: hosts: 2 control planes: etcd keeps quorum no better than with 1; use an odd number", "lab.yaml:4:3 warning: cluster.controlPlaneEndpoint: several control planes but no controlPlaneEndpoint: joins and kubeconfigs will use the first control plane's address, which is a single point of failure; put a load balancer or VIP here"]],
+];
+
+describe('inventory validation', () => {
+  it('accepts the base fixture', () => {
+    expect(problems(BASE)).toEqual([]);
+  });
+
+  it('has a table of at least 30 bad inventories', () => expect(BAD.length).toBeGreaterThanOrEqual(30));
+
+  it.each(BAD)('%s', (_name, from, to, expected) => {
+    expect(problems(edit(from, to))).toEqual(expected);
+  });
+
+  it.each(WARN)('%s is valid, with warnings', (_name, from, to, expected) => {
+    const r = parseInventory(edit(from, to), 'lab.yaml');
+    expect(r.warnings.map(formatProblem)).toEqual(expected);
+  });
+
+  it('the CLI prints the error with the file name and exits 2 without connecting', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kb-inv-'));
+    const file = join(dir, 'lab.yaml');
+    writeFileSync(file, edit('    role: worker', '    role: master'));
+    let out = '';
+    let err = '';
+    const code = await main(['node', 'kbootstrap', 'up', file], { out: (s) => { out += s; }, err: (s) => { err += s; }, isTTY: false });
+    expect(code).toBe(2);
+    expect(err).toBe(`${file}:21:11 hosts[1].role: expected "control-plane" or "worker", got "master"\n`);
+    expect(out).toBe('');
+  });
+
+  it('a missing file is a usage error', async () => {
+    let err = '';
+    const code = await main(['node', 'kbootstrap', 'up', '/nonexistent/inv.yaml', '--dry-run'], { out: () => {}, err: (s) => { err += s; }, isTTY: false });
+    expect(code).toBe(2);
+    expect(err).toContain('/nonexistent/inv.yaml:1:1 cannot read inventory: no such file');
+  });
+});

@@ -1,0 +1,43 @@
+/** A transport double: answers checks from a script of outputs, records every call. */
+import type { CheckOutput, CheckRequest, ExecOptions, ExecResult, Transport, UploadOptions } from '../../src/transport/types.js';
+
+export type Answer = string | ((call: number) => string);
+
+export class FakeTransport implements Transport {
+  readonly calls: { kind: 'check' | 'exec' | 'upload'; step: string; detail: string }[] = [];
+  readonly stats = { roundTrips: 0, bytesSent: 0, bytesReceived: 0 };
+  private checkCount = new Map<string, number>();
+
+  constructor(
+    private checkAnswers: Record<string, Answer> = {},
+    private execAnswer: (script: string, opts: ExecOptions) => ExecResult = () => ({ code: 0, stdout: '', stderr: '' }),
+  ) {}
+
+  async exec(script: string, opts: ExecOptions): Promise<ExecResult> {
+    this.stats.roundTrips++;
+    this.calls.push({ kind: 'exec', step: opts.step, detail: script });
+    return this.execAnswer(script, opts);
+  }
+
+  async upload(content: string, dest: string, opts: UploadOptions): Promise<void> {
+    this.stats.roundTrips++;
+    this.calls.push({ kind: 'upload', step: opts.step, detail: dest });
+  }
+
+  async checkBatch(checks: CheckRequest[]): Promise<CheckOutput[]> {
+    this.stats.roundTrips++;
+    return checks.map((c) => {
+      this.calls.push({ kind: 'check', step: c.step, detail: c.script });
+      const n = (this.checkCount.get(c.step) ?? 0) + 1;
+      this.checkCount.set(c.step, n);
+      const a = this.checkAnswers[c.step];
+      return { step: c.step, code: 0, stdout: typeof a === 'function' ? a(n) : a ?? '' };
+    });
+  }
+
+  async close(): Promise<void> {}
+
+  applied(step?: string): string[] {
+    return this.calls.filter((c) => c.kind !== 'check' && (!step || c.step === step)).map((c) => c.detail);
+  }
+}
