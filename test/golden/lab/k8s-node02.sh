@@ -184,9 +184,10 @@ for kb_f in /etc/modules-load.d/k8s.conf; do
     printf 'file=%s missing\n' "$kb_f"
   fi
 done
+kb_loaded=$(lsmod 2>/dev/null | awk 'NR > 1 { print $1 }')
 for kb_m in overlay br_netfilter ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack; do
   # loaded as a module, or built into the kernel (a /sys/module entry without initstate)
-  if grep -q "^$kb_m " /proc/modules 2>/dev/null || { [ -d "/sys/module/$kb_m" ] && [ ! -e "/sys/module/$kb_m/initstate" ]; }; then
+  if printf '%s\n' "$kb_loaded" | grep -qx "$kb_m" || { [ -d "/sys/module/$kb_m" ] && [ ! -e "/sys/module/$kb_m/initstate" ]; }; then
     echo "loaded=$kb_m"
   else
     echo "missing=$kb_m"

@@ -1,0 +1,45 @@
+// npm run lab -- up --hosts N [--family rhel|debian|mixed] | down | status | exec NAME -- CMD...
+import { Command, InvalidArgumentError } from 'commander';
+import { labDown, labExec, labStatus, labUnavailable, labUp, LAB_DIR, type FamilyChoice } from './lab.js';
+
+const program = new Command('lab').description('the kbootstrap lab: SSH test hosts on this machine').exitOverride();
+
+program.command('up')
+  .option('--hosts <n>', 'number of hosts', (v) => { const n = Number(v); if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number'); return n; }, 3)
+  .option('--family <family>', 'rhel | debian | mixed', 'mixed')
+  .action(async (o: { hosts: number; family: FamilyChoice }) => {
+    if (!['rhel', 'debian', 'mixed'].includes(o.family)) throw new Error('--family is rhel, debian or mixed');
+    const t0 = Date.now();
+    const st = await labUp({ hosts: o.hosts, family: o.family });
+    process.stdout.write(labStatus());
+    process.stdout.write(`${st.hosts.length} hosts up in ${((Date.now() - t0) / 1000).toFixed(1)}s\n`);
+    process.stdout.write(`inventory: ${LAB_DIR}/inventory.yaml\nssh: ssh -i ${LAB_DIR}/id_ed25519 -o UserKnownHostsFile=${LAB_DIR}/known_hosts root@${st.hosts[0]!.address}\n`);
+  });
+
+program.command('down').action(() => {
+  const t0 = Date.now();
+  labDown();
+  process.stdout.write(`lab down (${((Date.now() - t0) / 1000).toFixed(1)}s)\n`);
+});
+
+program.command('status').action(() => {
+  const why = labUnavailable();
+  if (why) process.stdout.write(`note: ${why}\n`);
+  process.stdout.write(labStatus());
+});
+
+program.command('exec')
+  .argument('<name>')
+  .argument('<cmd...>')
+  .action((name: string, cmd: string[]) => {
+    const r = labExec(name, cmd);
+    process.stdout.write(r.stdout);
+    process.stderr.write(r.stderr);
+    process.exitCode = r.code;
+  });
+
+program.parseAsync(process.argv).catch((e: Error & { code?: string }) => {
+  if (e.code?.startsWith('commander.')) { process.exitCode = e.code === 'commander.helpDisplayed' ? 0 : 2; return; }
+  process.stderr.write(`lab: ${e.message}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,409 @@
+/**
+ * The lab: isolated Linux "hosts" on this machine, each a network namespace
+ * on a private bridge plus its own UTS, PID and mount namespaces, an overlay
+ * root whose upper layer records every change, and a real OpenSSH server.
+ * Kubernetes-side programs are simulations (test/lab/sim). Root only.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { connect } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const LAB_DIR = process.env.KBLAB_DIR ?? join(REPO, '.lab');
+const INIT = join(REPO, 'test', 'lab', 'host-init.sh');
+const SIM_MAIN = join(REPO, 'test', 'lab', 'sim', 'main.mjs');
+export const BRIDGE = 'kblab0';
+/** 10.213.0.0/24: overlaps no default pod (10.244/16, calico 192.168/16) or service (10.96/12) subnet. */
+export const SUBNET_PREFIX = '10.213.0';
+export const GATEWAY = `${SUBNET_PREFIX}.1`;
+const NETNS_PREFIX = 'kblab-';
+
+export type Family = 'rhel' | 'debian';
+export type FamilyChoice = Family | 'mixed';
+
+export interface LabHost {
+  name: string;
+  index: number;
+  address: string;
+  family: Family;
+  os: string;
+  netns: string;
+  pid: number;
+  hostKey: string;
+}
+
+export interface LabState {
+  hosts: LabHost[];
+  family: FamilyChoice;
+}
+
+export const USERS = {
+  kb: { uid: 1001, sudo: 'nopasswd' },
+  kbpw: { uid: 1002, sudo: 'password', password: 'kbpw-lab-password' },
+  nosudo: { uid: 1003, sudo: 'none' },
+} as const;
+
+// ---------------------------------------------------------------- availability
+
+/** Why the lab cannot run here, or undefined when it can. */
+export function labUnavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'the lab needs Linux';
+  if (process.getuid?.() !== 0) return 'the lab needs root (network namespaces, mounts)';
+  for (const [bin, pkg] of [['/usr/sbin/sshd', 'openssh-server'], ['/usr/bin/sudo', 'sudo'], ['/usr/bin/ssh-keygen', 'openssh-client'], ['/usr/bin/nsenter', 'util-linux'], ['/usr/bin/unshare', 'util-linux']]) {
+    if (!existsSync(bin!)) return `${bin} is missing (apt-get install ${pkg})`;
+  }
+  const ip = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  if (ip.error || ip.status !== 0) return `network namespaces are not available: ${ip.stderr || ip.error?.message}`;
+  const probe = spawnSync('unshare', ['--mount', '--uts', '--pid', '--fork', 'true'], { encoding: 'utf8' });
+  if (probe.status !== 0) return `cannot create mount/UTS/PID namespaces: ${probe.stderr.trim()}`;
+  return undefined;
+}
+
+// ---------------------------------------------------------------- helpers
+
+function run(cmd: string, args: string[], opts: { allowFail?: boolean; input?: string } = {}): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', input: opts.input });
+  if (r.status !== 0 && !opts.allowFail) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr || r.error?.message}`);
+  return r.stdout ?? '';
+}
+
+function write(path: string, text: string, mode = 0o644, uid?: number): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text);
+  chmodSync(path, mode);
+  if (uid !== undefined) chownSync(path, uid, uid);
+}
+
+const pad = (i: number) => String(i).padStart(2, '0');
+
+export function hostName(i: number): string {
+  return `lab-${pad(i)}`;
+}
+
+const OS_RELEASE: Record<string, string> = {
+  centos7: 'NAME="CentOS Linux"\nVERSION="7 (Core)"\nID="centos"\nID_LIKE="rhel fedora"\nVERSION_ID="7"\nPRETTY_NAME="CentOS Linux 7 (Core)"\nANSI_COLOR="0;31"\nCPE_NAME="cpe:/o:centos:centos:7"\nHOME_URL="https://www.centos.org/"\n',
+  rocky9: 'NAME="Rocky Linux"\nVERSION="9.4 (Blue Onyx)"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\nPLATFORM_ID="platform:el9"\nPRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"\nANSI_COLOR="0;32"\n',
+  'ubuntu22.04': 'PRETTY_NAME="Ubuntu 22.04.4 LTS"\nNAME="Ubuntu"\nVERSION_ID="22.04"\nVERSION="22.04.4 LTS (Jammy Jellyfish)"\nVERSION_CODENAME=jammy\nID=ubuntu\nID_LIKE=debian\nUBUNTU_CODENAME=jammy\n',
+  debian12: 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION="12 (bookworm)"\nVERSION_CODENAME=bookworm\nID=debian\n',
+};
+
+/** Host i's OS for a family choice: mixed alternates RHEL and Debian; versions alternate too. */
+export function osFor(i: number, family: FamilyChoice): { family: Family; os: string } {
+  const f: Family = family === 'mixed' ? (i % 2 === 1 ? 'rhel' : 'debian') : family;
+  const k = family === 'mixed' ? Math.floor((i - 1) / 2) : i - 1;
+  if (f === 'rhel') return { family: f, os: k % 2 === 0 ? 'centos7' : 'rocky9' };
+  return { family: f, os: k % 2 === 0 ? 'ubuntu22.04' : 'debian12' };
+}
+
+const ALWAYS = ['systemctl', 'hostnamectl', 'swapon', 'swapoff', 'modprobe', 'lsmod', 'sysctl', 'curl', 'iptables', 'iptables-save', 'reboot', 'shutdown', 'poweroff', 'halt'];
+const RHEL_ONLY = ['getenforce', 'setenforce', 'firewall-cmd', 'yum', 'dnf', 'rpm'];
+const DEBIAN_ONLY = ['apt-get', 'apt-mark', 'dpkg-query'];
+/** Programs that packages install; absent until then, and never the machine's. */
+const PACKAGED = ['containerd', 'ctr', 'dockerd', 'docker', 'cri-dockerd', 'crictl', 'kubeadm', 'kubectl', 'kubelet', 'ipvsadm', 'ipset', 'conntrack'];
+const MACHINE_TOOLS_HIDDEN_ON_RHEL = ['apt-get', 'apt-mark', 'dpkg-query', 'dpkg', 'apt', 'apt-cache', 'apt-key', 'apt-config'];
+
+export function simWrapper(prog: string): string {
+  return `#!/bin/sh\n# kblab: simulated ${prog}\nexec /usr/bin/node ${SIM_MAIN} ${prog} "$@"\n`;
+}
+
+/** An overlay whiteout: the file disappears from the host's view of the machine. */
+function whiteout(path: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  if (!existsSync(path)) run('mknod', [path, 'c', '0', '0']);
+}
+
+// ---------------------------------------------------------------- seeding
+
+function seedHost(h: LabHost, upper: string, clientPub: string): void {
+  const u = (p: string) => join(upper, p.replace(/^\//, ''));
+  const rhel = h.family === 'rhel';
+  write(u('/etc/hostname'), rhel ? 'localhost.localdomain\n' : 'localhost\n');
+  write(u('/etc/hosts'), '127.0.0.1   localhost localhost.localdomain\n::1         localhost ip6-localhost ip6-loopback\n');
+  write(u('/etc/os-release'), OS_RELEASE[h.os]!);
+  write(u('/etc/machine-id'), randomUUID().replace(/-/g, '') + '\n');
+  write(u('/etc/fstab'), rhel
+    ? '#\n# /etc/fstab\n# Created by anaconda\n#\n/dev/mapper/centos-root /                       xfs     defaults        0 0\nUUID=6b5c1f2e-swap-not-this-one /boot  xfs     defaults        0 0\n# the swap partition was /dev/sda2 during installation\n/dev/mapper/centos-swap swap                    swap    defaults        0 0\n'
+    : '# /etc/fstab: static file system information.\n/dev/disk/by-uuid/1d2c-root / ext4 defaults 0 1\n/swap.img\tnone\tswap\tsw\t0\t0\n');
+  write(u('/var/lib/kblab/swaps'), `Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n${rhel ? '/dev/dm-1                               partition\t2097148\t\t0\t\t-2' : '/swap.img                               file\t\t2097148\t\t0\t\t-2'}\n`);
+  write(u('/var/lib/kblab/modules'), 'xfs 1990656 1 - Live 0x0000000000000000\next4 1048576 1 - Live 0x0000000000000000\n');
+  const units: Record<string, { installed: boolean; enabled: boolean; active: boolean }> = { 'sshd.service': { installed: true, enabled: true, active: true } };
+  if (rhel) {
+    units['firewalld.service'] = { installed: true, enabled: true, active: true };
+    write(u('/etc/selinux/config'), '# This file controls the state of SELinux on the system.\nSELINUX=enforcing\nSELINUXTYPE=targeted\n');
+    write(u('/var/lib/kblab/selinux/enforce'), '1');
+    write(u('/var/lib/kblab/firewalld.json'), JSON.stringify({ permanent: ['22/tcp'], runtime: ['22/tcp'] }));
+  }
+  write(u('/var/lib/kblab/units.json'), JSON.stringify(units, null, 2));
+  write(u('/var/lib/kblab/pkgdb.json'), JSON.stringify(rhel ? {} : { curl: { version: '7.88.1-1' }, 'ca-certificates': { version: '20230311-1' } }));
+  const uuid = randomUUID();
+  write(u('/etc/kblab/product_uuid'), `${uuid}\n`);
+  write(u('/etc/kblab/hw.json'), JSON.stringify({ cpus: 2, memMiB: 2048, productUuid: uuid }));
+  mkdirSync(u('/var/log/kblab'), { recursive: true });
+
+  // simulated programs at their usual paths, so neither a bare name nor an absolute path reaches the machine
+  const sims = [...ALWAYS, ...(rhel ? RHEL_ONLY : DEBIAN_ONLY)];
+  for (const p of sims) {
+    for (const dir of ['/usr/local/sbin', '/usr/sbin', '/usr/bin']) write(u(`${dir}/${p}`), simWrapper(p), 0o755);
+  }
+  for (const p of PACKAGED) for (const dir of ['/usr/bin', '/usr/sbin', '/usr/local/bin']) if (existsSync(`${dir}/${p}`)) whiteout(u(`${dir}/${p}`));
+  if (rhel) for (const p of MACHINE_TOOLS_HIDDEN_ON_RHEL) if (existsSync(`/usr/bin/${p}`)) whiteout(u(`/usr/bin/${p}`));
+
+  // users: root, kb (passwordless sudo), kbpw (password login, sudo asks), nosudo (no sudo rights)
+  const hash = run('openssl', ['passwd', '-6', '-salt', 'kblabsalt', USERS.kbpw.password]).trim();
+  const passwd = readFileSync('/etc/passwd', 'utf8').trimEnd() + '\n' + Object.entries(USERS).map(([n, v]) => `${n}:x:${v.uid}:${v.uid}:kblab ${n}:/home/${n}:/bin/bash`).join('\n') + '\n';
+  const group = readFileSync('/etc/group', 'utf8').trimEnd() + '\n' + Object.entries(USERS).map(([n, v]) => `${n}:x:${v.uid}:`).join('\n') + '\n';
+  const shadow = readFileSync('/etc/shadow', 'utf8').trimEnd().split('\n').map((l) => (l.startsWith('root:') ? l.replace(/^root:[^:]*:/, 'root:*:') : l)).join('\n')
+    + '\n' + Object.entries(USERS).map(([n]) => `${n}:${n === 'kbpw' ? hash : '*'}:19700:0:99999:7:::`).join('\n') + '\n';
+  write(u('/etc/passwd'), passwd);
+  write(u('/etc/group'), group);
+  write(u('/etc/shadow'), shadow, 0o640);
+  write(u('/etc/sudoers.d/kblab'), 'kb ALL=(ALL:ALL) NOPASSWD: ALL\nkbpw ALL=(ALL:ALL) ALL\nDefaults:kbpw !lecture\n', 0o440);
+  const skel = existsSync('/etc/skel') ? readdirSync('/etc/skel') : [];
+  for (const [home, uid] of [['/root', 0], ...Object.entries(USERS).map(([n, v]) => [`/home/${n}`, v.uid] as const)] as [string, number][]) {
+    mkdirSync(u(home), { recursive: true });
+    chmodSync(u(home), home === '/root' ? 0o700 : 0o755);
+    chownSync(u(home), uid, uid);
+    for (const f of skel) { copyFileSync(join('/etc/skel', f), u(`${home}/${f}`)); chownSync(u(`${home}/${f}`), uid, uid); }
+    mkdirSync(u(`${home}/.ssh`), { recursive: true });
+    chmodSync(u(`${home}/.ssh`), 0o700);
+    chownSync(u(`${home}/.ssh`), uid, uid);
+    write(u(`${home}/.ssh/authorized_keys`), clientPub, 0o600, uid);
+  }
+
+  // sshd with this host's own key
+  const keyDir = u('/etc/ssh/kblab');
+  mkdirSync(keyDir, { recursive: true });
+  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${h.name}-host-key`, '-f', join(keyDir, 'ssh_host_ed25519_key')]);
+  h.hostKey = readFileSync(join(keyDir, 'ssh_host_ed25519_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+  write(join(keyDir, 'sshd_config'), [
+    'Port 22', `ListenAddress ${h.address}`, 'HostKey /etc/ssh/kblab/ssh_host_ed25519_key', 'PidFile /run/sshd.pid',
+    'UsePAM no', 'PermitRootLogin prohibit-password', 'PubkeyAuthentication yes', 'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no', 'AuthorizedKeysFile .ssh/authorized_keys', 'StrictModes yes', 'UseDNS no',
+    'MaxStartups 200:30:400', 'MaxSessions 100', 'Subsystem sftp internal-sftp', 'LogLevel INFO',
+    'Match User kbpw', '  PasswordAuthentication yes', '',
+  ].join('\n'));
+}
+
+// ---------------------------------------------------------------- up / down
+
+function statePath(): string {
+  return join(LAB_DIR, 'state.json');
+}
+
+export function readLabState(): LabState | undefined {
+  try {
+    return JSON.parse(readFileSync(statePath(), 'utf8')) as LabState;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+/** PID of the host's PID 1 (sshd), the child of the unshare process. */
+export function hostInitPid(h: LabHost): number {
+  const children = readFileSync(`/proc/${h.pid}/task/${h.pid}/children`, 'utf8').trim().split(/\s+/).map(Number).filter(Boolean);
+  if (!children.length) throw new Error(`${h.name} is not running`);
+  return children[0]!;
+}
+
+function waitForSsh(address: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const s = connect({ host: address, port: 22 });
+      let done = false;
+      const retry = (why: string) => {
+        if (done) return;
+        done = true;
+        s.destroy();
+        if (Date.now() > deadline) reject(new Error(`sshd on ${address} did not answer: ${why}`));
+        else setTimeout(attempt, 25);
+      };
+      s.setTimeout(1000, () => retry('timeout'));
+      s.on('data', (d) => {
+        if (d.toString().startsWith('SSH-')) { done = true; s.destroy(); resolve(); }
+      });
+      s.on('error', (e) => retry(e.message));
+      s.on('close', () => retry('closed'));
+    };
+    attempt();
+  });
+}
+
+export interface UpOptions {
+  hosts: number;
+  family?: FamilyChoice;
+}
+
+export async function labUp(opts: UpOptions): Promise<LabState> {
+  const why = labUnavailable();
+  if (why) throw new Error(`the lab cannot run here: ${why}`);
+  if (opts.hosts < 1 || opts.hosts > 99) throw new Error('--hosts must be between 1 and 99');
+  const family = opts.family ?? 'mixed';
+  const existing = readLabState();
+  if (existing && existing.family === family && existing.hosts.length === opts.hosts && existing.hosts.every((h) => alive(h.pid))) {
+    return existing;
+  }
+  labDown();
+  mkdirSync(join(LAB_DIR, 'cluster'), { recursive: true });
+  mkdirSync(join(LAB_DIR, 'faults'), { recursive: true });
+  const key = join(LAB_DIR, 'id_ed25519');
+  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'kblab-client', '-f', key]);
+  const clientPub = readFileSync(`${key}.pub`, 'utf8');
+
+  run('ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
+  run('ip', ['addr', 'add', `${GATEWAY}/24`, 'dev', BRIDGE]);
+  run('ip', ['link', 'set', BRIDGE, 'up']);
+
+  const hosts: LabHost[] = [];
+  for (let i = 1; i <= opts.hosts; i++) {
+    const { family: f, os } = osFor(i, family);
+    const h: LabHost = { name: hostName(i), index: i, address: `${SUBNET_PREFIX}.${10 + i}`, family: f, os, netns: `${NETNS_PREFIX}${pad(i)}`, pid: 0, hostKey: '' };
+    const dir = join(LAB_DIR, 'hosts', h.name);
+    const layer = join(dir, 'layer');
+    mkdirSync(layer, { recursive: true });
+    run('mount', ['-t', 'tmpfs', '-o', 'size=256m,mode=755', `kblab-${h.name}`, layer]);
+    mkdirSync(join(layer, 'upper'));
+    mkdirSync(join(layer, 'work'));
+    seedHost(h, join(layer, 'upper'), clientPub);
+
+    const veth = `kbv${pad(i)}`;
+    run('ip', ['netns', 'add', h.netns]);
+    run('ip', ['link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.netns]);
+    run('ip', ['link', 'set', veth, 'master', BRIDGE, 'up']);
+    run('ip', ['-n', h.netns, 'addr', 'add', `${h.address}/24`, 'dev', 'eth0']);
+    run('ip', ['-n', h.netns, 'link', 'set', 'eth0', 'up']);
+    run('ip', ['-n', h.netns, 'link', 'set', 'lo', 'up']);
+
+    const log = openSync(join(dir, 'init.log'), 'a');
+    const child = spawn('ip', ['netns', 'exec', h.netns, 'unshare', '--mount', '--uts', '--pid', '--fork', '--kill-child', '--propagation', 'private', INIT], {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', KBLAB_NAME: h.name, KBLAB_LAYER: layer, KBLAB_CLUSTER: join(LAB_DIR, 'cluster'), KBLAB_FAULTS: join(LAB_DIR, 'faults'), KBLAB_FAMILY: f },
+    });
+    closeSync(log);
+    child.unref();
+    h.pid = child.pid!;
+    hosts.push(h);
+  }
+  const state: LabState = { hosts, family };
+  writeFileSync(statePath(), JSON.stringify(state, null, 2));
+  try {
+    await Promise.all(hosts.map((h) => waitForSsh(h.address, 20_000)));
+  } catch (e) {
+    const logs = hosts.map((h) => `${h.name}: ${readFileSync(join(LAB_DIR, 'hosts', h.name, 'init.log'), 'utf8').trim()}`).filter((l) => !l.endsWith(': ')).join('\n');
+    throw new Error(`${(e as Error).message}\n${logs}`);
+  }
+  // ip netns exec's pid is what we spawned; the unshare process is its child after exec, same pid
+  writeFileSync(join(LAB_DIR, 'known_hosts'), hosts.map((h) => `${h.address} ${h.hostKey}`).join('\n') + '\n');
+  writeFileSync(join(LAB_DIR, 'inventory.yaml'), labInventory(hosts));
+  return state;
+}
+
+export function labInventory(hosts: LabHost[], opts: { user?: string } = {}): string {
+  const inv = {
+    apiVersion: 'kbootstrap/v1',
+    kind: 'Inventory',
+    cluster: {
+      name: 'lab',
+      kubernetesVersion: '1.30.4',
+      podSubnet: '10.244.0.0/16',
+      serviceSubnet: '10.96.0.0/12',
+      packageMirror: 'upstream',
+      containerRuntime: 'containerd',
+      cni: { plugin: 'calico' },
+      kubeProxyMode: 'ipvs',
+    },
+    ssh: {
+      user: opts.user ?? 'root',
+      port: 22,
+      privateKeyPath: join(LAB_DIR, 'id_ed25519'),
+      knownHostsPath: join(LAB_DIR, 'known_hosts'),
+      connectTimeoutSeconds: 5,
+    },
+    hosts: hosts.map((h, i) => ({ name: h.name, address: h.address, role: i === 0 ? 'control-plane' : 'worker', os: h.os })),
+  };
+  return `# Written by \`npm run lab -- up\`: the lab's hosts as a kbootstrap inventory.\n${stringify(inv)}`;
+}
+
+/** Remove every namespace, mount, bridge, process and file the lab made; safe with nothing up or after a crash. */
+export function labDown(): void {
+  // processes: every host's unshare (its --kill-child takes sshd and all in the host), and anything left in the netns
+  const pids = run('pgrep', ['-f', INIT], { allowFail: true }).split('\n').map(Number).filter(Boolean);
+  for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+  const namespaces = run('ip', ['netns', 'list'], { allowFail: true }).split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(NETNS_PREFIX));
+  for (const ns of namespaces) {
+    for (const p of run('ip', ['netns', 'pids', ns], { allowFail: true }).split('\n').map(Number).filter(Boolean)) {
+      try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
+    }
+  }
+  const deadline = Date.now() + 5000;
+  while (pids.some(alive) && Date.now() < deadline) spawnSync('sleep', ['0.05']);
+  // mounts under the lab directory, deepest first
+  const mounts = run('findmnt', ['-rn', '-o', 'TARGET'], { allowFail: true }).split('\n').filter((m) => m === LAB_DIR || m.startsWith(`${LAB_DIR}/`)).sort((a, b) => b.length - a.length);
+  for (const m of mounts) run('umount', ['-l', m], { allowFail: true });
+  for (const ns of namespaces) run('ip', ['netns', 'del', ns], { allowFail: true });
+  if (run('ip', ['link', 'show', BRIDGE], { allowFail: true })) run('ip', ['link', 'del', BRIDGE], { allowFail: true });
+  for (const l of run('ip', ['-o', 'link', 'show'], { allowFail: true }).split('\n')) {
+    const m = /^\d+: (kbv\d+)@/.exec(l);
+    if (m) run('ip', ['link', 'del', m[1]!], { allowFail: true });
+  }
+  rmSync(LAB_DIR, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------- use
+
+export function requireHost(name: string): LabHost {
+  const st = readLabState();
+  const h = st?.hosts.find((x) => x.name === name);
+  if (!h) throw new Error(st ? `no lab host ${name} (hosts: ${st.hosts.map((x) => x.name).join(', ')})` : 'the lab is not up (npm run lab -- up --hosts 3)');
+  return h;
+}
+
+/** Run a command inside a host as root, without SSH. */
+export function labExec(name: string, cmd: string[], input?: string): { code: number; stdout: string; stderr: string } {
+  const h = requireHost(name);
+  const pid = hostInitPid(h);
+  const r = spawnSync('nsenter', ['-t', String(pid), '-m', '-u', '-n', '-p', '-i', '--', '/usr/bin/env', '-i', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'TERM=dumb', ...cmd], { encoding: 'utf8', input });
+  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function labSh(name: string, script: string): { code: number; stdout: string; stderr: string } {
+  return labExec(name, ['/bin/bash', '-c', script]);
+}
+
+/** The host's upper layer: an exact record of every file changed on it. */
+export function upperDir(name: string): string {
+  return join(LAB_DIR, 'hosts', name, 'layer', 'upper');
+}
+
+export interface SimCall { prog: string; args: string[]; mutating: boolean; at: string }
+
+export function simCalls(name: string): SimCall[] {
+  const f = join(upperDir(name), 'var', 'log', 'kblab', 'calls.jsonl');
+  if (!existsSync(f)) return [];
+  return readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as SimCall);
+}
+
+/** Inject faults into a host's simulated programs (see test/lab/README.md). */
+export function setFaults(name: string, rules: { match: string; action: 'fail' | 'hang' | 'drop'; stderr?: string; code?: number; times?: number }[]): void {
+  writeFileSync(join(LAB_DIR, 'faults', `${name}.json`), JSON.stringify(rules));
+}
+
+export function clearFaults(): void {
+  const dir = join(LAB_DIR, 'faults');
+  if (existsSync(dir)) for (const f of readdirSync(dir)) rmSync(join(dir, f));
+}
+
+export function labStatus(): string {
+  const st = readLabState();
+  if (!st) return 'the lab is down\n';
+  return st.hosts.map((h) => `${h.name}  ${h.address.padEnd(12)}  ${h.os.padEnd(12)}  ${alive(h.pid) ? 'up' : 'DOWN'}`).join('\n') + '\n';
+}

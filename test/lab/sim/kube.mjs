@@ -1,0 +1,714 @@
+// Simulated kubeadm and kubectl. The cluster (tokens, certificate keys,
+// nodes, objects) is shared state under /var/lib/kblab-cluster that every
+// lab host reads and writes, so a join on one host shows up in kubectl on another.
+import { randomBytes, createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { parseAllDocuments, stringify, parse } from 'yaml';
+import {
+  fail, readText, writeText, exists, isDir, remove, hostname, hw, units, saveUnits,
+  withClusterLock, clusterState, saveClusterState,
+} from './lib.mjs';
+import { db } from './packages.mjs';
+import { criStatus, criError } from './runtime.mjs';
+import { loadedModules } from './system.mjs';
+
+const DAY = 24 * 3600 * 1000;
+
+// ---------------------------------------------------------------- helpers
+export function parseDuration(s) {
+  if (s === '0' || s === '0s') return 0;
+  const re = /(\d+(?:\.\d+)?)(h|m|s|ms)/g;
+  let total = 0;
+  let seen = '';
+  for (const m of s.matchAll(re)) {
+    total += Number(m[1]) * { h: 3600e3, m: 60e3, s: 1e3, ms: 1 }[m[2]];
+    seen += m[0];
+  }
+  if (!seen || seen !== s) return undefined;
+  return total;
+}
+
+function fmtDuration(ms) {
+  if (ms <= 0) return '<forever>';
+  const h = Math.floor(ms / 3600e3);
+  const m = Math.floor((ms % 3600e3) / 60e3);
+  return h ? `${h}h` : `${m}m`;
+}
+
+const rand = (n) => randomBytes(n).toString('hex');
+const tokenId = () => randomBytes(6).toString('base64').replace(/[^a-z0-9]/g, '').toLowerCase().padEnd(6, 'a').slice(0, 6);
+const tokenSecret = () => rand(8).slice(0, 16);
+
+function kubeadmVersion() {
+  return db().kubeadm?.version;
+}
+
+function kubeconfig(server, user, clusterName) {
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: clusterName, cluster: { 'certificate-authority-data': Buffer.from(`kblab-ca-${server}`).toString('base64'), server: `https://${server}` } }],
+    contexts: [{ name: `${user}@${clusterName}`, context: { cluster: clusterName, user } }],
+    'current-context': `${user}@${clusterName}`,
+    users: [{ name: user, user: { 'client-certificate-data': Buffer.from(`kblab-cert-${user}`).toString('base64'), 'client-key-data': Buffer.from(`kblab-key-${rand(8)}`).toString('base64') } }],
+  });
+}
+
+function parseConfigFile(path) {
+  if (!exists(path)) fail(1, `unable to read config from "${path}" : open ${path}: no such file or directory`);
+  const docs = parseAllDocuments(readText(path)).map((d) => d.toJS()).filter(Boolean);
+  for (const d of docs) {
+    if (!d.apiVersion || !d.kind) fail(1, `${path}: invalid configuration: missing apiVersion or kind`);
+    if (/^kubeadm\.k8s\.io\//.test(d.apiVersion) && !['kubeadm.k8s.io/v1beta3', 'kubeadm.k8s.io/v1beta4'].includes(d.apiVersion)) {
+      fail(1, `no kind "${d.kind}" is registered for version "${d.apiVersion}" in scheme "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme/scheme.go:31"`);
+    }
+  }
+  if (docs.some((d) => d.apiVersion === 'kubeadm.k8s.io/v1beta3') && minorOf(kubeadmVersion()) >= 35) {
+    fail(1, 'kubeadm.k8s.io/v1beta3 is no longer supported; use kubeadm.k8s.io/v1beta4');
+  }
+  return Object.fromEntries(docs.map((d) => [d.kind, d]));
+}
+
+const minorOf = (v) => Number(String(v ?? '0.0').replace(/^v/, '').split('.')[1]);
+
+function readProc(path) {
+  const v = readText(path, null);
+  return v === null ? undefined : v.trim();
+}
+
+/** kubeadm's preflight checks against this host's (simulated) state. */
+function preflight({ controlPlane, criSocket, ignore, join }) {
+  const errors = [];
+  const warnings = [];
+  const h = hw();
+  if (controlPlane && h.cpus < 2) errors.push(['NumCPU', `the number of available CPUs ${h.cpus} is less than the required 2`]);
+  if (controlPlane && h.memMiB < 1700) errors.push(['Mem', `the system RAM (${h.memMiB} MB) is less than the minimum 1700 MB`]);
+  const swaps = readText('/proc/swaps').split('\n').slice(1).filter(Boolean);
+  if (swaps.length) errors.push(['Swap', 'running with swap on is not supported. Please disable swap']);
+  const bridge = '/proc/sys/net/bridge/bridge-nf-call-iptables';
+  if (!loadedModules().includes('br_netfilter')) errors.push([`FileContent--proc-sys-net-bridge-bridge-nf-call-iptables`, `${bridge} does not exist`]);
+  else if (readProc(bridge) !== '1') errors.push([`FileContent--proc-sys-net-bridge-bridge-nf-call-iptables`, `${bridge} contents are not set to 1`]);
+  if (readProc('/proc/sys/net/ipv4/ip_forward') !== '1') errors.push(['FileContent--proc-sys-net-ipv4-ip_forward', '/proc/sys/net/ipv4/ip_forward contents are not set to 1']);
+  const cri = criStatus(criSocket);
+  if (!cri.ok) {
+    errors.push(['CRI', `container runtime is not running: output: time="${new Date().toISOString()}" level=fatal msg="${criError(criSocket.replace('/run/', '/var/run/'), cri).replace(/"/g, '\\"')}"\n, error: exit status 1`]);
+  }
+  if (!exists('/usr/bin/crictl')) errors.push(['FileExisting-crictl', 'crictl not found in system path']);
+  if (controlPlane) {
+    for (const c of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd']) {
+      const f = `/etc/kubernetes/manifests/${c}.yaml`;
+      if (exists(f)) errors.push([`FileAvailable--etc-kubernetes-manifests-${c}.yaml`, `${f} already exists`]);
+    }
+    if (exists('/etc/kubernetes/manifests/kube-apiserver.yaml')) errors.push(['Port-6443', 'Port 6443 is in use']);
+    if (isDir('/var/lib/etcd') && readdirSync('/var/lib/etcd').length) errors.push(['DirAvailable--var-lib-etcd', '/var/lib/etcd is not empty']);
+  }
+  if (join) {
+    for (const f of ['/etc/kubernetes/kubelet.conf', '/etc/kubernetes/pki/ca.crt']) {
+      if (exists(f)) errors.push([`FileAvailable-${f.replace(/\//g, '-')}`, `${f} already exists`]);
+    }
+  }
+  if (isDir('/etc/kubernetes/manifests') && readdirSync('/etc/kubernetes/manifests').length && !controlPlane) {
+    errors.push(['DirAvailable--etc-kubernetes-manifests', '/etc/kubernetes/manifests is not empty']);
+  }
+  const u = units();
+  if (u['kubelet.service']?.installed && !u['kubelet.service'].enabled) warnings.push(['Service-Kubelet', "kubelet service is not enabled, please run 'systemctl enable kubelet.service'"]);
+  if (u['firewalld.service']?.active) warnings.push(['Firewalld', `firewalld is active, please ensure ports [${controlPlane ? '6443 10250' : '10250'}] are open or your cluster may not function correctly`]);
+  const all = ignore.includes('all');
+  const fatal = errors.filter(([n]) => !all && !ignore.includes(n.toLowerCase()));
+  const warnText = [...warnings, ...errors.filter((e) => !fatal.includes(e))].map(([n, m]) => `\t[WARNING ${n}]: ${m}\n`).join('');
+  if (fatal.length) {
+    fail(1, `${warnText}error execution phase preflight: [preflight] Some fatal errors occurred:\n${fatal.map(([n, m]) => `\t[ERROR ${n}]: ${m}\n`).join('')}[preflight] If you know what you are doing, you can make a check non-fatal with \`--ignore-preflight-errors=...\`\nTo see the stack trace of this error execute with --v=5 or higher`,
+      '[preflight] Running pre-flight checks\n');
+  }
+  return warnText;
+}
+
+function startKubelet() {
+  const u = units();
+  if (u['kubelet.service']) u['kubelet.service'].active = true;
+  saveUnits(u);
+}
+
+function nodeRecord(name, controlPlane, cluster) {
+  const u = units();
+  return {
+    address: execFileSync('hostname', ['-I'], { encoding: 'utf8' }).trim().split(/\s+/)[0],
+    controlPlane,
+    labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', ...(controlPlane ? { 'node-role.kubernetes.io/control-plane': '' } : {}) },
+    kubeletActive: true,
+    runtimeActive: ['containerd.service', 'cri-docker.service'].some((x) => u[x]?.active),
+    version: `v${cluster.version}`,
+    unschedulable: false,
+    created: Date.now(),
+  };
+}
+
+function writeNodeFiles(cluster, controlPlane) {
+  writeText('/etc/kubernetes/kubelet.conf', kubeconfig(cluster.endpoint, `system:node:${hostname()}`, cluster.name), 0o600);
+  writeText('/etc/kubernetes/pki/ca.crt', `-----BEGIN CERTIFICATE-----\nkblab ${cluster.caHash}\n-----END CERTIFICATE-----\n`);
+  writeText('/var/lib/kubelet/config.yaml', 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n');
+  if (controlPlane) {
+    writeText('/etc/kubernetes/admin.conf', kubeconfig(cluster.endpoint, 'kubernetes-admin', cluster.name), 0o600);
+    for (const c of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd']) writeText(`/etc/kubernetes/manifests/${c}.yaml`, `# kblab static pod ${c}\n`);
+    writeText('/etc/kubernetes/pki/ca.key', 'kblab ca key\n', 0o600);
+    writeText('/var/lib/etcd/member/snap/db', 'kblab\n');
+  }
+}
+
+function proxyConfig(mode) {
+  return stringify({
+    apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+    bindAddress: '0.0.0.0',
+    clusterCIDR: '',
+    detectLocalMode: '',
+    ipvs: { scheduler: '', strictARP: false },
+    kind: 'KubeProxyConfiguration',
+    mode,
+  }).trimEnd();
+}
+
+// ---------------------------------------------------------------- kubeadm
+export function kubeadm(args) {
+  if (!kubeadmVersion()) fail(127, 'kubeadm: command not found');
+  const [verb, ...rest] = args;
+  switch (verb) {
+    case 'version': return { stdout: rest.includes('short') ? `v${kubeadmVersion()}\n` : `kubeadm version: &version.Info{Major:"1", Minor:"${minorOf(kubeadmVersion())}", GitVersion:"v${kubeadmVersion()}"}\n`, code: 0 };
+    case 'init': return rest[0] === 'phase' ? initPhase(rest.slice(1)) : init(rest);
+    case 'join': return join(rest);
+    case 'token': return token(rest);
+    case 'reset': return reset(rest);
+    default: fail(1, `unknown command "${verb}" for "kubeadm"\nRun 'kubeadm --help' for usage.`);
+  }
+}
+
+function flags(args, known) {
+  const f = {};
+  const pos = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith('-')) { pos.push(a); continue; }
+    const eq = a.indexOf('=');
+    const name = (eq > 0 ? a.slice(0, eq) : a).replace(/^-+/, '');
+    if (!(name in known)) fail(1, `unknown flag: ${a.slice(0, eq > 0 ? eq : a.length)}\nTo see the stack trace of this error execute with --v=5 or higher`);
+    if (known[name]) f[name] = eq > 0 ? a.slice(eq + 1) : args[++i];
+    else f[name] = true;
+  }
+  return { f, pos };
+}
+
+function init(args) {
+  const { f } = flags(args, { config: true, 'upload-certs': false, 'skip-token-print': false, 'skip-certificate-key-print': false, 'ignore-preflight-errors': true, v: true, 'dry-run': false });
+  if (!f.config) fail(1, 'kbootstrap lab: kubeadm init is simulated with --config only');
+  const cfg = parseConfigFile(f.config);
+  const ic = cfg.InitConfiguration ?? {};
+  const cc = cfg.ClusterConfiguration ?? {};
+  const version = String(cc.kubernetesVersion ?? `v${kubeadmVersion()}`).replace(/^v/, '');
+  if (minorOf(version) > minorOf(kubeadmVersion())) {
+    fail(1, `this version of kubeadm only supports deploying clusters with the control plane version >= 1.${minorOf(kubeadmVersion()) - 1}.0. Current version: v${version}`);
+  }
+  const name = ic.nodeRegistration?.name ?? hostname();
+  const criSocket = ic.nodeRegistration?.criSocket ?? 'unix:///var/run/containerd/containerd.sock';
+  const stdout = [`[init] Using Kubernetes version: v${version}`, '[preflight] Running pre-flight checks'];
+  const warn = preflight({ controlPlane: true, criSocket, ignore: String(f['ignore-preflight-errors'] ?? '').toLowerCase().split(','), join: false });
+  const address = ic.localAPIEndpoint?.advertiseAddress ?? execFileSync('hostname', ['-I'], { encoding: 'utf8' }).trim().split(/\s+/)[0];
+  const endpoint = cc.controlPlaneEndpoint ?? `${address}:${ic.localAPIEndpoint?.bindPort ?? 6443}`;
+  const result = withClusterLock(() => {
+    const s = clusterState();
+    if (s.clusters[endpoint]) fail(1, `${warn}error execution phase preflight: [preflight] Some fatal errors occurred:\n\t[ERROR Port-6443]: Port 6443 is in use\n[preflight] If you know what you are doing, you can make a check non-fatal with \`--ignore-preflight-errors=...\``);
+    const caHash = createHash('sha256').update(rand(16)).digest('hex');
+    const cluster = {
+      name: cc.clusterName ?? 'kubernetes', version, endpoint, caHash,
+      podSubnet: cc.networking?.podSubnet, serviceSubnet: cc.networking?.serviceSubnet ?? '10.96.0.0/12',
+      imageRepository: cc.imageRepository ?? 'registry.k8s.io',
+      tokens: [{ id: tokenId(), secret: tokenSecret(), expires: Date.now() + DAY, description: 'The default bootstrap token generated by \'kubeadm init\'.' }],
+      certKey: f['upload-certs'] ? { key: rand(32), expires: Date.now() + 2 * 3600e3 } : undefined,
+      nodes: {},
+      objects: {},
+      cni: undefined,
+    };
+    const mode = cfg.KubeProxyConfiguration?.mode ?? '';
+    cluster.objects['ConfigMap/kube-system/kube-proxy'] = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-proxy', namespace: 'kube-system' }, data: { 'config.conf': proxyConfig(mode), 'kubeconfig.conf': 'apiVersion: v1\nkind: Config' } };
+    cluster.objects['DaemonSet/kube-system/kube-proxy'] = { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'kube-proxy', namespace: 'kube-system', generation: 1 }, spec: { template: { metadata: { annotations: {} } } } };
+    cluster.objects['Deployment/kube-system/coredns'] = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'coredns', namespace: 'kube-system' } };
+    for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) cluster.objects[`Namespace//${ns}`] = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } };
+    cluster.nodes[name] = nodeRecord(name, true, cluster);
+    s.clusters[endpoint] = cluster;
+    saveClusterState(s);
+    return cluster;
+  });
+  writeNodeFiles(result, true);
+  startKubelet();
+  stdout.push('[certs] Using certificateDir folder "/etc/kubernetes/pki"', '[kubeconfig] Writing "admin.conf" kubeconfig file', '[control-plane] Creating static Pod manifest for "kube-apiserver"',
+    '[upload-certs] Storing the certificates in Secret "kubeadm-certs" in the "kube-system" Namespace', '', 'Your Kubernetes control-plane has initialized successfully!', '');
+  if (!f['skip-token-print']) {
+    const t = result.tokens[0];
+    stdout.push('Then you can join any number of worker nodes by running the following on each as root:', '', `kubeadm join ${endpoint} --token ${t.id}.${t.secret} \\`, `\t--discovery-token-ca-cert-hash sha256:${result.caHash}`);
+  }
+  if (f['upload-certs'] && !f['skip-certificate-key-print']) stdout.push(`[upload-certs] Using certificate key:`, result.certKey.key);
+  return { stdout: stdout.join('\n') + '\n', stderr: warn, code: 0 };
+}
+
+function initPhase(args) {
+  if (args[0] !== 'upload-certs') fail(1, `kbootstrap lab: kubeadm init phase ${args[0]} is not simulated`);
+  const { f } = flags(args.slice(1), { 'upload-certs': false, 'certificate-key': true, config: true, kubeconfig: true, 'skip-certificate-key-print': false });
+  if (!f['upload-certs']) fail(1, 'error execution phase upload-certs: --upload-certs is required');
+  const cluster = adminCluster(f.kubeconfig);
+  const key = f['certificate-key'] ?? rand(32);
+  withClusterLock(() => {
+    const s = clusterState();
+    s.clusters[cluster.endpoint].certKey = { key, expires: Date.now() + 2 * 3600e3 };
+    saveClusterState(s);
+  });
+  const lines = ['[upload-certs] Storing the certificates in Secret "kubeadm-certs" in the "kube-system" Namespace'];
+  if (!f['skip-certificate-key-print']) lines.push('[upload-certs] Using certificate key:', key);
+  return { stdout: lines.join('\n') + '\n', code: 0 };
+}
+
+/** The cluster an admin kubeconfig points at (for kubeadm token / upload-certs). */
+function adminCluster(path = '/etc/kubernetes/admin.conf') {
+  if (!exists(path)) fail(1, `failed to load admin kubeconfig: open ${path}: no such file or directory\nTo see the stack trace of this error execute with --v=5 or higher`);
+  const server = serverOf(readText(path));
+  const c = clusterState().clusters[server];
+  if (!c) fail(1, `failed to create API client configuration from kubeconfig: Get "https://${server}/api?timeout=32s": dial tcp ${server}: connect: connection refused`);
+  return c;
+}
+
+function serverOf(kubeconfigText) {
+  let cfg;
+  try { cfg = parse(kubeconfigText); } catch { cfg = undefined; }
+  const url = cfg?.clusters?.[0]?.cluster?.server ?? '';
+  return url.replace(/^https?:\/\//, '');
+}
+
+function join(args) {
+  const { f, pos } = flags(args, { config: true, token: true, 'discovery-token-ca-cert-hash': true, 'control-plane': false, 'certificate-key': true, 'ignore-preflight-errors': true, v: true, 'node-name': true, 'cri-socket': true, 'apiserver-advertise-address': true });
+  let endpoint = pos[0];
+  let tok = f.token;
+  let hashes = f['discovery-token-ca-cert-hash'] ? [f['discovery-token-ca-cert-hash']] : [];
+  let cp = Boolean(f['control-plane']);
+  let certKey = f['certificate-key'];
+  let name = f['node-name'] ?? hostname();
+  let criSocket = f['cri-socket'] ?? 'unix:///var/run/containerd/containerd.sock';
+  if (f.config) {
+    const jc = parseConfigFile(f.config).JoinConfiguration;
+    if (!jc) fail(1, `no JoinConfiguration found in ${f.config}`);
+    const bt = jc.discovery?.bootstrapToken ?? {};
+    endpoint = bt.apiServerEndpoint; tok = bt.token; hashes = bt.caCertHashes ?? [];
+    cp = Boolean(jc.controlPlane); certKey = jc.controlPlane?.certificateKey;
+    name = jc.nodeRegistration?.name ?? name; criSocket = jc.nodeRegistration?.criSocket ?? criSocket;
+  }
+  if (!endpoint || !tok) fail(1, 'discovery: Invalid value: "": bootstrapToken or file must be set');
+  if (!/^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(tok)) fail(1, `discovery.bootstrapToken.token: Invalid value: "${tok.replace(/\..*/, '.<redacted>')}": the bootstrap token is invalid`);
+  const stdout = ['[preflight] Running pre-flight checks'];
+  const warn = preflight({ controlPlane: cp, criSocket, ignore: String(f['ignore-preflight-errors'] ?? '').toLowerCase().split(','), join: true });
+  const prefix = `${warn}error execution phase preflight: couldn't validate the identity of the API Server: `;
+  const result = withClusterLock(() => {
+    const s = clusterState();
+    const c = s.clusters[endpoint];
+    if (!c) fail(1, `${prefix}Get "https://${endpoint}/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s": dial tcp ${endpoint}: connect: connection refused\nTo see the stack trace of this error execute with --v=5 or higher`);
+    const [id, secret] = tok.split('.');
+    const t = c.tokens.find((x) => x.id === id);
+    if (!t || t.secret !== secret || (t.expires && t.expires < Date.now())) {
+      fail(1, `${prefix}could not find a JWS signature in the cluster-info ConfigMap for token ID "${id}"\nTo see the stack trace of this error execute with --v=5 or higher`);
+    }
+    if (!hashes.includes(`sha256:${c.caHash}`)) {
+      fail(1, `${prefix}cluster CA found in cluster-info ConfigMap is invalid: none of the public keys "sha256:${c.caHash}" are pinned\nTo see the stack trace of this error execute with --v=5 or higher`);
+    }
+    if (cp) {
+      if (!c.certKey || c.certKey.expires < Date.now()) {
+        fail(1, `error execution phase control-plane-prepare/download-certs: error downloading certs: error downloading the secret: Secret "kubeadm-certs" was not found in the "kube-system" Namespace. This Secret might have expired. Please, run \`kubeadm init phase upload-certs --upload-certs\` on a control plane to generate a new one\nTo see the stack trace of this error execute with --v=5 or higher`);
+      }
+      if (c.certKey.key !== certKey) fail(1, 'error execution phase control-plane-prepare/download-certs: error downloading certs: error decoding certs: failed to decrypt data: cipher: message authentication failed\nTo see the stack trace of this error execute with --v=5 or higher');
+    }
+    if (c.nodes[name] && !c.nodes[name].deleted) {
+      fail(1, `error execution phase kubelet-start: a Node with name "${name}" and status "Ready" already exists in the cluster. You must delete the existing Node or change the name of this new joining Node\nTo see the stack trace of this error execute with --v=5 or higher`);
+    }
+    c.nodes[name] = nodeRecord(name, cp, c);
+    saveClusterState(s);
+    return c;
+  });
+  writeNodeFiles(result, cp);
+  startKubelet();
+  stdout.push('[kubelet-start] Starting the kubelet', '', 'This node has joined the cluster:', '* Certificate signing request was sent to apiserver and a response was received.');
+  return { stdout: stdout.join('\n') + '\n', stderr: warn, code: 0 };
+}
+
+function token(args) {
+  const [sub, ...rest] = args;
+  const { f, pos } = flags(rest, { 'print-join-command': false, ttl: true, description: true, kubeconfig: true, usages: true, groups: true, 'certificate-key': true, o: true, output: true });
+  const cluster = adminCluster(f.kubeconfig);
+  if (sub === 'create') {
+    const ttl = f.ttl === undefined ? DAY : parseDuration(f.ttl);
+    if (ttl === undefined) fail(1, `invalid argument "${f.ttl}" for "--ttl" flag: time: invalid duration "${f.ttl}"`);
+    let id = tokenId();
+    let secret = tokenSecret();
+    if (pos[0]) {
+      if (!/^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(pos[0])) fail(1, `token "${pos[0]}" was not of form "\\\\A([a-z0-9]{6})\\\\.([a-z0-9]{16})\\\\z"`);
+      [id, secret] = pos[0].split('.');
+    }
+    withClusterLock(() => {
+      const s = clusterState();
+      s.clusters[cluster.endpoint].tokens.push({ id, secret, expires: ttl === 0 ? null : Date.now() + ttl, description: f.description ?? '' });
+      saveClusterState(s);
+    });
+    if (f['print-join-command']) {
+      const extra = f['certificate-key'] ? ` --control-plane --certificate-key ${f['certificate-key']}` : '';
+      return { stdout: `kubeadm join ${cluster.endpoint} --token ${id}.${secret} --discovery-token-ca-cert-hash sha256:${cluster.caHash}${extra} \n`, code: 0 };
+    }
+    return { stdout: `${id}.${secret}\n`, code: 0 };
+  }
+  if (sub === 'list') {
+    const now = Date.now();
+    const live = cluster.tokens.filter((t) => !t.expires || t.expires > now);
+    const rows = live.map((t) => `${`${t.id}.${t.secret}`.padEnd(24)}${(t.expires ? fmtDuration(t.expires - now) : '<forever>').padEnd(8)}${(t.expires ? new Date(t.expires).toISOString().replace(/\.\d+Z/, 'Z') : '<never>').padEnd(22)}authentication,signing   ${t.description || '<none>'}`.padEnd(0) + '   system:bootstrappers:kubeadm:default-node-token');
+    return { stdout: live.length ? `TOKEN                   TTL     EXPIRES               USAGES                   DESCRIPTION                                                EXTRA GROUPS\n${rows.join('\n')}\n` : '', code: 0 };
+  }
+  if (sub === 'delete') {
+    if (!pos.length) fail(1, 'missing argument; \'token delete\' is missing token of form "[a-z0-9]{6}" or "[a-z0-9]{6}\\.[a-z0-9]{16}"');
+    const out = [];
+    withClusterLock(() => {
+      const s = clusterState();
+      const c = s.clusters[cluster.endpoint];
+      for (const p of pos) {
+        const id = p.split('.')[0];
+        if (!/^[a-z0-9]{6}$/.test(id)) fail(1, `given token didn't match pattern "[a-z0-9]{6}" or "[a-z0-9]{6}\\.[a-z0-9]{16}"`);
+        const i = c.tokens.findIndex((t) => t.id === id);
+        if (i < 0) fail(1, `failed to delete bootstrap token with name "bootstrap-token-${id}": secrets "bootstrap-token-${id}" not found`);
+        c.tokens.splice(i, 1);
+        out.push(`bootstrap token "${id}" deleted`);
+      }
+      saveClusterState(s);
+    });
+    return { stdout: out.join('\n') + '\n', code: 0 };
+  }
+  fail(1, `unknown command "${sub}" for "kubeadm token"`);
+}
+
+function reset(args) {
+  const { f } = flags(args, { f: false, force: false, v: true, 'cri-socket': true, 'cleanup-tmp-dir': false });
+  if (!f.f && !f.force) {
+    fail(1, '[reset] Are you sure you want to proceed? [y/N]: error execution phase preflight: won\'t proceed; the user didn\'t answer (Y|y) in order to continue\nTo see the stack trace of this error execute with --v=5 or higher', 'W1123 [reset] WARNING: Changes made to this host by \'kubeadm init\' or \'kubeadm join\' will be reverted.\n');
+  }
+  const name = hostname();
+  const wasCp = exists('/etc/kubernetes/manifests/kube-apiserver.yaml');
+  const server = exists('/etc/kubernetes/kubelet.conf') ? serverOf(readText('/etc/kubernetes/kubelet.conf')) : undefined;
+  if (server) {
+    withClusterLock(() => {
+      const s = clusterState();
+      const c = s.clusters[server];
+      if (c && c.nodes[name] && wasCp) {
+        // etcd member removed; the last control plane takes the cluster with it
+        c.nodes[name].controlPlaneGone = true;
+        const remaining = Object.values(c.nodes).filter((n) => n.controlPlane && !n.controlPlaneGone);
+        if (!remaining.length) delete s.clusters[server];
+      }
+      if (c) { const n = c.nodes?.[name]; if (n) n.kubeletActive = false; }
+      saveClusterState(s);
+    });
+  }
+  for (const p of ['/etc/kubernetes/manifests', '/etc/kubernetes/pki', '/etc/kubernetes/admin.conf', '/etc/kubernetes/super-admin.conf', '/etc/kubernetes/kubelet.conf',
+    '/etc/kubernetes/bootstrap-kubelet.conf', '/etc/kubernetes/controller-manager.conf', '/etc/kubernetes/scheduler.conf', '/var/lib/etcd', '/var/lib/kubelet']) remove(p);
+  const u = units();
+  if (u['kubelet.service']) u['kubelet.service'].active = false;
+  saveUnits(u);
+  return {
+    stdout: '[reset] Deleted contents of the etcd data directory: /var/lib/etcd\n[reset] Stopping the kubelet service\n[reset] Unmounting mounted directories in "/var/lib/kubelet"\n[reset] Deleting contents of directories: [/etc/kubernetes/manifests /var/lib/kubelet /etc/kubernetes/pki]\n\nThe reset process does not clean CNI configuration. To do so, you must remove /etc/cni/net.d\n\nThe reset process does not reset or clean up iptables rules or IPVS tables.\nIf you wish to reset iptables, you must do so manually by using the "iptables" command.\n\nIf your cluster was setup to utilize IPVS, run ipvsadm --clear (or similar)\nto reset your system\'s IPVS tables.\n\nThe reset process does not clean your kubeconfig files and you must remove them manually.\nPlease, check the contents of the $HOME/.kube/config file.\n',
+    code: 0,
+  };
+}
+
+export const kubeadmMutates = (args) => !['version'].includes(args[0]) && !(args[0] === 'token' && args[1] === 'list');
+
+// ---------------------------------------------------------------- kubectl
+const CLUSTER_SCOPED = new Set(['Namespace', 'Node', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PriorityClass', 'StorageClass', 'PodSecurityPolicy', 'APIService']);
+const KIND_ALIASES = { cm: 'ConfigMap', configmap: 'ConfigMap', configmaps: 'ConfigMap', ds: 'DaemonSet', daemonset: 'DaemonSet', daemonsets: 'DaemonSet', deploy: 'Deployment', deployment: 'Deployment', deployments: 'Deployment', ns: 'Namespace', namespace: 'Namespace', namespaces: 'Namespace', secret: 'Secret', secrets: 'Secret', svc: 'Service', service: 'Service' };
+const PLURAL = { ConfigMap: 'configmaps', DaemonSet: 'daemonsets.apps', Deployment: 'deployments.apps', Namespace: 'namespaces', Secret: 'secrets', Service: 'services' };
+
+function objKey(o, defaultNs) {
+  const ns = CLUSTER_SCOPED.has(o.kind) ? '' : o.metadata?.namespace ?? defaultNs;
+  return `${o.kind}/${ns}/${o.metadata?.name}`;
+}
+
+function nodeReady(c, n) {
+  return n.kubeletActive && n.runtimeActive && Boolean(c.cni) && !n.deleted;
+}
+
+function shortHash(s) {
+  return createHash('sha1').update(s).digest('hex').replace(/[0-9]/g, (d) => 'bcdfghjklm'[Number(d)]).slice(0, 5);
+}
+
+function pods(c) {
+  const out = [];
+  const nodes = Object.entries(c.nodes).filter(([, n]) => !n.deleted);
+  const anyReady = nodes.some(([, n]) => nodeReady(c, n));
+  for (const [name, n] of nodes) {
+    const up = n.kubeletActive && n.runtimeActive;
+    if (n.controlPlane && !n.controlPlaneGone) for (const p of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) out.push({ ns: 'kube-system', name: `${p}-${name}`, running: up });
+    out.push({ ns: 'kube-system', name: `kube-proxy-${shortHash(name)}`, running: up });
+    if (c.cni === 'calico') out.push({ ns: 'kube-system', name: `calico-node-${shortHash(`c${name}`)}`, running: up });
+    if (c.cni === 'flannel') out.push({ ns: 'kube-flannel', name: `kube-flannel-ds-${shortHash(`f${name}`)}`, running: up });
+  }
+  for (const i of [1, 2]) out.push({ ns: 'kube-system', name: `coredns-7db6d8ff4d-${shortHash(`dns${i}`)}`, running: anyReady, pending: !anyReady });
+  if (c.cni === 'calico') out.push({ ns: 'kube-system', name: 'calico-kube-controllers-77d59654f4-x2k8v', running: anyReady, pending: !anyReady });
+  return out;
+}
+
+function kubectlArgs(args) {
+  const g = { ns: 'default', nsSet: false, allNs: false, output: undefined, noHeaders: false, showLabels: false, overwrite: false, files: [], raw: undefined, rest: [], timeout: undefined, forCond: undefined, all: false, fieldSelector: undefined, extra: {} };
+  const valueFlags = new Set(['--kubeconfig', '-n', '--namespace', '-o', '--output', '--request-timeout', '-f', '--filename', '--raw', '--timeout', '--for', '--field-selector', '-l', '--selector', '--grace-period']);
+  const boolFlags = new Set(['--no-headers', '--show-labels', '-A', '--all-namespaces', '--overwrite', '--all', '--ignore-daemonsets', '--delete-emptydir-data', '--force', '--client', '--wait']);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith('-')) { g.rest.push(a); continue; }
+    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    if (valueFlags.has(name)) {
+      const v = eq > 0 ? a.slice(eq + 1) : args[++i];
+      if (v === undefined) fail(1, `error: flag needs an argument: ${name}`);
+      if (name === '--kubeconfig') g.kubeconfig = v;
+      if (name === '-n' || name === '--namespace') { g.ns = v; g.nsSet = true; }
+      if (name === '-o' || name === '--output') g.output = v;
+      if (name === '-f' || name === '--filename') g.files.push(v);
+      if (name === '--raw') g.raw = v;
+      if (name === '--timeout') g.timeout = v;
+      if (name === '--for') g.forCond = v;
+      if (name === '--field-selector') g.fieldSelector = v;
+      continue;
+    }
+    if (boolFlags.has(name)) {
+      if (name === '--no-headers') g.noHeaders = true;
+      if (name === '--show-labels') g.showLabels = true;
+      if (name === '-A' || name === '--all-namespaces') g.allNs = true;
+      if (name === '--overwrite') g.overwrite = true;
+      if (name === '--all') g.all = true;
+      continue;
+    }
+    fail(1, `error: unknown flag: ${name}\nSee 'kubectl ${g.rest[0] ?? ''} --help' for usage.`);
+  }
+  return g;
+}
+
+function connect(g) {
+  const home = process.env.HOME || '/root';
+  const path = g.kubeconfig ?? (process.env.KUBECONFIG || `${home}/.kube/config`);
+  if (!exists(path)) {
+    if (g.kubeconfig) fail(1, `error: stat ${path}: no such file or directory`);
+    fail(1, 'The connection to the server localhost:8080 was refused - did you specify the right host or port?');
+  }
+  const server = serverOf(readText(path));
+  const s = clusterState();
+  const c = s.clusters[server];
+  if (!c) fail(1, `The connection to the server ${server} was refused - did you specify the right host or port?`);
+  return { s, c, server };
+}
+
+export function kubectl(args) {
+  const g = kubectlArgs(args);
+  const [verb, ...rest] = g.rest;
+  if (verb === 'version' && args.includes('--client')) return { stdout: `Client Version: v${db().kubectl?.version}\nKustomize Version: v5.0.4\n`, code: 0 };
+  if (!verb) fail(1, 'kubectl controls the Kubernetes cluster manager.\n\nerror: a command is required');
+  switch (verb) {
+    case 'get': return kGet(g, rest);
+    case 'apply': case 'replace': case 'create': return kApply(g, verb);
+    case 'label': return kLabel(g, rest);
+    case 'rollout': return kRollout(g, rest);
+    case 'wait': return kWait(g, rest);
+    case 'drain': case 'cordon': case 'uncordon': return kCordon(g, verb, rest);
+    case 'delete': return kDelete(g, rest);
+    case 'version': { const { c } = connect(g); return { stdout: `Client Version: v${db().kubectl?.version}\nServer Version: v${c.version}\n`, code: 0 }; }
+    case 'cluster-info': { const { server } = connect(g); return { stdout: `Kubernetes control plane is running at https://${server}\n`, code: 0 }; }
+    default: fail(1, `error: unknown command "${verb}" for "kubectl"`);
+  }
+}
+
+function age(ms) {
+  const s = Math.max(1, Math.floor((Date.now() - ms) / 1000));
+  return s < 120 ? `${s}s` : `${Math.floor(s / 60)}m`;
+}
+
+function kGet(g, rest) {
+  const { c } = connect(g);
+  if (g.raw) {
+    if (['/readyz', '/healthz', '/livez'].includes(g.raw)) return { stdout: 'ok', code: 0 };
+    fail(1, `Error from server (NotFound): the server could not find the requested resource`);
+  }
+  const [what, name] = rest;
+  if (!what) fail(1, 'You must specify the type of resource to get.');
+  if (['nodes', 'node', 'no'].includes(what)) {
+    let nodes = Object.entries(c.nodes).filter(([, n]) => !n.deleted);
+    if (name) { nodes = nodes.filter(([n]) => n === name); if (!nodes.length) fail(1, `Error from server (NotFound): nodes "${name}" not found`); }
+    if (g.output === 'json' || g.output === 'yaml') {
+      const items = nodes.map(([n, v]) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: n, labels: v.labels }, spec: { unschedulable: v.unschedulable || undefined }, status: { conditions: [{ type: 'Ready', status: nodeReady(c, v) ? 'True' : 'False' }], nodeInfo: { kubeletVersion: v.version }, addresses: [{ type: 'InternalIP', address: v.address }] } }));
+      const obj = name ? items[0] : { apiVersion: 'v1', kind: 'List', items };
+      return { stdout: g.output === 'json' ? JSON.stringify(obj, null, 2) + '\n' : stringify(obj), code: 0 };
+    }
+    const rows = nodes.map(([n, v]) => {
+      const roles = Object.keys(v.labels).filter((k) => k.startsWith('node-role.kubernetes.io/')).map((k) => k.split('/')[1]).join(',') || '<none>';
+      const status = (nodeReady(c, v) ? 'Ready' : 'NotReady') + (v.unschedulable ? ',SchedulingDisabled' : '');
+      const cols = [n, status, roles, age(v.created), v.version];
+      if (g.output === 'wide') cols.push(v.address);
+      if (g.showLabels) cols.push(Object.entries(v.labels).map(([k, x]) => `${k}=${x}`).join(',') || '<none>');
+      return cols;
+    });
+    const header = ['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION', ...(g.output === 'wide' ? ['INTERNAL-IP'] : []), ...(g.showLabels ? ['LABELS'] : [])];
+    return { stdout: table(g.noHeaders ? rows : [header, ...rows]), code: 0 };
+  }
+  if (['pods', 'pod', 'po'].includes(what)) {
+    const list = pods(c).filter((p) => g.allNs || p.ns === g.ns);
+    if (!list.length) return { stdout: '', stderr: `No resources found in ${g.ns} namespace.\n`, code: 0 };
+    const rows = list.map((p) => [...(g.allNs ? [p.ns] : []), p.name, p.running ? '1/1' : '0/1', p.running ? 'Running' : p.pending ? 'Pending' : 'ContainerCreating', '0', '5m']);
+    const header = [...(g.allNs ? ['NAMESPACE'] : []), 'NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE'];
+    return { stdout: table(g.noHeaders ? rows : [header, ...rows]), code: 0 };
+  }
+  const kind = KIND_ALIASES[what];
+  if (!kind) fail(1, `error: the server doesn't have a resource type "${what}"`);
+  const key = `${kind}/${CLUSTER_SCOPED.has(kind) ? '' : g.ns}/${name}`;
+  const obj = c.objects[key];
+  if (!obj) fail(1, `Error from server (NotFound): ${PLURAL[kind] ?? kind.toLowerCase()} "${name}" not found`);
+  if (g.output === 'json') return { stdout: JSON.stringify(obj, null, 2) + '\n', code: 0 };
+  if (g.output === 'yaml') return { stdout: stringify(obj, { lineWidth: 0 }), code: 0 };
+  return { stdout: table([['NAME', 'AGE'], [name, '5m']]), code: 0 };
+}
+
+function table(rows) {
+  if (!rows.length) return '';
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i] ?? '').length)));
+  return rows.map((r) => r.map((x, i) => (i === r.length - 1 ? String(x) : String(x).padEnd(w[i] + 3))).join('')).join('\n') + '\n';
+}
+
+function readManifests(g) {
+  if (!g.files.length) fail(1, 'error: must specify one of -f and -k');
+  const docs = [];
+  for (const f of g.files) {
+    const text = f === '-' ? readText('/dev/stdin') : (exists(f) ? readText(f) : fail(1, `error: the path "${f}" does not exist`));
+    for (const d of parseAllDocuments(text)) {
+      if (d.errors.length) fail(1, `error: error parsing ${f}: error converting YAML to JSON: yaml: ${d.errors[0].message.split('\n')[0]}`);
+      const o = d.toJS();
+      if (!o) continue;
+      if (!o.kind || !o.apiVersion) fail(1, `error: error validating "${f}": error validating data: [apiVersion not set, kind not set]; if you choose to ignore these errors, turn validation off with --validate=false`);
+      docs.push({ o, f });
+    }
+  }
+  return docs;
+}
+
+function kApply(g, verb) {
+  const docs = readManifests(g);
+  const out = [];
+  withClusterLock(() => {
+    const { s, server } = connect(g);
+    const c = s.clusters[server];
+    for (const { o, f } of docs) {
+      const key = objKey(o, g.ns);
+      const ns = key.split('/')[1];
+      if (ns && !c.objects[`Namespace//${ns}`]) {
+        fail(1, `Error from server (NotFound): error when creating "${f}": namespaces "${ns}" not found`);
+      }
+      const kindName = `${o.kind.toLowerCase()}${o.apiVersion.includes('/') && !o.apiVersion.startsWith('v1') ? `.${o.apiVersion.split('/')[0]}` : ''}/${o.metadata?.name}`;
+      const existing = c.objects[key];
+      if (verb === 'replace' && !existing) fail(1, `Error from server (NotFound): error when replacing "${f}": ${PLURAL[o.kind] ?? o.kind.toLowerCase()} "${o.metadata?.name}" not found`);
+      if (verb === 'create' && existing) fail(1, `Error from server (AlreadyExists): error when creating "${f}": ${PLURAL[o.kind] ?? o.kind.toLowerCase()} "${o.metadata?.name}" already exists`);
+      const same = existing && JSON.stringify(existing) === JSON.stringify(o);
+      c.objects[key] = o;
+      out.push(`${kindName} ${verb === 'replace' ? 'replaced' : verb === 'create' ? 'created' : same ? 'unchanged' : existing ? 'configured' : 'created'}`);
+      if (o.kind === 'DaemonSet' && o.metadata?.name === 'calico-node') c.cni = 'calico';
+      if (o.kind === 'DaemonSet' && o.metadata?.name === 'kube-flannel-ds') c.cni = 'flannel';
+    }
+    saveClusterState(s);
+  });
+  return { stdout: out.join('\n') + '\n', code: 0 };
+}
+
+function kLabel(g, rest) {
+  const [what, name, ...pairs] = rest;
+  if (!['node', 'nodes', 'no'].includes(what)) fail(1, 'kbootstrap lab: kubectl label is simulated for nodes only');
+  let changed = false;
+  withClusterLock(() => {
+    const { s, server } = connect(g);
+    const n = s.clusters[server].nodes[name];
+    if (!n || n.deleted) fail(1, `Error from server (NotFound): nodes "${name}" not found`);
+    for (const p of pairs) {
+      if (p.endsWith('-')) { if (p.slice(0, -1) in n.labels) { delete n.labels[p.slice(0, -1)]; changed = true; } continue; }
+      const i = p.indexOf('=');
+      if (i <= 0) fail(1, `error: at least one label update is required`);
+      const [k, v] = [p.slice(0, i), p.slice(i + 1)];
+      if (k in n.labels && n.labels[k] !== v && !g.overwrite) fail(1, `error: '${k}' already has a value (${n.labels[k]}), and --overwrite is false`);
+      if (n.labels[k] !== v) changed = true;
+      n.labels[k] = v;
+    }
+    saveClusterState(s);
+  });
+  return { stdout: `node/${name} ${changed ? 'labeled' : 'not labeled'}\n`, code: 0 };
+}
+
+function kRollout(g, rest) {
+  const [sub, what, name] = rest;
+  if (sub !== 'restart') fail(1, `kbootstrap lab: kubectl rollout ${sub} is not simulated`);
+  const kind = KIND_ALIASES[what] ?? (what?.includes('/') ? KIND_ALIASES[what.split('/')[0]] : undefined);
+  const objName = name ?? what?.split('/')[1];
+  withClusterLock(() => {
+    const { s, server } = connect(g);
+    const o = s.clusters[server].objects[`${kind}/${g.ns}/${objName}`];
+    if (!o) fail(1, `Error from server (NotFound): ${PLURAL[kind] ?? what} "${objName}" not found`);
+    o.spec ??= {};
+    o.spec.template ??= { metadata: {} };
+    o.spec.template.metadata ??= {};
+    o.spec.template.metadata.annotations = { ...(o.spec.template.metadata.annotations ?? {}), 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() };
+    o.metadata.generation = (o.metadata.generation ?? 1) + 1;
+    saveClusterState(s);
+  });
+  return { stdout: `${kind.toLowerCase()}.apps/${objName} restarted\n`, code: 0 };
+}
+
+function kWait(g, rest) {
+  if (g.forCond !== 'condition=Ready') fail(1, `kbootstrap lab: kubectl wait is simulated for --for=condition=Ready only`);
+  const timeout = g.timeout ? parseDuration(g.timeout) : 30_000;
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const { c } = connect(g);
+    const pending = [];
+    const met = [];
+    if (rest[0] === 'pod' || rest[0] === 'pods') {
+      for (const p of pods(c).filter((x) => x.ns === g.ns)) (p.running ? met : pending).push(`pod/${p.name}`);
+    } else {
+      for (const r of rest) {
+        const [kind, name] = r.split('/');
+        if (kind !== 'node') fail(1, `kbootstrap lab: kubectl wait is simulated for nodes and pods only`);
+        const n = c.nodes[name];
+        if (!n || n.deleted) fail(1, `Error from server (NotFound): nodes "${name}" not found`);
+        (nodeReady(c, n) ? met : pending).push(`node/${name}`);
+      }
+    }
+    if (!pending.length) return { stdout: met.map((m) => `${m} condition met`).join('\n') + '\n', code: 0 };
+    if (Date.now() >= deadline) fail(1, `${met.map((m) => `${m} condition met`).join('\n')}${met.length ? '\n' : ''}error: timed out waiting for the condition on ${pending[0].replace(/^node\//, 'nodes/').replace(/^pod\//, 'pods/')}`);
+    execFileSync('sleep', ['0.5']);
+  }
+}
+
+function kCordon(g, verb, rest) {
+  const [name] = rest;
+  withClusterLock(() => {
+    const { s, server } = connect(g);
+    const n = s.clusters[server].nodes[name];
+    if (!n || n.deleted) fail(1, `Error from server (NotFound): nodes "${name}" not found`);
+    n.unschedulable = verb !== 'uncordon';
+    saveClusterState(s);
+  });
+  return { stdout: verb === 'drain' ? `node/${name} cordoned\nnode/${name} drained\n` : `node/${name} ${verb}ed\n`, code: 0 };
+}
+
+function kDelete(g, rest) {
+  const [what, name] = rest;
+  if (!['node', 'nodes', 'no'].includes(what)) fail(1, 'kbootstrap lab: kubectl delete is simulated for nodes only');
+  withClusterLock(() => {
+    const { s, server } = connect(g);
+    const c = s.clusters[server];
+    if (!c.nodes[name] || c.nodes[name].deleted) fail(1, `Error from server (NotFound): nodes "${name}" not found`);
+    delete c.nodes[name];
+    saveClusterState(s);
+  });
+  return { stdout: `node "${name}" deleted\n`, code: 0 };
+}
+
+export const kubectlMutates = (args) => args.some((a) => ['apply', 'replace', 'create', 'label', 'rollout', 'drain', 'cordon', 'uncordon', 'delete'].includes(a));

@@ -1,0 +1,184 @@
+// Shared plumbing of the lab's simulated programs: per-host state files,
+// the call log, injected faults, and a lock for the shared cluster state.
+// Everything here runs inside a lab host; paths are the host's own.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { execFileSync } from 'node:child_process';
+
+export const STATE = '/var/lib/kblab';
+export const CLUSTER = '/var/lib/kblab-cluster';
+export const FAULTS = '/var/lib/kblab-faults';
+
+export class Exit extends Error {
+  constructor(code, stdout = '', stderr = '') {
+    super(`exit ${code}`);
+    this.code = code;
+    this.stdout = stdout;
+    this.stderr = stderr;
+  }
+}
+
+export const fail = (code, stderr, stdout = '') => { throw new Exit(code, stdout, stderr.endsWith('\n') || !stderr ? stderr : stderr + '\n'); };
+
+export function readJson(path, fallback) {
+  try { return JSON.parse(readFileSync(path, 'utf8')); } catch { return fallback; }
+}
+
+export function writeJson(path, value) {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  renameSync(tmp, path);
+}
+
+export function readText(path, fallback = '') {
+  try { return readFileSync(path, 'utf8'); } catch { return fallback; }
+}
+
+export function writeText(path, text, mode) {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text, mode ? { mode } : undefined);
+}
+
+export const exists = (p) => existsSync(p);
+export const isDir = (p) => { try { return statSync(p).isDirectory(); } catch { return false; } };
+export const remove = (p) => rmSync(p, { recursive: true, force: true });
+
+export function hostname() {
+  return readText('/proc/sys/kernel/hostname').trim();
+}
+
+/** Every call is logged so tests can assert that a repeated run changed nothing. */
+export function logCall(prog, args, mutating) {
+  try {
+    mkdirSync('/var/log/kblab', { recursive: true });
+    appendFileSync('/var/log/kblab/calls.jsonl', JSON.stringify({ prog, args, mutating, at: new Date().toISOString() }) + '\n');
+  } catch { /* logging must never break the simulated program */ }
+}
+
+/**
+ * Faults injected from outside: /var/lib/kblab-faults/<host>.json holds
+ * [{ match: "yum install", action: "fail"|"hang"|"drop", stderr?, code?, times? }].
+ * match is a prefix of "prog arg arg…".
+ */
+export function applyFaults(prog, args) {
+  const file = `${FAULTS}/${hostname()}.json`;
+  const rules = readJson(file, []);
+  if (!Array.isArray(rules) || !rules.length) return;
+  const line = [prog, ...args].join(' ');
+  const i = rules.findIndex((r) => line.startsWith(r.match));
+  if (i < 0) return;
+  const rule = rules[i];
+  if (typeof rule.times === 'number') {
+    rule.times -= 1;
+    if (rule.times <= 0) rules.splice(i, 1);
+    try { writeJson(file, rules); } catch { /* read-only is fine */ }
+  }
+  if (rule.action === 'hang') {
+    // sleep until killed, like a command stuck on a dead mirror
+    execFileSync('sleep', ['infinity'], { stdio: 'ignore' });
+  }
+  if (rule.action === 'drop') {
+    dropConnection();
+  }
+  fail(rule.code ?? 1, rule.stderr ?? `${prog}: injected failure`);
+}
+
+/** Kill the sshd session process this command runs under: the client sees the connection drop. */
+function dropConnection() {
+  let pid = process.ppid;
+  for (let i = 0; i < 20 && pid > 1; i++) {
+    const stat = readText(`/proc/${pid}/stat`);
+    const comm = readText(`/proc/${pid}/comm`).trim();
+    if (comm.startsWith('sshd')) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ }
+      execFileSync('sleep', ['5'], { stdio: 'ignore' });
+      return;
+    }
+    pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  }
+}
+
+/** A lock shared by every host for the cluster state (mkdir is atomic). */
+export function withClusterLock(fn) {
+  const lock = `${CLUSTER}/.lock`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 10_000) { rmSync(lock, { recursive: true, force: true }); continue; }
+      } catch { continue; }
+      if (Date.now() > deadline) fail(1, 'kblab: cluster state lock timed out');
+      execFileSync('sleep', ['0.02']);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+export function clusterState() {
+  return readJson(`${CLUSTER}/state.json`, { clusters: {} });
+}
+
+export function saveClusterState(s) {
+  writeJson(`${CLUSTER}/state.json`, s);
+}
+
+/** Host facts the lab driver seeded: cpus, memory, MAC, product_uuid. */
+export function hw() {
+  return readJson('/etc/kblab/hw.json', { cpus: 2, memMiB: 2048 });
+}
+
+export function units() {
+  return readJson(`${STATE}/units.json`, {});
+}
+
+export function saveUnits(u) {
+  writeJson(`${STATE}/units.json`, u);
+}
+
+export function unitName(n) {
+  return n.includes('.') ? n : `${n}.service`;
+}
+
+/** Parse options of a command line: returns { flags: Map, positional: [] }; known maps flag -> takesValue. */
+export function parseArgs(args, known, progForErrors) {
+  const flags = new Map();
+  const positional = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') { positional.push(...args.slice(i + 1)); break; }
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = eq > 0 ? a.slice(0, eq) : a;
+      if (!(name in known)) fail(1, `${progForErrors.unknown(name)}`);
+      if (known[name]) {
+        const v = eq > 0 ? a.slice(eq + 1) : args[++i];
+        if (v === undefined) fail(1, progForErrors.missing(name));
+        flags.set(name, [...(flags.get(name) ?? []), v]);
+      } else flags.set(name, [...(flags.get(name) ?? []), true]);
+    } else if (a.startsWith('-') && a.length > 1) {
+      // short flags: -y, -q, -n X, -f X, -o X, -fsSL
+      const letters = a.slice(1);
+      for (let j = 0; j < letters.length; j++) {
+        const name = `-${letters[j]}`;
+        if (!(name in known)) fail(1, progForErrors.unknown(name));
+        if (known[name]) {
+          const rest = letters.slice(j + 1);
+          const v = rest || args[++i];
+          if (v === undefined) fail(1, progForErrors.missing(name));
+          flags.set(name, [...(flags.get(name) ?? []), v]);
+          break;
+        }
+        flags.set(name, [...(flags.get(name) ?? []), true]);
+      }
+    } else positional.push(a);
+  }
+  return { flags, positional, has: (f) => flags.has(f), get: (f) => flags.get(f)?.at(-1) };
+}

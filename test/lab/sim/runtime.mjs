@@ -1,0 +1,175 @@
+// Simulated container runtimes and network tools: containerd, docker,
+// cri-dockerd, crictl, ipvsadm, ipset, iptables, conntrack, kubelet.
+import { STATE, fail, readText, exists, units, readJson, writeJson } from './lib.mjs';
+import { db } from './packages.mjs';
+
+export const CONTAINERD_DEFAULT = `disabled_plugins = []
+imports = []
+oom_score = 0
+plugin_dir = ""
+required_plugins = []
+root = "/var/lib/containerd"
+state = "/run/containerd"
+temp = ""
+version = 2
+
+[cgroup]
+  path = ""
+
+[grpc]
+  address = "/run/containerd/containerd.sock"
+  gid = 0
+  uid = 0
+
+[plugins]
+
+  [plugins."io.containerd.grpc.v1.cri"]
+    device_ownership_from_security_context = false
+    enable_selinux = false
+    sandbox_image = "registry.k8s.io/pause:3.8"
+
+    [plugins."io.containerd.grpc.v1.cri".cni]
+      bin_dir = "/opt/cni/bin"
+      conf_dir = "/etc/cni/net.d"
+
+    [plugins."io.containerd.grpc.v1.cri".containerd]
+      default_runtime_name = "runc"
+      snapshotter = "overlayfs"
+
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes]
+
+        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+          runtime_type = "io.containerd.runc.v2"
+
+          [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+            BinaryName = ""
+            SystemdCgroup = false
+
+    [plugins."io.containerd.grpc.v1.cri".registry]
+      config_path = ""
+
+[ttrpc]
+  address = ""
+`;
+
+export function containerd(args) {
+  if (args[0] === 'config' && args[1] === 'default' && args.length === 2) return { stdout: CONTAINERD_DEFAULT, code: 0 };
+  if (args[0] === '--version' || args[0] === '-v') return { stdout: `containerd containerd.io ${db()['containerd.io']?.version ?? '1.7.22'} 7f7fdf5fed64eb6a7caf99b3e12efcf9d60e311c\n`, code: 0 };
+  if (args[0] === 'config' && args[1] === 'dump') return { stdout: readText('/etc/containerd/config.toml'), code: 0 };
+  fail(1, `containerd: the lab simulates "containerd config default", "config dump" and "--version" (the daemon itself is systemctl state)`);
+}
+
+export function dockerd(args) {
+  if (args[0] === '--version') return { stdout: 'Docker version 27.3.1, build ce12230\n', code: 0 };
+  fail(1, 'dockerd: the lab runs the daemon as systemctl state only');
+}
+
+export function docker(args) {
+  const active = units()['docker.service']?.active;
+  if (args[0] === '--version') return { stdout: 'Docker version 27.3.1, build ce12230\n', code: 0 };
+  if (!active) fail(1, 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
+  if (args[0] === 'info') {
+    const cfg = readJson('/etc/docker/daemon.json', {});
+    const driver = (cfg['exec-opts'] ?? []).includes('native.cgroupdriver=systemd') ? 'systemd' : 'cgroupfs';
+    return { stdout: `Server Version: 27.3.1\n Cgroup Driver: ${driver}\n Registry Mirrors:\n${(cfg['registry-mirrors'] ?? []).map((m) => `  ${m}/\n`).join('')}`, code: 0 };
+  }
+  if (args[0] === 'version') return { stdout: 'Client: Docker Engine - Community\n Version: 27.3.1\nServer: Docker Engine - Community\n Version: 27.3.1\n', code: 0 };
+  if (args[0] === 'ps' || args[0] === 'images') return { stdout: 'CONTAINER ID   IMAGE   COMMAND   CREATED   STATUS   PORTS   NAMES\n', code: 0 };
+  fail(1, `docker: '${args[0]}' is not a docker command.\nSee 'docker --help'`);
+}
+
+export function criDockerd(args) {
+  if (args[0] === '--version') return { stdout: 'cri-dockerd 0.3.16 (7119864)\n', code: 0 };
+  fail(1, 'cri-dockerd: the lab runs the daemon as systemctl state only');
+}
+
+/** Is a CRI endpoint serving? Used by crictl and kubeadm's preflight. */
+export function criStatus(endpoint) {
+  const path = endpoint.replace(/^unix:\/\//, '').replace(/^\/var\/run\//, '/run/');
+  const u = units();
+  if (path === '/run/containerd/containerd.sock') {
+    if (!u['containerd.service']?.active || !exists(path)) return { ok: false, why: `dial unix ${path}: connect: no such file or directory`, code: 'Unavailable' };
+    if (readText(`${STATE}/containerd-cri`).trim() !== 'on') return { ok: false, why: 'unknown service runtime.v1.RuntimeService', code: 'Unimplemented' };
+    return { ok: true };
+  }
+  if (path === '/run/cri-dockerd.sock') {
+    if (!u['cri-docker.service']?.active || !exists(path)) return { ok: false, why: `dial unix ${path}: connect: no such file or directory`, code: 'Unavailable' };
+    if (!u['docker.service']?.active) return { ok: false, why: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock', code: 'Unknown' };
+    return { ok: true };
+  }
+  return { ok: false, why: `dial unix ${path}: connect: no such file or directory`, code: 'Unavailable' };
+}
+
+export function criError(endpoint, st) {
+  return st.code === 'Unimplemented'
+    ? `validate service connection: validate CRI v1 runtime API for endpoint "${endpoint}": rpc error: code = Unimplemented desc = ${st.why}`
+    : `validate service connection: validate CRI v1 runtime API for endpoint "${endpoint}": rpc error: code = ${st.code} desc = connection error: desc = "transport: Error while dialing: ${st.why}"`;
+}
+
+const DEFAULT_ENDPOINTS = ['unix:///run/containerd/containerd.sock', 'unix:///run/crio/crio.sock', 'unix:///var/run/cri-dockerd.sock'];
+
+export function crictl(args) {
+  const cfgText = readText('/etc/crictl.yaml');
+  const m = /^runtime-endpoint:\s*(\S+)/m.exec(cfgText);
+  let stderr = '';
+  let endpoint = m?.[1];
+  const verbs = ['info', 'ps', 'images', 'version', 'pods', 'config'];
+  const verb = args.find((a) => !a.startsWith('-'));
+  if (!verbs.includes(verb)) fail(1, `No help topic for '${verb}'`);
+  if (verb === 'config') return { stdout: cfgText, code: 0 };
+  if (!endpoint) {
+    stderr += `WARN[0000] runtime connect using default endpoints: [${DEFAULT_ENDPOINTS.join(' ')}]. As the default settings are now deprecated, you should set the endpoint instead.\n`;
+    endpoint = DEFAULT_ENDPOINTS.find((e) => criStatus(e).ok) ?? DEFAULT_ENDPOINTS[0];
+  }
+  const st = criStatus(endpoint);
+  if (!st.ok) fail(1, `${stderr}FATA[0000] ${criError(endpoint, st)}`);
+  const out = { info: '{\n  "status": {\n    "conditions": [\n      { "type": "RuntimeReady", "status": true }\n    ]\n  }\n}\n',
+    ps: 'CONTAINER           IMAGE               CREATED             STATE               NAME                ATTEMPT             POD ID              POD\n',
+    images: 'IMAGE               TAG                 IMAGE ID            SIZE\n',
+    pods: 'POD ID              CREATED             STATE               NAME                NAMESPACE           ATTEMPT             RUNTIME\n',
+    version: `Version:  0.1.0\nRuntimeName:  ${endpoint.includes('docker') ? 'docker' : 'containerd'}\nRuntimeApiVersion:  v1\n` }[verb];
+  return { stdout: out, stderr, code: 0 };
+}
+
+const NET = `${STATE}/netfilter.json`;
+
+export function ipvsadm(args) {
+  const st = readJson(NET, { ipvs: [], iptables: {} });
+  if (args[0] === '--clear' || args[0] === '-C') { st.ipvs = []; writeJson(NET, st); return { stdout: '', code: 0 }; }
+  if (args[0] === '-Ln' || (args[0] === '-L' && args[1] === '-n') || args.length === 0) {
+    return { stdout: `IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n${st.ipvs.join('\n')}${st.ipvs.length ? '\n' : ''}`, code: 0 };
+  }
+  fail(2, `ipvsadm: invalid option -- '${args[0]}'`);
+}
+
+export function ipset(args) {
+  if (args[0] === 'list' || args[0] === 'version' || args[0] === '-v') return { stdout: args[0] === 'list' ? '' : 'ipset v7.11, protocol version: 7\n', code: 0 };
+  if (args[0] === 'destroy' || args[0] === 'flush') return { stdout: '', code: 0 };
+  fail(1, `ipset v7.11: Unknown command "${args[0]}"`);
+}
+
+/** iptables: only what a reset needs (flush, delete chains, save). */
+export function iptables(args) {
+  const st = readJson(NET, { ipvs: [], iptables: {} });
+  let table = 'filter';
+  const rest = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '-t') table = args[++i];
+    else rest.push(args[i]);
+  }
+  if (rest[0] === '-F' || rest[0] === '--flush') { st.iptables[table] = []; writeJson(NET, st); return { stdout: '', code: 0 }; }
+  if (rest[0] === '-X' || rest[0] === '--delete-chain') { writeJson(NET, st); return { stdout: '', code: 0 }; }
+  if (rest[0] === '-S' || rest[0] === '-L') return { stdout: (st.iptables[table] ?? []).join('\n') + '\n', code: 0 };
+  if (rest[0] === '-A') { (st.iptables[table] ??= []).push(rest.join(' ')); writeJson(NET, st); return { stdout: '', code: 0 }; }
+  fail(2, `iptables v1.8.9 (nf_tables): unknown option "${rest[0]}"\nTry \`iptables -h' or 'iptables --help' for more information.`);
+}
+
+export function iptablesSave() {
+  const st = readJson(NET, { ipvs: [], iptables: {} });
+  return { stdout: Object.entries(st.iptables).map(([t, rules]) => `*${t}\n${rules.join('\n')}\nCOMMIT\n`).join(''), code: 0 };
+}
+
+export function kubelet(args) {
+  if (args[0] === '--version') return { stdout: `Kubernetes v${db().kubelet?.version ?? '0.0.0'}\n`, code: 0 };
+  fail(1, 'kubelet: the lab runs the kubelet as systemctl state only');
+}
