@@ -7,7 +7,12 @@ import { loadInventoryFile } from './inventory/load.js';
 import type { Inventory } from './inventory/model.js';
 import { OS_NAMES, type OsName } from './inventory/schema.js';
 import { dryRun } from './dry-run.js';
-import type { PlanFilter } from './plan.js';
+import { buildPlan, type PlanFilter } from './plan.js';
+import { Runner, type RunEvent } from './runner.js';
+import { connectHost } from './connect.js';
+import { resolveCredentials, type Prompt } from './ssh/credentials.js';
+import { jsonReport, planText, plainEventLine, summaryTable } from './report.js';
+import { ListrView } from './progress.js';
 
 export interface Io {
   out: (s: string) => void;
@@ -43,6 +48,72 @@ function filterFrom(o: { only?: string[]; steps?: string[]; skipSteps?: string[]
   return { only: o.only, steps: o.steps, skipSteps: o.skipSteps };
 }
 
+/** Ask on the terminal without echo (inquirer), only when there is one. */
+async function terminalPrompt(): Promise<Prompt | undefined> {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
+  const { default: inquirer } = await import('inquirer');
+  return async (message) => (await inquirer.prompt<{ secret: string }>([{ type: 'password', name: 'secret', message, mask: '*' }])).secret;
+}
+
+interface RunFlags {
+  only?: string[];
+  steps?: string[];
+  skipSteps?: string[];
+  concurrency: number;
+  acceptNewHostKeys?: boolean;
+  output: 'text' | 'json';
+  verbose?: boolean;
+  quiet?: boolean;
+  commandTimeout: number;
+  verifyTimeout: number;
+}
+
+/** up and plan over SSH. */
+export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'plan', io: Io): Promise<number> {
+  const inv = load(file, io);
+  const plan = buildPlan(inv, filterFrom(o));
+  const firstCp = inv.hosts.find((h) => h.role === 'control-plane')!;
+  const hosts = plan.hosts.includes(firstCp) ? plan.hosts : [firstCp, ...plan.hosts];
+  const creds = await resolveCredentials(hosts, process.env, await terminalPrompt());
+  const sshOpts = { creds, acceptNewHostKeys: Boolean(o.acceptNewHostKeys), commandTimeoutMs: o.commandTimeout * 1000, connectAttempts: 3 };
+
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) io.err('\nkbootstrap: stopping after the running steps (Ctrl-C again to abort)\n');
+    else { io.err('kbootstrap: aborted\n'); process.exit(EXIT.interrupted); }
+  };
+  process.on('SIGINT', onSigint);
+
+  const json = o.output === 'json';
+  const plain = !json && !o.quiet && (o.verbose || !io.isTTY);
+  const view = !json && !o.quiet && !plain ? new ListrView(inv, plan, mode) : undefined;
+  const onEvent = (e: RunEvent) => {
+    if (view) view.onEvent(e);
+    else if (plain) {
+      const line = plainEventLine(e, Boolean(o.verbose));
+      if (line) io.out(line + '\n');
+    }
+  };
+  try {
+    const runner = new Runner(inv, plan, (spec) => connectHost(spec, sshOpts), {
+      mode, concurrency: o.concurrency, verifyTimeoutSeconds: o.verifyTimeout, onEvent, shouldStop: () => interrupts > 0,
+    });
+    const result = await runner.run();
+    await view?.finish(result.outcomes);
+    const wouldChange = result.outcomes.some((x) => x.status === 'would-change');
+    const code = result.interrupted ? EXIT.interrupted : result.failed ? EXIT.failed : mode === 'plan' && wouldChange ? EXIT.changes : EXIT.ok;
+    if (json) io.out(jsonReport(result, mode, code));
+    else {
+      if (mode === 'plan') io.out(planText(result));
+      if (!o.quiet || code !== EXIT.ok) io.out('\n' + summaryTable(result, mode));
+    }
+    return code;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
 export function buildProgram(io: Io, setCode: (c: number) => void): Command {
   const program = new Command('kbootstrap')
     .description('Turn fresh Linux machines into a kubeadm Kubernetes cluster over SSH, from one inventory file')
@@ -56,6 +127,12 @@ export function buildProgram(io: Io, setCode: (c: number) => void): Command {
     .option('--steps <ids>', 'run only these steps (comma-separated ids)', list)
     .option('--skip-steps <ids>', 'skip these steps (comma-separated ids)', list)
     .option('--concurrency <n>', 'hosts worked on at once', positiveInt, 10)
+    .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts (like ssh -o StrictHostKeyChecking=accept-new)')
+    .addOption(new Option('--output <format>', 'text, or json for scripts').choices(['text', 'json']).default('text'))
+    .option('--verbose', 'one plain line per event, each prefixed with the host name')
+    .option('--quiet', 'print only failures and the summary of a failed run')
+    .option('--command-timeout <seconds>', 'limit for each remote command without its own', positiveInt, 600)
+    .option('--verify-timeout <seconds>', 'how long verify waits for nodes and kube-system pods', positiveInt, 300)
     .addOption(osOption());
 
   runOptions(program.command('up')
@@ -70,7 +147,14 @@ export function buildProgram(io: Io, setCode: (c: number) => void): Command {
         setCode(EXIT.ok);
         return;
       }
-      throw new KbError('up over SSH is not available in this build yet: use --dry-run', EXIT.failed);
+      setCode(await runOverSsh(file, o, 'apply', io));
+    });
+
+  runOptions(program.command('plan')
+    .description('connect and run only the checks: what is done and what would change, and why (exit 3 when something would)')
+    .argument('<inventory>', 'inventory file (YAML)'))
+    .action(async (file: string, o) => {
+      setCode(await runOverSsh(file, o, 'plan', io));
     });
 
   program.command('render')

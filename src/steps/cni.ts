@@ -28,8 +28,8 @@ export function cidrPatch(cluster: ClusterSpec): { sed: string[]; expect: string
     return {
       sed: [
         // calico.yaml ships the pool CIDR commented out: uncomment it, then set the value on the next line
-        `/# - name: CALICO_IPV4POOL_CIDR/{s/# //;n;s/#   value:.*/  value: "${cidr}"/;}`,
-        `/- name: CALICO_IPV4POOL_CIDR/{n;s/value:.*/value: "${cidr}"/;}`,
+        `/# - name: CALICO_IPV4POOL_CIDR/{s|# ||;n;s|#   value:.*|  value: "${cidr}"|;}`,
+        `/- name: CALICO_IPV4POOL_CIDR/{n;s|value:.*|value: "${cidr}"|;}`,
       ],
       expect: `value: "${cidr}"`,
     };

@@ -57,12 +57,12 @@ export const sysctlStep: Step = {
   check: () => fileStateCheck([file]) + render('sysctl/check', { keys: Object.keys(SYSCTL_SETTINGS) }),
   parse(out) {
     const m = kv(out.stdout);
+    const live = new Map((m.get('live') ?? []).map((l) => [l.slice(0, l.lastIndexOf('=')), l.slice(l.lastIndexOf('=') + 1)]));
     const wrong: string[] = [];
-    for (const l of m.get('live') ?? []) {
-      const i = l.lastIndexOf('=');
-      const k = l.slice(0, i);
-      const v = l.slice(i + 1);
-      if (SYSCTL_SETTINGS[k] !== undefined && v !== SYSCTL_SETTINGS[k]) wrong.push(`${k} is ${v}`);
+    for (const [k, want] of Object.entries(SYSCTL_SETTINGS)) {
+      const v = live.get(k);
+      if (v === undefined) wrong.push(`${k} does not exist (br_netfilter not loaded?)`);
+      else if (v !== want) wrong.push(`${k} is ${v}`);
     }
     const sets = (m.get('set') ?? []).map((l) => {
       const [f, k, ...v] = l.split('=');

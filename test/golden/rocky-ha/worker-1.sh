@@ -224,9 +224,8 @@ for kb_f in /etc/sysctl.d/99-kubernetes.conf; do
     printf 'file=%s missing\n' "$kb_f"
   fi
 done
-for kb_k in net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables net.ipv4.ip_forward; do
-  printf 'live=%s=%s\n' "$kb_k" "$(sysctl -n "$kb_k" 2>/dev/null || echo unknown)"
-done
+# one sysctl call; a key the kernel does not have prints nothing here
+sysctl net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables net.ipv4.ip_forward 2>/dev/null | sed -n 's/^\([^ ]*\) = \(.*\)$/live=\1=\2/p' || true
 # every file sysctl --system reads that sets one of these keys, to find what overrides the drop-in
 for kb_f in /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf /etc/sysctl.conf; do
   [ -f "$kb_f" ] || continue
@@ -259,14 +258,8 @@ for kb_f in /etc/yum.repos.d/docker-ce.repo; do
     printf 'file=%s missing\n' "$kb_f"
   fi
 done
-# shellcheck disable=SC2043 # one package is a list too
-for kb_p in containerd.io; do
-  if kb_v=$(rpm -q --qf '%{VERSION}' "$kb_p" 2>/dev/null); then
-    printf 'pkg=%s=%s\n' "$kb_p" "$kb_v"
-  else
-    printf 'pkg=%s=\n' "$kb_p"
-  fi
-done
+# one rpm call for every package; absent ones print nothing here
+rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' containerd.io 2>/dev/null | grep '^pkg=' || true
 # The desired config.toml: containerd's own defaults with the systemd cgroup
 # driver, the pause image from imageRepository and registry hosts in certs.d.
 # Works on containerd 1.x (sandbox_image) and 2.x (sandbox).
@@ -363,14 +356,8 @@ for kb_f in /etc/yum.repos.d/kubernetes.repo; do
     printf 'file=%s missing\n' "$kb_f"
   fi
 done
-# shellcheck disable=SC2043 # one package is a list too
-for kb_p in kubelet kubeadm kubectl ipset ipvsadm; do
-  if kb_v=$(rpm -q --qf '%{VERSION}' "$kb_p" 2>/dev/null); then
-    printf 'pkg=%s=%s\n' "$kb_p" "$kb_v"
-  else
-    printf 'pkg=%s=\n' "$kb_p"
-  fi
-done
+# one rpm call for every package; absent ones print nothing here
+rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' kubelet kubeadm kubectl ipset ipvsadm 2>/dev/null | grep '^pkg=' || true
 printf 'kubelet-enabled=%s\n' "$(systemctl is-enabled kubelet 2>/dev/null || true)"
 )
 ## apply

@@ -180,9 +180,8 @@ for kb_f in /etc/sysctl.d/99-kubernetes.conf; do
     printf 'file=%s missing\n' "$kb_f"
   fi
 done
-for kb_k in net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables net.ipv4.ip_forward; do
-  printf 'live=%s=%s\n' "$kb_k" "$(sysctl -n "$kb_k" 2>/dev/null || echo unknown)"
-done
+# one sysctl call; a key the kernel does not have prints nothing here
+sysctl net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables net.ipv4.ip_forward 2>/dev/null | sed -n 's/^\([^ ]*\) = \(.*\)$/live=\1=\2/p' || true
 # every file sysctl --system reads that sets one of these keys, to find what overrides the drop-in
 for kb_f in /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf /etc/sysctl.conf; do
   [ -f "$kb_f" ] || continue
@@ -215,14 +214,8 @@ for kb_f in /etc/apt/sources.list.d/docker.list /etc/docker/daemon.json /etc/sys
     printf 'file=%s missing\n' "$kb_f"
   fi
 done
-# shellcheck disable=SC2043 # one package is a list too
-for kb_p in containerd.io docker-ce docker-ce-cli cri-dockerd; do
-  kb_s=$(dpkg-query -W -f='${db:Status-Abbrev}=${Version}' "$kb_p" 2>/dev/null || true)
-  case "$kb_s" in
-    ii*) printf 'pkg=%s=%s\n' "$kb_p" "${kb_s#*=}" ;;
-    *) printf 'pkg=%s=\n' "$kb_p" ;;
-  esac
-done
+# one dpkg-query call for every package; only installed ones (status ii) count
+dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' containerd.io docker-ce docker-ce-cli cri-dockerd 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=ii *=/pkg=\1=/p' || true
 if [ -s /etc/apt/keyrings/docker.asc ]; then echo key=present; else echo key=missing; fi
 # shellcheck disable=SC2043 # one service is a list too
 for kb_s in docker cri-docker.service; do
@@ -318,14 +311,8 @@ for kb_f in /etc/apt/sources.list.d/kubernetes.list; do
     printf 'file=%s missing\n' "$kb_f"
   fi
 done
-# shellcheck disable=SC2043 # one package is a list too
-for kb_p in kubelet kubeadm kubectl; do
-  kb_s=$(dpkg-query -W -f='${db:Status-Abbrev}=${Version}' "$kb_p" 2>/dev/null || true)
-  case "$kb_s" in
-    ii*) printf 'pkg=%s=%s\n' "$kb_p" "${kb_s#*=}" ;;
-    *) printf 'pkg=%s=\n' "$kb_p" ;;
-  esac
-done
+# one dpkg-query call for every package; only installed ones (status ii) count
+dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' kubelet kubeadm kubectl 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=ii *=/pkg=\1=/p' || true
 printf 'kubelet-enabled=%s\n' "$(systemctl is-enabled kubelet 2>/dev/null || true)"
 apt-mark showhold 2>/dev/null | sed 's/^/held=/'
 if [ -s /etc/apt/keyrings/kubernetes-apt-keyring.asc ]; then echo key=present; else echo key=missing; fi

@@ -1,49 +1,55 @@
 // Entry point of every simulated program on a lab host:
 //   node main.mjs <program> [args...]
 // Logs the call, applies injected faults, runs the simulation, and exits
-// with the program's exit code and output.
+// with the program's exit code and output. Modules load lazily, so a call
+// costs about a bare node start.
 import { Exit, applyFaults, logCall } from './lib.mjs';
-import * as sys from './system.mjs';
-import * as pkg from './packages.mjs';
-import * as rt from './runtime.mjs';
-import * as kube from './kube.mjs';
 
+const sys = () => import('./system.mjs');
+const pkg = () => import('./packages.mjs');
+const rt = () => import('./runtime.mjs');
+const kube = () => import('./kube.mjs');
+
+const ro = () => false;
+const rw = () => true;
+
+// program -> [module, function, does this call change the host?]
 const PROGRAMS = {
-  systemctl: [sys.systemctl, sys.systemctlMutates],
-  hostnamectl: [sys.hostnamectl, (a) => a[0] === 'set-hostname'],
-  swapoff: [sys.swapoff, () => true],
-  swapon: [sys.swapon, (a) => !a.includes('--show') && !a.includes('-s') && a.length > 0],
-  modprobe: [sys.modprobe, () => true],
-  lsmod: [sys.lsmod, () => false],
-  sysctl: [sys.sysctl, sys.sysctlMutates],
-  getenforce: [sys.getenforce, () => false],
-  setenforce: [sys.setenforce, () => true],
-  'firewall-cmd': [sys.firewallCmd, sys.firewallMutates],
-  curl: [sys.curl, (a) => a.includes('-o') || a.includes('--output')],
-  yum: [(a) => pkg.yum(a, 'yum'), (a) => pkg.packageMutates('yum', a)],
-  dnf: [(a) => pkg.yum(a, 'dnf'), (a) => pkg.packageMutates('dnf', a)],
-  rpm: [pkg.rpm, () => false],
-  'apt-get': [pkg.aptGet, (a) => pkg.packageMutates('apt-get', a)],
-  'apt-mark': [pkg.aptMark, (a) => pkg.packageMutates('apt-mark', a)],
-  'dpkg-query': [pkg.dpkgQuery, () => false],
-  containerd: [rt.containerd, () => false],
-  ctr: [() => ({ stdout: '', code: 0 }), () => false],
-  dockerd: [rt.dockerd, () => false],
-  docker: [rt.docker, () => false],
-  'cri-dockerd': [rt.criDockerd, () => false],
-  crictl: [rt.crictl, () => false],
-  ipvsadm: [rt.ipvsadm, (a) => a[0] === '--clear' || a[0] === '-C'],
-  ipset: [rt.ipset, (a) => a[0] === 'destroy' || a[0] === 'flush'],
-  iptables: [rt.iptables, (a) => a.some((x) => ['-F', '-X', '-A', '--flush', '--delete-chain'].includes(x))],
-  'iptables-save': [rt.iptablesSave, () => false],
-  conntrack: [() => ({ stdout: '', code: 0 }), () => false],
-  kubelet: [rt.kubelet, () => false],
-  kubeadm: [kube.kubeadm, kube.kubeadmMutates],
-  kubectl: [kube.kubectl, kube.kubectlMutates],
-  reboot: [() => sys.refusePower('reboot'), () => false],
-  shutdown: [() => sys.refusePower('shutdown'), () => false],
-  poweroff: [() => sys.refusePower('poweroff'), () => false],
-  halt: [() => sys.refusePower('halt'), () => false],
+  systemctl: [sys, 'systemctl', (m, a) => m.systemctlMutates(a)],
+  hostnamectl: [sys, 'hostnamectl', (m, a) => a[0] === 'set-hostname'],
+  swapoff: [sys, 'swapoff', rw],
+  swapon: [sys, 'swapon', (m, a) => !a.includes('--show') && !a.includes('-s') && a.length > 0],
+  modprobe: [sys, 'modprobe', rw],
+  lsmod: [sys, 'lsmod', ro],
+  sysctl: [sys, 'sysctl', (m, a) => m.sysctlMutates(a)],
+  getenforce: [sys, 'getenforce', ro],
+  setenforce: [sys, 'setenforce', rw],
+  'firewall-cmd': [sys, 'firewallCmd', (m, a) => m.firewallMutates(a)],
+  curl: [sys, 'curl', (m, a) => a.includes('-o') || a.includes('--output')],
+  reboot: [sys, 'reboot', ro],
+  shutdown: [sys, 'shutdown', ro],
+  poweroff: [sys, 'poweroff', ro],
+  halt: [sys, 'halt', ro],
+  yum: [pkg, 'yum', (m, a) => m.packageMutates('yum', a)],
+  dnf: [pkg, 'dnf', (m, a) => m.packageMutates('dnf', a)],
+  rpm: [pkg, 'rpm', ro],
+  'apt-get': [pkg, 'aptGet', (m, a) => m.packageMutates('apt-get', a)],
+  'apt-mark': [pkg, 'aptMark', (m, a) => m.packageMutates('apt-mark', a)],
+  'dpkg-query': [pkg, 'dpkgQuery', ro],
+  containerd: [rt, 'containerd', ro],
+  ctr: [rt, 'ctr', ro],
+  dockerd: [rt, 'dockerd', ro],
+  docker: [rt, 'docker', ro],
+  'cri-dockerd': [rt, 'criDockerd', ro],
+  crictl: [rt, 'crictl', ro],
+  ipvsadm: [rt, 'ipvsadm', (m, a) => a[0] === '--clear' || a[0] === '-C'],
+  ipset: [rt, 'ipset', (m, a) => a[0] === 'destroy' || a[0] === 'flush'],
+  iptables: [rt, 'iptables', (m, a) => a.some((x) => ['-F', '-X', '-A', '--flush', '--delete-chain'].includes(x))],
+  'iptables-save': [rt, 'iptablesSave', ro],
+  conntrack: [rt, 'conntrack', ro],
+  kubelet: [rt, 'kubelet', ro],
+  kubeadm: [kube, 'kubeadm', (m, a) => m.kubeadmMutates(a)],
+  kubectl: [kube, 'kubectl', (m, a) => m.kubectlMutates(a)],
 };
 
 export const SIMULATED = Object.keys(PROGRAMS);
@@ -53,9 +59,10 @@ const entry = PROGRAMS[prog];
 let code = 0;
 try {
   if (!entry) throw new Exit(127, '', `kblab: no simulation for ${prog}\n`);
-  logCall(prog, args, entry[1](args));
+  const mod = await entry[0]();
+  logCall(prog, args, entry[2](mod, args));
   applyFaults(prog, args);
-  const r = entry[0](args);
+  const r = mod[entry[1]](args);
   if (r.stdout) process.stdout.write(r.stdout);
   if (r.stderr) process.stderr.write(r.stderr);
   code = r.code ?? 0;

@@ -173,3 +173,6 @@ export function kubelet(args) {
   if (args[0] === '--version') return { stdout: `Kubernetes v${db().kubelet?.version ?? '0.0.0'}\n`, code: 0 };
   fail(1, 'kubelet: the lab runs the kubelet as systemctl state only');
 }
+
+export const ctr = () => ({ stdout: '', code: 0 });
+export const conntrack = () => ({ stdout: '', code: 0 });

@@ -412,3 +412,8 @@ function fixtureFor(url) {
 export function refusePower(prog) {
   fail(1, `${prog}: refused in the lab: a lab host cannot be rebooted (it would be the machine)`);
 }
+
+export const reboot = () => refusePower('reboot');
+export const shutdown = () => refusePower('shutdown');
+export const poweroff = () => refusePower('poweroff');
+export const halt = () => refusePower('halt');

@@ -1,0 +1,65 @@
+/** What a run tells people: one line per event, a summary table, or JSON for scripts. */
+import type { RunEvent, RunResult, StepOutcome } from './runner.js';
+
+const STATUS_WORD: Record<StepOutcome['status'], string> = {
+  ok: 'ok',
+  changed: 'changed',
+  skipped: 'skipped',
+  failed: 'failed',
+  'would-change': 'would change',
+  'not-run': 'not run',
+};
+
+export function outcomeLine(o: StepOutcome): string {
+  const why = o.status === 'ok' || o.status === 'changed' ? '' : ` (${o.reason})`;
+  const detail = o.status === 'changed' ? ` (was: ${o.reason})` : '';
+  return `${o.host}: ${o.step}: ${STATUS_WORD[o.status]}${why}${detail}`;
+}
+
+/** The plain renderer: each line prefixed with the host name, for logs and CI. */
+export function plainEventLine(e: RunEvent, verbose: boolean): string | undefined {
+  switch (e.type) {
+    case 'phase': return verbose ? `== ${e.phase.title} (${e.phase.hosts.map((h) => h.name).join(', ')})` : undefined;
+    case 'connected': return verbose ? `${e.host}: connected in ${e.ms} ms` : undefined;
+    case 'connect-failed': return `${e.host}: cannot connect: ${e.error.replace(new RegExp(`^${e.host}: `), '')}`;
+    case 'step-start': return verbose ? `${e.host}: ${e.step.id}: running` : undefined;
+    case 'step-end': return outcomeLine(e.outcome);
+    case 'stopping': return `kbootstrap: ${e.why}`;
+  }
+}
+
+function pad(rows: string[][]): string {
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+export function summaryTable(r: RunResult, mode: 'apply' | 'plan'): string {
+  const head = mode === 'plan' ? ['HOST', 'OK', 'WOULD CHANGE', 'SKIPPED', 'FAILED', 'TIME'] : ['HOST', 'OK', 'CHANGED', 'SKIPPED', 'FAILED', 'TIME'];
+  const rows = r.hosts.map((h) => [h.host, String(h.ok), String(mode === 'plan' ? h.wouldChange : h.changed), String(h.skipped), String(h.failed), `${(h.ms / 1000).toFixed(1)}s`]);
+  const failures = r.hosts.filter((h) => h.error).map((h) => `${h.host}: ${h.error!.split('\n')[0]!.replace(new RegExp(`^${h.host}: `), '')}`);
+  return pad([head, ...rows]) + (failures.length ? `\nfailed:\n${failures.map((f) => `  ${f}`).join('\n')}\n` : '') + `\n${(r.ms / 1000).toFixed(1)}s in all\n`;
+}
+
+export function planText(r: RunResult): string {
+  const out: string[] = [];
+  for (const h of r.hosts) {
+    out.push(`${h.host}:`);
+    for (const o of r.outcomes.filter((x) => x.host === h.host)) {
+      const mark = o.status === 'ok' ? '  ok     ' : o.status === 'would-change' ? '  change ' : o.status === 'skipped' ? '  skip   ' : o.status === 'failed' ? '  FAILED ' : '  -      ';
+      out.push(`${mark}${o.step}: ${o.reason}`);
+    }
+    if (h.error && !r.outcomes.some((x) => x.host === h.host)) out.push(`  FAILED ${h.error}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+export function jsonReport(r: RunResult, mode: 'apply' | 'plan', exitCode: number): string {
+  return JSON.stringify({
+    mode,
+    exitCode,
+    interrupted: r.interrupted,
+    seconds: Number((r.ms / 1000).toFixed(3)),
+    hosts: r.hosts.map((h) => ({ ...h, seconds: Number((h.ms / 1000).toFixed(3)), ms: undefined })),
+    steps: r.outcomes.map((o) => ({ host: o.host, step: o.step, phase: o.phase, status: o.status, reason: o.reason, seconds: Number((o.ms / 1000).toFixed(3)) })),
+  }, null, 2) + '\n';
+}

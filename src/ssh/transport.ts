@@ -1,0 +1,229 @@
+/**
+ * The SSH transport: one connection per host (node-ssh over ssh2), every
+ * command run as root through bash (sudo -n, or sudo -S fed the password on
+ * stdin, for other users), bounded by a remote `timeout` and a local timer.
+ */
+import { NodeSSH } from 'node-ssh';
+import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
+import type { Readable } from 'node:stream';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { HostSpec } from '../inventory/model.js';
+import type { CheckOutput, CheckRequest, ExecOptions, ExecResult, Transport, UploadOptions } from '../transport/types.js';
+import { batchScript, parseBatch, withPrelude, writeCommand } from '../shell/prelude.js';
+import { shWrap } from '../shell/quote.js';
+import { KbError } from '../errors.js';
+import { RemoteCommandError, tail } from '../host/host.js';
+import { recordHostKey, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
+import { expandHome, type Credentials } from './credentials.js';
+
+export interface SshOptions {
+  creds: Credentials;
+  acceptNewHostKeys: boolean;
+  /** default per-command timeout */
+  commandTimeoutMs: number;
+  connectAttempts: number;
+}
+
+export class ConnectionLostError extends KbError {}
+
+const DEFAULT_KNOWN_HOSTS = () => join(homedir(), '.ssh', 'known_hosts');
+
+function knownHostsFiles(spec: HostSpec): string[] {
+  return [DEFAULT_KNOWN_HOSTS(), ...(spec.ssh.knownHostsPath ? [expandHome(spec.ssh.knownHostsPath)] : [])];
+}
+
+function describeConnectError(name: string, address: string, port: number, e: Error & { code?: string; level?: string }, timeoutS: number, verdict?: HostKeyVerdict): string {
+  if (verdict?.status === 'unknown') {
+    return `${name}: unknown host key ${verdict.fingerprint} for ${address}:${port}: check it, then add it to known_hosts or rerun with --accept-new-host-keys`;
+  }
+  if (verdict?.status === 'changed') {
+    return `${name}: HOST KEY CHANGED for ${address}:${port}: it now presents ${verdict.fingerprint}, ${verdict.file}:${verdict.line} holds another key; refusing to connect (if the host was rebuilt, remove that line)`;
+  }
+  if (verdict?.status === 'revoked') return `${name}: the host key ${verdict.fingerprint} of ${address}:${port} is marked @revoked in known_hosts; refusing to connect`;
+  if (e.code === 'ECONNREFUSED') return `${name}: connection refused by ${address}:${port} (is sshd running?)`;
+  if (e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH') return `${name}: ${address} is unreachable`;
+  if (e.code === 'ETIMEDOUT' || /Timed out while waiting for handshake/.test(e.message)) return `${name}: no answer from ${address}:${port} within ${timeoutS}s`;
+  if (e.level === 'client-authentication' || /authentication methods failed/.test(e.message)) {
+    return `${name}: authentication failed for ${address}:${port} (wrong key or password, or the user may not log in)`;
+  }
+  return `${name}: cannot connect to ${address}:${port}: ${e.message}`;
+}
+
+const RETRYABLE = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET']);
+
+async function connectOnce(spec: { name: string; address: string; port: number; user: string; privateKeyPath?: string; timeoutS: number; knownHosts: string[]; recordTo: string }, o: SshOptions, sock?: Readable): Promise<NodeSSH> {
+  let verdict: HostKeyVerdict | undefined;
+  const cfg: ConnectConfig & { privateKey?: string } = {
+    host: spec.address,
+    port: spec.port,
+    username: spec.user,
+    readyTimeout: spec.timeoutS * 1000,
+    keepaliveInterval: 15_000,
+    keepaliveCountMax: 4,
+    hostVerifier: (key: Buffer) => {
+      verdict = verifyHostKey(spec.knownHosts, spec.address, spec.port, key);
+      if (verdict.status === 'known') return true;
+      if (verdict.status === 'unknown' && o.acceptNewHostKeys) {
+        recordHostKey(spec.recordTo, spec.address, spec.port, key);
+        return true;
+      }
+      return false;
+    },
+  };
+  if (sock) cfg.sock = sock;
+  if (spec.privateKeyPath) {
+    cfg.privateKey = o.creds.keys.get(spec.privateKeyPath);
+    cfg.passphrase = o.creds.passphrase;
+  }
+  if (o.creds.agent) cfg.agent = o.creds.agent;
+  if (o.creds.password !== undefined) cfg.password = o.creds.password;
+  const ssh = new NodeSSH();
+  try {
+    await ssh.connect(cfg);
+    return ssh;
+  } catch (e) {
+    const err = e as Error & { code?: string; level?: string };
+    const wrapped = new KbError(describeConnectError(spec.name, spec.address, spec.port, err, spec.timeoutS, verdict));
+    (wrapped as KbError & { retryable?: boolean }).retryable = RETRYABLE.has(err.code ?? '') && !verdict;
+    throw wrapped;
+  }
+}
+
+async function withRetries<T>(attempts: number, fn: () => Promise<T>): Promise<T> {
+  let last: unknown;
+  for (let i = 0; i < attempts; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      last = e;
+      if (!(e as { retryable?: boolean }).retryable || i === attempts - 1) break;
+      await new Promise((r) => setTimeout(r, 500 * (i + 1)));
+    }
+  }
+  throw last;
+}
+
+export async function sshConnect(spec: HostSpec, o: SshOptions): Promise<SshTransport> {
+  const known = knownHostsFiles(spec);
+  const recordTo = spec.ssh.knownHostsPath ? expandHome(spec.ssh.knownHostsPath) : DEFAULT_KNOWN_HOSTS();
+  const timeoutS = spec.ssh.connectTimeoutSeconds;
+  let bastion: NodeSSH | undefined;
+  let sock: Readable | undefined;
+  if (spec.ssh.bastion) {
+    const b = spec.ssh.bastion;
+    bastion = await withRetries(o.connectAttempts, () => connectOnce({ name: `${spec.name} (bastion ${b.address})`, address: b.address, port: b.port, user: b.user, privateKeyPath: b.privateKeyPath, timeoutS, knownHosts: known, recordTo }, o));
+    sock = await new Promise<Readable>((resolve, reject) => {
+      (bastion!.connection as Client).forwardOut('127.0.0.1', 0, spec.address, spec.ssh.port, (err, stream) => (err
+        ? reject(new KbError(`${spec.name}: the bastion ${b.address} could not reach ${spec.address}:${spec.ssh.port}: ${err.message}`))
+        : resolve(stream)));
+    });
+  }
+  const ssh = await withRetries(sock ? 1 : o.connectAttempts, () => connectOnce({
+    name: spec.name, address: spec.address, port: spec.ssh.port, user: spec.ssh.user, privateKeyPath: spec.ssh.privateKeyPath, timeoutS, knownHosts: known, recordTo,
+  }, o, sock));
+  return new SshTransport(spec, ssh, o, bastion);
+}
+
+export class SshTransport implements Transport {
+  readonly stats = { roundTrips: 0, bytesSent: 0, bytesReceived: 0 };
+  private lost?: string;
+
+  constructor(private spec: HostSpec, private ssh: NodeSSH, private o: SshOptions, private bastion?: NodeSSH) {
+    const conn = ssh.connection as Client;
+    conn.on('close', () => { this.lost ??= 'the connection closed'; });
+    conn.on('error', (e: Error) => { this.lost ??= e.message; });
+  }
+
+  private get asRoot(): boolean {
+    return this.spec.ssh.user === 'root';
+  }
+
+  /** The command line sent over SSH: bash as root, under sudo for other users, bounded by timeout. */
+  commandLine(body: string, timeoutMs: number): { command: string; stdinPrefix: string } {
+    const secs = Math.ceil(timeoutMs / 1000);
+    const inner = `timeout -k 10 ${secs} bash -c ${shWrap(body)}`;
+    if (this.asRoot) return { command: inner, stdinPrefix: '' };
+    if (this.o.creds.sudoPassword !== undefined) return { command: `sudo -S -p '' -- ${inner}`, stdinPrefix: `${this.o.creds.sudoPassword}\n` };
+    return { command: `sudo -n -- ${inner}`, stdinPrefix: '' };
+  }
+
+  private raw(command: string, stdin: string, timeoutMs: number, step: string): Promise<ExecResult> {
+    const conn = this.ssh.connection as Client | null;
+    if (this.lost || !conn) return Promise.reject(new ConnectionLostError(`${this.spec.name}: ${step}: the connection is gone (${this.lost ?? 'not connected'})`));
+    this.stats.roundTrips++;
+    this.stats.bytesSent += command.length + stdin.length;
+    return new Promise((resolve, reject) => {
+      conn.exec(command, (err: Error | undefined, stream: ClientChannel) => {
+        if (err) { reject(new ConnectionLostError(`${this.spec.name}: ${step}: cannot start a command: ${err.message}`)); return; }
+        const out: Buffer[] = [];
+        const errb: Buffer[] = [];
+        let code: number | undefined;
+        let signal: string | undefined;
+        let timedOut = false;
+        const timer = setTimeout(() => { timedOut = true; stream.close(); }, timeoutMs + 15_000);
+        stream.on('data', (d: Buffer) => out.push(d));
+        stream.stderr.on('data', (d: Buffer) => errb.push(d));
+        stream.on('exit', (c: number | null, sig?: string) => { code = c ?? undefined; signal = sig; });
+        stream.on('close', () => {
+          clearTimeout(timer);
+          const stdout = Buffer.concat(out).toString('utf8');
+          const stderr = Buffer.concat(errb).toString('utf8');
+          this.stats.bytesReceived += stdout.length + stderr.length;
+          if (timedOut) { reject(new KbError(`${this.spec.name}: ${step}: no answer within ${Math.ceil(timeoutMs / 1000)}s; the command was stopped`)); return; }
+          if (code === undefined) {
+            reject(new ConnectionLostError(`${this.spec.name}: ${step}: the connection dropped while the command ran${signal ? ` (signal ${signal})` : ''}; run kbootstrap again to resume`));
+            return;
+          }
+          resolve({ code, stdout, stderr });
+        });
+        stream.end(stdin);
+      });
+    });
+  }
+
+  private async run(body: string, opts: { step: string; stdin?: string; timeoutMs?: number }): Promise<ExecResult> {
+    const timeoutMs = opts.timeoutMs ?? this.o.commandTimeoutMs;
+    const { command, stdinPrefix } = this.commandLine(body, timeoutMs);
+    const res = await this.raw(command, stdinPrefix + (opts.stdin ?? ''), timeoutMs, opts.step);
+    if (res.code === 124 || res.code === 137) {
+      throw new KbError(`${this.spec.name}: ${opts.step}: timed out after ${Math.ceil(timeoutMs / 1000)}s${res.stderr ? `: ${tail(res.stderr, 3)}` : ''}`);
+    }
+    if (!this.asRoot) sudoProblem(this.spec, res);
+    return res;
+  }
+
+  exec(script: string, opts: ExecOptions): Promise<ExecResult> {
+    return this.run(`set -euo pipefail\n${withPrelude(script)}`, opts);
+  }
+
+  async upload(content: string, dest: string, opts: UploadOptions): Promise<void> {
+    const res = await this.run(`set -euo pipefail\n${withPrelude(writeCommand(dest, opts.mode, opts.owner))}`, { step: opts.step, stdin: content });
+    if (res.code !== 0) throw new RemoteCommandError(this.spec.name, opts.step, `write ${dest}`, res.code, tail(res.stderr));
+  }
+
+  async checkBatch(checks: CheckRequest[]): Promise<CheckOutput[]> {
+    const res = await this.run(batchScript(checks), { step: checks.length === 1 ? checks[0]!.step : 'checks' });
+    if (res.code !== 0) throw new RemoteCommandError(this.spec.name, 'checks', 'the read-only checks', res.code, tail(res.stderr || res.stdout));
+    return parseBatch(checks, res.stdout);
+  }
+
+  async close(): Promise<void> {
+    this.ssh.dispose();
+    this.bastion?.dispose();
+  }
+}
+
+/** sudo's own failures become one clear line naming the host and user. */
+function sudoProblem(spec: HostSpec, res: ExecResult): void {
+  if (res.code === 0) return;
+  const e = res.stderr;
+  const who = `${spec.name}: ${spec.ssh.user}`;
+  if (/sudo: a (terminal|password) is required/.test(e)) {
+    throw new KbError(`${who} needs a password for sudo: set KBOOTSTRAP_SUDO_PASSWORD (or allow NOPASSWD sudo)`);
+  }
+  if (/is not in the sudoers file|is not allowed to (execute|run sudo)|may not run sudo/.test(e)) {
+    throw new KbError(`${who} may not use sudo on this host: kbootstrap needs root or sudo rights`);
+  }
+  if (/incorrect password attempt|Sorry, try again/.test(e)) throw new KbError(`${who}: sudo rejected the password (KBOOTSTRAP_SUDO_PASSWORD)`);
+}
