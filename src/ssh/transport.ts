@@ -220,7 +220,7 @@ function sudoProblem(spec: HostSpec, res: ExecResult): void {
   const e = res.stderr;
   const who = `${spec.name}: ${spec.ssh.user}`;
   if (/sudo: a (terminal|password) is required/.test(e)) {
-    throw new KbError(`${who} needs a password for sudo: set KBOOTSTRAP_SUDO_PASSWORD (or allow NOPASSWD sudo)`);
+    throw new KbError(`${who} cannot use sudo without a password: set KBOOTSTRAP_SUDO_PASSWORD, or give the user NOPASSWD sudo rights`);
   }
   if (/is not in the sudoers file|is not allowed to (execute|run sudo)|may not run sudo/.test(e)) {
     throw new KbError(`${who} may not use sudo on this host: kbootstrap needs root or sudo rights`);

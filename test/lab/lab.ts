@@ -133,6 +133,9 @@ function seedHost(h: LabHost, upper: string, clientPub: string): void {
   const units: Record<string, { installed: boolean; enabled: boolean; active: boolean }> = { 'sshd.service': { installed: true, enabled: true, active: true } };
   if (rhel) {
     units['firewalld.service'] = { installed: true, enabled: true, active: true };
+    write(u('/etc/yum.repos.d/base.repo'), h.os === 'centos7'
+      ? '[base]\nname=CentOS-7 - Base\nmirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=os\ngpgcheck=1\n'
+      : '[baseos]\nname=Rocky Linux $releasever - BaseOS\nmirrorlist=https://mirrors.rockylinux.org/mirrorlist?arch=$basearch&repo=BaseOS-$releasever\ngpgcheck=1\n');
     write(u('/etc/selinux/config'), '# This file controls the state of SELinux on the system.\nSELINUX=enforcing\nSELINUXTYPE=targeted\n');
     write(u('/var/lib/kblab/selinux/enforce'), '1');
     write(u('/var/lib/kblab/firewalld.json'), JSON.stringify({ permanent: ['22/tcp'], runtime: ['22/tcp'] }));
@@ -141,6 +144,7 @@ function seedHost(h: LabHost, upper: string, clientPub: string): void {
   write(u('/var/lib/kblab/pkgdb.json'), JSON.stringify(rhel ? {} : { curl: { version: '7.88.1-1' }, 'ca-certificates': { version: '20230311-1' } }));
   const uuid = randomUUID();
   write(u('/etc/kblab/product_uuid'), `${uuid}\n`);
+  write(u('/etc/kblab/lab-name'), `${h.name}\n`);
   write(u('/etc/kblab/hw.json'), JSON.stringify({ cpus: 2, memMiB: 2048, productUuid: uuid }));
   mkdirSync(u('/var/log/kblab'), { recursive: true });
 

@@ -62,7 +62,8 @@ export function logCall(prog, args, mutating) {
  * match is a prefix of "prog arg arg…".
  */
 export function applyFaults(prog, args) {
-  const file = `${FAULTS}/${hostname()}.json`;
+  // keyed by the lab's name for the host, which stays put when kbootstrap renames it
+  const file = `${FAULTS}/${readText('/etc/kblab/lab-name').trim()}.json`;
   const rules = readJson(file, []);
   if (!Array.isArray(rules) || !rules.length) return;
   const line = [prog, ...args].join(' ');

@@ -1,0 +1,43 @@
+/** Run the built CLI as a user would, and read its JSON report. */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO } from '../lab/lab.js';
+
+export interface CliResult { code: number; stdout: string; stderr: string; json?: JsonReport }
+export interface JsonReport {
+  exitCode: number;
+  hosts: { host: string; ok: number; changed: number; skipped: number; failed: number; wouldChange: number; roundTrips: number; error?: string }[];
+  steps: { host: string; step: string; status: string; reason: string }[];
+}
+
+export function kb(args: string[], opts: { env?: Record<string, string | undefined>; killAfterMs?: number; signalAt?: (out: string) => boolean } = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+    for (const [k, v] of Object.entries(opts.env ?? {})) if (v === undefined) delete env[k];
+    delete env.SSH_AUTH_SOCK;
+    const child = spawn(process.execPath, [join(REPO, 'bin', 'kbootstrap.js'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let signalled = false;
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (opts.signalAt && !signalled && opts.signalAt(stdout)) { signalled = true; child.kill('SIGINT'); }
+    });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = opts.killAfterMs ? setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs) : undefined;
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      let json: JsonReport | undefined;
+      if (args.includes('json')) { try { json = JSON.parse(stdout) as JsonReport; } catch { /* not JSON */ } }
+      resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : 128), stdout, stderr, json });
+    });
+  });
+}
+
+export function changed(r: CliResult): string[] {
+  return (r.json?.steps ?? []).filter((s) => s.status === 'changed').map((s) => `${s.host}/${s.step}`);
+}
+
+export function notOk(r: CliResult): string[] {
+  return (r.json?.steps ?? []).filter((s) => s.status !== 'ok' && s.status !== 'skipped').map((s) => `${s.host}/${s.step}: ${s.status}: ${s.reason}`);
+}

@@ -1,0 +1,147 @@
+/**
+ * The simulated programs behave like the real ones, not like kbootstrap
+ * expects: kubeadm's preflight errors and discovery failures with kubeadm's
+ * own text, token expiry, nodes turning Ready only with a CNI and a running
+ * runtime, crictl without an endpoint, package managers' refusals.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LAB_SKIP_REASON } from './support.js';
+import { labDown, labExec, labSh, labUp } from './lab.js';
+
+const KUBE_REPO = '[kubernetes]\nname=Kubernetes\nbaseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/\nenabled=1\nexclude=kubelet kubeadm kubectl cri-tools kubernetes-cni\n';
+const DOCKER_REPO = '[docker-ce-stable]\nname=Docker CE\nbaseurl=https://download.docker.com/linux/centos/$releasever/$basearch/stable\nenabled=1\n';
+
+const sh = (host: string, script: string) => labSh(host, script);
+
+function initConfig(address: string): string {
+  return `apiVersion: kubeadm.k8s.io/v1beta3
+kind: InitConfiguration
+localAPIEndpoint: { advertiseAddress: ${address}, bindPort: 6443 }
+nodeRegistration: { name: lab-01, criSocket: unix:///run/containerd/containerd.sock }
+---
+apiVersion: kubeadm.k8s.io/v1beta3
+kind: ClusterConfiguration
+kubernetesVersion: v1.30.4
+clusterName: sims
+networking: { podSubnet: 10.244.0.0/16 }
+---
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: ipvs
+`;
+}
+
+describe.skipIf(!!LAB_SKIP_REASON)('simulated programs', () => {
+  beforeAll(async () => {
+    labDown();
+    await labUp({ hosts: 2, family: 'rhel' });
+    for (const h of ['lab-01', 'lab-02']) {
+      expect(sh(h, `printf '%s' '${KUBE_REPO}' > /etc/yum.repos.d/kubernetes.repo && printf '%s' '${DOCKER_REPO}' > /etc/yum.repos.d/docker-ce.repo && hostnamectl set-hostname ${h}`).code).toBe(0);
+    }
+  });
+  afterAll(() => labDown());
+
+  it('yum honours the repo files: no repo, excludes, versions of the repo\'s minor only', () => {
+    const ex = sh('lab-01', 'yum install -y kubeadm-1.30.4');
+    expect(ex.code).toBe(1);
+    expect(ex.stderr).toBe('All matches were filtered out by exclude filtering for argument: kubeadm-1.30.4\nError: Unable to find a match: kubeadm-1.30.4\n');
+    const wrongMinor = sh('lab-01', 'yum install -y --disableexcludes=kubernetes kubeadm-1.31.0');
+    expect(wrongMinor.stderr).toContain('No match for argument: kubeadm-1.31.0');
+    expect(sh('lab-01', 'yum install kubeadm-1.30.4 --disableexcludes=kubernetes').stderr).toContain('Operation aborted.');
+    expect(sh('lab-01', 'yum install -y --disableexcludes=kubernetes kubelet-1.30.4 kubeadm-1.30.4 kubectl-1.30.4').code).toBe(0);
+    expect(sh('lab-01', "rpm -q --qf '%{VERSION}\\n' kubeadm cri-tools").stdout).toBe('1.30.4\n1.30.1\n');
+    expect(sh('lab-01', 'yum --bogus install x').code).toBe(2);
+  });
+
+  it('kubeadm init runs the preflight checks on the host\'s state and fails with kubeadm\'s lines', () => {
+    sh('lab-01', `cat > /root/init.yaml <<'EOF'\n${initConfig('10.213.0.11')}EOF`);
+    const r = sh('lab-01', 'kubeadm init --config /root/init.yaml --upload-certs');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('[preflight] Running pre-flight checks');
+    expect(r.stderr).toContain('error execution phase preflight: [preflight] Some fatal errors occurred:\n');
+    expect(r.stderr).toContain('\t[ERROR Swap]: running with swap on is not supported. Please disable swap\n');
+    expect(r.stderr).toContain('\t[ERROR FileContent--proc-sys-net-bridge-bridge-nf-call-iptables]: /proc/sys/net/bridge/bridge-nf-call-iptables does not exist\n');
+    expect(r.stderr).toContain('\t[ERROR FileContent--proc-sys-net-ipv4-ip_forward]: /proc/sys/net/ipv4/ip_forward contents are not set to 1\n');
+    expect(r.stderr).toMatch(/\t\[ERROR CRI\]: container runtime is not running: output: time=".*" level=fatal msg="validate service connection: validate CRI v1 runtime API for endpoint \\"unix:\/\/\/var\/run\/containerd\/containerd.sock\\": rpc error: code = Unavailable desc = connection error: desc = \\"transport: Error while dialing: dial unix \/run\/containerd\/containerd.sock: connect: no such file or directory\\""/);
+    expect(r.stderr).toContain('[WARNING Firewalld]: firewalld is active, please ensure ports [6443 10250] are open');
+    expect(r.stderr).toContain("you can make a check non-fatal with `--ignore-preflight-errors=...`");
+  });
+
+  it('counts CPUs and memory on a control plane, and bridge sysctls need br_netfilter', () => {
+    sh('lab-01', 'echo \'{"cpus":1,"memMiB":1024}\' > /etc/kblab/hw.json; swapoff -a; modprobe br_netfilter; sysctl -w net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=0 >/dev/null');
+    const r = sh('lab-01', 'kubeadm init --config /root/init.yaml');
+    expect(r.stderr).toContain('\t[ERROR NumCPU]: the number of available CPUs 1 is less than the required 2\n');
+    expect(r.stderr).toContain('\t[ERROR Mem]: the system RAM (1024 MB) is less than the minimum 1700 MB\n');
+    expect(r.stderr).toContain('\t[ERROR FileContent--proc-sys-net-bridge-bridge-nf-call-iptables]: /proc/sys/net/bridge/bridge-nf-call-iptables contents are not set to 1\n');
+    expect(r.stderr).not.toContain('ERROR Swap');
+    sh('lab-01', 'echo \'{"cpus":2,"memMiB":2048}\' > /etc/kblab/hw.json; sysctl -w net.bridge.bridge-nf-call-iptables=1 >/dev/null');
+  });
+
+  it('containerd.io\'s packaged config disables CRI, as the real package does', () => {
+    sh('lab-01', 'yum install -y containerd.io && systemctl enable --now containerd');
+    const r = sh('lab-01', 'kubeadm init --config /root/init.yaml');
+    expect(r.stderr).toContain('rpc error: code = Unimplemented desc = unknown service runtime.v1.RuntimeService');
+    const c = sh('lab-01', 'crictl info');
+    expect(c.code).toBe(1);
+    expect(c.stderr).toContain('WARN[0000] runtime connect using default endpoints');
+    sh('lab-01', 'containerd config default > /etc/containerd/config.toml && systemctl restart containerd');
+    expect(sh('lab-01', 'crictl info').code).toBe(0);
+  });
+
+  it('init, tokens with TTLs, joins that check token, hash and certificate key', () => {
+    const init = sh('lab-01', 'kubeadm init --config /root/init.yaml --upload-certs --skip-token-print --skip-certificate-key-print');
+    expect(init.stdout).toContain('Your Kubernetes control-plane has initialized successfully!');
+    expect(init.stdout).not.toMatch(/--token|certificate key:/);
+    expect(sh('lab-01', 'kubeadm init --config /root/init.yaml').stderr).toContain('[ERROR Port-6443]: Port 6443 is in use');
+    expect(sh('lab-01', 'kubectl --kubeconfig=/etc/kubernetes/admin.conf get --raw=/readyz').stdout).toBe('ok');
+
+    // lab-02: ready to join
+    sh('lab-02', 'swapoff -a; modprobe br_netfilter; sysctl -w net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 >/dev/null; yum install -y containerd.io && containerd config default > /etc/containerd/config.toml && systemctl enable --now containerd && yum install -y --disableexcludes=kubernetes kubelet-1.30.4 kubeadm-1.30.4');
+
+    const short = sh('lab-01', 'kubeadm token create --print-join-command --ttl 1s').stdout.trim();
+    expect(short).toMatch(/^kubeadm join 10\.213\.0\.11:6443 --token [a-z0-9]{6}\.[a-z0-9]{16} --discovery-token-ca-cert-hash sha256:[a-f0-9]{64}$/);
+    labExec('lab-02', ['sleep', '1.5']);
+    const expired = sh('lab-02', short);
+    expect(expired.code).toBe(1);
+    const id = /--token ([a-z0-9]{6})/.exec(short)![1];
+    expect(expired.stderr).toContain(`error execution phase preflight: couldn't validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID "${id}"`);
+
+    const join = sh('lab-01', 'kubeadm token create --print-join-command --ttl 10m').stdout.trim();
+    const tid = /--token ([a-z0-9]{6})/.exec(join)![1];
+    const wrongHash = join.replace(/sha256:[a-f0-9]{64}/, `sha256:${'0'.repeat(64)}`);
+    expect(sh('lab-02', wrongHash).stderr).toContain('cluster CA found in cluster-info ConfigMap is invalid: none of the public keys');
+    expect(sh('lab-01', `kubeadm token delete ${tid}`).stdout).toBe(`bootstrap token "${tid}" deleted\n`);
+    expect(sh('lab-02', join).stderr).toContain(`could not find a JWS signature in the cluster-info ConfigMap for token ID "${tid}"`);
+
+    const cpJoin = sh('lab-01', 'kubeadm token create --print-join-command').stdout.trim() + ` --control-plane --certificate-key ${'a'.repeat(64)}`;
+    expect(sh('lab-02', cpJoin).stderr).toContain('error decoding certs: failed to decrypt data: cipher: message authentication failed');
+
+    const good = sh('lab-01', 'kubeadm token create --print-join-command').stdout.trim();
+    const joined = sh('lab-02', good);
+    expect(joined.stdout).toContain('This node has joined the cluster');
+    expect(sh('lab-02', good).stderr).toContain('[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists');
+  });
+
+  it('nodes turn Ready only after a CNI manifest is applied and the runtime runs', () => {
+    const k = 'kubectl --kubeconfig=/etc/kubernetes/admin.conf';
+    expect(sh('lab-01', `${k} get nodes --no-headers`).stdout).toMatch(/^lab-01\s+NotReady\s+control-plane.*\nlab-02\s+NotReady\s+<none>/);
+    expect(sh('lab-01', `${k} apply -f /work/does-not-exist.yaml`).stderr).toContain('error: the path "/work/does-not-exist.yaml" does not exist');
+    const fixture = new URL('./fixtures/calico.yaml', import.meta.url).pathname;
+    expect(sh('lab-01', `${k} apply -f ${fixture}`).stdout).toContain('daemonset.apps/calico-node created');
+    sh('lab-02', 'systemctl stop containerd');
+    expect(sh('lab-01', `${k} get nodes --no-headers`).stdout).toMatch(/lab-01\s+Ready[\s\S]*lab-02\s+NotReady/);
+    const w = sh('lab-01', `${k} wait --for=condition=Ready --timeout=1s node/lab-02`);
+    expect(w.stderr).toContain('error: timed out waiting for the condition on nodes/lab-02');
+    sh('lab-02', 'systemctl start containerd');
+    expect(sh('lab-01', `${k} wait --for=condition=Ready --timeout=5s node/lab-01 node/lab-02`).stdout).toBe('node/lab-01 condition met\nnode/lab-02 condition met\n');
+    expect(sh('lab-02', 'yum install -y --disableexcludes=kubernetes kubectl-1.30.4 >/dev/null; kubectl get nodes').stderr).toContain('The connection to the server localhost:8080 was refused');
+  });
+
+  it('refuses unknown flags the way the real programs do', () => {
+    expect(sh('lab-01', 'kubeadm init --bogus').stderr).toContain('unknown flag: --bogus');
+    expect(sh('lab-01', 'kubectl --kubeconfig=/etc/kubernetes/admin.conf get nodes --bogus').stderr).toContain('error: unknown flag: --bogus');
+    expect(sh('lab-01', 'systemctl --bogus status x').stderr).toContain("unrecognized option '--bogus'");
+    expect(sh('lab-01', 'modprobe nosuchmod').stderr).toMatch(/modprobe: FATAL: Module nosuchmod not found in directory \/lib\/modules\//);
+    expect(sh('lab-01', 'systemctl enable nosuch').stderr).toContain('Failed to enable unit: Unit file nosuch.service does not exist.');
+  });
+});
