@@ -39,5 +39,5 @@ export function changed(r: CliResult): string[] {
 }
 
 export function notOk(r: CliResult): string[] {
-  return (r.json?.steps ?? []).filter((s) => s.status !== 'ok' && s.status !== 'skipped').map((s) => `${s.host}/${s.step}: ${s.status}: ${s.reason}`);
+  return (r.json?.steps ?? []).filter((s) => !['ok', 'skipped', 'changed'].includes(s.status)).map((s) => `${s.host}/${s.step}: ${s.status}: ${s.reason}`);
 }

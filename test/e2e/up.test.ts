@@ -1,0 +1,97 @@
+/**
+ * kbootstrap up over real SSH on a mixed lab (CentOS 7, Ubuntu 22.04, Rocky 9):
+ * plan, converge from nothing, a second up that changes nothing, plan again.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { LAB_SKIP_REASON } from '../lab/support.js';
+import { labDown, labExec, labUp, simCalls, upperDir } from '../lab/lab.js';
+import { kb, changed, notOk } from './cli.js';
+import { writeInventory } from './inventory.js';
+
+const SECRET = /\b[a-z0-9]{6}\.[a-z0-9]{16}\b|sha256:[a-f0-9]{64}|\b[a-f0-9]{64}\b/;
+
+function walk(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+describe.skipIf(!!LAB_SKIP_REASON)('up on a mixed 3-host lab', () => {
+  let inv = '';
+  beforeAll(async () => {
+    labDown();
+    await labUp({ hosts: 3, family: 'mixed' });
+    inv = writeInventory();
+  });
+  afterAll(() => labDown());
+
+  it('plan on fresh hosts: every step would change, exit 3, nothing changed', async () => {
+    const r = await kb(['plan', inv, '--output', 'json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(3);
+    const byHost = Object.fromEntries(r.json!.hosts.map((h) => [h.host, [h.ok, h.wouldChange, h.skipped, h.failed]]));
+    // lab-02 is Ubuntu: selinux and firewall are skipped there
+    expect(byHost).toEqual({ 'lab-01': [0, 15, 0, 0], 'lab-02': [0, 9, 2, 0], 'lab-03': [0, 11, 0, 0] });
+    expect(r.json!.steps.find((s) => s.host === 'lab-01' && s.step === 'swap')!.reason).toBe('1 active swap device (/dev/dm-1), fstab line 8 mounts /dev/mapper/centos-swap as swap');
+    for (const h of ['lab-01', 'lab-02', 'lab-03']) expect(simCalls(h).filter((c) => c.mutating), h).toEqual([]);
+  });
+
+  it('converges the cluster from nothing', async () => {
+    const r = await kb(['up', inv, '--output', 'json']);
+    expect(notOk(r)).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(r.json!.hosts.map((h) => [h.host, h.failed])).toEqual([['lab-01', 0], ['lab-02', 0], ['lab-03', 0]]);
+    const nodes = labExec('lab-01', ['kubectl', 'get', 'nodes', '--no-headers']).stdout;
+    expect(nodes).toMatch(/^lab-01\s+Ready\s+control-plane/m);
+    expect(nodes).toMatch(/^lab-02\s+Ready\s+worker/m);
+    expect(nodes).toMatch(/^lab-03\s+Ready\s+worker/m);
+    expect(labExec('lab-01', ['bash', '-c', 'kubectl -n kube-system get cm kube-proxy -o yaml | grep "mode:"']).stdout).toContain('mode: ipvs');
+    // secrets never reach the output, and the join file is gone from the hosts
+    expect(r.stdout + r.stderr).not.toMatch(SECRET);
+    for (const h of ['lab-02', 'lab-03']) expect(existsSync(join(upperDir(h), 'etc/kbootstrap/kubeadm-join.yaml')), h).toBe(false);
+    // the join tokens this run made were deleted again
+    expect(labExec('lab-01', ['kubeadm', 'token', 'list']).stdout).not.toContain('kbootstrap');
+  });
+
+  it('edited files keep a one-time backup and nothing half-written stays behind', () => {
+    const fstab = readFileSync(join(upperDir('lab-01'), 'etc/fstab'), 'utf8');
+    expect(fstab).toContain('#kbootstrap# /dev/mapper/centos-swap swap');
+    expect(fstab).toContain('# the swap partition was /dev/sda2 during installation');
+    expect(readFileSync(join(upperDir('lab-01'), 'etc/fstab.kbootstrap.bak'), 'utf8')).toContain('\n/dev/mapper/centos-swap swap');
+    for (const h of ['lab-01', 'lab-02', 'lab-03']) {
+      expect(walk(upperDir(h)).filter((f) => /\.kbootstrap\.[A-Za-z0-9]{6}$/.test(f)), h).toEqual([]);
+    }
+    const hosts = readFileSync(join(upperDir('lab-02'), 'etc/hosts'), 'utf8');
+    expect(hosts.match(/# BEGIN kbootstrap managed hosts/g)).toHaveLength(1);
+    expect(hosts).toContain('127.0.0.1   localhost');
+  });
+
+  it('a second up changes nothing: every step ok, about one round trip for the checks, no changing call on any host', async () => {
+    const before = Object.fromEntries(['lab-01', 'lab-02', 'lab-03'].map((h) => [h, simCalls(h).length]));
+    const r = await kb(['up', inv, '--output', 'json']);
+    expect(r.code).toBe(0);
+    expect(changed(r)).toEqual([]);
+    expect(notOk(r)).toEqual([]);
+    // one for the OS facts, one for every check
+    expect(r.json!.hosts.map((h) => h.roundTrips)).toEqual([2, 2, 2]);
+    for (const h of ['lab-01', 'lab-02', 'lab-03']) {
+      expect(simCalls(h).slice(before[h]).filter((c) => c.mutating), h).toEqual([]);
+    }
+  });
+
+  it('plan agrees: nothing would change, exit 0', async () => {
+    const r = await kb(['plan', inv]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/lab-01:\n {2}ok {5}hostname: hostname is lab-01\n/);
+    expect(r.stdout).not.toContain('change ');
+  });
+
+  it('the plain renderer prefixes every line with the host', async () => {
+    const r = await kb(['up', inv, '--steps', 'swap,sysctl']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n').filter((l) => l.includes(': swap: ') || l.includes(': sysctl: '));
+    expect(lines.sort()).toEqual(['lab-01: swap: ok', 'lab-01: sysctl: ok', 'lab-02: swap: ok', 'lab-02: sysctl: ok', 'lab-03: swap: ok', 'lab-03: sysctl: ok']);
+    expect(r.stdout).toMatch(/HOST\s+OK\s+CHANGED\s+SKIPPED\s+FAILED\s+TIME\nlab-01\s+2\s+0\s+0\s+0/);
+  });
+});
