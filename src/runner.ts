@@ -201,7 +201,11 @@ export class Runner {
         this.checks.set(`${spec.name}/${step.id}`, { result: this.parse(step, outs[i]!, ctx), at: this.clock(phase, spec.name) });
       });
     } catch (e) {
-      this.hostFailed.set(spec.name, (e as Error).message);
+      // the first step pays for it: the rest of this host will not run
+      const msg = host.redactor.redact((e as Error).message);
+      this.hostFailed.set(spec.name, msg);
+      const first = wanted[0]!;
+      this.record({ host: spec.name, step: first.step.id, phase: first.phase, status: 'failed', reason: msg, ms: 0 });
     }
   }
 
