@@ -52,7 +52,7 @@ export class ListrView {
       concurrent: true,
       exitOnError: false,
       collectErrors: false,
-      rendererOptions: { collapseSubtasks: false, collapseSkips: false, suffixSkips: false },
+      rendererOptions: { collapseSubtasks: false, collapseSkips: true, suffixSkips: false },
     });
     this.done = this.listr.run().catch(() => undefined);
     void mode;

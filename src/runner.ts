@@ -125,6 +125,7 @@ export class Runner {
         const c0 = Date.now();
         try {
           this.hosts.set(h.name, await this.connect(h));
+          this.addTime(h.name, Date.now() - c0);
           this.emit({ type: 'connected', host: h.name, ms: Date.now() - c0 });
         } catch (e) {
           const msg = (e as Error).message;
@@ -185,8 +186,21 @@ export class Runner {
     return this.isClusterStep(phase) ? this.globalApplies : this.hostApplies.get(host) ?? 0;
   }
 
+  private addTime(host: string, ms: number): void {
+    this.hostMs.set(host, (this.hostMs.get(host) ?? 0) + ms);
+  }
+
   /** Every check of this host, in one round trip. */
   private async initialChecks(spec: HostSpec): Promise<void> {
+    const t0 = Date.now();
+    try {
+      await this.initialChecksTimed(spec);
+    } finally {
+      this.addTime(spec.name, Date.now() - t0);
+    }
+  }
+
+  private async initialChecksTimed(spec: HostSpec): Promise<void> {
     const host = this.hosts.get(spec.name)!;
     const ctx = this.context(host);
     const wanted: { step: Step; phase: string }[] = [];
@@ -237,7 +251,7 @@ export class Runner {
         await this.runStep(phase, step, spec);
       }
     } finally {
-      this.hostMs.set(spec.name, (this.hostMs.get(spec.name) ?? 0) + Date.now() - t0);
+      this.addTime(spec.name, Date.now() - t0);
     }
   }
 
