@@ -2,7 +2,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXIT, InventoryError, KbError, formatProblem } from './errors.js';
+import { EXIT, InventoryError, KbError, UsageError, formatProblem } from './errors.js';
 import { loadInventoryFile } from './inventory/load.js';
 import type { Inventory } from './inventory/model.js';
 import { OS_NAMES, type OsName } from './inventory/schema.js';
@@ -13,6 +13,12 @@ import { connectHost } from './connect.js';
 import { resolveCredentials, type Prompt } from './ssh/credentials.js';
 import { jsonReport, planText, plainEventLine, summaryTable } from './report.js';
 import { ListrView } from './progress.js';
+import { tokenCreate, tokenList, tokenRevoke } from './commands/token.js';
+import { reset, type Confirm } from './commands/reset.js';
+import { kubeconfig } from './commands/kubeconfig.js';
+import { status } from './commands/status.js';
+import { check } from './commands/check.js';
+import { init, inquirerPrompter } from './commands/init.js';
 
 export interface Io {
   out: (s: string) => void;
@@ -173,6 +179,78 @@ export function buildProgram(io: Io, setCode: (c: number) => void): Command {
         io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
       }
       setCode(EXIT.ok);
+    });
+
+  const sshOptions = (cmd: Command) => cmd
+    .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts')
+    .option('--command-timeout <seconds>', 'limit for each remote command', positiveInt, 600);
+
+  sshOptions(program.command('token')
+    .description('print a fresh join command (a secret, to stdout only); or: token list INVENTORY, token revoke INVENTORY ID')
+    .argument('<inventory|list|revoke>', 'inventory file, or list / revoke followed by the inventory')
+    .argument('[inventory]', 'inventory file (after list or revoke)')
+    .argument('[id]', 'token id to revoke')
+    .option('--ttl <duration>', 'how long the token lives (30m, 2h, 24h); 0 never expires and needs --force', '2h')
+    .option('--control-plane', 'also upload the control-plane certificates and add a fresh certificate key (valid 2h)')
+    .option('--force', 'allow --ttl 0'))
+    .action(async (a: string, b: string | undefined, c: string | undefined, o) => {
+      const prompt = await terminalPrompt();
+      if (a === 'list' && b) setCode(await tokenList(load(b, io), o, io, prompt));
+      else if (a === 'revoke' && b && c) setCode(await tokenRevoke(load(b, io), c, o, io, prompt));
+      else if (a === 'revoke' || a === 'list') throw new UsageError(`usage: kbootstrap token ${a} INVENTORY${a === 'revoke' ? ' ID' : ''}`);
+      else if (b) throw new UsageError(`token: unexpected argument ${JSON.stringify(b)}`);
+      else setCode(await tokenCreate(load(a, io), o, io, prompt));
+    });
+
+  sshOptions(program.command('reset')
+    .description('undo kubeadm on hosts to rebuild them: drain and delete their nodes, kubeadm reset -f, clear CNI config, kubeconfigs, iptables and ipvs, restart the runtime')
+    .argument('<inventory>', 'inventory file (YAML)')
+    .option('--host <names>', 'hosts to reset (comma-separated)', list)
+    .option('--all', 'reset every host: the cluster is destroyed')
+    .option('--yes', 'do not ask for confirmation (required when not on a terminal)'))
+    .action(async (file: string, o) => {
+      const inv = load(file, io);
+      let confirm: Confirm | undefined;
+      if (process.stdin.isTTY && process.stderr.isTTY) {
+        const { default: inquirer } = await import('inquirer');
+        confirm = async (message) => (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
+      }
+      setCode(await reset(inv, o, io, confirm, await terminalPrompt()));
+    });
+
+  sshOptions(program.command('kubeconfig')
+    .description("fetch the admin kubeconfig, pointed at controlPlaneEndpoint and named after the cluster")
+    .argument('<inventory>', 'inventory file (YAML)')
+    .option('-o, --output <file>', 'write it to FILE (mode 0600)')
+    .option('--merge', 'merge it into $KUBECONFIG or ~/.kube/config, keeping the other contexts'))
+    .action(async (file: string, o) => {
+      setCode(await kubeconfig(load(file, io), o, io, await terminalPrompt()));
+    });
+
+  sshOptions(program.command('status')
+    .description('per host: reachable, OS, runtime and versions, joined, node Ready; the cluster\'s nodes against the inventory')
+    .argument('<inventory>', 'inventory file (YAML)')
+    .addOption(new Option('--output <format>', 'text or json').choices(['text', 'json']).default('text')))
+    .action(async (file: string, o) => {
+      setCode(await status(load(file, io), o, io, await terminalPrompt()));
+    });
+
+  sshOptions(program.command('check')
+    .description('preflight before up (read-only): reachability, sudo, OS, CPUs and memory, unique product_uuid/MAC/hostname, ports, clocks, API port reachability')
+    .argument('<inventory>', 'inventory file (YAML)')
+    .addOption(new Option('--output <format>', 'text or json').choices(['text', 'json']).default('text')))
+    .action(async (file: string, o) => {
+      setCode(await check(load(file, io), o, io, await terminalPrompt()));
+    });
+
+  program.command('init')
+    .description('write a new inventory: a guided wizard, or a commented example with --defaults')
+    .argument('[file]', 'where to write it', 'inventory.yaml')
+    .option('--defaults', 'write a commented example without asking')
+    .option('--force', 'overwrite an existing file')
+    .action(async (file: string, o) => {
+      const prompter = process.stdin.isTTY && process.stdout.isTTY ? await inquirerPrompter() : undefined;
+      setCode(await init(file, o, io, prompter));
     });
 
   program.command('validate')

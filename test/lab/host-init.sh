@@ -20,6 +20,9 @@ mount --bind "$root/proc/sys/net" "$root/proc/sys/net"
 mount -o remount,bind,ro "$root/proc/sys"
 # the kernel's swap and module lists, per host, maintained by the simulated swapon/swapoff/modprobe
 mount --bind "$root/var/lib/kblab/swaps" "$root/proc/swaps"
+# CPUs and memory as the host's hardware, not the machine's (see cpuinfo/meminfo in the seed)
+mount --bind "$root/var/lib/kblab/cpuinfo" "$root/proc/cpuinfo"
+mount --bind "$root/var/lib/kblab/meminfo" "$root/proc/meminfo"
 # (this machine's kernel may have no module support and so no /proc/modules to cover: lsmod reads the state then)
 if [ -e "$root/proc/modules" ]; then
   mount --bind "$root/var/lib/kblab/modules" "$root/proc/modules"

@@ -118,6 +118,23 @@ function whiteout(path: string): void {
 
 // ---------------------------------------------------------------- seeding
 
+/** /proc/cpuinfo of a host with n CPUs (bound over the real one inside the host). */
+export function cpuinfo(n: number): string {
+  return Array.from({ length: n }, (_, i) => `processor\t: ${i}\nvendor_id\t: GenuineIntel\nmodel name\t: kblab virtual CPU\ncpu MHz\t\t: 2400.000\n`).join('\n') + '\n';
+}
+
+/** /proc/meminfo of a host with this much memory. */
+export function meminfo(mib: number): string {
+  const kib = mib * 1024;
+  return `MemTotal:       ${String(kib).padStart(8)} kB\nMemFree:        ${String(Math.round(kib * 0.8)).padStart(8)} kB\nMemAvailable:   ${String(Math.round(kib * 0.85)).padStart(8)} kB\nSwapTotal:       2097148 kB\nSwapFree:        2097148 kB\n`;
+}
+
+/** Change a running host's CPUs and memory (what /proc and kubeadm's preflight see). */
+export function setHardware(name: string, hw: { cpus?: number; memMiB?: number }): void {
+  if (hw.cpus !== undefined) labExec(name, ['/bin/sh', '-c', 'cat > /var/lib/kblab/cpuinfo'], cpuinfo(hw.cpus));
+  if (hw.memMiB !== undefined) labExec(name, ['/bin/sh', '-c', 'cat > /var/lib/kblab/meminfo'], meminfo(hw.memMiB));
+}
+
 function seedHost(h: LabHost, upper: string, clientPub: string): void {
   const u = (p: string) => join(upper, p.replace(/^\//, ''));
   const rhel = h.family === 'rhel';
@@ -145,7 +162,8 @@ function seedHost(h: LabHost, upper: string, clientPub: string): void {
   const uuid = randomUUID();
   write(u('/etc/kblab/product_uuid'), `${uuid}\n`);
   write(u('/etc/kblab/lab-name'), `${h.name}\n`);
-  write(u('/etc/kblab/hw.json'), JSON.stringify({ cpus: 2, memMiB: 2048, productUuid: uuid }));
+  write(u('/var/lib/kblab/cpuinfo'), cpuinfo(2));
+  write(u('/var/lib/kblab/meminfo'), meminfo(2048));
   mkdirSync(u('/var/log/kblab'), { recursive: true });
 
   // simulated programs at their usual paths, so neither a bare name nor an absolute path reaches the machine

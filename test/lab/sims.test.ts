@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_SKIP_REASON } from './support.js';
-import { labDown, labExec, labSh, labUp } from './lab.js';
+import { labDown, labExec, labSh, labUp, setHardware } from './lab.js';
 
 const KUBE_REPO = '[kubernetes]\nname=Kubernetes\nbaseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/\nenabled=1\nexclude=kubelet kubeadm kubectl cri-tools kubernetes-cni\n';
 const DOCKER_REPO = '[docker-ce-stable]\nname=Docker CE\nbaseurl=https://download.docker.com/linux/centos/$releasever/$basearch/stable\nenabled=1\n';
@@ -68,13 +68,15 @@ describe.skipIf(!!LAB_SKIP_REASON)('simulated programs', () => {
   });
 
   it('counts CPUs and memory on a control plane, and bridge sysctls need br_netfilter', () => {
-    sh('lab-01', 'echo \'{"cpus":1,"memMiB":1024}\' > /etc/kblab/hw.json; swapoff -a; modprobe br_netfilter; sysctl -w net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=0 >/dev/null');
+    setHardware('lab-01', { cpus: 1, memMiB: 1024 });
+    sh('lab-01', 'swapoff -a; modprobe br_netfilter; sysctl -w net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=0 >/dev/null');
     const r = sh('lab-01', 'kubeadm init --config /root/init.yaml');
     expect(r.stderr).toContain('\t[ERROR NumCPU]: the number of available CPUs 1 is less than the required 2\n');
     expect(r.stderr).toContain('\t[ERROR Mem]: the system RAM (1024 MB) is less than the minimum 1700 MB\n');
     expect(r.stderr).toContain('\t[ERROR FileContent--proc-sys-net-bridge-bridge-nf-call-iptables]: /proc/sys/net/bridge/bridge-nf-call-iptables contents are not set to 1\n');
     expect(r.stderr).not.toContain('ERROR Swap');
-    sh('lab-01', 'echo \'{"cpus":2,"memMiB":2048}\' > /etc/kblab/hw.json; sysctl -w net.bridge.bridge-nf-call-iptables=1 >/dev/null');
+    setHardware('lab-01', { cpus: 2, memMiB: 2048 });
+    sh('lab-01', 'sysctl -w net.bridge.bridge-nf-call-iptables=1 >/dev/null');
   });
 
   it('containerd.io\'s packaged config disables CRI, as the real package does', () => {

@@ -133,7 +133,9 @@ export function saveClusterState(s) {
 
 /** Host facts the lab driver seeded: cpus, memory, MAC, product_uuid. */
 export function hw() {
-  return readJson('/etc/kblab/hw.json', { cpus: 2, memMiB: 2048 });
+  const cpus = (readText('/proc/cpuinfo').match(/^processor\s*:/gm) ?? []).length;
+  const kib = Number((/^MemTotal:\s+(\d+)/m.exec(readText('/proc/meminfo')) ?? [])[1] ?? 0);
+  return { cpus, memMiB: Math.round(kib / 1024) };
 }
 
 export function units() {

@@ -1,0 +1,123 @@
+/**
+ * kbootstrap check: preflight before up, read-only. Reachability and sudo
+ * (the connection itself), OS, CPUs and memory on control planes, unique
+ * product_uuid, MAC addresses and hostnames, free ports, clock skew, and the
+ * control planes' port 6443 from every host.
+ */
+import type { HostSpec, Inventory } from '../inventory/model.js';
+import { Session, type SessionFlags } from '../session.js';
+import { EXIT } from '../errors.js';
+import { render } from '../shell/templates.js';
+import { kv, first } from '../steps/types.js';
+import { isSupportedRelease } from '../host/facts.js';
+import type { Io } from '../cli.js';
+import type { Prompt } from '../ssh/credentials.js';
+
+export type Verdict = 'pass' | 'warn' | 'fail';
+export interface CheckRow { host: string; check: string; verdict: Verdict; detail: string }
+export interface CheckFlags extends SessionFlags { output?: 'text' | 'json' }
+
+const PORTS = { 'control-plane': ['6443', '2379', '2380', '10250', '10257', '10259'], worker: ['10250', '10256'] };
+
+interface Gathered {
+  spec: HostSpec;
+  os: string;
+  supported: boolean;
+  uuid: string;
+  macs: string[];
+  cpus: number;
+  memMiB: number;
+  hostname: string;
+  joined: boolean;
+  portsUsed: string[];
+  api: Map<string, string>;
+  skewS: number;
+}
+
+/** Turn what each host reported into pass/warn/fail rows; pure, for tests. */
+export function judge(inv: Inventory, hosts: Gathered[], unreachable: Map<string, string>): CheckRow[] {
+  const rows: CheckRow[] = [];
+  const add = (host: string, check: string, verdict: Verdict, detail: string) => rows.push({ host, check, verdict, detail });
+  const dupes = (key: (g: Gathered) => string[]) => {
+    const seen = new Map<string, string[]>();
+    for (const g of hosts) for (const k of key(g)) if (k) seen.set(k, [...(seen.get(k) ?? []), g.spec.name]);
+    return (g: Gathered) => key(g).flatMap((k) => (seen.get(k)?.length ?? 0) > 1 ? [`${k} (also ${seen.get(k)!.filter((n) => n !== g.spec.name).join(', ')})`] : []);
+  };
+  const dupUuid = dupes((g) => [g.uuid]);
+  const dupMac = dupes((g) => g.macs.map((m) => m.split(' ')[1]!));
+  const dupName = dupes((g) => [g.hostname]);
+  const clocks = hosts.map((g) => g.skewS);
+  const spread = clocks.length ? Math.max(...clocks) - Math.min(...clocks) : 0;
+  for (const spec of inv.hosts) {
+    const why = unreachable.get(spec.name);
+    if (why) { add(spec.name, 'reachable', 'fail', why.replace(`${spec.name}: `, '')); continue; }
+    const g = hosts.find((x) => x.spec === spec)!;
+    add(spec.name, 'reachable', 'pass', `ssh ${spec.ssh.user}@${spec.address}:${spec.ssh.port}${spec.ssh.user === 'root' ? '' : ', sudo works'}`);
+    add(spec.name, 'os', g.supported ? 'pass' : 'warn', g.supported ? g.os : `${g.os} is not a tested release`);
+    if (spec.role === 'control-plane') {
+      add(spec.name, 'cpus', g.cpus >= 2 ? 'pass' : 'fail', g.cpus >= 2 ? `${g.cpus}` : `${g.cpus} CPU: a control plane needs at least 2`);
+      add(spec.name, 'memory', g.memMiB >= 2048 ? 'pass' : g.memMiB >= 1700 ? 'warn' : 'fail',
+        g.memMiB >= 2048 ? `${g.memMiB} MiB` : `${g.memMiB} MiB: a control plane needs 2 GiB${g.memMiB >= 1700 ? ' (kubeadm refuses below 1700 MB)' : '; kubeadm refuses below 1700 MB'}`);
+    }
+    const du = dupUuid(g);
+    add(spec.name, 'product_uuid', !g.uuid ? 'warn' : du.length ? 'fail' : 'pass', !g.uuid ? 'cannot read /sys/class/dmi/id/product_uuid' : du.length ? `duplicate ${du.join('; ')}: cloned VMs confuse the cluster` : g.uuid);
+    const dm = dupMac(g);
+    add(spec.name, 'mac', dm.length ? 'fail' : 'pass', dm.length ? `duplicate ${dm.join('; ')}` : g.macs.join(', ') || '-');
+    const dn = dupName(g);
+    add(spec.name, 'hostname', dn.length ? 'warn' : 'pass', dn.length ? `duplicate ${dn.join('; ')} (kbootstrap up renames it to ${spec.name})` : g.hostname);
+    if (g.portsUsed.length && !g.joined) add(spec.name, 'ports', 'fail', `in use: ${g.portsUsed.join(', ')}`);
+    else add(spec.name, 'ports', 'pass', g.joined ? 'already part of the cluster' : 'free');
+    add(spec.name, 'clock', spread > 5 ? 'fail' : spread > 2 ? 'warn' : 'pass', `${g.skewS >= 0 ? '+' : ''}${g.skewS.toFixed(1)}s from this machine${spread > 2 ? `; hosts differ by ${spread.toFixed(1)}s` : ''}`);
+    const blocked = [...g.api].filter(([, st]) => st === 'timeout').map(([a]) => a);
+    add(spec.name, 'api-port', blocked.length ? 'fail' : 'pass', blocked.length ? `no answer from ${blocked.map((a) => `${a}:6443`).join(', ')} (firewall?)` : [...g.api].map(([a, st]) => `${a}:6443 ${st === 'open' ? 'open' : 'reachable'}`).join(', '));
+  }
+  return rows;
+}
+
+export async function check(inv: Inventory, o: CheckFlags, io: Io, prompt?: Prompt): Promise<number> {
+  const s = await Session.open(inv, o, prompt);
+  const gathered: Gathered[] = [];
+  try {
+    await s.connect(inv.hosts);
+    const cps = inv.hosts.filter((h) => h.role === 'control-plane').map((h) => h.address);
+    await Promise.all(inv.hosts.map(async (spec) => {
+      const h = s.hosts.get(spec.name);
+      if (!h) return;
+      const t0 = Date.now();
+      const r = await h.exec(render('check/host', { ports: PORTS[spec.role], controlPlanes: cps }), { step: 'check', mutates: false, allowFailure: true });
+      const t1 = Date.now();
+      const m = kv(r.stdout);
+      gathered.push({
+        spec,
+        os: h.facts.prettyName,
+        supported: isSupportedRelease(h.facts),
+        uuid: first(m, 'uuid') ?? '',
+        macs: m.get('mac') ?? [],
+        cpus: Number(first(m, 'cpus') ?? 0),
+        memMiB: Math.round(Number(first(m, 'mem-kib') ?? 0) / 1024),
+        hostname: first(m, 'hostname') ?? '',
+        joined: first(m, 'joined') === 'yes',
+        portsUsed: m.get('port-used') ?? [],
+        api: new Map((m.get('api') ?? []).map((l) => l.split(' ') as [string, string])),
+        // the host's clock against the middle of the round trip
+        skewS: Number(first(m, 'clock') ?? 0) - (t0 + t1) / 2000,
+      });
+    }));
+  } finally {
+    await s.close();
+  }
+  const rows = judge(inv, gathered, s.errors);
+  const failed = rows.some((r) => r.verdict === 'fail');
+  if (o.output === 'json') io.out(JSON.stringify({ rows, failed }, null, 2) + '\n');
+  else {
+    const checks = [...new Set(rows.map((r) => r.check))];
+    const head = ['HOST', ...checks];
+    const body = inv.hosts.map((h) => [h.name, ...checks.map((c) => rows.find((r) => r.host === h.name && r.check === c)?.verdict ?? '-')]);
+    const all = [head, ...body];
+    const w = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+    io.out(all.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n') + '\n');
+    const notes = rows.filter((r) => r.verdict !== 'pass');
+    if (notes.length) io.out('\n' + notes.map((r) => `${r.host}: ${r.check}: ${r.verdict}: ${r.detail}`).join('\n') + '\n');
+  }
+  return failed ? EXIT.failed : EXIT.ok;
+}

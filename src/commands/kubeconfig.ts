@@ -1,0 +1,114 @@
+/**
+ * kbootstrap kubeconfig: admin.conf from a control plane, pointed at
+ * controlPlaneEndpoint and renamed after the cluster; written 0600, or merged
+ * into ~/.kube/config ($KUBECONFIG) without touching other entries.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, delimiter } from 'node:path';
+import { parse, stringify } from 'yaml';
+import type { Inventory } from '../inventory/model.js';
+import { Session, type SessionFlags } from '../session.js';
+import { EXIT, KbError } from '../errors.js';
+import type { Io } from '../cli.js';
+import type { Prompt } from '../ssh/credentials.js';
+
+export interface KubeconfigFlags extends SessionFlags { output?: string; merge?: boolean }
+
+interface Named<T> { name: string; [k: string]: unknown; cluster?: T; user?: T; context?: T }
+interface Kubeconfig {
+  apiVersion?: string;
+  kind?: string;
+  clusters?: Named<Record<string, unknown>>[];
+  users?: Named<Record<string, unknown>>[];
+  contexts?: Named<Record<string, unknown>>[];
+  'current-context'?: string;
+  preferences?: Record<string, unknown>;
+}
+
+/** Rename the admin kubeconfig's entries after the cluster and point it at the endpoint. */
+export function rewriteAdminConf(text: string, inv: Inventory): Kubeconfig {
+  const cfg = parse(text) as Kubeconfig;
+  const cluster = cfg.clusters?.[0]?.cluster;
+  const user = cfg.users?.[0]?.user;
+  if (!cluster || !user) throw new KbError('admin.conf has no cluster or user entry');
+  const name = inv.cluster.name;
+  return {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name, cluster: { ...cluster, server: `https://${inv.cluster.controlPlaneEndpoint}` } }],
+    users: [{ name: `${name}-admin`, user }],
+    contexts: [{ name, context: { cluster: name, user: `${name}-admin` } }],
+    'current-context': name,
+  };
+}
+
+function upsert<T extends { name: string }>(list: T[] | undefined, item: T): T[] {
+  const out = [...(list ?? [])];
+  const i = out.findIndex((x) => x.name === item.name);
+  if (i >= 0) out[i] = item; else out.push(item);
+  return out;
+}
+
+/** Merge one cluster's entries into an existing kubeconfig; other entries and current-context stay. */
+export function mergeKubeconfig(existing: Kubeconfig | undefined, add: Kubeconfig): Kubeconfig {
+  const base: Kubeconfig = existing ?? { apiVersion: 'v1', kind: 'Config', clusters: [], users: [], contexts: [], preferences: {} };
+  return {
+    ...base,
+    apiVersion: base.apiVersion ?? 'v1',
+    kind: base.kind ?? 'Config',
+    clusters: upsert(base.clusters, add.clusters![0]!),
+    users: upsert(base.users, add.users![0]!),
+    contexts: upsert(base.contexts, add.contexts![0]!),
+    'current-context': base['current-context'] || add['current-context'],
+  };
+}
+
+function writeAtomic(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.kbootstrap-${process.pid}`;
+  writeFileSync(tmp, text, { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+export function defaultKubeconfigPath(env: NodeJS.ProcessEnv): string {
+  const first = env.KUBECONFIG?.split(delimiter).find(Boolean);
+  return first ?? join(homedir(), '.kube', 'config');
+}
+
+export async function kubeconfig(inv: Inventory, o: KubeconfigFlags, io: Io, prompt?: Prompt): Promise<number> {
+  const s = await Session.open(inv, o, prompt, inv.hosts.filter((h) => h.role === 'control-plane'));
+  let cfg: Kubeconfig;
+  try {
+    const cp = await s.controlPlane();
+    const res = await cp.exec('cat /etc/kubernetes/admin.conf', { step: 'kubeconfig', mutates: false, secretOutput: true });
+    cfg = rewriteAdminConf(res.stdout, inv);
+  } finally {
+    await s.close();
+  }
+  if (o.merge) {
+    const path = defaultKubeconfigPath(process.env);
+    const before = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+    const merged = stringify(mergeKubeconfig(before ? (parse(before) as Kubeconfig) : undefined, cfg));
+    if (before !== undefined && stringify(parse(before)) === merged) {
+      io.out(`${path}: context ${inv.cluster.name} is already up to date\n`);
+      return EXIT.ok;
+    }
+    writeAtomic(path, merged);
+    io.out(`${path}: ${before?.includes(`name: ${inv.cluster.name}\n`) ? 'updated' : 'added'} context ${inv.cluster.name} (kubectl --context ${inv.cluster.name})\n`);
+    return EXIT.ok;
+  }
+  const text = stringify(cfg);
+  if (o.output) {
+    if (existsSync(o.output) && readFileSync(o.output, 'utf8') === text) {
+      io.out(`${o.output}: already up to date\n`);
+      return EXIT.ok;
+    }
+    writeAtomic(o.output, text);
+    io.out(`wrote ${o.output} (mode 0600)\n`);
+    return EXIT.ok;
+  }
+  if (io.isTTY) io.err('warning: this kubeconfig holds cluster-admin credentials; use -o FILE or --merge to keep it in a file\n');
+  io.out(text);
+  return EXIT.ok;
+}

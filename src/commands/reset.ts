@@ -1,0 +1,76 @@
+/**
+ * kbootstrap reset: rebuild lab VMs. Drains and deletes each node while the
+ * cluster answers, then undoes kubeadm on the host and clears what kube-proxy
+ * and the CNI left. Confirmation names every host; the last control plane
+ * goes only with --all.
+ */
+import type { HostSpec, Inventory } from '../inventory/model.js';
+import { Session, type SessionFlags } from '../session.js';
+import { EXIT, KbError, UsageError } from '../errors.js';
+import { render } from '../shell/templates.js';
+import type { Io } from '../cli.js';
+import type { Prompt } from '../ssh/credentials.js';
+import type { Host } from '../host/host.js';
+
+export interface ResetFlags extends SessionFlags { host?: string[]; all?: boolean; yes?: boolean }
+export type Confirm = (message: string) => Promise<boolean>;
+
+export function resetTargets(inv: Inventory, o: ResetFlags): HostSpec[] {
+  if (o.all && o.host?.length) throw new UsageError('reset: give --host or --all, not both');
+  if (!o.all && !o.host?.length) throw new UsageError('reset: name the hosts with --host NAME[,NAME], or --all');
+  if (o.all) return inv.hosts;
+  const names = new Set(inv.hosts.map((h) => h.name));
+  for (const n of o.host!) if (!names.has(n)) throw new UsageError(`reset: no host named ${JSON.stringify(n)} in ${inv.file}`);
+  const targets = inv.hosts.filter((h) => o.host!.includes(h.name));
+  const cps = inv.hosts.filter((h) => h.role === 'control-plane');
+  if (cps.every((c) => targets.includes(c))) {
+    throw new UsageError(`reset: ${cps.map((c) => c.name).join(', ')} ${cps.length === 1 ? 'is the last control plane' : 'are all the control planes'}: resetting ${cps.length === 1 ? 'it' : 'them'} destroys the cluster; use --all for that`);
+  }
+  return targets;
+}
+
+function runtimes(inv: Inventory): string[] {
+  return inv.cluster.containerRuntime === 'docker' ? ['docker', 'cri-docker'] : ['containerd'];
+}
+
+export async function reset(inv: Inventory, o: ResetFlags, io: Io, confirm: Confirm | undefined, prompt?: Prompt): Promise<number> {
+  const targets = resetTargets(inv, o);
+  if (!o.yes) {
+    if (!confirm) throw new UsageError('reset: refusing without --yes: there is no terminal to confirm on');
+    const ok = await confirm(`Reset ${targets.map((t) => `${t.name} (${t.address})`).join(', ')}? This runs kubeadm reset -f and removes them from the cluster${o.all ? '; the cluster itself is destroyed' : ''}.`);
+    if (!ok) { io.err('reset: nothing done\n'); return EXIT.failed; }
+  }
+  // workers first, control planes after, the first control plane last: the cluster answers as long as it can
+  const order = [...targets].sort((a, b) => (a.role === b.role ? b.index - a.index : a.role === 'worker' ? -1 : 1));
+  const s = await Session.open(inv, o, prompt, inv.hosts);
+  let failed = false;
+  try {
+    await s.connect(order);
+    let cp: Host | undefined;
+    try {
+      cp = await s.controlPlane(o.all ? [] : targets.filter((t) => t.role === 'control-plane').map((t) => t.name));
+    } catch (e) {
+      io.err(`reset: the cluster does not answer (${(e as Error).message.split('\n')[0]}): nodes are not drained or deleted, only the hosts are reset\n`);
+    }
+    for (const t of order) {
+      const host = s.hosts.get(t.name);
+      if (!host) { io.out(`${t.name}: failed: ${s.errors.get(t.name)}\n`); failed = true; continue; }
+      let drained = false;
+      try {
+        // the control plane that answers for the cluster is reset last and cannot drain itself
+        drained = Boolean(cp && cp.name !== t.name);
+        if (drained) await cp!.exec(render('reset/drain', { node: t.name }), { step: 'reset', mutates: true, timeoutMs: 300_000 });
+        await host.exec(render('reset/host', { user: t.ssh.user, runtimes: runtimes(inv) }), { step: 'reset', mutates: true, timeoutMs: 300_000 });
+        io.out(`${t.name}: reset${drained ? ', drained and removed from the cluster' : ''}\n`);
+      } catch (e) {
+        failed = true;
+        io.out(`${t.name}: failed: ${host.redactor.redact((e as Error).message)}\n`);
+      }
+    }
+  } finally {
+    await s.close();
+  }
+  if (failed) throw new KbError('reset: some hosts failed (see above); run it again once they answer', EXIT.failed);
+  io.out(`run kbootstrap up ${inv.file} to rebuild ${o.all ? 'the cluster' : 'and rejoin them'}\n`);
+  return EXIT.ok;
+}

@@ -1,0 +1,101 @@
+/**
+ * kbootstrap status: what each host runs and whether it is in the cluster,
+ * and the cluster's nodes as the API server sees them, compared with the
+ * inventory. Read-only.
+ */
+import type { Inventory } from '../inventory/model.js';
+import { Session, type SessionFlags } from '../session.js';
+import { EXIT } from '../errors.js';
+import { render } from '../shell/templates.js';
+import { kv, first } from '../steps/types.js';
+import type { Io } from '../cli.js';
+import type { Prompt } from '../ssh/credentials.js';
+
+export interface StatusFlags extends SessionFlags { output?: 'text' | 'json' }
+
+export interface HostStatus {
+  host: string;
+  reachable: boolean;
+  error?: string;
+  os?: string;
+  runtime?: string;
+  kubelet?: string;
+  kubeadm?: string;
+  joined?: boolean;
+  node?: string;
+}
+
+export interface ClusterStatus {
+  answeredBy?: string;
+  nodes: { name: string; status: string; roles: string; version: string; address: string }[];
+  proxyMode?: string;
+  missingFromCluster: string[];
+  notInInventory: string[];
+}
+
+export async function collectStatus(inv: Inventory, s: Session): Promise<{ hosts: HostStatus[]; cluster: ClusterStatus }> {
+  await s.connect(inv.hosts);
+  const firstCp = inv.hosts.find((h) => h.role === 'control-plane' && s.hosts.has(h.name));
+  const hosts: HostStatus[] = [];
+  let cluster: ClusterStatus = { nodes: [], missingFromCluster: [], notInInventory: [] };
+  await Promise.all(inv.hosts.map(async (spec) => {
+    const h = s.hosts.get(spec.name);
+    if (!h) { hosts.push({ host: spec.name, reachable: false, error: s.errors.get(spec.name) }); return; }
+    const clusterReads = spec === firstCp;
+    const out = await h.exec(render('status/host', { clusterReads }), { step: 'status', mutates: false, allowFailure: true });
+    const m = kv(out.stdout);
+    const runtime = inv.cluster.containerRuntime === 'docker' ? `docker ${first(m, 'docker') || '-'}` : `containerd ${first(m, 'containerd') || '-'}`;
+    hosts.push({
+      host: spec.name, reachable: true, os: h.facts.prettyName, runtime,
+      kubelet: first(m, 'kubelet') || '-', kubeadm: first(m, 'kubeadm') || '-', joined: first(m, 'joined') === 'yes',
+    });
+    if (clusterReads && m.has('node')) {
+      cluster = {
+        answeredBy: spec.name,
+        nodes: (m.get('node') ?? []).map((l) => { const [name, status, roles, version, address] = l.split(' '); return { name: name!, status: status!, roles: roles!, version: version!, address: address ?? '' }; }),
+        proxyMode: first(m, 'proxy-mode') || 'iptables',
+        missingFromCluster: [],
+        notInInventory: [],
+      };
+    }
+  }));
+  hosts.sort((a, b) => inv.hosts.findIndex((h) => h.name === a.host) - inv.hosts.findIndex((h) => h.name === b.host));
+  if (cluster.answeredBy) {
+    const names = new Set(cluster.nodes.map((n) => n.name));
+    cluster.missingFromCluster = inv.hosts.filter((h) => !names.has(h.name)).map((h) => h.name);
+    cluster.notInInventory = cluster.nodes.filter((n) => !inv.hosts.some((h) => h.name === n.name)).map((n) => n.name);
+    for (const h of hosts) h.node = cluster.nodes.find((n) => n.name === h.host)?.status ?? 'not in cluster';
+  }
+  return { hosts, cluster };
+}
+
+function table(rows: string[][]): string {
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+export async function status(inv: Inventory, o: StatusFlags, io: Io, prompt?: Prompt): Promise<number> {
+  const s = await Session.open(inv, o, prompt);
+  try {
+    const { hosts, cluster } = await collectStatus(inv, s);
+    const healthy = hosts.every((h) => h.reachable && h.joined && h.node === 'Ready') && !cluster.missingFromCluster.length;
+    if (o.output === 'json') {
+      io.out(JSON.stringify({ hosts, cluster, healthy }, null, 2) + '\n');
+    } else {
+      io.out(table([['HOST', 'REACHABLE', 'OS', 'RUNTIME', 'KUBELET', 'JOINED', 'NODE'], ...hosts.map((h) => (h.reachable
+        ? [h.host, 'yes', h.os!, h.runtime!, h.kubelet!, h.joined ? 'yes' : 'no', h.node ?? '-']
+        : [h.host, `no: ${h.error?.replace(`${h.host}: `, '')}`, '', '', '', '', '']))]));
+      if (cluster.answeredBy) {
+        io.out(`\ncluster ${inv.cluster.name} (API server via ${cluster.answeredBy}, kube-proxy mode ${cluster.proxyMode}):\n`);
+        io.out(table([['NODE', 'STATUS', 'ROLES', 'VERSION', 'ADDRESS'], ...cluster.nodes.map((n) => [n.name, n.status, n.roles, n.version, n.address])]));
+        if (cluster.missingFromCluster.length) io.out(`in the inventory but not in the cluster: ${cluster.missingFromCluster.join(', ')}\n`);
+        if (cluster.notInInventory.length) io.out(`in the cluster but not in the inventory: ${cluster.notInInventory.join(', ')}\n`);
+      } else {
+        io.out('\nno cluster answers on the first reachable control plane\n');
+      }
+    }
+    return healthy ? EXIT.ok : EXIT.failed;
+  } finally {
+    await s.close();
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * kbootstrap token: the one command that prints a secret, and only when
+ * asked, only to stdout. Also list (ids only, never secrets) and revoke.
+ */
+import type { Inventory } from '../inventory/model.js';
+import { Session, type SessionFlags } from '../session.js';
+import { KbError, UsageError, EXIT } from '../errors.js';
+import { parseDuration } from '../duration.js';
+import { parseCertificateKey } from '../join-credentials.js';
+import { shq } from '../shell/quote.js';
+import type { Io } from '../cli.js';
+import type { Prompt } from '../ssh/credentials.js';
+
+export interface TokenFlags extends SessionFlags { ttl: string; controlPlane?: boolean; force?: boolean }
+
+export function checkTtl(ttl: string, force: boolean | undefined): number {
+  const seconds = parseDuration(ttl);
+  if (seconds === undefined) throw new UsageError(`--ttl ${JSON.stringify(ttl)}: expected a duration like 30m, 2h or 24h`);
+  if (seconds === 0 && !force) throw new UsageError('--ttl 0 makes a token that never expires: anyone who ever sees it can join nodes forever. Pass --force if you mean it');
+  return seconds;
+}
+
+export async function tokenCreate(inv: Inventory, o: TokenFlags, io: Io, prompt?: Prompt): Promise<number> {
+  checkTtl(o.ttl, o.force);
+  const s = await Session.open(inv, o, prompt, inv.hosts.filter((h) => h.role === 'control-plane'));
+  try {
+    const cp = await s.controlPlane();
+    const res = await cp.exec(`kubeadm token create --print-join-command --ttl ${shq(o.ttl)} --description ${shq('kbootstrap token')}`, { step: 'token', mutates: true, secretOutput: true });
+    let line = res.stdout.trim().split('\n').find((l) => l.startsWith('kubeadm join'));
+    if (!line) throw new KbError(`${cp.name}: kubeadm token create printed no join command`);
+    if (o.controlPlane) {
+      const key = parseCertificateKey((await cp.exec('kubeadm init phase upload-certs --upload-certs', { step: 'token', mutates: true, secretOutput: true })).stdout);
+      line += ` --control-plane --certificate-key ${key}`;
+    }
+    if (io.isTTY) io.err(`warning: this join command is a secret: whoever has it can join ${o.controlPlane ? 'control planes' : 'nodes'} to ${inv.cluster.name} until it expires (${o.ttl === '0' ? 'never' : o.ttl}${o.controlPlane ? '; the certificate key for 2h' : ''})\n`);
+    io.out(`${line}\n`);
+    return EXIT.ok;
+  } finally {
+    await s.close();
+  }
+}
+
+export async function tokenList(inv: Inventory, o: SessionFlags, io: Io, prompt?: Prompt): Promise<number> {
+  const s = await Session.open(inv, o, prompt, inv.hosts.filter((h) => h.role === 'control-plane'));
+  try {
+    const cp = await s.controlPlane();
+    const res = await cp.exec('kubeadm token list', { step: 'token', mutates: false, secretOutput: true });
+    const rows = [['ID', 'TTL', 'EXPIRES', 'DESCRIPTION']];
+    for (const l of res.stdout.split('\n').slice(1)) {
+      const m = /^([a-z0-9]{6})\.[a-z0-9]{16}\s+(\S+)\s+(\S+)\s+\S+\s+(.*?)\s{2,}\S+$/.exec(l.trim()) ?? /^([a-z0-9]{6})\.[a-z0-9]{16}\s+(\S+)\s+(\S+)\s+\S+\s+(.*)$/.exec(l.trim());
+      if (m) rows.push([m[1]!, m[2]!, m[3]!, m[4]!.trim()]);
+    }
+    const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    io.out(rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n') + '\n');
+    return EXIT.ok;
+  } finally {
+    await s.close();
+  }
+}
+
+export async function tokenRevoke(inv: Inventory, id: string, o: SessionFlags, io: Io, prompt?: Prompt): Promise<number> {
+  const tokenId = id.split('.')[0]!;
+  if (!/^[a-z0-9]{6}$/.test(tokenId)) throw new UsageError(`token id ${JSON.stringify(id)}: expected the 6-character id shown by kbootstrap token list`);
+  const s = await Session.open(inv, o, prompt, inv.hosts.filter((h) => h.role === 'control-plane'));
+  try {
+    const cp = await s.controlPlane();
+    const res = await cp.exec(`kubeadm token delete ${shq(tokenId)}`, { step: 'token', mutates: true, allowFailure: true });
+    if (res.code !== 0) throw new KbError(`${cp.name}: ${res.stderr.trim().split('\n')[0]}`);
+    io.out(`token ${tokenId} revoked\n`);
+    return EXIT.ok;
+  } finally {
+    await s.close();
+  }
+}
