@@ -106,8 +106,13 @@ const DEBIAN_ONLY = ['apt-get', 'apt-mark', 'dpkg-query'];
 const PACKAGED = ['containerd', 'ctr', 'dockerd', 'docker', 'cri-dockerd', 'crictl', 'kubeadm', 'kubectl', 'kubelet', 'ipvsadm', 'ipset', 'conntrack'];
 const MACHINE_TOOLS_HIDDEN_ON_RHEL = ['apt-get', 'apt-mark', 'dpkg-query', 'dpkg', 'apt', 'apt-cache', 'apt-key', 'apt-config'];
 
+const FAST_DIR = join(REPO, 'test', 'lab', 'sim', 'fast');
+
+/** The program's wrapper: its sh fast path for common read-only calls, if any, then the Node.js simulation. */
 export function simWrapper(prog: string): string {
-  return `#!/bin/sh\n# kblab: simulated ${prog}\nexec /usr/bin/node ${SIM_MAIN} ${prog} "$@"\n`;
+  const fast = join(FAST_DIR, `${prog}.sh`);
+  const body = existsSync(fast) ? `${readFileSync(join(FAST_DIR, 'common.sh'), 'utf8')}${readFileSync(fast, 'utf8')}`.replaceAll('@KBLAB_FAST_DIR@', FAST_DIR) : '';
+  return `#!/bin/sh\n# kblab: simulated ${prog}\n${body}exec /usr/bin/node ${SIM_MAIN} ${prog} "$@"\n`;
 }
 
 /** An overlay whiteout: the file disappears from the host's view of the machine. */
@@ -158,7 +163,11 @@ function seedHost(h: LabHost, upper: string, clientPub: string): void {
     write(u('/var/lib/kblab/firewalld.json'), JSON.stringify({ permanent: ['22/tcp'], runtime: ['22/tcp'] }));
   }
   write(u('/var/lib/kblab/units.json'), JSON.stringify(units, null, 2));
-  write(u('/var/lib/kblab/pkgdb.json'), JSON.stringify(rhel ? {} : { curl: { version: '7.88.1-1' }, 'ca-certificates': { version: '20230311-1' } }));
+  for (const [name, v] of Object.entries(units)) write(u(`/var/lib/kblab/units.d/${name}`), `installed=${v.installed ? 1 : 0} enabled=${v.enabled ? 1 : 0} active=${v.active ? 1 : 0} masked=0\n`);
+  const pkgs: Record<string, { version: string }> = rhel ? {} : { curl: { version: '7.88.1-1' }, 'ca-certificates': { version: '20230311-1' } };
+  write(u('/var/lib/kblab/pkgdb.json'), JSON.stringify(pkgs));
+  mkdirSync(u('/var/lib/kblab/pkgs.d'), { recursive: true });
+  for (const [name, v] of Object.entries(pkgs)) write(u(`/var/lib/kblab/pkgs.d/${name}`), v.version);
   const uuid = randomUUID();
   write(u('/etc/kblab/product_uuid'), `${uuid}\n`);
   write(u('/etc/kblab/lab-name'), `${h.name}\n`);

@@ -144,6 +144,15 @@ export function units() {
 
 export function saveUnits(u) {
   writeJson(`${STATE}/units.json`, u);
+  writeUnitFlags(u);
+}
+
+/** The same state as flat sh-readable files, for the fast paths (sim/fast/systemctl.sh). */
+export function writeUnitFlags(u) {
+  for (const [name, v] of Object.entries(u)) {
+    if (!/^[A-Za-z0-9@._-]+$/.test(name)) continue;
+    writeText(`${STATE}/units.d/${name}`, `installed=${v.installed ? 1 : 0} enabled=${v.enabled ? 1 : 0} active=${v.active ? 1 : 0} masked=${v.masked ? 1 : 0}\n`);
+  }
 }
 
 export function unitName(n) {

@@ -2,15 +2,20 @@
 // apt-get/apt-mark/dpkg-query/dpkg on Debian-flavoured ones. Packages come
 // from a small catalog; installing one puts the lab's simulation of its
 // programs on the host and registers its systemd units.
-import { readdirSync, chmodSync } from 'node:fs';
+import { readdirSync, chmodSync, existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { STATE, fail, readText, writeText, exists, isDir, readJson, writeJson, units, saveUnits } from './lib.mjs';
+import { STATE, fail, readText, writeText, exists, isDir, readJson, writeJson, units, saveUnits, remove } from './lib.mjs';
 
 const SIM_MAIN = new URL('./main.mjs', import.meta.url).pathname;
 const DB = `${STATE}/pkgdb.json`;
 
+const FAST = new URL('./fast/', import.meta.url).pathname;
+
+/** Same wrapper as test/lab/lab.ts writes at seed time: sh fast path if any, then Node.js. */
 export function wrapper(prog) {
-  return `#!/bin/sh\n# kblab: simulated ${prog}\nexec /usr/bin/node ${SIM_MAIN} ${prog} "$@"\n`;
+  const fast = `${FAST}${prog}.sh`;
+  const body = existsSync(fast) ? (readFileSync(`${FAST}common.sh`, 'utf8') + readFileSync(fast, 'utf8')).replaceAll('@KBLAB_FAST_DIR@', FAST.replace(/\/$/, '')) : '';
+  return `#!/bin/sh\n# kblab: simulated ${prog}\n${body}exec /usr/bin/node ${SIM_MAIN} ${prog} "$@"\n`;
 }
 
 const KUBE = ['kubelet', 'kubeadm', 'kubectl', 'cri-tools', 'kubernetes-cni'];
@@ -55,6 +60,12 @@ export function db() {
 
 function saveDb(d) {
   writeJson(DB, d);
+  // flat copies for the sh fast paths (sim/fast/rpm.sh, dpkg-query.sh, apt-mark.sh)
+  remove(`${STATE}/pkgs.d`);
+  for (const [name, v] of Object.entries(d)) {
+    writeText(`${STATE}/pkgs.d/${name}`, v.version);
+    if (v.held) writeText(`${STATE}/pkgs.d/${name}.held`, '');
+  }
 }
 
 /** Put a package's programs, units and files on the host. */
