@@ -1,5 +1,6 @@
 /** What a run tells people: one line per event, a summary table, or JSON for scripts. */
 import type { RunEvent, RunResult, StepOutcome } from './runner.js';
+import { table } from './table.js';
 
 const STATUS_WORD: Record<StepOutcome['status'], string> = {
   ok: 'ok',
@@ -28,16 +29,12 @@ export function plainEventLine(e: RunEvent, verbose: boolean): string | undefine
   }
 }
 
-function pad(rows: string[][]): string {
-  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd()).join('\n') + '\n';
-}
 
 export function summaryTable(r: RunResult, mode: 'apply' | 'plan'): string {
   const head = mode === 'plan' ? ['HOST', 'OK', 'WOULD CHANGE', 'SKIPPED', 'FAILED', 'TIME'] : ['HOST', 'OK', 'CHANGED', 'SKIPPED', 'FAILED', 'TIME'];
   const rows = r.hosts.map((h) => [h.host, String(h.ok), String(mode === 'plan' ? h.wouldChange : h.changed), String(h.skipped), String(h.failed), `${(h.ms / 1000).toFixed(1)}s`]);
   const failures = r.hosts.filter((h) => h.error).map((h) => `${h.host}: ${h.error!.split('\n')[0]!.replace(new RegExp(`^${h.host}: `), '')}`);
-  return pad([head, ...rows]) + (failures.length ? `\nfailed:\n${failures.map((f) => `  ${f}`).join('\n')}\n` : '') + `\n${(r.ms / 1000).toFixed(1)}s in all\n`;
+  return table([head, ...rows], { rightAlign: [1, 2, 3, 4, 5] }) + (failures.length ? `\nfailed:\n${failures.map((f) => `  ${f}`).join('\n')}\n` : '') + `\n${(r.ms / 1000).toFixed(1)}s in all\n`;
 }
 
 export function planText(r: RunResult): string {

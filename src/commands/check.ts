@@ -11,6 +11,7 @@ import { render } from '../shell/templates.js';
 import { kv, first } from '../steps/types.js';
 import { isSupportedRelease } from '../host/facts.js';
 import type { Io } from '../cli.js';
+import { table } from '../table.js';
 import type { Prompt } from '../ssh/credentials.js';
 
 export type Verdict = 'pass' | 'warn' | 'fail';
@@ -113,9 +114,7 @@ export async function check(inv: Inventory, o: CheckFlags, io: Io, prompt?: Prom
     const checks = [...new Set(rows.map((r) => r.check))];
     const head = ['HOST', ...checks];
     const body = inv.hosts.map((h) => [h.name, ...checks.map((c) => rows.find((r) => r.host === h.name && r.check === c)?.verdict ?? '-')]);
-    const all = [head, ...body];
-    const w = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-    io.out(all.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n') + '\n');
+    io.out(table([head, ...body]));
     const notes = rows.filter((r) => r.verdict !== 'pass');
     if (notes.length) io.out('\n' + notes.map((r) => `${r.host}: ${r.check}: ${r.verdict}: ${r.detail}`).join('\n') + '\n');
   }

@@ -9,6 +9,7 @@ import { EXIT } from '../errors.js';
 import { render } from '../shell/templates.js';
 import { kv, first } from '../steps/types.js';
 import type { Io } from '../cli.js';
+import { table } from '../table.js';
 import type { Prompt } from '../ssh/credentials.js';
 
 export interface StatusFlags extends SessionFlags { output?: 'text' | 'json' }
@@ -69,10 +70,6 @@ export async function collectStatus(inv: Inventory, s: Session): Promise<{ hosts
   return { hosts, cluster };
 }
 
-function table(rows: string[][]): string {
-  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n') + '\n';
-}
 
 export async function status(inv: Inventory, o: StatusFlags, io: Io, prompt?: Prompt): Promise<number> {
   const s = await Session.open(inv, o, prompt);

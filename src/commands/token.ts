@@ -9,6 +9,7 @@ import { parseDuration } from '../duration.js';
 import { parseCertificateKey } from '../join-credentials.js';
 import { shq } from '../shell/quote.js';
 import type { Io } from '../cli.js';
+import { table } from '../table.js';
 import type { Prompt } from '../ssh/credentials.js';
 
 export interface TokenFlags extends SessionFlags { ttl: string; controlPlane?: boolean; force?: boolean }
@@ -50,8 +51,7 @@ export async function tokenList(inv: Inventory, o: SessionFlags, io: Io, prompt?
       const m = /^([a-z0-9]{6})\.[a-z0-9]{16}\s+(\S+)\s+(\S+)\s+\S+\s+(.*?)\s{2,}\S+$/.exec(l.trim()) ?? /^([a-z0-9]{6})\.[a-z0-9]{16}\s+(\S+)\s+(\S+)\s+\S+\s+(.*)$/.exec(l.trim());
       if (m) rows.push([m[1]!, m[2]!, m[3]!, m[4]!.trim()]);
     }
-    const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    io.out(rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n') + '\n');
+    io.out(table(rows));
     return EXIT.ok;
   } finally {
     await s.close();
