@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { LAB_DIR, REPO, labDown, labUnavailable, labUp } from '../test/lab/lab.js';
 
-interface Report { exitCode: number; seconds: number; hosts: { host: string; roundTrips: number; bytesSent: number; bytesReceived: number; changed: number; failed: number }[] }
+interface Report { exitCode: number; seconds: number; cpuSeconds: number; hosts: { host: string; roundTrips: number; bytesSent: number; bytesReceived: number; changed: number; failed: number }[] }
 
 function kb(args: string[]): { seconds: number; report: Report } {
   const t0 = process.hrtime.bigint();
@@ -42,6 +42,8 @@ for (const n of sizes) {
     labUpSeconds,
     convergeSeconds: converge.seconds,
     noopUpSeconds: Math.min(noop.seconds, noop2.seconds),
+    noopKbootstrapCpuSeconds: Math.min(noop.report.cpuSeconds, noop2.report.cpuSeconds),
+    convergeKbootstrapCpuSeconds: converge.report.cpuSeconds,
     planSeconds: plan.seconds,
     noopChanged: noop.report.hosts.reduce((a, h) => a + h.changed, 0),
     converge: { roundTrips: per(converge.report, 'roundTrips'), bytesSent: per(converge.report, 'bytesSent'), bytesReceived: per(converge.report, 'bytesReceived') },
@@ -52,9 +54,9 @@ for (const n of sizes) {
 labDown();
 const out = { machine: `${cpus().length} cores, ${cpus()[0]?.model ?? ''}`, node: process.version, date: new Date().toISOString().slice(0, 10), results };
 writeFileSync(join(REPO, 'bench', 'results.json'), JSON.stringify(out, null, 2) + '\n');
-const rows = [['hosts', 'lab up', 'converge', 'no-op up', 'plan', 'RT/host converge', 'RT/host no-op', 'KB sent/host no-op']];
-for (const r of results as { hosts: number; labUpSeconds: number; convergeSeconds: number; noopUpSeconds: number; planSeconds: number; converge: { roundTrips: { mean: number } }; noop: { roundTrips: { mean: number }; bytesSent: { mean: number } } }[]) {
-  rows.push([String(r.hosts), `${r.labUpSeconds.toFixed(1)}s`, `${r.convergeSeconds.toFixed(1)}s`, `${r.noopUpSeconds.toFixed(1)}s`, `${r.planSeconds.toFixed(1)}s`, String(r.converge.roundTrips.mean), String(r.noop.roundTrips.mean), (r.noop.bytesSent.mean / 1024).toFixed(1)]);
+const rows = [['hosts', 'lab up', 'converge', 'no-op up', 'plan', 'kbootstrap CPU no-op', 'RT/host converge', 'RT/host no-op', 'KB sent/host no-op']];
+for (const r of results as { hosts: number; labUpSeconds: number; convergeSeconds: number; noopUpSeconds: number; planSeconds: number; noopKbootstrapCpuSeconds: number; converge: { roundTrips: { mean: number } }; noop: { roundTrips: { mean: number }; bytesSent: { mean: number } } }[]) {
+  rows.push([String(r.hosts), `${r.labUpSeconds.toFixed(1)}s`, `${r.convergeSeconds.toFixed(1)}s`, `${r.noopUpSeconds.toFixed(1)}s`, `${r.planSeconds.toFixed(1)}s`, `${r.noopKbootstrapCpuSeconds.toFixed(2)}s`, String(r.converge.roundTrips.mean), String(r.noop.roundTrips.mean), (r.noop.bytesSent.mean / 1024).toFixed(1)]);
 }
 const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
 console.log(rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ')).join('\n'));

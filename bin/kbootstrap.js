@@ -2,7 +2,8 @@
 // Thin launcher: the CLI is compiled to dist/ by `npm ci` (the prepare script).
 import { main } from '../dist/cli.js';
 
+// Exit explicitly: a connection a library keeps open must not keep the CLI alive.
 main(process.argv).then(
-  (code) => { process.exitCode = code; },
-  (err) => { console.error(err?.stack ?? String(err)); process.exitCode = 1; },
+  (code) => process.exit(code),
+  (err) => { console.error(err?.stack ?? String(err)); process.exit(1); },
 );

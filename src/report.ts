@@ -56,6 +56,8 @@ export function jsonReport(r: RunResult, mode: 'apply' | 'plan', exitCode: numbe
     exitCode,
     interrupted: r.interrupted,
     seconds: Number((r.ms / 1000).toFixed(3)),
+    // kbootstrap's own CPU time, apart from the hosts' (for the benchmark)
+    cpuSeconds: Number(((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(3)),
     hosts: r.hosts.map((h) => ({ ...h, seconds: Number((h.ms / 1000).toFixed(3)), ms: undefined })),
     steps: r.outcomes.map((o) => ({ host: o.host, step: o.step, phase: o.phase, status: o.status, reason: o.reason, seconds: Number((o.ms / 1000).toFixed(3)) })),
   }, null, 2) + '\n';

@@ -113,16 +113,25 @@ export async function sshConnect(spec: HostSpec, o: SshOptions): Promise<SshTran
   if (spec.ssh.bastion) {
     const b = spec.ssh.bastion;
     bastion = await withRetries(o.connectAttempts, () => connectOnce({ name: `${spec.name} (bastion ${b.address})`, address: b.address, port: b.port, user: b.user, privateKeyPath: b.privateKeyPath, timeoutS, knownHosts: known, recordTo }, o));
-    sock = await new Promise<Readable>((resolve, reject) => {
-      (bastion!.connection as Client).forwardOut('127.0.0.1', 0, spec.address, spec.ssh.port, (err, stream) => (err
-        ? reject(new KbError(`${spec.name}: the bastion ${b.address} could not reach ${spec.address}:${spec.ssh.port}: ${err.message}`))
-        : resolve(stream)));
-    });
   }
-  const ssh = await withRetries(sock ? 1 : o.connectAttempts, () => connectOnce({
-    name: spec.name, address: spec.address, port: spec.ssh.port, user: spec.ssh.user, privateKeyPath: spec.ssh.privateKeyPath, timeoutS, knownHosts: known, recordTo,
-  }, o, sock));
-  return new SshTransport(spec, ssh, o, bastion);
+  try {
+    if (bastion) {
+      const b = spec.ssh.bastion!;
+      sock = await new Promise<Readable>((resolve, reject) => {
+        (bastion!.connection as Client).forwardOut('127.0.0.1', 0, spec.address, spec.ssh.port, (err, stream) => (err
+          ? reject(new KbError(`${spec.name}: the bastion ${b.address} could not reach ${spec.address}:${spec.ssh.port}: ${err.message}`))
+          : resolve(stream)));
+      });
+    }
+    const ssh = await withRetries(sock ? 1 : o.connectAttempts, () => connectOnce({
+      name: spec.name, address: spec.address, port: spec.ssh.port, user: spec.ssh.user, privateKeyPath: spec.ssh.privateKeyPath, timeoutS, knownHosts: known, recordTo,
+    }, o, sock));
+    return new SshTransport(spec, ssh, o, bastion);
+  } catch (e) {
+    // an open bastion connection would keep the process alive
+    bastion?.dispose();
+    throw e;
+  }
 }
 
 export class SshTransport implements Transport {

@@ -22,11 +22,16 @@ describe.skipIf(!!LAB_SKIP_REASON)('up on a mixed 3-host lab', () => {
   beforeAll(async () => {
     labDown();
     await labUp({ hosts: 3, family: 'mixed' });
+    // as an installer leaves them, so the hostname step has work to do
+    labExec('lab-01', ['hostnamectl', 'set-hostname', 'localhost.localdomain']);
+    labExec('lab-02', ['hostnamectl', 'set-hostname', 'localhost']);
+    labExec('lab-03', ['hostnamectl', 'set-hostname', 'localhost.localdomain']);
     inv = writeInventory();
   });
   afterAll(() => labDown());
 
   it('plan on fresh hosts: every step would change, exit 3, nothing changed', async () => {
+    const before = Object.fromEntries(['lab-01', 'lab-02', 'lab-03'].map((h) => [h, simCalls(h).length]));
     const r = await kb(['plan', inv, '--output', 'json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(3);
@@ -34,7 +39,7 @@ describe.skipIf(!!LAB_SKIP_REASON)('up on a mixed 3-host lab', () => {
     // lab-02 is Ubuntu: selinux and firewall are skipped there
     expect(byHost).toEqual({ 'lab-01': [0, 15, 0, 0], 'lab-02': [0, 9, 2, 0], 'lab-03': [0, 11, 0, 0] });
     expect(r.json!.steps.find((s) => s.host === 'lab-01' && s.step === 'swap')!.reason).toBe('1 active swap device (/dev/dm-1), fstab line 8 mounts /dev/mapper/centos-swap as swap');
-    for (const h of ['lab-01', 'lab-02', 'lab-03']) expect(simCalls(h).filter((c) => c.mutating), h).toEqual([]);
+    for (const h of ['lab-01', 'lab-02', 'lab-03']) expect(simCalls(h).slice(before[h]).filter((c) => c.mutating), h).toEqual([]);
   });
 
   it('converges the cluster from nothing', async () => {

@@ -28,10 +28,13 @@ describe.skipIf(!!LAB_SKIP_REASON)('the lab', () => {
 
   it('writes an inventory, a client key and known_hosts, and sshd answers with the host name', () => {
     for (const f of ['inventory.yaml', 'id_ed25519', 'known_hosts']) expect(existsSync(join(LAB_DIR, f))).toBe(true);
-    expect(ssh('root', addr['lab-02']!, 'hostname').stdout.trim()).toBe('lab-02'.replace('lab-02', readFileSync(join(upperDir('lab-02'), 'etc/hostname'), 'utf8').trim()));
-    // a fresh host: the name is what its installer set, until kbootstrap changes it
-    expect(labExec('lab-01', ['hostname']).stdout.trim()).toBe('localhost.localdomain');
-    expect(labExec('lab-02', ['hostname']).stdout.trim()).toBe('localhost');
+    expect(ssh('root', addr['lab-02']!, 'hostname').stdout).toBe('lab-02\n');
+    expect(labExec('lab-01', ['hostname']).stdout).toBe('lab-01\n');
+    // UTS namespaces: a rename stays on its host
+    expect(labExec('lab-03', ['hostnamectl', 'set-hostname', 'renamed']).code).toBe(0);
+    expect(labExec('lab-03', ['hostname']).stdout).toBe('renamed\n');
+    expect(labExec('lab-01', ['hostname']).stdout).toBe('lab-01\n');
+    labExec('lab-03', ['hostnamectl', 'set-hostname', 'lab-03']);
   });
 
   it('up is idempotent: a second up with the same shape keeps the running hosts', async () => {

@@ -143,7 +143,7 @@ export function setHardware(name: string, hw: { cpus?: number; memMiB?: number }
 function seedHost(h: LabHost, upper: string, clientPub: string): void {
   const u = (p: string) => join(upper, p.replace(/^\//, ''));
   const rhel = h.family === 'rhel';
-  write(u('/etc/hostname'), rhel ? 'localhost.localdomain\n' : 'localhost\n');
+  write(u('/etc/hostname'), `${h.name}\n`);
   write(u('/etc/hosts'), '127.0.0.1   localhost localhost.localdomain\n::1         localhost ip6-localhost ip6-loopback\n');
   write(u('/etc/os-release'), OS_RELEASE[h.os]!);
   write(u('/etc/machine-id'), randomUUID().replace(/-/g, '') + '\n');
