@@ -99,4 +99,16 @@ describe.skipIf(!!LAB_SKIP_REASON)('up on a mixed 3-host lab', () => {
     expect(lines.sort()).toEqual(['lab-01: swap: ok', 'lab-01: sysctl: ok', 'lab-02: swap: ok', 'lab-02: sysctl: ok', 'lab-03: swap: ok', 'lab-03: sysctl: ok']);
     expect(r.stdout).toMatch(/HOST\s+OK\s+CHANGED\s+SKIPPED\s+FAILED\s+TIME\nlab-01\s+2\s+0\s+0\s+0/);
   });
+
+  it('an existing cluster whose kube-proxy mode differs: the ConfigMap is patched and the DaemonSet restarted, once', async () => {
+    const iptables = writeInventory({ cluster: { kubeProxyMode: 'iptables' } });
+    const r = await kb(['up', iptables, '--steps', 'kube-proxy-mode', '--output', 'json']);
+    expect(notOk(r)).toEqual([]);
+    expect(changed(r)).toEqual(['lab-01/kube-proxy-mode']);
+    expect(r.json!.steps[0]!.reason).toBe('kube-proxy is in ipvs mode, want iptables');
+    expect(labExec('lab-01', ['bash', '-c', 'kubectl -n kube-system get cm kube-proxy -o yaml | grep "mode:"']).stdout).toContain('mode: "iptables"');
+    expect(labExec('lab-01', ['kubectl', '-n', 'kube-system', 'get', 'ds', 'kube-proxy', '-o', 'yaml']).stdout).toContain('kubectl.kubernetes.io/restartedAt');
+    const again = await kb(['up', iptables, '--steps', 'kube-proxy-mode', '--output', 'json']);
+    expect(changed(again)).toEqual([]);
+  });
 });

@@ -161,6 +161,8 @@ function seedHost(h: LabHost, upper: string, clientPub: string): void {
     write(u('/etc/selinux/config'), '# This file controls the state of SELinux on the system.\nSELINUX=enforcing\nSELINUXTYPE=targeted\n');
     write(u('/var/lib/kblab/selinux/enforce'), '1');
     write(u('/var/lib/kblab/firewalld.json'), JSON.stringify({ permanent: ['22/tcp'], runtime: ['22/tcp'] }));
+    write(u('/var/lib/kblab/fw.d/permanent'), '22/tcp\n');
+    write(u('/var/lib/kblab/fw.d/runtime'), '22/tcp\n');
   }
   write(u('/var/lib/kblab/units.json'), JSON.stringify(units, null, 2));
   for (const [name, v] of Object.entries(units)) write(u(`/var/lib/kblab/units.d/${name}`), `installed=${v.installed ? 1 : 0} enabled=${v.enabled ? 1 : 0} active=${v.active ? 1 : 0} masked=0\n`);

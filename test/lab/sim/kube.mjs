@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { parseAllDocuments, stringify, parse } from 'yaml';
 import {
-  fail, readText, writeText, exists, isDir, remove, hostname, hw, units, saveUnits,
+  fail, readText, readStdin, writeText, exists, isDir, remove, hostname, hw, units, saveUnits,
   withClusterLock, clusterState, saveClusterState,
 } from './lib.mjs';
 import { db } from './packages.mjs';
@@ -581,7 +581,7 @@ function readManifests(g) {
   if (!g.files.length) fail(1, 'error: must specify one of -f and -k');
   const docs = [];
   for (const f of g.files) {
-    const text = f === '-' ? readText('/dev/stdin') : (exists(f) ? readText(f) : fail(1, `error: the path "${f}" does not exist`));
+    const text = f === '-' ? readStdin() : (exists(f) ? readText(f) : fail(1, `error: the path "${f}" does not exist`));
     for (const d of parseAllDocuments(text)) {
       if (d.errors.length) fail(1, `error: error parsing ${f}: error converting YAML to JSON: yaml: ${d.errors[0].message.split('\n')[0]}`);
       const o = d.toJS();
@@ -595,6 +595,7 @@ function readManifests(g) {
 
 function kApply(g, verb) {
   const docs = readManifests(g);
+  if (!docs.length) fail(1, `error: no objects passed to ${verb}`);
   const out = [];
   withClusterLock(() => {
     const { s, server } = connect(g);

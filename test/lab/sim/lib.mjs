@@ -1,7 +1,7 @@
 // Shared plumbing of the lab's simulated programs: per-host state files,
 // the call log, injected faults, and a lock for the shared cluster state.
 // Everything here runs inside a lab host; paths are the host's own.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { execFileSync } from 'node:child_process';
 
@@ -38,6 +38,25 @@ export function readText(path, fallback = '') {
 export function writeText(path, text, mode) {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, text, mode ? { mode } : undefined);
+}
+
+/** All of stdin, also when it is a non-blocking pipe (readFileSync('/dev/stdin') then fails with EAGAIN). */
+export function readStdin() {
+  const chunks = [];
+  const buf = Buffer.alloc(65536);
+  for (;;) {
+    let n;
+    try {
+      n = readSync(0, buf, 0, buf.length, null);
+    } catch (e) {
+      if (e.code === 'EAGAIN') { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); continue; }
+      if (e.code === 'EOF') break;
+      throw e;
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export const exists = (p) => existsSync(p);

@@ -337,6 +337,13 @@ export function setenforce(args) {
 // ---------------------------------------------------------------- firewalld
 const FW = `${STATE}/firewalld.json`;
 
+/** firewalld state, and the flat copies the sh fast path reads (sim/fast/firewall-cmd.sh). */
+function saveFw(st) {
+  writeJson(FW, st);
+  writeText(`${STATE}/fw.d/permanent`, `${st.permanent.join(' ')}\n`);
+  writeText(`${STATE}/fw.d/runtime`, `${st.runtime.join(' ')}\n`);
+}
+
 export function firewallCmd(args) {
   const u = units();
   const running = u['firewalld.service']?.active;
@@ -363,10 +370,10 @@ export function firewallCmd(args) {
   }
   const target = permanent ? st.permanent : st.runtime;
   if (list) return { stdout: target.join(' ') + '\n', code: 0 };
-  if (reload) { st.runtime = [...st.permanent]; writeJson(FW, st); return { stdout: 'success\n', code: 0 }; }
+  if (reload) { st.runtime = [...st.permanent]; saveFw(st); return { stdout: 'success\n', code: 0 }; }
   for (const a of adds) if (!target.includes(a)) target.push(a);
   for (const r of removes) { const i = target.indexOf(r); if (i >= 0) target.splice(i, 1); }
-  writeJson(FW, st);
+  saveFw(st);
   return { stdout: 'success\n', code: 0 };
 }
 
