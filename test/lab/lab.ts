@@ -368,8 +368,9 @@ export function labInventory(hosts: LabHost[], opts: { user?: string } = {}): st
 
 /** Remove every namespace, mount, bridge, process and file the lab made; safe with nothing up or after a crash. */
 export function labDown(): void {
-  // processes: every host's unshare (its --kill-child takes sshd and all in the host), and anything left in the netns
-  const pids = run('pgrep', ['-f', INIT], { allowFail: true }).split('\n').map(Number).filter(Boolean);
+  // processes: every host's unshare (its --kill-child takes sshd and all in the host), and anything left in the netns.
+  // Any checkout's lab: one lab per machine, and a stale one from another clone would hold the addresses.
+  const pids = run('pgrep', ['-f', 'test/lab/host-init\\.sh'], { allowFail: true }).split('\n').map(Number).filter(Boolean);
   for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
   const namespaces = run('ip', ['netns', 'list'], { allowFail: true }).split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(NETNS_PREFIX));
   for (const ns of namespaces) {
@@ -380,7 +381,9 @@ export function labDown(): void {
   const deadline = Date.now() + 5000;
   while (pids.some(alive) && Date.now() < deadline) spawnSync('sleep', ['0.05']);
   // mounts under the lab directory, deepest first
-  const mounts = run('findmnt', ['-rn', '-o', 'TARGET'], { allowFail: true }).split('\n').filter((m) => m === LAB_DIR || m.startsWith(`${LAB_DIR}/`)).sort((a, b) => b.length - a.length);
+  const mounts = run('findmnt', ['-rn', '-o', 'TARGET'], { allowFail: true }).split('\n')
+    .filter((m) => m === LAB_DIR || m.startsWith(`${LAB_DIR}/`) || /\/\.lab\/hosts\/lab-\d+\/layer$/.test(m))
+    .sort((a, b) => b.length - a.length);
   for (const m of mounts) run('umount', ['-l', m], { allowFail: true });
   for (const ns of namespaces) run('ip', ['netns', 'del', ns], { allowFail: true });
   if (run('ip', ['link', 'show', BRIDGE], { allowFail: true })) run('ip', ['link', 'del', BRIDGE], { allowFail: true });
