@@ -9,16 +9,6 @@ import type { CheckOutput } from '../transport/types.js';
 import type { JoinCredentials } from '../join-credentials.js';
 import type { ManagedFile } from './files.js';
 
-export type PhaseId =
-  | 'prepare'
-  | 'init'
-  | 'join-control-planes'
-  | 'join-workers'
-  | 'cni'
-  | 'kube-proxy-mode'
-  | 'node-labels'
-  | 'verify';
-
 export interface StepContext {
   inv: Inventory;
   cluster: ClusterSpec;

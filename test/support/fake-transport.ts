@@ -19,7 +19,7 @@ export class FakeTransport implements Transport {
     return this.execAnswer(script, opts);
   }
 
-  async upload(content: string, dest: string, opts: UploadOptions): Promise<void> {
+  async upload(_content: string, dest: string, opts: UploadOptions): Promise<void> {
     this.stats.roundTrips++;
     this.calls.push({ kind: 'upload', step: opts.step, detail: dest });
   }
