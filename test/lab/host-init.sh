@@ -5,7 +5,7 @@
 # per-host upper layer), hides the machine's kernel state behind per-host
 # files, pivots into it and becomes sshd.
 set -euo pipefail
-: "${KBLAB_NAME:?}" "${KBLAB_LAYER:?}" "${KBLAB_CLUSTER:?}" "${KBLAB_FAULTS:?}" "${KBLAB_FAMILY:?}"
+: "${KBLAB_NAME:?}" "${KBLAB_LAYER:?}" "${KBLAB_CLUSTER:?}" "${KBLAB_FAULTS:?}" "${KBLAB_FAMILY:?}" "${KBLAB_LABDIR:?}" "${KBLAB_NODE_MODULES:?}"
 
 root="$KBLAB_LAYER/root"
 mkdir -p "$root"
@@ -59,6 +59,14 @@ ln -s /proc/self/fd "$root/dev/fd"
 mount -t tmpfs -o size=64m tmpfs "$root/dev/shm"
 mount -t tmpfs -o size=256m tmpfs "$root/tmp"
 mkdir -p "$root/run/sshd" "$root/run/lock"
+
+# the simulations and the packages they use, at a fixed path: the checkout may
+# live under /tmp, which every host has its own tmpfs for
+mkdir -p "$root/usr/lib/kblab/lab" "$root/usr/lib/kblab/node_modules"
+mount --bind "$KBLAB_LABDIR" "$root/usr/lib/kblab/lab"
+mount -o remount,bind,ro "$root/usr/lib/kblab/lab"
+mount --bind "$KBLAB_NODE_MODULES" "$root/usr/lib/kblab/node_modules"
+mount -o remount,bind,ro "$root/usr/lib/kblab/node_modules"
 
 # the simulated cluster is shared by every host; faults are set from outside
 mkdir -p "$root/var/lib/kblab-cluster" "$root/var/lib/kblab-faults"

@@ -15,7 +15,9 @@ import { stringify } from 'yaml';
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const LAB_DIR = process.env.KBLAB_DIR ?? join(REPO, '.lab');
 const INIT = join(REPO, 'test', 'lab', 'host-init.sh');
-const SIM_MAIN = join(REPO, 'test', 'lab', 'sim', 'main.mjs');
+/** Where every host sees test/lab (bound read-only by host-init.sh; the checkout itself may be hidden under /tmp). */
+export const IN_HOST_LAB = '/usr/lib/kblab/lab';
+const SIM_MAIN = `${IN_HOST_LAB}/sim/main.mjs`;
 export const BRIDGE = 'kblab0';
 /** 10.213.0.0/24: overlaps no default pod (10.244/16, calico 192.168/16) or service (10.96/12) subnet. */
 export const SUBNET_PREFIX = '10.213.0';
@@ -111,7 +113,7 @@ const FAST_DIR = join(REPO, 'test', 'lab', 'sim', 'fast');
 /** The program's wrapper: its sh fast path for common read-only calls, if any, then the Node.js simulation. */
 export function simWrapper(prog: string): string {
   const fast = join(FAST_DIR, `${prog}.sh`);
-  const body = existsSync(fast) ? `${readFileSync(join(FAST_DIR, 'common.sh'), 'utf8')}${readFileSync(fast, 'utf8')}`.replaceAll('@KBLAB_FAST_DIR@', FAST_DIR) : '';
+  const body = existsSync(fast) ? `${readFileSync(join(FAST_DIR, 'common.sh'), 'utf8')}${readFileSync(fast, 'utf8')}`.replaceAll('@KBLAB_FAST_DIR@', `${IN_HOST_LAB}/sim/fast`) : '';
   return `#!/bin/sh\n# kblab: simulated ${prog}\n${body}exec /usr/bin/node ${SIM_MAIN} ${prog} "$@"\n`;
 }
 
@@ -319,7 +321,10 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
     const child = spawn('ip', ['netns', 'exec', h.netns, 'unshare', '--mount', '--uts', '--pid', '--fork', '--kill-child', '--propagation', 'private', INIT], {
       detached: true,
       stdio: ['ignore', log, log],
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', KBLAB_NAME: h.name, KBLAB_LAYER: layer, KBLAB_CLUSTER: join(LAB_DIR, 'cluster'), KBLAB_FAULTS: join(LAB_DIR, 'faults'), KBLAB_FAMILY: f },
+      env: {
+        PATH: '/usr/sbin:/usr/bin:/sbin:/bin', KBLAB_NAME: h.name, KBLAB_LAYER: layer, KBLAB_CLUSTER: join(LAB_DIR, 'cluster'), KBLAB_FAULTS: join(LAB_DIR, 'faults'), KBLAB_FAMILY: f,
+        KBLAB_LABDIR: join(REPO, 'test', 'lab'), KBLAB_NODE_MODULES: join(REPO, 'node_modules'),
+      },
     });
     closeSync(log);
     child.unref();

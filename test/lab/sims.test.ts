@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_SKIP_REASON } from './support.js';
-import { labDown, labExec, labSh, labUp, setHardware } from './lab.js';
+import { IN_HOST_LAB, labDown, labExec, labSh, labUp, setHardware } from './lab.js';
 
 const KUBE_REPO = '[kubernetes]\nname=Kubernetes\nbaseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/\nenabled=1\nexclude=kubelet kubeadm kubectl cri-tools kubernetes-cni\n';
 const DOCKER_REPO = '[docker-ce-stable]\nname=Docker CE\nbaseurl=https://download.docker.com/linux/centos/$releasever/$basearch/stable\nenabled=1\n';
@@ -128,7 +128,7 @@ describe.skipIf(!!LAB_SKIP_REASON)('simulated programs', () => {
     const k = 'kubectl --kubeconfig=/etc/kubernetes/admin.conf';
     expect(sh('lab-01', `${k} get nodes --no-headers`).stdout).toMatch(/^lab-01\s+NotReady\s+control-plane.*\nlab-02\s+NotReady\s+<none>/);
     expect(sh('lab-01', `${k} apply -f /work/does-not-exist.yaml`).stderr).toContain('error: the path "/work/does-not-exist.yaml" does not exist');
-    const fixture = new URL('./fixtures/calico.yaml', import.meta.url).pathname;
+    const fixture = `${IN_HOST_LAB}/fixtures/calico.yaml`;
     expect(sh('lab-01', `${k} apply -f ${fixture}`).stdout).toContain('daemonset.apps/calico-node created');
     sh('lab-02', 'systemctl stop containerd');
     expect(sh('lab-01', `${k} get nodes --no-headers`).stdout).toMatch(/lab-01\s+Ready[\s\S]*lab-02\s+NotReady/);
