@@ -148,10 +148,11 @@ export const containerRuntimeStep: Step = {
     const files = managedFiles(ctx);
     const opts = { step: 'container-runtime', mutates: true, timeoutMs: 15 * 60_000 } as const;
     const [repo, ...configs] = files;
-    await uploadFiles(ctx.host, 'container-runtime', [repo!], f.files);
+    // the key before the source: an apt-get update (to install curl) must not meet an unsigned repo
     if (facts.family === 'debian') {
       await ctx.host.exec(render('apt/key', { keyPath: DOCKER_KEY, keyUrl: `${dockerRepoBase(c, facts)}/gpg` }), opts);
     }
+    await uploadFiles(ctx.host, 'container-runtime', [repo!], f.files);
     const fromRepo = f.missingPackages.filter((p) => p !== 'cri-dockerd');
     if (fromRepo.length) await ctx.host.exec(installScript(fromRepo, facts), opts);
     if (f.missingPackages.includes('cri-dockerd')) {

@@ -96,10 +96,11 @@ export const kubePackagesStep: Step = {
     const facts = ctx.host.facts;
     const f = (found.data as Found | undefined) ?? { files: [], install: true, keyMissing: true };
     const opts = { step: 'kube-packages', mutates: true, timeoutMs: 15 * 60_000 } as const;
-    const repoChanged = await uploadFiles(ctx.host, 'kube-packages', files(ctx), f.files);
+    // the key before the source: an apt-get update (to install curl) must not meet an unsigned repo
     if (facts.family === 'debian') {
       await ctx.host.exec(render('apt/key', { keyPath: KUBE_KEY, keyUrl: `${kubernetesRepoBase(c)}/deb/Release.key` }), opts);
     }
+    const repoChanged = await uploadFiles(ctx.host, 'kube-packages', files(ctx), f.files);
     if (f.install || repoChanged.length) {
       await ctx.host.exec(render('kube-packages/install', { packages: pinned(c, facts) }, facts.family), opts);
     }

@@ -224,10 +224,6 @@ for kb_s in docker cri-docker.service; do
 done
 )
 ## apply
-kb_write /etc/apt/sources.list.d/docker.list 644 root:root <<'KBOOTSTRAP_EOF'
-# kbootstrap: Docker CE repository (containerd.io, docker-ce)
-deb [arch=amd64 signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/ubuntu jammy stable
-KBOOTSTRAP_EOF
 (
 if [ ! -s /etc/apt/keyrings/docker.asc ]; then
   if ! command -v curl >/dev/null 2>&1; then
@@ -239,6 +235,10 @@ if [ ! -s /etc/apt/keyrings/docker.asc ]; then
   chmod 0644 /etc/apt/keyrings/docker.asc
 fi
 )
+kb_write /etc/apt/sources.list.d/docker.list 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: Docker CE repository (containerd.io, docker-ce)
+deb [arch=amd64 signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/ubuntu jammy stable
+KBOOTSTRAP_EOF
 (
 kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
 kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q containerd.io docker-ce docker-ce-cli
@@ -318,10 +318,6 @@ apt-mark showhold 2>/dev/null | sed 's/^/held=/'
 if [ -s /etc/apt/keyrings/kubernetes-apt-keyring.asc ]; then echo key=present; else echo key=missing; fi
 )
 ## apply
-kb_write /etc/apt/sources.list.d/kubernetes.list 644 root:root <<'KBOOTSTRAP_EOF'
-# kbootstrap: Kubernetes v1.29 packages
-deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] https://pkgs.k8s.io/core:/stable:/v1.29/deb/ /
-KBOOTSTRAP_EOF
 (
 if [ ! -s /etc/apt/keyrings/kubernetes-apt-keyring.asc ]; then
   if ! command -v curl >/dev/null 2>&1; then
@@ -333,6 +329,10 @@ if [ ! -s /etc/apt/keyrings/kubernetes-apt-keyring.asc ]; then
   chmod 0644 /etc/apt/keyrings/kubernetes-apt-keyring.asc
 fi
 )
+kb_write /etc/apt/sources.list.d/kubernetes.list 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: Kubernetes v1.29 packages
+deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] https://pkgs.k8s.io/core:/stable:/v1.29/deb/ /
+KBOOTSTRAP_EOF
 (
 kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
 kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades --allow-change-held-packages kubelet=1.29.8-1.1 kubeadm=1.29.8-1.1 kubectl=1.29.8-1.1
