@@ -7,7 +7,7 @@ import type { OsName } from './inventory/schema.js';
 import { assumedFacts } from './host/facts.js';
 import { Host } from './host/host.js';
 import { RecordingTransport, type Recorded } from './transport/recording.js';
-import { Runner } from './runner.js';
+import { DEFAULT_VERIFY_TIMEOUT_SECONDS, Runner } from './runner.js';
 import { buildPlan, type PlanFilter } from './plan.js';
 import { PRELUDE, writeCommand } from './shell/prelude.js';
 import { heredocDelimiter } from './shell/quote.js';
@@ -26,7 +26,7 @@ export async function dryRun(inv: Inventory, opts: { defaultOs?: OsName; filter?
     const t = new RecordingTransport();
     recorders.set(spec.name, t);
     return new Host(spec, t, assumedFacts(spec.os ?? opts.defaultOs ?? 'rhel'));
-  }, { mode: 'apply', concurrency: 1, verifyTimeoutSeconds: 600, assumeApplied: true });
+  }, { mode: 'apply', concurrency: 1, verifyTimeoutSeconds: DEFAULT_VERIFY_TIMEOUT_SECONDS, assumeApplied: true });
   const result = await runner.run();
   if (result.failed) {
     const bad = result.outcomes.find((o) => o.status === 'failed');

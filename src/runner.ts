@@ -12,6 +12,9 @@ import type { CheckOutput } from './transport/types.js';
 import { KbError } from './errors.js';
 import { shqAll } from './shell/quote.js';
 
+/** How long verify waits by default (the CLI's --verify-timeout and the dry run share it). */
+export const DEFAULT_VERIFY_TIMEOUT_SECONDS = 300;
+
 export type StepStatus = 'ok' | 'changed' | 'skipped' | 'failed' | 'would-change' | 'not-run';
 
 export interface StepOutcome {

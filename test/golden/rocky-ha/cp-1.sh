@@ -537,6 +537,6 @@ kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-system get pods --no-hea
 ## apply
 # (read-only)
 (
-kubectl --kubeconfig=/etc/kubernetes/admin.conf wait --for=condition=Ready --timeout=600s node/cp-1 node/cp-2 node/cp-3 node/worker-1 node/worker-2
-kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-system wait --for=condition=Ready --timeout=600s pod --all --field-selector=status.phase!=Succeeded
+kubectl --kubeconfig=/etc/kubernetes/admin.conf wait --for=condition=Ready --timeout=300s node/cp-1 node/cp-2 node/cp-3 node/worker-1 node/worker-2
+kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-system wait --for=condition=Ready --timeout=300s pod --all --field-selector=status.phase!=Succeeded
 )

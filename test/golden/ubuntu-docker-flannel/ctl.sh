@@ -493,6 +493,6 @@ kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-system get pods --no-hea
 ## apply
 # (read-only)
 (
-kubectl --kubeconfig=/etc/kubernetes/admin.conf wait --for=condition=Ready --timeout=600s node/ctl node/work-1 node/work-2
-kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-system wait --for=condition=Ready --timeout=600s pod --all --field-selector=status.phase!=Succeeded
+kubectl --kubeconfig=/etc/kubernetes/admin.conf wait --for=condition=Ready --timeout=300s node/ctl node/work-1 node/work-2
+kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-system wait --for=condition=Ready --timeout=300s pod --all --field-selector=status.phase!=Succeeded
 )
