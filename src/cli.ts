@@ -19,12 +19,8 @@ import { kubeconfig } from './commands/kubeconfig.js';
 import { status } from './commands/status.js';
 import { check } from './commands/check.js';
 import { init, inquirerPrompter } from './commands/init.js';
+import type { Io } from './io.js';
 
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-  isTTY: boolean;
-}
 
 const defaultIo: Io = {
   out: (s) => process.stdout.write(s),

@@ -10,7 +10,7 @@ import { EXIT } from '../errors.js';
 import { render } from '../shell/templates.js';
 import { kv, first } from '../steps/types.js';
 import { isSupportedRelease } from '../host/facts.js';
-import type { Io } from '../cli.js';
+import type { Io } from '../io.js';
 import { table } from '../table.js';
 import type { Prompt } from '../ssh/credentials.js';
 

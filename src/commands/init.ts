@@ -7,7 +7,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { parseInventory } from '../inventory/load.js';
 import { parseIPv4, DNS1123_LABEL } from '../inventory/net.js';
 import { EXIT, UsageError } from '../errors.js';
-import type { Io } from '../cli.js';
+import type { Io } from '../io.js';
 
 export interface Prompter {
   input(message: string, opts?: { default?: string; validate?: (v: string) => true | string }): Promise<string>;

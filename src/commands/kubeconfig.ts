@@ -10,7 +10,7 @@ import { parse, stringify } from 'yaml';
 import type { Inventory } from '../inventory/model.js';
 import { Session, type SessionFlags } from '../session.js';
 import { EXIT, KbError } from '../errors.js';
-import type { Io } from '../cli.js';
+import type { Io } from '../io.js';
 import type { Prompt } from '../ssh/credentials.js';
 
 export interface KubeconfigFlags extends SessionFlags { output?: string; merge?: boolean }

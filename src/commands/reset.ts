@@ -8,7 +8,7 @@ import type { HostSpec, Inventory } from '../inventory/model.js';
 import { Session, type SessionFlags } from '../session.js';
 import { EXIT, KbError, UsageError } from '../errors.js';
 import { render } from '../shell/templates.js';
-import type { Io } from '../cli.js';
+import type { Io } from '../io.js';
 import type { Prompt } from '../ssh/credentials.js';
 import type { Host } from '../host/host.js';
 

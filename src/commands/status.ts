@@ -8,7 +8,7 @@ import { Session, type SessionFlags } from '../session.js';
 import { EXIT } from '../errors.js';
 import { render } from '../shell/templates.js';
 import { kv, first } from '../steps/types.js';
-import type { Io } from '../cli.js';
+import type { Io } from '../io.js';
 import { table } from '../table.js';
 import type { Prompt } from '../ssh/credentials.js';
 

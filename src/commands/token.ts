@@ -8,7 +8,7 @@ import { KbError, UsageError, EXIT } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { parseCertificateKey } from '../join-credentials.js';
 import { shq } from '../shell/quote.js';
-import type { Io } from '../cli.js';
+import type { Io } from '../io.js';
 import { table } from '../table.js';
 import type { Prompt } from '../ssh/credentials.js';
 
