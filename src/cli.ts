@@ -8,7 +8,8 @@ import type { Inventory } from './inventory/model.js';
 import { OS_NAMES, type OsName } from './inventory/schema.js';
 import { dryRun } from './dry-run.js';
 import { buildPlan, type PlanFilter } from './plan.js';
-import { DEFAULT_VERIFY_TIMEOUT_SECONDS, Runner, type RunEvent } from './runner.js';
+import { Runner, type RunEvent } from './runner.js';
+import { DEFAULTS } from './defaults.js';
 import { connectHost } from './connect.js';
 import { resolveCredentials, type Prompt } from './ssh/credentials.js';
 import { jsonReport, planText, plainEventLine, summaryTable } from './report.js';
@@ -134,7 +135,7 @@ export function buildProgram(io: Io, setCode: (c: number) => void): Command {
     .option('--verbose', 'one plain line per event, each prefixed with the host name')
     .option('--quiet', 'print only failures and the summary of a failed run')
     .option('--command-timeout <seconds>', 'limit for each remote command without its own', positiveInt, 600)
-    .option('--verify-timeout <seconds>', 'how long verify waits for nodes and kube-system pods', positiveInt, DEFAULT_VERIFY_TIMEOUT_SECONDS)
+    .option('--verify-timeout <seconds>', 'how long verify waits for nodes and kube-system pods', positiveInt, DEFAULTS.verifyTimeoutSeconds)
     .addOption(osOption());
 
   runOptions(program.command('up')

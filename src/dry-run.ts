@@ -4,15 +4,16 @@
  */
 import type { Inventory } from './inventory/model.js';
 import type { OsName } from './inventory/schema.js';
-import { assumedFacts } from './host/facts.js';
+import { assumedFacts } from './os/index.js';
 import { Host } from './host/host.js';
 import { RecordingTransport, type Recorded } from './transport/recording.js';
-import { DEFAULT_VERIFY_TIMEOUT_SECONDS, Runner } from './runner.js';
+import { Runner } from './runner.js';
+import { DEFAULTS } from './defaults.js';
 import { buildPlan, type PlanFilter } from './plan.js';
 import { PRELUDE, writeCommand } from './shell/prelude.js';
 import { heredocDelimiter } from './shell/quote.js';
 import { Redactor } from './redact.js';
-import { ALL_STEPS, stepById } from './steps/index.js';
+import { STEP_IDS, stepById } from './steps/index.js';
 
 export interface RenderedHost {
   host: string;
@@ -26,7 +27,7 @@ export async function dryRun(inv: Inventory, opts: { defaultOs?: OsName; filter?
     const t = new RecordingTransport();
     recorders.set(spec.name, t);
     return new Host(spec, t, assumedFacts(spec.os ?? opts.defaultOs ?? 'rhel'));
-  }, { mode: 'apply', concurrency: 1, verifyTimeoutSeconds: DEFAULT_VERIFY_TIMEOUT_SECONDS, assumeApplied: true });
+  }, { mode: 'apply', concurrency: 1, verifyTimeoutSeconds: DEFAULTS.verifyTimeoutSeconds, assumeApplied: true });
   const result = await runner.run();
   if (result.failed) {
     const bad = result.outcomes.find((o) => o.status === 'failed');
@@ -64,9 +65,8 @@ function renderHost(
     PRELUDE.trimEnd(),
   ];
   // group by step in order of first appearance, which is plan order
-  const ids = ALL_STEPS.map((s) => s.id);
   const order = [...new Set([...recorded.map((r) => r.step), ...outcomes.filter((o) => o.status === 'skipped').map((o) => o.step)])]
-    .sort((a, b) => ids.indexOf(a) - ids.indexOf(b));
+    .sort((a, b) => STEP_IDS.indexOf(a) - STEP_IDS.indexOf(b));
   for (const stepId of order) {
     const step = stepById(stepId);
     const skipped = outcomes.find((o) => o.step === stepId && o.status === 'skipped');
@@ -77,6 +77,14 @@ function renderHost(
       continue;
     }
     let section = '';
+    const ownCheck = recorded.some((x) => x.kind === 'check' && x.step === stepId);
+    const shared = ownCheck ? [] : recorded.filter((x) => x.kind === 'check' && x.sharedWith.includes(stepId));
+    for (const r of shared) {
+      if (r.kind !== 'check') continue;
+      if (!section) out.push('## check (read-only)');
+      section = 'check';
+      out.push(`# reads the output of the check shown under ${r.step} (it runs once for both)`);
+    }
     for (const r of recorded.filter((x) => x.step === stepId)) {
       const want = r.kind === 'check' ? 'check' : 'apply';
       if (want !== section) {

@@ -1,8 +1,8 @@
 /** kubeadm configuration files, rendered from the inventory as YAML documents. */
 import { stringify } from 'yaml';
 import type { ClusterSpec, HostSpec } from './inventory/model.js';
-import { criSocket } from './packages.js';
-import type { JoinSecrets } from './join-credentials.js';
+import { criSocket } from './kube/runtime.js';
+import type { JoinSecrets } from './run/join-credentials.js';
 
 /** v1beta4 from 1.31 on (v1beta3 is deprecated there); v1beta3 before. */
 export function kubeadmApiVersion(cluster: ClusterSpec): string {

@@ -1,26 +1,17 @@
 /**
- * The plan: phases in order, each a set of steps on a set of hosts, run in
- * parallel or one host at a time. Order matters for the cluster: prepare
- * every host, init the first control plane, join the other control planes
- * one by one, join the workers together, then the cluster-wide steps.
+ * The plan: the phases of src/phases.ts with the registry's steps in them,
+ * narrowed to the hosts and steps this run asks for.
  */
+import { distance } from 'fastest-levenshtein';
 import type { HostSpec, Inventory } from './inventory/model.js';
-import { ALL_STEPS, PREPARE_STEPS } from './steps/index.js';
-import { kubeadmInitStep } from './steps/kubeadm-init.js';
-import { joinStep } from './steps/join.js';
-import { cniStep } from './steps/cni.js';
-import { kubeProxyModeStep } from './steps/kube-proxy-mode.js';
-import { nodeLabelsStep } from './steps/node-labels.js';
-import { verifyStep } from './steps/verify.js';
-import type { Step } from './steps/types.js';
+import { PHASES, type PhaseDef } from './phases.js';
+import { STEPS, STEP_IDS, closestStepId } from './steps/index.js';
+import type { AnyStep } from './steps/types.js';
 import { UsageError } from './errors.js';
 
-export interface Phase {
-  id: string;
-  title: string;
-  steps: Step[];
+export interface Phase extends Omit<PhaseDef, 'hosts'> {
+  steps: AnyStep[];
   hosts: HostSpec[];
-  mode: 'parallel' | 'serial';
 }
 
 export interface PlanFilter {
@@ -35,46 +26,37 @@ export interface Plan {
   hosts: HostSpec[];
 }
 
+function didYouMean(wrong: string, choices: readonly string[], pick: () => string): string {
+  const best = pick();
+  return distance(wrong, best) <= Math.max(2, Math.floor(best.length / 3)) ? `; did you mean ${JSON.stringify(best)}?` : ` (${choices.join(', ')})`;
+}
+
 export function validateFilter(inv: Inventory, f: PlanFilter): void {
-  const names = new Set(inv.hosts.map((h) => h.name));
-  for (const h of f.only ?? []) if (!names.has(h)) throw new UsageError(`--only: no host named ${JSON.stringify(h)} in ${inv.file} (hosts: ${[...names].join(', ')})`);
-  const ids = new Set(ALL_STEPS.map((s) => s.id));
+  const names = inv.hosts.map((h) => h.name);
+  for (const h of f.only ?? []) {
+    if (!names.includes(h)) throw new UsageError(`--only: no host named ${JSON.stringify(h)} in ${inv.file}${didYouMean(h, names, () => names.reduce((a, b) => (distance(h, a) <= distance(h, b) ? a : b)))}`);
+  }
   for (const s of [...(f.steps ?? []), ...(f.skipSteps ?? [])]) {
-    if (!ids.has(s)) throw new UsageError(`no step ${JSON.stringify(s)} (steps: ${[...ids].join(', ')})`);
+    if (!STEP_IDS.includes(s)) throw new UsageError(`no step ${JSON.stringify(s)}${didYouMean(s, STEP_IDS, () => closestStepId(s))}`);
   }
 }
 
 export function buildPlan(inv: Inventory, f: PlanFilter = {}): Plan {
   validateFilter(inv, f);
   const only = f.only?.length ? new Set(f.only) : undefined;
-  const wanted = (s: Step) => (!f.steps?.length || f.steps.includes(s.id)) && !(f.skipSteps ?? []).includes(s.id);
-  const pick = (s: Step, hosts: HostSpec[]) => s.hosts(inv).filter((h) => hosts.includes(h) && (!only || only.has(h.name)));
-
-  const firstCp = inv.hosts.find((h) => h.role === 'control-plane')!;
-  const otherCps = inv.hosts.filter((h) => h.role === 'control-plane' && h !== firstCp);
-  const workers = inv.hosts.filter((h) => h.role === 'worker');
-  // cluster-wide steps run on the first control plane even when --only names other hosts: they act on those hosts' nodes
-  const clusterHost = [firstCp];
-
-  const raw: Phase[] = [
-    { id: 'prepare', title: 'Prepare every host', steps: PREPARE_STEPS, hosts: inv.hosts, mode: 'parallel' },
-    { id: 'init', title: 'Initialise the first control plane', steps: [kubeadmInitStep], hosts: [firstCp], mode: 'serial' },
-    { id: 'join-control-planes', title: 'Join the other control planes, one at a time', steps: [joinStep], hosts: otherCps, mode: 'serial' },
-    { id: 'join-workers', title: 'Join the workers', steps: [joinStep], hosts: workers, mode: 'parallel' },
-    { id: 'cluster', title: 'Cluster add-ons and checks', steps: [cniStep, kubeProxyModeStep, nodeLabelsStep, verifyStep], hosts: clusterHost, mode: 'serial' },
-  ];
+  const wanted = (s: AnyStep) => (!f.steps?.length || f.steps.includes(s.id)) && !(f.skipSteps ?? []).includes(s.id);
   const phases: Phase[] = [];
-  for (const p of raw) {
-    const steps = p.steps.filter(wanted);
-    const isCluster = p.id === 'cluster';
-    const hosts = p.hosts.filter((h) => steps.some((s) => (isCluster ? s.hosts(inv).includes(h) : pick(s, [h]).length > 0)));
-    if (steps.length && hosts.length) phases.push({ ...p, steps, hosts });
+  for (const def of PHASES) {
+    const steps = STEPS.filter((s) => s.phases.includes(def.id) && wanted(s));
+    const takesPart = (h: HostSpec) => (def.ignoresOnly || !only || only.has(h.name)) && steps.some((s) => s.hosts(inv).includes(h));
+    const hosts = def.hosts(inv).filter(takesPart);
+    if (steps.length && hosts.length) phases.push({ ...def, steps, hosts });
   }
   const touched = new Set(phases.flatMap((p) => p.hosts));
   return { phases, hosts: inv.hosts.filter((h) => touched.has(h)) };
 }
 
 /** The steps a host runs in a phase. */
-export function stepsFor(phase: Phase, host: HostSpec, inv: Inventory): Step[] {
+export function stepsFor(phase: Phase, host: HostSpec, inv: Inventory): AnyStep[] {
   return phase.steps.filter((s) => s.hosts(inv).includes(host));
 }

@@ -1,14 +1,15 @@
 /**
  * Connections for the lifecycle commands (token, reset, kubeconfig, status,
- * check): the same SSH transport and credentials as `up`, opened in parallel,
- * always closed.
+ * check): the same SSH transport, credentials and host pool as `up`,
+ * opened in parallel, always closed.
  */
 import type { HostSpec, Inventory } from './inventory/model.js';
 import type { Host } from './host/host.js';
 import { connectHost } from './connect.js';
 import { resolveCredentials, type Prompt } from './ssh/credentials.js';
-import type { SshOptions } from './ssh/transport.js';
-import { pool } from './runner.js';
+import { HostPool } from './run/host-pool.js';
+import { render } from './shell/templates.js';
+import { DEFAULTS } from './defaults.js';
 import { KbError } from './errors.js';
 
 export interface SessionFlags {
@@ -18,25 +19,29 @@ export interface SessionFlags {
 }
 
 export class Session {
-  readonly hosts = new Map<string, Host>();
-  readonly errors = new Map<string, string>();
-
-  private constructor(readonly inv: Inventory, private opts: SshOptions, private concurrency: number) {}
+  private constructor(readonly inv: Inventory, readonly pool: HostPool) {}
 
   static async open(inv: Inventory, flags: SessionFlags, prompt: Prompt | undefined, specs: HostSpec[] = inv.hosts): Promise<Session> {
     const creds = await resolveCredentials(specs, process.env, prompt);
-    return new Session(inv, { creds, acceptNewHostKeys: Boolean(flags.acceptNewHostKeys), commandTimeoutMs: (flags.commandTimeout ?? 600) * 1000, connectAttempts: 3 }, flags.concurrency ?? 10);
+    const opts = {
+      creds,
+      acceptNewHostKeys: Boolean(flags.acceptNewHostKeys),
+      commandTimeoutMs: (flags.commandTimeout ?? DEFAULTS.commandTimeoutSeconds) * 1000,
+      connectAttempts: DEFAULTS.connectAttempts,
+    };
+    return new Session(inv, new HostPool((s) => connectHost(s, opts), flags.concurrency ?? DEFAULTS.concurrency));
   }
 
-  async connect(specs: HostSpec[]): Promise<void> {
-    await pool(specs.filter((s) => !this.hosts.has(s.name)), this.concurrency, async (s) => {
-      try {
-        this.hosts.set(s.name, await connectHost(s, this.opts));
-        this.errors.delete(s.name);
-      } catch (e) {
-        this.errors.set(s.name, (e as Error).message);
-      }
-    });
+  connect(specs: HostSpec[]): Promise<void> {
+    return this.pool.open(specs);
+  }
+
+  host(name: string): Host | undefined {
+    return this.pool.get(name);
+  }
+
+  error(name: string): string | undefined {
+    return this.pool.error(name);
   }
 
   /** The first control plane that answers and has an admin kubeconfig. */
@@ -45,18 +50,16 @@ export class Session {
     const why: string[] = [];
     for (const cp of cps) {
       await this.connect([cp]);
-      const h = this.hosts.get(cp.name);
-      if (!h) { why.push(this.errors.get(cp.name)!); continue; }
-      const r = await h.exec('test -f /etc/kubernetes/admin.conf && kubectl --kubeconfig=/etc/kubernetes/admin.conf get --raw=/readyz --request-timeout=10s >/dev/null', {
-        step: 'cluster', mutates: false, allowFailure: true,
-      });
+      const h = this.pool.get(cp.name);
+      if (!h) { why.push(this.pool.error(cp.name)!); continue; }
+      const r = await h.exec(render('session/cluster-answers', {}), { step: 'cluster', mutates: false, allowFailure: true });
       if (r.code === 0) return h;
       why.push(`${cp.name}: no running cluster (no /etc/kubernetes/admin.conf, or the API server does not answer)`);
     }
     throw new KbError(`no control plane with a running cluster:\n  ${why.join('\n  ')}`);
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.hosts.values()].map((h) => h.transport.close().catch(() => undefined)));
+  close(): Promise<void> {
+    return this.pool.closeAll();
   }
 }

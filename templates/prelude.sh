@@ -44,3 +44,8 @@ kb_retry() {
     sleep "$kb_delay"
   done
 }
+
+# kb_kubectl ARGS...: kubectl as the cluster's administrator (a control plane's admin.conf).
+kb_kubectl() {
+  kubectl --kubeconfig=/etc/kubernetes/admin.conf "$@"
+}

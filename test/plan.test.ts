@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { join } from 'node:path';
-import { loadInventoryFile } from '../src/inventory/load.js';
 import { buildPlan, stepsFor } from '../src/plan.js';
-import { ALL_STEPS } from '../src/steps/index.js';
+import { PHASES } from '../src/phases.js';
+import { STEPS } from '../src/steps/index.js';
 import { UsageError } from '../src/errors.js';
-
-const inv = (name: string) => loadInventoryFile(join(import.meta.dirname, '..', 'inventories', `${name}.yaml`)).inventory;
+import { exampleInventory as inv } from './support/contexts.js';
 
 describe('plan', () => {
   it('orders phases: prepare, init, control-plane joins (serial), worker joins (parallel), cluster steps', () => {
@@ -24,14 +22,24 @@ describe('plan', () => {
     const i = inv('lab');
     const plan = buildPlan(i);
     expect(stepsFor(plan.phases[0]!, i.hosts[1]!, i).map((s) => s.id)).toEqual([
-      'hostname', 'hosts-file', 'selinux', 'firewall', 'swap', 'kernel-modules', 'sysctl', 'container-runtime', 'crictl', 'kube-packages',
+      'hostname', 'hosts-file', 'selinux', 'firewall', 'swap', 'kernel-modules', 'sysctl', 'base-repositories', 'container-runtime', 'crictl', 'kube-packages',
     ]);
   });
 
-  it('gives every step a unique id and a title', () => {
-    const ids = ALL_STEPS.map((s) => s.id);
+  it('the registry: unique ids, titles, known phases, and every requirement registered earlier', () => {
+    const ids = STEPS.map((s) => s.id);
     expect(new Set(ids).size).toBe(ids.length);
-    for (const s of ALL_STEPS) expect(s.title.length).toBeGreaterThan(10);
+    const phaseIds = PHASES.map((p) => p.id);
+    STEPS.forEach((s, i) => {
+      expect(s.title.length, s.id).toBeGreaterThan(10);
+      expect(s.phases.length, s.id).toBeGreaterThan(0);
+      for (const p of s.phases) expect(phaseIds, s.id).toContain(p);
+      for (const r of s.requires) expect(ids.indexOf(r), `${s.id} requires ${r}`).toBeGreaterThanOrEqual(0);
+      for (const r of s.requires) expect(ids.indexOf(r), `${s.id} requires ${r}, registered later`).toBeLessThan(i);
+    });
+    // a step's phases follow the phase order of the steps before it
+    const firstPhase = STEPS.map((s) => phaseIds.indexOf(s.phases[0]!));
+    expect(firstPhase).toEqual([...firstPhase].sort((a, b) => a - b));
   });
 
   it('--only keeps the named hosts and the cluster steps on the first control plane', () => {
@@ -50,8 +58,10 @@ describe('plan', () => {
     expect(skip.phases.at(-1)!.steps.map((s) => s.id)).toEqual(['kube-proxy-mode', 'node-labels']);
   });
 
-  it('refuses unknown hosts and steps with a usage error', () => {
+  it('refuses unknown hosts and steps with a usage error and a did-you-mean', () => {
     expect(() => buildPlan(inv('lab'), { only: ['nope'] })).toThrow(UsageError);
-    expect(() => buildPlan(inv('lab'), { steps: ['swapp'] })).toThrow(/no step "swapp"/);
+    expect(() => buildPlan(inv('lab'), { only: ['k8s-node2'] })).toThrow('--only: no host named "k8s-node2" in ' + inv('lab').file + '; did you mean "k8s-node02"?');
+    expect(() => buildPlan(inv('lab'), { steps: ['swp'] })).toThrow('no step "swp"; did you mean "swap"?');
+    expect(() => buildPlan(inv('lab'), { skipSteps: ['kubelet'] })).toThrow(/^no step "kubelet" \(hostname, hosts-file,/);
   });
 });

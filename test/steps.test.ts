@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { join } from 'node:path';
-import { loadInventoryFile } from '../src/inventory/load.js';
 import type { Inventory } from '../src/inventory/model.js';
-import { Host } from '../src/host/host.js';
-import { assumedFacts } from '../src/host/facts.js';
-import { JoinCredentials } from '../src/join-credentials.js';
-import { ALL_STEPS } from '../src/steps/index.js';
-import type { Step, StepContext } from '../src/steps/types.js';
+import { STEPS } from '../src/steps/index.js';
+import type { AnyStep } from '../src/steps/types.js';
 import { swapStep } from '../src/steps/swap.js';
 import { sysctlStep, effectiveOrder } from '../src/steps/sysctl.js';
 import { firewallStep } from '../src/steps/firewall.js';
@@ -18,68 +13,74 @@ import { joinStep } from '../src/steps/join.js';
 import { nodeLabelsStep } from '../src/steps/node-labels.js';
 import { verifyStep } from '../src/steps/verify.js';
 import { kubePackagesStep } from '../src/steps/kube-packages.js';
+import { containerRuntimeStep } from '../src/steps/container-runtime.js';
 import { FakeTransport } from './support/fake-transport.js';
-import { convergedOutput } from './support/converged.js';
+import { convergedOutput, EXPECTED_SKIPS } from './support/converged.js';
+import { ctxFor, exampleInventory } from './support/contexts.js';
 
-const inventories = ['lab', 'ubuntu-docker-flannel', 'rocky-ha'].map(
-  (n) => loadInventoryFile(join(import.meta.dirname, '..', 'inventories', `${n}.yaml`)).inventory,
-);
-
-function ctxFor(inv: Inventory, hostIndex: number, t = new FakeTransport()): StepContext {
-  const spec = inv.hosts[hostIndex]!;
-  const host = new Host(spec, t, assumedFacts(spec.os ?? 'rhel'));
-  const cp = new Host(inv.hosts[0]!, t, assumedFacts(inv.hosts[0]!.os ?? 'rhel'));
-  return { inv, cluster: inv.cluster, host, firstControlPlane: cp, selected: inv.hosts, join: new JoinCredentials(() => cp, inv.cluster.controlPlaneEndpoint), options: { verifyTimeoutSeconds: 5 } };
-}
+const inventories = ['lab', 'ubuntu-docker-flannel', 'rocky-ha'].map(exampleInventory);
+const [lab, ubuntu] = inventories as [Inventory, Inventory, Inventory];
 
 const out = (stdout: string, step = 'x') => ({ step, code: 0, stdout });
+const cluster = (items: unknown[]) => `cluster=present\nstate=${JSON.stringify({ kind: 'List', items })}\n`;
 
-describe('every step on a converged host', () => {
-  const cases: [string, string, Inventory, number, Step][] = [];
-  for (const inv of inventories) {
-    for (const step of ALL_STEPS) {
-      for (const h of step.hosts(inv)) cases.push([inv.cluster.name, `${step.id} on ${h.name}`, inv, h.index, step]);
-    }
+const cases: [string, string, Inventory, number, AnyStep][] = [];
+for (const inv of inventories) {
+  for (const step of STEPS) {
+    for (const h of step.hosts(inv)) cases.push([inv.cluster.name, `${step.id} on ${h.name}`, inv, h.index, step]);
   }
-  it.each(cases)('%s: %s is done and not applied', async (_c, _d, inv, i, step) => {
+}
+
+describe('every step on every host of the example inventories', () => {
+  it('covers every registered step at least once', () => {
+    expect(new Set(cases.map((c) => c[4].id))).toEqual(new Set(STEPS.map((s) => s.id)));
+  });
+
+  it.each(cases)('%s: %s skips only where it must, and is done on a converged host without applying', async (name, _d, inv, i, step) => {
     const t = new FakeTransport();
-    const ctx = ctxFor(inv, i, t);
-    if (step.skip?.(ctx)) return;
+    const ctx = ctxFor(inv, i, step, t);
+    const skip = step.skip?.(ctx);
+    const expected = EXPECTED_SKIPS[name as keyof typeof EXPECTED_SKIPS][step.id];
+    if (expected) {
+      expect(skip).toMatch(expected);
+      return;
+    }
+    expect(skip).toBeUndefined();
     const res = step.parse(out(convergedOutput(step, ctx), step.id), ctx);
-    expect(res, res.reason).toMatchObject({ done: true });
+    expect(res.done, res.reason).toBe(true);
     expect(t.calls).toEqual([]);
   });
 
-  it.each(cases)('%s: %s renders a check and, from a blank host, an apply', async (_c, _d, inv, i, step) => {
+  it.each(cases)('%s: %s renders a check and, from what apply assumes when nothing is known, commands', async (name, _d, inv, i, step) => {
     const t = new FakeTransport({}, (script) => ({
       code: 0,
       stdout: script.includes('kubeadm token create') ? 'kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:' + 'a'.repeat(64) + '\n'
         : script.includes('upload-certs') ? 'b'.repeat(64) + '\n' : '',
       stderr: '',
     }));
-    const ctx = ctxFor(inv, i, t);
-    if (step.skip?.(ctx)) return;
-    expect(step.check(ctx).trim().length).toBeGreaterThan(0);
-    // what the runner hands apply when a check printed nothing
-    await step.apply(ctx, { done: false, reason: 'the check printed nothing' });
-    expect(t.applied(step.id).length).toBeGreaterThan(0);
+    const ctx = ctxFor(inv, i, step, t);
+    if (EXPECTED_SKIPS[name as keyof typeof EXPECTED_SKIPS][step.id]) return; // the case above proves it skips
+    const check = step.check(ctx);
+    for (const s of typeof check === 'string' ? [check] : check) expect(s.trim().length).toBeGreaterThan(0);
+    await step.apply(ctx, step.unknown(ctx));
+    // every command the step sent carries its id: the host handle is bound to it
+    expect(t.calls.length).toBeGreaterThan(0);
+    expect(new Set(t.calls.map((c) => c.step))).toEqual(new Set([step.id]));
   });
 });
 
 describe('check reasons say what was found', () => {
-  const [lab, ubuntu] = inventories as [Inventory, Inventory, Inventory];
   it('swap names active devices and fstab lines', () => {
-    const r = swapStep.parse(out('checked=swap\nactive=/dev/dm-1\nfstab=12 /dev/mapper/centos-swap\n'), ctxFor(lab, 0));
-    expect(r).toEqual({ done: false, reason: '1 active swap device (/dev/dm-1), fstab line 12 mounts /dev/mapper/centos-swap as swap' });
+    const r = swapStep.parse(out('checked=swap\nactive=/dev/dm-1\nfstab=12 /dev/mapper/centos-swap\n'), ctxFor(lab, 0, swapStep));
+    expect(r).toEqual({ done: false, reason: '1 active swap device (/dev/dm-1), fstab line 12 mounts /dev/mapper/centos-swap as swap', found: undefined });
   });
 
   it('sysctl names the file that overrides the drop-in', () => {
     const r = sysctlStep.parse(out([
-      ...sysctlStep.managedFiles!(ctxFor(lab, 0)).map(() => ''),
       'live=net.ipv4.ip_forward=0', 'live=net.bridge.bridge-nf-call-iptables=1', 'live=net.bridge.bridge-nf-call-ip6tables=1',
       'set=/etc/sysctl.d/99-kubernetes.conf=net.ipv4.ip_forward=1', 'set=/etc/sysctl.conf=net.ipv4.ip_forward=0',
       'set=/etc/sysctl.d/10-early.conf=net.ipv4.ip_forward=0',
-    ].join('\n')), ctxFor(lab, 0));
+    ].join('\n')), ctxFor(lab, 0, sysctlStep));
     expect(r.done).toBe(false);
     expect(r.reason).toContain('net.ipv4.ip_forward is 0');
     expect(r.reason).toContain('/etc/sysctl.conf sets net.ipv4.ip_forward = 0 after 99-kubernetes.conf');
@@ -92,45 +93,83 @@ describe('check reasons say what was found', () => {
   });
 
   it('firewall lists the closed ports for the role', () => {
-    const r = firewallStep.parse(out('active=yes\nenabled=yes\npermanent=6443/tcp\nruntime=6443/tcp\n'), ctxFor(lab, 0));
+    const r = firewallStep.parse(out('active=yes\nenabled=yes\npermanent=6443/tcp\nruntime=6443/tcp\n'), ctxFor(lab, 0, firewallStep));
     expect(r.reason).toBe('firewalld runs and 2379-2380/tcp, 10250/tcp, 10257/tcp, 10259/tcp, 179/tcp, 4789/udp, 5473/tcp are not open');
-    expect(firewallStep.parse(out('active=no\nenabled=no\n'), ctxFor(lab, 1))).toEqual({ done: true, reason: 'firewalld is not running' });
+    expect(firewallStep.parse(out('active=no\nenabled=no\n'), ctxFor(lab, 1, firewallStep))).toMatchObject({ done: true, reason: 'firewalld is not running' });
   });
 
   it('hostname and selinux', () => {
-    expect(hostnameStep.parse(out('current=localhost.localdomain\nstatic=localhost.localdomain\n'), ctxFor(lab, 0)).reason)
+    expect(hostnameStep.parse(out('current=localhost.localdomain\nstatic=localhost.localdomain\n'), ctxFor(lab, 0, hostnameStep)).reason)
       .toBe('hostname is "localhost.localdomain", want "k8s-master"');
-    expect(selinuxStep.parse(out('runtime=Enforcing\nconfig=enforcing\n'), ctxFor(lab, 0)).reason)
+    expect(selinuxStep.parse(out('runtime=Enforcing\nconfig=enforcing\n'), ctxFor(lab, 0, selinuxStep)).reason)
       .toBe('SELinux is Enforcing now, SELINUX=enforcing in /etc/selinux/config');
-    expect(selinuxStep.skip!(ctxFor(ubuntu, 0))).toBe('SELinux is only managed on the RHEL family');
   });
 
-  it('kube-proxy: an empty mode is iptables', () => {
-    expect(kubeProxyModeStep.parse(out('configmap=present\nmode=\n'), ctxFor(lab, 0)).reason).toBe('kube-proxy is in iptables mode, want ipvs');
+  it('kube-proxy: an empty mode is iptables; a cluster that does not answer says so', () => {
+    const cm = (mode: string) => cluster([{ kind: 'ConfigMap', metadata: { name: 'kube-proxy', namespace: 'kube-system' }, data: { 'config.conf': `kind: KubeProxyConfiguration\nmode: ${mode}\n` } }]);
+    expect(kubeProxyModeStep.parse(out(cm('""')), ctxFor(lab, 0, kubeProxyModeStep)).reason).toBe('kube-proxy is in iptables mode, want ipvs');
+    expect(kubeProxyModeStep.parse(out(cm('ipvs')), ctxFor(lab, 0, kubeProxyModeStep)).done).toBe(true);
+    expect(kubeProxyModeStep.parse(out(cluster([])), ctxFor(lab, 0, kubeProxyModeStep)).reason).toBe('the kube-proxy ConfigMap is missing');
+    expect(kubeProxyModeStep.parse(out('cluster=down\nerror=The connection to the server 10.0.0.1:6443 was refused\n'), ctxFor(lab, 0, kubeProxyModeStep)).reason)
+      .toBe('the API server does not answer: The connection to the server 10.0.0.1:6443 was refused');
   });
 
-  it('cni refuses to change the pod CIDR of an installed plugin', async () => {
-    const ctx = ctxFor(lab, 0);
-    const r = cniStep.parse(out('installed=yes\ncidr=192.168.0.0/16\n'), ctx);
+  it('cni reads the pod CIDR from the calico-node DaemonSet and refuses to change it', async () => {
+    const ctx = ctxFor(lab, 0, cniStep);
+    const ds = (env: unknown[]) => cluster([{ kind: 'DaemonSet', metadata: { name: 'calico-node', namespace: 'kube-system' }, spec: { template: { spec: { containers: [{ name: 'install-cni', env: [{ name: 'CALICO_IPV4POOL_CIDR', value: '10.244.0.0/16' }] }, { name: 'calico-node', env }] } } } }]);
+    const r = cniStep.parse(out(ds([{ name: 'CALICO_IPV4POOL_CIDR', value: '192.168.0.0/16' }])), ctx);
     expect(r.reason).toBe('calico pod CIDR 192.168.0.0/16 differs from podSubnet 10.244.0.0/16');
-    await expect(cniStep.apply(ctx, r)).rejects.toThrow(/changing the pod network of a running cluster is not supported/);
+    await expect(cniStep.apply(ctx, r.found)).rejects.toThrow(/changing the pod network of a running cluster is not supported/);
+    // no CALICO_IPV4POOL_CIDR on the calico-node container: calico's own default
+    expect(cniStep.parse(out(ds([])), ctx).reason).toBe('calico pod CIDR 192.168.0.0/16 (calico default) differs from podSubnet 10.244.0.0/16');
+    expect(cniStep.parse(out(cluster([])), ctx).reason).toBe('calico is not installed');
+  });
+
+  it('cni reads flannel net-conf.json', () => {
+    const ctx = ctxFor(ubuntu, 0, cniStep);
+    const cm = cluster([{ kind: 'ConfigMap', metadata: { name: 'kube-flannel-cfg', namespace: 'kube-flannel' }, data: { 'net-conf.json': '{"Network": "10.200.0.0/16"}' } }]);
+    expect(cniStep.parse(out(cm), ctx).reason).toBe('flannel pod CIDR 10.200.0.0/16 differs from podSubnet 10.244.0.0/16');
   });
 
   it('join notices leftovers of an earlier attempt', () => {
-    expect(joinStep.parse(out('kubelet-conf=absent\nleftovers=manifests\nleftovers=pki\n'), ctxFor(lab, 1)).reason)
+    expect(joinStep.parse(out('kubelet-conf=absent\nleftovers=manifests\nleftovers=pki\n'), ctxFor(lab, 1, joinStep)).reason)
       .toBe('not joined, and /etc/kubernetes has leftovers (manifests, pki) of an earlier attempt: kubeadm will refuse; run kbootstrap reset --host k8s-node01');
   });
 
   it('node-labels and verify', () => {
-    const labels = nodeLabelsStep.parse(out('cluster=present\nnode=k8s-master Ready kubernetes.io/hostname=k8s-master\nnode=k8s-node01 Ready kubernetes.io/hostname=k8s-node01\n'), ctxFor(lab, 0));
+    const node = (name: string, ready: boolean, labels: Record<string, string> = {}) => ({ kind: 'Node', metadata: { name, labels }, status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] } });
+    const labels = nodeLabelsStep.parse(out(cluster([node('k8s-master', true), node('k8s-node01', true, { 'node-role.kubernetes.io/worker': '' })])), ctxFor(lab, 0, nodeLabelsStep));
     expect(labels.reason).toBe('not registered in the cluster: k8s-node02');
-    const v = verifyStep.parse(out('cluster=present\nnode=k8s-master Ready\nnode=k8s-node01 NotReady\npod=coredns-1 0/1 Pending\n'), ctxFor(lab, 0));
+    const missing = nodeLabelsStep.parse(out(cluster([node('k8s-master', true), node('k8s-node01', true), node('k8s-node02', true, { 'node-role.kubernetes.io/worker': '' })])), ctxFor(lab, 0, nodeLabelsStep));
+    expect(missing).toMatchObject({ done: false, reason: 'k8s-node01 lacks node-role.kubernetes.io/worker=', found: [{ name: 'k8s-node01', labels: ['node-role.kubernetes.io/worker='] }] });
+    const v = verifyStep.parse(out(cluster([
+      node('k8s-master', true), node('k8s-node01', false),
+      { kind: 'Pod', metadata: { name: 'coredns-1', namespace: 'kube-system' }, status: { phase: 'Pending' } },
+      { kind: 'Pod', metadata: { name: 'web', namespace: 'default' }, status: { phase: 'Pending' } },
+    ])), ctxFor(lab, 0, verifyStep));
     expect(v.reason).toBe('k8s-node01 NotReady; k8s-node02 not registered; pod coredns-1 Pending 0/1');
   });
 
-  it('kube-packages reports the wrong version and an unheld package', () => {
-    const r = kubePackagesStep.parse(out('pkg=kubelet=1.30.4-1.1=\npkg=kubeadm=1.29.0-1.1\npkg=kubectl=\nheld=kubelet\nkubelet-enabled=enabled\nkey=present\n'), ctxFor(ubuntu, 0));
-    expect(r.reason).toContain('want 1.29.8: kubelet 1.30.4-1.1=, kubeadm 1.29.0-1.1, kubectl missing');
-    expect(r.reason).toContain('not held: kubeadm, kubectl');
+  it('kube-packages reports the wrong version and an unheld package (Debian family)', () => {
+    const r = kubePackagesStep.parse(out('pkg=kubelet=1.30.4-1.1\npkg=kubeadm=1.29.0-1.1\nheld=kubelet\nkubelet-enabled=enabled\nkey=/etc/apt/keyrings/kubernetes-apt-keyring.asc=present\n'), ctxFor(ubuntu, 0, kubePackagesStep));
+    expect(r.reason).toBe('want 1.29.8: kubelet 1.30.4-1.1, kubeadm 1.29.0-1.1, kubectl missing; /etc/apt/sources.list.d/kubernetes.list missing; not held: kubeadm, kubectl');
+    expect(r.found).toEqual({ files: [{ path: '/etc/apt/sources.list.d/kubernetes.list', state: 'missing' }], install: true, missingKeys: [] });
+  });
+
+  it('kube-packages on the RHEL family: rpm versions, holds by the repository file, no key file', () => {
+    const r = kubePackagesStep.parse(out('pkg=kubelet=1.30.4\npkg=kubeadm=1.30.4\npkg=kubectl=1.30.3\npkg=ipset=7.1\npkg=ipvsadm=1.31\nkubelet-enabled=disabled\n'), ctxFor(lab, 0, kubePackagesStep));
+    expect(r.reason).toBe('want 1.30.4: kubectl 1.30.3; /etc/yum.repos.d/kubernetes.repo missing; kubelet not enabled');
+    expect(r.found.missingKeys).toEqual([]);
+  });
+
+  it('container-runtime: a missing apt key is named and installed before the repository file', async () => {
+    const t = new FakeTransport();
+    const ctx = ctxFor(ubuntu, 1, containerRuntimeStep, t);
+    const r = containerRuntimeStep.parse(out('pkg=containerd.io=1.7.22-1\n'), ctx);
+    expect(r.reason).toContain('/etc/apt/keyrings/docker.asc missing');
+    await containerRuntimeStep.apply(ctx, r.found);
+    const kinds = t.calls.map((c) => (c.kind === 'upload' ? `upload ${c.detail}` : c.detail.includes('docker.asc') ? 'key' : 'exec'));
+    expect(kinds.indexOf('key')).toBeGreaterThanOrEqual(0);
+    expect(kinds.indexOf('key')).toBeLessThan(kinds.indexOf('upload /etc/apt/sources.list.d/docker.list'));
   });
 });

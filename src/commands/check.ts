@@ -8,7 +8,8 @@ import type { HostSpec, Inventory } from '../inventory/model.js';
 import { Session, type SessionFlags } from '../session.js';
 import { EXIT } from '../errors.js';
 import { render } from '../shell/templates.js';
-import { kv, first } from '../steps/types.js';
+import { kv, first } from '../shell/kv.js';
+import { listeningPorts } from '../kube/ports.js';
 import { isSupportedRelease } from '../host/facts.js';
 import type { Io } from '../io.js';
 import { table } from '../table.js';
@@ -18,7 +19,6 @@ export type Verdict = 'pass' | 'warn' | 'fail';
 export interface CheckRow { host: string; check: string; verdict: Verdict; detail: string }
 export interface CheckFlags extends SessionFlags { output?: 'text' | 'json' }
 
-const PORTS = { 'control-plane': ['6443', '2379', '2380', '10250', '10257', '10259'], worker: ['10250', '10256'] };
 
 interface Gathered {
   spec: HostSpec;
@@ -82,10 +82,10 @@ export async function check(inv: Inventory, o: CheckFlags, io: Io, prompt?: Prom
     await s.connect(inv.hosts);
     const cps = inv.hosts.filter((h) => h.role === 'control-plane').map((h) => h.address);
     await Promise.all(inv.hosts.map(async (spec) => {
-      const h = s.hosts.get(spec.name);
+      const h = s.host(spec.name);
       if (!h) return;
       const t0 = Date.now();
-      const r = await h.exec(render('check/host', { ports: PORTS[spec.role], controlPlanes: cps }), { step: 'check', mutates: false, allowFailure: true });
+      const r = await h.exec(render('check/host', { ports: listeningPorts(spec.role), controlPlanes: cps }), { step: 'check', mutates: false, allowFailure: true });
       const t1 = Date.now();
       const m = kv(r.stdout);
       gathered.push({
@@ -107,7 +107,7 @@ export async function check(inv: Inventory, o: CheckFlags, io: Io, prompt?: Prom
   } finally {
     await s.close();
   }
-  const rows = judge(inv, gathered, s.errors);
+  const rows = judge(inv, gathered, new Map(inv.hosts.flatMap((h) => { const e = s.error(h.name); return e ? [[h.name, e] as [string, string]] : []; })));
   const failed = rows.some((r) => r.verdict === 'fail');
   if (o.output === 'json') io.out(JSON.stringify({ rows, failed }, null, 2) + '\n');
   else {

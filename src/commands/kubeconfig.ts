@@ -10,6 +10,7 @@ import { parse, stringify } from 'yaml';
 import type { Inventory } from '../inventory/model.js';
 import { Session, type SessionFlags } from '../session.js';
 import { EXIT, KbError } from '../errors.js';
+import { render } from '../shell/templates.js';
 import type { Io } from '../io.js';
 import type { Prompt } from '../ssh/credentials.js';
 
@@ -81,7 +82,7 @@ export async function kubeconfig(inv: Inventory, o: KubeconfigFlags, io: Io, pro
   let cfg: Kubeconfig;
   try {
     const cp = await s.controlPlane();
-    const res = await cp.exec('cat /etc/kubernetes/admin.conf', { step: 'kubeconfig', mutates: false, secretOutput: true });
+    const res = await cp.exec(render('kubeconfig/admin', {}), { step: 'kubeconfig', mutates: false, secretOutput: true });
     cfg = rewriteAdminConf(res.stdout, inv);
   } finally {
     await s.close();

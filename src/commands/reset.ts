@@ -53,8 +53,8 @@ export async function reset(inv: Inventory, o: ResetFlags, io: Io, confirm: Conf
       io.err(`reset: the cluster does not answer (${(e as Error).message.split('\n')[0]}): nodes are not drained or deleted, only the hosts are reset\n`);
     }
     for (const t of order) {
-      const host = s.hosts.get(t.name);
-      if (!host) { io.out(`${t.name}: failed: ${s.errors.get(t.name)}\n`); failed = true; continue; }
+      const host = s.host(t.name);
+      if (!host) { io.out(`${t.name}: failed: ${s.error(t.name)}\n`); failed = true; continue; }
       let drained = false;
       try {
         // the control plane that answers for the cluster is reset last and cannot drain itself

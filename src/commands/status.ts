@@ -7,7 +7,7 @@ import type { Inventory } from '../inventory/model.js';
 import { Session, type SessionFlags } from '../session.js';
 import { EXIT } from '../errors.js';
 import { render } from '../shell/templates.js';
-import { kv, first } from '../steps/types.js';
+import { kv, first } from '../shell/kv.js';
 import type { Io } from '../io.js';
 import { table } from '../table.js';
 import type { Prompt } from '../ssh/credentials.js';
@@ -36,12 +36,12 @@ export interface ClusterStatus {
 
 export async function collectStatus(inv: Inventory, s: Session): Promise<{ hosts: HostStatus[]; cluster: ClusterStatus }> {
   await s.connect(inv.hosts);
-  const firstCp = inv.hosts.find((h) => h.role === 'control-plane' && s.hosts.has(h.name));
+  const firstCp = inv.hosts.find((h) => h.role === 'control-plane' && s.host(h.name) !== undefined);
   const hosts: HostStatus[] = [];
   let cluster: ClusterStatus = { nodes: [], missingFromCluster: [], notInInventory: [] };
   await Promise.all(inv.hosts.map(async (spec) => {
-    const h = s.hosts.get(spec.name);
-    if (!h) { hosts.push({ host: spec.name, reachable: false, error: s.errors.get(spec.name) }); return; }
+    const h = s.host(spec.name);
+    if (!h) { hosts.push({ host: spec.name, reachable: false, error: s.error(spec.name) }); return; }
     const clusterReads = spec === firstCp;
     const out = await h.exec(render('status/host', { clusterReads }), { step: 'status', mutates: false, allowFailure: true });
     const m = kv(out.stdout);

@@ -6,8 +6,8 @@ import type { Inventory } from '../inventory/model.js';
 import { Session, type SessionFlags } from '../session.js';
 import { KbError, UsageError, EXIT } from '../errors.js';
 import { parseDuration } from '../duration.js';
-import { parseCertificateKey } from '../join-credentials.js';
-import { shq } from '../shell/quote.js';
+import { parseCertificateKey, tokenCreateScript, tokenDeleteScript, uploadCertsScript } from '../run/join-credentials.js';
+import { render } from '../shell/templates.js';
 import type { Io } from '../io.js';
 import { table } from '../table.js';
 import type { Prompt } from '../ssh/credentials.js';
@@ -26,11 +26,11 @@ export async function tokenCreate(inv: Inventory, o: TokenFlags, io: Io, prompt?
   const s = await Session.open(inv, o, prompt, inv.hosts.filter((h) => h.role === 'control-plane'));
   try {
     const cp = await s.controlPlane();
-    const res = await cp.exec(`kubeadm token create --print-join-command --ttl ${shq(o.ttl)} --description ${shq('kbootstrap token')}`, { step: 'token', mutates: true, secretOutput: true });
+    const res = await cp.exec(tokenCreateScript(o.ttl, 'kbootstrap token'), { step: 'token', mutates: true, secretOutput: true });
     let line = res.stdout.trim().split('\n').find((l) => l.startsWith('kubeadm join'));
     if (!line) throw new KbError(`${cp.name}: kubeadm token create printed no join command`);
     if (o.controlPlane) {
-      const key = parseCertificateKey((await cp.exec('kubeadm init phase upload-certs --upload-certs', { step: 'token', mutates: true, secretOutput: true })).stdout);
+      const key = parseCertificateKey((await cp.exec(uploadCertsScript(), { step: 'token', mutates: true, secretOutput: true })).stdout);
       line += ` --control-plane --certificate-key ${key}`;
     }
     if (io.isTTY) io.err(`warning: this join command is a secret: whoever has it can join ${o.controlPlane ? 'control planes' : 'nodes'} to ${inv.cluster.name} until it expires (${o.ttl === '0' ? 'never' : o.ttl}${o.controlPlane ? '; the certificate key for 2h' : ''})\n`);
@@ -41,16 +41,41 @@ export async function tokenCreate(inv: Inventory, o: TokenFlags, io: Io, prompt?
   }
 }
 
+export interface ListedToken { id: string; ttl: string; expires: string; description: string }
+
+/**
+ * `kubeadm token list -o json` prints one JSON object per token, one after
+ * another (BootstrapToken of output.kubeadm.k8s.io); only the public id is kept.
+ */
+export function parseTokenList(stdout: string): ListedToken[] {
+  const tokens: ListedToken[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = 0; i < stdout.length; i++) {
+    const ch = stdout[i];
+    if (inString) {
+      if (ch === '\\') i++;
+      else if (ch === '"') inString = false;
+      continue;
+    }
+    if (ch === '"') inString = true;
+    else if (ch === '{') { if (depth++ === 0) start = i; }
+    else if (ch === '}' && --depth === 0) {
+      const o = JSON.parse(stdout.slice(start, i + 1)) as { token?: string; ttl?: string; expires?: string; description?: string };
+      const id = /^([a-z0-9]{6})\./.exec(o.token ?? '')?.[1];
+      if (id) tokens.push({ id, ttl: o.ttl ?? '<forever>', expires: o.expires ?? '<never>', description: o.description ?? '<none>' });
+    }
+  }
+  return tokens;
+}
+
 export async function tokenList(inv: Inventory, o: SessionFlags, io: Io, prompt?: Prompt): Promise<number> {
   const s = await Session.open(inv, o, prompt, inv.hosts.filter((h) => h.role === 'control-plane'));
   try {
     const cp = await s.controlPlane();
-    const res = await cp.exec('kubeadm token list', { step: 'token', mutates: false, secretOutput: true });
-    const rows = [['ID', 'TTL', 'EXPIRES', 'DESCRIPTION']];
-    for (const l of res.stdout.split('\n').slice(1)) {
-      const m = /^([a-z0-9]{6})\.[a-z0-9]{16}\s+(\S+)\s+(\S+)\s+\S+\s+(.*?)\s{2,}\S+$/.exec(l.trim()) ?? /^([a-z0-9]{6})\.[a-z0-9]{16}\s+(\S+)\s+(\S+)\s+\S+\s+(.*)$/.exec(l.trim());
-      if (m) rows.push([m[1]!, m[2]!, m[3]!, m[4]!.trim()]);
-    }
+    const res = await cp.exec(render('join-credentials/token-list', {}), { step: 'token', mutates: false, secretOutput: true });
+    const rows = [['ID', 'TTL', 'EXPIRES', 'DESCRIPTION'], ...parseTokenList(res.stdout).map((t) => [t.id, t.ttl, t.expires, t.description])];
     io.out(table(rows));
     return EXIT.ok;
   } finally {
@@ -64,7 +89,7 @@ export async function tokenRevoke(inv: Inventory, id: string, o: SessionFlags, i
   const s = await Session.open(inv, o, prompt, inv.hosts.filter((h) => h.role === 'control-plane'));
   try {
     const cp = await s.controlPlane();
-    const res = await cp.exec(`kubeadm token delete ${shq(tokenId)}`, { step: 'token', mutates: true, allowFailure: true });
+    const res = await cp.exec(tokenDeleteScript([tokenId]), { step: 'token', mutates: true, allowFailure: true });
     if (res.code !== 0) throw new KbError(`${cp.name}: ${res.stderr.trim().split('\n')[0]}`);
     io.out(`token ${tokenId} revoked\n`);
     return EXIT.ok;

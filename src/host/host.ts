@@ -7,34 +7,7 @@ import type { HostSpec } from '../inventory/model.js';
 import type { Transport, ExecOptions, ExecResult, UploadOptions, CheckRequest, CheckOutput } from '../transport/types.js';
 import type { HostFacts } from './facts.js';
 import { Redactor } from '../redact.js';
-import { KbError } from '../errors.js';
-
-export class RemoteCommandError extends KbError {
-  constructor(
-    readonly host: string,
-    readonly step: string,
-    readonly command: string,
-    readonly code: number,
-    readonly stderrTail: string,
-  ) {
-    super(`${host}: ${step}: command failed with exit code ${code}: ${firstLine(command)}${stderrTail ? `\n${indent(stderrTail)}` : ''}`);
-    this.name = 'RemoteCommandError';
-  }
-}
-
-function firstLine(s: string): string {
-  const lines = s.trim().split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
-  const l = lines.find((x) => !/^(set -|kb_[a-z_]+\(\))/.test(x.trim())) ?? lines[0] ?? '';
-  return l.length > 160 ? l.slice(0, 157) + '...' : l.trim();
-}
-
-function indent(s: string): string {
-  return s.split('\n').map((l) => `    ${l}`).join('\n');
-}
-
-export function tail(s: string, n = 8): string {
-  return s.trimEnd().split('\n').slice(-n).join('\n');
-}
+import { RemoteCommandError, tail } from '../transport/remote-error.js';
 
 export interface HostExecOptions extends ExecOptions {
   /** return the result instead of throwing on a non-zero exit */

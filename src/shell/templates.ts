@@ -41,13 +41,12 @@ function compile(file: string): Handlebars.TemplateDelegate {
 }
 
 /**
- * Render templates/<name>.<family>.sh.hbs when it exists, else
- * templates/<name>.sh.hbs. The result is trimmed of trailing blank lines.
+ * Render templates/<name>.sh.hbs (OS-specific ones live under os/<family>/).
+ * The result is trimmed of trailing blank lines.
  */
-export function render(name: string, context: Record<string, unknown>, family?: string): string {
-  const candidates = family ? [`${name}.${family}.sh.hbs`, `${name}.sh.hbs`] : [`${name}.sh.hbs`];
-  const file = candidates.map((c) => join(TEMPLATE_DIR, c)).find((f) => existsSync(f));
-  if (!file) throw new Error(`no template ${candidates.join(' or ')} in ${TEMPLATE_DIR}`);
+export function render(name: string, context: Record<string, unknown>): string {
+  const file = join(TEMPLATE_DIR, `${name}.sh.hbs`);
+  if (!existsSync(file)) throw new Error(`no template ${name}.sh.hbs in ${TEMPLATE_DIR}`);
   const out = compile(file)({ ...context, __template: relative(TEMPLATE_DIR, file) });
   return out.replace(/\s+$/, '') + '\n';
 }

@@ -13,7 +13,7 @@ import type { CheckOutput, CheckRequest, ExecOptions, ExecResult, Transport, Upl
 import { batchScript, parseBatch, withPrelude, writeCommand } from '../shell/prelude.js';
 import { shWrap } from '../shell/quote.js';
 import { KbError } from '../errors.js';
-import { RemoteCommandError, tail } from '../host/host.js';
+import { RemoteCommandError, tail } from '../transport/remote-error.js';
 import { recordHostKey, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
 import { expandHome, type Credentials } from './credentials.js';
 

@@ -3,9 +3,10 @@ import { dirname, resolve } from 'node:path';
 import { render } from '../shell/templates.js';
 import type { ClusterSpec, Inventory } from '../inventory/model.js';
 import { KbError } from '../errors.js';
-import { first, firstControlPlaneOnly, kv, type Step } from './types.js';
+import { clusterState, notUp, type ClusterState } from '../kube/cluster-state.js';
+import { DEFAULTS } from '../defaults.js';
+import { firstControlPlaneOnly, type Step } from './types.js';
 
-export const CNI_DEFAULT_VERSION = { calico: 'v3.28.2', flannel: 'v0.25.7' } as const;
 export const CNI_MANIFEST_PATH = '/etc/kbootstrap/cni.yaml';
 
 export function cniManifestSource(inv: Inventory): { url?: string; file?: string } {
@@ -14,10 +15,10 @@ export function cniManifestSource(inv: Inventory): { url?: string; file?: string
     return /^https?:\/\//.test(cni.manifest) ? { url: cni.manifest } : { file: resolve(dirname(inv.file), cni.manifest) };
   }
   if (cni.plugin === 'calico') {
-    const v = cni.version ?? CNI_DEFAULT_VERSION.calico;
+    const v = cni.version ?? DEFAULTS.cniVersion.calico;
     return { url: `https://raw.githubusercontent.com/projectcalico/calico/${v.startsWith('v') ? v : `v${v}`}/manifests/calico.yaml` };
   }
-  const v = cni.version ?? CNI_DEFAULT_VERSION.flannel;
+  const v = cni.version ?? DEFAULTS.cniVersion.flannel;
   return { url: `https://github.com/flannel-io/flannel/releases/download/${v.startsWith('v') ? v : `v${v}`}/kube-flannel.yml` };
 }
 
@@ -37,32 +38,51 @@ export function cidrPatch(cluster: ClusterSpec): { sed: string[]; expect: string
   return { sed: [`s#"Network": *"[^"]*"#"Network": "${cidr}"#`], expect: `"Network": "${cidr}"` };
 }
 
-export const cniStep: Step = {
+/** The pod CIDR the installed plugin uses, or undefined when it is not installed. */
+function installedCidr(state: Extract<ClusterState, { kind: 'present' }>, plugin: 'calico' | 'flannel'): { installed: boolean; cidr?: string } {
+  if (plugin === 'calico') {
+    const ds = state.daemonSets.get('kube-system/calico-node');
+    if (!ds) return { installed: false };
+    return { installed: true, cidr: ds.get('calico-node')?.get('CALICO_IPV4POOL_CIDR') };
+  }
+  const cm = state.configMaps.get('kube-flannel/kube-flannel-cfg');
+  if (!cm) return { installed: false };
+  try {
+    return { installed: true, cidr: (JSON.parse(cm['net-conf.json'] ?? '{}') as { Network?: string }).Network };
+  } catch {
+    return { installed: true };
+  }
+}
+
+export const cniStep: Step<{ mismatch?: string }> = {
   id: 'cni',
   title: 'Install the CNI plugin with the pod CIDR set to podSubnet',
+  phases: ['cluster'],
   hosts: firstControlPlaneOnly,
+  requires: ['kubeadm-init'],
   skip: (ctx) => (ctx.cluster.cni.plugin === 'none' ? 'cni.plugin is none: networking is left to you' : undefined),
-  check: (ctx) => render(`cni/check-${ctx.cluster.cni.plugin}`, {}),
+  check: () => render('cluster/state', {}),
   parse(out, ctx) {
-    const m = kv(out.stdout);
     const plugin = ctx.cluster.cni.plugin;
-    if (first(m, 'cluster') === 'absent') return { done: false, reason: 'the cluster is not initialised yet' };
-    if (first(m, 'installed') !== 'yes') return { done: false, reason: `${plugin} is not installed` };
-    const cidr = first(m, 'cidr') ?? (plugin === 'calico' ? '192.168.0.0/16 (calico default)' : 'unset');
+    const state = clusterState(out.stdout);
+    if (state.kind !== 'present' || plugin === 'none') return { done: false, reason: notUp(state), found: {} };
+    const { installed, cidr: have } = installedCidr(state, plugin);
+    if (!installed) return { done: false, reason: `${plugin} is not installed`, found: {} };
+    const cidr = have ?? (plugin === 'calico' ? '192.168.0.0/16 (calico default)' : 'unset');
     if (cidr !== ctx.cluster.podSubnet) {
-      return { done: false, reason: `${plugin} pod CIDR ${cidr} differs from podSubnet ${ctx.cluster.podSubnet}`, data: { mismatch: cidr } };
+      return { done: false, reason: `${plugin} pod CIDR ${cidr} differs from podSubnet ${ctx.cluster.podSubnet}`, found: { mismatch: cidr } };
     }
-    return { done: true, reason: `${plugin} installed with pod CIDR ${cidr}` };
+    return { done: true, reason: `${plugin} installed with pod CIDR ${cidr}`, found: {} };
   },
+  unknown: () => ({}),
   async apply(ctx, found) {
-    const mismatch = (found.data as { mismatch?: string } | undefined)?.mismatch;
-    if (mismatch) {
-      throw new KbError(`${ctx.host.name}: cni: ${ctx.cluster.cni.plugin} is installed with pod CIDR ${mismatch}, not podSubnet ${ctx.cluster.podSubnet}; changing the pod network of a running cluster is not supported: fix the inventory, or reset the cluster`);
+    if (found.mismatch) {
+      throw new KbError(`${ctx.host.name}: cni: ${ctx.cluster.cni.plugin} is installed with pod CIDR ${found.mismatch}, not podSubnet ${ctx.cluster.podSubnet}; changing the pod network of a running cluster is not supported: fix the inventory, or reset the cluster`);
     }
     const src = cniManifestSource(ctx.inv);
-    const opts = { step: 'cni', mutates: true, timeoutMs: 5 * 60_000 } as const;
+    const opts = { mutates: true, timeoutMs: 5 * 60_000 } as const;
     if (src.file) {
-      await ctx.host.upload(readFileSync(src.file, 'utf8'), CNI_MANIFEST_PATH, { step: 'cni', mode: '600', note: `uploaded from ${src.file}` });
+      await ctx.host.upload(readFileSync(src.file, 'utf8'), CNI_MANIFEST_PATH, { mode: '600', note: `uploaded from ${src.file}` });
     } else {
       await ctx.host.exec(render('cni/fetch', { url: src.url, path: CNI_MANIFEST_PATH }), opts);
     }

@@ -1,36 +1,11 @@
 import { render } from '../shell/templates.js';
+import { kv } from '../shell/kv.js';
 import type { ClusterSpec } from '../inventory/model.js';
-import type { HostFacts } from '../host/facts.js';
-import { criDockerdPackageUrl, dockerRepoBase, pauseImage } from '../packages.js';
-import { allHosts, kv, type Step, type StepContext } from './types.js';
+import { pauseImage } from '../kube/runtime.js';
+import type { Repository } from '../os/types.js';
+import { allHosts, type Step, type StepContext } from './types.js';
 import { describeFileStates, fileStateCheck, parseFileStates, uploadFiles, type FileState, type ManagedFile } from './files.js';
-import { installScript, packagesCheck, parsePackages } from './packages-state.js';
-
-const DOCKER_KEY = '/etc/apt/keyrings/docker.asc';
-
-function repoFile(cluster: ClusterSpec, facts: HostFacts): ManagedFile {
-  const base = dockerRepoBase(cluster, facts);
-  if (facts.family === 'rhel') {
-    return {
-      path: '/etc/yum.repos.d/docker-ce.repo',
-      mode: '644',
-      content: [
-        '# kbootstrap: Docker CE repository (containerd.io, docker-ce)',
-        '[docker-ce-stable]',
-        'name=Docker CE Stable - $basearch',
-        `baseurl=${base}/$releasever/$basearch/stable`,
-        'enabled=1',
-        'gpgcheck=1',
-        `gpgkey=${base}/gpg`,
-      ].join('\n') + '\n',
-    };
-  }
-  return {
-    path: '/etc/apt/sources.list.d/docker.list',
-    mode: '644',
-    content: `# kbootstrap: Docker CE repository (containerd.io, docker-ce)\ndeb [arch=${facts.arch} signed-by=${DOCKER_KEY}] ${base} ${facts.codename} stable\n`,
-  };
-}
+import { installKeys, keysCheck, missingKeys, repoFile } from './repositories.js';
 
 /** containerd registry host files: mirrors for docker.io, plain-HTTP registries. */
 export function containerdHostFiles(cluster: ClusterSpec): ManagedFile[] {
@@ -65,11 +40,13 @@ export function dockerDaemonJson(cluster: ClusterSpec): string {
   return JSON.stringify(cfg, null, 2) + '\n';
 }
 
+const CRI_DOCKER_DROP_IN = '/etc/systemd/system/cri-docker.service.d/10-kbootstrap.conf';
+
 function dockerFiles(cluster: ClusterSpec): ManagedFile[] {
   return [
     { path: '/etc/docker/daemon.json', mode: '644', content: dockerDaemonJson(cluster) },
     {
-      path: '/etc/systemd/system/cri-docker.service.d/10-kbootstrap.conf',
+      path: CRI_DOCKER_DROP_IN,
       mode: '644',
       content: ['# kbootstrap: cri-dockerd with the pause image from imageRepository', '[Service]', 'ExecStart=',
         `ExecStart=/usr/bin/cri-dockerd --container-runtime-endpoint fd:// --pod-infra-container-image=${pauseImage(cluster)}`, ''].join('\n'),
@@ -77,6 +54,7 @@ function dockerFiles(cluster: ClusterSpec): ManagedFile[] {
   ];
 }
 
+/** The shell function that prints the wanted config.toml: containerd's own defaults, edited. */
 function containerdFn(cluster: ClusterSpec): string {
   const img = pauseImage(cluster);
   return render('container-runtime/containerd-config-fn', {
@@ -95,28 +73,34 @@ function services(cluster: ClusterSpec): string[] {
   return cluster.containerRuntime === 'docker' ? ['docker', 'cri-docker.service'] : ['containerd'];
 }
 
+const repository = (ctx: StepContext): Repository => ctx.host.os.dockerRepository(ctx.cluster, ctx.host.facts);
+
+function configFiles(ctx: StepContext): ManagedFile[] {
+  return ctx.cluster.containerRuntime === 'docker' ? dockerFiles(ctx.cluster) : containerdHostFiles(ctx.cluster);
+}
+
 function managedFiles(ctx: StepContext): ManagedFile[] {
-  const c = ctx.cluster;
-  return [repoFile(c, ctx.host.facts), ...(c.containerRuntime === 'docker' ? dockerFiles(c) : containerdHostFiles(c))];
+  return [repoFile(repository(ctx)), ...configFiles(ctx)];
 }
 
 interface Found {
   files: FileState[];
   missingPackages: string[];
-  config: string;
-  keyMissing: boolean;
+  /** containerd's config.toml compared with the wanted one */
+  config: 'same' | 'differs' | 'missing';
+  missingKeys: string[];
 }
 
-export const containerRuntimeStep: Step = {
+export const containerRuntimeStep: Step<Found> = {
   id: 'container-runtime',
   title: 'Install and configure the container runtime',
+  phases: ['prepare'],
   hosts: allHosts,
+  requires: ['base-repositories'],
   managedFiles,
   check(ctx) {
     const c = ctx.cluster;
-    const facts = ctx.host.facts;
-    let s = fileStateCheck(managedFiles(ctx)) + packagesCheck(packages(c), facts);
-    if (facts.family === 'debian') s += `if [ -s ${DOCKER_KEY} ]; then echo key=present; else echo key=missing; fi\n`;
+    let s = fileStateCheck(managedFiles(ctx)) + ctx.host.os.packagesCheck(packages(c)) + keysCheck([repository(ctx)]);
     if (c.containerRuntime === 'containerd') s += containerdFn(c) + render('container-runtime/containerd-check', {});
     s += render('container-runtime/services-state', { services: services(c) });
     return s;
@@ -125,44 +109,38 @@ export const containerRuntimeStep: Step = {
     const c = ctx.cluster;
     const m = kv(out.stdout);
     const files = parseFileStates(out, managedFiles(ctx));
-    const pk = parsePackages(out);
-    const missingPackages = packages(c).filter((p) => !pk.get(p));
-    const config = c.containerRuntime === 'containerd' ? (m.get('config')?.[0] ?? 'missing') : 'same';
-    const keyMissing = ctx.host.facts.family === 'debian' && m.get('key')?.[0] !== 'present';
+    const installed = new Map((m.get('pkg') ?? []).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const missingPackages = packages(c).filter((p) => !installed.get(p));
+    const cfg = m.get('config')?.[0];
+    const config = c.containerRuntime === 'containerd' ? (cfg === 'same' || cfg === 'differs' ? cfg : 'missing') : 'same';
+    const keys = missingKeys(out.stdout, [repository(ctx)]);
     const notRunning = services(c).filter((svc) => !(m.get('active') ?? []).includes(`${svc}=yes`) || !(m.get('enabled') ?? []).includes(`${svc}=enabled`));
     const parts = [
       ...(missingPackages.length ? [`not installed: ${missingPackages.join(', ')}`] : []),
       ...describeFileStates(files),
-      ...(keyMissing ? [`${DOCKER_KEY} missing`] : []),
+      ...keys.map((k) => `${k} missing`),
       ...(config !== 'same' ? [`/etc/containerd/config.toml ${config === 'missing' ? 'missing' : 'differs from the wanted settings'}`] : []),
       ...(notRunning.length ? [`not enabled and running: ${notRunning.join(', ')}`] : []),
     ];
-    const data: Found = { files, missingPackages, config, keyMissing };
-    if (!parts.length) return { done: true, reason: `${c.containerRuntime} installed, configured and running`, data };
-    return { done: false, reason: parts.join('; '), data };
+    const found: Found = { files, missingPackages, config, missingKeys: keys };
+    if (!parts.length) return { done: true, reason: `${c.containerRuntime} installed, configured and running`, found };
+    return { done: false, reason: parts.join('; '), found };
   },
-  async apply(ctx, found) {
+  unknown: (ctx) => ({ files: [], missingPackages: packages(ctx.cluster), config: 'missing', missingKeys: [repository(ctx).key?.path ?? ''].filter(Boolean) }),
+  async apply(ctx, f) {
     const c = ctx.cluster;
-    const facts = ctx.host.facts;
-    const f = (found.data as Found | undefined) ?? { files: [], missingPackages: packages(c), config: 'missing', keyMissing: true };
-    const files = managedFiles(ctx);
-    const opts = { step: 'container-runtime', mutates: true, timeoutMs: 15 * 60_000 } as const;
-    const [repo, ...configs] = files;
-    // the key before the source: an apt-get update (to install curl) must not meet an unsigned repo
-    if (facts.family === 'debian') {
-      await ctx.host.exec(render('apt/key', { keyPath: DOCKER_KEY, keyUrl: `${dockerRepoBase(c, facts)}/gpg` }), opts);
-    }
-    await uploadFiles(ctx.host, 'container-runtime', [repo!], f.files);
+    const os = ctx.host.os;
+    const opts = { mutates: true, timeoutMs: 15 * 60_000 } as const;
+    await installKeys(ctx.host, [repository(ctx)], f.missingKeys);
+    await uploadFiles(ctx.host, [repoFile(repository(ctx))], f.files);
     const fromRepo = f.missingPackages.filter((p) => p !== 'cri-dockerd');
-    if (fromRepo.length) await ctx.host.exec(installScript(fromRepo, facts), opts);
-    if (f.missingPackages.includes('cri-dockerd')) {
-      await ctx.host.exec(render('container-runtime/cri-dockerd', { url: criDockerdPackageUrl(c, facts) }, facts.family), opts);
-    }
-    const changed = await uploadFiles(ctx.host, 'container-runtime', configs, f.files);
+    if (fromRepo.length) await ctx.host.exec(os.installScript(fromRepo), opts);
+    if (f.missingPackages.includes('cri-dockerd')) await ctx.host.exec(os.criDockerdInstall(c, ctx.host.facts), opts);
+    const changed = await uploadFiles(ctx.host, configFiles(ctx), f.files);
     if (c.containerRuntime === 'containerd') {
       await ctx.host.exec(containerdFn(c) + render('container-runtime/containerd-apply', { restart: changed.length ? 'yes' : 'no' }), opts);
     } else {
-      const dropIn = changed.some((p) => p.includes('cri-docker.service.d'));
+      const dropIn = changed.includes(CRI_DOCKER_DROP_IN);
       await ctx.host.exec(render('container-runtime/docker-apply', {
         reload: dropIn,
         restartDocker: changed.includes('/etc/docker/daemon.json'),

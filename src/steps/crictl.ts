@@ -1,5 +1,5 @@
 import type { ClusterSpec } from '../inventory/model.js';
-import { criSocket } from '../packages.js';
+import { criSocket } from '../kube/runtime.js';
 import { allHosts, type Step } from './types.js';
 import { describeFileStates, fileStateCheck, parseFileStates, uploadFiles, type FileState, type ManagedFile } from './files.js';
 
@@ -12,18 +12,21 @@ export function crictlYaml(cluster: ClusterSpec): ManagedFile {
   };
 }
 
-export const crictlStep: Step = {
+export const crictlStep: Step<FileState[]> = {
   id: 'crictl',
   title: 'Point crictl at the container runtime',
+  phases: ['prepare'],
   hosts: allHosts,
+  requires: ['container-runtime'],
   managedFiles: (ctx) => [crictlYaml(ctx.cluster)],
   check: (ctx) => fileStateCheck([crictlYaml(ctx.cluster)]),
   parse(out, ctx) {
-    const states = parseFileStates(out, [crictlYaml(ctx.cluster)]);
-    const bad = describeFileStates(states);
-    return bad.length ? { done: false, reason: bad.join('; '), data: states } : { done: true, reason: `/etc/crictl.yaml uses ${criSocket(ctx.cluster)}`, data: states };
+    const found = parseFileStates(out, [crictlYaml(ctx.cluster)]);
+    const bad = describeFileStates(found);
+    return bad.length ? { done: false, reason: bad.join('; '), found } : { done: true, reason: `/etc/crictl.yaml uses ${criSocket(ctx.cluster)}`, found };
   },
+  unknown: () => [],
   async apply(ctx, found) {
-    await uploadFiles(ctx.host, 'crictl', [crictlYaml(ctx.cluster)], found.data as FileState[] | undefined);
+    await uploadFiles(ctx.host, [crictlYaml(ctx.cluster)], found);
   },
 };

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { render } from '../shell/templates.js';
-import type { Host } from '../host/host.js';
+import type { StepHost } from './types.js';
 import type { CheckOutput } from '../transport/types.js';
 
 export interface ManagedFile {
@@ -50,12 +50,12 @@ export function describeFileStates(states: FileState[]): string[] {
     s.state === 'missing' ? `${s.path} missing` : s.state === 'mode' ? `${s.path} has the wrong mode` : `${s.path} differs`);
 }
 
-export async function uploadFiles(host: Host, step: string, files: ManagedFile[], states?: FileState[]): Promise<string[]> {
+export async function uploadFiles(host: StepHost, files: ManagedFile[], states?: FileState[]): Promise<string[]> {
   const changed: string[] = [];
   for (const f of files) {
     const st = states?.find((s) => s.path === f.path);
     if (st && st.state === 'same') continue;
-    await host.upload(f.content, f.path, { step, mode: f.mode, owner: f.owner, secrets: f.secrets });
+    await host.upload(f.content, f.path, { mode: f.mode, owner: f.owner, secrets: f.secrets });
     changed.push(f.path);
   }
   return changed;

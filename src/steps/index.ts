@@ -1,5 +1,10 @@
-/** Every step, in plan order. */
-import type { Step } from './types.js';
+/**
+ * The step registry: every step, in plan order. The plan, the dry run,
+ * --steps/--skip-steps, the progress view and the tests all read this list;
+ * adding a step is its file, its templates and one line here.
+ */
+import { closest } from 'fastest-levenshtein';
+import type { AnyStep } from './types.js';
 import { hostnameStep } from './hostname.js';
 import { hostsFileStep } from './hosts-file.js';
 import { selinuxStep } from './selinux.js';
@@ -7,6 +12,7 @@ import { firewallStep } from './firewall.js';
 import { swapStep } from './swap.js';
 import { kernelModulesStep } from './kernel-modules.js';
 import { sysctlStep } from './sysctl.js';
+import { baseRepositoriesStep } from './base-repositories.js';
 import { containerRuntimeStep } from './container-runtime.js';
 import { crictlStep } from './crictl.js';
 import { kubePackagesStep } from './kube-packages.js';
@@ -17,15 +23,33 @@ import { kubeProxyModeStep } from './kube-proxy-mode.js';
 import { nodeLabelsStep } from './node-labels.js';
 import { verifyStep } from './verify.js';
 
-export const PREPARE_STEPS: Step[] = [
-  hostnameStep, hostsFileStep, selinuxStep, firewallStep, swapStep, kernelModulesStep,
-  sysctlStep, containerRuntimeStep, crictlStep, kubePackagesStep,
+export const STEPS: readonly AnyStep[] = [
+  hostnameStep,
+  hostsFileStep,
+  selinuxStep,
+  firewallStep,
+  swapStep,
+  kernelModulesStep,
+  sysctlStep,
+  baseRepositoriesStep,
+  containerRuntimeStep,
+  crictlStep,
+  kubePackagesStep,
+  kubeadmInitStep,
+  joinStep,
+  cniStep,
+  kubeProxyModeStep,
+  nodeLabelsStep,
+  verifyStep,
 ];
 
-export const ALL_STEPS: Step[] = [
-  ...PREPARE_STEPS, kubeadmInitStep, joinStep, cniStep, kubeProxyModeStep, nodeLabelsStep, verifyStep,
-];
+export const STEP_IDS: readonly string[] = STEPS.map((s) => s.id);
 
-export function stepById(id: string): Step | undefined {
-  return ALL_STEPS.find((s) => s.id === id);
+export function stepById(id: string): AnyStep | undefined {
+  return STEPS.find((s) => s.id === id);
+}
+
+/** The closest step id to a mistyped one, for a did-you-mean. */
+export function closestStepId(id: string): string {
+  return closest(id, [...STEP_IDS]);
 }

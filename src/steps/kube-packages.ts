@@ -1,108 +1,74 @@
 import { render } from '../shell/templates.js';
+import { first, kv } from '../shell/kv.js';
 import type { ClusterSpec } from '../inventory/model.js';
-import type { HostFacts } from '../host/facts.js';
-import { debKubeVersion, kubernetesRepoBase } from '../packages.js';
-import { allHosts, first, kv, type Step, type StepContext } from './types.js';
+import type { Repository } from '../os/types.js';
+import { allHosts, type Step, type StepContext } from './types.js';
 import { describeFileStates, fileStateCheck, parseFileStates, uploadFiles, type FileState, type ManagedFile } from './files.js';
-import { packagesCheck, parsePackages } from './packages-state.js';
+import { installKeys, keysCheck, missingKeys, repoFile } from './repositories.js';
 
-const KUBE_KEY = '/etc/apt/keyrings/kubernetes-apt-keyring.asc';
-const KUBE = ['kubelet', 'kubeadm', 'kubectl'];
+const KUBE = ['kubelet', 'kubeadm', 'kubectl'] as const;
 
-function repoFile(cluster: ClusterSpec, facts: HostFacts): ManagedFile {
-  const base = kubernetesRepoBase(cluster);
-  if (facts.family === 'rhel') {
-    return {
-      path: '/etc/yum.repos.d/kubernetes.repo',
-      mode: '644',
-      content: [
-        `# kbootstrap: Kubernetes ${cluster.minorVersion} packages; exclude= holds them against yum update`,
-        '[kubernetes]',
-        `name=Kubernetes ${cluster.minorVersion}`,
-        `baseurl=${base}/rpm/`,
-        'enabled=1',
-        'gpgcheck=1',
-        `gpgkey=${base}/rpm/repodata/repomd.xml.key`,
-        'exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni',
-      ].join('\n') + '\n',
-    };
-  }
-  return {
-    path: '/etc/apt/sources.list.d/kubernetes.list',
-    mode: '644',
-    content: `# kbootstrap: Kubernetes ${cluster.minorVersion} packages\ndeb [signed-by=${KUBE_KEY}] ${base}/deb/ /\n`,
-  };
-}
+const repository = (ctx: StepContext): Repository => ctx.host.os.kubernetesRepository(ctx.cluster, ctx.host.facts);
+const files = (ctx: StepContext): ManagedFile[] => [repoFile(repository(ctx))];
 
 function extraPackages(cluster: ClusterSpec): string[] {
   return cluster.kubeProxyMode === 'ipvs' ? ['ipset', 'ipvsadm'] : [];
 }
 
-/** Version strings as each package manager wants them pinned. */
-function pinned(cluster: ClusterSpec, facts: HostFacts): string[] {
-  const v = cluster.kubernetesVersion;
-  const kube = facts.family === 'rhel' ? KUBE.map((p) => `${p}-${v}`) : KUBE.map((p) => `${p}=${debKubeVersion(cluster)}`);
-  return [...kube, ...extraPackages(cluster)];
-}
-
 interface Found {
   files: FileState[];
+  /** packages must be installed, upgraded, downgraded or held */
   install: boolean;
-  keyMissing: boolean;
+  missingKeys: string[];
 }
 
-function files(ctx: StepContext): ManagedFile[] {
-  return [repoFile(ctx.cluster, ctx.host.facts)];
-}
-
-export const kubePackagesStep: Step = {
+export const kubePackagesStep: Step<Found> = {
   id: 'kube-packages',
   title: 'Install kubelet, kubeadm and kubectl at the pinned version',
+  phases: ['prepare'],
   hosts: allHosts,
+  requires: ['container-runtime'],
   managedFiles: files,
   check: (ctx) => fileStateCheck(files(ctx))
-    + packagesCheck([...KUBE, ...extraPackages(ctx.cluster)], ctx.host.facts)
-    + render('kube-packages/check-extra', { keyPath: KUBE_KEY }, ctx.host.facts.family),
+    + ctx.host.os.packagesCheck([...KUBE, ...extraPackages(ctx.cluster)])
+    + render('kube-packages/kubelet-enabled', {})
+    + ctx.host.os.holdsCheck()
+    + keysCheck([repository(ctx)]),
   parse(out, ctx) {
     const c = ctx.cluster;
-    const family = ctx.host.facts.family;
+    const os = ctx.host.os;
     const m = kv(out.stdout);
-    const pk = parsePackages(out);
+    const installed = new Map((m.get('pkg') ?? []).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
     const states = parseFileStates(out, files(ctx));
     const wrong: string[] = [];
     for (const p of KUBE) {
-      const have = pk.get(p) ?? '';
-      const ok = family === 'rhel' ? have === c.kubernetesVersion : have.startsWith(`${c.kubernetesVersion}-`);
-      if (!ok) wrong.push(have ? `${p} ${have}` : `${p} missing`);
+      const have = installed.get(p) ?? '';
+      if (!os.kubeVersionMatches(have, c)) wrong.push(have ? `${p} ${have}` : `${p} missing`);
     }
-    for (const p of extraPackages(c)) if (!pk.get(p)) wrong.push(`${p} missing`);
-    const held = new Set(m.get('held') ?? []);
-    const notHeld = family === 'debian' ? KUBE.filter((p) => !held.has(p)) : [];
-    const keyMissing = family === 'debian' && first(m, 'key') !== 'present';
+    for (const p of extraPackages(c)) if (!installed.get(p)) wrong.push(`${p} missing`);
+    const notHeld = os.notHeld(KUBE, new Set(m.get('held') ?? []));
+    const keys = missingKeys(out.stdout, [repository(ctx)]);
     const enabled = first(m, 'kubelet-enabled') === 'enabled';
     const parts = [
       ...(wrong.length ? [`want ${c.kubernetesVersion}: ${wrong.join(', ')}`] : []),
       ...describeFileStates(states),
-      ...(keyMissing ? [`${KUBE_KEY} missing`] : []),
+      ...keys.map((k) => `${k} missing`),
       ...(notHeld.length ? [`not held: ${notHeld.join(', ')}`] : []),
       ...(enabled ? [] : ['kubelet not enabled']),
     ];
-    const data: Found = { files: states, install: wrong.length > 0 || notHeld.length > 0, keyMissing };
-    if (!parts.length) return { done: true, reason: `${KUBE.join(', ')} ${c.kubernetesVersion} installed and held`, data };
-    return { done: false, reason: parts.join('; '), data };
+    const found: Found = { files: states, install: wrong.length > 0 || notHeld.length > 0, missingKeys: keys };
+    if (!parts.length) return { done: true, reason: `${KUBE.join(', ')} ${c.kubernetesVersion} installed and held`, found };
+    return { done: false, reason: parts.join('; '), found };
   },
-  async apply(ctx, found) {
+  unknown: (ctx) => ({ files: [], install: true, missingKeys: [repository(ctx).key?.path ?? ''].filter(Boolean) }),
+  async apply(ctx, f) {
     const c = ctx.cluster;
-    const facts = ctx.host.facts;
-    const f = (found.data as Found | undefined) ?? { files: [], install: true, keyMissing: true };
-    const opts = { step: 'kube-packages', mutates: true, timeoutMs: 15 * 60_000 } as const;
-    // the key before the source: an apt-get update (to install curl) must not meet an unsigned repo
-    if (facts.family === 'debian') {
-      await ctx.host.exec(render('apt/key', { keyPath: KUBE_KEY, keyUrl: `${kubernetesRepoBase(c)}/deb/Release.key` }), opts);
-    }
-    const repoChanged = await uploadFiles(ctx.host, 'kube-packages', files(ctx), f.files);
+    const os = ctx.host.os;
+    const opts = { mutates: true, timeoutMs: 15 * 60_000 } as const;
+    await installKeys(ctx.host, [repository(ctx)], f.missingKeys);
+    const repoChanged = await uploadFiles(ctx.host, files(ctx), f.files);
     if (f.install || repoChanged.length) {
-      await ctx.host.exec(render('kube-packages/install', { packages: pinned(c, facts) }, facts.family), opts);
+      await ctx.host.exec(os.kubeInstallScript([...os.kubePackageSpecs(c, KUBE), ...extraPackages(c)], KUBE), opts);
     }
     await ctx.host.exec(render('kube-packages/enable', {}), opts);
   },

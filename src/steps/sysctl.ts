@@ -1,7 +1,8 @@
 import { posix } from 'node:path';
 import { render } from '../shell/templates.js';
-import { allHosts, kv, type Step } from './types.js';
-import { describeFileStates, fileStateCheck, parseFileStates, uploadFiles, type ManagedFile } from './files.js';
+import { kv } from '../shell/kv.js';
+import { allHosts, type Step } from './types.js';
+import { describeFileStates, fileStateCheck, parseFileStates, uploadFiles, type FileState, type ManagedFile } from './files.js';
 
 export const SYSCTL_FILE = '/etc/sysctl.d/99-kubernetes.conf';
 export const SYSCTL_SETTINGS: Record<string, string> = {
@@ -49,10 +50,12 @@ export function overrides(sets: { file: string; key: string; value: string }[]):
   return out;
 }
 
-export const sysctlStep: Step = {
+export const sysctlStep: Step<FileState[]> = {
   id: 'sysctl',
   title: 'Enable bridged traffic filtering and IP forwarding',
+  phases: ['prepare'],
   hosts: allHosts,
+  requires: ['kernel-modules'],
   managedFiles: () => [file],
   check: () => fileStateCheck([file]) + render('sysctl/check', { keys: Object.keys(SYSCTL_SETTINGS) }),
   parse(out) {
@@ -68,12 +71,14 @@ export const sysctlStep: Step = {
       const [f, k, ...v] = l.split('=');
       return { file: f!, key: k!, value: v.join('=') };
     });
-    const files = describeFileStates(parseFileStates(out, [file]));
-    if (!wrong.length && !files.length) return { done: true, reason: 'bridge-nf-call and ip_forward are 1' };
-    return { done: false, reason: [...files, ...wrong, ...overrides(sets)].join('; ') };
+    const found = parseFileStates(out, [file]);
+    const files = describeFileStates(found);
+    if (!wrong.length && !files.length) return { done: true, reason: 'bridge-nf-call and ip_forward are 1', found };
+    return { done: false, reason: [...files, ...wrong, ...overrides(sets)].join('; '), found };
   },
-  async apply(ctx) {
-    await uploadFiles(ctx.host, 'sysctl', [file]);
-    await ctx.host.exec(render('sysctl/apply', {}), { step: 'sysctl', mutates: true });
+  unknown: () => [],
+  async apply(ctx, found) {
+    await uploadFiles(ctx.host, [file], found);
+    await ctx.host.exec(render('sysctl/apply', {}), { mutates: true });
   },
 };

@@ -1,68 +1,90 @@
 /**
  * A step is one idempotent part of the procedure, modelled on k0sctl's
  * phases: a title, a read-only check that says whether it must run and why,
- * and an apply that makes it so. Steps talk to hosts only through Host.
+ * and an apply that makes it so. The check's parser hands apply a typed
+ * finding (`Found`), so apply acts only on what differs. Steps reach hosts
+ * only through StepHost, already bound to the step's id.
  */
 import type { ClusterSpec, HostSpec, Inventory } from '../inventory/model.js';
-import type { Host } from '../host/host.js';
-import type { CheckOutput } from '../transport/types.js';
-import type { JoinCredentials } from '../join-credentials.js';
+import type { CheckOutput, ExecOptions, ExecResult, UploadOptions } from '../transport/types.js';
+import type { HostFacts, OsFamily } from '../os/types.js';
+import type { JoinSecrets } from '../run/join-credentials.js';
+import type { PhaseId } from '../phases.js';
 import type { ManagedFile } from './files.js';
+
+export interface StepExecOptions extends Omit<ExecOptions, 'step'> {
+  /** return the result instead of throwing on a non-zero exit */
+  allowFailure?: boolean;
+}
+
+/** A host as one step sees it: every command and upload is attributed to that step. */
+export interface StepHost {
+  readonly name: string;
+  readonly spec: HostSpec;
+  readonly facts: HostFacts;
+  readonly os: OsFamily;
+  exec(script: string, opts: StepExecOptions): Promise<ExecResult>;
+  upload(content: string, dest: string, opts: Omit<UploadOptions, 'step'>): Promise<void>;
+}
+
+/** Join credentials, fetched from the first control plane when the first join needs them. */
+export interface JoinSource {
+  forWorkers(): Promise<JoinSecrets>;
+  forControlPlanes(): Promise<JoinSecrets>;
+}
 
 export interface StepContext {
   inv: Inventory;
   cluster: ClusterSpec;
   /** the host this step runs on */
-  host: Host;
-  /** the first control plane (the same object as host when the step runs there) */
-  firstControlPlane: Host;
+  host: StepHost;
+  /** the first control plane, bound to this step too (the same host when the step runs there) */
+  firstControlPlane: StepHost;
   /** hosts selected for this run (by --only); cluster steps act on these */
   selected: HostSpec[];
-  join: JoinCredentials;
+  join: JoinSource;
   options: { verifyTimeoutSeconds: number };
 }
 
-export interface CheckResult {
+export interface CheckResult<Found> {
   done: boolean;
   /** why: what was found, one line, e.g. "fstab line 12 mounts /dev/mapper/centos-swap as swap" */
   reason: string;
   /** what the parser found, for apply to act on only what differs */
-  data?: unknown;
+  found: Found;
 }
 
-export interface Step {
+export interface Step<Found = undefined> {
   readonly id: string;
   readonly title: string;
-  /** Hosts this step runs on (inventory order). */
+  /** The phases this step belongs to (src/phases.ts); most steps have one. */
+  readonly phases: readonly PhaseId[];
+  /** Hosts this step runs on (inventory order); the phase narrows them further. */
   hosts(inv: Inventory): HostSpec[];
+  /** Steps that must have run before this one (earlier in the registry; a test holds it). */
+  readonly requires: readonly string[];
   /** A reason to skip the step on this host (e.g. SELinux on Debian), or undefined. */
   skip?(ctx: StepContext): string | undefined;
-  /** Read-only shell snippet; prints what parse reads. Must not change the host. */
-  check(ctx: StepContext): string;
-  parse(out: CheckOutput, ctx: StepContext): CheckResult;
-  apply(ctx: StepContext, found: CheckResult): Promise<void>;
+  /**
+   * Read-only shell snippets; parse reads what they print, in order. Must not
+   * change the host. Snippets several steps share (the cluster read) run once per batch.
+   */
+  check(ctx: StepContext): string | readonly string[];
+  parse(out: CheckOutput, ctx: StepContext): CheckResult<Found>;
+  /** What apply acts on when the check could not tell (a dry run, a check that failed): everything. */
+  unknown(ctx: StepContext): Found;
+  apply(ctx: StepContext, found: Found): Promise<void>;
   /** Files this step owns entirely (for tests and reports). */
   managedFiles?(ctx: StepContext): ManagedFile[];
 }
 
-/** key=value lines, as check snippets print them. Repeated keys collect in order. */
-export function kv(stdout: string): Map<string, string[]> {
-  const m = new Map<string, string[]>();
-  for (const line of stdout.split('\n')) {
-    const i = line.indexOf('=');
-    if (i <= 0) continue;
-    const k = line.slice(0, i);
-    if (!/^[a-z][a-z0-9_.-]*$/.test(k)) continue;
-    const list = m.get(k) ?? [];
-    list.push(line.slice(i + 1));
-    m.set(k, list);
-  }
-  return m;
-}
-
-export function first(m: Map<string, string[]>, key: string): string | undefined {
-  return m.get(key)?.[0];
-}
+/** A step of any finding type, as the registry and the runner hold them. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- apply is a method (bivariant): any Step<F> fits here, and the runner only hands parse's own F back to apply
+export type AnyStep = Step<any>;
 
 export const allHosts = (inv: Inventory): HostSpec[] => inv.hosts;
 export const firstControlPlaneOnly = (inv: Inventory): HostSpec[] => inv.hosts.filter((h) => h.role === 'control-plane').slice(0, 1);
+export const allButFirstControlPlane = (inv: Inventory): HostSpec[] => {
+  const first = firstControlPlaneOnly(inv)[0];
+  return inv.hosts.filter((h) => h !== first);
+};

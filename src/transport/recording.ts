@@ -8,7 +8,7 @@
 import type { CheckOutput, CheckRequest, ExecOptions, ExecResult, Transport, UploadOptions } from './types.js';
 
 export type Recorded =
-  | { kind: 'check'; step: string; script: string }
+  | { kind: 'check'; step: string; script: string; sharedWith: string[] }
   | { kind: 'exec'; step: string; script: string; mutates: boolean; note?: string; stdin?: string }
   | { kind: 'upload'; step: string; dest: string; mode: string; owner: string; content: string; note?: string };
 
@@ -29,9 +29,10 @@ export class RecordingTransport implements Transport {
   async checkBatch(checks: CheckRequest[]): Promise<CheckOutput[]> {
     // a step's check is shown once, where it first runs; re-checks after an apply are the same script
     for (const c of checks) {
-      if (this.checked.has(c.step)) continue;
-      this.checked.add(c.step);
-      this.recorded.push({ kind: 'check', step: c.step, script: c.script });
+      const key = `${c.step}\0${c.script}`;
+      if (this.checked.has(key)) continue;
+      this.checked.add(key);
+      this.recorded.push({ kind: 'check', step: c.step, script: c.script, sharedWith: c.sharedWith ?? [] });
     }
     return checks.map((c) => ({ step: c.step, code: 0, stdout: '' }));
   }

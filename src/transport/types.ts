@@ -42,6 +42,8 @@ export interface UploadOptions {
 export interface CheckRequest {
   step: string;
   script: string;
+  /** other steps that read this same output (it runs once for all of them) */
+  sharedWith?: string[];
 }
 
 export interface CheckOutput {

@@ -56,6 +56,11 @@ kb_retry() {
   done
 }
 
+# kb_kubectl ARGS...: kubectl as the cluster's administrator (a control plane's admin.conf).
+kb_kubectl() {
+  kubectl --kubeconfig=/etc/kubernetes/admin.conf "$@"
+}
+
 ### hostname: Set the hostname to the inventory name
 ## check (read-only)
 (
@@ -244,6 +249,45 @@ KBOOTSTRAP_EOF
 # apply every sysctl file, as at boot, so an override shows up now rather than after a reboot
 sysctl --system >/dev/null
 )
+
+### base-repositories: Point the OS's own repositories at a mirror that still serves them
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/yum.repos.d/CentOS-Base.repo; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+)
+## apply
+kb_write /etc/yum.repos.d/CentOS-Base.repo 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: CentOS 7 is past its end of life and mirrorlist.centos.org is gone;
+# base, updates and extras come from the vault copy of 7.9.2009.
+
+[base]
+name=CentOS-7 - Base (vault 7.9.2009)
+baseurl=https://mirrors.aliyun.com/centos-vault/7.9.2009/os/$basearch/
+enabled=1
+gpgcheck=1
+gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-7
+
+[updates]
+name=CentOS-7 - Updates (vault 7.9.2009)
+baseurl=https://mirrors.aliyun.com/centos-vault/7.9.2009/updates/$basearch/
+enabled=1
+gpgcheck=1
+gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-7
+
+[extras]
+name=CentOS-7 - Extras (vault 7.9.2009)
+baseurl=https://mirrors.aliyun.com/centos-vault/7.9.2009/extras/$basearch/
+enabled=1
+gpgcheck=1
+gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-7
+KBOOTSTRAP_EOF
 
 ### container-runtime: Install and configure the container runtime
 ## check (read-only)

@@ -56,6 +56,11 @@ kb_retry() {
   done
 }
 
+# kb_kubectl ARGS...: kubectl as the cluster's administrator (a control plane's admin.conf).
+kb_kubectl() {
+  kubectl --kubeconfig=/etc/kubernetes/admin.conf "$@"
+}
+
 ### hostname: Set the hostname to the inventory name
 ## check (read-only)
 (
@@ -246,6 +251,9 @@ KBOOTSTRAP_EOF
 # apply every sysctl file, as at boot, so an override shows up now rather than after a reboot
 sysctl --system >/dev/null
 )
+
+### base-repositories: Point the OS's own repositories at a mirror that still serves them
+# skipped: Rocky Linux 9.4 (Blue Onyx)'s own repositories are left as they are
 
 ### container-runtime: Install and configure the container runtime
 ## check (read-only)

@@ -56,6 +56,11 @@ kb_retry() {
   done
 }
 
+# kb_kubectl ARGS...: kubectl as the cluster's administrator (a control plane's admin.conf).
+kb_kubectl() {
+  kubectl --kubeconfig=/etc/kubernetes/admin.conf "$@"
+}
+
 ### hostname: Set the hostname to the inventory name
 ## check (read-only)
 (
@@ -105,10 +110,10 @@ kb_edit /etc/hosts awk -v begin='# BEGIN kbootstrap managed hosts' -v end='# END
 )
 
 ### selinux: Put SELinux in permissive mode, now and at boot
-# skipped: SELinux is only managed on the RHEL family
+# skipped: SELinux is not managed on the Debian family (Debian 11/12, Ubuntu 20.04/22.04/24.04)
 
 ### firewall: Open the Kubernetes ports in firewalld
-# skipped: firewalld is only managed on the RHEL family
+# skipped: firewalld is not managed on the Debian family (Debian 11/12, Ubuntu 20.04/22.04/24.04)
 
 ### swap: Turn swap off, now and at boot
 ## check (read-only)
@@ -203,6 +208,9 @@ KBOOTSTRAP_EOF
 sysctl --system >/dev/null
 )
 
+### base-repositories: Point the OS's own repositories at a mirror that still serves them
+# skipped: Ubuntu 22.04.4 LTS's own repositories are left as they are
+
 ### container-runtime: Install and configure the container runtime
 ## check (read-only)
 (
@@ -216,7 +224,7 @@ for kb_f in /etc/apt/sources.list.d/docker.list /etc/docker/daemon.json /etc/sys
 done
 # one dpkg-query call for every package; only installed ones (status ii) count
 dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' containerd.io docker-ce docker-ce-cli cri-dockerd 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=ii *=/pkg=\1=/p' || true
-if [ -s /etc/apt/keyrings/docker.asc ]; then echo key=present; else echo key=missing; fi
+if [ -s /etc/apt/keyrings/docker.asc ]; then echo key=/etc/apt/keyrings/docker.asc=present; else echo key=/etc/apt/keyrings/docker.asc=missing; fi
 # shellcheck disable=SC2043 # one service is a list too
 for kb_s in docker cri-docker.service; do
   printf 'enabled=%s=%s\n' "$kb_s" "$(systemctl is-enabled "$kb_s" 2>/dev/null || true)"
@@ -315,7 +323,7 @@ done
 dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' kubelet kubeadm kubectl 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=ii *=/pkg=\1=/p' || true
 printf 'kubelet-enabled=%s\n' "$(systemctl is-enabled kubelet 2>/dev/null || true)"
 apt-mark showhold 2>/dev/null | sed 's/^/held=/'
-if [ -s /etc/apt/keyrings/kubernetes-apt-keyring.asc ]; then echo key=present; else echo key=missing; fi
+if [ -s /etc/apt/keyrings/kubernetes-apt-keyring.asc ]; then echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=present; else echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=missing; fi
 )
 ## apply
 (
@@ -346,15 +354,23 @@ systemctl enable kubelet
 ### kubeadm-init: Initialise the first control plane with kubeadm
 ## check (read-only)
 (
-if [ -f /etc/kubernetes/admin.conf ]; then
-  echo admin=present
-  if kubectl --kubeconfig=/etc/kubernetes/admin.conf get --raw=/readyz --request-timeout=5s >/dev/null 2>&1; then echo api=ready; else echo api=down; fi
-  kb_home=$(getent passwd ubuntu | cut -d: -f6)
-  if [ -n "$kb_home" ] && cmp -s /etc/kubernetes/admin.conf "$kb_home/.kube/config"; then echo kubeconfig=same; else echo kubeconfig=differs; fi
+# One read of everything the cluster-wide steps look at (nodes, the
+# kube-proxy and CNI objects, pods), shared by all of them and parsed once.
+if [ ! -f /etc/kubernetes/admin.conf ]; then
+  echo cluster=absent
+elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
+  echo cluster=present
+  # JSON strings never hold a raw newline, so the document fits on one line
+  printf 'state=%s\n' "$(printf '%s' "$kb_state" | tr -d '\n')"
 else
-  echo admin=absent
-  if [ -d /etc/kubernetes/manifests ] && [ -n "$(ls -A /etc/kubernetes/manifests 2>/dev/null)" ]; then echo leftovers=manifests; fi
+  echo cluster=down
+  printf '%s\n' "$kb_state" | tail -n 2 | sed 's/^/error=/'
 fi
+)
+(
+kb_home=$(getent passwd ubuntu | cut -d: -f6)
+if [ -f /etc/kubernetes/admin.conf ] && [ -n "$kb_home" ] && cmp -s /etc/kubernetes/admin.conf "$kb_home/.kube/config"; then echo kubeconfig=same; else echo kubeconfig=differs; fi
+if [ -d /etc/kubernetes/manifests ] && [ -n "$(ls -A /etc/kubernetes/manifests 2>/dev/null)" ]; then echo leftovers=manifests; fi
 )
 ## apply
 kb_write /etc/kbootstrap/kubeadm-init.yaml 600 root:root <<'KBOOTSTRAP_EOF'
@@ -390,12 +406,12 @@ KBOOTSTRAP_EOF
 if [ ! -f /etc/kubernetes/admin.conf ]; then
   # preflight checks stay on; tokens and the certificate key are not printed
   kubeadm init --config /etc/kbootstrap/kubeadm-init.yaml --upload-certs --skip-token-print --skip-certificate-key-print
-elif ! kubectl --kubeconfig=/etc/kubernetes/admin.conf get --raw=/readyz --request-timeout=5s >/dev/null 2>&1; then
+elif ! kb_kubectl get --raw=/readyz --request-timeout=5s >/dev/null 2>&1; then
   # initialised earlier but the API server does not answer: the kubelet runs the static pods
   systemctl restart kubelet
 fi
 kb_i=0
-until kubectl --kubeconfig=/etc/kubernetes/admin.conf get --raw=/readyz --request-timeout=5s >/dev/null 2>&1; do
+until kb_kubectl get --raw=/readyz --request-timeout=5s >/dev/null 2>&1; do
   kb_i=$((kb_i + 1))
   if [ "$kb_i" -ge 60 ]; then
     echo "the API server did not become ready within 120s; see: journalctl -u kubelet" >&2
@@ -426,12 +442,17 @@ kubeadm token delete '<JOIN_TOKEN_ID>'
 ### cni: Install the CNI plugin with the pod CIDR set to podSubnet
 ## check (read-only)
 (
-if [ ! -f /etc/kubernetes/admin.conf ]; then echo cluster=absent; exit 0; fi
-if kb_y=$(kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-flannel get configmap kube-flannel-cfg -o yaml 2>/dev/null); then
-  echo installed=yes
-  printf '%s\n' "$kb_y" | sed -n 's/.*"Network": *"\([^"]*\)".*/cidr=\1/p'
+# One read of everything the cluster-wide steps look at (nodes, the
+# kube-proxy and CNI objects, pods), shared by all of them and parsed once.
+if [ ! -f /etc/kubernetes/admin.conf ]; then
+  echo cluster=absent
+elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
+  echo cluster=present
+  # JSON strings never hold a raw newline, so the document fits on one line
+  printf 'state=%s\n' "$(printf '%s' "$kb_state" | tr -d '\n')"
 else
-  echo installed=no
+  echo cluster=down
+  printf '%s\n' "$kb_state" | tail -n 2 | sed 's/^/error=/'
 fi
 )
 ## apply
@@ -446,53 +467,75 @@ if ! grep -q '"Network": "10.244.0.0/16"' /etc/kbootstrap/cni.yaml; then
   echo "the CNI manifest has no pod CIDR setting kbootstrap can set to podSubnet" >&2
   exit 1
 fi
-kubectl --kubeconfig=/etc/kubernetes/admin.conf apply -f /etc/kbootstrap/cni.yaml
+kb_kubectl apply -f /etc/kbootstrap/cni.yaml
 )
 
 ### kube-proxy-mode: Set the kube-proxy mode of the running cluster
 ## check (read-only)
 (
-if [ ! -f /etc/kubernetes/admin.conf ]; then echo cluster=absent; exit 0; fi
-if kb_y=$(kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-system get configmap kube-proxy -o yaml 2>/dev/null); then
-  echo configmap=present
-  printf '%s\n' "$kb_y" | sed -n 's/^[[:space:]]*mode:[[:space:]]*"\{0,1\}\([a-z]*\)"\{0,1\}[[:space:]]*$/mode=\1/p'
+# One read of everything the cluster-wide steps look at (nodes, the
+# kube-proxy and CNI objects, pods), shared by all of them and parsed once.
+if [ ! -f /etc/kubernetes/admin.conf ]; then
+  echo cluster=absent
+elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
+  echo cluster=present
+  # JSON strings never hold a raw newline, so the document fits on one line
+  printf 'state=%s\n' "$(printf '%s' "$kb_state" | tr -d '\n')"
 else
-  echo configmap=absent
+  echo cluster=down
+  printf '%s\n' "$kb_state" | tail -n 2 | sed 's/^/error=/'
 fi
 )
 ## apply
 (
-kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-system get configmap kube-proxy -o yaml \
+kb_kubectl -n kube-system get configmap kube-proxy -o yaml \
   | sed 's/^\([[:space:]]*mode:\).*/\1 "iptables"/' \
-  | kubectl --kubeconfig=/etc/kubernetes/admin.conf replace -f -
+  | kb_kubectl replace -f -
 # kube-proxy reads its mode only at start
-kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-system rollout restart daemonset kube-proxy
+kb_kubectl -n kube-system rollout restart daemonset kube-proxy
 )
 
 ### node-labels: Label the nodes (worker role and inventory labels)
 ## check (read-only)
 (
-if [ ! -f /etc/kubernetes/admin.conf ]; then echo cluster=absent; exit 0; fi
-echo cluster=present
-kubectl --kubeconfig=/etc/kubernetes/admin.conf get nodes --no-headers --show-labels --request-timeout=10s | awk '{ print "node=" $1 " " $2 " " $NF }'
+# One read of everything the cluster-wide steps look at (nodes, the
+# kube-proxy and CNI objects, pods), shared by all of them and parsed once.
+if [ ! -f /etc/kubernetes/admin.conf ]; then
+  echo cluster=absent
+elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
+  echo cluster=present
+  # JSON strings never hold a raw newline, so the document fits on one line
+  printf 'state=%s\n' "$(printf '%s' "$kb_state" | tr -d '\n')"
+else
+  echo cluster=down
+  printf '%s\n' "$kb_state" | tail -n 2 | sed 's/^/error=/'
+fi
 )
 ## apply
 (
-kubectl --kubeconfig=/etc/kubernetes/admin.conf label node work-1 --overwrite node-role.kubernetes.io/worker=
-kubectl --kubeconfig=/etc/kubernetes/admin.conf label node work-2 --overwrite node-role.kubernetes.io/worker=
+kb_kubectl label node work-1 --overwrite node-role.kubernetes.io/worker=
+kb_kubectl label node work-2 --overwrite node-role.kubernetes.io/worker=
 )
 
 ### verify: Wait until every node is Ready and kube-system pods run
 ## check (read-only)
 (
-if [ ! -f /etc/kubernetes/admin.conf ]; then echo cluster=absent; exit 0; fi
-echo cluster=present
-kubectl --kubeconfig=/etc/kubernetes/admin.conf get nodes --no-headers --request-timeout=10s | awk '{ print "node=" $1 " " $2 }'
-kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-system get pods --no-headers --request-timeout=10s | awk '{ print "pod=" $1 " " $2 " " $3 }'
+# One read of everything the cluster-wide steps look at (nodes, the
+# kube-proxy and CNI objects, pods), shared by all of them and parsed once.
+if [ ! -f /etc/kubernetes/admin.conf ]; then
+  echo cluster=absent
+elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
+  echo cluster=present
+  # JSON strings never hold a raw newline, so the document fits on one line
+  printf 'state=%s\n' "$(printf '%s' "$kb_state" | tr -d '\n')"
+else
+  echo cluster=down
+  printf '%s\n' "$kb_state" | tail -n 2 | sed 's/^/error=/'
+fi
 )
 ## apply
 # (read-only)
 (
-kubectl --kubeconfig=/etc/kubernetes/admin.conf wait --for=condition=Ready --timeout=300s node/ctl node/work-1 node/work-2
-kubectl --kubeconfig=/etc/kubernetes/admin.conf -n kube-system wait --for=condition=Ready --timeout=300s pod --all --field-selector=status.phase!=Succeeded
+kb_kubectl wait --for=condition=Ready --timeout=300s node/ctl node/work-1 node/work-2
+kb_kubectl -n kube-system wait --for=condition=Ready --timeout=300s pod --all --field-selector=status.phase!=Succeeded
 )

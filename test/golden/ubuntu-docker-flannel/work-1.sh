@@ -56,6 +56,11 @@ kb_retry() {
   done
 }
 
+# kb_kubectl ARGS...: kubectl as the cluster's administrator (a control plane's admin.conf).
+kb_kubectl() {
+  kubectl --kubeconfig=/etc/kubernetes/admin.conf "$@"
+}
+
 ### hostname: Set the hostname to the inventory name
 ## check (read-only)
 (
@@ -105,10 +110,10 @@ kb_edit /etc/hosts awk -v begin='# BEGIN kbootstrap managed hosts' -v end='# END
 )
 
 ### selinux: Put SELinux in permissive mode, now and at boot
-# skipped: SELinux is only managed on the RHEL family
+# skipped: SELinux is not managed on the Debian family (Debian 11/12, Ubuntu 20.04/22.04/24.04)
 
 ### firewall: Open the Kubernetes ports in firewalld
-# skipped: firewalld is only managed on the RHEL family
+# skipped: firewalld is not managed on the Debian family (Debian 11/12, Ubuntu 20.04/22.04/24.04)
 
 ### swap: Turn swap off, now and at boot
 ## check (read-only)
@@ -203,6 +208,9 @@ KBOOTSTRAP_EOF
 sysctl --system >/dev/null
 )
 
+### base-repositories: Point the OS's own repositories at a mirror that still serves them
+# skipped: Ubuntu 22.04.4 LTS's own repositories are left as they are
+
 ### container-runtime: Install and configure the container runtime
 ## check (read-only)
 (
@@ -216,7 +224,7 @@ for kb_f in /etc/apt/sources.list.d/docker.list /etc/docker/daemon.json /etc/sys
 done
 # one dpkg-query call for every package; only installed ones (status ii) count
 dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' containerd.io docker-ce docker-ce-cli cri-dockerd 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=ii *=/pkg=\1=/p' || true
-if [ -s /etc/apt/keyrings/docker.asc ]; then echo key=present; else echo key=missing; fi
+if [ -s /etc/apt/keyrings/docker.asc ]; then echo key=/etc/apt/keyrings/docker.asc=present; else echo key=/etc/apt/keyrings/docker.asc=missing; fi
 # shellcheck disable=SC2043 # one service is a list too
 for kb_s in docker cri-docker.service; do
   printf 'enabled=%s=%s\n' "$kb_s" "$(systemctl is-enabled "$kb_s" 2>/dev/null || true)"
@@ -315,7 +323,7 @@ done
 dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' kubelet kubeadm kubectl 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=ii *=/pkg=\1=/p' || true
 printf 'kubelet-enabled=%s\n' "$(systemctl is-enabled kubelet 2>/dev/null || true)"
 apt-mark showhold 2>/dev/null | sed 's/^/held=/'
-if [ -s /etc/apt/keyrings/kubernetes-apt-keyring.asc ]; then echo key=present; else echo key=missing; fi
+if [ -s /etc/apt/keyrings/kubernetes-apt-keyring.asc ]; then echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=present; else echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=missing; fi
 )
 ## apply
 (

@@ -1,10 +1,12 @@
 /**
  * Join credentials are fetched from the first control plane at run time,
- * once per join phase, held in memory only, registered with the redactor,
- * and the token is deleted again when the run ends.
+ * once per kind of join, held in memory only, registered with the redactor.
+ * dispose() deletes the tokens this run created and says when it could not.
  */
-import type { Host } from './host/host.js';
-import { KbError } from './errors.js';
+import type { Host } from '../host/host.js';
+import { KbError } from '../errors.js';
+import { render } from '../shell/templates.js';
+import { DEFAULTS } from '../defaults.js';
 
 export interface JoinSecrets {
   endpoint: string;
@@ -18,9 +20,6 @@ export const PLACEHOLDERS = {
   caCertHash: '<CA_CERT_HASH>',
   certificateKey: '<CERTIFICATE_KEY>',
 } as const;
-
-const TOKEN_CMD = "kubeadm token create --print-join-command --ttl 30m --description 'kbootstrap: join during up'";
-const CERT_KEY_CMD = 'kubeadm init phase upload-certs --upload-certs';
 
 export function parseJoinCommand(stdout: string): Omit<JoinSecrets, 'certificateKey'> {
   const line = stdout.split('\n').find((l) => l.trim().startsWith('kubeadm join')) ?? '';
@@ -37,6 +36,16 @@ export function parseCertificateKey(stdout: string): string {
   return key;
 }
 
+/** A fresh join command (token create --print-join-command): shared by `up` and `kbootstrap token`. */
+export function tokenCreateScript(ttl: string, description: string): string {
+  return render('join-credentials/token-create', { ttl, description });
+}
+
+export const uploadCertsScript = (): string => render('join-credentials/upload-certs', {});
+export const tokenDeleteScript = (ids: string[]): string => render('join-credentials/token-delete', { ids });
+
+const STEP = 'join';
+
 export class JoinCredentials {
   private worker?: Promise<JoinSecrets>;
   private controlPlane?: Promise<JoinSecrets>;
@@ -45,15 +54,15 @@ export class JoinCredentials {
   constructor(private readonly cp: () => Host, private readonly endpoint: string) {}
 
   forWorkers(): Promise<JoinSecrets> {
-    this.worker ??= this.fetchToken('join-workers');
+    this.worker ??= this.fetchToken('the workers');
     return this.worker;
   }
 
   forControlPlanes(): Promise<JoinSecrets> {
     this.controlPlane ??= (async () => {
-      const base = await this.fetchToken('join-control-planes');
-      const res = await this.cp().exec(CERT_KEY_CMD, {
-        step: 'join', mutates: true, secretOutput: true,
+      const base = await this.fetchToken('the control planes');
+      const res = await this.cp().exec(uploadCertsScript(), {
+        step: STEP, mutates: true, secretOutput: true,
         note: 'upload the control-plane certificates and print a fresh certificate key (secret, kept in memory)',
         dryRunStdout: PLACEHOLDERS.certificateKey,
         timeoutMs: 120_000,
@@ -65,11 +74,11 @@ export class JoinCredentials {
     return this.controlPlane;
   }
 
-  private async fetchToken(why: string): Promise<JoinSecrets> {
+  private async fetchToken(forWhom: string): Promise<JoinSecrets> {
     const cp = this.cp();
-    const res = await cp.exec(TOKEN_CMD, {
-      step: 'join', mutates: true, secretOutput: true, timeoutMs: 60_000,
-      note: `create a 30-minute join token for ${why === 'join-workers' ? 'the workers' : 'the control planes'} (secret, kept in memory, deleted after the joins)`,
+    const res = await cp.exec(tokenCreateScript(DEFAULTS.joinTokenTtl, 'kbootstrap: join during up'), {
+      step: STEP, mutates: true, secretOutput: true, timeoutMs: 60_000,
+      note: `create a ${DEFAULTS.joinTokenTtl.replace(/^(\d+)m$/, '$1-minute')} join token for ${forWhom} (secret, kept in memory, deleted after the joins)`,
       dryRunStdout: `kubeadm join ${this.endpoint} --token ${PLACEHOLDERS.token} --discovery-token-ca-cert-hash ${PLACEHOLDERS.caCertHash}`,
     });
     const parsed = parseJoinCommand(res.stdout);
@@ -82,5 +91,29 @@ export class JoinCredentials {
   /** Tokens this run created and whose id may be used to delete them. */
   get tokenIds(): string[] {
     return this.created.map((t) => (t.includes('.') ? t.split('.')[0]! : '<JOIN_TOKEN_ID>'));
+  }
+
+  /**
+   * Delete the tokens this run created. Returns why that failed (the tokens
+   * then live until their TTL runs out), or undefined when all went well.
+   */
+  async dispose(): Promise<string | undefined> {
+    const ids = this.tokenIds;
+    if (!ids.length) return undefined;
+    let cp: Host;
+    try {
+      cp = this.cp();
+    } catch (e) {
+      return `the join tokens were not deleted (${(e as Error).message}); they expire within ${DEFAULTS.joinTokenTtl}`;
+    }
+    try {
+      const res = await cp.exec(tokenDeleteScript(ids), {
+        step: STEP, mutates: true, allowFailure: true, note: 'delete the join tokens this run created',
+      });
+      if (res.code !== 0) return `${cp.name}: deleting the join tokens failed (${res.stderr.trim().split('\n')[0] ?? `exit ${res.code}`}); they expire within ${DEFAULTS.joinTokenTtl}`;
+    } catch (e) {
+      return `${cp.name}: deleting the join tokens failed (${(e as Error).message.split('\n')[0]}); they expire within ${DEFAULTS.joinTokenTtl}`;
+    }
+    return undefined;
   }
 }

@@ -1,0 +1,18 @@
+/** Defaults that more than one place needs: the CLI, the inventory loader, the dry run and the steps read them here. */
+export const DEFAULTS = {
+  /** cri-dockerd release used with containerRuntime: docker */
+  criDockerdVersion: '0.3.16',
+  /** CNI plugin releases kbootstrap is tested with */
+  cniVersion: { calico: 'v3.28.2', flannel: 'v0.25.7' },
+  /** limit for a remote command that has none of its own (--command-timeout) */
+  commandTimeoutSeconds: 600,
+  /** how long verify waits for Ready nodes and running kube-system pods (--verify-timeout) */
+  verifyTimeoutSeconds: 300,
+  /** per SSH connection attempt (ssh.connectTimeoutSeconds) */
+  connectTimeoutSeconds: 10,
+  connectAttempts: 3,
+  /** hosts worked on at once (--concurrency) */
+  concurrency: 10,
+  /** lifetime of the join tokens `up` creates (deleted again when the run ends) */
+  joinTokenTtl: '30m',
+} as const;

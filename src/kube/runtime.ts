@@ -1,0 +1,15 @@
+/** Facts about the container runtime and images that depend on the cluster's Kubernetes version. */
+import type { ClusterSpec } from '../inventory/model.js';
+
+/**
+ * The pause image kubeadm expects for each minor: kubeadm's constants.PauseVersion
+ * (cmd/kubeadm/app/constants/constants.go on each release branch).
+ */
+export function pauseImage(cluster: Pick<ClusterSpec, 'minor' | 'imageRepository'>): string {
+  const tag = cluster.minor >= 31 ? '3.10' : cluster.minor >= 26 ? '3.9' : cluster.minor === 25 ? '3.8' : '3.7';
+  return `${cluster.imageRepository}/pause:${tag}`;
+}
+
+export function criSocket(cluster: Pick<ClusterSpec, 'containerRuntime'>): string {
+  return cluster.containerRuntime === 'docker' ? 'unix:///run/cri-dockerd.sock' : 'unix:///run/containerd/containerd.sock';
+}

@@ -1,0 +1,119 @@
+/**
+ * The RHEL family: CentOS 7, Rocky, AlmaLinux and RHEL 8 and 9. yum/dnf and
+ * rpm; versions pinned as NAME-VERSION and held by the repository's
+ * exclude= line (installs pass --disableexcludes); SELinux and firewalld are
+ * part of the default install.
+ */
+import type { ClusterSpec } from '../inventory/model.js';
+import { render } from '../shell/templates.js';
+import { criDockerdBase, dockerRepoBase, kubernetesRepoBase, mirrorBase } from './mirrors.js';
+import type { HostFacts, OsFamily } from './types.js';
+
+const T = (name: string, ctx: Record<string, unknown>) => render(`os/rhel/${name}`, ctx);
+
+/**
+ * CentOS 7 reached its end of life on 2024-06-30 and mirrorlist.centos.org
+ * went away with it, so the stock CentOS-Base.repo cannot install anything
+ * (https://www.redhat.com/en/topics/linux/centos-linux-eol). Its last
+ * release, 7.9.2009, lives on in the vault (https://vault.centos.org/7.9.2009/)
+ * and in Aliyun's copy (https://mirrors.aliyun.com/centos-vault/7.9.2009/).
+ */
+const CENTOS7_VAULT_RELEASE = '7.9.2009';
+
+function centos7VaultBase(cluster: ClusterSpec): string {
+  const m = mirrorBase(cluster);
+  return m ? `${m}/centos-vault/${CENTOS7_VAULT_RELEASE}` : `https://vault.centos.org/${CENTOS7_VAULT_RELEASE}`;
+}
+
+export const rhel: OsFamily = {
+  id: 'rhel',
+  description: 'the RHEL family (CentOS 7, Rocky/Alma/RHEL 8 and 9)',
+  releases: {
+    centos7: { family: 'rhel', osId: 'centos', versionId: '7', codename: '', prettyName: 'CentOS Linux 7 (Core)', major: 7 },
+    rocky8: { family: 'rhel', osId: 'rocky', versionId: '8.10', codename: '', prettyName: 'Rocky Linux 8.10 (Green Obsidian)', major: 8 },
+    rocky9: { family: 'rhel', osId: 'rocky', versionId: '9.4', codename: '', prettyName: 'Rocky Linux 9.4 (Blue Onyx)', major: 9 },
+    alma8: { family: 'rhel', osId: 'almalinux', versionId: '8.10', codename: '', prettyName: 'AlmaLinux 8.10 (Cerulean Leopard)', major: 8 },
+    alma9: { family: 'rhel', osId: 'almalinux', versionId: '9.4', codename: '', prettyName: 'AlmaLinux 9.4 (Seafoam Ocelot)', major: 9 },
+    rhel8: { family: 'rhel', osId: 'rhel', versionId: '8.10', codename: '', prettyName: 'Red Hat Enterprise Linux 8.10 (Ootpa)', major: 8 },
+    rhel9: { family: 'rhel', osId: 'rhel', versionId: '9.4', codename: '', prettyName: 'Red Hat Enterprise Linux 9.4 (Plow)', major: 9 },
+  },
+  genericRelease: 'rocky9',
+  matches: (id, like) => ['rhel', 'centos', 'rocky', 'almalinux', 'ol'].includes(id) || like.some((l) => ['rhel', 'centos', 'fedora'].includes(l)),
+  isSupportedRelease: (f) => (f.major === 7 ? f.osId === 'centos' : f.major === 8 || f.major === 9),
+  managesSelinux: true,
+  managesFirewalld: true,
+
+  baseRepositories(cluster, facts) {
+    if (!(facts.osId === 'centos' && facts.major === 7)) return [];
+    const base = centos7VaultBase(cluster);
+    const section = (id: string, name: string) => [
+      `[${id}]`,
+      `name=CentOS-7 - ${name} (vault ${CENTOS7_VAULT_RELEASE})`,
+      `baseurl=${base}/${id}/$basearch/`,
+      'enabled=1',
+      'gpgcheck=1',
+      'gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-7',
+      '',
+    ];
+    return [{
+      path: '/etc/yum.repos.d/CentOS-Base.repo',
+      content: [
+        '# kbootstrap: CentOS 7 is past its end of life and mirrorlist.centos.org is gone;',
+        `# base, updates and extras come from the vault copy of ${CENTOS7_VAULT_RELEASE}.`,
+        '',
+        ...section('os', 'Base').map((l) => l.replace('[os]', '[base]')),
+        ...section('updates', 'Updates'),
+        ...section('extras', 'Extras'),
+      ].join('\n'),
+    }];
+  },
+
+  kubernetesRepository(cluster) {
+    const base = kubernetesRepoBase(cluster);
+    return {
+      path: '/etc/yum.repos.d/kubernetes.repo',
+      content: [
+        `# kbootstrap: Kubernetes ${cluster.minorVersion} packages; exclude= holds them against yum update`,
+        '[kubernetes]',
+        `name=Kubernetes ${cluster.minorVersion}`,
+        `baseurl=${base}/rpm/`,
+        'enabled=1',
+        'gpgcheck=1',
+        `gpgkey=${base}/rpm/repodata/repomd.xml.key`,
+        'exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni',
+      ].join('\n') + '\n',
+    };
+  },
+
+  dockerRepository(cluster) {
+    // Docker publishes one rpm tree for the whole family under linux/centos (https://docs.docker.com/engine/install/centos/)
+    const base = dockerRepoBase(cluster, 'centos');
+    return {
+      path: '/etc/yum.repos.d/docker-ce.repo',
+      content: [
+        '# kbootstrap: Docker CE repository (containerd.io, docker-ce)',
+        '[docker-ce-stable]',
+        'name=Docker CE Stable - $basearch',
+        `baseurl=${base}/$releasever/$basearch/stable`,
+        'enabled=1',
+        'gpgcheck=1',
+        `gpgkey=${base}/gpg`,
+      ].join('\n') + '\n',
+    };
+  },
+
+  packagesCheck: (packages) => T('packages-state', { packages }),
+  installScript: (packages) => T('install', { packages }),
+  kubePackageSpecs: (cluster, packages) => packages.map((p) => `${p}-${cluster.kubernetesVersion}`),
+  // rpm -q prints VERSION without the release: 1.30.4
+  kubeVersionMatches: (installed, cluster) => installed === cluster.kubernetesVersion,
+  kubeInstallScript: (specs) => T('kube-install', { packages: specs }),
+  holdsCheck: () => '',
+  // the repository file's exclude= line holds them; the file itself is checked by the step
+  notHeld: () => [],
+  criDockerdInstall(cluster, facts: HostFacts) {
+    const v = cluster.criDockerd.version;
+    const arch = facts.arch === 'arm64' ? 'aarch64' : 'x86_64';
+    return T('cri-dockerd', { url: `${criDockerdBase(cluster)}/cri-dockerd-${v}-3.el${facts.major === 7 ? 7 : 8}.${arch}.rpm` });
+  },
+};

@@ -1,0 +1,41 @@
+/**
+ * The phases of `up`, in order. Order matters for the cluster: prepare
+ * every host, init the first control plane, join the other control planes
+ * one by one, join the workers together, then the cluster-wide steps.
+ * Steps say which phase they belong to; the plan, the runner, the dry run
+ * and the progress view read this one list.
+ */
+import type { HostSpec, Inventory } from './inventory/model.js';
+
+export type PhaseId = 'prepare' | 'init' | 'join-control-planes' | 'join-workers' | 'cluster';
+
+export interface PhaseDef {
+  id: PhaseId;
+  title: string;
+  mode: 'parallel' | 'serial';
+  /** hosts that take part, before --only and the steps' own host lists narrow them */
+  hosts(inv: Inventory): HostSpec[];
+  /**
+   * The checks of this phase read cluster-wide state (an apply anywhere may
+   * change them); prepare checks read only their own host.
+   */
+  clusterWide: boolean;
+  /** runs on its hosts even when --only names other hosts (it acts on those hosts' nodes) */
+  ignoresOnly: boolean;
+}
+
+const cps = (inv: Inventory) => inv.hosts.filter((h) => h.role === 'control-plane');
+
+export const PHASES: readonly PhaseDef[] = [
+  { id: 'prepare', title: 'Prepare every host', mode: 'parallel', hosts: (inv) => inv.hosts, clusterWide: false, ignoresOnly: false },
+  { id: 'init', title: 'Initialise the first control plane', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: false },
+  { id: 'join-control-planes', title: 'Join the other control planes, one at a time', mode: 'serial', hosts: (inv) => cps(inv).slice(1), clusterWide: true, ignoresOnly: false },
+  { id: 'join-workers', title: 'Join the workers', mode: 'parallel', hosts: (inv) => inv.hosts.filter((h) => h.role === 'worker'), clusterWide: true, ignoresOnly: false },
+  { id: 'cluster', title: 'Cluster add-ons and checks', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true },
+];
+
+export function phaseDef(id: PhaseId): PhaseDef {
+  const p = PHASES.find((x) => x.id === id);
+  if (!p) throw new Error(`no phase ${id}`);
+  return p;
+}
