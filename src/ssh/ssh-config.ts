@@ -230,8 +230,9 @@ class Evaluator {
 
   private line(d: Directive, active: boolean, neverMatch: boolean, depth: number): boolean {
     const src: SettingSource = { kind: 'ssh-config', file: d.file, line: d.line };
-    const one = (): string => {
-      if (d.args.length !== 1 || /\s/.test(d.args[0]!)) throw new SshConfigError(`${this.where(d)}: ${d.keyword} takes one value`);
+    // a quoted path may hold spaces; a name or number may not (ssh: "garbage at end of line")
+    const one = (spaces = false): string => {
+      if (d.args.length !== 1 || (!spaces && /\s/.test(d.args[0]!))) throw new SshConfigError(`${this.where(d)}: ${d.keyword} takes one value`);
       return d.args[0]!;
     };
     switch (d.keyword) {
@@ -271,7 +272,7 @@ class Evaluator {
         break;
       }
       // the only setting here that accumulates: every IdentityFile line adds a key (ssh_config(5), IdentityFile)
-      case 'identityfile': c.identityFiles.push({ value: one(), source: src }); break;
+      case 'identityfile': c.identityFiles.push({ value: one(true), source: src }); break;
       case 'userknownhostsfile':
         if (d.args.length === 0) throw new SshConfigError(`${this.where(d)}: UserKnownHostsFile needs a value`);
         c.userKnownHostsFiles ??= { value: d.args, source: src };
