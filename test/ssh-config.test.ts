@@ -69,7 +69,7 @@ const ALIASES = [
   'cp1', 'cp2', 'worker1', 'worker2', 'worker3',
   'jump1', 'jump2',
   // wildcards: ? is one character, * with a negated pattern, then the fallbacks of Host *
-  'web1', 'web12', 'foo.lab.invalid', 'bad.lab.invalid',
+  'web', 'web1', 'web12', 'foo.lab.invalid', 'bad.lab.invalid',
   // from the Include (a dot file is skipped, files in lexical order)
   'extra',
   // nothing specific; Host patterns are case-sensitive
