@@ -212,8 +212,23 @@ export function matchingLines(files: string[], host: string, port: number): Know
  * other key — of any type — makes it changed; none makes it new. Then a
  * matching @revoked line with this key overrides everything ("never accepted",
  * sshd(8)), even when another line lists the key as good.
+ *
+ * So a plain `host` line is not a line for `[host]:2222` (ssh-keygen -F does
+ * not list it), yet ssh accepts the key it holds on port 2222 (below).
  */
 export function verifyHostKey(files: string[], host: string, port: number, keyBlob: Buffer): HostKeyVerdict {
+  const v = verdictFor(files, host, port, keyBlob);
+  // ssh -v "checking without port identifier" (sshconnect.c check_host_key, case HOST_NEW): on another port, a
+  // host with no [host]:port line at all is still known when its plain name lists this very key; any other
+  // outcome of that second look (another key, revoked, nothing) leaves it new
+  if (v.status === 'unknown' && port !== 22) {
+    const plain = verdictFor(files, host, 22, keyBlob);
+    if (plain.status === 'known') return plain;
+  }
+  return v;
+}
+
+function verdictFor(files: string[], host: string, port: number, keyBlob: Buffer): HostKeyVerdict {
   const fp = fingerprint(keyBlob);
   const lines = matchingLines(files, host, port);
   const revoked = lines.find((l) => l.marker === 'revoked' && l.blob.equals(keyBlob));
@@ -221,7 +236,8 @@ export function verifyHostKey(files: string[], host: string, port: number, keyBl
   const plain = lines.filter((l) => l.marker === undefined);
   const same = plain.find((l) => l.blob.equals(keyBlob));
   if (same) return { status: 'known', file: same.file, line: same.line };
-  const other = plain[0];
+  // the last such line, the one ssh names as "Offending ... key in FILE:LINE"
+  const other = plain.at(-1);
   if (other) return { status: 'changed', fingerprint: fp, file: other.file, line: other.line };
   const ca = lines.find((l) => l.marker === 'cert-authority');
   return ca ? { status: 'unknown', fingerprint: fp, certAuthority: { file: ca.file, line: ca.line } } : { status: 'unknown', fingerprint: fp };
