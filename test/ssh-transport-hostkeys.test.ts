@@ -61,7 +61,7 @@ function options(acceptNewHostKeys: boolean): SshOptions {
 async function run(port: number, knownHosts: string, acceptNew: boolean): Promise<string> {
   const t = await sshConnect(spec(port, knownHosts), options(acceptNew));
   try {
-    const r = await t.exec('echo ok', { step: 'probe' });
+    const r = await t.exec('echo ok', { step: 'probe', mutates: false });
     return r.stdout.trim();
   } finally {
     await t.close();
