@@ -456,8 +456,10 @@ export function aptGet(args) {
       }
       const [name, want] = p.split('=');
       const cands = aptCandidates(name);
-      if (!cands.length) fail(100, `Reading package lists...\nE: Unable to locate package ${name}`);
-      if (want && !cands.includes(want)) fail(100, `Reading package lists...\nE: Version '${want}' for '${name}' was not found`);
+      // apt's own texts (apt-private/private-cacheset.cc: "Unable to locate package %s",
+      // "Version '%s' for '%s' was not found"); "Reading package lists..." goes to stdout
+      if (!cands.length) fail(100, `E: Unable to locate package ${name}`, 'Reading package lists...\n');
+      if (want && !cands.includes(want)) fail(100, `E: Version '${want}' for '${name}' was not found`, 'Reading package lists...\n');
       plan.push({ name, version: want ?? cands.at(-1) });
     }
     const todo = plan.filter((p) => d[p.name]?.version !== p.version);
