@@ -105,7 +105,11 @@ export function makeDirs(dir: string): void {
     break;
   }
   for (const d of missing) {
-    try { mkdirSync(d); } catch (e) { throw writeError('cannot create directory', d, e); }
+    try { mkdirSync(d); } catch (e) {
+      // ENOENT for a directory whose parent exists: a pseudo file system (/proc, /sys) that takes no new directories
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`cannot create directory ${d}: ${dirname(d)} does not take new directories`);
+      throw writeError('cannot create directory', d, e);
+    }
   }
 }
 
@@ -210,22 +214,22 @@ export function buildProgram(io: Io, setCode: (c: number) => void): Command {
     .showHelpAfterError('(run kbootstrap --help for usage)')
     .addHelpText('after', `
 Examples:
-  kbootstrap init inventory.yaml             write an inventory, asking questions
+  kbootstrap init inventory.yaml          write an inventory, asking questions
   kbootstrap validate inventory.yaml
-  kbootstrap up inventory.yaml --dry-run     what would run, per host (connects to nothing)
-  kbootstrap plan inventory.yaml             what is done and what would change
+  kbootstrap up inventory.yaml --dry-run  what would run, per host (offline)
+  kbootstrap plan inventory.yaml          what is done, what would change
   kbootstrap up inventory.yaml
   kbootstrap kubeconfig inventory.yaml --merge
 
-"-" reads the inventory from standard input (validate) or writes to standard output (init --defaults).
+"-" is standard input for validate, standard output for init --defaults.
 Run kbootstrap help COMMAND for a command's options.
 
 Exit codes:
   0    success (plan: nothing would change)
   1    a host or step failed
-  2    bad input or usage: invalid inventory, unknown flag, host or step, unwritable path
+  2    bad input or usage: invalid inventory, unknown flag/host/step, bad path
   3    plan: something would change
-  130  interrupted (Ctrl-C): running steps finish, none start; a second Ctrl-C aborts
+  130  interrupted: after Ctrl-C running steps finish; a second Ctrl-C aborts
 `)
     .exitOverride();
 
