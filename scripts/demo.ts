@@ -19,6 +19,8 @@ if (why) {
   say('Starting a lab of 3 hosts (CentOS 7, Ubuntu 22.04, Rocky 9) in network namespaces on this machine...');
   const t0 = Date.now();
   const st = await labUp({ hosts: 3, family: 'mixed' });
+  const [lab01] = st.hosts;
+  if (!lab01) throw new Error('the lab started no hosts');
   for (const h of st.hosts) process.stdout.write(`  ${h.name}  ${h.address}  ${h.os}\n`);
   process.stdout.write(`  up in ${((Date.now() - t0) / 1000).toFixed(1)}s. The hosts run a real sshd; the package manager, container runtime, kubeadm and kubectl on them are simulations.\n`);
   const inv = join(LAB_DIR, 'inventory.yaml');
@@ -30,7 +32,7 @@ if (why) {
   say('Look around:');
   process.stdout.write(`  npm run lab -- exec lab-01 -- kubectl get nodes
   npm run lab -- exec lab-02 -- cat /etc/hosts
-  ssh -i ${LAB_DIR}/id_ed25519 -o UserKnownHostsFile=${LAB_DIR}/known_hosts root@${st.hosts[0]!.address}
+  ssh -i ${LAB_DIR}/id_ed25519 -o UserKnownHostsFile=${LAB_DIR}/known_hosts root@${lab01.address}
   node bin/kbootstrap.js plan ${inv}
 Tear down:
   npm run lab -- down

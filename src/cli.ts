@@ -1,9 +1,11 @@
 /** Command-line entry: parses arguments, maps every outcome to a documented exit code. */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { EXIT, InventoryError, KbError, UsageError, formatProblem } from './errors.js';
-import { loadInventoryFile } from './inventory/load.js';
+import { loadInventoryFile, type LoadOptions } from './inventory/load.js';
+import type { HostSpec } from './inventory/model.js';
+import { plural } from './report.js';
 import type { Inventory } from './inventory/model.js';
 import { OS_NAMES, type OsName } from './inventory/schema.js';
 import { dryRun } from './dry-run.js';
@@ -41,14 +43,65 @@ function positiveInt(v: string): number {
 
 const osOption = () => new Option('--os <os>', 'OS assumed for hosts without an os: field (dry run only)').choices([...OS_NAMES]);
 
-export function load(file: string, io: Io): Inventory {
-  const { inventory, warnings } = loadInventoryFile(file);
+/** Commands that connect also warn about key files that are not there (dry runs do not need them). */
+export function load(file: string, io: Io, opts: LoadOptions = { keyFiles: true }): Inventory {
+  const { inventory, warnings } = loadInventoryFile(file, opts);
   for (const w of warnings) io.err(formatProblem(w) + '\n');
   return inventory;
 }
 
 function filterFrom(o: { only?: string[]; steps?: string[]; skipSteps?: string[] }): PlanFilter {
   return { only: o.only, steps: o.steps, skipSteps: o.skipSteps };
+}
+
+/** The dry run, with its refusals (an OS the inventory's runtime cannot run on) as usage errors rather than crashes. */
+async function dryRunOrRefuse(inv: Inventory, opts: Parameters<typeof dryRun>[1]): Promise<Awaited<ReturnType<typeof dryRun>>> {
+  try {
+    return await dryRun(inv, opts);
+  } catch (e) {
+    if (e instanceof KbError) throw e;
+    throw new UsageError((e as Error).message.replace(/^dry run failed on /, 'dry run: cannot render '));
+  }
+}
+
+const IO_WHY: Record<string, string> = {
+  EACCES: 'permission denied', EPERM: 'operation not permitted', EROFS: 'read-only file system', ENOSPC: 'no space left on the device',
+  EEXIST: 'a file is in the way', ENOTDIR: 'a path component is a file, not a directory', EISDIR: 'is a directory', ENOENT: 'no such directory',
+};
+
+/** A write error as one line that names the path: exit 2, since the path came from the user. */
+export function writeError(what: string, path: string, e: unknown): UsageError {
+  const err = e as NodeJS.ErrnoException;
+  return new UsageError(`${what} ${path}: ${(err.code && IO_WHY[err.code]) ?? err.message}`);
+}
+
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdir loops forever on some
+ * pseudo file systems (under /proc it keeps getting ENOENT for a parent that exists).
+ */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  let cur = resolve(dir);
+  for (;;) {
+    let st;
+    try { st = statSync(cur); } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw writeError('cannot create directory', dir, e);
+      missing.unshift(cur);
+      const up = dirname(cur);
+      if (up === cur) break;
+      cur = up;
+      continue;
+    }
+    if (!st.isDirectory()) throw new UsageError(`cannot create directory ${dir}: ${cur} is a file, not a directory`);
+    break;
+  }
+  for (const d of missing) {
+    try { mkdirSync(d); } catch (e) {
+      // ENOENT for a directory whose parent exists: a pseudo file system (/proc, /sys) that takes no new directories
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`cannot create directory ${d}: ${dirname(d)} does not take new directories`);
+      throw writeError('cannot create directory', d, e);
+    }
+  }
 }
 
 /** Ask on the terminal without echo (inquirer), only when there is one. */
@@ -79,12 +132,28 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
   const hosts = plan.hosts.includes(firstCp) ? plan.hosts : [firstCp, ...plan.hosts];
   const creds = await resolveCredentials(hosts, process.env, await terminalPrompt());
   const sshOpts = { creds, acceptNewHostKeys: Boolean(o.acceptNewHostKeys), commandTimeoutMs: o.commandTimeout * 1000, connectAttempts: 3 };
+  // how long a failed connection took (timeouts and retries included), for the summary's time column
+  const connectFailMs = new Map<string, number>();
+  const connect = async (spec: HostSpec) => {
+    const t0 = Date.now();
+    try {
+      return await connectHost(spec, sshOpts);
+    } catch (e) {
+      connectFailMs.set(spec.name, Date.now() - t0);
+      throw e;
+    }
+  };
 
   let interrupts = 0;
   const onSigint = () => {
     interrupts++;
     if (interrupts === 1) io.err('\nkbootstrap: stopping after the running steps (Ctrl-C again to abort)\n');
-    else { io.err('kbootstrap: aborted\n'); process.exit(EXIT.interrupted); }
+    else {
+      // listr2 hides the cursor while it draws
+      if (io.isTTY) io.out('\x1b[?25h\n');
+      io.err('kbootstrap: aborted\n');
+      process.exit(EXIT.interrupted);
+    }
   };
   process.on('SIGINT', onSigint);
 
@@ -99,16 +168,21 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
     }
   };
   try {
-    const runner = new Runner(inv, plan, (spec) => connectHost(spec, sshOpts), {
+    const runner = new Runner(inv, plan, connect, {
       mode, concurrency: o.concurrency, verifyTimeoutSeconds: o.verifyTimeout, onEvent, shouldStop: () => interrupts > 0,
     });
     const result = await runner.run();
+    for (const h of result.hosts) {
+      const ms = connectFailMs.get(h.host);
+      if (ms !== undefined && h.ms < ms) h.ms = ms;
+    }
     await view?.finish(result.outcomes);
     const wouldChange = result.outcomes.some((x) => x.status === 'would-change');
     const code = result.interrupted ? EXIT.interrupted : result.failed ? EXIT.failed : mode === 'plan' && wouldChange ? EXIT.changes : EXIT.ok;
     if (json) io.out(jsonReport(result, mode, code));
     else {
-      if (mode === 'plan') io.out(planText(result));
+      // the terminal view already listed every step with its reason
+      if (mode === 'plan' && !view) io.out(planText(result));
       if (!o.quiet || code !== EXIT.ok) io.out('\n' + summaryTable(result, mode));
     }
     return code;
@@ -122,7 +196,32 @@ export function buildProgram(io: Io, setCode: (c: number) => void): Command {
     .description('Turn fresh Linux machines into a kubeadm Kubernetes cluster over SSH, from one inventory file')
     .version(process.env.npm_package_version ?? '0.1.0')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .configureHelp({
+      // wrap at the terminal's width (80 when it is not a terminal), never past 100 columns
+      helpWidth: Math.min(process.stdout.columns || 80, 100),
+      // the command column stays narrow enough that commander can wrap the descriptions
+      subcommandTerm: (cmd) => cmd.name() === 'token' ? 'token [list|revoke] <inventory>' : [cmd.name(), ...cmd.registeredArguments.map((a) => a.required ? `<${a.name()}>` : `[${a.name()}]`)].join(' '),
+    })
     .showHelpAfterError('(run kbootstrap --help for usage)')
+    .addHelpText('after', `
+Examples:
+  kbootstrap init inventory.yaml          write an inventory, asking questions
+  kbootstrap validate inventory.yaml
+  kbootstrap up inventory.yaml --dry-run  what would run, per host (offline)
+  kbootstrap plan inventory.yaml          what is done, what would change
+  kbootstrap up inventory.yaml
+  kbootstrap kubeconfig inventory.yaml --merge
+
+"-" is standard input for validate, standard output for init --defaults.
+Run kbootstrap help COMMAND for a command's options.
+
+Exit codes:
+  0    success (plan: nothing would change)
+  1    a host or step failed
+  2    bad input or usage: invalid inventory, unknown flag/host/step, bad path
+  3    plan: something would change
+  130  interrupted: after Ctrl-C running steps finish; a second Ctrl-C aborts
+`)
     .exitOverride();
 
   const runOptions = (cmd: Command) => cmd
@@ -143,10 +242,11 @@ export function buildProgram(io: Io, setCode: (c: number) => void): Command {
     .argument('<inventory>', 'inventory file (YAML)')
     .option('--dry-run', 'print, per host, the checks and commands that would run; connect to nothing'))
     .action(async (file: string, o) => {
-      const inv = load(file, io);
       if (o.dryRun) {
-        const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined, filter: filterFrom(o) });
-        io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
+        const inv = load(file, io, { keyFiles: false });
+        const hosts = await dryRunOrRefuse(inv, { defaultOs: o.os as OsName | undefined, filter: filterFrom(o) });
+        if (o.output === 'json') io.out(JSON.stringify({ mode: 'dry-run', hosts: hosts.map((h) => ({ host: h.host, script: h.script })) }, null, 2) + '\n');
+        else io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
         setCode(EXIT.ok);
         return;
       }
@@ -163,15 +263,18 @@ export function buildProgram(io: Io, setCode: (c: number) => void): Command {
   program.command('render')
     .description('write the dry-run script of every host to DIR/<host>.sh (or print them)')
     .argument('<inventory>', 'inventory file (YAML)')
-    .option('-o, --out <dir>', 'directory to write <host>.sh files into')
+    .option('-o, --out <dir>', 'directory to write <host>.sh files into (- for standard output)')
     .addOption(osOption())
     .action(async (file: string, o) => {
-      const inv = load(file, io);
-      const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined });
-      if (o.out) {
-        mkdirSync(o.out, { recursive: true });
-        for (const h of hosts) writeFileSync(join(o.out, `${h.host}.sh`), h.script, { mode: 0o755 });
-        io.err(`wrote ${hosts.length} scripts to ${o.out}\n`);
+      const inv = load(file, io, { keyFiles: false });
+      const hosts = await dryRunOrRefuse(inv, { defaultOs: o.os as OsName | undefined });
+      if (o.out && o.out !== '-') {
+        makeDirs(o.out);
+        for (const h of hosts) {
+          const path = join(o.out, `${h.host}.sh`);
+          try { writeFileSync(path, h.script, { mode: 0o755 }); } catch (e) { throw writeError('cannot write', path, e); }
+        }
+        io.err(`wrote ${plural(hosts.length, 'script')} to ${o.out}\n`);
       } else {
         io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
       }
@@ -242,7 +345,7 @@ export function buildProgram(io: Io, setCode: (c: number) => void): Command {
 
   program.command('init')
     .description('write a new inventory: a guided wizard, or a commented example with --defaults')
-    .argument('[file]', 'where to write it', 'inventory.yaml')
+    .argument('[file]', 'where to write it (- for standard output, with --defaults)', 'inventory.yaml')
     .option('--defaults', 'write a commented example without asking')
     .option('--force', 'overwrite an existing file')
     .action(async (file: string, o) => {
@@ -252,10 +355,10 @@ export function buildProgram(io: Io, setCode: (c: number) => void): Command {
 
   program.command('validate')
     .description('check an inventory file and exit 0 when it is valid')
-    .argument('<inventory>', 'inventory file (YAML)')
+    .argument('<inventory>', 'inventory file (YAML), or - for standard input')
     .action((file: string) => {
       const inv = load(file, io);
-      io.out(`${file}: valid (${inv.hosts.length} hosts, Kubernetes ${inv.cluster.kubernetesVersion})\n`);
+      io.out(`${file === '-' ? '<stdin>' : file}: valid (${plural(inv.hosts.length, 'host')}, Kubernetes ${inv.cluster.kubernetesVersion})\n`);
       setCode(EXIT.ok);
     });
 
@@ -265,10 +368,20 @@ export function buildProgram(io: Io, setCode: (c: number) => void): Command {
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   let code: number = EXIT.ok;
   const program = buildProgram(io, (c) => { code = c; });
+  if (argv.length <= 2) {
+    // no command is a usage error like any other: help goes to stderr, exit 2
+    io.err(program.helpInformation());
+    return EXIT.usage;
+  }
   try {
     await program.parseAsync(argv);
     return code;
   } catch (e) {
+    // inquirer rejects with ExitPromptError on Ctrl-C or Ctrl-D at a prompt
+    if (e instanceof Error && (e.name === 'ExitPromptError' || e.name === 'AbortPromptError')) {
+      io.err('\nkbootstrap: interrupted\n');
+      return EXIT.interrupted;
+    }
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
       return EXIT.usage;

@@ -2,10 +2,10 @@
  * The plan: the phases of src/phases.ts with the registry's steps in them,
  * narrowed to the hosts and steps this run asks for.
  */
-import { distance } from 'fastest-levenshtein';
 import type { HostSpec, Inventory } from './inventory/model.js';
 import { PHASES, type PhaseDef } from './phases.js';
-import { STEPS, STEP_IDS, closestStepId } from './steps/index.js';
+import { STEPS, STEP_IDS } from './steps/index.js';
+import { didYouMean } from './inventory/load.js';
 import type { AnyStep } from './steps/types.js';
 import { UsageError } from './errors.js';
 
@@ -26,18 +26,21 @@ export interface Plan {
   hosts: HostSpec[];
 }
 
-function didYouMean(wrong: string, choices: readonly string[], pick: () => string): string {
-  const best = pick();
-  return distance(wrong, best) <= Math.max(2, Math.floor(best.length / 3)) ? `; did you mean ${JSON.stringify(best)}?` : ` (${choices.join(', ')})`;
-}
+const hint = (wrong: string, choices: readonly string[]) => {
+  const best = didYouMean(wrong, [...choices]);
+  return best ? ` (did you mean ${JSON.stringify(best)}?)` : '';
+};
 
+/** --only, --steps and --skip-steps name hosts and steps that exist; a typo gets a did-you-mean. */
 export function validateFilter(inv: Inventory, f: PlanFilter): void {
   const names = inv.hosts.map((h) => h.name);
   for (const h of f.only ?? []) {
-    if (!names.includes(h)) throw new UsageError(`--only: no host named ${JSON.stringify(h)} in ${inv.file}${didYouMean(h, names, () => names.reduce((a, b) => (distance(h, a) <= distance(h, b) ? a : b)))}`);
+    if (!names.includes(h)) throw new UsageError(`--only: no host named ${JSON.stringify(h)} in ${inv.file}${hint(h, names)}; hosts: ${names.join(', ')}`);
   }
-  for (const s of [...(f.steps ?? []), ...(f.skipSteps ?? [])]) {
-    if (!STEP_IDS.includes(s)) throw new UsageError(`no step ${JSON.stringify(s)}${didYouMean(s, STEP_IDS, () => closestStepId(s))}`);
+  for (const [flag, given] of [['--steps', f.steps], ['--skip-steps', f.skipSteps]] as const) {
+    for (const id of given ?? []) {
+      if (!STEP_IDS.includes(id)) throw new UsageError(`${flag}: no step ${JSON.stringify(id)}${hint(id, STEP_IDS)}; steps: ${STEP_IDS.join(', ')}`);
+    }
   }
 }
 

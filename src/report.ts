@@ -37,15 +37,33 @@ export function summaryTable(r: RunResult, mode: 'apply' | 'plan'): string {
   return table([head, ...rows], { rightAlign: [1, 2, 3, 4, 5] }) + (failures.length ? `\nfailed:\n${failures.map((f) => `  ${f}`).join('\n')}\n` : '') + `\n${(r.ms / 1000).toFixed(1)}s in all\n`;
 }
 
+/** "1 host", "3 hosts". */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** Consecutive outcomes that did not run for the same reason, as one line. */
+export function collapseNotRun(outcomes: StepOutcome[]): (StepOutcome | { notRun: number; reason: string })[] {
+  const out: (StepOutcome | { notRun: number; reason: string })[] = [];
+  for (const o of outcomes) {
+    const last = out[out.length - 1];
+    if (o.status === 'not-run' && last && 'notRun' in last && last.reason === o.reason) last.notRun++;
+    else out.push(o.status === 'not-run' ? { notRun: 1, reason: o.reason } : o);
+  }
+  return out;
+}
+
 export function planText(r: RunResult): string {
   const out: string[] = [];
   for (const h of r.hosts) {
     out.push(`${h.host}:`);
-    for (const o of r.outcomes.filter((x) => x.host === h.host)) {
+    const mine = r.outcomes.filter((x) => x.host === h.host);
+    for (const o of collapseNotRun(mine)) {
+      if ('notRun' in o) { out.push(`  -      ${plural(o.notRun, 'step')} ${o.reason}`); continue; }
       const mark = o.status === 'ok' ? '  ok     ' : o.status === 'would-change' ? '  change ' : o.status === 'skipped' ? '  skip   ' : o.status === 'failed' ? '  FAILED ' : '  -      ';
       out.push(`${mark}${o.step}: ${o.reason}`);
     }
-    if (h.error && !r.outcomes.some((x) => x.host === h.host)) out.push(`  FAILED ${h.error}`);
+    if (h.error && !mine.some((x) => x.status === 'failed')) out.push(`  FAILED ${h.error}`);
   }
   return out.join('\n') + '\n';
 }

@@ -4,9 +4,10 @@
  * --defaults writes a commented example without asking.
  */
 import { existsSync, writeFileSync } from 'node:fs';
-import { parseInventory } from '../inventory/load.js';
-import { parseIPv4, DNS1123_LABEL } from '../inventory/net.js';
-import { EXIT, UsageError } from '../errors.js';
+import { dirname } from 'node:path';
+import { expandHome, parseInventory } from '../inventory/load.js';
+import { EXIT, InventoryError, UsageError, formatProblem, type Problem } from '../errors.js';
+import { plural } from '../report.js';
 import type { Io } from '../io.js';
 
 export interface Prompter {
@@ -21,8 +22,16 @@ export interface InitAnswers {
   runtime: 'containerd' | 'docker';
   cni: 'calico' | 'flannel' | 'none';
   mirror: string;
+  /** cri-dockerd release files, needed with docker on a mirror that does not carry them */
+  criDockerdUrl?: string;
   proxyMode: 'ipvs' | 'iptables';
+  podSubnet: string;
+  serviceSubnet: string;
+  /** a load balancer or VIP in front of several control planes */
+  controlPlaneEndpoint?: string;
   user: string;
+  /** empty: ssh-agent or a password */
+  privateKeyPath?: string;
   hosts: { name: string; address: string; role: 'control-plane' | 'worker'; user?: string }[];
 }
 
@@ -33,7 +42,10 @@ export const DEFAULT_ANSWERS: InitAnswers = {
   cni: 'calico',
   mirror: 'upstream',
   proxyMode: 'ipvs',
+  podSubnet: '10.244.0.0/16',
+  serviceSubnet: '10.96.0.0/12',
   user: 'root',
+  privateKeyPath: '~/.ssh/id_ed25519',
   hosts: [
     { name: 'k8s-master', address: '192.168.40.128', role: 'control-plane' },
     { name: 'k8s-node01', address: '192.168.40.129', role: 'worker' },
@@ -44,7 +56,6 @@ export const DEFAULT_ANSWERS: InitAnswers = {
 const y = (s: string) => JSON.stringify(s);
 
 export function inventoryText(a: InitAnswers): string {
-  const cps = a.hosts.filter((h) => h.role === 'control-plane').length;
   const lines = [
     '# kbootstrap inventory, written by `kbootstrap init`.',
     '# Field reference: README.md ("The inventory"); editors can complete this file',
@@ -55,15 +66,17 @@ export function inventoryText(a: InitAnswers): string {
     'cluster:',
     `  name: ${y(a.name)}                # also the kubeconfig cluster and context name`,
     `  kubernetesVersion: ${y(a.version)}   # kubelet, kubeadm and kubectl are pinned and held at this version`,
-    cps > 1 ? '  controlPlaneEndpoint: "192.0.2.10:6443"   # TODO: your load balancer or VIP in front of the control planes' : '  # controlPlaneEndpoint: "host:6443"   # default: the first control plane\'s address:6443',
-    '  podSubnet: 10.244.0.0/16         # the CNI manifest is patched to match',
-    '  serviceSubnet: 10.96.0.0/12',
+    a.controlPlaneEndpoint !== undefined
+      ? `  controlPlaneEndpoint: ${y(a.controlPlaneEndpoint)}   # the load balancer or VIP in front of the control planes`
+      : '  # controlPlaneEndpoint: "host:6443"   # default: the first control plane\'s address:6443',
+    `  podSubnet: ${y(a.podSubnet)}         # the CNI manifest is patched to match`,
+    `  serviceSubnet: ${y(a.serviceSubnet)}`,
     a.mirror === 'aliyun'
       ? '  imageRepository: registry.aliyuncs.com/google_containers   # control-plane and pause images'
       : '  # imageRepository: registry.aliyuncs.com/google_containers   # default registry.k8s.io',
     `  packageMirror: ${y(a.mirror)}        # upstream | aliyun | base URL of a mirror laid out like mirrors.aliyun.com`,
     `  containerRuntime: ${a.runtime}   # containerd | docker (docker-ce + cri-dockerd)`,
-    ...(a.runtime === 'docker' && a.mirror !== 'upstream' ? ['  criDockerd: { url: "https://example.com/cri-dockerd/" }   # TODO: a copy of the cri-dockerd release files'] : []),
+    ...(a.criDockerdUrl !== undefined ? [`  criDockerd: { url: ${y(a.criDockerdUrl)} }   # where the cri-dockerd release files are`] : []),
     `  cni: { plugin: ${a.cni} }           # calico | flannel | none; optional version, manifest (URL or file)`,
     `  kubeProxyMode: ${a.proxyMode}            # ipvs | iptables`,
     '  registryMirrors: []              # pull-through mirrors for docker.io',
@@ -71,11 +84,13 @@ export function inventoryText(a: InitAnswers): string {
     'ssh:                               # defaults for every host; each can override them under hosts[].ssh',
     `  user: ${y(a.user)}${a.user === 'root' ? '' : '                 # not root: commands run through sudo'}`,
     '  port: 22',
-    '  privateKeyPath: ~/.ssh/id_ed25519',
+    a.privateKeyPath
+      ? `  privateKeyPath: ${y(a.privateKeyPath)}`
+      : '  # privateKeyPath: ~/.ssh/id_ed25519   # none: ssh-agent (SSH_AUTH_SOCK) or KBOOTSTRAP_SSH_PASSWORD',
     'hosts:                             # the first control plane runs kubeadm init',
     ...a.hosts.flatMap((h) => [
       `  - name: ${y(h.name)}`,
-      `    address: ${h.address}`,
+      `    address: ${y(h.address)}`,
       `    role: ${h.role}`,
       ...(h.user && h.user !== a.user ? [`    ssh: { user: ${y(h.user)} }`] : []),
     ]),
@@ -83,43 +98,161 @@ export function inventoryText(a: InitAnswers): string {
   return lines.join('\n') + '\n';
 }
 
-const VERSION_RE = /^v?1\.\d+\.\d+$/;
+/** A host that makes an inventory of cluster answers parse, when no host has been asked for yet. */
+const PROBE_HOST: InitAnswers['hosts'][number] = { name: 'probe', address: '203.0.113.1', role: 'control-plane' };
 
-export async function askAnswers(p: Prompter): Promise<InitAnswers> {
-  const name = await p.input('Cluster name', { default: 'lab', validate: (v) => (DNS1123_LABEL.test(v) ? true : 'lowercase letters, digits and "-"') });
-  const version = await p.input('Kubernetes version', { default: '1.30.4', validate: (v) => (VERSION_RE.test(v) ? true : 'a release like 1.30.4') });
-  const runtime = await p.select('Container runtime', [{ name: 'containerd', value: 'containerd' }, { name: 'docker (docker-ce + cri-dockerd)', value: 'docker' }], 'containerd');
-  const cni = await p.select('CNI plugin', [{ name: 'calico', value: 'calico' }, { name: 'flannel', value: 'flannel' }, { name: 'none (install your own)', value: 'none' }], 'calico');
-  let mirror: string = await p.select('Package and image mirror', [{ name: 'upstream (pkgs.k8s.io, registry.k8s.io)', value: 'upstream' }, { name: 'aliyun (mirrors.aliyun.com)', value: 'aliyun' }, { name: 'another mirror (base URL)', value: 'url' }], 'upstream');
-  if (mirror === 'url') mirror = await p.input('Mirror base URL', { validate: (v) => (/^https?:\/\/\S+$/.test(v) ? true : 'an http(s) URL') });
-  const proxyMode = await p.select('kube-proxy mode', [{ name: 'ipvs', value: 'ipvs' }, { name: 'iptables', value: 'iptables' }], 'ipvs');
-  const user = await p.input('SSH user for every host', { default: 'root', validate: (v) => (/^[a-z_][a-z0-9_.-]*$/i.test(v) ? true : 'a user name') });
-  const hosts: InitAnswers['hosts'] = [];
-  for (;;) {
-    const i = hosts.length;
-    const role = i === 0 ? 'control-plane' : await p.select(`Role of host ${i + 1}`, [{ name: 'worker', value: 'worker' }, { name: 'control-plane', value: 'control-plane' }], 'worker');
-    const address = await p.input(`Address of host ${i + 1} (IPv4)`, { validate: (v) => (parseIPv4(v) === undefined ? 'an IPv4 address like 192.168.40.128' : hosts.some((h) => h.address === v) ? 'already used' : true) });
-    const def = role === 'control-plane' ? (i === 0 ? 'k8s-master' : `k8s-master${i + 1}`) : `k8s-node${String(hosts.filter((h) => h.role === 'worker').length + 1).padStart(2, '0')}`;
-    const name = await p.input(`Name of host ${i + 1}`, { default: def, validate: (v) => (!DNS1123_LABEL.test(v) ? 'lowercase letters, digits and "-"' : hosts.some((h) => h.name === v) ? 'already used' : true) });
-    const hostUser = await p.input(`SSH user on ${name}`, { default: user });
-    hosts.push({ name, address, role, user: hostUser });
-    if (!(await p.confirm('Add another host?', hosts.length < 3))) break;
+/**
+ * The inventory's own rules, for one field: the answers so far are written
+ * out and parsed exactly as `validate` would, and only the problems at that
+ * field count. So a prompt refuses what the final file would refuse.
+ */
+export function fieldProblem(a: InitAnswers, path: string): true | string {
+  const answers = a.hosts.length ? a : { ...a, hosts: [PROBE_HOST] };
+  try {
+    parseInventory(inventoryText(answers), 'answers');
+    return true;
+  } catch (e) {
+    if (!(e instanceof InventoryError)) throw e;
+    const p = e.problems.find((x) => x.severity === 'error' && x.path === path);
+    return p ? p.message : true;
   }
-  return { name, version, runtime, cni, mirror, proxyMode, user, hosts };
+}
+
+/** Ask until the answer passes the field's rule (the prompter shows the message). */
+async function ask(p: Prompter, a: InitAnswers, message: string, path: string, set: (v: string) => void, def?: string): Promise<void> {
+  await p.input(message, { default: def, validate: (v) => { set(v.trim()); return fieldProblem(a, path); } }).then((v) => set(v));
+}
+
+function defaultName(hosts: InitAnswers['hosts'], role: 'control-plane' | 'worker'): string {
+  const n = hosts.filter((h) => h.role === role).length + 1;
+  return role === 'control-plane' ? (n === 1 ? 'k8s-master' : `k8s-master${n}`) : `k8s-node${String(n).padStart(2, '0')}`;
+}
+
+/** The host questions, for host i (asked again when the final check refuses one). */
+async function askHost(p: Prompter, a: InitAnswers, i: number): Promise<void> {
+  const h = a.hosts[i]!;
+  await ask(p, a, `Address of host ${i + 1} (IPv4)`, `hosts[${i}].address`, (v) => { h.address = v; }, h.address || undefined);
+  await ask(p, a, `Name of host ${i + 1}`, `hosts[${i}].name`, (v) => { h.name = v; }, h.name);
+  await ask(p, a, `SSH user on ${h.name}`, `hosts[${i}].ssh.user`, (v) => { h.user = v; }, h.user ?? a.user);
+}
+
+async function askKey(p: Prompter, a: InitAnswers, warn: (s: string) => void): Promise<void> {
+  const guess = ['~/.ssh/id_ed25519', '~/.ssh/id_ecdsa', '~/.ssh/id_rsa'].find((k) => existsSync(expandHome(k))) ?? '~/.ssh/id_ed25519';
+  for (;;) {
+    const v = await p.input('SSH private key file (- for none: ssh-agent or a password)', { default: a.privateKeyPath ?? guess });
+    if (v === '-' || v === '') { a.privateKeyPath = undefined; return; }
+    a.privateKeyPath = v;
+    if (existsSync(expandHome(v))) return;
+    warn(`warning: ${v} does not exist (yet): SSH with it will fail until it does`);
+    if (await p.confirm(`Keep ${v} anyway?`, false)) return;
+  }
+}
+
+const SELECT = {
+  runtime: [{ name: 'containerd', value: 'containerd' }, { name: 'docker (docker-ce + cri-dockerd)', value: 'docker' }] as const,
+  cni: [{ name: 'calico', value: 'calico' }, { name: 'flannel', value: 'flannel' }, { name: 'none (install your own)', value: 'none' }] as const,
+  mirror: [{ name: 'upstream (pkgs.k8s.io, registry.k8s.io)', value: 'upstream' }, { name: 'aliyun (mirrors.aliyun.com)', value: 'aliyun' }, { name: 'another mirror (base URL)', value: 'url' }] as const,
+  proxy: [{ name: 'ipvs', value: 'ipvs' }, { name: 'iptables', value: 'iptables' }] as const,
+};
+
+/** Re-ask the question behind an inventory path; false when no question sets it. */
+async function reask(p: Prompter, a: InitAnswers, path: string, warn: (s: string) => void): Promise<boolean> {
+  const host = /^hosts\[(\d+)\]/.exec(path);
+  if (host && a.hosts[Number(host[1])]) { await askHost(p, a, Number(host[1])); return true; }
+  switch (path) {
+    case 'cluster.name': await ask(p, a, 'Cluster name', path, (v) => { a.name = v; }, a.name); return true;
+    case 'cluster.kubernetesVersion': await ask(p, a, 'Kubernetes version', path, (v) => { a.version = v; }, a.version); return true;
+    case 'cluster.podSubnet': await ask(p, a, 'Pod network (podSubnet, CIDR)', path, (v) => { a.podSubnet = v; }, a.podSubnet); return true;
+    case 'cluster.serviceSubnet': await ask(p, a, 'Service network (serviceSubnet, CIDR)', path, (v) => { a.serviceSubnet = v; }, a.serviceSubnet); return true;
+    case 'cluster.packageMirror': await ask(p, a, 'Mirror base URL', path, (v) => { a.mirror = v; }); return true;
+    case 'cluster.containerRuntime': case 'cluster.criDockerd.url':
+      await ask(p, a, 'Base URL of the cri-dockerd release files (the mirror does not carry them)', 'cluster.criDockerd.url', (v) => { a.criDockerdUrl = v; }, a.criDockerdUrl);
+      return true;
+    case 'cluster.controlPlaneEndpoint':
+      await ask(p, a, 'Load balancer or VIP in front of the control planes (host:port)', path, (v) => { a.controlPlaneEndpoint = v; }, a.controlPlaneEndpoint);
+      return true;
+    case 'ssh.user': await ask(p, a, 'SSH user for every host', path, (v) => { a.user = v; }, a.user); return true;
+    case 'ssh.privateKeyPath': await askKey(p, a, warn); return true;
+  }
+  return false;
+}
+
+export async function askAnswers(p: Prompter, warn: (s: string) => void = () => undefined): Promise<InitAnswers> {
+  const a: InitAnswers = { ...DEFAULT_ANSWERS, hosts: [], privateKeyPath: undefined };
+  await ask(p, a, 'Cluster name', 'cluster.name', (v) => { a.name = v; }, a.name);
+  await ask(p, a, 'Kubernetes version', 'cluster.kubernetesVersion', (v) => { a.version = v; }, a.version);
+  a.runtime = await p.select('Container runtime', [...SELECT.runtime], 'containerd');
+  a.cni = await p.select('CNI plugin', [...SELECT.cni], 'calico');
+  const mirror = await p.select('Package and image mirror', [...SELECT.mirror], 'upstream');
+  if (mirror === 'url') await ask(p, a, 'Mirror base URL', 'cluster.packageMirror', (v) => { a.mirror = v; });
+  else a.mirror = mirror;
+  if (fieldProblem(a, 'cluster.containerRuntime') !== true) await reask(p, a, 'cluster.criDockerd.url', warn);
+  a.proxyMode = await p.select('kube-proxy mode', [...SELECT.proxy], 'ipvs');
+  await ask(p, a, 'Pod network (podSubnet, CIDR)', 'cluster.podSubnet', (v) => { a.podSubnet = v; }, a.podSubnet);
+  await ask(p, a, 'Service network (serviceSubnet, CIDR)', 'cluster.serviceSubnet', (v) => { a.serviceSubnet = v; }, a.serviceSubnet);
+  await ask(p, a, 'SSH user for every host', 'ssh.user', (v) => { a.user = v; }, a.user);
+  await askKey(p, a, warn);
+  for (;;) {
+    const i = a.hosts.length;
+    const role = i === 0 ? 'control-plane' : await p.select(`Role of host ${i + 1}`, [{ name: 'worker', value: 'worker' }, { name: 'control-plane', value: 'control-plane' }], 'worker');
+    a.hosts.push({ name: defaultName(a.hosts, role), address: '', role, user: a.user });
+    await askHost(p, a, i);
+    if (!(await p.confirm('Add another host?', a.hosts.length < 3))) break;
+  }
+  if (a.hosts.filter((h) => h.role === 'control-plane').length > 1) await reask(p, a, 'cluster.controlPlaneEndpoint', warn);
+  return a;
+}
+
+/** init writes to standard output when FILE is "-". */
+function writeInventory(file: string, text: string): void {
+  if (file === '-') { process.stdout.write(text); return; }
+  try {
+    writeFileSync(file, text, { mode: 0o644 });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' ? `no such directory ${dirname(file)}` : err.code === 'EACCES' ? 'permission denied' : err.code === 'EISDIR' ? 'is a directory' : err.code === 'ENOTDIR' ? 'a path component is a file, not a directory' : err.message;
+    throw new UsageError(`cannot write ${file}: ${why}`);
+  }
 }
 
 export async function init(file: string, o: { defaults?: boolean; force?: boolean }, io: Io, prompter: Prompter | undefined): Promise<number> {
-  if (existsSync(file) && !o.force) throw new UsageError(`${file} exists: pass --force to overwrite it`);
+  if (file !== '-' && existsSync(file) && !o.force) throw new UsageError(`${file} exists: pass --force to overwrite it`);
+  if (file === '-' && !o.defaults) throw new UsageError('init -: standard output is for --defaults; the wizard writes to a file');
+  const warn = (s: string) => io.err(s + '\n');
   let answers = DEFAULT_ANSWERS;
   if (!o.defaults) {
     if (!prompter) throw new UsageError('init: no terminal to ask on; use --defaults to write a commented example');
-    answers = await askAnswers(prompter);
+    answers = await askAnswers(prompter, warn);
   }
-  const text = inventoryText(answers);
-  const { warnings } = parseInventory(text, file); // throws InventoryError (exit 2) before anything is written
-  writeFileSync(file, text, { mode: 0o644 });
+  let text = inventoryText(answers);
+  let warnings: Problem[] = [];
+  // every prompt checked its own field; a rule across fields can still refuse the whole: ask again what it names
+  for (let round = 1; ; round++) {
+    try {
+      warnings = parseInventory(text, file).warnings;
+      break;
+    } catch (e) {
+      if (!(e instanceof InventoryError) || o.defaults) throw e;
+      const failing = e.problems.filter((x) => x.severity === 'error');
+      let reasked = round <= 3 && prompter !== undefined;
+      for (const f of reasked ? failing : []) {
+        warn(`${f.path || 'inventory'}: ${f.message}`);
+        if (!(await reask(prompter!, answers, f.path, warn))) { reasked = false; break; }
+      }
+      if (!reasked) {
+        // nothing left to ask: keep the answers rather than throw them away
+        if (file === '-') throw e;
+        const draft = `${file}.draft`;
+        writeInventory(draft, text);
+        io.err(`${e.problems.map(formatProblem).join('\n')}\nyour answers are saved in ${draft}: fix it, then kbootstrap validate ${draft}\n`);
+        return EXIT.usage;
+      }
+      text = inventoryText(answers);
+    }
+  }
+  writeInventory(file, text);
   for (const w of warnings) io.err(`warning: ${w.path}: ${w.message}\n`);
-  io.out(`wrote ${file}: ${answers.hosts.length} hosts, Kubernetes ${answers.version}. Next: kbootstrap check ${file}, then kbootstrap up ${file}\n`);
+  if (file !== '-') io.out(`wrote ${file}: ${plural(answers.hosts.length, 'host')}, Kubernetes ${answers.version}. Next: kbootstrap check ${file}, then kbootstrap up ${file}\n`);
   return EXIT.ok;
 }
 

@@ -5,7 +5,8 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { homedir } from 'node:os';
+import { isMap, isPair, isScalar, LineCounter, parseAllDocuments, parseDocument, type Document } from 'yaml';
 import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
 import { InventoryError, type Problem } from '../errors.js';
@@ -117,34 +118,70 @@ export interface LoadResult {
   warnings: Problem[];
 }
 
-export function loadInventoryFile(file: string): LoadResult {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.message;
-    throw new InventoryError([{ file, line: 1, col: 1, path: '', message: `cannot read inventory: ${why}`, severity: 'error' }]);
-  }
-  return parseInventory(text, file);
+/** `~` and `~/…` as the shell expands them, for the key paths the inventory names. */
+export function expandHome(p: string): string {
+  return p === '~' ? homedir() : p.startsWith('~/') ? `${homedir()}/${p.slice(2)}` : p;
 }
 
-export function parseInventory(text: string, file: string): LoadResult {
+export interface LoadOptions {
+  /** warn (file:line) about private key files that do not exist: for the commands that will use them */
+  keyFiles?: boolean;
+}
+
+/** Reads FILE, or standard input when FILE is "-". */
+export function loadInventoryFile(file: string, opts: LoadOptions = {}): LoadResult {
+  let text: string;
+  const name = file === '-' ? '<stdin>' : file;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.code === 'EACCES' ? 'permission denied' : err.message;
+    throw new InventoryError([{ file: name, line: 1, col: 1, path: '', message: `cannot read inventory: ${why}`, severity: 'error' }]);
+  }
+  return parseInventory(text, name, opts);
+}
+
+/** YAML's own messages, in terms of an inventory; only the first error is reported, since the parser's later ones follow from it. */
+function yamlSyntaxProblem(text: string, doc: Document, lc: LineCounter, file: string): Problem {
+  const e = doc.errors[0]!;
+  const at = lc.linePos(e.pos[0]);
+  const problem = (line: number, col: number, message: string): Problem => ({ file, line, col, path: '', message, severity: 'error' });
+  if (e.code === 'MULTIPLE_DOCS') {
+    const n = parseAllDocuments(text).length;
+    return problem(at.line, at.col, `the file holds ${n} YAML documents (separated by ---); an inventory is one`);
+  }
+  if (e.code === 'BLOCK_AS_IMPLICIT_KEY' || e.code === 'MULTILINE_IMPLICIT_KEY') {
+    // the parser notices on the line before: a plain value there runs on into the next line, whose indentation is wrong
+    const lines = text.split('\n');
+    for (let i = at.line; i < lines.length; i++) {
+      const l = lines[i]!;
+      if (!l.trim() || l.trimStart().startsWith('#')) continue;
+      const col = l.length - l.trimStart().length + 1;
+      return problem(i + 1, col, `YAML syntax: bad indentation: this line does not line up with the keys above it (line ${at.line} takes it as the rest of its value)`);
+    }
+  }
+  if (e.code === 'TAB_AS_INDENT') return problem(at.line, at.col, 'YAML syntax: a tab in the indentation: YAML indents with spaces only');
+  return problem(at.line, at.col, `YAML syntax: ${e.message.split('\n')[0]}`);
+}
+
+export function parseInventory(text: string, file: string, opts: LoadOptions = {}): LoadResult {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  // merge: YAML 1.1 merge keys (<<: *defaults), which hand-written inventories use to share host settings
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, merge: true });
   const problems: Problem[] = [];
   const err = (line: number, col: number, path: string, message: string) => {
     if (!problems.some((p) => p.path === path && p.message === message)) problems.push({ file, line, col, path, message, severity: 'error' });
   };
 
-  if (doc.errors.length) {
-    for (const e of doc.errors) {
-      const p = lc.linePos(e.pos[0]);
-      err(p.line, p.col, '', `YAML syntax: ${e.message.split('\n')[0]}`);
-    }
-    throw new InventoryError(problems);
+  if (doc.errors.length) throw new InventoryError([yamlSyntaxProblem(text, doc, lc, file)]);
+  let raw: unknown;
+  try {
+    // the yaml library caps alias expansion (maxAliasCount) and throws a ReferenceError past it
+    raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (e) {
+    throw new InventoryError([{ file, line: 1, col: 1, path: '', message: `YAML aliases expand too far (${(e as Error).message}): an inventory needs no more than a few`, severity: 'error' }]);
   }
-  const raw = doc.toJS() as unknown;
   const loc = new Locator(doc, lc);
   const at = (path: Path, message: string) => {
     const p = loc.value(path);
@@ -196,6 +233,14 @@ export function parseInventory(text: string, file: string): LoadResult {
     warnings.push({ file, line: p.line, col: p.col, path: formatPath(path), message, severity: 'warning' });
   };
   const inventory = checkSemantics(parsed.data, file, at, warn);
+  if (opts.keyFiles) {
+    const keyPaths: Path[] = [['ssh', 'privateKeyPath'], ['ssh', 'bastion', 'privateKeyPath']];
+    parsed.data.hosts.forEach((_h, i) => keyPaths.push(['hosts', i, 'ssh', 'privateKeyPath'], ['hosts', i, 'ssh', 'bastion', 'privateKeyPath']));
+    for (const path of keyPaths) {
+      const v = getAt(parsed.data, path);
+      if (typeof v === 'string' && !existsSync(expandHome(v))) warn(path, `no such file ${JSON.stringify(v)}: SSH with this key will fail`);
+    }
+  }
   if (problems.length) throw new InventoryError([...problems, ...warnings]);
   return { inventory: inventory!, warnings };
 }

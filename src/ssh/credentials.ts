@@ -3,10 +3,10 @@
  * prompt, never the inventory. Resolved once, before any connection.
  */
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import ssh2 from 'ssh2';
 import { KbError, EXIT } from '../errors.js';
 import type { HostSpec } from '../inventory/model.js';
+import { expandHome } from '../inventory/load.js';
 
 export interface Credentials {
   /** private key text by path */
@@ -19,14 +19,19 @@ export interface Credentials {
 
 export type Prompt = (message: string) => Promise<string>;
 
-export function expandHome(p: string): string {
-  return p === '~' ? homedir() : p.startsWith('~/') ? `${homedir()}/${p.slice(2)}` : p;
-}
+export { expandHome };
 
 function isEncrypted(text: string): boolean {
   const parsed = ssh2.utils.parseKey(text);
   if (parsed instanceof Error) return /encrypted|passphrase/i.test(parsed.message);
   return false;
+}
+
+/** Like ssh-add, which asks three times before giving up. */
+const MAX_PASSPHRASE_ATTEMPTS = 3;
+
+function wrongPassphrase(parsed: ReturnType<typeof ssh2.utils.parseKey>): boolean {
+  return parsed instanceof Error && /bad decrypt|passphrase|integrity check/i.test(parsed.message);
 }
 
 /** Read every key the inventory names, and ask for what is missing (only on a terminal). */
@@ -44,25 +49,32 @@ export async function resolveCredentials(hosts: HostSpec[], env: NodeJS.ProcessE
     if (h.ssh.privateKeyPath) paths.add(h.ssh.privateKeyPath);
     if (h.ssh.bastion?.privateKeyPath) paths.add(h.ssh.bastion.privateKeyPath);
   }
-  let needPassphrase = false;
+  const encrypted: string[] = [];
   for (const p of paths) {
     let text: string;
     try {
       text = readFileSync(expandHome(p), 'utf8');
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      throw new KbError(`ssh.privateKeyPath ${p}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`, EXIT.usage);
+      throw new KbError(`ssh.privateKeyPath ${p}: ${err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.message}`, EXIT.usage);
     }
     keys.set(p, text);
-    if (isEncrypted(text)) needPassphrase = true;
+    if (isEncrypted(text)) encrypted.push(p);
   }
-  if (needPassphrase && creds.passphrase === undefined) {
-    if (!prompt) throw new KbError('the private key is encrypted: set KBOOTSTRAP_SSH_PASSPHRASE (no terminal to ask on)', EXIT.usage);
-    creds.passphrase = await prompt('Passphrase for the SSH private key:');
+  // the transport hands one passphrase to every key, so it has to open all the encrypted ones
+  const opens = (passphrase: string) => encrypted.every((p) => !wrongPassphrase(ssh2.utils.parseKey(keys.get(p)!, passphrase)));
+  if (encrypted.length && creds.passphrase === undefined) {
+    if (!prompt) throw new KbError(`the private key ${encrypted.join(', ')} is encrypted: set KBOOTSTRAP_SSH_PASSPHRASE (no terminal to ask on)`, EXIT.usage);
+    const which = encrypted.join(', ');
+    for (let attempt = 1; ; attempt++) {
+      const answer = await prompt(attempt === 1 ? `Passphrase for ${which}:` : `Wrong passphrase, try again. Passphrase for ${which}:`);
+      if (opens(answer)) { creds.passphrase = answer; break; }
+      if (attempt === MAX_PASSPHRASE_ATTEMPTS) throw new KbError(`ssh.privateKeyPath ${which}: wrong passphrase (${attempt} attempts)`, EXIT.usage);
+    }
   }
   for (const [p, text] of keys) {
     const parsed = ssh2.utils.parseKey(text, creds.passphrase);
-    if (parsed instanceof Error) throw new KbError(`ssh.privateKeyPath ${p}: ${/bad decrypt|passphrase/i.test(parsed.message) ? 'wrong passphrase' : parsed.message}`, EXIT.usage);
+    if (parsed instanceof Error) throw new KbError(`ssh.privateKeyPath ${p}: ${wrongPassphrase(parsed) ? `wrong passphrase${env.KBOOTSTRAP_SSH_PASSPHRASE !== undefined ? ' (from KBOOTSTRAP_SSH_PASSPHRASE)' : ''}` : parsed.message}`, EXIT.usage);
   }
   if (paths.size === 0 && !creds.agent && creds.password === undefined) {
     if (!prompt) throw new KbError('no SSH credentials: set ssh.privateKeyPath in the inventory, run an ssh-agent, or set KBOOTSTRAP_SSH_PASSWORD', EXIT.usage);

@@ -4,7 +4,7 @@
  * stdin, for other users), bounded by a remote `timeout` and a local timer.
  */
 import { NodeSSH } from 'node-ssh';
-import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import type { Readable } from 'node:stream';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { batchScript, parseBatch, withPrelude, writeCommand } from '../shell/pre
 import { shWrap } from '../shell/quote.js';
 import { KbError } from '../errors.js';
 import { RemoteCommandError, tail } from '../transport/remote-error.js';
-import { recordHostKey, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
+import { mayRecord, preferredHostKeyAlgorithms, recordHostKey, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
 import { expandHome, type Credentials } from './credentials.js';
 
 export interface SshOptions {
@@ -33,14 +33,19 @@ function knownHostsFiles(spec: HostSpec): string[] {
   return [DEFAULT_KNOWN_HOSTS(), ...(spec.ssh.knownHostsPath ? [expandHome(spec.ssh.knownHostsPath)] : [])];
 }
 
-function describeConnectError(name: string, address: string, port: number, e: Error & { code?: string; level?: string }, timeoutS: number, verdict?: HostKeyVerdict): string {
+function describeConnectError(name: string, address: string, port: number, e: Error & { code?: string; level?: string }, timeoutS: number, verdict?: HostKeyVerdict, recordError?: string): string {
+  if (verdict?.status === 'unknown' && verdict.certAuthority) {
+    const ca = verdict.certAuthority;
+    return `${name}: unknown host key ${verdict.fingerprint} for ${address}:${port}: ${ca.file}:${ca.line} names a @cert-authority for this host, and kbootstrap does not check host certificates, so it will not accept a plain key on first use either; add the host's own key to known_hosts`;
+  }
   if (verdict?.status === 'unknown') {
     return `${name}: unknown host key ${verdict.fingerprint} for ${address}:${port}: check it, then add it to known_hosts or rerun with --accept-new-host-keys`;
   }
   if (verdict?.status === 'changed') {
     return `${name}: HOST KEY CHANGED for ${address}:${port}: it now presents ${verdict.fingerprint}, ${verdict.file}:${verdict.line} holds another key; refusing to connect (if the host was rebuilt, remove that line)`;
   }
-  if (verdict?.status === 'revoked') return `${name}: the host key ${verdict.fingerprint} of ${address}:${port} is marked @revoked in known_hosts; refusing to connect`;
+  if (verdict?.status === 'revoked') return `${name}: the host key ${verdict.fingerprint} of ${address}:${port} is marked @revoked at ${verdict.file}:${verdict.line}; refusing to connect`;
+  if (recordError) return `${name}: cannot record the new host key of ${address}:${port}: ${recordError}`;
   if (e.code === 'ECONNREFUSED') return `${name}: connection refused by ${address}:${port} (is sshd running?)`;
   if (e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH') return `${name}: ${address} is unreachable`;
   if (e.code === 'ETIMEDOUT' || /Timed out while waiting for handshake/.test(e.message)) return `${name}: no answer from ${address}:${port} within ${timeoutS}s`;
@@ -54,6 +59,8 @@ const RETRYABLE = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRE
 
 async function connectOnce(spec: { name: string; address: string; port: number; user: string; privateKeyPath?: string; timeoutS: number; knownHosts: string[]; recordTo: string }, o: SshOptions, sock?: Readable): Promise<NodeSSH> {
   let verdict: HostKeyVerdict | undefined;
+  let recordError: string | undefined;
+  const preferred = preferredHostKeyAlgorithms(spec.knownHosts, spec.address, spec.port) as ServerHostKeyAlgorithm[];
   const cfg: ConnectConfig & { privateKey?: string } = {
     host: spec.address,
     port: spec.port,
@@ -64,13 +71,22 @@ async function connectOnce(spec: { name: string; address: string; port: number; 
     hostVerifier: (key: Buffer) => {
       verdict = verifyHostKey(spec.knownHosts, spec.address, spec.port, key);
       if (verdict.status === 'known') return true;
-      if (verdict.status === 'unknown' && o.acceptNewHostKeys) {
-        recordHostKey(spec.recordTo, spec.address, spec.port, key);
+      if (o.acceptNewHostKeys && mayRecord(verdict)) {
+        try {
+          recordHostKey(spec.recordTo, spec.address, spec.port, key);
+        } catch (e) {
+          // a throw inside ssh2's callback would escape the connect promise
+          recordError = (e as Error).message;
+          verdict = undefined;
+          return false;
+        }
         return true;
       }
       return false;
     },
   };
+  // ask for a key type known_hosts already holds for this host, as ssh does, so a host with several keys is not taken as changed
+  if (preferred.length) cfg.algorithms = { serverHostKey: { remove: preferred, prepend: preferred, append: [] } };
   if (sock) cfg.sock = sock;
   if (spec.privateKeyPath) {
     cfg.privateKey = o.creds.keys.get(spec.privateKeyPath);
@@ -84,8 +100,8 @@ async function connectOnce(spec: { name: string; address: string; port: number; 
     return ssh;
   } catch (e) {
     const err = e as Error & { code?: string; level?: string };
-    const wrapped = new KbError(describeConnectError(spec.name, spec.address, spec.port, err, spec.timeoutS, verdict));
-    (wrapped as KbError & { retryable?: boolean }).retryable = RETRYABLE.has(err.code ?? '') && !verdict;
+    const wrapped = new KbError(describeConnectError(spec.name, spec.address, spec.port, err, spec.timeoutS, verdict, recordError));
+    (wrapped as KbError & { retryable?: boolean }).retryable = RETRYABLE.has(err.code ?? '') && !verdict && !recordError;
     throw wrapped;
   }
 }

@@ -3,7 +3,6 @@
  * --steps/--skip-steps, the progress view and the tests all read this list;
  * adding a step is its file, its templates and one line here.
  */
-import { closest } from 'fastest-levenshtein';
 import type { AnyStep } from './types.js';
 import { hostnameStep } from './hostname.js';
 import { hostsFileStep } from './hosts-file.js';
@@ -49,7 +48,3 @@ export function stepById(id: string): AnyStep | undefined {
   return STEPS.find((s) => s.id === id);
 }
 
-/** The closest step id to a mistyped one, for a did-you-mean. */
-export function closestStepId(id: string): string {
-  return closest(id, [...STEP_IDS]);
-}

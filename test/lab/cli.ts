@@ -1,16 +1,18 @@
-// npm run lab -- up --hosts N [--family rhel|debian|mixed] | down | status | exec NAME -- CMD...
+// npm run lab -- up --hosts N [--family rhel|debian|mixed] [--centos7-repos eol|vault] | down | status | exec NAME -- CMD...
 import { Command, InvalidArgumentError } from 'commander';
-import { labDown, labExec, labStatus, labUnavailable, labUp, LAB_DIR, type FamilyChoice } from './lab.js';
+import { DEFAULT_SEED, labDown, labExec, labStatus, labUnavailable, labUp, LAB_DIR, type FamilyChoice } from './lab.js';
 
 const program = new Command('lab').description('the kbootstrap lab: SSH test hosts on this machine').exitOverride();
 
 program.command('up')
   .option('--hosts <n>', 'number of hosts', (v) => { const n = Number(v); if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number'); return n; }, 3)
   .option('--family <family>', 'rhel | debian | mixed', 'mixed')
-  .action(async (o: { hosts: number; family: FamilyChoice }) => {
+  .option('--centos7-repos <repos>', "CentOS 7's base repositories: eol (stock, mirrorlist.centos.org: yum fails) | vault", DEFAULT_SEED.centos7Repos)
+  .action(async (o: { hosts: number; family: FamilyChoice; centos7Repos: 'eol' | 'vault' }) => {
     if (!['rhel', 'debian', 'mixed'].includes(o.family)) throw new Error('--family is rhel, debian or mixed');
+    if (!['eol', 'vault'].includes(o.centos7Repos)) throw new Error('--centos7-repos is eol or vault');
     const t0 = Date.now();
-    const st = await labUp({ hosts: o.hosts, family: o.family });
+    const st = await labUp({ hosts: o.hosts, family: o.family, centos7Repos: o.centos7Repos });
     process.stdout.write(labStatus());
     process.stdout.write(`${st.hosts.length} hosts up in ${((Date.now() - t0) / 1000).toFixed(1)}s\n`);
     process.stdout.write(`inventory: ${LAB_DIR}/inventory.yaml\nssh: ssh -i ${LAB_DIR}/id_ed25519 -o UserKnownHostsFile=${LAB_DIR}/known_hosts root@${st.hosts[0]!.address}\n`);

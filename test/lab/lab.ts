@@ -5,12 +5,13 @@
  * Kubernetes-side programs are simulations (test/lab/sim). Root only.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, closeSync } from 'node:fs';
 import { connect } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { hideMachineState } from './hermetic.js';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const LAB_DIR = process.env.KBLAB_DIR ?? join(REPO, '.lab');
@@ -41,6 +42,7 @@ export interface LabHost {
 export interface LabState {
   hosts: LabHost[];
   family: FamilyChoice;
+  seed?: Required<SeedOptions>;
 }
 
 export const USERS = {
@@ -93,6 +95,104 @@ const OS_RELEASE: Record<string, string> = {
   debian12: 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION="12 (bookworm)"\nVERSION_CODENAME=bookworm\nID=debian\n',
 };
 
+/** The seed a host gets when labUp is not told otherwise. */
+export const DEFAULT_SEED: Required<SeedOptions> = { centos7Repos: 'vault' };
+
+/**
+ * CentOS 7's stock /etc/yum.repos.d/CentOS-Base.repo (package centos-release-7-9.2009; the text as
+ * quoted whole in e.g. sequenceiq/cloudbreak's Azure install docs). Its mirrorlist host has had no
+ * A record since 2024-07-01 (serverfault.com/questions/1161816).
+ */
+export const CENTOS7_BASE_REPO_STOCK = `# CentOS-Base.repo
+#
+# The mirror system uses the connecting IP address of the client and the
+# update status of each mirror to pick mirrors that are updated to and
+# geographically close to the client.  You should use this for CentOS updates
+# unless you are manually picking other mirrors.
+#
+# If the mirrorlist= does not work for you, as a fall back you can try the
+# remarked out baseurl= line instead.
+#
+#
+
+[base]
+name=CentOS-$releasever - Base
+mirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=os&infra=$infra
+#baseurl=http://mirror.centos.org/centos/$releasever/os/$basearch/
+gpgcheck=1
+gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-7
+
+#released updates
+[updates]
+name=CentOS-$releasever - Updates
+mirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=updates&infra=$infra
+#baseurl=http://mirror.centos.org/centos/$releasever/updates/$basearch/
+gpgcheck=1
+gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-7
+
+#additional packages that may be useful
+[extras]
+name=CentOS-$releasever - Extras
+mirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=extras&infra=$infra
+#baseurl=http://mirror.centos.org/centos/$releasever/extras/$basearch/
+gpgcheck=1
+gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-7
+
+#additional packages that extend functionality of existing packages
+[centosplus]
+name=CentOS-$releasever - Plus
+mirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=centosplus&infra=$infra
+#baseurl=http://mirror.centos.org/centos/$releasever/centosplus/$basearch/
+gpgcheck=1
+enabled=0
+gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-7
+`;
+
+/** The stock file with base/updates/extras on the vault's 7.9.2009 tree (https://vault.centos.org/7.9.2009/), as admins fixed it in July 2024. */
+export const CENTOS7_BASE_REPO_VAULT = CENTOS7_BASE_REPO_STOCK
+  .replace(/^mirrorlist=http:\/\/mirrorlist\.centos\.org\/\?release=\$releasever&arch=\$basearch&repo=(os|updates|extras)&infra=\$infra\n#baseurl=.*$/gm, 'baseurl=http://vault.centos.org/7.9.2009/$1/$basearch/');
+
+/** Rocky 9's /etc/yum.repos.d/rocky.repo (package rocky-repos), its enabled sections only. */
+const ROCKY9_REPO = `[baseos]
+name=Rocky Linux $releasever - BaseOS
+mirrorlist=https://mirrors.rockylinux.org/mirrorlist?arch=$basearch&repo=BaseOS-$releasever$rltype
+#baseurl=http://dl.rockylinux.org/$contentdir/$releasever/BaseOS/$basearch/os/
+gpgcheck=1
+enabled=1
+countme=1
+metadata_expire=6h
+gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-Rocky-9
+
+[appstream]
+name=Rocky Linux $releasever - AppStream
+mirrorlist=https://mirrors.rockylinux.org/mirrorlist?arch=$basearch&repo=AppStream-$releasever$rltype
+#baseurl=http://dl.rockylinux.org/$contentdir/$releasever/AppStream/$basearch/os/
+gpgcheck=1
+enabled=1
+countme=1
+metadata_expire=6h
+gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-Rocky-9
+
+[extras]
+name=Rocky Linux $releasever - Extras
+mirrorlist=https://mirrors.rockylinux.org/mirrorlist?arch=$basearch&repo=extras-$releasever$rltype
+#baseurl=http://dl.rockylinux.org/$contentdir/$releasever/extras/$basearch/os/
+gpgcheck=1
+enabled=1
+countme=1
+metadata_expire=6h
+gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-Rocky-9
+`;
+
+/** The distribution archives of a default install (signed by the OS's archive keyring, which apt trusts without signed-by). */
+const APT_SOURCES: Record<string, string> = {
+  'ubuntu22.04': 'deb http://archive.ubuntu.com/ubuntu/ jammy main restricted universe multiverse\ndeb http://archive.ubuntu.com/ubuntu/ jammy-updates main restricted universe multiverse\ndeb http://security.ubuntu.com/ubuntu/ jammy-security main restricted universe multiverse\n',
+  debian12: 'deb http://deb.debian.org/debian bookworm main\ndeb http://deb.debian.org/debian-security bookworm-security main\ndeb http://deb.debian.org/debian bookworm-updates main\n',
+};
+
+/** /etc/sysctl.conf of these releases holds only comments; settings live in the sysctl.d directories. */
+const SYSCTL_CONF = '# System default settings live in /usr/lib/sysctl.d/00-system.conf.\n# To override those settings, enter new settings here, or in an /etc/sysctl.d/<name>.conf file\n#\n# For more information, see sysctl.conf(5) and sysctl.d(5).\n';
+
 /** Host i's OS for a family choice: mixed alternates RHEL and Debian; versions alternate too. */
 export function osFor(i: number, family: FamilyChoice): { family: Family; os: string } {
   const f: Family = family === 'mixed' ? (i % 2 === 1 ? 'rhel' : 'debian') : family;
@@ -105,7 +205,7 @@ const ALWAYS = ['systemctl', 'hostnamectl', 'swapon', 'swapoff', 'modprobe', 'ls
 const RHEL_ONLY = ['getenforce', 'setenforce', 'firewall-cmd', 'yum', 'dnf', 'rpm'];
 const DEBIAN_ONLY = ['apt-get', 'apt-mark', 'dpkg-query'];
 /** Programs that packages install; absent until then, and never the machine's. */
-const PACKAGED = ['containerd', 'ctr', 'dockerd', 'docker', 'cri-dockerd', 'crictl', 'kubeadm', 'kubectl', 'kubelet', 'ipvsadm', 'ipset', 'conntrack'];
+const PACKAGED = ['containerd', 'ctr', 'containerd-shim', 'containerd-shim-runc-v1', 'containerd-shim-runc-v2', 'runc', 'crun', 'dockerd', 'docker', 'docker-init', 'docker-proxy', 'cri-dockerd', 'crictl', 'kubeadm', 'kubectl', 'kubelet', 'ipvsadm', 'ipset', 'conntrack'];
 const MACHINE_TOOLS_HIDDEN_ON_RHEL = ['apt-get', 'apt-mark', 'dpkg-query', 'dpkg', 'apt', 'apt-cache', 'apt-key', 'apt-config'];
 
 const FAST_DIR = join(REPO, 'test', 'lab', 'sim', 'fast');
@@ -142,7 +242,7 @@ export function setHardware(name: string, hw: { cpus?: number; memMiB?: number }
   if (hw.memMiB !== undefined) labExec(name, ['/bin/sh', '-c', 'cat > /var/lib/kblab/meminfo'], meminfo(hw.memMiB));
 }
 
-function seedHost(h: LabHost, upper: string, clientPub: string): void {
+function seedHost(h: LabHost, upper: string, clientPub: string, seed: SeedOptions): void {
   const u = (p: string) => join(upper, p.replace(/^\//, ''));
   const rhel = h.family === 'rhel';
   write(u('/etc/hostname'), `${h.name}\n`);
@@ -157,14 +257,25 @@ function seedHost(h: LabHost, upper: string, clientPub: string): void {
   const units: Record<string, { installed: boolean; enabled: boolean; active: boolean }> = { 'sshd.service': { installed: true, enabled: true, active: true } };
   if (rhel) {
     units['firewalld.service'] = { installed: true, enabled: true, active: true };
-    write(u('/etc/yum.repos.d/base.repo'), h.os === 'centos7'
-      ? '[base]\nname=CentOS-7 - Base\nmirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=os\ngpgcheck=1\n'
-      : '[baseos]\nname=Rocky Linux $releasever - BaseOS\nmirrorlist=https://mirrors.rockylinux.org/mirrorlist?arch=$basearch&repo=BaseOS-$releasever\ngpgcheck=1\n');
+    if (h.os === 'centos7') write(u('/etc/yum.repos.d/CentOS-Base.repo'), seed.centos7Repos === 'eol' ? CENTOS7_BASE_REPO_STOCK : CENTOS7_BASE_REPO_VAULT);
+    else write(u('/etc/yum.repos.d/rocky.repo'), ROCKY9_REPO);
     write(u('/etc/selinux/config'), '# This file controls the state of SELinux on the system.\nSELINUX=enforcing\nSELINUXTYPE=targeted\n');
     write(u('/var/lib/kblab/selinux/enforce'), '1');
     write(u('/var/lib/kblab/firewalld.json'), JSON.stringify({ permanent: ['22/tcp'], runtime: ['22/tcp'] }));
     write(u('/var/lib/kblab/fw.d/permanent'), '22/tcp\n');
     write(u('/var/lib/kblab/fw.d/runtime'), '22/tcp\n');
+  }
+  // the directories a fresh install has (empty of anything kbootstrap manages): the machine's are hidden
+  write(u('/etc/sysctl.conf'), SYSCTL_CONF);
+  mkdirSync(u('/etc/sysctl.d'), { recursive: true });
+  symlinkSync('../sysctl.conf', u('/etc/sysctl.d/99-sysctl.conf'));
+  for (const d of ['/etc/modules-load.d', '/etc/systemd/system', '/usr/lib/systemd/system']) mkdirSync(u(d), { recursive: true });
+  if (!rhel) {
+    write(u('/etc/apt/sources.list'), APT_SOURCES[h.os]!);
+    // Debian 12 and Ubuntu 22.04 ship /etc/apt/keyrings; older releases do not
+    // (https://kubernetes.io/docs/setup/production-environment/tools/kubeadm/install-kubeadm/ , "Debian-based distributions")
+    mkdirSync(u('/etc/apt/keyrings'), { recursive: true });
+    mkdirSync(u('/etc/apt/sources.list.d'), { recursive: true });
   }
   write(u('/var/lib/kblab/units.json'), JSON.stringify(units, null, 2));
   for (const [name, v] of Object.entries(units)) write(u(`/var/lib/kblab/units.d/${name}`), `installed=${v.installed ? 1 : 0} enabled=${v.enabled ? 1 : 0} active=${v.active ? 1 : 0} masked=0\n`);
@@ -272,7 +383,19 @@ function waitForSsh(address: string, timeoutMs: number): Promise<void> {
   });
 }
 
-export interface UpOptions {
+export interface SeedOptions {
+  /**
+   * CentOS 7's base/updates/extras repositories. 'eol' is the stock
+   * CentOS-Base.repo of a CentOS 7 install (mirrorlist.centos.org, gone since
+   * the end of life on 2024-06-30): every yum install fails there until the
+   * repositories are pointed at the vault. 'vault' is a host whose admin has
+   * already done that. Default 'vault' until kbootstrap fixes the
+   * repositories itself (issue 11); then the default becomes 'eol'.
+   */
+  centos7Repos?: 'eol' | 'vault';
+}
+
+export interface UpOptions extends SeedOptions {
   hosts: number;
   family?: FamilyChoice;
 }
@@ -282,8 +405,9 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
   if (why) throw new Error(`the lab cannot run here: ${why}`);
   if (opts.hosts < 1 || opts.hosts > 99) throw new Error('--hosts must be between 1 and 99');
   const family = opts.family ?? 'mixed';
+  const seed: Required<SeedOptions> = { centos7Repos: opts.centos7Repos ?? DEFAULT_SEED.centos7Repos };
   const existing = readLabState();
-  if (existing && existing.family === family && existing.hosts.length === opts.hosts && existing.hosts.every((h) => alive(h.pid))) {
+  if (existing && existing.family === family && existing.hosts.length === opts.hosts && (existing.seed?.centos7Repos ?? 'vault') === seed.centos7Repos && existing.hosts.every((h) => alive(h.pid))) {
     return existing;
   }
   labDown();
@@ -307,7 +431,8 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
     run('mount', ['-t', 'tmpfs', '-o', 'size=256m,mode=755', `kblab-${h.name}`, layer]);
     mkdirSync(join(layer, 'upper'));
     mkdirSync(join(layer, 'work'));
-    seedHost(h, join(layer, 'upper'), clientPub);
+    seedHost(h, join(layer, 'upper'), clientPub, seed);
+    hideMachineState(join(layer, 'upper'));
 
     const veth = `kbv${pad(i)}`;
     run('ip', ['netns', 'add', h.netns]);
@@ -331,7 +456,7 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
     h.pid = child.pid!;
     hosts.push(h);
   }
-  const state: LabState = { hosts, family };
+  const state: LabState = { hosts, family, seed };
   writeFileSync(statePath(), JSON.stringify(state, null, 2));
   try {
     await Promise.all(hosts.map((h) => waitForSsh(h.address, 20_000)));

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_SKIP_REASON } from './support.js';
-import { IN_HOST_LAB, labDown, labExec, labSh, labUp, setHardware } from './lab.js';
+import { CENTOS7_BASE_REPO_STOCK, CENTOS7_BASE_REPO_VAULT, IN_HOST_LAB, labDown, labExec, labSh, labUp, setHardware } from './lab.js';
 
 const KUBE_REPO = '[kubernetes]\nname=Kubernetes\nbaseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/\nenabled=1\nexclude=kubelet kubeadm kubectl cri-tools kubernetes-cni\n';
 const DOCKER_REPO = '[docker-ce-stable]\nname=Docker CE\nbaseurl=https://download.docker.com/linux/centos/$releasever/$basearch/stable\nenabled=1\n';
@@ -41,14 +41,25 @@ describe.skipIf(!!LAB_SKIP_REASON)('simulated programs', () => {
   });
   afterAll(() => labDown());
 
-  it('yum honours the repo files: no repo, excludes, versions of the repo\'s minor only', () => {
+  it('yum honours the repo files: no repo, excludes, versions of the repo\'s minor only, in each release\'s dialect', () => {
+    // CentOS 7: yum 3 does not see excluded packages, says "No package X available." and, with nothing left, "Error: Nothing to do"
     const ex = sh('lab-01', 'yum install -y kubeadm-1.30.4');
-    expect(ex.code).toBe(1);
-    expect(ex.stderr).toBe('All matches were filtered out by exclude filtering for argument: kubeadm-1.30.4\nError: Unable to find a match: kubeadm-1.30.4\n');
-    const wrongMinor = sh('lab-01', 'yum install -y --disableexcludes=kubernetes kubeadm-1.31.0');
-    expect(wrongMinor.stderr).toContain('No match for argument: kubeadm-1.31.0');
-    expect(sh('lab-01', 'yum install kubeadm-1.30.4 --disableexcludes=kubernetes').stderr).toContain('Operation aborted.');
+    expect(ex).toMatchObject({ code: 1, stderr: 'Error: Nothing to do\n' });
+    expect(ex.stdout).toContain('No package kubeadm-1.30.4 available.\n');
+    // Rocky 9: dnf names the exclude filter and fails the whole request
+    const dnfEx = sh('lab-02', 'yum install -y kubeadm-1.30.4');
+    expect(dnfEx.code).toBe(1);
+    expect(dnfEx.stderr).toBe('All matches were filtered out by exclude filtering for argument: kubeadm-1.30.4\nError: Unable to find a match: kubeadm-1.30.4\n');
+    expect(sh('lab-02', 'yum install -y --disableexcludes=kubernetes kubeadm-1.31.0').stderr).toBe('No match for argument: kubeadm-1.31.0\nError: Unable to find a match: kubeadm-1.31.0\n');
+    // yum 3 skips a missing name and installs the rest with exit 0 (skip_missing_names_on_install=True): only rpm -q tells
+    const partial = sh('lab-01', 'yum install -y --disableexcludes=kubernetes kubectl-1.30.4 kubeadm-1.31.0');
+    expect(partial.code).toBe(0);
+    expect(partial.stdout).toContain('No package kubeadm-1.31.0 available.\n');
+    expect(sh('lab-01', 'rpm -q kubeadm kubectl').stdout).toBe('package kubeadm is not installed\nkubectl-1.30.4-1.x86_64\n');
+    expect(sh('lab-01', 'yum install kubeadm-1.30.4 --disableexcludes=kubernetes').stderr).toContain('Exiting on user command');
+    expect(sh('lab-02', 'yum install kubeadm-1.30.4 --disableexcludes=kubernetes').stderr).toContain('Operation aborted.');
     expect(sh('lab-01', 'yum install -y --disableexcludes=kubernetes kubelet-1.30.4 kubeadm-1.30.4 kubectl-1.30.4').code).toBe(0);
+    expect(sh('lab-01', 'yum install -y --disableexcludes=kubernetes kubectl-1.30.4').stdout).toContain('Package kubectl-1.30.4-150500.1.1.x86_64 already installed and latest version\nNothing to do\n');
     expect(sh('lab-01', "rpm -q --qf '%{VERSION}\\n' kubeadm cri-tools").stdout).toBe('1.30.4\n1.30.1\n');
     expect(sh('lab-01', 'yum --bogus install x').code).toBe(2);
   });
@@ -145,5 +156,67 @@ describe.skipIf(!!LAB_SKIP_REASON)('simulated programs', () => {
     expect(sh('lab-01', 'systemctl --bogus status x').stderr).toContain("unrecognized option '--bogus'");
     expect(sh('lab-01', 'modprobe nosuchmod').stderr).toMatch(/modprobe: FATAL: Module nosuchmod not found in directory \/lib\/modules\//);
     expect(sh('lab-01', 'systemctl enable nosuch').stderr).toContain('Failed to enable unit: Unit file nosuch.service does not exist.');
+  });
+});
+
+/**
+ * Package repositories as they are today: CentOS 7's stock repositories are
+ * gone (end of life 2024-06-30), the vault answers; apt refuses unsigned
+ * repositories and versions the repository does not have.
+ */
+describe.skipIf(!!LAB_SKIP_REASON)('package repositories as they are today', () => {
+  beforeAll(async () => {
+    labDown();
+    // lab-01 CentOS 7 with its stock CentOS-Base.repo, lab-02 Ubuntu 22.04
+    await labUp({ hosts: 2, family: 'mixed', centos7Repos: 'eol' });
+  });
+  afterAll(() => labDown());
+
+  it('a stock CentOS 7 cannot install anything, with yum 3\'s own words', () => {
+    expect(sh('lab-01', 'cat /etc/yum.repos.d/CentOS-Base.repo').stdout).toBe(CENTOS7_BASE_REPO_STOCK);
+    const r = sh('lab-01', 'yum install -y curl');
+    expect(r.code).toBe(1);
+    expect(r.stderr.startsWith('Could not retrieve mirrorlist http://mirrorlist.centos.org/?release=7&arch=x86_64&repo=os&infra=stock error was\n14: curl#6 - "Could not resolve host: mirrorlist.centos.org; Unknown error"\n\n\n One of the configured repositories failed (Unknown),\n')).toBe(true);
+    expect(r.stderr).toContain('            yum --disablerepo=<repoid> ...\n');
+    expect(r.stderr.endsWith('\nCannot find a valid baseurl for repo: base/7/x86_64\n')).toBe(true);
+    // the same with a Docker repository added: base fails first, as yum loads every enabled repository
+    sh('lab-01', `printf '%s' '${DOCKER_REPO}' > /etc/yum.repos.d/docker-ce.repo`);
+    expect(sh('lab-01', 'yum install -y containerd.io').stderr).toContain('Cannot find a valid baseurl for repo: base/7/x86_64');
+  });
+
+  it('base, updates and extras on the vault (upstream or Aliyun) work; without extras containerd.io misses container-selinux', () => {
+    sh('lab-01', `printf '%s' '${CENTOS7_BASE_REPO_VAULT}' > /etc/yum.repos.d/CentOS-Base.repo`);
+    // extras disabled: containerd.io's dependency is not there, in yum 3's depsolve words
+    const noExtras = sh('lab-01', 'yum install -y --disablerepo=extras containerd.io');
+    expect(noExtras.code).toBe(1);
+    expect(noExtras.stderr).toBe('Error: Package: containerd.io-1.6.33-3.1.el7.x86_64 (docker-ce-stable)\n           Requires: container-selinux >= 2:2.74\n You could try using --skip-broken to work around the problem\n You could try running: rpm -Va --nofiles --nodigest\n');
+    expect(sh('lab-01', 'yum install -y containerd.io curl').code).toBe(0);
+    expect(sh('lab-01', "rpm -q --qf '%{NAME} %{VERSION}\\n' containerd.io container-selinux").stdout).toBe('containerd.io 1.6.33\ncontainer-selinux 2.119.2\n');
+    const aliyun = CENTOS7_BASE_REPO_VAULT.replaceAll('http://vault.centos.org/7.9.2009/', 'https://mirrors.aliyun.com/centos-vault/7.9.2009/');
+    sh('lab-01', `printf '%s' '${aliyun}' > /etc/yum.repos.d/CentOS-Base.repo`);
+    expect(sh('lab-01', 'yum install -y ipvsadm').code).toBe(0);
+    // a baseurl on a host that does not answer: yum 3's per-URL line, the advice naming the repository, and its last line
+    sh('lab-01', "sed -i 's#https://mirrors.aliyun.com/centos-vault/7.9.2009/os/#http://mirror.centos.org/centos/7/os/#' /etc/yum.repos.d/CentOS-Base.repo");
+    const dead = sh('lab-01', 'yum install -y ipset');
+    expect(dead.stderr.startsWith('http://mirror.centos.org/centos/7/os/x86_64/repodata/repomd.xml: [Errno 14] curl#6 - "Could not resolve host: mirror.centos.org; Unknown error"\nTrying other mirror.\n')).toBe(true);
+    expect(dead.stderr).toContain(' One of the configured repositories failed (CentOS-7 - Base),\n');
+    expect(dead.stderr).toContain('            yum --disablerepo=base ...\n');
+    expect(dead.stderr.endsWith('failure: repodata/repomd.xml from base: [Errno 256] No more mirrors to try.\n')).toBe(true);
+  });
+
+  it('apt refuses a third-party repository without its key and a version the repository does not have', () => {
+    const kube = 'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /';
+    sh('lab-02', `echo '${kube}' > /etc/apt/sources.list.d/kubernetes.list`);
+    const noKey = sh('lab-02', 'apt-get update');
+    expect(noKey.code).toBe(100);
+    expect(noKey.stderr).toBe("W: GPG error: https://pkgs.k8s.io/core:/stable:/v1.30/deb/  InRelease: The following signatures couldn't be verified because the public key is not available: NO_PUBKEY 234654DA9A296436\nE: The repository 'https://pkgs.k8s.io/core:/stable:/v1.30/deb/  InRelease' is not signed.\nN: Updating from such a repository can't be done securely, and is therefore disabled by default.\nN: See apt-secure(8) manpage for repository creation and user configuration details.\n");
+    // no signed-by at all: only the distribution's archive keyring is trusted on a fresh host
+    sh('lab-02', "echo 'deb https://download.docker.com/linux/ubuntu jammy stable' > /etc/apt/sources.list.d/docker.list");
+    expect(sh('lab-02', 'apt-get update').stderr).toContain("E: The repository 'https://download.docker.com/linux/ubuntu jammy InRelease' is not signed.");
+    sh('lab-02', 'rm /etc/apt/sources.list.d/docker.list; curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.30/deb/Release.key -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg');
+    expect(sh('lab-02', 'apt-get update').code).toBe(0);
+    const missing = sh('lab-02', 'apt-get install -y kubelet=1.30.99-1.1');
+    expect(missing).toMatchObject({ code: 100, stderr: "E: Version '1.30.99-1.1' for 'kubelet' was not found\n" });
+    expect(sh('lab-02', 'apt-get install -y kubelet=1.30.4-1.1').code).toBe(0);
   });
 });

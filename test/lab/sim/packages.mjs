@@ -20,7 +20,9 @@ export function wrapper(prog) {
 
 const KUBE = ['kubelet', 'kubeadm', 'kubectl', 'cri-tools', 'kubernetes-cni'];
 const CATALOG = {
-  'containerd.io': { repo: 'docker', version: (el) => (el === 7 ? '1.6.33' : '1.7.22'), bins: ['containerd', 'ctr'], units: ['containerd.service'],
+  // containerd.io's RPM requires container-selinux >= 2:2.74, which EL7 has in extras and EL8/9 in appstream
+  // (https://docs.docker.com/engine/install/centos/ : "the centos-extras repository must be enabled")
+  'containerd.io': { repo: 'docker', version: (el) => (el === 7 ? '1.6.33' : '1.7.22'), bins: ['containerd', 'ctr'], units: ['containerd.service'], rhelDeps: ['container-selinux'],
     files: { '/etc/containerd/config.toml': '#   Copyright 2018-2022 Docker Inc.\n\ndisabled_plugins = ["cri"]\n\n#root = "/var/lib/containerd"\n#state = "/run/containerd"\n' } },
   'docker-ce': { repo: 'docker', version: () => '27.3.1', bins: ['dockerd'], units: ['docker.service', 'docker.socket'], deps: ['containerd.io', 'docker-ce-cli'] },
   'docker-ce-cli': { repo: 'docker', version: () => '27.3.1', bins: ['docker'] },
@@ -30,6 +32,7 @@ const CATALOG = {
   kubectl: { repo: 'kubernetes', bins: ['kubectl'] },
   'cri-tools': { repo: 'kubernetes', bins: ['crictl'] },
   'kubernetes-cni': { repo: 'kubernetes' },
+  'container-selinux': { repo: 'extras', version: (el) => (el === 7 ? '2.119.2' : '2.229.0') },
   ipset: { repo: 'base', version: () => '7.11', bins: ['ipset'] },
   ipvsadm: { repo: 'base', version: () => '1.31', bins: ['ipvsadm'] },
   conntrack: { repo: 'base', version: () => '1.4.7', bins: ['conntrack'] },
@@ -91,23 +94,125 @@ function install(name, version, d) {
 }
 
 // ---------------------------------------------------------------- RHEL
-function yumRepos() {
+// CentOS 7 runs yum 3 (yum-3.4.3), EL8/9 run dnf 4 behind the yum name. They
+// word the same failures differently; each message below is the real one,
+// with its source.
+
+function yumVars() {
+  // $releasever is the major version on both (yum 3: from centos-release's provides; dnf: from os-release)
+  return { releasever: String(el()), basearch: 'x86_64', arch: 'x86_64', infra: 'stock', contentdir: 'pub/rocky', rltype: '' };
+}
+
+const subst = (v, vars) => v.replace(/\$(\w+)/g, (m, k) => vars[k] ?? m);
+
+export function yumRepos() {
   const repos = [];
   if (!isDir('/etc/yum.repos.d')) return repos;
-  for (const f of readdirSync('/etc/yum.repos.d')) {
+  const vars = yumVars();
+  for (const f of readdirSync('/etc/yum.repos.d').sort()) {
     if (!f.endsWith('.repo')) continue;
     let cur;
     for (const line of readText(`/etc/yum.repos.d/${f}`).split('\n')) {
       const sec = /^\[(.+)\]/.exec(line.trim());
-      if (sec) { cur = { id: sec[1], enabled: true, exclude: [] }; repos.push(cur); continue; }
+      if (sec) { cur = { id: sec[1], name: sec[1], enabled: true, exclude: [] }; repos.push(cur); continue; }
       const kv = /^(\w+)\s*=\s*(.*)$/.exec(line.trim());
       if (!cur || !kv) continue;
-      if (kv[1] === 'baseurl') cur.baseurl = kv[2];
-      if (kv[1] === 'enabled') cur.enabled = kv[2] === '1';
+      if (kv[1] === 'name') cur.name = subst(kv[2], vars);
+      if (kv[1] === 'baseurl') cur.baseurl = subst(kv[2].trim().split(/[\s,]+/)[0], vars);
+      if (kv[1] === 'mirrorlist') cur.mirrorlist = subst(kv[2].trim(), vars);
+      if (kv[1] === 'metalink') cur.mirrorlist = subst(kv[2].trim(), vars);
+      if (kv[1] === 'enabled') cur.enabled = kv[2].trim() === '1';
       if (kv[1] === 'exclude') cur.exclude = kv[2].split(/[\s,]+/).filter(Boolean);
     }
   }
-  return repos.filter((r) => r.enabled && r.baseurl);
+  return repos.filter((r) => r.enabled && (r.baseurl || r.mirrorlist));
+}
+
+/**
+ * Which repository URLs answer today. The lab has no internet: this table is
+ * its model of the mirrors kbootstrap may use, and anything not in it fails
+ * the way an unresolvable host does.
+ * - mirrorlist.centos.org has had no A record since CentOS 7's end of life
+ *   (2024-07-01; https://serverfault.com/questions/1161816), and
+ *   mirror.centos.org no longer serves centos/7: CentOS 7 lives on only in the
+ *   vault (https://vault.centos.org/7.9.2009/) and mirrors' copies of it
+ *   (https://mirrors.aliyun.com/centos-vault/7.9.2009/).
+ * - pkgs.k8s.io serves one repository per minor under core:/stable:/v1.XX/
+ *   (https://kubernetes.io/blog/2023/08/15/pkgs-k8s-io-introduction/); Aliyun
+ *   mirrors it as kubernetes-new (https://developer.aliyun.com/mirror/kubernetes).
+ */
+const ANSWERING = [
+  /^https?:\/\/vault\.centos\.org\/7\.9\.2009\/(os|updates|extras|centosplus)\/x86_64\/?$/,
+  /^https?:\/\/mirrors\.aliyun\.com\/centos-vault\/7\.9\.2009\/(os|updates|extras|centosplus)\/x86_64\/?$/,
+  /^https?:\/\/mirrors\.rockylinux\.org\/mirrorlist\?/, /^https?:\/\/dl\.rockylinux\.org\//,
+  /^https?:\/\/download\.docker\.com\/linux\/(centos|rhel)\/\d+\/x86_64\/stable\/?$/,
+  /^https?:\/\/mirrors\.aliyun\.com\/docker-ce\/linux\/(centos|rhel)\/\d+\/x86_64\/stable\/?$/,
+  /^https?:\/\/pkgs\.k8s\.io\/core:\/stable:\/v1\.\d+\/rpm\/?$/,
+  /^https?:\/\/mirrors\.aliyun\.com\/kubernetes-new\/core\/stable\/v1\.\d+\/rpm\/?$/,
+];
+
+const hostOf = (url) => (/^[a-z]+:\/\/([^/:?]+)/.exec(url) ?? [])[1] ?? url;
+
+/** undefined when the repository answers, else why not. */
+function repoFailure(r) {
+  const url = r.baseurl ?? r.mirrorlist;
+  if (ANSWERING.some((re) => re.test(url))) return undefined;
+  return { host: hostOf(url), via: r.baseurl ? 'baseurl' : 'mirrorlist', url };
+}
+
+/**
+ * yum 3's text when a repository does not answer: the lines before the
+ * advice, the advice itself (yum's yummain.py, as printed by CentOS 7
+ * machines in July 2024, e.g. https://github.com/dod-advana/gamechanger-crawlers/pull/236
+ * and devopshydclub/vprofile-project#213), and the last line.
+ */
+function yum3RepoError(r, f) {
+  const id = f.via === 'mirrorlist' ? '<repoid>' : r.id;
+  const head = f.via === 'mirrorlist'
+    ? `Could not retrieve mirrorlist ${f.url} error was\n14: curl#6 - "Could not resolve host: ${f.host}; Unknown error"\n`
+    : `${f.url.replace(/\/?$/, '/')}repodata/repomd.xml: [Errno 14] curl#6 - "Could not resolve host: ${f.host}; Unknown error"\nTrying other mirror.\n`;
+  const advice = `
+
+ One of the configured repositories failed (${f.via === 'mirrorlist' ? 'Unknown' : r.name}),
+ and yum doesn't have enough cached data to continue. At this point the only
+ safe thing yum can do is fail. There are a few ways to work "fix" this:
+
+     1. Contact the upstream for the repository and get them to fix the problem.
+
+     2. Reconfigure the baseurl/etc. for the repository, to point to a working
+        upstream. This is most often useful if you are using a newer
+        distribution release than is supported by the repository (and the
+        packages for the previous distribution release still work).
+
+     3. Run the command with the repository temporarily disabled
+            yum --disablerepo=${id} ...
+
+     4. Disable the repository permanently, so yum won't use it by default. Yum
+        will then just ignore the repository until you permanently enable it
+        again or use --enablerepo for temporary usage:
+
+            yum-config-manager --disable ${id}
+        or
+            subscription-manager repos --disable=${id}
+
+     5. Configure the failing repository to be skipped, if it is unavailable.
+        Note that yum will try to contact the repo. when it runs most commands,
+        so will have to try and fail each time (and thus. yum will be be much
+        slower). If it is a very temporary problem though, this is often a nice
+        compromise:
+
+            yum-config-manager --save --setopt=${id}.skip_if_unavailable=true
+
+`;
+  const last = f.via === 'mirrorlist'
+    ? `Cannot find a valid baseurl for repo: ${r.id}/${yumVars().releasever}/x86_64`
+    : `failure: repodata/repomd.xml from ${r.id}: [Errno 256] No more mirrors to try.`;
+  return head + advice + last;
+}
+
+/** dnf 4's text for a repository that does not answer (libdnf's "Failed to download metadata", as in the dnf issue tracker). */
+function dnfRepoError(r, f) {
+  return `Errors during downloading metadata for repository '${r.id}':\n  - Curl error (6): Couldn't resolve host name for ${f.via === 'mirrorlist' ? f.url : `${f.url.replace(/\/?$/, '/')}repodata/repomd.xml`} [Could not resolve host: ${f.host}]\nError: Failed to download metadata for repo '${r.id}': Cannot download repomd.xml: Cannot download repodata/repomd.xml: All mirrors were tried`;
 }
 
 function repoKind(url) {
@@ -117,8 +222,14 @@ function repoKind(url) {
   return { kind: 'other' };
 }
 
+/** The OS's own repositories: EL7's base/updates/extras, EL8/9's baseos/appstream/extras. */
+function distroRepoIds(repos) {
+  return repos.filter((r) => /centos|rockylinux|rocky|almalinux|redhat/.test(r.baseurl ?? r.mirrorlist ?? '')).map((r) => r.id);
+}
+
 /** Resolve "name" or "name-version" against the enabled repos. */
-function resolveRpm(arg, disabledExcludes) {
+function resolveRpm(arg, disabledExcludes, repos) {
+  const yum3 = el() === 7;
   const names = Object.keys(CATALOG).sort((a, b) => b.length - a.length);
   let name = names.find((n) => arg === n);
   let version;
@@ -126,35 +237,55 @@ function resolveRpm(arg, disabledExcludes) {
     name = names.find((n) => arg.startsWith(`${n}-`) && /^\d/.test(arg.slice(n.length + 1)));
     if (name) version = arg.slice(name.length + 1).replace(/-.*$/, '');
   }
+  // yum 3 prints "No package X available." (cli.py, _checkMaybeYouMeant); dnf "No match for argument: X" (dnf/cli/commands/install.py)
+  const missing = yum3 ? `No package ${arg} available.` : `No match for argument: ${arg}`;
   const entry = name && CATALOG[name];
-  if (!entry || entry.repo === 'file') return { error: `No match for argument: ${arg}` };
-  if (entry.repo === 'base') return { name, version: entry.version(el()) };
-  for (const r of yumRepos()) {
-    const k = repoKind(r.baseurl);
+  if (!entry || entry.repo === 'file') return { error: missing };
+  const distro = distroRepoIds(repos);
+  if (entry.repo === 'base') return distro.length ? { name, version: entry.version(el()) } : { error: missing };
+  if (entry.repo === 'extras') {
+    // container-selinux: EL7's extras, EL8/9's appstream
+    return distro.some((id) => (el() === 7 ? id === 'extras' : id === 'appstream')) ? { name, version: entry.version(el()) } : { error: missing };
+  }
+  let filtered = false;
+  for (const r of repos) {
+    const k = repoKind(r.baseurl ?? r.mirrorlist);
     if (k.kind !== entry.repo) continue;
-    if (r.exclude.includes(name) && !disabledExcludes.includes(r.id) && !disabledExcludes.includes('all')) {
-      return { error: `All matches were filtered out by exclude filtering for argument: ${arg}` };
-    }
+    if (r.exclude.includes(name) && !disabledExcludes.includes(r.id) && !disabledExcludes.includes('all')) { filtered = true; continue; }
     const available = entry.repo === 'kubernetes' ? kubeVersions(name, k.minor) : [entry.version(el())];
     const v = version ?? available.at(-1);
     if (available.includes(v)) return { name, version: v };
   }
-  return { error: `No match for argument: ${arg}` };
+  // yum 3 just does not see excluded packages; dnf says so (dnf/base.py, _raise_package_not_found_error)
+  if (filtered && !yum3) return { error: `All matches were filtered out by exclude filtering for argument: ${arg}` };
+  return { error: missing };
 }
 
 export function yum(args, prog = 'yum') {
+  const yum3 = el() === 7;
   const verb = args.find((a) => !a.startsWith('-'));
   const opts = args.filter((a) => a.startsWith('-'));
   for (const o of opts) {
-    if (!['-y', '-q', '--assumeyes', '--quiet'].includes(o) && !o.startsWith('--disableexcludes=') && !o.startsWith('--setopt=')) {
+    if (!['-y', '-q', '--assumeyes', '--quiet'].includes(o) && !/^--(disableexcludes|setopt|disablerepo|enablerepo)=/.test(o)) {
       fail(2, `usage: ${prog} [options] COMMAND\n${prog}: error: unrecognized arguments: ${o}`);
     }
   }
+  const optValues = (name) => opts.filter((o) => o.startsWith(`--${name}=`)).flatMap((o) => o.slice(name.length + 3).split(','));
   const rest = args.filter((a) => !a.startsWith('-')).slice(1);
   const d = db();
+  const needsRepos = ['install', 'makecache', 'update', 'upgrade', 'repolist'].includes(verb);
+  const disabledRepos = optValues('disablerepo');
+  const repos = yumRepos().filter((r) => !disabledRepos.includes(r.id) && !disabledRepos.includes('*'));
+  if (needsRepos) {
+    // both load every enabled repository's metadata before doing anything, and stop at the first that fails
+    for (const r of repos) {
+      const f = repoFailure(r);
+      if (f) fail(1, yum3 ? yum3RepoError(r, f) : dnfRepoError(r, f), yum3 ? 'Loaded plugins: fastestmirror\n' : '');
+    }
+  }
   if (verb === 'install') {
     if (!rest.length) fail(1, 'Error: Need to pass a list of pkgs to install');
-    const disabled = opts.filter((o) => o.startsWith('--disableexcludes=')).map((o) => o.split('=')[1]);
+    const disabled = optValues('disableexcludes');
     const plan = [];
     const errors = [];
     for (const a of rest) {
@@ -165,29 +296,53 @@ export function yum(args, prog = 'yum') {
         plan.push({ name: m[1], version: m[2] });
         continue;
       }
-      const r = resolveRpm(a, disabled);
+      const r = resolveRpm(a, disabled, repos);
       if (r.error) errors.push(r.error); else plan.push(r);
     }
-    if (errors.length) fail(1, `${errors.join('\n')}\nError: Unable to find a match: ${rest.join(' ')}`);
+    let notes = '';
+    if (errors.length) {
+      // yum 3 on CentOS 7 installs what it found and skips missing names with exit 0
+      // (skip_missing_names_on_install defaults to True, yum.conf(5) of yum-3.4.3-168);
+      // only when nothing is left is it an error: "Error: Nothing to do" (yummain.py)
+      if (yum3) {
+        notes = errors.join('\n') + '\n';
+        if (!plan.length) fail(1, 'Error: Nothing to do', `Loaded plugins: fastestmirror\n${notes}`);
+      } else fail(1, `${errors.join('\n')}\nError: Unable to find a match: ${rest.join(' ')}`);
+    }
     const todo = plan.filter((p) => d[p.name]?.version !== p.version);
-    if (!todo.length) return { stdout: `${plan.map((p) => `Package ${p.name}-${p.version} is already installed.`).join('\n')}\nDependencies resolved.\nNothing to do.\nComplete!\n`, code: 0 };
-    if (!opts.some((o) => o === '-y' || o === '--assumeyes')) fail(1, 'Is this ok [y/N]: Operation aborted.');
-    const deps = todo.flatMap((p) => CATALOG[p.name].deps ?? []).filter((n) => !d[n] && !todo.some((p) => p.name === n));
+    if (!todo.length) {
+      // yum 3: "Package X already installed and latest version" (yum/__init__.py); dnf: "Package X is already installed."
+      return yum3
+        ? { stdout: `Loaded plugins: fastestmirror\n${notes}${plan.map((p) => `Package ${p.name}-${p.version}-150500.1.1.x86_64 already installed and latest version`).join('\n')}\nNothing to do\n`, code: 0 }
+        : { stdout: `${plan.map((p) => `Package ${p.name}-${p.version} is already installed.`).join('\n')}\nDependencies resolved.\nNothing to do.\nComplete!\n`, code: 0 };
+    }
+    if (!opts.some((o) => o === '-y' || o === '--assumeyes')) fail(1, yum3 ? 'Exiting on user command' : 'Operation aborted.', yum3 ? 'Is this ok [y/d/N]: ' : 'Is this ok [y/N]: ');
+    const deps = todo.flatMap((p) => (CATALOG[p.name].deps ?? []).concat(CATALOG[p.name].rhelDeps ?? [])).filter((n) => !d[n] && !todo.some((p) => p.name === n));
     for (const n of deps) {
-      const r = resolveRpm(n, ['all']);
-      if (r.error) fail(1, `Error:\n Problem: conflicting requests\n  - nothing provides ${n} needed by ${todo[0].name}`);
+      const r = resolveRpm(n, ['all'], repos);
+      const by = todo.find((p) => [...(CATALOG[p.name].deps ?? []), ...(CATALOG[p.name].rhelDeps ?? [])].includes(n));
+      if (r.error) {
+        // yum 3's depsolve error (yum/depsolve.py via cli.py) vs dnf's libsolv problem text
+        const req = n === 'container-selinux' ? 'container-selinux >= 2:2.74' : n;
+        fail(1, yum3
+          ? `Error: Package: ${by.name}-${by.version}-3.1.el7.x86_64 (${repos.find((x) => repoKind(x.baseurl ?? x.mirrorlist ?? '').kind === CATALOG[by.name].repo)?.id ?? 'installed'})\n           Requires: ${req}\n You could try using --skip-broken to work around the problem\n You could try running: rpm -Va --nofiles --nodigest`
+          : `Error: \n Problem: cannot install the best candidate for the job\n  - nothing provides ${req} needed by ${by.name}-${by.version}-3.1.el${el()}.x86_64`, notes);
+      }
       todo.push(r);
     }
     for (const p of todo) install(p.name, p.version, d);
     saveDb(d);
-    return { stdout: `Dependencies resolved.\nInstalled:\n${todo.map((p) => `  ${p.name}-${p.version}`).join('\n')}\n\nComplete!\n`, code: 0 };
+    return yum3
+      ? { stdout: `Loaded plugins: fastestmirror\n${notes}Resolving Dependencies\n\nInstalled:\n${todo.map((p) => `  ${p.name}.x86_64 0:${p.version}-150500.1.1`).join('\n')}\n\nComplete!\n`, code: 0 }
+      : { stdout: `Dependencies resolved.\nInstalled:\n${todo.map((p) => `  ${p.name}-${p.version}`).join('\n')}\n\nComplete!\n`, code: 0 };
   }
   if (verb === 'remove' || verb === 'erase') {
     for (const a of rest) delete d[a];
     saveDb(d);
     return { stdout: 'Complete!\n', code: 0 };
   }
-  if (verb === 'makecache' || verb === 'clean' || verb === 'repolist') return { stdout: '', code: 0 };
+  if (verb === 'makecache' || verb === 'clean') return { stdout: verb === 'makecache' ? 'Metadata Cache Created\n' : '', code: 0 };
+  if (verb === 'repolist') return { stdout: `repo id   repo name\n${repos.map((r) => `${r.id}   ${r.name}`).join('\n')}\n`, code: 0 };
   fail(1, `No such command: ${verb}. Please use /usr/bin/${prog} --help`);
 }
 
@@ -269,8 +424,18 @@ export function aptGet(args) {
     const ok = [];
     const errs = [];
     for (const s of aptSources()) {
-      if (s.signedBy && !exists(s.signedBy)) {
-        errs.push(`W: GPG error: ${s.url} InRelease: The following signatures couldn't be verified because the public key is not available: NO_PUBKEY 234654DA9A296436\nE: The repository '${s.url} ${s.rest} InRelease' is not signed.`);
+      // A repository is trusted through its signed-by key, or (without signed-by) through the
+      // keys apt trusts globally: on a fresh host only the distribution's archive keyring, so
+      // a third-party repository without signed-by fails like one whose key file is missing.
+      // Text of apt 2.4/2.6 (Ubuntu 22.04, Debian 12), as in kubernetes/release#3480 reports:
+      //   W: GPG error: URL  InRelease: ... NO_PUBKEY 234654DA9A296436
+      //   E: The repository 'URL  InRelease' is not signed.   (two spaces: a flat repository's suite is "/")
+      const distro = /^https?:\/\/(archive|security)\.ubuntu\.com\/|^https?:\/\/deb\.debian\.org\//.test(s.url);
+      const keyMissing = s.signedBy ? !exists(s.signedBy) : !distro;
+      if (keyMissing) {
+        const where = `${s.url}${s.rest.trim() === '/' ? ' ' : ` ${s.rest.trim().split(/\s+/)[0]}`} InRelease`;
+        const keyId = /docker\.com|docker-ce/.test(s.url) ? '7EA0A9C3F273FCD8' : '234654DA9A296436';
+        errs.push(`W: GPG error: ${where}: The following signatures couldn't be verified because the public key is not available: NO_PUBKEY ${keyId}\nE: The repository '${where}' is not signed.\nN: Updating from such a repository can't be done securely, and is therefore disabled by default.\nN: See apt-secure(8) manpage for repository creation and user configuration details.`);
         continue;
       }
       ok.push({ url: s.url });
@@ -291,8 +456,10 @@ export function aptGet(args) {
       }
       const [name, want] = p.split('=');
       const cands = aptCandidates(name);
-      if (!cands.length) fail(100, `Reading package lists...\nE: Unable to locate package ${name}`);
-      if (want && !cands.includes(want)) fail(100, `Reading package lists...\nE: Version '${want}' for '${name}' was not found`);
+      // apt's own texts (apt-private/private-cacheset.cc: "Unable to locate package %s",
+      // "Version '%s' for '%s' was not found"); "Reading package lists..." goes to stdout
+      if (!cands.length) fail(100, `E: Unable to locate package ${name}`, 'Reading package lists...\n');
+      if (want && !cands.includes(want)) fail(100, `E: Version '${want}' for '${name}' was not found`, 'Reading package lists...\n');
       plan.push({ name, version: want ?? cands.at(-1) });
     }
     const todo = plan.filter((p) => d[p.name]?.version !== p.version);
