@@ -5,16 +5,21 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { LAB_DIR, REPO, labUnavailable, labUp } from '../test/lab/lab.js';
+import { ensurePrereqs, prereqBlock } from './prereqs.js';
 
 const kb = (args: string[]) => spawnSync(process.execPath, [join(REPO, 'bin', 'kbootstrap.js'), ...args], { stdio: 'inherit' }).status ?? 1;
 const bold = process.stdout.isTTY ? (s: string) => `\x1b[1m${s}\x1b[0m` : (s: string) => s;
 const say = (s: string) => process.stdout.write(`\n${bold(s)}\n`);
 
+// installs missing Debian packages when it can (as root on Debian/Ubuntu), else lists what is missing
+const missing = ensurePrereqs('demo');
 const why = labUnavailable();
 if (why) {
   say(`The lab cannot run here (${why}).`);
   say('Instead, this is what kbootstrap would run on the seed tutorial\'s three CentOS 7 VMs (a dry run; nothing is contacted):');
   process.exitCode = kb(['up', join(REPO, 'inventories', 'lab.yaml'), '--dry-run']);
+  // after a dry run of over a thousand lines: the reason has to be the last thing on screen
+  process.stdout.write(prereqBlock('demo', missing.length ? missing : [why]));
 } else {
   say('Starting a lab of 3 hosts (CentOS 7, Ubuntu 22.04, Rocky 9) in network namespaces on this machine...');
   const t0 = Date.now();

@@ -1,0 +1,88 @@
+/**
+ * Ctrl-C on a real terminal: the CLI runs in a tmux pane (a pseudo-terminal,
+ * so inquirer prompts and the terminal's own SIGINT are the real ones), and
+ * the test types Ctrl-C into it. No lab: the prompts come before any connection.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const REPO = join(import.meta.dirname, '..');
+const BIN = join(REPO, 'bin', 'kbootstrap.js');
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+// a socket of our own: never the user's tmux server
+const SOCKET = `kbtest-${process.pid}`;
+const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) t = Math.max(t, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs);
+  return t;
+}
+
+beforeAll(() => {
+  // the pane runs dist/: build it when a source is newer
+  const dist = join(REPO, 'dist', 'cli.js');
+  if (!existsSync(dist) || statSync(dist).mtimeMs < newest(join(REPO, 'src'))) {
+    const b = spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO, 'tsconfig.build.json')], { encoding: 'utf8' });
+    if (b.status !== 0) throw new Error(`build failed:\n${b.stdout}${b.stderr}`);
+  }
+}, 120_000);
+
+afterAll(() => { if (hasTmux) spawnSync('tmux', ['-L', SOCKET, 'kill-server']); });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what: () => boolean, ms: number, label: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!what()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${label}`);
+    await sleep(100);
+  }
+}
+
+/** Start ARGS in a pane, wait for PROMPT on screen, type KEYS; return the screen and the exit code. */
+async function interrupt(name: string, args: string[], prompt: RegExp, keys: string[]): Promise<{ screen: string; code: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'kb-pty-'));
+  const rc = join(dir, 'rc');
+  const cmd = `cd ${dir} && ${process.execPath} ${BIN} ${args.join(' ')}; echo $? > ${rc}; sleep 30`;
+  tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '30', cmd);
+  const screen = () => tmux('capture-pane', '-p', '-t', name);
+  await waitFor(() => prompt.test(screen()), 15_000, `${prompt} on screen; screen:\n${screen()}`);
+  for (const k of keys) tmux('send-keys', '-t', name, k);
+  await waitFor(() => existsSync(rc) && readFileSync(rc, 'utf8').trim() !== '', 10_000, 'the CLI to exit');
+  const code = Number(readFileSync(rc, 'utf8').trim());
+  const s = screen();
+  tmux('kill-session', '-t', name);
+  return { screen: s, code };
+}
+
+const trimmed = (screen: string) => screen.split('\n').map((l) => l.trimEnd()).filter(Boolean);
+
+describe.skipIf(!hasTmux)('Ctrl-C and Ctrl-D at prompts, in a pseudo-terminal', () => {
+  it('Ctrl-C at the reset confirmation: one line, exit 130, no stack', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kb-pty-inv-'));
+    const inv = join(dir, 'inv.yaml');
+    writeFileSync(inv, readFileSync(join(REPO, 'inventories', 'lab.yaml'), 'utf8'));
+    const { screen, code } = await interrupt('reset', ['reset', inv, '--host', 'k8s-node01'], /Reset k8s-node01/, ['C-c']);
+    expect(code).toBe(130);
+    const after = trimmed(screen.slice(screen.indexOf('Reset k8s-node01')));
+    expect(after.at(-1)).toBe('kbootstrap: interrupted');
+    expect(screen).not.toMatch(/ExitPromptError|\n\s+at /);
+  }, 40_000);
+
+  it('Ctrl-C in the init wizard: one line, exit 130, nothing written', async () => {
+    const { screen, code } = await interrupt('wizard', ['init', 'new.yaml'], /Cluster name/, ['C-c']);
+    expect(code).toBe(130);
+    expect(trimmed(screen).at(-1)).toBe('kbootstrap: interrupted');
+    expect(screen).not.toMatch(/ExitPromptError|\n\s+at /);
+  }, 40_000);
+
+  it('Ctrl-D in the init wizard: the same', async () => {
+    const { screen, code } = await interrupt('wizard-d', ['init', 'new.yaml'], /Cluster name/, ['C-d']);
+    expect(code).toBe(130);
+    expect(trimmed(screen).at(-1)).toBe('kbootstrap: interrupted');
+  }, 40_000);
+});
