@@ -54,16 +54,6 @@ function filterFrom(o: { only?: string[]; steps?: string[]; skipSteps?: string[]
   return { only: o.only, steps: o.steps, skipSteps: o.skipSteps };
 }
 
-/** The dry run, with its refusals (an OS the inventory's runtime cannot run on) as usage errors rather than crashes. */
-async function dryRunOrRefuse(inv: Inventory, opts: Parameters<typeof dryRun>[1]): Promise<Awaited<ReturnType<typeof dryRun>>> {
-  try {
-    return await dryRun(inv, opts);
-  } catch (e) {
-    if (e instanceof KbError) throw e;
-    throw new UsageError((e as Error).message.replace(/^dry run failed on /, 'dry run: cannot render '));
-  }
-}
-
 const IO_WHY: Record<string, string> = {
   EACCES: 'permission denied', EPERM: 'operation not permitted', EROFS: 'read-only file system', ENOSPC: 'no space left on the device',
   EEXIST: 'a file is in the way', ENOTDIR: 'a path component is a file, not a directory', EISDIR: 'is a directory', ENOENT: 'no such directory',
@@ -244,7 +234,7 @@ Exit codes:
     .action(async (file: string, o) => {
       if (o.dryRun) {
         const inv = load(file, io, { keyFiles: false });
-        const hosts = await dryRunOrRefuse(inv, { defaultOs: o.os as OsName | undefined, filter: filterFrom(o) });
+        const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined, filter: filterFrom(o) });
         if (o.output === 'json') io.out(JSON.stringify({ mode: 'dry-run', hosts: hosts.map((h) => ({ host: h.host, script: h.script })) }, null, 2) + '\n');
         else io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
         setCode(EXIT.ok);
@@ -267,7 +257,7 @@ Exit codes:
     .addOption(osOption())
     .action(async (file: string, o) => {
       const inv = load(file, io, { keyFiles: false });
-      const hosts = await dryRunOrRefuse(inv, { defaultOs: o.os as OsName | undefined });
+      const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined });
       if (o.out && o.out !== '-') {
         makeDirs(o.out);
         for (const h of hosts) {

@@ -8,6 +8,7 @@ import { assumedFacts } from './os/index.js';
 import { Host } from './host/host.js';
 import { RecordingTransport, type Recorded } from './transport/recording.js';
 import { Runner } from './runner.js';
+import { UsageError } from './errors.js';
 import { DEFAULTS } from './defaults.js';
 import { buildPlan, type PlanFilter } from './plan.js';
 import { PRELUDE, writeCommand } from './shell/prelude.js';
@@ -31,7 +32,7 @@ export async function dryRun(inv: Inventory, opts: { defaultOs?: OsName; filter?
   const result = await runner.run();
   if (result.failed) {
     const bad = result.outcomes.find((o) => o.status === 'failed');
-    throw new Error(`dry run failed on ${bad?.host}: ${bad?.step}: ${bad?.reason}`);
+    throw new UsageError(`dry run: cannot render ${bad?.host}: ${bad?.step}: ${bad?.reason}`);
   }
   return inv.hosts.filter((h) => recorders.has(h.name)).map((h) => ({
     host: h.name,

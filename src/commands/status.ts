@@ -88,7 +88,7 @@ export async function status(inv: Inventory, o: StatusFlags, io: Io, prompt?: Pr
         if (cluster.missingFromCluster.length) io.out(`in the inventory but not in the cluster: ${cluster.missingFromCluster.join(', ')}\n`);
         if (cluster.notInInventory.length) io.out(`in the cluster but not in the inventory: ${cluster.notInInventory.join(', ')}\n`);
       } else {
-        io.out('\nno cluster answers on the first reachable control plane\n');
+        io.out(hosts.some((h) => h.reachable) ? '\nno cluster answers on the first reachable control plane\n' : '\nno host answered: the cluster could not be asked\n');
       }
     }
     return healthy ? EXIT.ok : EXIT.failed;

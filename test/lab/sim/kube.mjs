@@ -361,6 +361,19 @@ function token(args) {
   if (sub === 'list') {
     const now = Date.now();
     const live = cluster.tokens.filter((t) => !t.expires || t.expires > now);
+    const output = f.o ?? f.output;
+    if (output === 'json') {
+      // one BootstrapToken object of output.kubeadm.k8s.io per token, one after another, as kubeadm's
+      // printer writes them (cmd/kubeadm/app/cmd/token.go, `kubeadm token list -o json`)
+      const objs = live.map((t) => JSON.stringify({
+        kind: 'BootstrapToken', apiVersion: 'output.kubeadm.k8s.io/v1alpha3', creationTimestamp: null,
+        token: `${t.id}.${t.secret}`, ...(t.description ? { description: t.description } : {}),
+        ...(t.expires ? { ttl: fmtDuration(t.expires - now), expires: new Date(t.expires).toISOString().replace(/\.\d+Z/, 'Z') } : {}),
+        usages: ['authentication', 'signing'], groups: ['system:bootstrappers:kubeadm:default-node-token'],
+      }, null, 4));
+      return { stdout: objs.map((o) => `${o}\n`).join(''), code: 0 };
+    }
+    if (output !== undefined && output !== 'text') fail(1, `error: output format "${output}" not recognized`);
     const rows = live.map((t) => `${`${t.id}.${t.secret}`.padEnd(24)}${(t.expires ? fmtDuration(t.expires - now) : '<forever>').padEnd(8)}${(t.expires ? new Date(t.expires).toISOString().replace(/\.\d+Z/, 'Z') : '<never>').padEnd(22)}authentication,signing   ${t.description || '<none>'}`.padEnd(0) + '   system:bootstrappers:kubeadm:default-node-token');
     return { stdout: live.length ? `TOKEN                   TTL     EXPIRES               USAGES                   DESCRIPTION                                                EXTRA GROUPS\n${rows.join('\n')}\n` : '', code: 0 };
   }
@@ -535,6 +548,7 @@ function kGet(g, rest) {
   }
   const [what, name] = rest;
   if (!what) fail(1, 'You must specify the type of resource to get.');
+  if (what.includes(',')) return kGetList(g, c, what.split(','), name);
   if (['nodes', 'node', 'no'].includes(what)) {
     let nodes = Object.entries(c.nodes).filter(([, n]) => !n.deleted);
     if (name) { nodes = nodes.filter(([n]) => n === name); if (!nodes.length) fail(1, `Error from server (NotFound): nodes "${name}" not found`); }
@@ -569,6 +583,35 @@ function kGet(g, rest) {
   if (g.output === 'json') return { stdout: JSON.stringify(obj, null, 2) + '\n', code: 0 };
   if (g.output === 'yaml') return { stdout: stringify(obj, { lineWidth: 0 }), code: 0 };
   return { stdout: table([['NAME', 'AGE'], [name, '5m']]), code: 0 };
+}
+
+/**
+ * `kubectl get TYPE,TYPE,... [-A] -o json`: one List with the items of every
+ * type, as kubectl prints several resource types at once.
+ */
+function kGetList(g, c, types, name) {
+  if (name) fail(1, 'error: you may only specify a single resource type when naming a resource');
+  if (g.output !== 'json') fail(1, 'kbootstrap lab: kubectl get of several types is simulated for -o json only');
+  const items = [];
+  for (const t of types) {
+    if (['nodes', 'node', 'no'].includes(t)) {
+      for (const [n, v] of Object.entries(c.nodes).filter(([, x]) => !x.deleted)) {
+        items.push({ apiVersion: 'v1', kind: 'Node', metadata: { name: n, labels: v.labels }, spec: { unschedulable: v.unschedulable || undefined }, status: { conditions: [{ type: 'Ready', status: nodeReady(c, v) ? 'True' : 'False' }], nodeInfo: { kubeletVersion: v.version }, addresses: [{ type: 'InternalIP', address: v.address }] } });
+      }
+    } else if (['pods', 'pod', 'po'].includes(t)) {
+      for (const p of pods(c).filter((x) => g.allNs || x.ns === g.ns)) {
+        items.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name: p.name, namespace: p.ns }, status: { phase: p.running ? 'Running' : 'Pending', containerStatuses: [{ name: p.name.split('-')[0], ready: Boolean(p.running) }] } });
+      }
+    } else {
+      const kind = KIND_ALIASES[t];
+      if (!kind) fail(1, `error: the server doesn't have a resource type "${t}"`);
+      for (const [key, obj] of Object.entries(c.objects)) {
+        const [k, ns] = key.split('/');
+        if (k === kind && (g.allNs || CLUSTER_SCOPED.has(kind) || ns === g.ns)) items.push(obj);
+      }
+    }
+  }
+  return { stdout: JSON.stringify({ apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion: '' } }, null, 4) + '\n', code: 0 };
 }
 
 function table(rows) {
