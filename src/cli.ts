@@ -4,7 +4,7 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { EXIT, InventoryError, KbError, UsageError, formatProblem } from './errors.js';
 import { loadInventoryFile, type LoadOptions } from './inventory/load.js';
-import type { HostSpec } from './inventory/model.js';
+import { firstControlPlane, type HostSpec } from './inventory/model.js';
 import { plural } from './report.js';
 import type { Inventory } from './inventory/model.js';
 import { OS_NAMES, type OsName } from './inventory/schema.js';
@@ -118,21 +118,11 @@ interface RunFlags {
 export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'plan', io: Io): Promise<number> {
   const inv = load(file, io);
   const plan = buildPlan(inv, filterFrom(o));
-  const firstCp = inv.hosts.find((h) => h.role === 'control-plane')!;
+  const firstCp = firstControlPlane(inv);
   const hosts = plan.hosts.includes(firstCp) ? plan.hosts : [firstCp, ...plan.hosts];
   const creds = await resolveCredentials(hosts, process.env, await terminalPrompt());
-  const sshOpts = { creds, acceptNewHostKeys: Boolean(o.acceptNewHostKeys), commandTimeoutMs: o.commandTimeout * 1000, connectAttempts: 3 };
-  // how long a failed connection took (timeouts and retries included), for the summary's time column
-  const connectFailMs = new Map<string, number>();
-  const connect = async (spec: HostSpec) => {
-    const t0 = Date.now();
-    try {
-      return await connectHost(spec, sshOpts);
-    } catch (e) {
-      connectFailMs.set(spec.name, Date.now() - t0);
-      throw e;
-    }
-  };
+  const sshOpts = { creds, acceptNewHostKeys: Boolean(o.acceptNewHostKeys), commandTimeoutMs: o.commandTimeout * 1000, connectAttempts: DEFAULTS.connectAttempts };
+  const connect = (spec: HostSpec) => connectHost(spec, sshOpts);
 
   let interrupts = 0;
   const onSigint = () => {
@@ -162,10 +152,6 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
       mode, concurrency: o.concurrency, verifyTimeoutSeconds: o.verifyTimeout, onEvent, shouldStop: () => interrupts > 0,
     });
     const result = await runner.run();
-    for (const h of result.hosts) {
-      const ms = connectFailMs.get(h.host);
-      if (ms !== undefined && h.ms < ms) h.ms = ms;
-    }
     await view?.finish(result.outcomes);
     const wouldChange = result.outcomes.some((x) => x.status === 'would-change');
     const code = result.interrupted ? EXIT.interrupted : result.failed ? EXIT.failed : mode === 'plan' && wouldChange ? EXIT.changes : EXIT.ok;
@@ -174,6 +160,8 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
       // the terminal view already listed every step with its reason
       if (mode === 'plan' && !view) io.out(planText(result));
       if (!o.quiet || code !== EXIT.ok) io.out('\n' + summaryTable(result, mode));
+      // the plain view printed them as they came; the terminal view shows them once, after the table
+      if (!plain) for (const w of result.warnings) io.err(`kbootstrap: warning: ${w}\n`);
     }
     return code;
   } finally {

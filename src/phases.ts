@@ -33,9 +33,3 @@ export const PHASES: readonly PhaseDef[] = [
   { id: 'join-workers', title: 'Join the workers', mode: 'parallel', hosts: (inv) => inv.hosts.filter((h) => h.role === 'worker'), clusterWide: true, ignoresOnly: false },
   { id: 'cluster', title: 'Cluster add-ons and checks', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true },
 ];
-
-export function phaseDef(id: PhaseId): PhaseDef {
-  const p = PHASES.find((x) => x.id === id);
-  if (!p) throw new Error(`no phase ${id}`);
-  return p;
-}

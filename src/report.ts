@@ -26,6 +26,7 @@ export function plainEventLine(e: RunEvent, verbose: boolean): string | undefine
     case 'step-start': return verbose ? `${e.host}: ${e.step.id}: running` : undefined;
     case 'step-end': return outcomeLine(e.outcome);
     case 'stopping': return `kbootstrap: ${e.why}`;
+    case 'warning': return `kbootstrap: warning: ${e.message}`;
   }
 }
 
@@ -78,5 +79,6 @@ export function jsonReport(r: RunResult, mode: 'apply' | 'plan', exitCode: numbe
     cpuSeconds: Number(((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(3)),
     hosts: r.hosts.map((h) => ({ ...h, seconds: Number((h.ms / 1000).toFixed(3)), ms: undefined })),
     steps: r.outcomes.map((o) => ({ host: o.host, step: o.step, phase: o.phase, status: o.status, reason: o.reason, seconds: Number((o.ms / 1000).toFixed(3)) })),
+    warnings: r.warnings,
   }, null, 2) + '\n';
 }

@@ -19,7 +19,7 @@ import type { CheckOutput } from './transport/types.js';
 import { firstControlPlane } from './inventory/model.js';
 import { KbError } from './errors.js';
 
-export type { StepStatus, StepOutcome, RunEvent, HostSummary, RunResult } from './run/events.js';
+export type { StepOutcome, RunEvent, RunResult } from './run/events.js';
 import type { RunEvent, RunResult } from './run/events.js';
 
 export interface RunOptions {
@@ -233,4 +233,3 @@ export class Runner {
   }
 }
 
-export { pool } from './run/pool.js';

@@ -220,8 +220,10 @@ export function parseInventory(text: string, file: string, opts: LoadOptions = {
         case 'invalid_value':
           at(path, `expected ${oneOf(issue.values)}, got ${describe(got)}`);
           break;
-        default:
+        // zod's own message says enough for these: the schema's regex and refine messages are ours
+        case 'custom': case 'invalid_element': case 'invalid_format': case 'invalid_key': case 'invalid_union': case 'not_multiple_of':
           at(path, `${issue.message}${got !== undefined && typeof got !== 'object' ? `, got ${describe(got)}` : ''}`);
+          break;
       }
     }
     throw new InventoryError(problems);

@@ -94,7 +94,5 @@ export const inventorySchema = z.strictObject({
   hosts: z.array(hostSchema).min(1, 'at least one host is needed'),
 });
 
-export type InventoryInput = z.input<typeof inventorySchema>;
 export type ParsedInventory = z.output<typeof inventorySchema>;
-export type HostInput = z.output<typeof hostSchema>;
 export type OsName = (typeof OS_NAMES)[number];

@@ -24,4 +24,4 @@ export function assumedFacts(os: OsName): HostFacts {
   return { ...release, arch: 'amd64', assumed: true };
 }
 
-export type { HostFacts, OsFamily, Repository, ReleaseFacts } from './types.js';
+export type { HostFacts, OsFamily } from './types.js';

@@ -61,4 +61,3 @@ export function listTemplates(dir = TEMPLATE_DIR): string[] {
   return out.sort();
 }
 
-export { hb as handlebarsForShell };

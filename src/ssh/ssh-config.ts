@@ -422,7 +422,7 @@ function resolveOne(alias: string, cmd: CommandLine, o: SshConfigOptions, stack:
       proxyCommand: c.proxy?.kind === 'command' ? c.proxy.source : undefined,
     },
   };
-  for (const k of Object.keys(result.sources) as (keyof SshConfigResult['sources'])[]) if (!result.sources[k]) delete result.sources[k];
+  result.sources = Object.fromEntries(Object.entries(result.sources).filter(([, v]) => v)) as SshConfigResult['sources'];
   if (proxyJump && c.proxy) result.jumps = resolveJumps(proxyJump, c.proxy.source, o, stack);
   return result;
 }

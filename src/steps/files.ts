@@ -5,17 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import { render } from '../shell/templates.js';
-import type { StepHost } from './types.js';
+import type { ManagedFile, StepHost } from './types.js';
+
+export type { ManagedFile } from './types.js';
 import type { CheckOutput } from '../transport/types.js';
 
-export interface ManagedFile {
-  path: string;
-  content: string;
-  mode: string;
-  owner?: string;
-  /** values inside content that must never be shown */
-  secrets?: string[];
-}
 
 export function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');

@@ -3,7 +3,7 @@ import type { HostSpec, Inventory } from '../inventory/model.js';
 import { clusterState, notUp } from '../kube/cluster-state.js';
 import { firstControlPlaneOnly, type Step } from './types.js';
 
-export const WORKER_ROLE_LABEL = 'node-role.kubernetes.io/worker';
+const WORKER_ROLE_LABEL = 'node-role.kubernetes.io/worker';
 
 export function wantedLabels(h: HostSpec): Record<string, string> {
   return { ...(h.role === 'worker' ? { [WORKER_ROLE_LABEL]: '' } : {}), ...h.labels };

@@ -10,7 +10,16 @@ import type { CheckOutput, ExecOptions, ExecResult, UploadOptions } from '../tra
 import type { HostFacts, OsFamily } from '../os/types.js';
 import type { JoinSecrets } from '../run/join-credentials.js';
 import type { PhaseId } from '../phases.js';
-import type { ManagedFile } from './files.js';
+
+/** A file a step owns entirely: the check compares its digest and mode, apply uploads it when they differ. */
+export interface ManagedFile {
+  path: string;
+  content: string;
+  mode: string;
+  owner?: string;
+  /** values inside content that must never be shown */
+  secrets?: string[];
+}
 
 export interface StepExecOptions extends Omit<ExecOptions, 'step'> {
   /** return the result instead of throwing on a non-zero exit */

@@ -12,8 +12,7 @@ export interface JsonReport {
 
 export function kb(args: string[], opts: { env?: Record<string, string | undefined>; killAfterMs?: number; signalAt?: (out: string) => boolean } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
-    for (const [k, v] of Object.entries(opts.env ?? {})) if (v === undefined) delete env[k];
+    const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries({ ...process.env, ...opts.env }).filter(([, v]) => v !== undefined));
     // the machine's agent must not decide a test: only a test that asks for one gets it
     if (!opts.env || !('SSH_AUTH_SOCK' in opts.env)) delete env.SSH_AUTH_SOCK;
     const child = spawn(process.execPath, [join(REPO, 'bin', 'kbootstrap.js'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
