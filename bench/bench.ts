@@ -1,13 +1,19 @@
 // npm run bench: for labs of 3 and 20 hosts, time lab start-up, converging
-// from fresh, a no-op up and a plan, with SSH round trips and bytes per host.
-// Writes bench/results.json and prints a table. Needs root (the lab).
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+// from fresh, a no-op `up` of every step and of the prepare steps only, and a
+// plan; each measured against one parallel round of OpenSSH `ssh HOST true`
+// to the same hosts in the same run (this machine is noisy: compare ratios,
+// not seconds). Every kbootstrap figure is the median of 3 runs interleaved
+// with 3 ssh rounds. Writes bench/results.json and prints a table. Needs root.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
+import { parse } from 'yaml';
 import { LAB_DIR, REPO, labDown, labUnavailable, labUp } from '../test/lab/lab.js';
+import { STEPS } from '../src/steps/index.js';
 
-interface Report { exitCode: number; seconds: number; cpuSeconds: number; hosts: { host: string; roundTrips: number; bytesSent: number; bytesReceived: number; changed: number; failed: number }[] }
+interface HostReport { host: string; seconds: number; roundTrips: number; bytesSent: number; bytesReceived: number; changed: number; failed: number }
+interface Report { exitCode: number; seconds: number; cpuSeconds: number; hosts: HostReport[] }
 
 function kb(args: string[]): { seconds: number; report: Report } {
   const t0 = process.hrtime.bigint();
@@ -18,14 +24,34 @@ function kb(args: string[]): { seconds: number; report: Report } {
   return { seconds, report };
 }
 
+/** One parallel round of `ssh HOST true` to every lab host: a fresh connection each, as kbootstrap makes. */
+async function sshRound(addresses: string[]): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await Promise.all(addresses.map((a) => new Promise<void>((resolve, reject) => {
+    const p = spawn('ssh', ['-i', join(LAB_DIR, 'id_ed25519'), '-o', `UserKnownHostsFile=${join(LAB_DIR, 'known_hosts')}`, '-o', 'BatchMode=yes',
+      '-o', 'StrictHostKeyChecking=yes', '-o', 'ControlMaster=no', '-o', 'ControlPath=none', `root@${a}`, 'true'], { stdio: 'ignore' });
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ssh ${a} true exited ${code}`))));
+  })));
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const per = (r: Report, k: 'roundTrips' | 'bytesSent' | 'bytesReceived') => {
   const v = r.hosts.map((h) => h[k]);
   return { min: Math.min(...v), max: Math.max(...v), mean: Math.round(v.reduce((a, b) => a + b, 0) / v.length) };
 };
 
+/** The first control plane's time against the mean of the other hosts' (the cluster checks run there). */
+function firstCpRatio(r: Report, firstCp: string): number {
+  const cp = r.hosts.find((h) => h.host === firstCp)!.seconds;
+  const others = r.hosts.filter((h) => h.host !== firstCp).map((h) => h.seconds);
+  return cp / (others.reduce((a, b) => a + b, 0) / others.length);
+}
+
 const why = labUnavailable();
 if (why) { console.error(`bench: the lab cannot run here: ${why}`); process.exit(2); }
 const sizes = (process.env.KB_BENCH_SIZES ?? '3,20').split(',').map(Number);
+const prepareSteps = STEPS.filter((s) => s.phases.includes('prepare')).map((s) => s.id).join(',');
 const results: Record<string, unknown>[] = [];
 for (const n of sizes) {
   labDown();
@@ -33,30 +59,57 @@ for (const n of sizes) {
   await labUp({ hosts: n, family: 'mixed' });
   const labUpSeconds = (Date.now() - t0) / 1000;
   const inv = join(LAB_DIR, 'inventory.yaml');
-  const converge = kb(['up', inv, '--concurrency', '20']);
-  const noop = kb(['up', inv, '--concurrency', '20']);
-  const noop2 = kb(['up', inv, '--concurrency', '20']);
-  const plan = kb(['plan', inv, '--concurrency', '20']);
+  const doc = parse(readFileSync(inv, 'utf8')) as { hosts: { name: string; address: string; role: string }[] };
+  const addresses = doc.hosts.map((h) => h.address);
+  const firstCp = doc.hosts.find((h) => h.role === 'control-plane')!.name;
+  const base = ['--concurrency', String(Math.max(20, n))];
+  const converge = kb(['up', inv, ...base]);
+  const ssh: number[] = [];
+  const noop: { seconds: number; report: Report }[] = [];
+  const noopPrepare: number[] = [];
+  const plan: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    ssh.push(await sshRound(addresses));
+    noop.push(kb(['up', inv, ...base]));
+    noopPrepare.push(kb(['up', inv, ...base, '--steps', prepareSteps]).seconds);
+    plan.push(kb(['plan', inv, ...base]).seconds);
+  }
+  const sshSeconds = median(ssh);
+  const noopBest = noop.find((x) => x.seconds === median(noop.map((y) => y.seconds)))!;
   results.push({
     hosts: n,
     labUpSeconds,
+    sshRoundSeconds: sshSeconds,
     convergeSeconds: converge.seconds,
-    noopUpSeconds: Math.min(noop.seconds, noop2.seconds),
-    noopKbootstrapCpuSeconds: Math.min(noop.report.cpuSeconds, noop2.report.cpuSeconds),
+    noopUpSeconds: noopBest.seconds,
+    noopPrepareSeconds: median(noopPrepare),
+    planSeconds: median(plan),
+    ratio: {
+      converge: converge.seconds / sshSeconds,
+      noopUp: noopBest.seconds / sshSeconds,
+      noopPrepare: median(noopPrepare) / sshSeconds,
+      plan: median(plan) / sshSeconds,
+    },
+    firstControlPlaneVsOthers: firstCpRatio(noopBest.report, firstCp),
+    noopKbootstrapCpuSeconds: noopBest.report.cpuSeconds,
     convergeKbootstrapCpuSeconds: converge.report.cpuSeconds,
-    planSeconds: plan.seconds,
-    noopChanged: noop.report.hosts.reduce((a, h) => a + h.changed, 0),
+    noopChanged: noop.reduce((a, x) => a + x.report.hosts.reduce((b, h) => b + h.changed, 0), 0),
     converge: { roundTrips: per(converge.report, 'roundTrips'), bytesSent: per(converge.report, 'bytesSent'), bytesReceived: per(converge.report, 'bytesReceived') },
-    noop: { roundTrips: per(noop.report, 'roundTrips'), bytesSent: per(noop.report, 'bytesSent'), bytesReceived: per(noop.report, 'bytesReceived') },
+    noop: { roundTrips: per(noopBest.report, 'roundTrips'), bytesSent: per(noopBest.report, 'bytesSent'), bytesReceived: per(noopBest.report, 'bytesReceived') },
   });
   process.stderr.write(`bench: ${n} hosts done\n`);
 }
 labDown();
 const out = { machine: `${cpus().length} cores, ${cpus()[0]?.model ?? ''}`, node: process.version, date: new Date().toISOString().slice(0, 10), results };
 writeFileSync(join(REPO, 'bench', 'results.json'), JSON.stringify(out, null, 2) + '\n');
-const rows = [['hosts', 'lab up', 'converge', 'no-op up', 'plan', 'kbootstrap CPU no-op', 'RT/host converge', 'RT/host no-op', 'KB sent/host no-op']];
-for (const r of results as { hosts: number; labUpSeconds: number; convergeSeconds: number; noopUpSeconds: number; planSeconds: number; noopKbootstrapCpuSeconds: number; converge: { roundTrips: { mean: number } }; noop: { roundTrips: { mean: number }; bytesSent: { mean: number } } }[]) {
-  rows.push([String(r.hosts), `${r.labUpSeconds.toFixed(1)}s`, `${r.convergeSeconds.toFixed(1)}s`, `${r.noopUpSeconds.toFixed(1)}s`, `${r.planSeconds.toFixed(1)}s`, `${r.noopKbootstrapCpuSeconds.toFixed(2)}s`, String(r.converge.roundTrips.mean), String(r.noop.roundTrips.mean), (r.noop.bytesSent.mean / 1024).toFixed(1)]);
+
+type Row = { hosts: number; labUpSeconds: number; sshRoundSeconds: number; convergeSeconds: number; noopUpSeconds: number; noopPrepareSeconds: number; planSeconds: number; firstControlPlaneVsOthers: number; noopKbootstrapCpuSeconds: number; ratio: Record<string, number>; converge: { roundTrips: { mean: number } }; noop: { roundTrips: { mean: number }; bytesSent: { mean: number } } };
+const x = (s: number, r: number) => `${s.toFixed(2)}s (${r.toFixed(1)}x)`;
+const rows = [['hosts', 'lab up', 'ssh round', 'converge', 'no-op up', 'no-op prepare', 'plan', '1st CP / others', 'CPU no-op', 'RT/host conv.', 'RT/host no-op', 'KB sent/host no-op']];
+for (const r of results as Row[]) {
+  rows.push([String(r.hosts), `${r.labUpSeconds.toFixed(1)}s`, `${r.sshRoundSeconds.toFixed(2)}s`, x(r.convergeSeconds, r.ratio.converge!), x(r.noopUpSeconds, r.ratio.noopUp!),
+    x(r.noopPrepareSeconds, r.ratio.noopPrepare!), x(r.planSeconds, r.ratio.plan!), `${r.firstControlPlaneVsOthers.toFixed(2)}x`, `${r.noopKbootstrapCpuSeconds.toFixed(2)}s`,
+    String(r.converge.roundTrips.mean), String(r.noop.roundTrips.mean), (r.noop.bytesSent.mean / 1024).toFixed(1)]);
 }
 const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
 console.log(rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ')).join('\n'));

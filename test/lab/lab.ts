@@ -96,7 +96,7 @@ const OS_RELEASE: Record<string, string> = {
 };
 
 /** The seed a host gets when labUp is not told otherwise. */
-export const DEFAULT_SEED: Required<SeedOptions> = { centos7Repos: 'vault' };
+export const DEFAULT_SEED: Required<SeedOptions> = { centos7Repos: 'eol' };
 
 /**
  * CentOS 7's stock /etc/yum.repos.d/CentOS-Base.repo (package centos-release-7-9.2009; the text as

@@ -157,6 +157,26 @@ describe.skipIf(!!LAB_SKIP_REASON)('simulated programs', () => {
     expect(sh('lab-01', 'modprobe nosuchmod').stderr).toMatch(/modprobe: FATAL: Module nosuchmod not found in directory \/lib\/modules\//);
     expect(sh('lab-01', 'systemctl enable nosuch').stderr).toContain('Failed to enable unit: Unit file nosuch.service does not exist.');
   });
+
+  it('kubeadm reads its config like the real one of that minor: served apiVersions, unknown or misplaced fields warned about and ignored', () => {
+    const cfg = (api: string, extra = '') => `cat > /root/k.yaml <<'EOF'\napiVersion: kubeadm.k8s.io/${api}\nkind: InitConfiguration\nnodeRegistration: { name: lab-02 }\n---\napiVersion: kubeadm.k8s.io/${api}\nkind: ClusterConfiguration\nkubernetesVersion: v1.30.4\n${extra}EOF\nkubeadm init --config /root/k.yaml`;
+    // 1.30 has no v1beta4 (enabled in 1.31)
+    expect(sh('lab-02', cfg('v1beta4')).stderr).toContain('no kind "InitConfiguration" is registered for version "kubeadm.k8s.io/v1beta4" in scheme "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme/scheme.go:31"');
+    // a field in the wrong kind is logged and dropped; kubeadm goes on (here to its preflight)
+    const misplaced = sh('lab-02', cfg('v1beta3', 'localAPIEndpoint: { advertiseAddress: 10.213.0.12 }\nnetworking: { podSubnet: 10.244.0.0/16, podCIDR: x }\n'));
+    expect(misplaced.stderr).toMatch(/^W\d{4} [\d:.]+ +\d+ initconfiguration\.go:333\] error unmarshaling configuration schema\.GroupVersionKind\{Group:"kubeadm\.k8s\.io", Version:"v1beta3", Kind:"ClusterConfiguration"\}: strict decoding error: unknown field "localAPIEndpoint", unknown field "networking\.podCIDR"\n/);
+    expect(misplaced.stdout).toContain('[preflight] Running pre-flight checks');
+    // 1.31: v1beta3 still read, with the deprecation warning; v1beta4 dropped apiServer.timeoutForControlPlane
+    const to = (minor: number) => `sed -i 's#v1\\.[0-9]*/rpm#v1.${minor}/rpm#' /etc/yum.repos.d/kubernetes.repo && yum install -y --disableexcludes=kubernetes kubeadm-1.${minor}.0 >/dev/null`;
+    expect(sh('lab-02', to(31)).code).toBe(0);
+    expect(sh('lab-02', cfg('v1beta3')).stderr).toContain('your configuration file uses a deprecated API spec: "kubeadm.k8s.io/v1beta3" (kind: "InitConfiguration").');
+    expect(sh('lab-02', cfg('v1beta4', 'apiServer: { timeoutForControlPlane: 4m0s }\n')).stderr).toContain('Version:"v1beta4", Kind:"ClusterConfiguration"}: strict decoding error: unknown field "apiServer.timeoutForControlPlane"');
+    // 1.36 removed v1beta3
+    expect(sh('lab-02', to(36)).code).toBe(0);
+    const old = sh('lab-02', cfg('v1beta3'));
+    expect(old.code).toBe(1);
+    expect(old.stderr).toContain('your configuration file uses an old API spec: "kubeadm.k8s.io/v1beta3" (kind: "InitConfiguration"). Please use kubeadm v1.35 instead and run \'kubeadm config migrate --old-config old-config-file --new-config new-config-file\'');
+  });
 });
 
 /**

@@ -5,8 +5,9 @@ import { randomBytes, createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { parseAllDocuments, stringify, parse } from 'yaml';
+import { KINDS, OLD_KNOWN, SERVED, unknownFields } from './kubeadm-schema.mjs';
 import {
-  fail, readText, readStdin, writeText, exists, isDir, remove, hostname, hw, units, saveUnits,
+  Exit, fail, readText, readStdin, writeText, exists, isDir, remove, hostname, hw, units, saveUnits,
   withClusterLock, clusterState, saveClusterState,
 } from './lib.mjs';
 import { db } from './packages.mjs';
@@ -55,17 +56,49 @@ function kubeconfig(server, user, clusterName) {
   });
 }
 
+/** Warnings kubeadm logs while reading its config (klog W lines on stderr), printed before the command's own output. */
+export const configWarnings = [];
+
+/** A klog header as kubeadm prints it: Lmmdd hh:mm:ss.uuuuuu pid file:line] */
+function klog(level, where, msg) {
+  const d = new Date();
+  const p2 = (n) => String(n).padStart(2, '0');
+  return `${level}${p2(d.getMonth() + 1)}${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}.${String(d.getMilliseconds() * 1000).padStart(6, '0')} ${String(process.pid).padStart(7)} ${where}] ${msg}`;
+}
+
 function parseConfigFile(path) {
   if (!exists(path)) fail(1, `unable to read config from "${path}" : open ${path}: no such file or directory`);
   const docs = parseAllDocuments(readText(path)).map((d) => d.toJS()).filter(Boolean);
+  const minor = minorOf(kubeadmVersion());
   for (const d of docs) {
     if (!d.apiVersion || !d.kind) fail(1, `${path}: invalid configuration: missing apiVersion or kind`);
-    if (/^kubeadm\.k8s\.io\//.test(d.apiVersion) && !['kubeadm.k8s.io/v1beta3', 'kubeadm.k8s.io/v1beta4'].includes(d.apiVersion)) {
-      fail(1, `no kind "${d.kind}" is registered for version "${d.apiVersion}" in scheme "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme/scheme.go:31"`);
+    if (!/^kubeadm\.k8s\.io\//.test(d.apiVersion)) continue;
+    // cmd/kubeadm/app/util/config/common.go, validateSupportedVersion: removed versions name the last kubeadm that reads them
+    const last = OLD_KNOWN(minor)[d.apiVersion];
+    if (last) fail(1, `your configuration file uses an old API spec: "${d.apiVersion}" (kind: "${d.kind}"). Please use kubeadm ${last} instead and run 'kubeadm config migrate --old-config old-config-file --new-config new-config-file', which will write the new, similar spec using a newer API version.\nTo see the stack trace of this error execute with --v=5 or higher`);
+    // a version this kubeadm's scheme never had (v1beta4 before 1.31): the API machinery's own error
+    if (!SERVED(minor).includes(d.apiVersion)) {
+      fail(1, `no kind "${d.kind}" is registered for version "${d.apiVersion}" in scheme "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme/scheme.go:31"\nTo see the stack trace of this error execute with --v=5 or higher`);
     }
-  }
-  if (docs.some((d) => d.apiVersion === 'kubeadm.k8s.io/v1beta3') && minorOf(kubeadmVersion()) >= 35) {
-    fail(1, 'kubeadm.k8s.io/v1beta3 is no longer supported; use kubeadm.k8s.io/v1beta4');
+    if (d.apiVersion === 'kubeadm.k8s.io/v1beta3' && minor >= 31) {
+      configWarnings.push(klog('W', 'common.go:101', `your configuration file uses a deprecated API spec: "${d.apiVersion}" (kind: "${d.kind}"). Please use 'kubeadm config migrate --old-config old-config-file --new-config new-config-file', which will write the new, similar spec using a newer API version.`));
+    }
+    const schema = KINDS[d.apiVersion]?.[d.kind];
+    if (!schema) fail(1, `no kind "${d.kind}" is registered for version "${d.apiVersion}" in scheme "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme/scheme.go:31"`);
+    // kubeadm decodes strictly first and only warns, then decodes leniently: an unknown or misplaced field
+    // is logged and IGNORED, so its setting silently does not apply (as in
+    // "error unmarshaling configuration schema.GroupVersionKind{...}: strict decoding error: unknown field \"apiServer.timeoutForControlPlane\"" with kubeadm 1.32)
+    const unknown = unknownFields(d, schema);
+    if (unknown.length) {
+      const [group, version] = d.apiVersion.split('/');
+      configWarnings.push(klog('W', 'initconfiguration.go:333', `error unmarshaling configuration schema.GroupVersionKind{Group:"${group}", Version:"${version}", Kind:"${d.kind}"}: strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`));
+      for (const u of unknown) {
+        const keys = u.split('.');
+        let o = d;
+        for (const k of keys.slice(0, -1)) o = o?.[k];
+        if (o) delete o[keys.at(-1)];
+      }
+    }
   }
   return Object.fromEntries(docs.map((d) => [d.kind, d]));
 }
@@ -171,6 +204,17 @@ function proxyConfig(mode) {
 // ---------------------------------------------------------------- kubeadm
 export function kubeadm(args) {
   if (!kubeadmVersion()) fail(127, 'kubeadm: command not found');
+  const warn = () => (configWarnings.length ? `${configWarnings.join('\n')}\n` : '');
+  try {
+    const r = kubeadmVerb(args);
+    return { ...r, stderr: warn() + (r.stderr ?? '') };
+  } catch (e) {
+    if (e instanceof Exit) e.stderr = warn() + e.stderr;
+    throw e;
+  }
+}
+
+function kubeadmVerb(args) {
   const [verb, ...rest] = args;
   switch (verb) {
     case 'version': return { stdout: rest.includes('short') ? `v${kubeadmVersion()}\n` : `kubeadm version: &version.Info{Major:"1", Minor:"${minorOf(kubeadmVersion())}", GitVersion:"v${kubeadmVersion()}"}\n`, code: 0 };

@@ -18,7 +18,6 @@ export function wrapper(prog) {
   return `#!/bin/sh\n# kblab: simulated ${prog}\n${body}exec /usr/bin/node ${SIM_MAIN} ${prog} "$@"\n`;
 }
 
-const KUBE = ['kubelet', 'kubeadm', 'kubectl', 'cri-tools', 'kubernetes-cni'];
 const CATALOG = {
   // containerd.io's RPM requires container-selinux >= 2:2.74, which EL7 has in extras and EL8/9 in appstream
   // (https://docs.docker.com/engine/install/centos/ : "the centos-extras repository must be enabled")

@@ -117,7 +117,7 @@ export function systemctl(args) {
       return { stdout: `● ${un}\n     Loaded: loaded\n     Active: ${u[un].active ? 'active (running)' : 'inactive (dead)'}\n`, code: u[un].active ? 0 : 3 };
     }
     case undefined:
-      fail(1, 'systemctl: the lab simulates systemctl verbs only (is-active, is-enabled, enable, disable, start, stop, restart, mask, daemon-reload, list-units, status)');
+      return fail(1, 'systemctl: the lab simulates systemctl verbs only (is-active, is-enabled, enable, disable, start, stop, restart, mask, daemon-reload, list-units, status)');
     default:
       fail(1, `Unknown command verb ${verb}.`);
   }
