@@ -32,7 +32,7 @@ describe.skipIf(!!LAB_SKIP_REASON)('ssh authentication and routes', () => {
     const inv = writeInventory({ ssh: { privateKeyPath: join(dir, 'encrypted') } });
     const none = await kb(['plan', inv]);
     expect(none.code).toBe(2);
-    expect(none.stderr).toBe('kbootstrap: the private key is encrypted: set KBOOTSTRAP_SSH_PASSPHRASE (no terminal to ask on)\n');
+    expect(none.stderr).toBe(`kbootstrap: the private key ${join(dir, 'encrypted')} is encrypted: set KBOOTSTRAP_SSH_PASSPHRASE (no terminal to ask on)\n`);
     const wrong = await kb(['plan', inv], { env: { KBOOTSTRAP_SSH_PASSPHRASE: 'nope' } });
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toBe(`kbootstrap: ssh.privateKeyPath ${join(dir, 'encrypted')}: wrong passphrase\n`);

@@ -187,14 +187,16 @@ for kb_f in /etc/sysctl.d/99-kubernetes.conf; do
 done
 # one sysctl call; a key the kernel does not have prints nothing here
 sysctl net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables net.ipv4.ip_forward 2>/dev/null | sed -n 's/^\([^ ]*\) = \(.*\)$/live=\1=\2/p' || true
-# every file sysctl --system reads that sets one of these keys, to find what overrides the drop-in
-for kb_f in /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf /etc/sysctl.conf; do
-  [ -f "$kb_f" ] || continue
-  awk -v f="$kb_f" -F= '
+# every file sysctl --system reads that sets one of these keys, to find what overrides the drop-in (one awk for all)
+shopt -s nullglob
+kb_files=(/etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf)
+if [ -f /etc/sysctl.conf ]; then kb_files+=(/etc/sysctl.conf); fi
+if [ "${#kb_files[@]}" -gt 0 ]; then
+  awk -F= '
     /^[[:space:]]*[#;]/ { next }
-    NF >= 2 { k = $1; v = $2; gsub(/[[:space:]]/, "", k); gsub(/^[[:space:]]+|[[:space:]]+$/, "", v); print "set=" f "=" k "=" v }
-  ' "$kb_f"
-done
+    NF >= 2 { k = $1; v = $2; gsub(/[[:space:]]/, "", k); gsub(/^[[:space:]]+|[[:space:]]+$/, "", v); print "set=" FILENAME "=" k "=" v }
+  ' "${kb_files[@]}"
+fi
 )
 ## apply
 kb_write /etc/sysctl.d/99-kubernetes.conf 644 root:root <<'KBOOTSTRAP_EOF'
