@@ -25,7 +25,7 @@ describe.skipIf(!!LAB_SKIP_REASON)('faults', () => {
   let hosts: { name: string; address: string }[] = [];
   beforeAll(async () => {
     labDown();
-    hosts = (await labUp({ hosts: 2, family: 'rhel' })).hosts;
+    hosts = (await labUp({ hosts: 2, centos7Repos: 'vault', family: 'rhel' })).hosts;
   });
   afterAll(() => { clearFaults(); labDown(); });
 

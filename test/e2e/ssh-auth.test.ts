@@ -35,7 +35,7 @@ describe.skipIf(!!LAB_SKIP_REASON)('ssh authentication and routes', () => {
     expect(none.stderr).toBe(`kbootstrap: the private key ${join(dir, 'encrypted')} is encrypted: set KBOOTSTRAP_SSH_PASSPHRASE (no terminal to ask on)\n`);
     const wrong = await kb(['plan', inv], { env: { KBOOTSTRAP_SSH_PASSPHRASE: 'nope' } });
     expect(wrong.code).toBe(2);
-    expect(wrong.stderr).toBe(`kbootstrap: ssh.privateKeyPath ${join(dir, 'encrypted')}: wrong passphrase\n`);
+    expect(wrong.stderr).toBe(`kbootstrap: ssh.privateKeyPath ${join(dir, 'encrypted')}: wrong passphrase (from KBOOTSTRAP_SSH_PASSPHRASE)\n`);
     const right = await kb(['plan', inv, '--output', 'json'], { env: { KBOOTSTRAP_SSH_PASSPHRASE: 'pp-secret' } });
     expect(failures(right)).toEqual([]);
     expect(right.code).toBe(3);

@@ -20,7 +20,7 @@ describe.skipIf(!!LAB_SKIP_REASON)('the lab', () => {
   beforeAll(async () => {
     labDown();
     const t0 = Date.now();
-    const st = await labUp({ hosts: 3, family: 'mixed' });
+    const st = await labUp({ hosts: 3, centos7Repos: 'vault', family: 'mixed' });
     process.stderr.write(`lab: 3 hosts up in ${Date.now() - t0} ms\n`);
     addr = Object.fromEntries(st.hosts.map((h) => [h.name, h.address]));
   });
@@ -39,7 +39,7 @@ describe.skipIf(!!LAB_SKIP_REASON)('the lab', () => {
 
   it('up is idempotent: a second up with the same shape keeps the running hosts', async () => {
     const before = readLabState()!.hosts.map((h) => h.pid);
-    const st = await labUp({ hosts: 3, family: 'mixed' });
+    const st = await labUp({ hosts: 3, centos7Repos: 'vault', family: 'mixed' });
     expect(st.hosts.map((h) => h.pid)).toEqual(before);
   });
 

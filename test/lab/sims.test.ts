@@ -34,7 +34,7 @@ mode: ipvs
 describe.skipIf(!!LAB_SKIP_REASON)('simulated programs', () => {
   beforeAll(async () => {
     labDown();
-    await labUp({ hosts: 2, family: 'rhel' });
+    await labUp({ hosts: 2, centos7Repos: 'vault', family: 'rhel' });
     for (const h of ['lab-01', 'lab-02']) {
       expect(sh(h, `printf '%s' '${KUBE_REPO}' > /etc/yum.repos.d/kubernetes.repo && printf '%s' '${DOCKER_REPO}' > /etc/yum.repos.d/docker-ce.repo && hostnamectl set-hostname ${h}`).code).toBe(0);
     }
