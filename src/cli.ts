@@ -13,6 +13,7 @@ import { buildPlan, type PlanFilter } from './plan.js';
 import { Runner, type RunEvent } from './runner.js';
 import { DEFAULTS } from './defaults.js';
 import { connectHost } from './connect.js';
+import { applySshConfig } from './ssh/resolve.js';
 import { resolveCredentials, type Prompt } from './ssh/credentials.js';
 import { jsonReport, planText, plainEventLine, summaryTable } from './report.js';
 import { ListrView } from './progress.js';
@@ -107,6 +108,7 @@ interface RunFlags {
   skipSteps?: string[];
   concurrency: number;
   acceptNewHostKeys?: boolean;
+  sshConfig?: string;
   output: 'text' | 'json';
   verbose?: boolean;
   quiet?: boolean;
@@ -119,10 +121,13 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
   const inv = load(file, io);
   const plan = buildPlan(inv, filterFrom(o));
   const firstCp = firstControlPlane(inv);
-  const hosts = plan.hosts.includes(firstCp) ? plan.hosts : [firstCp, ...plan.hosts];
+  // OpenSSH's configuration fills in what the inventory leaves out (aliases, users, ports, keys, jump hosts)
+  const hosts = applySshConfig(inv, plan.hosts.includes(firstCp) ? plan.hosts : [firstCp, ...plan.hosts], o.sshConfig ?? inv.sshConfigFile);
+  const resolved = new Map(hosts.map((h) => [h.name, h]));
+  if (o.verbose) for (const h of hosts) io.out(`${h.name}: ssh ${Object.entries(h.ssh.resolved!.sources).map(([k, v]) => `${k} ${v}`).join('; ')}\n`);
   const creds = await resolveCredentials(hosts, process.env, await terminalPrompt());
   const sshOpts = { creds, acceptNewHostKeys: Boolean(o.acceptNewHostKeys), commandTimeoutMs: o.commandTimeout * 1000, connectAttempts: DEFAULTS.connectAttempts };
-  const connect = (spec: HostSpec) => connectHost(spec, sshOpts);
+  const connect = (spec: HostSpec) => connectHost(resolved.get(spec.name) ?? spec, sshOpts);
 
   let interrupts = 0;
   const onSigint = () => {
@@ -208,6 +213,7 @@ Exit codes:
     .option('--skip-steps <ids>', 'skip these steps (comma-separated ids)', list)
     .option('--concurrency <n>', 'hosts worked on at once', positiveInt, 10)
     .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts (like ssh -o StrictHostKeyChecking=accept-new)')
+    .option('--ssh-config <file>', 'OpenSSH client configuration to read (default: ssh.configFile, else ~/.ssh/config; none: ignore it)')
     .addOption(new Option('--output <format>', 'text, or json for scripts').choices(['text', 'json']).default('text'))
     .option('--verbose', 'one plain line per event, each prefixed with the host name')
     .option('--quiet', 'print only failures and the summary of a failed run')
@@ -261,6 +267,8 @@ Exit codes:
 
   const sshOptions = (cmd: Command) => cmd
     .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts')
+    .option('--ssh-config <file>', 'OpenSSH client configuration to read (default: ssh.configFile, else ~/.ssh/config; none: ignore it)')
+    .option('--verbose', 'also show, per host, where each SSH setting came from')
     .option('--command-timeout <seconds>', 'limit for each remote command', positiveInt, 600);
 
   sshOptions(program.command('token')

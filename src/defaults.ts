@@ -8,6 +8,9 @@ export const DEFAULTS = {
   commandTimeoutSeconds: 600,
   /** how long verify waits for Ready nodes and running kube-system pods (--verify-timeout) */
   verifyTimeoutSeconds: 300,
+  /** SSH login user and port when neither the inventory nor ~/.ssh/config says */
+  sshUser: 'root',
+  sshPort: 22,
   /** per SSH connection attempt (ssh.connectTimeoutSeconds) */
   connectTimeoutSeconds: 10,
   connectAttempts: 3,

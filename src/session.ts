@@ -8,6 +8,7 @@ import type { Host } from './host/host.js';
 import { connectHost } from './connect.js';
 import { resolveCredentials, type Prompt } from './ssh/credentials.js';
 import { HostPool } from './run/host-pool.js';
+import { applySshConfig } from './ssh/resolve.js';
 import { render } from './shell/templates.js';
 import { DEFAULTS } from './defaults.js';
 import { KbError } from './errors.js';
@@ -16,20 +17,30 @@ export interface SessionFlags {
   acceptNewHostKeys?: boolean;
   commandTimeout?: number;
   concurrency?: number;
+  /** OpenSSH client configuration (--ssh-config); default the inventory's ssh.configFile, else ~/.ssh/config */
+  sshConfig?: string;
+  verbose?: boolean;
 }
 
 export class Session {
-  private constructor(readonly inv: Inventory, readonly pool: HostPool) {}
+  private constructor(readonly inv: Inventory, readonly pool: HostPool, private readonly resolved: Map<string, HostSpec>) {}
+
+  /** Where each SSH setting of a host came from (the inventory, OpenSSH's configuration or a default). */
+  sources(name: string): Record<string, string> {
+    return this.resolved.get(name)?.ssh.resolved?.sources ?? {};
+  }
 
   static async open(inv: Inventory, flags: SessionFlags, prompt: Prompt | undefined, specs: HostSpec[] = inv.hosts): Promise<Session> {
-    const creds = await resolveCredentials(specs, process.env, prompt);
+    // OpenSSH's configuration fills in what the inventory leaves out; the pool connects these resolved specs
+    const resolved = new Map(applySshConfig(inv, inv.hosts, flags.sshConfig ?? inv.sshConfigFile).map((h) => [h.name, h]));
+    const creds = await resolveCredentials(specs.map((s) => resolved.get(s.name) ?? s), process.env, prompt);
     const opts = {
       creds,
       acceptNewHostKeys: Boolean(flags.acceptNewHostKeys),
       commandTimeoutMs: (flags.commandTimeout ?? DEFAULTS.commandTimeoutSeconds) * 1000,
       connectAttempts: DEFAULTS.connectAttempts,
     };
-    return new Session(inv, new HostPool((s) => connectHost(s, opts), flags.concurrency ?? DEFAULTS.concurrency));
+    return new Session(inv, new HostPool((s) => connectHost(resolved.get(s.name) ?? s, opts), flags.concurrency ?? DEFAULTS.concurrency), resolved);
   }
 
   connect(specs: HostSpec[]): Promise<void> {

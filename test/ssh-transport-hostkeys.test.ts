@@ -50,7 +50,7 @@ async function stopSshd(): Promise<void> {
 function spec(port: number, knownHosts: string): HostSpec {
   return {
     index: 0, name: 'hk', address: '127.0.0.1', role: 'worker', labels: {},
-    ssh: { user: 'root', port, privateKeyPath: clientKey(), knownHostsPath: knownHosts, connectTimeoutSeconds: 5 },
+    ssh: { user: 'root', port, privateKeyPath: clientKey(), knownHostsPath: knownHosts, connectTimeoutSeconds: 5, target: '127.0.0.1', explicit: {}, fieldPaths: {} },
   };
 }
 

@@ -22,6 +22,8 @@ export interface CheckFlags extends SessionFlags { output?: 'text' | 'json' }
 
 interface Gathered {
   spec: HostSpec;
+  /** how it was reached: user@address:port after OpenSSH's configuration */
+  login: { user: string; address: string; port: number };
   os: string;
   supported: boolean;
   uuid: string;
@@ -53,7 +55,8 @@ export function judge(inv: Inventory, hosts: Gathered[], unreachable: Map<string
     const why = unreachable.get(spec.name);
     if (why) { add(spec.name, 'reachable', 'fail', why.replace(`${spec.name}: `, '')); continue; }
     const g = hosts.find((x) => x.spec === spec)!;
-    add(spec.name, 'reachable', 'pass', `ssh ${spec.ssh.user}@${spec.address}:${spec.ssh.port}${spec.ssh.user === 'root' ? '' : ', sudo works'}`);
+    const { user, address, port } = g.login;
+    add(spec.name, 'reachable', 'pass', `ssh ${user}@${address}:${port}${user === 'root' ? '' : ', sudo works'}`);
     add(spec.name, 'os', g.supported ? 'pass' : 'warn', g.supported ? g.os : `${g.os} is not a tested release`);
     if (spec.role === 'control-plane') {
       add(spec.name, 'cpus', g.cpus >= 2 ? 'pass' : 'fail', g.cpus >= 2 ? `${g.cpus}` : `${g.cpus} CPU: a control plane needs at least 2`);
@@ -90,6 +93,7 @@ export async function check(inv: Inventory, o: CheckFlags, io: Io, prompt?: Prom
       const m = kv(r.stdout);
       gathered.push({
         spec,
+        login: { user: h.spec.ssh.user, address: h.spec.ssh.resolved?.address ?? h.spec.address, port: h.spec.ssh.port },
         os: h.facts.prettyName,
         supported: isSupportedRelease(h.facts),
         uuid: first(m, 'uuid') ?? '',
@@ -117,6 +121,10 @@ export async function check(inv: Inventory, o: CheckFlags, io: Io, prompt?: Prom
     io.out(table([head, ...body]));
     const notes = rows.filter((r) => r.verdict !== 'pass');
     if (notes.length) io.out('\n' + notes.map((r) => `${r.host}: ${r.check}: ${r.verdict}: ${r.detail}`).join('\n') + '\n');
+    if (o.verbose) {
+      io.out('\nSSH settings and where they came from:\n');
+      for (const h of inv.hosts) io.out(`${h.name}: ${Object.entries(s.sources(h.name)).map(([k, v]) => `${k} ${v}`).join('; ')}\n`);
+    }
   }
   return failed ? EXIT.failed : EXIT.ok;
 }

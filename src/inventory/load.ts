@@ -3,6 +3,7 @@
  * schema cannot express, and reports every problem with file:line:col and
  * the field path. Nothing here touches the network.
  */
+import { DEFAULTS } from '../defaults.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { homedir } from 'node:os';
@@ -104,6 +105,9 @@ function unwrap(s: z.ZodType): z.ZodType {
   }
   return cur as unknown as z.ZodType;
 }
+
+/** kbootstrap's own SSH defaults, for what neither the inventory nor OpenSSH's configuration sets. */
+const SSH_DEFAULTS = { user: DEFAULTS.sshUser, port: DEFAULTS.sshPort, connectTimeoutSeconds: DEFAULTS.connectTimeoutSeconds };
 
 export function didYouMean(key: string, candidates: string[]): string | undefined {
   if (candidates.length === 0) return undefined;
@@ -337,7 +341,7 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
         if (cidr && cidrContains(cidr, ip)) err(['hosts', i, 'address'], `${h.address} lies inside cluster.${f} ${cidr.text}`);
       }
     }
-    const user = h.ssh?.user ?? inv.ssh.user;
+    const user = h.ssh?.user ?? inv.ssh.user ?? SSH_DEFAULTS.user;
     if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(user) || user.length > 32) {
       err(h.ssh?.user ? ['hosts', i, 'ssh', 'user'] : ['ssh', 'user'], `not a valid user name: ${JSON.stringify(user)}`);
     }
@@ -352,7 +356,12 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     if (c.containerRuntime === 'docker' && h.os === 'ubuntu24.04') {
       err(['hosts', i, 'os'], 'cri-dockerd publishes no package for Ubuntu 24.04: use containerd on this host');
     }
-    const ssh = { ...inv.ssh, ...stripUndefined(h.ssh ?? {}) };
+    const { configFile: _configFile, ...sshDefaults } = inv.ssh;
+    const { host: target, ...sshOwn } = h.ssh ?? {};
+    const explicit = { ...stripUndefined(sshDefaults), ...stripUndefined(sshOwn) };
+    // where each explicit field was written, so a message names the line the user must change
+    const fieldPaths = Object.fromEntries(Object.keys(explicit).map((k) => [k, k in stripUndefined(sshOwn) ? `hosts[${i}].ssh.${k}` : `ssh.${k}`]));
+    const ssh = { ...SSH_DEFAULTS, ...explicit };
     hosts.push({
       index: i,
       name: h.name,
@@ -367,8 +376,11 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
         knownHostsPath: ssh.knownHostsPath,
         connectTimeoutSeconds: ssh.connectTimeoutSeconds,
         bastion: ssh.bastion
-          ? { address: ssh.bastion.address, port: ssh.bastion.port ?? 22, user: ssh.bastion.user ?? ssh.user, privateKeyPath: ssh.bastion.privateKeyPath ?? ssh.privateKeyPath }
+          ? { address: ssh.bastion.address, port: ssh.bastion.port ?? SSH_DEFAULTS.port, user: ssh.bastion.user ?? ssh.user, privateKeyPath: ssh.bastion.privateKeyPath ?? ssh.privateKeyPath }
           : undefined,
+        target: target ?? h.address,
+        explicit,
+        fieldPaths,
       },
     });
   });
@@ -411,7 +423,7 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     insecureRegistries: c.insecureRegistries,
     firewall: c.firewall,
   };
-  return { file, cluster, hosts };
+  return { file, cluster, hosts, sshConfigFile: inv.ssh.configFile };
 }
 
 function notLabel(name: string): string {

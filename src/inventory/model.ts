@@ -11,6 +11,24 @@ export interface BastionSpec {
   privateKeyPath?: string;
 }
 
+/** The ssh fields the inventory itself sets for a host (host-level over inventory-level), before any default. */
+export interface ExplicitSsh {
+  user?: string;
+  port?: number;
+  privateKeyPath?: string;
+  knownHostsPath?: string;
+  connectTimeoutSeconds?: number;
+  bastion?: { address: string; port?: number; user?: string; privateKeyPath?: string };
+}
+
+/** One hop of a jump chain (ssh -J), nearest first. */
+export interface JumpSpec {
+  address: string;
+  port: number;
+  user: string;
+  privateKeyPath?: string;
+}
+
 export interface SshSpec {
   user: string;
   port: number;
@@ -18,6 +36,21 @@ export interface SshSpec {
   knownHostsPath?: string;
   connectTimeoutSeconds: number;
   bastion?: BastionSpec;
+  /** the name ssh is given: an alias of the OpenSSH configuration, a DNS name, or the address */
+  target: string;
+  /** what the inventory set itself, and where (for the precedence over OpenSSH's configuration) */
+  explicit: ExplicitSsh;
+  fieldPaths: Record<string, string>;
+  /** set once OpenSSH's configuration is applied: where to connect, through which hops, which known_hosts files */
+  resolved?: {
+    address: string;
+    jumps: JumpSpec[];
+    knownHostsPaths: string[];
+    /** StrictHostKeyChecking accept-new (or no) in the user's configuration: record unknown keys, never accept a changed one */
+    acceptNew: boolean;
+    /** each setting with where it came from, for plan/check --verbose */
+    sources: Record<string, string>;
+  };
 }
 
 export interface HostSpec {
@@ -54,6 +87,8 @@ export interface ClusterSpec {
 export interface Inventory {
   /** path as given by the user, for messages */
   file: string;
+  /** OpenSSH client configuration to read (ssh.configFile): a path, 'none', or undefined for ~/.ssh/config */
+  sshConfigFile?: string;
   cluster: ClusterSpec;
   hosts: HostSpec[];
 }

@@ -25,16 +25,23 @@ const bastionSchema = z.strictObject({
   privateKeyPath: sshSettings.privateKeyPath.optional(),
 }).describe('Jump host the connections go through (like ssh -J)');
 
+// No defaults here: a field the inventory leaves out is taken from OpenSSH's
+// configuration (~/.ssh/config) first, and only then from kbootstrap's
+// defaults (user root, port 22, 10 s), as ssh itself orders them.
 export const sshDefaultsSchema = z.strictObject({
-  user: sshSettings.user.default('root'),
-  port: sshSettings.port.default(22),
+  user: sshSettings.user.optional().describe('SSH login user (default: ~/.ssh/config, else root); non-root users run mutating commands through sudo'),
+  port: sshSettings.port.optional().describe('SSH port (default: ~/.ssh/config, else 22)'),
   privateKeyPath: sshSettings.privateKeyPath.optional(),
   knownHostsPath: sshSettings.knownHostsPath.optional(),
-  connectTimeoutSeconds: sshSettings.connectTimeoutSeconds.default(10),
+  connectTimeoutSeconds: sshSettings.connectTimeoutSeconds.optional().describe('TCP + SSH handshake timeout per attempt (default: ~/.ssh/config, else 10)'),
   bastion: bastionSchema.optional(),
+  configFile: z.string().min(1).optional()
+    .describe('OpenSSH client configuration read for Host aliases, HostName, User, Port, IdentityFile, ProxyJump, UserKnownHostsFile (default ~/.ssh/config; none: ignore it); what the inventory sets wins'),
 });
 
 const sshOverrideSchema = z.strictObject({
+  host: z.string().min(1).optional()
+    .describe('The name given to ssh for this host: an alias of the OpenSSH configuration or a DNS name (default: address)'),
   user: sshSettings.user.optional(),
   port: sshSettings.port.optional(),
   privateKeyPath: sshSettings.privateKeyPath.optional(),
@@ -90,7 +97,7 @@ export const inventorySchema = z.strictObject({
   apiVersion: z.literal('kbootstrap/v1'),
   kind: z.literal('Inventory'),
   cluster: clusterSchema,
-  ssh: sshDefaultsSchema.default({ user: 'root', port: 22, connectTimeoutSeconds: 10 }),
+  ssh: sshDefaultsSchema.default({}),
   hosts: z.array(hostSchema).min(1, 'at least one host is needed'),
 });
 

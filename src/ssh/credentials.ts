@@ -48,6 +48,7 @@ export async function resolveCredentials(hosts: HostSpec[], env: NodeJS.ProcessE
   for (const h of hosts) {
     if (h.ssh.privateKeyPath) paths.add(h.ssh.privateKeyPath);
     if (h.ssh.bastion?.privateKeyPath) paths.add(h.ssh.bastion.privateKeyPath);
+    for (const j of h.ssh.resolved?.jumps ?? []) if (j.privateKeyPath) paths.add(j.privateKeyPath);
   }
   const encrypted: string[] = [];
   for (const p of paths) {

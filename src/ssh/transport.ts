@@ -8,6 +8,7 @@ import type { Client, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } fro
 import type { Readable } from 'node:stream';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { createConnection } from 'node:net';
 import type { HostSpec } from '../inventory/model.js';
 import type { CheckOutput, CheckRequest, ExecOptions, ExecResult, Transport, UploadOptions } from '../transport/types.js';
 import { batchScript, parseBatch, withPrelude, writeCommand } from '../shell/prelude.js';
@@ -57,6 +58,33 @@ function describeConnectError(name: string, address: string, port: number, e: Er
 
 const RETRYABLE = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET']);
 
+/**
+ * What a server that failed the SSH handshake says of itself: an SSH server
+ * greets first with "SSH-2.0-..." (RFC 4253 section 4.2); anything else (a web
+ * server's error page, a TLS alert) means something else listens on the port.
+ * Undefined when it says nothing within a moment, or when it is SSH after all.
+ */
+function notSshGreeting(address: string, port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let got = '';
+    const sock = createConnection({ host: address, port });
+    const done = (v: string | undefined) => { sock.destroy(); resolve(v); };
+    const timer = setTimeout(() => done(got && !got.startsWith('SSH-') ? got : undefined), 1500);
+    sock.on('connect', () => sock.write('SSH-2.0-kbootstrap_probe\r\n'));
+    sock.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      if (got.length >= 4 || got.includes('\n')) { clearTimeout(timer); done(got.startsWith('SSH-') ? undefined : got); }
+    });
+    sock.on('error', () => { clearTimeout(timer); done(undefined); });
+    sock.on('close', () => { clearTimeout(timer); done(got && !got.startsWith('SSH-') ? got : undefined); });
+  });
+}
+
+function printable(s: string): string {
+  const line = s.split(/\r?\n/)[0]!.replace(/[^\x20-\x7e]/g, '?');
+  return JSON.stringify(line.length > 60 ? `${line.slice(0, 57)}...` : line);
+}
+
 async function connectOnce(spec: { name: string; address: string; port: number; user: string; privateKeyPath?: string; timeoutS: number; knownHosts: string[]; recordTo: string }, o: SshOptions, sock?: Readable): Promise<NodeSSH> {
   let verdict: HostKeyVerdict | undefined;
   let recordError: string | undefined;
@@ -100,6 +128,11 @@ async function connectOnce(spec: { name: string; address: string; port: number; 
     return ssh;
   } catch (e) {
     const err = e as Error & { code?: string; level?: string };
+    // a handshake that never came may be another program on the port: ask it what it is
+    if (!sock && !verdict && (/handshake/i.test(err.message) || err.code === 'ECONNRESET')) {
+      const greeting = await notSshGreeting(spec.address, spec.port);
+      if (greeting !== undefined) throw new KbError(`${spec.name}: ${spec.address}:${spec.port} answered, but not with SSH (it said ${printable(greeting)}): check ssh.port or the address`);
+    }
     const wrapped = new KbError(describeConnectError(spec.name, spec.address, spec.port, err, spec.timeoutS, verdict, recordError));
     (wrapped as KbError & { retryable?: boolean }).retryable = RETRYABLE.has(err.code ?? '') && !verdict && !recordError;
     throw wrapped;
@@ -120,32 +153,43 @@ async function withRetries<T>(attempts: number, fn: () => Promise<T>): Promise<T
   throw last;
 }
 
+/** Open a forwarded channel from one hop to the next address:port. */
+function forward(via: NodeSSH, name: string, viaName: string, address: string, port: number): Promise<Readable> {
+  return new Promise<Readable>((resolve, reject) => {
+    (via.connection as Client).forwardOut('127.0.0.1', 0, address, port, (err, stream) => (err
+      ? reject(new KbError(`${name}: the jump host ${viaName} could not reach ${address}:${port}: ${err.message}`))
+      : resolve(stream)));
+  });
+}
+
 export async function sshConnect(spec: HostSpec, o: SshOptions): Promise<SshTransport> {
-  const known = knownHostsFiles(spec);
-  const recordTo = spec.ssh.knownHostsPath ? expandHome(spec.ssh.knownHostsPath) : DEFAULT_KNOWN_HOSTS();
+  const r = spec.ssh.resolved;
+  const address = r?.address ?? spec.address;
+  const known = r ? r.knownHostsPaths.map(expandHome) : knownHostsFiles(spec);
+  const recordTo = r ? known[0]! : spec.ssh.knownHostsPath ? expandHome(spec.ssh.knownHostsPath) : DEFAULT_KNOWN_HOSTS();
+  // the user's own StrictHostKeyChecking accept-new is honoured; a changed key is refused whatever it says
+  const opts: SshOptions = r?.acceptNew ? { ...o, acceptNewHostKeys: true } : o;
   const timeoutS = spec.ssh.connectTimeoutSeconds;
-  let bastion: NodeSSH | undefined;
-  let sock: Readable | undefined;
-  if (spec.ssh.bastion) {
-    const b = spec.ssh.bastion;
-    bastion = await withRetries(o.connectAttempts, () => connectOnce({ name: `${spec.name} (bastion ${b.address})`, address: b.address, port: b.port, user: b.user, privateKeyPath: b.privateKeyPath, timeoutS, knownHosts: known, recordTo }, o));
-  }
+  const b = spec.ssh.bastion;
+  const hops = r?.jumps ?? (b ? [{ address: b.address, port: b.port, user: b.user, privateKeyPath: b.privateKeyPath }] : []);
+  // ssh -J a,b,c: connect to a, then to b through a, then to c through b, then to the host through c
+  const opened: NodeSSH[] = [];
   try {
-    if (bastion) {
-      const b = spec.ssh.bastion!;
-      sock = await new Promise<Readable>((resolve, reject) => {
-        (bastion!.connection as Client).forwardOut('127.0.0.1', 0, spec.address, spec.ssh.port, (err, stream) => (err
-          ? reject(new KbError(`${spec.name}: the bastion ${b.address} could not reach ${spec.address}:${spec.ssh.port}: ${err.message}`))
-          : resolve(stream)));
-      });
+    let sock: Readable | undefined;
+    for (const [i, h] of hops.entries()) {
+      const name = `${spec.name} (jump host ${h.address})`;
+      const conn = await withRetries(sock ? 1 : opts.connectAttempts, () => connectOnce({ name, address: h.address, port: h.port, user: h.user, privateKeyPath: h.privateKeyPath, timeoutS, knownHosts: known, recordTo }, opts, sock));
+      opened.push(conn);
+      const next = hops[i + 1];
+      sock = await forward(conn, spec.name, h.address, next?.address ?? address, next?.port ?? spec.ssh.port);
     }
-    const ssh = await withRetries(sock ? 1 : o.connectAttempts, () => connectOnce({
-      name: spec.name, address: spec.address, port: spec.ssh.port, user: spec.ssh.user, privateKeyPath: spec.ssh.privateKeyPath, timeoutS, knownHosts: known, recordTo,
-    }, o, sock));
-    return new SshTransport(spec, ssh, o, bastion);
+    const ssh = await withRetries(sock ? 1 : opts.connectAttempts, () => connectOnce({
+      name: spec.name, address, port: spec.ssh.port, user: spec.ssh.user, privateKeyPath: spec.ssh.privateKeyPath, timeoutS, knownHosts: known, recordTo,
+    }, opts, sock));
+    return new SshTransport(spec, ssh, o, opened);
   } catch (e) {
-    // an open bastion connection would keep the process alive
-    bastion?.dispose();
+    // an open jump connection would keep the process alive
+    for (const c of opened) c.dispose();
     throw e;
   }
 }
@@ -154,7 +198,7 @@ export class SshTransport implements Transport {
   readonly stats = { roundTrips: 0, bytesSent: 0, bytesReceived: 0 };
   private lost?: string;
 
-  constructor(private spec: HostSpec, private ssh: NodeSSH, private o: SshOptions, private bastion?: NodeSSH) {
+  constructor(private spec: HostSpec, private ssh: NodeSSH, private o: SshOptions, private jumps: NodeSSH[] = []) {
     const conn = ssh.connection as Client;
     conn.on('close', () => { this.lost ??= 'the connection closed'; });
     conn.on('error', (e: Error) => { this.lost ??= e.message; });
@@ -235,7 +279,8 @@ export class SshTransport implements Transport {
 
   async close(): Promise<void> {
     this.ssh.dispose();
-    this.bastion?.dispose();
+    // the hops close from the host outwards
+    for (const j of [...this.jumps].reverse()) j.dispose();
   }
 }
 
