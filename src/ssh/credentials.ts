@@ -44,12 +44,17 @@ export async function resolveCredentials(hosts: HostSpec[], env: NodeJS.ProcessE
     sudoPassword: env.KBOOTSTRAP_SUDO_PASSWORD ?? env.KBOOTSTRAP_SSH_PASSWORD,
     agent: env.SSH_AUTH_SOCK,
   };
-  const paths = new Set<string>();
+  // each key file with the inventory field (or config) that names it, for messages: hosts[2].ssh.privateKeyPath, ssh.bastion.privateKeyPath
+  const named = new Map<string, string>();
+  const add = (path: string | undefined, field: string) => { if (path && !named.has(path)) named.set(path, field); };
   for (const h of hosts) {
-    if (h.ssh.privateKeyPath) paths.add(h.ssh.privateKeyPath);
-    if (h.ssh.bastion?.privateKeyPath) paths.add(h.ssh.bastion.privateKeyPath);
-    for (const j of h.ssh.resolved?.jumps ?? []) if (j.privateKeyPath) paths.add(j.privateKeyPath);
+    const sourced = h.ssh.fieldPaths?.privateKeyPath ?? (h.ssh.resolved && h.ssh.privateKeyPath ? 'IdentityFile (ssh config)' : 'ssh.privateKeyPath');
+    add(h.ssh.privateKeyPath, sourced);
+    add(h.ssh.bastion?.privateKeyPath, h.ssh.fieldPaths?.bastion ? `${h.ssh.fieldPaths.bastion}.privateKeyPath` : 'ssh.bastion.privateKeyPath');
+    for (const j of h.ssh.resolved?.jumps ?? []) add(j.privateKeyPath, `IdentityFile of jump host ${j.address}`);
   }
+  const paths = new Set(named.keys());
+  const field = (p: string) => named.get(p) ?? 'ssh.privateKeyPath';
   const encrypted: string[] = [];
   for (const p of paths) {
     let text: string;
@@ -57,7 +62,7 @@ export async function resolveCredentials(hosts: HostSpec[], env: NodeJS.ProcessE
       text = readFileSync(expandHome(p), 'utf8');
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      throw new KbError(`ssh.privateKeyPath ${p}: ${err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.message}`, EXIT.usage);
+      throw new KbError(`${field(p)} ${p}: ${err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.message}`, EXIT.usage);
     }
     keys.set(p, text);
     if (isEncrypted(text)) encrypted.push(p);
@@ -70,12 +75,12 @@ export async function resolveCredentials(hosts: HostSpec[], env: NodeJS.ProcessE
     for (let attempt = 1; ; attempt++) {
       const answer = await prompt(attempt === 1 ? `Passphrase for ${which}:` : `Wrong passphrase, try again. Passphrase for ${which}:`);
       if (opens(answer)) { creds.passphrase = answer; break; }
-      if (attempt === MAX_PASSPHRASE_ATTEMPTS) throw new KbError(`ssh.privateKeyPath ${which}: wrong passphrase (${attempt} attempts)`, EXIT.usage);
+      if (attempt === MAX_PASSPHRASE_ATTEMPTS) throw new KbError(`${field(encrypted[0]!)} ${which}: wrong passphrase (${attempt} attempts)`, EXIT.usage);
     }
   }
   for (const [p, text] of keys) {
     const parsed = ssh2.utils.parseKey(text, creds.passphrase);
-    if (parsed instanceof Error) throw new KbError(`ssh.privateKeyPath ${p}: ${wrongPassphrase(parsed) ? `wrong passphrase${env.KBOOTSTRAP_SSH_PASSPHRASE !== undefined ? ' (from KBOOTSTRAP_SSH_PASSPHRASE)' : ''}` : parsed.message}`, EXIT.usage);
+    if (parsed instanceof Error) throw new KbError(`${field(p)} ${p}: ${wrongPassphrase(parsed) ? `wrong passphrase${env.KBOOTSTRAP_SSH_PASSPHRASE !== undefined ? ' (from KBOOTSTRAP_SSH_PASSPHRASE)' : ''}` : parsed.message}`, EXIT.usage);
   }
   if (paths.size === 0 && !creds.agent && creds.password === undefined) {
     if (!prompt) throw new KbError('no SSH credentials: set ssh.privateKeyPath in the inventory, run an ssh-agent, or set KBOOTSTRAP_SSH_PASSWORD', EXIT.usage);
