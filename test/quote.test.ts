@@ -83,3 +83,19 @@ describe('templates quote every value', () => {
     expect(() => render('hostname/apply', {})).toThrow(/missing value/);
   });
 });
+
+describe('the command line sent over SSH', async () => {
+  const { remoteCommandLine } = await import('../src/shell/command-line.js');
+  const { spawnSync } = await import('node:child_process');
+  it('wraps the script as one argument of bash, under timeout, with sudo for other users', () => {
+    expect(remoteCommandLine("echo 'a b'; exit 3", 600, 'none')).toBe("timeout -k 10 600 bash -c 'echo '\\''a b'\\''; exit 3'");
+    expect(remoteCommandLine('true', 0.2, 'no-password')).toBe("sudo -n -- timeout -k 10 1 bash -c 'true'");
+    expect(remoteCommandLine('true', 30, 'password-on-stdin')).toBe("sudo -S -p '' -- timeout -k 10 30 bash -c 'true'");
+  });
+  it('a hostile script runs as written and only inside its bash (checked by running it)', () => {
+    const script = `printf '%s|' "$0" 'x;y' "$(echo \`echo hi\`)"; echo done; exit 7`;
+    const r = spawnSync('sh', ['-c', remoteCommandLine(script, 5, 'none')], { encoding: 'utf8' });
+    expect(r.stdout).toBe('bash|x;y|hi|done\n');
+    expect(r.status).toBe(7);
+  });
+});

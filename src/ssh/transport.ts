@@ -12,7 +12,7 @@ import { createConnection } from 'node:net';
 import type { HostSpec } from '../inventory/model.js';
 import type { CheckOutput, CheckRequest, ExecOptions, ExecResult, Transport, UploadOptions } from '../transport/types.js';
 import { batchScript, parseBatch, withPrelude, writeCommand } from '../shell/prelude.js';
-import { shWrap } from '../shell/quote.js';
+import { remoteCommandLine } from '../shell/command-line.js';
 import { KbError } from '../errors.js';
 import { RemoteCommandError, tail } from '../transport/remote-error.js';
 import { mayRecord, preferredHostKeyAlgorithms, recordHostKey, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
@@ -210,11 +210,10 @@ export class SshTransport implements Transport {
 
   /** The command line sent over SSH: bash as root, under sudo for other users, bounded by timeout. */
   commandLine(body: string, timeoutMs: number): { command: string; stdinPrefix: string } {
-    const secs = Math.ceil(timeoutMs / 1000);
-    const inner = `timeout -k 10 ${secs} bash -c ${shWrap(body)}`;
-    if (this.asRoot) return { command: inner, stdinPrefix: '' };
-    if (this.o.creds.sudoPassword !== undefined) return { command: `sudo -S -p '' -- ${inner}`, stdinPrefix: `${this.o.creds.sudoPassword}\n` };
-    return { command: `sudo -n -- ${inner}`, stdinPrefix: '' };
+    const secs = timeoutMs / 1000;
+    if (this.asRoot) return { command: remoteCommandLine(body, secs, 'none'), stdinPrefix: '' };
+    if (this.o.creds.sudoPassword !== undefined) return { command: remoteCommandLine(body, secs, 'password-on-stdin'), stdinPrefix: `${this.o.creds.sudoPassword}\n` };
+    return { command: remoteCommandLine(body, secs, 'no-password'), stdinPrefix: '' };
   }
 
   private raw(command: string, stdin: string, timeoutMs: number, step: string): Promise<ExecResult> {
