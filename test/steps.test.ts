@@ -148,6 +148,10 @@ describe('check reasons say what was found', () => {
       { kind: 'Pod', metadata: { name: 'web', namespace: 'default' }, status: { phase: 'Pending' } },
     ])), ctxFor(lab, 0, verifyStep));
     expect(v.reason).toBe('k8s-node01 NotReady; k8s-node02 not registered; pod coredns-1 Pending 0/1');
+    // a node whose kubelet stopped reporting has Ready=Unknown (kubectl shows NotReady); one without the condition yet is not Ready either
+    const unknown = (name: string, conditions: unknown[]) => ({ kind: 'Node', metadata: { name }, status: { conditions } });
+    const lost = verifyStep.parse(out(cluster([node('k8s-master', true), unknown('k8s-node01', [{ type: 'Ready', status: 'Unknown' }]), unknown('k8s-node02', [])])), ctxFor(lab, 0, verifyStep));
+    expect(lost.reason).toBe('k8s-node01 NotReady; k8s-node02 NotReady');
   });
 
   it('kube-packages reports the wrong version and an unheld package (Debian family)', () => {
