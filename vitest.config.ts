@@ -8,6 +8,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          // some unit tests spawn the CLI, ssh-keygen or sshd: on a loaded 2-core machine 5 s is not enough
+          testTimeout: 30_000,
           include: ['test/**/*.test.ts'],
           exclude: ['test/lab/**', 'test/e2e/**', 'node_modules/**'],
         },
