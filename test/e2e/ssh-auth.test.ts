@@ -62,6 +62,6 @@ describe.skipIf(!!LAB_SKIP_REASON)('ssh authentication and routes', () => {
     const far = writeInventory({ hosts: [{ name: 'lab-09', address: '10.213.0.99' }], ssh: { bastion } });
     const f = await kb(['plan', far, '--output', 'json']);
     expect(f.code).toBe(1);
-    expect(failures(f)[0]).toMatch(/^lab-09: the bastion 10\.213\.0\.11 could not reach 10\.213\.0\.99:22: /);
+    expect(failures(f)[0]).toMatch(/^lab-09: the jump host 10\.213\.0\.11 could not reach 10\.213\.0\.99:22: /);
   });
 });
