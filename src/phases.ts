@@ -7,7 +7,7 @@
  */
 import type { HostSpec, Inventory } from './inventory/model.js';
 
-export type PhaseId = 'prepare' | 'init' | 'join-control-planes' | 'join-workers' | 'cluster';
+export type PhaseId = 'gate' | 'prepare' | 'init' | 'join-control-planes' | 'join-workers' | 'cluster';
 
 export interface PhaseDef {
   id: PhaseId;
@@ -22,11 +22,15 @@ export interface PhaseDef {
   clusterWide: boolean;
   /** runs on its hosts even when --only names other hosts (it acts on those hosts' nodes) */
   ignoresOnly: boolean;
+  /** reads and refuses, changes nothing: only its own failure stops the run before the next phase */
+  gate?: boolean;
 }
 
 const cps = (inv: Inventory) => inv.hosts.filter((h) => h.role === 'control-plane');
 
 export const PHASES: readonly PhaseDef[] = [
+  // before any host changes: a cluster at another version than the inventory's is upgraded by `kbootstrap upgrade`, not by up
+  { id: 'gate', title: 'Compare the running cluster with the inventory', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true, gate: true },
   { id: 'prepare', title: 'Prepare every host', mode: 'parallel', hosts: (inv) => inv.hosts, clusterWide: false, ignoresOnly: false },
   { id: 'init', title: 'Initialise the first control plane', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: false },
   { id: 'join-control-planes', title: 'Join the other control planes, one at a time', mode: 'serial', hosts: (inv) => cps(inv).slice(1), clusterWide: true, ignoresOnly: false },

@@ -47,7 +47,7 @@ export function validateFilter(inv: Inventory, f: PlanFilter): void {
 export function buildPlan(inv: Inventory, f: PlanFilter = {}): Plan {
   validateFilter(inv, f);
   const only = f.only?.length ? new Set(f.only) : undefined;
-  const wanted = (s: AnyStep) => (!f.steps?.length || f.steps.includes(s.id)) && !(f.skipSteps ?? []).includes(s.id);
+  const wanted = (s: AnyStep) => s.mandatory || (!f.steps?.length || f.steps.includes(s.id)) && !(f.skipSteps ?? []).includes(s.id);
   const phases: Phase[] = [];
   for (const def of PHASES) {
     const steps = STEPS.filter((s) => s.phases.includes(def.id) && wanted(s));

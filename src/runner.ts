@@ -81,8 +81,10 @@ export class Runner {
         const run = (h: HostSpec) => this.rec.timed(h.name, () => this.runHostPhase(phase, h));
         if (phase.mode === 'parallel') await pool(phase.hosts, this.opts.concurrency, run);
         else for (const h of phase.hosts) await run(h);
-        // the other hosts finished this phase; a failure stops the run before the next one
-        if (this.rec.anyFailure) break;
+        // the other hosts finished this phase; a failure stops the run before the next one.
+        // A gate changes nothing: only its own refusal stops the run there (a host
+        // that could not connect still lets the others finish the first phase that works)
+        if (phase.gate ? this.rec.failedIn(phase.id) : this.rec.anyFailure) break;
       }
       this.markNotRun();
       const why = await this.join.dispose();

@@ -4,6 +4,7 @@
  * adding a step is its file, its templates and one line here.
  */
 import type { AnyStep } from './types.js';
+import { clusterVersionStep } from './cluster-version.js';
 import { hostnameStep } from './hostname.js';
 import { hostsFileStep } from './hosts-file.js';
 import { selinuxStep } from './selinux.js';
@@ -23,6 +24,7 @@ import { nodeLabelsStep } from './node-labels.js';
 import { verifyStep } from './verify.js';
 
 export const STEPS: readonly AnyStep[] = [
+  clusterVersionStep,
   hostnameStep,
   hostsFileStep,
   selinuxStep,
