@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildPlan, stepsFor } from '../src/plan.js';
-import { PHASES } from '../src/phases.js';
+import { PHASES, UPGRADE_PHASES } from '../src/phases.js';
 import { STEPS } from '../src/steps/index.js';
 import { UsageError } from '../src/errors.js';
 import { exampleInventory as inv } from './support/contexts.js';
@@ -30,7 +30,7 @@ describe('plan', () => {
   it('the registry: unique ids, titles, known phases, and every requirement registered earlier', () => {
     const ids = STEPS.map((s) => s.id);
     expect(new Set(ids).size).toBe(ids.length);
-    const phaseIds = PHASES.map((p) => p.id);
+    const phaseIds = [...PHASES, ...UPGRADE_PHASES].map((p) => p.id);
     STEPS.forEach((s, i) => {
       expect(s.title.length, s.id).toBeGreaterThan(10);
       expect(s.phases.length, s.id).toBeGreaterThan(0);
