@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clusterVersionStep } from '../src/steps/cluster-version.js';
-import { buildPlan } from '../src/plan.js';
+import { buildPlan, buildUpgradePlan } from '../src/plan.js';
+import { upgradeKubeletStep, upgradePreflightStep } from '../src/steps/upgrade.js';
 import { Runner } from '../src/runner.js';
 import { Host } from '../src/host/host.js';
 import { assumedFacts } from '../src/os/index.js';
@@ -84,5 +85,50 @@ describe('the version gate in front of up and plan', () => {
     await expect(clusterVersionStep.apply(ctx, undefined)).rejects.toThrow(/the cluster runs 1\.29\.8/);
     expect(t.calls[0]!.detail).toContain("get configmap kubeadm-config -o yaml");
     await expect(clusterVersionStep.apply(ctx, 'why')).rejects.toThrow(KbError);
+  });
+});
+
+describe('kbootstrap upgrade', () => {
+  it('the preflight refuses a skip of minors and a downgrade before anything changes', async () => {
+    for (const [cp, why] of [['1.28.3', /kubeadm can upgrade only 1 minor version at a time/], ['1.31.0', /does not downgrade/]] as const) {
+      const transports: FakeTransport[] = [];
+      const runner = new Runner(lab, buildUpgradePlan(lab), async (spec) => {
+        const t = new FakeTransport({ 'upgrade-preflight': state(cp, all(cp)) });
+        transports.push(t);
+        return new Host(spec, t, assumedFacts('centos7'));
+      }, { mode: 'apply', concurrency: 10, verifyTimeoutSeconds: 1, maxUnavailable: 1 });
+      const result = await runner.run();
+      const failed = result.outcomes.filter((o) => o.status === 'failed');
+      expect(failed.map((o) => o.step)).toEqual(['upgrade-preflight']);
+      expect(failed[0]!.reason).toMatch(why);
+      for (const t of transports) expect(t.calls.filter((c) => c.kind !== 'check')).toEqual([]);
+    }
+  });
+
+  it('a healthy cluster one minor behind passes the preflight and says the move', () => {
+    const r = upgradePreflightStep.parse({ step: 'upgrade-preflight', code: 0, stdout: state('1.29.8', all('1.29.8')) }, ctxFor(lab, 0, upgradePreflightStep));
+    expect(r).toMatchObject({ done: true, reason: '1.29.8 -> 1.30.4: 3 nodes Ready, no stacked etcd Pod seen' });
+  });
+
+  it('the workers phase takes --max-unavailable nodes at a time, control planes one at a time', () => {
+    const plan = buildUpgradePlan(exampleInventory('rocky-ha'));
+    expect(plan.phases.map((p) => [p.id, p.mode, p.limit ?? '', p.hosts.map((h) => h.name)])).toEqual([
+      ['upgrade-preflight', 'serial', '', ['cp-1']],
+      ['upgrade-repositories', 'parallel', '', ['cp-1', 'cp-2', 'cp-3', 'worker-1', 'worker-2']],
+      ['upgrade-first-control-plane', 'serial', '', ['cp-1']],
+      ['upgrade-control-planes', 'serial', '', ['cp-2', 'cp-3']],
+      ['upgrade-workers', 'parallel', 'max-unavailable', ['worker-1', 'worker-2']],
+      ['upgrade-verify', 'serial', '', ['cp-1']],
+    ]);
+    expect(plan.phases.find((p) => p.id === 'upgrade-workers')!.steps.map((s) => s.id)).toEqual(['upgrade-kubeadm', 'upgrade-node', 'container-runtime', 'upgrade-kubelet']);
+  });
+
+  it('the upgrade-kubelet check: done only at the target, schedulable; a cordoned node at the target is uncordoned without another drain', () => {
+    const ctx = ctxFor(lab, 1, upgradeKubeletStep);
+    const node = (v: string, cordoned: boolean) => `node=${JSON.stringify({ spec: cordoned ? { unschedulable: true } : {}, status: { nodeInfo: { kubeletVersion: `v${v}` } } })}\n`;
+    const parse = (s: string) => upgradeKubeletStep.parse({ step: 'upgrade-kubelet', code: 0, stdout: s }, ctx);
+    expect(parse(node('1.30.4', false) + 'pkg=kubelet=1.30.4\npkg=kubectl=1.30.4\n')).toMatchObject({ done: true });
+    expect(parse(node('1.30.4', true) + 'pkg=kubelet=1.30.4\npkg=kubectl=1.30.4\n')).toMatchObject({ done: false, reason: 'node cordoned', found: { drain: false } });
+    expect(parse(node('1.29.8', false) + 'pkg=kubelet=1.29.8\npkg=kubectl=1.29.8\n')).toMatchObject({ done: false, found: { drain: true } });
   });
 });
