@@ -9,7 +9,7 @@ import { plural } from './report.js';
 import type { Inventory } from './inventory/model.js';
 import { OS_NAMES, type OsName } from './inventory/schema.js';
 import { dryRun } from './dry-run.js';
-import { buildPlan, type PlanFilter } from './plan.js';
+import { buildPlan, buildUpgradePlan, type Plan, type PlanFilter } from './plan.js';
 import { Runner, type RunEvent } from './runner.js';
 import { DEFAULTS } from './defaults.js';
 import { connectHost } from './connect.js';
@@ -116,10 +116,22 @@ interface RunFlags {
   verifyTimeout: number;
 }
 
-/** up and plan over SSH. */
-export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'plan', io: Io): Promise<number> {
+/** What upgrade adds to a run: its own plan, a confirmation before connecting, nodes out of service at once. */
+interface RunExtras {
+  plan?: (inv: Inventory) => Plan;
+  /** false: stop with nothing done (exit 1) */
+  confirm?: (inv: Inventory, plan: Plan) => Promise<boolean>;
+  maxUnavailable?: number;
+}
+
+/** up, plan and upgrade over SSH. */
+export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'plan', io: Io, extras: RunExtras = {}): Promise<number> {
   const inv = load(file, io);
-  const plan = buildPlan(inv, filterFrom(o));
+  const plan = extras.plan ? extras.plan(inv) : buildPlan(inv, filterFrom(o));
+  if (extras.confirm && !(await extras.confirm(inv, plan))) {
+    io.err('upgrade: nothing done\n');
+    return EXIT.failed;
+  }
   const firstCp = firstControlPlane(inv);
   // OpenSSH's configuration fills in what the inventory leaves out (aliases, users, ports, keys, jump hosts)
   const hosts = applySshConfig(inv, plan.hosts.includes(firstCp) ? plan.hosts : [firstCp, ...plan.hosts], o.sshConfig ?? inv.sshConfigFile);
@@ -154,7 +166,7 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
   };
   try {
     const runner = new Runner(inv, plan, connect, {
-      mode, concurrency: o.concurrency, verifyTimeoutSeconds: o.verifyTimeout, onEvent, shouldStop: () => interrupts > 0,
+      mode, concurrency: o.concurrency, verifyTimeoutSeconds: o.verifyTimeout, onEvent, shouldStop: () => interrupts > 0, maxUnavailable: extras.maxUnavailable,
     });
     const result = await runner.run();
     await view?.finish(result.outcomes);
@@ -242,6 +254,34 @@ Exit codes:
     .argument('<inventory>', 'inventory file (YAML)'))
     .action(async (file: string, o) => {
       setCode(await runOverSsh(file, o, 'plan', io));
+    });
+
+  runOptions(program.command('upgrade')
+    .description('upgrade a running cluster to the inventory\'s kubernetesVersion (one minor at a time): kubeadm upgrade apply on the first control plane, then every node drained in turn')
+    .argument('<inventory>', 'inventory file (YAML)')
+    .option('--yes', 'do not ask for confirmation (required when not on a terminal)')
+    .option('--max-unavailable <n>', 'workers upgraded (drained) at once', positiveInt, 1)
+    .option('--dry-run', 'print, per host, the upgrade\'s checks and commands; connect to nothing'))
+    .action(async (file: string, o) => {
+      for (const f of ['only', 'steps', 'skipSteps'] as const) {
+        if (o[f]) throw new UsageError(`upgrade: --${f.replace('S', '-s')} does not apply: an upgrade moves every node, in kubeadm's order`);
+      }
+      if (o.dryRun) {
+        const inv = load(file, io, { keyFiles: false });
+        const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan: buildUpgradePlan(inv) });
+        if (o.output === 'json') io.out(JSON.stringify({ mode: 'dry-run', hosts: hosts.map((h) => ({ host: h.host, script: h.script })) }, null, 2) + '\n');
+        else io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
+        setCode(EXIT.ok);
+        return;
+      }
+      const confirm = async (inv: Inventory) => {
+        if (o.yes) return true;
+        if (!process.stdin.isTTY || !process.stderr.isTTY) throw new UsageError('upgrade: refusing without --yes: there is no terminal to confirm on');
+        const { default: inquirer } = await import('inquirer');
+        const message = upgradeQuestion(inv, o.maxUnavailable as number);
+        return (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
+      };
+      setCode(await runOverSsh(file, o, 'apply', io, { plan: buildUpgradePlan, confirm, maxUnavailable: o.maxUnavailable as number }));
     });
 
   program.command('render')
@@ -349,6 +389,15 @@ Exit codes:
     });
 
   return program;
+}
+
+/** The confirmation question: the version and every host, in the order they are upgraded. */
+export function upgradeQuestion(inv: Inventory, maxUnavailable: number): string {
+  const cps = inv.hosts.filter((h) => h.role === 'control-plane');
+  const workers = inv.hosts.filter((h) => h.role === 'worker');
+  const names = (hs: HostSpec[]) => hs.map((h) => `${h.name} (${h.address})`).join(', ');
+  return `Upgrade cluster ${inv.cluster.name} to Kubernetes ${inv.cluster.kubernetesVersion} (the preflight refuses anything but the next minor or a newer patch)? `
+    + `Control planes one at a time: ${names(cps)}${workers.length ? `; then workers, ${maxUnavailable} at a time, each drained first: ${names(workers)}` : ''}.`;
 }
 
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {

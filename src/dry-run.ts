@@ -10,19 +10,20 @@ import { RecordingTransport, type Recorded } from './transport/recording.js';
 import { Runner } from './runner.js';
 import { UsageError } from './errors.js';
 import { DEFAULTS } from './defaults.js';
-import { buildPlan, type PlanFilter } from './plan.js';
+import { buildPlan, type Plan, type PlanFilter } from './plan.js';
 import { PRELUDE, writeCommand } from './shell/prelude.js';
 import { heredocDelimiter } from './shell/quote.js';
 import { Redactor } from './redact.js';
-import { STEP_IDS, stepById } from './steps/index.js';
+import type { AnyStep } from './steps/types.js';
 
 export interface RenderedHost {
   host: string;
   script: string;
 }
 
-export async function dryRun(inv: Inventory, opts: { defaultOs?: OsName; filter?: PlanFilter } = {}): Promise<RenderedHost[]> {
-  const plan = buildPlan(inv, opts.filter);
+export async function dryRun(inv: Inventory, opts: { defaultOs?: OsName; filter?: PlanFilter; plan?: Plan } = {}): Promise<RenderedHost[]> {
+  const plan = opts.plan ?? buildPlan(inv, opts.filter);
+  const steps = plan.order;
   const recorders = new Map<string, RecordingTransport>();
   const runner = new Runner(inv, plan, async (spec) => {
     const t = new RecordingTransport();
@@ -36,12 +37,13 @@ export async function dryRun(inv: Inventory, opts: { defaultOs?: OsName; filter?
   }
   return inv.hosts.filter((h) => recorders.has(h.name)).map((h) => ({
     host: h.name,
-    script: renderHost(inv, h.name, recorders.get(h.name)!.recorded, result.outcomes.filter((o) => o.host === h.name), opts.defaultOs),
+    script: renderHost(inv, steps, h.name, recorders.get(h.name)!.recorded, result.outcomes.filter((o) => o.host === h.name), opts.defaultOs),
   }));
 }
 
 function renderHost(
   inv: Inventory,
+  steps: AnyStep[],
   name: string,
   recorded: Recorded[],
   outcomes: { step: string; status: string; reason: string }[],
@@ -67,9 +69,9 @@ function renderHost(
   ];
   // group by step in order of first appearance, which is plan order
   const order = [...new Set([...recorded.map((r) => r.step), ...outcomes.filter((o) => o.status === 'skipped').map((o) => o.step)])]
-    .sort((a, b) => STEP_IDS.indexOf(a) - STEP_IDS.indexOf(b));
+    .sort((a, b) => steps.findIndex((s) => s.id === a) - steps.findIndex((s) => s.id === b));
   for (const stepId of order) {
-    const step = stepById(stepId);
+    const step = steps.find((s) => s.id === stepId);
     const skipped = outcomes.find((o) => o.step === stepId && o.status === 'skipped');
     const ownStep = outcomes.some((o) => o.step === stepId);
     out.push('', `### ${stepId}: ${step?.title ?? stepId}${ownStep ? '' : ' (on behalf of the hosts that join)'}`);

@@ -7,7 +7,8 @@
  */
 import type { HostSpec, Inventory } from './inventory/model.js';
 
-export type PhaseId = 'prepare' | 'init' | 'join-control-planes' | 'join-workers' | 'cluster';
+export type PhaseId = 'gate' | 'prepare' | 'init' | 'join-control-planes' | 'join-workers' | 'cluster'
+  | 'upgrade-preflight' | 'upgrade-repositories' | 'upgrade-first-control-plane' | 'upgrade-control-planes' | 'upgrade-workers' | 'upgrade-verify';
 
 export interface PhaseDef {
   id: PhaseId;
@@ -22,14 +23,38 @@ export interface PhaseDef {
   clusterWide: boolean;
   /** runs on its hosts even when --only names other hosts (it acts on those hosts' nodes) */
   ignoresOnly: boolean;
+  /** reads and refuses, changes nothing: only its own failure stops the run before the next phase */
+  gate?: boolean;
+  /** hosts at once: --concurrency, or --max-unavailable for phases that take nodes out of service */
+  limit?: 'max-unavailable';
 }
 
 const cps = (inv: Inventory) => inv.hosts.filter((h) => h.role === 'control-plane');
 
 export const PHASES: readonly PhaseDef[] = [
+  // before any host changes: a cluster at another version than the inventory's is upgraded by `kbootstrap upgrade`, not by up
+  { id: 'gate', title: 'Compare the running cluster with the inventory', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true, gate: true },
   { id: 'prepare', title: 'Prepare every host', mode: 'parallel', hosts: (inv) => inv.hosts, clusterWide: false, ignoresOnly: false },
   { id: 'init', title: 'Initialise the first control plane', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: false },
   { id: 'join-control-planes', title: 'Join the other control planes, one at a time', mode: 'serial', hosts: (inv) => cps(inv).slice(1), clusterWide: true, ignoresOnly: false },
   { id: 'join-workers', title: 'Join the workers', mode: 'parallel', hosts: (inv) => inv.hosts.filter((h) => h.role === 'worker'), clusterWide: true, ignoresOnly: false },
   { id: 'cluster', title: 'Cluster add-ons and checks', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true },
+];
+
+const workers = (inv: Inventory) => inv.hosts.filter((h) => h.role === 'worker');
+
+/**
+ * The phases of `kbootstrap upgrade`, kubeadm's order
+ * (https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-upgrade/):
+ * the first control plane (kubeadm upgrade apply), the other control planes
+ * one at a time, then the workers, --max-unavailable at a time, each drained
+ * while its kubelet moves.
+ */
+export const UPGRADE_PHASES: readonly PhaseDef[] = [
+  { id: 'upgrade-preflight', title: 'Preflight: versions, node and etcd health', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true, gate: true },
+  { id: 'upgrade-repositories', title: 'Switch the package repository to the target minor', mode: 'parallel', hosts: (inv) => inv.hosts, clusterWide: false, ignoresOnly: false },
+  { id: 'upgrade-first-control-plane', title: 'Upgrade the first control plane', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: false },
+  { id: 'upgrade-control-planes', title: 'Upgrade the other control planes, one at a time', mode: 'serial', hosts: (inv) => cps(inv).slice(1), clusterWide: true, ignoresOnly: false },
+  { id: 'upgrade-workers', title: 'Upgrade the workers, --max-unavailable at a time', mode: 'parallel', hosts: workers, clusterWide: true, ignoresOnly: false, limit: 'max-unavailable' },
+  { id: 'upgrade-verify', title: 'Every node Ready, kube-system pods running', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true },
 ];

@@ -3,8 +3,8 @@
  * narrowed to the hosts and steps this run asks for.
  */
 import type { HostSpec, Inventory } from './inventory/model.js';
-import { PHASES, type PhaseDef } from './phases.js';
-import { STEPS, STEP_IDS } from './steps/index.js';
+import { PHASES, UPGRADE_PHASES, type PhaseDef } from './phases.js';
+import { STEPS, STEP_IDS, UPGRADE_STEPS } from './steps/index.js';
 import { didYouMean } from './inventory/load.js';
 import type { AnyStep } from './steps/types.js';
 import { UsageError } from './errors.js';
@@ -24,6 +24,8 @@ export interface Plan {
   phases: Phase[];
   /** hosts the run touches, inventory order */
   hosts: HostSpec[];
+  /** the steps of this plan in registry order (a step may serve several phases) */
+  order: AnyStep[];
 }
 
 const hint = (wrong: string, choices: readonly string[]) => {
@@ -44,19 +46,25 @@ export function validateFilter(inv: Inventory, f: PlanFilter): void {
   }
 }
 
-export function buildPlan(inv: Inventory, f: PlanFilter = {}): Plan {
+export function buildPlan(inv: Inventory, f: PlanFilter = {}, phaseDefs: readonly PhaseDef[] = PHASES, registry: readonly AnyStep[] = STEPS): Plan {
   validateFilter(inv, f);
   const only = f.only?.length ? new Set(f.only) : undefined;
-  const wanted = (s: AnyStep) => (!f.steps?.length || f.steps.includes(s.id)) && !(f.skipSteps ?? []).includes(s.id);
+  const wanted = (s: AnyStep) => s.mandatory || (!f.steps?.length || f.steps.includes(s.id)) && !(f.skipSteps ?? []).includes(s.id);
   const phases: Phase[] = [];
-  for (const def of PHASES) {
-    const steps = STEPS.filter((s) => s.phases.includes(def.id) && wanted(s));
+  for (const def of phaseDefs) {
+    const steps = registry.filter((s) => s.phases.includes(def.id) && wanted(s));
     const takesPart = (h: HostSpec) => (def.ignoresOnly || !only || only.has(h.name)) && steps.some((s) => s.hosts(inv).includes(h));
     const hosts = def.hosts(inv).filter(takesPart);
     if (steps.length && hosts.length) phases.push({ ...def, steps, hosts });
   }
   const touched = new Set(phases.flatMap((p) => p.hosts));
-  return { phases, hosts: inv.hosts.filter((h) => touched.has(h)) };
+  const used = new Set(phases.flatMap((p) => p.steps));
+  return { phases, hosts: inv.hosts.filter((h) => touched.has(h)), order: registry.filter((s) => used.has(s)) };
+}
+
+/** The plan of `kbootstrap upgrade`: its own phases and steps, every host. */
+export function buildUpgradePlan(inv: Inventory): Plan {
+  return buildPlan(inv, {}, UPGRADE_PHASES, UPGRADE_STEPS);
 }
 
 /** The steps a host runs in a phase. */

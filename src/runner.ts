@@ -29,6 +29,8 @@ export interface RunOptions {
   onEvent?: (e: RunEvent) => void;
   /** dry run: a recording transport cannot observe an apply's effect, so skip the re-check */
   assumeApplied?: boolean;
+  /** nodes out of service at once in phases that drain them (upgrade --max-unavailable) */
+  maxUnavailable?: number;
   /** checked before each step starts: a first Ctrl-C sets it */
   shouldStop?: () => boolean;
 }
@@ -79,10 +81,12 @@ export class Runner {
         if (this.stopRequested()) break;
         this.rec.emit({ type: 'phase', phase });
         const run = (h: HostSpec) => this.rec.timed(h.name, () => this.runHostPhase(phase, h));
-        if (phase.mode === 'parallel') await pool(phase.hosts, this.opts.concurrency, run);
+        if (phase.mode === 'parallel') await pool(phase.hosts, phase.limit === 'max-unavailable' ? this.opts.maxUnavailable ?? 1 : this.opts.concurrency, run);
         else for (const h of phase.hosts) await run(h);
-        // the other hosts finished this phase; a failure stops the run before the next one
-        if (this.rec.anyFailure) break;
+        // the other hosts finished this phase; a failure stops the run before the next one.
+        // A gate changes nothing: only its own refusal stops the run there (a host
+        // that could not connect still lets the others finish the first phase that works)
+        if (phase.gate ? this.rec.failedIn(phase.id) : this.rec.anyFailure) break;
       }
       this.markNotRun();
       const why = await this.join.dispose();

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { loadInventoryFile } from '../src/inventory/load.js';
 import { dryRun } from '../src/dry-run.js';
+import { buildUpgradePlan } from '../src/plan.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const INVENTORIES = readdirSync(join(ROOT, 'inventories')).filter((f) => f.endsWith('.yaml')).sort();
@@ -73,5 +74,43 @@ describe.each(INVENTORIES)('inventories/%s', (file) => {
       expect(text).not.toMatch(/\b[a-f0-9]{64}\b/); // certificate key
       expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/); // no timestamps
     }
+  });
+});
+
+/** The whole upgrade, per host, as bash: one inventory with every kind of node (first control plane, other control planes, workers). */
+describe('kbootstrap upgrade --dry-run of inventories/rocky-ha.yaml', () => {
+  const goldenDir = join(ROOT, 'test', 'golden', 'upgrade-rocky-ha');
+
+  it('renders every host to its golden script, and they pass bash -n and shellcheck', async () => {
+    const { inventory } = loadInventoryFile(join(ROOT, 'inventories', 'rocky-ha.yaml'));
+    inventory.file = 'inventories/rocky-ha.yaml';
+    const hosts = await dryRun(inventory, { plan: buildUpgradePlan(inventory) });
+    expect(hosts.map((h) => h.host)).toEqual(inventory.hosts.map((h) => h.name));
+    if (UPDATE) {
+      rmSync(goldenDir, { recursive: true, force: true });
+      mkdirSync(goldenDir, { recursive: true });
+      for (const h of hosts) writeFileSync(join(goldenDir, `${h.host}.sh`), h.script);
+    }
+    const problems: string[] = [];
+    for (const h of hosts) {
+      const path = join(goldenDir, `${h.host}.sh`);
+      if (!existsSync(path)) { problems.push(`missing golden file ${path} (npm run golden:update)`); continue; }
+      const want = readFileSync(path, 'utf8');
+      if (want !== h.script) problems.push(unifiedDiff(want, h.script, `upgrade-rocky-ha/${h.host}.sh`));
+    }
+    if (problems.length) throw new Error(`golden mismatch (npm run golden:update regenerates; review the diff):\n${problems.join('\n')}`);
+    for (const f of readdirSync(goldenDir)) {
+      const s = join(goldenDir, f);
+      execFileSync('bash', ['-n', s]);
+      const r = spawnSync('shellcheck', ['-s', 'bash', '-f', 'gcc', s], { encoding: 'utf8' });
+      expect(r.stdout, `shellcheck findings in ${s}`).toBe('');
+    }
+    // kubeadm's order: apply on the first control plane only, upgrade node on the others, every node drained through the first control plane
+    const text = (n: string) => hosts.find((h) => h.host === n)!.script;
+    expect(text('cp-1')).toContain("kubeadm upgrade apply v1.31.2 -y");
+    expect(text('cp-2')).toContain('kubeadm upgrade node');
+    expect(text('cp-2')).not.toContain('kubeadm upgrade apply');
+    expect(text('worker-1')).toContain('kubeadm upgrade node');
+    expect(text('cp-1')).toContain("kb_kubectl drain worker-1 --ignore-daemonsets");
   });
 });

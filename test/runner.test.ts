@@ -47,7 +47,7 @@ describe('runner', () => {
     expect(result.failed).toBe(false);
     expect(statuses(result.outcomes, 'k8s-master')).toEqual({
       ...Object.fromEntries(PREPARE.map((s) => [s, 'ok'])),
-      'kubeadm-init': 'ok', cni: 'ok', 'kube-proxy-mode': 'ok', 'node-labels': 'ok', verify: 'ok',
+      'cluster-version': 'ok', 'kubeadm-init': 'ok', cni: 'ok', 'kube-proxy-mode': 'ok', 'node-labels': 'ok', verify: 'ok',
     });
     expect(statuses(result.outcomes, 'k8s-node01')).toEqual({ ...Object.fromEntries(PREPARE.map((s) => [s, 'ok'])), join: 'ok' });
     for (const [name, t] of transports) {
@@ -56,11 +56,11 @@ describe('runner', () => {
     }
     const reads = transports.get('k8s-master')!.calls.filter((c) => c.kind === 'check' && c.detail.includes('get nodes,configmaps,daemonsets,pods'));
     expect(reads).toHaveLength(1);
-    expect(result.hosts.map((h) => [h.host, h.ok, h.changed, h.failed, h.roundTrips])).toEqual([['k8s-master', 16, 0, 0, 1], ['k8s-node01', 12, 0, 0, 1], ['k8s-node02', 12, 0, 0, 1]]);
+    expect(result.hosts.map((h) => [h.host, h.ok, h.changed, h.failed, h.roundTrips])).toEqual([['k8s-master', 17, 0, 0, 1], ['k8s-node01', 12, 0, 0, 1], ['k8s-node02', 12, 0, 0, 1]]);
     // the progress view hears of every connection, phase and step
     expect(events.filter((e) => e.type === 'connected').map((e) => e.type === 'connected' && e.host)).toEqual(['k8s-master', 'k8s-node01', 'k8s-node02']);
-    expect(events.filter((e) => e.type === 'phase').map((e) => e.type === 'phase' && e.phase.id)).toEqual(['prepare', 'init', 'join-workers', 'cluster']);
-    expect(events.filter((e) => e.type === 'step-end')).toHaveLength(40);
+    expect(events.filter((e) => e.type === 'phase').map((e) => e.type === 'phase' && e.phase.id)).toEqual(['gate', 'prepare', 'init', 'join-workers', 'cluster']);
+    expect(events.filter((e) => e.type === 'step-end')).toHaveLength(41);
   });
 
   it('applies what is not done, checks it again, and reports changed', async () => {
@@ -95,7 +95,7 @@ describe('runner', () => {
     // the other hosts finished the prepare phase
     expect(statuses(result.outcomes, 'k8s-node02')).toEqual({ ...Object.fromEntries(PREPARE.map((s) => [s, 'ok'])), join: 'not-run' });
     // nothing after prepare ran anywhere
-    const later = result.outcomes.filter((o) => o.phase !== 'prepare');
+    const later = result.outcomes.filter((o) => o.phase !== 'prepare' && o.phase !== 'gate');
     expect(later.map((o) => o.step).sort()).toEqual(['cni', 'join', 'join', 'kube-proxy-mode', 'kubeadm-init', 'node-labels', 'verify']);
     expect(new Set(later.map((o) => o.status))).toEqual(new Set(['not-run']));
     expect(result.outcomes.find((o) => o.host === 'k8s-node01' && o.step === 'container-runtime')!.reason).toBe('not run: k8s-node01 failed earlier');

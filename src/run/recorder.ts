@@ -60,6 +60,11 @@ export class Recorder {
     }
   }
 
+  /** A step of this phase failed (not a connection, not another phase). */
+  failedIn(phase: string): boolean {
+    return this.outcomes.some((o) => o.phase === phase && o.status === 'failed');
+  }
+
   get anyFailure(): boolean {
     return this.hostFailed.size > 0 || this.outcomes.some((o) => o.status === 'failed');
   }

@@ -94,7 +94,7 @@ interface Found {
 export const containerRuntimeStep: Step<Found> = {
   id: 'container-runtime',
   title: 'Install and configure the container runtime',
-  phases: ['prepare'],
+  phases: ['prepare', 'upgrade-first-control-plane', 'upgrade-control-planes', 'upgrade-workers'],
   hosts: allHosts,
   requires: ['base-repositories'],
   managedFiles,

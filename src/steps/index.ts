@@ -4,6 +4,7 @@
  * adding a step is its file, its templates and one line here.
  */
 import type { AnyStep } from './types.js';
+import { clusterVersionStep } from './cluster-version.js';
 import { hostnameStep } from './hostname.js';
 import { hostsFileStep } from './hosts-file.js';
 import { selinuxStep } from './selinux.js';
@@ -21,8 +22,10 @@ import { cniStep } from './cni.js';
 import { kubeProxyModeStep } from './kube-proxy-mode.js';
 import { nodeLabelsStep } from './node-labels.js';
 import { verifyStep } from './verify.js';
+import { upgradeApplyStep, upgradeKubeadmStep, upgradeKubeletStep, upgradeNodeStep, upgradePreflightStep, upgradeRepositoryStep } from './upgrade.js';
 
 export const STEPS: readonly AnyStep[] = [
+  clusterVersionStep,
   hostnameStep,
   hostsFileStep,
   selinuxStep,
@@ -44,7 +47,20 @@ export const STEPS: readonly AnyStep[] = [
 
 export const STEP_IDS: readonly string[] = STEPS.map((s) => s.id);
 
-export function stepById(id: string): AnyStep | undefined {
-  return STEPS.find((s) => s.id === id);
-}
 
+
+/**
+ * The steps of `kbootstrap upgrade`, in order (src/phases.ts UPGRADE_PHASES
+ * places them). The container runtime step comes back per node: a new minor
+ * may want another sandbox (pause) image in the containerd config.
+ */
+export const UPGRADE_STEPS: readonly AnyStep[] = [
+  upgradePreflightStep,
+  upgradeRepositoryStep,
+  upgradeKubeadmStep,
+  upgradeApplyStep,
+  upgradeNodeStep,
+  containerRuntimeStep,
+  upgradeKubeletStep,
+  verifyStep,
+];

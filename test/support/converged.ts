@@ -37,15 +37,17 @@ function nodeLabels(inv: InvName, name: string, role: string): Record<string, st
 }
 
 /** The one-line JSON document `kubectl get nodes,configmaps,daemonsets,pods -A -o json` prints on a healthy cluster. */
-function clusterJson(inv: InvName): string {
+function clusterJson(inv: InvName, version: string): string {
   const nodes = HOSTS[inv].map((l) => l.split(' ')[1]!).map((name, i) => ({
     kind: 'Node',
     metadata: { name, labels: nodeLabels(inv, name, i === 0 || (inv === 'rocky-ha' && i < 3) ? 'control-plane' : 'worker') },
-    status: { conditions: [{ type: 'MemoryPressure', status: 'False' }, { type: 'Ready', status: 'True' }], nodeInfo: { kubeletVersion: 'v1' } },
+    status: { conditions: [{ type: 'MemoryPressure', status: 'False' }, { type: 'Ready', status: 'True' }], nodeInfo: { kubeletVersion: `v${version}` } },
   }));
   const mode = inv === 'jammy' ? 'iptables' : 'ipvs';
   const items: unknown[] = [
     ...nodes,
+    // kubeadm writes it at init and rewrites it at upgrade apply; kubeadm-config's own layout
+    { kind: 'ConfigMap', metadata: { name: 'kubeadm-config', namespace: 'kube-system' }, data: { ClusterConfiguration: `apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v${version}\n` } },
     { kind: 'ConfigMap', metadata: { name: 'kube-proxy', namespace: 'kube-system' }, data: { 'config.conf': `apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ${mode}\n` } },
     { kind: 'Pod', metadata: { name: 'kube-apiserver-x', namespace: 'kube-system' }, status: { phase: 'Running', containerStatuses: [{ ready: true }] } },
     { kind: 'Pod', metadata: { name: 'coredns-abc', namespace: 'kube-system' }, status: { phase: 'Running', containerStatuses: [{ ready: true }] } },
@@ -105,13 +107,13 @@ export function convergedOutput(step: AnyStep, ctx: StepContext): string {
       if (inv !== 'jammy') lines.push('pkg=ipset=7.1', 'pkg=ipvsadm=1.31');
       else lines.push('held=kubeadm', 'held=kubectl', 'held=kubelet', 'key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=present');
       break;
-    case 'kubeadm-init': lines.push('cluster=present', `state=${clusterJson(inv)}`, 'kubeconfig=same', 'leftovers=manifests'); break;
+    case 'kubeadm-init': lines.push('cluster=present', `state=${clusterJson(inv, version)}`, 'kubeconfig=same', 'leftovers=manifests'); break;
     case 'join':
       lines.push('kubelet-conf=present', 'leftovers=pki');
       if (ctx.host.spec.role === 'control-plane') lines.push('leftovers=manifests', 'kubeconfig=same');
       break;
-    case 'cni': case 'kube-proxy-mode': case 'node-labels': case 'verify':
-      lines.push('cluster=present', `state=${clusterJson(inv)}`);
+    case 'cni': case 'kube-proxy-mode': case 'node-labels': case 'verify': case 'cluster-version':
+      lines.push('cluster=present', `state=${clusterJson(inv, version)}`);
       break;
     default: throw new Error(`no converged output for step ${step.id}: write one here`);
   }

@@ -61,6 +61,39 @@ kb_kubectl() {
   kubectl --kubeconfig=/etc/kubernetes/admin.conf "$@"
 }
 
+### cluster-version: The running cluster is at the version the inventory asks for
+## check (read-only)
+(
+# One read of everything the cluster-wide steps look at (nodes, the
+# kube-proxy and CNI objects, pods), shared by all of them and parsed once.
+if [ ! -f /etc/kubernetes/admin.conf ]; then
+  echo cluster=absent
+elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
+  echo cluster=present
+  # JSON strings never hold a raw newline, so the document fits on one line
+  printf 'state=%s\n' "$(printf '%s' "$kb_state" | tr -d '\n')"
+else
+  echo cluster=down
+  printf '%s\n' "$kb_state" | tail -n 2 | sed 's/^/error=/'
+fi
+)
+## apply
+# (read-only)
+(
+# The check could not read the cluster's version: read it again and refuse
+# when the running cluster is not at the inventory's version. kubeadm records
+# it in the kubeadm-config ConfigMap at init and at upgrade apply
+# (https://kubernetes.io/docs/reference/setup-tools/kubeadm/kubeadm-upgrade/);
+# `kbootstrap upgrade` moves a cluster, `up` never does.
+if [ -f /etc/kubernetes/admin.conf ]; then
+  kb_running=$(kb_kubectl -n kube-system get configmap kubeadm-config -o yaml --request-timeout=10s | sed -n 's/^ *kubernetesVersion: *v\{0,1\}//p' | head -n 1)
+  if [ "$kb_running" != 1.30.4 ]; then
+    printf 'the cluster runs %s, the inventory asks for %s: run kbootstrap upgrade\n' "${kb_running:-a version kbootstrap cannot read}" 1.30.4 >&2
+    exit 1
+  fi
+fi
+)
+
 ### hostname: Set the hostname to the inventory name
 ## check (read-only)
 (
@@ -432,6 +465,11 @@ systemctl enable kubelet
 ### kubeadm-init: Initialise the first control plane with kubeadm
 ## check (read-only)
 (
+kb_home=$(getent passwd root | cut -d: -f6)
+if [ -f /etc/kubernetes/admin.conf ] && [ -n "$kb_home" ] && cmp -s /etc/kubernetes/admin.conf "$kb_home/.kube/config"; then echo kubeconfig=same; else echo kubeconfig=differs; fi
+if [ -d /etc/kubernetes/manifests ] && [ -n "$(ls -A /etc/kubernetes/manifests 2>/dev/null)" ]; then echo leftovers=manifests; fi
+)
+(
 # One read of everything the cluster-wide steps look at (nodes, the
 # kube-proxy and CNI objects, pods), shared by all of them and parsed once.
 if [ ! -f /etc/kubernetes/admin.conf ]; then
@@ -444,11 +482,6 @@ else
   echo cluster=down
   printf '%s\n' "$kb_state" | tail -n 2 | sed 's/^/error=/'
 fi
-)
-(
-kb_home=$(getent passwd root | cut -d: -f6)
-if [ -f /etc/kubernetes/admin.conf ] && [ -n "$kb_home" ] && cmp -s /etc/kubernetes/admin.conf "$kb_home/.kube/config"; then echo kubeconfig=same; else echo kubeconfig=differs; fi
-if [ -d /etc/kubernetes/manifests ] && [ -n "$(ls -A /etc/kubernetes/manifests 2>/dev/null)" ]; then echo leftovers=manifests; fi
 )
 ## apply
 kb_write /etc/kbootstrap/kubeadm-init.yaml 600 root:root <<'KBOOTSTRAP_EOF'

@@ -274,6 +274,9 @@ function init(args) {
     const mode = cfg.KubeProxyConfiguration?.mode ?? '';
     cluster.objects['ConfigMap/kube-system/kube-proxy'] = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-proxy', namespace: 'kube-system' }, data: { 'config.conf': proxyConfig(mode), 'kubeconfig.conf': 'apiVersion: v1\nkind: Config' } };
     cluster.objects['DaemonSet/kube-system/kube-proxy'] = { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'kube-proxy', namespace: 'kube-system', generation: 1 }, spec: { template: { metadata: { annotations: {} } } } };
+    // kubeadm init uploads its ClusterConfiguration ("[upload-config] Storing the configuration used in ConfigMap \"kubeadm-config\"");
+    // upgrade apply rewrites kubernetesVersion (https://kubernetes.io/docs/reference/setup-tools/kubeadm/kubeadm-upgrade/)
+    cluster.objects['ConfigMap/kube-system/kubeadm-config'] = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kubeadm-config', namespace: 'kube-system' }, data: { ClusterConfiguration: `apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v${version}\n` } };
     cluster.objects['Deployment/kube-system/coredns'] = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'coredns', namespace: 'kube-system' } };
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) cluster.objects[`Namespace//${ns}`] = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } };
     cluster.nodes[name] = nodeRecord(name, true, cluster);

@@ -1,0 +1,220 @@
+/**
+ * The steps of `kbootstrap upgrade`, kubeadm's procedure for one minor (or
+ * patch) version (https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-upgrade/
+ * and .../upgrading-linux-nodes/): preflight, the package repository of the
+ * target minor, then per node kubeadm, `kubeadm upgrade apply` (first control
+ * plane) or `kubeadm upgrade node` (the others), drain, kubelet + kubectl,
+ * restart, uncordon. Each is check-then-apply, and each check reads the node
+ * itself, so a second run continues where the first stopped and a finished
+ * upgrade changes nothing. The target is the inventory's kubernetesVersion.
+ */
+import { KbError } from '../errors.js';
+import { render } from '../shell/templates.js';
+import { first, kv } from '../shell/kv.js';
+import { clusterState } from '../kube/cluster-state.js';
+import { clusterVersion, formatVersion, move, nodesBehind, parseVersion } from '../kube/versions.js';
+import type { Repository } from '../os/types.js';
+import { allButFirstControlPlane, allHosts, firstControlPlaneOnly, type Step, type StepContext } from './types.js';
+import { describeFileStates, fileStateCheck, parseFileStates, uploadFiles, type FileState, type ManagedFile } from './files.js';
+import { installKeys, keysCheck, missingKeys, repoFile } from './repositories.js';
+
+const KUBE = ['kubelet', 'kubeadm', 'kubectl'] as const;
+const target = (ctx: StepContext) => ctx.cluster.kubernetesVersion;
+
+/** installed package versions the os family's packages check printed */
+function installed(stdout: string): Map<string, string> {
+  return new Map((kv(stdout).get('pkg') ?? []).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+
+/** The preflight: refusals (a downgrade, a skip, no cluster) and health before anything moves. Found: the refusal. */
+export const upgradePreflightStep: Step<string | undefined> = {
+  id: 'upgrade-preflight',
+  title: 'Preflight: the version move is allowed, every node Ready, etcd running',
+  phases: ['upgrade-preflight'],
+  hosts: firstControlPlaneOnly,
+  requires: [],
+  check: () => render('cluster/state', {}),
+  parse(out, ctx) {
+    const no = (reason: string) => ({ done: false, reason, found: reason });
+    const state = clusterState(out.stdout);
+    if (state.kind === 'absent') return no('there is no cluster to upgrade: run `kbootstrap up` first');
+    if (state.kind === 'down') return no(`the API server does not answer: ${state.error}`);
+    const want = parseVersion(target(ctx))!;
+    const running = clusterVersion(state);
+    if (!running) return no('the cluster does not say its version (no kubeadm-config ConfigMap, no control-plane node)');
+    const m = move(running, want);
+    if (m.kind === 'refused') return no(m.why);
+    const problems: string[] = [];
+    for (const n of state.nodes.values()) if (n.status.split(',')[0] !== 'Ready') problems.push(`node ${n.name} ${n.status}`);
+    // stacked etcd runs as a static Pod per control plane (etcd-<node>); kubeadm upgrade apply upgrades it too
+    const etcd = state.pods.filter((p) => p.namespace === 'kube-system' && p.name.startsWith('etcd-'));
+    for (const p of etcd) if (p.phase !== 'Running' || p.ready !== p.containers) problems.push(`pod ${p.name} ${p.phase} ${p.ready}/${p.containers}`);
+    if (problems.length) return no(`not upgrading an unhealthy cluster: ${problems.join('; ')}`);
+    const behind = nodesBehind(state, want);
+    const from = formatVersion(running);
+    const reason = m.kind === 'upgrade'
+      ? `${from} -> ${target(ctx)}: ${state.nodes.size} nodes Ready, ${etcd.length ? 'etcd running' : 'no stacked etcd Pod seen'}`
+      : behind.length ? `the control plane runs ${from}; nodes to follow: ${behind.join(', ')}` : `every node runs ${from}`;
+    return { done: true, reason, found: undefined };
+  },
+  unknown: () => undefined,
+  async apply(ctx, why) {
+    if (why !== undefined) throw new KbError(why);
+    // the check failed (or this is a dry run): the health part again in shell; a real run re-checks afterwards and refuses
+    await ctx.host.exec(render('upgrade/preflight', {}), { mutates: false });
+  },
+};
+
+const repository = (ctx: StepContext): Repository => ctx.host.os.kubernetesRepository(ctx.cluster, ctx.host.facts);
+const repoFiles = (ctx: StepContext): ManagedFile[] => [repoFile(repository(ctx))];
+
+/** pkgs.k8s.io has one repository per minor (https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/change-package-repository/). */
+export const upgradeRepositoryStep: Step<{ files: FileState[]; missingKeys: string[] }> = {
+  id: 'upgrade-repository',
+  title: 'The Kubernetes package repository of the target minor',
+  phases: ['upgrade-repositories'],
+  hosts: allHosts,
+  requires: [],
+  managedFiles: repoFiles,
+  check: (ctx) => fileStateCheck(repoFiles(ctx)) + keysCheck([repository(ctx)]),
+  parse(out, ctx) {
+    const files = parseFileStates(out, repoFiles(ctx));
+    const keys = missingKeys(out.stdout, [repository(ctx)]);
+    const parts = [...describeFileStates(files), ...keys.map((k) => `${k} missing`)];
+    const found = { files, missingKeys: keys };
+    if (!parts.length) return { done: true, reason: `${repository(ctx).path} is the ${ctx.cluster.minorVersion} repository`, found };
+    return { done: false, reason: parts.join('; '), found };
+  },
+  unknown: (ctx) => ({ files: [], missingKeys: [repository(ctx).key?.path ?? ''].filter(Boolean) }),
+  async apply(ctx, f) {
+    await installKeys(ctx.host, [repository(ctx)], f.missingKeys);
+    await uploadFiles(ctx.host, repoFiles(ctx), f.files);
+  },
+};
+
+/** Found: nothing; the step installs kubeadm at the target past its hold and holds it again. */
+export const upgradeKubeadmStep: Step = {
+  id: 'upgrade-kubeadm',
+  title: 'kubeadm at the target version (held again afterwards)',
+  phases: ['upgrade-first-control-plane', 'upgrade-control-planes', 'upgrade-workers'],
+  hosts: allHosts,
+  requires: ['upgrade-repository'],
+  check: (ctx) => ctx.host.os.packagesCheck(['kubeadm']),
+  parse(out, ctx) {
+    const have = installed(out.stdout).get('kubeadm') ?? '';
+    if (ctx.host.os.kubeVersionMatches(have, ctx.cluster)) return { done: true, reason: `kubeadm ${have}`, found: undefined };
+    return { done: false, reason: `want kubeadm ${target(ctx)}: ${have ? `kubeadm ${have}` : 'kubeadm missing'}`, found: undefined };
+  },
+  unknown: () => undefined,
+  async apply(ctx) {
+    const os = ctx.host.os;
+    await ctx.host.exec(os.kubeInstallScript(os.kubePackageSpecs(ctx.cluster, ['kubeadm']), KUBE), { mutates: true, timeoutMs: 15 * 60_000 });
+  },
+};
+
+/** `kubeadm upgrade plan` then `kubeadm upgrade apply vX.Y.Z -y` on the first control plane; done when kubeadm-config says the target. */
+export const upgradeApplyStep: Step = {
+  id: 'upgrade-apply',
+  title: 'kubeadm upgrade plan, then kubeadm upgrade apply on the first control plane',
+  phases: ['upgrade-first-control-plane'],
+  hosts: firstControlPlaneOnly,
+  requires: ['upgrade-kubeadm'],
+  check: () => render('cluster/state', {}),
+  parse(out, ctx) {
+    const state = clusterState(out.stdout);
+    if (state.kind !== 'present') return { done: false, reason: state.kind === 'down' ? `the API server does not answer: ${state.error}` : 'no cluster', found: undefined };
+    const running = clusterVersion(state);
+    const have = running ? formatVersion(running) : 'an unknown version';
+    if (have === target(ctx)) return { done: true, reason: `the control plane runs ${have}`, found: undefined };
+    return { done: false, reason: `the control plane runs ${have}`, found: undefined };
+  },
+  unknown: () => undefined,
+  async apply(ctx) {
+    await ctx.host.exec(render('upgrade/apply', { target: `v${target(ctx)}` }), { mutates: true, timeoutMs: 30 * 60_000 });
+  },
+};
+
+interface NodeRead { kubelet: string; unschedulable: boolean; apiserverTag: string; error?: string }
+
+function readNode(stdout: string): NodeRead {
+  const m = kv(stdout);
+  const image = first(m, 'apiserver-image') ?? '';
+  const apiserverTag = image.slice(image.lastIndexOf(':') + 1).replace(/^v/, '');
+  const raw = first(m, 'node');
+  if (raw === undefined) return { kubelet: '', unschedulable: false, apiserverTag, error: first(m, 'node-error') ?? 'the node could not be read' };
+  try {
+    const o = JSON.parse(raw) as { spec?: { unschedulable?: boolean }; status?: { nodeInfo?: { kubeletVersion?: string } } };
+    return { kubelet: (o.status?.nodeInfo?.kubeletVersion ?? '').replace(/^v/, ''), unschedulable: Boolean(o.spec?.unschedulable), apiserverTag };
+  } catch {
+    return { kubelet: '', unschedulable: false, apiserverTag, error: 'kubectl printed something that is not JSON' };
+  }
+}
+
+const nodeState = (ctx: StepContext) => render('upgrade/node-state', { node: ctx.host.spec.name });
+
+/**
+ * `kubeadm upgrade node` on the other control planes and the workers. A
+ * control plane is done when its API server's static Pod runs the target; a
+ * worker has nothing kubeadm leaves to see, so it is done once its kubelet
+ * reports the target (which comes only after this step, in this order).
+ */
+export const upgradeNodeStep: Step = {
+  id: 'upgrade-node',
+  title: 'kubeadm upgrade node',
+  phases: ['upgrade-control-planes', 'upgrade-workers'],
+  hosts: allButFirstControlPlane,
+  requires: ['upgrade-kubeadm'],
+  check: nodeState,
+  parse(out, ctx) {
+    const n = readNode(out.stdout);
+    const cp = ctx.host.spec.role === 'control-plane';
+    const have = cp ? n.apiserverTag : n.kubelet;
+    if (!cp && n.error) return { done: false, reason: n.error, found: undefined };
+    if (have === target(ctx)) return { done: true, reason: cp ? `kube-apiserver ${have}` : `kubelet ${have}: upgraded`, found: undefined };
+    return { done: false, reason: cp ? `kube-apiserver ${have || 'unknown'}` : `kubelet ${have || 'unknown'}`, found: undefined };
+  },
+  unknown: () => undefined,
+  async apply(ctx) {
+    await ctx.host.exec(render('upgrade/node', {}), { mutates: true, timeoutMs: 30 * 60_000 });
+  },
+};
+
+interface KubeletFound { drain: boolean }
+
+/** Drain, kubelet + kubectl at the target (holds lifted and set again), restart, wait for the new version, uncordon. */
+export const upgradeKubeletStep: Step<KubeletFound> = {
+  id: 'upgrade-kubelet',
+  title: 'Drain, kubelet and kubectl at the target version, restart the kubelet, uncordon',
+  phases: ['upgrade-first-control-plane', 'upgrade-control-planes', 'upgrade-workers'],
+  hosts: allHosts,
+  requires: ['upgrade-kubeadm'],
+  check: (ctx) => [nodeState(ctx), ctx.host.os.packagesCheck(['kubelet', 'kubectl']) + ctx.host.os.holdsCheck()],
+  parse(out, ctx) {
+    const n = readNode(out.stdout);
+    const pkgs = installed(out.stdout);
+    const m = kv(out.stdout);
+    const os = ctx.host.os;
+    const wrong = ['kubelet', 'kubectl'].filter((p) => !os.kubeVersionMatches(pkgs.get(p) ?? '', ctx.cluster)).map((p) => `${p} ${pkgs.get(p) || 'missing'}`);
+    const notHeld = os.notHeld(KUBE, new Set(m.get('held') ?? []));
+    const parts = [
+      ...(n.error ? [n.error] : n.kubelet !== target(ctx) ? [`node reports kubelet ${n.kubelet || 'unknown'}`] : []),
+      ...(wrong.length ? [`want ${target(ctx)}: ${wrong.join(', ')}`] : []),
+      ...(n.unschedulable ? ['node cordoned'] : []),
+      ...(notHeld.length ? [`not held: ${notHeld.join(', ')}`] : []),
+    ];
+    // a node already at the target that is only cordoned (an interrupted run) needs no drain
+    const found = { drain: wrong.length > 0 || n.kubelet !== target(ctx) };
+    if (!parts.length) return { done: true, reason: `kubelet ${target(ctx)}, schedulable`, found };
+    return { done: false, reason: parts.join('; '), found };
+  },
+  unknown: () => ({ drain: true }),
+  async apply(ctx, f) {
+    const node = ctx.host.spec.name;
+    const os = ctx.host.os;
+    const long = { mutates: true, timeoutMs: 15 * 60_000 } as const;
+    if (f.drain) await ctx.firstControlPlane.exec(render('upgrade/drain', { node, timeout: '10m' }), { ...long, note: `drain ${node}` });
+    await ctx.host.exec(os.kubeInstallScript(os.kubePackageSpecs(ctx.cluster, ['kubelet', 'kubectl']), KUBE), long);
+    await ctx.host.exec(render('upgrade/restart-kubelet', { node, want: `v${target(ctx)}`, tries: '90' }), long);
+    await ctx.firstControlPlane.exec(render('upgrade/uncordon', { node }), { mutates: true, note: `uncordon ${node}` });
+  },
+};
