@@ -12,6 +12,8 @@ import { KUBE_VIP_MANIFEST, kubeVipAfterInitScript, kubeVipManifest, loadBalance
 import { sha256 } from '../src/steps/files.js';
 import { apiServerCertSANs, initConfig } from '../src/kubeadm-config.js';
 import { buildPlan } from '../src/plan.js';
+import { render } from '../src/shell/templates.js';
+import { withPrelude } from '../src/shell/prelude.js';
 import { FakeTransport } from './support/fake-transport.js';
 import { ctxFor, exampleInventory } from './support/contexts.js';
 
@@ -107,6 +109,16 @@ describe('load-balancer step', () => {
     const check = loadBalancerStep.check(ctxFor(ubuntu, 0, loadBalancerStep)) as string[];
     const stdout = execFileSync('bash', ['-c', check[2]!.replaceAll(KUBE_VIP_MANIFEST, file)], { encoding: 'utf8' });
     expect(stdout).toContain('vip=192.168.80.100\n');
+  });
+});
+
+describe('status', () => {
+  it('a control plane reports holding the VIP only when one of its interfaces has it', () => {
+    const script = render('status/host', { clusterReads: false, vip: '192.168.70.100' });
+    const run = (addrs: string) => execFileSync('bash', ['-c', `ip() { printf '%s\\n' ${addrs}; }\n${withPrelude(script)}`], { encoding: 'utf8' });
+    expect(run(`'2: eth0    inet 192.168.70.11/24 brd 192.168.70.255 scope global eth0' '2: eth0    inet 192.168.70.100/32 scope global eth0'`)).toContain('vip=held\n');
+    expect(run(`'2: eth0    inet 192.168.70.11/24 brd 192.168.70.255 scope global eth0' '2: eth0    inet 192.168.70.101/32 scope global eth0'`)).not.toContain('vip=');
+    expect(render('status/host', { clusterReads: false, vip: undefined })).not.toContain('vip');
   });
 });
 
