@@ -15,7 +15,8 @@ import { buildPlan } from '../src/plan.js';
 import { render } from '../src/shell/templates.js';
 import { withPrelude } from '../src/shell/prelude.js';
 import { FakeTransport } from './support/fake-transport.js';
-import { ctxFor, exampleInventory } from './support/contexts.js';
+import { ctxFor, exampleInventory, hostFor } from './support/contexts.js';
+import { JoinCredentials } from '../src/run/join-credentials.js';
 
 const inv = exampleInventory('rocky-kube-vip');
 const ubuntu = exampleInventory('ubuntu-kube-vip');
@@ -119,6 +120,24 @@ describe('status', () => {
     expect(run(`'2: eth0    inet 192.168.70.11/24 brd 192.168.70.255 scope global eth0' '2: eth0    inet 192.168.70.100/32 scope global eth0'`)).toContain('vip=held\n');
     expect(run(`'2: eth0    inet 192.168.70.11/24 brd 192.168.70.255 scope global eth0' '2: eth0    inet 192.168.70.101/32 scope global eth0'`)).not.toContain('vip=');
     expect(render('status/host', { clusterReads: false, vip: undefined })).not.toContain('vip');
+  });
+});
+
+describe('control-plane joins after the uploaded certificates expired (2 h)', () => {
+  it('every run uploads the certificates again for a fresh key, once, before its first control-plane join', async () => {
+    let n = 0;
+    const t = new FakeTransport({}, (script) => ({
+      code: 0, stderr: '',
+      stdout: script.includes('kubeadm token create') ? `kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:${'a'.repeat(64)}\n`
+        : script.includes('upload-certs') ? `${String(++n).repeat(64)}\n` : '',
+    }));
+    const run = () => new JoinCredentials(() => hostFor(inv, 0, t), inv.cluster.controlPlaneEndpoint);
+    const first = run();
+    expect((await first.forControlPlanes()).certificateKey).toBe('1'.repeat(64));
+    expect((await first.forControlPlanes()).certificateKey).toBe('1'.repeat(64));
+    // a later run (3 hours on, the first key long expired) asks for a new one
+    expect((await run().forControlPlanes()).certificateKey).toBe('2'.repeat(64));
+    expect(t.calls.filter((c) => c.detail.includes('kubeadm init phase upload-certs --upload-certs'))).toHaveLength(2);
   });
 });
 
