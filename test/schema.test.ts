@@ -87,6 +87,7 @@ const BAD: [string, string, string, string[]][] = [
   ["kube-vip VIP a name", "  kubeProxyMode: ipvs", "  kubeProxyMode: ipvs\n  loadBalancer: { type: kube-vip, address: vip.example.com }", ["lab.yaml:12:44 cluster.loadBalancer.address: kube-vip holds an IPv4 address: expected one like 192.168.40.100, got \"vip.example.com\""]],
   ["endpoint differs from the load balancer", "  podSubnet: 10.244.0.0/16", "  controlPlaneEndpoint: \"192.168.40.100:8443\"\n  loadBalancer: { type: kube-vip, address: 192.168.40.100 }\n  podSubnet: 10.244.0.0/16", ["lab.yaml:6:25 cluster.controlPlaneEndpoint: \"192.168.40.100:8443\" differs from cluster.loadBalancer (192.168.40.100:6443): the endpoint is the load balancer's address; drop controlPlaneEndpoint or make the two equal"]],
   ["bad kube-vip interface", "  kubeProxyMode: ipvs", "  kubeProxyMode: ipvs\n  loadBalancer: { type: kube-vip, address: 192.168.40.100, interface: \"eth0; reboot\" }", ["lab.yaml:12:71 cluster.loadBalancer.interface: expected a network interface name like eth0, got \"eth0; reboot\""]],
+  ["kube-vip on another port", "  kubeProxyMode: ipvs", "  kubeProxyMode: ipvs\n  loadBalancer: { type: kube-vip, address: 192.168.40.100, port: 8443 }", ["lab.yaml:12:66 cluster.loadBalancer.port: kube-vip moves only the address: clients reach the API server's own port 6443 through it, got 8443"]],
   ["bad load balancer type", "  kubeProxyMode: ipvs", "  kubeProxyMode: ipvs\n  loadBalancer: { type: keepalived, address: 192.168.40.100 }", ["lab.yaml:12:25 cluster.loadBalancer.type: expected \"kube-vip\" or \"external\", got \"keepalived\""]],
 ];
 
@@ -127,9 +128,11 @@ describe('inventory validation', () => {
   });
 
   it('controlPlaneEndpoint defaults to the load balancer address and port', () => {
-    const r = parseInventory(edit('  kubeProxyMode: ipvs', '  kubeProxyMode: ipvs\n  loadBalancer: { type: kube-vip, address: 192.168.40.100, port: 8443 }'), 'lab.yaml');
+    const r = parseInventory(edit('  kubeProxyMode: ipvs', '  kubeProxyMode: ipvs\n  loadBalancer: { type: external, address: 192.168.40.100, port: 8443 }'), 'lab.yaml');
     expect(r.inventory.cluster.controlPlaneEndpoint).toBe('192.168.40.100:8443');
-    expect(r.inventory.cluster.loadBalancer).toEqual({ type: 'kube-vip', address: '192.168.40.100', port: 8443 });
+    expect(r.inventory.cluster.loadBalancer).toEqual({ type: 'external', address: '192.168.40.100', port: 8443 });
+    const kv = parseInventory(edit('  kubeProxyMode: ipvs', '  kubeProxyMode: ipvs\n  loadBalancer: { type: kube-vip, address: 192.168.40.100 }'), 'lab.yaml');
+    expect(kv.inventory.cluster.controlPlaneEndpoint).toBe('192.168.40.100:6443');
   });
 
   it('kube-vip with two control planes: the quorum warning, not the missing-endpoint one', () => {

@@ -457,6 +457,10 @@ function checkLoadBalancer(inv: ParsedInventory, cidrs: Partial<Record<'podSubne
     if (cidr && cidrContains(cidr, vip)) err(at, `${lb.address} lies inside cluster.${f} ${cidr.text}`);
   }
   if (lb.type !== 'kube-vip') return endpoint;
+  if (lb.port !== 6443) {
+    // ARP mode only moves the address (no load balancing: lb_enable stays off), so VIP:port is the API server's own bindPort
+    err(['cluster', 'loadBalancer', 'port'], `kube-vip moves only the address: clients reach the API server's own port 6443 through it, got ${lb.port}`);
+  }
 
   const owner = inv.hosts.findIndex((h) => h.address === lb.address);
   if (owner >= 0) err(at, `${lb.address} is the address of hosts[${owner}] (${inv.hosts[owner]!.name}): the VIP must be an address no host uses`);
