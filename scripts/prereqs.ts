@@ -17,6 +17,8 @@ const LAB_PACKAGES: Record<string, string> = {
   iproute2: '/usr/sbin/ip',
   'util-linux': '/usr/bin/unshare',
   procps: '/usr/bin/pgrep',
+  // the simulated kube-vip's gratuitous ARP (test/lab/sim/garp.py: a raw AF_PACKET socket)
+  python3: '/usr/bin/python3',
 };
 /** The tests also lint rendered scripts (shellcheck), make certificates (openssl), load containerd configs, and drive a terminal (tmux). */
 const TEST_PACKAGES: Record<string, string> = {

@@ -114,6 +114,8 @@ interface RunFlags {
   quiet?: boolean;
   commandTimeout: number;
   verifyTimeout: number;
+  /** up only */
+  force?: boolean;
 }
 
 /** What upgrade adds to a run: its own plan, a confirmation before connecting, nodes out of service at once. */
@@ -166,7 +168,7 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
   };
   try {
     const runner = new Runner(inv, plan, connect, {
-      mode, concurrency: o.concurrency, verifyTimeoutSeconds: o.verifyTimeout, onEvent, shouldStop: () => interrupts > 0, maxUnavailable: extras.maxUnavailable,
+      mode, concurrency: o.concurrency, verifyTimeoutSeconds: o.verifyTimeout, onEvent, shouldStop: () => interrupts > 0, maxUnavailable: extras.maxUnavailable, force: Boolean(o.force),
     });
     const result = await runner.run();
     await view?.finish(result.outcomes);
@@ -236,7 +238,8 @@ Exit codes:
   runOptions(program.command('up')
     .description('bring every host to the state the inventory describes (a second run changes nothing)')
     .argument('<inventory>', 'inventory file (YAML)')
-    .option('--dry-run', 'print, per host, the checks and commands that would run; connect to nothing'))
+    .option('--dry-run', 'print, per host, the checks and commands that would run; connect to nothing')
+    .option('--force', 'go ahead with a change kbootstrap otherwise refuses (a changed kube-vip VIP; its message says what to redo)'))
     .action(async (file: string, o) => {
       if (o.dryRun) {
         const inv = load(file, io, { keyFiles: false });

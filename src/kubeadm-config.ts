@@ -13,6 +13,19 @@ function docs(...objs: object[]): string {
   return objs.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
 }
 
+/**
+ * Extra names in the API server certificate: with a load balancer, its
+ * address and controlPlaneEndpoint's host (kubeadm adds the endpoint itself
+ * too; listing both keeps the VIP in even if the two ever differ).
+ * apiServer.certSANs is the same field in v1beta3 and v1beta4:
+ * https://kubernetes.io/docs/reference/config-api/kubeadm-config.v1beta4/#kubeadm-k8s-io-v1beta4-APIServer
+ */
+export function apiServerCertSANs(cluster: ClusterSpec): string[] {
+  if (!cluster.loadBalancer) return [];
+  const endpointHost = cluster.controlPlaneEndpoint.replace(/:\d+$/, '');
+  return [...new Set([cluster.loadBalancer.address, endpointHost])];
+}
+
 export function initConfig(cluster: ClusterSpec, host: HostSpec): string {
   const api = kubeadmApiVersion(cluster);
   return '# kbootstrap: kubeadm init configuration\n' + docs(
@@ -28,6 +41,7 @@ export function initConfig(cluster: ClusterSpec, host: HostSpec): string {
       clusterName: cluster.name,
       kubernetesVersion: `v${cluster.kubernetesVersion}`,
       controlPlaneEndpoint: cluster.controlPlaneEndpoint,
+      ...(apiServerCertSANs(cluster).length ? { apiServer: { certSANs: apiServerCertSANs(cluster) } } : {}),
       imageRepository: cluster.imageRepository,
       networking: { podSubnet: cluster.podSubnet, serviceSubnet: cluster.serviceSubnet },
     },

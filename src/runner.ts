@@ -31,6 +31,8 @@ export interface RunOptions {
   assumeApplied?: boolean;
   /** nodes out of service at once in phases that drain them (upgrade --max-unavailable) */
   maxUnavailable?: number;
+  /** up --force: steps that refuse a dangerous change (a kube-vip VIP change) go ahead */
+  force?: boolean;
   /** checked before each step starts: a first Ctrl-C sets it */
   shouldStop?: () => boolean;
 }
@@ -115,7 +117,7 @@ export class Runner {
       firstControlPlane: bindHost(cp, step.id),
       selected: this.plan.hosts,
       join: this.join,
-      options: { verifyTimeoutSeconds: this.opts.verifyTimeoutSeconds },
+      options: { verifyTimeoutSeconds: this.opts.verifyTimeoutSeconds, force: this.opts.force },
     };
   }
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseInventory } from '../src/inventory/load.js';
+import { controlPlaneSubnet, parseInventory } from '../src/inventory/load.js';
 import { InventoryError, formatProblem } from '../src/errors.js';
 import { main } from '../src/cli.js';
 
@@ -79,12 +79,24 @@ const BAD: [string, string, string, string[]][] = [
   ["bad label key", "    role: worker", "    role: worker\n    labels: { \"bad key\": x }", ["lab.yaml:22:26 hosts[1].labels.bad key: not a valid label key: \"bad key\""]],
   ["bad image repo", "  packageMirror: aliyun", "  packageMirror: aliyun\n  imageRepository: \"registry example.com\"", ["lab.yaml:9:20 cluster.imageRepository: expected an image repository like \"registry.aliyuncs.com/google_containers\", got \"registry example.com\""]],
   ["ssh host override typo", "    role: worker", "    role: worker\n    ssh: { usr: ubuntu }", ["lab.yaml:22:12 hosts[1].ssh.usr: unknown field (did you mean \"user\"?)"]],
+  // cluster.loadBalancer (issue 14): the base fixture has one control plane at 192.168.40.128 and a worker at .129
+  ["kube-vip VIP is a host's address", "  kubeProxyMode: ipvs", "  kubeProxyMode: ipvs\n  loadBalancer: { type: kube-vip, address: 192.168.40.129 }", ["lab.yaml:12:44 cluster.loadBalancer.address: 192.168.40.129 is the address of hosts[1] (k8s-node01): the VIP must be an address no host uses"]],
+  ["kube-vip VIP outside the control planes' subnet", "  kubeProxyMode: ipvs", "  kubeProxyMode: ipvs\n  loadBalancer: { type: kube-vip, address: 192.168.41.100 }", ["lab.yaml:12:44 cluster.loadBalancer.address: 192.168.41.100 is outside the control planes' subnet 192.168.40.0/24 (the /24 around their addresses, or the prefix they share when they span more): kube-vip announces the VIP with ARP, which reaches only their own network"]],
+  ["kube-vip VIP in podSubnet", "  podSubnet: 10.244.0.0/16\n  serviceSubnet: 10.96.0.0/12\n  packageMirror: aliyun\n  containerRuntime: containerd\n  cni: { plugin: calico }\n  kubeProxyMode: ipvs", "  podSubnet: 192.168.40.96/28\n  serviceSubnet: 10.96.0.0/12\n  packageMirror: aliyun\n  containerRuntime: containerd\n  cni: { plugin: calico }\n  kubeProxyMode: ipvs\n  loadBalancer: { type: kube-vip, address: 192.168.40.100 }", ["lab.yaml:12:44 cluster.loadBalancer.address: 192.168.40.100 lies inside cluster.podSubnet 192.168.40.96/28"]],
+  ["kube-vip VIP in serviceSubnet", "  kubeProxyMode: ipvs", "  kubeProxyMode: ipvs\n  loadBalancer: { type: kube-vip, address: 10.96.0.1 }", ["lab.yaml:12:44 cluster.loadBalancer.address: 10.96.0.1 lies inside cluster.serviceSubnet 10.96.0.0/12", "lab.yaml:12:44 cluster.loadBalancer.address: 10.96.0.1 is outside the control planes' subnet 192.168.40.0/24 (the /24 around their addresses, or the prefix they share when they span more): kube-vip announces the VIP with ARP, which reaches only their own network"]],
+  ["kube-vip VIP a name", "  kubeProxyMode: ipvs", "  kubeProxyMode: ipvs\n  loadBalancer: { type: kube-vip, address: vip.example.com }", ["lab.yaml:12:44 cluster.loadBalancer.address: kube-vip holds an IPv4 address: expected one like 192.168.40.100, got \"vip.example.com\""]],
+  ["endpoint differs from the load balancer", "  podSubnet: 10.244.0.0/16", "  controlPlaneEndpoint: \"192.168.40.100:8443\"\n  loadBalancer: { type: kube-vip, address: 192.168.40.100 }\n  podSubnet: 10.244.0.0/16", ["lab.yaml:6:25 cluster.controlPlaneEndpoint: \"192.168.40.100:8443\" differs from cluster.loadBalancer (192.168.40.100:6443): the endpoint is the load balancer's address; drop controlPlaneEndpoint or make the two equal"]],
+  ["bad kube-vip interface", "  kubeProxyMode: ipvs", "  kubeProxyMode: ipvs\n  loadBalancer: { type: kube-vip, address: 192.168.40.100, interface: \"eth0; reboot\" }", ["lab.yaml:12:71 cluster.loadBalancer.interface: expected a network interface name like eth0, got \"eth0; reboot\""]],
+  ["kube-vip on another port", "  kubeProxyMode: ipvs", "  kubeProxyMode: ipvs\n  loadBalancer: { type: kube-vip, address: 192.168.40.100, port: 8443 }", ["lab.yaml:12:66 cluster.loadBalancer.port: kube-vip moves only the address: clients reach the API server's own port 6443 through it, got 8443"]],
+  ["bad load balancer type", "  kubeProxyMode: ipvs", "  kubeProxyMode: ipvs\n  loadBalancer: { type: keepalived, address: 192.168.40.100 }", ["lab.yaml:12:25 cluster.loadBalancer.type: expected \"kube-vip\" or \"external\", got \"keepalived\""]],
 ];
 
 // valid inventories and the warnings they get
 const WARN: [string, string, string, string[]][] = [
   ["version v prefix ok", "\"1.30.4\"", "v1.30.4", []],
   ["even control planes", "    role: worker", "    role: control-plane", ["lab.yaml:16:3 warning: hosts: 2 control planes: etcd keeps quorum no better than with 1; use an odd number", "lab.yaml:4:3 warning: cluster.controlPlaneEndpoint: several control planes but no controlPlaneEndpoint: joins and kubeconfigs will use the first control plane's address, which is a single point of failure; put a load balancer or VIP here"]],
+  ["kube-vip with one control plane", "  kubeProxyMode: ipvs", "  kubeProxyMode: ipvs\n  loadBalancer: { type: kube-vip, address: 192.168.40.100 }", ["lab.yaml:12:25 warning: cluster.loadBalancer.type: kube-vip with one control plane: the VIP has no other host to move to (it does let control planes join later without changing the endpoint)"]],
+  ["external load balancer by name, kube-vip fields ignored", "  kubeProxyMode: ipvs", "  kubeProxyMode: ipvs\n  loadBalancer: { type: external, address: lb.example.com, interface: eth0 }", ["lab.yaml:12:71 warning: cluster.loadBalancer.interface: ignored: only type kube-vip uses it"]],
 ];
 
 describe('inventory validation', () => {
@@ -113,6 +125,27 @@ describe('inventory validation', () => {
     expect(code).toBe(2);
     expect(err).toBe(`${file}:21:11 hosts[1].role: expected "control-plane" or "worker", got "master"\n`);
     expect(out).toBe('');
+  });
+
+  it('controlPlaneEndpoint defaults to the load balancer address and port', () => {
+    const r = parseInventory(edit('  kubeProxyMode: ipvs', '  kubeProxyMode: ipvs\n  loadBalancer: { type: external, address: 192.168.40.100, port: 8443 }'), 'lab.yaml');
+    expect(r.inventory.cluster.controlPlaneEndpoint).toBe('192.168.40.100:8443');
+    expect(r.inventory.cluster.loadBalancer).toEqual({ type: 'external', address: '192.168.40.100', port: 8443 });
+    const kv = parseInventory(edit('  kubeProxyMode: ipvs', '  kubeProxyMode: ipvs\n  loadBalancer: { type: kube-vip, address: 192.168.40.100 }'), 'lab.yaml');
+    expect(kv.inventory.cluster.controlPlaneEndpoint).toBe('192.168.40.100:6443');
+  });
+
+  it('kube-vip with two control planes: the quorum warning, not the missing-endpoint one', () => {
+    const text = edit('    role: worker', '    role: control-plane').replace('  kubeProxyMode: ipvs', '  kubeProxyMode: ipvs\n  loadBalancer: { type: kube-vip, address: 192.168.40.100 }');
+    expect(parseInventory(text, 'lab.yaml').warnings.map(formatProblem))
+      .toEqual(['lab.yaml:17:3 warning: hosts: 2 control planes: etcd keeps quorum no better than with 1; use an odd number']);
+  });
+
+  it('the control planes\' subnet is their /24, wider when they span several', () => {
+    const ip = (s: string) => s.split('.').reduce((n, p) => n * 256 + Number(p), 0);
+    expect(controlPlaneSubnet([ip('10.1.2.3'), ip('10.1.2.200')])?.text).toBe('10.1.2.0/24');
+    expect(controlPlaneSubnet([ip('10.1.2.3'), ip('10.1.3.3')])?.text).toBe('10.1.2.0/23');
+    expect(controlPlaneSubnet([ip('10.1.2.3'), ip('10.1.4.3')])?.text).toBe('10.1.0.0/21');
   });
 
   it('a missing file is a usage error', async () => {

@@ -18,8 +18,8 @@ import { FakeTransport } from './support/fake-transport.js';
 import { convergedOutput, EXPECTED_SKIPS } from './support/converged.js';
 import { ctxFor, exampleInventory } from './support/contexts.js';
 
-const inventories = ['lab', 'ubuntu-docker-flannel', 'rocky-ha'].map(exampleInventory);
-const [lab, ubuntu] = inventories as [Inventory, Inventory, Inventory];
+const inventories = ['lab', 'ubuntu-docker-flannel', 'rocky-ha', 'rocky-kube-vip'].map(exampleInventory);
+const [lab, ubuntu] = inventories as [Inventory, Inventory, Inventory, Inventory];
 
 const out = (stdout: string, step = 'x') => ({ step, code: 0, stdout });
 const cluster = (items: unknown[]) => `cluster=present\nstate=${JSON.stringify({ kind: 'List', items })}\n`;

@@ -24,6 +24,8 @@ export interface HostStatus {
   kubeadm?: string;
   joined?: boolean;
   node?: string;
+  /** kube-vip: this host holds the VIP now */
+  holdsVip?: boolean;
 }
 
 export interface ClusterStatus {
@@ -32,23 +34,29 @@ export interface ClusterStatus {
   proxyMode?: string;
   missingFromCluster: string[];
   notInInventory: string[];
+  /** kube-vip: the VIP and the hosts that hold it (one, when all is well) */
+  vip?: { address: string; heldBy: string[] };
+  /** control planes unreachable or whose node is not Ready */
+  controlPlanesDown: string[];
 }
 
 export async function collectStatus(inv: Inventory, s: Session): Promise<{ hosts: HostStatus[]; cluster: ClusterStatus }> {
   await s.connect(inv.hosts);
   const firstCp = inv.hosts.find((h) => h.role === 'control-plane' && s.host(h.name) !== undefined);
   const hosts: HostStatus[] = [];
-  let cluster: ClusterStatus = { nodes: [], missingFromCluster: [], notInInventory: [] };
+  let cluster: ClusterStatus = { nodes: [], missingFromCluster: [], notInInventory: [], controlPlanesDown: [] };
+  const vip = inv.cluster.loadBalancer?.type === 'kube-vip' ? inv.cluster.loadBalancer.address : undefined;
   await Promise.all(inv.hosts.map(async (spec) => {
     const h = s.host(spec.name);
     if (!h) { hosts.push({ host: spec.name, reachable: false, error: s.error(spec.name) }); return; }
     const clusterReads = spec === firstCp;
-    const out = await h.exec(render('status/host', { clusterReads }), { step: 'status', mutates: false, allowFailure: true });
+    const out = await h.exec(render('status/host', { clusterReads, vip: spec.role === 'control-plane' ? vip : undefined }), { step: 'status', mutates: false, allowFailure: true });
     const m = kv(out.stdout);
     const runtime = inv.cluster.containerRuntime === 'docker' ? `docker ${first(m, 'docker') || '-'}` : `containerd ${first(m, 'containerd') || '-'}`;
     hosts.push({
       host: spec.name, reachable: true, os: h.facts.prettyName, runtime,
       kubelet: first(m, 'kubelet') || '-', kubeadm: first(m, 'kubeadm') || '-', joined: first(m, 'joined') === 'yes',
+      ...(vip && spec.role === 'control-plane' ? { holdsVip: first(m, 'vip') === 'held' } : {}),
     });
     if (clusterReads && m.has('node')) {
       cluster = {
@@ -57,6 +65,7 @@ export async function collectStatus(inv: Inventory, s: Session): Promise<{ hosts
         proxyMode: first(m, 'proxy-mode') || 'iptables',
         missingFromCluster: [],
         notInInventory: [],
+        controlPlanesDown: [],
       };
     }
   }));
@@ -67,15 +76,25 @@ export async function collectStatus(inv: Inventory, s: Session): Promise<{ hosts
     cluster.notInInventory = cluster.nodes.filter((n) => !inv.hosts.some((h) => h.name === n.name)).map((n) => n.name);
     for (const h of hosts) h.node = cluster.nodes.find((n) => n.name === h.host)?.status ?? 'not in cluster';
   }
+  const cpNames = inv.hosts.filter((h) => h.role === 'control-plane').map((h) => h.name);
+  cluster.controlPlanesDown = hosts.filter((h) => cpNames.includes(h.host) && (!h.reachable || (cluster.answeredBy && h.node !== 'Ready'))).map((h) => h.host);
+  if (vip) cluster.vip = { address: vip, heldBy: hosts.filter((h) => h.holdsVip).map((h) => h.host) };
   return { hosts, cluster };
 }
 
+
+function vipLine(v: { address: string; heldBy: string[] }): string {
+  if (v.heldBy.length === 1) return `kube-vip VIP ${v.address} is held by ${v.heldBy[0]}`;
+  if (!v.heldBy.length) return `kube-vip VIP ${v.address} is held by no reachable control plane`;
+  return `kube-vip VIP ${v.address} is held by ${v.heldBy.join(' and ')} at once: their ARP answers compete`;
+}
 
 export async function status(inv: Inventory, o: StatusFlags, io: Io, prompt?: Prompt): Promise<number> {
   const s = await Session.open(inv, o, prompt);
   try {
     const { hosts, cluster } = await collectStatus(inv, s);
-    const healthy = hosts.every((h) => h.reachable && h.joined && h.node === 'Ready') && !cluster.missingFromCluster.length;
+    const healthy = hosts.every((h) => h.reachable && h.joined && h.node === 'Ready') && !cluster.missingFromCluster.length
+      && (!cluster.vip || cluster.vip.heldBy.length === 1);
     if (o.output === 'json') {
       io.out(JSON.stringify({ hosts, cluster, healthy }, null, 2) + '\n');
     } else {
@@ -90,6 +109,9 @@ export async function status(inv: Inventory, o: StatusFlags, io: Io, prompt?: Pr
       } else {
         io.out(hosts.some((h) => h.reachable) ? '\nno cluster answers on the first reachable control plane\n' : '\nno host answered: the cluster could not be asked\n');
       }
+      if (cluster.vip) io.out(`${vipLine(cluster.vip)}\n`);
+      const cps = inv.hosts.filter((h) => h.role === 'control-plane').length;
+      if (cluster.controlPlanesDown.length) io.out(`control planes: ${cps - cluster.controlPlanesDown.length} of ${cps} up; down: ${cluster.controlPlanesDown.join(', ')}\n`);
     }
     return healthy ? EXIT.ok : EXIT.failed;
   } finally {

@@ -12,7 +12,7 @@ import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
 import { InventoryError, type Problem } from '../errors.js';
 import { inventorySchema, type ParsedInventory } from './schema.js';
-import { DNS1123_LABEL, cidrContains, cidrsOverlap, parseCidr, parseEndpoint, parseIPv4, type Cidr } from './net.js';
+import { DNS1123_LABEL, cidrContains, cidrsOverlap, formatIPv4, parseCidr, parseEndpoint, parseIPv4, type Cidr } from './net.js';
 import type { ClusterSpec, HostSpec, Inventory } from './model.js';
 
 export const MIN_MINOR = 24;
@@ -390,11 +390,13 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
   else if (cps.length % 2 === 0) {
     warn(['hosts'], `${cps.length} control planes: etcd keeps quorum no better than with ${cps.length - 1}; use an odd number`);
   }
-  if (cps.length > 1 && c.controlPlaneEndpoint === undefined) {
+  if (cps.length > 1 && c.controlPlaneEndpoint === undefined && !c.loadBalancer) {
     warn(['cluster', 'controlPlaneEndpoint'],
       'several control planes but no controlPlaneEndpoint: joins and kubeconfigs will use the first control plane\'s address, which is a single point of failure; put a load balancer or VIP here');
   }
-  if (c.controlPlaneEndpoint) {
+  const lbEndpoint = c.loadBalancer ? checkLoadBalancer(inv, cidrs, err, warn) : undefined;
+  // with a load balancer its own address check says the same, at the address
+  if (c.controlPlaneEndpoint && !c.loadBalancer) {
     const ep = parseEndpoint(c.controlPlaneEndpoint);
     const epIp = ep ? parseIPv4(ep.host) : undefined;
     for (const f of ['podSubnet', 'serviceSubnet'] as const) {
@@ -410,7 +412,8 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     kubernetesVersion: version,
     minorVersion: `v${vm[1]}.${vm[2]}`,
     minor,
-    controlPlaneEndpoint: c.controlPlaneEndpoint ?? `${cps[0]!.address}:6443`,
+    controlPlaneEndpoint: c.controlPlaneEndpoint ?? lbEndpoint ?? `${cps[0]!.address}:6443`,
+    loadBalancer: c.loadBalancer,
     podSubnet: c.podSubnet,
     serviceSubnet: c.serviceSubnet,
     imageRepository: c.imageRepository,
@@ -424,6 +427,66 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     firewall: c.firewall,
   };
   return { file, cluster, hosts, sshConfigFile: inv.ssh.configFile };
+}
+
+/**
+ * The address in front of the control planes. Returns the endpoint it makes
+ * (address:port), which controlPlaneEndpoint defaults to.
+ */
+function checkLoadBalancer(inv: ParsedInventory, cidrs: Partial<Record<'podSubnet' | 'serviceSubnet', Cidr>>, err: Report, warn: Report): string {
+  const c = inv.cluster;
+  const lb = c.loadBalancer!;
+  const at: Path = ['cluster', 'loadBalancer', 'address'];
+  const endpoint = `${lb.address}:${lb.port}`;
+  if (c.controlPlaneEndpoint !== undefined && c.controlPlaneEndpoint !== endpoint) {
+    err(['cluster', 'controlPlaneEndpoint'],
+      `${JSON.stringify(c.controlPlaneEndpoint)} differs from cluster.loadBalancer (${endpoint}): the endpoint is the load balancer's address; drop controlPlaneEndpoint or make the two equal`);
+  }
+  const vip = parseIPv4(lb.address);
+  if (lb.type === 'external') {
+    if (vip === undefined && !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(lb.address)) err(at, `expected an IPv4 address or DNS name, got ${JSON.stringify(lb.address)}`);
+    for (const f of ['interface', 'image'] as const) {
+      if (lb[f] !== undefined) warn(['cluster', 'loadBalancer', f], 'ignored: only type kube-vip uses it');
+    }
+  } else if (vip === undefined) {
+    err(at, `kube-vip holds an IPv4 address: expected one like 192.168.40.100, got ${JSON.stringify(lb.address)}`);
+  }
+  if (vip === undefined) return endpoint;
+  for (const f of ['podSubnet', 'serviceSubnet'] as const) {
+    const cidr = cidrs[f];
+    if (cidr && cidrContains(cidr, vip)) err(at, `${lb.address} lies inside cluster.${f} ${cidr.text}`);
+  }
+  if (lb.type !== 'kube-vip') return endpoint;
+  if (lb.port !== 6443) {
+    // ARP mode only moves the address (no load balancing: lb_enable stays off), so VIP:port is the API server's own bindPort
+    err(['cluster', 'loadBalancer', 'port'], `kube-vip moves only the address: clients reach the API server's own port 6443 through it, got ${lb.port}`);
+  }
+
+  const owner = inv.hosts.findIndex((h) => h.address === lb.address);
+  if (owner >= 0) err(at, `${lb.address} is the address of hosts[${owner}] (${inv.hosts[owner]!.name}): the VIP must be an address no host uses`);
+  const cpIps = inv.hosts.filter((h) => h.role === 'control-plane').map((h) => parseIPv4(h.address)).filter((n): n is number => n !== undefined);
+  const subnet = controlPlaneSubnet(cpIps);
+  if (subnet && !cidrContains(subnet, vip)) {
+    err(at, `${lb.address} is outside the control planes' subnet ${subnet.text} (the /24 around their addresses, or the prefix they share when they span more): kube-vip announces the VIP with ARP, which reaches only their own network`);
+  }
+  if (cpIps.length === 1) {
+    warn(['cluster', 'loadBalancer', 'type'], 'kube-vip with one control plane: the VIP has no other host to move to (it does let control planes join later without changing the endpoint)');
+  }
+  return endpoint;
+}
+
+/**
+ * The inventory gives addresses without prefix lengths, so the control
+ * planes' subnet is inferred: the /24 holding them, widened to the prefix
+ * they share when they are spread over several /24s.
+ */
+export function controlPlaneSubnet(ips: number[]): Cidr | undefined {
+  if (!ips.length) return undefined;
+  let bits = 24;
+  while (bits > 0 && ips.some((ip) => Math.floor(ip / 2 ** (32 - bits)) !== Math.floor(ips[0]! / 2 ** (32 - bits)))) bits--;
+  const size = 2 ** (32 - bits);
+  const base = Math.floor(ips[0]! / size) * size;
+  return { base, bits, text: `${formatIPv4(base)}/${bits}` };
 }
 
 function notLabel(name: string): string {

@@ -63,6 +63,14 @@ export interface HostSpec {
   ssh: SshSpec;
 }
 
+export interface LoadBalancerSpec {
+  type: 'kube-vip' | 'external';
+  address: string;
+  port: number;
+  interface?: string;
+  image?: string;
+}
+
 export interface ClusterSpec {
   name: string;
   /** without the leading v, e.g. 1.30.4 */
@@ -71,6 +79,7 @@ export interface ClusterSpec {
   minorVersion: string;
   minor: number;
   controlPlaneEndpoint: string;
+  loadBalancer?: LoadBalancerSpec;
   podSubnet: string;
   serviceSubnet: string;
   imageRepository: string;

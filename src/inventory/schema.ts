@@ -58,11 +58,24 @@ const cniSchema = z.strictObject({
     .describe('Manifest URL (fetched on the control plane) or local file (uploaded); its pod CIDR is set to podSubnet'),
 });
 
+const loadBalancerSchema = z.strictObject({
+  type: z.enum(['kube-vip', 'external'])
+    .describe('kube-vip: kbootstrap runs kube-vip (ARP, leader election) as a static pod on every control plane to hold the address; external: a load balancer you run'),
+  address: z.string().min(1).describe('The virtual IP (kube-vip: an unused IPv4 address on the control planes\' network) or the external load balancer\'s address'),
+  port: z.number().int().min(1).max(65535).default(6443).describe('Port the API server is reached on through the address'),
+  // Linux interface names: at most 15 bytes (IFNAMSIZ 16 with the NUL), no "/" or whitespace
+  interface: z.string().regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'expected a network interface name like eth0').optional()
+    .describe('kube-vip: interface that holds the VIP (default: the one holding each control plane\'s address, read at run time)'),
+  image: z.string().min(1).optional()
+    .describe('kube-vip: image to run (default: the pinned kube-vip release, from imageRepository when that is a mirror)'),
+});
+
 export const clusterSchema = z.strictObject({
   name: z.string().describe('Cluster name (DNS-1123 label); also the kubeconfig cluster/context name'),
   kubernetesVersion: z.string().describe('Kubernetes version to install, e.g. "1.30.4"'),
   controlPlaneEndpoint: z.string().optional()
-    .describe('host:port of the API server for joins and kubeconfigs (default: first control plane address:6443)'),
+    .describe('host:port of the API server for joins and kubeconfigs (default: loadBalancer address:port, else first control plane address:6443)'),
+  loadBalancer: loadBalancerSchema.optional().describe('The address in front of the control planes'),
   podSubnet: z.string().default('10.244.0.0/16').describe('Pod network CIDR; the CNI manifest is made to match'),
   serviceSubnet: z.string().default('10.96.0.0/12').describe('Service network CIDR'),
   imageRepository: z.string().min(1).default('registry.k8s.io')

@@ -16,6 +16,7 @@ import { baseRepositoriesStep } from './base-repositories.js';
 import { containerRuntimeStep } from './container-runtime.js';
 import { crictlStep } from './crictl.js';
 import { kubePackagesStep } from './kube-packages.js';
+import { loadBalancerStep } from './load-balancer.js';
 import { kubeadmInitStep } from './kubeadm-init.js';
 import { joinStep } from './join.js';
 import { cniStep } from './cni.js';
@@ -37,6 +38,7 @@ export const STEPS: readonly AnyStep[] = [
   containerRuntimeStep,
   crictlStep,
   kubePackagesStep,
+  loadBalancerStep,
   kubeadmInitStep,
   joinStep,
   cniStep,

@@ -52,7 +52,8 @@ export interface StepContext {
   /** hosts selected for this run (by --only); cluster steps act on these */
   selected: HostSpec[];
   join: JoinSource;
-  options: { verifyTimeoutSeconds: number };
+  /** force: up --force (a kube-vip VIP change is rewritten instead of refused) */
+  options: { verifyTimeoutSeconds: number; force?: boolean };
 }
 
 export interface CheckResult<Found> {

@@ -568,6 +568,56 @@ export function clearFaults(): void {
   if (existsSync(dir)) for (const f of readdirSync(dir)) rmSync(join(dir, f));
 }
 
+/**
+ * A host that stops as a powered-off VM does, then comes back: every process
+ * in it is frozen (SIGSTOP, so sshd and the simulated kubelet and kube-vip
+ * stop mid-step, holding what they held) and its link to the bridge goes
+ * down (so its kernel no longer answers ARP or TCP for any of its
+ * addresses, the VIP included). startHost undoes both, in the other order.
+ */
+export function stopHost(name: string): void {
+  const h = requireHost(name);
+  run('ip', ['link', 'set', `kbv${pad(h.index)}`, 'down']);
+  for (const p of netnsPids(h)) { try { process.kill(p, 'SIGSTOP'); } catch { /* gone */ } }
+}
+
+export function startHost(name: string): void {
+  const h = requireHost(name);
+  for (const p of netnsPids(h)) { try { process.kill(p, 'SIGCONT'); } catch { /* gone */ } }
+  run('ip', ['link', 'set', `kbv${pad(h.index)}`, 'up']);
+}
+
+function netnsPids(h: LabHost): number[] {
+  return run('ip', ['netns', 'pids', h.netns], { allowFail: true }).split('\n').map(Number).filter(Boolean);
+}
+
+/**
+ * The lab's simulated clock for the cluster: every expiry and lease time in
+ * the shared cluster state moves `ms` into the past, as if that much time
+ * had gone by (bootstrap tokens, the uploaded certificates' key). kube-vip's
+ * lease stays: its holder would have renewed it all along. Programs keep the
+ * machine's clock; only the cluster's deadlines move.
+ */
+export function advanceClusterClock(ms: number): void {
+  const dir = join(LAB_DIR, 'cluster');
+  const lock = join(dir, '.lock');
+  // the simulated programs' lock (sim/lib.mjs withClusterLock): mkdir is atomic
+  for (let i = 0; ; i++) {
+    try { mkdirSync(lock); break; } catch { if (i > 500) throw new Error('cluster state lock timed out'); spawnSync('sleep', ['0.02']); }
+  }
+  try {
+    const file = join(dir, 'state.json');
+    const s = JSON.parse(readFileSync(file, 'utf8')) as { clusters: Record<string, { tokens?: { expires?: number }[]; certKey?: { expires: number } }> };
+    for (const c of Object.values(s.clusters)) {
+      for (const t of c.tokens ?? []) if (t.expires) t.expires -= ms;
+      if (c.certKey) c.certKey.expires -= ms;
+    }
+    writeFileSync(file, JSON.stringify(s, null, 2) + '\n');
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 export function labStatus(): string {
   const st = readLabState();
   if (!st) return 'the lab is down\n';

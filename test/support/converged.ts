@@ -8,18 +8,19 @@
 import type { AnyStep, StepContext } from '../../src/steps/types.js';
 import { sha256 } from '../../src/steps/files.js';
 
-type InvName = 'lab' | 'rocky-ha' | 'jammy';
+type InvName = 'lab' | 'rocky-ha' | 'rocky-kube-vip' | 'jammy';
 
 const HOSTS: Record<InvName, string[]> = {
   lab: ['192.168.40.128 k8s-master', '192.168.40.129 k8s-node01', '192.168.40.130 k8s-node02'],
   'rocky-ha': ['192.168.60.11 cp-1', '192.168.60.12 cp-2', '192.168.60.13 cp-3', '192.168.60.21 worker-1', '192.168.60.22 worker-2'],
+  'rocky-kube-vip': ['192.168.70.11 cp-1', '192.168.70.12 cp-2', '192.168.70.13 cp-3', '192.168.70.21 worker-1', '192.168.70.22 worker-2'],
   jammy: ['192.168.56.10 ctl', '192.168.56.11 work-1', '192.168.56.12 work-2'],
 };
 
 const IPVS_MODULES = ['overlay', 'br_netfilter', 'ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack'];
-const MODULES: Record<InvName, string[]> = { lab: IPVS_MODULES, 'rocky-ha': IPVS_MODULES, jammy: ['overlay', 'br_netfilter'] };
+const MODULES: Record<InvName, string[]> = { lab: IPVS_MODULES, 'rocky-ha': IPVS_MODULES, 'rocky-kube-vip': IPVS_MODULES, jammy: ['overlay', 'br_netfilter'] };
 
-// kubeadm's ports per role plus calico's (both RHEL inventories use calico)
+// kubeadm's ports per role plus calico's (the RHEL inventories use calico)
 const CALICO = ['179/tcp', '4789/udp', '5473/tcp'];
 const PORTS = {
   'control-plane': ['6443/tcp', '2379-2380/tcp', '10250/tcp', '10257/tcp', '10259/tcp', ...CALICO],
@@ -40,7 +41,7 @@ function nodeLabels(inv: InvName, name: string, role: string): Record<string, st
 function clusterJson(inv: InvName, version: string): string {
   const nodes = HOSTS[inv].map((l) => l.split(' ')[1]!).map((name, i) => ({
     kind: 'Node',
-    metadata: { name, labels: nodeLabels(inv, name, i === 0 || (inv === 'rocky-ha' && i < 3) ? 'control-plane' : 'worker') },
+    metadata: { name, labels: nodeLabels(inv, name, i === 0 || (inv.startsWith('rocky') && i < 3) ? 'control-plane' : 'worker') },
     status: { conditions: [{ type: 'MemoryPressure', status: 'False' }, { type: 'Ready', status: 'True' }], nodeInfo: { kubeletVersion: `v${version}` } },
   }));
   const mode = inv === 'jammy' ? 'iptables' : 'ipvs';
@@ -65,6 +66,7 @@ function clusterJson(inv: InvName, version: string): string {
 export const EXPECTED_SKIPS: Record<InvName, Record<string, RegExp>> = {
   lab: {},
   'rocky-ha': { 'base-repositories': /own repositories are left as they are/ },
+  'rocky-kube-vip': { 'base-repositories': /own repositories are left as they are/ },
   jammy: {
     selinux: /not managed on the Debian family/,
     firewall: /not managed on the Debian family/,
@@ -107,6 +109,8 @@ export function convergedOutput(step: AnyStep, ctx: StepContext): string {
       if (inv !== 'jammy') lines.push('pkg=ipset=7.1', 'pkg=ipvsadm=1.31');
       else lines.push('held=kubeadm', 'held=kubectl', 'held=kubelet', 'key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=present');
       break;
+    // the interface the inventory names, admin.conf written by init or join, the VIP in the manifest
+    case 'load-balancer': lines.push('iface=eth0', 'admin-conf=present', 'vip=192.168.70.100'); break;
     case 'kubeadm-init': lines.push('cluster=present', `state=${clusterJson(inv, version)}`, 'kubeconfig=same', 'leftovers=manifests'); break;
     case 'join':
       lines.push('kubelet-conf=present', 'leftovers=pki');

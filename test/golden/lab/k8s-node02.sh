@@ -433,7 +433,8 @@ systemctl enable kubelet
 ## check (read-only)
 (
 if [ -f /etc/kubernetes/kubelet.conf ]; then echo kubelet-conf=present; else echo kubelet-conf=absent; fi
-if [ -d /etc/kubernetes/manifests ] && [ -n "$(ls -A /etc/kubernetes/manifests 2>/dev/null)" ]; then echo leftovers=manifests; fi
+# kube-vip's manifest goes there before init and joins (the load-balancer step): it is no leftover
+if [ -d /etc/kubernetes/manifests ] && [ -n "$(find /etc/kubernetes/manifests -mindepth 1 -maxdepth 1 ! -name kube-vip.yaml 2>/dev/null)" ]; then echo leftovers=manifests; fi
 if [ -f /etc/kubernetes/pki/ca.crt ]; then echo leftovers=pki; fi
 )
 ## apply

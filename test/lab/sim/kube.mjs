@@ -13,6 +13,7 @@ import {
 import { db } from './packages.mjs';
 import { criStatus, criError } from './runtime.mjs';
 import { loadedModules } from './system.mjs';
+import { KUBE_VIP_MANIFEST, startKubeVip, waitForVip } from './kube-vip.mjs';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -280,12 +281,29 @@ function init(args) {
     cluster.objects['Deployment/kube-system/coredns'] = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'coredns', namespace: 'kube-system' } };
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) cluster.objects[`Namespace//${ns}`] = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } };
     cluster.nodes[name] = nodeRecord(name, true, cluster);
+    // with kube-vip, init waits for the API server through the VIP; the kube-vip simulation reads this (sim/kube-vip.mjs)
+    if (exists(KUBE_VIP_MANIFEST)) cluster.initializing = hostname();
     s.clusters[endpoint] = cluster;
     saveClusterState(s);
     return cluster;
   });
   writeNodeFiles(result, true);
+  // kubeadm >= 1.29 writes the break-glass super-admin.conf, on the init host only
+  if (minorOf(version) >= 29) writeText('/etc/kubernetes/super-admin.conf', kubeconfig(endpoint, 'kubernetes-super-admin', result.name), 0o600);
   startKubelet();
+  if (exists(KUBE_VIP_MANIFEST)) {
+    startKubeVip();
+    const up = waitForVip(40_000);
+    withClusterLock(() => {
+      const s = clusterState();
+      if (up) delete s.clusters[endpoint].initializing;
+      else delete s.clusters[endpoint];
+      saveClusterState(s);
+    });
+    if (!up) {
+      fail(1, `${stdout.join('\n')}\n[wait-control-plane] Waiting for the kubelet to boot up the control plane as static Pods from directory "/etc/kubernetes/manifests"\nerror execution phase upload-config/kubeadm: error uploading the kubeadm ClusterConfiguration: Get "https://${endpoint}/api/v1/namespaces/kube-system/configmaps/kubeadm-config?timeout=10s": dial tcp ${endpoint}: connect: no route to host\nTo see the stack trace of this error execute with --v=5 or higher`);
+    }
+  }
   stdout.push('[certs] Using certificateDir folder "/etc/kubernetes/pki"', '[kubeconfig] Writing "admin.conf" kubeconfig file', '[control-plane] Creating static Pod manifest for "kube-apiserver"',
     '[upload-certs] Storing the certificates in Secret "kubeadm-certs" in the "kube-system" Namespace', '', 'Your Kubernetes control-plane has initialized successfully!', '');
   if (!f['skip-token-print']) {
@@ -377,6 +395,7 @@ function join(args) {
   });
   writeNodeFiles(result, cp);
   startKubelet();
+  if (cp) startKubeVip();
   stdout.push('[kubelet-start] Starting the kubelet', '', 'This node has joined the cluster:', '* Certificate signing request was sent to apiserver and a response was received.');
   return { stdout: stdout.join('\n') + '\n', stderr: warn, code: 0 };
 }
@@ -560,7 +579,18 @@ function connect(g) {
   const s = clusterState();
   const c = s.clusters[server];
   if (!c) fail(1, `The connection to the server ${server} was refused - did you specify the right host or port?`);
+  // a kube-vip cluster's endpoint is a real address on the lab network (sim/kube-vip.mjs): kubectl must reach it over TCP
+  if (s.kubeVip?.[server.replace(/:\d+$/, '')]) probeTcp(server);
   return { s, c, server };
+}
+
+function probeTcp(server) {
+  const [host, port] = [server.replace(/:\d+$/, ''), server.replace(/^.*:/, '')];
+  try {
+    execFileSync('timeout', ['5', 'bash', '-c', 'exec 3<>"/dev/tcp/$1/$2"', 'probe', host, port], { stdio: 'ignore' });
+  } catch (e) {
+    fail(1, e.status === 124 ? `Unable to connect to the server: dial tcp ${server}: i/o timeout` : `The connection to the server ${server} was refused - did you specify the right host or port?`);
+  }
 }
 
 export function kubectl(args) {

@@ -1,0 +1,530 @@
+#!/usr/bin/env bash
+# kbootstrap dry run for cp-3 (192.168.70.13), role control-plane
+# OS assumed: Rocky Linux 9.4 (Blue Onyx) (from the inventory; a real run reads /etc/os-release)
+# Cluster rocky-kube-vip: Kubernetes 1.31.2, containerd, CNI calico, kube-proxy ipvs
+# SSH: root@192.168.70.13:22
+#
+# Each step shows its read-only check (kbootstrap parses what it prints) and
+# the commands it runs when the check finds the step not done. Run as root.
+# Values that exist only at run time appear as <PLACEHOLDERS>; secrets never appear.
+set -euo pipefail
+
+# kb_write DEST MODE [OWNER]: replace DEST with stdin atomically (temp file in
+# the same directory, mode and owner set, then rename), keeping a one-time
+# backup of the original as DEST.kbootstrap.bak.
+kb_write() {
+  kb_dir=$(dirname "$1")
+  mkdir -p "$kb_dir"
+  kb_tmp=$(mktemp "$kb_dir/.kbootstrap.XXXXXX") || return 1
+  if ! { cat >"$kb_tmp" && chmod "$2" "$kb_tmp" && chown "${3:-root:root}" "$kb_tmp"; }; then
+    rm -f "$kb_tmp"
+    return 1
+  fi
+  kb_backup "$1"
+  mv -f "$kb_tmp" "$1"
+}
+
+# kb_backup FILE: copy FILE to FILE.kbootstrap.bak once; later runs keep the first copy.
+kb_backup() {
+  if [ -e "$1" ] && [ ! -e "$1.kbootstrap.bak" ]; then
+    cp -p "$1" "$1.kbootstrap.bak"
+  fi
+}
+
+# kb_edit FILE CMD...: run CMD with FILE on stdin and replace FILE with its output atomically.
+kb_edit() {
+  kb_file=$1
+  shift
+  kb_dir=$(dirname "$kb_file")
+  kb_tmp=$(mktemp "$kb_dir/.kbootstrap.XXXXXX") || return 1
+  if ! { "$@" <"$kb_file" >"$kb_tmp" && chmod --reference="$kb_file" "$kb_tmp" && chown --reference="$kb_file" "$kb_tmp"; }; then
+    rm -f "$kb_tmp"
+    return 1
+  fi
+  kb_backup "$kb_file"
+  mv -f "$kb_tmp" "$kb_file"
+}
+
+# kb_retry N DELAY CMD...: run CMD up to N times, DELAY seconds apart (package mirrors flake).
+kb_retry() {
+  kb_n=$1 kb_delay=$2
+  shift 2
+  until "$@"; do
+    kb_n=$((kb_n - 1))
+    if [ "$kb_n" -le 0 ]; then return 1; fi
+    sleep "$kb_delay"
+  done
+}
+
+# kb_kubectl ARGS...: kubectl as the cluster's administrator (a control plane's admin.conf).
+kb_kubectl() {
+  kubectl --kubeconfig=/etc/kubernetes/admin.conf "$@"
+}
+
+### hostname: Set the hostname to the inventory name
+## check (read-only)
+(
+printf 'current=%s\n' "$(hostname)"
+if [ -r /etc/hostname ]; then
+  printf 'static=%s\n' "$(head -n 1 /etc/hostname)"
+fi
+)
+## apply
+(
+if command -v hostnamectl >/dev/null 2>&1 && hostnamectl set-hostname cp-3; then
+  :
+else
+  # no systemd-hostnamed: write the static name and set the running one
+  printf '%s\n' cp-3 | kb_write /etc/hostname 0644
+  hostname cp-3
+fi
+)
+
+### hosts-file: Map every cluster host in one managed /etc/hosts block
+## check (read-only)
+(
+awk -v begin='# BEGIN kbootstrap managed hosts' -v end='# END kbootstrap managed hosts' '
+  $0 == begin { inside = 1; blocks++ }
+  inside { print "line=" $0 }
+  inside && $0 == end { inside = 0 }
+  END { print "blocks=" blocks + 0 }
+' /etc/hosts
+)
+## apply
+(
+# drop any earlier kbootstrap block, keep every other line, append the current block
+KB_BLOCK='# BEGIN kbootstrap managed hosts
+# cluster rocky-kube-vip: kbootstrap rewrites the lines between these markers
+192.168.70.11 cp-1
+192.168.70.12 cp-2
+192.168.70.13 cp-3
+192.168.70.21 worker-1
+192.168.70.22 worker-2
+# END kbootstrap managed hosts'
+export KB_BLOCK
+# shellcheck disable=SC2016 # an awk program
+kb_edit /etc/hosts awk -v begin='# BEGIN kbootstrap managed hosts' -v end='# END kbootstrap managed hosts' '
+  $0 == begin { skip = 1; next }
+  skip && $0 == end { skip = 0; next }
+  !skip { print }
+  END { print ENVIRON["KB_BLOCK"] }
+'
+)
+
+### selinux: Put SELinux in permissive mode, now and at boot
+## check (read-only)
+(
+if command -v getenforce >/dev/null 2>&1; then
+  printf 'runtime=%s\n' "$(getenforce)"
+else
+  echo runtime=absent
+fi
+if [ -f /etc/selinux/config ]; then
+  sed -n 's/^SELINUX=\([a-z]*\).*/config=\1/p' /etc/selinux/config
+else
+  echo config=absent
+fi
+)
+## apply
+(
+if command -v getenforce >/dev/null 2>&1 && [ "$(getenforce)" = Enforcing ]; then
+  setenforce 0
+fi
+if [ -f /etc/selinux/config ] && grep -q '^SELINUX=enforcing' /etc/selinux/config; then
+  # permissive, not disabled: kubeadm's advice, and it can be turned back on without relabelling
+  kb_edit /etc/selinux/config sed 's/^SELINUX=enforcing.*/SELINUX=permissive/'
+fi
+)
+
+### firewall: Open the Kubernetes ports in firewalld
+## check (read-only)
+(
+if systemctl is-active --quiet firewalld 2>/dev/null; then echo active=yes; else echo active=no; fi
+if systemctl is-enabled --quiet firewalld 2>/dev/null; then echo enabled=yes; else echo enabled=no; fi
+if systemctl is-active --quiet firewalld 2>/dev/null; then
+  firewall-cmd --permanent --list-ports | tr ' ' '\n' | sed -n 's/^\(.\)/permanent=\1/p'
+  firewall-cmd --list-ports | tr ' ' '\n' | sed -n 's/^\(.\)/runtime=\1/p'
+fi
+)
+## apply
+(
+if systemctl is-active --quiet firewalld; then
+  firewall-cmd --permanent --add-port=6443/tcp --add-port=2379-2380/tcp --add-port=10250/tcp --add-port=10257/tcp --add-port=10259/tcp --add-port=179/tcp --add-port=4789/udp --add-port=5473/tcp
+  firewall-cmd --reload
+fi
+)
+
+### swap: Turn swap off, now and at boot
+## check (read-only)
+(
+echo checked=swap
+awk 'NR > 1 { print "active=" $1 }' /proc/swaps
+awk '$1 !~ /^#/ && $3 == "swap" { print "fstab=" NR " " $1 }' /etc/fstab
+if [ -e /usr/lib/systemd/zram-generator.conf ] || [ -e /etc/systemd/zram-generator.conf ]; then
+  if ! grep -qx '# kbootstrap: no zram swap (the kubelet needs swap off)' /etc/systemd/zram-generator.conf 2>/dev/null; then
+    echo zram=configured
+  fi
+fi
+)
+## apply
+(
+swapoff -a
+# comment out only active entries whose type is swap (not every line that mentions "swap")
+if awk '$1 !~ /^#/ && $3 == "swap" { found = 1 } END { exit !found }' /etc/fstab; then
+  # shellcheck disable=SC2016 # an awk program
+  kb_edit /etc/fstab awk '$1 !~ /^#/ && $3 == "swap" { print "#kbootstrap# " $0; next } { print }'
+fi
+# zram swap (systemd-zram-generator): an /etc file of the same name masks the packaged config
+if [ -e /usr/lib/systemd/zram-generator.conf ] || [ -e /etc/systemd/zram-generator.conf ]; then
+  printf '%s\n' '# kbootstrap: no zram swap (the kubelet needs swap off)' | kb_write /etc/systemd/zram-generator.conf 0644
+fi
+)
+
+### kernel-modules: Load the kernel modules Kubernetes needs, now and at boot
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/modules-load.d/k8s.conf; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+kb_loaded=$(lsmod 2>/dev/null | awk 'NR > 1 { print $1 }')
+for kb_m in overlay br_netfilter ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack; do
+  # loaded as a module, or built into the kernel (a /sys/module entry without initstate)
+  if printf '%s\n' "$kb_loaded" | grep -qx "$kb_m" || { [ -d "/sys/module/$kb_m" ] && [ ! -e "/sys/module/$kb_m/initstate" ]; }; then
+    echo "loaded=$kb_m"
+  else
+    echo "missing=$kb_m"
+  fi
+done
+)
+## apply
+kb_write /etc/modules-load.d/k8s.conf 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: kernel modules Kubernetes needs, loaded at boot
+overlay
+br_netfilter
+ip_vs
+ip_vs_rr
+ip_vs_wrr
+ip_vs_sh
+nf_conntrack
+KBOOTSTRAP_EOF
+(
+for kb_m in overlay br_netfilter ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack; do
+  modprobe "$kb_m"
+done
+)
+
+### sysctl: Enable bridged traffic filtering and IP forwarding
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/sysctl.d/99-kubernetes.conf; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+# one sysctl call; a key the kernel does not have prints nothing here
+sysctl net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables net.ipv4.ip_forward 2>/dev/null | sed -n 's/^\([^ ]*\) = \(.*\)$/live=\1=\2/p' || true
+# every file sysctl --system reads that sets one of these keys, to find what overrides the drop-in (one awk for all)
+shopt -s nullglob
+kb_files=(/etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf)
+if [ -f /etc/sysctl.conf ]; then kb_files+=(/etc/sysctl.conf); fi
+if [ "${#kb_files[@]}" -gt 0 ]; then
+  awk -F= '
+    /^[[:space:]]*[#;]/ { next }
+    NF >= 2 { k = $1; v = $2; gsub(/[[:space:]]/, "", k); gsub(/^[[:space:]]+|[[:space:]]+$/, "", v); print "set=" FILENAME "=" k "=" v }
+  ' "${kb_files[@]}"
+fi
+)
+## apply
+kb_write /etc/sysctl.d/99-kubernetes.conf 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: bridged traffic through iptables and IP forwarding, for kube-proxy and the CNI
+net.bridge.bridge-nf-call-iptables = 1
+net.bridge.bridge-nf-call-ip6tables = 1
+net.ipv4.ip_forward = 1
+KBOOTSTRAP_EOF
+(
+# apply every sysctl file, as at boot, so an override shows up now rather than after a reboot
+sysctl --system >/dev/null
+)
+
+### base-repositories: Point the OS's own repositories at a mirror that still serves them
+# skipped: Rocky Linux 9.4 (Blue Onyx)'s own repositories are left as they are
+
+### container-runtime: Install and configure the container runtime
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/yum.repos.d/docker-ce.repo; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+# one rpm call for every package; absent ones print nothing here
+rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' containerd.io 2>/dev/null | grep '^pkg=' || true
+# The desired config.toml: containerd's own defaults with the systemd cgroup
+# driver, the pause image from imageRepository and registry hosts in certs.d.
+# Works on containerd 1.x (sandbox_image) and 2.x (sandbox).
+kb_containerd_config() {
+  containerd config default | sed \
+    -e 's/SystemdCgroup = false/SystemdCgroup = true/' \
+    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.10"#' \
+    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.10'\''#' \
+    -e 's#^\([[:space:]]*config_path = \).*#\1"/etc/containerd/certs.d"#'
+}
+if command -v containerd >/dev/null 2>&1 && [ -f /etc/containerd/config.toml ]; then
+  if kb_containerd_config | cmp -s - /etc/containerd/config.toml; then echo config=same; else echo config=differs; fi
+else
+  echo config=missing
+fi
+# shellcheck disable=SC2043 # one service is a list too
+for kb_s in containerd; do
+  printf 'enabled=%s=%s\n' "$kb_s" "$(systemctl is-enabled "$kb_s" 2>/dev/null || true)"
+  if systemctl is-active --quiet "$kb_s"; then printf 'active=%s=yes\n' "$kb_s"; else printf 'active=%s=no\n' "$kb_s"; fi
+done
+)
+## apply
+kb_write /etc/yum.repos.d/docker-ce.repo 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: Docker CE repository (containerd.io, docker-ce)
+[docker-ce-stable]
+name=Docker CE Stable - $basearch
+baseurl=https://download.docker.com/linux/centos/$releasever/$basearch/stable
+enabled=1
+gpgcheck=1
+gpgkey=https://download.docker.com/linux/centos/gpg
+KBOOTSTRAP_EOF
+(
+kb_retry 3 5 yum install -y containerd.io
+)
+(
+# The desired config.toml: containerd's own defaults with the systemd cgroup
+# driver, the pause image from imageRepository and registry hosts in certs.d.
+# Works on containerd 1.x (sandbox_image) and 2.x (sandbox).
+kb_containerd_config() {
+  containerd config default | sed \
+    -e 's/SystemdCgroup = false/SystemdCgroup = true/' \
+    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.10"#' \
+    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.10'\''#' \
+    -e 's#^\([[:space:]]*config_path = \).*#\1"/etc/containerd/certs.d"#'
+}
+install -d -m 0755 /etc/containerd
+kb_new=$(mktemp /etc/containerd/.config.toml.XXXXXX)
+kb_containerd_config >"$kb_new"
+kb_restart=no
+if cmp -s "$kb_new" /etc/containerd/config.toml; then
+  rm -f "$kb_new"
+else
+  kb_backup /etc/containerd/config.toml
+  chmod 0644 "$kb_new"
+  mv -f "$kb_new" /etc/containerd/config.toml
+  kb_restart=yes
+fi
+systemctl enable containerd
+# restart only when the configuration changed (or it is not running)
+if [ "$kb_restart" = yes ] || ! systemctl is-active --quiet containerd; then
+  systemctl restart containerd
+fi
+)
+
+### crictl: Point crictl at the container runtime
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/crictl.yaml; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+)
+## apply
+kb_write /etc/crictl.yaml 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: crictl talks to containerd
+runtime-endpoint: unix:///run/containerd/containerd.sock
+image-endpoint: unix:///run/containerd/containerd.sock
+timeout: 10
+debug: false
+KBOOTSTRAP_EOF
+
+### kube-packages: Install kubelet, kubeadm and kubectl at the pinned version
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/yum.repos.d/kubernetes.repo; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+# one rpm call for every package; absent ones print nothing here
+rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' kubelet kubeadm kubectl ipset ipvsadm 2>/dev/null | grep '^pkg=' || true
+printf 'kubelet-enabled=%s\n' "$(systemctl is-enabled kubelet 2>/dev/null || true)"
+)
+## apply
+kb_write /etc/yum.repos.d/kubernetes.repo 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: Kubernetes v1.31 packages; exclude= holds them against yum update
+[kubernetes]
+name=Kubernetes v1.31
+baseurl=https://pkgs.k8s.io/core:/stable:/v1.31/rpm/
+enabled=1
+gpgcheck=1
+gpgkey=https://pkgs.k8s.io/core:/stable:/v1.31/rpm/repodata/repomd.xml.key
+exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
+KBOOTSTRAP_EOF
+(
+kb_retry 3 5 yum install -y --disableexcludes=kubernetes kubelet-1.31.2 kubeadm-1.31.2 kubectl-1.31.2 ipset ipvsadm
+)
+(
+# enabled, not started: kubeadm init/join starts the kubelet with its configuration
+systemctl enable kubelet
+)
+
+### load-balancer: Run kube-vip for the control-plane VIP
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/kubernetes/manifests/kube-vip.yaml; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+)
+(
+# kube-vip's vip_interface: the interface that holds this host's inventory address
+kb_if=$(ip -o -4 addr show | awk -v a=192.168.70.13 '{ split($4, p, "/"); if (p[1] == a) { print $2; exit } }')
+printf 'iface=%s\n' "$kb_if"
+)
+(
+# kubeadm init writes admin.conf: before it exists, kube-vip on the first control plane needs super-admin.conf
+if [ -f /etc/kubernetes/admin.conf ]; then echo admin-conf=present; else echo admin-conf=absent; fi
+# the VIP an earlier run wrote (the value under "- name: address")
+if [ -f /etc/kubernetes/manifests/kube-vip.yaml ]; then
+  awk '/- name: address$/ { getline; sub(/^ *value: */, ""); gsub(/"/, ""); print "vip=" $0 }' /etc/kubernetes/manifests/kube-vip.yaml
+fi
+)
+## apply
+kb_write /etc/kubernetes/manifests/kube-vip.yaml 600 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: kube-vip holds the control-plane VIP 192.168.70.100 (ARP, leader election on the Lease kube-system/plndr-cp-lock)
+# On Kubernetes >= 1.29 the first control plane mounts super-admin.conf until kubeadm init is over, then admin.conf (kube-vip/kube-vip#684)
+apiVersion: v1
+kind: Pod
+metadata:
+  name: kube-vip
+  namespace: kube-system
+spec:
+  containers:
+    - name: kube-vip
+      image: ghcr.io/kube-vip/kube-vip:v0.8.9
+      imagePullPolicy: IfNotPresent
+      args:
+        - manager
+      env:
+        - name: vip_arp
+          value: "true"
+        - name: port
+          value: "6443"
+        - name: vip_nodename
+          valueFrom:
+            fieldRef:
+              fieldPath: spec.nodeName
+        - name: vip_interface
+          value: eth0
+        - name: vip_cidr
+          value: "32"
+        - name: dns_mode
+          value: first
+        - name: cp_enable
+          value: "true"
+        - name: cp_namespace
+          value: kube-system
+        - name: svc_enable
+          value: "false"
+        - name: vip_leaderelection
+          value: "true"
+        - name: vip_leasename
+          value: plndr-cp-lock
+        - name: vip_leaseduration
+          value: "5"
+        - name: vip_renewdeadline
+          value: "3"
+        - name: vip_retryperiod
+          value: "1"
+        - name: address
+          value: 192.168.70.100
+      securityContext:
+        capabilities:
+          add:
+            - NET_ADMIN
+            - NET_RAW
+      volumeMounts:
+        - mountPath: /etc/kubernetes/admin.conf
+          name: kubeconfig
+  hostAliases:
+    - hostnames:
+        - kubernetes
+      ip: 127.0.0.1
+  hostNetwork: true
+  volumes:
+    - name: kubeconfig
+      hostPath:
+        path: /etc/kubernetes/admin.conf
+KBOOTSTRAP_EOF
+
+### join: Join the cluster with kubeadm
+## check (read-only)
+(
+if [ -f /etc/kubernetes/kubelet.conf ]; then echo kubelet-conf=present; else echo kubelet-conf=absent; fi
+# kube-vip's manifest goes there before init and joins (the load-balancer step): it is no leftover
+if [ -d /etc/kubernetes/manifests ] && [ -n "$(find /etc/kubernetes/manifests -mindepth 1 -maxdepth 1 ! -name kube-vip.yaml 2>/dev/null)" ]; then echo leftovers=manifests; fi
+if [ -f /etc/kubernetes/pki/ca.crt ]; then echo leftovers=pki; fi
+kb_home=$(getent passwd root | cut -d: -f6)
+if [ -n "$kb_home" ] && [ -f /etc/kubernetes/admin.conf ] && cmp -s /etc/kubernetes/admin.conf "$kb_home/.kube/config"; then echo kubeconfig=same; else echo kubeconfig=differs; fi
+)
+## apply
+# holds the join credentials fetched from cp-1 at run time
+kb_write /etc/kbootstrap/kubeadm-join.yaml 600 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: kubeadm join configuration (holds secrets; removed after the join)
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: JoinConfiguration
+discovery:
+  bootstrapToken:
+    apiServerEndpoint: 192.168.70.100:6443
+    token: <JOIN_TOKEN>
+    caCertHashes:
+      - <CA_CERT_HASH>
+nodeRegistration:
+  name: cp-3
+  criSocket: unix:///run/containerd/containerd.sock
+controlPlane:
+  localAPIEndpoint:
+    advertiseAddress: 192.168.70.13
+    bindPort: 6443
+  certificateKey: <CERTIFICATE_KEY>
+KBOOTSTRAP_EOF
+(
+if [ ! -f /etc/kubernetes/kubelet.conf ]; then
+  # the config holds the join token: remove it whatever happens
+  trap 'rm -f /etc/kbootstrap/kubeadm-join.yaml' EXIT
+  kubeadm join --config /etc/kbootstrap/kubeadm-join.yaml
+fi
+rm -f /etc/kbootstrap/kubeadm-join.yaml
+)
+(
+# admin kubeconfig for the SSH user, so kubectl works after login
+kb_home=$(getent passwd root | cut -d: -f6)
+kb_group=$(id -gn root)
+install -d -m 0700 -o root -g "$kb_group" "$kb_home/.kube"
+install -m 0600 -o root -g "$kb_group" /etc/kubernetes/admin.conf "$kb_home/.kube/config"
+)

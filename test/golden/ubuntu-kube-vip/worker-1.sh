@@ -1,0 +1,398 @@
+#!/usr/bin/env bash
+# kbootstrap dry run for worker-1 (192.168.80.21), role worker
+# OS assumed: Ubuntu 22.04.4 LTS (from the inventory; a real run reads /etc/os-release)
+# Cluster ubuntu-kube-vip: Kubernetes 1.30.4, containerd, CNI calico, kube-proxy iptables
+# SSH: ubuntu@192.168.80.21:22 (commands run through sudo -n)
+#
+# Each step shows its read-only check (kbootstrap parses what it prints) and
+# the commands it runs when the check finds the step not done. Run as root.
+# Values that exist only at run time appear as <PLACEHOLDERS>; secrets never appear.
+set -euo pipefail
+
+# kb_write DEST MODE [OWNER]: replace DEST with stdin atomically (temp file in
+# the same directory, mode and owner set, then rename), keeping a one-time
+# backup of the original as DEST.kbootstrap.bak.
+kb_write() {
+  kb_dir=$(dirname "$1")
+  mkdir -p "$kb_dir"
+  kb_tmp=$(mktemp "$kb_dir/.kbootstrap.XXXXXX") || return 1
+  if ! { cat >"$kb_tmp" && chmod "$2" "$kb_tmp" && chown "${3:-root:root}" "$kb_tmp"; }; then
+    rm -f "$kb_tmp"
+    return 1
+  fi
+  kb_backup "$1"
+  mv -f "$kb_tmp" "$1"
+}
+
+# kb_backup FILE: copy FILE to FILE.kbootstrap.bak once; later runs keep the first copy.
+kb_backup() {
+  if [ -e "$1" ] && [ ! -e "$1.kbootstrap.bak" ]; then
+    cp -p "$1" "$1.kbootstrap.bak"
+  fi
+}
+
+# kb_edit FILE CMD...: run CMD with FILE on stdin and replace FILE with its output atomically.
+kb_edit() {
+  kb_file=$1
+  shift
+  kb_dir=$(dirname "$kb_file")
+  kb_tmp=$(mktemp "$kb_dir/.kbootstrap.XXXXXX") || return 1
+  if ! { "$@" <"$kb_file" >"$kb_tmp" && chmod --reference="$kb_file" "$kb_tmp" && chown --reference="$kb_file" "$kb_tmp"; }; then
+    rm -f "$kb_tmp"
+    return 1
+  fi
+  kb_backup "$kb_file"
+  mv -f "$kb_tmp" "$kb_file"
+}
+
+# kb_retry N DELAY CMD...: run CMD up to N times, DELAY seconds apart (package mirrors flake).
+kb_retry() {
+  kb_n=$1 kb_delay=$2
+  shift 2
+  until "$@"; do
+    kb_n=$((kb_n - 1))
+    if [ "$kb_n" -le 0 ]; then return 1; fi
+    sleep "$kb_delay"
+  done
+}
+
+# kb_kubectl ARGS...: kubectl as the cluster's administrator (a control plane's admin.conf).
+kb_kubectl() {
+  kubectl --kubeconfig=/etc/kubernetes/admin.conf "$@"
+}
+
+### hostname: Set the hostname to the inventory name
+## check (read-only)
+(
+printf 'current=%s\n' "$(hostname)"
+if [ -r /etc/hostname ]; then
+  printf 'static=%s\n' "$(head -n 1 /etc/hostname)"
+fi
+)
+## apply
+(
+if command -v hostnamectl >/dev/null 2>&1 && hostnamectl set-hostname worker-1; then
+  :
+else
+  # no systemd-hostnamed: write the static name and set the running one
+  printf '%s\n' worker-1 | kb_write /etc/hostname 0644
+  hostname worker-1
+fi
+)
+
+### hosts-file: Map every cluster host in one managed /etc/hosts block
+## check (read-only)
+(
+awk -v begin='# BEGIN kbootstrap managed hosts' -v end='# END kbootstrap managed hosts' '
+  $0 == begin { inside = 1; blocks++ }
+  inside { print "line=" $0 }
+  inside && $0 == end { inside = 0 }
+  END { print "blocks=" blocks + 0 }
+' /etc/hosts
+)
+## apply
+(
+# drop any earlier kbootstrap block, keep every other line, append the current block
+KB_BLOCK='# BEGIN kbootstrap managed hosts
+# cluster ubuntu-kube-vip: kbootstrap rewrites the lines between these markers
+192.168.80.11 cp-1
+192.168.80.12 cp-2
+192.168.80.13 cp-3
+192.168.80.21 worker-1
+192.168.80.22 worker-2
+# END kbootstrap managed hosts'
+export KB_BLOCK
+# shellcheck disable=SC2016 # an awk program
+kb_edit /etc/hosts awk -v begin='# BEGIN kbootstrap managed hosts' -v end='# END kbootstrap managed hosts' '
+  $0 == begin { skip = 1; next }
+  skip && $0 == end { skip = 0; next }
+  !skip { print }
+  END { print ENVIRON["KB_BLOCK"] }
+'
+)
+
+### selinux: Put SELinux in permissive mode, now and at boot
+# skipped: SELinux is not managed on the Debian family (Debian 11/12, Ubuntu 20.04/22.04/24.04)
+
+### firewall: Open the Kubernetes ports in firewalld
+# skipped: firewalld is not managed on the Debian family (Debian 11/12, Ubuntu 20.04/22.04/24.04)
+
+### swap: Turn swap off, now and at boot
+## check (read-only)
+(
+echo checked=swap
+awk 'NR > 1 { print "active=" $1 }' /proc/swaps
+awk '$1 !~ /^#/ && $3 == "swap" { print "fstab=" NR " " $1 }' /etc/fstab
+if [ -e /usr/lib/systemd/zram-generator.conf ] || [ -e /etc/systemd/zram-generator.conf ]; then
+  if ! grep -qx '# kbootstrap: no zram swap (the kubelet needs swap off)' /etc/systemd/zram-generator.conf 2>/dev/null; then
+    echo zram=configured
+  fi
+fi
+)
+## apply
+(
+swapoff -a
+# comment out only active entries whose type is swap (not every line that mentions "swap")
+if awk '$1 !~ /^#/ && $3 == "swap" { found = 1 } END { exit !found }' /etc/fstab; then
+  # shellcheck disable=SC2016 # an awk program
+  kb_edit /etc/fstab awk '$1 !~ /^#/ && $3 == "swap" { print "#kbootstrap# " $0; next } { print }'
+fi
+# zram swap (systemd-zram-generator): an /etc file of the same name masks the packaged config
+if [ -e /usr/lib/systemd/zram-generator.conf ] || [ -e /etc/systemd/zram-generator.conf ]; then
+  printf '%s\n' '# kbootstrap: no zram swap (the kubelet needs swap off)' | kb_write /etc/systemd/zram-generator.conf 0644
+fi
+)
+
+### kernel-modules: Load the kernel modules Kubernetes needs, now and at boot
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/modules-load.d/k8s.conf; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+kb_loaded=$(lsmod 2>/dev/null | awk 'NR > 1 { print $1 }')
+for kb_m in overlay br_netfilter; do
+  # loaded as a module, or built into the kernel (a /sys/module entry without initstate)
+  if printf '%s\n' "$kb_loaded" | grep -qx "$kb_m" || { [ -d "/sys/module/$kb_m" ] && [ ! -e "/sys/module/$kb_m/initstate" ]; }; then
+    echo "loaded=$kb_m"
+  else
+    echo "missing=$kb_m"
+  fi
+done
+)
+## apply
+kb_write /etc/modules-load.d/k8s.conf 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: kernel modules Kubernetes needs, loaded at boot
+overlay
+br_netfilter
+KBOOTSTRAP_EOF
+(
+for kb_m in overlay br_netfilter; do
+  modprobe "$kb_m"
+done
+)
+
+### sysctl: Enable bridged traffic filtering and IP forwarding
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/sysctl.d/99-kubernetes.conf; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+# one sysctl call; a key the kernel does not have prints nothing here
+sysctl net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables net.ipv4.ip_forward 2>/dev/null | sed -n 's/^\([^ ]*\) = \(.*\)$/live=\1=\2/p' || true
+# every file sysctl --system reads that sets one of these keys, to find what overrides the drop-in (one awk for all)
+shopt -s nullglob
+kb_files=(/etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf)
+if [ -f /etc/sysctl.conf ]; then kb_files+=(/etc/sysctl.conf); fi
+if [ "${#kb_files[@]}" -gt 0 ]; then
+  awk -F= '
+    /^[[:space:]]*[#;]/ { next }
+    NF >= 2 { k = $1; v = $2; gsub(/[[:space:]]/, "", k); gsub(/^[[:space:]]+|[[:space:]]+$/, "", v); print "set=" FILENAME "=" k "=" v }
+  ' "${kb_files[@]}"
+fi
+)
+## apply
+kb_write /etc/sysctl.d/99-kubernetes.conf 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: bridged traffic through iptables and IP forwarding, for kube-proxy and the CNI
+net.bridge.bridge-nf-call-iptables = 1
+net.bridge.bridge-nf-call-ip6tables = 1
+net.ipv4.ip_forward = 1
+KBOOTSTRAP_EOF
+(
+# apply every sysctl file, as at boot, so an override shows up now rather than after a reboot
+sysctl --system >/dev/null
+)
+
+### base-repositories: Point the OS's own repositories at a mirror that still serves them
+# skipped: Ubuntu 22.04.4 LTS's own repositories are left as they are
+
+### container-runtime: Install and configure the container runtime
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/apt/sources.list.d/docker.list; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+# one dpkg-query call for every package; only installed ones (status ii) count
+dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' containerd.io 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=ii *=/pkg=\1=/p' || true
+if [ -s /etc/apt/keyrings/docker.asc ]; then echo key=/etc/apt/keyrings/docker.asc=present; else echo key=/etc/apt/keyrings/docker.asc=missing; fi
+# The desired config.toml: containerd's own defaults with the systemd cgroup
+# driver, the pause image from imageRepository and registry hosts in certs.d.
+# Works on containerd 1.x (sandbox_image) and 2.x (sandbox).
+kb_containerd_config() {
+  containerd config default | sed \
+    -e 's/SystemdCgroup = false/SystemdCgroup = true/' \
+    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.9"#' \
+    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.9'\''#' \
+    -e 's#^\([[:space:]]*config_path = \).*#\1"/etc/containerd/certs.d"#'
+}
+if command -v containerd >/dev/null 2>&1 && [ -f /etc/containerd/config.toml ]; then
+  if kb_containerd_config | cmp -s - /etc/containerd/config.toml; then echo config=same; else echo config=differs; fi
+else
+  echo config=missing
+fi
+# shellcheck disable=SC2043 # one service is a list too
+for kb_s in containerd; do
+  printf 'enabled=%s=%s\n' "$kb_s" "$(systemctl is-enabled "$kb_s" 2>/dev/null || true)"
+  if systemctl is-active --quiet "$kb_s"; then printf 'active=%s=yes\n' "$kb_s"; else printf 'active=%s=no\n' "$kb_s"; fi
+done
+)
+## apply
+(
+if [ ! -s /etc/apt/keyrings/docker.asc ]; then
+  if ! command -v curl >/dev/null 2>&1; then
+    kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl ca-certificates
+  fi
+  install -d -m 0755 /etc/apt/keyrings
+  kb_retry 3 5 curl -fsSL https://download.docker.com/linux/ubuntu/gpg -o /etc/apt/keyrings/docker.asc
+  chmod 0644 /etc/apt/keyrings/docker.asc
+fi
+)
+kb_write /etc/apt/sources.list.d/docker.list 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: Docker CE repository (containerd.io, docker-ce)
+deb [arch=amd64 signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/ubuntu jammy stable
+KBOOTSTRAP_EOF
+(
+kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
+kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q containerd.io
+)
+(
+# The desired config.toml: containerd's own defaults with the systemd cgroup
+# driver, the pause image from imageRepository and registry hosts in certs.d.
+# Works on containerd 1.x (sandbox_image) and 2.x (sandbox).
+kb_containerd_config() {
+  containerd config default | sed \
+    -e 's/SystemdCgroup = false/SystemdCgroup = true/' \
+    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.9"#' \
+    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.9'\''#' \
+    -e 's#^\([[:space:]]*config_path = \).*#\1"/etc/containerd/certs.d"#'
+}
+install -d -m 0755 /etc/containerd
+kb_new=$(mktemp /etc/containerd/.config.toml.XXXXXX)
+kb_containerd_config >"$kb_new"
+kb_restart=no
+if cmp -s "$kb_new" /etc/containerd/config.toml; then
+  rm -f "$kb_new"
+else
+  kb_backup /etc/containerd/config.toml
+  chmod 0644 "$kb_new"
+  mv -f "$kb_new" /etc/containerd/config.toml
+  kb_restart=yes
+fi
+systemctl enable containerd
+# restart only when the configuration changed (or it is not running)
+if [ "$kb_restart" = yes ] || ! systemctl is-active --quiet containerd; then
+  systemctl restart containerd
+fi
+)
+
+### crictl: Point crictl at the container runtime
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/crictl.yaml; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+)
+## apply
+kb_write /etc/crictl.yaml 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: crictl talks to containerd
+runtime-endpoint: unix:///run/containerd/containerd.sock
+image-endpoint: unix:///run/containerd/containerd.sock
+timeout: 10
+debug: false
+KBOOTSTRAP_EOF
+
+### kube-packages: Install kubelet, kubeadm and kubectl at the pinned version
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/apt/sources.list.d/kubernetes.list; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+# one dpkg-query call for every package; only installed ones (status ii) count
+dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' kubelet kubeadm kubectl 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=ii *=/pkg=\1=/p' || true
+printf 'kubelet-enabled=%s\n' "$(systemctl is-enabled kubelet 2>/dev/null || true)"
+apt-mark showhold 2>/dev/null | sed 's/^/held=/'
+if [ -s /etc/apt/keyrings/kubernetes-apt-keyring.asc ]; then echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=present; else echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=missing; fi
+)
+## apply
+(
+if [ ! -s /etc/apt/keyrings/kubernetes-apt-keyring.asc ]; then
+  if ! command -v curl >/dev/null 2>&1; then
+    kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl ca-certificates
+  fi
+  install -d -m 0755 /etc/apt/keyrings
+  kb_retry 3 5 curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.30/deb/Release.key -o /etc/apt/keyrings/kubernetes-apt-keyring.asc
+  chmod 0644 /etc/apt/keyrings/kubernetes-apt-keyring.asc
+fi
+)
+kb_write /etc/apt/sources.list.d/kubernetes.list 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: Kubernetes v1.30 packages
+deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /
+KBOOTSTRAP_EOF
+(
+kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
+kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades --allow-change-held-packages kubelet=1.30.4-1.1 kubeadm=1.30.4-1.1 kubectl=1.30.4-1.1
+apt-mark hold kubelet kubeadm kubectl
+)
+(
+# enabled, not started: kubeadm init/join starts the kubelet with its configuration
+systemctl enable kubelet
+)
+
+### join: Join the cluster with kubeadm
+## check (read-only)
+(
+if [ -f /etc/kubernetes/kubelet.conf ]; then echo kubelet-conf=present; else echo kubelet-conf=absent; fi
+# kube-vip's manifest goes there before init and joins (the load-balancer step): it is no leftover
+if [ -d /etc/kubernetes/manifests ] && [ -n "$(find /etc/kubernetes/manifests -mindepth 1 -maxdepth 1 ! -name kube-vip.yaml 2>/dev/null)" ]; then echo leftovers=manifests; fi
+if [ -f /etc/kubernetes/pki/ca.crt ]; then echo leftovers=pki; fi
+)
+## apply
+# holds the join credentials fetched from cp-1 at run time
+kb_write /etc/kbootstrap/kubeadm-join.yaml 600 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: kubeadm join configuration (holds secrets; removed after the join)
+apiVersion: kubeadm.k8s.io/v1beta3
+kind: JoinConfiguration
+discovery:
+  bootstrapToken:
+    apiServerEndpoint: 192.168.80.100:6443
+    token: <JOIN_TOKEN>
+    caCertHashes:
+      - <CA_CERT_HASH>
+nodeRegistration:
+  name: worker-1
+  criSocket: unix:///run/containerd/containerd.sock
+KBOOTSTRAP_EOF
+(
+if [ ! -f /etc/kubernetes/kubelet.conf ]; then
+  # the config holds the join token: remove it whatever happens
+  trap 'rm -f /etc/kbootstrap/kubeadm-join.yaml' EXIT
+  kubeadm join --config /etc/kbootstrap/kubeadm-join.yaml
+fi
+rm -f /etc/kbootstrap/kubeadm-join.yaml
+)

@@ -1,0 +1,157 @@
+// kblab: the part of a control plane's kubelet that matters for the VIP,
+// as one long-running process per host (a lab host has no real kubelet):
+//   - "kube-apiserver": while /etc/kubernetes/manifests/kube-apiserver.yaml
+//     exists and the kubelet unit is active, a real TCP listener on
+//     0.0.0.0:6443 that answers every connection with `kblab-apiserver HOST`;
+//   - "kube-vip": while /etc/kubernetes/manifests/kube-vip.yaml exists and the
+//     kubelet is active, leader election on a lease in the shared cluster
+//     state (the manifest's vip_leaseduration and vip_retryperiod), and on the
+//     leader the real `ip addr add VIP/32 dev vip_interface` in this host's
+//     network namespace plus a gratuitous ARP (garp.py), as kube-vip does in
+//     ARP mode; a host that is not the leader removes the address.
+// kube-vip's kubeconfig (the manifest's hostPath) must exist, and on
+// Kubernetes >= 1.29 admin.conf has no rights while `kubeadm init` runs
+// (kube-vip/kube-vip#684): during init only super-admin.conf works.
+// Started by the simulated kubeadm (init, control-plane join) when a
+// kube-vip manifest is there; one per host (pid file).
+import net from 'node:net';
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { CLUSTER, clusterState, exists, hostname, readJson, readText, saveClusterState, units, withClusterLock } from './lib.mjs';
+
+export const KUBE_VIP_MANIFEST = '/etc/kubernetes/manifests/kube-vip.yaml';
+export const PID_FILE = '/var/lib/kblab/kube-vip.pid';
+const LOG = '/var/log/kblab/kube-vip.log';
+const me = hostname();
+
+const log = (msg) => { try { appendFileSync(LOG, `${new Date().toISOString()} ${msg}\n`); } catch { /* best effort */ } };
+
+/** The manifest's settings, or undefined when there is none (or it does not parse). */
+export function kubeVipSettings(text = readText(KUBE_VIP_MANIFEST)) {
+  if (!text) return undefined;
+  try {
+    const pod = parse(text);
+    const c = pod.spec.containers[0];
+    const env = Object.fromEntries((c.env ?? []).filter((e) => 'value' in e).map((e) => [e.name, e.value]));
+    return {
+      address: env.address,
+      iface: env.vip_interface,
+      leaseSeconds: Number(env.vip_leaseduration ?? 5),
+      retrySeconds: Number(env.vip_retryperiod ?? 1),
+      kubeconfig: pod.spec.volumes?.find((v) => v.name === 'kubeconfig')?.hostPath?.path,
+    };
+  } catch { return undefined; }
+}
+
+const kubeletActive = () => Boolean(units()['kubelet.service']?.active);
+const minorOf = (v) => Number(String(v ?? '0.0').replace(/^v/, '').split('.')[1]);
+
+function holds(address, iface) {
+  try { return execFileSync('ip', ['-o', '-4', 'addr', 'show', 'dev', iface], { encoding: 'utf8' }).includes(` ${address}/`); } catch { return false; }
+}
+
+function take(address, iface) {
+  if (holds(address, iface)) return;
+  execFileSync('ip', ['addr', 'add', `${address}/32`, 'dev', iface]);
+  // neighbours' caches still point at the old leader's MAC: announce the move, as kube-vip does
+  try { execFileSync('/usr/bin/python3', [new URL('./garp.py', import.meta.url).pathname, iface, address], { stdio: 'ignore', timeout: 5000 }); } catch (e) { log(`gratuitous ARP failed: ${e.message}`); }
+  log(`took ${address} on ${iface}`);
+}
+
+function release(address, iface) {
+  if (!address || !iface || !holds(address, iface)) return;
+  try { execFileSync('ip', ['addr', 'del', `${address}/32`, 'dev', iface]); } catch { /* gone */ }
+  log(`released ${address} from ${iface}`);
+}
+
+/** Why kube-vip cannot reach the API server with its kubeconfig, or undefined when it can. */
+function noRights(k, cluster) {
+  if (!k.kubeconfig || !exists(k.kubeconfig)) return `open ${k.kubeconfig}: no such file or directory`;
+  if (k.kubeconfig.endsWith('/admin.conf') && cluster?.initializing === me && minorOf(cluster.version) >= 29) {
+    return 'leases.coordination.k8s.io "plndr-cp-lock" is forbidden: User "kubernetes-admin" cannot get resource "leases" in API group "coordination.k8s.io" in the namespace "kube-system"';
+  }
+  return undefined;
+}
+
+/** One round of leader election; returns whether this host leads. */
+function elect(k) {
+  return withClusterLock(() => {
+    const s = clusterState();
+    const cluster = Object.values(s.clusters).find((c) => c.endpoint?.startsWith(`${k.address}:`));
+    const why = noRights(k, cluster);
+    if (why) { log(why); return false; }
+    s.kubeVip ??= {};
+    const l = s.kubeVip[k.address];
+    const now = Date.now();
+    if (l && l.holder !== me && now - l.renewed < k.leaseSeconds * 1000) return false;
+    s.kubeVip[k.address] = { holder: me, renewed: now, leaseSeconds: k.leaseSeconds };
+    saveClusterState(s);
+    return true;
+  });
+}
+
+/** Start the process unless it runs already (it checks its pid file itself). */
+export function startKubeVip() {
+  if (!exists(KUBE_VIP_MANIFEST)) return;
+  spawn(process.execPath, [new URL(import.meta.url).pathname], { detached: true, stdio: 'ignore' }).unref();
+}
+
+/** Wait until this host holds the VIP (kubeadm init waits for the API server through it). */
+export function waitForVip(timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const k = kubeVipSettings();
+    if (k && holds(k.address, k.iface)) return true;
+    if (Date.now() > deadline) return false;
+    execFileSync('sleep', ['0.2']);
+  }
+}
+
+let server;
+let last; // the settings the address was taken with, to release it after the manifest changes or goes
+
+function apiserver(on) {
+  if (on && !server) {
+    server = net.createServer((sock) => {
+      // a client that hangs up at once (kubectl's connect probe) resets the connection: not this process's concern
+      sock.on('error', () => {});
+      sock.end(`kblab-apiserver ${me}\n`);
+    });
+    server.on('error', (e) => { log(`listen 6443: ${e.message}`); server = undefined; });
+    server.listen(6443, '0.0.0.0');
+  } else if (!on && server) {
+    server.close();
+    server = undefined;
+  }
+}
+
+function tick() {
+  const active = kubeletActive();
+  apiserver(active && exists('/etc/kubernetes/manifests/kube-apiserver.yaml'));
+  const k = active ? kubeVipSettings() : undefined;
+  if (last && (!k || k.address !== last.address || k.iface !== last.iface)) release(last.address, last.iface);
+  if (!k?.address || !k.iface) { last = undefined; return 1000; }
+  last = k;
+  if (elect(k)) take(k.address, k.iface);
+  else release(k.address, k.iface);
+  return k.retrySeconds * 1000;
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop())) {
+  const running = Number(readText(PID_FILE).trim());
+  let alive = false;
+  try { if (running && running !== process.pid) { process.kill(running, 0); alive = true; } } catch { /* stale */ }
+  if (!alive) {
+    writeFileSync(PID_FILE, `${process.pid}\n`);
+    // kube-vip keeps running whatever one round hits; so does this, and says what it was
+    process.on('uncaughtException', (e) => log(`uncaught: ${e.stack ?? e}`));
+    log(`started (cluster state ${CLUSTER}, ${JSON.stringify(readJson(`${CLUSTER}/state.json`, {}).kubeVip ?? {})})`);
+    const loop = () => {
+      let next = 1000;
+      try { next = tick(); } catch (e) { log(`error: ${e.stack ?? e}`); }
+      setTimeout(loop, next);
+    };
+    loop();
+  }
+}
