@@ -85,9 +85,11 @@ export const rhel: OsFamily = {
     };
   },
 
-  dockerRepository(cluster) {
-    // Docker publishes one rpm tree for the whole family under linux/centos (https://docs.docker.com/engine/install/centos/)
-    const base = dockerRepoBase(cluster, 'centos');
+  dockerRepository(cluster, facts) {
+    // Docker documents linux/rhel/docker-ce.repo for RHEL 8/9/10 (docker/docs#23491,
+    // https://docs.docker.com/engine/install/rhel/) and linux/centos for CentOS and its rebuilds
+    // (https://docs.docker.com/engine/install/centos/); both trees use $releasever/$basearch (D6)
+    const base = dockerRepoBase(cluster, facts.osId === 'rhel' ? 'rhel' : 'centos');
     return {
       path: '/etc/yum.repos.d/docker-ce.repo',
       content: [

@@ -142,12 +142,15 @@ if systemctl is-enabled --quiet firewalld 2>/dev/null; then echo enabled=yes; el
 if systemctl is-active --quiet firewalld 2>/dev/null; then
   firewall-cmd --permanent --list-ports | tr ' ' '\n' | sed -n 's/^\(.\)/permanent=\1/p'
   firewall-cmd --list-ports | tr ' ' '\n' | sed -n 's/^\(.\)/runtime=\1/p'
+  # IP protocols (calico's IP-in-IP is protocol 4), as firewalld lists what --add-protocol added
+  firewall-cmd --permanent --list-protocols | tr ' ' '\n' | sed -n 's/^\(.\)/permanent-protocol=\1/p'
+  firewall-cmd --list-protocols | tr ' ' '\n' | sed -n 's/^\(.\)/runtime-protocol=\1/p'
 fi
 )
 ## apply
 (
 if systemctl is-active --quiet firewalld; then
-  firewall-cmd --permanent --add-port=10250/tcp --add-port=10256/tcp --add-port=30000-32767/tcp --add-port=179/tcp --add-port=4789/udp --add-port=5473/tcp
+  firewall-cmd --permanent --add-port=10250/tcp --add-port=10256/tcp --add-port=30000-32767/tcp --add-port=30000-32767/udp --add-port=179/tcp --add-port=4789/udp --add-port=5473/tcp --add-protocol=4
   firewall-cmd --reload
 fi
 )
