@@ -16,8 +16,9 @@ const HOSTS: Record<InvName, string[]> = {
   jammy: ['192.168.56.10 ctl', '192.168.56.11 work-1', '192.168.56.12 work-2'],
 };
 
-const IPVS_MODULES = ['overlay', 'br_netfilter', 'ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack'];
-const MODULES: Record<InvName, string[]> = { lab: IPVS_MODULES, 'rocky-ha': IPVS_MODULES, jammy: ['overlay', 'br_netfilter'] };
+const IPVS_MODULES = ['overlay', 'br_netfilter', 'ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh'];
+// CentOS 7's 3.10 names conntrack nf_conntrack_ipv4 (before the 4.19 merge), Rocky 9's 5.14 nf_conntrack
+const MODULES: Record<InvName, string[]> = { lab: [...IPVS_MODULES, 'nf_conntrack_ipv4'], 'rocky-ha': [...IPVS_MODULES, 'nf_conntrack'], jammy: ['overlay', 'br_netfilter'] };
 
 // kubeadm's ports per role plus calico's (both RHEL inventories use calico)
 const CALICO = ['179/tcp', '4789/udp', '5473/tcp'];

@@ -193,7 +193,7 @@ for kb_f in /etc/modules-load.d/k8s.conf; do
   fi
 done
 kb_loaded=$(lsmod 2>/dev/null | awk 'NR > 1 { print $1 }')
-for kb_m in overlay br_netfilter ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack; do
+for kb_m in overlay br_netfilter ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack_ipv4; do
   # loaded as a module, or built into the kernel (a /sys/module entry without initstate)
   if printf '%s\n' "$kb_loaded" | grep -qx "$kb_m" || { [ -d "/sys/module/$kb_m" ] && [ ! -e "/sys/module/$kb_m/initstate" ]; }; then
     echo "loaded=$kb_m"
@@ -211,10 +211,10 @@ ip_vs
 ip_vs_rr
 ip_vs_wrr
 ip_vs_sh
-nf_conntrack
+nf_conntrack_ipv4
 KBOOTSTRAP_EOF
 (
-for kb_m in overlay br_netfilter ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack; do
+for kb_m in overlay br_netfilter ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack_ipv4; do
   modprobe "$kb_m"
 done
 )
