@@ -11,6 +11,8 @@ import { render } from '../shell/templates.js';
 import { kv, first } from '../shell/kv.js';
 import { listeningPorts } from '../kube/ports.js';
 import { isSupportedRelease } from '../host/facts.js';
+import { hostRequirements } from '../kube/host-requirements.js';
+import type { HostFacts } from '../os/types.js';
 import type { Io } from '../io.js';
 import { table } from '../table.js';
 import type { Prompt } from '../ssh/credentials.js';
@@ -24,6 +26,8 @@ interface Gathered {
   spec: HostSpec;
   os: string;
   supported: boolean;
+  /** kernel and cgroup hierarchy, judged against the minor (src/kube/host-requirements.ts) */
+  kernel: Pick<HostFacts, 'kernel' | 'cgroup'>;
   uuid: string;
   macs: string[];
   cpus: number;
@@ -55,6 +59,9 @@ export function judge(inv: Inventory, hosts: Gathered[], unreachable: Map<string
     const g = hosts.find((x) => x.spec === spec)!;
     add(spec.name, 'reachable', 'pass', `ssh ${spec.ssh.user}@${spec.address}:${spec.ssh.port}${spec.ssh.user === 'root' ? '' : ', sudo works'}`);
     add(spec.name, 'os', g.supported ? 'pass' : 'warn', g.supported ? g.os : `${g.os} is not a tested release`);
+    const req = hostRequirements(g.kernel, inv.cluster.minor);
+    add(spec.name, 'kernel', req.refusals.length ? 'fail' : req.warnings.length ? 'warn' : 'pass',
+      [...req.refusals, ...req.warnings].join('; ') || `${g.kernel.kernel || 'kernel unknown'}, cgroup ${g.kernel.cgroup || 'unknown'}`);
     if (spec.role === 'control-plane') {
       add(spec.name, 'cpus', g.cpus >= 2 ? 'pass' : 'fail', g.cpus >= 2 ? `${g.cpus}` : `${g.cpus} CPU: a control plane needs at least 2`);
       add(spec.name, 'memory', g.memMiB >= 2048 ? 'pass' : g.memMiB >= 1700 ? 'warn' : 'fail',
@@ -92,6 +99,7 @@ export async function check(inv: Inventory, o: CheckFlags, io: Io, prompt?: Prom
         spec,
         os: h.facts.prettyName,
         supported: isSupportedRelease(h.facts),
+        kernel: { kernel: h.facts.kernel, cgroup: h.facts.cgroup },
         uuid: first(m, 'uuid') ?? '',
         macs: m.get('mac') ?? [],
         cpus: Number(first(m, 'cpus') ?? 0),
