@@ -7,7 +7,17 @@ import { hostRequirements } from '../src/kube/host-requirements.js';
 import { dryRun } from '../src/dry-run.js';
 import type { Inventory } from '../src/inventory/model.js';
 import type { OsName } from '../src/inventory/schema.js';
+import { parseInventory } from '../src/inventory/load.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ctxFor, exampleInventory } from './support/contexts.js';
+
+/** validate's warnings (key-file warnings aside) for lab.yaml with edits. */
+function warnings(...edits: [string, string][]): string[] {
+  let text = readFileSync(join(import.meta.dirname, '..', 'inventories', 'lab.yaml'), 'utf8');
+  for (const [from, to] of edits) text = text.replace(from, to);
+  return parseInventory(text, 'lab.yaml').warnings.map((w) => `${w.path}: ${w.message}`).filter((w) => !w.includes('privateKeyPath'));
+}
 
 /** An example inventory at another minor, every host on one release. */
 function at(name: string, minor: number, os: OsName): Inventory {
@@ -69,5 +79,19 @@ describe('docs/compatibility.md defects', () => {
       expect((await dryRun(at('lab', 30, 'centos7'))).length).toBe(3);
       expect((await dryRun(at('lab', 35, 'rocky9'))).length).toBe(3);
     });
+  });
+
+  it('D8: validate warns when the calico release is not tested against the minor, and names the range', () => {
+    expect(warnings()).toEqual([]);
+    expect(warnings(['"1.30.4"', '"1.31.2"'])).toEqual(['cluster.cni.plugin: calico v3.28.2 is tested against Kubernetes 1.27-1.30 only, not 1.31 (docs.tigera.io, Calico 3.28 system requirements): set cluster.cni.version to a release tested against 1.31']);
+    expect(warnings(['"1.30.4"', '"1.31.2"'], ['{ plugin: calico }', '{ plugin: calico, version: v3.29.0 }'])).toEqual([]);
+    // a manifest of the user's own: kbootstrap does not know its version
+    expect(warnings(['"1.30.4"', '"1.33.0"'], ['{ plugin: calico }', '{ plugin: calico, manifest: "https://example.com/calico.yaml" }'])).toEqual([]);
+  });
+
+  it('D10: ipvs on 1.35 is deprecated: a validate warning', () => {
+    expect(warnings(['"1.30.4"', '"1.35.0"'])).toContain("cluster.kubeProxyMode: kube-proxy's ipvs mode is deprecated from Kubernetes 1.35 (KEP-5495): use iptables");
+    expect(warnings(['"1.30.4"', '"1.35.0"'], ['kubeProxyMode: ipvs', 'kubeProxyMode: iptables']).filter((w) => w.includes('ipvs'))).toEqual([]);
+    expect(warnings(['"1.30.4"', '"1.34.0"']).filter((w) => w.includes('ipvs'))).toEqual([]);
   });
 });
