@@ -3,6 +3,7 @@
  * schema cannot express, and reports every problem with file:line:col and
  * the field path. Nothing here touches the network.
  */
+import { DEFAULTS } from '../defaults.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { homedir } from 'node:os';
@@ -13,7 +14,6 @@ import { InventoryError, type Problem } from '../errors.js';
 import { inventorySchema, type ParsedInventory } from './schema.js';
 import { DNS1123_LABEL, cidrContains, cidrsOverlap, parseCidr, parseEndpoint, parseIPv4, type Cidr } from './net.js';
 import type { ClusterSpec, HostSpec, Inventory } from './model.js';
-import { DEFAULTS } from '../defaults.js';
 import { calicoWarning } from '../kube/cni-versions.js';
 
 export const MIN_MINOR = 24;
