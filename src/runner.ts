@@ -18,6 +18,7 @@ import type { AnyStep, CheckResult, StepContext } from './steps/types.js';
 import type { CheckOutput } from './transport/types.js';
 import { firstControlPlane } from './inventory/model.js';
 import { KbError } from './errors.js';
+import { hostRequirements } from './kube/host-requirements.js';
 
 export type { StepOutcome, RunEvent, RunResult } from './run/events.js';
 import type { RunEvent, RunResult } from './run/events.js';
@@ -78,8 +79,10 @@ export class Runner {
           this.rec.emit({ type: 'connect-failed', host, error });
         }
       });
-      await pool(toConnect.filter((h) => this.hosts.get(h.name)), this.opts.concurrency, (h) => this.rec.timed(h.name, () => this.initialChecks(h)));
-      for (const phase of this.plan.phases) {
+      // a host the Kubernetes minor cannot run on stops the run before any step (docs/compatibility.md D2)
+      const refused = this.vetHosts(toConnect);
+      if (!refused) await pool(toConnect.filter((h) => this.hosts.get(h.name)), this.opts.concurrency, (h) => this.rec.timed(h.name, () => this.initialChecks(h)));
+      for (const phase of refused ? [] : this.plan.phases) {
         if (this.stopRequested()) break;
         this.rec.emit({ type: 'phase', phase });
         const run = (h: HostSpec) => this.rec.timed(h.name, () => this.runHostPhase(phase, h));
@@ -98,6 +101,25 @@ export class Runner {
     }
     const names = [...new Set([...this.plan.hosts.map((h) => h.name), ...toConnect.map((h) => h.name)])];
     return this.rec.result(this.inv, names, (n) => this.hosts.get(n)?.transport.stats, this.interrupted, Date.now() - t0);
+  }
+
+  /** Kernel and cgroup against the minor (src/kube/host-requirements.ts): warnings are printed, refusals fail the host. */
+  private vetHosts(specs: HostSpec[]): boolean {
+    let refused = false;
+    for (const spec of specs) {
+      const host = this.hosts.get(spec.name);
+      if (!host) continue;
+      const v = hostRequirements(host.facts, this.inv.cluster.minor);
+      for (const w of v.warnings) this.rec.warn(`${spec.name}: ${w}`);
+      if (!v.refusals.length) continue;
+      refused = true;
+      const why = `${host.facts.prettyName} cannot run Kubernetes ${this.inv.cluster.minorVersion}: ${v.refusals.join('; ')}`;
+      this.rec.hostFailure(spec.name, why);
+      const phase = this.plan.phases.find((p) => p.hosts.includes(spec));
+      const first = phase && stepsFor(phase, spec, this.inv)[0];
+      if (phase && first) this.rec.record({ host: spec.name, step: first.id, phase: phase.id, status: 'failed', reason: why, ms: 0 });
+    }
+    return refused;
   }
 
   private stopRequested(): boolean {

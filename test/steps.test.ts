@@ -94,7 +94,9 @@ describe('check reasons say what was found', () => {
 
   it('firewall lists the closed ports for the role', () => {
     const r = firewallStep.parse(out('active=yes\nenabled=yes\npermanent=6443/tcp\nruntime=6443/tcp\n'), ctxFor(lab, 0, firewallStep));
-    expect(r.reason).toBe('firewalld runs and 2379-2380/tcp, 10250/tcp, 10257/tcp, 10259/tcp, 179/tcp, 4789/udp, 5473/tcp are not open');
+    expect(r.reason).toBe('firewalld runs and 2379-2380/tcp, 10250/tcp, 10257/tcp, 10259/tcp, 10256/tcp, 179/tcp, 4789/udp, 5473/tcp, IP protocol 4 are not open');
+    const w = firewallStep.parse(out('active=yes\nenabled=yes\npermanent=10250/tcp\nruntime=10250/tcp\npermanent-protocol=4\n'), ctxFor(lab, 1, firewallStep));
+    expect(w.reason).toBe('firewalld runs and 10256/tcp, 30000-32767/tcp, 30000-32767/udp, 179/tcp, 4789/udp, 5473/tcp, IP protocol 4 are not open');
     expect(firewallStep.parse(out('active=no\nenabled=no\n'), ctxFor(lab, 1, firewallStep))).toMatchObject({ done: true, reason: 'firewalld is not running' });
   });
 

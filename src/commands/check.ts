@@ -11,6 +11,8 @@ import { render } from '../shell/templates.js';
 import { kv, first } from '../shell/kv.js';
 import { listeningPorts } from '../kube/ports.js';
 import { isSupportedRelease } from '../host/facts.js';
+import { hostRequirements } from '../kube/host-requirements.js';
+import type { HostFacts } from '../os/types.js';
 import type { Io } from '../io.js';
 import { table } from '../table.js';
 import type { Prompt } from '../ssh/credentials.js';
@@ -26,6 +28,8 @@ interface Gathered {
   login: { user: string; address: string; port: number };
   os: string;
   supported: boolean;
+  /** kernel and cgroup hierarchy, judged against the minor (src/kube/host-requirements.ts) */
+  kernel: Pick<HostFacts, 'kernel' | 'cgroup'>;
   uuid: string;
   macs: string[];
   cpus: number;
@@ -58,6 +62,9 @@ export function judge(inv: Inventory, hosts: Gathered[], unreachable: Map<string
     const { user, address, port } = g.login;
     add(spec.name, 'reachable', 'pass', `ssh ${user}@${address}:${port}${user === 'root' ? '' : ', sudo works'}`);
     add(spec.name, 'os', g.supported ? 'pass' : 'warn', g.supported ? g.os : `${g.os} is not a tested release`);
+    const req = hostRequirements(g.kernel, inv.cluster.minor);
+    add(spec.name, 'kernel', req.refusals.length ? 'fail' : req.warnings.length ? 'warn' : 'pass',
+      [...req.refusals, ...req.warnings].join('; ') || `${g.kernel.kernel || 'kernel unknown'}, cgroup ${g.kernel.cgroup || 'unknown'}`);
     if (spec.role === 'control-plane') {
       add(spec.name, 'cpus', g.cpus >= 2 ? 'pass' : 'fail', g.cpus >= 2 ? `${g.cpus}` : `${g.cpus} CPU: a control plane needs at least 2`);
       add(spec.name, 'memory', g.memMiB >= 2048 ? 'pass' : g.memMiB >= 1700 ? 'warn' : 'fail',
@@ -96,6 +103,7 @@ export async function check(inv: Inventory, o: CheckFlags, io: Io, prompt?: Prom
         login: { user: h.spec.ssh.user, address: h.spec.ssh.resolved?.address ?? h.spec.address, port: h.spec.ssh.port },
         os: h.facts.prettyName,
         supported: isSupportedRelease(h.facts),
+        kernel: { kernel: h.facts.kernel, cgroup: h.facts.cgroup },
         uuid: first(m, 'uuid') ?? '',
         macs: m.get('mac') ?? [],
         cpus: Number(first(m, 'cpus') ?? 0),

@@ -32,6 +32,9 @@ export function factsFromOsRelease(text: string, machine: string): HostFacts {
     prettyName: pretty,
     major: Number(versionId.split('.')[0]) || 0,
     arch,
+    kernel: vars.KB_KERNEL ?? '',
+    cgroup: vars.KB_CGROUPFS === 'cgroup2fs' ? 'v2' : vars.KB_CGROUPFS === 'tmpfs' ? 'v1' : '',
+    conntrackModule: vars.KB_CONNTRACK === 'nf_conntrack_ipv4' ? 'nf_conntrack_ipv4' : 'nf_conntrack',
     assumed: false,
   };
 }

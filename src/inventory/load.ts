@@ -14,6 +14,7 @@ import { InventoryError, type Problem } from '../errors.js';
 import { inventorySchema, type ParsedInventory } from './schema.js';
 import { DNS1123_LABEL, cidrContains, cidrsOverlap, formatIPv4, parseCidr, parseEndpoint, parseIPv4, type Cidr } from './net.js';
 import type { ClusterSpec, HostSpec, Inventory } from './model.js';
+import { calicoWarning } from '../kube/cni-versions.js';
 
 export const MIN_MINOR = 24;
 /** Newest minor this release knows the package layout and kubeadm API of. */
@@ -305,6 +306,13 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
   }
   if (c.cni.plugin === 'none' && (c.cni.manifest || c.cni.version)) {
     err(['cluster', 'cni', 'plugin'], 'plugin "none" takes no version or manifest');
+  }
+  // the manifest kbootstrap picks (no cni.manifest) against the versions its release is tested with (D8)
+  const calico = c.cni.plugin === 'calico' && !c.cni.manifest && minor ? calicoWarning(c.cni.version ?? DEFAULTS.cniVersion.calico, minor) : undefined;
+  if (calico) warn(['cluster', 'cni', c.cni.version ? 'version' : 'plugin'], calico);
+  // ipvs is deprecated in 1.35 (KEP-5495, kubernetes/kubernetes#134539); kube-proxy's own default is iptables (D10)
+  if (c.kubeProxyMode === 'ipvs' && minor >= 35) {
+    warn(['cluster', 'kubeProxyMode'], `kube-proxy's ipvs mode is deprecated from Kubernetes 1.35 (KEP-5495): use iptables`);
   }
 
   const criDockerd = { version: c.criDockerd?.version ?? '0.3.16', url: c.criDockerd?.url };

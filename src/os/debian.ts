@@ -20,12 +20,14 @@ const CRI_DOCKERD_DISTS = ['ubuntu-focal', 'ubuntu-jammy', 'debian-bullseye', 'd
 export const debian: OsFamily = {
   id: 'debian',
   description: 'the Debian family (Debian 11/12, Ubuntu 20.04/22.04/24.04)',
+  // kernel and cgroup each release boots by default, for the dry run's verdicts; cgroup v2 by default
+  // from Debian 11 and Ubuntu 21.10 (opencontainers/runc docs/cgroup-v2.md)
   releases: {
-    debian11: { family: 'debian', osId: 'debian', versionId: '11', codename: 'bullseye', prettyName: 'Debian GNU/Linux 11 (bullseye)', major: 11 },
-    debian12: { family: 'debian', osId: 'debian', versionId: '12', codename: 'bookworm', prettyName: 'Debian GNU/Linux 12 (bookworm)', major: 12 },
-    'ubuntu20.04': { family: 'debian', osId: 'ubuntu', versionId: '20.04', codename: 'focal', prettyName: 'Ubuntu 20.04.6 LTS', major: 20 },
-    'ubuntu22.04': { family: 'debian', osId: 'ubuntu', versionId: '22.04', codename: 'jammy', prettyName: 'Ubuntu 22.04.4 LTS', major: 22 },
-    'ubuntu24.04': { family: 'debian', osId: 'ubuntu', versionId: '24.04', codename: 'noble', prettyName: 'Ubuntu 24.04.1 LTS', major: 24 },
+    debian11: { family: 'debian', osId: 'debian', versionId: '11', codename: 'bullseye', prettyName: 'Debian GNU/Linux 11 (bullseye)', major: 11, kernel: '5.10.0-28-amd64', cgroup: 'v2', conntrackModule: 'nf_conntrack' },
+    debian12: { family: 'debian', osId: 'debian', versionId: '12', codename: 'bookworm', prettyName: 'Debian GNU/Linux 12 (bookworm)', major: 12, kernel: '6.1.0-18-amd64', cgroup: 'v2', conntrackModule: 'nf_conntrack' },
+    'ubuntu20.04': { family: 'debian', osId: 'ubuntu', versionId: '20.04', codename: 'focal', prettyName: 'Ubuntu 20.04.6 LTS', major: 20, kernel: '5.4.0-182-generic', cgroup: 'v1', conntrackModule: 'nf_conntrack' },
+    'ubuntu22.04': { family: 'debian', osId: 'ubuntu', versionId: '22.04', codename: 'jammy', prettyName: 'Ubuntu 22.04.4 LTS', major: 22, kernel: '5.15.0-105-generic', cgroup: 'v2', conntrackModule: 'nf_conntrack' },
+    'ubuntu24.04': { family: 'debian', osId: 'ubuntu', versionId: '24.04', codename: 'noble', prettyName: 'Ubuntu 24.04.1 LTS', major: 24, kernel: '6.8.0-31-generic', cgroup: 'v2', conntrackModule: 'nf_conntrack' },
   },
   genericRelease: 'debian12',
   matches: (id, like) => ['debian', 'ubuntu'].includes(id) || like.includes('debian') || like.includes('ubuntu'),

@@ -28,14 +28,16 @@ function centos7VaultBase(cluster: ClusterSpec): string {
 export const rhel: OsFamily = {
   id: 'rhel',
   description: 'the RHEL family (CentOS 7, Rocky/Alma/RHEL 8 and 9)',
+  // kernel and cgroup each release boots by default, for the dry run's verdicts: EL7 3.10, EL8 4.18,
+  // EL9 5.14; cgroup v2 by default only from EL9 (opencontainers/runc docs/cgroup-v2.md)
   releases: {
-    centos7: { family: 'rhel', osId: 'centos', versionId: '7', codename: '', prettyName: 'CentOS Linux 7 (Core)', major: 7 },
-    rocky8: { family: 'rhel', osId: 'rocky', versionId: '8.10', codename: '', prettyName: 'Rocky Linux 8.10 (Green Obsidian)', major: 8 },
-    rocky9: { family: 'rhel', osId: 'rocky', versionId: '9.4', codename: '', prettyName: 'Rocky Linux 9.4 (Blue Onyx)', major: 9 },
-    alma8: { family: 'rhel', osId: 'almalinux', versionId: '8.10', codename: '', prettyName: 'AlmaLinux 8.10 (Cerulean Leopard)', major: 8 },
-    alma9: { family: 'rhel', osId: 'almalinux', versionId: '9.4', codename: '', prettyName: 'AlmaLinux 9.4 (Seafoam Ocelot)', major: 9 },
-    rhel8: { family: 'rhel', osId: 'rhel', versionId: '8.10', codename: '', prettyName: 'Red Hat Enterprise Linux 8.10 (Ootpa)', major: 8 },
-    rhel9: { family: 'rhel', osId: 'rhel', versionId: '9.4', codename: '', prettyName: 'Red Hat Enterprise Linux 9.4 (Plow)', major: 9 },
+    centos7: { family: 'rhel', osId: 'centos', versionId: '7', codename: '', prettyName: 'CentOS Linux 7 (Core)', major: 7, kernel: '3.10.0-1160.el7.x86_64', cgroup: 'v1', conntrackModule: 'nf_conntrack_ipv4' },
+    rocky8: { family: 'rhel', osId: 'rocky', versionId: '8.10', codename: '', prettyName: 'Rocky Linux 8.10 (Green Obsidian)', major: 8, kernel: '4.18.0-553.el8_10.x86_64', cgroup: 'v1', conntrackModule: 'nf_conntrack' },
+    rocky9: { family: 'rhel', osId: 'rocky', versionId: '9.4', codename: '', prettyName: 'Rocky Linux 9.4 (Blue Onyx)', major: 9, kernel: '5.14.0-427.13.1.el9_4.x86_64', cgroup: 'v2', conntrackModule: 'nf_conntrack' },
+    alma8: { family: 'rhel', osId: 'almalinux', versionId: '8.10', codename: '', prettyName: 'AlmaLinux 8.10 (Cerulean Leopard)', major: 8, kernel: '4.18.0-553.el8_10.x86_64', cgroup: 'v1', conntrackModule: 'nf_conntrack' },
+    alma9: { family: 'rhel', osId: 'almalinux', versionId: '9.4', codename: '', prettyName: 'AlmaLinux 9.4 (Seafoam Ocelot)', major: 9, kernel: '5.14.0-427.13.1.el9_4.x86_64', cgroup: 'v2', conntrackModule: 'nf_conntrack' },
+    rhel8: { family: 'rhel', osId: 'rhel', versionId: '8.10', codename: '', prettyName: 'Red Hat Enterprise Linux 8.10 (Ootpa)', major: 8, kernel: '4.18.0-553.el8_10.x86_64', cgroup: 'v1', conntrackModule: 'nf_conntrack' },
+    rhel9: { family: 'rhel', osId: 'rhel', versionId: '9.4', codename: '', prettyName: 'Red Hat Enterprise Linux 9.4 (Plow)', major: 9, kernel: '5.14.0-427.13.1.el9_4.x86_64', cgroup: 'v2', conntrackModule: 'nf_conntrack' },
   },
   genericRelease: 'rocky9',
   matches: (id, like) => ['rhel', 'centos', 'rocky', 'almalinux', 'ol'].includes(id) || like.some((l) => ['rhel', 'centos', 'fedora'].includes(l)),
@@ -85,9 +87,11 @@ export const rhel: OsFamily = {
     };
   },
 
-  dockerRepository(cluster) {
-    // Docker publishes one rpm tree for the whole family under linux/centos (https://docs.docker.com/engine/install/centos/)
-    const base = dockerRepoBase(cluster, 'centos');
+  dockerRepository(cluster, facts) {
+    // Docker documents linux/rhel/docker-ce.repo for RHEL 8/9/10 (docker/docs#23491,
+    // https://docs.docker.com/engine/install/rhel/) and linux/centos for CentOS and its rebuilds
+    // (https://docs.docker.com/engine/install/centos/); both trees use $releasever/$basearch (D6)
+    const base = dockerRepoBase(cluster, facts.osId === 'rhel' ? 'rhel' : 'centos');
     return {
       path: '/etc/yum.repos.d/docker-ce.repo',
       content: [

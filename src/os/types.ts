@@ -22,6 +22,12 @@ export interface HostFacts {
   /** major release number (7, 8, 9 on EL; 12 on Debian; 22 on Ubuntu) */
   major: number;
   arch: 'amd64' | 'arm64';
+  /** `uname -r` (3.10.0-1160.el7.x86_64); newer Kubernetes refuses old kernels (src/kube/host-requirements.ts) */
+  kernel: string;
+  /** cgroup hierarchy from `stat -fc %T /sys/fs/cgroup`: cgroup2fs is v2, tmpfs v1; '' when unreadable */
+  cgroup: 'v1' | 'v2' | '';
+  /** the conntrack module ipvs needs: nf_conntrack_ipv4 where the kernel still has it (before 4.19), else nf_conntrack */
+  conntrackModule: 'nf_conntrack' | 'nf_conntrack_ipv4';
   /** true when this came from the inventory, not from the host */
   assumed: boolean;
 }

@@ -58,7 +58,6 @@ function dockerFiles(cluster: ClusterSpec): ManagedFile[] {
 function containerdFn(cluster: ClusterSpec): string {
   const img = pauseImage(cluster);
   return render('container-runtime/containerd-config-fn', {
-    sedCgroup: 's/SystemdCgroup = false/SystemdCgroup = true/',
     sedSandbox1: `s#^\\([[:space:]]*sandbox_image = \\).*#\\1"${img}"#`,
     sedSandbox2: `s#^\\([[:space:]]*sandbox = \\).*#\\1'${img}'#`,
     sedConfigPath: 's#^\\([[:space:]]*config_path = \\).*#\\1"/etc/containerd/certs.d"#',

@@ -25,6 +25,11 @@ describe.skipIf(!!LAB_SKIP_REASON)('OS families', () => {
     expect(labExec('lab-01', ['getenforce']).stdout).toBe('Permissive\n');
     expect(labExec('lab-03', ['grep', '^SELINUX=', '/etc/selinux/config']).stdout).toBe('SELINUX=permissive\n');
     expect(labExec('lab-02', ['firewall-cmd', '--list-ports']).stdout).toContain('10250/tcp');
+    // CentOS 7 gets containerd.io 1.6 (config version 2), Rocky 9 gets 2.x (version 3), whose default
+    // config has no SystemdCgroup line to flip (containerd/containerd#12101): both must end up with it set
+    for (const h of ['lab-01', 'lab-02', 'lab-03']) {
+      expect(labExec(h, ['containerd', 'config', 'dump']).stdout).toMatch(/\.containerd\.runtimes\.runc\.options\]\n\s*SystemdCgroup = true\n/);
+    }
     const second = await kb(['up', inv, '--output', 'json']);
     expect(second.code).toBe(0);
     expect(changed(second)).toEqual([]);

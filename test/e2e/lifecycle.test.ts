@@ -35,7 +35,7 @@ describe.skipIf(!!LAB_SKIP_REASON)('lifecycle commands', () => {
     expect(bad.stdout).toContain('lab-01: memory: fail: 1024 MiB: a control plane needs 2 GiB; kubeadm refuses below 1700 MB');
     expect(bad.stdout).toContain(`lab-01: product_uuid: fail: duplicate ${uuid1.trim()} (also lab-02): cloned VMs confuse the cluster`);
     expect(bad.stdout).toContain(`lab-02: product_uuid: fail: duplicate ${uuid1.trim()} (also lab-01)`);
-    expect(bad.stdout).toMatch(/^HOST\s+reachable\s+os\s+cpus\s+memory\s+product_uuid\s+mac\s+hostname\s+ports\s+clock\s+api-port\nlab-01\s+pass\s+pass\s+pass\s+fail\s+fail/m);
+    expect(bad.stdout).toMatch(/^HOST\s+reachable\s+os\s+kernel\s+cpus\s+memory\s+product_uuid\s+mac\s+hostname\s+ports\s+clock\s+api-port\nlab-01\s+pass\s+pass\s+pass\s+pass\s+fail\s+fail/m);
     setHardware('lab-01', { memMiB: 2048 });
     labExec('lab-02', ['/bin/sh', '-c', 'cat /etc/kblab/product_uuid > /sys/class/dmi/id/product_uuid']);
   });
@@ -122,7 +122,7 @@ describe.skipIf(!!LAB_SKIP_REASON)('lifecycle commands', () => {
     expect(r.code).toBe(0);
     const st = JSON.parse(r.stdout);
     expect(st.hosts.map((h: { host: string; joined: boolean; node: string; runtime: string }) => [h.host, h.joined, h.node, h.runtime])).toEqual(
-      ['lab-01', 'lab-02', 'lab-03', 'lab-04'].map((n) => [n, true, 'Ready', 'containerd 1.6.33'.replace('1.6.33', n === 'lab-01' || n === 'lab-03' ? '1.6.33' : '1.7.22')]),
+      ['lab-01', 'lab-02', 'lab-03', 'lab-04'].map((n) => [n, true, 'Ready', 'containerd 1.6.33'.replace('1.6.33', n === 'lab-01' || n === 'lab-03' ? '1.6.33' : '2.1.4')]),
     );
     expect(st.cluster.proxyMode).toBe('ipvs');
     expect(st.cluster.missingFromCluster).toEqual([]);

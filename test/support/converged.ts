@@ -17,14 +17,15 @@ const HOSTS: Record<InvName, string[]> = {
   jammy: ['192.168.56.10 ctl', '192.168.56.11 work-1', '192.168.56.12 work-2'],
 };
 
-const IPVS_MODULES = ['overlay', 'br_netfilter', 'ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack'];
-const MODULES: Record<InvName, string[]> = { lab: IPVS_MODULES, 'rocky-ha': IPVS_MODULES, 'rocky-kube-vip': IPVS_MODULES, jammy: ['overlay', 'br_netfilter'] };
+const IPVS_MODULES = ['overlay', 'br_netfilter', 'ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh'];
+// CentOS 7's 3.10 names conntrack nf_conntrack_ipv4 (before the 4.19 merge), Rocky 9's 5.14 nf_conntrack
+const MODULES: Record<InvName, string[]> = { lab: [...IPVS_MODULES, 'nf_conntrack_ipv4'], 'rocky-ha': [...IPVS_MODULES, 'nf_conntrack'], 'rocky-kube-vip': [...IPVS_MODULES, 'nf_conntrack'], jammy: ['overlay', 'br_netfilter'] };
 
 // kubeadm's ports per role plus calico's (the RHEL inventories use calico)
 const CALICO = ['179/tcp', '4789/udp', '5473/tcp'];
 const PORTS = {
-  'control-plane': ['6443/tcp', '2379-2380/tcp', '10250/tcp', '10257/tcp', '10259/tcp', ...CALICO],
-  worker: ['10250/tcp', '10256/tcp', '30000-32767/tcp', ...CALICO],
+  'control-plane': ['6443/tcp', '2379-2380/tcp', '10250/tcp', '10257/tcp', '10259/tcp', '10256/tcp', ...CALICO],
+  worker: ['10250/tcp', '10256/tcp', '30000-32767/tcp', '30000-32767/udp', ...CALICO],
 };
 
 /** Node labels as kubeadm and `kbootstrap up` leave them. */
@@ -87,7 +88,10 @@ export function convergedOutput(step: AnyStep, ctx: StepContext): string {
       lines.push(...['# BEGIN kbootstrap managed hosts', `# cluster ${inv}: kbootstrap rewrites the lines between these markers`, ...HOSTS[inv], '# END kbootstrap managed hosts'].map((l) => `line=${l}`), 'blocks=1');
       break;
     case 'selinux': lines.push('runtime=Permissive', 'config=permissive'); break;
-    case 'firewall': lines.push('active=yes', 'enabled=yes', ...PORTS[ctx.host.spec.role].flatMap((p) => [`permanent=${p}`, `runtime=${p}`])); break;
+    case 'firewall':
+      lines.push('active=yes', 'enabled=yes', ...PORTS[ctx.host.spec.role].flatMap((p) => [`permanent=${p}`, `runtime=${p}`]),
+        'permanent-protocol=4', 'runtime-protocol=4');
+      break;
     case 'swap': lines.push('checked=swap'); break;
     case 'kernel-modules': lines.push(...MODULES[inv].map((m) => `loaded=${m}`)); break;
     case 'sysctl':

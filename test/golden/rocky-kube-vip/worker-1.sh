@@ -144,12 +144,15 @@ if systemctl is-enabled --quiet firewalld 2>/dev/null; then echo enabled=yes; el
 if systemctl is-active --quiet firewalld 2>/dev/null; then
   firewall-cmd --permanent --list-ports | tr ' ' '\n' | sed -n 's/^\(.\)/permanent=\1/p'
   firewall-cmd --list-ports | tr ' ' '\n' | sed -n 's/^\(.\)/runtime=\1/p'
+  # IP protocols (calico's IP-in-IP is protocol 4), as firewalld lists what --add-protocol added
+  firewall-cmd --permanent --list-protocols | tr ' ' '\n' | sed -n 's/^\(.\)/permanent-protocol=\1/p'
+  firewall-cmd --list-protocols | tr ' ' '\n' | sed -n 's/^\(.\)/runtime-protocol=\1/p'
 fi
 )
 ## apply
 (
 if systemctl is-active --quiet firewalld; then
-  firewall-cmd --permanent --add-port=10250/tcp --add-port=10256/tcp --add-port=30000-32767/tcp --add-port=179/tcp --add-port=4789/udp --add-port=5473/tcp
+  firewall-cmd --permanent --add-port=10250/tcp --add-port=10256/tcp --add-port=30000-32767/tcp --add-port=30000-32767/udp --add-port=179/tcp --add-port=4789/udp --add-port=5473/tcp --add-protocol=4
   firewall-cmd --reload
 fi
 )
@@ -272,13 +275,32 @@ done
 rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' containerd.io 2>/dev/null | grep '^pkg=' || true
 # The desired config.toml: containerd's own defaults with the systemd cgroup
 # driver, the pause image from imageRepository and registry hosts in certs.d.
-# Works on containerd 1.x (sandbox_image) and 2.x (sandbox).
+# containerd 1.6/1.7 print config version 2: sandbox_image under
+# [plugins."io.containerd.grpc.v1.cri"], registry config_path = "" and
+# `SystemdCgroup = false` under ...containerd.runtimes.runc.options.
+# containerd 2.x print version 3: `sandbox` under
+# [plugins.'io.containerd.cri.v1.images'.pinned_images], config_path under
+# [plugins.'io.containerd.cri.v1.images'.registry] and the runc options under
+# [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+# (https://github.com/containerd/containerd/blob/main/docs/cri/config.md).
+# 2.0/2.1 before containerd/containerd#12244 print no SystemdCgroup line at all
+# (containerd/containerd#12101), so a sed on "SystemdCgroup = false" changes
+# nothing there: the awk writes `SystemdCgroup = true` right under the runc
+# options header, whichever version, and drops any other SystemdCgroup line of
+# that table. [ \t], not [[:space:]]: mawk 1.3.3 has no character classes.
 kb_containerd_config() {
   containerd config default | sed \
-    -e 's/SystemdCgroup = false/SystemdCgroup = true/' \
     -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.10"#' \
     -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.10'\''#' \
-    -e 's#^\([[:space:]]*config_path = \).*#\1"/etc/containerd/certs.d"#'
+    -e 's#^\([[:space:]]*config_path = \).*#\1"/etc/containerd/certs.d"#' | awk '
+    /^[ \t]*\[/ { in_runc = 0 }
+    in_runc && /^[ \t]*SystemdCgroup[ \t]*=/ { next }
+    { print }
+    /^[ \t]*\[plugins\..*\.containerd\.runtimes\.runc\.options\][ \t]*$/ {
+      in_runc = 1
+      match($0, /^[ \t]*/)
+      printf "%s  SystemdCgroup = true\n", substr($0, 1, RLENGTH)
+    }'
 }
 if command -v containerd >/dev/null 2>&1 && [ -f /etc/containerd/config.toml ]; then
   if kb_containerd_config | cmp -s - /etc/containerd/config.toml; then echo config=same; else echo config=differs; fi
@@ -307,13 +329,32 @@ kb_retry 3 5 yum install -y containerd.io
 (
 # The desired config.toml: containerd's own defaults with the systemd cgroup
 # driver, the pause image from imageRepository and registry hosts in certs.d.
-# Works on containerd 1.x (sandbox_image) and 2.x (sandbox).
+# containerd 1.6/1.7 print config version 2: sandbox_image under
+# [plugins."io.containerd.grpc.v1.cri"], registry config_path = "" and
+# `SystemdCgroup = false` under ...containerd.runtimes.runc.options.
+# containerd 2.x print version 3: `sandbox` under
+# [plugins.'io.containerd.cri.v1.images'.pinned_images], config_path under
+# [plugins.'io.containerd.cri.v1.images'.registry] and the runc options under
+# [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+# (https://github.com/containerd/containerd/blob/main/docs/cri/config.md).
+# 2.0/2.1 before containerd/containerd#12244 print no SystemdCgroup line at all
+# (containerd/containerd#12101), so a sed on "SystemdCgroup = false" changes
+# nothing there: the awk writes `SystemdCgroup = true` right under the runc
+# options header, whichever version, and drops any other SystemdCgroup line of
+# that table. [ \t], not [[:space:]]: mawk 1.3.3 has no character classes.
 kb_containerd_config() {
   containerd config default | sed \
-    -e 's/SystemdCgroup = false/SystemdCgroup = true/' \
     -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.10"#' \
     -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.10'\''#' \
-    -e 's#^\([[:space:]]*config_path = \).*#\1"/etc/containerd/certs.d"#'
+    -e 's#^\([[:space:]]*config_path = \).*#\1"/etc/containerd/certs.d"#' | awk '
+    /^[ \t]*\[/ { in_runc = 0 }
+    in_runc && /^[ \t]*SystemdCgroup[ \t]*=/ { next }
+    { print }
+    /^[ \t]*\[plugins\..*\.containerd\.runtimes\.runc\.options\][ \t]*$/ {
+      in_runc = 1
+      match($0, /^[ \t]*/)
+      printf "%s  SystemdCgroup = true\n", substr($0, 1, RLENGTH)
+    }'
 }
 install -d -m 0755 /etc/containerd
 kb_new=$(mktemp /etc/containerd/.config.toml.XXXXXX)

@@ -21,7 +21,9 @@ export function wrapper(prog) {
 const CATALOG = {
   // containerd.io's RPM requires container-selinux >= 2:2.74, which EL7 has in extras and EL8/9 in appstream
   // (https://docs.docker.com/engine/install/centos/ : "the centos-extras repository must be enabled")
-  'containerd.io': { repo: 'docker', version: (el) => (el === 7 ? '1.6.33' : '1.7.22'), bins: ['containerd', 'ctr'], units: ['containerd.service'], rhelDeps: ['container-selinux'],
+  // containerd.io is frozen at 1.6.33 on EL7 (docker/containerd-packaging#372) and is 2.x elsewhere
+  // (no 1.x builds any more: docker/containerd-packaging#407)
+  'containerd.io': { repo: 'docker', version: (el) => (el === 7 ? '1.6.33' : '2.1.4'), bins: ['containerd', 'ctr'], units: ['containerd.service'], rhelDeps: ['container-selinux'],
     files: { '/etc/containerd/config.toml': '#   Copyright 2018-2022 Docker Inc.\n\ndisabled_plugins = ["cri"]\n\n#root = "/var/lib/containerd"\n#state = "/run/containerd"\n' } },
   'docker-ce': { repo: 'docker', version: () => '27.3.1', bins: ['dockerd'], units: ['docker.service', 'docker.socket'], deps: ['containerd.io', 'docker-ce-cli'] },
   'docker-ce-cli': { repo: 'docker', version: () => '27.3.1', bins: ['docker'] },

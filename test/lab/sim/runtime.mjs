@@ -4,12 +4,21 @@ import { readFileSync } from 'node:fs';
 import { STATE, fail, readText, exists, units, readJson, writeJson } from './lib.mjs';
 import { db } from './packages.mjs';
 
-/** `containerd config default` of containerd 1.7 (shared with the sh fast path). */
+/** `containerd config default` of containerd 1.6/1.7: config version 2 (shared with the sh fast path). */
 export const CONTAINERD_DEFAULT = readFileSync(new URL('./fast/containerd-default.toml', import.meta.url), 'utf8');
+/**
+ * `containerd config default` of containerd.io 2.1.4 (Docker's package everywhere but EL7):
+ * config version 3, and no SystemdCgroup line under the runc options (containerd/containerd#12101,
+ * fixed by #12244 only in later releases), pause 3.10 and an empty registry config_path. Text as
+ * printed by 2.1.4 in a public install guide (the tables after the runc options are left out:
+ * nothing kbootstrap reads or writes lives there).
+ */
+export const CONTAINERD_DEFAULT_V3 = readFileSync(new URL('./fast/containerd-default-v3.toml', import.meta.url), 'utf8');
 
 export function containerd(args) {
-  if (args[0] === 'config' && args[1] === 'default' && args.length === 2) return { stdout: CONTAINERD_DEFAULT, code: 0 };
-  if (args[0] === '--version' || args[0] === '-v') return { stdout: `containerd containerd.io ${db()['containerd.io']?.version ?? '1.7.22'} 7f7fdf5fed64eb6a7caf99b3e12efcf9d60e311c\n`, code: 0 };
+  const version = db()['containerd.io']?.version ?? '2.1.4';
+  if (args[0] === 'config' && args[1] === 'default' && args.length === 2) return { stdout: version.startsWith('2.') ? CONTAINERD_DEFAULT_V3 : CONTAINERD_DEFAULT, code: 0 };
+  if (args[0] === '--version' || args[0] === '-v') return { stdout: `containerd containerd.io ${version} 7f7fdf5fed64eb6a7caf99b3e12efcf9d60e311c\n`, code: 0 };
   if (args[0] === 'config' && args[1] === 'dump') return { stdout: readText('/etc/containerd/config.toml'), code: 0 };
   fail(1, `containerd: the lab simulates "containerd config default", "config dump" and "--version" (the daemon itself is systemctl state)`);
 }

@@ -342,19 +342,34 @@ function saveFw(st) {
   writeJson(FW, st);
   writeText(`${STATE}/fw.d/permanent`, `${st.permanent.join(' ')}\n`);
   writeText(`${STATE}/fw.d/runtime`, `${st.runtime.join(' ')}\n`);
+  writeText(`${STATE}/fw.d/permanent-protocols`, `${st.permanentProtocols.join(' ')}\n`);
+  writeText(`${STATE}/fw.d/runtime-protocols`, `${st.runtimeProtocols.join(' ')}\n`);
+}
+
+/**
+ * firewalld's checkProtocol (src/firewall/functions.py): a number 0-255, or a name
+ * getprotobyname knows, i.e. one in the host's /etc/protocols.
+ */
+function validProtocol(p) {
+  if (/^\d+$/.test(p)) return Number(p) <= 255;
+  return readText('/etc/protocols').split('\n').some((l) => l.replace(/#.*/, '').trim().split(/\s+/).filter((w, i) => i !== 1).includes(p));
 }
 
 export function firewallCmd(args) {
   const u = units();
   const running = u['firewalld.service']?.active;
-  const st = readJson(FW, { permanent: [], runtime: [] });
+  const st = { permanentProtocols: [], runtimeProtocols: [], ...readJson(FW, { permanent: [], runtime: [] }) };
   if (args[0] === '--state') return running ? { stdout: 'running\n', code: 0 } : { stdout: 'not running\n', code: 252 };
   if (!running) fail(252, 'FirewallD is not running');
-  const known = new Set(['--permanent', '--list-ports', '--reload', '--zone', '--list-all', '--add-port', '--remove-port', '--query-port']);
+  const known = new Set(['--permanent', '--list-ports', '--reload', '--zone', '--list-all', '--add-port', '--remove-port', '--query-port',
+    '--list-protocols', '--add-protocol', '--remove-protocol']);
   let permanent = false;
   const adds = [];
   const removes = [];
+  const addProtos = [];
+  const removeProtos = [];
   let list = false;
+  let listProtos = false;
   let reload = false;
   for (const a of args) {
     const [name, value] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -367,18 +382,28 @@ export function firewallCmd(args) {
       adds.push(value);
     }
     if (name === '--remove-port') removes.push(value);
+    if (name === '--list-protocols') listProtos = true;
+    if (name === '--add-protocol') {
+      if (!validProtocol(value ?? '')) fail(103, `Error: INVALID_PROTOCOL: ${value}`);
+      addProtos.push(value);
+    }
+    if (name === '--remove-protocol') removeProtos.push(value);
   }
   const target = permanent ? st.permanent : st.runtime;
+  const protos = permanent ? st.permanentProtocols : st.runtimeProtocols;
   if (list) return { stdout: target.join(' ') + '\n', code: 0 };
-  if (reload) { st.runtime = [...st.permanent]; saveFw(st); return { stdout: 'success\n', code: 0 }; }
+  if (listProtos) return { stdout: protos.join(' ') + '\n', code: 0 };
+  if (reload) { st.runtime = [...st.permanent]; st.runtimeProtocols = [...st.permanentProtocols]; saveFw(st); return { stdout: 'success\n', code: 0 }; }
   for (const a of adds) if (!target.includes(a)) target.push(a);
   for (const r of removes) { const i = target.indexOf(r); if (i >= 0) target.splice(i, 1); }
+  for (const a of addProtos) if (!protos.includes(a)) protos.push(a);
+  for (const r of removeProtos) { const i = protos.indexOf(r); if (i >= 0) protos.splice(i, 1); }
   saveFw(st);
   return { stdout: 'success\n', code: 0 };
 }
 
 export function firewallMutates(args) {
-  return args.some((a) => a.startsWith('--add-port') || a.startsWith('--remove-port') || a === '--reload');
+  return args.some((a) => a.startsWith('--add-port') || a.startsWith('--remove-port') || a.startsWith('--add-protocol') || a.startsWith('--remove-protocol') || a === '--reload');
 }
 
 // ---------------------------------------------------------------- curl
