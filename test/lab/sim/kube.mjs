@@ -172,7 +172,7 @@ function nodeRecord(name, controlPlane, cluster) {
     kubeletActive: true,
     runtimeActive: ['containerd.service', 'cri-docker.service'].some((x) => u[x]?.active),
     // the kubelet reports its own binary's version (status.nodeInfo.kubeletVersion), not the cluster's
-    version: `v${db().kubelet?.version ?? cluster.version}`,
+    version: `v${db().kubelet?.version.replace(/-.*$/, '') ?? cluster.version}`,  // a .deb's version carries its revision (1.30.4-1.1)
     unschedulable: false,
     created: Date.now(),
   };

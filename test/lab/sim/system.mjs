@@ -31,7 +31,7 @@ function syncNodeState(u, kubeletStarted = false) {
       if (!node) continue;
       node.kubeletActive = u['kubelet.service']?.active === true;
       node.runtimeActive = ['containerd.service', 'cri-docker.service'].some((x) => u[x]?.active === true);
-      const installed = db().kubelet?.version;
+      const installed = db().kubelet?.version.replace(/-.*$/, ''); // without a .deb's revision (1.30.4-1.1)
       if (kubeletStarted && installed) node.version = `v${installed}`;
     }
     saveClusterState(s);
