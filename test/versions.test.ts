@@ -120,7 +120,9 @@ describe('kbootstrap upgrade', () => {
       ['upgrade-workers', 'parallel', 'max-unavailable', ['worker-1', 'worker-2']],
       ['upgrade-verify', 'serial', '', ['cp-1']],
     ]);
-    expect(plan.phases.find((p) => p.id === 'upgrade-workers')!.steps.map((s) => s.id)).toEqual(['upgrade-kubeadm', 'upgrade-node', 'container-runtime', 'upgrade-kubelet']);
+    expect(plan.phases.find((p) => p.id === 'upgrade-control-planes')!.steps.map((s) => s.id)).toEqual(['upgrade-kubeadm', 'upgrade-node', 'container-runtime', 'upgrade-kubelet']);
+    // a worker's kubeadm upgrade node leaves nothing a check can see before its kubelet moves: it runs inside upgrade-kubelet
+    expect(plan.phases.find((p) => p.id === 'upgrade-workers')!.steps.map((s) => s.id)).toEqual(['upgrade-kubeadm', 'container-runtime', 'upgrade-kubelet']);
   });
 
   it('the upgrade-kubelet check: done only at the target, schedulable; a cordoned node at the target is uncordoned without another drain', () => {

@@ -153,25 +153,23 @@ function readNode(stdout: string): NodeRead {
 const nodeState = (ctx: StepContext) => render('upgrade/node-state', { node: ctx.host.spec.name });
 
 /**
- * `kubeadm upgrade node` on the other control planes and the workers. A
- * control plane is done when its API server's static Pod runs the target; a
- * worker has nothing kubeadm leaves to see, so it is done once its kubelet
- * reports the target (which comes only after this step, in this order).
+ * `kubeadm upgrade node` on the other control planes: done when the node's
+ * API server static Pod runs the target. A worker's `kubeadm upgrade node`
+ * only rewrites the kubelet configuration, which shows nowhere a check could
+ * read before the kubelet itself moves, so on workers it runs inside the
+ * kubelet step (see there) rather than as a step that could never be seen done.
  */
 export const upgradeNodeStep: Step = {
   id: 'upgrade-node',
   title: 'kubeadm upgrade node',
-  phases: ['upgrade-control-planes', 'upgrade-workers'],
-  hosts: allButFirstControlPlane,
+  phases: ['upgrade-control-planes'],
+  hosts: (inv) => allButFirstControlPlane(inv).filter((h) => h.role === 'control-plane'),
   requires: ['upgrade-kubeadm'],
   check: nodeState,
   parse(out, ctx) {
-    const n = readNode(out.stdout);
-    const cp = ctx.host.spec.role === 'control-plane';
-    const have = cp ? n.apiserverTag : n.kubelet;
-    if (!cp && n.error) return { done: false, reason: n.error, found: undefined };
-    if (have === target(ctx)) return { done: true, reason: cp ? `kube-apiserver ${have}` : `kubelet ${have}: upgraded`, found: undefined };
-    return { done: false, reason: cp ? `kube-apiserver ${have || 'unknown'}` : `kubelet ${have || 'unknown'}`, found: undefined };
+    const have = readNode(out.stdout).apiserverTag;
+    if (have === target(ctx)) return { done: true, reason: `kube-apiserver ${have}`, found: undefined };
+    return { done: false, reason: `kube-apiserver ${have || 'unknown'}`, found: undefined };
   },
   unknown: () => undefined,
   async apply(ctx) {
@@ -181,7 +179,12 @@ export const upgradeNodeStep: Step = {
 
 interface KubeletFound { drain: boolean }
 
-/** Drain, kubelet + kubectl at the target (holds lifted and set again), restart, wait for the new version, uncordon. */
+/**
+ * Drain, kubelet + kubectl at the target (holds lifted and set again), restart, wait for the new version, uncordon.
+ * On a worker whose kubelet has not moved yet, `kubeadm upgrade node` first (kubeadm's order for workers:
+ * kubeadm, upgrade node, drain, kubelet, restart, uncordon; https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/upgrading-linux-nodes/);
+ * it is idempotent, so an interrupted run repeats it harmlessly.
+ */
 export const upgradeKubeletStep: Step<KubeletFound> = {
   id: 'upgrade-kubelet',
   title: 'Drain, kubelet and kubectl at the target version, restart the kubelet, uncordon',
@@ -212,6 +215,7 @@ export const upgradeKubeletStep: Step<KubeletFound> = {
     const node = ctx.host.spec.name;
     const os = ctx.host.os;
     const long = { mutates: true, timeoutMs: 15 * 60_000 } as const;
+    if (f.drain && ctx.host.spec.role === 'worker') await ctx.host.exec(render('upgrade/node', {}), { ...long, note: 'kubeadm upgrade node' });
     if (f.drain) await ctx.firstControlPlane.exec(render('upgrade/drain', { node, timeout: '10m' }), { ...long, note: `drain ${node}` });
     await ctx.host.exec(os.kubeInstallScript(os.kubePackageSpecs(ctx.cluster, ['kubelet', 'kubectl']), KUBE), long);
     await ctx.host.exec(render('upgrade/restart-kubelet', { node, want: `v${target(ctx)}`, tries: '90' }), long);

@@ -96,32 +96,6 @@ rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' kubeadm 2>/dev/null | grep '^pkg=' || tru
 kb_retry 3 5 yum install -y --disableexcludes=kubernetes kubeadm-1.31.2
 )
 
-### upgrade-node: kubeadm upgrade node
-## check (read-only)
-(
-# This node as the API server sees it (its kubelet's version, cordoned or not),
-# through admin.conf on a control plane or the kubelet's own kubeconfig
-# elsewhere (the Node authorizer lets a kubelet read its own Node).
-if [ -f /etc/kubernetes/admin.conf ]; then kb_conf=/etc/kubernetes/admin.conf; else kb_conf=/etc/kubernetes/kubelet.conf; fi
-if kb_node=$(kubectl --kubeconfig="$kb_conf" get node worker-2 -o json --request-timeout=10s 2>&1); then
-  printf 'node=%s\n' "$(printf '%s' "$kb_node" | tr -d '\n')"
-else
-  printf '%s\n' "$kb_node" | tail -n 1 | sed 's/^/node-error=/'
-fi
-# a control plane's API server image says which version its static Pods run
-if [ -f /etc/kubernetes/manifests/kube-apiserver.yaml ]; then
-  sed -n 's/^ *image: *\(.*kube-apiserver:.*\)$/apiserver-image=\1/p' /etc/kubernetes/manifests/kube-apiserver.yaml
-fi
-)
-## apply
-(
-# Other control planes and workers: kubeadm upgrade node upgrades this node's
-# static Pods (control planes) and its kubelet configuration
-# (https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-upgrade/,
-# "For the other control plane nodes"; .../upgrading-linux-nodes/).
-kubeadm upgrade node
-)
-
 ### container-runtime: Install and configure the container runtime
 ## check (read-only)
 (
@@ -240,10 +214,6 @@ fi
 ### upgrade-kubelet: Drain, kubelet and kubectl at the target version, restart the kubelet, uncordon
 ## check (read-only)
 (
-# one rpm call for every package; absent ones print nothing here
-rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' kubelet kubectl 2>/dev/null | grep '^pkg=' || true
-)
-(
 # This node as the API server sees it (its kubelet's version, cordoned or not),
 # through admin.conf on a control plane or the kubelet's own kubeconfig
 # elsewhere (the Node authorizer lets a kubelet read its own Node).
@@ -258,7 +228,19 @@ if [ -f /etc/kubernetes/manifests/kube-apiserver.yaml ]; then
   sed -n 's/^ *image: *\(.*kube-apiserver:.*\)$/apiserver-image=\1/p' /etc/kubernetes/manifests/kube-apiserver.yaml
 fi
 )
+(
+# one rpm call for every package; absent ones print nothing here
+rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' kubelet kubectl 2>/dev/null | grep '^pkg=' || true
+)
 ## apply
+# kubeadm upgrade node
+(
+# Other control planes and workers: kubeadm upgrade node upgrades this node's
+# static Pods (control planes) and its kubelet configuration
+# (https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-upgrade/,
+# "For the other control plane nodes"; .../upgrading-linux-nodes/).
+kubeadm upgrade node
+)
 (
 kb_retry 3 5 yum install -y --disableexcludes=kubernetes kubelet-1.31.2 kubectl-1.31.2
 )

@@ -172,7 +172,8 @@ function nodeRecord(name, controlPlane, cluster) {
     labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', ...(controlPlane ? { 'node-role.kubernetes.io/control-plane': '' } : {}) },
     kubeletActive: true,
     runtimeActive: ['containerd.service', 'cri-docker.service'].some((x) => u[x]?.active),
-    version: `v${cluster.version}`,
+    // the kubelet reports its own binary's version (status.nodeInfo.kubeletVersion), not the cluster's
+    version: `v${db().kubelet?.version.replace(/-.*$/, '') ?? cluster.version}`,  // a .deb's version carries its revision (1.30.4-1.1)
     unschedulable: false,
     created: Date.now(),
   };
@@ -184,10 +185,20 @@ function writeNodeFiles(cluster, controlPlane) {
   writeText('/var/lib/kubelet/config.yaml', 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n');
   if (controlPlane) {
     writeText('/etc/kubernetes/admin.conf', kubeconfig(cluster.endpoint, 'kubernetes-admin', cluster.name), 0o600);
-    for (const c of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd']) writeText(`/etc/kubernetes/manifests/${c}.yaml`, `# kblab static pod ${c}\n`);
+    for (const c of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd']) writeText(`/etc/kubernetes/manifests/${c}.yaml`, staticPod(c, cluster));
     writeText('/etc/kubernetes/pki/ca.key', 'kblab ca key\n', 0o600);
     writeText('/var/lib/etcd/member/snap/db', 'kblab\n');
   }
+}
+
+/**
+ * A static Pod manifest as far as the lab needs one: the component's image,
+ * whose tag kubeadm sets to the cluster's version (init, join --control-plane,
+ * upgrade apply/node rewrite it; etcd keeps its own release line).
+ */
+function staticPod(component, cluster) {
+  const tag = component === 'etcd' ? '3.5.15-0' : `v${cluster.version}`;
+  return `# kblab static pod ${component}\napiVersion: v1\nkind: Pod\nmetadata:\n  name: ${component}\n  namespace: kube-system\nspec:\n  containers:\n  - name: ${component}\n    image: ${cluster.imageRepository ?? 'registry.k8s.io'}/${component}:${tag}\n`;
 }
 
 function proxyConfig(mode) {
@@ -223,6 +234,7 @@ function kubeadmVerb(args) {
     case 'join': return join(rest);
     case 'token': return token(rest);
     case 'reset': return reset(rest);
+    case 'upgrade': return upgrade(rest);
     default: fail(1, `unknown command "${verb}" for "kubeadm"\nRun 'kubeadm --help' for usage.`);
   }
 }
@@ -497,7 +509,172 @@ function reset(args) {
   };
 }
 
-export const kubeadmMutates = (args) => !['version'].includes(args[0]) && !(args[0] === 'token' && args[1] === 'list');
+// ---------------------------------------------------------------- kubeadm upgrade
+// kubeadm's procedure (https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-upgrade/):
+// `upgrade plan` and `upgrade apply vX.Y.Z` on the first control plane, `upgrade node` on the
+// others and on the workers. The texts are kubeadm's (cmd/kubeadm/app/cmd/upgrade/{apply,plan,node}.go,
+// cmd/kubeadm/app/phases/upgrade/policy.go), as printed by kubeadm 1.28-1.31.
+const STACK = '\nTo see the stack trace of this error execute with --v=5 or higher';
+const semver = (v) => String(v).replace(/^v/, '').split('.').map(Number);
+const cmpVersion = (a, b) => { const [x, y] = [semver(a), semver(b)]; return x[0] - y[0] || x[1] - y[1] || x[2] - y[2]; };
+
+/** The cluster's version as kubeadm reads it: the kubeadm-config ConfigMap's ClusterConfiguration.kubernetesVersion. */
+function clusterVersionOf(c) {
+  const cc = c.objects['ConfigMap/kube-system/kubeadm-config']?.data?.ClusterConfiguration;
+  const v = cc ? parse(cc)?.kubernetesVersion : undefined;
+  return String(v ?? `v${c.version}`).replace(/^v/, '');
+}
+
+const CONFIG_LINES = [
+  '[upgrade/config] Making sure the configuration is correct:',
+  '[upgrade/config] Reading configuration from the cluster...',
+  "[upgrade/config] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'",
+  '[preflight] Running pre-flight checks.',
+  '[upgrade] Running cluster health checks',
+];
+
+/**
+ * The health check apply and plan run first: every control-plane node Ready
+ * (ControlPlaneNodesReady, cmd/kubeadm/app/phases/upgrade/health.go), with
+ * kubeadm's preflight wording as printed on a cluster with a NotReady control plane.
+ */
+function upgradeHealth(c, ignore) {
+  const notReady = Object.entries(c.nodes).filter(([, n]) => n.controlPlane && !n.deleted && !n.controlPlaneGone && !nodeReady(c, n)).map(([name]) => name);
+  if (!notReady.length || ignore.includes('all') || ignore.includes('controlplanenodesready')) return;
+  fail(1, `[upgrade/health] FATAL: [preflight] Some fatal errors occurred:\n\t[ERROR ControlPlaneNodesReady]: there are NotReady control-planes in the cluster: [${notReady.join(' ')}]\n[preflight] If you know what you are doing, you can make a check non-fatal with \`--ignore-preflight-errors=...\`${STACK}`, CONFIG_LINES.join('\n') + '\n');
+}
+
+/**
+ * EnforceVersionPolicies (cmd/kubeadm/app/phases/upgrade/policy.go): mandatory
+ * errors (a skip of more than MaximumAllowedMinorVersionUpgradeSkew = 1 minor,
+ * a downgrade of more than one minor, a target minor above kubeadm's own) and
+ * skippable ones (--force): a target patch above kubeadm's, a kubeadm newer
+ * than the target minor, kubelets too old for the target.
+ */
+function versionPolicy(c, target, kubeadmV) {
+  const cluster = clusterVersionOf(c);
+  const [t, cv, k] = [semver(target), semver(cluster), semver(kubeadmV)];
+  const T = `v${target}`;
+  const mandatory = [];
+  const skippable = [];
+  if (t[1] > cv[1] + 1) mandatory.push(`Specified version to upgrade to "${T}" is too high; kubeadm can upgrade only 1 minor version at a time`);
+  if (t[1] < cv[1] - 1) mandatory.push(`Specified version to downgrade to "${T}" is too low; kubeadm can downgrade only 1 minor version at a time`);
+  if (cmpVersion(kubeadmV, target) < 0) {
+    if (t[1] > k[1]) mandatory.push(`Specified version to upgrade to "${T}" is at least one minor release higher than the kubeadm minor release (${t[1]} > ${k[1]}). Such an upgrade is not supported`);
+    else skippable.push(`Specified version to upgrade to "${T}" is higher than the kubeadm version "v${kubeadmV}". Upgrade kubeadm first using the tool you used to install kubeadm`);
+  }
+  if (k[0] > t[0] || k[1] > t[1]) skippable.push(`Kubeadm version v${kubeadmV} can only be used to upgrade to Kubernetes version ${k[0]}.${k[1]}`);
+  const old = [...new Set(Object.values(c.nodes).filter((n) => !n.deleted && t[1] > semver(n.version)[1] + 1).map((n) => n.version))];
+  if (old.length) skippable.push(`There are kubelets in this cluster that are too old that have these versions [${old.join(' ')}]`);
+  return { cluster, mandatory, skippable };
+}
+
+const formatErrs = (errs) => errs.map((e) => `\t- ${e}\n`).join('');
+
+function upgrade(args) {
+  const [sub, ...rest] = args;
+  if (sub === 'plan') return upgradePlan(rest);
+  if (sub === 'apply') return upgradeApply(rest);
+  if (sub === 'node') return upgradeNode(rest);
+  fail(1, `unknown command "${sub}" for "kubeadm upgrade"\nRun 'kubeadm upgrade --help' for usage.`);
+}
+
+function upgradePlan(args) {
+  const { f, pos } = flags(args, { config: true, kubeconfig: true, 'ignore-preflight-errors': true, v: true, 'allow-experimental-upgrades': false, 'allow-release-candidate-upgrades': false, 'print-config': false, o: true, output: true });
+  const c = adminCluster(f.kubeconfig);
+  upgradeHealth(c, String(f['ignore-preflight-errors'] ?? '').toLowerCase().split(','));
+  const cluster = clusterVersionOf(c);
+  const k = kubeadmVersion();
+  // without an argument kubeadm offers the newest stable release it may go to; the lab has no dl.k8s.io: kubeadm's own version stands in
+  const target = String(pos[0] ?? `v${k}`).replace(/^v/, '');
+  const out = [...CONFIG_LINES, `[upgrade] Fetching available versions to upgrade to`, `[upgrade/versions] Cluster version: v${cluster}`, `[upgrade/versions] kubeadm version: v${k}`, `[upgrade/versions] Target version: v${target}`];
+  if (cmpVersion(target, cluster) <= 0) {
+    out.push('', "Awesome, you're up-to-date! Enjoy!");
+    return { stdout: out.join('\n') + '\n', code: 0 };
+  }
+  const nodes = Object.entries(c.nodes).filter(([, n]) => !n.deleted);
+  const cps = nodes.filter(([, n]) => n.controlPlane && !n.controlPlaneGone);
+  const rows1 = [['COMPONENT', 'NODE', 'CURRENT', 'TARGET'], ...nodes.map(([name, n]) => ['kubelet', name, n.version, `v${target}`])];
+  const rows2 = [['COMPONENT', 'NODE', 'CURRENT', 'TARGET'],
+    ...['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].flatMap((comp) => cps.map(([name]) => [comp, name, `v${cluster}`, `v${target}`])),
+    ['kube-proxy', '', `${cluster}`, `v${target}`]];
+  out.push('', "Components that must be upgraded manually after you have upgraded the control plane with 'kubeadm upgrade apply':", table(rows1).trimEnd(),
+    '', 'Upgrade to the latest stable version:', '', table(rows2).trimEnd(), '',
+    'You can now apply the upgrade by executing the following command:', '', `\tkubeadm upgrade apply v${target}`, '');
+  // plan.go: printed when the target is newer than the kubeadm binary
+  if (cmpVersion(k, target) < 0) out.push(`Note: Before you can perform this upgrade, you have to update kubeadm to v${target}.`, '');
+  out.push('_____________________________________________________________________', '');
+  return { stdout: out.join('\n') + '\n', code: 0 };
+}
+
+function upgradeApply(args) {
+  const { f, pos } = flags(args, { y: false, yes: false, f: false, force: false, config: true, kubeconfig: true, 'ignore-preflight-errors': true, v: true, 'dry-run': false, 'etcd-upgrade': true, 'certificate-renewal': true, 'allow-experimental-upgrades': false, 'allow-release-candidate-upgrades': false, 'print-config': false });
+  if (!pos[0]) fail(1, `version string can't be empty${STACK}`);
+  if (!/^v?\d+\.\d+\.\d+$/.test(pos[0])) fail(1, `[upgrade/version] FATAL: unable to parse normalized version "${pos[0]}" as a semantic version${STACK}`);
+  const target = pos[0].replace(/^v/, '');
+  const force = f.f || f.force;
+  const out = [...CONFIG_LINES];
+  withClusterLock(() => {
+    const s = clusterState();
+    const c = s.clusters[adminCluster(f.kubeconfig).endpoint];
+    upgradeHealth(c, String(f['ignore-preflight-errors'] ?? '').toLowerCase().split(','));
+    const k = kubeadmVersion();
+    const p = versionPolicy(c, target, k);
+    out.push(`[upgrade/version] You have chosen to change the cluster version to "v${target}"`, `[upgrade/versions] Cluster version: v${p.cluster}`, `[upgrade/versions] kubeadm version: v${k}`);
+    const stdout = out.join('\n') + '\n';
+    if (p.mandatory.length) fail(1, `[upgrade/version] FATAL: the --version argument is invalid due to these fatal errors:\n\n${formatErrs(p.mandatory)}\nPlease fix the misalignments highlighted above and try upgrading again${STACK}`, stdout);
+    if (p.skippable.length && !force) fail(1, `[upgrade/version] FATAL: the --version argument is invalid due to these errors:\n\n${formatErrs(p.skippable)}\nCan be bypassed if you pass the --force flag${STACK}`, stdout);
+    // apply asks before it changes anything unless -y/--yes (or --force) makes it non-interactive
+    if (!f.y && !f.yes && !force) fail(1, `won't proceed; the user didn't answer (Y|y) in order to continue${STACK}`, `${stdout}[upgrade/confirm] Are you sure you want to proceed with the upgrade? [y/N]: `);
+    c.version = target;
+    const cm = c.objects['ConfigMap/kube-system/kubeadm-config'];
+    if (cm) cm.data.ClusterConfiguration = cm.data.ClusterConfiguration.replace(/^kubernetesVersion: .*$/m, `kubernetesVersion: v${target}`);
+    saveClusterState(s);
+    writeStaticPods(c);
+  });
+  for (const comp of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) out.push(`[upgrade/staticpods] Component "${comp}" upgraded successfully!`);
+  out.push('[upload-config] Storing the configuration used in ConfigMap "kubeadm-config" in the "kube-system" Namespace',
+    '[kubelet-start] Writing kubelet configuration to file "/var/lib/kubelet/config.yaml"',
+    '[addons] Applied essential addon: CoreDNS', '[addons] Applied essential addon: kube-proxy', '',
+    `[upgrade/successful] SUCCESS! Your cluster was upgraded to "v${target}". Enjoy!`, '',
+    "[upgrade/kubelet] Now that your control plane is upgraded, please proceed with upgrading your kubelets if you haven't already done so.");
+  return { stdout: out.join('\n') + '\n', code: 0 };
+}
+
+/** This host's control-plane static Pods at the cluster's version (only on a control plane: kubeadm skips the phase elsewhere). */
+function writeStaticPods(c) {
+  if (!exists('/etc/kubernetes/manifests/kube-apiserver.yaml')) return false;
+  for (const comp of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd']) writeText(`/etc/kubernetes/manifests/${comp}.yaml`, staticPod(comp, c));
+  return true;
+}
+
+/**
+ * `kubeadm upgrade node`: reads the ClusterConfiguration from the cluster,
+ * upgrades this control plane's static Pods to its kubernetesVersion (skipped
+ * on a worker) and rewrites the kubelet's configuration. The kubelet itself
+ * is the package manager's job ("Now you should go ahead and upgrade the
+ * kubelet package"), so the node's reported version does not change here.
+ */
+function upgradeNode(args) {
+  const { f } = flags(args, { kubeconfig: true, 'ignore-preflight-errors': true, v: true, 'dry-run': false, 'etcd-upgrade': true, 'certificate-renewal': true, 'skip-phases': true, 'patches': true });
+  const path = f.kubeconfig ?? '/etc/kubernetes/kubelet.conf';
+  if (!exists(path)) fail(1, `error execution phase preflight: unable to fetch the kubeadm-config ConfigMap: failed to load kubeconfig: open ${path}: no such file or directory${STACK}`);
+  const c = clusterState().clusters[serverOf(readText(path))];
+  if (!c) fail(1, `unable to fetch the kubeadm-config ConfigMap: Get "https://${serverOf(readText(path))}/api/v1/namespaces/kube-system/configmaps/kubeadm-config?timeout=10s": dial tcp: connect: connection refused${STACK}`);
+  const version = clusterVersionOf(c);
+  const out = ['[upgrade] Reading configuration from the cluster...', "[upgrade] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'", '[preflight] Running pre-flight checks'];
+  if (writeStaticPods({ ...c, version })) {
+    out.push(`[upgrade] Upgrading your Static Pod-hosted control plane instance to version "v${version}"...`, '[upgrade] The control plane instance for this node was successfully upgraded!');
+  } else {
+    out.push('[preflight] Skipping prepull. Not a control plane node.', '[upgrade] Skipping phase. Not a control plane node.');
+  }
+  writeText('/var/lib/kubelet/config.yaml', 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n');
+  out.push('[kubelet-start] Writing kubelet configuration to file "/var/lib/kubelet/config.yaml"', '[upgrade] The configuration for this node was successfully upgraded!',
+    '[upgrade] Now you should go ahead and upgrade the kubelet package using your package manager.');
+  return { stdout: out.join('\n') + '\n', code: 0 };
+}
+
+export const kubeadmMutates = (args) => !['version'].includes(args[0]) && !(args[0] === 'token' && args[1] === 'list') && !(args[0] === 'upgrade' && args[1] === 'plan');
 
 // ---------------------------------------------------------------- kubectl
 const CLUSTER_SCOPED = new Set(['Namespace', 'Node', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PriorityClass', 'StorageClass', 'PodSecurityPolicy', 'APIService']);
@@ -524,9 +701,9 @@ function pods(c) {
   for (const [name, n] of nodes) {
     const up = n.kubeletActive && n.runtimeActive;
     if (n.controlPlane && !n.controlPlaneGone) for (const p of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) out.push({ ns: 'kube-system', name: `${p}-${name}`, running: up });
-    out.push({ ns: 'kube-system', name: `kube-proxy-${shortHash(name)}`, running: up });
-    if (c.cni === 'calico') out.push({ ns: 'kube-system', name: `calico-node-${shortHash(`c${name}`)}`, running: up });
-    if (c.cni === 'flannel') out.push({ ns: 'kube-flannel', name: `kube-flannel-ds-${shortHash(`f${name}`)}`, running: up });
+    out.push({ ns: 'kube-system', name: `kube-proxy-${shortHash(name)}`, running: up, node: name, daemonSet: true });
+    if (c.cni === 'calico') out.push({ ns: 'kube-system', name: `calico-node-${shortHash(`c${name}`)}`, running: up, node: name, daemonSet: true });
+    if (c.cni === 'flannel') out.push({ ns: 'kube-flannel', name: `kube-flannel-ds-${shortHash(`f${name}`)}`, running: up, node: name, daemonSet: true });
   }
   for (const i of [1, 2]) out.push({ ns: 'kube-system', name: `coredns-7db6d8ff4d-${shortHash(`dns${i}`)}`, running: anyReady, pending: !anyReady });
   if (c.cni === 'calico') out.push({ ns: 'kube-system', name: 'calico-kube-controllers-77d59654f4-x2k8v', running: anyReady, pending: !anyReady });
@@ -561,6 +738,7 @@ function kubectlArgs(args) {
       if (name === '-A' || name === '--all-namespaces') g.allNs = true;
       if (name === '--overwrite') g.overwrite = true;
       if (name === '--all') g.all = true;
+      if (name === '--ignore-daemonsets') g.ignoreDaemonsets = true;
       continue;
     }
     fail(1, `error: unknown flag: ${name}\nSee 'kubectl ${g.rest[0] ?? ''} --help' for usage.`);
@@ -807,16 +985,38 @@ function kWait(g, rest) {
   }
 }
 
+/**
+ * cordon/uncordon set spec.unschedulable (STATUS shows ",SchedulingDisabled"),
+ * saying "already cordoned"/"already uncordoned" when nothing changes. drain
+ * cordons first, then refuses DaemonSet-managed Pods unless --ignore-daemonsets
+ * (the controller would recreate them at once); the node stays cordoned.
+ * Wording of kubectl 1.26+ (staging/src/k8s.io/kubectl/pkg/drain/filters.go,
+ * pkg/cmd/drain/drain.go), as in
+ * "error: unable to drain node "worker2" due to error: cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): ..., continuing command...".
+ * Static (mirror) Pods are not evicted; the lab has no other Pods bound to a node.
+ */
 function kCordon(g, verb, rest) {
   const [name] = rest;
+  let was = false;
+  let daemonPods = [];
   withClusterLock(() => {
     const { s, server } = connect(g);
-    const n = s.clusters[server].nodes[name];
+    const c = s.clusters[server];
+    const n = c.nodes[name];
     if (!n || n.deleted) fail(1, `Error from server (NotFound): nodes "${name}" not found`);
+    was = Boolean(n.unschedulable);
     n.unschedulable = verb !== 'uncordon';
+    daemonPods = pods(c).filter((p) => p.node === name && p.daemonSet).map((p) => `${p.ns}/${p.name}`);
     saveClusterState(s);
   });
-  return { stdout: verb === 'drain' ? `node/${name} cordoned\nnode/${name} drained\n` : `node/${name} ${verb}ed\n`, code: 0 };
+  const line = verb === 'uncordon' ? `node/${name} ${was ? 'uncordoned' : 'already uncordoned'}` : `node/${name} ${was ? 'already cordoned' : 'cordoned'}`;
+  if (verb !== 'drain') return { stdout: `${line}\n`, code: 0 };
+  if (daemonPods.length && !g.ignoreDaemonsets) {
+    const why = `cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): ${daemonPods.join(', ')}`;
+    fail(1, `error: unable to drain node "${name}" due to error: ${why}, continuing command...\nThere are pending nodes to be drained:\n ${name}\n${why}`, `${line}\n`);
+  }
+  const warning = daemonPods.length ? `Warning: ignoring DaemonSet-managed Pods: ${daemonPods.join(', ')}\n` : '';
+  return { stdout: `${line}\nnode/${name} drained\n`, stderr: warning, code: 0 };
 }
 
 function kDelete(g, rest) {

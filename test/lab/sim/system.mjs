@@ -7,6 +7,7 @@ import {
   STATE, fail, readText, writeText, exists, units, saveUnits, unitName, readJson, writeJson, isDir,
   withClusterLock, clusterState, saveClusterState, hostname, parseArgs,
 } from './lib.mjs';
+import { db } from './packages.mjs';
 
 // ---------------------------------------------------------------- systemctl
 const SOCKETS = {
@@ -15,8 +16,13 @@ const SOCKETS = {
   'cri-docker.service': ['/run/cri-dockerd.sock'],
 };
 
-/** Keep the node's kubelet/runtime state in the shared cluster, as a real kubelet's status would. */
-function syncNodeState(u) {
+/**
+ * Keep the node's kubelet/runtime state in the shared cluster, as a real kubelet's status would.
+ * A kubelet process that (re)starts reports its binary's version as status.nodeInfo.kubeletVersion:
+ * upgrading the kubelet package alone changes nothing the API shows until "systemctl restart kubelet"
+ * (https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-upgrade/, "Restart the kubelet").
+ */
+function syncNodeState(u, kubeletStarted = false) {
   const name = hostname();
   withClusterLock(() => {
     const s = clusterState();
@@ -25,6 +31,8 @@ function syncNodeState(u) {
       if (!node) continue;
       node.kubeletActive = u['kubelet.service']?.active === true;
       node.runtimeActive = ['containerd.service', 'cri-docker.service'].some((x) => u[x]?.active === true);
+      const installed = db().kubelet?.version.replace(/-.*$/, ''); // without a .deb's revision (1.30.4-1.1)
+      if (kubeletStarted && installed) node.version = `v${installed}`;
     }
     saveClusterState(s);
   });
@@ -85,6 +93,9 @@ export function systemctl(args) {
           fail(verb === 'start' || verb === 'restart' || verb === 'stop' ? 5 : 1, what);
         }
       }
+      // a new kubelet process: restart always, start only when it was not running (systemd's semantics)
+      const kubeletStarted = names.some((n) => unitName(n) === 'kubelet.service')
+        && (verb === 'restart' || ((verb === 'start' || (verb === 'enable' && p.has('--now'))) && !u['kubelet.service'].active));
       for (const n of names) {
         const un = unitName(n);
         if (verb === 'enable') u[un].enabled = true;
@@ -99,7 +110,7 @@ export function systemctl(args) {
         if (verb === 'stop' || (verb === 'disable' && p.has('--now'))) setActive(u, un, false);
       }
       saveUnits(u);
-      if (names.some((n) => ['kubelet', 'containerd', 'cri-docker', 'cri-docker.service', 'docker'].includes(n))) syncNodeState(u);
+      if (names.some((n) => ['kubelet', 'containerd', 'cri-docker', 'cri-docker.service', 'docker'].includes(n))) syncNodeState(u, kubeletStarted);
       return { stdout: '', code: 0 };
     }
     case 'daemon-reload':
