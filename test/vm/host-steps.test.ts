@@ -7,7 +7,7 @@ import { release } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changed, kb, notOk } from '../e2e/cli.js';
 import { writeInventory } from '../e2e/inventory.js';
-import { labSh, readLabState, waitForSsh, type LabHost } from '../lab/lab.js';
+import { labSh, readLabState, type LabHost } from '../lab/lab.js';
 import { vmDown, vmUnavailable, vmUp } from '../lab/vm/vms.js';
 import { REPO_PORT } from '../lab/vm/repo.js';
 
@@ -81,14 +81,19 @@ describe.skipIf(!!SKIP)('real Debian 12 VMs', () => {
 
   it('keeps hostname, /etc/hosts, swap off and the bridge sysctls across a reboot', async () => {
     const before = hosts.map((h) => ({ hostname: sh(h.name, 'hostname').trim(), hosts: sh(h.name, 'cat /etc/hosts') }));
+    const bootIds = hosts.map((h) => sh(h.name, 'cat /proc/sys/kernel/random/boot_id').trim());
     const t0 = Date.now();
     for (const h of hosts) labSh(h.name, 'systemctl reboot');
-    // sshd goes away, then comes back on the same address and host key
-    await new Promise((r) => setTimeout(r, 5000));
-    await Promise.all(hosts.map((h) => waitForSsh(h.address, 240_000)));
-    for (const h of hosts) {
-      for (let i = 0; i < 120 && labSh(h.name, 'systemctl is-system-running --wait').code === 255; i++) await new Promise((r) => setTimeout(r, 1000));
-    }
+    // rebooted when the kernel's boot id changed (sshd may still answer for a while during shutdown)
+    await Promise.all(hosts.map(async (h, i) => {
+      const deadline = Date.now() + 300_000;
+      for (;;) {
+        if (Date.now() > deadline) throw new Error(`${h.name} did not come back from the reboot`);
+        await new Promise((r) => setTimeout(r, 3000));
+        const id = labSh(h.name, 'systemctl is-system-running --wait >/dev/null; cat /proc/sys/kernel/random/boot_id');
+        if (id.code === 0 && id.stdout.trim() && id.stdout.trim() !== bootIds[i]) break;
+      }
+    }));
     t.reboot = Date.now() - t0;
     hosts.forEach((h, i) => {
       expect(sh(h.name, 'hostname').trim()).toBe(h.name);
