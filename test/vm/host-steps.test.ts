@@ -37,7 +37,8 @@ describe.skipIf(!!SKIP)('real Debian 12 VMs', () => {
     const st = await vmUp({ hosts: 2, say: (m) => process.stderr.write(`[vm] ${m}\n`) });
     t.up = Date.now() - t0;
     hosts = st.hosts;
-    inv = writeInventory({ cluster: { packageMirror: readLabState()!.repo!.url } });
+    // an emulated VM on a busy 2-core machine can take longer than the e2e default of 3 s to answer SSH
+    inv = writeInventory({ cluster: { packageMirror: readLabState()!.repo!.url }, ssh: { connectTimeoutSeconds: 30 } });
   }, 900_000);
 
   afterAll(() => {
@@ -114,5 +115,29 @@ describe.skipIf(!!SKIP)('real Debian 12 VMs', () => {
     expect(changed(again)).toEqual([]);
     const plan = await kb(['plan', inv, '--steps', HOST_STEPS.join(','), '--output', 'json']);
     expect(plan.code, plan.stdout).toBe(0);
+  });
+
+  it('reset leaves each VM as kubeadm reset documents, plus the CNI config, kubeconfig, iptables and IPVS state it leaves to the admin', async () => {
+    // what init/join and kube-proxy would have left (https://kubernetes.io/docs/reference/setup-tools/kubeadm/kubeadm-reset/:
+    // reset deletes /etc/kubernetes/manifests, /etc/kubernetes/pki and /var/lib/kubelet contents, and does not clean
+    // /etc/cni/net.d, iptables, IPVS or $HOME/.kube/config: kbootstrap's reset does those itself)
+    const plant = [
+      'mkdir -p /etc/kubernetes/manifests /etc/kubernetes/pki /etc/cni/net.d /root/.kube',
+      'echo kind: Pod > /etc/kubernetes/manifests/kube-apiserver.yaml', 'echo cert > /etc/kubernetes/pki/ca.crt',
+      'echo kind: KubeletConfiguration > /var/lib/kubelet/config.yaml', 'echo {} > /etc/cni/net.d/10-calico.conflist', 'echo kind: Config > /root/.kube/config',
+      'iptables -t nat -N KUBE-SERVICES', 'iptables -t nat -A KUBE-SERVICES -j RETURN', 'ipvsadm -A -t 10.96.0.1:443 -s rr',
+    ].join(' && ');
+    for (const h of hosts) sh(h.name, plant);
+    const r = await kb(['reset', inv, '--all', '--yes']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    for (const h of hosts) {
+      expect(sh(h.name, 'ls -A /etc/kubernetes/manifests /etc/kubernetes/pki /var/lib/kubelet 2>/dev/null; true').replace(/^\/.*:$/gm, '').trim()).toBe('');
+      expect(sh(h.name, 'for f in /etc/cni/net.d /root/.kube/config; do test -e "$f" && echo "$f"; done; true').trim()).toBe('');
+      expect(sh(h.name, 'iptables -t nat -S')).not.toMatch(/KUBE-/);
+      expect(sh(h.name, 'ipvsadm -Ln')).not.toMatch(/^TCP/m);
+      expect(sh(h.name, 'systemctl is-active containerd').trim()).toBe('active');
+      // reset does not remove the packages
+      expect(sh(h.name, 'apt-mark showhold').split('\n')).toEqual(expect.arrayContaining(KUBE_PACKAGES));
+    }
   });
 });
