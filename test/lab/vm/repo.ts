@@ -128,6 +128,8 @@ function labDebs(debs: string): DebSpec[] {
   const simFiles: DebSpec['files'] = {};
   const simDir = join(REPO, 'test', 'lab', 'sim');
   for (const f of readdirSync(simDir).filter((x) => x.endsWith('.mjs'))) simFiles[`usr/lib/kblab/lab/sim/${f}`] = readFileSync(join(simDir, f), 'utf8');
+  // data files the simulations read (e.g. containerd's default config for the kubeadm preflight)
+  for (const f of readdirSync(join(simDir, 'fast'))) simFiles[`usr/lib/kblab/lab/sim/fast/${f}`] = readFileSync(join(simDir, 'fast', f), 'utf8');
   // the simulations' one dependency, beside them where Node's resolution finds it
   const yamlDir = join(REPO, 'node_modules', 'yaml');
   const walk = (d: string, rel: string) => {
