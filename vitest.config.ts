@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: fast unit/golden tests in parallel, then the lab's
-// end-to-end tests one file at a time (they share the lab's hosts).
+// Three projects: fast unit/golden tests in parallel, then the lab's
+// end-to-end tests one file at a time (they share the lab's hosts), then
+// the same steps on real Debian 12 VMs (test/vm; slow: qemu under emulation).
 export default defineConfig({
   test: {
     projects: [
@@ -11,7 +12,7 @@ export default defineConfig({
           // some unit tests spawn the CLI, ssh-keygen or sshd: on a loaded 2-core machine 5 s is not enough
           testTimeout: 30_000,
           include: ['test/**/*.test.ts'],
-          exclude: ['test/lab/**', 'test/e2e/**', 'node_modules/**'],
+          exclude: ['test/lab/**', 'test/e2e/**', 'test/vm/**', 'node_modules/**'],
         },
       },
       {
@@ -21,6 +22,16 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 300_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'vm',
+          include: ['test/vm/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 600_000,
+          // beforeAll builds the image when the recipe changed (about 2-4 minutes) and boots the VMs
+          hookTimeout: 900_000,
         },
       },
     ],

@@ -1,6 +1,7 @@
-// npm run lab -- up --hosts N [--family rhel|debian|mixed] [--centos7-repos eol|vault] | down | status | exec NAME -- CMD...
+// npm run lab -- up --hosts N [--vm] [--family rhel|debian|mixed] [--centos7-repos eol|vault] | down | status | exec NAME -- CMD...
 import { Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_SEED, labDown, labExec, labStatus, labUnavailable, labUp, LAB_DIR, type FamilyChoice } from './lab.js';
+import { DEFAULT_SEED, labDown, labExec, labStatus, labUnavailable, labUp, LAB_DIR, readLabState, type FamilyChoice, type LabState } from './lab.js';
+import { vmDown, vmUp } from './vm/vms.js';
 
 const program = new Command('lab').description('the kbootstrap lab: SSH test hosts on this machine').exitOverride();
 
@@ -8,11 +9,20 @@ program.command('up')
   .option('--hosts <n>', 'number of hosts', (v) => { const n = Number(v); if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number'); return n; }, 3)
   .option('--family <family>', 'rhel | debian | mixed', 'mixed')
   .option('--centos7-repos <repos>', "CentOS 7's base repositories: eol (stock, mirrorlist.centos.org: yum fails) | vault", DEFAULT_SEED.centos7Repos)
-  .action(async (o: { hosts: number; family: FamilyChoice; centos7Repos: 'eol' | 'vault' }) => {
+  .option('--vm', 'real Debian 12 virtual machines (qemu) instead of namespace hosts')
+  .action(async (o: { hosts: number; family: FamilyChoice; centos7Repos: 'eol' | 'vault'; vm?: boolean }) => {
     if (!['rhel', 'debian', 'mixed'].includes(o.family)) throw new Error('--family is rhel, debian or mixed');
     if (!['eol', 'vault'].includes(o.centos7Repos)) throw new Error('--centos7-repos is eol or vault');
     const t0 = Date.now();
-    const st = await labUp({ hosts: o.hosts, family: o.family, centos7Repos: o.centos7Repos });
+    let st: LabState;
+    if (o.vm) {
+      try {
+        st = await vmUp({ hosts: o.hosts, say: (m) => process.stdout.write(`${m}\n`) });
+      } catch (e) {
+        vmDown({ keepDir: true }); // never leave VMs running after a failed start; the lab dir keeps the consoles
+        throw e;
+      }
+    } else st = await labUp({ hosts: o.hosts, family: o.family, centos7Repos: o.centos7Repos });
     process.stdout.write(labStatus());
     process.stdout.write(`${st.hosts.length} hosts up in ${((Date.now() - t0) / 1000).toFixed(1)}s\n`);
     process.stdout.write(`inventory: ${LAB_DIR}/inventory.yaml\nssh: ssh -i ${LAB_DIR}/id_ed25519 -o UserKnownHostsFile=${LAB_DIR}/known_hosts root@${st.hosts[0]!.address}\n`);
@@ -20,7 +30,9 @@ program.command('up')
 
 program.command('down').action(() => {
   const t0 = Date.now();
-  labDown();
+  // a VM lab's down touches only what its lab dir and bridge name; the namespace lab's also sweeps stale namespace hosts
+  if (readLabState()?.kind === 'vm') vmDown();
+  else labDown();
   process.stdout.write(`lab down (${((Date.now() - t0) / 1000).toFixed(1)}s)\n`);
 });
 

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { hideMachineState } from './hermetic.js';
+import { vmDown, vmExec } from './vm/vms.js';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const LAB_DIR = process.env.KBLAB_DIR ?? join(REPO, '.lab');
@@ -19,9 +20,10 @@ const INIT = join(REPO, 'test', 'lab', 'host-init.sh');
 /** Where every host sees test/lab (bound read-only by host-init.sh; the checkout itself may be hidden under /tmp). */
 export const IN_HOST_LAB = '/usr/lib/kblab/lab';
 const SIM_MAIN = `${IN_HOST_LAB}/sim/main.mjs`;
-export const BRIDGE = 'kblab0';
+/** Bridge, subnet and lab dir can be moved (KBLAB_BRIDGE, KBLAB_SUBNET, KBLAB_DIR) so a second lab (e.g. VMs) never collides with this one. */
+export const BRIDGE = process.env.KBLAB_BRIDGE ?? 'kblab0';
 /** 10.213.0.0/24: overlaps no default pod (10.244/16, calico 192.168/16) or service (10.96/12) subnet. */
-export const SUBNET_PREFIX = '10.213.0';
+export const SUBNET_PREFIX = process.env.KBLAB_SUBNET ?? '10.213.0';
 export const GATEWAY = `${SUBNET_PREFIX}.1`;
 const NETNS_PREFIX = 'kblab-';
 
@@ -40,6 +42,10 @@ export interface LabHost {
 }
 
 export interface LabState {
+  /** 'vm': real Debian 12 VMs (vm/vms.ts); absent on a namespace lab. */
+  kind?: 'namespace' | 'vm';
+  /** The VM lab's package repository server. */
+  repo?: { url: string; pid: number };
   hosts: LabHost[];
   family: FamilyChoice;
   seed?: Required<SeedOptions>;
@@ -359,7 +365,7 @@ export function hostInitPid(h: LabHost): number {
   return children[0]!;
 }
 
-function waitForSsh(address: string, timeoutMs: number): Promise<void> {
+export function waitForSsh(address: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const attempt = () => {
@@ -498,6 +504,8 @@ export function labInventory(hosts: LabHost[], opts: { user?: string } = {}): st
 
 /** Remove every namespace, mount, bridge, process and file the lab made; safe with nothing up or after a crash. */
 export function labDown(): void {
+  // a VM lab in this lab directory first: its qemu processes, taps and repository server
+  vmDown({ keepDir: true });
   // processes: every host's unshare (its --kill-child takes sshd and all in the host), and anything left in the netns.
   // Any checkout's lab: one lab per machine, and a stale one from another clone would hold the addresses.
   const pids = run('pgrep', ['-f', 'test/lab/host-init\\.sh'], { allowFail: true }).split('\n').map(Number).filter(Boolean);
@@ -536,6 +544,7 @@ export function requireHost(name: string): LabHost {
 /** Run a command inside a host as root, without SSH. */
 export function labExec(name: string, cmd: string[], input?: string): { code: number; stdout: string; stderr: string } {
   const h = requireHost(name);
+  if (readLabState()?.kind === 'vm') return vmExec(h, cmd, input);
   const pid = hostInitPid(h);
   const r = spawnSync('nsenter', ['-t', String(pid), '-m', '-u', '-n', '-p', '-i', '--', '/usr/bin/env', '-i', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'TERM=dumb', ...cmd], { encoding: 'utf8', input });
   return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };

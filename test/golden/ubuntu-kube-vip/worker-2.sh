@@ -226,8 +226,9 @@ for kb_f in /etc/apt/sources.list.d/docker.list; do
     printf 'file=%s missing\n' "$kb_f"
   fi
 done
-# one dpkg-query call for every package; only installed ones (status ii) count
-dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' containerd.io 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=ii *=/pkg=\1=/p' || true
+# one dpkg-query call for every package; only installed ones count: status (2nd letter) i, no error flag.
+# The 1st letter is the selection: i, or h once apt-mark hold ran ("Desired=Unknown/Install/Remove/Purge/Hold", dpkg -l; dpkg-query(1) db:Status-Abbrev)
+dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' containerd.io 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=[uihrp]i *=/pkg=\1=/p' || true
 if [ -s /etc/apt/keyrings/docker.asc ]; then echo key=/etc/apt/keyrings/docker.asc=present; else echo key=/etc/apt/keyrings/docker.asc=missing; fi
 # The desired config.toml: containerd's own defaults with the systemd cgroup
 # driver, the pause image from imageRepository and registry hosts in certs.d.
@@ -370,8 +371,9 @@ for kb_f in /etc/apt/sources.list.d/kubernetes.list; do
     printf 'file=%s missing\n' "$kb_f"
   fi
 done
-# one dpkg-query call for every package; only installed ones (status ii) count
-dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' kubelet kubeadm kubectl 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=ii *=/pkg=\1=/p' || true
+# one dpkg-query call for every package; only installed ones count: status (2nd letter) i, no error flag.
+# The 1st letter is the selection: i, or h once apt-mark hold ran ("Desired=Unknown/Install/Remove/Purge/Hold", dpkg -l; dpkg-query(1) db:Status-Abbrev)
+dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' kubelet kubeadm kubectl 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=[uihrp]i *=/pkg=\1=/p' || true
 printf 'kubelet-enabled=%s\n' "$(systemctl is-enabled kubelet 2>/dev/null || true)"
 apt-mark showhold 2>/dev/null | sed 's/^/held=/'
 if [ -s /etc/apt/keyrings/kubernetes-apt-keyring.asc ]; then echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=present; else echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=missing; fi

@@ -526,7 +526,7 @@ export function dpkgQuery(args) {
   for (const n of names) {
     if (!d[n]) { err += `dpkg-query: no packages found matching ${n}\n`; continue; }
     out += fmt.replace(/\$\{(binary:Package|Package)\}/g, n).replace(/\$\{Version\}/g, d[n].version)
-      .replace(/\$\{db:Status-Abbrev\}/g, 'ii ').replace(/\$\{Status\}/g, 'install ok installed').replace(/\\n/g, '\n').replace(/\\t/g, '\t');
+      .replace(/\$\{db:Status-Abbrev\}/g, d[n].held ? 'hi ' : 'ii ').replace(/\$\{Status\}/g, 'install ok installed').replace(/\\n/g, '\n').replace(/\\t/g, '\t');
   }
   return { stdout: out, stderr: err, code: err ? 1 : 0 };
 }

@@ -9,8 +9,11 @@ if [ -n "$kb_fast" ] && [ "$1" = -W ] && [ $# -ge 2 ]; then
       case "$kb_n" in *[!A-Za-z0-9._+-]*) kb_rc=1; continue ;; esac
       if [ -f "/var/lib/kblab/pkgs.d/$kb_n" ]; then
         kb_v=$(cat "/var/lib/kblab/pkgs.d/$kb_n")
+        # real dpkg: the selection letter is h for a held package (apt-mark hold)
+        kb_sel=i
+        if [ -f "/var/lib/kblab/pkgs.d/$kb_n.held" ]; then kb_sel=h; fi
         # shellcheck disable=SC2059
-        printf "$(printf '%s' "$kb_fmt" | sed "s/\${binary:Package}/$kb_n/g; s/\${Package}/$kb_n/g; s/\${Version}/$kb_v/g; s/\${db:Status-Abbrev}/ii /g; s/\${Status}/install ok installed/g; s/%/%%/g")"
+        printf "$(printf '%s' "$kb_fmt" | sed "s/\${binary:Package}/$kb_n/g; s/\${Package}/$kb_n/g; s/\${Version}/$kb_v/g; s/\${db:Status-Abbrev}/${kb_sel}i /g; s/\${Status}/install ok installed/g; s/%/%%/g")"
       else
         echo "dpkg-query: no packages found matching $kb_n" >&2
         kb_rc=1

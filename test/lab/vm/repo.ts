@@ -1,0 +1,258 @@
+/**
+ * The VM lab's package repository: signed apt trees served over plain HTTP on the bridge address
+ * (repo-server.mjs), laid out like the upstream trees kbootstrap's templates point at with
+ * `packageMirror: http://<bridge>:<port>` (src/os/mirrors.ts, src/os/debian.ts):
+ *   /debian                                    Debian's own containerd, runc, containernetworking-plugins
+ *                                              (the VMs' distribution archive: they reach no Debian mirror)
+ *   /docker-ce/linux/debian (gpg, dists/bookworm/stable)   containerd.io
+ *   /kubernetes-new/core/stable/v1.30/deb (Release.key, flat)  kubeadm kubelet kubectl cri-tools kubernetes-cni
+ * Every tree is signed (InRelease, Release.gpg) with the lab's archive key, which the image trusts
+ * for /debian and kbootstrap fetches for the other two like any third-party key.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LAB_DIR, REPO } from '../lab.js';
+import { ensureArchiveDebs, type VmImage } from './image.js';
+
+const VM_DIR = dirname(fileURLToPath(import.meta.url));
+/** The repository's port on the bridge address; $KBLAB_REPO_PORT moves it. */
+export const REPO_PORT = Number(process.env.KBLAB_REPO_PORT ?? 8080);
+const pidFile = () => join(LAB_DIR, 'repo-server.pid');
+
+/** The Kubernetes minor the lab serves, with pkgs.k8s.io's version strings for it (apt-cache madison on pkgs.k8s.io/core:/stable:/v1.30/deb). */
+export const KUBE = { minor: 'v1.30', version: '1.30.4-1.1', criTools: '1.30.1-1.1', cni: '1.4.0-1.1' };
+
+function run(cmd: string, args: string[], opts: { cwd?: string; out?: string } = {}): string {
+  const r = spawnSync(cmd, args, { cwd: opts.cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr || r.error?.message}`);
+  if (opts.out) writeFileSync(opts.out, r.stdout);
+  return r.stdout;
+}
+
+interface DebSpec {
+  name: string;
+  version: string;
+  description: string;
+  depends?: string;
+  recommends?: string;
+  section?: string;
+  /** files: path in the package -> content (string) or a symlink target ({ link }). */
+  files: Record<string, string | { link: string } | { mode: number; text: string }>;
+  postinst?: string;
+  prerm?: string;
+  postrm?: string;
+}
+
+function buildDeb(spec: DebSpec, outDir: string, work: string): void {
+  const root = join(work, spec.name);
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(join(root, 'DEBIAN'), { recursive: true });
+  for (const [path, c] of Object.entries(spec.files)) {
+    const f = join(root, path);
+    mkdirSync(dirname(f), { recursive: true });
+    if (typeof c === 'string') writeFileSync(f, c);
+    else if ('link' in c) symlinkSync(c.link, f);
+    else { writeFileSync(f, c.text); chmodSync(f, c.mode); }
+  }
+  const control = [`Package: ${spec.name}`, `Version: ${spec.version}`, 'Architecture: amd64', 'Maintainer: kblab <kblab@lab.invalid>',
+    `Section: ${spec.section ?? 'admin'}`, 'Priority: optional', ...(spec.depends ? [`Depends: ${spec.depends}`] : []),
+    ...(spec.recommends ? [`Recommends: ${spec.recommends}`] : []), `Description: ${spec.description}`, ''].join('\n');
+  writeFileSync(join(root, 'DEBIAN', 'control'), control);
+  for (const s of ['postinst', 'prerm', 'postrm'] as const) {
+    if (spec[s]) { writeFileSync(join(root, 'DEBIAN', s), `#!/bin/sh\nset -e\n${spec[s]}`); chmodSync(join(root, 'DEBIAN', s), 0o755); }
+  }
+  run('dpkg-deb', ['--build', '--root-owner-group', '-Zgzip', root, join(outDir, `${spec.name}_${spec.version}_amd64.deb`)]);
+}
+
+/** Index and sign one tree: Packages for the .debs under `pool` (relative to `base`), Release, InRelease, Release.gpg. */
+function indexTree(base: string, pool: string, distDir: string, image: VmImage, release: Record<string, string>): void {
+  const packagesDir = join(base, distDir, release.binaryDir ?? '');
+  mkdirSync(packagesDir, { recursive: true });
+  run('apt-ftparchive', ['packages', pool], { cwd: base, out: join(packagesDir, 'Packages') });
+  run('gzip', ['-kf9', join(packagesDir, 'Packages')]);
+  const opts = Object.entries(release).filter(([k]) => k !== 'binaryDir').flatMap(([k, v]) => ['-o', `APT::FTPArchive::Release::${k}=${v}`]);
+  const rel = join(base, distDir);
+  const text = run('apt-ftparchive', [...opts, 'release', '.'], { cwd: rel });
+  writeFileSync(join(rel, 'Release'), text);
+  const gpg = ['--batch', '--yes', '--homedir', image.gnupgHome];
+  run('gpg', [...gpg, '--clearsign', '-o', join(rel, 'InRelease'), join(rel, 'Release')]);
+  run('gpg', [...gpg, '-abs', '-o', join(rel, 'Release.gpg'), join(rel, 'Release')]);
+}
+
+function armoredKey(image: VmImage): string {
+  return run('gpg', ['--batch', '--homedir', image.gnupgHome, '--armor', '--export']);
+}
+
+/** kubelet.service as the pkgs.k8s.io kubelet package ships it (kubernetes/release cmd/krel/templates/latest/kubelet/kubelet.service). */
+const KUBELET_SERVICE = `[Unit]
+Description=kubelet: The Kubernetes Node Agent
+Documentation=https://kubernetes.io/docs/
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+ExecStart=/usr/bin/kubelet
+Restart=always
+StartLimitInterval=0
+RestartSec=10
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+/**
+ * The kubeadm package's drop-in (kubernetes/release cmd/krel/templates/latest/kubeadm/kubeadm.spec installs
+ * 10-kubeadm.conf into %{_unitdir}/kubelet.service.d; its text as documented in
+ * https://kubernetes.io/docs/setup/production-environment/tools/kubeadm/kubelet-integration/).
+ */
+const KUBEADM_DROPIN = `# Note: This dropin only works with kubeadm and kubelet v1.11+
+[Service]
+Environment="KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf"
+Environment="KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml"
+# This is a file that "kubeadm init" and "kubeadm join" generates at runtime, populating the KUBELET_KUBEADM_ARGS variable dynamically
+EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env
+# This is a file that the user can use for overrides of the kubelet args as a last resort. Preferably, the user should use
+# the .NodeRegistration.KubeletExtraArgs object in the configuration files instead. KUBELET_EXTRA_ARGS should be sourced from this file.
+EnvironmentFile=-/etc/default/kubelet
+ExecStart=
+ExecStart=/usr/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
+`;
+
+const simWrapper = (prog: string) => ({ mode: 0o755, text: `#!/bin/sh\n# kblab: simulated ${prog} (package kblab-sim)\nexec /usr/bin/node /usr/lib/kblab/lab/sim/main.mjs ${prog} "$@"\n` });
+
+/** The .debs the lab builds: containerd.io and the Kubernetes packages. */
+function labDebs(debs: string): DebSpec[] {
+  const simFiles: DebSpec['files'] = {};
+  const simDir = join(REPO, 'test', 'lab', 'sim');
+  for (const f of readdirSync(simDir).filter((x) => x.endsWith('.mjs'))) simFiles[`usr/lib/kblab/lab/sim/${f}`] = readFileSync(join(simDir, f), 'utf8');
+  // data files the simulations read (e.g. containerd's default config for the kubeadm preflight)
+  for (const f of readdirSync(join(simDir, 'fast'))) simFiles[`usr/lib/kblab/lab/sim/fast/${f}`] = readFileSync(join(simDir, 'fast', f), 'utf8');
+  // the simulations' one dependency, beside them where Node's resolution finds it
+  const yamlDir = join(REPO, 'node_modules', 'yaml');
+  const walk = (d: string, rel: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name), `${rel}/${e.name}`);
+      else if (e.isFile()) simFiles[`usr/lib/kblab/lab/node_modules/yaml${rel}/${e.name}`] = readFileSync(join(d, e.name), 'utf8');
+    }
+  };
+  walk(yamlDir, '');
+  // Debian's CNI plugins live in /usr/lib/cni; kubelet and the CNI manifests look in /opt/cni/bin
+  const cniPlugins = readdirSync(debs).filter((f) => f.startsWith('containernetworking-plugins_'))
+    .flatMap((f) => run('dpkg-deb', ['-c', join(debs, f)]).split('\n'))
+    .map((l) => /\.\/usr\/lib\/cni\/([^/\s]+)$/.exec(l)?.[1]).filter((x): x is string => !!x);
+  return [
+    {
+      name: 'kblab-sim', version: '1.0', description: "kblab: the lab's simulated Kubernetes programs (test/lab/sim)", depends: 'nodejs', files: simFiles,
+    },
+    {
+      // Docker's containerd.io bundles containerd and runc; the lab's stands in for it with Debian's real ones
+      name: 'containerd.io', version: '1.6.20-1', description: 'An open and reliable container runtime (kblab: Debian containerd and runc)',
+      depends: 'containerd, runc', files: {},
+    },
+    {
+      name: 'kubelet', version: KUBE.version, section: 'net', description: 'Node agent for Kubernetes clusters',
+      // kubernetes/release metadata.yaml (kubelet >= 1.28.0: kubernetes-cni >= 1.2.0), kubelet.spec (mount, util-linux; Recommends iptables)
+      depends: 'kubernetes-cni (>= 1.2.0), mount, util-linux, kblab-sim', recommends: 'iptables (>= 1.8.4)',
+      files: {
+        'usr/bin/kubelet': simWrapper('kubelet'), 'lib/systemd/system/kubelet.service': KUBELET_SERVICE,
+        'etc/default/kubelet': 'KUBELET_EXTRA_ARGS=\n', 'var/lib/kubelet/.kubelet-keep': '', 'etc/kubernetes/manifests/.kubelet-keep': '',
+      },
+      // %systemd_post kubelet.service: enabled and started at install; it crash-loops until kubeadm writes its config,
+      // as the install guide says ("The kubelet is now restarting every few seconds")
+      postinst: 'if [ "$1" = configure ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; systemctl enable kubelet.service >/dev/null 2>&1 || true; systemctl start kubelet.service || true; fi\n',
+      prerm: 'if [ -d /run/systemd/system ]; then systemctl stop kubelet.service || true; fi\n',
+      postrm: 'if [ "$1" = purge ] || [ "$1" = remove ]; then systemctl disable kubelet.service >/dev/null 2>&1 || true; fi\n',
+    },
+    {
+      name: 'kubeadm', version: KUBE.version, description: 'Command-line utility for administering a Kubernetes cluster',
+      // kubernetes/release metadata.yaml: kubeadm >= 1.30.0 < 1.32.0 depends on cri-tools >= 1.30.0 only
+      depends: 'cri-tools (>= 1.30.0), kblab-sim',
+      files: { 'usr/bin/kubeadm': simWrapper('kubeadm'), 'lib/systemd/system/kubelet.service.d/10-kubeadm.conf': KUBEADM_DROPIN },
+      postinst: 'if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi\n',
+    },
+    { name: 'kubectl', version: KUBE.version, description: 'Command-line utility for interacting with a Kubernetes cluster', depends: 'kblab-sim', files: { 'usr/bin/kubectl': simWrapper('kubectl') } },
+    { name: 'cri-tools', version: KUBE.criTools, description: 'Command-line utility for interacting with a container runtime', depends: 'kblab-sim', files: { 'usr/bin/crictl': simWrapper('crictl') } },
+    {
+      name: 'kubernetes-cni', version: KUBE.cni, section: 'net', description: 'Binaries required to provision kubernetes container networking (kblab: Debian containernetworking-plugins)',
+      depends: 'containernetworking-plugins', files: Object.fromEntries(cniPlugins.map((p) => [`opt/cni/bin/${p}`, { link: `/usr/lib/cni/${p}` }])),
+    },
+  ];
+}
+
+/** Lay out and sign every tree under LAB_DIR/repo. */
+export function buildRepo(image: VmImage, debs: string): string {
+  const root = join(LAB_DIR, 'repo');
+  rmSync(root, { recursive: true, force: true });
+  const work = join(LAB_DIR, 'repo-build');
+  mkdirSync(work, { recursive: true });
+  const key = armoredKey(image);
+
+  // Debian's archive layout: pool/ and dists/bookworm/main/binary-amd64
+  const deb = join(root, 'debian');
+  mkdirSync(join(deb, 'pool', 'main'), { recursive: true });
+  for (const f of readdirSync(debs).filter((x) => x.endsWith('.deb'))) copyFileSync(join(debs, f), join(deb, 'pool', 'main', f));
+  indexTree(deb, 'pool', 'dists/bookworm', image, { Origin: 'kblab', Label: 'Debian', Suite: 'stable', Codename: 'bookworm', Components: 'main', Architectures: 'amd64', binaryDir: 'main/binary-amd64' });
+
+  const built = join(work, 'debs');
+  mkdirSync(built, { recursive: true });
+  for (const spec of labDebs(debs)) buildDeb(spec, built, work);
+  const debsOf = (names: string[]) => readdirSync(built).filter((f) => names.some((n) => f.startsWith(`${n}_`)));
+
+  // Docker's tree: download.docker.com/linux/debian/{gpg, dists/bookworm/stable/binary-amd64, pool/stable/amd64}
+  const docker = join(root, 'docker-ce', 'linux', 'debian');
+  mkdirSync(join(docker, 'pool', 'stable', 'amd64'), { recursive: true });
+  writeFileSync(join(docker, 'gpg'), key);
+  for (const f of debsOf(['containerd.io'])) copyFileSync(join(built, f), join(docker, 'pool', 'stable', 'amd64', f));
+  indexTree(docker, 'pool', 'dists/bookworm', image, { Origin: 'Docker', Label: 'Docker CE', Suite: 'bookworm', Codename: 'bookworm', Components: 'stable', Architectures: 'amd64', binaryDir: 'stable/binary-amd64' });
+
+  // pkgs.k8s.io's per-minor flat repository ("deb [signed-by=…] …/deb/ /"): Release.key, InRelease, Packages beside the .debs
+  const kube = join(root, 'kubernetes-new', 'core', 'stable', KUBE.minor, 'deb');
+  mkdirSync(kube, { recursive: true });
+  writeFileSync(join(kube, 'Release.key'), key);
+  for (const f of debsOf(['kubeadm', 'kubelet', 'kubectl', 'cri-tools', 'kubernetes-cni', 'kblab-sim'])) copyFileSync(join(built, f), join(kube, f));
+  indexTree(kube, '.', '.', image, { Origin: 'obs://build.opensuse.org/isv:kubernetes:core:stable:v1.30/deb', Label: 'isv:kubernetes:core:stable:v1.30' });
+  rmSync(work, { recursive: true, force: true });
+  // signing started a gpg-agent for the key's home: the lab leaves no process behind
+  run('gpgconf', ['--homedir', image.gnupgHome, '--kill', 'gpg-agent']);
+  return root;
+}
+
+function portAnswers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port });
+    s.on('connect', () => { s.destroy(); resolve(true); });
+    s.on('error', () => resolve(false));
+  });
+}
+
+/** Build the trees and serve them on address:REPO_PORT (the bridge address only: never a public interface). */
+export async function startRepo(image: VmImage, address: string, say: (m: string) => void): Promise<{ url: string; pid: number }> {
+  const root = buildRepo(image, ensureArchiveDebs(say));
+  const log = openSync(join(LAB_DIR, 'repo-server.log'), 'a');
+  const child = spawn(process.execPath, [join(VM_DIR, 'repo-server.mjs'), root, address, String(REPO_PORT)], { detached: true, stdio: ['ignore', log, log] });
+  closeSync(log);
+  child.unref();
+  writeFileSync(pidFile(), String(child.pid));
+  const deadline = Date.now() + 10_000;
+  while (!(await portAnswers(address, REPO_PORT))) {
+    if (Date.now() > deadline) throw new Error(`the lab repository did not start on ${address}:${REPO_PORT} (${join(LAB_DIR, 'repo-server.log')})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const url = `http://${address}:${REPO_PORT}`;
+  say(`package repository: ${url} (${root})`);
+  return { url, pid: child.pid! };
+}
+
+/** Stop this lab directory's repository server (checked by its command line, so a reused pid is never killed). */
+export function stopRepo(): void {
+  if (!existsSync(pidFile())) return;
+  const pid = Number(readFileSync(pidFile(), 'utf8').trim());
+  try {
+    if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('repo-server.mjs')) process.kill(pid, 'SIGKILL');
+  } catch { /* gone */ }
+  rmSync(pidFile(), { force: true });
+}
+
