@@ -20,13 +20,22 @@ const LAB_PACKAGES: Record<string, string> = {
   // the simulated kube-vip's gratuitous ARP (test/lab/sim/garp.py: a raw AF_PACKET socket)
   python3: '/usr/bin/python3',
 };
-/** The tests also lint rendered scripts (shellcheck), make certificates (openssl), load containerd configs, and drive a terminal (tmux). */
+/** The tests also lint rendered scripts (shellcheck), make certificates (openssl), load containerd configs, drive a terminal (tmux) and boot VMs (qemu). */
 const TEST_PACKAGES: Record<string, string> = {
   ...LAB_PACKAGES,
   shellcheck: '/usr/bin/shellcheck',
   openssl: '/usr/bin/openssl',
   containerd: '/usr/bin/containerd',
   tmux: '/usr/bin/tmux',
+  // systemd-analyze verifies the unit files kbootstrap writes (test/oracles)
+  systemd: '/usr/bin/systemd-analyze',
+  // the VM lab (test/lab/vm): qemu, the image recipe, the signed lab repository
+  'qemu-system-x86': '/usr/bin/qemu-system-x86_64',
+  'qemu-utils': '/usr/bin/qemu-img',
+  debootstrap: '/usr/sbin/debootstrap',
+  e2fsprogs: '/usr/sbin/mkfs.ext4',
+  'apt-utils': '/usr/bin/apt-ftparchive',
+  gpg: '/usr/bin/gpg',
 };
 
 const MIN_NODE = 20;
