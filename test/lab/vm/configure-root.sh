@@ -15,6 +15,15 @@ rm -f "$root/var/lib/dbus/machine-id"
 rm -f "$root"/etc/ssh/ssh_host_*
 # apt's daily timers would hold the dpkg lock in the middle of a test
 for t in apt-daily.timer apt-daily-upgrade.timer; do ln -sf /dev/null "$root/etc/systemd/system/$t"; done
+# e2scrub_reap checks ext4 metadata at every boot (about 14 s of an emulated boot, measured with
+# systemd-analyze blame); a lab VM lives for one test run
+for u in e2scrub_reap.service e2scrub_all.timer; do ln -sf /dev/null "$root/etc/systemd/system/$u"; done
+# an initramfs with only what a virtio disk holding ext4 needs instead of MODULES=most: 6 MB instead
+# of 36 MB for the emulated CPU to unpack at every boot (initramfs.conf(5): MODULES=list takes the
+# modules named in /etc/initramfs-tools/modules, with their dependencies)
+sed -i 's/^MODULES=.*/MODULES=list/' "$root/etc/initramfs-tools/initramfs.conf"
+printf 'virtio_pci\nvirtio_blk\next4\n' >> "$root/etc/initramfs-tools/modules"
+chroot "$root" update-initramfs -u -k all
 # no Debian archive is reachable from a VM: firstboot.sh points apt at the lab's
 : > "$root/etc/apt/sources.list"
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/archives/*.deb
