@@ -3,7 +3,9 @@
 // plan; each measured against one parallel round of OpenSSH `ssh HOST true`
 // to the same hosts in the same run (this machine is noisy: compare ratios,
 // not seconds). Every kbootstrap figure is the median of 3 runs interleaved
-// with 3 ssh rounds. Writes bench/results.json and prints a table. Needs root.
+// with 3 ssh rounds. Then the host steps on 2 real Debian 12 VMs beside the
+// same steps on 2 namespace hosts (KB_BENCH_VM=0 skips the VMs). Writes
+// bench/results.json and prints the tables. Needs root.
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +13,8 @@ import { cpus } from 'node:os';
 import { parse } from 'yaml';
 import { LAB_DIR, REPO, labDown, labUnavailable, labUp } from '../test/lab/lab.js';
 import { STEPS } from '../src/steps/index.js';
+import { vmDown, vmUnavailable, vmUp } from '../test/lab/vm/vms.js';
+import { VM_HOST_STEPS } from '../test/lab/vm/host-steps.js';
 
 interface HostReport { host: string; seconds: number; roundTrips: number; bytesSent: number; bytesReceived: number; changed: number; failed: number }
 interface Report { exitCode: number; seconds: number; cpuSeconds: number; hosts: HostReport[] }
@@ -50,7 +54,7 @@ function firstCpRatio(r: Report, firstCp: string): number {
 
 const why = labUnavailable();
 if (why) { console.error(`bench: the lab cannot run here: ${why}`); process.exit(2); }
-const sizes = (process.env.KB_BENCH_SIZES ?? '3,20').split(',').map(Number);
+const sizes = (process.env.KB_BENCH_SIZES ?? '3,20').split(',').filter(Boolean).map(Number);
 const prepareSteps = STEPS.filter((s) => s.phases.includes('prepare')).map((s) => s.id).join(',');
 const results: Record<string, unknown>[] = [];
 for (const n of sizes) {
@@ -100,7 +104,48 @@ for (const n of sizes) {
   process.stderr.write(`bench: ${n} hosts done\n`);
 }
 labDown();
-const out = { machine: `${cpus().length} cores, ${cpus()[0]?.model ?? ''}`, node: process.version, date: new Date().toISOString().slice(0, 10), results };
+
+/**
+ * The host steps (no control plane needed) on 2 hosts of each kind, against an ssh round to the same
+ * hosts: namespace hosts run simulated system programs on this machine's kernel, the VMs run Debian's
+ * real ones under qemu (software emulation here: every VM figure carries the emulation's cost).
+ */
+async function hostStepsOn(kind: 'namespace' | 'vm'): Promise<Record<string, unknown>> {
+  const t0 = Date.now();
+  let accel = 'none';
+  if (kind === 'vm') accel = (await vmUp({ hosts: 2, say: (m) => process.stderr.write(`bench: vm: ${m}\n`) })).accel.kind;
+  else await labUp({ hosts: 2, family: 'debian' });
+  const labUpSeconds = (Date.now() - t0) / 1000;
+  const inv = join(LAB_DIR, 'inventory.yaml');
+  // an emulated VM can take longer than the lab default to answer SSH on a busy machine (as in test/vm)
+  writeFileSync(inv, readFileSync(inv, 'utf8').replace(/connectTimeoutSeconds: \d+/, 'connectTimeoutSeconds: 30'));
+  const addresses = (parse(readFileSync(inv, 'utf8')) as { hosts: { address: string }[] }).hosts.map((h) => h.address);
+  const steps = ['--steps', VM_HOST_STEPS.join(',')];
+  const converge = kb(['up', inv, ...steps]);
+  const ssh: number[] = [];
+  const noop: number[] = [];
+  let noopChanged = 0;
+  for (let i = 0; i < 3; i++) {
+    ssh.push(await sshRound(addresses));
+    const r = kb(['up', inv, ...steps]);
+    noop.push(r.seconds);
+    noopChanged += r.report.hosts.reduce((a, h) => a + h.changed, 0);
+  }
+  if (kind === 'vm') vmDown(); else labDown();
+  const sshSeconds = median(ssh);
+  process.stderr.write(`bench: host steps on 2 ${kind} hosts done\n`);
+  return {
+    kind, hosts: 2, accel, labUpSeconds, sshRoundSeconds: sshSeconds, convergeSeconds: converge.seconds, noopUpSeconds: median(noop), noopChanged,
+    ratio: { converge: converge.seconds / sshSeconds, noopUp: median(noop) / sshSeconds },
+  };
+}
+
+const hostSteps: Record<string, unknown>[] = [await hostStepsOn('namespace')];
+const noVm = process.env.KB_BENCH_VM === '0' ? 'KB_BENCH_VM=0' : vmUnavailable();
+if (noVm) process.stderr.write(`\n*** bench: NOT measuring VMs: ${noVm} ***\n`);
+else hostSteps.push(await hostStepsOn('vm'));
+
+const out = { machine: `${cpus().length} cores, ${cpus()[0]?.model ?? ''}`, node: process.version, date: new Date().toISOString().slice(0, 10), results, hostSteps };
 writeFileSync(join(REPO, 'bench', 'results.json'), JSON.stringify(out, null, 2) + '\n');
 
 type Row = { hosts: number; labUpSeconds: number; sshRoundSeconds: number; convergeSeconds: number; noopUpSeconds: number; noopPrepareSeconds: number; planSeconds: number; firstControlPlaneVsOthers: number; noopKbootstrapCpuSeconds: number; ratio: Record<string, number>; converge: { roundTrips: { mean: number } }; noop: { roundTrips: { mean: number }; bytesSent: { mean: number } } };
@@ -113,3 +158,11 @@ for (const r of results as Row[]) {
 }
 const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
 console.log(rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ')).join('\n'));
+
+type HostStepsRow = { kind: string; accel: string; labUpSeconds: number; sshRoundSeconds: number; convergeSeconds: number; noopUpSeconds: number; noopChanged: number; ratio: Record<string, number> };
+const rows2 = [['host steps, 2 hosts', 'acceleration', 'lab up', 'ssh round', 'converge', 'no-op up', 'changed in no-ops']];
+for (const r of hostSteps as HostStepsRow[]) {
+  rows2.push([r.kind, r.accel, `${r.labUpSeconds.toFixed(1)}s`, `${r.sshRoundSeconds.toFixed(2)}s`, x(r.convergeSeconds, r.ratio.converge!), x(r.noopUpSeconds, r.ratio.noopUp!), String(r.noopChanged)]);
+}
+const w2 = rows2[0]!.map((_, i) => Math.max(...rows2.map((r) => r[i]!.length)));
+console.log('\n' + rows2.map((r) => r.map((c, i) => c.padEnd(w2[i]!)).join('  ')).join('\n'));
