@@ -27,7 +27,7 @@ export default defineConfig(
   {
     // Generated, vendored or not ours: the compiled CLI, the lab's state, the
     // render command's output, golden expected output.
-    ignores: ['dist/**', 'node_modules/**', '.lab/**', 'render-out/**', 'test/golden/**', 'coverage/**'],
+    ignores: ['dist/**', 'node_modules/**', '.lab/**', '.lab-*/**', 'render-out/**', 'test/golden/**', 'coverage/**'],
   },
   {
     files: [...TS_FILES, ...JS_FILES],

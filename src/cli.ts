@@ -15,7 +15,7 @@ import { DEFAULTS } from './defaults.js';
 import { connectHost } from './connect.js';
 import { applySshConfig } from './ssh/resolve.js';
 import { resolveCredentials, type Prompt } from './ssh/credentials.js';
-import { jsonReport, planText, plainEventLine, summaryTable } from './report.js';
+import { jsonReport, planText, plainEventLine, shownText, summaryTable } from './report.js';
 import { ListrView } from './progress.js';
 import { tokenCreate, tokenList, tokenRevoke } from './commands/token.js';
 import { reset, type Confirm } from './commands/reset.js';
@@ -178,6 +178,8 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
     else {
       // the terminal view already listed every step with its reason
       if (mode === 'plan' && !view) io.out(planText(result));
+      // the plain view printed it as it came; the terminal view has no room for it until the table is drawn
+      if (!plain && !o.quiet) for (const x of result.shown) io.out('\n' + shownText(x) + '\n');
       if (!o.quiet || code !== EXIT.ok) io.out('\n' + summaryTable(result, mode));
       // the plain view printed them as they came; the terminal view shows them once, after the table
       if (!plain) for (const w of result.warnings) io.err(`kbootstrap: warning: ${w}\n`);

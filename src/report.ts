@@ -1,5 +1,6 @@
 /** What a run tells people: one line per event, a summary table, or JSON for scripts. */
 import type { RunEvent, RunResult, StepOutcome } from './runner.js';
+import type { ShownOutput } from './run/events.js';
 import { table } from './table.js';
 
 const STATUS_WORD: Record<StepOutcome['status'], string> = {
@@ -27,7 +28,13 @@ export function plainEventLine(e: RunEvent, verbose: boolean): string | undefine
     case 'step-end': return outcomeLine(e.outcome);
     case 'stopping': return `kbootstrap: ${e.why}`;
     case 'warning': return `kbootstrap: warning: ${e.message}`;
+    case 'output': return shownText(e.output);
   }
+}
+
+/** What a step showed, each line under the host's name so that a log of several hosts stays readable. */
+export function shownText(s: ShownOutput): string {
+  return [`${s.host}: ${s.step}: ${s.title}:`, ...s.text.split('\n').map((l) => `${s.host}: | ${l}`.trimEnd())].join('\n');
 }
 
 
@@ -80,5 +87,6 @@ export function jsonReport(r: RunResult, mode: 'apply' | 'plan', exitCode: numbe
     hosts: r.hosts.map((h) => ({ ...h, seconds: Number((h.ms / 1000).toFixed(3)), ms: undefined })),
     steps: r.outcomes.map((o) => ({ host: o.host, step: o.step, phase: o.phase, status: o.status, reason: o.reason, seconds: Number((o.ms / 1000).toFixed(3)) })),
     warnings: r.warnings,
+    shown: r.shown,
   }, null, 2) + '\n';
 }

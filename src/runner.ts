@@ -140,6 +140,9 @@ export class Runner {
       selected: this.plan.hosts,
       join: this.join,
       options: { verifyTimeoutSeconds: this.opts.verifyTimeoutSeconds, force: this.opts.force },
+      show: (title, text) => {
+        if (text.trim()) this.rec.show({ host: host.name, step: step.id, title, text: host.redactor.redact(text.trimEnd()) });
+      },
     };
   }
 
@@ -224,6 +227,7 @@ export class Runner {
     }
     try {
       const before = await this.check(step, host, phase, ctx);
+      if (before.warning) this.rec.warn(`${spec.name}: ${step.id}: ${before.warning}`);
       if (before.done) {
         this.rec.record({ ...base, status: 'ok', reason: before.reason, ms: Date.now() - t0 });
         return;

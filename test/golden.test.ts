@@ -77,13 +77,22 @@ describe.each(INVENTORIES)('inventories/%s', (file) => {
   });
 });
 
-/** The whole upgrade, per host, as bash: one inventory with every kind of node (first control plane, other control planes, workers). */
-describe('kbootstrap upgrade --dry-run of inventories/rocky-ha.yaml', () => {
-  const goldenDir = join(ROOT, 'test', 'golden', 'upgrade-rocky-ha');
+/**
+ * The whole upgrade, per host, as bash: inventories with every kind of node
+ * (first control plane, other control planes, workers), behind an external
+ * load balancer and behind kube-vip (whose VIP each control plane hands over
+ * before kubeadm restarts its API server), each asked to go to 1.31.2.
+ */
+describe.each(['rocky-ha', 'ubuntu-kube-vip'])('kbootstrap upgrade --dry-run of inventories/%s.yaml to 1.31.2', (name) => {
+  const goldenDir = join(ROOT, 'test', 'golden', `upgrade-${name}`);
 
   it('renders every host to its golden script, and they pass bash -n and shellcheck', async () => {
-    const { inventory } = loadInventoryFile(join(ROOT, 'inventories', 'rocky-ha.yaml'));
-    inventory.file = 'inventories/rocky-ha.yaml';
+    const dir = mkdtempSync(join(tmpdir(), 'kb-golden-'));
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, readFileSync(join(ROOT, 'inventories', `${name}.yaml`), 'utf8').replace(/kubernetesVersion: "[^"]+"/, 'kubernetesVersion: "1.31.2"'));
+    const { inventory } = loadInventoryFile(file);
+    rmSync(dir, { recursive: true, force: true });
+    inventory.file = `inventories/${name}.yaml`;
     const hosts = await dryRun(inventory, { plan: buildUpgradePlan(inventory) });
     expect(hosts.map((h) => h.host)).toEqual(inventory.hosts.map((h) => h.name));
     if (UPDATE) {
@@ -96,7 +105,7 @@ describe('kbootstrap upgrade --dry-run of inventories/rocky-ha.yaml', () => {
       const path = join(goldenDir, `${h.host}.sh`);
       if (!existsSync(path)) { problems.push(`missing golden file ${path} (npm run golden:update)`); continue; }
       const want = readFileSync(path, 'utf8');
-      if (want !== h.script) problems.push(unifiedDiff(want, h.script, `upgrade-rocky-ha/${h.host}.sh`));
+      if (want !== h.script) problems.push(unifiedDiff(want, h.script, `upgrade-${name}/${h.host}.sh`));
     }
     if (problems.length) throw new Error(`golden mismatch (npm run golden:update regenerates; review the diff):\n${problems.join('\n')}`);
     for (const f of readdirSync(goldenDir)) {
@@ -112,5 +121,9 @@ describe('kbootstrap upgrade --dry-run of inventories/rocky-ha.yaml', () => {
     expect(text('cp-2')).not.toContain('kubeadm upgrade apply');
     expect(text('worker-1')).toContain('kubeadm upgrade node');
     expect(text('cp-1')).toContain("kb_kubectl drain worker-1 --ignore-daemonsets");
+    // with kube-vip every control plane hands the VIP over before kubeadm touches its API server; workers never do
+    const handover = "mv -f /etc/kubernetes/manifests/kube-vip.yaml /etc/kubernetes/kube-vip.yaml.kbootstrap-upgrade";
+    for (const cp of ['cp-1', 'cp-2', 'cp-3']) expect(text(cp).includes(handover), cp).toBe(name === 'ubuntu-kube-vip');
+    expect(text('worker-1')).not.toContain(handover);
   });
 });

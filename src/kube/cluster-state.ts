@@ -34,6 +34,8 @@ export type ClusterState =
     configMaps: Map<string, Record<string, string>>;
     /** DaemonSets by namespace/name: env of each container by container name */
     daemonSets: Map<string, Map<string, Map<string, string>>>;
+    /** DaemonSets by namespace/name: the image of each container by container name */
+    daemonSetImages: Map<string, Map<string, string>>;
   };
 
 interface K8sObject {
@@ -41,7 +43,7 @@ interface K8sObject {
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
   spec?: {
     unschedulable?: boolean;
-    template?: { spec?: { containers?: { name?: string; env?: { name?: string; value?: string }[] }[] } };
+    template?: { spec?: { containers?: { name?: string; image?: string; env?: { name?: string; value?: string }[] }[] } };
   };
   status?: {
     conditions?: { type?: string; status?: string }[];
@@ -77,6 +79,7 @@ function parseState(stdout: string): ClusterState {
   const pods: PodState[] = [];
   const configMaps = new Map<string, Record<string, string>>();
   const daemonSets = new Map<string, Map<string, Map<string, string>>>();
+  const daemonSetImages = new Map<string, Map<string, string>>();
   for (const o of list.items ?? []) {
     const name = o.metadata?.name ?? '';
     const ns = o.metadata?.namespace ?? '';
@@ -99,9 +102,10 @@ function parseState(stdout: string): ClusterState {
         containers.set(ct.name ?? '', new Map((ct.env ?? []).map((e) => [e.name ?? '', e.value ?? ''])));
       }
       daemonSets.set(`${ns}/${name}`, containers);
+      daemonSetImages.set(`${ns}/${name}`, new Map((o.spec?.template?.spec?.containers ?? []).map((ct) => [ct.name ?? '', ct.image ?? ''])));
     }
   }
-  return { kind: 'present', nodes, pods, configMaps, daemonSets };
+  return { kind: 'present', nodes, pods, configMaps, daemonSets, daemonSetImages };
 }
 
 /** kube-proxy's mode from its ConfigMap ('' when unset, which means iptables on Linux). */

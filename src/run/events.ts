@@ -13,6 +13,14 @@ export interface StepOutcome {
   ms: number;
 }
 
+/** Output a step chose to show as it ran (kubeadm upgrade plan), already redacted. */
+export interface ShownOutput {
+  host: string;
+  step: string;
+  title: string;
+  text: string;
+}
+
 export type RunEvent =
   | { type: 'phase'; phase: Phase }
   | { type: 'connected'; host: string; ms: number }
@@ -20,7 +28,8 @@ export type RunEvent =
   | { type: 'step-start'; host: string; step: AnyStep; phase: string }
   | { type: 'step-end'; outcome: StepOutcome }
   | { type: 'stopping'; why: string }
-  | { type: 'warning'; message: string };
+  | { type: 'warning'; message: string }
+  | { type: 'output'; output: ShownOutput };
 
 export interface HostSummary {
   host: string;
@@ -44,4 +53,6 @@ export interface RunResult {
   ms: number;
   /** things that went wrong without failing the run (e.g. a join token that could not be deleted) */
   warnings: string[];
+  /** what steps showed, in the order they showed it */
+  shown: ShownOutput[];
 }

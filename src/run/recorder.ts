@@ -3,7 +3,7 @@
  * the time spent per host (connect, checks and steps), and the summary.
  */
 import type { Inventory } from '../inventory/model.js';
-import type { HostSummary, RunEvent, RunResult, StepOutcome } from './events.js';
+import type { HostSummary, RunEvent, RunResult, ShownOutput, StepOutcome } from './events.js';
 
 type Stats = { roundTrips: number; bytesSent: number; bytesReceived: number };
 
@@ -12,6 +12,7 @@ export class Recorder {
   private readonly hostFailed = new Map<string, string>();
   private readonly hostMs = new Map<string, number>();
   readonly warnings: string[] = [];
+  private readonly shown: ShownOutput[] = [];
 
   constructor(private readonly onEvent?: (e: RunEvent) => void) {}
 
@@ -32,6 +33,11 @@ export class Recorder {
   warn(message: string): void {
     this.warnings.push(message);
     this.emit({ type: 'warning', message });
+  }
+
+  show(output: ShownOutput): void {
+    this.shown.push(output);
+    this.emit({ type: 'output', output });
   }
 
   hostFailure(host: string, why: string): void {
@@ -90,6 +96,6 @@ export class Recorder {
       };
     });
     const outcomes = [...this.outcomes].sort((a, b) => order.indexOf(a.host) - order.indexOf(b.host));
-    return { outcomes, hosts, failed: this.anyFailure, interrupted, ms, warnings: [...this.warnings] };
+    return { outcomes, hosts, failed: this.anyFailure, interrupted, ms, warnings: [...this.warnings], shown: [...this.shown] };
   }
 }

@@ -23,7 +23,7 @@ import { cniStep } from './cni.js';
 import { kubeProxyModeStep } from './kube-proxy-mode.js';
 import { nodeLabelsStep } from './node-labels.js';
 import { verifyStep } from './verify.js';
-import { upgradeApplyStep, upgradeKubeadmStep, upgradeKubeletStep, upgradeNodeStep, upgradePreflightStep, upgradeRepositoryStep } from './upgrade.js';
+import { upgradeApplyStep, upgradeCniStep, upgradeKubeadmStep, upgradeKubeletStep, upgradeNodeStep, upgradePreflightStep, upgradeRepositoryStep } from './upgrade.js';
 
 export const STEPS: readonly AnyStep[] = [
   clusterVersionStep,
@@ -58,6 +58,7 @@ export const STEP_IDS: readonly string[] = STEPS.map((s) => s.id);
  */
 export const UPGRADE_STEPS: readonly AnyStep[] = [
   upgradePreflightStep,
+  upgradeCniStep,
   upgradeRepositoryStep,
   upgradeKubeadmStep,
   upgradeApplyStep,

@@ -54,6 +54,8 @@ export interface StepContext {
   join: JoinSource;
   /** force: up --force (a kube-vip VIP change is rewritten instead of refused) */
   options: { verifyTimeoutSeconds: number; force?: boolean };
+  /** show the user what a command printed (kubeadm upgrade plan): in the progress, the summary and the JSON report, redacted */
+  show(title: string, text: string): void;
 }
 
 export interface CheckResult<Found> {
@@ -62,6 +64,8 @@ export interface CheckResult<Found> {
   reason: string;
   /** what the parser found, for apply to act on only what differs */
   found: Found;
+  /** something the user must hear about that does not stop the step (a CNI release not tested with the target minor) */
+  warning?: string;
 }
 
 export interface Step<Found = undefined> {

@@ -12,11 +12,13 @@ import { KbError } from '../errors.js';
 import { render } from '../shell/templates.js';
 import { first, kv } from '../shell/kv.js';
 import { clusterState } from '../kube/cluster-state.js';
+import { runningCalicoWarning } from '../kube/cni-versions.js';
 import { clusterVersion, formatVersion, move, nodesBehind, parseVersion } from '../kube/versions.js';
 import type { Repository } from '../os/types.js';
 import { allButFirstControlPlane, allHosts, firstControlPlaneOnly, type Step, type StepContext } from './types.js';
 import { describeFileStates, fileStateCheck, parseFileStates, uploadFiles, type FileState, type ManagedFile } from './files.js';
 import { installKeys, keysCheck, missingKeys, repoFile } from './repositories.js';
+import { KUBE_VIP_MANIFEST } from './load-balancer.js';
 
 const KUBE = ['kubelet', 'kubeadm', 'kubectl'] as const;
 const target = (ctx: StepContext) => ctx.cluster.kubernetesVersion;
@@ -63,6 +65,34 @@ export const upgradePreflightStep: Step<string | undefined> = {
     // the check failed (or this is a dry run): the health part again in shell; a real run re-checks afterwards and refuses
     await ctx.host.exec(render('upgrade/preflight', {}), { mutates: false });
   },
+};
+
+/**
+ * The CNI against the target minor, read from the running cluster (the
+ * calico-node DaemonSet's image): a release not tested with the new minor is
+ * said in the run's warnings, and nothing changes. Moving a CNI is the user's
+ * call (its own upgrade procedure, its own risks), not a side effect.
+ */
+export const upgradeCniStep: Step = {
+  id: 'upgrade-cni',
+  title: 'The running CNI release against the target minor (reported, never changed)',
+  phases: ['upgrade-preflight'],
+  hosts: firstControlPlaneOnly,
+  requires: [],
+  skip: (ctx) => (ctx.cluster.cni.plugin === 'none' ? 'cni.plugin is none: networking is left to you' : undefined),
+  check: () => render('cluster/state', {}),
+  parse(out, ctx) {
+    const state = clusterState(out.stdout);
+    if (state.kind !== 'present') return { done: true, reason: 'no cluster to read the CNI from (preflight says why)', found: undefined };
+    const image = state.daemonSetImages.get('kube-system/calico-node')?.get('calico-node');
+    const version = image?.includes(':') ? image.slice(image.lastIndexOf(':') + 1) : undefined;
+    if (!version) return { done: true, reason: ctx.cluster.cni.plugin === 'calico' ? 'no calico-node DaemonSet with an image tag' : `${ctx.cluster.cni.plugin}: no tested-versions table to check against`, found: undefined };
+    const warning = runningCalicoWarning(version, ctx.cluster.minor);
+    return { done: true, reason: warning ? `calico ${version}: not tested against ${ctx.cluster.minorVersion}` : `calico ${version}`, found: undefined, ...(warning ? { warning } : {}) };
+  },
+  unknown: () => undefined,
+  // done whatever it finds: only a dry run, which cannot read the cluster, comes here
+  async apply() { /* reports only */ },
 };
 
 const repository = (ctx: StepContext): Repository => ctx.host.os.kubernetesRepository(ctx.cluster, ctx.host.facts);
@@ -112,25 +142,53 @@ export const upgradeKubeadmStep: Step = {
   },
 };
 
-/** `kubeadm upgrade plan` then `kubeadm upgrade apply vX.Y.Z -y` on the first control plane; done when kubeadm-config says the target. */
-export const upgradeApplyStep: Step = {
+/** kube-vip's manifest while its control plane has handed the VIP over (outside the manifests directory, or the kubelet would run it) */
+export const KUBE_VIP_ASIDE = '/etc/kubernetes/kube-vip.yaml.kbootstrap-upgrade';
+
+const kubeVip = (ctx: StepContext) => ctx.cluster.loadBalancer?.type === 'kube-vip' ? ctx.cluster.loadBalancer.address : undefined;
+const vipAsideCheck = (ctx: StepContext): string[] => kubeVip(ctx) ? [render('upgrade/vip-aside', { aside: KUBE_VIP_ASIDE })] : [];
+const vipAside = (stdout: string) => first(kv(stdout), 'kube-vip-aside') === '1';
+const asideReason = 'kube-vip\'s manifest is still aside from an upgrade that was cut off';
+
+/** On a control plane with kube-vip: hand the VIP over before kubeadm restarts the API server here (templates/upgrade/vip-handover.sh.hbs). */
+function withVipHandover(ctx: StepContext, script: string): string {
+  const vip = kubeVip(ctx);
+  return vip ? render('upgrade/vip-handover', { vip, manifest: KUBE_VIP_MANIFEST, aside: KUBE_VIP_ASIDE }) + script : script;
+}
+
+const restoreVip = (ctx: StepContext) => ctx.host.exec(render('upgrade/vip-restore', { manifest: KUBE_VIP_MANIFEST, aside: KUBE_VIP_ASIDE }), { mutates: true, note: 'put kube-vip\'s manifest back' });
+
+interface ControlPlaneFound { upgrade: boolean }
+
+/**
+ * `kubeadm upgrade plan` (its output shown to the user) then `kubeadm upgrade
+ * apply vX.Y.Z -y` on the first control plane; done when kubeadm-config says
+ * the target and kube-vip's manifest is in place.
+ */
+export const upgradeApplyStep: Step<ControlPlaneFound> = {
   id: 'upgrade-apply',
   title: 'kubeadm upgrade plan, then kubeadm upgrade apply on the first control plane',
   phases: ['upgrade-first-control-plane'],
   hosts: firstControlPlaneOnly,
   requires: ['upgrade-kubeadm'],
-  check: () => render('cluster/state', {}),
+  check: (ctx) => [render('cluster/state', {}), ...vipAsideCheck(ctx)],
   parse(out, ctx) {
     const state = clusterState(out.stdout);
-    if (state.kind !== 'present') return { done: false, reason: state.kind === 'down' ? `the API server does not answer: ${state.error}` : 'no cluster', found: undefined };
+    if (state.kind !== 'present') return { done: false, reason: state.kind === 'down' ? `the API server does not answer: ${state.error}` : 'no cluster', found: { upgrade: true } };
     const running = clusterVersion(state);
     const have = running ? formatVersion(running) : 'an unknown version';
-    if (have === target(ctx)) return { done: true, reason: `the control plane runs ${have}`, found: undefined };
-    return { done: false, reason: `the control plane runs ${have}`, found: undefined };
+    const upgrade = have !== target(ctx);
+    const aside = vipAside(out.stdout);
+    if (!upgrade && !aside) return { done: true, reason: `the control plane runs ${have}`, found: { upgrade } };
+    return { done: false, reason: [`the control plane runs ${have}`, ...(aside ? [asideReason] : [])].join('; '), found: { upgrade } };
   },
-  unknown: () => undefined,
-  async apply(ctx) {
-    await ctx.host.exec(render('upgrade/apply', { target: `v${target(ctx)}` }), { mutates: true, timeoutMs: 30 * 60_000 });
+  unknown: () => ({ upgrade: true }),
+  async apply(ctx, f) {
+    if (!f.upgrade) return void (await restoreVip(ctx));
+    const v = `v${target(ctx)}`;
+    const plan = await ctx.host.exec(render('upgrade/plan', { target: v }), { mutates: false, timeoutMs: 10 * 60_000, note: 'kubeadm upgrade plan' });
+    ctx.show(`kubeadm upgrade plan ${v}`, plan.stdout);
+    await ctx.host.exec(withVipHandover(ctx, render('upgrade/apply', { target: v })), { mutates: true, timeoutMs: 30 * 60_000 });
   },
 };
 
@@ -159,21 +217,24 @@ const nodeState = (ctx: StepContext) => render('upgrade/node-state', { node: ctx
  * read before the kubelet itself moves, so on workers it runs inside the
  * kubelet step (see there) rather than as a step that could never be seen done.
  */
-export const upgradeNodeStep: Step = {
+export const upgradeNodeStep: Step<ControlPlaneFound> = {
   id: 'upgrade-node',
   title: 'kubeadm upgrade node',
   phases: ['upgrade-control-planes'],
   hosts: (inv) => allButFirstControlPlane(inv).filter((h) => h.role === 'control-plane'),
   requires: ['upgrade-kubeadm'],
-  check: nodeState,
+  check: (ctx) => [nodeState(ctx), ...vipAsideCheck(ctx)],
   parse(out, ctx) {
     const have = readNode(out.stdout).apiserverTag;
-    if (have === target(ctx)) return { done: true, reason: `kube-apiserver ${have}`, found: undefined };
-    return { done: false, reason: `kube-apiserver ${have || 'unknown'}`, found: undefined };
+    const upgrade = have !== target(ctx);
+    const aside = vipAside(out.stdout);
+    if (!upgrade && !aside) return { done: true, reason: `kube-apiserver ${have}`, found: { upgrade } };
+    return { done: false, reason: [`kube-apiserver ${have || 'unknown'}`, ...(aside ? [asideReason] : [])].join('; '), found: { upgrade } };
   },
-  unknown: () => undefined,
-  async apply(ctx) {
-    await ctx.host.exec(render('upgrade/node', {}), { mutates: true, timeoutMs: 30 * 60_000 });
+  unknown: () => ({ upgrade: true }),
+  async apply(ctx, f) {
+    if (!f.upgrade) return void (await restoreVip(ctx));
+    await ctx.host.exec(withVipHandover(ctx, render('upgrade/node', {})), { mutates: true, timeoutMs: 30 * 60_000 });
   },
 };
 

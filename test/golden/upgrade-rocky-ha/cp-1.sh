@@ -90,6 +90,23 @@ if kb_kubectl get nodes --no-headers --request-timeout=10s | awk '$2 !~ /^Ready/
 fi
 )
 
+### upgrade-cni: The running CNI release against the target minor (reported, never changed)
+## check (read-only)
+(
+# One read of everything the cluster-wide steps look at (nodes, the
+# kube-proxy and CNI objects, pods), shared by all of them and parsed once.
+if [ ! -f /etc/kubernetes/admin.conf ]; then
+  echo cluster=absent
+elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
+  echo cluster=present
+  # JSON strings never hold a raw newline, so the document fits on one line
+  printf 'state=%s\n' "$(printf '%s' "$kb_state" | tr -d '\n')"
+else
+  echo cluster=down
+  printf '%s\n' "$kb_state" | tail -n 2 | sed 's/^/error=/'
+fi
+)
+
 ### upgrade-repository: The Kubernetes package repository of the target minor
 ## check (read-only)
 (
@@ -142,12 +159,18 @@ else
 fi
 )
 ## apply
+# kubeadm upgrade plan
+# (read-only)
 (
 # The first control plane (https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-upgrade/,
 # "Upgrading control plane nodes"): kubeadm upgrade plan checks the cluster can
-# be upgraded and lists what changes (it stops here when it cannot), then
-# upgrade apply moves the control plane and uploads the new kubeadm-config.
+# be upgraded and lists what changes (it stops here when it cannot). Read-only:
+# kbootstrap shows what it prints before upgrade apply moves anything.
 kubeadm upgrade plan v1.31.2
+)
+(
+# upgrade apply moves this control plane's static Pods and uploads the new
+# kubeadm-config (https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-upgrade/)
 kubeadm upgrade apply v1.31.2 -y
 )
 

@@ -1,0 +1,334 @@
+#!/usr/bin/env bash
+# kbootstrap dry run for cp-3 (192.168.80.13), role control-plane
+# OS assumed: Ubuntu 22.04.4 LTS (from the inventory; a real run reads /etc/os-release)
+# Cluster ubuntu-kube-vip: Kubernetes 1.31.2, containerd, CNI calico, kube-proxy iptables
+# SSH: ubuntu@192.168.80.13:22 (commands run through sudo -n)
+#
+# Each step shows its read-only check (kbootstrap parses what it prints) and
+# the commands it runs when the check finds the step not done. Run as root.
+# Values that exist only at run time appear as <PLACEHOLDERS>; secrets never appear.
+set -euo pipefail
+
+# kb_write DEST MODE [OWNER]: replace DEST with stdin atomically (temp file in
+# the same directory, mode and owner set, then rename), keeping a one-time
+# backup of the original as DEST.kbootstrap.bak.
+kb_write() {
+  kb_dir=$(dirname "$1")
+  mkdir -p "$kb_dir"
+  kb_tmp=$(mktemp "$kb_dir/.kbootstrap.XXXXXX") || return 1
+  if ! { cat >"$kb_tmp" && chmod "$2" "$kb_tmp" && chown "${3:-root:root}" "$kb_tmp"; }; then
+    rm -f "$kb_tmp"
+    return 1
+  fi
+  kb_backup "$1"
+  mv -f "$kb_tmp" "$1"
+}
+
+# kb_backup FILE: copy FILE to FILE.kbootstrap.bak once; later runs keep the first copy.
+kb_backup() {
+  if [ -e "$1" ] && [ ! -e "$1.kbootstrap.bak" ]; then
+    cp -p "$1" "$1.kbootstrap.bak"
+  fi
+}
+
+# kb_edit FILE CMD...: run CMD with FILE on stdin and replace FILE with its output atomically.
+kb_edit() {
+  kb_file=$1
+  shift
+  kb_dir=$(dirname "$kb_file")
+  kb_tmp=$(mktemp "$kb_dir/.kbootstrap.XXXXXX") || return 1
+  if ! { "$@" <"$kb_file" >"$kb_tmp" && chmod --reference="$kb_file" "$kb_tmp" && chown --reference="$kb_file" "$kb_tmp"; }; then
+    rm -f "$kb_tmp"
+    return 1
+  fi
+  kb_backup "$kb_file"
+  mv -f "$kb_tmp" "$kb_file"
+}
+
+# kb_retry N DELAY CMD...: run CMD up to N times, DELAY seconds apart (package mirrors flake).
+kb_retry() {
+  kb_n=$1 kb_delay=$2
+  shift 2
+  until "$@"; do
+    kb_n=$((kb_n - 1))
+    if [ "$kb_n" -le 0 ]; then return 1; fi
+    sleep "$kb_delay"
+  done
+}
+
+# kb_kubectl ARGS...: kubectl as the cluster's administrator (a control plane's admin.conf).
+kb_kubectl() {
+  kubectl --kubeconfig=/etc/kubernetes/admin.conf "$@"
+}
+
+### upgrade-repository: The Kubernetes package repository of the target minor
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/apt/sources.list.d/kubernetes.list; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+if [ -s /etc/apt/keyrings/kubernetes-apt-keyring.asc ]; then echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=present; else echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=missing; fi
+)
+## apply
+(
+if [ ! -s /etc/apt/keyrings/kubernetes-apt-keyring.asc ]; then
+  if ! command -v curl >/dev/null 2>&1; then
+    kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl ca-certificates
+  fi
+  install -d -m 0755 /etc/apt/keyrings
+  kb_retry 3 5 curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.31/deb/Release.key -o /etc/apt/keyrings/kubernetes-apt-keyring.asc
+  chmod 0644 /etc/apt/keyrings/kubernetes-apt-keyring.asc
+fi
+)
+kb_write /etc/apt/sources.list.d/kubernetes.list 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: Kubernetes v1.31 packages
+deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] https://pkgs.k8s.io/core:/stable:/v1.31/deb/ /
+KBOOTSTRAP_EOF
+
+### upgrade-kubeadm: kubeadm at the target version (held again afterwards)
+## check (read-only)
+(
+# one dpkg-query call for every package; only installed ones count: status (2nd letter) i, no error flag.
+# The 1st letter is the selection: i, or h once apt-mark hold ran ("Desired=Unknown/Install/Remove/Purge/Hold", dpkg -l; dpkg-query(1) db:Status-Abbrev)
+dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' kubeadm 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=[uihrp]i *=/pkg=\1=/p' || true
+)
+## apply
+(
+kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
+kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades --allow-change-held-packages kubeadm=1.31.2-1.1
+apt-mark hold kubelet kubeadm kubectl
+)
+
+### upgrade-node: kubeadm upgrade node
+## check (read-only)
+(
+# This node as the API server sees it (its kubelet's version, cordoned or not),
+# through admin.conf on a control plane or the kubelet's own kubeconfig
+# elsewhere (the Node authorizer lets a kubelet read its own Node).
+if [ -f /etc/kubernetes/admin.conf ]; then kb_conf=/etc/kubernetes/admin.conf; else kb_conf=/etc/kubernetes/kubelet.conf; fi
+if kb_node=$(kubectl --kubeconfig="$kb_conf" get node cp-3 -o json --request-timeout=10s 2>&1); then
+  printf 'node=%s\n' "$(printf '%s' "$kb_node" | tr -d '\n')"
+else
+  printf '%s\n' "$kb_node" | tail -n 1 | sed 's/^/node-error=/'
+fi
+# a control plane's API server image says which version its static Pods run
+if [ -f /etc/kubernetes/manifests/kube-apiserver.yaml ]; then
+  sed -n 's/^ *image: *\(.*kube-apiserver:.*\)$/apiserver-image=\1/p' /etc/kubernetes/manifests/kube-apiserver.yaml
+fi
+)
+(
+# an upgrade that was cut off while this control plane had handed the VIP over leaves kube-vip's manifest aside
+if [ -f /etc/kubernetes/kube-vip.yaml.kbootstrap-upgrade ]; then echo kube-vip-aside=1; fi
+)
+## apply
+(
+# kube-vip holds the VIP on one control plane. When kubeadm upgrade restarts
+# that plane's API server static Pod, the VIP points at an API server that is
+# not there (siderolabs/talos#7859 hit the same), and kube-vip cannot renew
+# its Lease through it either. So the holder hands the VIP over first: with
+# its manifest gone the kubelet stops kube-vip, which deletes the address and
+# gives the Lease up (ReleaseOnCancel in kube-vip's
+# pkg/cluster/clusterLeaderElection.go), and another control plane takes both
+# within the retry period. The manifest comes back when kubeadm is done or
+# has failed; an interrupted run's next try puts it back first. It is kept
+# outside the manifests directory, where the kubelet would run it as a pod.
+kb_vip=192.168.80.100
+kb_restore_vip() {
+  if [ -f /etc/kubernetes/kube-vip.yaml.kbootstrap-upgrade ]; then mv -f /etc/kubernetes/kube-vip.yaml.kbootstrap-upgrade /etc/kubernetes/manifests/kube-vip.yaml; fi
+}
+kb_restore_vip
+if [ -f /etc/kubernetes/manifests/kube-vip.yaml ] && ip -o -4 addr show | grep -qF " $kb_vip/"; then
+  trap kb_restore_vip EXIT
+  mv -f /etc/kubernetes/manifests/kube-vip.yaml /etc/kubernetes/kube-vip.yaml.kbootstrap-upgrade
+  kb_i=0
+  until ! ip -o -4 addr show | grep -qF " $kb_vip/" && kb_kubectl get --raw=/readyz --request-timeout=5s >/dev/null 2>&1; do
+    kb_i=$((kb_i + 1))
+    if [ "$kb_i" -ge 60 ]; then
+      printf 'no other control plane took the VIP %s within 60s: is kube-vip running on the others? (crictl ps --name kube-vip)\n' "$kb_vip" >&2
+      exit 1
+    fi
+    sleep 1
+  done
+fi
+# Other control planes and workers: kubeadm upgrade node upgrades this node's
+# static Pods (control planes) and its kubelet configuration
+# (https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-upgrade/,
+# "For the other control plane nodes"; .../upgrading-linux-nodes/).
+kubeadm upgrade node
+)
+
+### container-runtime: Install and configure the container runtime
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/apt/sources.list.d/docker.list; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+# one dpkg-query call for every package; only installed ones count: status (2nd letter) i, no error flag.
+# The 1st letter is the selection: i, or h once apt-mark hold ran ("Desired=Unknown/Install/Remove/Purge/Hold", dpkg -l; dpkg-query(1) db:Status-Abbrev)
+dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' containerd.io 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=[uihrp]i *=/pkg=\1=/p' || true
+if [ -s /etc/apt/keyrings/docker.asc ]; then echo key=/etc/apt/keyrings/docker.asc=present; else echo key=/etc/apt/keyrings/docker.asc=missing; fi
+# The desired config.toml: containerd's own defaults with the systemd cgroup
+# driver, the pause image from imageRepository and registry hosts in certs.d.
+# containerd 1.6/1.7 print config version 2: sandbox_image under
+# [plugins."io.containerd.grpc.v1.cri"], registry config_path = "" and
+# `SystemdCgroup = false` under ...containerd.runtimes.runc.options.
+# containerd 2.x print version 3: `sandbox` under
+# [plugins.'io.containerd.cri.v1.images'.pinned_images], config_path under
+# [plugins.'io.containerd.cri.v1.images'.registry] and the runc options under
+# [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+# (https://github.com/containerd/containerd/blob/main/docs/cri/config.md).
+# 2.0/2.1 before containerd/containerd#12244 print no SystemdCgroup line at all
+# (containerd/containerd#12101), so a sed on "SystemdCgroup = false" changes
+# nothing there: the awk writes `SystemdCgroup = true` right under the runc
+# options header, whichever version, and drops any other SystemdCgroup line of
+# that table. [ \t], not [[:space:]]: mawk 1.3.3 has no character classes.
+kb_containerd_config() {
+  containerd config default | sed \
+    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.10"#' \
+    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.10'\''#' \
+    -e 's#^\([[:space:]]*config_path = \).*#\1"/etc/containerd/certs.d"#' | awk '
+    /^[ \t]*\[/ { in_runc = 0 }
+    in_runc && /^[ \t]*SystemdCgroup[ \t]*=/ { next }
+    { print }
+    /^[ \t]*\[plugins\..*\.containerd\.runtimes\.runc\.options\][ \t]*$/ {
+      in_runc = 1
+      match($0, /^[ \t]*/)
+      printf "%s  SystemdCgroup = true\n", substr($0, 1, RLENGTH)
+    }'
+}
+if command -v containerd >/dev/null 2>&1 && [ -f /etc/containerd/config.toml ]; then
+  if kb_containerd_config | cmp -s - /etc/containerd/config.toml; then echo config=same; else echo config=differs; fi
+else
+  echo config=missing
+fi
+# shellcheck disable=SC2043 # one service is a list too
+for kb_s in containerd; do
+  printf 'enabled=%s=%s\n' "$kb_s" "$(systemctl is-enabled "$kb_s" 2>/dev/null || true)"
+  if systemctl is-active --quiet "$kb_s"; then printf 'active=%s=yes\n' "$kb_s"; else printf 'active=%s=no\n' "$kb_s"; fi
+done
+)
+## apply
+(
+if [ ! -s /etc/apt/keyrings/docker.asc ]; then
+  if ! command -v curl >/dev/null 2>&1; then
+    kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl ca-certificates
+  fi
+  install -d -m 0755 /etc/apt/keyrings
+  kb_retry 3 5 curl -fsSL https://download.docker.com/linux/ubuntu/gpg -o /etc/apt/keyrings/docker.asc
+  chmod 0644 /etc/apt/keyrings/docker.asc
+fi
+)
+kb_write /etc/apt/sources.list.d/docker.list 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: Docker CE repository (containerd.io, docker-ce)
+deb [arch=amd64 signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/ubuntu jammy stable
+KBOOTSTRAP_EOF
+(
+kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
+kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q containerd.io
+)
+(
+# The desired config.toml: containerd's own defaults with the systemd cgroup
+# driver, the pause image from imageRepository and registry hosts in certs.d.
+# containerd 1.6/1.7 print config version 2: sandbox_image under
+# [plugins."io.containerd.grpc.v1.cri"], registry config_path = "" and
+# `SystemdCgroup = false` under ...containerd.runtimes.runc.options.
+# containerd 2.x print version 3: `sandbox` under
+# [plugins.'io.containerd.cri.v1.images'.pinned_images], config_path under
+# [plugins.'io.containerd.cri.v1.images'.registry] and the runc options under
+# [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+# (https://github.com/containerd/containerd/blob/main/docs/cri/config.md).
+# 2.0/2.1 before containerd/containerd#12244 print no SystemdCgroup line at all
+# (containerd/containerd#12101), so a sed on "SystemdCgroup = false" changes
+# nothing there: the awk writes `SystemdCgroup = true` right under the runc
+# options header, whichever version, and drops any other SystemdCgroup line of
+# that table. [ \t], not [[:space:]]: mawk 1.3.3 has no character classes.
+kb_containerd_config() {
+  containerd config default | sed \
+    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.10"#' \
+    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.10'\''#' \
+    -e 's#^\([[:space:]]*config_path = \).*#\1"/etc/containerd/certs.d"#' | awk '
+    /^[ \t]*\[/ { in_runc = 0 }
+    in_runc && /^[ \t]*SystemdCgroup[ \t]*=/ { next }
+    { print }
+    /^[ \t]*\[plugins\..*\.containerd\.runtimes\.runc\.options\][ \t]*$/ {
+      in_runc = 1
+      match($0, /^[ \t]*/)
+      printf "%s  SystemdCgroup = true\n", substr($0, 1, RLENGTH)
+    }'
+}
+install -d -m 0755 /etc/containerd
+kb_new=$(mktemp /etc/containerd/.config.toml.XXXXXX)
+kb_containerd_config >"$kb_new"
+kb_restart=no
+if cmp -s "$kb_new" /etc/containerd/config.toml; then
+  rm -f "$kb_new"
+else
+  kb_backup /etc/containerd/config.toml
+  chmod 0644 "$kb_new"
+  mv -f "$kb_new" /etc/containerd/config.toml
+  kb_restart=yes
+fi
+systemctl enable containerd
+# restart only when the configuration changed (or it is not running)
+if [ "$kb_restart" = yes ] || ! systemctl is-active --quiet containerd; then
+  systemctl restart containerd
+fi
+)
+
+### upgrade-kubelet: Drain, kubelet and kubectl at the target version, restart the kubelet, uncordon
+## check (read-only)
+(
+# one dpkg-query call for every package; only installed ones count: status (2nd letter) i, no error flag.
+# The 1st letter is the selection: i, or h once apt-mark hold ran ("Desired=Unknown/Install/Remove/Purge/Hold", dpkg -l; dpkg-query(1) db:Status-Abbrev)
+dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' kubelet kubectl 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=[uihrp]i *=/pkg=\1=/p' || true
+apt-mark showhold 2>/dev/null | sed 's/^/held=/'
+)
+(
+# This node as the API server sees it (its kubelet's version, cordoned or not),
+# through admin.conf on a control plane or the kubelet's own kubeconfig
+# elsewhere (the Node authorizer lets a kubelet read its own Node).
+if [ -f /etc/kubernetes/admin.conf ]; then kb_conf=/etc/kubernetes/admin.conf; else kb_conf=/etc/kubernetes/kubelet.conf; fi
+if kb_node=$(kubectl --kubeconfig="$kb_conf" get node cp-3 -o json --request-timeout=10s 2>&1); then
+  printf 'node=%s\n' "$(printf '%s' "$kb_node" | tr -d '\n')"
+else
+  printf '%s\n' "$kb_node" | tail -n 1 | sed 's/^/node-error=/'
+fi
+# a control plane's API server image says which version its static Pods run
+if [ -f /etc/kubernetes/manifests/kube-apiserver.yaml ]; then
+  sed -n 's/^ *image: *\(.*kube-apiserver:.*\)$/apiserver-image=\1/p' /etc/kubernetes/manifests/kube-apiserver.yaml
+fi
+)
+## apply
+(
+kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
+kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades --allow-change-held-packages kubelet=1.31.2-1.1 kubectl=1.31.2-1.1
+apt-mark hold kubelet kubeadm kubectl
+)
+(
+# "Restart the kubelet" after the package moved (the same page), then wait
+# until the node reports the new kubelet version.
+systemctl daemon-reload
+systemctl restart kubelet
+if [ -f /etc/kubernetes/admin.conf ]; then kb_conf=/etc/kubernetes/admin.conf; else kb_conf=/etc/kubernetes/kubelet.conf; fi
+kb_i=0
+until [ "$(kubectl --kubeconfig="$kb_conf" get node cp-3 -o json --request-timeout=10s 2>/dev/null | grep -o '"kubeletVersion": *"[^"]*"' | sed 's/.*"\(v[^"]*\)"$/\1/')" = v1.31.2 ]; do
+  kb_i=$((kb_i + 1))
+  if [ "$kb_i" -ge 90 ]; then
+    printf 'the node does not report kubelet %s after the restart\n' v1.31.2 >&2
+    exit 1
+  fi
+  sleep 2
+done
+)
