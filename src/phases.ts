@@ -27,6 +27,8 @@ export interface PhaseDef {
   gate?: boolean;
   /** hosts at once: --concurrency, or --max-unavailable for phases that take nodes out of service */
   limit?: 'max-unavailable';
+  /** a failed host stops the phase: no further host starts it (an upgrade does not take another node down after one failed) */
+  haltOnFailure?: boolean;
 }
 
 const cps = (inv: Inventory) => inv.hosts.filter((h) => h.role === 'control-plane');
@@ -54,7 +56,7 @@ export const UPGRADE_PHASES: readonly PhaseDef[] = [
   { id: 'upgrade-preflight', title: 'Preflight: versions, node and etcd health', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true, gate: true },
   { id: 'upgrade-repositories', title: 'Switch the package repository to the target minor', mode: 'parallel', hosts: (inv) => inv.hosts, clusterWide: false, ignoresOnly: false },
   { id: 'upgrade-first-control-plane', title: 'Upgrade the first control plane', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: false },
-  { id: 'upgrade-control-planes', title: 'Upgrade the other control planes, one at a time', mode: 'serial', hosts: (inv) => cps(inv).slice(1), clusterWide: true, ignoresOnly: false },
-  { id: 'upgrade-workers', title: 'Upgrade the workers, --max-unavailable at a time', mode: 'parallel', hosts: workers, clusterWide: true, ignoresOnly: false, limit: 'max-unavailable' },
+  { id: 'upgrade-control-planes', title: 'Upgrade the other control planes, one at a time', mode: 'serial', hosts: (inv) => cps(inv).slice(1), clusterWide: true, ignoresOnly: false, haltOnFailure: true },
+  { id: 'upgrade-workers', title: 'Upgrade the workers, --max-unavailable at a time', mode: 'parallel', hosts: workers, clusterWide: true, ignoresOnly: false, limit: 'max-unavailable', haltOnFailure: true },
   { id: 'upgrade-verify', title: 'Every node Ready, kube-system pods running', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true },
 ];

@@ -56,6 +56,8 @@ export class Runner {
   private readonly join: JoinCredentials;
   private readonly firstCp: HostSpec;
   private interrupted = false;
+  /** hosts a haltOnFailure phase did not start, by phase */
+  private readonly haltedBy = new Map<string, string>();
 
   constructor(private readonly inv: Inventory, private readonly plan: Plan, connect: Connect, private readonly opts: RunOptions) {
     this.hosts = new HostPool(connect, opts.concurrency);
@@ -85,7 +87,10 @@ export class Runner {
       for (const phase of refused ? [] : this.plan.phases) {
         if (this.stopRequested()) break;
         this.rec.emit({ type: 'phase', phase });
-        const run = (h: HostSpec) => this.rec.timed(h.name, () => this.runHostPhase(phase, h));
+        const run = async (h: HostSpec) => {
+          if (phase.haltOnFailure && this.rec.failedIn(phase.id)) { this.haltedBy.set(h.name, phase.id); return; }
+          await this.rec.timed(h.name, () => this.runHostPhase(phase, h));
+        };
         if (phase.mode === 'parallel') await pool(phase.hosts, phase.limit === 'max-unavailable' ? this.opts.maxUnavailable ?? 1 : this.opts.concurrency, run);
         else for (const h of phase.hosts) await run(h);
         // the other hosts finished this phase; a failure stops the run before the next one.
@@ -257,7 +262,9 @@ export class Runner {
           if (this.rec.has(spec.name, step.id)) continue;
           const why = this.rec.failedHost(spec.name)
             ? `not run: ${spec.name} failed earlier`
-            : this.interrupted ? 'not run: interrupted' : 'not run: an earlier phase failed';
+            : this.interrupted ? 'not run: interrupted'
+              : this.haltedBy.get(spec.name) === phase.id ? 'not run: another node of this phase failed, and an upgrade takes no further node down'
+                : 'not run: an earlier phase failed';
           this.rec.recordQuietly({ host: spec.name, step: step.id, phase: phase.id, status: 'not-run', reason: why, ms: 0 });
         }
       }

@@ -104,3 +104,18 @@ describe('the VIP handover of a control plane', () => {
     expect(plain.applied()[0]).not.toContain('kube-vip');
   });
 });
+
+describe('an upgrade stops at the first node that fails', () => {
+  it('the next control plane is not started, and says why', async () => {
+    const inv = exampleInventory('rocky-ha'); // asks for 1.31.2
+    const plan = buildPlan(inv, {}, UPGRADE_PHASES, [upgradeNodeStep]);
+    const result = await new Runner(inv, plan, async (spec) => new Host(spec, new FakeTransport(
+      { 'upgrade-node': 'node={}\napiserver-image=registry.k8s.io/kube-apiserver:v1.30.4\n' },
+      () => (spec.name === 'cp-2' ? { code: 1, stdout: '', stderr: 'error execution phase control-plane: couldn\'t upgrade control plane\n' } : { code: 0, stdout: '', stderr: '' }),
+    ), assumedFacts('rocky9')), { mode: 'apply', concurrency: 10, verifyTimeoutSeconds: 1 }).run();
+    expect(result.outcomes.map((o) => [o.host, o.status, o.reason.split('\n')[0]])).toEqual([
+      ['cp-2', 'failed', expect.stringContaining('cp-2: upgrade-node: command failed with exit code 1')],
+      ['cp-3', 'not-run', 'not run: another node of this phase failed, and an upgrade takes no further node down'],
+    ]);
+  });
+});

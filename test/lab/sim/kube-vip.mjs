@@ -9,6 +9,18 @@
 //     leader the real `ip addr add VIP/32 dev vip_interface` in this host's
 //     network namespace plus a gratuitous ARP (garp.py), as kube-vip does in
 //     ARP mode; a host that is not the leader removes the address.
+//   - when kube-apiserver.yaml changes (kubeadm upgrade apply/node writes a
+//     new one), the kubelet replaces the static Pod: the listener is gone
+//     for APISERVER_RESTART_MS (kubeadm waits for that restart: it watches
+//     the static Pod's hash change, cmd/kubeadm/app/phases/upgrade/staticpods.go).
+//     A leader cannot renew its Lease meanwhile: kube-vip reaches the API
+//     server at kubernetes:6443, this host (kube-vip's NewManager in
+//     pkg/cluster/clusterLeaderElection.go), or through admin.conf at the VIP,
+//     which it holds itself (dell/omnia#4992): so the VIP points at nothing
+//     until the API server is back, or until the Lease runs out;
+//   - a kube-vip whose manifest is removed stops gracefully and gives up its
+//     Lease (ReleaseOnCancel: true, same file), so another control plane
+//     takes over within its retry period instead of waiting out the lease.
 // kube-vip's kubeconfig (the manifest's hostPath) must exist, and on
 // Kubernetes >= 1.29 admin.conf has no rights while `kubeadm init` runs
 // (kube-vip/kube-vip#684): during init only super-admin.conf works.
@@ -22,6 +34,9 @@ import { CLUSTER, clusterState, exists, hostname, readJson, readText, saveCluste
 
 export const KUBE_VIP_MANIFEST = '/etc/kubernetes/manifests/kube-vip.yaml';
 export const PID_FILE = '/var/lib/kblab/kube-vip.pid';
+const APISERVER_MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
+/** a real API server takes longer; long enough that a probe every 200 ms cannot miss it */
+const APISERVER_RESTART_MS = 3000;
 const LOG = '/var/log/kblab/kube-vip.log';
 const me = hostname();
 
@@ -85,6 +100,12 @@ function elect(k) {
     const l = s.kubeVip[k.address];
     const now = Date.now();
     if (l && l.holder !== me && now - l.renewed < k.leaseSeconds * 1000) return false;
+    // this host's API server is restarting: no renewal, the lease it has runs on
+    if (restarting()) {
+      if (l?.holder === me && now - l.renewed < k.leaseSeconds * 1000) return true;
+      log('cannot renew the lease: the API server is restarting');
+      return false;
+    }
     s.kubeVip[k.address] = { holder: me, renewed: now, leaseSeconds: k.leaseSeconds };
     saveClusterState(s);
     return true;
@@ -110,6 +131,32 @@ export function waitForVip(timeoutMs) {
 
 let server;
 let last; // the settings the address was taken with, to release it after the manifest changes or goes
+let apiserverSpec; // the manifest the running API server was started from
+let restartUntil = 0;
+const restarting = () => Date.now() < restartUntil;
+
+/** Whether the API server runs now: its manifest is there, and it is not being replaced after a change. */
+function apiserverRuns(active) {
+  const text = active ? readText(APISERVER_MANIFEST) : '';
+  if (!text) { apiserverSpec = undefined; return false; }
+  if (apiserverSpec !== undefined && text !== apiserverSpec) {
+    restartUntil = Date.now() + APISERVER_RESTART_MS;
+    log(`${APISERVER_MANIFEST} changed: the static Pod restarts`);
+  }
+  apiserverSpec = text;
+  return !restarting();
+}
+
+/** Give the Lease up (a graceful stop): the next candidate need not wait for it to run out. */
+function resign(address) {
+  withClusterLock(() => {
+    const s = clusterState();
+    if (s.kubeVip?.[address]?.holder !== me) return;
+    delete s.kubeVip[address];
+    saveClusterState(s);
+    log(`gave up the lease on ${address}`);
+  });
+}
 
 function apiserver(on) {
   if (on && !server) {
@@ -128,14 +175,19 @@ function apiserver(on) {
 
 function tick() {
   const active = kubeletActive();
-  apiserver(active && exists('/etc/kubernetes/manifests/kube-apiserver.yaml'));
+  apiserver(apiserverRuns(active));
   const k = active ? kubeVipSettings() : undefined;
-  if (last && (!k || k.address !== last.address || k.iface !== last.iface)) release(last.address, last.iface);
-  if (!k?.address || !k.iface) { last = undefined; return 1000; }
+  if (last && (!k || k.address !== last.address || k.iface !== last.iface)) {
+    release(last.address, last.iface);
+    // the manifest went (or changed): the kubelet stopped this kube-vip, which releases on cancel
+    if (active) resign(last.address);
+  }
+  if (!k?.address || !k.iface) { last = undefined; return restarting() ? 200 : 1000; }
   last = k;
   if (elect(k)) take(k.address, k.iface);
   else release(k.address, k.iface);
-  return k.retrySeconds * 1000;
+  // while the API server restarts, look again soon so it comes back on time
+  return restarting() ? 200 : k.retrySeconds * 1000;
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop())) {
