@@ -9,7 +9,8 @@ import { changed, kb, notOk } from '../e2e/cli.js';
 import { writeInventory } from '../e2e/inventory.js';
 import { labSh, readLabState, type LabHost } from '../lab/lab.js';
 import { vmDown, vmUnavailable, vmUp } from '../lab/vm/vms.js';
-import { REPO_PORT } from '../lab/vm/repo.js';
+import { CRI_DOCKERD, DOCKER, REPO_PORT } from '../lab/vm/repo.js';
+import { VM_HOST_STEPS } from '../lab/vm/host-steps.js';
 
 const SKIP = vmUnavailable();
 if (SKIP) {
@@ -17,8 +18,7 @@ if (SKIP) {
   process.stderr.write(`\n*** SKIPPING VM tests: ${SKIP} ***\n`);
 }
 
-/** Every host step that needs no running control plane. */
-const HOST_STEPS = ['hostname', 'hosts-file', 'swap', 'kernel-modules', 'sysctl', 'container-runtime', 'crictl', 'kube-packages'];
+const HOST_STEPS = VM_HOST_STEPS;
 const KUBE_PACKAGES = ['kubeadm', 'kubectl', 'kubelet'];
 
 function sh(h: string, script: string): string {
@@ -28,17 +28,29 @@ function sh(h: string, script: string): string {
 }
 
 describe.skipIf(!!SKIP)('real Debian 12 VMs', () => {
+  /** lab-01 runs containerd, lab-02 docker + cri-dockerd (each its own one-host inventory): every host step on 2 VMs, both runtimes real. */
   let hosts: LabHost[];
+  let cd: LabHost[];
+  let dk: LabHost;
   let inv: string;
+  let invDocker: string;
   const t: Record<string, number> = {};
+  const steps = ['--steps', HOST_STEPS.join(',')];
+  /** `up`/`plan` on both inventories at once (the VMs are slow, the CLI runs are independent). */
+  const both = (args: string[]) => Promise.all([kb([args[0]!, inv, ...args.slice(1)]), kb([args[0]!, invDocker, ...args.slice(1)])]);
 
   beforeAll(async () => {
     const t0 = Date.now();
     const st = await vmUp({ hosts: 2, say: (m) => process.stderr.write(`[vm] ${m}\n`) });
     t.up = Date.now() - t0;
     hosts = st.hosts;
+    cd = hosts.slice(0, 1);
+    dk = hosts[1]!;
+    const mirror = readLabState()!.repo!.url;
     // an emulated VM on a busy 2-core machine can take longer than the e2e default of 3 s to answer SSH
-    inv = writeInventory({ cluster: { packageMirror: readLabState()!.repo!.url }, ssh: { connectTimeoutSeconds: 30 } });
+    const ssh = { connectTimeoutSeconds: 30 };
+    inv = writeInventory({ hosts: cd, cluster: { packageMirror: mirror }, ssh });
+    invDocker = writeInventory({ hosts: [dk], cluster: { packageMirror: mirror, containerRuntime: 'docker', criDockerd: { version: CRI_DOCKERD.version, url: `${mirror}/cri-dockerd` } }, ssh });
   }, 900_000);
 
   afterAll(() => {
@@ -56,13 +68,15 @@ describe.skipIf(!!SKIP)('real Debian 12 VMs', () => {
     }
   });
 
-  it(`converges ${HOST_STEPS.join(', ')} through the lab repository on port ${REPO_PORT}`, async () => {
+  it(`converges ${HOST_STEPS.join(', ')} through the lab repository on port ${REPO_PORT}, with containerd and with docker + cri-dockerd`, async () => {
     const t0 = Date.now();
-    const r = await kb(['up', inv, '--steps', HOST_STEPS.join(','), '--output', 'json']);
+    const rs = await both(['up', ...steps, '--output', 'json']);
     t.converge = Date.now() - t0;
-    expect(notOk(r), r.stderr + r.stdout).toEqual([]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(changed(r).length).toBeGreaterThan(0);
+    for (const r of rs) {
+      expect(notOk(r), r.stderr + r.stdout).toEqual([]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(changed(r).length).toBeGreaterThan(0);
+    }
   });
 
   it('leaves real kernel, swap, runtime and package state, read with the VMs’ own tools', () => {
@@ -71,23 +85,33 @@ describe.skipIf(!!SKIP)('real Debian 12 VMs', () => {
       expect(mods).toMatch(/^br_netfilter\s/m);
       expect(mods).toMatch(/^ip_vs\s/m);
       expect(sh(h.name, 'swapon --show').trim()).toBe('');
+      expect(sh(h.name, 'apt-mark showhold').split('\n')).toEqual(expect.arrayContaining(KUBE_PACKAGES));
+      expect(sh(h.name, "dpkg-query -W -f '${Version}' kubeadm")).toBe('1.30.4-1.1');
+    }
+    for (const h of cd) {
       expect(sh(h.name, 'systemctl is-active containerd').trim()).toBe('active');
       // the CRI plugin loaded from the rendered config (containerd.io's packaged config disables it)
       expect(sh(h.name, 'ctr plugins ls')).toMatch(/io\.containerd\.grpc\.v1\s+cri\s+\S+\s+ok/);
       expect(sh(h.name, 'grep -c "SystemdCgroup = true" /etc/containerd/config.toml').trim()).not.toBe('0');
-      expect(sh(h.name, 'apt-mark showhold').split('\n')).toEqual(expect.arrayContaining(KUBE_PACKAGES));
-      expect(sh(h.name, "dpkg-query -W -f '${Version}' kubeadm")).toBe('1.30.4-1.1');
     }
+    // docker: Debian's real dockerd (repackaged as docker-ce) with the systemd cgroup driver from daemon.json;
+    // cri-dockerd started by real systemd through its socket, with kbootstrap's pause image drop-in
+    expect(sh(dk.name, "dpkg-query -W -f '${Version}' docker-ce")).toBe(DOCKER.debVersion);
+    expect(sh(dk.name, 'systemctl is-active docker cri-docker.socket cri-docker.service').trim().split('\n')).toEqual(['active', 'active', 'active']);
+    expect(sh(dk.name, "docker info --format '{{.CgroupDriver}}'").trim()).toBe('systemd');
+    expect(sh(dk.name, 'systemctl show -p ExecStart cri-docker.service')).toMatch(/--pod-infra-container-image=registry\.k8s\.io\/pause:3\.\d+/);
+    expect(sh(dk.name, 'test -S /run/cri-dockerd.sock && stat -c %G /run/cri-dockerd.sock').trim()).toBe('docker');
+    expect(sh(dk.name, 'cat /etc/crictl.yaml')).toContain('cri-dockerd.sock');
   });
 
-  it('keeps hostname, /etc/hosts, swap off and the bridge sysctls across a reboot', async () => {
+  it('keeps hostname, /etc/hosts, swap off, the bridge sysctls and the runtimes across a reboot', async () => {
     const before = hosts.map((h) => ({ hostname: sh(h.name, 'hostname').trim(), hosts: sh(h.name, 'cat /etc/hosts') }));
     const bootIds = hosts.map((h) => sh(h.name, 'cat /proc/sys/kernel/random/boot_id').trim());
     const t0 = Date.now();
     for (const h of hosts) labSh(h.name, 'systemctl reboot');
     // rebooted when the kernel's boot id changed (sshd may still answer for a while during shutdown)
     await Promise.all(hosts.map(async (h, i) => {
-      const deadline = Date.now() + 300_000;
+      const deadline = Date.now() + 420_000;
       for (;;) {
         if (Date.now() > deadline) throw new Error(`${h.name} did not come back from the reboot`);
         await new Promise((r) => setTimeout(r, 3000));
@@ -103,44 +127,51 @@ describe.skipIf(!!SKIP)('real Debian 12 VMs', () => {
       expect(sh(h.name, 'swapon --show').trim()).toBe('');
       expect(sh(h.name, 'sysctl -n net.bridge.bridge-nf-call-iptables net.ipv4.ip_forward').trim().split('\n')).toEqual(['1', '1']);
       expect(sh(h.name, 'lsmod')).toMatch(/^br_netfilter\s/m);
-      expect(sh(h.name, 'systemctl is-active containerd').trim()).toBe('active');
     });
-  }, 600_000);
+    for (const h of cd) expect(sh(h.name, 'systemctl is-active containerd').trim()).toBe('active');
+    // cri-docker.service is started at boot by its socket's first client or by multi-user.target (both enabled)
+    expect(sh(dk.name, 'systemctl is-active docker cri-docker.socket cri-docker.service').trim().split('\n')).toEqual(['active', 'active', 'active']);
+  }, 900_000);
 
   it('a second up changes nothing and plan exits 0', async () => {
     const t0 = Date.now();
-    const again = await kb(['up', inv, '--steps', HOST_STEPS.join(','), '--output', 'json']);
+    const again = await both(['up', ...steps, '--output', 'json']);
     t.noop = Date.now() - t0;
-    expect(notOk(again)).toEqual([]);
-    expect(changed(again)).toEqual([]);
-    const plan = await kb(['plan', inv, '--steps', HOST_STEPS.join(','), '--output', 'json']);
-    expect(plan.code, plan.stdout).toBe(0);
+    for (const r of again) {
+      expect(notOk(r)).toEqual([]);
+      expect(changed(r)).toEqual([]);
+    }
+    for (const plan of await both(['plan', ...steps, '--output', 'json'])) expect(plan.code, plan.stdout).toBe(0);
   });
 
-  // Skipped until the simulated kubeadm runs on a VM: the sims decide "installed" from the namespace lab's simulated
-  // package database (/var/lib/kblab), which dpkg on a VM never writes, so `kubeadm reset -f` answers
-  // "kubeadm: command not found" (exit 127) there. Unskip once the sims read dpkg's own state on a VM.
-  it.skip('reset leaves each VM as kubeadm reset documents, plus the CNI config, kubeconfig, iptables and IPVS state it leaves to the admin', async () => {
+  it('reset leaves each VM as kubeadm reset documents, plus the CNI config, kubeconfig, iptables and IPVS state it leaves to the admin', async () => {
     // what init/join and kube-proxy would have left (https://kubernetes.io/docs/reference/setup-tools/kubeadm/kubeadm-reset/:
-    // reset deletes /etc/kubernetes/manifests, /etc/kubernetes/pki and /var/lib/kubelet contents, and does not clean
-    // /etc/cni/net.d, iptables, IPVS or $HOME/.kube/config: kbootstrap's reset does those itself)
+    // reset deletes /etc/kubernetes/manifests, /etc/kubernetes/pki and /var/lib/kubelet contents and stops the kubelet, and does
+    // not clean /etc/cni/net.d, iptables, IPVS or $HOME/.kube/config: kbootstrap's reset does those itself)
     const plant = [
       'mkdir -p /etc/kubernetes/manifests /etc/kubernetes/pki /etc/cni/net.d /root/.kube',
       'echo kind: Pod > /etc/kubernetes/manifests/kube-apiserver.yaml', 'echo cert > /etc/kubernetes/pki/ca.crt',
       'echo kind: KubeletConfiguration > /var/lib/kubelet/config.yaml', 'echo {} > /etc/cni/net.d/10-calico.conflist', 'echo kind: Config > /root/.kube/config',
       'iptables -t nat -N KUBE-SERVICES', 'iptables -t nat -A KUBE-SERVICES -j RETURN', 'ipvsadm -A -t 10.96.0.1:443 -s rr',
+      // the kubelet as init leaves it: running (the packaged unit restarts it until this point)
+      'systemctl start kubelet',
     ].join(' && ');
     for (const h of hosts) sh(h.name, plant);
-    const r = await kb(['reset', inv, '--all', '--yes']);
-    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const rs = await both(['reset', '--all', '--yes']);
+    for (const r of rs) expect(r.code, r.stderr + r.stdout).toBe(0);
     for (const h of hosts) {
       expect(sh(h.name, 'ls -A /etc/kubernetes/manifests /etc/kubernetes/pki /var/lib/kubelet 2>/dev/null; true').replace(/^\/.*:$/gm, '').trim()).toBe('');
-      expect(sh(h.name, 'for f in /etc/cni/net.d /root/.kube/config; do test -e "$f" && echo "$f"; done; true').trim()).toBe('');
+      // no CNI config is left; the directory itself comes back empty on containerd hosts, whose CRI plugin creates it
+      // when reset restarts containerd (newCNINetConfSyncer, containerd pkg/cri/server/cni_conf_syncer.go)
+      expect(sh(h.name, 'find /etc/cni/net.d -mindepth 1 2>/dev/null; test -e /root/.kube/config && echo /root/.kube/config; true').trim()).toBe('');
       expect(sh(h.name, 'iptables -t nat -S')).not.toMatch(/KUBE-/);
       expect(sh(h.name, 'ipvsadm -Ln')).not.toMatch(/^TCP/m);
-      expect(sh(h.name, 'systemctl is-active containerd').trim()).toBe('active');
+      // kubeadm reset stops the kubelet (real systemd's answer, not the simulation's)
+      expect(sh(h.name, 'systemctl is-active kubelet; true').trim()).toBe('inactive');
       // reset does not remove the packages
       expect(sh(h.name, 'apt-mark showhold').split('\n')).toEqual(expect.arrayContaining(KUBE_PACKAGES));
     }
+    for (const h of cd) expect(sh(h.name, 'systemctl is-active containerd').trim()).toBe('active');
+    expect(sh(dk.name, 'systemctl is-active docker cri-docker.service').trim().split('\n')).toEqual(['active', 'active']);
   });
 });

@@ -42,8 +42,9 @@ const rand = (n) => randomBytes(n).toString('hex');
 const tokenId = () => randomBytes(6).toString('base64').replace(/[^a-z0-9]/g, '').toLowerCase().padEnd(6, 'a').slice(0, 6);
 const tokenSecret = () => rand(8).slice(0, 16);
 
+/** the binary's own version (gitVersion), without a .deb's revision (1.30.4-1.1) */
 function kubeadmVersion() {
-  return db().kubeadm?.version;
+  return db().kubeadm?.version.replace(/-.*$/, '');
 }
 
 function kubeconfig(server, user, clusterName) {

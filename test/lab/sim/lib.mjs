@@ -4,6 +4,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { ON_VM, applyUnits, systemdUnits } from './platform.mjs';
 
 export const STATE = '/var/lib/kblab';
 export const CLUSTER = '/var/lib/kblab-cluster';
@@ -158,10 +159,12 @@ export function hw() {
 }
 
 export function units() {
+  if (ON_VM) return systemdUnits();
   return readJson(`${STATE}/units.json`, {});
 }
 
 export function saveUnits(u) {
+  if (ON_VM) { applyUnits(u); return; }
   writeJson(`${STATE}/units.json`, u);
   writeUnitFlags(u);
 }

@@ -5,6 +5,7 @@
 import { readdirSync, chmodSync, existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { STATE, fail, readText, writeText, exists, isDir, readJson, writeJson, units, saveUnits, remove } from './lib.mjs';
+import { ON_VM, dpkgPackages } from './platform.mjs';
 
 const SIM_MAIN = new URL('./main.mjs', import.meta.url).pathname;
 const DB = `${STATE}/pkgdb.json`;
@@ -59,6 +60,7 @@ function kubeVersions(name, minor) {
 }
 
 export function db() {
+  if (ON_VM) return dpkgPackages();
   return readJson(DB, {});
 }
 

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { STATE, fail, readText, exists, units, readJson, writeJson } from './lib.mjs';
 import { db } from './packages.mjs';
+import { ON_VM, containerdCri } from './platform.mjs';
 
 /** `containerd config default` of containerd 1.6/1.7: config version 2 (shared with the sh fast path). */
 export const CONTAINERD_DEFAULT = readFileSync(new URL('./fast/containerd-default.toml', import.meta.url), 'utf8');
@@ -44,6 +45,12 @@ export function docker(args) {
 
 export function criDockerd(args) {
   if (args[0] === '--version') return { stdout: 'cri-dockerd 0.3.16 (7119864)\n', code: 0 };
+  if (ON_VM && args.some((a) => a.startsWith('--container-runtime-endpoint'))) {
+    // on a VM the daemon is real systemd's: cri-dockerd first connects to dockerd and exits when it cannot
+    // (its wrapper in test/lab/vm/repo.ts then stays as the daemon)
+    if (!exists('/run/docker.sock')) fail(1, 'level=fatal msg="Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"');
+    return { code: 0 };
+  }
   fail(1, 'cri-dockerd: the lab runs the daemon as systemctl state only');
 }
 
@@ -51,6 +58,7 @@ export function criDockerd(args) {
 export function criStatus(endpoint) {
   const path = endpoint.replace(/^unix:\/\//, '').replace(/^\/var\/run\//, '/run/');
   const u = units();
+  if (ON_VM && path === '/run/containerd/containerd.sock') return containerdCri(path);
   if (path === '/run/containerd/containerd.sock') {
     if (!u['containerd.service']?.active || !exists(path)) return { ok: false, why: `dial unix ${path}: connect: no such file or directory`, code: 'Unavailable' };
     if (readText(`${STATE}/containerd-cri`).trim() !== 'on') return { ok: false, why: 'unknown service runtime.v1.RuntimeService', code: 'Unimplemented' };
@@ -134,7 +142,7 @@ export function iptablesSave() {
 }
 
 export function kubelet(args) {
-  if (args[0] === '--version') return { stdout: `Kubernetes v${db().kubelet?.version ?? '0.0.0'}\n`, code: 0 };
+  if (args[0] === '--version') return { stdout: `Kubernetes v${db().kubelet?.version.replace(/-.*$/, '') ?? '0.0.0'}\n`, code: 0 };
   fail(1, 'kubelet: the lab runs the kubelet as systemctl state only');
 }
 

@@ -8,6 +8,7 @@ import {
   withClusterLock, clusterState, saveClusterState, hostname, parseArgs,
 } from './lib.mjs';
 import { db } from './packages.mjs';
+import { ON_VM, kernelModules } from './platform.mjs';
 
 // ---------------------------------------------------------------- systemctl
 const SOCKETS = {
@@ -47,7 +48,12 @@ function setActive(u, name, active) {
   // containerd with the CRI plugin disabled (the containerd.io package default) serves no CRI
   if (name === 'containerd.service') {
     const cfg = readText('/etc/containerd/config.toml');
-    writeText(`${STATE}/containerd-cri`, active && !/disabled_plugins\s*=\s*\[\s*"cri"\s*\]/.test(cfg) ? 'on' : 'off');
+    const cri = active && !/disabled_plugins\s*=\s*\[\s*"cri"\s*\]/.test(cfg);
+    writeText(`${STATE}/containerd-cri`, cri ? 'on' : 'off');
+    // the CRI plugin watches the CNI config dir and creates it (0700) when it is missing: newCNINetConfSyncer,
+    // containerd pkg/cri/server/cni_conf_syncer.go ("failed to create cni conf dir=... for watch"); a real
+    // VM showed it after kbootstrap reset removed the dir and restarted containerd
+    if (cri && !exists('/etc/cni/net.d')) execFileSync('mkdir', ['-p', '-m', '0700', '/etc/cni/net.d']);
   }
 }
 
@@ -196,6 +202,7 @@ export const KNOWN_MODULES = ['overlay', 'br_netfilter', 'ip_vs', 'ip_vs_rr', 'i
 const DEPS = { br_netfilter: ['bridge'], ip_vs_rr: ['ip_vs'], ip_vs_wrr: ['ip_vs'], ip_vs_sh: ['ip_vs'], ip_vs: ['nf_conntrack'] };
 
 export function loadedModules() {
+  if (ON_VM) return kernelModules();
   return readText(MODULES).split('\n').filter(Boolean).map((l) => l.split(' ')[0]);
 }
 

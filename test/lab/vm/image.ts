@@ -31,11 +31,13 @@ export const IMAGE_PACKAGES = [
 /**
  * Debian's own packages the lab's archive serves to the VMs (they have no route to Debian's mirrors):
  * containerd.io depends on containerd and runc, kubernetes-cni on containernetworking-plugins;
- * kube-packages installs ipset and ipvsadm for kube-proxy's ipvs mode. Their dependencies that the
+ * kube-packages installs ipset and ipvsadm for kube-proxy's ipvs mode; docker.io becomes docker-ce. Their dependencies that the
  * image lacks are listed too (apt-cache depends); libc6 and libseccomp2 are in the image.
  * Not part of the image: cached on their own, keyed on this list.
  */
-export const ARCHIVE_DEBS = ['containerd', 'runc', 'containernetworking-plugins', 'ipset', 'libipset13', 'ipvsadm', 'libnl-3-200', 'libnl-genl-3-200', 'libpopt0', 'lsb-base'];
+export const ARCHIVE_DEBS = ['containerd', 'runc', 'containernetworking-plugins', 'ipset', 'libipset13', 'ipvsadm', 'libnl-3-200', 'libnl-genl-3-200', 'libpopt0', 'lsb-base',
+  // Debian's Docker Engine, repackaged by the lab as docker-ce and docker-ce-cli (repo.ts); tini is its docker-init
+  'docker.io', 'tini'];
 
 export interface VmImage {
   hash: string;

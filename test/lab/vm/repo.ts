@@ -2,9 +2,10 @@
  * The VM lab's package repository: signed apt trees served over plain HTTP on the bridge address
  * (repo-server.mjs), laid out like the upstream trees kbootstrap's templates point at with
  * `packageMirror: http://<bridge>:<port>` (src/os/mirrors.ts, src/os/debian.ts):
- *   /debian                                    Debian's own containerd, runc, containernetworking-plugins
+ *   /debian                                    Debian's own containerd, runc, containernetworking-plugins (and kblab-sim)
  *                                              (the VMs' distribution archive: they reach no Debian mirror)
- *   /docker-ce/linux/debian (gpg, dists/bookworm/stable)   containerd.io
+ *   /docker-ce/linux/debian (gpg, dists/bookworm/stable)   containerd.io, docker-ce, docker-ce-cli
+ *   /cri-dockerd/<release file>.deb            cri-dockerd (cluster.criDockerd.url)
  *   /kubernetes-new/core/stable/v1.30/deb (Release.key, flat)  kubeadm kubelet kubectl cri-tools kubernetes-cni
  * Every tree is signed (InRelease, Release.gpg) with the lab's archive key, which the image trusts
  * for /debian and kbootstrap fetches for the other two like any third-party key.
@@ -67,6 +68,54 @@ function buildDeb(spec: DebSpec, outDir: string, work: string): void {
   run('dpkg-deb', ['--build', '--root-owner-group', '-Zgzip', root, join(outDir, `${spec.name}_${spec.version}_amd64.deb`)]);
 }
 
+/** The Docker Engine version the lab's docker-ce carries (Debian 12's docker.io), in Docker's version scheme (5:<version>~<n>-0~debian-<codename>). */
+export const DOCKER = { debVersion: '5:20.10.24~3-0~debian-bookworm' };
+/** cri-dockerd as kbootstrap fetches it (src/os/debian.ts criDockerdInstall): <url>/cri-dockerd_<v>.3-0.debian-bookworm_amd64.deb. */
+export const CRI_DOCKERD = { version: '0.3.16', file: 'cri-dockerd_0.3.16.3-0.debian-bookworm_amd64.deb', debVersion: '0.3.16~3-0~debian-bookworm' };
+
+/**
+ * Debian's docker.io split the way Docker's packages are: docker-ce (dockerd, docker-proxy, the units,
+ * docker.io's own maintainer scripts: the docker group, the service enabled) and docker-ce-cli
+ * (/usr/bin/docker). The lab cannot make a docker-ce that depends on docker.io: docker.io declares
+ * `Conflicts: docker-ce, docker-ce-cli` (apt-cache show docker.io), so its real files are repackaged.
+ */
+function repackDockerIo(debs: string, outDir: string, work: string): void {
+  const src = readdirSync(debs).find((f) => f.startsWith('docker.io_'));
+  if (!src) throw new Error(`no docker.io .deb in ${debs}`);
+  const cliFiles = (rel: string) => rel === 'usr/bin/docker' || rel.startsWith('usr/share/bash-completion/') || rel.startsWith('usr/share/fish/') || rel.startsWith('usr/share/zsh/') || rel.startsWith('usr/share/man/man1/docker');
+  for (const [name, keep, depends] of [
+    ['docker-ce', (rel: string) => !cliFiles(rel), (d: string) => d.replace(/containerd \([^)]*\)/, 'containerd.io (>= 1.6.4)') + ', docker-ce-cli'],
+    ['docker-ce-cli', cliFiles, () => 'libc6 (>= 2.34)'],
+  ] as const) {
+    const root = join(work, name);
+    rmSync(root, { recursive: true, force: true });
+    run('dpkg-deb', ['-R', join(debs, src), root]);
+    const walk = (d: string, rel: string): string[] => readdirSync(join(d, rel), { withFileTypes: true }).flatMap((e) => {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      return e.isDirectory() ? (r === 'DEBIAN' ? [] : walk(d, r)) : [r];
+    });
+    for (const rel of walk(root, '')) if (!keep(rel)) rmSync(join(root, rel));
+    const ctl = join(root, 'DEBIAN', 'control');
+    const fields = readFileSync(ctl, 'utf8').replace(/\n /g, '\u0000').split('\n').filter(Boolean);
+    const out = fields.filter((f) => !/^(Source|Conflicts|Built-Using|Recommends|Suggests|Installed-Size|Pre-Depends):/.test(f)).map((f) => {
+      if (f.startsWith('Package:')) return `Package: ${name}`;
+      if (f.startsWith('Version:')) return `Version: ${DOCKER.debVersion}`;
+      if (f.startsWith('Depends:')) return `Depends: ${depends(f.slice('Depends: '.length))}`;
+      return f;
+    });
+    writeFileSync(ctl, out.join('\n').split('\u0000').join('\n ') + '\n');
+    // the CLI package gets no maintainer scripts: they manage the daemon's units and group
+    const kept = walk(root, '');
+    const md5 = readFileSync(join(root, 'DEBIAN', 'md5sums'), 'utf8').split('\n').filter((l) => kept.includes(l.slice(34)));
+    writeFileSync(join(root, 'DEBIAN', 'md5sums'), md5.map((l) => l + '\n').join(''));
+    const conf = join(root, 'DEBIAN', 'conffiles');
+    if (existsSync(conf)) writeFileSync(conf, readFileSync(conf, 'utf8').split('\n').filter((l) => l && kept.includes(l.replace(/^\//, ''))).map((l) => l + '\n').join(''));
+    if (name === 'docker-ce-cli') for (const sc of ['preinst', 'postinst', 'prerm', 'postrm', 'conffiles']) rmSync(join(root, 'DEBIAN', sc), { force: true });
+    run('dpkg-deb', ['--build', '--root-owner-group', '-Zgzip', root, join(outDir, `${name}_${DOCKER.debVersion.replace(/^\d+:/, '')}_amd64.deb`)]);
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 /** Index and sign one tree: Packages for the .debs under `pool` (relative to `base`), Release, InRelease, Release.gpg. */
 function indexTree(base: string, pool: string, distDir: string, image: VmImage, release: Record<string, string>): void {
   const packagesDir = join(base, distDir, release.binaryDir ?? '');
@@ -121,6 +170,63 @@ ExecStart=
 ExecStart=/usr/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
 `;
 
+/** cri-docker.service as cri-dockerd 0.3.x ships it (Mirantis/cri-dockerd packaging/systemd/cri-docker.service). */
+const CRI_DOCKER_SERVICE = `[Unit]
+Description=CRI Interface for Docker Application Container Engine
+Documentation=https://docs.mirantis.com
+BindsTo=containerd.service
+After=network-online.target firewalld.service containerd.service docker.service
+Wants=network-online.target
+Requires=cri-docker.socket
+
+[Service]
+Type=notify
+ExecStart=/usr/bin/cri-dockerd --container-runtime-endpoint fd:// --network-plugin=
+ExecReload=/bin/kill -s HUP $MAINPID
+TimeoutSec=0
+RestartSec=2
+Restart=always
+StartLimitBurst=3
+StartLimitInterval=60s
+LimitNOFILE=infinity
+LimitNPROC=infinity
+LimitCORE=infinity
+TasksMax=infinity
+Delegate=yes
+KillMode=process
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+/** cri-docker.socket (packaging/systemd/cri-docker.socket, with the cri-dockerd.sock name of Mirantis/cri-dockerd#26). */
+const CRI_DOCKER_SOCKET = `[Unit]
+Description=CRI Docker Socket for the API
+PartOf=cri-docker.service
+
+[Socket]
+ListenStream=%t/cri-dockerd.sock
+SocketMode=0660
+SocketUser=root
+SocketGroup=docker
+
+[Install]
+WantedBy=sockets.target
+`;
+
+/**
+ * The simulated cri-dockerd: the simulation checks its arguments and the real Docker daemon; as a
+ * daemon (--container-runtime-endpoint) it then becomes a process that tells systemd it is ready
+ * (the unit is Type=notify, and only the main process may notify: systemd.service(5) NotifyAccess=main)
+ * and stays, holding the socket systemd passed it. perl-base's Socket sends the datagram; exec keeps the pid.
+ */
+const criDockerdWrapper = { mode: 0o755, text: `#!/bin/sh
+# kblab: simulated cri-dockerd (package cri-dockerd)
+/usr/bin/node /usr/lib/kblab/lab/sim/main.mjs cri-dockerd "$@" || exit
+case " $* " in *" --container-runtime-endpoint "*|*" --container-runtime-endpoint="*) ;; *) exit 0 ;; esac
+exec perl -MSocket -e 'if (my $p = $ENV{NOTIFY_SOCKET}) { $p =~ s/^@/\\0/; socket(my $s, AF_UNIX, SOCK_DGRAM, 0) or die "socket: $!"; send($s, "READY=1", 0, pack_sockaddr_un($p)) or die "sd_notify: $!"; } sleep;'
+` };
+
 const simWrapper = (prog: string) => ({ mode: 0o755, text: `#!/bin/sh\n# kblab: simulated ${prog} (package kblab-sim)\nexec /usr/bin/node /usr/lib/kblab/lab/sim/main.mjs ${prog} "$@"\n` });
 
 /** The .debs the lab builds: containerd.io and the Kubernetes packages. */
@@ -139,6 +245,8 @@ function labDebs(debs: string): DebSpec[] {
     }
   };
   walk(yamlDir, '');
+  // how the sims know they run on a VM, where systemd, dpkg and the kernel are real (sim/platform.mjs)
+  simFiles['usr/lib/kblab/vm-host'] = 'kblab-sim: this host is a lab VM; the simulations read systemd, dpkg and the kernel (test/lab/sim/platform.mjs)\n';
   // Debian's CNI plugins live in /usr/lib/cni; kubelet and the CNI manifests look in /opt/cni/bin
   const cniPlugins = readdirSync(debs).filter((f) => f.startsWith('containernetworking-plugins_'))
     .flatMap((f) => run('dpkg-deb', ['-c', join(debs, f)]).split('\n'))
@@ -176,6 +284,13 @@ function labDebs(debs: string): DebSpec[] {
     { name: 'kubectl', version: KUBE.version, description: 'Command-line utility for interacting with a Kubernetes cluster', depends: 'kblab-sim', files: { 'usr/bin/kubectl': simWrapper('kubectl') } },
     { name: 'cri-tools', version: KUBE.criTools, description: 'Command-line utility for interacting with a container runtime', depends: 'kblab-sim', files: { 'usr/bin/crictl': simWrapper('crictl') } },
     {
+      // Debian ships no cri-dockerd: the program is the lab's simulation; the units are cri-dockerd's own
+      // (Mirantis/cri-dockerd packaging/systemd), so real systemd starts it through its socket like on a real host
+      name: 'cri-dockerd', version: CRI_DOCKERD.debVersion, description: 'CRI interface for Docker (kblab: simulated daemon, real units)', depends: 'kblab-sim',
+      files: { 'usr/bin/cri-dockerd': criDockerdWrapper, 'lib/systemd/system/cri-docker.service': CRI_DOCKER_SERVICE, 'lib/systemd/system/cri-docker.socket': CRI_DOCKER_SOCKET },
+      postinst: 'if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi\n',
+    },
+    {
       name: 'kubernetes-cni', version: KUBE.cni, section: 'net', description: 'Binaries required to provision kubernetes container networking (kblab: Debian containernetworking-plugins)',
       depends: 'containernetworking-plugins', files: Object.fromEntries(cniPlugins.map((p) => [`opt/cni/bin/${p}`, { link: `/usr/lib/cni/${p}` }])),
     },
@@ -190,23 +305,31 @@ export function buildRepo(image: VmImage, debs: string): string {
   mkdirSync(work, { recursive: true });
   const key = armoredKey(image);
 
-  // Debian's archive layout: pool/ and dists/bookworm/main/binary-amd64
-  const deb = join(root, 'debian');
-  mkdirSync(join(deb, 'pool', 'main'), { recursive: true });
-  for (const f of readdirSync(debs).filter((x) => x.endsWith('.deb'))) copyFileSync(join(debs, f), join(deb, 'pool', 'main', f));
-  indexTree(deb, 'pool', 'dists/bookworm', image, { Origin: 'kblab', Label: 'Debian', Suite: 'stable', Codename: 'bookworm', Components: 'main', Architectures: 'amd64', binaryDir: 'main/binary-amd64' });
-
   const built = join(work, 'debs');
   mkdirSync(built, { recursive: true });
   for (const spec of labDebs(debs)) buildDeb(spec, built, work);
   const debsOf = (names: string[]) => readdirSync(built).filter((f) => names.some((n) => f.startsWith(`${n}_`)));
 
+  // Debian's archive layout: pool/ and dists/bookworm/main/binary-amd64. The lab's own kblab-sim (the
+  // simulations the kube packages and cri-dockerd run) is here too: cri-dockerd is installed from its
+  // release file before any Kubernetes repository exists on the host, and still needs it
+  const deb = join(root, 'debian');
+  mkdirSync(join(deb, 'pool', 'main'), { recursive: true });
+  for (const f of readdirSync(debs).filter((x) => x.endsWith('.deb'))) copyFileSync(join(debs, f), join(deb, 'pool', 'main', f));
+  for (const f of debsOf(['kblab-sim'])) copyFileSync(join(built, f), join(deb, 'pool', 'main', f));
+  indexTree(deb, 'pool', 'dists/bookworm', image, { Origin: 'kblab', Label: 'Debian', Suite: 'stable', Codename: 'bookworm', Components: 'main', Architectures: 'amd64', binaryDir: 'main/binary-amd64' });
+
   // Docker's tree: download.docker.com/linux/debian/{gpg, dists/bookworm/stable/binary-amd64, pool/stable/amd64}
   const docker = join(root, 'docker-ce', 'linux', 'debian');
   mkdirSync(join(docker, 'pool', 'stable', 'amd64'), { recursive: true });
   writeFileSync(join(docker, 'gpg'), key);
-  for (const f of debsOf(['containerd.io'])) copyFileSync(join(built, f), join(docker, 'pool', 'stable', 'amd64', f));
+  repackDockerIo(debs, built, work);
+  for (const f of debsOf(['containerd.io', 'docker-ce', 'docker-ce-cli'])) copyFileSync(join(built, f), join(docker, 'pool', 'stable', 'amd64', f));
   indexTree(docker, 'pool', 'dists/bookworm', image, { Origin: 'Docker', Label: 'Docker CE', Suite: 'bookworm', Codename: 'bookworm', Components: 'stable', Architectures: 'amd64', binaryDir: 'stable/binary-amd64' });
+
+  // cri-dockerd's release files, as the inventory's cluster.criDockerd.url points at them (<url>/<file>)
+  mkdirSync(join(root, 'cri-dockerd'), { recursive: true });
+  copyFileSync(join(built, debsOf(['cri-dockerd'])[0]!), join(root, 'cri-dockerd', CRI_DOCKERD.file));
 
   // pkgs.k8s.io's per-minor flat repository ("deb [signed-by=…] …/deb/ /"): Release.key, InRelease, Packages beside the .debs
   const kube = join(root, 'kubernetes-new', 'core', 'stable', KUBE.minor, 'deb');
