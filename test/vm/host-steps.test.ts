@@ -41,7 +41,8 @@ describe.skipIf(!!SKIP)('real Debian 12 VMs', () => {
 
   beforeAll(async () => {
     const t0 = Date.now();
-    const st = await vmUp({ hosts: 2, say: (m) => process.stderr.write(`[vm] ${m}\n`) });
+    // lab-01 is sized for kubeadm init (the whole `up` at the end)
+    const st = await vmUp({ hosts: 2, controlPlanes: 1, say: (m) => process.stderr.write(`[vm] ${m}\n`) });
     t.up = Date.now() - t0;
     hosts = st.hosts;
     cd = hosts.slice(0, 1);
@@ -174,4 +175,21 @@ describe.skipIf(!!SKIP)('real Debian 12 VMs', () => {
     for (const h of cd) expect(sh(h.name, 'systemctl is-active containerd').trim()).toBe('active');
     expect(sh(dk.name, 'systemctl is-active docker cri-docker.service').trim().split('\n')).toEqual(['active', 'active']);
   });
+
+  it('the whole up on the reset containerd VM: kubeadm init, the CNI and verify under real systemd and containerd; a second up changes nothing', async () => {
+    const t0 = Date.now();
+    const r = await kb(['up', inv, '--output', 'json']);
+    t.wholeUp = Date.now() - t0;
+    expect(notOk(r), r.stderr + r.stdout).toEqual([]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(changed(r)).toEqual(expect.arrayContaining(['lab-01/kubeadm-init', 'lab-01/cni']));
+    const h = cd[0]!.name;
+    // kubeadm init started the kubelet through real systemd, and it keeps running now that its configuration exists
+    expect(sh(h, 'systemctl is-active kubelet').trim()).toBe('active');
+    expect(sh(h, 'kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes --no-headers')).toMatch(/^lab-01\s+Ready\s/m);
+    expect(sh(h, 'systemctl is-active containerd').trim()).toBe('active');
+    const again = await kb(['up', inv, '--output', 'json']);
+    expect(notOk(again)).toEqual([]);
+    expect(changed(again)).toEqual([]);
+  }, 900_000);
 });

@@ -124,15 +124,17 @@ function dropConnection() {
 export function withClusterLock(fn) {
   const lock = `${CLUSTER}/.lock`;
   const deadline = Date.now() + 30_000;
+  // a lab VM has no shared cluster directory bind-mounted in: its own starts empty
+  mkdirSync(CLUSTER, { recursive: true });
   for (;;) {
     try {
       mkdirSync(lock);
       break;
     } catch {
+      if (Date.now() > deadline) fail(1, 'kblab: cluster state lock timed out');
       try {
         if (Date.now() - statSync(lock).mtimeMs > 10_000) { rmSync(lock, { recursive: true, force: true }); continue; }
       } catch { continue; }
-      if (Date.now() > deadline) fail(1, 'kblab: cluster state lock timed out');
       execFileSync('sleep', ['0.02']);
     }
   }

@@ -1,6 +1,7 @@
 // Simulated container runtimes and network tools: containerd, docker,
 // cri-dockerd, crictl, ipvsadm, ipset, iptables, conntrack, kubelet.
 import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { STATE, fail, readText, exists, units, readJson, writeJson } from './lib.mjs';
 import { db } from './packages.mjs';
 import { ON_VM, containerdCri } from './platform.mjs';
@@ -143,6 +144,15 @@ export function iptablesSave() {
 
 export function kubelet(args) {
   if (args[0] === '--version') return { stdout: `Kubernetes v${db().kubelet?.version.replace(/-.*$/, '') ?? '0.0.0'}\n`, code: 0 };
+  if (ON_VM) {
+    // run by real systemd (kubelet.service with kubeadm's 10-kubeadm.conf): like the real kubelet it exits
+    // while its configuration is missing, and systemd restarts it every 10 s (Restart=always, RestartSec=10)
+    // until kubeadm init or join writes it; then it runs until systemd stops it
+    const config = args.find((a) => a.startsWith('--config='))?.slice('--config='.length) ?? '/var/lib/kubelet/config.yaml';
+    if (!exists(config)) fail(1, `E0000 run.go:74] "command failed" err="failed to load kubelet config file, path: ${config}, error: failed to load Kubelet config file ${config}, error failed to read kubelet config file \"${config}\", error: open ${config}: no such file or directory"`);
+    execFileSync('sleep', ['infinity'], { stdio: 'ignore' });
+    return { code: 0 };
+  }
   fail(1, 'kubelet: the lab runs the kubelet as systemctl state only');
 }
 

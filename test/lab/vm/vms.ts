@@ -16,6 +16,8 @@ import { startRepo, stopRepo } from './repo.js';
 /** Guest memory and CPUs: 3 VMs must fit a 2-core, 24 GiB machine (about 1 GB qemu RSS each, measured). */
 export const VM_MEM_MIB = 1024;
 export const VM_CPUS = 1;
+/** A control plane gets what kubeadm's preflight demands of one (NumCPU >= 2, Mem >= 1700 MB). */
+export const VM_CONTROL_PLANE = { memMiB: 2048, cpus: 2 };
 /** First boot under TCG took 35–55 s in the trial; allow for a busy shared machine. */
 const BOOT_TIMEOUT_MS = 240_000;
 
@@ -64,7 +66,8 @@ async function waitForHostKey(h: LabHost, consoleFile: string, deadline: number)
   }
 }
 
-export interface VmUpOptions { hosts: number; say?: (msg: string) => void }
+/** controlPlanes: the first N VMs are sized for kubeadm init (VM_CONTROL_PLANE); the default 0 gives every VM the small size. */
+export interface VmUpOptions { hosts: number; controlPlanes?: number; say?: (msg: string) => void }
 
 export async function vmUp(opts: VmUpOptions): Promise<LabState & { accel: Accel }> {
   const say = opts.say ?? (() => {});
@@ -107,7 +110,8 @@ export async function vmUp(opts: VmUpOptions): Promise<LabState & { accel: Accel
       `kblab.addr=${h.address}/24`, `kblab.gw=${GATEWAY}`, `kblab.key=${keyBlob}`, `kblab.mirror=${repo.url}/debian`].join(' ');
     // qemu takes no shell: arguments go straight to execve. -daemonize returns once the VM runs;
     // the -uuid becomes the guest's product_uuid (kubeadm requires them unique)
-    run('qemu-system-x86_64', [...accel.args, '-name', h.name, '-m', String(VM_MEM_MIB), '-smp', String(VM_CPUS), '-uuid', randomUUID(),
+    const size = i <= (opts.controlPlanes ?? 0) ? VM_CONTROL_PLANE : { memMiB: VM_MEM_MIB, cpus: VM_CPUS };
+    run('qemu-system-x86_64', [...accel.args, '-name', h.name, '-m', String(size.memMiB), '-smp', String(size.cpus), '-uuid', randomUUID(),
       '-kernel', image.kernel, '-initrd', image.initrd, '-append', append,
       // cache=unsafe: the guest's flushes stop at qemu (qemu-system-x86_64(1), -drive cache=), so dpkg's fsync after every file
       // does not reach this machine's disk; a lab VM's overlay is thrown away, and a clean guest reboot loses nothing
