@@ -149,7 +149,7 @@ export function kubelet(args) {
     // while its configuration is missing, and systemd restarts it every 10 s (Restart=always, RestartSec=10)
     // until kubeadm init or join writes it; then it runs until systemd stops it
     const config = args.find((a) => a.startsWith('--config='))?.slice('--config='.length) ?? '/var/lib/kubelet/config.yaml';
-    if (!exists(config)) fail(1, `E0000 run.go:74] "command failed" err="failed to load kubelet config file, path: ${config}, error: failed to load Kubelet config file ${config}, error failed to read kubelet config file \"${config}\", error: open ${config}: no such file or directory"`);
+    if (!exists(config)) fail(1, `E0000 run.go:74] "command failed" err="failed to load kubelet config file, path: ${config}, error: failed to load Kubelet config file ${config}, error failed to read kubelet config file \\"${config}\\", error: open ${config}: no such file or directory"`);
     execFileSync('sleep', ['infinity'], { stdio: 'ignore' });
     return { code: 0 };
   }
