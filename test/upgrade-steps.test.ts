@@ -99,6 +99,12 @@ describe('the VIP handover of a control plane', () => {
     expect(script.indexOf('trap kb_restore_vip EXIT')).toBeLessThan(script.indexOf('mv -f /etc/kubernetes/manifests/kube-vip.yaml'));
     expect(script.indexOf('kubeadm upgrade node')).toBeGreaterThan(script.indexOf('kb_kubectl get --raw=/readyz'));
     expect(script).toContain('kb_vip=192.168.80.100');
+    // a lone control plane has nobody to hand the VIP to: waiting for a taker would only fail the upgrade
+    const lone = { ...vip, hosts: vip.hosts.filter((h) => h.name === 'cp-1' || h.role === 'worker') };
+    const one = new FakeTransport();
+    await upgradeApplyStep.apply(ctxFor(lone, 0, upgradeApplyStep, one), { upgrade: true });
+    expect(one.applied().join('\n')).toContain('kubeadm upgrade apply v1.30.4 -y');
+    expect(one.applied().join('\n')).not.toContain('kube-vip');
     const plain = new FakeTransport();
     await upgradeNodeStep.apply(ctxFor(exampleInventory('rocky-ha'), 1, upgradeNodeStep, plain), { upgrade: true });
     expect(plain.applied()[0]).not.toContain('kube-vip');

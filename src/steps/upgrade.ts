@@ -150,10 +150,15 @@ const vipAsideCheck = (ctx: StepContext): string[] => kubeVip(ctx) ? [render('up
 const vipAside = (stdout: string) => first(kv(stdout), 'kube-vip-aside') === '1';
 const asideReason = 'kube-vip\'s manifest is still aside from an upgrade that was cut off';
 
-/** On a control plane with kube-vip: hand the VIP over before kubeadm restarts the API server here (templates/upgrade/vip-handover.sh.hbs). */
+/**
+ * On a control plane with kube-vip: hand the VIP over before kubeadm restarts the API server here
+ * (templates/upgrade/vip-handover.sh.hbs). A lone control plane has nobody to hand it to: its API is
+ * away for the restart whatever kbootstrap does (validate warns about kube-vip with one control plane).
+ */
 function withVipHandover(ctx: StepContext, script: string): string {
   const vip = kubeVip(ctx);
-  return vip ? render('upgrade/vip-handover', { vip, manifest: KUBE_VIP_MANIFEST, aside: KUBE_VIP_ASIDE }) + script : script;
+  const others = ctx.inv.hosts.filter((h) => h.role === 'control-plane' && h.name !== ctx.host.name);
+  return vip && others.length ? render('upgrade/vip-handover', { vip, manifest: KUBE_VIP_MANIFEST, aside: KUBE_VIP_ASIDE }) + script : script;
 }
 
 const restoreVip = (ctx: StepContext) => ctx.host.exec(render('upgrade/vip-restore', { manifest: KUBE_VIP_MANIFEST, aside: KUBE_VIP_ASIDE }), { mutates: true, note: 'put kube-vip\'s manifest back' });
