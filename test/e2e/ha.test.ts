@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { LAB_SKIP_REASON } from '../lab/support.js';
-import { advanceClusterClock, labDown, labExec, labSh, labUp, readLabState, simCalls, startHost, stopHost } from '../lab/lab.js';
+import { advanceClusterClock, labDown, labExec, labSh, labUp, nodeMoves, readLabState, simCalls, startHost, stopHost } from '../lab/lab.js';
 import { kb, changed, notOk } from './cli.js';
 import { writeInventory } from './inventory.js';
 
@@ -190,8 +190,7 @@ describe.skipIf(!!LAB_SKIP_REASON)('kube-vip: three control planes behind one VI
       expect(labExec(h, ['grep', 'kube-apiserver:', '/etc/kubernetes/manifests/kube-apiserver.yaml']).stdout, h).toContain('kube-apiserver:v1.31.2');
     }
     // drains and uncordons go through the first control plane: control planes one at a time, then the workers two at once
-    const moves = simCalls('lab-01').slice(from).filter((c) => c.prog === 'kubectl' && (c.args.includes('drain') || c.args.includes('uncordon')))
-      .map((c) => { const i = c.args.findIndex((a) => a === 'drain' || a === 'uncordon'); return `${c.args[i]} ${c.args[i + 1]}`; });
+    const moves = nodeMoves(simCalls('lab-01').slice(from));
     expect(moves.slice(0, 8)).toEqual(['drain lab-01', 'uncordon lab-01', 'drain lab-02', 'uncordon lab-02', 'drain lab-03', 'uncordon lab-03', 'drain lab-06', 'uncordon lab-06']);
     let out = 0;
     let most = 0;

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_SKIP_REASON } from '../lab/support.js';
-import { labDown, labExec, labUp, simCalls, type SimCall } from '../lab/lab.js';
+import { labDown, labExec, labUp, nodeMoves, simCalls } from '../lab/lab.js';
 import { kb, changed, notOk } from './cli.js';
 import { writeInventory } from './inventory.js';
 
@@ -16,9 +16,6 @@ const HOSTS = ['lab-01', 'lab-02', 'lab-03'];
 const counts = () => Object.fromEntries(HOSTS.map((h) => [h, simCalls(h).length]));
 const mutatingSince = (h: string, before: Record<string, number>) => simCalls(h).slice(before[h]).filter((c) => c.mutating);
 const nodes = () => labExec('lab-01', ['kubectl', 'get', 'nodes', '--no-headers']).stdout.trim().split('\n').map((l) => l.split(/\s+/)).map((c) => `${c[0]} ${c[1]} ${c[4]}`).sort(); // joins run in parallel: the API lists nodes in no fixed order
-/** drain and uncordon calls the first control plane made, in order, as "drain lab-02" */
-const nodeMoves = (calls: SimCall[]) => calls.filter((c) => c.prog === 'kubectl' && (c.args.includes('drain') || c.args.includes('uncordon')))
-  .map((c) => { const i = c.args.findIndex((a) => a === 'drain' || a === 'uncordon'); return `${c.args[i]} ${c.args[i + 1]}`; });
 
 describe.skipIf(!!LAB_SKIP_REASON)('upgrade a 1.30 cluster to 1.31', () => {
   let inv130 = '';

@@ -567,6 +567,12 @@ export function simCalls(name: string): SimCall[] {
   return readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as SimCall);
 }
 
+/** The drains and uncordons among a host's calls, in order, as "drain lab-02" / "uncordon lab-02". */
+export function nodeMoves(calls: SimCall[]): string[] {
+  return calls.filter((c) => c.prog === 'kubectl' && (c.args.includes('drain') || c.args.includes('uncordon')))
+    .map((c) => { const i = c.args.findIndex((a) => a === 'drain' || a === 'uncordon'); return `${c.args[i]} ${c.args[i + 1]}`; });
+}
+
 /** Inject faults into a host's simulated programs (see test/lab/README.md). */
 export function setFaults(name: string, rules: { match: string; action: 'fail' | 'hang' | 'drop'; stderr?: string; code?: number; times?: number }[]): void {
   writeFileSync(join(LAB_DIR, 'faults', `${name}.json`), JSON.stringify(rules));
