@@ -98,11 +98,13 @@ function parseState(stdout: string): ClusterState {
       configMaps.set(`${ns}/${name}`, o.data ?? {});
     } else if (o.kind === 'DaemonSet') {
       const containers = new Map<string, Map<string, string>>();
+      const images = new Map<string, string>();
       for (const ct of o.spec?.template?.spec?.containers ?? []) {
         containers.set(ct.name ?? '', new Map((ct.env ?? []).map((e) => [e.name ?? '', e.value ?? ''])));
+        images.set(ct.name ?? '', ct.image ?? '');
       }
       daemonSets.set(`${ns}/${name}`, containers);
-      daemonSetImages.set(`${ns}/${name}`, new Map((o.spec?.template?.spec?.containers ?? []).map((ct) => [ct.name ?? '', ct.image ?? ''])));
+      daemonSetImages.set(`${ns}/${name}`, images);
     }
   }
   return { kind: 'present', nodes, pods, configMaps, daemonSets, daemonSetImages };
