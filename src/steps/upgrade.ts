@@ -21,6 +21,12 @@ import { installKeys, keysCheck, missingKeys, repoFile } from './repositories.js
 import { KUBE_VIP_MANIFEST } from './load-balancer.js';
 
 const KUBE = ['kubelet', 'kubeadm', 'kubectl'] as const;
+
+/** An image reference's tag ('' without one; a registry's :port is not a tag). */
+function imageTag(image: string): string {
+  const tail = image.slice(image.lastIndexOf(':') + 1);
+  return image.includes(':') && !tail.includes('/') ? tail : '';
+}
 const target = (ctx: StepContext) => ctx.cluster.kubernetesVersion;
 
 /** installed package versions the os family's packages check printed */
@@ -84,8 +90,7 @@ export const upgradeCniStep: Step = {
   parse(out, ctx) {
     const state = clusterState(out.stdout);
     if (state.kind !== 'present') return { done: true, reason: 'no cluster to read the CNI from (preflight says why)', found: undefined };
-    const image = state.daemonSetImages.get('kube-system/calico-node')?.get('calico-node');
-    const version = image?.includes(':') ? image.slice(image.lastIndexOf(':') + 1) : undefined;
+    const version = imageTag(state.daemonSetImages.get('kube-system/calico-node')?.get('calico-node') ?? '');
     if (!version) return { done: true, reason: ctx.cluster.cni.plugin === 'calico' ? 'no calico-node DaemonSet with an image tag' : `${ctx.cluster.cni.plugin}: no tested-versions table to check against`, found: undefined };
     const warning = runningCalicoWarning(version, ctx.cluster.minor);
     return { done: true, reason: warning ? `calico ${version}: not tested against ${ctx.cluster.minorVersion}` : `calico ${version}`, found: undefined, ...(warning ? { warning } : {}) };
@@ -202,7 +207,7 @@ interface NodeRead { kubelet: string; unschedulable: boolean; apiserverTag: stri
 function readNode(stdout: string): NodeRead {
   const m = kv(stdout);
   const image = first(m, 'apiserver-image') ?? '';
-  const apiserverTag = image.slice(image.lastIndexOf(':') + 1).replace(/^v/, '');
+  const apiserverTag = imageTag(image).replace(/^v/, '');
   const raw = first(m, 'node');
   if (raw === undefined) return { kubelet: '', unschedulable: false, apiserverTag, error: first(m, 'node-error') ?? 'the node could not be read' };
   try {
