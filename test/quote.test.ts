@@ -90,7 +90,7 @@ describe('the command line sent over SSH', async () => {
   it('wraps the script as one argument of bash, under timeout, with sudo for other users', () => {
     expect(remoteCommandLine("echo 'a b'; exit 3", 600, 'none')).toBe("timeout -k 10 600 bash -c 'echo '\\''a b'\\''; exit 3'");
     expect(remoteCommandLine('true', 0.2, 'no-password')).toBe("sudo -n -- timeout -k 10 1 bash -c 'true'");
-    expect(remoteCommandLine('true', 30, 'password-on-stdin')).toBe("sudo -S -p '' -- timeout -k 10 30 bash -c 'true'");
+    expect(remoteCommandLine('true', 30, { prompt: '[kb 1f] password:', marker: '@@ok 1f' })).toBe("sudo -S -p '[kb 1f] password:' -- timeout -k 10 30 bash -c 'printf '\\''%s\\n'\\'' '\\''@@ok 1f'\\'' >&2\ntrue'");
   });
   it('a hostile script runs as written and only inside its bash (checked by running it)', () => {
     const script = `printf '%s|' "$0" 'x;y' "$(echo \`echo hi\`)"; echo done; exit 7`;

@@ -6,11 +6,21 @@
  */
 import { shq, shWrap } from './quote.js';
 
-export type Sudo = 'none' | 'no-password' | 'password-on-stdin';
+export type Sudo = 'none' | 'no-password' | { prompt: string; marker: string };
 
+/**
+ * With a sudo password, sudo reads stdin only when it actually asks, so the
+ * password and the script's own stdin must never be sent together (a NOPASSWD
+ * user or a cached credential would turn the password into the first line of
+ * an uploaded file). The transport sends the password only after `prompt`
+ * (sudo -p, a nonce) appears on stderr, and the script's stdin only after
+ * `marker` does: the first thing the command prints once it runs as root.
+ */
 export function remoteCommandLine(script: string, timeoutSeconds: number, sudo: Sudo): string {
-  const inner = `timeout -k 10 ${shq(String(Math.max(1, Math.ceil(timeoutSeconds))), 'timeout')} bash -c ${shWrap(script)}`;
+  const body = typeof sudo === 'object' ? `printf '%s\\n' ${shq(sudo.marker, 'sudo marker')} >&2\n${script}` : script;
+  const inner = `timeout -k 10 ${shq(String(Math.max(1, Math.ceil(timeoutSeconds))), 'timeout')} bash -c ${shWrap(body)}`;
   if (sudo === 'none') return inner;
-  // -p '': no prompt text mixed into the script's output; -S: the password arrives on stdin
-  return sudo === 'password-on-stdin' ? `sudo -S -p '' -- ${inner}` : `sudo -n -- ${inner}`;
+  if (sudo === 'no-password') return `sudo -n -- ${inner}`;
+  // -S: the password arrives on stdin, and sudo writes the prompt to stderr, where the transport waits for it
+  return `sudo -S -p ${shq(sudo.prompt, 'sudo prompt')} -- ${inner}`;
 }

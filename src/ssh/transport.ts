@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import type { HostSpec } from '../inventory/model.js';
 import type { CheckOutput, CheckRequest, ExecOptions, ExecResult, Transport, UploadOptions } from '../transport/types.js';
 import { batchScript, parseBatch, withPrelude, writeCommand } from '../shell/prelude.js';
@@ -17,6 +18,7 @@ import { KbError } from '../errors.js';
 import { RemoteCommandError, tail } from '../transport/remote-error.js';
 import { mayRecord, preferredHostKeyAlgorithms, recordHostKey, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
 import { expandHome, type Credentials } from './credentials.js';
+import { SudoConversation, SUDO_HANDSHAKE_MS, type SudoHandshake } from './sudo.js';
 
 export interface SshOptions {
   creds: Credentials;
@@ -209,14 +211,17 @@ export class SshTransport implements Transport {
   }
 
   /** The command line sent over SSH: bash as root, under sudo for other users, bounded by timeout. */
-  commandLine(body: string, timeoutMs: number): { command: string; stdinPrefix: string } {
+  commandLine(body: string, timeoutMs: number): { command: string; handshake?: SudoHandshake } {
     const secs = timeoutMs / 1000;
-    if (this.asRoot) return { command: remoteCommandLine(body, secs, 'none'), stdinPrefix: '' };
-    if (this.o.creds.sudoPassword !== undefined) return { command: remoteCommandLine(body, secs, 'password-on-stdin'), stdinPrefix: `${this.o.creds.sudoPassword}\n` };
-    return { command: remoteCommandLine(body, secs, 'no-password'), stdinPrefix: '' };
+    if (this.asRoot) return { command: remoteCommandLine(body, secs, 'none') };
+    if (this.o.creds.sudoPassword === undefined) return { command: remoteCommandLine(body, secs, 'no-password') };
+    // a fresh nonce per command: what the host printed for an earlier one can never answer this one
+    const nonce = randomBytes(12).toString('hex');
+    const handshake = { prompt: `[kbootstrap sudo ${nonce}] password:`, marker: `@@kbootstrap-sudo-ok ${nonce}`, password: this.o.creds.sudoPassword };
+    return { command: remoteCommandLine(body, secs, handshake), handshake };
   }
 
-  private raw(command: string, stdin: string, timeoutMs: number, step: string): Promise<ExecResult> {
+  private raw(command: string, stdin: string, timeoutMs: number, step: string, handshake?: SudoHandshake): Promise<ExecResult> {
     const conn = this.ssh.connection as Client | null;
     if (this.lost || !conn) return Promise.reject(new ConnectionLostError(`${this.spec.name}: ${step}: the connection is gone (${this.lost ?? 'not connected'})`));
     this.stats.roundTrips++;
@@ -230,14 +235,30 @@ export class SshTransport implements Transport {
         let signal: string | undefined;
         let timedOut = false;
         const timer = setTimeout(() => { timedOut = true; stream.close(); }, timeoutMs + 15_000);
+        const sudo = handshake ? new SudoConversation(handshake) : undefined;
+        let sudoStalled = false;
+        let ended = false;
+        const stall = sudo ? setTimeout(() => { sudoStalled = true; stream.close(); }, SUDO_HANDSHAKE_MS) : undefined;
         stream.on('data', (d: Buffer) => out.push(d));
-        stream.stderr.on('data', (d: Buffer) => errb.push(d));
+        stream.stderr.on('data', (d: Buffer) => {
+          if (!sudo || sudo.started) { errb.push(d); return; }
+          const r = sudo.feed(d);
+          if (r.sendPassword) stream.write(`${handshake!.password}\n`);
+          // a second prompt means the password was wrong: end stdin, and sudo gives up with its own words
+          if (r.refuse && !ended) { ended = true; stream.end(); }
+          if (r.started && !ended) { ended = true; clearTimeout(stall); stream.end(stdin); }
+        });
         stream.on('exit', (c: number | null, sig?: string) => { code = c ?? undefined; signal = sig; });
         stream.on('close', () => {
           clearTimeout(timer);
+          clearTimeout(stall);
           const stdout = Buffer.concat(out).toString('utf8');
-          const stderr = Buffer.concat(errb).toString('utf8');
+          const stderr = (sudo ? sudo.stderr() : '') + Buffer.concat(errb).toString('utf8');
           this.stats.bytesReceived += stdout.length + stderr.length;
+          if (sudoStalled) {
+            reject(new KbError(`${this.spec.name}: ${step}: sudo did not start the command within ${SUDO_HANDSHAKE_MS / 1000}s${stderr.trim() ? `; it said: ${tail(stderr, 3)}` : ''} (kbootstrap answers only its own prompt, sudo -p; a PAM module with a prompt of its own, or sudo-rs before 0.2.6, which has no -p, cannot be driven)`));
+            return;
+          }
           if (timedOut) { reject(new KbError(`${this.spec.name}: ${step}: no answer within ${Math.ceil(timeoutMs / 1000)}s; the command was stopped`)); return; }
           if (code === undefined) {
             reject(new ConnectionLostError(`${this.spec.name}: ${step}: the connection dropped while the command ran${signal ? ` (signal ${signal})` : ''}; run kbootstrap again to resume`));
@@ -245,15 +266,15 @@ export class SshTransport implements Transport {
           }
           resolve({ code, stdout, stderr });
         });
-        stream.end(stdin);
+        if (!sudo) stream.end(stdin);
       });
     });
   }
 
   private async run(body: string, opts: { step: string; stdin?: string; timeoutMs?: number }): Promise<ExecResult> {
     const timeoutMs = opts.timeoutMs ?? this.o.commandTimeoutMs;
-    const { command, stdinPrefix } = this.commandLine(body, timeoutMs);
-    const res = await this.raw(command, stdinPrefix + (opts.stdin ?? ''), timeoutMs, opts.step);
+    const { command, handshake } = this.commandLine(body, timeoutMs);
+    const res = await this.raw(command, opts.stdin ?? '', timeoutMs, opts.step, handshake);
     if (res.code === 124 || res.code === 137) {
       throw new KbError(`${this.spec.name}: ${opts.step}: timed out after ${Math.ceil(timeoutMs / 1000)}s${res.stderr ? `: ${tail(res.stderr, 3)}` : ''}`);
     }

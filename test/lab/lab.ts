@@ -55,6 +55,8 @@ export const USERS = {
   kb: { uid: 1001, sudo: 'nopasswd' },
   kbpw: { uid: 1002, sudo: 'password', password: 'kbpw-lab-password' },
   nosudo: { uid: 1003, sudo: 'none' },
+  /** a Vagrant-style user: logs in with a password, sudo never asks (issue 23: the password must not end up in a file) */
+  kbnp: { uid: 1004, sudo: 'nopasswd', password: 'kbnp-lab-password' },
 } as const;
 
 // ---------------------------------------------------------------- availability
@@ -304,16 +306,19 @@ function seedHost(h: LabHost, upper: string, clientPub: string, seed: SeedOption
   for (const p of PACKAGED) for (const dir of ['/usr/bin', '/usr/sbin', '/usr/local/bin']) if (existsSync(`${dir}/${p}`)) whiteout(u(`${dir}/${p}`));
   if (rhel) for (const p of MACHINE_TOOLS_HIDDEN_ON_RHEL) if (existsSync(`/usr/bin/${p}`)) whiteout(u(`/usr/bin/${p}`));
 
-  // users: root, kb (passwordless sudo), kbpw (password login, sudo asks), nosudo (no sudo rights)
-  const hash = run('openssl', ['passwd', '-6', '-salt', 'kblabsalt', USERS.kbpw.password]).trim();
+  // users: root, kb (passwordless sudo), kbpw (password login, sudo asks), nosudo (no sudo rights), kbnp (password login, passwordless sudo)
+  const hashOf = (n: string): string => {
+    const pw = (USERS as Record<string, { password?: string }>)[n]!.password;
+    return pw ? run('openssl', ['passwd', '-6', '-salt', 'kblabsalt', pw]).trim() : '*';
+  };
   const passwd = readFileSync('/etc/passwd', 'utf8').trimEnd() + '\n' + Object.entries(USERS).map(([n, v]) => `${n}:x:${v.uid}:${v.uid}:kblab ${n}:/home/${n}:/bin/bash`).join('\n') + '\n';
   const group = readFileSync('/etc/group', 'utf8').trimEnd() + '\n' + Object.entries(USERS).map(([n, v]) => `${n}:x:${v.uid}:`).join('\n') + '\n';
   const shadow = readFileSync('/etc/shadow', 'utf8').trimEnd().split('\n').map((l) => (l.startsWith('root:') ? l.replace(/^root:[^:]*:/, 'root:*:') : l)).join('\n')
-    + '\n' + Object.entries(USERS).map(([n]) => `${n}:${n === 'kbpw' ? hash : '*'}:19700:0:99999:7:::`).join('\n') + '\n';
+    + '\n' + Object.entries(USERS).map(([n]) => `${n}:${hashOf(n)}:19700:0:99999:7:::`).join('\n') + '\n';
   write(u('/etc/passwd'), passwd);
   write(u('/etc/group'), group);
   write(u('/etc/shadow'), shadow, 0o640);
-  write(u('/etc/sudoers.d/kblab'), 'kb ALL=(ALL:ALL) NOPASSWD: ALL\nkbpw ALL=(ALL:ALL) ALL\nDefaults:kbpw !lecture\n', 0o440);
+  write(u('/etc/sudoers.d/kblab'), 'kb ALL=(ALL:ALL) NOPASSWD: ALL\nkbnp ALL=(ALL:ALL) NOPASSWD: ALL\nkbpw ALL=(ALL:ALL) ALL\nDefaults:kbpw !lecture\n', 0o440);
   const skel = existsSync('/etc/skel') ? readdirSync('/etc/skel') : [];
   for (const [home, uid] of [['/root', 0], ...Object.entries(USERS).map(([n, v]) => [`/home/${n}`, v.uid] as const)] as [string, number][]) {
     mkdirSync(u(home), { recursive: true });
@@ -336,7 +341,7 @@ function seedHost(h: LabHost, upper: string, clientPub: string, seed: SeedOption
     'UsePAM no', 'PermitRootLogin prohibit-password', 'PubkeyAuthentication yes', 'PasswordAuthentication no',
     'KbdInteractiveAuthentication no', 'AuthorizedKeysFile .ssh/authorized_keys', 'StrictModes yes', 'UseDNS no',
     'MaxStartups 200:30:400', 'MaxSessions 100', 'Subsystem sftp internal-sftp', 'LogLevel INFO',
-    'Match User kbpw', '  PasswordAuthentication yes', '',
+    'Match User kbpw,kbnp', '  PasswordAuthentication yes', '',
   ].join('\n'));
 }
 
