@@ -36,6 +36,8 @@ const TEST_PACKAGES: Record<string, string> = {
   e2fsprogs: '/usr/sbin/mkfs.ext4',
   'apt-utils': '/usr/bin/apt-ftparchive',
   gpg: '/usr/bin/gpg',
+  // sid's sudo-rs relocated onto sid's glibc for a lab host (test/lab/sudo-rs.ts)
+  patchelf: '/usr/bin/patchelf',
 };
 
 const MIN_NODE = 20;

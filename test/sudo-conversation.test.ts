@@ -35,3 +35,12 @@ describe('the sudo conversation on stderr', () => {
     expect(ev.some((e) => e.sendPassword || e.started)).toBe(false);
   });
 });
+
+describe('sudo-rs', () => {
+  it('wraps the -p prompt as "[sudo: PROMPT] Password: " (0.2.15): answered once, and not left in what the command said', () => {
+    const c = new SudoConversation(h);
+    const ev = feedAll(c, ['[sudo: [kbootstrap sudo 5e] password:] Password: ', '\n@@kbootstrap-sudo-ok 5e\n']);
+    expect(ev.map((e) => [e.sendPassword, e.started])).toEqual([[true, false], [false, true]]);
+    expect(c.stderr()).toBe('');
+  });
+});

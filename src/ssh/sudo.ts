@@ -61,6 +61,8 @@ export class SudoConversation {
   /** What sudo said (its lecture, "Sorry, try again.", its errors) without the prompts and the marker. */
   stderr(): string {
     const said = this.started ? this.before : this.seen.toString('utf8');
-    return said.split(`${this.h.prompt}\n`).join('').split(this.h.prompt).join('') + this.after;
+    // sudo prints the prompt as given; sudo-rs (0.2.15) wraps it as "[sudo: PROMPT] Password: " and ends the line after the answer
+    const p = this.h.prompt.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return said.replace(new RegExp(`(\\[sudo: )?${p}(\\] Password: ?)?\\n?`, 'g'), '') + this.after;
   }
 }

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { LAB_SKIP_REASON } from '../lab/support.js';
 import { labDown, labExec, labUp, upperDir, USERS } from '../lab/lab.js';
 import { kb, notOk } from './cli.js';
+import { installSudoRs, prepareSudoRs, sudoRsUnavailable } from '../lab/sudo-rs.js';
 import { writeInventory } from './inventory.js';
 
 /** Every regular file of the host's upper layer that contains the needle. */
@@ -94,5 +95,18 @@ describe.skipIf(!!LAB_SKIP_REASON)('the sudo password never reaches a file (up a
     expect(bad.json!.hosts[0]!.error).toBe('lab-01: kbpw: sudo rejected the password (KBOOTSTRAP_SUDO_PASSWORD)');
     expect(bad.stdout + bad.stderr).not.toContain('wrong-sudo-password');
     expect(filesHolding('lab-01', 'wrong-sudo-password')).toEqual([]);
+  });
+
+  it.skipIf(!!sudoRsUnavailable())('sudo-rs as sudo (Ubuntu 26.04): a user whose sudo-rs asks for the password, and a NOPASSWD one', async () => {
+    const { dir, version } = prepareSudoRs();
+    installSudoRs('lab-01', dir);
+    expect(labExec('lab-01', ['sudo', '--version']).stdout).toBe(`sudo-rs ${version.replace(/-.*$/, '')}\n`);
+    for (const [user, pw] of [['kbpw', USERS.kbpw.password], ['kbnp', USERS.kbnp.password]] as const) {
+      const r = await upAs(user, pw);
+      expect(notOk(r), user).toEqual([]);
+      expect(r.code, user).toBe(0);
+      expect(filesHolding('lab-01', pw), user).toEqual([]);
+      expect(r.stdout + r.stderr, user).not.toContain(pw);
+    }
   });
 });
