@@ -87,8 +87,13 @@ export async function kubeconfig(inv: Inventory, o: KubeconfigFlags, io: Io, pro
   } finally {
     await s.close();
   }
+  return saveKubeconfig(cfg, inv, o, io, process.env);
+}
+
+/** Where the fetched kubeconfig goes: -o FILE, merged into $KUBECONFIG (~/.kube/config), or standard output. */
+export function saveKubeconfig(cfg: Kubeconfig, inv: Inventory, o: { output?: string; merge?: boolean }, io: Io, env: NodeJS.ProcessEnv): number {
   if (o.merge) {
-    const path = defaultKubeconfigPath(process.env);
+    const path = defaultKubeconfigPath(env);
     const before = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
     const merged = stringify(mergeKubeconfig(before ? (parse(before) as Kubeconfig) : undefined, cfg));
     if (before !== undefined && stringify(parse(before)) === merged) {
