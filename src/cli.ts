@@ -1,7 +1,6 @@
 /** Command-line entry: parses arguments, maps every outcome to a documented exit code. */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { EXIT, InventoryError, KbError, UsageError, formatProblem } from './errors.js';
 import { loadInventoryFile, type LoadOptions } from './inventory/load.js';
 import { firstControlPlane, type HostSpec } from './inventory/model.js';
@@ -24,6 +23,7 @@ import { status } from './commands/status.js';
 import { check } from './commands/check.js';
 import { init, inquirerPrompter } from './commands/init.js';
 import type { Io } from './io.js';
+import { makeDirs, writeFileSafely } from './local-file.js';
 
 
 const defaultIo: Io = {
@@ -53,46 +53,6 @@ export function load(file: string, io: Io, opts: LoadOptions = { keyFiles: true 
 
 function filterFrom(o: { only?: string[]; steps?: string[]; skipSteps?: string[] }): PlanFilter {
   return { only: o.only, steps: o.steps, skipSteps: o.skipSteps };
-}
-
-const IO_WHY: Record<string, string> = {
-  EACCES: 'permission denied', EPERM: 'operation not permitted', EROFS: 'read-only file system', ENOSPC: 'no space left on the device',
-  EEXIST: 'a file is in the way', ENOTDIR: 'a path component is a file, not a directory', EISDIR: 'is a directory', ENOENT: 'no such directory',
-};
-
-/** A write error as one line that names the path: exit 2, since the path came from the user. */
-export function writeError(what: string, path: string, e: unknown): UsageError {
-  const err = e as NodeJS.ErrnoException;
-  return new UsageError(`${what} ${path}: ${(err.code && IO_WHY[err.code]) ?? err.message}`);
-}
-
-/**
- * mkdir -p, one level at a time: Node's recursive mkdir loops forever on some
- * pseudo file systems (under /proc it keeps getting ENOENT for a parent that exists).
- */
-export function makeDirs(dir: string): void {
-  const missing: string[] = [];
-  let cur = resolve(dir);
-  for (;;) {
-    let st;
-    try { st = statSync(cur); } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw writeError('cannot create directory', dir, e);
-      missing.unshift(cur);
-      const up = dirname(cur);
-      if (up === cur) break;
-      cur = up;
-      continue;
-    }
-    if (!st.isDirectory()) throw new UsageError(`cannot create directory ${dir}: ${cur} is a file, not a directory`);
-    break;
-  }
-  for (const d of missing) {
-    try { mkdirSync(d); } catch (e) {
-      // ENOENT for a directory whose parent exists: a pseudo file system (/proc, /sys) that takes no new directories
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`cannot create directory ${d}: ${dirname(d)} does not take new directories`);
-      throw writeError('cannot create directory', d, e);
-    }
-  }
 }
 
 /** Ask on the terminal without echo (inquirer), only when there is one. */
@@ -301,7 +261,7 @@ Exit codes:
         makeDirs(o.out);
         for (const h of hosts) {
           const path = join(o.out, `${h.host}.sh`);
-          try { writeFileSync(path, h.script, { mode: 0o755 }); } catch (e) { throw writeError('cannot write', path, e); }
+          writeFileSafely(path, h.script, { mode: 0o755 });
         }
         io.err(`wrote ${plural(hosts.length, 'script')} to ${o.out}\n`);
       } else {
