@@ -24,6 +24,7 @@ import { check } from './commands/check.js';
 import { init, inquirerPrompter } from './commands/init.js';
 import type { Io } from './io.js';
 import { makeDirs, writeFileSafely } from './local-file.js';
+import { printable, printableIo } from './printable.js';
 
 
 const defaultIo: Io = {
@@ -151,6 +152,8 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
 }
 
 export function buildProgram(io: Io, setCode: (c: number) => void): Command {
+  // what the lifecycle commands print is mostly what hosts answered (up, plan and upgrade print through the run's Recorder)
+  const hostIo = printableIo(io);
   const program = new Command('kbootstrap')
     .description('Turn fresh Linux machines into a kubeadm Kubernetes cluster over SSH, from one inventory file')
     .version(process.env.npm_package_version ?? '0.1.0')
@@ -286,11 +289,11 @@ Exit codes:
     .option('--force', 'allow --ttl 0'))
     .action(async (a: string, b: string | undefined, c: string | undefined, o) => {
       const prompt = await terminalPrompt();
-      if (a === 'list' && b) setCode(await tokenList(load(b, io), o, io, prompt));
-      else if (a === 'revoke' && b && c) setCode(await tokenRevoke(load(b, io), c, o, io, prompt));
+      if (a === 'list' && b) setCode(await tokenList(load(b, io), o, hostIo, prompt));
+      else if (a === 'revoke' && b && c) setCode(await tokenRevoke(load(b, io), c, o, hostIo, prompt));
       else if (a === 'revoke' || a === 'list') throw new UsageError(`usage: kbootstrap token ${a} INVENTORY${a === 'revoke' ? ' ID' : ''}`);
       else if (b) throw new UsageError(`token: unexpected argument ${JSON.stringify(b)}`);
-      else setCode(await tokenCreate(load(a, io), o, io, prompt));
+      else setCode(await tokenCreate(load(a, io), o, hostIo, prompt));
     });
 
   sshOptions(program.command('reset')
@@ -306,7 +309,7 @@ Exit codes:
         const { default: inquirer } = await import('inquirer');
         confirm = async (message) => (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
       }
-      setCode(await reset(inv, o, io, confirm, await terminalPrompt()));
+      setCode(await reset(inv, o, hostIo, confirm, await terminalPrompt()));
     });
 
   sshOptions(program.command('kubeconfig')
@@ -315,7 +318,7 @@ Exit codes:
     .option('-o, --output <file>', 'write it to FILE (mode 0600)')
     .option('--merge', 'merge it into $KUBECONFIG or ~/.kube/config, keeping the other contexts'))
     .action(async (file: string, o) => {
-      setCode(await kubeconfig(load(file, io), o, io, await terminalPrompt()));
+      setCode(await kubeconfig(load(file, io), o, hostIo, await terminalPrompt()));
     });
 
   sshOptions(program.command('status')
@@ -323,7 +326,7 @@ Exit codes:
     .argument('<inventory>', 'inventory file (YAML)')
     .addOption(new Option('--output <format>', 'text or json').choices(['text', 'json']).default('text')))
     .action(async (file: string, o) => {
-      setCode(await status(load(file, io), o, io, await terminalPrompt()));
+      setCode(await status(load(file, io), o, hostIo, await terminalPrompt()));
     });
 
   sshOptions(program.command('check')
@@ -331,7 +334,7 @@ Exit codes:
     .argument('<inventory>', 'inventory file (YAML)')
     .addOption(new Option('--output <format>', 'text or json').choices(['text', 'json']).default('text')))
     .action(async (file: string, o) => {
-      setCode(await check(load(file, io), o, io, await terminalPrompt()));
+      setCode(await check(load(file, io), o, hostIo, await terminalPrompt()));
     });
 
   program.command('init')
@@ -391,7 +394,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       return EXIT.usage;
     }
     if (e instanceof KbError) {
-      io.err(`kbootstrap: ${e.message}\n`);
+      // an error can quote a host (stderr, a node name): printable, like everything else a host says
+      io.err(`kbootstrap: ${printable(e.message)}\n`);
       return e.exitCode;
     }
     throw e;
