@@ -1,7 +1,6 @@
 /** Command-line entry: parses arguments, maps every outcome to a documented exit code. */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { EXIT, InventoryError, KbError, UsageError, formatProblem } from './errors.js';
 import { loadInventoryFile, type LoadOptions } from './inventory/load.js';
 import { firstControlPlane, type HostSpec } from './inventory/model.js';
@@ -24,6 +23,8 @@ import { status } from './commands/status.js';
 import { check } from './commands/check.js';
 import { init, inquirerPrompter } from './commands/init.js';
 import type { Io } from './io.js';
+import { makeDirs, writeFileSafely } from './local-file.js';
+import { printable, printableIo } from './printable.js';
 
 
 const defaultIo: Io = {
@@ -53,46 +54,6 @@ export function load(file: string, io: Io, opts: LoadOptions = { keyFiles: true 
 
 function filterFrom(o: { only?: string[]; steps?: string[]; skipSteps?: string[] }): PlanFilter {
   return { only: o.only, steps: o.steps, skipSteps: o.skipSteps };
-}
-
-const IO_WHY: Record<string, string> = {
-  EACCES: 'permission denied', EPERM: 'operation not permitted', EROFS: 'read-only file system', ENOSPC: 'no space left on the device',
-  EEXIST: 'a file is in the way', ENOTDIR: 'a path component is a file, not a directory', EISDIR: 'is a directory', ENOENT: 'no such directory',
-};
-
-/** A write error as one line that names the path: exit 2, since the path came from the user. */
-export function writeError(what: string, path: string, e: unknown): UsageError {
-  const err = e as NodeJS.ErrnoException;
-  return new UsageError(`${what} ${path}: ${(err.code && IO_WHY[err.code]) ?? err.message}`);
-}
-
-/**
- * mkdir -p, one level at a time: Node's recursive mkdir loops forever on some
- * pseudo file systems (under /proc it keeps getting ENOENT for a parent that exists).
- */
-export function makeDirs(dir: string): void {
-  const missing: string[] = [];
-  let cur = resolve(dir);
-  for (;;) {
-    let st;
-    try { st = statSync(cur); } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw writeError('cannot create directory', dir, e);
-      missing.unshift(cur);
-      const up = dirname(cur);
-      if (up === cur) break;
-      cur = up;
-      continue;
-    }
-    if (!st.isDirectory()) throw new UsageError(`cannot create directory ${dir}: ${cur} is a file, not a directory`);
-    break;
-  }
-  for (const d of missing) {
-    try { mkdirSync(d); } catch (e) {
-      // ENOENT for a directory whose parent exists: a pseudo file system (/proc, /sys) that takes no new directories
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`cannot create directory ${d}: ${dirname(d)} does not take new directories`);
-      throw writeError('cannot create directory', d, e);
-    }
-  }
 }
 
 /** Ask on the terminal without echo (inquirer), only when there is one. */
@@ -191,6 +152,8 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
 }
 
 export function buildProgram(io: Io, setCode: (c: number) => void): Command {
+  // what the lifecycle commands print is mostly what hosts answered (up, plan and upgrade print through the run's Recorder)
+  const hostIo = printableIo(io);
   const program = new Command('kbootstrap')
     .description('Turn fresh Linux machines into a kubeadm Kubernetes cluster over SSH, from one inventory file')
     .version(process.env.npm_package_version ?? '0.1.0')
@@ -301,7 +264,7 @@ Exit codes:
         makeDirs(o.out);
         for (const h of hosts) {
           const path = join(o.out, `${h.host}.sh`);
-          try { writeFileSync(path, h.script, { mode: 0o755 }); } catch (e) { throw writeError('cannot write', path, e); }
+          writeFileSafely(path, h.script, { mode: 0o755 });
         }
         io.err(`wrote ${plural(hosts.length, 'script')} to ${o.out}\n`);
       } else {
@@ -326,11 +289,11 @@ Exit codes:
     .option('--force', 'allow --ttl 0'))
     .action(async (a: string, b: string | undefined, c: string | undefined, o) => {
       const prompt = await terminalPrompt();
-      if (a === 'list' && b) setCode(await tokenList(load(b, io), o, io, prompt));
-      else if (a === 'revoke' && b && c) setCode(await tokenRevoke(load(b, io), c, o, io, prompt));
+      if (a === 'list' && b) setCode(await tokenList(load(b, io), o, hostIo, prompt));
+      else if (a === 'revoke' && b && c) setCode(await tokenRevoke(load(b, io), c, o, hostIo, prompt));
       else if (a === 'revoke' || a === 'list') throw new UsageError(`usage: kbootstrap token ${a} INVENTORY${a === 'revoke' ? ' ID' : ''}`);
       else if (b) throw new UsageError(`token: unexpected argument ${JSON.stringify(b)}`);
-      else setCode(await tokenCreate(load(a, io), o, io, prompt));
+      else setCode(await tokenCreate(load(a, io), o, hostIo, prompt));
     });
 
   sshOptions(program.command('reset')
@@ -346,7 +309,7 @@ Exit codes:
         const { default: inquirer } = await import('inquirer');
         confirm = async (message) => (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
       }
-      setCode(await reset(inv, o, io, confirm, await terminalPrompt()));
+      setCode(await reset(inv, o, hostIo, confirm, await terminalPrompt()));
     });
 
   sshOptions(program.command('kubeconfig')
@@ -355,7 +318,7 @@ Exit codes:
     .option('-o, --output <file>', 'write it to FILE (mode 0600)')
     .option('--merge', 'merge it into $KUBECONFIG or ~/.kube/config, keeping the other contexts'))
     .action(async (file: string, o) => {
-      setCode(await kubeconfig(load(file, io), o, io, await terminalPrompt()));
+      setCode(await kubeconfig(load(file, io), o, hostIo, await terminalPrompt()));
     });
 
   sshOptions(program.command('status')
@@ -363,7 +326,7 @@ Exit codes:
     .argument('<inventory>', 'inventory file (YAML)')
     .addOption(new Option('--output <format>', 'text or json').choices(['text', 'json']).default('text')))
     .action(async (file: string, o) => {
-      setCode(await status(load(file, io), o, io, await terminalPrompt()));
+      setCode(await status(load(file, io), o, hostIo, await terminalPrompt()));
     });
 
   sshOptions(program.command('check')
@@ -371,7 +334,7 @@ Exit codes:
     .argument('<inventory>', 'inventory file (YAML)')
     .addOption(new Option('--output <format>', 'text or json').choices(['text', 'json']).default('text')))
     .action(async (file: string, o) => {
-      setCode(await check(load(file, io), o, io, await terminalPrompt()));
+      setCode(await check(load(file, io), o, hostIo, await terminalPrompt()));
     });
 
   program.command('init')
@@ -431,7 +394,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       return EXIT.usage;
     }
     if (e instanceof KbError) {
-      io.err(`kbootstrap: ${e.message}\n`);
+      // an error can quote a host (stderr, a node name): printable, like everything else a host says
+      io.err(`kbootstrap: ${printable(e.message)}\n`);
       return e.exitCode;
     }
     throw e;

@@ -4,13 +4,14 @@
  * and to stderr; every refusal is one line on stderr, exit 2, within seconds.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STEP_IDS } from '../src/steps/index.js';
 import { fieldProblem, DEFAULT_ANSWERS, askAnswers, init, type Prompter } from '../src/commands/init.js';
 import { parseInventory } from '../src/inventory/load.js';
+import { mountSkip, withTmpfs } from './support/mounts.js';
 
 const REPO = join(import.meta.dirname, '..');
 const BIN = join(REPO, 'bin', 'kbootstrap.js');
@@ -177,6 +178,47 @@ describe('conventions', () => {
     const r = kb(['validate', LAB, '--frobnicate']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("unknown option '--frobnicate'");
+  });
+});
+
+describe('files on the operator\'s machine: no writing through links, nothing half-written (issue 23)', () => {
+  if (mountSkip) console.warn(`cli.test: ${mountSkip}: render -o on a full disk is SKIPPED`);
+
+  it('render -o DIR replaces a symlink at DIR/<host>.sh instead of writing through it', () => {
+    const dir = tmp();
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'secret\n', { mode: 0o600 });
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    symlinkSync(victim, join(out, 'k8s-master.sh'));
+    const r = kb(['render', LAB, '-o', out]);
+    expect(r.code).toBe(0);
+    expect(readFileSync(victim, 'utf8')).toBe('secret\n');
+    expect((statSync(victim).mode & 0o777).toString(8)).toBe('600');
+    expect(lstatSync(join(out, 'k8s-master.sh')).isFile()).toBe(true);
+    expect(readFileSync(join(out, 'k8s-master.sh'), 'utf8')).toMatch(/^#!\/usr\/bin\/env bash/);
+    expect(readdirSync(out).sort()).toEqual(['k8s-master.sh', 'k8s-node01.sh', 'k8s-node02.sh']);
+  });
+
+  it.skipIf(mountSkip)('render -o onto a full disk: one line, exit 2, and no empty or partial script left', async () => {
+    await withTmpfs('full', (dir) => {
+      expectOneLineRefusal(kb(['render', LAB, '-o', dir]), new RegExp(`^kbootstrap: cannot write ${dir}/k8s-master\\.sh: no space left on the device$`));
+      expect(readdirSync(dir)).toEqual(['filler']);
+    });
+  });
+
+  it('init FILE does not write through a dangling symlink: it is a file in the way without --force, replaced with it', () => {
+    const dir = tmp();
+    const target = join(dir, 'elsewhere.yaml');
+    const file = join(dir, 'inventory.yaml');
+    symlinkSync(target, file);
+    expectOneLineRefusal(kb(['init', '--defaults', file]), new RegExp(`^kbootstrap: ${file} exists: pass --force to overwrite it$`));
+    expect(existsSync(target)).toBe(false);
+    const r = kb(['init', '--defaults', '--force', file]);
+    expect(r.code).toBe(0);
+    expect(existsSync(target)).toBe(false);
+    expect(lstatSync(file).isFile()).toBe(true);
+    expect(kb(['validate', file]).code).toBe(0);
   });
 });
 

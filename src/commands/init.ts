@@ -3,10 +3,10 @@
  * writes a commented inventory, and validates it before it touches the disk.
  * --defaults writes a commented example without asking.
  */
-import { existsSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
 import { expandHome, parseInventory } from '../inventory/load.js';
 import { EXIT, InventoryError, UsageError, formatProblem, type Problem } from '../errors.js';
+import { nameTaken, writeFileSafely } from '../local-file.js';
 import { plural } from '../report.js';
 import type { Io } from '../io.js';
 
@@ -206,17 +206,11 @@ export async function askAnswers(p: Prompter, warn: (s: string) => void = () => 
 /** init writes to standard output when FILE is "-". */
 function writeInventory(file: string, text: string): void {
   if (file === '-') { process.stdout.write(text); return; }
-  try {
-    writeFileSync(file, text, { mode: 0o644 });
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? `no such directory ${dirname(file)}` : err.code === 'EACCES' ? 'permission denied' : err.code === 'EISDIR' ? 'is a directory' : err.code === 'ENOTDIR' ? 'a path component is a file, not a directory' : err.message;
-    throw new UsageError(`cannot write ${file}: ${why}`);
-  }
+  writeFileSafely(file, text, { mode: 0o644 });
 }
 
 export async function init(file: string, o: { defaults?: boolean; force?: boolean }, io: Io, prompter: Prompter | undefined): Promise<number> {
-  if (file !== '-' && existsSync(file) && !o.force) throw new UsageError(`${file} exists: pass --force to overwrite it`);
+  if (file !== '-' && nameTaken(file) && !o.force) throw new UsageError(`${file} exists: pass --force to overwrite it`);
   if (file === '-' && !o.defaults) throw new UsageError('init -: standard output is for --defaults; the wizard writes to a file');
   const warn = (s: string) => io.err(s + '\n');
   let answers = DEFAULT_ANSWERS;

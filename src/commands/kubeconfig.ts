@@ -3,7 +3,6 @@
  * controlPlaneEndpoint and renamed after the cluster; written 0600, or merged
  * into ~/.kube/config ($KUBECONFIG) without touching other entries.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, delimiter } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -13,6 +12,7 @@ import { EXIT, KbError } from '../errors.js';
 import { render } from '../shell/templates.js';
 import type { Io } from '../io.js';
 import type { Prompt } from '../ssh/credentials.js';
+import { makeDirs, readIfThere, setMode, writeFileSafely } from '../local-file.js';
 
 export interface KubeconfigFlags extends SessionFlags { output?: string; merge?: boolean }
 
@@ -65,11 +65,10 @@ export function mergeKubeconfig(existing: Kubeconfig | undefined, add: Kubeconfi
   };
 }
 
-function writeAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.kbootstrap-${process.pid}`;
-  writeFileSync(tmp, text, { mode: 0o600 });
-  renameSync(tmp, path);
+/** It holds the admin client key: 0600 whatever the umask, in a directory made 0700 when it is new. */
+function writeKubeconfig(path: string, text: string): void {
+  makeDirs(dirname(path), 0o700);
+  writeFileSafely(path, text, { mode: 0o600 });
 }
 
 export function defaultKubeconfigPath(env: NodeJS.ProcessEnv): string {
@@ -87,25 +86,33 @@ export async function kubeconfig(inv: Inventory, o: KubeconfigFlags, io: Io, pro
   } finally {
     await s.close();
   }
+  return saveKubeconfig(cfg, inv, o, io, process.env);
+}
+
+/** Where the fetched kubeconfig goes: -o FILE, merged into $KUBECONFIG (~/.kube/config), or standard output. */
+export function saveKubeconfig(cfg: Kubeconfig, inv: Inventory, o: { output?: string; merge?: boolean }, io: Io, env: NodeJS.ProcessEnv): number {
   if (o.merge) {
-    const path = defaultKubeconfigPath(process.env);
-    const before = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+    const path = defaultKubeconfigPath(env);
+    const before = readIfThere(path, 'cannot write');
     const merged = stringify(mergeKubeconfig(before ? (parse(before) as Kubeconfig) : undefined, cfg));
     if (before !== undefined && stringify(parse(before)) === merged) {
+      // nothing to change but the mode: an existing file may have been left readable by others
+      setMode(path, 0o600);
       io.out(`${path}: context ${inv.cluster.name} is already up to date\n`);
       return EXIT.ok;
     }
-    writeAtomic(path, merged);
+    writeKubeconfig(path, merged);
     io.out(`${path}: ${before?.includes(`name: ${inv.cluster.name}\n`) ? 'updated' : 'added'} context ${inv.cluster.name} (kubectl --context ${inv.cluster.name})\n`);
     return EXIT.ok;
   }
   const text = stringify(cfg);
   if (o.output) {
-    if (existsSync(o.output) && readFileSync(o.output, 'utf8') === text) {
+    if (readIfThere(o.output, 'cannot write') === text) {
+      setMode(o.output, 0o600);
       io.out(`${o.output}: already up to date\n`);
       return EXIT.ok;
     }
-    writeAtomic(o.output, text);
+    writeKubeconfig(o.output, text);
     io.out(`wrote ${o.output} (mode 0600)\n`);
     return EXIT.ok;
   }

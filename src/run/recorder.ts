@@ -1,8 +1,16 @@
 /**
  * The record of a run: each step's outcome, which hosts failed and why,
  * the time spent per host (connect, checks and steps), and the summary.
+ *
+ * Everything a run reports passes through here on its way to the terminal
+ * view, the plain lines, the summary and the JSON report, so this is where
+ * what hosts said (reasons, errors, shown output) is made printable: no
+ * control characters from a host reach the operator's terminal. Callers
+ * redact secrets first (printable() rewrites control characters, which
+ * would hide a secret that holds one from the redactor).
  */
 import type { Inventory } from '../inventory/model.js';
+import { printable } from '../printable.js';
 import type { HostSummary, RunEvent, RunResult, ShownOutput, StepOutcome } from './events.js';
 
 type Stats = { roundTrips: number; bytesSent: number; bytesReceived: number };
@@ -17,31 +25,35 @@ export class Recorder {
   constructor(private readonly onEvent?: (e: RunEvent) => void) {}
 
   emit(e: RunEvent): void {
-    this.onEvent?.(e);
+    // a connection error can quote the host (a refused sudo, a failed facts read)
+    this.onEvent?.(e.type === 'connect-failed' ? { ...e, error: printable(e.error) } : e);
   }
 
   record(o: StepOutcome): void {
-    this.outcomes.push(o);
-    this.emit({ type: 'step-end', outcome: o });
+    const clean = { ...o, reason: printable(o.reason) };
+    this.outcomes.push(clean);
+    this.emit({ type: 'step-end', outcome: clean });
   }
 
   /** An outcome nobody needs to see while the run goes (steps not run). */
   recordQuietly(o: StepOutcome): void {
-    this.outcomes.push(o);
+    this.outcomes.push({ ...o, reason: printable(o.reason) });
   }
 
   warn(message: string): void {
-    this.warnings.push(message);
-    this.emit({ type: 'warning', message });
+    const clean = printable(message);
+    this.warnings.push(clean);
+    this.emit({ type: 'warning', message: clean });
   }
 
   show(output: ShownOutput): void {
-    this.shown.push(output);
-    this.emit({ type: 'output', output });
+    const clean = { ...output, title: printable(output.title), text: printable(output.text) };
+    this.shown.push(clean);
+    this.emit({ type: 'output', output: clean });
   }
 
   hostFailure(host: string, why: string): void {
-    if (!this.hostFailed.has(host)) this.hostFailed.set(host, why);
+    if (!this.hostFailed.has(host)) this.hostFailed.set(host, printable(why));
   }
 
   failedHost(host: string): string | undefined {
