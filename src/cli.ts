@@ -87,6 +87,13 @@ interface RunExtras {
   maxUnavailable?: number;
 }
 
+/** Exit once stdout and stderr have taken what was written (to a pipe, process.exit would drop it). */
+function exitFlushed(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+  // a stream that never drains (a stopped reader) must not keep kbootstrap alive
+  setTimeout(() => process.exit(code), 2000).unref();
+}
+
 /** up, plan and upgrade over SSH. */
 export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'plan', io: Io, extras: RunExtras = {}): Promise<number> {
   const inv = load(file, io);
@@ -104,22 +111,25 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
   const sshOpts = { creds, acceptNewHostKeys: Boolean(o.acceptNewHostKeys), commandTimeoutMs: o.commandTimeout * 1000, connectAttempts: DEFAULTS.connectAttempts };
   const connect = (spec: HostSpec) => connectHost(resolved.get(spec.name) ?? spec, sshOpts);
 
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts === 1) io.err('\nkbootstrap: stopping after the running steps (Ctrl-C again to abort)\n');
-    else {
-      // listr2 hides the cursor while it draws
-      if (io.isTTY) io.out('\x1b[?25h\n');
-      io.err('kbootstrap: aborted\n');
-      process.exit(EXIT.interrupted);
-    }
-  };
-  process.on('SIGINT', onSigint);
-
   const json = o.output === 'json';
   const plain = !json && !o.quiet && (o.verbose || !io.isTTY);
   const view = !json && !o.quiet && !plain ? new ListrView(inv, plan, mode) : undefined;
+
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      const line = 'kbootstrap: stopping after the running steps (Ctrl-C again to abort)\n';
+      // on the terminal view the line goes above the drawn steps, now; elsewhere straight to stderr
+      if (!view?.notice(line)) io.err(`\n${line}`);
+    } else {
+      // the last frame stays, listr2's held output is printed and the cursor it hid comes back
+      view?.abort();
+      io.err('kbootstrap: aborted; a command already sent may still finish on its host: run the same command again to resume\n');
+      exitFlushed(EXIT.interrupted);
+    }
+  };
+  process.on('SIGINT', onSigint);
   const onEvent = (e: RunEvent) => {
     if (view) view.onEvent(e);
     else if (plain) {

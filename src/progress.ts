@@ -114,6 +114,31 @@ export class ListrView {
     }
   }
 
+  /**
+   * A line above the live view, shown now. listr2 holds every write to stdout
+   * and stderr while it draws (its ProcessOutput hijack) and prints them only
+   * when the run ends, so a plain write would show up after the summary: clear
+   * the drawn lines, write through the stream listr2 keeps for itself, redraw.
+   */
+  notice(line: string): boolean {
+    const r = (this.listr as unknown as { renderer?: unknown }).renderer as { updater?: { clear(): void }; update?(): void; logger?: { process?: { stderr?: { write(s: string): unknown } } } } | undefined;
+    const out = r?.logger?.process?.stderr;
+    if (!r?.updater || !r.update || !out) return false;
+    r.updater.clear();
+    out.write(line);
+    r.update();
+    return true;
+  }
+
+  /**
+   * Stop drawing for good (a second Ctrl-C): the last frame stays on screen,
+   * whatever listr2 held back is printed, and the cursor it hid is shown again.
+   */
+  abort(): void {
+    const r = (this.listr as unknown as { renderer?: unknown }).renderer as { end?(): void } | undefined;
+    try { r?.end?.(); } catch { /* the renderer had not started: nothing is drawn or held */ }
+  }
+
   /** Settle what never ran and wait for the renderer to finish drawing. */
   async finish(outcomes: StepOutcome[]): Promise<void> {
     for (const g of this.gates.values()) g.resolve({ ok: true });

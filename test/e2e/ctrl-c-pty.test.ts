@@ -28,7 +28,7 @@ async function waitFor(what: () => boolean, ms: number, label: () => string): Pr
 }
 
 /** Run the CLI in a pane; optionally type KEYS once the screen matches AT. Returns the last screen (with colours) and the exit code. */
-async function inPane(name: string, args: string[], o: { at?: RegExp; keys?: string[]; timeoutMs?: number } = {}): Promise<{ screen: string; plain: string; code: number }> {
+async function inPane(name: string, args: string[], o: { at?: RegExp; keys?: string[]; timeoutMs?: number } = {}): Promise<{ screen: string; plain: string; code: number; cursorVisible: boolean }> {
   const dir = mkdtempSync(join(tmpdir(), 'kb-e2e-pty-'));
   const rc = join(dir, 'rc');
   // the agent of whoever runs the tests must not decide them (as in cli.ts)
@@ -40,7 +40,11 @@ async function inPane(name: string, args: string[], o: { at?: RegExp; keys?: str
     for (const k of o.keys ?? []) tmux('send-keys', '-t', name, k);
   }
   await waitFor(() => existsSync(rc) && readFileSync(rc, 'utf8').trim() !== '', o.timeoutMs ?? 120_000, () => `the CLI to exit; screen:\n${plain()}`);
-  const result = { screen: tmux('capture-pane', '-p', '-e', '-t', name), plain: plain(), code: Number(readFileSync(rc, 'utf8').trim()) };
+  const result = {
+    screen: tmux('capture-pane', '-p', '-e', '-t', name), plain: plain(), code: Number(readFileSync(rc, 'utf8').trim()),
+    // what the shell the user gets back shows: tmux's own record of the cursor mode (DECTCEM)
+    cursorVisible: tmux('display-message', '-p', '-t', name, '#{cursor_flag}').trim() === '1',
+  };
   tmux('kill-session', '-t', name);
   return result;
 }
@@ -59,6 +63,9 @@ describe.skipIf(!!LAB_SKIP_REASON || !hasTmux)('up on a terminal', () => {
     const r = await inPane('up', ['up', inv], { at: /hosts-file: (changed|ok)/, keys: ['C-c'] });
     expect(r.code, r.plain).toBe(130);
     expect(r.plain).toContain('stopping after the running steps');
+    // said when it happened: above the steps the view went on drawing, not after the run's failure lines (issue 25)
+    expect(r.plain.indexOf('stopping after the running steps'), r.plain).toBeLessThan(r.plain.search(/↓ \d+ steps? not run: interrupted/));
+    expect(r.cursorVisible).toBe(true);
     // the steps it did not start are one line per host, not a list
     expect(r.plain).toMatch(/↓ \d+ steps? not run: interrupted/);
     expect(r.plain).not.toMatch(/Interrupted\.|exit(ed)? 127/);
@@ -69,6 +76,17 @@ describe.skipIf(!!LAB_SKIP_REASON || !hasTmux)('up on a terminal', () => {
     expect(changed(again).length).toBeGreaterThan(0);
     const third = await kb(['up', inv, '--output', 'json']);
     expect(changed(third)).toEqual([]);
+  });
+
+  it('two Ctrl-Cs: aborted at once, says so, and leaves the terminal with its cursor (issue 25)', async () => {
+    const inv = writeInventory();
+    await kb(['reset', inv, '--all', '--yes']);
+    const r = await inPane('abort', ['up', inv], { at: /hosts-file: (changed|ok)/, keys: ['C-c', 'C-c'] });
+    process.stdout.write(`\n----- terminal: kbootstrap up, Ctrl-C twice -----\n${r.plain.trimEnd()}\n-----\n`);
+    expect(r.code, r.plain).toBe(130);
+    expect(r.plain).toContain('kbootstrap: stopping after the running steps (Ctrl-C again to abort)');
+    expect(r.plain).toContain('kbootstrap: aborted; a command already sent may still finish on its host: run the same command again to resume');
+    expect(r.cursorVisible, 'the cursor listr2 hid is shown again').toBe(true);
   });
 
   it('a host that cannot be reached is a red ✖ with its reason; its steps are one line; the summary shows the time it took', async () => {
