@@ -25,6 +25,11 @@ import { init, inquirerPrompter } from './commands/init.js';
 import type { Io } from './io.js';
 import { makeDirs, writeFileSafely } from './local-file.js';
 import { printable, printableIo } from './printable.js';
+import { RunLog } from './run/run-log.js';
+import { Redactor } from './redact.js';
+import { thisRun, type LockMode } from './run/host-lock.js';
+import type { ConnectContext } from './connect.js';
+import type { SessionRun } from './session.js';
 
 
 const defaultIo: Io = {
@@ -56,6 +61,27 @@ function filterFrom(o: { only?: string[]; steps?: string[]; skipSteps?: string[]
   return { only: o.only, steps: o.steps, skipSteps: o.skipSteps };
 }
 
+/**
+ * This process's run log, opened by the first command that connects to hosts;
+ * main() closes it and prints its path when the command fails.
+ */
+let runLog: RunLog | undefined;
+let runArgv: string[] = [];
+
+/** What a command's connections share: its lock (take for commands that change hosts, else observe), the log, one Redactor. */
+function connectContext(command: string, lock: LockMode, io: Io): ConnectContext {
+  if (!runLog) {
+    const { log, error } = RunLog.open(runArgv, new Redactor());
+    if (error) io.err(`kbootstrap: warning: ${error}\n`);
+    runLog = log;
+  }
+  return { lock: { mode: lock, me: thisRun(command) }, log: runLog, redactor: runLog?.redactor ?? new Redactor() };
+}
+
+function sessionRun(command: string, lock: LockMode, io: Io): SessionRun {
+  return { ctx: connectContext(command, lock, io), warn: (m) => io.err(`kbootstrap: warning: ${m}\n`) };
+}
+
 /** Ask on the terminal without echo (inquirer), only when there is one. */
 async function terminalPrompt(): Promise<Prompt | undefined> {
   if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
@@ -85,6 +111,8 @@ interface RunExtras {
   /** false: stop with nothing done (exit 1) */
   confirm?: (inv: Inventory, plan: Plan) => Promise<boolean>;
   maxUnavailable?: number;
+  /** the command's name for the run lock (default: up, or plan) */
+  command?: string;
 }
 
 /** Exit once stdout and stderr have taken what was written (to a pipe, process.exit would drop it). */
@@ -109,7 +137,10 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
   if (o.verbose) for (const h of hosts) io.out(`${h.name}: ssh ${Object.entries(h.ssh.resolved!.sources).map(([k, v]) => `${k} ${v}`).join('; ')}\n`);
   const creds = await resolveCredentials(hosts, process.env, await terminalPrompt());
   const sshOpts = { creds, acceptNewHostKeys: Boolean(o.acceptNewHostKeys), commandTimeoutMs: o.commandTimeout * 1000, connectAttempts: DEFAULTS.connectAttempts };
-  const connect = (spec: HostSpec) => connectHost(resolved.get(spec.name) ?? spec, sshOpts);
+  // plan only reads: it says who holds a host's lock, and takes none
+  const ctx = connectContext(extras.command ?? (mode === 'plan' ? 'plan' : 'up'), mode === 'plan' ? 'observe' : 'take', io);
+  ctx.redactor?.add(creds.password, creds.sudoPassword, creds.passphrase);
+  const connect = (spec: HostSpec) => connectHost(resolved.get(spec.name) ?? spec, sshOpts, ctx);
 
   const json = o.output === 'json';
   const plain = !json && !o.quiet && (o.verbose || !io.isTTY);
@@ -126,11 +157,14 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
       // the last frame stays, listr2's held output is printed and the cursor it hid comes back
       view?.abort();
       io.err('kbootstrap: aborted; a command already sent may still finish on its host: run the same command again to resume\n');
+      if (runLog) io.err(`kbootstrap: the log of this run: ${runLog.path}\n`);
       exitFlushed(EXIT.interrupted);
     }
   };
   process.on('SIGINT', onSigint);
   const onEvent = (e: RunEvent) => {
+    const logged = plainEventLine(e, true);
+    if (logged) ctx.log?.note(logged);
     if (view) view.onEvent(e);
     else if (plain) {
       const line = plainEventLine(e, Boolean(o.verbose));
@@ -259,7 +293,7 @@ Exit codes:
         const message = upgradeQuestion(inv, o.maxUnavailable as number);
         return (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
       };
-      setCode(await runOverSsh(file, o, 'apply', io, { plan: buildUpgradePlan, confirm, maxUnavailable: o.maxUnavailable as number }));
+      setCode(await runOverSsh(file, o, 'apply', io, { plan: buildUpgradePlan, confirm, maxUnavailable: o.maxUnavailable as number, command: 'upgrade' }));
     });
 
   program.command('render')
@@ -299,11 +333,11 @@ Exit codes:
     .option('--force', 'allow --ttl 0'))
     .action(async (a: string, b: string | undefined, c: string | undefined, o) => {
       const prompt = await terminalPrompt();
-      if (a === 'list' && b) setCode(await tokenList(load(b, io), o, hostIo, prompt));
-      else if (a === 'revoke' && b && c) setCode(await tokenRevoke(load(b, io), c, o, hostIo, prompt));
+      if (a === 'list' && b) setCode(await tokenList(load(b, io), { ...o, run: sessionRun('token list', 'observe', io) }, hostIo, prompt));
+      else if (a === 'revoke' && b && c) setCode(await tokenRevoke(load(b, io), c, { ...o, run: sessionRun('token revoke', 'observe', io) }, hostIo, prompt));
       else if (a === 'revoke' || a === 'list') throw new UsageError(`usage: kbootstrap token ${a} INVENTORY${a === 'revoke' ? ' ID' : ''}`);
       else if (b) throw new UsageError(`token: unexpected argument ${JSON.stringify(b)}`);
-      else setCode(await tokenCreate(load(a, io), o, hostIo, prompt));
+      else setCode(await tokenCreate(load(a, io), { ...o, run: sessionRun('token', 'observe', io) }, hostIo, prompt));
     });
 
   sshOptions(program.command('reset')
@@ -319,7 +353,7 @@ Exit codes:
         const { default: inquirer } = await import('inquirer');
         confirm = async (message) => (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
       }
-      setCode(await reset(inv, o, hostIo, confirm, await terminalPrompt()));
+      setCode(await reset(inv, { ...o, run: sessionRun('reset', 'take', io) }, hostIo, confirm, await terminalPrompt()));
     });
 
   sshOptions(program.command('kubeconfig')
@@ -328,7 +362,7 @@ Exit codes:
     .option('-o, --output <file>', 'write it to FILE (mode 0600)')
     .option('--merge', 'merge it into $KUBECONFIG or ~/.kube/config, keeping the other contexts'))
     .action(async (file: string, o) => {
-      setCode(await kubeconfig(load(file, io), o, hostIo, await terminalPrompt()));
+      setCode(await kubeconfig(load(file, io), { ...o, run: sessionRun('kubeconfig', 'observe', io) }, hostIo, await terminalPrompt()));
     });
 
   sshOptions(program.command('status')
@@ -336,7 +370,7 @@ Exit codes:
     .argument('<inventory>', 'inventory file (YAML)')
     .addOption(new Option('--output <format>', 'text or json').choices(['text', 'json']).default('text')))
     .action(async (file: string, o) => {
-      setCode(await status(load(file, io), o, hostIo, await terminalPrompt()));
+      setCode(await status(load(file, io), { ...o, run: sessionRun('status', 'observe', io) }, hostIo, await terminalPrompt()));
     });
 
   sshOptions(program.command('check')
@@ -344,7 +378,7 @@ Exit codes:
     .argument('<inventory>', 'inventory file (YAML)')
     .addOption(new Option('--output <format>', 'text or json').choices(['text', 'json']).default('text')))
     .action(async (file: string, o) => {
-      setCode(await check(load(file, io), o, hostIo, await terminalPrompt()));
+      setCode(await check(load(file, io), { ...o, run: sessionRun('check', 'observe', io) }, hostIo, await terminalPrompt()));
     });
 
   program.command('init')
@@ -379,6 +413,21 @@ export function upgradeQuestion(inv: Inventory, maxUnavailable: number): string 
 }
 
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  runLog = undefined;
+  runArgv = argv.slice(2);
+  const code = await runCommand(argv, io);
+  // (the command opened it, if it connected anywhere)
+  const log = runLog as RunLog | undefined;
+  if (log) {
+    log.close(`exit ${code}`);
+    // plan's 3 says something would change: not a failure
+    if (code !== EXIT.ok && code !== EXIT.changes) io.err(`kbootstrap: the log of this run: ${log.path}\n`);
+    runLog = undefined;
+  }
+  return code;
+}
+
+async function runCommand(argv: string[], io: Io): Promise<number> {
   let code: number = EXIT.ok;
   const program = buildProgram(io, (c) => { code = c; });
   if (argv.length <= 2) {

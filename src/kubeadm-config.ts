@@ -26,12 +26,27 @@ export function apiServerCertSANs(cluster: ClusterSpec): string[] {
   return [...new Set([cluster.loadBalancer.address, endpointHost])];
 }
 
+/**
+ * kubeadm init always creates a bootstrap token (24 hours unless told otherwise) and kbootstrap
+ * never joins with it: it creates short-lived tokens of its own when a join needs one. So init's
+ * token is named and short-lived here, and the kubeadm-init step deletes it right after init.
+ * InitConfiguration.bootstrapTokens ("describes a set of Bootstrap Tokens to create"; each
+ * token's value is random when unset) is the same field in v1beta3 and v1beta4:
+ * https://kubernetes.io/docs/reference/config-api/kubeadm-config.v1beta4/#kubeadm-k8s-io-v1beta4-InitConfiguration
+ * (read 2026-12-05). Skipping init's bootstrap-token phase instead would also skip the RBAC and
+ * cluster-info ConfigMap that every join needs
+ * (https://kubernetes.io/docs/reference/setup-tools/kubeadm/generated/kubeadm_init_phase_bootstrap-token/).
+ * The description stays free of characters JSON escapes, so the step can find it in `kubeadm token list -o json`.
+ */
+export const INIT_TOKEN = { description: 'made by kubeadm init, deleted by kbootstrap once init is done', ttl: '15m' } as const;
+
 export function initConfig(cluster: ClusterSpec, host: HostSpec): string {
   const api = kubeadmApiVersion(cluster);
   return '# kbootstrap: kubeadm init configuration\n' + docs(
     {
       apiVersion: api,
       kind: 'InitConfiguration',
+      bootstrapTokens: [{ description: INIT_TOKEN.description, ttl: INIT_TOKEN.ttl }],
       localAPIEndpoint: { advertiseAddress: host.address, bindPort: 6443 },
       nodeRegistration: { name: host.name, criSocket: criSocket(cluster) },
     },

@@ -56,6 +56,8 @@ export class Runner {
   private readonly join: JoinCredentials;
   private readonly firstCp: HostSpec;
   private interrupted = false;
+  /** why nothing ran: another run holds a host's lock */
+  private lockedBy?: string;
   /** hosts a haltOnFailure phase did not start, by phase */
   private readonly haltedBy = new Map<string, string>();
 
@@ -76,13 +78,17 @@ export class Runner {
         this.rec.addTime(host, ms);
         if (error === undefined) {
           this.rec.emit({ type: 'connected', host, ms });
+          for (const n of this.hosts.get(host)?.notices ?? []) this.rec.warn(n);
         } else {
           this.rec.hostFailure(host, error);
           this.rec.emit({ type: 'connect-failed', host, error });
         }
       });
       // a host the Kubernetes minor cannot run on stops the run before any step (docs/compatibility.md D2)
-      const refused = this.vetHosts(toConnect);
+      // another run holds a host: this one changes nothing anywhere (the hosts it did lock are free again when it disconnects)
+      const locked = toConnect.map((h) => h.name).filter((n) => this.hosts.lockedNames.includes(n));
+      if (locked.length) this.lockedBy = `not run: another kbootstrap run holds the lock of ${locked.join(', ')}`;
+      const refused = locked.length > 0 || this.vetHosts(toConnect);
       if (!refused) await pool(toConnect.filter((h) => this.hosts.get(h.name)), this.opts.concurrency, (h) => this.rec.timed(h.name, () => this.initialChecks(h)));
       for (const phase of refused ? [] : this.plan.phases) {
         if (this.stopRequested()) break;
@@ -260,7 +266,8 @@ export class Runner {
       for (const spec of phase.hosts) {
         for (const step of stepsFor(phase, spec, this.inv)) {
           if (this.rec.has(spec.name, step.id)) continue;
-          const why = this.rec.failedHost(spec.name)
+          const why = this.lockedBy ? this.lockedBy
+            : this.rec.failedHost(spec.name)
             ? `not run: ${spec.name} failed earlier`
             : this.interrupted ? 'not run: interrupted'
               : this.haltedBy.get(spec.name) === phase.id ? 'not run: another node of this phase failed, and an upgrade takes no further node down'

@@ -5,7 +5,7 @@
  */
 import type { HostSpec, Inventory } from './inventory/model.js';
 import type { Host } from './host/host.js';
-import { connectHost } from './connect.js';
+import { connectHost, type ConnectContext } from './connect.js';
 import { resolveCredentials, type Prompt } from './ssh/credentials.js';
 import { HostPool } from './run/host-pool.js';
 import { applySshConfig } from './ssh/resolve.js';
@@ -20,10 +20,19 @@ export interface SessionFlags {
   /** OpenSSH client configuration (--ssh-config); default the inventory's ssh.configFile, else ~/.ssh/config */
   sshConfig?: string;
   verbose?: boolean;
+  /** set by the CLI, not a flag: the run lock to take or read, the run log, where warnings go */
+  run?: SessionRun;
+}
+
+export interface SessionRun {
+  ctx: ConnectContext;
+  warn: (message: string) => void;
 }
 
 export class Session {
-  private constructor(readonly inv: Inventory, readonly pool: HostPool, private readonly resolved: Map<string, HostSpec>) {}
+  private readonly warned = new Set<string>();
+
+  private constructor(readonly inv: Inventory, readonly pool: HostPool, private readonly resolved: Map<string, HostSpec>, private readonly run?: SessionRun) {}
 
   /** Where each SSH setting of a host came from (the inventory, OpenSSH's configuration or a default). */
   sources(name: string): Record<string, string> {
@@ -34,17 +43,23 @@ export class Session {
     // OpenSSH's configuration fills in what the inventory leaves out; the pool connects these resolved specs
     const resolved = new Map(applySshConfig(inv, inv.hosts, flags.sshConfig ?? inv.sshConfigFile).map((h) => [h.name, h]));
     const creds = await resolveCredentials(specs.map((s) => resolved.get(s.name) ?? s), process.env, prompt);
+    flags.run?.ctx.redactor?.add(creds.password, creds.sudoPassword, creds.passphrase);
     const opts = {
       creds,
       acceptNewHostKeys: Boolean(flags.acceptNewHostKeys),
       commandTimeoutMs: (flags.commandTimeout ?? DEFAULTS.commandTimeoutSeconds) * 1000,
       connectAttempts: DEFAULTS.connectAttempts,
     };
-    return new Session(inv, new HostPool((s) => connectHost(resolved.get(s.name) ?? s, opts), flags.concurrency ?? DEFAULTS.concurrency), resolved);
+    return new Session(inv, new HostPool((s) => connectHost(resolved.get(s.name) ?? s, opts, flags.run?.ctx), flags.concurrency ?? DEFAULTS.concurrency), resolved, flags.run);
   }
 
-  connect(specs: HostSpec[]): Promise<void> {
-    return this.pool.open(specs);
+  async connect(specs: HostSpec[]): Promise<void> {
+    await this.pool.open(specs);
+    for (const h of this.pool.connected) {
+      if (this.warned.has(h.name)) continue;
+      this.warned.add(h.name);
+      for (const n of h.notices) this.run?.warn(n);
+    }
   }
 
   host(name: string): Host | undefined {

@@ -45,7 +45,13 @@ export async function reset(inv: Inventory, o: ResetFlags, io: Io, confirm: Conf
   const s = await Session.open(inv, o, prompt, inv.hosts);
   let failed = false;
   try {
-    await s.connect(order);
+    // every host this may touch (the targets, and the control plane that drains them), before anything changes
+    await s.connect([...order, ...inv.hosts.filter((h) => h.role === 'control-plane' && !order.includes(h))]);
+    const locked = s.pool.lockedNames;
+    if (locked.length) {
+      for (const n of locked) io.out(`${n}: ${s.error(n)}\n`);
+      throw new KbError(`reset: nothing was reset: another kbootstrap run holds the lock of ${locked.join(', ')}`, EXIT.failed);
+    }
     let cp: Host | undefined;
     try {
       cp = await s.controlPlane(o.all ? [] : targets.filter((t) => t.role === 'control-plane').map((t) => t.name));

@@ -15,6 +15,9 @@ export interface HostExecOptions extends ExecOptions {
 }
 
 export class Host {
+  /** what connecting found worth a warning (the run lock) */
+  readonly notices: string[] = [];
+
   constructor(
     readonly spec: HostSpec,
     readonly transport: Transport,

@@ -7,12 +7,15 @@ import type { HostSpec } from '../inventory/model.js';
 import type { Host } from '../host/host.js';
 import { KbError } from '../errors.js';
 import { pool } from './pool.js';
+import { LockHeldError } from './host-lock.js';
 
 export type Connect = (h: HostSpec) => Promise<Host>;
 
 export class HostPool {
   private readonly hosts = new Map<string, Host>();
   private readonly errors = new Map<string, string>();
+  /** hosts another kbootstrap run holds the lock of */
+  private readonly locked = new Set<string>();
 
   constructor(private readonly connectOne: Connect, private readonly concurrency: number) {}
 
@@ -23,10 +26,12 @@ export class HostPool {
       try {
         this.hosts.set(s.name, await this.connectOne(s));
         this.errors.delete(s.name);
+        this.locked.delete(s.name);
         each?.(s.name, Date.now() - t0);
       } catch (e) {
         const msg = (e as Error).message;
         this.errors.set(s.name, msg);
+        if (e instanceof LockHeldError) this.locked.add(s.name);
         each?.(s.name, Date.now() - t0, msg);
       }
     });
@@ -45,6 +50,11 @@ export class HostPool {
 
   error(name: string): string | undefined {
     return this.errors.get(name);
+  }
+
+  /** Hosts whose run lock another kbootstrap holds: a run that changes hosts must not start. */
+  get lockedNames(): string[] {
+    return [...this.locked];
   }
 
   get failedNames(): string[] {

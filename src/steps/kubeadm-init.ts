@@ -1,6 +1,6 @@
 import { render } from '../shell/templates.js';
 import { first, kv } from '../shell/kv.js';
-import { initConfig } from '../kubeadm-config.js';
+import { INIT_TOKEN, initConfig } from '../kubeadm-config.js';
 import { clusterState } from '../kube/cluster-state.js';
 import { firstControlPlaneOnly, type Step } from './types.js';
 import { kubeVipAfterInitScript } from './load-balancer.js';
@@ -30,7 +30,7 @@ export const kubeadmInitStep: Step = {
   async apply(ctx) {
     const { host, cluster } = ctx;
     await host.upload(initConfig(cluster, host.spec), INIT_CONFIG_PATH, { mode: '600' });
-    await host.exec(render('kubeadm-init/apply', { configPath: INIT_CONFIG_PATH }), { mutates: true, timeoutMs: 10 * 60_000 });
+    await host.exec(render('kubeadm-init/apply', { configPath: INIT_CONFIG_PATH, initTokenDescription: INIT_TOKEN.description }), { mutates: true, timeoutMs: 10 * 60_000 });
     const afterInit = kubeVipAfterInitScript(cluster);
     if (afterInit) await host.exec(afterInit, { mutates: true, timeoutMs: 3 * 60_000, note: 'kube-vip: from super-admin.conf back to admin.conf now that init is over' });
     await host.exec(render('common/user-kubeconfig', { user: host.spec.ssh.user }), { mutates: true });

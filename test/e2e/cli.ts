@@ -8,6 +8,7 @@ export interface JsonReport {
   exitCode: number;
   hosts: { host: string; ok: number; changed: number; skipped: number; failed: number; wouldChange: number; roundTrips: number; error?: string }[];
   steps: { host: string; step: string; status: string; reason: string }[];
+  warnings?: string[];
 }
 
 export function kb(args: string[], opts: { env?: Record<string, string | undefined>; killAfterMs?: number; signalAt?: (out: string) => boolean } = {}): Promise<CliResult> {

@@ -11,7 +11,7 @@ set -euo pipefail
 
 # kb_write DEST MODE [OWNER]: replace DEST with stdin atomically (temp file in
 # the same directory, mode and owner set, then rename), keeping a one-time
-# backup of the original as DEST.kbootstrap.bak.
+# backup of the original as DEST.kbootstrap.bak (see kb_backup).
 kb_write() {
   kb_dir=$(dirname "$1")
   mkdir -p "$kb_dir"
@@ -25,7 +25,15 @@ kb_write() {
 }
 
 # kb_backup FILE: copy FILE to FILE.kbootstrap.bak once; later runs keep the first copy.
+# Nothing under /etc/kbootstrap is backed up: kbootstrap wrote those files itself and some
+# hold secrets (the join configuration), so a backup an older kbootstrap left there goes too.
 kb_backup() {
+  case $1 in
+    /etc/kbootstrap/*)
+      rm -f "$1.kbootstrap.bak"
+      return 0
+      ;;
+  esac
   if [ -e "$1" ] && [ ! -e "$1.kbootstrap.bak" ]; then
     cp -p "$1" "$1.kbootstrap.bak"
   fi
@@ -564,6 +572,9 @@ kb_write /etc/kbootstrap/kubeadm-init.yaml 600 root:root <<'KBOOTSTRAP_EOF'
 # kbootstrap: kubeadm init configuration
 apiVersion: kubeadm.k8s.io/v1beta3
 kind: InitConfiguration
+bootstrapTokens:
+  - description: made by kubeadm init, deleted by kbootstrap once init is done
+    ttl: 15m
 localAPIEndpoint:
   advertiseAddress: 192.168.80.11
   bindPort: 6443
@@ -596,6 +607,13 @@ KBOOTSTRAP_EOF
 if [ ! -f /etc/kubernetes/admin.conf ]; then
   # preflight checks stay on; tokens and the certificate key are not printed
   kubeadm init --config /etc/kbootstrap/kubeadm-init.yaml --upload-certs --skip-token-print --skip-certificate-key-print
+  # init made a bootstrap token of its own (the configuration's bootstrapTokens: described, 15 minutes);
+  # joins use tokens kbootstrap creates when it needs them, so it goes now. Only its public id is printed
+  kubeadm token list -o json \
+    | awk -v want='made by kubeadm init, deleted by kbootstrap once init is done' '
+        /^ *"token": "/ { id = $0; sub(/^ *"token": "/, "", id); id = substr(id, 1, 6) }
+        /^ *"description": "/ { d = $0; sub(/^ *"description": "/, "", d); sub(/",?$/, "", d); if (d == want) print id }' \
+    | xargs -r kubeadm token delete
 elif ! kb_kubectl get --raw=/readyz --request-timeout=5s >/dev/null 2>&1; then
   # initialised earlier but the API server does not answer: the kubelet runs the static pods
   systemctl restart kubelet

@@ -11,7 +11,7 @@ set -euo pipefail
 
 # kb_write DEST MODE [OWNER]: replace DEST with stdin atomically (temp file in
 # the same directory, mode and owner set, then rename), keeping a one-time
-# backup of the original as DEST.kbootstrap.bak.
+# backup of the original as DEST.kbootstrap.bak (see kb_backup).
 kb_write() {
   kb_dir=$(dirname "$1")
   mkdir -p "$kb_dir"
@@ -25,7 +25,15 @@ kb_write() {
 }
 
 # kb_backup FILE: copy FILE to FILE.kbootstrap.bak once; later runs keep the first copy.
+# Nothing under /etc/kbootstrap is backed up: kbootstrap wrote those files itself and some
+# hold secrets (the join configuration), so a backup an older kbootstrap left there goes too.
 kb_backup() {
+  case $1 in
+    /etc/kbootstrap/*)
+      rm -f "$1.kbootstrap.bak"
+      return 0
+      ;;
+  esac
   if [ -e "$1" ] && [ ! -e "$1.kbootstrap.bak" ]; then
     cp -p "$1" "$1.kbootstrap.bak"
   fi
