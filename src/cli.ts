@@ -157,7 +157,7 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
       // the last frame stays, listr2's held output is printed and the cursor it hid comes back
       view?.abort();
       io.err('kbootstrap: aborted; a command already sent may still finish on its host: run the same command again to resume\n');
-      if (runLog) io.err(`kbootstrap: the log of this run: ${runLog.path}\n`);
+      if (runLog?.used) io.err(`kbootstrap: the log of this run: ${runLog.path}\n`);
       exitFlushed(EXIT.interrupted);
     }
   };
@@ -421,7 +421,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   if (log) {
     log.close(`exit ${code}`);
     // plan's 3 says something would change: not a failure
-    if (code !== EXIT.ok && code !== EXIT.changes) io.err(`kbootstrap: the log of this run: ${log.path}\n`);
+    if (code !== EXIT.ok && code !== EXIT.changes && log.used) io.err(`kbootstrap: the log of this run: ${log.path}\n`);
     runLog = undefined;
   }
   return code;

@@ -27,7 +27,7 @@ export async function connectHost(spec: HostSpec, o: SshOptions, ctx: ConnectCon
     const ssh = await sshConnect(spec, o);
     t = ctx.log ? new LoggedTransport(ssh, spec.name, ctx.log) : ssh;
   } catch (e) {
-    ctx.log?.note(`${spec.name}: cannot connect: ${(e as Error).message}`);
+    ctx.log?.note(`${spec.name}: cannot connect: ${(e as Error).message}`, { host: true });
     throw e;
   }
   try {
@@ -47,7 +47,7 @@ export async function connectHost(spec: HostSpec, o: SshOptions, ctx: ConnectCon
     if (judged.warning) host.notices.push(judged.warning);
     return host;
   } catch (e) {
-    ctx.log?.note(`${spec.name}: ${(e as Error).message}`);
+    ctx.log?.note(`${spec.name}: ${(e as Error).message}`, { host: true });
     await t.close();
     throw e;
   }

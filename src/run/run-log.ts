@@ -40,6 +40,8 @@ export class RunLog {
   readonly redactor: Redactor;
   private size = 0;
   private closed = false;
+  /** Whether anything about a host was written (a command, a connection); a log without it is removed on close. */
+  used = false;
 
   private constructor(readonly path: string, private readonly fd: number, redactor: Redactor) {
     this.redactor = redactor;
@@ -81,11 +83,14 @@ export class RunLog {
     return `  ${name}:\n${indent(cut)}\n`;
   }
 
-  note(line: string): void {
+  /** A line of the run; `host`: it is about a host (a connection that failed), which makes the log worth keeping. */
+  note(line: string, o: { host?: boolean } = {}): void {
+    if (o.host) this.used = true;
     this.write(`${new Date().toISOString()} ${line}\n`);
   }
 
   command(e: { host: string; step: string; what: string; script: string; ms: number; code?: number; stdout?: string; stderr?: string; hidden?: boolean; error?: string }): void {
+    this.used = true;
     const head = `${new Date().toISOString()} ${e.host} [${e.step}] ${e.what}: ${e.error ? 'error' : `exit ${e.code}`} (${e.ms} ms)\n`;
     const big = this.size > FILE_MAX;
     const body = big ? '  (output not logged: the log is over its size limit)\n'
@@ -100,6 +105,8 @@ export class RunLog {
     if (this.closed) return;
     this.closed = true;
     try { closeSync(this.fd); } catch { /* already gone */ }
+    // a command that never reached a host (bad input, Ctrl-C at a confirmation) leaves no log behind
+    if (!this.used) rmSync(this.path, { force: true });
   }
 }
 
