@@ -110,6 +110,7 @@ export function fetchDebianPackages(suite: Suite, name: string, packages: string
 
 /**
  * What the CI and a developer's machine do when a fetch fails: in CI (CI=true)
+ * (CI set, as the CI's runner sets it; the lab and VM tests read it the same way)
  * the test must fail loudly, elsewhere it is skipped with the reason printed.
  * Returns the fetched packages, or the reason to skip.
  */
@@ -120,7 +121,7 @@ export function fetchOrSkip(suite: Suite, name: string, packages: string[]): Unp
     return u;
   } catch (e) {
     const msg = `cannot fetch ${packages.join(', ')} from Debian ${suite}: ${(e as Error).message}`;
-    if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(`${msg}\n(CI=true: a missing oracle is a failure, not a skip)`, { cause: e });
+    if (process.env.CI && !/^(false|0)$/i.test(process.env.CI)) throw new Error(`${msg}\n(CI=true: a missing oracle is a failure, not a skip)`, { cause: e });
     console.warn(`SKIPPED: ${msg}`);
     return { skip: msg.split('\n')[0]! };
   }
