@@ -37,10 +37,18 @@ import { ctxFor, exampleInventory } from '../support/contexts.js';
 import { fetchOrSkip, relocateOntoSuiteLibc } from '../support/debian-suites.js';
 
 const SID = fetchOrSkip('sid', 'containerd', ['containerd', 'runc', 'libc6', 'libseccomp2']);
-const SKIP = 'skip' in SID ? SID.skip : '';
 const BIN = 'skip' in SID ? '' : join(SID.root, 'usr/bin');
 const RUNC = 'skip' in SID ? '' : join(SID.root, 'usr/sbin/runc');
-if (!('skip' in SID)) relocateOntoSuiteLibc(SID.root, RUNC);
+/** Why the tests skip: no fetch, or runc cannot be relocated (patchelf missing; in CI that fails too). */
+const SKIP = 'skip' in SID ? SID.skip : (() => {
+  try {
+    relocateOntoSuiteLibc(SID.root, RUNC);
+    return '';
+  } catch (e) {
+    if (process.env.CI && !/^(false|0)$/i.test(process.env.CI)) throw e;
+    return `sid's runc cannot run here: ${(e as Error).message} (apt-get install patchelf)`;
+  }
+})();
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CERTS_D = '/etc/containerd/certs.d';
