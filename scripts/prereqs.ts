@@ -36,7 +36,7 @@ const TEST_PACKAGES: Record<string, string> = {
   e2fsprogs: '/usr/sbin/mkfs.ext4',
   'apt-utils': '/usr/bin/apt-ftparchive',
   gpg: '/usr/bin/gpg',
-  // sid's sudo-rs relocated onto sid's glibc for a lab host (test/lab/sudo-rs.ts)
+  // sid's sudo-rs relocated onto sid's glibc for a lab host (test/lab/sudo-rs.ts), and sid's runc for the containerd 2.x oracle
   patchelf: '/usr/bin/patchelf',
 };
 

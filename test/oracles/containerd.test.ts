@@ -8,6 +8,7 @@
  * containerd 1.6 cannot judge a version 3 file (it loads it without reading the
  * 2.x plugin tables), so the 2.x output is parsed as TOML and read at the keys
  * containerd 2.x documents: https://github.com/containerd/containerd/blob/main/docs/cri/config.md
+ * (containerd2.test.ts has the real containerd 2.1 from Debian sid judge the 2.x output.)
  */
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
