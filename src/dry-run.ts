@@ -99,6 +99,10 @@ function renderHost(
         if (r.note) out.push(`# ${r.note}`);
         if (!r.mutates) out.push('# (read-only)');
         out.push('(', r.script.trimEnd(), ')');
+      } else if (r.summary !== undefined) {
+        // a file from the operator's machine: what it is, never what it says
+        if (r.note) out.push(`# ${r.note}`);
+        out.push(`# writes ${r.dest} (mode ${r.mode}, ${r.owner}): ${r.summary.replace(/[\r\n]/g, ' ')}`);
       } else {
         const content = redactor.redact(r.content);
         const delim = heredocDelimiter(content);

@@ -16,9 +16,10 @@ export class Redactor {
     for (const s of [...this.secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join('<redacted>');
     // patterns that look like kubeadm secrets even when we did not fetch them ourselves
     out = out.replace(/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/g, '<redacted-token>');
-    out = out.replace(/sha256:[a-f0-9]{64}\b/g, 'sha256:<redacted>');
+    // (an image pinned by digest, repo@sha256:..., and a file's digest written "sha256 <hex>" are public: kept)
+    out = out.replace(/(?<!@)sha256:[a-f0-9]{64}\b/g, 'sha256:<redacted>');
     out = out.replace(/(--certificate-key[ =])[a-f0-9]{64}\b/g, '$1<redacted>');
-    out = out.replace(/\b[a-f0-9]{64}\b/g, '<redacted-key>');
+    out = out.replace(/(?<!@sha256:|sha256 )\b[a-f0-9]{64}\b/g, '<redacted-key>');
     return out;
   }
 }

@@ -57,3 +57,30 @@ kb_retry() {
 kb_kubectl() {
   kubectl --kubeconfig=/etc/kubernetes/admin.conf "$@"
 }
+
+# kb_key_fprs FILE: the fingerprint of the primary key of each OpenPGP key in
+# FILE, one a line (40 upper-case hex digits). gpg 2.2.8+ reads the file with
+# --show-keys; gpg 2.0 (CentOS 7) lists it when given only the file. A
+# throwaway home: no keyring is read or written.
+kb_key_fprs() {
+  command -v gpg >/dev/null 2>&1 || return 0
+  kb_kh=$(mktemp -d) || return 1
+  { gpg --batch --homedir "$kb_kh" --show-keys --with-colons "$1" 2>/dev/null ||
+    gpg --batch --homedir "$kb_kh" --with-colons --with-fingerprint "$1" 2>/dev/null; } |
+    awk -F: '$1 == "pub" { p = 1; next } $1 == "fpr" && p { print $10; p = 0 }'
+  rm -rf "$kb_kh"
+}
+
+# kb_key_trusted FILE "FPR...": true when FILE holds at least one key and every
+# primary key in it has one of the fingerprints.
+kb_key_trusted() {
+  [ -s "$1" ] || return 1
+  kb_kf=$(kb_key_fprs "$1")
+  [ -n "$kb_kf" ] || return 1
+  for kb_f in $kb_kf; do
+    case " $2 " in
+      *" $kb_f "*) ;;
+      *) return 1 ;;
+    esac
+  done
+}

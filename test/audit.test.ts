@@ -30,7 +30,8 @@ describe('docs/compatibility.md defects', () => {
     const cluster = exampleInventory('rocky-ha').cluster;
     const repo = (os: 'rhel9' | 'rocky9' | 'centos7') => osFamily(assumedFacts(os)).dockerRepository(cluster, assumedFacts(os)).content;
     expect(repo('rhel9')).toContain('baseurl=https://download.docker.com/linux/rhel/$releasever/$basearch/stable');
-    expect(repo('rhel9')).toContain('gpgkey=https://download.docker.com/linux/rhel/gpg');
+    // the key comes from the same tree, checked against Docker's fingerprint before yum's gpgkey= names it
+    expect(osFamily(assumedFacts('rhel9')).dockerRepository(cluster, assumedFacts('rhel9')).key!.url).toBe('https://download.docker.com/linux/rhel/gpg');
     expect(repo('rocky9')).toContain('baseurl=https://download.docker.com/linux/centos/$releasever/$basearch/stable');
     expect(repo('centos7')).toContain('linux/centos/');
   });
@@ -84,9 +85,9 @@ describe('docs/compatibility.md defects', () => {
   it('D8: validate warns when the calico release is not tested against the minor, and names the range', () => {
     expect(warnings()).toEqual([]);
     expect(warnings(['"1.30.4"', '"1.31.2"'])).toEqual(['cluster.cni.plugin: calico v3.28.2 is tested against Kubernetes 1.27-1.30 only, not 1.31 (docs.tigera.io, Calico 3.28 system requirements): set cluster.cni.version to a release tested against 1.31']);
-    expect(warnings(['"1.30.4"', '"1.31.2"'], ['{ plugin: calico }', '{ plugin: calico, version: v3.29.0 }'])).toEqual([]);
+    expect(warnings(['"1.30.4"', '"1.31.2"'], ['{ plugin: calico }', `{ plugin: calico, version: v3.29.0, sha256: "${'ab'.repeat(32)}" }`])).toEqual([]);
     // a manifest of the user's own: kbootstrap does not know its version
-    expect(warnings(['"1.30.4"', '"1.33.0"'], ['{ plugin: calico }', '{ plugin: calico, manifest: "https://example.com/calico.yaml" }'])).toEqual([]);
+    expect(warnings(['"1.30.4"', '"1.33.0"'], ['{ plugin: calico }', `{ plugin: calico, manifest: "https://example.com/calico.yaml", sha256: "${'ab'.repeat(32)}" }`])).toEqual([]);
   });
 
   it('D10: ipvs on 1.35 is deprecated: a validate warning', () => {

@@ -315,7 +315,9 @@ describe('init wizard: the prompts use the inventory\'s own rules', () => {
     writeFileSync(join(dir, 'id_test'), 'not really a key');
     const p = scripted([
       [/Cluster name/, 'Bad_Name'], [/Cluster name/, 'home'], [/Kubernetes version/, '1.22.0'], [/Kubernetes version/, '1.31.2'],
-      [/Container runtime/, 'containerd'], [/CNI plugin/, 'flannel'], [/mirror/, 'upstream'], [/kube-proxy mode/, 'ipvs'],
+      [/Container runtime/, 'containerd'], [/CNI plugin/, 'flannel'], [/mirror/, 'upstream'],
+      // kbootstrap pins no digest for flannel's release manifest: asked for, checked like the file would be
+      [/sha256 of the flannel manifest/, 'abc'], [/sha256 of the flannel manifest/, 'ab'.repeat(32)], [/kube-proxy mode/, 'ipvs'],
       [/podSubnet/, '10.244.1.0/16'], [/podSubnet/, '10.32.0.0/12'], [/serviceSubnet/, '10.32.0.0/16'], [/serviceSubnet/, '10.96.0.0/12'],
       [/SSH user for every host/, ''], [/private key/, join(dir, 'id_test')],
       [/Address of host 1/, '10.96.0.5'], [/Address of host 1/, '10.0.0.10'], [/Name of host 1/, ''], [/SSH user on k8s-master/, ''],
@@ -328,6 +330,7 @@ describe('init wizard: the prompts use the inventory\'s own rules', () => {
     expect(p.refused).toEqual([
       expect.stringMatching(/^Cluster name: "Bad_Name" is not a valid DNS-1123 label/),
       expect.stringMatching(/^Kubernetes version: Kubernetes 1\.22 is not supported/),
+      expect.stringMatching(/^sha256 of the flannel manifest .*: expected a sha256 digest: 64 lowercase hex digits, got "abc"$/),
       expect.stringMatching(/^Pod network \(podSubnet, CIDR\): host bits are set \(did you mean 10\.244\.0\.0\/16\?\)/),
       'Service network (serviceSubnet, CIDR): overlaps podSubnet 10.32.0.0/12',
       expect.stringMatching(/^Address of host 1 \(IPv4\): 10\.96\.0\.5 lies inside cluster\.serviceSubnet 10\.96\.0\.0\/12/),
@@ -352,7 +355,10 @@ describe('init wizard: the prompts use the inventory\'s own rules', () => {
     const base = { ...DEFAULT_ANSWERS, hosts: [] };
     expect(fieldProblem(base, 'cluster.kubernetesVersion')).toBe(true);
     expect(fieldProblem({ ...base, version: '1.22.0' }, 'cluster.kubernetesVersion')).toMatch(/not supported/);
-    expect(fieldProblem({ ...base, mirror: 'ftp://x' }, 'cluster.packageMirror')).toMatch(/expected "upstream", "aliyun" or an http\(s\) base URL/);
+    expect(fieldProblem({ ...base, mirror: 'ftp://x' }, 'cluster.packageMirror')).toMatch(/expected "upstream", "aliyun" or an https base URL/);
+    // docker: cri-dockerd's digests are asked for (it publishes none kbootstrap could pin)
+    expect(fieldProblem({ ...base, runtime: 'docker' }, 'cluster.criDockerd.sha256')).toMatch(/publishes no checksum/);
+    expect(fieldProblem({ ...base, runtime: 'docker', criDockerdSha256: `cri-dockerd_0.3.16.3-0.ubuntu-jammy_amd64.deb=${'ab'.repeat(32)}` }, 'cluster.criDockerd.sha256')).toBe(true);
     // docker on a mirror without cri-dockerd: the wizard must ask for its URL rather than write a placeholder
     expect(fieldProblem({ ...base, runtime: 'docker', mirror: 'aliyun' }, 'cluster.containerRuntime')).toMatch(/cri-dockerd/);
   });

@@ -2,6 +2,7 @@
  * Golden files are the specification of what kbootstrap runs on a host.
  * Regenerate with `npm run golden:update`, then read the diff as a reviewer.
  */
+import { CNI_MANIFEST_SHA256 } from '../src/kube/cni-versions.js';
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -67,8 +68,10 @@ describe.each(INVENTORIES)('inventories/%s', (file) => {
   });
 
   it('golden scripts hold no secrets, only placeholders', () => {
+    // the digests downloads are checked against are public (pinned by kbootstrap, or the inventory's own)
+    const publicDigests = [...Object.values(CNI_MANIFEST_SHA256), '0'.repeat(64)];
     for (const f of readdirSync(goldenDir)) {
-      const text = readFileSync(join(goldenDir, f), 'utf8');
+      const text = publicDigests.reduce((t, d) => t.split(d).join('<public digest>'), readFileSync(join(goldenDir, f), 'utf8'));
       expect(text).not.toMatch(/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/); // bootstrap token
       expect(text).not.toMatch(/sha256:[a-f0-9]{64}/); // CA hash
       expect(text).not.toMatch(/\b[a-f0-9]{64}\b/); // certificate key

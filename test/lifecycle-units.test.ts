@@ -97,7 +97,7 @@ describe('init', () => {
   it('the wizard asks for the cluster and the hosts, and writes a valid, commented inventory', async () => {
     const p = scripted([
       [/Cluster name/, 'homelab'], [/Kubernetes version/, '1.31.2'], [/Container runtime/, 'containerd'], [/CNI plugin/, 'flannel'],
-      [/mirror/, 'aliyun'], [/kube-proxy mode/, 'iptables'], [/podSubnet/, ''], [/serviceSubnet/, ''], [/SSH user for every host/, 'ubuntu'], [/private key/, '-'],
+      [/mirror/, 'aliyun'], [/sha256 of the flannel manifest/, 'ab'.repeat(32)], [/kube-proxy mode/, 'iptables'], [/podSubnet/, ''], [/serviceSubnet/, ''], [/SSH user for every host/, 'ubuntu'], [/private key/, '-'],
       [/Address of host 1/, '10.0.0.10'], [/Name of host 1/, ''], [/SSH user on k8s-master/, ''], [/Add another host/, true],
       [/Role of host 2/, 'worker'], [/Address of host 2/, '10.0.0.11'], [/Name of host 2/, 'node-a'], [/SSH user on node-a/, 'root'], [/Add another host/, false],
     ]);
@@ -111,17 +111,19 @@ describe('init', () => {
     const text = inventoryText(a);
     expect(text).toContain('# kbootstrap inventory, written by `kbootstrap init`.');
     const inv = parseInventory(text, 'inv.yaml').inventory;
-    expect(inv.cluster).toMatchObject({ name: 'homelab', kubernetesVersion: '1.31.2', packageMirror: 'aliyun', imageRepository: 'registry.aliyuncs.com/google_containers', kubeProxyMode: 'iptables', cni: { plugin: 'flannel' } });
+    expect(inv.cluster).toMatchObject({ name: 'homelab', kubernetesVersion: '1.31.2', packageMirror: 'aliyun', imageRepository: 'registry.aliyuncs.com/google_containers', kubeProxyMode: 'iptables', cni: { plugin: 'flannel', sha256: 'ab'.repeat(32) } });
     expect(inv.hosts.map((h) => [h.name, h.address, h.role, h.ssh.user])).toEqual([['k8s-master', '10.0.0.10', 'control-plane', 'ubuntu'], ['node-a', '10.0.0.11', 'worker', 'root']]);
     // driven end to end through init itself
     const p2 = scripted([
-      [/Cluster name/, ''], [/Kubernetes version/, ''], [/Container runtime/, 'docker'], [/CNI plugin/, 'calico'], [/mirror/, 'upstream'], [/kube-proxy mode/, 'ipvs'], [/podSubnet/, ''], [/serviceSubnet/, ''], [/SSH user/, ''], [/private key/, '-'],
+      [/Cluster name/, ''], [/Kubernetes version/, ''], [/Container runtime/, 'docker'], [/CNI plugin/, 'calico'], [/mirror/, 'upstream'],
+      [/sha256 of each cri-dockerd release file/, `cri-dockerd_0.3.16.3-0.ubuntu-jammy_amd64.deb=${'ab'.repeat(32)}`], [/kube-proxy mode/, 'ipvs'], [/podSubnet/, ''], [/serviceSubnet/, ''], [/SSH user/, ''], [/private key/, '-'],
       [/Address of host 1/, '192.168.1.5'], [/Name of host 1/, ''], [/SSH user on/, ''], [/Add another host/, false],
     ]);
     const file2 = join(dir, 'second.yaml');
     expect(await init(file2, {}, w2, p2)).toBe(0);
     expect(o.out).toContain(`wrote ${file2}: 1 host, Kubernetes 1.30.4`);
     expect(loadInventoryFile(file2).inventory.cluster.containerRuntime).toBe('docker');
+    expect(loadInventoryFile(file2).inventory.cluster.criDockerd.sha256).toEqual({ 'cri-dockerd_0.3.16.3-0.ubuntu-jammy_amd64.deb': 'ab'.repeat(32) });
   });
 
   it('the wizard re-asks nothing it cannot validate: a bad address fails its prompt', async () => {

@@ -162,10 +162,10 @@ describe('check reasons say what was found', () => {
     expect(r.found).toEqual({ files: [{ path: '/etc/apt/sources.list.d/kubernetes.list', state: 'missing' }], install: true, missingKeys: [] });
   });
 
-  it('kube-packages on the RHEL family: rpm versions, holds by the repository file, no key file', () => {
-    const r = kubePackagesStep.parse(out('pkg=kubelet=1.30.4\npkg=kubeadm=1.30.4\npkg=kubectl=1.30.3\npkg=ipset=7.1\npkg=ipvsadm=1.31\nkubelet-enabled=disabled\n'), ctxFor(lab, 0, kubePackagesStep));
-    expect(r.reason).toBe('want 1.30.4: kubectl 1.30.3; /etc/yum.repos.d/kubernetes.repo missing; kubelet not enabled');
-    expect(r.found.missingKeys).toEqual([]);
+  it('kube-packages on the RHEL family: rpm versions, holds by the repository file, the checked key gpgkey= names', () => {
+    const r = kubePackagesStep.parse(out('pkg=kubelet=1.30.4\npkg=kubeadm=1.30.4\npkg=kubectl=1.30.3\npkg=ipset=7.1\npkg=ipvsadm=1.31\nkubelet-enabled=disabled\nkey=/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc=untrusted\n'), ctxFor(lab, 0, kubePackagesStep));
+    expect(r.reason).toBe('want 1.30.4: kubectl 1.30.3; /etc/yum.repos.d/kubernetes.repo missing; /etc/pki/rpm-gpg/kbootstrap-kubernetes.asc is not a key with a trusted fingerprint; kubelet not enabled');
+    expect(r.found.missingKeys).toEqual(['/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc']);
   });
 
   it('container-runtime: a missing apt key is named and installed before the repository file', async () => {

@@ -24,6 +24,10 @@ export interface InitAnswers {
   mirror: string;
   /** cri-dockerd release files, needed with docker on a mirror that does not carry them */
   criDockerdUrl?: string;
+  /** FILE=SHA256[, FILE=SHA256...]: the cri-dockerd release files the hosts install (cri-dockerd publishes no checksums) */
+  criDockerdSha256?: string;
+  /** the CNI manifest's sha256, when kbootstrap pins none for its release */
+  cniSha256?: string;
   proxyMode: 'ipvs' | 'iptables';
   podSubnet: string;
   serviceSubnet: string;
@@ -55,6 +59,11 @@ export const DEFAULT_ANSWERS: InitAnswers = {
 
 const y = (s: string) => JSON.stringify(s);
 
+/** "FILE=SHA256, FILE=SHA256" as pairs; a part without "=" keeps an empty digest (the parser then names it). */
+function sha256Pairs(text: string): [string, string][] {
+  return text.split(/[,\s]+/).filter(Boolean).map((p) => [p.slice(0, p.includes('=') ? p.indexOf('=') : p.length), p.includes('=') ? p.slice(p.indexOf('=') + 1) : '']);
+}
+
 export function inventoryText(a: InitAnswers): string {
   const lines = [
     '# kbootstrap inventory, written by `kbootstrap init`.',
@@ -76,8 +85,13 @@ export function inventoryText(a: InitAnswers): string {
       : '  # imageRepository: registry.aliyuncs.com/google_containers   # default registry.k8s.io',
     `  packageMirror: ${y(a.mirror)}        # upstream | aliyun | base URL of a mirror laid out like mirrors.aliyun.com`,
     `  containerRuntime: ${a.runtime}   # containerd | docker (docker-ce + cri-dockerd)`,
-    ...(a.criDockerdUrl !== undefined ? [`  criDockerd: { url: ${y(a.criDockerdUrl)} }   # where the cri-dockerd release files are`] : []),
-    `  cni: { plugin: ${a.cni} }           # calico | flannel | none; optional version, manifest (URL or file)`,
+    ...(a.criDockerdUrl !== undefined || a.criDockerdSha256 !== undefined
+      ? [`  criDockerd: { ${[
+        ...(a.criDockerdUrl !== undefined ? [`url: ${y(a.criDockerdUrl)}`] : []),
+        ...(a.criDockerdSha256 !== undefined ? [`sha256: { ${sha256Pairs(a.criDockerdSha256).map(([f, d]) => `${y(f)}: ${y(d)}`).join(', ')} }`] : []),
+      ].join(', ')} }   # where the cri-dockerd release files are, and the sha256 each must have`]
+      : []),
+    `  cni: { plugin: ${a.cni}${a.cniSha256 !== undefined ? `, sha256: ${y(a.cniSha256)}` : ''} }           # calico | flannel | none; optional version, manifest (URL or file), sha256`,
     `  kubeProxyMode: ${a.proxyMode}            # ipvs | iptables`,
     '  registryMirrors: []              # pull-through mirrors for docker.io',
     '  insecureRegistries: []           # host:port registries reached over plain HTTP',
@@ -113,7 +127,7 @@ export function fieldProblem(a: InitAnswers, path: string): true | string {
     return true;
   } catch (e) {
     if (!(e instanceof InventoryError)) throw e;
-    const p = e.problems.find((x) => x.severity === 'error' && x.path === path);
+    const p = e.problems.find((x) => x.severity === 'error' && (x.path === path || x.path.startsWith(`${path}.`)));
     return p ? p.message : true;
   }
 }
@@ -168,6 +182,13 @@ async function reask(p: Prompter, a: InitAnswers, path: string, warn: (s: string
     case 'cluster.containerRuntime': case 'cluster.criDockerd.url':
       await ask(p, a, 'Base URL of the cri-dockerd release files (the mirror does not carry them)', 'cluster.criDockerd.url', (v) => { a.criDockerdUrl = v; }, a.criDockerdUrl);
       return true;
+    case 'cluster.criDockerd.sha256':
+      await ask(p, a, 'sha256 of each cri-dockerd release file your hosts install, as FILE=SHA256 separated by commas (cri-dockerd publishes no checksums: check the files yourself)',
+        path, (v) => { a.criDockerdSha256 = v; }, a.criDockerdSha256);
+      return true;
+    case 'cluster.cni.sha256':
+      await ask(p, a, `sha256 of the ${a.cni} manifest kbootstrap fetches (it pins none for this release: check the file yourself)`, path, (v) => { a.cniSha256 = v; }, a.cniSha256);
+      return true;
     case 'cluster.controlPlaneEndpoint':
       await ask(p, a, 'Load balancer or VIP in front of the control planes (host:port)', path, (v) => { a.controlPlaneEndpoint = v; }, a.controlPlaneEndpoint);
       return true;
@@ -187,6 +208,8 @@ export async function askAnswers(p: Prompter, warn: (s: string) => void = () => 
   if (mirror === 'url') await ask(p, a, 'Mirror base URL', 'cluster.packageMirror', (v) => { a.mirror = v; });
   else a.mirror = mirror;
   if (fieldProblem(a, 'cluster.containerRuntime') !== true) await reask(p, a, 'cluster.criDockerd.url', warn);
+  if (fieldProblem(a, 'cluster.criDockerd.sha256') !== true) await reask(p, a, 'cluster.criDockerd.sha256', warn);
+  if (fieldProblem(a, 'cluster.cni.sha256') !== true) await reask(p, a, 'cluster.cni.sha256', warn);
   a.proxyMode = await p.select('kube-proxy mode', [...SELECT.proxy], 'ipvs');
   await ask(p, a, 'Pod network (podSubnet, CIDR)', 'cluster.podSubnet', (v) => { a.podSubnet = v; }, a.podSubnet);
   await ask(p, a, 'Service network (serviceSubnet, CIDR)', 'cluster.serviceSubnet', (v) => { a.serviceSubnet = v; }, a.serviceSubnet);

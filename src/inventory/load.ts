@@ -5,7 +5,6 @@
  */
 import { DEFAULTS } from '../defaults.js';
 import { readFileSync, existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { isMap, isPair, isScalar, LineCounter, parseAllDocuments, parseDocument, type Document } from 'yaml';
 import { closest, distance } from 'fastest-levenshtein';
@@ -14,7 +13,9 @@ import { InventoryError, type Problem } from '../errors.js';
 import { inventorySchema, type ParsedInventory } from './schema.js';
 import { DNS1123_LABEL, cidrContains, cidrsOverlap, formatIPv4, parseCidr, parseEndpoint, parseIPv4, type Cidr } from './net.js';
 import type { ClusterSpec, HostSpec, Inventory } from './model.js';
-import { calicoWarning } from '../kube/cni-versions.js';
+import { CNI_MANIFEST_SHA256, calicoWarning, defaultCniManifestUrl } from '../kube/cni-versions.js';
+import { FINGERPRINT, normalizeFingerprint } from '../os/keys.js';
+import { resolveLocalManifest } from './manifest.js';
 
 export const MIN_MINOR = 24;
 /** Newest minor this release knows the package layout and kubeadm API of. */
@@ -188,8 +189,9 @@ export function parseInventory(text: string, file: string, opts: LoadOptions = {
     throw new InventoryError([{ file, line: 1, col: 1, path: '', message: `YAML aliases expand too far (${(e as Error).message}): an inventory needs no more than a few`, severity: 'error' }]);
   }
   const loc = new Locator(doc, lc);
-  const at = (path: Path, message: string) => {
-    const p = loc.value(path);
+  // where: the line to point at when the field itself is missing (default: the field, else its nearest parent)
+  const at = (path: Path, message: string, where: Path = path) => {
+    const p = loc.value(where);
     err(p.line, p.col, formatPath(path), message);
   };
 
@@ -252,7 +254,7 @@ export function parseInventory(text: string, file: string, opts: LoadOptions = {
   return { inventory: inventory!, warnings };
 }
 
-type Report = (path: Path, message: string) => void;
+type Report = (path: Path, message: string, where?: Path) => void;
 
 function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: Report): Inventory | undefined {
   const c = inv.cluster;
@@ -290,19 +292,47 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
   if (!/^[a-z0-9]([a-z0-9.:_/-]*[a-z0-9])?$/.test(c.imageRepository)) {
     err(['cluster', 'imageRepository'], `expected an image repository like "registry.aliyuncs.com/google_containers", got ${JSON.stringify(c.imageRepository)}`);
   }
-  if (!['upstream', 'aliyun'].includes(c.packageMirror) && !isHttpUrl(c.packageMirror)) {
-    err(['cluster', 'packageMirror'], `expected "upstream", "aliyun" or an http(s) base URL, got ${JSON.stringify(c.packageMirror)}`);
+  // plain http can be altered on the way: only where the inventory says so (allowInsecureHttp)
+  const insecure = (path: Path, url: string) => {
+    if (/^http:/i.test(url) && !c.allowInsecureHttp) {
+      err(path, `plain http:// lets anyone on the way change what the hosts install: use https, or set cluster.allowInsecureHttp: true, got ${JSON.stringify(url)}`);
+    }
+  };
+  if (!['upstream', 'aliyun'].includes(c.packageMirror)) {
+    // written verbatim into apt and yum repository files: a clean base URL only
+    if (!MIRROR_URL.test(c.packageMirror) || !isHttpUrl(c.packageMirror)) {
+      err(['cluster', 'packageMirror'], `expected "upstream", "aliyun" or an https base URL (letters, digits and ._~:@%+,=/- only: no quotes, $, backticks, spaces, query or fragment), got ${JSON.stringify(c.packageMirror)}`);
+    } else insecure(['cluster', 'packageMirror'], c.packageMirror);
   }
+  c.repositoryKeyFingerprints.forEach((f, i) => {
+    if (!FINGERPRINT.test(normalizeFingerprint(f))) {
+      err(['cluster', 'repositoryKeyFingerprints', i], `expected an OpenPGP fingerprint of 40 hex digits (spaces allowed), got ${JSON.stringify(f)}`);
+    }
+  });
   c.registryMirrors.forEach((m, i) => {
     if (!isHttpUrl(m)) err(['cluster', 'registryMirrors', i], `expected an http(s) URL, got ${JSON.stringify(m)}`);
   });
   c.insecureRegistries.forEach((r, i) => {
-    if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(r)) err(['cluster', 'insecureRegistries', i], `expected host or host:port, got ${JSON.stringify(r)}`);
+    // a directory name under /etc/containerd/certs.d: "..", "." or a "/" must never get through
+    if (!isRegistryHost(r)) err(['cluster', 'insecureRegistries', i], `expected a registry host or host:port like registry.local:5000, got ${JSON.stringify(r)}`);
   });
 
-  if (c.cni.manifest !== undefined && !isHttpUrl(c.cni.manifest)) {
-    const local = resolve(dirname(file), c.cni.manifest);
-    if (!existsSync(local)) err(['cluster', 'cni', 'manifest'], `no such file ${JSON.stringify(c.cni.manifest)} next to the inventory (expected an http(s) URL or a local file)`);
+  if (c.cni.manifest !== undefined) {
+    if (isHttpUrl(c.cni.manifest)) insecure(['cluster', 'cni', 'manifest'], c.cni.manifest);
+    else {
+      const local = resolveLocalManifest(file, c.cni.manifest);
+      if (!local.ok) err(['cluster', 'cni', 'manifest'], local.reason);
+      if (c.cni.sha256 !== undefined) warn(['cluster', 'cni', 'sha256'], 'ignored: a local manifest is uploaded as it is (the dry run shows its sha256)');
+    }
+  }
+  // a manifest fetched by URL is applied with cluster-admin rights: its digest is checked on the host first
+  if (c.cni.plugin !== 'none' && c.cni.sha256 === undefined && (c.cni.manifest === undefined || isHttpUrl(c.cni.manifest))) {
+    const url = c.cni.manifest ?? defaultCniManifestUrl(c.cni.plugin, c.cni.version ?? DEFAULTS.cniVersion[c.cni.plugin]);
+    if (!CNI_MANIFEST_SHA256[url]) {
+      err(['cluster', 'cni', 'sha256'],
+        `kbootstrap knows no sha256 for ${url}: set cluster.cni.sha256 to the digest of the manifest you checked (sha256sum), or give a local file as cluster.cni.manifest`,
+        ['cluster', 'cni', c.cni.manifest ? 'manifest' : c.cni.version ? 'version' : 'plugin']);
+    }
   }
   if (c.cni.plugin === 'none' && (c.cni.manifest || c.cni.version)) {
     err(['cluster', 'cni', 'plugin'], 'plugin "none" takes no version or manifest');
@@ -315,9 +345,19 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     warn(['cluster', 'kubeProxyMode'], `kube-proxy's ipvs mode is deprecated from Kubernetes 1.35 (KEP-5495): use iptables`);
   }
 
-  const criDockerd = { version: c.criDockerd?.version ?? '0.3.16', url: c.criDockerd?.url };
-  if (criDockerd.url !== undefined && !isHttpUrl(criDockerd.url)) {
-    err(['cluster', 'criDockerd', 'url'], `expected an http(s) URL, got ${JSON.stringify(criDockerd.url)}`);
+  const criDockerd = { version: c.criDockerd?.version ?? DEFAULTS.criDockerdVersion, url: c.criDockerd?.url, sha256: c.criDockerd?.sha256 ?? {} };
+  if (criDockerd.url !== undefined) {
+    if (!isHttpUrl(criDockerd.url)) err(['cluster', 'criDockerd', 'url'], `expected an http(s) URL, got ${JSON.stringify(criDockerd.url)}`);
+    else insecure(['cluster', 'criDockerd', 'url'], criDockerd.url);
+  }
+  // cri-dockerd publishes no checksums (https://github.com/Mirantis/cri-dockerd/releases): the inventory gives them
+  if (c.containerRuntime === 'docker' && !Object.keys(criDockerd.sha256).length) {
+    err(['cluster', 'criDockerd', 'sha256'],
+      `docker installs cri-dockerd ${criDockerd.version} from a release file, and its project publishes no checksum kbootstrap could pin: set cluster.criDockerd.sha256 to the sha256 of each file your hosts install, by file name (e.g. cri-dockerd_${criDockerd.version}.3-0.ubuntu-jammy_amd64.deb, cri-dockerd-${criDockerd.version}-3.el8.x86_64.rpm)`,
+      c.criDockerd ? ['cluster', 'criDockerd'] : ['cluster', 'containerRuntime']);
+  }
+  for (const name of Object.keys(criDockerd.sha256)) {
+    if (!/^cri-dockerd[-_][A-Za-z0-9._~+-]+\.(deb|rpm)$/.test(name)) err(['cluster', 'criDockerd', 'sha256', name], `expected a cri-dockerd release file name like cri-dockerd_${criDockerd.version}.3-0.ubuntu-jammy_amd64.deb, got ${JSON.stringify(name)}`);
   }
   if (c.containerRuntime === 'docker' && c.packageMirror !== 'upstream' && !criDockerd.url) {
     err(['cluster', 'containerRuntime'],
@@ -426,6 +466,8 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     serviceSubnet: c.serviceSubnet,
     imageRepository: c.imageRepository,
     packageMirror: c.packageMirror,
+    repositoryKeyFingerprints: c.repositoryKeyFingerprints.map(normalizeFingerprint),
+    allowInsecureHttp: c.allowInsecureHttp,
     containerRuntime: c.containerRuntime,
     criDockerd,
     cni: c.cni,
@@ -458,6 +500,9 @@ function checkLoadBalancer(inv: ParsedInventory, cidrs: Partial<Record<'podSubne
     }
   } else if (vip === undefined) {
     err(at, `kube-vip holds an IPv4 address: expected one like 192.168.40.100, got ${JSON.stringify(lb.address)}`);
+  }
+  if (lb.image !== undefined && !IMAGE_REF.test(lb.image)) {
+    err(['cluster', 'loadBalancer', 'image'], `expected an image reference like ghcr.io/kube-vip/kube-vip:v0.8.9 or ghcr.io/kube-vip/kube-vip@sha256:<64 hex digits>, got ${JSON.stringify(lb.image)}`);
   }
   if (vip === undefined) return endpoint;
   for (const f of ['podSubnet', 'serviceSubnet'] as const) {
@@ -500,6 +545,28 @@ export function controlPlaneSubnet(ips: number[]): Cidr | undefined {
 function notLabel(name: string): string {
   return `${JSON.stringify(name)} is not a valid DNS-1123 label (lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters)`;
 }
+
+/** A base URL written verbatim into repository files: no quotes, $, backticks, whitespace, query or fragment. */
+const MIRROR_URL = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~:@%+,=/-]*)?$/;
+
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const REGISTRY_HOST = new RegExp(`^${LABEL}(?:\\.${LABEL})*(?::(\\d{1,5}))?$`);
+
+/** host or host:port of a registry: DNS labels or an IPv4 address, a port 1-65535. */
+function isRegistryHost(s: string): boolean {
+  const m = REGISTRY_HOST.exec(s);
+  if (!m || s.length > 253 + 6) return false;
+  return m[1] === undefined || (Number(m[1]) >= 1 && Number(m[1]) <= 65535);
+}
+
+/**
+ * An image reference, as the distribution/reference grammar has it: an optional
+ * registry host[:port]/, lower-case path components, then :tag and/or @sha256:digest.
+ */
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const IMAGE_REF = new RegExp(
+  `^(?:${LABEL}(?:\\.${LABEL})*(?::\\d{1,5})?/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$`,
+);
 
 function isHttpUrl(s: string): boolean {
   try {

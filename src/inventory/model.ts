@@ -84,9 +84,13 @@ export interface ClusterSpec {
   serviceSubnet: string;
   imageRepository: string;
   packageMirror: string;
+  /** fingerprints accepted for repository signing keys besides the pinned upstream ones (upper-case hex, no spaces) */
+  repositoryKeyFingerprints: string[];
+  allowInsecureHttp: boolean;
   containerRuntime: 'containerd' | 'docker';
-  criDockerd: { version: string; url?: string };
-  cni: { plugin: 'calico' | 'flannel' | 'none'; version?: string; manifest?: string };
+  /** sha256: digest by release file name */
+  criDockerd: { version: string; url?: string; sha256: Record<string, string> };
+  cni: { plugin: 'calico' | 'flannel' | 'none'; version?: string; manifest?: string; sha256?: string };
   kubeProxyMode: 'ipvs' | 'iptables';
   registryMirrors: string[];
   insecureRegistries: string[];

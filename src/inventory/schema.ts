@@ -55,7 +55,9 @@ const cniSchema = z.strictObject({
   version: z.string().regex(/^v?\d+\.\d+\.\d+$/, 'expected a version like v3.28.2').optional()
     .describe('Plugin release (default: the one kbootstrap is tested with)'),
   manifest: z.string().min(1).optional()
-    .describe('Manifest URL (fetched on the control plane) or local file (uploaded); its pod CIDR is set to podSubnet'),
+    .describe('Manifest URL (fetched on the control plane) or local file under the inventory\'s directory (uploaded, at most 4 MiB); its pod CIDR is set to podSubnet'),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 digest: 64 lowercase hex digits').optional()
+    .describe('sha256 of the manifest fetched by URL, checked on the host before it is applied (needed unless kbootstrap pins the digest of that release)'),
 });
 
 const loadBalancerSchema = z.strictObject({
@@ -67,7 +69,7 @@ const loadBalancerSchema = z.strictObject({
   interface: z.string().regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'expected a network interface name like eth0').optional()
     .describe('kube-vip: interface that holds the VIP (default: the one holding each control plane\'s address, read at run time)'),
   image: z.string().min(1).optional()
-    .describe('kube-vip: image to run (default: the pinned kube-vip release, from imageRepository when that is a mirror)'),
+    .describe('kube-vip: image to run, by tag or pinned by digest (repo/kube-vip@sha256:...) (default: the pinned kube-vip release, from imageRepository when that is a mirror)'),
 });
 
 export const clusterSchema = z.strictObject({
@@ -81,12 +83,18 @@ export const clusterSchema = z.strictObject({
   imageRepository: z.string().min(1).default('registry.k8s.io')
     .describe('Where control-plane and pause images come from, e.g. registry.aliyuncs.com/google_containers'),
   packageMirror: z.string().min(1).default('upstream')
-    .describe('upstream | aliyun | base URL of a mirror laid out like mirrors.aliyun.com'),
+    .describe('upstream | aliyun | https base URL of a mirror laid out like mirrors.aliyun.com'),
+  repositoryKeyFingerprints: z.array(z.string()).default([])
+    .describe('OpenPGP fingerprints (40 hex digits) accepted for repository signing keys besides the pinned upstream ones (Docker, pkgs.k8s.io): for a packageMirror that signs with its own key'),
+  allowInsecureHttp: z.boolean().default(false)
+    .describe('Allow plain http:// for packageMirror, cni.manifest and criDockerd.url (packages then rest on their signing keys and sha256 digests alone); refused otherwise'),
   containerRuntime: z.enum(['containerd', 'docker']).default('containerd')
     .describe('containerd, or docker (docker-ce + cri-dockerd)'),
   criDockerd: z.strictObject({
     version: z.string().regex(/^\d+\.\d+\.\d+$/, 'expected a version like 0.3.16').default('0.3.16'),
     url: z.string().optional().describe('Base URL holding the cri-dockerd release files (default: the project\'s GitHub releases)'),
+    sha256: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 digest: 64 lowercase hex digits')).optional()
+      .describe('sha256 of each release file the hosts install, by file name (cri-dockerd_0.3.16.3-0.ubuntu-jammy_amd64.deb: <digest>); checked on the host before install. Required: cri-dockerd publishes no checksums'),
   }).optional().describe('Where cri-dockerd comes from when containerRuntime is docker'),
   cni: cniSchema.default({ plugin: 'calico' }),
   kubeProxyMode: z.enum(['ipvs', 'iptables']).default('iptables').describe('kube-proxy mode'),

@@ -33,3 +33,26 @@ export function runningCalicoWarning(version: string, minor: number): string | u
   return u && `the cluster runs calico ${version}, which ${tested(u, minor)}; kbootstrap upgrade does not change the CNI: ` +
     `move calico to a release tested against 1.${minor} (https://docs.tigera.io/calico/latest/operations/upgrading/kubernetes-upgrade)`;
 }
+
+/**
+ * sha256 of the manifests kbootstrap fetches by default, by URL. A manifest
+ * fetched from any other URL needs cluster.cni.sha256.
+ * - calico v3.28.2 manifests/calico.yaml: raw.githubusercontent.com serves the
+ *   blob of the tag v3.28.2 (commit 9a96ee39f3833c3eabde151add8a84d546bcf24d) of
+ *   projectcalico/calico; sha256 of `git show v3.28.2:manifests/calico.yaml`
+ *   (253923 bytes), computed from that repository on 2026-12-05.
+ * - flannel's kube-flannel.yml is a release asset built by `kubectl kustomize`
+ *   in its release workflow (flannel-io/flannel .github/workflows/release.yml,
+ *   Makefile), with no published checksum: none pinned.
+ */
+export const CNI_MANIFEST_SHA256: Readonly<Record<string, string>> = {
+  'https://raw.githubusercontent.com/projectcalico/calico/v3.28.2/manifests/calico.yaml': 'be59408bf990e96276f631d2f9285c2a0f9802194c0ad1cecdb6d9c52623a1c8',
+};
+
+/** The manifest URL kbootstrap fetches for a plugin release when the inventory names no cni.manifest. */
+export function defaultCniManifestUrl(plugin: 'calico' | 'flannel', version: string): string {
+  const v = version.startsWith('v') ? version : `v${version}`;
+  return plugin === 'calico'
+    ? `https://raw.githubusercontent.com/projectcalico/calico/${v}/manifests/calico.yaml`
+    : `https://github.com/flannel-io/flannel/releases/download/${v}/kube-flannel.yml`;
+}

@@ -6,7 +6,8 @@
  */
 import { KbError } from '../errors.js';
 import { render } from '../shell/templates.js';
-import { criDockerdBase, dockerRepoBase, kubernetesRepoBase } from './mirrors.js';
+import { criDockerdArtifact, dockerRepoBase, kubernetesRepoBase } from './mirrors.js';
+import { DOCKER_DEB_KEY, KUBERNETES_KEY } from './keys.js';
 import type { OsFamily } from './types.js';
 
 const T = (name: string, ctx: Record<string, unknown>) => render(`os/debian/${name}`, ctx);
@@ -43,7 +44,7 @@ export const debian: OsFamily = {
       path: '/etc/apt/sources.list.d/kubernetes.list',
       content: `# kbootstrap: Kubernetes ${cluster.minorVersion} packages\ndeb [signed-by=${KUBE_KEY}] ${base}/deb/ /\n`,
       // pkgs.k8s.io's key for the deb tree (https://kubernetes.io/docs/setup/production-environment/tools/kubeadm/install-kubeadm/)
-      key: { path: KUBE_KEY, url: `${base}/deb/Release.key` },
+      key: { path: KUBE_KEY, url: `${base}/deb/Release.key`, fingerprints: [KUBERNETES_KEY, ...cluster.repositoryKeyFingerprints] },
     };
   },
 
@@ -53,7 +54,7 @@ export const debian: OsFamily = {
     return {
       path: '/etc/apt/sources.list.d/docker.list',
       content: `# kbootstrap: Docker CE repository (containerd.io, docker-ce)\ndeb [arch=${facts.arch} signed-by=${DOCKER_KEY}] ${base} ${facts.codename} stable\n`,
-      key: { path: DOCKER_KEY, url: `${base}/gpg` },
+      key: { path: DOCKER_KEY, url: `${base}/gpg`, fingerprints: [DOCKER_DEB_KEY, ...cluster.repositoryKeyFingerprints] },
     };
   },
 
@@ -65,12 +66,13 @@ export const debian: OsFamily = {
   kubeInstallScript: (specs, held) => T('kube-install', { packages: specs, held }),
   holdsCheck: () => T('holds-check', {}),
   notHeld: (packages, held) => packages.filter((p) => !held.has(p)),
+  keyToolsScript: () => T('key-tools', {}),
   criDockerdInstall(cluster, facts) {
     const dist = `${facts.osId}-${facts.codename}`;
     if (!CRI_DOCKERD_DISTS.includes(dist)) {
       throw new KbError(`cri-dockerd publishes no package for ${facts.prettyName}: use containerRuntime: containerd`);
     }
     const v = cluster.criDockerd.version;
-    return T('cri-dockerd', { url: `${criDockerdBase(cluster)}/cri-dockerd_${v}.3-0.${dist}_${facts.arch}.deb` });
+    return T('cri-dockerd', criDockerdArtifact(cluster, `cri-dockerd_${v}.3-0.${dist}_${facts.arch}.deb`));
   },
 };

@@ -1,5 +1,6 @@
 /** Where packages come from: upstream sites, or a mirror laid out like mirrors.aliyun.com. */
 import type { ClusterSpec } from '../inventory/model.js';
+import { KbError } from '../errors.js';
 
 /** Base URL of the configured mirror, or undefined for the upstream sites. */
 export function mirrorBase(cluster: ClusterSpec): string | undefined {
@@ -28,4 +29,16 @@ export function dockerRepoBase(cluster: ClusterSpec, distro: string): string {
 export function criDockerdBase(cluster: ClusterSpec): string {
   const v = cluster.criDockerd.version;
   return (cluster.criDockerd.url ?? `https://github.com/Mirantis/cri-dockerd/releases/download/v${v}`).replace(/\/+$/, '');
+}
+
+/**
+ * The cri-dockerd release file at URL, with the sha256 it must have
+ * (cluster.criDockerd.sha256, by file name). Throws when the inventory gives none for it.
+ */
+export function criDockerdArtifact(cluster: ClusterSpec, file: string): { url: string; sha256: string } {
+  const sha256 = cluster.criDockerd.sha256[file];
+  if (!sha256) {
+    throw new KbError(`cri-dockerd: cluster.criDockerd.sha256 has no digest for ${file}, the package this host installs: add "${file}: <sha256 of the file>" (cri-dockerd publishes no checksums to pin)`);
+  }
+  return { url: `${criDockerdBase(cluster)}/${file}`, sha256 };
 }

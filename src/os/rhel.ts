@@ -6,8 +6,14 @@
  */
 import type { ClusterSpec } from '../inventory/model.js';
 import { render } from '../shell/templates.js';
-import { criDockerdBase, dockerRepoBase, kubernetesRepoBase, mirrorBase } from './mirrors.js';
+import { criDockerdArtifact, dockerRepoBase, kubernetesRepoBase, mirrorBase } from './mirrors.js';
 import type { HostFacts, OsFamily } from './types.js';
+import { DOCKER_RPM_KEY, KUBERNETES_KEY } from './keys.js';
+
+// yum imports gpgkey= on first use (-y accepts it): kbootstrap fetches the key itself, checks its
+// fingerprint, and points gpgkey= at the checked file
+const KUBE_KEY = '/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc';
+const DOCKER_KEY = '/etc/pki/rpm-gpg/kbootstrap-docker.asc';
 
 const T = (name: string, ctx: Record<string, unknown>) => render(`os/rhel/${name}`, ctx);
 
@@ -81,9 +87,10 @@ export const rhel: OsFamily = {
         `baseurl=${base}/rpm/`,
         'enabled=1',
         'gpgcheck=1',
-        `gpgkey=${base}/rpm/repodata/repomd.xml.key`,
+        `gpgkey=file://${KUBE_KEY}`,
         'exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni',
       ].join('\n') + '\n',
+      key: { path: KUBE_KEY, url: `${base}/rpm/repodata/repomd.xml.key`, fingerprints: [KUBERNETES_KEY, ...cluster.repositoryKeyFingerprints] },
     };
   },
 
@@ -101,8 +108,9 @@ export const rhel: OsFamily = {
         `baseurl=${base}/$releasever/$basearch/stable`,
         'enabled=1',
         'gpgcheck=1',
-        `gpgkey=${base}/gpg`,
+        `gpgkey=file://${DOCKER_KEY}`,
       ].join('\n') + '\n',
+      key: { path: DOCKER_KEY, url: `${base}/gpg`, fingerprints: [DOCKER_RPM_KEY, ...cluster.repositoryKeyFingerprints] },
     };
   },
 
@@ -115,9 +123,11 @@ export const rhel: OsFamily = {
   holdsCheck: () => '',
   // the repository file's exclude= line holds them; the file itself is checked by the step
   notHeld: () => [],
+  // curl and gnupg2 are part of every EL minimal install (rpm and dnf need gnupg2)
+  keyToolsScript: () => '',
   criDockerdInstall(cluster, facts: HostFacts) {
     const v = cluster.criDockerd.version;
     const arch = facts.arch === 'arm64' ? 'aarch64' : 'x86_64';
-    return T('cri-dockerd', { url: `${criDockerdBase(cluster)}/cri-dockerd-${v}-3.el${facts.major === 7 ? 7 : 8}.${arch}.rpm` });
+    return T('cri-dockerd', criDockerdArtifact(cluster, `cri-dockerd-${v}-3.el${facts.major === 7 ? 7 : 8}.${arch}.rpm`));
   },
 };

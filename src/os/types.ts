@@ -39,8 +39,12 @@ export type ReleaseFacts = Omit<HostFacts, 'arch' | 'assumed'>;
 export interface Repository {
   path: string;
   content: string;
-  /** signing key file the repository definition points at (apt); yum fetches gpgkey= itself */
-  key?: { path: string; url: string };
+  /**
+   * Signing key file the repository definition points at (apt signed-by=, yum
+   * gpgkey=file://): fetched from url and installed only when the primary key
+   * of every key in it has one of the fingerprints.
+   */
+  key?: { path: string; url: string; fingerprints: string[] };
 }
 
 export interface OsFamily {
@@ -79,6 +83,8 @@ export interface OsFamily {
   holdsCheck(): string;
   /** Packages of `packages` that are not held, given the held= names the check printed. */
   notHeld(packages: readonly string[], held: Set<string>): string[];
+  /** Snippet that makes curl and gpg available for a repository key's check ('' where the minimal install has both). */
+  keyToolsScript(): string;
   /** cri-dockerd's release package for this OS, and the script that installs it. */
   criDockerdInstall(cluster: ClusterSpec, facts: HostFacts): string;
 }

@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { render } from '../shell/templates.js';
+import { readLocalManifest } from '../inventory/manifest.js';
+import { CNI_MANIFEST_SHA256, defaultCniManifestUrl } from '../kube/cni-versions.js';
 import type { ClusterSpec, Inventory } from '../inventory/model.js';
 import { KbError } from '../errors.js';
 import { clusterState, notUp, type ClusterState } from '../kube/cluster-state.js';
@@ -9,17 +10,22 @@ import { firstControlPlaneOnly, type Step } from './types.js';
 
 export const CNI_MANIFEST_PATH = '/etc/kbootstrap/cni.yaml';
 
-export function cniManifestSource(inv: Inventory): { url?: string; file?: string } {
+/** Where the manifest comes from: a URL with the sha256 it must have, or a local file under the inventory's directory. */
+export function cniManifestSource(inv: Inventory): { url: string; sha256: string } | { file: string } {
   const cni = inv.cluster.cni;
-  if (cni.manifest) {
-    return /^https?:\/\//.test(cni.manifest) ? { url: cni.manifest } : { file: resolve(dirname(inv.file), cni.manifest) };
-  }
-  if (cni.plugin === 'calico') {
-    const v = cni.version ?? DEFAULTS.cniVersion.calico;
-    return { url: `https://raw.githubusercontent.com/projectcalico/calico/${v.startsWith('v') ? v : `v${v}`}/manifests/calico.yaml` };
-  }
-  const v = cni.version ?? DEFAULTS.cniVersion.flannel;
-  return { url: `https://github.com/flannel-io/flannel/releases/download/${v.startsWith('v') ? v : `v${v}`}/kube-flannel.yml` };
+  if (cni.plugin === 'none') throw new Error('cni.plugin none has no manifest');
+  if (cni.manifest && !/^https?:\/\//.test(cni.manifest)) return { file: cni.manifest };
+  const url = cni.manifest ?? defaultCniManifestUrl(cni.plugin, cni.version ?? DEFAULTS.cniVersion[cni.plugin]);
+  const sha256 = cni.sha256 ?? CNI_MANIFEST_SHA256[url];
+  // the loader refuses an inventory without one; a programming error if it gets here
+  if (!sha256) throw new KbError(`cni: no sha256 for ${url}: set cluster.cni.sha256`);
+  return { url, sha256 };
+}
+
+/** Fetch the manifest to path, keeping it only when its sha256 is the one given. */
+export function cniFetchScript(url: string, sha256: string, path: string): string {
+  const dir = dirname(path);
+  return render('cni/fetch', { url, sha256, path, dir, tmpTemplate: `${dir}/.kbootstrap-cni.XXXXXX` });
 }
 
 /** sed expressions that set the pod CIDR, and a string proving they took. */
@@ -81,10 +87,21 @@ export const cniStep: Step<{ mismatch?: string }> = {
     }
     const src = cniManifestSource(ctx.inv);
     const opts = { mutates: true, timeoutMs: 5 * 60_000 } as const;
-    if (src.file) {
-      await ctx.host.upload(readFileSync(src.file, 'utf8'), CNI_MANIFEST_PATH, { mode: '600', note: `uploaded from ${src.file}` });
+    if ('file' in src) {
+      let m: ReturnType<typeof readLocalManifest>;
+      try {
+        m = readLocalManifest(ctx.inv.file, src.file);
+      } catch (e) {
+        throw new KbError(`${ctx.host.name}: cni: ${(e as Error).message}`);
+      }
+      await ctx.host.upload(m.content, CNI_MANIFEST_PATH, {
+        mode: '600',
+        note: `uploaded from ${src.file} (cluster.cni.manifest)`,
+        dryRunSummary: `the local file ${m.path}, ${Buffer.byteLength(m.content)} bytes, sha256 ${m.sha256} (content not shown)`,
+      });
     } else {
-      await ctx.host.exec(render('cni/fetch', { url: src.url, path: CNI_MANIFEST_PATH }), opts);
+      // fetched to a temporary file, and applied only when its sha256 is the one expected
+      await ctx.host.exec(cniFetchScript(src.url, src.sha256, CNI_MANIFEST_PATH), opts);
     }
     const patch = cidrPatch(ctx.cluster);
     await ctx.host.exec(render('cni/apply', { path: CNI_MANIFEST_PATH, sed: patch.sed, expect: patch.expect }), opts);

@@ -5,7 +5,7 @@ import { pauseImage } from '../kube/runtime.js';
 import type { Repository } from '../os/types.js';
 import { allHosts, type Step, type StepContext } from './types.js';
 import { describeFileStates, fileStateCheck, parseFileStates, uploadFiles, type FileState, type ManagedFile } from './files.js';
-import { installKeys, keysCheck, missingKeys, repoFile } from './repositories.js';
+import { describeKeys, installKeys, keysCheck, missingKeys, repoFile } from './repositories.js';
 
 /** containerd registry host files: mirrors for docker.io, plain-HTTP registries. */
 export function containerdHostFiles(cluster: ClusterSpec): ManagedFile[] {
@@ -117,7 +117,7 @@ export const containerRuntimeStep: Step<Found> = {
     const parts = [
       ...(missingPackages.length ? [`not installed: ${missingPackages.join(', ')}`] : []),
       ...describeFileStates(files),
-      ...keys.map((k) => `${k} missing`),
+      ...describeKeys(out.stdout, keys),
       ...(config !== 'same' ? [`/etc/containerd/config.toml ${config === 'missing' ? 'missing' : 'differs from the wanted settings'}`] : []),
       ...(notRunning.length ? [`not enabled and running: ${notRunning.join(', ')}`] : []),
     ];

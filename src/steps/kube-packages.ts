@@ -4,7 +4,7 @@ import type { ClusterSpec } from '../inventory/model.js';
 import type { Repository } from '../os/types.js';
 import { allHosts, type Step, type StepContext } from './types.js';
 import { describeFileStates, fileStateCheck, parseFileStates, uploadFiles, type FileState, type ManagedFile } from './files.js';
-import { installKeys, keysCheck, missingKeys, repoFile } from './repositories.js';
+import { describeKeys, installKeys, keysCheck, missingKeys, repoFile } from './repositories.js';
 
 const KUBE = ['kubelet', 'kubeadm', 'kubectl'] as const;
 
@@ -52,7 +52,7 @@ export const kubePackagesStep: Step<Found> = {
     const parts = [
       ...(wrong.length ? [`want ${c.kubernetesVersion}: ${wrong.join(', ')}`] : []),
       ...describeFileStates(states),
-      ...keys.map((k) => `${k} missing`),
+      ...describeKeys(out.stdout, keys),
       ...(notHeld.length ? [`not held: ${notHeld.join(', ')}`] : []),
       ...(enabled ? [] : ['kubelet not enabled']),
     ];

@@ -17,7 +17,7 @@ import { clusterVersion, formatVersion, move, nodesBehind, parseVersion } from '
 import type { Repository } from '../os/types.js';
 import { allButFirstControlPlane, allHosts, firstControlPlaneOnly, type Step, type StepContext } from './types.js';
 import { describeFileStates, fileStateCheck, parseFileStates, uploadFiles, type FileState, type ManagedFile } from './files.js';
-import { installKeys, keysCheck, missingKeys, repoFile } from './repositories.js';
+import { describeKeys, installKeys, keysCheck, missingKeys, repoFile } from './repositories.js';
 import { KUBE_VIP_MANIFEST } from './load-balancer.js';
 
 const KUBE = ['kubelet', 'kubeadm', 'kubectl'] as const;
@@ -115,7 +115,7 @@ export const upgradeRepositoryStep: Step<{ files: FileState[]; missingKeys: stri
   parse(out, ctx) {
     const files = parseFileStates(out, repoFiles(ctx));
     const keys = missingKeys(out.stdout, [repository(ctx)]);
-    const parts = [...describeFileStates(files), ...keys.map((k) => `${k} missing`)];
+    const parts = [...describeFileStates(files), ...describeKeys(out.stdout, keys)];
     const found = { files, missingKeys: keys };
     if (!parts.length) return { done: true, reason: `${repository(ctx).path} is the ${ctx.cluster.minorVersion} repository`, found };
     return { done: false, reason: parts.join('; '), found };

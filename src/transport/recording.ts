@@ -10,7 +10,7 @@ import type { CheckOutput, CheckRequest, ExecOptions, ExecResult, Transport, Upl
 export type Recorded =
   | { kind: 'check'; step: string; script: string; sharedWith: string[] }
   | { kind: 'exec'; step: string; script: string; mutates: boolean; note?: string; stdin?: string }
-  | { kind: 'upload'; step: string; dest: string; mode: string; owner: string; content: string; note?: string };
+  | { kind: 'upload'; step: string; dest: string; mode: string; owner: string; content: string; note?: string; summary?: string };
 
 export class RecordingTransport implements Transport {
   readonly recorded: Recorded[] = [];
@@ -23,7 +23,7 @@ export class RecordingTransport implements Transport {
   }
 
   async upload(content: string, dest: string, opts: UploadOptions): Promise<void> {
-    this.recorded.push({ kind: 'upload', step: opts.step, dest, mode: opts.mode, owner: opts.owner ?? 'root:root', content, note: opts.note });
+    this.recorded.push({ kind: 'upload', step: opts.step, dest, mode: opts.mode, owner: opts.owner ?? 'root:root', content, note: opts.note, summary: opts.dryRunSummary });
   }
 
   async checkBatch(checks: CheckRequest[]): Promise<CheckOutput[]> {

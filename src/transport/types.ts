@@ -36,6 +36,8 @@ export interface UploadOptions {
   /** Contents are secret: the dry run shows placeholders only, errors never show it. */
   secrets?: string[];
   note?: string;
+  /** The dry run shows this line instead of the content (a file taken from the operator's machine). */
+  dryRunSummary?: string;
 }
 
 /** One read-only check of a batch; its output is parsed by the step. */

@@ -4,13 +4,14 @@
  * docker + cri-dockerd and flannel in iptables mode.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
 import { LAB_SKIP_REASON } from '../lab/support.js';
-import { labDown, labExec, labUp, simCalls } from '../lab/lab.js';
+import { labDown, labExec, labUp, simCalls, simCriDockerdSha256 } from '../lab/lab.js';
 import { kb, changed, notOk } from './cli.js';
-import { writeInventory } from './inventory.js';
+import { FLANNEL_FIXTURE, writeInventory } from './inventory.js';
 
-const FLANNEL = join(import.meta.dirname, '..', 'lab', 'fixtures', 'kube-flannel.yml');
+/** The release files the Debian lab's hosts (Ubuntu 22.04, Debian 12) install, with the digests the simulated curl's copies have. */
+const CRI_DOCKERD_SHA256 = Object.fromEntries(['cri-dockerd_0.3.16.3-0.ubuntu-jammy_amd64.deb', 'cri-dockerd_0.3.16.3-0.debian-bookworm_amd64.deb']
+  .map((f) => [f, simCriDockerdSha256(f)]));
 
 describe.skipIf(!!LAB_SKIP_REASON)('OS families', () => {
   afterAll(() => labDown());
@@ -40,7 +41,7 @@ describe.skipIf(!!LAB_SKIP_REASON)('OS families', () => {
     await labUp({ hosts: 3, family: 'debian' });
     const inv = writeInventory({
       user: 'kb',
-      cluster: { containerRuntime: 'docker', cni: { plugin: 'flannel', manifest: FLANNEL }, kubeProxyMode: 'iptables' },
+      cluster: { containerRuntime: 'docker', criDockerd: { sha256: CRI_DOCKERD_SHA256 }, cni: { plugin: 'flannel', manifest: FLANNEL_FIXTURE }, kubeProxyMode: 'iptables' },
     });
     const first = await kb(['up', inv, '--output', 'json']);
     expect(notOk(first)).toEqual([]);

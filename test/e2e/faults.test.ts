@@ -136,7 +136,7 @@ describe.skipIf(!!LAB_SKIP_REASON)('faults', () => {
   it('a hostile value in the inventory is data, never a command on the host', async () => {
     // no spaces, so it passes validation as a URL and reaches the shell as one
     const url = 'https://manifests.invalid/calico.yaml?a=$(touch${IFS}/tmp/kb-pwned)&b=`touch${IFS}/tmp/kb-pwned2`;touch${IFS}/tmp/kb-pwned3';
-    const inv = writeInventory({ cluster: { cni: { plugin: 'calico', manifest: url } } });
+    const inv = writeInventory({ cluster: { cni: { plugin: 'calico', manifest: url, sha256: 'ab'.repeat(32) } } });
     // no cluster yet (the earlier tests ran prepare steps only), so the cni step fetches the manifest
     const r = await kb(['up', inv, '--steps', 'cni', '--output', 'json']);
     expect(r.json, r.stdout + r.stderr).toBeDefined();

@@ -1,9 +1,9 @@
 /** Inventories for end-to-end tests: the lab's hosts with per-test changes. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { LAB_DIR, readLabState, type LabHost } from '../lab/lab.js';
+import { LAB_DIR, LAB_KEY_FINGERPRINT, readLabState, type LabHost } from '../lab/lab.js';
 
 export interface InvOptions {
   hosts?: (LabHost | { name: string; address: string; os?: string })[];
@@ -14,7 +14,15 @@ export interface InvOptions {
   roles?: Record<string, 'control-plane' | 'worker'>;
 }
 
-export const CALICO_FIXTURE = join(import.meta.dirname, '..', 'lab', 'fixtures', 'calico.yaml');
+const FIXTURES = join(import.meta.dirname, '..', 'lab', 'fixtures');
+/** Local manifests must lie under the inventory's directory: writeInventory copies these beside it. */
+export const CALICO_FIXTURE = './calico.yaml';
+export const FLANNEL_FIXTURE = './kube-flannel.yml';
+
+/** Copy the lab's CNI manifests into dir, where an inventory written there may name them. */
+export function copyManifests(dir: string): void {
+  for (const f of ['calico.yaml', 'kube-flannel.yml']) copyFileSync(join(FIXTURES, f), join(dir, f));
+}
 
 export function writeInventory(o: InvOptions = {}): string {
   const hosts = o.hosts ?? readLabState()!.hosts;
@@ -25,6 +33,8 @@ export function writeInventory(o: InvOptions = {}): string {
       name: 'e2e',
       kubernetesVersion: '1.30.4',
       packageMirror: 'upstream',
+      // the simulated curl serves the lab's own signing key for every repository key URL
+      repositoryKeyFingerprints: [LAB_KEY_FINGERPRINT],
       containerRuntime: 'containerd',
       cni: { plugin: 'calico', manifest: CALICO_FIXTURE },
       kubeProxyMode: 'ipvs',
@@ -45,6 +55,7 @@ export function writeInventory(o: InvOptions = {}): string {
     })),
   };
   const dir = mkdtempSync(join(tmpdir(), 'kb-e2e-'));
+  copyManifests(dir);
   const file = join(dir, 'inventory.yaml');
   writeFileSync(file, stringify(inv));
   return file;

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { LAB_SKIP_REASON } from '../lab/support.js';
-import { LAB_DIR, labDown, labSh, labUp, upperDir, type LabHost } from '../lab/lab.js';
+import { LAB_DIR, LAB_KEY_FINGERPRINT, labDown, labSh, labUp, upperDir, type LabHost } from '../lab/lab.js';
 import { loadInventoryFile } from '../../src/inventory/load.js';
 import { applySshConfig } from '../../src/ssh/resolve.js';
 import { kb } from './cli.js';
-import { CALICO_FIXTURE } from './inventory.js';
+import { CALICO_FIXTURE, copyManifests } from './inventory.js';
 
 /** `ssh -G` prints the configuration OpenSSH would use, without connecting. */
 function sshG(file: string, alias: string): Map<string, string[]> {
@@ -54,10 +54,11 @@ describe.skipIf(!!LAB_SKIP_REASON)('hosts described only by aliases of an OpenSS
     // (first in the file: the lab's config ends in a Match block)
     expect(labSh(last.name, `sed -i '1i AllowUsers root@${hosts[0]!.address}' /etc/ssh/kblab/sshd_config && kill -HUP 1 && sleep 1`).code).toBe(0);
     inv = join(dir, 'inventory.yaml');
+    copyManifests(dir);
     writeFileSync(inv, stringify({
       apiVersion: 'kbootstrap/v1',
       kind: 'Inventory',
-      cluster: { name: 'aliases', kubernetesVersion: '1.30.4', packageMirror: 'upstream', cni: { plugin: 'calico', manifest: CALICO_FIXTURE }, kubeProxyMode: 'ipvs' },
+      cluster: { name: 'aliases', kubernetesVersion: '1.30.4', packageMirror: 'upstream', repositoryKeyFingerprints: [LAB_KEY_FINGERPRINT], cni: { plugin: 'calico', manifest: CALICO_FIXTURE }, kubeProxyMode: 'ipvs' },
       ssh: { configFile: config },
       hosts: hosts.map((h, i) => ({ name: h.name, address: h.address, role: i === 0 ? 'control-plane' : 'worker', ssh: { host: alias(i) } })),
     }));

@@ -29,7 +29,7 @@ export const HIDDEN: readonly string[] = [
   '/etc/sysctl.d', '/etc/sysctl.conf', '/usr/lib/sysctl.d', '/usr/local/lib/sysctl.d', '/etc/modules-load.d', '/usr/lib/modules-load.d',
   // package repositories and their keys
   '/etc/apt/sources.list', '/etc/apt/sources.list.d', '/etc/apt/keyrings', '/etc/apt/trusted.gpg', '/etc/apt/trusted.gpg.d', '/etc/apt/preferences.d',
-  '/etc/yum.repos.d', '/etc/yum.conf', '/etc/dnf', '/etc/yum',
+  '/etc/yum.repos.d', '/etc/yum.conf', '/etc/dnf', '/etc/yum', '/etc/pki/rpm-gpg',
   // systemd units (the machine's containerd.service, enablement links)
   '/etc/systemd/system', '/usr/lib/systemd/system', '/usr/local/lib/systemd/system', '/etc/systemd/zram-generator.conf', '/usr/lib/systemd/zram-generator.conf',
   // security and firewall configuration of the RHEL family

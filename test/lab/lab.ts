@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, closeSync } from 'node:fs';
 import { connect } from 'node:net';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -481,7 +481,26 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
   return state;
 }
 
-export function labInventory(hosts: LabHost[], opts: { user?: string } = {}): string {
+/**
+ * The lab's own repository signing key (test/lab/fixtures/signing-key.asc, served by the simulated
+ * curl for every repository key URL): not a key kbootstrap trusts, so the lab's inventories name it
+ * in cluster.repositoryKeyFingerprints, as an inventory for a mirror that signs with its own key does.
+ */
+export const LAB_KEY_FINGERPRINT = '8DD1C0224A7187196CD2CC29E2A1C84A8D08673B';
+
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
+
+/** sha256 of a file the simulated curl serves from test/lab/fixtures (calico.yaml, kube-flannel.yml). */
+export function fixtureSha256(name: string): string {
+  return createHash('sha256').update(readFileSync(join(FIXTURES, name))).digest('hex');
+}
+
+/** sha256 of the cri-dockerd release file the simulated curl makes (sim/system.mjs fixtureFor). */
+export function simCriDockerdSha256(file: string): string {
+  return createHash('sha256').update(`kblab package ${file}\n`).digest('hex');
+}
+
+export function labInventory(hosts: LabHost[], opts: { user?: string; mirror?: { url: string; keyFingerprints: string[] } } = {}): string {
   const inv = {
     apiVersion: 'kbootstrap/v1',
     kind: 'Inventory',
@@ -490,9 +509,12 @@ export function labInventory(hosts: LabHost[], opts: { user?: string } = {}): st
       kubernetesVersion: '1.30.4',
       podSubnet: '10.244.0.0/16',
       serviceSubnet: '10.96.0.0/12',
-      packageMirror: 'upstream',
+      packageMirror: opts.mirror?.url ?? 'upstream',
+      ...(opts.mirror?.url.startsWith('http:') ? { allowInsecureHttp: true } : {}),
+      repositoryKeyFingerprints: opts.mirror?.keyFingerprints ?? [LAB_KEY_FINGERPRINT],
       containerRuntime: 'containerd',
-      cni: { plugin: 'calico' },
+      // the simulated curl serves the lab's own calico.yaml for calico's release URL
+      cni: { plugin: 'calico', sha256: fixtureSha256('calico.yaml') },
       kubeProxyMode: 'ipvs',
     },
     ssh: {

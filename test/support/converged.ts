@@ -104,13 +104,13 @@ export function convergedOutput(step: AnyStep, ctx: StepContext): string {
         lines.push('pkg=containerd.io=1.7.22-1', 'pkg=docker-ce=5:27.3.1-1~ubuntu.22.04~jammy', 'pkg=docker-ce-cli=5:27.3.1-1~ubuntu.22.04~jammy', 'pkg=cri-dockerd=0.3.16.3-0.ubuntu-jammy',
           'key=/etc/apt/keyrings/docker.asc=present', 'enabled=docker=enabled', 'active=docker=yes', 'enabled=cri-docker.service=enabled', 'active=cri-docker.service=yes');
       } else {
-        lines.push('pkg=containerd.io=1.6.33', 'config=same', 'enabled=containerd=enabled', 'active=containerd=yes');
+        lines.push('pkg=containerd.io=1.6.33', 'config=same', 'enabled=containerd=enabled', 'active=containerd=yes', 'key=/etc/pki/rpm-gpg/kbootstrap-docker.asc=present');
       }
       break;
     case 'crictl': break;
     case 'kube-packages':
       lines.push(...['kubelet', 'kubeadm', 'kubectl'].map((p) => `pkg=${p}=${rpm ? version : `${version}-1.1`}`), 'kubelet-enabled=enabled');
-      if (inv !== 'jammy') lines.push('pkg=ipset=7.1', 'pkg=ipvsadm=1.31');
+      if (inv !== 'jammy') lines.push('pkg=ipset=7.1', 'pkg=ipvsadm=1.31', 'key=/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc=present');
       else lines.push('held=kubeadm', 'held=kubectl', 'held=kubelet', 'key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=present');
       break;
     // the interface the inventory names, admin.conf written by init or join, the VIP in the manifest

@@ -9,7 +9,7 @@ import { changed, kb, notOk } from '../e2e/cli.js';
 import { writeInventory } from '../e2e/inventory.js';
 import { labSh, readLabState, type LabHost } from '../lab/lab.js';
 import { vmDown, vmUnavailable, vmUp } from '../lab/vm/vms.js';
-import { CRI_DOCKERD, DOCKER, REPO_PORT } from '../lab/vm/repo.js';
+import { CRI_DOCKERD, DOCKER, REPO_PORT, repoCriDockerdSha256, repoKeyFingerprints } from '../lab/vm/repo.js';
 import { VM_HOST_STEPS } from '../lab/vm/host-steps.js';
 
 const SKIP = vmUnavailable();
@@ -50,8 +50,11 @@ describe.skipIf(!!SKIP)('real Debian 12 VMs', () => {
     const mirror = readLabState()!.repo!.url;
     // an emulated VM on a busy 2-core machine can take longer than the e2e default of 3 s to answer SSH
     const ssh = { connectTimeoutSeconds: 30 };
-    inv = writeInventory({ hosts: cd, cluster: { packageMirror: mirror }, ssh });
-    invDocker = writeInventory({ hosts: [dk], cluster: { packageMirror: mirror, containerRuntime: 'docker', criDockerd: { version: CRI_DOCKERD.version, url: `${mirror}/cri-dockerd` } }, ssh });
+    // the repository is plain http and signs with the lab's archive key: the inventory says both
+    const trust = { allowInsecureHttp: true, repositoryKeyFingerprints: repoKeyFingerprints() };
+    inv = writeInventory({ hosts: cd, cluster: { packageMirror: mirror, ...trust }, ssh });
+    invDocker = writeInventory({ hosts: [dk], cluster: { packageMirror: mirror, ...trust, containerRuntime: 'docker',
+      criDockerd: { version: CRI_DOCKERD.version, url: `${mirror}/cri-dockerd`, sha256: { [CRI_DOCKERD.file]: repoCriDockerdSha256() } } }, ssh });
   }, 900_000);
 
   afterAll(() => {

@@ -69,6 +69,33 @@ kb_kubectl() {
   kubectl --kubeconfig=/etc/kubernetes/admin.conf "$@"
 }
 
+# kb_key_fprs FILE: the fingerprint of the primary key of each OpenPGP key in
+# FILE, one a line (40 upper-case hex digits). gpg 2.2.8+ reads the file with
+# --show-keys; gpg 2.0 (CentOS 7) lists it when given only the file. A
+# throwaway home: no keyring is read or written.
+kb_key_fprs() {
+  command -v gpg >/dev/null 2>&1 || return 0
+  kb_kh=$(mktemp -d) || return 1
+  { gpg --batch --homedir "$kb_kh" --show-keys --with-colons "$1" 2>/dev/null ||
+    gpg --batch --homedir "$kb_kh" --with-colons --with-fingerprint "$1" 2>/dev/null; } |
+    awk -F: '$1 == "pub" { p = 1; next } $1 == "fpr" && p { print $10; p = 0 }'
+  rm -rf "$kb_kh"
+}
+
+# kb_key_trusted FILE "FPR...": true when FILE holds at least one key and every
+# primary key in it has one of the fingerprints.
+kb_key_trusted() {
+  [ -s "$1" ] || return 1
+  kb_kf=$(kb_key_fprs "$1")
+  [ -n "$kb_kf" ] || return 1
+  for kb_f in $kb_kf; do
+    case " $2 " in
+      *" $kb_f "*) ;;
+      *) return 1 ;;
+    esac
+  done
+}
+
 ### hostname: Set the hostname to the inventory name
 ## check (read-only)
 (
@@ -281,6 +308,7 @@ for kb_f in /etc/yum.repos.d/docker-ce.repo; do
 done
 # one rpm call for every package; absent ones print nothing here
 rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' containerd.io 2>/dev/null | grep '^pkg=' || true
+if kb_key_trusted /etc/pki/rpm-gpg/kbootstrap-docker.asc 060A61C51B558A7F742B77AAC52FEB6B621E9F35; then echo key=/etc/pki/rpm-gpg/kbootstrap-docker.asc=present; elif [ -e /etc/pki/rpm-gpg/kbootstrap-docker.asc ]; then echo key=/etc/pki/rpm-gpg/kbootstrap-docker.asc=untrusted; else echo key=/etc/pki/rpm-gpg/kbootstrap-docker.asc=missing; fi
 # The desired config.toml: containerd's own defaults with the systemd cgroup
 # driver, the pause image from imageRepository and registry hosts in certs.d.
 # containerd 1.6/1.7 print config version 2: sandbox_image under
@@ -322,6 +350,20 @@ for kb_s in containerd; do
 done
 )
 ## apply
+(
+install -d -m 0755 /etc/pki/rpm-gpg
+kb_key_tmp=$(mktemp /etc/pki/rpm-gpg/.kbootstrap-key.XXXXXX)
+kb_retry 3 5 curl -fsSL https://download.docker.com/linux/centos/gpg -o "$kb_key_tmp"
+# whoever served it (upstream or a mirror): only a key with a trusted fingerprint is installed
+if ! kb_key_trusted "$kb_key_tmp" 060A61C51B558A7F742B77AAC52FEB6B621E9F35; then
+  kb_key_got=$(kb_key_fprs "$kb_key_tmp" | tr '\n' ' ')
+  rm -f "$kb_key_tmp"
+  printf 'the signing key from %s is not trusted: its fingerprints are [%s], the trusted ones %s (a mirror that signs with its own key: cluster.repositoryKeyFingerprints)\n' https://download.docker.com/linux/centos/gpg "${kb_key_got% }" 060A61C51B558A7F742B77AAC52FEB6B621E9F35 >&2
+  exit 1
+fi
+chmod 0644 "$kb_key_tmp"
+mv -f "$kb_key_tmp" /etc/pki/rpm-gpg/kbootstrap-docker.asc
+)
 kb_write /etc/yum.repos.d/docker-ce.repo 644 root:root <<'KBOOTSTRAP_EOF'
 # kbootstrap: Docker CE repository (containerd.io, docker-ce)
 [docker-ce-stable]
@@ -329,7 +371,7 @@ name=Docker CE Stable - $basearch
 baseurl=https://download.docker.com/linux/centos/$releasever/$basearch/stable
 enabled=1
 gpgcheck=1
-gpgkey=https://download.docker.com/linux/centos/gpg
+gpgkey=file:///etc/pki/rpm-gpg/kbootstrap-docker.asc
 KBOOTSTRAP_EOF
 (
 kb_retry 3 5 yum install -y containerd.io
@@ -418,8 +460,23 @@ done
 # one rpm call for every package; absent ones print nothing here
 rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' kubelet kubeadm kubectl ipset ipvsadm 2>/dev/null | grep '^pkg=' || true
 printf 'kubelet-enabled=%s\n' "$(systemctl is-enabled kubelet 2>/dev/null || true)"
+if kb_key_trusted /etc/pki/rpm-gpg/kbootstrap-kubernetes.asc DE15B14486CD377B9E876E1A234654DA9A296436; then echo key=/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc=present; elif [ -e /etc/pki/rpm-gpg/kbootstrap-kubernetes.asc ]; then echo key=/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc=untrusted; else echo key=/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc=missing; fi
 )
 ## apply
+(
+install -d -m 0755 /etc/pki/rpm-gpg
+kb_key_tmp=$(mktemp /etc/pki/rpm-gpg/.kbootstrap-key.XXXXXX)
+kb_retry 3 5 curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.31/rpm/repodata/repomd.xml.key -o "$kb_key_tmp"
+# whoever served it (upstream or a mirror): only a key with a trusted fingerprint is installed
+if ! kb_key_trusted "$kb_key_tmp" DE15B14486CD377B9E876E1A234654DA9A296436; then
+  kb_key_got=$(kb_key_fprs "$kb_key_tmp" | tr '\n' ' ')
+  rm -f "$kb_key_tmp"
+  printf 'the signing key from %s is not trusted: its fingerprints are [%s], the trusted ones %s (a mirror that signs with its own key: cluster.repositoryKeyFingerprints)\n' https://pkgs.k8s.io/core:/stable:/v1.31/rpm/repodata/repomd.xml.key "${kb_key_got% }" DE15B14486CD377B9E876E1A234654DA9A296436 >&2
+  exit 1
+fi
+chmod 0644 "$kb_key_tmp"
+mv -f "$kb_key_tmp" /etc/pki/rpm-gpg/kbootstrap-kubernetes.asc
+)
 kb_write /etc/yum.repos.d/kubernetes.repo 644 root:root <<'KBOOTSTRAP_EOF'
 # kbootstrap: Kubernetes v1.31 packages; exclude= holds them against yum update
 [kubernetes]
@@ -427,7 +484,7 @@ name=Kubernetes v1.31
 baseurl=https://pkgs.k8s.io/core:/stable:/v1.31/rpm/
 enabled=1
 gpgcheck=1
-gpgkey=https://pkgs.k8s.io/core:/stable:/v1.31/rpm/repodata/repomd.xml.key
+gpgkey=file:///etc/pki/rpm-gpg/kbootstrap-kubernetes.asc
 exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
 KBOOTSTRAP_EOF
 (

@@ -69,6 +69,33 @@ kb_kubectl() {
   kubectl --kubeconfig=/etc/kubernetes/admin.conf "$@"
 }
 
+# kb_key_fprs FILE: the fingerprint of the primary key of each OpenPGP key in
+# FILE, one a line (40 upper-case hex digits). gpg 2.2.8+ reads the file with
+# --show-keys; gpg 2.0 (CentOS 7) lists it when given only the file. A
+# throwaway home: no keyring is read or written.
+kb_key_fprs() {
+  command -v gpg >/dev/null 2>&1 || return 0
+  kb_kh=$(mktemp -d) || return 1
+  { gpg --batch --homedir "$kb_kh" --show-keys --with-colons "$1" 2>/dev/null ||
+    gpg --batch --homedir "$kb_kh" --with-colons --with-fingerprint "$1" 2>/dev/null; } |
+    awk -F: '$1 == "pub" { p = 1; next } $1 == "fpr" && p { print $10; p = 0 }'
+  rm -rf "$kb_kh"
+}
+
+# kb_key_trusted FILE "FPR...": true when FILE holds at least one key and every
+# primary key in it has one of the fingerprints.
+kb_key_trusted() {
+  [ -s "$1" ] || return 1
+  kb_kf=$(kb_key_fprs "$1")
+  [ -n "$kb_kf" ] || return 1
+  for kb_f in $kb_kf; do
+    case " $2 " in
+      *" $kb_f "*) ;;
+      *) return 1 ;;
+    esac
+  done
+}
+
 ### hostname: Set the hostname to the inventory name
 ## check (read-only)
 (
@@ -235,7 +262,7 @@ done
 # one dpkg-query call for every package; only installed ones count: status (2nd letter) i, no error flag.
 # The 1st letter is the selection: i, or h once apt-mark hold ran ("Desired=Unknown/Install/Remove/Purge/Hold", dpkg -l; dpkg-query(1) db:Status-Abbrev)
 dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' containerd.io docker-ce docker-ce-cli cri-dockerd 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=[uihrp]i *=/pkg=\1=/p' || true
-if [ -s /etc/apt/keyrings/docker.asc ]; then echo key=/etc/apt/keyrings/docker.asc=present; else echo key=/etc/apt/keyrings/docker.asc=missing; fi
+if kb_key_trusted /etc/apt/keyrings/docker.asc 9DC858229FC7DD38854AE2D88D81803C0EBFCD88; then echo key=/etc/apt/keyrings/docker.asc=present; elif [ -e /etc/apt/keyrings/docker.asc ]; then echo key=/etc/apt/keyrings/docker.asc=untrusted; else echo key=/etc/apt/keyrings/docker.asc=missing; fi
 # shellcheck disable=SC2043 # one service is a list too
 for kb_s in docker cri-docker.service; do
   printf 'enabled=%s=%s\n' "$kb_s" "$(systemctl is-enabled "$kb_s" 2>/dev/null || true)"
@@ -244,15 +271,23 @@ done
 )
 ## apply
 (
-if [ ! -s /etc/apt/keyrings/docker.asc ]; then
-  if ! command -v curl >/dev/null 2>&1; then
-    kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl ca-certificates
-  fi
-  install -d -m 0755 /etc/apt/keyrings
-  kb_retry 3 5 curl -fsSL https://download.docker.com/linux/ubuntu/gpg -o /etc/apt/keyrings/docker.asc
-  chmod 0644 /etc/apt/keyrings/docker.asc
+# curl fetches the key and gpg reads its fingerprint; a minimal Debian has neither
+if ! command -v curl >/dev/null 2>&1 || ! command -v gpg >/dev/null 2>&1; then
+  kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl ca-certificates gpg
 fi
+install -d -m 0755 /etc/apt/keyrings
+kb_key_tmp=$(mktemp /etc/apt/keyrings/.kbootstrap-key.XXXXXX)
+kb_retry 3 5 curl -fsSL https://download.docker.com/linux/ubuntu/gpg -o "$kb_key_tmp"
+# whoever served it (upstream or a mirror): only a key with a trusted fingerprint is installed
+if ! kb_key_trusted "$kb_key_tmp" 9DC858229FC7DD38854AE2D88D81803C0EBFCD88; then
+  kb_key_got=$(kb_key_fprs "$kb_key_tmp" | tr '\n' ' ')
+  rm -f "$kb_key_tmp"
+  printf 'the signing key from %s is not trusted: its fingerprints are [%s], the trusted ones %s (a mirror that signs with its own key: cluster.repositoryKeyFingerprints)\n' https://download.docker.com/linux/ubuntu/gpg "${kb_key_got% }" 9DC858229FC7DD38854AE2D88D81803C0EBFCD88 >&2
+  exit 1
+fi
+chmod 0644 "$kb_key_tmp"
+mv -f "$kb_key_tmp" /etc/apt/keyrings/docker.asc
 )
 kb_write /etc/apt/sources.list.d/docker.list 644 root:root <<'KBOOTSTRAP_EOF'
 # kbootstrap: Docker CE repository (containerd.io, docker-ce)
@@ -265,6 +300,13 @@ kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q containerd
 (
 kb_deb=$(mktemp --suffix=.deb)
 kb_retry 3 5 curl -fsSL https://github.com/Mirantis/cri-dockerd/releases/download/v0.3.16/cri-dockerd_0.3.16.3-0.ubuntu-jammy_amd64.deb -o "$kb_deb"
+# cri-dockerd publishes no signatures: installed only with the sha256 of cluster.criDockerd.sha256
+kb_deb_sum=$(sha256sum "$kb_deb" | cut -d' ' -f1)
+if [ "$kb_deb_sum" != 0000000000000000000000000000000000000000000000000000000000000000 ]; then
+  rm -f "$kb_deb"
+  printf '%s has sha256 %s, not sha256 %s (cluster.criDockerd.sha256): not installed\n' https://github.com/Mirantis/cri-dockerd/releases/download/v0.3.16/cri-dockerd_0.3.16.3-0.ubuntu-jammy_amd64.deb "$kb_deb_sum" 0000000000000000000000000000000000000000000000000000000000000000 >&2
+  exit 1
+fi
 chmod 0644 "$kb_deb"
 kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$kb_deb"
 rm -f "$kb_deb"
@@ -335,19 +377,27 @@ done
 dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' kubelet kubeadm kubectl 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=[uihrp]i *=/pkg=\1=/p' || true
 printf 'kubelet-enabled=%s\n' "$(systemctl is-enabled kubelet 2>/dev/null || true)"
 apt-mark showhold 2>/dev/null | sed 's/^/held=/'
-if [ -s /etc/apt/keyrings/kubernetes-apt-keyring.asc ]; then echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=present; else echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=missing; fi
+if kb_key_trusted /etc/apt/keyrings/kubernetes-apt-keyring.asc DE15B14486CD377B9E876E1A234654DA9A296436; then echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=present; elif [ -e /etc/apt/keyrings/kubernetes-apt-keyring.asc ]; then echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=untrusted; else echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=missing; fi
 )
 ## apply
 (
-if [ ! -s /etc/apt/keyrings/kubernetes-apt-keyring.asc ]; then
-  if ! command -v curl >/dev/null 2>&1; then
-    kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl ca-certificates
-  fi
-  install -d -m 0755 /etc/apt/keyrings
-  kb_retry 3 5 curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.29/deb/Release.key -o /etc/apt/keyrings/kubernetes-apt-keyring.asc
-  chmod 0644 /etc/apt/keyrings/kubernetes-apt-keyring.asc
+# curl fetches the key and gpg reads its fingerprint; a minimal Debian has neither
+if ! command -v curl >/dev/null 2>&1 || ! command -v gpg >/dev/null 2>&1; then
+  kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl ca-certificates gpg
 fi
+install -d -m 0755 /etc/apt/keyrings
+kb_key_tmp=$(mktemp /etc/apt/keyrings/.kbootstrap-key.XXXXXX)
+kb_retry 3 5 curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.29/deb/Release.key -o "$kb_key_tmp"
+# whoever served it (upstream or a mirror): only a key with a trusted fingerprint is installed
+if ! kb_key_trusted "$kb_key_tmp" DE15B14486CD377B9E876E1A234654DA9A296436; then
+  kb_key_got=$(kb_key_fprs "$kb_key_tmp" | tr '\n' ' ')
+  rm -f "$kb_key_tmp"
+  printf 'the signing key from %s is not trusted: its fingerprints are [%s], the trusted ones %s (a mirror that signs with its own key: cluster.repositoryKeyFingerprints)\n' https://pkgs.k8s.io/core:/stable:/v1.29/deb/Release.key "${kb_key_got% }" DE15B14486CD377B9E876E1A234654DA9A296436 >&2
+  exit 1
+fi
+chmod 0644 "$kb_key_tmp"
+mv -f "$kb_key_tmp" /etc/apt/keyrings/kubernetes-apt-keyring.asc
 )
 kb_write /etc/apt/sources.list.d/kubernetes.list 644 root:root <<'KBOOTSTRAP_EOF'
 # kbootstrap: Kubernetes v1.29 packages

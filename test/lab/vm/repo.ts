@@ -11,7 +11,9 @@
  * for /debian and kbootstrap fetches for the other two like any third-party key.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -295,6 +297,22 @@ function labDebs(debs: string): DebSpec[] {
       depends: 'containernetworking-plugins', files: Object.fromEntries(cniPlugins.map((p) => [`opt/cni/bin/${p}`, { link: `/usr/lib/cni/${p}` }])),
     },
   ];
+}
+
+/** Fingerprints of the keys the repository serves (its Docker tree's gpg file): the lab inventory trusts them. */
+export function repoKeyFingerprints(): string[] {
+  const home = mkdtempSync(join(tmpdir(), 'kblab-gpg-'));
+  try {
+    const out = run('gpg', ['--batch', '--homedir', home, '--show-keys', '--with-colons', join(LAB_DIR, 'repo', 'docker-ce', 'linux', 'debian', 'gpg')]);
+    return out.split('\n').filter((l) => l.startsWith('fpr:')).map((l) => l.split(':')[9]!).filter((f, i, all) => all.indexOf(f) === i);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/** sha256 of cri-dockerd's release file as the repository serves it (the inventory's cluster.criDockerd.sha256). */
+export function repoCriDockerdSha256(): string {
+  return createHash('sha256').update(readFileSync(join(LAB_DIR, 'repo', 'cri-dockerd', CRI_DOCKERD.file))).digest('hex');
 }
 
 /** Lay out and sign every tree under LAB_DIR/repo. */

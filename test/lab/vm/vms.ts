@@ -11,7 +11,7 @@ import { BRIDGE, GATEWAY, LAB_DIR, SUBNET_PREFIX, hostName, labInventory, waitFo
 import { shqAll } from '../../../src/shell/quote.js';
 import { chooseAccel, type Accel } from './accel.js';
 import { ensureImage } from './image.js';
-import { startRepo, stopRepo } from './repo.js';
+import { repoKeyFingerprints, startRepo, stopRepo } from './repo.js';
 
 /** Guest memory and CPUs: 3 VMs must fit a 2-core, 24 GiB machine (about 1 GB qemu RSS each, measured). */
 export const VM_MEM_MIB = 1024;
@@ -130,7 +130,8 @@ export async function vmUp(opts: VmUpOptions): Promise<LabState & { accel: Accel
   }));
   saveState();
   writeFileSync(join(LAB_DIR, 'known_hosts'), hosts.map((x) => `${x.address} ${x.hostKey}`).join('\n') + '\n');
-  const inv = labInventory(hosts).replace(/packageMirror: upstream/, `packageMirror: ${repo.url}`);
+  // the repository server is plain http and signs with the lab's archive key: the inventory says both
+  const inv = labInventory(hosts, { mirror: { url: repo.url, keyFingerprints: repoKeyFingerprints() } });
   writeFileSync(join(LAB_DIR, 'inventory.yaml'), inv);
   return state;
 }
