@@ -4,7 +4,7 @@ import { render } from '../shell/templates.js';
 import type { ClusterSpec, Inventory } from '../inventory/model.js';
 import { KbError } from '../errors.js';
 import { clusterState, notUp, type ClusterState } from '../kube/cluster-state.js';
-import { DEFAULTS } from '../defaults.js';
+import { defaultAddonVersion } from '../versions/index.js';
 import { firstControlPlaneOnly, type Step } from './types.js';
 
 export const CNI_MANIFEST_PATH = '/etc/kbootstrap/cni.yaml';
@@ -15,10 +15,10 @@ export function cniManifestSource(inv: Inventory): { url?: string; file?: string
     return /^https?:\/\//.test(cni.manifest) ? { url: cni.manifest } : { file: resolve(dirname(inv.file), cni.manifest) };
   }
   if (cni.plugin === 'calico') {
-    const v = cni.version ?? DEFAULTS.cniVersion.calico;
+    const v = cni.version ?? defaultAddonVersion('calico', inv.cluster.minor);
     return { url: `https://raw.githubusercontent.com/projectcalico/calico/${v.startsWith('v') ? v : `v${v}`}/manifests/calico.yaml` };
   }
-  const v = cni.version ?? DEFAULTS.cniVersion.flannel;
+  const v = cni.version ?? defaultAddonVersion('flannel', inv.cluster.minor);
   return { url: `https://github.com/flannel-io/flannel/releases/download/${v.startsWith('v') ? v : `v${v}`}/kube-flannel.yml` };
 }
 

@@ -611,7 +611,7 @@ fi
 ## apply
 (
 install -d -m 0700 /etc/kbootstrap
-kb_retry 3 5 curl -fsSL https://raw.githubusercontent.com/projectcalico/calico/v3.28.2/manifests/calico.yaml -o /etc/kbootstrap/cni.yaml
+kb_retry 3 5 curl -fsSL https://raw.githubusercontent.com/projectcalico/calico/v3.29.7/manifests/calico.yaml -o /etc/kbootstrap/cni.yaml
 )
 (
 # set the manifest's pod CIDR to podSubnet: a mismatch is a classic broken-network cause

@@ -481,7 +481,7 @@ metadata:
 spec:
   containers:
     - name: kube-vip
-      image: ghcr.io/kube-vip/kube-vip:v0.8.9
+      image: ghcr.io/kube-vip/kube-vip:v1.2.3
       imagePullPolicy: IfNotPresent
       args:
         - manager
@@ -496,7 +496,7 @@ spec:
               fieldPath: spec.nodeName
         - name: vip_interface
           value: <INTERFACE holding 192.168.80.11>
-        - name: vip_cidr
+        - name: vip_subnet
           value: "32"
         - name: dns_mode
           value: first
@@ -680,7 +680,7 @@ fi
 ## apply
 (
 install -d -m 0700 /etc/kbootstrap
-kb_retry 3 5 curl -fsSL https://raw.githubusercontent.com/projectcalico/calico/v3.28.2/manifests/calico.yaml -o /etc/kbootstrap/cni.yaml
+kb_retry 3 5 curl -fsSL https://raw.githubusercontent.com/projectcalico/calico/v3.29.7/manifests/calico.yaml -o /etc/kbootstrap/cni.yaml
 )
 (
 # set the manifest's pod CIDR to podSubnet: a mismatch is a classic broken-network cause
