@@ -25,6 +25,7 @@ import { init, inquirerPrompter } from './commands/init.js';
 import type { Io } from './io.js';
 import { makeDirs, writeFileSafely } from './local-file.js';
 import { printable, printableIo } from './printable.js';
+import { matrixJson, matrixText } from './versions/matrix.js';
 
 
 const defaultIo: Io = {
@@ -353,6 +354,14 @@ Exit codes:
     .action((file: string) => {
       const inv = load(file, io);
       io.out(`${file === '-' ? '<stdin>' : file}: valid (${plural(inv.hosts.length, 'host')}, Kubernetes ${inv.cluster.kubernetesVersion})\n`);
+      setCode(EXIT.ok);
+    });
+
+  program.command('versions')
+    .description('the versions table: supported Kubernetes minors, add-on releases and OS releases kbootstrap knows, with sources')
+    .addOption(new Option('--output <format>', 'text or json (json has every row with its sources)').choices(['text', 'json']).default('text'))
+    .action((o: { output: string }) => {
+      io.out(o.output === 'json' ? JSON.stringify(matrixJson(), null, 2) + '\n' : matrixText());
       setCode(EXIT.ok);
     });
 

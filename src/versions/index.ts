@@ -4,9 +4,9 @@
  * minor and whether a pinned one is tested against it. Pure and local: no
  * network, no clock (every verdict is as of TABLE_DATE).
  */
-import { ADDONS, GENERIC_RELEASE, KUBE_MINORS, OS_RELEASES, PLANNED_RELEASES, TABLE_DATE, type AddonName, type AddonRow, type KubeMinorRow, type OsRow, type Source } from './table.js';
+import { ADDONS, KUBE_MINORS, OS_RELEASES, PLANNED_RELEASES, TABLE_DATE, type AddonName, type AddonRow, type KubeMinorRow, type OsRow, type Source } from './table.js';
 
-export { ADDONS, KUBE_MINORS, OS_RELEASES, TABLE_DATE, GENERIC_RELEASE };
+export { ADDONS, KUBE_MINORS, OS_RELEASES, TABLE_DATE };
 export type { AddonName, AddonRow, KubeMinorRow, OsRow, Source };
 
 /** Oldest minor kbootstrap installs: pkgs.k8s.io serves v1.24.0 and later (docs/compatibility.md, "Package repositories"). */
@@ -185,14 +185,6 @@ export function osRow(os: string): OsRow | undefined {
 export function osRowFor(osId: string, versionId: string): OsRow | undefined {
   const major = versionId.split('.')[0];
   return OS_RELEASES.find((r) => r.osId === osId && (r.family === 'rhel' ? String(r.major) === major : r.versionId === versionId));
-}
-
-/** A warning for an OS release whose upstream support or whose Docker packages ended. */
-export function osWarning(r: OsRow): string | undefined {
-  const parts: string[] = [];
-  if (r.dockerNote && r.docker && /stopped|no current/.test(r.dockerNote)) parts.push(r.dockerNote);
-  if (r.eol && r.eol < TABLE_DATE) parts.push(`its standard support ended on ${r.eol} (${cite(r.sources.find((s) => s.for?.includes('end-of-life') || s.for?.includes('end of life')))})`);
-  return parts.length ? `${r.prettyName}: ${parts.join('; ')}` : undefined;
 }
 
 /**

@@ -360,6 +360,3 @@ export const OS_RELEASES: readonly OsRow[] = [
     sources: [OS_OLD, EOLDATE, DOCKER_DISTROS],
   },
 ];
-
-/** The generic release each family's bare os: value stands for. */
-export const GENERIC_RELEASE = { rhel: 'rocky9', debian: 'debian12' } as const;
