@@ -21,7 +21,7 @@ export interface Source {
 }
 
 /** The date the table was last read against its sources: "today" for every status verdict. */
-export const TABLE_DATE = '2026-12-05';
+export const TABLE_DATE = '2026-12-07';
 
 const READ = '2026-12-05';
 /** docs/compatibility.md's audit (commit 66bcf3c/045a9fb, 2026-11-25): the sources it names are in that document. */
