@@ -347,7 +347,7 @@ const DNF_SPEC: Source = {
   ref: 'rpm-software-management/dnf@5ad76abc97a6b82a70ddc828d2286a47567eff7f:dnf.spec (%bcond dnf5_obsoletes_dnf %[0%{?fedora} > 40 || 0%{?rhel} > 10]; without it the yum subpackage links /usr/bin/yum to dnf-3)',
   read: TODAY, for: 'package manager (dnf 4, yum is its alias)',
 };
-const EL10_KERNEL: Source = { ref: 'RHEL/Rocky/AlmaLinux 10.0 os-release and uname -r as quoted in public logs (find_string "6.12.0-55.el10", "PRETTY_NAME=\"Red Hat Enterprise Linux 10.0 (Coughlan)\"", "Rocky Linux 10.0 (Red Quartz)", "AlmaLinux 10.0 (Purple Lion)"); docs.redhat.com "Considerations in adopting RHEL 10", ch. 16 Kernel', read: TODAY, for: 'kernel, os-release' };
+const EL10_KERNEL: Source = { ref: 'RHEL/Rocky/AlmaLinux 10.0 os-release and uname -r as quoted in public logs (find_string "6.12.0-55.el10", "Red Hat Enterprise Linux 10.0 (Coughlan)", "Rocky Linux 10.0 (Red Quartz)", "AlmaLinux 10.0 (Purple Lion)"); docs.redhat.com "Considerations in adopting RHEL 10", ch. 16 Kernel', read: TODAY, for: 'kernel, os-release' };
 const TRIXIE_ARCHIVE: Source = {
   ref: 'deb.debian.org trixie InRelease (13.8, 2026-11-21) and main/binary-amd64/Packages: linux-image-amd64 6.12.117-1 (linux-image-6.12.117+deb13-amd64), systemd 257.13-1~deb13u1, apt 3.0.4 (Depends: sqv), sudo 1.9.16p2, sudo-rs 0.2.5 (sudo-rs, not sudo), gpg 2.4.7, iptables 1.8.11, nftables 1.1.3',
   read: TODAY, for: 'kernel, systemd, apt, sudo',
