@@ -39,11 +39,11 @@ const BAD: [string, string, string, string[]][] = [
   ["wrong kind", "kind: Inventory", "kind: Cluster", ["lab.yaml:2:7 kind: expected \"Inventory\", got \"Cluster\""]],
   ["missing cluster name", "  name: lab\n", "", ["lab.yaml:4:3 cluster.name: required field is missing"]],
   ["missing version", "  kubernetesVersion: \"1.36.4\"\n", "", ["lab.yaml:4:3 cluster.kubernetesVersion: required field is missing"]],
-  ["bad version", "\"1.37.1\"", "\"1.30\"", ["lab.yaml:5:22 cluster.kubernetesVersion: expected a release version like \"1.37.1\", got \"1.30\""]],
-  ["version latest", "\"1.37.1\"", "latest", ["lab.yaml:5:22 cluster.kubernetesVersion: expected a release version like \"1.37.1\", got \"latest\""]],
-  ["version too old", "\"1.37.1\"", "\"1.23.0\"", ["lab.yaml:5:22 cluster.kubernetesVersion: Kubernetes 1.23 is not supported: kbootstrap installs 1.24 or later (the pkgs.k8s.io package layout; dockershim is gone)"]],
-  ["version as number", "\"1.37.1\"", "1.30", ["lab.yaml:5:22 cluster.kubernetesVersion: expected a string, got number 1.3 (quote it: YAML reads 1.30 as the number 1.3)"]],
-  ["major 2", "\"1.37.1\"", "\"2.0.0\"", ["lab.yaml:5:22 cluster.kubernetesVersion: Kubernetes 2.x does not exist; expected 1.24.0 or later"]],
+  ["bad version", "\"1.36.4\"", "\"1.30\"", ["lab.yaml:5:22 cluster.kubernetesVersion: expected a release version like \"1.37.1\", got \"1.30\""]],
+  ["version latest", "\"1.36.4\"", "latest", ["lab.yaml:5:22 cluster.kubernetesVersion: expected a release version like \"1.37.1\", got \"latest\""]],
+  ["version too old", "\"1.36.4\"", "\"1.23.0\"", ["lab.yaml:5:22 cluster.kubernetesVersion: Kubernetes 1.23 is not supported: kbootstrap installs 1.24 or later (the pkgs.k8s.io package layout; dockershim is gone)"]],
+  ["version as number", "\"1.36.4\"", "1.30", ["lab.yaml:5:22 cluster.kubernetesVersion: expected a string, got number 1.3 (quote it: YAML reads 1.30 as the number 1.3)"]],
+  ["major 2", "\"1.36.4\"", "\"2.0.0\"", ["lab.yaml:5:22 cluster.kubernetesVersion: Kubernetes 2.x does not exist; expected 1.24.0 or later"]],
   ["bad cluster name", "  name: lab", "  name: Lab_1", ["lab.yaml:4:9 cluster.name: \"Lab_1\" is not a valid DNS-1123 label (lowercase letters, digits and \"-\", starting and ending with a letter or digit, at most 63 characters)"]],
   ["duplicate host name", "  - name: k8s-node01", "  - name: k8s-master", ["lab.yaml:19:11 hosts[1].name: duplicate host name \"k8s-master\" (also hosts[0])"]],
   ["duplicate address", "192.168.40.129", "192.168.40.128", ["lab.yaml:20:14 hosts[1].address: duplicate address 192.168.40.128 (also hosts[0])"]],
@@ -93,7 +93,7 @@ const BAD: [string, string, string, string[]][] = [
 
 // valid inventories and the warnings they get
 const WARN: [string, string, string, string[]][] = [
-  ["version v prefix ok", "\"1.37.1\"", "v1.36.4", []],
+  ["version v prefix ok", "\"1.36.4\"", "v1.36.4", []],
   ["even control planes", "    role: worker", "    role: control-plane", ["lab.yaml:16:3 warning: hosts: 2 control planes: etcd keeps quorum no better than with 1; use an odd number", "lab.yaml:4:3 warning: cluster.controlPlaneEndpoint: several control planes but no controlPlaneEndpoint: joins and kubeconfigs will use the first control plane's address, which is a single point of failure; put a load balancer or VIP here"]],
   ["kube-vip with one control plane", "  kubeProxyMode: iptables", "  kubeProxyMode: iptables\n  loadBalancer: { type: kube-vip, address: 192.168.40.100 }", ["lab.yaml:12:25 warning: cluster.loadBalancer.type: kube-vip with one control plane: the VIP has no other host to move to (it does let control planes join later without changing the endpoint)"]],
   ["external load balancer by name, kube-vip fields ignored", "  kubeProxyMode: iptables", "  kubeProxyMode: iptables\n  loadBalancer: { type: external, address: lb.example.com, interface: eth0 }", ["lab.yaml:12:71 warning: cluster.loadBalancer.interface: ignored: only type kube-vip uses it"]],

@@ -259,10 +259,12 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
   // Version: kubeadm takes a full release version; packages exist from 1.24 on.
   const vm = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(c.kubernetesVersion);
   let minor = 0;
+  let versionOk = false;
   if (!vm) {
     err(['cluster', 'kubernetesVersion'], `expected a release version like "1.37.1", got ${JSON.stringify(c.kubernetesVersion)}`);
   } else {
     minor = Number(vm[2]);
+    versionOk = vm[1] === '1' && minor >= MIN_MINOR;
     if (vm[1] !== '1') err(['cluster', 'kubernetesVersion'], `Kubernetes ${vm[1]}.x does not exist; expected 1.${MIN_MINOR}.0 or later`);
     else if (minor < MIN_MINOR) {
       err(['cluster', 'kubernetesVersion'],
@@ -324,7 +326,8 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     }
   }
   // a manifest fetched by URL is applied with cluster-admin rights: its digest is checked on the host first
-  if (c.cni.plugin !== 'none' && c.cni.sha256 === undefined && (c.cni.manifest === undefined || isHttpUrl(c.cni.manifest))) {
+  // (the default release depends on the version: judged only once the version stands)
+  if (versionOk && c.cni.plugin !== 'none' && c.cni.sha256 === undefined && (c.cni.manifest === undefined || isHttpUrl(c.cni.manifest))) {
     const url = c.cni.manifest ?? defaultCniManifestUrl(c.cni.plugin, c.cni.version ?? defaultAddonVersion(c.cni.plugin, minor));
     if (!pinnedManifestSha256(url)) {
       err(['cluster', 'cni', 'sha256'],
