@@ -345,6 +345,16 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     warn(['cluster', 'kubeProxyMode'], `kube-proxy's ipvs mode is deprecated from Kubernetes 1.35 (KEP-5495): use iptables`);
   }
 
+  // ClusterConfiguration.certificateValidityPeriod / caCertificateValidityPeriod exist in kubeadm's v1beta4 only,
+  // which kubeadm reads from 1.31 (https://kubernetes.io/docs/reference/config-api/kubeadm-config.v1beta4/, read
+  // 2026-12-07; cluster-api's KubeadmConfig says the same: "only supported with Kubernetes v1.31 or above")
+  for (const f of ['certificateValidityPeriod', 'caCertificateValidityPeriod'] as const) {
+    const v = c[f];
+    if (v === undefined) continue;
+    if (!/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/.test(v) || !/[1-9]/.test(v)) err(['cluster', f], `expected a Go duration of hours, minutes and seconds like "8760h" or "8760h0m0s", got ${JSON.stringify(v)}`);
+    else if (minor && minor < 31) err(['cluster', f], `needs kubeadm's v1beta4 configuration, which Kubernetes 1.31 and later read; this inventory asks for ${c.kubernetesVersion}`);
+  }
+
   const criDockerd = { version: c.criDockerd?.version ?? DEFAULTS.criDockerdVersion, url: c.criDockerd?.url, sha256: c.criDockerd?.sha256 ?? {} };
   if (criDockerd.url !== undefined) {
     if (!isHttpUrl(criDockerd.url)) err(['cluster', 'criDockerd', 'url'], `expected an http(s) URL, got ${JSON.stringify(criDockerd.url)}`);
@@ -475,6 +485,9 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     registryMirrors: c.registryMirrors,
     insecureRegistries: c.insecureRegistries,
     firewall: c.firewall,
+    ...(c.certificateValidityPeriod ? { certificateValidityPeriod: c.certificateValidityPeriod } : {}),
+    ...(c.caCertificateValidityPeriod ? { caCertificateValidityPeriod: c.caCertificateValidityPeriod } : {}),
+    ...(c.certRenewal ? { certRenewal: c.certRenewal } : {}),
   };
   return { file, cluster, hosts, sshConfigFile: inv.ssh.configFile };
 }

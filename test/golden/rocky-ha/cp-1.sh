@@ -577,6 +577,8 @@ imageRepository: registry.k8s.io
 networking:
   podSubnet: 10.244.0.0/16
   serviceSubnet: 10.96.0.0/12
+certificateValidityPeriod: 17520h
+caCertificateValidityPeriod: 87600h
 ---
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -637,6 +639,9 @@ kubeadm token create --print-join-command --ttl 30m --description 'kbootstrap: j
 (
 kubeadm token delete '<JOIN_TOKEN_ID>' '<JOIN_TOKEN_ID>'
 )
+
+### cert-renewal-timer: A systemd timer renews the certificates (cluster.certRenewal: timer)
+# skipped: cluster.certRenewal is not timer: kbootstrap certs renew renews on demand
 
 ### cni: Install the CNI plugin with the pod CIDR set to podSubnet
 ## check (read-only)

@@ -634,3 +634,6 @@ kb_group=$(id -gn root)
 install -d -m 0700 -o root -g "$kb_group" "$kb_home/.kube"
 install -m 0600 -o root -g "$kb_group" /etc/kubernetes/admin.conf "$kb_home/.kube/config"
 )
+
+### cert-renewal-timer: A systemd timer renews the certificates (cluster.certRenewal: timer)
+# skipped: cluster.certRenewal is not timer: kbootstrap certs renew renews on demand

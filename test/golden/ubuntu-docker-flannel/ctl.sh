@@ -545,6 +545,9 @@ kubeadm token create --print-join-command --ttl 30m --description 'kbootstrap: j
 kubeadm token delete '<JOIN_TOKEN_ID>'
 )
 
+### cert-renewal-timer: A systemd timer renews the certificates (cluster.certRenewal: timer)
+# skipped: cluster.certRenewal is not timer: kbootstrap certs renew renews on demand
+
 ### cni: Install the CNI plugin with the pod CIDR set to podSubnet
 ## check (read-only)
 (
