@@ -495,6 +495,9 @@ kb_retry 3 5 yum install -y --disableexcludes=kubernetes kubelet-1.31.2 kubeadm-
 systemctl enable kubelet
 )
 
+### cert-renewal-timer: A systemd timer renews the certificates (cluster.certRenewal: timer)
+# skipped: cluster.certRenewal is not timer: kbootstrap certs renew renews on demand
+
 ### join: Join the cluster with kubeadm
 ## check (read-only)
 (
@@ -541,6 +544,3 @@ kb_group=$(id -gn root)
 install -d -m 0700 -o root -g "$kb_group" "$kb_home/.kube"
 install -m 0600 -o root -g "$kb_group" /etc/kubernetes/admin.conf "$kb_home/.kube/config"
 )
-
-### cert-renewal-timer: A systemd timer renews the certificates (cluster.certRenewal: timer)
-# skipped: cluster.certRenewal is not timer: kbootstrap certs renew renews on demand
