@@ -85,7 +85,7 @@ describe('the VIP handover of a control plane', () => {
     const parse = (stdout: string) => upgradeNodeStep.parse({ step: 'upgrade-node', code: 0, stdout }, ctx);
     expect(parse(at('1.30.4', false))).toMatchObject({ done: true });
     const cut = parse(at('1.30.4', true));
-    expect(cut).toMatchObject({ done: false, reason: 'kube-apiserver 1.30.4; kube-vip\'s manifest is still aside from an upgrade that was cut off', found: { upgrade: false } });
+    expect(cut).toMatchObject({ done: false, reason: 'kube-apiserver 1.30.4; kube-vip\'s manifest is still aside from a run that was cut off', found: { upgrade: false } });
     await upgradeNodeStep.apply(ctx, cut.found);
     expect(t.applied()).toHaveLength(1);
     expect(t.applied()[0]).toContain(`mv -f ${KUBE_VIP_ASIDE} /etc/kubernetes/manifests/kube-vip.yaml`);

@@ -787,7 +787,7 @@ function certs(args) {
       return [name, expiresText(d.end), shortHuman(d.end - now), ...(ca === undefined ? [] : [ca]), 'no'];
     };
     const names = Object.keys(RENEWED).filter((n) => n !== 'super-admin.conf' || exists('/etc/kubernetes/super-admin.conf')).sort();
-    const rows = names.map((n) => (n.endsWith('.conf') ? row(n, kubeconfigCert(n), '') : row(n, readText(`${PKI}/${LEAF_FILE[n]}.crt`, null) ?? undefined, CA_OF[n])));
+    const rows = names.map((n) => (n.endsWith('.conf') ? row(n, kubeconfigCert(n), 'ca') : row(n, readText(`${PKI}/${LEAF_FILE[n]}.crt`, null) ?? undefined, CA_OF[n])));
     const cas = [['ca', 'ca'], ['etcd-ca', 'etcd/ca'], ['front-proxy-ca', 'front-proxy-ca']].map(([n, file]) => row(n, readText(`${PKI}/${file}.crt`, null) ?? undefined));
     const out = [...lines, '', table([['CERTIFICATE', 'EXPIRES', 'RESIDUAL TIME', 'CERTIFICATE AUTHORITY', 'EXTERNALLY MANAGED'], ...rows]).trimEnd(), '',
       table([['CERTIFICATE AUTHORITY', 'EXPIRES', 'RESIDUAL TIME', 'EXTERNALLY MANAGED'], ...cas]).trimEnd()];
