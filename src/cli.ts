@@ -398,7 +398,9 @@ Exit codes:
     load: (f, opts) => load(f, io, opts),
     session: (c) => sessionRun(c, 'observe', io),
     run: (file, o, plan, command, question, after) => planCommand(file, o, io, plan, command, question, after),
-    kubeconfigMerge: async (inv, o) => kubeconfig(inv, { ...o, output: undefined, merge: true, run: sessionRun('kubeconfig', 'observe', io) }, hostIo, await terminalPrompt()),
+    // after a JSON report, what the merge says goes to stderr: stdout stays one JSON document
+    kubeconfigMerge: async (inv, o) => kubeconfig(inv, { ...o, output: undefined, merge: true, run: sessionRun('kubeconfig', 'observe', io) },
+      o.output === 'json' ? { ...hostIo, out: hostIo.err } : hostIo, await terminalPrompt()),
   }));
 
   program.command('init')
