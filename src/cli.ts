@@ -393,7 +393,7 @@ Exit codes:
     });
 
   // kbootstrap certs check | certs renew (src/commands/certs.ts)
-  program.addCommand(certsCommand({
+  certsCommand(program, {
     io, hostIo, setCode, runOptions, sshOptions, prompt: terminalPrompt,
     load: (f, opts) => load(f, io, opts),
     session: (c) => sessionRun(c, 'observe', io),
@@ -401,7 +401,7 @@ Exit codes:
     // after a JSON report, what the merge says goes to stderr: stdout stays one JSON document
     kubeconfigMerge: async (inv, o) => kubeconfig(inv, { ...o, output: undefined, merge: true, run: sessionRun('kubeconfig', 'observe', io) },
       o.output === 'json' ? { ...hostIo, out: hostIo.err } : hostIo, await terminalPrompt()),
-  }));
+  });
 
   program.command('init')
     .description('write a new inventory: a guided wizard, or a commented example with --defaults')

@@ -4,7 +4,7 @@
  * `renew` is a plan of steps on the Runner (src/steps/certs.ts), like up and
  * upgrade: dry run, JSON, progress, resume.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Inventory } from '../inventory/model.js';
 import { Session, type SessionFlags } from '../session.js';
 import { EXIT, UsageError } from '../errors.js';
@@ -110,8 +110,9 @@ export interface CertsCli {
   kubeconfigMerge: (inv: Inventory, o: Record<string, unknown>) => Promise<number>;
 }
 
-export function certsCommand(cli: CertsCli): Command {
-  const certs = new Command('certs').description('kubeadm\'s certificates: certs check INVENTORY (expiry of every one), certs renew INVENTORY (renew, control planes one at a time)');
+/** `certs check` and `certs renew`, under the program (made with .command() so they inherit its error handling and output). */
+export function certsCommand(program: Command, cli: CertsCli): Command {
+  const certs = program.command('certs').description('kubeadm\'s certificates: certs check INVENTORY (expiry of every one), certs renew INVENTORY (renew, control planes one at a time)');
   cli.sshOptions(certs.command('check')
     .description('every kubeadm certificate, kubeconfig and CA per control plane, and each node\'s kubelet client certificate: expiry and time left (read-only)')
     .argument('<inventory>', 'inventory file (YAML)')
