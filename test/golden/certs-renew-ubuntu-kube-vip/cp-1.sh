@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kbootstrap dry run for cp-1 (192.168.80.11), role control-plane
 # OS assumed: Ubuntu 22.04.4 LTS (from the inventory; a real run reads /etc/os-release)
-# Cluster ubuntu-kube-vip: Kubernetes 1.30.4, containerd, CNI calico, kube-proxy iptables
+# Cluster ubuntu-kube-vip: Kubernetes 1.35.9, containerd, CNI calico, kube-proxy iptables
 # SSH: ubuntu@192.168.80.11:22 (commands run through sudo -n)
 #
 # Each step shows its read-only check (kbootstrap parses what it prints) and
