@@ -120,7 +120,7 @@ export class Runner {
     for (const spec of specs) {
       const host = this.hosts.get(spec.name);
       if (!host) continue;
-      const v = hostRequirements(host.facts, this.inv.cluster.minor);
+      const v = hostRequirements(host.facts, this.inv.cluster.minor, this.inv.cluster.kubeProxyMode);
       for (const w of v.warnings) this.rec.warn(`${spec.name}: ${w}`);
       if (!v.refusals.length) continue;
       refused = true;
