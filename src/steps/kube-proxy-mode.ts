@@ -50,9 +50,9 @@ export const kubeProxyModeStep: Step<Drift | undefined> = {
   async apply(ctx, drift) {
     const mode = ctx.cluster.kubeProxyMode;
     const plugin = clusterCni(ctx.cluster.cni);
-    // a dry run (drift unknown) shows both changes
+    // a dry run (drift unknown) shows the ConfigMap's patch, and the CNI's switch when the inventory turns nftables on
     const proxy = drift ? drift.proxy !== undefined : true;
-    const cni = drift ? drift.cni !== undefined : plugin !== undefined;
+    const cni = drift ? drift.cni !== undefined : plugin !== undefined && mode === 'nftables';
     if (proxy && mode === 'nftables' && proxyModeStatus(ctx.cluster.minor, 'nftables') === 'alpha') {
       // the alpha mode also needs kube-proxy's NFTablesProxyMode gate, which a running ConfigMap's config.conf may lack
       throw new KbError(`${ctx.host.name}: kube-proxy-mode: switching a running ${ctx.cluster.minorVersion} cluster to nftables is not supported: the mode is alpha there and needs kube-proxy's NFTablesProxyMode feature gate; upgrade to 1.31 or later first, or set it up at init`);
