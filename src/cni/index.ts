@@ -10,17 +10,13 @@ import type { CniPlugin } from './types.js';
 
 export const CNI_PLUGINS: Record<CniName, CniPlugin> = { calico, flannel };
 
-export function cniPlugin(name: CniName): CniPlugin {
-  return CNI_PLUGINS[name];
-}
-
 /** The plugin an inventory names, or undefined for none. */
 export function clusterCni(cni: { plugin: CniName | 'none' }): CniPlugin | undefined {
   return cni.plugin === 'none' ? undefined : CNI_PLUGINS[cni.plugin];
 }
 
 export { CNI_NAMES, type CniName } from './names.js';
-export type { CniPlugin, InstalledCni, ManifestEdit } from './types.js';
+export type { CniPlugin, ManifestEdit } from './types.js';
 
 
 /** The release kbootstrap installs: the inventory's cni.version, else the minor's default from the versions table. */

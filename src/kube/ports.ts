@@ -7,7 +7,7 @@ import type { ClusterSpec, Role } from '../inventory/model.js';
 import { clusterCni } from '../cni/index.js';
 import type { PortRule, ProtocolRule } from './port-rule.js';
 
-export type { PortRule, ProtocolRule } from './port-rule.js';
+export type { PortRule } from './port-rule.js';
 
 const CONTROL_PLANE: PortRule[] = [
   { port: '6443', proto: 'tcp', purpose: 'kube-apiserver', listens: true },

@@ -48,5 +48,5 @@ export function nftVersionProblem(nftVersion: string): string | undefined {
   const [a, b, c] = NFTABLES_PROXY.minNft.split('.').map(Number) as [number, number, number];
   const v = [Number(m[1]), Number(m[2]), Number(m[3])];
   const older = v[0]! - a || v[1]! - b || v[2]! - c;
-  return older < 0 ? `nft ${m[0]} is older than ${NFTABLES_PROXY.minNft}, which calico's nftables data plane asks for on the host` : undefined;
+  return older < 0 ? `nft ${v.join('.')} is older than ${NFTABLES_PROXY.minNft}, which calico's nftables data plane asks for on the host` : undefined;
 }
