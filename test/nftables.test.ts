@@ -209,3 +209,35 @@ describe('the live switch reads both settings and changes only what differs', ()
     expect(proxyOnly).not.toContain('FELIX_NFTABLESMODE');
   });
 });
+
+describe('the wizard offers kube-proxy\'s modes from the table', () => {
+  /** A prompter that takes every default, records the select questions, and answers the few inputs with no default. */
+  async function walk(cni: string, version?: string) {
+    const { askAnswers } = await import('../src/commands/init.js');
+    const selects: { message: string; choices: string[]; def?: string }[] = [];
+    const a = await askAnswers({
+      async input(message, opts) {
+        if (/Kubernetes version/.test(message) && version) return version;
+        if (/Address of host 1/.test(message)) return '10.0.0.10';
+        if (/private key/.test(message)) return '-';
+        if (/sha256 of the flannel manifest/.test(message)) return SHA;
+        return opts?.default ?? '';
+      },
+      async select(message, choices, def) {
+        selects.push({ message, choices: choices.map((c) => c.value), def });
+        return (/CNI plugin/.test(message) ? cni : def ?? choices[0]!.value) as never;
+      },
+      async confirm() { return false; },
+    });
+    return { a, proxy: selects.find((s) => /kube-proxy mode/.test(s.message))! };
+  }
+
+  it('nftables first and the default where it is GA with calico; iptables the default with flannel; no nftables before 1.29', async () => {
+    const calico = await walk('calico');
+    expect(calico.proxy).toMatchObject({ choices: ['nftables', 'iptables', 'ipvs'], def: 'nftables' });
+    expect(calico.a.proxyMode).toBe('nftables');
+    expect((await walk('flannel')).proxy).toMatchObject({ choices: ['nftables', 'iptables', 'ipvs'], def: 'iptables' });
+    expect((await walk('calico', '1.31.2')).proxy).toMatchObject({ choices: ['nftables', 'iptables', 'ipvs'], def: 'iptables' });
+    expect((await walk('calico', '1.28.15')).proxy).toMatchObject({ choices: ['iptables', 'ipvs'], def: 'iptables' });
+  });
+});
