@@ -4,24 +4,18 @@
  * Ports: https://docs.tigera.io/calico/latest/getting-started/kubernetes/requirements#network-requirements
  */
 import { render } from '../shell/templates.js';
-import { compareVersions } from '../versions/index.js';
+import { CNI_NFTABLES, compareVersions } from '../versions/index.js';
 import type { CniPlugin } from './types.js';
 import { imageTag, tableFacts } from './table-facts.js';
 
 const DS = 'kube-system/calico-node';
 
 /**
- * Felix's NFTablesMode (env FELIX_NFTABLESMODE): oneof(Enabled,Disabled), default Disabled, from v3.29.0
- * (2024-10-29, "tech-preview" in its release notes); GA in v3.31.0 ("nftables data plane GA"); from
- * v3.32 oneof(Enabled,Disabled,Auto) with Auto the default, following kube-proxy's mode (calico#11629).
- * Read in projectcalico/calico@87c15906 (2026-08-22): felix/config/config_params.go and
- * release-notes/v3.29.0, v3.31.0, v3.32.0-release-notes.md at their tags, 2026-12-07. kbootstrap sets
- * Enabled explicitly for nftables on every release, so that the setting is the same whatever the default.
- * "To use Calico in nftables mode, your cluster's kube-proxy must also be in nftables mode", and the
- * reverse (kubernetes-sigs/kubespray#12198): https://docs.tigera.io/calico/latest/getting-started/kubernetes/nftables, read 2026-12-07.
+ * Felix's NFTablesMode (env FELIX_NFTABLESMODE) from the versions table (CNI_NFTABLES.calico, with its
+ * sources): kbootstrap sets Enabled explicitly for nftables on every release, so that the setting is
+ * the same whatever the release's default (Disabled before v3.32, Auto after).
  */
-const NFT_SINCE = 'v3.29.0';
-const NFT_GA = 'v3.31.0';
+const NFT = CNI_NFTABLES.calico;
 
 export const calico: CniPlugin = {
   id: 'calico',
@@ -64,10 +58,10 @@ export const calico: CniPlugin = {
     };
   },
   nftables: {
-    since: NFT_SINCE,
-    source: 'projectcalico/calico felix/config/config_params.go (NFTablesMode) and release notes v3.29.0/v3.31.0, read 2026-12-07',
-    preview: (version) => (compareVersions(version, NFT_GA) < 0
-      ? `calico ${version}'s nftables data plane is a tech preview (v3.29.0 release notes); it is generally available from ${NFT_GA}`
+    since: NFT.since,
+    source: `${NFT.setting}: ${NFT.sources[0]!.ref}, read ${NFT.sources[0]!.read}`,
+    preview: (version) => (compareVersions(version, NFT.ga!) < 0
+      ? `calico ${version}'s nftables data plane is a tech preview (v3.29.0 release notes); it is generally available from ${NFT.ga!}`
       : undefined),
     // inserted before FELIX_IPV6SUPPORT, which every calico.yaml from v3.28 to v3.32 sets in calico-node's env
     edit: (on) => (on

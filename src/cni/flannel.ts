@@ -4,21 +4,15 @@
  * Ports: https://github.com/flannel-io/flannel/blob/master/Documentation/backends.md#vxlan
  */
 import { render } from '../shell/templates.js';
+import { CNI_NFTABLES } from '../versions/index.js';
 import type { CniPlugin } from './types.js';
 import { imageTag, tableFacts } from './table-facts.js';
 
 const CM = 'kube-flannel/kube-flannel-cfg';
 const DS = 'kube-flannel/kube-flannel-ds';
 
-/**
- * net-conf.json's EnableNFTables ("(EXPERIMENTAL) If set to true, flannel uses nftables instead of
- * iptables to masquerade the traffic"): added by flannel-io/flannel f244861a (2024-02-12), first in
- * v0.25.0 (2024-04-08, `git tag --contains`); every kube-flannel.yml from v0.25.0 to v0.28.9 carries
- * `"EnableNFTables": false`. Read in flannel-io/flannel@cdf76059, Documentation/configuration.md and
- * Documentation/kube-flannel.yml at the tags, 2026-12-07. Still called experimental in the newest
- * configuration.md read (flannel-io/flannel#2346, closed wontfix, 2026-01-30).
- */
-const NFT_SINCE = 'v0.25.0';
+/** net-conf.json's EnableNFTables, from the versions table (CNI_NFTABLES.flannel, with its sources): experimental in every release read. */
+const NFT = CNI_NFTABLES.flannel;
 
 function netConf(state: Parameters<CniPlugin['installed']>[0]): { Network?: string; EnableNFTables?: boolean } {
   try {
@@ -42,8 +36,8 @@ export const flannel: CniPlugin = {
     return { cidr: conf.Network, nftables: conf.EnableNFTables === true, version: imageTag(state.daemonSetImages.get(DS)?.get('kube-flannel')) };
   },
   nftables: {
-    since: NFT_SINCE,
-    source: 'flannel-io/flannel Documentation/configuration.md (EnableNFTables), first in v0.25.0, read 2026-12-07',
+    since: NFT.since,
+    source: `${NFT.setting}: ${NFT.sources[0]!.ref}, read ${NFT.sources[0]!.read}`,
     preview: (version) => `flannel ${version}'s EnableNFTables is experimental (its Documentation/configuration.md)`,
     edit: (on) => (on
       ? { sed: ['s#"EnableNFTables": *[a-z]*#"EnableNFTables": true#'], expect: ['"EnableNFTables": true'], what: 'nftables setting ("EnableNFTables" in net-conf.json, flannel v0.25.0 or later)' }

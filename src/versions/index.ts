@@ -4,9 +4,9 @@
  * minor and whether a pinned one is tested against it. Pure and local: no
  * network, no clock (every verdict is as of TABLE_DATE).
  */
-import { ADDONS, KUBE_MINORS, NFTABLES_PROXY, OS_RELEASES, PLANNED_RELEASES, TABLE_DATE, type AddonName, type AddonRow, type KubeMinorRow, type OsRow, type Source } from './table.js';
+import { ADDONS, CNI_NFTABLES, KUBE_MINORS, NFTABLES_PROXY, OS_RELEASES, PLANNED_RELEASES, TABLE_DATE, type AddonName, type AddonRow, type KubeMinorRow, type OsRow, type Source } from './table.js';
 
-export { ADDONS, KUBE_MINORS, NFTABLES_PROXY, OS_RELEASES, TABLE_DATE };
+export { ADDONS, CNI_NFTABLES, KUBE_MINORS, NFTABLES_PROXY, OS_RELEASES, TABLE_DATE };
 export type { AddonName, AddonRow, KubeMinorRow, OsRow, Source };
 
 /** Oldest minor kbootstrap installs: pkgs.k8s.io serves v1.24.0 and later (docs/compatibility.md, "Package repositories"). */

@@ -270,6 +270,26 @@ const calico = (line: string, latest: string, latestDate: string, tested: [numbe
   ...extra,
 });
 
+/**
+ * Each CNI plugin's own nftables setting, which must follow kube-proxy's mode: the first release that
+ * has it, and the first where it is generally available (none: still experimental).
+ */
+export const CNI_NFTABLES: Readonly<Record<CniName, { setting: string; since: string; ga?: string; sources: readonly Source[] }>> = {
+  // Felix NFTablesMode: oneof(Enabled,Disabled), default Disabled, from v3.29.0 (2024-10-29, "tech-preview"); GA in
+  // v3.31.0; from v3.32 oneof(Enabled,Disabled,Auto), default Auto (follows kube-proxy, calico#11629)
+  calico: {
+    setting: 'FELIX_NFTABLESMODE (Felix NFTablesMode)', since: 'v3.29.0', ga: 'v3.31.0',
+    sources: [{ ref: 'projectcalico/calico@87c15906f20c4ca1fda55af92295e7678b0cc0b2: felix/config/config_params.go and release-notes/v3.29.0, v3.31.0, v3.32.0-release-notes.md at the tags', read: '2026-12-07' },
+      { ref: 'https://docs.tigera.io/calico/latest/getting-started/kubernetes/nftables', read: '2026-12-07', for: 'kube-proxy must be in nftables mode too' }],
+  },
+  // net-conf.json EnableNFTables: flannel-io/flannel f244861a (2024-02-12), first tag v0.25.0 (2024-04-08);
+  // "(EXPERIMENTAL)" in Documentation/configuration.md through v0.28.9 (#2346 closed wontfix 2026-01-30)
+  flannel: {
+    setting: 'EnableNFTables (net-conf.json)', since: 'v0.25.0',
+    sources: [{ ref: 'flannel-io/flannel@cdf760595c23292fd03ff4daf03638ac1ceef417: git tag --contains f244861a; Documentation/configuration.md, Documentation/kube-flannel.yml at the tags', read: '2026-12-07' }],
+  },
+};
+
 export const ADDONS: readonly AddonRow[] = [
   // manifestSha256: `git show vX.Y.Z:manifests/calico.yaml | sha256sum` in projectcalico/calico@87c15906 (2026-08-22),
   // computed 2026-12-07; v3.28.2 (kbootstrap's earlier default) is its own row so that inventories pinning it stay checked

@@ -40,7 +40,9 @@ describe.skipIf(!!LAB_SKIP_REASON)('kube-proxy in nftables mode on a 2-host lab'
   it('check: the kernel passes, and nft is not there yet (up installs it)', async () => {
     const r = await kb(['check', nft, '--output', 'json']);
     const rows = JSON.parse(r.stdout).rows as { host: string; check: string; verdict: string; detail: string }[];
-    expect(rows.filter((x) => x.check === 'kernel').map((x) => x.verdict)).toEqual(['pass', 'pass']);
+    // the lab's kernel (the machine's) is 5.13 or later; cgroup v1 on 1.34 is only a warning
+    expect(rows.filter((x) => x.check === 'kernel').map((x) => x.verdict)).not.toContain('fail');
+    expect(rows.filter((x) => x.check === 'kernel').map((x) => x.detail).join('\n')).not.toContain('nftables');
     expect(rows.filter((x) => x.check === 'nft').map((x) => [x.host, x.verdict])).toEqual([['lab-01', 'warn'], ['lab-02', 'warn']]);
   });
 
@@ -88,11 +90,14 @@ describe.skipIf(!!LAB_SKIP_REASON)('kube-proxy in nftables mode on a 2-host lab'
 
   it('only kube-proxy differing: only its ConfigMap is patched', async () => {
     labExec('lab-01', ['bash', '-c', 'kubectl -n kube-system get cm kube-proxy -o yaml | sed \'s/^\\([[:space:]]*mode:\\).*/\\1 "iptables"/\' | kubectl replace -f -']);
+    // calico-node in nftables mode beside an iptables kube-proxy does not run (sim/kube.mjs cniAgrees)
+    expect(notRunning().filter((l) => /calico-node-/.test(l))).toHaveLength(2);
     const before = simCalls('lab-01').length;
     const r = await kb(['up', nft, '--steps', 'kube-proxy-mode', '--output', 'json']);
     expect(r.json!.steps.find((x) => x.step === 'kube-proxy-mode')!.reason).toBe('kube-proxy is in iptables mode, want nftables');
     const kubectl = simCalls('lab-01').slice(before).filter((c) => c.mutating).map((c) => c.args.join(' '));
     expect(kubectl.some((a) => a.includes('set env'))).toBe(false);
     expect(kubectl.some((a) => a.includes('rollout restart daemonset kube-proxy'))).toBe(true);
+    expect(notRunning()).toEqual([]);
   });
 });
