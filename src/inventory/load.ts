@@ -15,7 +15,7 @@ import { DNS1123_LABEL, cidrContains, cidrsOverlap, formatIPv4, parseCidr, parse
 import type { ClusterSpec, HostSpec, Inventory } from './model.js';
 import { FINGERPRINT, normalizeFingerprint } from '../os/keys.js';
 import { resolveLocalManifest } from './manifest.js';
-import { MIN_MINOR, addonRow, addonWarning, compareVersions, criDockerdAsset, criDockerdWarning, defaultAddonVersion, minorWarning, osRow, proxyModeStatus } from '../versions/index.js';
+import { MIN_MINOR, addonRow, addonWarning, compareVersions, criDockerdAsset, criDockerdWarning, defaultAddonVersion, minorWarning, osRow, osWarning, proxyModeStatus } from '../versions/index.js';
 import { clusterCni, cniVersion, defaultManifestUrl, pinnedManifestSha256 } from '../cni/index.js';
 import { nftablesProxyWarning } from '../kube/proxy-mode.js';
 
@@ -261,10 +261,12 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
   // Version: kubeadm takes a full release version; packages exist from 1.24 on.
   const vm = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(c.kubernetesVersion);
   let minor = 0;
+  let versionOk = false;
   if (!vm) {
     err(['cluster', 'kubernetesVersion'], `expected a release version like "1.37.1", got ${JSON.stringify(c.kubernetesVersion)}`);
   } else {
     minor = Number(vm[2]);
+    versionOk = vm[1] === '1' && minor >= MIN_MINOR;
     if (vm[1] !== '1') err(['cluster', 'kubernetesVersion'], `Kubernetes ${vm[1]}.x does not exist; expected 1.${MIN_MINOR}.0 or later`);
     else if (minor < MIN_MINOR) {
       err(['cluster', 'kubernetesVersion'],
@@ -327,7 +329,8 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
   }
   // a manifest fetched by URL is applied with cluster-admin rights: its digest is checked on the host first
   const plugin = clusterCni(c.cni);
-  if (plugin && c.cni.sha256 === undefined && (c.cni.manifest === undefined || isHttpUrl(c.cni.manifest))) {
+  // (the default release depends on the version: judged only once the version stands)
+  if (versionOk && plugin && c.cni.sha256 === undefined && (c.cni.manifest === undefined || isHttpUrl(c.cni.manifest))) {
     const url = c.cni.manifest ?? defaultManifestUrl(plugin, c.cni, minor);
     if (!pinnedManifestSha256(url)) {
       err(['cluster', 'cni', 'sha256'],
@@ -347,7 +350,7 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
   if (c.kubeProxyMode === 'ipvs' && (ipvs === 'deprecated' || ipvs === 'deprecated-gated')) {
     warn(['cluster', 'kubeProxyMode'], `kube-proxy's ipvs mode is deprecated from Kubernetes 1.35 (KEP-5495)${ipvs === 'deprecated-gated' ? `, behind the KubeProxyIPVS feature gate in 1.${minor} and planned off by default in 1.40` : ''}: use ${proxyModeStatus(minor, 'nftables') === 'ga' ? 'nftables or iptables' : 'iptables'}`);
   }
-  if (c.kubeProxyMode === 'nftables' && minor) {
+  if (c.kubeProxyMode === 'nftables' && versionOk) {
     // the stage of kube-proxy's nftables mode per minor is the versions table's (KEP-3866)
     const nft = nftablesProxyWarning(minor);
     if (nft?.refuse) err(['cluster', 'kubeProxyMode'], nft.text);
@@ -394,6 +397,7 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
   const names = new Map<string, number>();
   const addrs = new Map<string, number>();
   const hosts: HostSpec[] = [];
+  const osWarned = new Set<string>();
   inv.hosts.forEach((h, i) => {
     if (!DNS1123_LABEL.test(h.name) || h.name.length > 63) err(['hosts', i, 'name'], notLabel(h.name));
     const seen = names.get(h.name);
@@ -425,6 +429,9 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
       }
     }
     const release = h.os ? osRow(h.os) : undefined;
+    // a release Docker no longer builds for (Ubuntu 20.04): once per release, at its first host
+    const osWarn = osWarning(release);
+    if (osWarn && !osWarned.has(h.os!)) { osWarned.add(h.os!); warn(['hosts', i, 'os'], osWarn); }
     if (c.containerRuntime === 'docker' && release && criDockerdRow && !criDockerdAsset(criDockerdRow, release)) {
       err(['hosts', i, 'os'], `cri-dockerd ${criDockerd.version} publishes no package for ${release.prettyName}: use containerd on this host`);
     }
