@@ -112,7 +112,7 @@ export function inventoryText(a: InitAnswers): string {
         ...(a.criDockerdSha256 !== undefined ? [`sha256: { ${sha256Pairs(a.criDockerdSha256).map(([f, d]) => `${y(f)}: ${y(d)}`).join(', ')} }`] : []),
       ].join(', ')} }   # where the cri-dockerd release files are, and the sha256 each must have`]
       : []),
-    `  cni: { plugin: ${a.cni}${a.cniSha256 !== undefined ? `, sha256: ${y(a.cniSha256)}` : ''} }           # calico | flannel | none; optional version, manifest (URL or file), sha256`,
+    `  cni: { plugin: ${a.cni}${a.cniSha256 !== undefined ? `, sha256: ${y(a.cniSha256)}` : ''} }           # ${[...CNI_NAMES, 'none'].join(' | ')}; optional version, manifest (URL or file), sha256`,
     `  kubeProxyMode: ${a.proxyMode}        # iptables | ipvs (deprecated from Kubernetes 1.35) | nftables (GA from 1.33; the CNI's nftables setting follows)`,
     '  registryMirrors: []              # pull-through mirrors for docker.io',
     '  insecureRegistries: []           # host:port registries reached over plain HTTP',
