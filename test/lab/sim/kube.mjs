@@ -930,6 +930,7 @@ function readManifests(g) {
 function kApply(g, verb) {
   const docs = readManifests(g);
   if (!docs.length) fail(1, `error: no objects passed to ${verb}`);
+  const cniFiles = new Set(docs.filter(({ o }) => o.kind === 'DaemonSet').map(({ f }) => f));
   const out = [];
   withClusterLock(() => {
     const { s, server } = connect(g);
@@ -944,14 +945,15 @@ function kApply(g, verb) {
       const existing = c.objects[key];
       if (verb === 'replace' && !existing) fail(1, `Error from server (NotFound): error when replacing "${f}": ${PLURAL[o.kind] ?? o.kind.toLowerCase()} "${o.metadata?.name}" not found`);
       if (verb === 'create' && existing) fail(1, `Error from server (AlreadyExists): error when creating "${f}": ${PLURAL[o.kind] ?? o.kind.toLowerCase()} "${o.metadata?.name}" already exists`);
-      const same = existing && JSON.stringify(existing) === JSON.stringify(o);
-      c.objects[key] = o;
-      out.push(`${kindName} ${verb === 'replace' ? 'replaced' : verb === 'create' ? 'created' : same ? 'unchanged' : existing ? 'configured' : 'created'}`);
-      // what `kubectl apply -f` of a CNI manifest created: its DaemonSets make the nodes' network (c.cni)
-      if (['DaemonSet', 'Deployment'].includes(o.kind) && key !== 'DaemonSet/kube-system/kube-proxy') {
+      // what a CNI manifest (a file with a DaemonSet) creates: its DaemonSets make the nodes' network (c.cni), and
+      // they and its Deployments run as the lab's Pods (pods()); marked before the comparison, so a second apply is unchanged
+      if (['DaemonSet', 'Deployment'].includes(o.kind) && cniFiles.has(f) && key !== 'DaemonSet/kube-system/kube-proxy') {
         o.metadata.labels = { ...(o.metadata.labels ?? {}), 'kblab/cni': 'true' };
         if (o.kind === 'DaemonSet') c.cni = o.metadata.name;
       }
+      const same = existing && JSON.stringify(existing) === JSON.stringify(o);
+      c.objects[key] = o;
+      out.push(`${kindName} ${verb === 'replace' ? 'replaced' : verb === 'create' ? 'created' : same ? 'unchanged' : existing ? 'configured' : 'created'}`);
     }
     saveClusterState(s);
   });
