@@ -116,7 +116,7 @@ hosts:
     expect(r.code).toBe(0);
     expect(r.stdout.match(/^# ===== /gm)).toHaveLength(3);
     const dir = join(tmp(), 'a', 'b');
-    const w = kb(['render', LAB, '-o', dir]);
+    const w = kb(['render', LAB, '--dir', dir]);
     expect(w.code).toBe(0);
     expect(w.stdout).toBe('');
     expect(w.stderr).toBe(`wrote 3 scripts to ${dir}\n`);
@@ -141,7 +141,9 @@ hosts:
     const dir = tmp();
     const r = kb(['init', '--defaults', join(dir, 'x.yaml')]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`wrote ${join(dir, 'x.yaml')}: 3 hosts`);
+    expect(r.stdout).toContain(`wrote ${join(dir, 'x.yaml')}: an example (3 hosts`);
+    // placeholders: the next step is to edit them, before check and up (issue 25 point 8)
+    expect(r.stdout).toMatch(/placeholder hosts \(192\.168\.40\.128, .*\)\.\nNext: edit its hosts: .*then kbootstrap check /);
     expect(kb(['validate', join(dir, 'x.yaml')]).code).toBe(0);
     const out = kb(['init', '--defaults', '-']);
     expect(out.code).toBe(0);
@@ -158,14 +160,36 @@ describe('conventions', () => {
     expect(r.stderr).toMatch(/^Usage: kbootstrap/);
   });
 
-  it('--help fits 80 columns without breaking words, and shows exit codes and examples', () => {
+  it('--help fits 80 columns and one screen, leads with the three first commands, and shows exit codes', () => {
     const r = kb(['--help']);
     expect(r.code).toBe(0);
     for (const l of r.stdout.split('\n')) expect(l.length, l).toBeLessThanOrEqual(80);
     expect(r.stdout).toMatch(/Exit codes:\n\s+0 /);
     expect(r.stdout).toContain('130');
-    expect(r.stdout).toMatch(/Examples:\n\s+kbootstrap /);
-    expect(r.stdout).toContain('token [list|revoke] <inventory>');
+    // issue 25 point 8: it was 62 lines, the way to start buried in examples at the end
+    expect(r.stdout.split('\n').length).toBeLessThanOrEqual(45);
+    expect(r.stdout.indexOf('Start here:')).toBeLessThan(r.stdout.indexOf('Commands:'));
+    expect(r.stdout).toMatch(/1\. kbootstrap init .*\n.*2\. kbootstrap check .*\n.*3\. kbootstrap up /);
+    // one line per command
+    expect(r.stdout).toMatch(/\n {2}token {2,}print a fresh join command.*\n {2}reset /);
+  });
+
+  it('a bare kbootstrap: where to start, in a dozen lines on stderr, exit 2', () => {
+    const r = kb([]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(lines(r.stderr).length).toBeLessThanOrEqual(12);
+    expect(r.stderr).toMatch(/1\. kbootstrap init .*\n.*2\. kbootstrap check .*\n.*3\. kbootstrap up /);
+    expect(r.stderr).toContain('kbootstrap --help');
+  });
+
+  it('kbootstrap help NOSUCH is a usage error (exit 2) with a suggestion; help COMMAND shows that command', () => {
+    const r = kb(['help', 'stauts']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('help: no command "stauts" (did you mean "status"?)');
+    const ok = kb(['help', 'status']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^Usage: kbootstrap status/);
   });
 
   it('--steps with a typo: did-you-mean from the step list, exit 2', () => {
@@ -191,7 +215,7 @@ describe('files on the operator\'s machine: no writing through links, nothing ha
     const out = join(dir, 'out');
     mkdirSync(out);
     symlinkSync(victim, join(out, 'k8s-master.sh'));
-    const r = kb(['render', LAB, '-o', out]);
+    const r = kb(['render', LAB, '--dir', out]);
     expect(r.code).toBe(0);
     expect(readFileSync(victim, 'utf8')).toBe('secret\n');
     expect((statSync(victim).mode & 0o777).toString(8)).toBe('600');
@@ -202,7 +226,7 @@ describe('files on the operator\'s machine: no writing through links, nothing ha
 
   it.skipIf(mountSkip)('render -o onto a full disk: one line, exit 2, and no empty or partial script left', async () => {
     await withTmpfs('full', (dir) => {
-      expectOneLineRefusal(kb(['render', LAB, '-o', dir]), new RegExp(`^kbootstrap: cannot write ${dir}/k8s-master\\.sh: no space left on the device$`));
+      expectOneLineRefusal(kb(['render', LAB, '--dir', dir]), new RegExp(`^kbootstrap: cannot write ${dir}/k8s-master\\.sh: no space left on the device$`));
       expect(readdirSync(dir)).toEqual(['filler']);
     });
   });
@@ -224,10 +248,10 @@ describe('files on the operator\'s machine: no writing through links, nothing ha
 
 describe('stack traces and hangs become one line, exit 2 (issue 13 point 4)', () => {
   it('render -o onto a file', () => {
-    expectOneLineRefusal(kb(['render', LAB, '-o', LAB]), /^kbootstrap: cannot create directory .*lab\.yaml: .*lab\.yaml is a file, not a directory$/);
+    expectOneLineRefusal(kb(['render', LAB, '--dir', LAB]), /^kbootstrap: cannot create directory .*lab\.yaml: .*lab\.yaml is a file, not a directory$/);
   });
   it('render -o under a file', () => {
-    expectOneLineRefusal(kb(['render', LAB, '-o', join(LAB, 'sub')]), /^kbootstrap: cannot create directory .*lab\.yaml\/sub: a path component is a file, not a directory$/);
+    expectOneLineRefusal(kb(['render', LAB, '--dir', join(LAB, 'sub')]), /^kbootstrap: cannot create directory .*lab\.yaml\/sub: a path component is a file, not a directory$/);
   });
   it('render -o into a directory it cannot write', () => {
     const dir = tmp();
@@ -237,11 +261,11 @@ describe('stack traces and hangs become one line, exit 2 (issue 13 point 4)', ()
     chmodSync(dir, 0o755);
     // root writes anywhere: run as nobody then
     const asRoot = process.getuid?.() === 0;
-    const r = kb(['render', LAB, '-o', join(ro, 'out')], asRoot ? { uid: 65534, cwd: '/' } : {});
+    const r = kb(['render', LAB, '--dir', join(ro, 'out')], asRoot ? { uid: 65534, cwd: '/' } : {});
     expectOneLineRefusal(r, /^kbootstrap: cannot create directory .*ro\/out: permission denied$/);
   });
   it('render -o /proc/… (Node\'s recursive mkdir spins there)', () => {
-    expectOneLineRefusal(kb(['render', LAB, '-o', '/proc/kbootstrap-test/x']), /^kbootstrap: cannot create directory \/proc\/kbootstrap-test: \/proc does not take new directories$/);
+    expectOneLineRefusal(kb(['render', LAB, '--dir', '/proc/kbootstrap-test/x']), /^kbootstrap: cannot create directory \/proc\/kbootstrap-test: \/proc does not take new directories$/);
   });
   it('init --defaults into a directory that does not exist', () => {
     expectOneLineRefusal(kb(['init', '--defaults', 'no/such/dir/x.yaml'], { cwd: tmp() }), /^kbootstrap: cannot write no\/such\/dir\/x\.yaml: no such directory no\/such\/dir$/);

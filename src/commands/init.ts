@@ -226,13 +226,13 @@ export async function askAnswers(p: Prompter, warn: (s: string) => void = () => 
   return a;
 }
 
-/** init writes to standard output when FILE is "-". */
-function writeInventory(file: string, text: string): void {
-  if (file === '-') { process.stdout.write(text); return; }
+/** init writes to standard output when FILE is "-" (as a JSON string, with --output json). */
+function writeInventory(file: string, text: string, io?: Io, json?: boolean): void {
+  if (file === '-') { (io ? io.out : (t: string) => process.stdout.write(t))(json ? JSON.stringify({ inventory: text }, null, 2) + '\n' : text); return; }
   writeFileSafely(file, text, { mode: 0o644 });
 }
 
-export async function init(file: string, o: { defaults?: boolean; force?: boolean }, io: Io, prompter: Prompter | undefined): Promise<number> {
+export async function init(file: string, o: { defaults?: boolean; force?: boolean; output?: 'text' | 'json' }, io: Io, prompter: Prompter | undefined): Promise<number> {
   if (file !== '-' && nameTaken(file) && !o.force) throw new UsageError(`${file} exists: pass --force to overwrite it`);
   if (file === '-' && !o.defaults) throw new UsageError('init -: standard output is for --defaults; the wizard writes to a file');
   const warn = (s: string) => io.err(s + '\n');
@@ -267,9 +267,17 @@ export async function init(file: string, o: { defaults?: boolean; force?: boolea
       text = inventoryText(answers);
     }
   }
-  writeInventory(file, text);
+  writeInventory(file, text, io, o.output === 'json');
   for (const w of warnings) io.err(`warning: ${w.path}: ${w.message}\n`);
-  if (file !== '-') io.out(`wrote ${file}: ${plural(answers.hosts.length, 'host')}, Kubernetes ${answers.version}. Next: kbootstrap check ${file}, then kbootstrap up ${file}\n`);
+  if (file !== '-') {
+    const summary = `${plural(answers.hosts.length, 'host')}, Kubernetes ${answers.version}`;
+    // --defaults writes placeholders: checking them first would only time out on addresses that are not the user's
+    const next = o.defaults
+      ? `wrote ${file}: an example (${summary}) with placeholder hosts (${answers.hosts.map((h) => h.address).join(', ')}).\nNext: edit its hosts: (names, addresses, roles) and ssh: (user, key), then kbootstrap check ${file}, then kbootstrap up ${file}\n`
+      : `wrote ${file}: ${summary}. Next: kbootstrap check ${file}, then kbootstrap up ${file}\n`;
+    if (o.output === 'json') io.out(JSON.stringify({ file, hosts: answers.hosts.length, kubernetesVersion: answers.version, placeholders: Boolean(o.defaults) }, null, 2) + '\n');
+    else io.out(next);
+  }
   return EXIT.ok;
 }
 

@@ -241,7 +241,7 @@ export function parseInventory(text: string, file: string, opts: LoadOptions = {
     const p = loc.value(path);
     warnings.push({ file, line: p.line, col: p.col, path: formatPath(path), message, severity: 'warning' });
   };
-  const inventory = checkSemantics(parsed.data, file, at, warn);
+  const inventory = checkSemantics(parsed.data, file, at, warn, getAt(raw, ['cluster', 'cni']) !== undefined);
   if (opts.keyFiles) {
     const keyPaths: Path[] = [['ssh', 'privateKeyPath'], ['ssh', 'bastion', 'privateKeyPath']];
     parsed.data.hosts.forEach((_h, i) => keyPaths.push(['hosts', i, 'ssh', 'privateKeyPath'], ['hosts', i, 'ssh', 'bastion', 'privateKeyPath']));
@@ -256,7 +256,7 @@ export function parseInventory(text: string, file: string, opts: LoadOptions = {
 
 type Report = (path: Path, message: string, where?: Path) => void;
 
-function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: Report): Inventory | undefined {
+function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: Report, cniWritten = true): Inventory | undefined {
   const c = inv.cluster;
   if (!DNS1123_LABEL.test(c.name) || c.name.length > 63) err(['cluster', 'name'], notLabel(c.name));
 
@@ -338,8 +338,9 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     err(['cluster', 'cni', 'plugin'], 'plugin "none" takes no version or manifest');
   }
   // the manifest kbootstrap picks (no cni.manifest) against the versions its release is tested with (D8)
-  const calico = c.cni.plugin === 'calico' && !c.cni.manifest && minor ? calicoWarning(c.cni.version ?? DEFAULTS.cniVersion.calico, minor) : undefined;
-  if (calico) warn(['cluster', 'cni', c.cni.version ? 'version' : 'plugin'], calico);
+  // a cni the user never wrote (the default): the warning points at the version that makes it untested
+  const calico = c.cni.plugin === 'calico' && !c.cni.manifest && minor ? calicoWarning(c.cni.version ?? DEFAULTS.cniVersion.calico, minor, cniWritten) : undefined;
+  if (calico) warn(cniWritten ? ['cluster', 'cni', c.cni.version ? 'version' : 'plugin'] : ['cluster', 'kubernetesVersion'], calico);
   // ipvs is deprecated in 1.35 (KEP-5495, kubernetes/kubernetes#134539); kube-proxy's own default is iptables (D10)
   if (c.kubeProxyMode === 'ipvs' && minor >= 35) {
     warn(['cluster', 'kubeProxyMode'], `kube-proxy's ipvs mode is deprecated from Kubernetes 1.35 (KEP-5495): use iptables`);
@@ -408,7 +409,11 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     const { host: target, ...sshOwn } = h.ssh ?? {};
     const explicit = { ...stripUndefined(sshDefaults), ...stripUndefined(sshOwn) };
     // where each explicit field was written, so a message names the line the user must change
-    const fieldPaths = Object.fromEntries(Object.keys(explicit).map((k) => [k, k in stripUndefined(sshOwn) ? `hosts[${i}].ssh.${k}` : `ssh.${k}`]));
+    const fieldPaths: Record<string, string> = {
+      ...Object.fromEntries(Object.keys(explicit).map((k) => [k, k in stripUndefined(sshOwn) ? `hosts[${i}].ssh.${k}` : `ssh.${k}`])),
+      // the SSH target: hosts[].ssh.host when given (an alias or another address), else the host's address
+      address: target !== undefined ? `hosts[${i}].ssh.host` : `hosts[${i}].address`,
+    };
     const ssh = { ...SSH_DEFAULTS, ...explicit };
     hosts.push({
       index: i,

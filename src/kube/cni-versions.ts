@@ -22,9 +22,15 @@ const tested = (u: { release: string; range: [number, number] }, minor: number) 
   `is tested against Kubernetes 1.${u.range[0]}-1.${u.range[1]} only, not 1.${minor} (docs.tigera.io, Calico ${u.release} system requirements)`;
 
 /** A warning when the Calico release is not tested against the minor; undefined when it is, or unknown. */
-export function calicoWarning(version: string, minor: number): string | undefined {
+export function calicoWarning(version: string, minor: number, written = true): string | undefined {
   const u = untested(version, minor);
-  return u && `calico ${version} ${tested(u, minor)}: set cluster.cni.version to a release tested against 1.${minor}`;
+  if (!u) return undefined;
+  // the newest release whose requirements page lists the minor: the version to name
+  const fits = Object.entries(CALICO_TESTED).filter(([, [lo, hi]]) => minor >= lo && minor <= hi).map(([r]) => r).at(-1);
+  const use = fits ? `a Calico ${fits} release (v${fits}.x), tested against 1.${minor}` : `a release tested against 1.${minor}`;
+  return written
+    ? `calico ${version} ${tested(u, minor)}: set cluster.cni.version to ${use}`
+    : `the default CNI, calico ${version}, ${tested(u, minor)}: add cni: { plugin: calico, version: ... } under cluster: with ${use}, or choose another kubernetesVersion`;
 }
 
 /** The same verdict on the release a running cluster has, for an upgrade to the minor: the CNI is the user's to move. */
