@@ -296,3 +296,48 @@ describe('80 columns (issue 25 point 9)', () => {
     expect(wrap(long, undefined)).toBe(long);
   });
 });
+
+describe('kbootstrap\'s words, not the parser\'s (issue 25 point 10)', () => {
+  const BASE = `apiVersion: kbootstrap/v1
+kind: Inventory
+cluster: { name: one, kubernetesVersion: "1.30.4" }
+hosts:
+  - name: cp
+    address: 10.1.0.10
+    role: control-plane
+`;
+  const problems = (text: string): string[] => {
+    try {
+      parseInventory(text, 'inv.yaml');
+      return [];
+    } catch (e) {
+      return (e as { problems: { line: number; col: number; path: string; message: string }[] }).problems.map((p) => `${p.line}:${p.col} ${p.path ? `${p.path}: ` : ''}${p.message}`);
+    }
+  };
+
+  it('role:control-plane: a space after the colon, at that line', () => {
+    expect(problems(BASE.replace('role: control-plane', 'role:control-plane'))).toEqual(['7:5 YAML syntax: "role:control-plane" needs a space after the colon: role: control-plane']);
+  });
+
+  it('a mis-indented line: its own column, and the column it should line up with', () => {
+    const text = BASE.replace('cluster: { name: one, kubernetesVersion: "1.30.4" }', 'cluster:\n  name: one\n  kubernetesVersion: "1.30.4"\n podSubnet: 10.244.0.0/16');
+    expect(problems(text)).toEqual(['6:2 YAML syntax: bad indentation: this line starts at column 2, the line above at column 3; keys of one mapping start at the same column']);
+    expect(problems(`${BASE}   labels: { a: b }\n`)[0]).toMatch(/^8:4 YAML syntax: bad indentation: this line starts at column 4, the line above at column 5/);
+  });
+
+  it('ip: means address, not "os"', () => {
+    expect(problems(BASE.replace('address:', 'ip:'))).toContain('6:5 hosts[0].ip: unknown field: the host\'s IPv4 address is address: (an SSH alias or other target goes under ssh: { host: ... })');
+  });
+
+  it('ssh.password: points at KBOOTSTRAP_SSH_PASSWORD', () => {
+    expect(problems(`${BASE}ssh: { password: x }\n`)[0]).toMatch(/^8:8 ssh\.password: unknown field: passwords never go in the inventory: set KBOOTSTRAP_SSH_PASSWORD/);
+  });
+
+  it('cni: calico says how to write it', () => {
+    expect(problems(BASE.replace('"1.30.4" }', '"1.30.4", cni: calico }'))).toEqual(['3:57 cluster.cni: expected a mapping, got "calico": write cni: { plugin: calico }']);
+  });
+
+  it('an unquoted version: the user\'s own value in the hint', () => {
+    expect(problems(BASE.replace('"1.30.4"', '1.20'))).toEqual(['3:42 cluster.kubernetesVersion: expected a string, got the number 1.2 (YAML reads 1.20 as 1.2): quote it: "1.20"']);
+  });
+});

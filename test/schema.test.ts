@@ -42,7 +42,7 @@ const BAD: [string, string, string, string[]][] = [
   ["bad version", "\"1.30.4\"", "\"1.30\"", ["lab.yaml:5:22 cluster.kubernetesVersion: expected a release version like \"1.30.4\", got \"1.30\""]],
   ["version latest", "\"1.30.4\"", "latest", ["lab.yaml:5:22 cluster.kubernetesVersion: expected a release version like \"1.30.4\", got \"latest\""]],
   ["version too old", "\"1.30.4\"", "\"1.23.0\"", ["lab.yaml:5:22 cluster.kubernetesVersion: Kubernetes 1.23 is not supported: kbootstrap installs 1.24 or later (the pkgs.k8s.io package layout; dockershim is gone)"]],
-  ["version as number", "\"1.30.4\"", "1.30", ["lab.yaml:5:22 cluster.kubernetesVersion: expected a string, got number 1.3 (quote it: YAML reads 1.30 as the number 1.3)"]],
+  ["version as number", "\"1.30.4\"", "1.30", ["lab.yaml:5:22 cluster.kubernetesVersion: expected a string, got the number 1.3 (YAML reads 1.30 as 1.3): quote it: \"1.30\""]],
   ["major 2", "\"1.30.4\"", "\"2.0.0\"", ["lab.yaml:5:22 cluster.kubernetesVersion: Kubernetes 2.x does not exist; expected 1.24.0 or later"]],
   ["bad cluster name", "  name: lab", "  name: Lab_1", ["lab.yaml:4:9 cluster.name: \"Lab_1\" is not a valid DNS-1123 label (lowercase letters, digits and \"-\", starting and ending with a letter or digit, at most 63 characters)"]],
   ["duplicate host name", "  - name: k8s-node01", "  - name: k8s-master", ["lab.yaml:19:11 hosts[1].name: duplicate host name \"k8s-master\" (also hosts[0])"]],
