@@ -234,7 +234,7 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
       view?.abort();
       const aborted = 'aborted; a command already sent may still finish on its host: run the same command again to resume';
       io.err(`kbootstrap: ${aborted}\n`);
-      if (runLog?.used) io.err(`kbootstrap: the log of this run: ${runLog.path}\n`);
+      if (runLog?.used) errLine(io, `kbootstrap: the log of this run: ${runLog.path}`);
       if (json) io.out(jsonError(aborted, EXIT.interrupted));
       exitFlushed(EXIT.interrupted);
     }
@@ -576,7 +576,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   if (log) {
     log.close(`exit ${code}`);
     // plan's 3 says something would change: not a failure
-    if (code !== EXIT.ok && code !== EXIT.changes && log.used) io.err(`kbootstrap: the log of this run: ${log.path}\n`);
+    if (code !== EXIT.ok && code !== EXIT.changes && log.used) errLine(io, `kbootstrap: the log of this run: ${log.path}`);
     runLog = undefined;
   }
   return code;
