@@ -344,22 +344,25 @@ describe('init wizard: the prompts use the inventory\'s own rules', () => {
       [/sha256 of the flannel manifest/, 'abc'], [/sha256 of the flannel manifest/, 'ab'.repeat(32)], [/kube-proxy mode/, 'ipvs'],
       [/podSubnet/, '10.244.1.0/16'], [/podSubnet/, '10.32.0.0/12'], [/serviceSubnet/, '10.32.0.0/16'], [/serviceSubnet/, '10.96.0.0/12'],
       [/SSH user for every host/, ''], [/private key/, join(dir, 'id_test')],
-      [/Address of host 1/, '10.96.0.5'], [/Address of host 1/, '10.0.0.10'], [/Name of host 1/, ''], [/SSH user on k8s-master/, ''],
+      // an address inside the service network: the user chooses which answer to change (issue 25 point 4)
+      [/Address of host 1/, '10.96.0.5'], [/Change the service network or this address/, 'address'], [/Address of host 1/, '10.0.0.10'], [/Name of host 1/, ''],
       [/Add another host/, true], [/Role of host 2/, 'control-plane'], [/Address of host 2/, '10.0.0.10'], [/Address of host 2/, '10.0.0.11'],
-      [/Name of host 2/, ''], [/SSH user on/, ''], [/Add another host/, false],
+      [/Name of host 2/, ''], [/Add another host/, false],
       // two control planes: the endpoint is asked for, never a silent placeholder
-      [/Load balancer or VIP/, 'lb'], [/Load balancer or VIP/, '10.0.0.100:6443'],
+      [/what stands in front of them/, 'external'], [/Load balancer in front/, 'lb'], [/Load balancer in front/, '10.0.0.100:6443'],
     ]);
-    const a = await askAnswers(p);
+    const warned: string[] = [];
+    const a = await askAnswers(p, (w) => warned.push(w));
+    expect(warned).toEqual(['10.96.0.5 lies inside the service network (serviceSubnet 10.96.0.0/12): a host address cannot be in it']);
     expect(p.refused).toEqual([
       expect.stringMatching(/^Cluster name: "Bad_Name" is not a valid DNS-1123 label/),
       expect.stringMatching(/^Kubernetes version: Kubernetes 1\.22 is not supported/),
       expect.stringMatching(/^sha256 of the flannel manifest .*: expected a sha256 digest: 64 lowercase hex digits, got "abc"$/),
       expect.stringMatching(/^Pod network \(podSubnet, CIDR\): host bits are set \(did you mean 10\.244\.0\.0\/16\?\)/),
       'Service network (serviceSubnet, CIDR): overlaps podSubnet 10.32.0.0/12',
-      expect.stringMatching(/^Address of host 1 \(IPv4\): 10\.96\.0\.5 lies inside cluster\.serviceSubnet 10\.96\.0\.0\/12/),
-      expect.stringMatching(/^Address of host 2 \(IPv4\): duplicate address 10\.0\.0\.10/),
-      expect.stringMatching(/^Load balancer or VIP .*: expected host:port/),
+      // the wizard's words: host 1, as the questions named it, not hosts[0]
+      'Address of host 2 (IPv4): duplicate address 10.0.0.10 (also host 1 (k8s-master))',
+      expect.stringMatching(/^Load balancer in front .*: expected host:port/),
     ]);
     expect(a).toMatchObject({ name: 'home', version: '1.31.2', podSubnet: '10.32.0.0/12', serviceSubnet: '10.96.0.0/12', controlPlaneEndpoint: '10.0.0.100:6443', privateKeyPath: join(dir, 'id_test') });
     expect(a.hosts.map((h) => [h.name, h.address, h.role])).toEqual([['k8s-master', '10.0.0.10', 'control-plane'], ['k8s-master2', '10.0.0.11', 'control-plane']]);
@@ -369,7 +372,7 @@ describe('init wizard: the prompts use the inventory\'s own rules', () => {
     const warned: string[] = [];
     const p = scripted([...cluster([[/podSubnet/, ''], [/serviceSubnet/, ''], [/SSH user for every host/, '']]),
       [/private key/, '/nonexistent/key'], [/Keep \/nonexistent\/key anyway/, false], [/private key/, '-'],
-      [/Address of host 1/, '10.0.0.10'], [/Name of host 1/, ''], [/SSH user on/, ''], [/Add another host/, false]]);
+      [/Address of host 1/, '10.0.0.10'], [/Name of host 1/, ''], [/Add another host/, false]]);
     const a = await askAnswers(p, (s) => warned.push(s));
     expect(warned).toEqual(['warning: /nonexistent/key does not exist (yet): SSH with it will fail until it does']);
     expect(a.privateKeyPath).toBeUndefined();
@@ -396,7 +399,7 @@ describe('init wizard: the prompts use the inventory\'s own rules', () => {
       const p = scripted(answers);
       return { ...p, input: (m, o) => p.input(m, { default: o?.default }) };
     };
-    const hosts: [RegExp, string | boolean][] = [[/private key/, '-'], [/Address of host 1/, '10.0.0.10'], [/Name of host 1/, ''], [/SSH user on/, ''], [/Add another host/, false]];
+    const hosts: [RegExp, string | boolean][] = [[/private key/, '-'], [/Address of host 1/, '10.0.0.10'], [/Name of host 1/, ''], [/Add another host/, false]];
     const first = [[/Cluster name/, ''], [/Kubernetes version/, '1.22.0'], ...cluster().slice(2), [/podSubnet/, ''], [/serviceSubnet/, ''], [/SSH user for every host/, ''], ...hosts] as [RegExp, string | boolean][];
     const file = join(dir, 'inv.yaml');
     expect(await init(file, {}, io, careless([...first, [/Kubernetes version/, '1.30.1']]))).toBe(0);

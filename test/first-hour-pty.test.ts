@@ -122,6 +122,29 @@ describe.skipIf(!hasTmux)('upgrade asks after connecting (issue 25 point 6)', ()
   }, 60_000);
 });
 
+describe.skipIf(!hasTmux)('the wizard keeps the answers on Ctrl-C (issue 25 point 4)', () => {
+  it('Ctrl-C after the first answers: exit 130, and what was answered is in FILE.draft', async () => {
+    const name = 'wizard';
+    const rc = join(dir, `${name}.rc`);
+    tmux('new-session', '-d', '-s', name, '-x', '80', '-y', '40', `cd ${dir} && ${process.execPath} ${BIN} init new.yaml; echo $? > ${rc}; sleep 60`);
+    const screen = () => tmux('capture-pane', '-p', '-t', name);
+    await waitFor(() => /Cluster name/.test(screen()), 20_000, () => `the first question; screen:\n${screen()}`);
+    // -l: literally (tmux reads a bare "home" as the Home key)
+    tmux('send-keys', '-t', name, '-l', 'home');
+    tmux('send-keys', '-t', name, 'Enter');
+    await waitFor(() => /Kubernetes version/.test(screen()), 20_000, () => `the second question; screen:\n${screen()}`);
+    tmux('send-keys', '-t', name, 'C-c');
+    await waitFor(() => existsSync(rc) && readFileSync(rc, 'utf8').trim() !== '', 20_000, () => `the CLI to exit; screen:\n${screen()}`);
+    const last = screen();
+    tmux('kill-session', '-t', name);
+    expect(Number(readFileSync(rc, 'utf8').trim())).toBe(130);
+    expect(last).toContain('your answers so far are saved in new.yaml.draft');
+    expect(last.split('\n').map((l) => l.trimEnd()).filter(Boolean).at(-1)).toBe('kbootstrap: interrupted');
+    expect(readFileSync(join(dir, 'new.yaml.draft'), 'utf8')).toContain('name: "home"');
+    expect(existsSync(join(dir, 'new.yaml'))).toBe(false);
+  }, 60_000);
+});
+
 describe('shell completion (issue 25 point 12)', () => {
   /** What bash's completion offers for WORDS (the last being completed), through the script kbootstrap prints. */
   function bashComplete(words: string[]): string[] {

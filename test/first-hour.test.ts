@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, upgradeQuestion } from '../src/cli.js';
 import { resetQuestion } from '../src/commands/reset.js';
+import { askAnswers, inventoryText, type Prompter } from '../src/commands/init.js';
 import { parseInventory } from '../src/inventory/load.js';
 import { wrap } from '../src/wrap.js';
 import type { Io } from '../src/io.js';
@@ -339,5 +340,68 @@ hosts:
 
   it('an unquoted version: the user\'s own value in the hint', () => {
     expect(problems(BASE.replace('"1.30.4"', '1.20'))).toEqual(['3:42 cluster.kubernetesVersion: expected a string, got the number 1.2 (YAML reads 1.20 as 1.2): quote it: "1.20"']);
+  });
+});
+
+/** Answers in order, each checked against the question it answers; what a prompt refused is kept. */
+function scripted(answers: [RegExp, string | boolean][]): Prompter & { asked: string[]; refused: string[] } {
+  const asked: string[] = [];
+  const refused: string[] = [];
+  const next = (message: string) => {
+    asked.push(message);
+    const a = answers.shift();
+    if (!a) throw new Error(`no scripted answer for "${message}"`);
+    if (!a[0].test(message)) throw new Error(`expected a prompt like ${a[0]}, got "${message}"`);
+    return a[1];
+  };
+  return {
+    asked, refused,
+    async input(message, opts) {
+      for (;;) {
+        const v = String(next(message));
+        const value = v === '' ? opts?.default ?? '' : v;
+        const ok = opts?.validate?.(value) ?? true;
+        if (ok === true) return value;
+        refused.push(`${message}: ${ok}`);
+      }
+    },
+    async select(message, choices) {
+      const v = String(next(message));
+      if (!choices.some((c) => c.value === v)) throw new Error(`${v} is not a choice of "${message}"`);
+      return v as never;
+    },
+    async confirm(message) { return Boolean(next(message)); },
+  };
+}
+
+describe('the wizard does not trap (issue 25 point 4)', () => {
+  const start: [RegExp, string | boolean][] = [
+    [/Cluster name/, ''], [/Kubernetes version/, ''], [/Container runtime/, 'containerd'], [/CNI plugin/, 'calico'], [/mirror/, 'upstream'], [/kube-proxy mode/, 'ipvs'],
+  ];
+
+  it('podSubnet 192.168.0.0/16, then a host in 192.168.x: the user can go back and change the pod network; SSH user asked once', async () => {
+    const warned: string[] = [];
+    const p = scripted([...start, [/podSubnet/, '192.168.0.0/16'], [/serviceSubnet/, ''], [/SSH user for every host/, 'admin'], [/private key/, '-'],
+      [/Address of host 1/, '192.168.1.10'], [/Change the pod network or this address/, 'subnet'], [/podSubnet/, '10.244.0.0/16'],
+      [/Name of host 1/, ''], [/Add another host/, false]]);
+    const a = await askAnswers(p, (w) => warned.push(w));
+    expect(warned).toEqual(['192.168.1.10 lies inside the pod network (podSubnet 192.168.0.0/16): a host address cannot be in it']);
+    expect(a.podSubnet).toBe('10.244.0.0/16');
+    expect(a.hosts[0]!.address).toBe('192.168.1.10');
+    expect(p.asked.filter((q) => /SSH user/.test(q))).toEqual(['SSH user for every host']);
+    expect(() => parseInventory(inventoryText(a), 'x.yaml')).not.toThrow();
+  });
+
+  it('two control planes: kube-vip is offered, and its VIP lands in loadBalancer', async () => {
+    const p = scripted([...start, [/podSubnet/, ''], [/serviceSubnet/, ''], [/SSH user for every host/, ''], [/private key/, '-'],
+      [/Address of host 1/, '10.0.0.10'], [/Name of host 1/, ''], [/Add another host/, true],
+      [/Role of host 2/, 'control-plane'], [/Address of host 2/, '10.0.0.11'], [/Name of host 2/, ''], [/Add another host/, true],
+      [/Role of host 3/, 'control-plane'], [/Address of host 3/, '10.0.0.12'], [/Name of host 3/, ''], [/Add another host/, false],
+      [/what stands in front of them/, 'kube-vip'], [/Virtual IP/, '10.244.0.9'], [/Virtual IP/, '10.0.0.100']]);
+    const a = await askAnswers(p);
+    expect(p.refused).toEqual([expect.stringMatching(/^Virtual IP .*: 10\.244\.0\.9 lies inside cluster\.podSubnet/)]);
+    const inv = parseInventory(inventoryText(a), 'x.yaml');
+    expect(inv.inventory.cluster.loadBalancer).toMatchObject({ type: 'kube-vip', address: '10.0.0.100' });
+    expect(inv.warnings.map((w) => w.message).join('\n')).not.toContain('no controlPlaneEndpoint');
   });
 });
