@@ -405,3 +405,46 @@ describe('the wizard does not trap (issue 25 point 4)', () => {
     expect(inv.warnings.map((w) => w.message).join('\n')).not.toContain('no controlPlaneEndpoint');
   });
 });
+
+describe('the China path: a mirror, and nothing left silently upstream (issue 25 point 5)', () => {
+  const UPSTREAM = 'says the upstream sites may be out of reach';
+
+  it('validate and plan name each download that still goes upstream, with the field that moves it', async () => {
+    const inv = join(dir, 'aliyun.yaml');
+    writeFileSync(inv, readFileSync(INV, 'utf8').replace('cluster: { name: one,', 'cluster: { name: one, packageMirror: aliyun,'));
+    const v = await cli(['validate', inv]);
+    expect(v.code).toBe(0);
+    const said = v.stderr.split('\n').filter((l) => l.includes(UPSTREAM));
+    expect(said).toEqual([
+      expect.stringMatching(/warning: cluster\.imageRepository: .* the control-plane images still come from registry\.k8s\.io: set cluster\.imageRepository/),
+      expect.stringMatching(/warning: cluster\.cni: .* the calico manifest still comes from raw\.githubusercontent\.com .*: set cluster\.cni\.manifest/),
+      expect.stringMatching(/warning: cluster\.registryMirrors: .* calico's images still come from docker\.io .*: set cluster\.registryMirrors/),
+    ]);
+    const plan = await cli(['plan', inv, '--ssh-config', 'none']);
+    expect(plan.stderr.split('\n').filter((l) => l.includes(UPSTREAM))).toEqual(said);
+    // upstream chosen: not a word
+    expect((await cli(['validate', INV])).stderr).not.toContain(UPSTREAM);
+  });
+
+  it('the wizard: Aliyun sets the image registry and asks for a docker.io mirror; only the manifest is left, and named', async () => {
+    const p = scripted([[/Cluster name/, ''], [/Kubernetes version/, ''], [/Container runtime/, 'containerd'], [/CNI plugin/, 'calico'], [/mirror/, 'aliyun'],
+      [/docker\.io mirror for the calico images/, 'https://example.mirror.aliyuncs.com'], [/kube-proxy mode/, 'ipvs'],
+      [/podSubnet/, ''], [/serviceSubnet/, ''], [/SSH user for every host/, ''], [/private key/, '-'],
+      [/Address of host 1/, '10.0.0.10'], [/Name of host 1/, ''], [/Add another host/, false]]);
+    const a = await askAnswers(p);
+    const left = parseInventory(inventoryText(a), 'x.yaml').warnings.filter((w) => w.message.includes(UPSTREAM));
+    expect(left.map((w) => w.path)).toEqual(['cluster.cni']);
+  });
+
+  it('the wizard: "another mirror" asks where the control-plane images come from', async () => {
+    const p = scripted([[/Cluster name/, ''], [/Kubernetes version/, ''], [/Container runtime/, 'containerd'], [/CNI plugin/, 'flannel'], [/mirror/, 'url'],
+      [/Mirror base URL/, 'https://mirror.example.cn'], [/Registry for the control-plane images/, 'registry.example.cn/k8s'],
+      [/docker\.io mirror for the flannel images/, '-'], [/sha256 of the flannel manifest/, 'ab'.repeat(32)], [/kube-proxy mode/, 'ipvs'],
+      [/podSubnet/, ''], [/serviceSubnet/, ''], [/SSH user for every host/, ''], [/private key/, '-'],
+      [/Address of host 1/, '10.0.0.10'], [/Name of host 1/, ''], [/Add another host/, false]]);
+    const a = await askAnswers(p);
+    const inv = parseInventory(inventoryText(a), 'x.yaml');
+    expect(inv.inventory.cluster.imageRepository).toBe('registry.example.cn/k8s');
+    expect(inv.warnings.filter((w) => w.message.includes(UPSTREAM)).map((w) => w.path)).toEqual(['cluster.cni', 'cluster.registryMirrors']);
+  });
+});

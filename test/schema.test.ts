@@ -112,7 +112,8 @@ describe('inventory validation', () => {
 
   it.each(WARN)('%s is valid, with warnings', (_name, from, to, expected) => {
     const r = parseInventory(edit(from, to), 'lab.yaml');
-    expect(r.warnings.map(formatProblem)).toEqual(expected);
+    // the fixture's Aliyun mirror with upstream images and manifest: those warnings are test/first-hour.test.ts's subject
+    expect(r.warnings.filter((w) => !w.message.includes('says the upstream sites may be out of reach')).map(formatProblem)).toEqual(expected);
   });
 
   it('the CLI prints the error with the file name and exits 2 without connecting', async () => {
@@ -137,7 +138,7 @@ describe('inventory validation', () => {
 
   it('kube-vip with two control planes: the quorum warning, not the missing-endpoint one', () => {
     const text = edit('    role: worker', '    role: control-plane').replace('  kubeProxyMode: ipvs', '  kubeProxyMode: ipvs\n  loadBalancer: { type: kube-vip, address: 192.168.40.100 }');
-    expect(parseInventory(text, 'lab.yaml').warnings.map(formatProblem))
+    expect(parseInventory(text, 'lab.yaml').warnings.filter((w) => !w.message.includes('says the upstream sites may be out of reach')).map(formatProblem))
       .toEqual(['lab.yaml:17:3 warning: hosts: 2 control planes: etcd keeps quorum no better than with 1; use an odd number']);
   });
 

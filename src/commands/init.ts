@@ -23,6 +23,10 @@ export interface InitAnswers {
   runtime: 'containerd' | 'docker';
   cni: 'calico' | 'flannel' | 'none';
   mirror: string;
+  /** control-plane images: a registry the hosts reach (asked when a mirror other than Aliyun is chosen) */
+  imageRepository?: string;
+  /** a docker.io pull-through mirror for the CNI images (asked when a mirror is chosen) */
+  registryMirror?: string;
   /** cri-dockerd release files, needed with docker on a mirror that does not carry them */
   criDockerdUrl?: string;
   /** FILE=SHA256[, FILE=SHA256...]: the cri-dockerd release files the hosts install (cri-dockerd publishes no checksums) */
@@ -85,9 +89,11 @@ export function inventoryText(a: InitAnswers): string {
         : '  # controlPlaneEndpoint: "host:6443"   # default: the first control plane\'s address:6443',
     `  podSubnet: ${y(a.podSubnet)}         # the CNI manifest is patched to match`,
     `  serviceSubnet: ${y(a.serviceSubnet)}`,
-    a.mirror === 'aliyun'
-      ? '  imageRepository: registry.aliyuncs.com/google_containers   # control-plane and pause images'
-      : '  # imageRepository: registry.aliyuncs.com/google_containers   # default registry.k8s.io',
+    a.imageRepository !== undefined
+      ? `  imageRepository: ${y(a.imageRepository)}   # control-plane and pause images`
+      : a.mirror === 'aliyun'
+        ? '  imageRepository: registry.aliyuncs.com/google_containers   # control-plane and pause images'
+        : '  # imageRepository: registry.aliyuncs.com/google_containers   # default registry.k8s.io',
     `  packageMirror: ${y(a.mirror)}        # upstream | aliyun | base URL of a mirror laid out like mirrors.aliyun.com`,
     `  containerRuntime: ${a.runtime}   # containerd | docker (docker-ce + cri-dockerd)`,
     ...(a.criDockerdUrl !== undefined || a.criDockerdSha256 !== undefined
@@ -98,7 +104,7 @@ export function inventoryText(a: InitAnswers): string {
       : []),
     `  cni: { plugin: ${a.cni}${a.cniSha256 !== undefined ? `, sha256: ${y(a.cniSha256)}` : ''} }           # calico | flannel | none; optional version, manifest (URL or file), sha256`,
     `  kubeProxyMode: ${a.proxyMode}            # ipvs | iptables`,
-    '  registryMirrors: []              # pull-through mirrors for docker.io',
+    `  registryMirrors: [${a.registryMirror ? y(a.registryMirror) : ''}]              # pull-through mirrors for docker.io (the CNI images)`,
     '  insecureRegistries: []           # host:port registries reached over plain HTTP',
     'ssh:                               # defaults for every host; each can override them under hosts[].ssh',
     `  user: ${y(a.user)}${a.user === 'root' ? '' : '                 # not root: commands run through sudo'}`,
@@ -260,6 +266,11 @@ export async function askAnswers(p: Prompter, warn: (s: string) => void = () => 
   const mirror = await p.select('Package and image mirror', [...SELECT.mirror], 'upstream');
   if (mirror === 'url') await ask(p, a, 'Mirror base URL', 'cluster.packageMirror', (v) => { a.mirror = v; });
   else a.mirror = mirror;
+  // a mirror means the upstream sites may be out of reach: the images too (issue 25 point 5; what is left is warned about)
+  if (mirror === 'url') await ask(p, a, 'Registry for the control-plane images (registry.k8s.io is upstream)', 'cluster.imageRepository', (v) => { a.imageRepository = v; }, 'registry.k8s.io');
+  if (mirror !== 'upstream' && a.cni !== 'none') {
+    await ask(p, a, `docker.io mirror for the ${a.cni} images (https URL; - for none)`, 'cluster.registryMirrors', (v) => { a.registryMirror = v === '-' || v === '' ? undefined : v; }, '-');
+  }
   if (fieldProblem(a, 'cluster.containerRuntime') !== true) await reask(p, a, 'cluster.criDockerd.url', warn);
   if (fieldProblem(a, 'cluster.criDockerd.sha256') !== true) await reask(p, a, 'cluster.criDockerd.sha256', warn);
   if (fieldProblem(a, 'cluster.cni.sha256') !== true) await reask(p, a, 'cluster.cni.sha256', warn);

@@ -11,6 +11,7 @@ import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
 import { InventoryError, type Problem } from '../errors.js';
 import { inventorySchema, type ParsedInventory } from './schema.js';
+import { upstreamDownloads } from './reach.js';
 import { DNS1123_LABEL, cidrContains, cidrsOverlap, formatIPv4, parseCidr, parseEndpoint, parseIPv4, type Cidr } from './net.js';
 import type { ClusterSpec, HostSpec, Inventory } from './model.js';
 import { CNI_MANIFEST_SHA256, calicoWarning, defaultCniManifestUrl } from '../kube/cni-versions.js';
@@ -384,6 +385,8 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
         ['cluster', 'cni', c.cni.manifest ? 'manifest' : c.cni.version ? 'version' : 'plugin']);
     }
   }
+  // a mirror was chosen: every download that still goes upstream is named (issue 25 point 5)
+  for (const d of upstreamDownloads(inv)) warn(d.path, d.message);
   if (c.cni.plugin === 'none' && (c.cni.manifest || c.cni.version)) {
     err(['cluster', 'cni', 'plugin'], 'plugin "none" takes no version or manifest');
   }
