@@ -16,7 +16,8 @@ import { ctxFor, exampleInventory } from './support/contexts.js';
 function warnings(...edits: [string, string][]): string[] {
   let text = readFileSync(join(import.meta.dirname, '..', 'inventories', 'lab.yaml'), 'utf8');
   for (const [from, to] of edits) text = text.replace(from, to);
-  return parseInventory(text, 'lab.yaml').warnings.map((w) => `${w.path}: ${w.message}`).filter((w) => !w.includes('privateKeyPath'));
+  // lab.yaml's calico manifest from GitHub under an Aliyun mirror is warned about too (issue 25 point 5): not these tests' subject
+  return parseInventory(text, 'lab.yaml').warnings.map((w) => `${w.path}: ${w.message}`).filter((w) => !w.includes('privateKeyPath') && !w.includes('says the upstream sites may be out of reach'));
 }
 
 /** An example inventory at another minor, every host on one release. */
@@ -84,7 +85,7 @@ describe('docs/compatibility.md defects', () => {
 
   it('D8: validate warns when the calico release is not tested against the minor, and names the range', () => {
     expect(warnings()).toEqual([]);
-    expect(warnings(['"1.30.4"', '"1.31.2"'])).toEqual(['cluster.cni.plugin: calico v3.28.2 is tested against Kubernetes 1.27-1.30 only, not 1.31 (docs.tigera.io, Calico 3.28 system requirements): set cluster.cni.version to a release tested against 1.31']);
+    expect(warnings(['"1.30.4"', '"1.31.2"'])).toEqual(['cluster.cni.plugin: calico v3.28.2 is tested against Kubernetes 1.27-1.30 only, not 1.31 (docs.tigera.io, Calico 3.28 system requirements): set cluster.cni.version to a Calico 3.29 release (v3.29.x), tested against 1.31']);
     expect(warnings(['"1.30.4"', '"1.31.2"'], ['{ plugin: calico }', `{ plugin: calico, version: v3.29.0, sha256: "${'ab'.repeat(32)}" }`])).toEqual([]);
     // a manifest of the user's own: kbootstrap does not know its version
     expect(warnings(['"1.30.4"', '"1.33.0"'], ['{ plugin: calico }', `{ plugin: calico, manifest: "https://example.com/calico.yaml", sha256: "${'ab'.repeat(32)}" }`])).toEqual([]);

@@ -35,7 +35,7 @@ describe('the running CNI against the target minor', () => {
     expect(runningCalicoWarning('v3.27.0', 31)).toBeUndefined(); // a release whose page was not read gets no verdict
     expect(runningCalicoWarning('v3.28.2', 31)).toBe('the cluster runs calico v3.28.2, which is tested against Kubernetes 1.27-1.30 only, not 1.31 (docs.tigera.io, Calico 3.28 system requirements); '
       + 'kbootstrap upgrade does not change the CNI: move calico to a release tested against 1.31 (https://docs.tigera.io/calico/latest/operations/upgrading/kubernetes-upgrade)');
-    expect(calicoWarning('v3.28.2', 31)).toMatch(/set cluster\.cni\.version to a release tested against 1\.31$/);
+    expect(calicoWarning('v3.28.2', 31)).toMatch(/set cluster\.cni\.version to a Calico 3\.29 release \(v3\.29\.x\), tested against 1\.31$/);
   });
 
   it('the step reads the calico-node image: done either way, a warning only when the release is untested', () => {
