@@ -12,6 +12,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cacheRoot } from './lab/vm/image.js';
 
 const REPO = join(import.meta.dirname, '..');
 const BIN = join(REPO, 'bin', 'kbootstrap.js');
@@ -178,4 +179,75 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('completion: no script for "powershell": bash, zsh or fish');
   });
+});
+
+/**
+ * zsh and fish themselves, from this machine's Debian suite: `apt-get
+ * download` + `dpkg -x` into the lab cache (never installed), as
+ * test/support/debian-suites.ts does for the oracles. Skipped with the reason
+ * when the archive cannot be reached; in CI that is a failure.
+ */
+function shells(): { root: string } | { skip: string } {
+  const root = join(cacheRoot(), 'shells', 'root');
+  const pkgs = ['zsh', 'zsh-common', 'fish', 'fish-common', 'libpcre2-32-0'];
+  if (!existsSync(join(root, 'usr', 'bin', 'fish')) || !existsSync(join(root, 'bin', 'zsh'))) {
+    const debs = join(cacheRoot(), 'shells', 'debs');
+    mkdirSync(debs, { recursive: true });
+    const dl = spawnSync('apt-get', ['-o', 'APT::Sandbox::User=root', 'download', ...pkgs], { cwd: debs, encoding: 'utf8', timeout: 120_000 });
+    if (dl.status !== 0) {
+      const why = `cannot fetch ${pkgs.join(', ')}: ${(dl.stderr || String(dl.error)).trim().split('\n').at(-1)}`;
+      if (process.env.CI && !/^(false|0)$/i.test(process.env.CI)) throw new Error(why);
+      console.warn(`SKIPPED: zsh and fish completion: ${why}`);
+      return { skip: why };
+    }
+    for (const f of readdirSync(debs).filter((x) => x.endsWith('.deb'))) execFileSync('dpkg', ['-x', join(debs, f), root]);
+  }
+  return { root };
+}
+
+describe.skipIf(!hasTmux)('zsh and fish complete kbootstrap\'s words (issue 25 point 12)', () => {
+  let got: { root: string } | { skip: string } = { skip: 'not fetched' };
+  beforeAll(() => { got = shells(); }, 180_000);
+
+  it('fish: complete -C gives commands, the inventory\'s hosts and files', (ctx) => {
+    if ('skip' in got) { ctx.skip(); return; }
+    const root = got.root;
+    const fish = (line: string) => spawnSync(join(root, 'usr', 'bin', 'fish'), ['--no-config', '-c',
+      `set fish_function_path ${join(root, 'usr', 'share', 'fish', 'functions')}; kbootstrap completion fish | source; complete -C${JSON.stringify(line)}`],
+    { encoding: 'utf8', cwd: dir, env: { ...process.env, PATH: `${join(dir, 'bin')}:${process.env.PATH}`, LD_LIBRARY_PATH: join(root, 'usr', 'lib', 'x86_64-linux-gnu') } });
+    const words = (line: string) => { const r = fish(line); if (r.status !== 0) throw new Error(r.stderr); return r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]); };
+    expect(words('kbootstrap st')).toEqual(['status']);
+    expect(words(`kbootstrap up ${INV} --only `)).toEqual(['cp', 'worker-with-a-long-name']);
+    expect(words(`kbootstrap plan ${INV} --steps kubeadm-i`)).toEqual(['kubeadm-init']);
+    expect(words('kbootstrap plan in')).toEqual(['inv.yaml']);
+  }, 60_000);
+
+  it('zsh: Tab in an interactive zsh (compinit) completes a command and a host', async (ctx) => {
+    if ('skip' in got) { ctx.skip(); return; }
+    const root = got.root;
+    const zdot = join(dir, 'zdot');
+    mkdirSync(zdot, { recursive: true });
+    // zsh takes no module path from the environment: the unpacked modules (zle, complete) are named here
+    writeFileSync(join(zdot, '.zshrc'), `module_path=(${join(root, 'usr', 'lib', 'x86_64-linux-gnu', 'zsh', '5.9')})
+fpath=(${join(root, 'usr', 'share', 'zsh', 'functions')}/**/*(/))
+autoload -Uz compinit && compinit -u -D
+source <(kbootstrap completion zsh)
+PS1='%% '
+`);
+    tmux('new-session', '-d', '-s', 'zsh', '-x', '100', '-y', '20',
+      `cd ${dir} && PATH=${join(dir, 'bin')}:$PATH ZDOTDIR=${zdot} ${join(root, 'bin', 'zsh')} -i`);
+    const screen = () => tmux('capture-pane', '-p', '-t', 'zsh');
+    try {
+      await waitFor(() => /^%\s*$/m.test(screen()), 20_000, () => `the zsh prompt; screen:\n${screen()}`);
+      tmux('send-keys', '-t', 'zsh', '-l', 'kbootstrap st');
+      tmux('send-keys', '-t', 'zsh', 'Tab');
+      await waitFor(() => /^% kbootstrap status\s*$/m.test(screen()), 20_000, () => `"status" completed; screen:\n${screen()}`);
+      tmux('send-keys', '-t', 'zsh', 'C-u');
+      tmux('send-keys', '-t', 'zsh', '-l', `kbootstrap reset ${INV} --host w`);
+      tmux('send-keys', '-t', 'zsh', 'Tab');
+      await waitFor(() => /--host worker-with-a-long-name\s*$/m.test(screen()), 20_000, () => `the host completed; screen:\n${screen()}`);
+    } finally {
+      tmux('kill-session', '-t', 'zsh');
+    }
+  }, 90_000);
 });
