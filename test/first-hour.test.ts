@@ -120,6 +120,26 @@ describe('--output json: stdout is one JSON document, whatever else is on the li
     expect(bad).toEqual([]);
   }, 300_000);
 
+  it('every command x every pair of flags (json first, or last): JSON.parse(stdout) succeeds', async () => {
+    const bad: string[] = [];
+    const pairs: string[][] = [];
+    for (let i = 0; i < flags.length; i++) for (let j = i + 1; j < flags.length; j++) pairs.push([...flags[i]!, ...flags[j]!]);
+    let n = 0;
+    for (const c of commands()) {
+      for (const f of pairs) {
+        const args = n++ % 2 ? [...c, ...f, '-o', 'json'] : [c[0]!, '--output', 'json', ...c.slice(1), ...f];
+        const r = await cli(args);
+        try {
+          JSON.parse(r.stdout);
+        } catch {
+          bad.push(`${args.join(' ')}: exit ${r.code}, stdout is not JSON: ${JSON.stringify(r.stdout.slice(0, 300))}`);
+        }
+      }
+    }
+    expect(n).toBeGreaterThan(5000);
+    expect(bad.slice(0, 20)).toEqual([]);
+  }, 600_000);
+
   it('plan --output json --verbose: the event and SSH lines go to stderr, stdout is the report alone (spawned, as a script runs it)', () => {
     const r = spawnCli(['plan', INV, '--output', 'json', '--verbose', '--ssh-config', 'none']);
     expect(r.code).toBe(1);
