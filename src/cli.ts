@@ -246,7 +246,7 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
     if (view) view.onEvent(e);
     else if (plain || eventsToStderr) {
       const line = plainEventLine(e, Boolean(o.verbose));
-      if (line) (plain ? io.out : io.err)(line + '\n');
+      if (line) (plain ? io.out : io.err)(wrap(line, plain ? io.columns : io.errColumns) + '\n');
     }
   };
   try {
@@ -379,7 +379,14 @@ ${EXIT_CODES}`)
     .option('--yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--max-unavailable <n>', 'workers upgraded (drained) at once', positiveInt, 1)
     .option('--dry-run', 'print, per host, the upgrade\'s checks and commands; connect to nothing'), { dryRun: true, select: false })
+    // not listed (they do nothing here), but refused in words rather than as unknown
+    .addOption(new Option('--only <hosts>').hideHelp())
+    .addOption(new Option('--steps <ids>').hideHelp())
+    .addOption(new Option('--skip-steps <ids>').hideHelp())
     .action(async (file: string, o) => {
+      for (const f of ['only', 'steps', 'skipSteps'] as const) {
+        if (o[f]) throw new UsageError(`upgrade: --${f.replace('S', '-s')} does not apply: an upgrade moves every node, in kubeadm's order`);
+      }
       if (o.dryRun) {
         const inv = load(file, io, { keyFiles: false });
         dryRunOut(await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan: buildUpgradePlan(inv) }), o.output as string);
