@@ -36,6 +36,7 @@ import { Redactor } from './redact.js';
 import { thisRun, type LockMode } from './run/host-lock.js';
 import type { ConnectContext } from './connect.js';
 import type { SessionRun } from './session.js';
+import { matrixJson, matrixText } from './versions/matrix.js';
 
 
 const defaultIo: Io = {
@@ -559,6 +560,14 @@ ${EXIT_CODES}`)
       const cmd = program.commands.find((c) => c.name() === name && name !== '__complete');
       if (!cmd) throw new UsageError(`help: no command ${JSON.stringify(name)}${suggest(name, program.commands.map((c) => c.name()).filter((c) => !c.startsWith('__')))}; kbootstrap --help lists them`);
       cmd.outputHelp();
+      setCode(EXIT.ok);
+    });
+
+  program.command('versions')
+    .description('the versions table: supported Kubernetes minors, add-on releases and OS releases kbootstrap knows, with sources')
+    .addOption(new Option('--output <format>', 'text or json (json has every row with its sources)').choices(['text', 'json']).default('text'))
+    .action((o: { output: string }) => {
+      io.out(o.output === 'json' ? JSON.stringify(matrixJson(), null, 2) + '\n' : matrixText());
       setCode(EXIT.ok);
     });
 

@@ -97,7 +97,7 @@ describe('init', () => {
   it('the wizard asks for the cluster and the hosts, and writes a valid, commented inventory', async () => {
     const p = scripted([
       [/Cluster name/, 'homelab'], [/Kubernetes version/, '1.31.2'], [/Container runtime/, 'containerd'], [/CNI plugin/, 'flannel'],
-      [/mirror/, 'aliyun'], [/docker\.io mirror for the flannel images/, '-'], [/sha256 of the flannel manifest/, 'ab'.repeat(32)], [/kube-proxy mode/, 'iptables'], [/podSubnet/, ''], [/serviceSubnet/, ''], [/SSH user for every host/, 'ubuntu'], [/private key/, '-'],
+      [/mirror/, 'aliyun'], [/sha256 of the flannel manifest/, 'ab'.repeat(32)], [/kube-proxy mode/, 'iptables'], [/podSubnet/, ''], [/serviceSubnet/, ''], [/SSH user for every host/, 'ubuntu'], [/private key/, '-'],
       // the SSH user is asked once, for every host (issue 25 point 4)
       [/Address of host 1/, '10.0.0.10'], [/Name of host 1/, ''], [/Add another host/, true],
       [/Role of host 2/, 'worker'], [/Address of host 2/, '10.0.0.11'], [/Name of host 2/, 'node-a'], [/Add another host/, false],
@@ -122,7 +122,7 @@ describe('init', () => {
     ]);
     const file2 = join(dir, 'second.yaml');
     expect(await init(file2, {}, w2, p2)).toBe(0);
-    expect(o.out).toContain(`wrote ${file2}: 1 host, Kubernetes 1.30.4`);
+    expect(o.out).toContain(`wrote ${file2}: 1 host, Kubernetes 1.36.4`); // the versions table's default
     expect(loadInventoryFile(file2).inventory.cluster.containerRuntime).toBe('docker');
     expect(loadInventoryFile(file2).inventory.cluster.criDockerd.sha256).toEqual({ 'cri-dockerd_0.3.16.3-0.ubuntu-jammy_amd64.deb': 'ab'.repeat(32) });
   });

@@ -8,14 +8,13 @@
  * Where each default download comes from:
  * - registry.k8s.io: kubeadm's control-plane images unless cluster.imageRepository moves them
  * - the CNI manifest: defaultCniManifestUrl (raw.githubusercontent.com for calico, github.com for flannel)
- * - the CNI images: calico's manifests name docker.io/calico/* and flannel's docker.io/flannel/*
- *   (the manifests of calico v3.28 and flannel v0.25, as users quote them in public repositories;
- *   read 2026-12-07); containerd's docker.io mirrors (cluster.registryMirrors) serve them
+ * - the CNI images: the registries the release's manifest names, from the versions table
+ *   (src/versions/table.ts, `images`: docker.io, quay.io or ghcr.io by release); containerd's
+ *   docker.io mirrors (cluster.registryMirrors) serve docker.io only
  * - kube-vip's image: ghcr.io/kube-vip/kube-vip unless loadBalancer.image or a mirror imageRepository says otherwise
  */
 import type { ParsedInventory } from './schema.js';
-import { defaultCniManifestUrl } from '../kube/cni-versions.js';
-import { DEFAULTS } from '../defaults.js';
+import { addonRow, defaultAddonVersion, defaultCniManifestUrl } from '../versions/index.js';
 
 export interface UpstreamDownload {
   /** the field to change (cluster.imageRepository …) */
@@ -23,7 +22,7 @@ export interface UpstreamDownload {
   message: string;
 }
 
-export function upstreamDownloads(inv: ParsedInventory): UpstreamDownload[] {
+export function upstreamDownloads(inv: ParsedInventory, minor: number): UpstreamDownload[] {
   const c = inv.cluster;
   if (c.packageMirror === 'upstream') return [];
   const chose = `packageMirror ${c.packageMirror} says the upstream sites may be out of reach, but`;
@@ -31,13 +30,18 @@ export function upstreamDownloads(inv: ParsedInventory): UpstreamDownload[] {
   if (c.imageRepository === 'registry.k8s.io') {
     out.push({ path: ['cluster', 'imageRepository'], message: `${chose} the control-plane images still come from registry.k8s.io: set cluster.imageRepository to a registry your hosts reach (for Aliyun: registry.aliyuncs.com/google_containers)` });
   }
-  if (c.cni.plugin !== 'none') {
-    if (c.cni.manifest === undefined) {
-      const url = defaultCniManifestUrl(c.cni.plugin, c.cni.version ?? DEFAULTS.cniVersion[c.cni.plugin]);
-      out.push({ path: ['cluster', 'cni'], message: `${chose} the ${c.cni.plugin} manifest still comes from ${new URL(url).host} (${url}): set cluster.cni.manifest to a copy your hosts reach (a URL with cluster.cni.sha256, or a local file)` });
+  if (c.cni.plugin !== 'none' && c.cni.manifest === undefined) {
+    const version = c.cni.version ?? defaultAddonVersion(c.cni.plugin, minor);
+    const url = defaultCniManifestUrl(c.cni.plugin, version);
+    out.push({ path: ['cluster', 'cni'], message: `${chose} the ${c.cni.plugin} manifest still comes from ${new URL(url).host} (${url}): set cluster.cni.manifest to a copy your hosts reach (a URL with cluster.cni.sha256, or a local file)` });
+    // the registries its images are on: docker.io is served by containerd's mirrors, the others by nothing kbootstrap configures
+    const registries = [...new Set((addonRow(c.cni.plugin, version)?.images ?? []).map((i) => i.split('/')[0]!))];
+    const others = registries.filter((r) => r !== 'docker.io');
+    if (registries.includes('docker.io') && c.registryMirrors.length === 0) {
+      out.push({ path: ['cluster', 'registryMirrors'], message: `${chose} ${c.cni.plugin} ${version}'s images still come from docker.io: set cluster.registryMirrors to a docker.io mirror your hosts reach` });
     }
-    if (c.registryMirrors.length === 0) {
-      out.push({ path: ['cluster', 'registryMirrors'], message: `${chose} ${c.cni.plugin}'s images still come from docker.io (docker.io/${c.cni.plugin}/…): set cluster.registryMirrors to a docker.io mirror your hosts reach` });
+    if (others.length) {
+      out.push({ path: ['cluster', 'cni'], message: `${chose} ${c.cni.plugin} ${version}'s images still come from ${others.join(' and ')}, which cluster.registryMirrors does not cover: give cluster.cni.manifest a copy that names images your hosts reach` });
     }
   }
   const lb = c.loadBalancer;
