@@ -319,6 +319,9 @@ describe('80 columns (issue 25 point 9)', () => {
     expect(w.split('\n').slice(1).every((l) => l.startsWith('    '))).toBe(true);
     expect(w.replace(/\n {4}/g, ' ')).toBe(long);
     expect(wrap(long, undefined)).toBe(long);
+    // a word longer than a line is cut at the line's end, never left to overflow
+    const url = `see https://example.com/${'x'.repeat(120)} now`;
+    for (const l of wrap(url, 80).split('\n')) expect(l.length).toBeLessThanOrEqual(80);
   });
 });
 
