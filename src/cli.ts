@@ -1,18 +1,24 @@
 /** Command-line entry: parses arguments, maps every outcome to a documented exit code. */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { join } from 'node:path';
-import { EXIT, InventoryError, KbError, UsageError, formatProblem } from './errors.js';
-import { loadInventoryFile, type LoadOptions } from './inventory/load.js';
+import { EXIT, InventoryError, KbError, UsageError, formatProblem, jsonError } from './errors.js';
+import { didYouMean, loadInventoryFile, type LoadOptions } from './inventory/load.js';
+import { complete, completionScript } from './completion.js';
 import { firstControlPlane, type HostSpec } from './inventory/model.js';
 import { plural } from './report.js';
+import { parseDuration } from './duration.js';
+import { wrap } from './wrap.js';
 import type { Inventory } from './inventory/model.js';
 import { OS_NAMES, type OsName } from './inventory/schema.js';
 import { dryRun } from './dry-run.js';
+import { render } from './shell/templates.js';
+import { clusterState } from './kube/cluster-state.js';
+import { clusterVersion, formatVersion } from './kube/versions.js';
 import { buildPlan, buildUpgradePlan, type Plan, type PlanFilter } from './plan.js';
 import { Runner, type RunEvent, type RunResult } from './runner.js';
 import { DEFAULTS } from './defaults.js';
 import { connectHost } from './connect.js';
-import { applySshConfig } from './ssh/resolve.js';
+import { applySshConfig, sshSourcesLine } from './ssh/resolve.js';
 import { resolveCredentials, type Prompt } from './ssh/credentials.js';
 import { jsonReport, planText, plainEventLine, shownText, summaryTable } from './report.js';
 import { ListrView } from './progress.js';
@@ -38,6 +44,8 @@ const defaultIo: Io = {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
   isTTY: Boolean(process.stdout.isTTY),
+  columns: process.stdout.isTTY ? process.stdout.columns : undefined,
+  errColumns: process.stderr.isTTY ? process.stderr.columns : undefined,
 };
 
 function list(v: string, prev: string[] = []): string[] {
@@ -50,12 +58,59 @@ function positiveInt(v: string): number {
   return n;
 }
 
+/** A time limit: seconds (300) or a duration (90s, 5m, 1h30m), parsed as --ttl is: one duration parser everywhere. */
+function timeLimit(v: string): number {
+  const n = parseDuration(v);
+  if (n === undefined || n < 1) throw new InvalidArgumentError('expected seconds (300) or a duration (90s, 5m, 1h) of at least 1s');
+  return n;
+}
+
+/**
+ * -o/--output is the output format on every command, as in kubectl: text, or
+ * json, where standard output carries one JSON document and nothing else.
+ * Anything else is refused with what the user may have meant (HINT), never
+ * read as a file name.
+ */
+function outputOption(hint?: string): Option {
+  return new Option('-o, --output <format>', 'text, or json (stdout then carries only JSON)').default('text').argParser((v: string) => {
+    if (v === 'text' || v === 'json') return v;
+    throw new InvalidArgumentError(`expected text or json: -o/--output is the output format on every command, as in kubectl${hint ? `; ${hint}` : ''}`);
+  });
+}
+
+function suggest(wrong: string, choices: string[]): string {
+  const best = didYouMean(wrong, choices);
+  return best ? ` (did you mean ${JSON.stringify(best)}?)` : '';
+}
+
+/** Whether the command line asks for JSON: then even a refusal or the help is a JSON document on stdout. */
+export function jsonRequested(args: string[]): boolean {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') return false;
+    if ((a === '--output' || a === '-o') && args[i + 1] === 'json') return true;
+    if (a === '--output=json' || a === '-ojson' || a === '-o=json') return true;
+  }
+  return false;
+}
+
 const osOption = () => new Option('--os <os>', 'OS assumed for hosts without an os: field (dry run only)').choices([...OS_NAMES]);
 
-/** Commands that connect also warn about key files that are not there (dry runs do not need them). */
-export function load(file: string, io: Io, opts: LoadOptions = { keyFiles: true }): Inventory {
+/** A message on stderr, laid out for the terminal's width when stderr is one. */
+function errLine(io: Io, text: string): void {
+  io.err(wrap(text, io.errColumns) + '\n');
+}
+
+/**
+ * The inventory, its warnings on stderr. A key file that is not there is not
+ * warned about here: validate warns (it connects to nothing), and a command
+ * that connects refuses it when it reads the keys of the hosts it reaches,
+ * once, naming the field (a warning and then the same words as an error
+ * said it twice).
+ */
+export function load(file: string, io: Io, opts: LoadOptions = { keyFiles: false }): Inventory {
   const { inventory, warnings } = loadInventoryFile(file, opts);
-  for (const w of warnings) io.err(formatProblem(w) + '\n');
+  for (const w of warnings) errLine(io, formatProblem(w));
   return inventory;
 }
 
@@ -81,7 +136,7 @@ function connectContext(command: string, lock: LockMode, io: Io): ConnectContext
 }
 
 function sessionRun(command: string, lock: LockMode, io: Io): SessionRun {
-  return { ctx: connectContext(command, lock, io), warn: (m) => io.err(`kbootstrap: warning: ${m}\n`) };
+  return { ctx: connectContext(command, lock, io), warn: (m) => errLine(io, `kbootstrap: warning: ${m}`), info: (line) => io.err(line) };
 }
 
 /** Ask on the terminal without echo (inquirer), only when there is one. */
@@ -110,8 +165,8 @@ interface RunFlags {
 /** What upgrade adds to a run: its own plan, a confirmation before connecting, nodes out of service at once. */
 interface RunExtras {
   plan?: (inv: Inventory) => Plan;
-  /** false: stop with nothing done (exit 1) */
-  confirm?: (inv: Inventory, plan: Plan) => Promise<boolean>;
+  /** false: stop with nothing done (exit 1); RUNNING says what the cluster runs now */
+  confirm?: (inv: Inventory, plan: Plan, running: () => Promise<string>) => Promise<boolean>;
   maxUnavailable?: number;
   /** the command's name for the run lock (default: up, or plan) */
   command?: string;
@@ -126,29 +181,50 @@ function exitFlushed(code: number): void {
   setTimeout(() => process.exit(code), 2000).unref();
 }
 
+/** What the cluster runs now, read through the first control plane (one short connection, no lock), in words. */
+async function runningVersion(cp: HostSpec, sshOpts: Parameters<typeof connectHost>[1], ctx: ConnectContext): Promise<string> {
+  let host;
+  try {
+    host = await connectHost(cp, sshOpts, { log: ctx.log, redactor: ctx.redactor });
+    const state = clusterState((await host.exec(render('cluster/state', {}), { step: 'upgrade', mutates: false, allowFailure: true })).stdout);
+    if (state.kind === 'absent') return `there is no cluster on ${cp.name} yet`;
+    if (state.kind === 'down') return `the API server on ${cp.name} does not answer (${state.error})`;
+    const v = clusterVersion(state);
+    return v ? `the cluster runs ${formatVersion(v)}` : 'the cluster does not say its version';
+  } catch (e) {
+    return `cannot ask ${cp.name}: ${(e as Error).message.replace(`${cp.name}: `, '')}`;
+  } finally {
+    await host?.transport.close();
+  }
+}
+
 /** up, plan and upgrade over SSH. */
 export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'plan', io: Io, extras: RunExtras = {}): Promise<number> {
   const inv = load(file, io);
   const plan = extras.plan ? extras.plan(inv) : buildPlan(inv, filterFrom(o));
-  if (extras.confirm && !(await extras.confirm(inv, plan))) {
-    io.err(`${extras.command ?? 'upgrade'}: nothing done\n`);
-    return EXIT.failed;
-  }
   const firstCp = firstControlPlane(inv);
   // OpenSSH's configuration fills in what the inventory leaves out (aliases, users, ports, keys, jump hosts)
   const hosts = applySshConfig(inv, plan.hosts.includes(firstCp) ? plan.hosts : [firstCp, ...plan.hosts], o.sshConfig ?? inv.sshConfigFile);
   const resolved = new Map(hosts.map((h) => [h.name, h]));
-  if (o.verbose) for (const h of hosts) io.out(`${h.name}: ssh ${Object.entries(h.ssh.resolved!.sources).map(([k, v]) => `${k} ${v}`).join('; ')}\n`);
+  // diagnostics, like ssh -v: on stderr, so that stdout stays the report (and only JSON with --output json)
+  if (o.verbose) for (const h of hosts) io.err(sshSourcesLine(h));
   const creds = await resolveCredentials(hosts, process.env, await terminalPrompt());
   const sshOpts = { creds, acceptNewHostKeys: Boolean(o.acceptNewHostKeys), commandTimeoutMs: o.commandTimeout * 1000, connectAttempts: DEFAULTS.connectAttempts };
   // plan only reads: it says who holds a host's lock, and takes none
   const ctx = connectContext(extras.command ?? (mode === 'plan' ? 'plan' : 'up'), mode === 'plan' ? 'observe' : 'take', io);
   ctx.redactor?.add(creds.password, creds.sudoPassword, creds.passphrase);
   const connect = (spec: HostSpec) => connectHost(resolved.get(spec.name) ?? spec, sshOpts, ctx);
+  // the confirmation comes after connecting once to the first control plane, so that it can say what the cluster runs now
+  if (extras.confirm && !(await extras.confirm(inv, plan, () => runningVersion(resolved.get(firstCp.name) ?? firstCp, sshOpts, ctx)))) {
+    io.err(`${extras.command ?? 'upgrade'}: nothing done\n`);
+    return EXIT.failed;
+  }
 
   const json = o.output === 'json';
   const plain = !json && !o.quiet && (o.verbose || !io.isTTY);
   const view = !json && !o.quiet && !plain ? new ListrView(inv, plan, mode) : undefined;
+  // --output json --verbose: the event lines still come, on stderr; stdout is the JSON document alone
+  const eventsToStderr = json && Boolean(o.verbose) && !o.quiet;
 
   let interrupts = 0;
   const onSigint = () => {
@@ -160,8 +236,10 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
     } else {
       // the last frame stays, listr2's held output is printed and the cursor it hid comes back
       view?.abort();
-      io.err('kbootstrap: aborted; a command already sent may still finish on its host: run the same command again to resume\n');
-      if (runLog?.used) io.err(`kbootstrap: the log of this run: ${runLog.path}\n`);
+      const aborted = 'aborted; a command already sent may still finish on its host: run the same command again to resume';
+      io.err(`kbootstrap: ${aborted}\n`);
+      if (runLog?.used) errLine(io, `kbootstrap: the log of this run: ${runLog.path}`);
+      if (json) io.out(jsonError(aborted, EXIT.interrupted));
       exitFlushed(EXIT.interrupted);
     }
   };
@@ -170,9 +248,9 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
     const logged = plainEventLine(e, true);
     if (logged) ctx.log?.note(logged);
     if (view) view.onEvent(e);
-    else if (plain) {
+    else if (plain || eventsToStderr) {
       const line = plainEventLine(e, Boolean(o.verbose));
-      if (line) io.out(line + '\n');
+      if (line) (plain ? io.out : io.err)(wrap(line, plain ? io.columns : io.errColumns) + '\n');
     }
   };
   try {
@@ -191,7 +269,7 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
       if (!plain && !o.quiet) for (const x of result.shown) io.out('\n' + shownText(x) + '\n');
       if (!o.quiet || code !== EXIT.ok) io.out('\n' + summaryTable(result, mode));
       // the plain view printed them as they came; the terminal view shows them once, after the table
-      if (!plain) for (const w of result.warnings) io.err(`kbootstrap: warning: ${w}\n`);
+      if (!plain) for (const w of result.warnings) errLine(io, `kbootstrap: warning: ${w}`);
     }
     return extras.after ? await extras.after(inv, result, code) : code;
   } finally {
@@ -201,10 +279,11 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
 
 /**
  * A command that is a plan on the Runner and asks first (upgrade, certs renew): --dry-run prints the
- * plan's scripts without connecting; otherwise a confirmation (refused off a terminal without --yes), then the run.
+ * plan's scripts without connecting; otherwise a confirmation after connecting once to the first control
+ * plane (so that it can say what the cluster runs now; refused off a terminal without --yes), then the run.
  */
 async function planCommand(file: string, o: Record<string, unknown>, io: Io, plan: (inv: Inventory) => Plan, command: string,
-  question: (inv: Inventory) => string, after?: RunExtras['after']): Promise<number> {
+  question: (inv: Inventory, running?: string) => string, after?: RunExtras['after']): Promise<number> {
   if (o.dryRun) {
     const inv = load(file, io, { keyFiles: false });
     const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan: plan(inv) });
@@ -212,134 +291,171 @@ async function planCommand(file: string, o: Record<string, unknown>, io: Io, pla
     else io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
     return EXIT.ok;
   }
-  const confirm = async (inv: Inventory) => {
+  if (o.os) throw new UsageError(`${command}: --os is for --dry-run: a real run reads each host's OS from the host`);
+  if (!o.yes && !(process.stdin.isTTY && process.stderr.isTTY)) throw new UsageError(`${command}: refusing without --yes: there is no terminal to confirm on`);
+  const confirm = async (inv: Inventory, _plan: Plan, running: () => Promise<string>) => {
     if (o.yes) return true;
-    if (!process.stdin.isTTY || !process.stderr.isTTY) throw new UsageError(`${command}: refusing without --yes: there is no terminal to confirm on`);
     const { default: inquirer } = await import('inquirer');
-    return (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message: question(inv), default: false }])).ok;
+    const message = question(inv, await running());
+    return (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
   };
-  return runOverSsh(file, o as unknown as RunFlags, 'apply', io, { plan, confirm, maxUnavailable: o.maxUnavailable as number | undefined, command, after });
+  return runOverSsh(file, { verifyTimeout: DEFAULTS.verifyTimeoutSeconds, ...o } as unknown as RunFlags, 'apply', io, { plan, confirm, maxUnavailable: o.maxUnavailable as number | undefined, command, after });
 }
 
-export function buildProgram(io: Io, setCode: (c: number) => void): Command {
-  // what the lifecycle commands print is mostly what hosts answered (up, plan and upgrade print through the run's Recorder)
-  const hostIo = printableIo(io);
-  const program = new Command('kbootstrap')
-    .description('Turn fresh Linux machines into a kubeadm Kubernetes cluster over SSH, from one inventory file')
-    .version(process.env.npm_package_version ?? '0.1.0')
-    .configureOutput({ writeOut: io.out, writeErr: io.err })
-    .configureHelp({
-      // wrap at the terminal's width (80 when it is not a terminal), never past 100 columns
-      helpWidth: Math.min(process.stdout.columns || 80, 100),
-      // the command column stays narrow enough that commander can wrap the descriptions
-      subcommandTerm: (cmd) => cmd.name() === 'token' ? 'token [list|revoke] <inventory>' : [cmd.name(), ...cmd.registeredArguments.map((a) => a.required ? `<${a.name()}>` : `[${a.name()}]`)].join(' '),
-    })
-    .showHelpAfterError('(run kbootstrap --help for usage)')
-    .addHelpText('after', `
-Examples:
-  kbootstrap init inventory.yaml          write an inventory, asking questions
-  kbootstrap validate inventory.yaml
-  kbootstrap up inventory.yaml --dry-run  what would run, per host (offline)
-  kbootstrap plan inventory.yaml          what is done, what would change
-  kbootstrap up inventory.yaml
-  kbootstrap kubeconfig inventory.yaml --merge
+/** The three commands a new user runs, in order: what a bare `kbootstrap` and `--help` lead with. */
+export const START_HERE = `Start here:
+  1. kbootstrap init inventory.yaml    answer a few questions; writes the file
+  2. kbootstrap check inventory.yaml   preflight: SSH, sudo, OS, CPUs, ports
+  3. kbootstrap up inventory.yaml      build the cluster; run again: no change
+`;
 
-"-" is standard input for validate, standard output for init --defaults.
-Run kbootstrap help COMMAND for a command's options.
-
-Exit codes:
+const EXIT_CODES = `Exit codes:
   0    success (plan: nothing would change)
   1    a host or step failed
   2    bad input or usage: invalid inventory, unknown flag/host/step, bad path
   3    plan: something would change
   130  interrupted: after Ctrl-C running steps finish; a second Ctrl-C aborts
-`)
+`;
+
+/** What `kbootstrap` alone prints (to stderr, exit 2): where to start, and where the rest is. */
+export function shortUsage(): string {
+  return `Usage: kbootstrap COMMAND INVENTORY [options]
+
+Turn fresh Linux machines into a kubeadm Kubernetes cluster over SSH.
+
+${START_HERE}
+kbootstrap --help lists every command; kbootstrap help COMMAND its options.
+`;
+}
+
+export function buildProgram(io: Io, setCode: (c: number) => void, opts: { helpOut?: (s: string) => void } = {}): Command {
+  // what the lifecycle commands print is mostly what hosts answered (up, plan and upgrade print through the run's Recorder)
+  const hostIo = printableIo(io);
+  const dryRunOut = (hosts: { host: string; script: string }[], output: string) => {
+    if (output === 'json') io.out(JSON.stringify({ mode: 'dry-run', hosts: hosts.map((h) => ({ host: h.host, script: h.script })) }, null, 2) + '\n');
+    else io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
+  };
+  const program = new Command('kbootstrap')
+    .description(`Turn fresh Linux machines into a kubeadm Kubernetes cluster over SSH.\n\n${START_HERE.trimEnd()}`)
+    .version(process.env.npm_package_version ?? '0.1.0')
+    // with --output json the help becomes part of the one JSON document (runCommand wraps it), never loose text on stdout
+    .configureOutput({ writeOut: opts.helpOut ?? io.out, writeErr: io.err })
+    .configureHelp({
+      // wrap at the terminal's width (80 when it is not a terminal), never past 100 columns
+      helpWidth: Math.min(process.stdout.columns || 80, 100),
+      // the command column stays narrow enough that commander can wrap the descriptions
+      // the command's name only (the usage line says INVENTORY follows): a narrow column keeps every summary on one line
+      subcommandTerm: (cmd) => cmd.name(),
+    })
+    .usage('COMMAND INVENTORY [options]')
+    .showHelpAfterError('(run kbootstrap --help for usage)')
+    .helpCommand(false)
+    .addHelpText('after', `
+Options of a command: kbootstrap help COMMAND. "-" is standard input for
+validate, standard output for init --defaults.
+
+${EXIT_CODES}`)
     .exitOverride();
 
-  const runOptions = (cmd: Command) => cmd
-    .option('--only <hosts>', 'limit the run to these hosts (comma-separated names)', list)
-    .option('--steps <ids>', 'run only these steps (comma-separated ids)', list)
-    .option('--skip-steps <ids>', 'skip these steps (comma-separated ids)', list)
-    .option('--concurrency <n>', 'hosts worked on at once', positiveInt, 10)
-    .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts (like ssh -o StrictHostKeyChecking=accept-new)')
-    .option('--ssh-config <file>', 'OpenSSH client configuration to read (default: ssh.configFile, else ~/.ssh/config; none: ignore it)')
-    .addOption(new Option('--output <format>', 'text, or json for scripts').choices(['text', 'json']).default('text'))
-    .option('--verbose', 'one plain line per event, each prefixed with the host name')
-    .option('--quiet', 'print only failures and the summary of a failed run')
-    .option('--command-timeout <seconds>', 'limit for each remote command without its own', positiveInt, 600)
-    .option('--verify-timeout <seconds>', 'how long verify waits for nodes and kube-system pods', positiveInt, DEFAULTS.verifyTimeoutSeconds)
-    .addOption(osOption());
+  /** up, plan and upgrade; --os only where there is a dry run, --verify-timeout only where verify runs (up). */
+  const runOptions = (cmd: Command, has: { dryRun?: boolean; verify?: boolean; select?: boolean }) => {
+    if (has.select !== false) {
+      cmd.option('--only <hosts>', 'limit the run to these hosts (comma-separated names)', list)
+        .option('--steps <ids>', 'run only these steps (comma-separated ids)', list)
+        .option('--skip-steps <ids>', 'skip these steps (comma-separated ids)', list);
+    }
+    cmd.option('--concurrency <n>', 'hosts worked on at once', positiveInt, 10)
+      .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts (like ssh -o StrictHostKeyChecking=accept-new)')
+      .option('--ssh-config <file>', 'OpenSSH client configuration to read (default: ssh.configFile, else ~/.ssh/config; none: ignore it)')
+      .addOption(outputOption())
+      .option('--verbose', 'one plain line per event, each prefixed with the host name; where each SSH setting came from (stderr)')
+      .option('--quiet', 'print only failures and the summary of a failed run')
+      .option('--command-timeout <duration>', 'limit for each remote command without its own (600, 90s, 10m)', timeLimit, DEFAULTS.commandTimeoutSeconds);
+    if (has.verify) cmd.option('--verify-timeout <duration>', 'how long verify waits for nodes and kube-system pods (300, 5m, 1h)', timeLimit, DEFAULTS.verifyTimeoutSeconds);
+    if (has.dryRun) cmd.addOption(osOption());
+    return cmd;
+  };
 
   runOptions(program.command('up')
+    .summary('bring every host to the state the inventory describes')
     .description('bring every host to the state the inventory describes (a second run changes nothing)')
     .argument('<inventory>', 'inventory file (YAML)')
     .option('--dry-run', 'print, per host, the checks and commands that would run; connect to nothing')
-    .option('--force', 'go ahead with a change kbootstrap otherwise refuses (a changed kube-vip VIP; its message says what to redo)'))
+    .option('--force', 'go ahead with a change kbootstrap otherwise refuses (a changed kube-vip VIP; its message says what to redo)'), { dryRun: true, verify: true })
     .action(async (file: string, o) => {
       if (o.dryRun) {
         const inv = load(file, io, { keyFiles: false });
-        const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined, filter: filterFrom(o) });
-        if (o.output === 'json') io.out(JSON.stringify({ mode: 'dry-run', hosts: hosts.map((h) => ({ host: h.host, script: h.script })) }, null, 2) + '\n');
-        else io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
+        dryRunOut(await dryRun(inv, { defaultOs: o.os as OsName | undefined, filter: filterFrom(o) }), o.output as string);
         setCode(EXIT.ok);
         return;
       }
-      setCode(await runOverSsh(file, o, 'apply', io));
+      if (o.os) throw new UsageError('up: --os is for --dry-run: a real run reads each host\'s OS from the host');
+      setCode(await runOverSsh(file, { verifyTimeout: DEFAULTS.verifyTimeoutSeconds, ...o }, 'apply', io));
     });
 
   runOptions(program.command('plan')
+    .summary('run only the checks: what is done, what would change (exit 3)')
     .description('connect and run only the checks: what is done and what would change, and why (exit 3 when something would)')
-    .argument('<inventory>', 'inventory file (YAML)'))
+    .argument('<inventory>', 'inventory file (YAML)'), {})
     .action(async (file: string, o) => {
-      setCode(await runOverSsh(file, o, 'plan', io));
+      setCode(await runOverSsh(file, { verifyTimeout: DEFAULTS.verifyTimeoutSeconds, ...o }, 'plan', io));
     });
 
   runOptions(program.command('upgrade')
+    .summary('upgrade the cluster to the inventory\'s kubernetesVersion')
     .description('upgrade a running cluster to the inventory\'s kubernetesVersion (one minor at a time): kubeadm upgrade apply on the first control plane, then every node drained in turn')
     .argument('<inventory>', 'inventory file (YAML)')
     .option('--yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--max-unavailable <n>', 'workers upgraded (drained) at once', positiveInt, 1)
-    .option('--dry-run', 'print, per host, the upgrade\'s checks and commands; connect to nothing'))
+    .option('--dry-run', 'print, per host, the upgrade\'s checks and commands; connect to nothing'), { dryRun: true, select: false })
+    // not listed (they do nothing here), but refused in words rather than as unknown
+    .addOption(new Option('--only <hosts>').hideHelp())
+    .addOption(new Option('--steps <ids>').hideHelp())
+    .addOption(new Option('--skip-steps <ids>').hideHelp())
     .action(async (file: string, o) => {
       for (const f of ['only', 'steps', 'skipSteps'] as const) {
         if (o[f]) throw new UsageError(`upgrade: --${f.replace('S', '-s')} does not apply: an upgrade moves every node, in kubeadm's order`);
       }
-      setCode(await planCommand(file, o, io, buildUpgradePlan, 'upgrade', (inv) => upgradeQuestion(inv, o.maxUnavailable as number)));
+      setCode(await planCommand(file, o, io, buildUpgradePlan, 'upgrade', (inv, running) => upgradeQuestion(inv, o.maxUnavailable as number, running)));
     });
 
   program.command('render')
+    .summary('the dry-run scripts: one file per host (--dir DIR), or on stdout')
     .description('write the dry-run script of every host to DIR/<host>.sh (or print them)')
     .argument('<inventory>', 'inventory file (YAML)')
-    .option('-o, --out <dir>', 'directory to write <host>.sh files into (- for standard output)')
+    .option('--dir <dir>', 'directory to write <host>.sh files into (- for standard output)')
+    .addOption(outputOption('to write the scripts into a directory use --dir DIR'))
     .addOption(osOption())
     .action(async (file: string, o) => {
       const inv = load(file, io, { keyFiles: false });
       const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined });
-      if (o.out && o.out !== '-') {
-        makeDirs(o.out);
-        for (const h of hosts) {
-          const path = join(o.out, `${h.host}.sh`);
+      if (o.dir && o.dir !== '-') {
+        makeDirs(o.dir);
+        const files = hosts.map((h) => {
+          const path = join(o.dir, `${h.host}.sh`);
           writeFileSafely(path, h.script, { mode: 0o755 });
-        }
-        io.err(`wrote ${plural(hosts.length, 'script')} to ${o.out}\n`);
-      } else {
-        io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
-      }
+          return path;
+        });
+        if (o.output === 'json') io.out(JSON.stringify({ dir: o.dir, files }, null, 2) + '\n');
+        io.err(`wrote ${plural(hosts.length, 'script')} to ${o.dir}\n`);
+      } else dryRunOut(hosts, o.output as string);
       setCode(EXIT.ok);
     });
 
-  const sshOptions = (cmd: Command) => cmd
+  const sshOptions = (cmd: Command, outputHint?: string) => cmd
     .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts')
     .option('--ssh-config <file>', 'OpenSSH client configuration to read (default: ssh.configFile, else ~/.ssh/config; none: ignore it)')
-    .option('--verbose', 'also show, per host, where each SSH setting came from')
-    .option('--command-timeout <seconds>', 'limit for each remote command', positiveInt, 600);
+    .addOption(outputOption(outputHint))
+    .option('--verbose', 'show, per host, where each SSH setting came from (on stderr)')
+    .option('--command-timeout <duration>', 'limit for each remote command (600, 90s, 10m)', timeLimit, DEFAULTS.commandTimeoutSeconds);
 
   sshOptions(program.command('token')
+    .summary('print a fresh join command; token list, token revoke')
     .description('print a fresh join command (a secret, to stdout only); or: token list INVENTORY, token revoke INVENTORY ID')
     .argument('<inventory|list|revoke>', 'inventory file, or list / revoke followed by the inventory')
     .argument('[inventory]', 'inventory file (after list or revoke)')
     .argument('[id]', 'token id to revoke')
-    .option('--ttl <duration>', 'how long the token lives (30m, 2h, 24h); 0 never expires and needs --force', '2h')
+    .option('--ttl <duration>', 'how long the token lives (30m, 2h, 24h, or seconds); 0 never expires and needs --force', '2h')
     .option('--control-plane', 'also upload the control-plane certificates and add a fresh certificate key (valid 2h)')
     .option('--force', 'allow --ttl 0'))
     .action(async (a: string, b: string | undefined, c: string | undefined, o) => {
@@ -352,6 +468,7 @@ Exit codes:
     });
 
   sshOptions(program.command('reset')
+    .summary('undo kubeadm on hosts, to rebuild them')
     .description('undo kubeadm on hosts to rebuild them: drain and delete their nodes, kubeadm reset -f, clear CNI config, kubeconfigs, iptables and ipvs, restart the runtime')
     .argument('<inventory>', 'inventory file (YAML)')
     .option('--host <names>', 'hosts to reset (comma-separated)', list)
@@ -368,33 +485,35 @@ Exit codes:
     });
 
   sshOptions(program.command('kubeconfig')
-    .description("fetch the admin kubeconfig, pointed at controlPlaneEndpoint and named after the cluster")
+    .summary('fetch the admin kubeconfig (to stdout, --file FILE or --merge)')
+    .description('fetch the admin kubeconfig, pointed at controlPlaneEndpoint and named after the cluster')
     .argument('<inventory>', 'inventory file (YAML)')
-    .option('-o, --output <file>', 'write it to FILE (mode 0600)')
-    .option('--merge', 'merge it into $KUBECONFIG or ~/.kube/config, keeping the other contexts'))
+    .option('--file <file>', 'write it to FILE (mode 0600)')
+    .option('--merge', 'merge it into $KUBECONFIG or ~/.kube/config, keeping the other contexts'), 'to write the kubeconfig to a file use --file FILE')
     .action(async (file: string, o) => {
+      if (o.file && o.merge) throw new UsageError('kubeconfig: give --file FILE or --merge, not both');
       setCode(await kubeconfig(load(file, io), { ...o, run: sessionRun('kubeconfig', 'observe', io) }, hostIo, await terminalPrompt()));
     });
 
   sshOptions(program.command('status')
+    .summary('per host and per node: reachable, versions, joined, Ready')
     .description('per host: reachable, OS, runtime and versions, joined, node Ready; the cluster\'s nodes against the inventory')
-    .argument('<inventory>', 'inventory file (YAML)')
-    .addOption(new Option('--output <format>', 'text or json').choices(['text', 'json']).default('text')))
+    .argument('<inventory>', 'inventory file (YAML)'))
     .action(async (file: string, o) => {
       setCode(await status(load(file, io), { ...o, run: sessionRun('status', 'observe', io) }, hostIo, await terminalPrompt()));
     });
 
   sshOptions(program.command('check')
+    .summary('preflight before up (read-only): a pass/warn/fail table')
     .description('preflight before up (read-only): reachability, sudo, OS, CPUs and memory, unique product_uuid/MAC/hostname, ports, clocks, API port reachability')
-    .argument('<inventory>', 'inventory file (YAML)')
-    .addOption(new Option('--output <format>', 'text or json').choices(['text', 'json']).default('text')))
+    .argument('<inventory>', 'inventory file (YAML)'))
     .action(async (file: string, o) => {
       setCode(await check(load(file, io), { ...o, run: sessionRun('check', 'observe', io) }, hostIo, await terminalPrompt()));
     });
 
   // kbootstrap certs check | certs renew (src/commands/certs.ts)
   certsCommand(program, {
-    io, hostIo, setCode, runOptions, sshOptions, prompt: terminalPrompt,
+    io, hostIo, setCode, runOptions, sshOptions, prompt: terminalPrompt, outputOption: () => outputOption(),
     load: (f, opts) => load(f, io, opts),
     session: (c) => sessionRun(c, 'observe', io),
     run: (file, o, plan, command, question, after) => planCommand(file, o, io, plan, command, question, after),
@@ -404,21 +523,68 @@ Exit codes:
   });
 
   program.command('init')
+    .summary('write a new inventory: a wizard, or an example with --defaults')
     .description('write a new inventory: a guided wizard, or a commented example with --defaults')
     .argument('[file]', 'where to write it (- for standard output, with --defaults)', 'inventory.yaml')
     .option('--defaults', 'write a commented example without asking')
     .option('--force', 'overwrite an existing file')
+    .addOption(outputOption())
     .action(async (file: string, o) => {
+      if (o.output === 'json' && !o.defaults) throw new UsageError('init: the wizard talks on the terminal; --output json goes with --defaults');
       const prompter = process.stdin.isTTY && process.stdout.isTTY ? await inquirerPrompter() : undefined;
       setCode(await init(file, o, io, prompter));
     });
 
   program.command('validate')
+    .summary('check an inventory file; exit 0 when it is valid')
     .description('check an inventory file and exit 0 when it is valid')
     .argument('<inventory>', 'inventory file (YAML), or - for standard input')
-    .action((file: string) => {
-      const inv = load(file, io);
-      io.out(`${file === '-' ? '<stdin>' : file}: valid (${plural(inv.hosts.length, 'host')}, Kubernetes ${inv.cluster.kubernetesVersion})\n`);
+    .addOption(outputOption())
+    .action((file: string, o) => {
+      const { inventory: inv, warnings } = loadInventoryFile(file, { keyFiles: true });
+      for (const w of warnings) errLine(io, formatProblem(w));
+      const name = file === '-' ? '<stdin>' : file;
+      if (o.output === 'json') {
+        io.out(JSON.stringify({ file: name, valid: true, hosts: inv.hosts.length, kubernetesVersion: inv.cluster.kubernetesVersion, warnings: warnings.map(formatProblem) }, null, 2) + '\n');
+      } else io.out(`${name}: valid (${plural(inv.hosts.length, 'host')}, Kubernetes ${inv.cluster.kubernetesVersion})\n`);
+      setCode(EXIT.ok);
+    });
+
+  program.command('completion')
+    .summary('shell completion: source <(kbootstrap completion bash)')
+    .description('print the completion script for bash, zsh or fish: commands, options, step ids and the hosts of the inventory on the line')
+    .argument('<shell>', 'bash, zsh or fish')
+    .addOption(outputOption())
+    .addHelpText('after', `
+  bash:  source <(kbootstrap completion bash)        (or in ~/.bashrc)
+  zsh:   source <(kbootstrap completion zsh)         (after compinit)
+  fish:  kbootstrap completion fish | source
+`)
+    .action((shell: string, o) => {
+      const script = completionScript(shell);
+      io.out(o.output === 'json' ? JSON.stringify({ shell, script }, null, 2) + '\n' : script);
+      setCode(EXIT.ok);
+    });
+
+  // what the shells' completion functions call: the candidates for the word being typed, one a line
+  program.command('__complete', { hidden: true })
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[words...]')
+    .action((words: string[]) => {
+      io.out(complete(program, words).join('\n') + '\n');
+      setCode(EXIT.ok);
+    });
+
+  program.command('help')
+    .summary('a command\'s options: help COMMAND')
+    .description('show the help of a command')
+    .argument('[command]')
+    .action((name?: string) => {
+      if (!name) { program.outputHelp(); setCode(EXIT.ok); return; }
+      const cmd = program.commands.find((c) => c.name() === name && name !== '__complete');
+      if (!cmd) throw new UsageError(`help: no command ${JSON.stringify(name)}${suggest(name, program.commands.map((c) => c.name()).filter((c) => !c.startsWith('__')))}; kbootstrap --help lists them`);
+      cmd.outputHelp();
       setCode(EXIT.ok);
     });
 
@@ -434,11 +600,11 @@ Exit codes:
 }
 
 /** The confirmation question: the version and every host, in the order they are upgraded. */
-export function upgradeQuestion(inv: Inventory, maxUnavailable: number): string {
+export function upgradeQuestion(inv: Inventory, maxUnavailable: number, running?: string): string {
   const cps = inv.hosts.filter((h) => h.role === 'control-plane');
   const workers = inv.hosts.filter((h) => h.role === 'worker');
   const names = (hs: HostSpec[]) => hs.map((h) => `${h.name} (${h.address})`).join(', ');
-  return `Upgrade cluster ${inv.cluster.name} to Kubernetes ${inv.cluster.kubernetesVersion} (the preflight refuses anything but the next minor or a newer patch)? `
+  return `${running ? `${running[0]!.toUpperCase()}${running.slice(1)}. ` : ''}Upgrade cluster ${inv.cluster.name} to Kubernetes ${inv.cluster.kubernetesVersion} (the preflight refuses anything but the next minor or a newer patch)? `
     + `Control planes one at a time: ${names(cps)}${workers.length ? `; then workers, ${maxUnavailable} at a time, each drained first: ${names(workers)}` : ''}.`;
 }
 
@@ -451,41 +617,61 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   if (log) {
     log.close(`exit ${code}`);
     // plan's 3 says something would change: not a failure
-    if (code !== EXIT.ok && code !== EXIT.changes && log.used) io.err(`kbootstrap: the log of this run: ${log.path}\n`);
+    if (code !== EXIT.ok && code !== EXIT.changes && log.used) errLine(io, `kbootstrap: the log of this run: ${log.path}`);
     runLog = undefined;
   }
   return code;
 }
 
-async function runCommand(argv: string[], io: Io): Promise<number> {
+async function runCommand(argv: string[], realIo: Io): Promise<number> {
   let code: number = EXIT.ok;
-  const program = buildProgram(io, (c) => { code = c; });
+  const json = jsonRequested(argv.slice(2));
+  // with --output json, stdout carries exactly one JSON document: the command's, or else one made here
+  let wroteOut = false;
+  const io: Io = { ...realIo, out: (s) => { wroteOut = true; realIo.out(s); } };
+  const captured: string[] = [];
+  const program = buildProgram(io, (c) => { code = c; }, json ? { helpOut: (s) => captured.push(s) } : {});
+  const fail = (message: string, exitCode: number): number => {
+    if (json && !wroteOut) io.out(jsonError(message, exitCode));
+    return exitCode;
+  };
   if (argv.length <= 2) {
-    // no command is a usage error like any other: help goes to stderr, exit 2
-    io.err(program.helpInformation());
+    // no command is a usage error like any other: where to start goes to stderr, exit 2
+    io.err(shortUsage());
     return EXIT.usage;
   }
   try {
     await program.parseAsync(argv);
+    if (json && !wroteOut && captured.length) io.out(JSON.stringify({ help: captured.join('') }, null, 2) + '\n');
     return code;
   } catch (e) {
     // inquirer rejects with ExitPromptError on Ctrl-C or Ctrl-D at a prompt
     if (e instanceof Error && (e.name === 'ExitPromptError' || e.name === 'AbortPromptError')) {
       io.err('\nkbootstrap: interrupted\n');
-      return EXIT.interrupted;
+      return fail('interrupted', EXIT.interrupted);
     }
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
-      return EXIT.usage;
+      if (e.code === 'commander.version') {
+        if (json && !wroteOut) io.out(JSON.stringify({ version: captured.join('').trim() }, null, 2) + '\n');
+        return EXIT.ok;
+      }
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') {
+        if (json && !wroteOut) io.out(JSON.stringify({ help: captured.join('') }, null, 2) + '\n');
+        return EXIT.ok;
+      }
+      return fail(e.message.replace(/^error: /, ''), EXIT.usage);
     }
     if (e instanceof InventoryError) {
-      io.err(e.problems.map(formatProblem).join('\n') + '\n');
+      for (const p of e.problems) errLine(io, formatProblem(p));
+      if (json && !wroteOut) {
+        io.out(JSON.stringify({ error: { message: 'invalid inventory', exitCode: EXIT.usage, problems: e.problems.filter((p) => p.severity === 'error') } }, null, 2) + '\n');
+      }
       return EXIT.usage;
     }
     if (e instanceof KbError) {
       // an error can quote a host (stderr, a node name): printable, like everything else a host says
-      io.err(`kbootstrap: ${printable(e.message)}\n`);
-      return e.exitCode;
+      errLine(io, `kbootstrap: ${printable(e.message)}`);
+      return fail(printable(e.message), e.exitCode);
     }
     throw e;
   }

@@ -44,3 +44,8 @@ export class InventoryError extends KbError {
     this.name = 'InventoryError';
   }
 }
+
+/** A failure as the one JSON document of --output json: scripts parse stdout whatever happened. */
+export function jsonError(message: string, exitCode: number): string {
+  return JSON.stringify({ error: { message, exitCode } }, null, 2) + '\n';
+}

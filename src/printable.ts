@@ -18,5 +18,5 @@ export function printable(text: string): string {
 
 /** An Io whose every line goes through printable(): for commands that print what hosts answered. */
 export function printableIo(io: Io): Io {
-  return { out: (s) => io.out(printable(s)), err: (s) => io.err(printable(s)), isTTY: io.isTTY };
+  return { ...io, out: (s) => io.out(printable(s)), err: (s) => io.err(printable(s)) };
 }

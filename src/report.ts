@@ -71,7 +71,8 @@ export function planText(r: RunResult): string {
       const mark = o.status === 'ok' ? '  ok     ' : o.status === 'would-change' ? '  change ' : o.status === 'skipped' ? '  skip   ' : o.status === 'failed' ? '  FAILED ' : '  -      ';
       out.push(`${mark}${o.step}: ${o.reason}`);
     }
-    if (h.error && !mine.some((x) => x.status === 'failed')) out.push(`  FAILED ${h.error}`);
+    // the error itself is in the summary's failed: list, once; here only a failure the steps did not already show
+    if (h.error && !mine.some((x) => x.status === 'failed') && !mine.some((x) => x.status === 'not-run' && x.reason.startsWith('not run: could not connect'))) out.push(`  FAILED ${h.error}`);
   }
   return out.join('\n') + '\n';
 }

@@ -269,6 +269,9 @@ export class Runner {
         for (const step of stepsFor(phase, spec, this.inv)) {
           if (this.rec.has(spec.name, step.id)) continue;
           const why = this.lockedBy ? this.lockedBy
+            // a host that never connected did not fail at a step: say so, not "failed earlier"
+            : this.rec.failedHost(spec.name) && !this.hosts.get(spec.name)
+            ? `not run: could not connect to ${spec.name}`
             : this.rec.failedHost(spec.name)
             ? `not run: ${spec.name} failed earlier`
             : this.interrupted ? 'not run: interrupted'

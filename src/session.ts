@@ -8,7 +8,7 @@ import type { Host } from './host/host.js';
 import { connectHost, type ConnectContext } from './connect.js';
 import { resolveCredentials, type Prompt } from './ssh/credentials.js';
 import { HostPool } from './run/host-pool.js';
-import { applySshConfig } from './ssh/resolve.js';
+import { applySshConfig, sshSourcesLine } from './ssh/resolve.js';
 import { render } from './shell/templates.js';
 import { DEFAULTS } from './defaults.js';
 import { KbError } from './errors.js';
@@ -27,21 +27,20 @@ export interface SessionFlags {
 export interface SessionRun {
   ctx: ConnectContext;
   warn: (message: string) => void;
+  /** diagnostics (--verbose), on stderr */
+  info: (line: string) => void;
 }
 
 export class Session {
   private readonly warned = new Set<string>();
 
-  private constructor(readonly inv: Inventory, readonly pool: HostPool, private readonly resolved: Map<string, HostSpec>, private readonly run?: SessionRun) {}
-
-  /** Where each SSH setting of a host came from (the inventory, OpenSSH's configuration or a default). */
-  sources(name: string): Record<string, string> {
-    return this.resolved.get(name)?.ssh.resolved?.sources ?? {};
-  }
+  private constructor(readonly inv: Inventory, readonly pool: HostPool, private readonly run?: SessionRun) {}
 
   static async open(inv: Inventory, flags: SessionFlags, prompt: Prompt | undefined, specs: HostSpec[] = inv.hosts): Promise<Session> {
     // OpenSSH's configuration fills in what the inventory leaves out; the pool connects these resolved specs
     const resolved = new Map(applySshConfig(inv, inv.hosts, flags.sshConfig ?? inv.sshConfigFile).map((h) => [h.name, h]));
+    // --verbose: where each SSH setting of the hosts this command may reach came from, before any connection
+    if (flags.verbose) for (const s of specs) flags.run?.info(sshSourcesLine(resolved.get(s.name) ?? s));
     const creds = await resolveCredentials(specs.map((s) => resolved.get(s.name) ?? s), process.env, prompt);
     flags.run?.ctx.redactor?.add(creds.password, creds.sudoPassword, creds.passphrase);
     const opts = {
@@ -50,7 +49,7 @@ export class Session {
       commandTimeoutMs: (flags.commandTimeout ?? DEFAULTS.commandTimeoutSeconds) * 1000,
       connectAttempts: DEFAULTS.connectAttempts,
     };
-    return new Session(inv, new HostPool((s) => connectHost(resolved.get(s.name) ?? s, opts, flags.run?.ctx), flags.concurrency ?? DEFAULTS.concurrency), resolved, flags.run);
+    return new Session(inv, new HostPool((s) => connectHost(resolved.get(s.name) ?? s, opts, flags.run?.ctx), flags.concurrency ?? DEFAULTS.concurrency), flags.run);
   }
 
   async connect(specs: HostSpec[]): Promise<void> {

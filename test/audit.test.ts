@@ -16,8 +16,9 @@ import { ctxFor, exampleInventory } from './support/contexts.js';
 function warnings(...edits: [string, string][]): string[] {
   let text = readFileSync(join(import.meta.dirname, '..', 'inventories', 'lab.yaml'), 'utf8');
   for (const [from, to] of edits) text = text.replace(from, to);
-  // lab.yaml asks for 1.30.4, past its end of life: that warning has its own test (test/versions-table.test.ts)
-  return parseInventory(text, 'lab.yaml').warnings.map((w) => `${w.path}: ${w.message}`).filter((w) => !w.includes('privateKeyPath') && !w.startsWith('cluster.kubernetesVersion:'));
+  // lab.yaml asks for 1.30.4, past its end of life: that warning has its own test (test/versions-table.test.ts);
+  // its calico manifest from GitHub under an Aliyun mirror is warned about too (issue 25 point 5): not these tests' subject
+  return parseInventory(text, 'lab.yaml').warnings.map((w) => `${w.path}: ${w.message}`).filter((w) => !w.includes('privateKeyPath') && !w.startsWith('cluster.kubernetesVersion:') && !w.includes('says the upstream sites may be out of reach'));
 }
 
 /** An example inventory at another minor, every host on one release. */

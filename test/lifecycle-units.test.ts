@@ -98,8 +98,9 @@ describe('init', () => {
     const p = scripted([
       [/Cluster name/, 'homelab'], [/Kubernetes version/, '1.31.2'], [/Container runtime/, 'containerd'], [/CNI plugin/, 'flannel'],
       [/mirror/, 'aliyun'], [/sha256 of the flannel manifest/, 'ab'.repeat(32)], [/kube-proxy mode/, 'iptables'], [/podSubnet/, ''], [/serviceSubnet/, ''], [/SSH user for every host/, 'ubuntu'], [/private key/, '-'],
-      [/Address of host 1/, '10.0.0.10'], [/Name of host 1/, ''], [/SSH user on k8s-master/, ''], [/Add another host/, true],
-      [/Role of host 2/, 'worker'], [/Address of host 2/, '10.0.0.11'], [/Name of host 2/, 'node-a'], [/SSH user on node-a/, 'root'], [/Add another host/, false],
+      // the SSH user is asked once, for every host (issue 25 point 4)
+      [/Address of host 1/, '10.0.0.10'], [/Name of host 1/, ''], [/Add another host/, true],
+      [/Role of host 2/, 'worker'], [/Address of host 2/, '10.0.0.11'], [/Name of host 2/, 'node-a'], [/Add another host/, false],
     ]);
     const a = await askAnswers(p);
     const dir = mkdtempSync(join(tmpdir(), 'kb-init-'));
@@ -112,12 +113,12 @@ describe('init', () => {
     expect(text).toContain('# kbootstrap inventory, written by `kbootstrap init`.');
     const inv = parseInventory(text, 'inv.yaml').inventory;
     expect(inv.cluster).toMatchObject({ name: 'homelab', kubernetesVersion: '1.31.2', packageMirror: 'aliyun', imageRepository: 'registry.aliyuncs.com/google_containers', kubeProxyMode: 'iptables', cni: { plugin: 'flannel', sha256: 'ab'.repeat(32) } });
-    expect(inv.hosts.map((h) => [h.name, h.address, h.role, h.ssh.user])).toEqual([['k8s-master', '10.0.0.10', 'control-plane', 'ubuntu'], ['node-a', '10.0.0.11', 'worker', 'root']]);
+    expect(inv.hosts.map((h) => [h.name, h.address, h.role, h.ssh.user])).toEqual([['k8s-master', '10.0.0.10', 'control-plane', 'ubuntu'], ['node-a', '10.0.0.11', 'worker', 'ubuntu']]);
     // driven end to end through init itself
     const p2 = scripted([
       [/Cluster name/, ''], [/Kubernetes version/, ''], [/Container runtime/, 'docker'], [/CNI plugin/, 'calico'], [/mirror/, 'upstream'],
       [/sha256 of each cri-dockerd release file/, `cri-dockerd_0.3.16.3-0.ubuntu-jammy_amd64.deb=${'ab'.repeat(32)}`], [/kube-proxy mode/, 'ipvs'], [/podSubnet/, ''], [/serviceSubnet/, ''], [/SSH user/, ''], [/private key/, '-'],
-      [/Address of host 1/, '192.168.1.5'], [/Name of host 1/, ''], [/SSH user on/, ''], [/Add another host/, false],
+      [/Address of host 1/, '192.168.1.5'], [/Name of host 1/, ''], [/Add another host/, false],
     ]);
     const file2 = join(dir, 'second.yaml');
     expect(await init(file2, {}, w2, p2)).toBe(0);
@@ -138,7 +139,8 @@ describe('init', () => {
     const text = readFileSync(join(dir, 'a.yaml'), 'utf8');
     expect(parse(text).hosts).toHaveLength(DEFAULT_ANSWERS.hosts.length);
     expect(text).toMatch(/# also the kubeconfig cluster and context name/);
-    expect(o.out).toContain('Next: kbootstrap check');
+    // placeholders: edit first, then check (issue 25 point 8)
+    expect(o.out).toMatch(/Next: edit its hosts: .*, then kbootstrap check /);
     await expect(init(join(dir, 'b.yaml'), {}, w, undefined)).rejects.toThrow(/no terminal to ask on; use --defaults/);
   });
 });

@@ -43,7 +43,7 @@ describe('kubeconfig -o FILE / --merge', () => {
     // the old temporary name is predictable from the pid: in a shared directory anyone can plant it
     symlinkSync(victim, `${out}.kbootstrap-${process.pid}`);
     const { io } = quietIo();
-    expect(saveKubeconfig(cfg, inv, { output: out }, io, {})).toBe(0);
+    expect(saveKubeconfig(cfg, inv, { file: out }, io, {})).toBe(0);
     expect(readFileSync(victim, 'utf8')).toBe('untouched\n');
     expect(mode(victim)).toBe('644');
     expect(lstatSync(out).isFile()).toBe(true);
@@ -55,7 +55,7 @@ describe('kubeconfig -o FILE / --merge', () => {
     const out = join(tmp(), 'admin.conf');
     writeFileSync(out, TEXT, { mode: 0o644 });
     const { o, io } = quietIo();
-    expect(saveKubeconfig(cfg, inv, { output: out }, io, {})).toBe(0);
+    expect(saveKubeconfig(cfg, inv, { file: out }, io, {})).toBe(0);
     expect(o.out).toBe(`${out}: already up to date\n`);
     expect(mode(out)).toBe('600');
   });
@@ -82,14 +82,14 @@ describe('kubeconfig -o FILE / --merge', () => {
     const dir = tmp();
     mkdirSync(join(dir, 'admin.conf'));
     const { io } = quietIo();
-    expect(refusal(() => saveKubeconfig(cfg, inv, { output: join(dir, 'admin.conf') }, io, {}))).toEqual({ message: `cannot write ${join(dir, 'admin.conf')}: is a directory`, exitCode: 2 });
+    expect(refusal(() => saveKubeconfig(cfg, inv, { file: join(dir, 'admin.conf') }, io, {}))).toEqual({ message: `cannot write ${join(dir, 'admin.conf')}: is a directory`, exitCode: 2 });
   });
 
   it.skipIf(mountSkip)('a full disk: one line naming the file, exit 2, no temporary file left (-o and --merge)', async () => {
     await withTmpfs('full', (dir) => {
       const { io } = quietIo();
       const out = join(dir, 'admin.conf');
-      expect(refusal(() => saveKubeconfig(cfg, inv, { output: out }, io, {}))).toEqual({ message: `cannot write ${out}: no space left on the device`, exitCode: 2 });
+      expect(refusal(() => saveKubeconfig(cfg, inv, { file: out }, io, {}))).toEqual({ message: `cannot write ${out}: no space left on the device`, exitCode: 2 });
       expect(refusal(() => saveKubeconfig(cfg, inv, { merge: true }, io, { KUBECONFIG: join(dir, 'config') }))).toEqual({ message: `cannot write ${join(dir, 'config')}: no space left on the device`, exitCode: 2 });
       expect(readdirSync(dir)).toEqual(['filler']);
     });
@@ -99,7 +99,7 @@ describe('kubeconfig -o FILE / --merge', () => {
     await withTmpfs('read-only', (dir) => {
       const { io } = quietIo();
       const out = join(dir, 'admin.conf');
-      expect(refusal(() => saveKubeconfig(cfg, inv, { output: out }, io, {}))).toEqual({ message: `cannot write ${out}: read-only file system`, exitCode: 2 });
+      expect(refusal(() => saveKubeconfig(cfg, inv, { file: out }, io, {}))).toEqual({ message: `cannot write ${out}: read-only file system`, exitCode: 2 });
       expect(readdirSync(dir)).toEqual([]);
     });
   });

@@ -112,7 +112,7 @@ describe.skipIf(!hasTmux)('the init wizard on a real terminal (inquirer\'s own p
       // the address's own rule refuses it on the prompt; the typed text stays, the rest is added to it
       [/expected an IPv4 address like .*, got "10\.0\.0\."/, ['5', 'Enter']],
       [/Name of host 1/, ['Enter']],
-      [/SSH user on k8s-master/, ['Enter']],
+      // the SSH user was asked once, for every host (issue 25 point 4)
       [/Add another host/, ['n', 'Enter']],
     ];
     try {

@@ -42,7 +42,7 @@ const BAD: [string, string, string, string[]][] = [
   ["bad version", "\"1.36.4\"", "\"1.30\"", ["lab.yaml:5:22 cluster.kubernetesVersion: expected a release version like \"1.37.1\", got \"1.30\""]],
   ["version latest", "\"1.36.4\"", "latest", ["lab.yaml:5:22 cluster.kubernetesVersion: expected a release version like \"1.37.1\", got \"latest\""]],
   ["version too old", "\"1.36.4\"", "\"1.23.0\"", ["lab.yaml:5:22 cluster.kubernetesVersion: Kubernetes 1.23 is not supported: kbootstrap installs 1.24 or later (the pkgs.k8s.io package layout; dockershim is gone)"]],
-  ["version as number", "\"1.36.4\"", "1.30", ["lab.yaml:5:22 cluster.kubernetesVersion: expected a string, got number 1.3 (quote it: YAML reads 1.30 as the number 1.3)"]],
+  ["version as number", "\"1.36.4\"", "1.30", ["lab.yaml:5:22 cluster.kubernetesVersion: expected a string, got the number 1.3 (YAML reads 1.30 as 1.3): quote it: \"1.30\""]],
   ["major 2", "\"1.36.4\"", "\"2.0.0\"", ["lab.yaml:5:22 cluster.kubernetesVersion: Kubernetes 2.x does not exist; expected 1.24.0 or later"]],
   ["bad cluster name", "  name: lab", "  name: Lab_1", ["lab.yaml:4:9 cluster.name: \"Lab_1\" is not a valid DNS-1123 label (lowercase letters, digits and \"-\", starting and ending with a letter or digit, at most 63 characters)"]],
   ["duplicate host name", "  - name: k8s-node01", "  - name: k8s-master", ["lab.yaml:19:11 hosts[1].name: duplicate host name \"k8s-master\" (also hosts[0])"]],
@@ -116,7 +116,8 @@ describe('inventory validation', () => {
 
   it.each(WARN)('%s is valid, with warnings', (_name, from, to, expected) => {
     const r = parseInventory(edit(from, to), 'lab.yaml');
-    expect(r.warnings.map(formatProblem)).toEqual(expected);
+    // the fixture's Aliyun mirror with upstream images and manifest: those warnings are test/first-hour.test.ts's subject
+    expect(r.warnings.filter((w) => !w.message.includes('says the upstream sites may be out of reach')).map(formatProblem)).toEqual(expected);
   });
 
   it('the CLI prints the error with the file name and exits 2 without connecting', async () => {
@@ -141,7 +142,7 @@ describe('inventory validation', () => {
 
   it('kube-vip with two control planes: the quorum warning, not the missing-endpoint one', () => {
     const text = edit('    role: worker', '    role: control-plane').replace('  kubeProxyMode: iptables', '  kubeProxyMode: iptables\n  loadBalancer: { type: kube-vip, address: 192.168.40.100 }');
-    expect(parseInventory(text, 'lab.yaml').warnings.map(formatProblem))
+    expect(parseInventory(text, 'lab.yaml').warnings.filter((w) => !w.message.includes('says the upstream sites may be out of reach')).map(formatProblem))
       .toEqual(['lab.yaml:17:3 warning: hosts: 2 control planes: etcd keeps quorum no better than with 1; use an odd number']);
   });
 

@@ -25,7 +25,8 @@ function validate(...edits: [string, string][]): string[] {
     expect(text).toContain(from);
     text = text.replace(from, to);
   }
-  return parseInventory(text, 'lab.yaml').warnings.map((w) => `${w.path}: ${w.message}`);
+  // (the fixture's Aliyun mirror earns warnings about the downloads left upstream: test/first-hour.test.ts's subject)
+  return parseInventory(text, 'lab.yaml').warnings.filter((w) => !w.message.includes('says the upstream sites may be out of reach')).map((w) => `${w.path}: ${w.message}`);
 }
 const at = (version: string): [string, string] => ['"1.36.4"', `"${version}"`];
 /** calico with a manifest digest of the inventory's own: the table pins none for v3.33.0, 1.37's default */

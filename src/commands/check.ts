@@ -17,6 +17,7 @@ import { osRowFor, osWarning } from '../versions/index.js';
 import type { HostFacts } from '../os/types.js';
 import type { Io } from '../io.js';
 import { table } from '../table.js';
+import { wrap } from '../wrap.js';
 import type { Prompt } from '../ssh/credentials.js';
 import { certVerdict, parseCerts, type CertFacts } from '../kube/certs.js';
 import { readCerts } from '../steps/certs.js';
@@ -67,7 +68,8 @@ export function judge(inv: Inventory, hosts: Gathered[], unreachable: Map<string
   const spread = clocks.length ? Math.max(...clocks) - Math.min(...clocks) : 0;
   for (const spec of inv.hosts) {
     const why = unreachable.get(spec.name);
-    if (why) { add(spec.name, 'reachable', 'fail', why.replace(`${spec.name}: `, '')); continue; }
+    // as status and up give it, host first: each detail reads on its own in JSON (the text view drops the repeated name)
+    if (why) { add(spec.name, 'reachable', 'fail', why.startsWith(`${spec.name}: `) ? why : `${spec.name}: ${why}`); continue; }
     const g = hosts.find((x) => x.spec === spec)!;
     const { user, address, port } = g.login;
     add(spec.name, 'reachable', 'pass', `ssh ${user}@${address}:${port}${user === 'root' ? '' : ', sudo works'}`);
@@ -150,11 +152,7 @@ export async function check(inv: Inventory, o: CheckFlags, io: Io, prompt?: Prom
     const body = inv.hosts.map((h) => [h.name, ...checks.map((c) => rows.find((r) => r.host === h.name && r.check === c)?.verdict ?? '-')]);
     io.out(table([head, ...body]));
     const notes = rows.filter((r) => r.verdict !== 'pass');
-    if (notes.length) io.out('\n' + notes.map((r) => `${r.host}: ${r.check}: ${r.verdict}: ${r.detail}`).join('\n') + '\n');
-    if (o.verbose) {
-      io.out('\nSSH settings and where they came from:\n');
-      for (const h of inv.hosts) io.out(`${h.name}: ${Object.entries(s.sources(h.name)).map(([k, v]) => `${k} ${v}`).join('; ')}\n`);
-    }
+    if (notes.length) io.out('\n' + notes.map((r) => wrap(`${r.host}: ${r.check}: ${r.verdict}: ${r.detail.replace(`${r.host}: `, '')}`, io.columns)).join('\n') + '\n');
   }
   return failed ? EXIT.failed : EXIT.ok;
 }

@@ -9,7 +9,8 @@ import { EXIT, InventoryError, UsageError, formatProblem, type Problem } from '.
 import { nameTaken, writeFileSafely } from '../local-file.js';
 import { plural } from '../report.js';
 import type { Io } from '../io.js';
-import { defaultKubernetesVersion, proxyModeStatus } from '../versions/index.js';
+import { wrap } from '../wrap.js';
+import { addonRow, defaultAddonVersion, defaultKubernetesVersion, proxyModeStatus } from '../versions/index.js';
 import { CNI_NAMES, clusterCni, cniVersion, type CniName } from '../cni/index.js';
 import type { KubeProxyMode } from '../inventory/model.js';
 
@@ -25,6 +26,10 @@ export interface InitAnswers {
   runtime: 'containerd' | 'docker';
   cni: CniName | 'none';
   mirror: string;
+  /** control-plane images: a registry the hosts reach (asked when a mirror other than Aliyun is chosen) */
+  imageRepository?: string;
+  /** a docker.io pull-through mirror for the CNI images (asked when a mirror is chosen) */
+  registryMirror?: string;
   /** cri-dockerd release files, needed with docker on a mirror that does not carry them */
   criDockerdUrl?: string;
   /** FILE=SHA256[, FILE=SHA256...]: the cri-dockerd release files the hosts install (cri-dockerd publishes no checksums) */
@@ -36,6 +41,8 @@ export interface InitAnswers {
   serviceSubnet: string;
   /** a load balancer or VIP in front of several control planes */
   controlPlaneEndpoint?: string;
+  /** kube-vip: the virtual IP kbootstrap has the control planes hold (instead of a load balancer of the user's) */
+  kubeVip?: string;
   user: string;
   /** empty: ssh-agent or a password */
   privateKeyPath?: string;
@@ -96,14 +103,18 @@ export function inventoryText(a: InitAnswers): string {
     'cluster:',
     `  name: ${y(a.name)}                # also the kubeconfig cluster and context name`,
     `  kubernetesVersion: ${y(a.version)}   # kubelet, kubeadm and kubectl are pinned and held at this version`,
-    a.controlPlaneEndpoint !== undefined
-      ? `  controlPlaneEndpoint: ${y(a.controlPlaneEndpoint)}   # the load balancer or VIP in front of the control planes`
-      : '  # controlPlaneEndpoint: "host:6443"   # default: the first control plane\'s address:6443',
+    a.kubeVip !== undefined
+      ? `  loadBalancer: { type: kube-vip, address: ${y(a.kubeVip)} }   # a virtual IP the control planes hold (kube-vip); the API server is reached on it`
+      : a.controlPlaneEndpoint !== undefined
+        ? `  controlPlaneEndpoint: ${y(a.controlPlaneEndpoint)}   # the load balancer or VIP in front of the control planes`
+        : '  # controlPlaneEndpoint: "host:6443"   # default: the first control plane\'s address:6443',
     `  podSubnet: ${y(a.podSubnet)}         # the CNI manifest is patched to match`,
     `  serviceSubnet: ${y(a.serviceSubnet)}`,
-    a.mirror === 'aliyun'
-      ? '  imageRepository: registry.aliyuncs.com/google_containers   # control-plane and pause images'
-      : '  # imageRepository: registry.aliyuncs.com/google_containers   # default registry.k8s.io',
+    a.imageRepository !== undefined
+      ? `  imageRepository: ${y(a.imageRepository)}   # control-plane and pause images`
+      : a.mirror === 'aliyun'
+        ? '  imageRepository: registry.aliyuncs.com/google_containers   # control-plane and pause images'
+        : '  # imageRepository: registry.aliyuncs.com/google_containers   # default registry.k8s.io',
     `  packageMirror: ${y(a.mirror)}        # upstream | aliyun | base URL of a mirror laid out like mirrors.aliyun.com`,
     `  containerRuntime: ${a.runtime}   # containerd | docker (docker-ce + cri-dockerd)`,
     ...(a.criDockerdUrl !== undefined || a.criDockerdSha256 !== undefined
@@ -114,7 +125,7 @@ export function inventoryText(a: InitAnswers): string {
       : []),
     `  cni: { plugin: ${a.cni}${a.cniSha256 !== undefined ? `, sha256: ${y(a.cniSha256)}` : ''} }           # ${[...CNI_NAMES, 'none'].join(' | ')}; optional version, manifest (URL or file), sha256`,
     `  kubeProxyMode: ${a.proxyMode}        # iptables | ipvs (deprecated from Kubernetes 1.35) | nftables (GA from 1.33; the CNI's nftables setting follows)`,
-    '  registryMirrors: []              # pull-through mirrors for docker.io',
+    `  registryMirrors: [${a.registryMirror ? y(a.registryMirror) : ''}]              # pull-through mirrors for docker.io (the CNI images)`,
     '  insecureRegistries: []           # host:port registries reached over plain HTTP',
     'ssh:                               # defaults for every host; each can override them under hosts[].ssh',
     `  user: ${y(a.user)}${a.user === 'root' ? '' : '                 # not root: commands run through sudo'}`,
@@ -149,8 +160,23 @@ export function fieldProblem(a: InitAnswers, path: string): true | string {
   } catch (e) {
     if (!(e instanceof InventoryError)) throw e;
     const p = e.problems.find((x) => x.severity === 'error' && (x.path === path || x.path.startsWith(`${path}.`)));
-    return p ? p.message : true;
+    return p ? wizardWords(p.message, a) : true;
   }
+}
+
+/** An inventory message in the wizard's terms: hosts[1] is "host 2 (k8s-node01)", the way the questions named it. */
+export function wizardWords(message: string, a: InitAnswers): string {
+  return message.replace(/hosts\[(\d+)\](?:\.(?:name|address))?/g, (_m, i: string) => {
+    const h = a.hosts[Number(i)];
+    return `host ${Number(i) + 1}${h?.name ? ` (${h.name})` : ''}`;
+  });
+}
+
+/** A host address the pod or service network takes: the subnet question it conflicts with, to go back to. */
+function subnetConflict(a: InitAnswers, i: number): 'cluster.podSubnet' | 'cluster.serviceSubnet' | undefined {
+  const why = fieldProblem(a, `hosts[${i}].address`);
+  if (why === true) return undefined;
+  return /inside cluster\.podSubnet/.test(why) ? 'cluster.podSubnet' : /inside cluster\.serviceSubnet/.test(why) ? 'cluster.serviceSubnet' : undefined;
 }
 
 /** Ask until the answer passes the field's rule (the prompter shows the message). */
@@ -164,11 +190,25 @@ function defaultName(hosts: InitAnswers['hosts'], role: 'control-plane' | 'worke
 }
 
 /** The host questions, for host i (asked again when the final check refuses one). */
-async function askHost(p: Prompter, a: InitAnswers, i: number): Promise<void> {
+async function askHost(p: Prompter, a: InitAnswers, i: number, warn: (s: string) => void = () => undefined): Promise<void> {
   const h = a.hosts[i]!;
-  await ask(p, a, `Address of host ${i + 1} (IPv4)`, `hosts[${i}].address`, (v) => { h.address = v; }, h.address || undefined);
+  for (;;) {
+    // an address inside the pod or service network is taken here, and then the user chooses which answer to change
+    await p.input(`Address of host ${i + 1} (IPv4)`, {
+      default: h.address || undefined,
+      validate: (v) => { h.address = v.trim(); return subnetConflict(a, i) ? true : fieldProblem(a, `hosts[${i}].address`); },
+    }).then((v) => { h.address = v; });
+    const subnet = subnetConflict(a, i);
+    if (!subnet) break;
+    const which = subnet === 'cluster.podSubnet' ? `the pod network (podSubnet ${a.podSubnet})` : `the service network (serviceSubnet ${a.serviceSubnet})`;
+    warn(`${h.address} lies inside ${which}: a host address cannot be in it`);
+    if (await p.select(`Change ${subnet === 'cluster.podSubnet' ? 'the pod network' : 'the service network'} or this address?`,
+      [{ name: `change ${which}`, value: 'subnet' }, { name: 'give another address', value: 'address' }], 'subnet') === 'subnet') {
+      await reask(p, a, subnet, warn);
+      if (!subnetConflict(a, i)) break;
+    }
+  }
   await ask(p, a, `Name of host ${i + 1}`, `hosts[${i}].name`, (v) => { h.name = v; }, h.name);
-  await ask(p, a, `SSH user on ${h.name}`, `hosts[${i}].ssh.user`, (v) => { h.user = v; }, h.user ?? a.user);
 }
 
 async function askKey(p: Prompter, a: InitAnswers, warn: (s: string) => void): Promise<void> {
@@ -205,10 +245,21 @@ function proxyChoices(version: string): { name: string; value: KubeProxyMode }[]
   ];
 }
 
+/** Whether the CNI release the answers pick has images on docker.io, which a docker.io mirror (registryMirrors) serves. */
+function cniImagesOnDockerHub(a: InitAnswers): boolean {
+  if (a.cni === 'none') return false;
+  const minor = Number(/^v?1\.(\d+)\./.exec(a.version)?.[1] ?? 0);
+  return (addonRow(a.cni, defaultAddonVersion(a.cni, minor))?.images ?? []).some((i) => i.startsWith('docker.io/'));
+}
+
 /** Re-ask the question behind an inventory path; false when no question sets it. */
 async function reask(p: Prompter, a: InitAnswers, path: string, warn: (s: string) => void): Promise<boolean> {
   const host = /^hosts\[(\d+)\]/.exec(path);
-  if (host && a.hosts[Number(host[1])]) { await askHost(p, a, Number(host[1])); return true; }
+  if (host && a.hosts[Number(host[1])]) {
+    if (path.endsWith('.ssh.user')) await ask(p, a, `SSH user on ${a.hosts[Number(host[1])]!.name}`, path, (v) => { a.hosts[Number(host[1])]!.user = v; }, a.user);
+    else await askHost(p, a, Number(host[1]), warn);
+    return true;
+  }
   switch (path) {
     case 'cluster.name': await ask(p, a, 'Cluster name', path, (v) => { a.name = v; }, a.name); return true;
     case 'cluster.kubernetesVersion': await ask(p, a, 'Kubernetes version', path, (v) => { a.version = v; }, a.version); return true;
@@ -225,17 +276,32 @@ async function reask(p: Prompter, a: InitAnswers, path: string, warn: (s: string
     case 'cluster.cni.sha256':
       await ask(p, a, `sha256 of the ${a.cni} manifest kbootstrap fetches (it pins none for this release: check the file yourself)`, path, (v) => { a.cniSha256 = v; }, a.cniSha256);
       return true;
-    case 'cluster.controlPlaneEndpoint':
-      await ask(p, a, 'Load balancer or VIP in front of the control planes (host:port)', path, (v) => { a.controlPlaneEndpoint = v; }, a.controlPlaneEndpoint);
+    case 'cluster.controlPlaneEndpoint': case 'cluster.loadBalancer': case 'cluster.loadBalancer.address': {
+      const how = await p.select('Several control planes: what stands in front of them?', [
+        { name: 'kube-vip: a virtual IP the control planes hold (kbootstrap sets it up)', value: 'kube-vip' },
+        { name: 'a load balancer of mine (host:port)', value: 'external' },
+      ], a.controlPlaneEndpoint !== undefined ? 'external' : 'kube-vip');
+      if (how === 'kube-vip') {
+        a.controlPlaneEndpoint = undefined;
+        await ask(p, a, 'Virtual IP for the API server (an unused IPv4 address on the control planes\' network)', 'cluster.loadBalancer', (v) => { a.kubeVip = v; }, a.kubeVip);
+      } else {
+        a.kubeVip = undefined;
+        await ask(p, a, 'Load balancer in front of the control planes (host:port)', 'cluster.controlPlaneEndpoint', (v) => { a.controlPlaneEndpoint = v; }, a.controlPlaneEndpoint);
+      }
       return true;
+    }
     case 'ssh.user': await ask(p, a, 'SSH user for every host', path, (v) => { a.user = v; }, a.user); return true;
     case 'ssh.privateKeyPath': await askKey(p, a, warn); return true;
   }
   return false;
 }
 
-export async function askAnswers(p: Prompter, warn: (s: string) => void = () => undefined): Promise<InitAnswers> {
-  const a: InitAnswers = { ...DEFAULT_ANSWERS, hosts: [], privateKeyPath: undefined };
+/** The answers before any question: filled in place, so that what was answered survives an interruption. */
+export function freshAnswers(): InitAnswers {
+  return { ...DEFAULT_ANSWERS, hosts: [], privateKeyPath: undefined };
+}
+
+export async function askAnswers(p: Prompter, warn: (s: string) => void = () => undefined, a: InitAnswers = freshAnswers()): Promise<InitAnswers> {
   await ask(p, a, 'Cluster name', 'cluster.name', (v) => { a.name = v; }, a.name);
   await ask(p, a, 'Kubernetes version', 'cluster.kubernetesVersion', (v) => { a.version = v; }, a.version);
   a.runtime = await p.select('Container runtime', [...SELECT.runtime], 'containerd');
@@ -243,6 +309,11 @@ export async function askAnswers(p: Prompter, warn: (s: string) => void = () => 
   const mirror = await p.select('Package and image mirror', [...SELECT.mirror], 'upstream');
   if (mirror === 'url') await ask(p, a, 'Mirror base URL', 'cluster.packageMirror', (v) => { a.mirror = v; });
   else a.mirror = mirror;
+  // a mirror means the upstream sites may be out of reach: the images too (issue 25 point 5; what is left is warned about)
+  if (mirror === 'url') await ask(p, a, 'Registry for the control-plane images (registry.k8s.io is upstream)', 'cluster.imageRepository', (v) => { a.imageRepository = v; }, 'registry.k8s.io');
+  if (mirror !== 'upstream' && a.cni !== 'none' && cniImagesOnDockerHub(a)) {
+    await ask(p, a, `docker.io mirror for the ${a.cni} images (https URL; - for none)`, 'cluster.registryMirrors', (v) => { a.registryMirror = v === '-' || v === '' ? undefined : v; }, '-');
+  }
   if (fieldProblem(a, 'cluster.containerRuntime') !== true) await reask(p, a, 'cluster.criDockerd.url', warn);
   if (fieldProblem(a, 'cluster.criDockerd.sha256') !== true) await reask(p, a, 'cluster.criDockerd.sha256', warn);
   // the manifest's digest depends on the release, which the version picks: asked once the version stands
@@ -256,27 +327,45 @@ export async function askAnswers(p: Prompter, warn: (s: string) => void = () => 
     const i = a.hosts.length;
     const role = i === 0 ? 'control-plane' : await p.select(`Role of host ${i + 1}`, [{ name: 'worker', value: 'worker' }, { name: 'control-plane', value: 'control-plane' }], 'worker');
     a.hosts.push({ name: defaultName(a.hosts, role), address: '', role, user: a.user });
-    await askHost(p, a, i);
+    await askHost(p, a, i, warn);
     if (!(await p.confirm('Add another host?', a.hosts.length < 3))) break;
   }
   if (a.hosts.filter((h) => h.role === 'control-plane').length > 1) await reask(p, a, 'cluster.controlPlaneEndpoint', warn);
   return a;
 }
 
-/** init writes to standard output when FILE is "-". */
-function writeInventory(file: string, text: string): void {
-  if (file === '-') { process.stdout.write(text); return; }
+/** init writes to standard output when FILE is "-" (as a JSON string, with --output json). */
+function writeInventory(file: string, text: string, io?: Io, json?: boolean): void {
+  if (file === '-') { (io ? io.out : (t: string) => process.stdout.write(t))(json ? JSON.stringify({ inventory: text }, null, 2) + '\n' : text); return; }
   writeFileSafely(file, text, { mode: 0o644 });
 }
 
-export async function init(file: string, o: { defaults?: boolean; force?: boolean }, io: Io, prompter: Prompter | undefined): Promise<number> {
+export async function init(file: string, o: { defaults?: boolean; force?: boolean; output?: 'text' | 'json' }, io: Io, prompter: Prompter | undefined): Promise<number> {
   if (file !== '-' && nameTaken(file) && !o.force) throw new UsageError(`${file} exists: pass --force to overwrite it`);
   if (file === '-' && !o.defaults) throw new UsageError('init -: standard output is for --defaults; the wizard writes to a file');
-  const warn = (s: string) => io.err(s + '\n');
+  const warn = (s: string) => io.err(wrap(s, io.errColumns) + '\n');
   let answers = DEFAULT_ANSWERS;
   if (!o.defaults) {
     if (!prompter) throw new UsageError('init: no terminal to ask on; use --defaults to write a commented example');
-    answers = await askAnswers(prompter, warn);
+    const sofar = freshAnswers();
+    let answered = 0;
+    const counted: Prompter = {
+      input: async (m, opts) => { const v = await prompter.input(m, opts); answered++; return v; },
+      select: async (m, c, d) => { const v = await prompter.select(m, c, d); answered++; return v; },
+      confirm: async (m, d) => { const v = await prompter.confirm(m, d); answered++; return v; },
+    };
+    try {
+      answers = await askAnswers(counted, warn, sofar);
+    } catch (e) {
+      // Ctrl-C (or Ctrl-D) at a prompt: what was answered is kept, as after a final error, unless nothing was
+      const interrupted = e instanceof Error && (e.name === 'ExitPromptError' || e.name === 'AbortPromptError');
+      if (interrupted && answered > 0) {
+        const draft = `${file}.draft`;
+        writeInventory(draft, inventoryText(sofar));
+        warn(`\nyour answers so far are saved in ${draft}: finish it by hand (kbootstrap validate ${draft}), or run kbootstrap init again`);
+      }
+      throw e;
+    }
   }
   let text = inventoryText(answers);
   let warnings: Problem[] = [];
@@ -290,7 +379,7 @@ export async function init(file: string, o: { defaults?: boolean; force?: boolea
       const failing = e.problems.filter((x) => x.severity === 'error');
       let reasked = round <= 3 && prompter !== undefined;
       for (const f of reasked ? failing : []) {
-        warn(`${f.path || 'inventory'}: ${f.message}`);
+        warn(`${f.path || 'inventory'}: ${wizardWords(f.message, answers)}`);
         if (!(await reask(prompter!, answers, f.path, warn))) { reasked = false; break; }
       }
       if (!reasked) {
@@ -304,9 +393,17 @@ export async function init(file: string, o: { defaults?: boolean; force?: boolea
       text = inventoryText(answers);
     }
   }
-  writeInventory(file, text);
+  writeInventory(file, text, io, o.output === 'json');
   for (const w of warnings) io.err(`warning: ${w.path}: ${w.message}\n`);
-  if (file !== '-') io.out(`wrote ${file}: ${plural(answers.hosts.length, 'host')}, Kubernetes ${answers.version}. Next: kbootstrap check ${file}, then kbootstrap up ${file}\n`);
+  if (file !== '-') {
+    const summary = `${plural(answers.hosts.length, 'host')}, Kubernetes ${answers.version}`;
+    // --defaults writes placeholders: checking them first would only time out on addresses that are not the user's
+    const next = o.defaults
+      ? `wrote ${file}: an example (${summary}) with placeholder hosts (${answers.hosts.map((h) => h.address).join(', ')}).\nNext: edit its hosts: (names, addresses, roles) and ssh: (user, key), then kbootstrap check ${file}, then kbootstrap up ${file}\n`
+      : `wrote ${file}: ${summary}. Next: kbootstrap check ${file}, then kbootstrap up ${file}\n`;
+    if (o.output === 'json') io.out(JSON.stringify({ file, hosts: answers.hosts.length, kubernetesVersion: answers.version, placeholders: Boolean(o.defaults) }, null, 2) + '\n');
+    else io.out(next);
+  }
   return EXIT.ok;
 }
 

@@ -14,7 +14,7 @@ import type { Io } from '../io.js';
 import type { Prompt } from '../ssh/credentials.js';
 import { makeDirs, readIfThere, setMode, writeFileSafely } from '../local-file.js';
 
-export interface KubeconfigFlags extends SessionFlags { output?: string; merge?: boolean }
+export interface KubeconfigFlags extends SessionFlags { file?: string; merge?: boolean; output?: 'text' | 'json' }
 
 interface Named<T> { name: string; [k: string]: unknown; cluster?: T; user?: T; context?: T }
 interface Kubeconfig {
@@ -89,8 +89,18 @@ export async function kubeconfig(inv: Inventory, o: KubeconfigFlags, io: Io, pro
   return saveKubeconfig(cfg, inv, o, io, process.env);
 }
 
-/** Where the fetched kubeconfig goes: -o FILE, merged into $KUBECONFIG (~/.kube/config), or standard output. */
-export function saveKubeconfig(cfg: Kubeconfig, inv: Inventory, o: { output?: string; merge?: boolean }, io: Io, env: NodeJS.ProcessEnv): number {
+/**
+ * Where the fetched kubeconfig goes: --file FILE, merged into $KUBECONFIG
+ * (~/.kube/config), or standard output. With --output json, standard output
+ * gets the kubeconfig itself as JSON (as kubectl config view -o json), or,
+ * when it went to a file, what was done.
+ */
+export function saveKubeconfig(cfg: Kubeconfig, inv: Inventory, o: { file?: string; merge?: boolean; output?: 'text' | 'json' }, io: Io, env: NodeJS.ProcessEnv): number {
+  const json = o.output === 'json';
+  const said = (path: string, change: 'unchanged' | 'added' | 'updated' | 'written', text: string) => {
+    io.out(json ? JSON.stringify({ file: path, context: inv.cluster.name, change }, null, 2) + '\n' : text);
+    return EXIT.ok;
+  };
   if (o.merge) {
     const path = defaultKubeconfigPath(env);
     const before = readIfThere(path, 'cannot write');
@@ -98,25 +108,22 @@ export function saveKubeconfig(cfg: Kubeconfig, inv: Inventory, o: { output?: st
     if (before !== undefined && stringify(parse(before)) === merged) {
       // nothing to change but the mode: an existing file may have been left readable by others
       setMode(path, 0o600);
-      io.out(`${path}: context ${inv.cluster.name} is already up to date\n`);
-      return EXIT.ok;
+      return said(path, 'unchanged', `${path}: context ${inv.cluster.name} is already up to date\n`);
     }
     writeKubeconfig(path, merged);
-    io.out(`${path}: ${before?.includes(`name: ${inv.cluster.name}\n`) ? 'updated' : 'added'} context ${inv.cluster.name} (kubectl --context ${inv.cluster.name})\n`);
-    return EXIT.ok;
+    const change = before?.includes(`name: ${inv.cluster.name}\n`) ? 'updated' : 'added';
+    return said(path, change, `${path}: ${change} context ${inv.cluster.name} (kubectl --context ${inv.cluster.name})\n`);
   }
   const text = stringify(cfg);
-  if (o.output) {
-    if (readIfThere(o.output, 'cannot write') === text) {
-      setMode(o.output, 0o600);
-      io.out(`${o.output}: already up to date\n`);
-      return EXIT.ok;
+  if (o.file) {
+    if (readIfThere(o.file, 'cannot write') === text) {
+      setMode(o.file, 0o600);
+      return said(o.file, 'unchanged', `${o.file}: already up to date\n`);
     }
-    writeKubeconfig(o.output, text);
-    io.out(`wrote ${o.output} (mode 0600)\n`);
-    return EXIT.ok;
+    writeKubeconfig(o.file, text);
+    return said(o.file, 'written', `wrote ${o.file} (mode 0600)\n`);
   }
-  if (io.isTTY) io.err('warning: this kubeconfig holds cluster-admin credentials; use -o FILE or --merge to keep it in a file\n');
-  io.out(text);
+  if (io.isTTY) io.err('warning: this kubeconfig holds cluster-admin credentials; use --file FILE or --merge to keep it in a file\n');
+  io.out(json ? JSON.stringify(cfg, null, 2) + '\n' : text);
   return EXIT.ok;
 }

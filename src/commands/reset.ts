@@ -11,8 +11,9 @@ import { render } from '../shell/templates.js';
 import type { Io } from '../io.js';
 import type { Prompt } from '../ssh/credentials.js';
 import type { Host } from '../host/host.js';
+import { plural } from '../report.js';
 
-export interface ResetFlags extends SessionFlags { host?: string[]; all?: boolean; yes?: boolean }
+export interface ResetFlags extends SessionFlags { host?: string[]; all?: boolean; yes?: boolean; output?: 'text' | 'json' }
 export type Confirm = (message: string) => Promise<boolean>;
 
 export function resetTargets(inv: Inventory, o: ResetFlags): HostSpec[] {
@@ -33,50 +34,74 @@ function runtimes(inv: Inventory): string[] {
   return inv.cluster.containerRuntime === 'docker' ? ['docker', 'cri-docker'] : ['containerd'];
 }
 
+/** The confirmation: every host by name and address, in the grammar of how many there are. */
+export function resetQuestion(targets: HostSpec[], all: boolean): string {
+  const them = targets.length === 1 ? 'it' : 'them';
+  return `Reset ${targets.map((t) => `${t.name} (${t.address})`).join(', ')}? This runs kubeadm reset -f on ${them} and removes ${them} from the cluster${all ? '; the cluster itself is destroyed' : ''}.`;
+}
+
+export interface ResetResult { host: string; reset: boolean; drained: boolean; error?: string }
+
 export async function reset(inv: Inventory, o: ResetFlags, io: Io, confirm: Confirm | undefined, prompt?: Prompt): Promise<number> {
   const targets = resetTargets(inv, o);
   if (!o.yes) {
     if (!confirm) throw new UsageError('reset: refusing without --yes: there is no terminal to confirm on');
-    const ok = await confirm(`Reset ${targets.map((t) => `${t.name} (${t.address})`).join(', ')}? This runs kubeadm reset -f and removes them from the cluster${o.all ? '; the cluster itself is destroyed' : ''}.`);
+    const ok = await confirm(resetQuestion(targets, Boolean(o.all)));
     if (!ok) { io.err('reset: nothing done\n'); return EXIT.failed; }
   }
   // workers first, control planes after, the first control plane last: the cluster answers as long as it can
   const order = [...targets].sort((a, b) => (a.role === b.role ? b.index - a.index : a.role === 'worker' ? -1 : 1));
   const s = await Session.open(inv, o, prompt, inv.hosts);
-  let failed = false;
+  const json = o.output === 'json';
+  const results: ResetResult[] = [];
+  const said = (r: ResetResult) => {
+    results.push(r);
+    if (!json) io.out(r.reset ? `${r.host}: reset${r.drained ? ', drained and removed from the cluster' : ''}\n` : `${r.host}: failed: ${r.error}\n`);
+  };
+  let clusterError: string | undefined;
   try {
     // every host this may touch (the targets, and the control plane that drains them), before anything changes
     await s.connect([...order, ...inv.hosts.filter((h) => h.role === 'control-plane' && !order.includes(h))]);
     const locked = s.pool.lockedNames;
     if (locked.length) {
-      for (const n of locked) io.out(`${n}: ${s.error(n)}\n`);
+      for (const n of locked) io.err(`${n}: ${s.error(n)}\n`);
       throw new KbError(`reset: nothing was reset: another kbootstrap run holds the lock of ${locked.join(', ')}`, EXIT.failed);
     }
     let cp: Host | undefined;
     try {
       cp = await s.controlPlane(o.all ? [] : targets.filter((t) => t.role === 'control-plane').map((t) => t.name));
     } catch (e) {
-      io.err(`reset: the cluster does not answer (${(e as Error).message.split('\n')[0]}): nodes are not drained or deleted, only the hosts are reset\n`);
+      // every control plane's reason, not the heading of the list
+      clusterError = (e as Error).message.split('\n').slice(1).map((l) => l.trim()).filter(Boolean).join('; ') || (e as Error).message;
+      if (!o.all) io.err(`reset: the cluster does not answer (${clusterError}): the nodes cannot be drained or deleted from it\n`);
     }
     for (const t of order) {
       const host = s.host(t.name);
-      if (!host) { io.out(`${t.name}: failed: ${s.error(t.name)}\n`); failed = true; continue; }
+      if (!host) { said({ host: t.name, reset: false, drained: false, error: s.error(t.name)?.replace(`${t.name}: `, '') }); continue; }
       let drained = false;
       try {
         // the control plane that answers for the cluster is reset last and cannot drain itself
         drained = Boolean(cp && cp.name !== t.name);
         if (drained) await cp!.exec(render('reset/drain', { node: t.name }), { step: 'reset', mutates: true, timeoutMs: 300_000 });
         await host.exec(render('reset/host', { user: t.ssh.user, runtimes: runtimes(inv) }), { step: 'reset', mutates: true, timeoutMs: 300_000 });
-        io.out(`${t.name}: reset${drained ? ', drained and removed from the cluster' : ''}\n`);
+        said({ host: t.name, reset: true, drained });
       } catch (e) {
-        failed = true;
-        io.out(`${t.name}: failed: ${host.redactor.redact((e as Error).message)}\n`);
+        said({ host: t.name, reset: false, drained: false, error: host.redactor.redact((e as Error).message) });
       }
     }
   } finally {
     await s.close();
   }
-  if (failed) throw new KbError('reset: some hosts failed (see above); run it again once they answer', EXIT.failed);
-  io.out(`run kbootstrap up ${inv.file} to rebuild ${o.all ? 'the cluster' : 'and rejoin them'}\n`);
+  const failed = results.filter((r) => !r.reset);
+  const next = `kbootstrap up ${inv.file} to rebuild ${o.all ? 'the cluster' : 'and rejoin them'}`;
+  if (json) {
+    io.out(JSON.stringify({ hosts: results, clusterAnswered: clusterError === undefined, ...(clusterError ? { clusterError } : {}), failed: failed.length > 0 }, null, 2) + '\n');
+    return failed.length ? EXIT.failed : EXIT.ok;
+  }
+  if (failed.length) {
+    const done = results.length - failed.length;
+    throw new KbError(`reset: ${failed.map((r) => r.host).join(', ')} failed (see above)${done ? `; ${plural(done, 'host')} reset` : ''}; run it again once ${failed.length === 1 ? 'it answers' : 'they answer'}`, EXIT.failed);
+  }
+  io.out(`run ${next}\n`);
   return EXIT.ok;
 }

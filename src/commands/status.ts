@@ -10,6 +10,7 @@ import { render } from '../shell/templates.js';
 import { kv, first } from '../shell/kv.js';
 import type { Io } from '../io.js';
 import { table } from '../table.js';
+import { wrap } from '../wrap.js';
 import type { Prompt } from '../ssh/credentials.js';
 import { certVerdict, parseCerts, type CertVerdict } from '../kube/certs.js';
 import { readCerts } from '../steps/certs.js';
@@ -36,11 +37,14 @@ export interface HostStatus {
 }
 
 export interface ClusterStatus {
+  /** whether the API server was asked at all: false when no control plane answered over SSH */
+  asked: boolean;
   answeredBy?: string;
   nodes: { name: string; status: string; roles: string; version: string; address: string }[];
   proxyMode?: string;
-  missingFromCluster: string[];
-  notInInventory: string[];
+  /** null when the cluster was not asked (unknown, not none) */
+  missingFromCluster: string[] | null;
+  notInInventory: string[] | null;
   /** kube-vip: the VIP and the hosts that hold it (one, when all is well) */
   vip?: { address: string; heldBy: string[] };
   /** control planes unreachable or whose node is not Ready */
@@ -51,7 +55,7 @@ export async function collectStatus(inv: Inventory, s: Session): Promise<{ hosts
   await s.connect(inv.hosts);
   const firstCp = inv.hosts.find((h) => h.role === 'control-plane' && s.host(h.name) !== undefined);
   const hosts: HostStatus[] = [];
-  let cluster: ClusterStatus = { nodes: [], missingFromCluster: [], notInInventory: [], controlPlanesDown: [] };
+  let cluster: ClusterStatus = { asked: false, nodes: [], missingFromCluster: null, notInInventory: null, controlPlanesDown: [] };
   const vip = inv.cluster.loadBalancer?.type === 'kube-vip' ? inv.cluster.loadBalancer.address : undefined;
   await Promise.all(inv.hosts.map(async (spec) => {
     const h = s.host(spec.name);
@@ -71,6 +75,7 @@ export async function collectStatus(inv: Inventory, s: Session): Promise<{ hosts
     });
     if (clusterReads && m.has('node')) {
       cluster = {
+        asked: true,
         answeredBy: spec.name,
         nodes: (m.get('node') ?? []).map((l) => { const [name, status, roles, version, address] = l.split(' '); return { name: name!, status: status!, roles: roles!, version: version!, address: address ?? '' }; }),
         proxyMode: first(m, 'proxy-mode') || 'iptables',
@@ -80,6 +85,8 @@ export async function collectStatus(inv: Inventory, s: Session): Promise<{ hosts
       };
     }
   }));
+  // a control plane answered over SSH: the cluster was asked, whether or not its API server answered
+  if (firstCp) cluster.asked = true;
   hosts.sort((a, b) => inv.hosts.findIndex((h) => h.name === a.host) - inv.hosts.findIndex((h) => h.name === b.host));
   if (cluster.answeredBy) {
     const names = new Set(cluster.nodes.map((n) => n.name));
@@ -105,21 +112,24 @@ export async function status(inv: Inventory, o: StatusFlags, io: Io, prompt?: Pr
   try {
     const { hosts, cluster } = await collectStatus(inv, s);
     // an expired certificate is a cluster that stops answering; under 30 days is a warning
-    const healthy = hosts.every((h) => h.reachable && h.joined && h.node === 'Ready' && h.certificates?.verdict !== 'fail') && !cluster.missingFromCluster.length
+    const healthy = hosts.every((h) => h.reachable && h.joined && h.node === 'Ready' && h.certificates?.verdict !== 'fail') && cluster.missingFromCluster?.length === 0
       && (!cluster.vip || cluster.vip.heldBy.length === 1);
     const warnings = hosts.flatMap((h) => (h.certificates?.verdict === 'warn' ? [`${h.host}: certificates: ${h.certificates.detail}`] : []))
       .concat(hosts.flatMap((h) => (h.certRenewalTimer && h.certRenewalTimer !== 'active' ? [`${h.host}: ${CERT_TIMER} is ${h.certRenewalTimer} (cluster.certRenewal: timer; kbootstrap up installs it)`] : [])));
     if (o.output === 'json') {
       io.out(JSON.stringify({ hosts, cluster, healthy, warnings }, null, 2) + '\n');
     } else {
+      // the reasons go under the table, each on its own lines: a column sized for error text would push the table past 80 columns
       io.out(table([['HOST', 'REACHABLE', 'OS', 'RUNTIME', 'KUBELET', 'JOINED', 'NODE'], ...hosts.map((h) => (h.reachable
         ? [h.host, 'yes', h.os!, h.runtime!, h.kubelet!, h.joined ? 'yes' : 'no', h.node ?? '-']
-        : [h.host, `no: ${h.error?.replace(`${h.host}: `, '')}`, '', '', '', '', '']))]));
+        : [h.host, 'no', '-', '-', '-', '-', '-']))]));
+      const unreachable = hosts.filter((h) => !h.reachable);
+      if (unreachable.length) io.out('\n' + unreachable.map((h) => wrap(`${h.host}: ${h.error?.replace(`${h.host}: `, '') ?? 'not reachable'}`, io.columns)).join('\n') + '\n');
       if (cluster.answeredBy) {
         io.out(`\ncluster ${inv.cluster.name} (API server via ${cluster.answeredBy}, kube-proxy mode ${cluster.proxyMode}):\n`);
         io.out(table([['NODE', 'STATUS', 'ROLES', 'VERSION', 'ADDRESS'], ...cluster.nodes.map((n) => [n.name, n.status, n.roles, n.version, n.address])]));
-        if (cluster.missingFromCluster.length) io.out(`in the inventory but not in the cluster: ${cluster.missingFromCluster.join(', ')}\n`);
-        if (cluster.notInInventory.length) io.out(`in the cluster but not in the inventory: ${cluster.notInInventory.join(', ')}\n`);
+        if (cluster.missingFromCluster?.length) io.out(`in the inventory but not in the cluster: ${cluster.missingFromCluster.join(', ')}\n`);
+        if (cluster.notInInventory?.length) io.out(`in the cluster but not in the inventory: ${cluster.notInInventory.join(', ')}\n`);
       } else {
         io.out(hosts.some((h) => h.reachable) ? '\nno cluster answers on the first reachable control plane\n' : '\nno host answered: the cluster could not be asked\n');
       }

@@ -11,6 +11,7 @@ import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
 import { InventoryError, type Problem } from '../errors.js';
 import { inventorySchema, type ParsedInventory } from './schema.js';
+import { upstreamDownloads } from './reach.js';
 import { DNS1123_LABEL, cidrContains, cidrsOverlap, formatIPv4, parseCidr, parseEndpoint, parseIPv4, type Cidr } from './net.js';
 import type { ClusterSpec, HostSpec, Inventory } from './model.js';
 import { FINGERPRINT, normalizeFingerprint } from '../os/keys.js';
@@ -28,7 +29,7 @@ export function formatPath(path: Path): string {
 }
 
 class Locator {
-  constructor(private doc: Document, private lc: LineCounter) {}
+  constructor(private doc: Document, private lc: LineCounter, private text = '') {}
 
   private pos(offset: number): { line: number; col: number } {
     return this.lc.linePos(offset);
@@ -41,6 +42,12 @@ class Locator {
       if (node && typeof node === 'object' && node.range) return this.pos(node.range[0]);
     }
     return { line: 1, col: 1 };
+  }
+
+  /** The text of the scalar at path as written in the file, when there is one. */
+  source(path: Path): string | undefined {
+    const node = this.doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
+    return node && typeof node === 'object' && node.range ? this.text.slice(node.range[0], node.range[1]) : undefined;
   }
 
   /** Position of a key inside the map at path. */
@@ -109,6 +116,32 @@ function unwrap(s: z.ZodType): z.ZodType {
 /** kbootstrap's own SSH defaults, for what neither the inventory nor OpenSSH's configuration sets. */
 const SSH_DEFAULTS = { user: DEFAULTS.sshUser, port: DEFAULTS.sshPort, connectTimeoutSeconds: DEFAULTS.connectTimeoutSeconds };
 
+/**
+ * What a user who writes KEY, unknown at PATH, means in kbootstrap's words:
+ * the names other tools use (Ansible's ansible_host and ansible_user,
+ * k0sctl's ssh.address, a plain ip:), and secrets, which have their own place.
+ */
+function meaning(key: string, path: Path): string | undefined {
+  const k = key.toLowerCase().replace(/[-_]/g, '');
+  const inHost = path[0] === 'hosts' && path.length === 2;
+  const inSsh = path.at(-1) === 'ssh';
+  if (['password', 'pass', 'sshpassword', 'ansiblepassword', 'ansiblesshpass'].includes(k)) {
+    return 'passwords never go in the inventory: set KBOOTSTRAP_SSH_PASSWORD (and KBOOTSTRAP_SUDO_PASSWORD when sudo asks for another), or let kbootstrap ask on the terminal';
+  }
+  if (['sudopassword', 'becomepassword', 'ansiblebecomepassword'].includes(k)) return 'passwords never go in the inventory: set KBOOTSTRAP_SUDO_PASSWORD, or let kbootstrap ask on the terminal';
+  if (['passphrase', 'keypassphrase'].includes(k)) return 'passphrases never go in the inventory: set KBOOTSTRAP_SSH_PASSPHRASE, or let kbootstrap ask on the terminal';
+  if (inHost && ['ip', 'ipaddress', 'addr', 'ansiblehost'].includes(k)) return 'the host\'s IPv4 address is address: (an SSH alias or other target goes under ssh: { host: ... })';
+  if (inHost && k === 'hostname') return 'the host\'s name is name: (kbootstrap sets the hostname to it)';
+  if (inHost && ['user', 'sshuser', 'ansibleuser', 'port', 'sshport', 'ansibleport', 'privatekeypath', 'keypath'].includes(k)) {
+    const field = k.includes('user') ? 'user' : k.includes('port') ? 'port' : 'privateKeyPath';
+    return `SSH settings go under ssh: write ssh: { ${field}: ... } on this host, or under the top-level ssh: for every host`;
+  }
+  if (inSsh && ['address', 'ip', 'hostname'].includes(k)) return 'the SSH target is the host\'s address:, or ssh: { host: ... } for an alias or another address';
+  if (inSsh && ['key', 'keyfile', 'identityfile', 'privatekey', 'keypath'].includes(k)) return 'the key file is privateKeyPath:';
+  if (path.length === 1 && path[0] === 'cluster' && ['version', 'k8sversion', 'kubeversion'].includes(k)) return 'the version is kubernetesVersion: (quoted, "1.30.4")';
+  return undefined;
+}
+
 export function didYouMean(key: string, candidates: string[]): string | undefined {
   if (candidates.length === 0) return undefined;
   const lower = candidates.find((c) => c.toLowerCase() === key.toLowerCase());
@@ -166,6 +199,19 @@ function yamlSyntaxProblem(text: string, doc: Document, lc: LineCounter, file: s
     }
   }
   if (e.code === 'TAB_AS_INDENT') return problem(at.line, at.col, 'YAML syntax: a tab in the indentation: YAML indents with spaces only');
+  // the parser's own words name its grammar ("implicit map keys", "mapping items"): say what is wrong on the user's line
+  const line = text.split('\n')[at.line - 1] ?? '';
+  const indent = line.length - line.trimStart().length;
+  const glued = /^\s*(?:-\s+)?([A-Za-z_][\w.-]*):(\S.*)$/.exec(line);
+  if (e.code === 'MISSING_CHAR' && glued && !/^\/\//.test(glued[2]!)) {
+    return problem(at.line, indent + 1, `YAML syntax: "${glued[1]}:${glued[2]}" needs a space after the colon: ${glued[1]}: ${glued[2]}`);
+  }
+  if ((e.code === 'BAD_INDENT' && /must start at the same column/.test(e.message)) || (e.code === 'MISSING_CHAR' && /without - indicator/.test(e.message))) {
+    const above = text.split('\n').slice(0, at.line - 1).reverse().find((l) => l.trim() && !l.trimStart().startsWith('#'));
+    const aboveIndent = above === undefined ? 0 : above.length - above.trimStart().length - (above.trimStart().startsWith('- ') ? -2 : 0);
+    return problem(at.line, indent + 1, `YAML syntax: bad indentation: this line starts at column ${indent + 1}, the line above at column ${aboveIndent + 1}; keys of one mapping start at the same column`);
+  }
+  if (e.code === 'MISSING_CHAR') return problem(at.line, at.col, `YAML syntax: this line is neither "key: value" nor a list item "- ...": ${e.message.split('\n')[0]}`);
   return problem(at.line, at.col, `YAML syntax: ${e.message.split('\n')[0]}`);
 }
 
@@ -186,7 +232,7 @@ export function parseInventory(text: string, file: string, opts: LoadOptions = {
   } catch (e) {
     throw new InventoryError([{ file, line: 1, col: 1, path: '', message: `YAML aliases expand too far (${(e as Error).message}): an inventory needs no more than a few`, severity: 'error' }]);
   }
-  const loc = new Locator(doc, lc);
+  const loc = new Locator(doc, lc, text);
   // where: the line to point at when the field itself is missing (default: the field, else its nearest parent)
   const at = (path: Path, message: string, where: Path = path) => {
     const p = loc.value(where);
@@ -207,13 +253,18 @@ export function parseInventory(text: string, file: string, opts: LoadOptions = {
         case 'unrecognized_keys':
           for (const key of issue.keys) {
             const p = loc.key(path, key);
-            const hint = didYouMean(key, allowedKeys(path));
-            err(p.line, p.col, formatPath([...path, key]), `unknown field${hint ? ` (did you mean "${hint}"?)` : ''}`);
+            const meant = meaning(key, path);
+            const hint = meant ? undefined : didYouMean(key, allowedKeys(path));
+            err(p.line, p.col, formatPath([...path, key]), `unknown field${meant ? `: ${meant}` : hint ? ` (did you mean "${hint}"?)` : ''}`);
           }
           break;
         case 'invalid_type':
           if (got === undefined) at(path, 'required field is missing');
-          else if (issue.expected === 'string' && typeof got === 'number') at(path, `expected a string, got number ${got} (quote it: YAML reads 1.30 as the number 1.3)`);
+          else if (issue.expected === 'string' && typeof got === 'number') {
+            // the user's own text, as written: YAML turned it into a number (1.30 into 1.3)
+            const written = loc.source(path) ?? String(got);
+            at(path, `expected a string, got the number ${got}${written !== String(got) ? ` (YAML reads ${written} as ${got})` : ''}: quote it: "${written}"`);
+          } else if (issue.expected === 'object' && path.at(-1) === 'cni' && typeof got === 'string') at(path, `expected a mapping, got ${describe(got)}: write cni: { plugin: ${got} }`);
           else at(path, `expected ${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'a mapping' : issue.expected}, got ${describe(got)}`);
           break;
         case 'too_big':
@@ -239,7 +290,7 @@ export function parseInventory(text: string, file: string, opts: LoadOptions = {
     const p = loc.value(path);
     warnings.push({ file, line: p.line, col: p.col, path: formatPath(path), message, severity: 'warning' });
   };
-  const inventory = checkSemantics(parsed.data, file, at, warn);
+  const inventory = checkSemantics(parsed.data, file, at, warn, getAt(raw, ['cluster', 'cni']) !== undefined);
   if (opts.keyFiles) {
     const keyPaths: Path[] = [['ssh', 'privateKeyPath'], ['ssh', 'bastion', 'privateKeyPath']];
     parsed.data.hosts.forEach((_h, i) => keyPaths.push(['hosts', i, 'ssh', 'privateKeyPath'], ['hosts', i, 'ssh', 'bastion', 'privateKeyPath']));
@@ -254,7 +305,7 @@ export function parseInventory(text: string, file: string, opts: LoadOptions = {
 
 type Report = (path: Path, message: string, where?: Path) => void;
 
-function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: Report): Inventory | undefined {
+function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: Report, cniWritten = true): Inventory | undefined {
   const c = inv.cluster;
   if (!DNS1123_LABEL.test(c.name) || c.name.length > 63) err(['cluster', 'name'], notLabel(c.name));
 
@@ -338,13 +389,16 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
         ['cluster', 'cni', c.cni.manifest ? 'manifest' : c.cni.version ? 'version' : 'plugin']);
     }
   }
+  // a mirror was chosen: every download that still goes upstream is named (issue 25 point 5)
+  for (const d of upstreamDownloads(inv, minor)) warn(d.path, d.message);
   if (c.cni.plugin === 'none' && (c.cni.manifest || c.cni.version)) {
     err(['cluster', 'cni', 'plugin'], 'plugin "none" takes no version or manifest');
   }
   // the manifest kbootstrap picks (no cni.manifest) against the versions its release is tested with (D8)
   // the versions table judges the release kbootstrap installs (no cni.manifest), pinned or the minor's default (D8)
   const cniVerdict = plugin && !c.cni.manifest && minor ? addonWarning(plugin.id, cniVersion(plugin, c.cni, minor), minor) : undefined;
-  if (cniVerdict) warn(['cluster', 'cni', c.cni.version ? 'version' : 'plugin'], cniVerdict);
+  // a cni the user never wrote (the default): the warning points at the version that makes it untested (issue 25 point 6)
+  if (cniVerdict) warn(cniWritten ? ['cluster', 'cni', c.cni.version ? 'version' : 'plugin'] : ['cluster', 'kubernetesVersion'], cniWritten ? cniVerdict : `the default CNI: ${cniVerdict.replace('set cluster.cni.version to', 'add cni: { plugin: ' + c.cni.plugin + ', version: ... } under cluster: with')}`);
   // ipvs is deprecated in 1.35 (KEP-5495, kubernetes/kubernetes#134539) and gated in 1.37 (#139397); kube-proxy's own default is iptables (D10)
   const ipvs = minor ? proxyModeStatus(minor, 'ipvs') : undefined;
   if (c.kubeProxyMode === 'ipvs' && (ipvs === 'deprecated' || ipvs === 'deprecated-gated')) {
@@ -449,7 +503,11 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     const { host: target, ...sshOwn } = h.ssh ?? {};
     const explicit = { ...stripUndefined(sshDefaults), ...stripUndefined(sshOwn) };
     // where each explicit field was written, so a message names the line the user must change
-    const fieldPaths = Object.fromEntries(Object.keys(explicit).map((k) => [k, k in stripUndefined(sshOwn) ? `hosts[${i}].ssh.${k}` : `ssh.${k}`]));
+    const fieldPaths: Record<string, string> = {
+      ...Object.fromEntries(Object.keys(explicit).map((k) => [k, k in stripUndefined(sshOwn) ? `hosts[${i}].ssh.${k}` : `ssh.${k}`])),
+      // the SSH target: hosts[].ssh.host when given (an alias or another address), else the host's address
+      address: target !== undefined ? `hosts[${i}].ssh.host` : `hosts[${i}].address`,
+    };
     const ssh = { ...SSH_DEFAULTS, ...explicit };
     hosts.push({
       index: i,

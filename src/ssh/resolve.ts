@@ -60,3 +60,8 @@ export function applySshConfig(inv: Inventory, specs: HostSpec[], configFile = i
     };
   });
 }
+
+/** What --verbose shows for a host: where each SSH setting came from (the inventory's field, OpenSSH's file and line, or a default). */
+export function sshSourcesLine(h: HostSpec): string {
+  return `${h.name}: ssh ${Object.entries(h.ssh.resolved?.sources ?? {}).map(([k, v]) => `${k} ${v}`).join('; ')}\n`;
+}

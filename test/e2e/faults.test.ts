@@ -59,11 +59,11 @@ describe.skipIf(!!LAB_SKIP_REASON)('faults', () => {
     const inv = writeInventory({ ssh: { privateKeyPath: '/nonexistent/id_ed25519' } });
     const r = await kb(['plan', inv]);
     expect(r.code).toBe(2);
-    // validate's warning names the line; the refusal to connect follows
-    const [warning, refusal, ...rest] = r.stderr.split('\n');
-    expect(warning).toMatch(new RegExp(`^${inv.replace(/[.]/g, '\\.')}:\\d+:\\d+ warning: ssh\\.privateKeyPath: no such file "/nonexistent/id_ed25519"`));
-    expect(refusal).toBe('kbootstrap: ssh.privateKeyPath /nonexistent/id_ed25519: no such file');
-    expect(rest).toEqual(['']);
+    // one message naming the field, last (issue 25 point 6: a warning and then the same words as an error said it twice);
+    // other warnings (the lab's minor past its end of life) may come before it
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines.filter((l) => l.includes('/nonexistent/id_ed25519'))).toEqual(['kbootstrap: ssh.privateKeyPath /nonexistent/id_ed25519: no such file']);
+    expect(lines.at(-1)).toBe('kbootstrap: ssh.privateKeyPath /nonexistent/id_ed25519: no such file');
   });
 
   it('sudo that needs a password nobody gave', async () => {

@@ -94,7 +94,7 @@ describe.skipIf(!!LAB_SKIP_REASON)('lifecycle commands', () => {
   it('kubeconfig: to a 0600 file, renamed after the cluster; --merge twice keeps other contexts and changes nothing the second time', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kb-kc-'));
     const out = join(dir, 'e2e.conf');
-    const r = await kb(['kubeconfig', inv2, '-o', out]);
+    const r = await kb(['kubeconfig', inv2, '--file', out]);
     expect(r.code).toBe(0);
     expect(statSync(out).mode & 0o777).toBe(0o600);
     const cfg = parse(readFileSync(out, 'utf8'));

@@ -98,7 +98,8 @@ describe.skipIf(!!LAB_SKIP_REASON)('hosts described only by aliases of an OpenSS
     const plan = await kb(['plan', inv, '--output', 'json']);
     expect(plan.code).toBe(0);
     const verbose = await kb(['check', inv, '--verbose']);
-    expect(verbose.stdout).toContain(`${hosts[4]!.name}: address ${hosts[4]!.address} (ssh config ${config}:`);
-    expect(verbose.stdout).toMatch(new RegExp(`${hosts[4]!.name}: .*jumps root@${hosts[0]!.address.replace(/\./g, '\\.')}:22`));
+    // diagnostics, on stderr (issue 25: stdout stays the report)
+    expect(verbose.stderr).toContain(`${hosts[4]!.name}: ssh address ${hosts[4]!.address} (ssh config ${config}:`);
+    expect(verbose.stderr).toMatch(new RegExp(`${hosts[4]!.name}: .*jumps root@${hosts[0]!.address.replace(/\./g, '\\.')}:22`));
   });
 });
