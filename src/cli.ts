@@ -30,6 +30,7 @@ import { Redactor } from './redact.js';
 import { thisRun, type LockMode } from './run/host-lock.js';
 import type { ConnectContext } from './connect.js';
 import type { SessionRun } from './session.js';
+import { registerEtcdCommands } from './commands/etcd.js';
 
 
 const defaultIo: Io = {
@@ -127,7 +128,7 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
   const inv = load(file, io);
   const plan = extras.plan ? extras.plan(inv) : buildPlan(inv, filterFrom(o));
   if (extras.confirm && !(await extras.confirm(inv, plan))) {
-    io.err('upgrade: nothing done\n');
+    io.err(`${extras.command ?? 'upgrade'}: nothing done\n`);
     return EXIT.failed;
   }
   const firstCp = firstControlPlane(inv);
@@ -295,6 +296,17 @@ Exit codes:
       };
       setCode(await runOverSsh(file, o, 'apply', io, { plan: buildUpgradePlan, confirm, maxUnavailable: o.maxUnavailable as number, command: 'upgrade' }));
     });
+
+  // backup and restore: plans on the Runner (src/commands/etcd.ts)
+  registerEtcdCommands(program, {
+    io, setCode, load, runOptions,
+    run: (file, o, mode, runIo, extras) => runOverSsh(file, o as unknown as RunFlags, mode, runIo, extras),
+    confirm: async (message) => {
+      if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
+      const { default: inquirer } = await import('inquirer');
+      return (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
+    },
+  });
 
   program.command('render')
     .description('write the dry-run script of every host to DIR/<host>.sh (or print them)')

@@ -8,7 +8,8 @@
 import type { HostSpec, Inventory } from './inventory/model.js';
 
 export type PhaseId = 'gate' | 'prepare' | 'init' | 'join-control-planes' | 'join-workers' | 'cluster'
-  | 'upgrade-preflight' | 'upgrade-repositories' | 'upgrade-first-control-plane' | 'upgrade-control-planes' | 'upgrade-workers' | 'upgrade-verify';
+  | 'upgrade-preflight' | 'upgrade-repositories' | 'upgrade-first-control-plane' | 'upgrade-control-planes' | 'upgrade-workers' | 'upgrade-verify'
+  | 'backup' | 'restore-gate' | 'restore';
 
 export interface PhaseDef {
   id: PhaseId;
@@ -59,4 +60,19 @@ export const UPGRADE_PHASES: readonly PhaseDef[] = [
   { id: 'upgrade-control-planes', title: 'Upgrade the other control planes, one at a time', mode: 'serial', hosts: (inv) => cps(inv).slice(1), clusterWide: true, ignoresOnly: false, haltOnFailure: true },
   { id: 'upgrade-workers', title: 'Upgrade the workers, --max-unavailable at a time', mode: 'parallel', hosts: workers, clusterWide: true, ignoresOnly: false, limit: 'max-unavailable', haltOnFailure: true },
   { id: 'upgrade-verify', title: 'Every node Ready, kube-system pods running', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true },
+];
+
+/** `kbootstrap backup`: one snapshot, taken on the first control plane (src/steps/etcd-backup.ts). */
+export const BACKUP_PHASES: readonly PhaseDef[] = [
+  { id: 'backup', title: 'Snapshot etcd and copy the PKI and kubeadm-config', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true },
+];
+
+/**
+ * `kbootstrap restore` (src/steps/etcd-restore.ts): refused while a cluster
+ * answers on any control plane, then the CA keys and the etcd data onto the
+ * first control plane; `up` then initialises it on that data and joins the others.
+ */
+export const RESTORE_PHASES: readonly PhaseDef[] = [
+  { id: 'restore-gate', title: 'No cluster may answer on the control planes', mode: 'parallel', hosts: cps, clusterWide: true, ignoresOnly: true, gate: true },
+  { id: 'restore', title: 'Restore the PKI and etcd onto the first control plane', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true },
 ];
