@@ -110,6 +110,9 @@ export function registerEtcdCommands(program: Command, d: EtcdCommandDeps): void
       if (!o.from && !o.dryRun) throw new UsageError('restore: name the archive with --from FILE');
       // the whole archive is read and checked before anything connects: a damaged one changes no host
       const backup: RestoreSource | undefined = o.from ? { ...readBackup(o.from), file: o.from } : undefined;
+      if (backup && (backup as { sidecar?: string }).sidecar === 'absent') {
+        io.err(`kbootstrap: warning: no ${o.from}.sha256 beside it: what the archive holds was checked (gzip's CRC-32, every entry's sha256), not each byte of the file\n`);
+      }
       if (o.dryRun) {
         const inv = d.load(file, io, { keyFiles: false });
         await printDryRun(d, inv, buildRestorePlan(inv, backup ?? placeholderBackup(inv), Boolean(o.force)), o);

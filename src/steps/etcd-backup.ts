@@ -11,7 +11,8 @@ import { parse as parseYaml } from 'yaml';
 import { render } from '../shell/templates.js';
 import { first, kv } from '../shell/kv.js';
 import { KbError } from '../errors.js';
-import { firstControlPlaneOnly, type Step, type StepContext } from './types.js';
+import { firstControlPlaneOnly, type Step } from './types.js';
+import type { ClusterSpec } from '../inventory/model.js';
 import { parseMembers } from '../etcd/members.js';
 import type { EtcdMember, SnapshotStatus } from '../etcd/archive.js';
 
@@ -45,8 +46,8 @@ interface Found {
 }
 
 /** The shell functions kb_etcdctl and/or kb_etcdutl (only those the script calls: shellcheck finds the others unreachable). */
-export const etcdTools = (ctx: StepContext, use: { ctl?: boolean; utl?: boolean; image?: string }): string =>
-  render('etcd/tools', { ctl: Boolean(use.ctl), utl: Boolean(use.utl), image: use.image ?? '', docker: ctx.cluster.containerRuntime === 'docker' });
+export const etcdTools = (cluster: ClusterSpec, use: { ctl?: boolean; utl?: boolean; image?: string }): string =>
+  render('etcd/tools', { ctl: Boolean(use.ctl), utl: Boolean(use.utl), image: use.image ?? '', docker: cluster.containerRuntime === 'docker' });
 
 /** kubeadm-config's ClusterConfiguration.kubernetesVersion, without the v. */
 export function kubernetesVersionOf(kubeadmConfigYaml: string): string | undefined {
@@ -76,7 +77,7 @@ export function etcdBackupStep(sink: BackupSink): Step<Found> {
     hosts: firstControlPlaneOnly,
     requires: [],
     mandatory: true,
-    check: (ctx) => etcdTools(ctx, { ctl: true }) + render('etcd/backup-check', {}),
+    check: (ctx) => etcdTools(ctx.cluster, { ctl: true }) + render('etcd/backup-check', {}),
     parse(out) {
       const m = kv(out.stdout);
       const members = parseMembers(m.get('member') ?? []);
@@ -96,7 +97,7 @@ export function etcdBackupStep(sink: BackupSink): Step<Found> {
     async apply(ctx, found) {
       const { host } = ctx;
       if (found.problem) throw new KbError(`${host.name}: ${found.problem}; nothing was taken`);
-      const tools = etcdTools(ctx, { ctl: true, utl: true, image: found.image });
+      const tools = etcdTools(ctx.cluster, { ctl: true, utl: true, image: found.image });
       try {
         const st = await host.exec(tools + render('etcd/snapshot', { path: SNAPSHOT_PATH }), {
           mutates: true, timeoutMs: 10 * 60_000, note: 'a snapshot of etcd, checked', dryRunStdout: '{"hash":0,"revision":0,"totalKey":0,"totalSize":0}',

@@ -131,7 +131,7 @@ export function restoreEtcdStep(src: RestoreSource): Step<EtcdFound> {
       if (found.occupied) throw new KbError(`${host.name}: /var/lib/etcd holds the data of another etcd: reset the host first (kbootstrap reset), or pass --force to move it aside`);
       await host.upload(src.snapshot, SNAPSHOT_UPLOAD, { mode: '600', note: `the snapshot from ${src.file}`, onProgress: (n, total) => src.onProgress?.('snapshot', n, total) });
       const peerUrl = `https://${host.spec.address}:2380`;
-      await host.exec(etcdTools(ctx, { utl: true, image: src.manifest.etcd.image }) + render('etcd/restore-etcd', { sha256: digest, name: host.name, initialCluster: `${host.name}=${peerUrl}`, peerUrl }), {
+      await host.exec(etcdTools(ctx.cluster, { utl: true, image: src.manifest.etcd.image }) + render('etcd/restore-etcd', { sha256: digest, name: host.name, initialCluster: `${host.name}=${peerUrl}`, peerUrl }), {
         mutates: true, timeoutMs: 10 * 60_000, note: 'etcdutl snapshot restore into a new data directory',
       });
     },

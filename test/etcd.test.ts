@@ -1,0 +1,126 @@
+/**
+ * Backup archive and etcd membership (issue 22 item 2): what a changed byte,
+ * a cut-off file or a wrong sidecar does to `restore` (refused, naming the
+ * file, before anything connects), and the quorum rule of `reset --host`.
+ */
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packBackup, readBackup, writeBackup } from '../src/etcd/archive.js';
+import { healthyEndpoints, parseMembers, planRemoval } from '../src/etcd/members.js';
+import { fixtureBackup } from './support/etcd-fixture.js';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+
+const REPO = join(import.meta.dirname, '..');
+/** The built CLI (npm run build first), as the operator runs it. */
+function kbootstrap(args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync('node', [join(REPO, 'bin', 'kbootstrap.js'), ...args], { cwd: REPO, encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: mkdtempSync(join(tmpdir(), 'kb-cache-')) } });
+  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('backup archive', () => {
+  it('round-trips byte for byte, is 0600 with FILE.sha256 beside it, and packs the same bytes twice', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kb-archive-'));
+    try {
+      const c = fixtureBackup('lab');
+      expect(packBackup(c).equals(packBackup(c))).toBe(true);
+      const file = join(dir, 'b.tar.gz');
+      const w = writeBackup(file, c);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(readFileSync(`${file}.sha256`, 'utf8')).toBe(`${w.sha256}  b.tar.gz\n`);
+      const r = readBackup(file);
+      expect(r.sidecar).toBe('matches');
+      expect(r.snapshot.equals(c.snapshot)).toBe(true);
+      expect(r.pkiTar.equals(c.pkiTar)).toBe(true);
+      expect(r.manifest).toEqual(c.manifest);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses, naming the file, every single changed byte and every cut, with or without FILE.sha256', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kb-archive-'));
+    try {
+      const bytes = packBackup(fixtureBackup('lab'));
+      const file = join(dir, 'x.tar.gz');
+      const named = new RegExp(`^${file.replace(/[.]/g, '\\.')}: not a usable kbootstrap backup: .*; nothing was changed on any host$`);
+      // every byte position (the archive is small), one bit flipped, with FILE.sha256 beside it (as backup writes it): all refused
+      const accepted: number[] = [];
+      const silent: number[] = [];
+      for (let at = 0; at < bytes.length; at++) {
+        const x = Buffer.from(bytes);
+        x[at]! ^= 0x01;
+        writeFileSync(file, x);
+        writeFileSync(`${file}.sha256`, `${createHash('sha256').update(bytes).digest('hex')}  x.tar.gz\n`);
+        try { readBackup(file); accepted.push(at); } catch (e) { expect((e as Error).message).toMatch(named); }
+        // without it, the archive alone refuses every change to what it holds; the only bytes it cannot see
+        // are padding bits of deflate's flush blocks, which decompress to the very same content
+        rmSync(`${file}.sha256`);
+        try {
+          const r = readBackup(file);
+          expect(gunzipSync(x).equals(gunzipSync(bytes))).toBe(true);
+          expect(r.sidecar).toBe('absent');
+          silent.push(at);
+        } catch (e) { expect((e as Error).message).toMatch(named); }
+      }
+      expect(accepted).toEqual([]);
+      expect(silent.length).toBeLessThan(8);
+      for (const len of [0, 9, 10, 100, bytes.length - 1]) {
+        writeFileSync(file, bytes.subarray(0, len));
+        expect(() => readBackup(file)).toThrow(`${file}: not a usable kbootstrap backup`);
+      }
+      writeFileSync(file, bytes);
+      writeFileSync(`${file}.sha256`, `${'0'.repeat(64)}  x.tar.gz\n`);
+      expect(() => readBackup(file)).toThrow(/its sha256 is [0-9a-f]{64}, .*x\.tar\.gz\.sha256 says 0{64} \(truncated or altered\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('restore refuses a damaged archive before it connects to anything (exit 2, the file named)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kb-archive-'));
+    try {
+      const file = join(dir, 'b.tar.gz');
+      writeBackup(file, fixtureBackup('lab'));
+      const x = readFileSync(file);
+      x[x.length >> 1]! ^= 0xff;
+      writeFileSync(file, x);
+      // inventories/lab.yaml names hosts nobody can reach: a connection attempt would fail differently
+      const r = kbootstrap(['restore', 'inventories/lab.yaml', '--from', file, '--yes']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`kbootstrap: ${file}: not a usable kbootstrap backup: its sha256 is ${/its sha256 is ([0-9a-f]{64})/.exec(r.stderr)?.[1]}, ${file}.sha256 says ${readFileSync(`${file}.sha256`, 'utf8').split(' ')[0]} (truncated or altered); nothing was changed on any host\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('etcd membership and quorum', () => {
+  const list = [
+    '8e9e05c52164694d, started, cp-1, https://10.0.0.11:2380, https://10.0.0.11:2379, false',
+    '91bc3c398fb3c146, started, cp-2, https://10.0.0.12:2380, https://10.0.0.12:2379, false',
+    'fd422379fda50e48, started, cp-3, https://10.0.0.13:2380, https://10.0.0.13:2379, false',
+  ];
+  const members = parseMembers(list);
+  const health = (...up: number[]) => healthyEndpoints(up.map((i) => `https://10.0.0.1${i}:2379 is healthy: successfully committed proposal: took = 2ms`)
+    .concat(['https://10.0.0.19:2379 is unhealthy: failed to commit proposal: context deadline exceeded', 'Error: unhealthy cluster']));
+
+  it('reads etcdctl member list -w simple', () => {
+    expect(members.map((m) => [m.id, m.name, m.clientUrls[0]])).toEqual([['8e9e05c52164694d', 'cp-1', 'https://10.0.0.11:2379'], ['91bc3c398fb3c146', 'cp-2', 'https://10.0.0.12:2379'], ['fd422379fda50e48', 'cp-3', 'https://10.0.0.13:2379']]);
+  });
+
+  it('removes a member when a quorum of healthy members stays; refuses, naming them, when it would not', () => {
+    expect(planRemoval(members, health(1, 2, 3), ['cp-3'])).toEqual({ remove: [members[2]] });
+    // one member already down: 2 left of which 1 healthy, a quorum of 2 needs 2
+    expect(planRemoval(members, health(1, 3), ['cp-3']).refusal).toBe('removing cp-3 from etcd leaves 2 members of which 1 is healthy (cp-2 is not): a quorum needs 2, so etcd, and the cluster with it, would stop');
+    // removing the member that is down is fine: 2 left, both healthy
+    expect(planRemoval(members, health(1, 3), ['cp-2']).refusal).toBeUndefined();
+    expect(planRemoval(members, health(1, 2, 3), ['cp-2', 'cp-3']).refusal).toBeUndefined();
+    expect(planRemoval(members, health(1, 2, 3), ['cp-1', 'cp-2', 'cp-3']).refusal).toMatch(/leaves etcd no member/);
+    // a host that is no member (a worker, a control plane already removed): nothing to remove
+    expect(planRemoval(members, health(1, 2, 3), ['worker-1'])).toEqual({ remove: [] });
+  });
+});
