@@ -124,8 +124,10 @@ export function stopEtcd() {
   rmSync(PID, { force: true });
   if (!pid) return;
   try { process.kill(pid, 'SIGTERM'); } catch { return; }
+  // gone, or a zombie its parent has not reaped yet
+  const alive = () => { try { return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; } };
   for (let i = 0; i < 100; i++) {
-    try { process.kill(pid, 0); } catch { return; }
+    if (!alive()) return;
     execFileSync('sleep', ['0.1']);
   }
   try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }

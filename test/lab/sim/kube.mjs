@@ -450,10 +450,16 @@ function join(args) {
       }
       if (c.certKey.key !== certKey) fail(1, 'error execution phase control-plane-prepare/download-certs: error downloading certs: error decoding certs: failed to decrypt data: cipher: message authentication failed\nTo see the stack trace of this error execute with --v=5 or higher');
     }
-    if (c.nodes[name] && !c.nodes[name].deleted) {
+    // kubeadm refuses only a Node of that name whose Ready condition is True (cmd/kubeadm/app/cmd/phases/join/kubelet.go,
+    // runKubeletStartJoinPhase: "A new Node with the same name as an existing control-plane Node can cause undefined
+    // behavior"); a NotReady one (its kubelet gone, a cluster restored from a backup) is taken over. Read 2026-12-07.
+    if (c.nodes[name] && !c.nodes[name].deleted && nodeReady(c, c.nodes[name])) {
       fail(1, `error execution phase kubelet-start: a Node with name "${name}" and status "Ready" already exists in the cluster. You must delete the existing Node or change the name of this new joining Node\nTo see the stack trace of this error execute with --v=5 or higher`);
     }
+    const before = c.nodes[name];
     c.nodes[name] = nodeRecord(name, cp, c);
+    // the kubelet registers against the Node that is there: its labels stay
+    if (before && !before.deleted) c.nodes[name] = { ...c.nodes[name], labels: { ...before.labels, ...c.nodes[name].labels }, created: before.created };
     saveClusterState(s);
     return c;
   });
