@@ -567,10 +567,10 @@ function reset(args) {
       const s = clusterState();
       const c = s.clusters[server];
       if (c) { const n = c.nodes?.[name]; if (n) n.kubeletActive = false; }
-      if (c && c.nodes[name] && wasCp) {
-        // etcd member removed; the last control plane takes the cluster with it
-        c.nodes[name].controlPlaneGone = true;
-        const remaining = Object.values(c.nodes).filter((n) => n.controlPlane && !n.controlPlaneGone);
+      if (c && wasCp) {
+        // etcd member removed; the last control plane takes the cluster with it (its Node may be deleted already: drained first)
+        if (c.nodes[name]) c.nodes[name].controlPlaneGone = true;
+        const remaining = Object.entries(c.nodes).filter(([n, x]) => n !== name && x.controlPlane && !x.controlPlaneGone);
         if (!remaining.length) { delete s.clusters[server]; (s.removed ??= []).push(server); }
         else if (c.etcd) {
           saveClusterState(s);
