@@ -135,7 +135,19 @@ export function stopEtcd() {
 
 /** `member add`: returns ETCD_INITIAL_CLUSTER for the new member, as etcdctl prints it. */
 export function memberAdd(dir, endpoints, name, address) {
-  const out = etcdctl(dir, endpoints, ['member', 'add', name, `--peer-urls=https://${address}:2380`]);
+  // etcd refuses a new voting member until the members are connected to the leader for a while
+  // ("etcdserver: unhealthy cluster", etcd's --strict-reconfig-check); kubeadm retries the add with a
+  // backoff (cmd/kubeadm/app/util/etcd/etcd.go, AddMember). Read 2026-12-07.
+  let out;
+  for (let i = 0; ; i++) {
+    try {
+      out = etcdctl(dir, endpoints, ['member', 'add', name, `--peer-urls=https://${address}:2380`]);
+      break;
+    } catch (e) {
+      if (i >= 40) throw new Error(`etcdctl member add ${name}: ${String(e.stderr || e.message).trim()}`);
+      execFileSync('sleep', ['0.5']);
+    }
+  }
   const m = /ETCD_INITIAL_CLUSTER="([^"]*)"/.exec(out);
   if (!m) throw new Error(`etcdctl member add printed no ETCD_INITIAL_CLUSTER: ${out}`);
   return m[1];
