@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { packBackup, readBackup, writeBackup } from '../src/etcd/archive.js';
 import { healthyEndpoints, parseMembers, planRemoval } from '../src/etcd/members.js';
 import { fixtureBackup } from './support/etcd-fixture.js';
+import { exampleInventory, ctxFor } from './support/contexts.js';
+import { FakeTransport } from './support/fake-transport.js';
+import { etcdBackupStep, SNAPSHOT_PATH, type BackupSink } from '../src/steps/etcd-backup.js';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
@@ -122,5 +125,50 @@ describe('etcd membership and quorum', () => {
     expect(planRemoval(members, health(1, 2, 3), ['cp-1', 'cp-2', 'cp-3']).refusal).toMatch(/leaves etcd no member/);
     // a host that is no member (a worker, a control plane already removed): nothing to remove
     expect(planRemoval(members, health(1, 2, 3), ['worker-1'])).toEqual({ remove: [] });
+  });
+});
+
+describe('the etcd-snapshot step', () => {
+  const inv = exampleInventory('rocky-ha');
+  const healthy = ['etcd=present', 'image=registry.k8s.io/etcd:3.5.15-0', 'health=ok', 'member=8e9e05c52164694d, started, cp-1, https://192.168.60.11:2380, https://192.168.60.11:2379, false', ''].join('\n');
+  const status = { hash: 1, revision: 9, totalKey: 5, totalSize: 20480 };
+
+  it('reads etcd\'s health and members; refuses an unhealthy or absent etcd without touching the host', async () => {
+    const sink: BackupSink = {};
+    const step = etcdBackupStep(sink);
+    const t = new FakeTransport();
+    const ctx = ctxFor(inv, 0, step, t);
+    const ok = step.parse({ step: step.id, code: 0, stdout: healthy }, ctx);
+    expect(ok).toMatchObject({ done: false, reason: 'etcd healthy, 1 member (cp-1): a snapshot is taken on every run', found: { image: 'registry.k8s.io/etcd:3.5.15-0' } });
+    const sick = step.parse({ step: step.id, code: 0, stdout: 'etcd=present\nimage=x\nhealth=https://127.0.0.1:2379 is unhealthy: failed to commit proposal\n' }, ctx);
+    await expect(step.apply(ctx, sick.found)).rejects.toThrow('cp-1: etcd is not healthy: https://127.0.0.1:2379 is unhealthy: failed to commit proposal; nothing was taken');
+    const absent = step.parse({ step: step.id, code: 0, stdout: 'etcd=absent\n' }, ctx);
+    await expect(step.apply(ctx, absent.found)).rejects.toThrow(/no stacked etcd here/);
+    expect(t.calls).toEqual([]);
+  });
+
+  it('takes the snapshot, copies it and the PKI back byte for byte, and removes both from the host, also when a copy fails', async () => {
+    const sink: BackupSink = {};
+    const step = etcdBackupStep(sink);
+    const snapshot = Buffer.concat([Buffer.from([0xff, 0xfe, 0x00]), Buffer.alloc(20480 + 32 - 3, 0x80)]);
+    const t = new FakeTransport({}, (script) => ({ code: 0, stdout: script.includes('snapshot status') ? `${JSON.stringify(status)}\n` : script.includes('kubeadm-config') ? 'data:\n  ClusterConfiguration: |\n    kubernetesVersion: v1.31.2\n' : '', stderr: '' }));
+    t.files.set(SNAPSHOT_PATH, snapshot);
+    t.files.set('/var/lib/kbootstrap/backup/pki.tar', Buffer.from([1, 2, 0xff]));
+    const ctx = ctxFor(inv, 0, step, t);
+    await step.apply(ctx, step.parse({ step: step.id, code: 0, stdout: healthy }, ctx).found);
+    expect(sink.taken?.snapshot.equals(snapshot)).toBe(true);
+    expect(sink.taken?.pkiTar.equals(Buffer.from([1, 2, 0xff]))).toBe(true);
+    expect(sink.taken).toMatchObject({ kubernetesVersion: '1.31.2', status, image: 'registry.k8s.io/etcd:3.5.15-0', members: [{ name: 'cp-1' }] });
+    expect(t.calls.at(-1)!.detail).toContain(`rm -f ${SNAPSHOT_PATH} /var/lib/kbootstrap/backup/pki.tar`);
+    expect(step.parse({ step: step.id, code: 0, stdout: healthy }, ctx)).toMatchObject({ done: true, reason: 'snapshot taken: 20480 bytes, revision 9, 5 keys' });
+
+    // a snapshot cut short on the way is refused, and nothing stays behind
+    const short = new FakeTransport({}, (script) => ({ code: 0, stdout: script.includes('snapshot status') ? `${JSON.stringify(status)}\n` : '', stderr: '' }));
+    short.files.set(SNAPSHOT_PATH, snapshot.subarray(0, 1000));
+    const sink2: BackupSink = {};
+    const ctx2 = ctxFor(inv, 0, step, short);
+    await expect(etcdBackupStep(sink2).apply(ctx2, { members: [] })).rejects.toThrow('cp-1: the snapshot copied here has 1000 bytes, etcdutl counted 20480 + its 32-byte hash');
+    expect(short.calls.at(-1)!.detail).toContain(`rm -f ${SNAPSHOT_PATH}`);
+    expect(sink2.taken).toBeUndefined();
   });
 });
