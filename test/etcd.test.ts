@@ -101,6 +101,30 @@ describe('backup archive', () => {
   });
 });
 
+describe('backup and restore on the command line', () => {
+  it('dry runs print bash or JSON; missing or meaningless arguments are usage errors (exit 2) before anything connects', () => {
+    const json = kbootstrap(['backup', 'inventories/rocky-ha.yaml', '--dry-run', '--output', 'json']);
+    expect(json.code).toBe(0);
+    expect((JSON.parse(json.stdout) as { hosts: { host: string }[] }).hosts.map((h) => h.host)).toEqual(['cp-1']);
+    const restore = kbootstrap(['restore', 'inventories/rocky-ha.yaml', '--dry-run']);
+    expect(restore.code).toBe(0);
+    expect(restore.stdout).toContain('etcdutl snapshot restore into a new data directory');
+    expect(restore.stdout).toContain('# the snapshot from <BACKUP>');
+    for (const [args, msg] of [
+      [['backup', 'inventories/lab.yaml'], 'kbootstrap: backup: name the archive with -o FILE\n'],
+      [['backup', 'inventories/lab.yaml', '-o', '/nonexistent-dir/b.tar.gz'], 'kbootstrap: backup: cannot write /nonexistent-dir/b.tar.gz: no such directory\n'],
+      [['backup', 'inventories/lab.yaml', '-o', 'package.json'], 'kbootstrap: backup: package.json exists; kbootstrap does not overwrite a backup (move it, or choose another name)\n'],
+      [['restore', 'inventories/lab.yaml'], 'kbootstrap: restore: name the archive with --from FILE\n'],
+      [['restore', 'inventories/lab.yaml', '--from', 'x', '--only', 'k8s-master'], 'kbootstrap: restore: --only does not apply: restore runs its whole plan\n'],
+      [['restore', 'inventories/lab.yaml', '--from', '/nonexistent.tar.gz'], 'kbootstrap: cannot read /nonexistent.tar.gz: no such file\n'],
+    ] as const) {
+      const r = kbootstrap([...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toBe(msg);
+    }
+  });
+});
+
 describe('etcd membership and quorum', () => {
   const list = [
     '8e9e05c52164694d, started, cp-1, https://10.0.0.11:2380, https://10.0.0.11:2379, false',
