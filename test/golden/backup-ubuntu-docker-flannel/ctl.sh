@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kbootstrap dry run for ctl (192.168.56.10), role control-plane
 # OS assumed: Ubuntu 22.04.4 LTS (from the inventory; a real run reads /etc/os-release)
-# Cluster jammy: Kubernetes 1.29.8, docker, CNI flannel, kube-proxy iptables
+# Cluster jammy: Kubernetes 1.36.4, docker, CNI flannel, kube-proxy iptables
 # SSH: ubuntu@192.168.56.10:22 (commands run through sudo -n)
 #
 # Each step shows its read-only check (kbootstrap parses what it prints) and

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kbootstrap dry run for cp-1 (192.168.60.11), role control-plane
 # OS assumed: Rocky Linux 9.4 (Blue Onyx) (from the inventory; a real run reads /etc/os-release)
-# Cluster rocky-ha: Kubernetes 1.31.2, containerd, CNI calico, kube-proxy ipvs
+# Cluster rocky-ha: Kubernetes 1.36.4, containerd, CNI calico, kube-proxy ipvs
 # SSH: root@192.168.60.11:22
 #
 # Each step shows its read-only check (kbootstrap parses what it prints) and
