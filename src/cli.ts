@@ -37,6 +37,7 @@ import { Redactor } from './redact.js';
 import { thisRun, type LockMode } from './run/host-lock.js';
 import type { ConnectContext } from './connect.js';
 import type { SessionRun } from './session.js';
+import { registerEtcdCommands } from './commands/etcd.js';
 import { matrixJson, matrixText } from './versions/matrix.js';
 
 
@@ -418,6 +419,17 @@ ${EXIT_CODES}`)
       }
       setCode(await planCommand(file, o, io, buildUpgradePlan, 'upgrade', (inv, running) => upgradeQuestion(inv, o.maxUnavailable as number, running)));
     });
+
+  // backup and restore: plans on the Runner (src/commands/etcd.ts)
+  registerEtcdCommands(program, {
+    io, setCode, load, runOptions,
+    run: (file, o, mode, runIo, extras) => runOverSsh(file, o as unknown as RunFlags, mode, runIo, extras),
+    confirm: async (message) => {
+      if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
+      const { default: inquirer } = await import('inquirer');
+      return (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
+    },
+  });
 
   program.command('render')
     .summary('the dry-run scripts: one file per host (--dir DIR), or on stdout')

@@ -11,7 +11,7 @@ import { Runner } from './runner.js';
 import { UsageError } from './errors.js';
 import { DEFAULTS } from './defaults.js';
 import { buildPlan, type Plan, type PlanFilter } from './plan.js';
-import { PRELUDE, writeCommand } from './shell/prelude.js';
+import { PRELUDE, readCommand, writeCommand } from './shell/prelude.js';
 import { heredocDelimiter } from './shell/quote.js';
 import { Redactor } from './redact.js';
 import type { AnyStep } from './steps/types.js';
@@ -99,6 +99,10 @@ function renderHost(
         if (r.note) out.push(`# ${r.note}`);
         if (!r.mutates) out.push('# (read-only)');
         out.push('(', r.script.trimEnd(), ')');
+      } else if (r.kind === 'download') {
+        // bytes that come back to the operator's machine: the read is shown, never run by the script
+        if (r.note) out.push(`# ${r.note}`);
+        out.push(`# reads back to this machine: ${readCommand(r.path)}`);
       } else if (r.summary !== undefined) {
         // a file from the operator's machine: what it is, never what it says
         if (r.note) out.push(`# ${r.note}`);

@@ -81,7 +81,7 @@ export interface WriteOptions {
 }
 
 /** Replace `path` with `text`: whole or not at all, never through a link (see the top of this file). */
-export function writeFileSafely(path: string, text: string, o: WriteOptions): void {
+export function writeFileSafely(path: string, text: string | Buffer, o: WriteOptions): void {
   const secret = o.mode === 0o600;
   const tmp = join(dirname(path), `.${basename(path)}.kbootstrap-${randomBytes(8).toString('hex')}`);
   let fd: number | undefined;
@@ -90,7 +90,7 @@ export function writeFileSafely(path: string, text: string, o: WriteOptions): vo
     fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, secret ? 0o600 : o.mode);
     created = true;
     if (secret) fchmodSync(fd, 0o600);
-    const data = Buffer.from(text, 'utf8');
+    const data = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
     for (let off = 0; off < data.length;) off += writeSync(fd, data, off, data.length - off);
     fsyncSync(fd);
     closeSync(fd);

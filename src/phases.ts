@@ -9,7 +9,8 @@ import type { HostSpec, Inventory } from './inventory/model.js';
 
 export type PhaseId = 'gate' | 'prepare' | 'init' | 'join-control-planes' | 'join-workers' | 'cluster'
   | 'upgrade-preflight' | 'upgrade-repositories' | 'upgrade-first-control-plane' | 'upgrade-control-planes' | 'upgrade-workers' | 'upgrade-verify'
-  | 'certs-preflight' | 'certs-control-planes' | 'certs-kubelets';
+  | 'certs-preflight' | 'certs-control-planes' | 'certs-kubelets'
+  | 'backup' | 'restore-gate' | 'restore';
 
 export interface PhaseDef {
   id: PhaseId;
@@ -71,4 +72,19 @@ export const CERTS_RENEW_PHASES: readonly PhaseDef[] = [
   { id: 'certs-preflight', title: 'Preflight: every control plane up, every node Ready', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true, gate: true },
   { id: 'certs-control-planes', title: 'Renew the control planes\' certificates, one at a time', mode: 'serial', hosts: cps, clusterWide: true, ignoresOnly: false, haltOnFailure: true },
   { id: 'certs-kubelets', title: 'Kubelet client certificates rotate themselves', mode: 'parallel', hosts: (inv) => inv.hosts, clusterWide: false, ignoresOnly: false },
+];
+
+/** `kbootstrap backup`: one snapshot, taken on the first control plane (src/steps/etcd-backup.ts). */
+export const BACKUP_PHASES: readonly PhaseDef[] = [
+  { id: 'backup', title: 'Snapshot etcd and copy the PKI and kubeadm-config', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true },
+];
+
+/**
+ * `kbootstrap restore` (src/steps/etcd-restore.ts): refused while a cluster
+ * answers on any control plane, then the CA keys and the etcd data onto the
+ * first control plane; `up` then initialises it on that data and joins the others.
+ */
+export const RESTORE_PHASES: readonly PhaseDef[] = [
+  { id: 'restore-gate', title: 'No cluster may answer on the control planes', mode: 'parallel', hosts: cps, clusterWide: true, ignoresOnly: true, gate: true },
+  { id: 'restore', title: 'Restore the PKI and etcd onto the first control plane', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true },
 ];

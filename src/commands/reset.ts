@@ -12,6 +12,9 @@ import type { Io } from '../io.js';
 import type { Prompt } from '../ssh/credentials.js';
 import type { Host } from '../host/host.js';
 import { plural } from '../report.js';
+import { kv } from '../shell/kv.js';
+import { etcdTools } from '../steps/etcd-backup.js';
+import { healthyEndpoints, parseMembers, planRemoval } from '../etcd/members.js';
 
 export interface ResetFlags extends SessionFlags { host?: string[]; all?: boolean; yes?: boolean; output?: 'text' | 'json' }
 export type Confirm = (message: string) => Promise<boolean>;
@@ -28,6 +31,26 @@ export function resetTargets(inv: Inventory, o: ResetFlags): HostSpec[] {
     throw new UsageError(`reset: ${cps.map((c) => c.name).join(', ')} ${cps.length === 1 ? 'is the last control plane' : 'are all the control planes'}: resetting ${cps.length === 1 ? 'it' : 'them'} destroys the cluster; use --all for that`);
   }
   return targets;
+}
+
+/**
+ * The etcd members of the control planes being reset (name → member id),
+ * read through a control plane that stays; refused, naming them, when removing
+ * them would leave etcd without a quorum of healthy members. kubeadm reset
+ * removes the member itself too, but only when the host's own etcd still
+ * answers; a member left behind counts against the quorum from then on.
+ */
+async function etcdRemovals(inv: Inventory, cp: Host, names: string[]): Promise<Map<string, string>> {
+  if (!names.length) return new Map();
+  const r = await cp.exec(etcdTools(inv.cluster, { ctl: true }) + render('etcd/members', {}), { step: 'reset', mutates: false, allowFailure: true, note: 'etcd members and their health' });
+  const m = kv(r.stdout);
+  const members = parseMembers(m.get('member') ?? []);
+  if (!members.length) {
+    throw new KbError(`reset: nothing was reset: cannot read etcd's members through ${cp.name} (${r.stderr.trim().split('\n').slice(-1)[0] || `exit ${r.code}`}), so removing ${names.join(', ')} from etcd cannot be checked against its quorum`);
+  }
+  const verdict = planRemoval(members, healthyEndpoints(m.get('health') ?? []), names);
+  if (verdict.refusal) throw new KbError(`reset: nothing was reset: ${verdict.refusal}. Bring the members that are down back first`);
+  return new Map(verdict.remove.map((x) => [x.name, x.id]));
 }
 
 function runtimes(inv: Inventory): string[] {
@@ -75,11 +98,18 @@ export async function reset(inv: Inventory, o: ResetFlags, io: Io, confirm: Conf
       clusterError = (e as Error).message.split('\n').slice(1).map((l) => l.trim()).filter(Boolean).join('; ') || (e as Error).message;
       if (!o.all) io.err(`reset: the cluster does not answer (${clusterError}): the nodes cannot be drained or deleted from it\n`);
     }
+    // a control plane leaves etcd before it is reset, and only when the members left keep a quorum: decided for all of them before any host changes
+    const members = cp && !o.all ? await etcdRemovals(inv, cp, targets.filter((t) => t.role === 'control-plane').map((t) => t.name)) : new Map<string, string>();
     for (const t of order) {
       const host = s.host(t.name);
       if (!host) { said({ host: t.name, reset: false, drained: false, error: s.error(t.name)?.replace(`${t.name}: `, '') }); continue; }
       let drained = false;
       try {
+        const member = members.get(t.name);
+        if (member) {
+          await cp!.exec(etcdTools(inv.cluster, { ctl: true }) + render('etcd/member-remove', { id: member }), { step: 'reset', mutates: true, note: `remove ${t.name} from etcd` });
+          io.out(`${t.name}: removed from etcd (member ${member})\n`);
+        }
         // the control plane that answers for the cluster is reset last and cannot drain itself
         drained = Boolean(cp && cp.name !== t.name);
         if (drained) await cp!.exec(render('reset/drain', { node: t.name }), { step: 'reset', mutates: true, timeoutMs: 300_000 });

@@ -4,7 +4,7 @@
  * command and the tail of stderr, all redacted.
  */
 import type { HostSpec } from '../inventory/model.js';
-import type { Transport, ExecOptions, ExecResult, UploadOptions, CheckRequest, CheckOutput } from '../transport/types.js';
+import type { Transport, ExecOptions, ExecResult, UploadOptions, CheckRequest, CheckOutput, DownloadOptions } from '../transport/types.js';
 import type { HostFacts } from './facts.js';
 import { Redactor } from '../redact.js';
 import { RemoteCommandError, tail } from '../transport/remote-error.js';
@@ -44,9 +44,13 @@ export class Host {
     return res;
   }
 
-  upload(content: string, dest: string, opts: UploadOptions): Promise<void> {
+  upload(content: string | Buffer, dest: string, opts: UploadOptions): Promise<void> {
     this.redactor.add(...(opts.secrets ?? []));
     return this.transport.upload(content, dest, opts);
+  }
+
+  download(path: string, opts: DownloadOptions): Promise<Buffer> {
+    return this.transport.download(path, opts);
   }
 
   checkBatch(checks: CheckRequest[]): Promise<CheckOutput[]> {

@@ -12,7 +12,7 @@
 import { hostname, userInfo } from 'node:os';
 import { render } from '../shell/templates.js';
 import { KbError } from '../errors.js';
-import type { CheckOutput, CheckRequest, ExecOptions, ExecResult, Transport, UploadOptions } from '../transport/types.js';
+import type { CheckOutput, CheckRequest, DownloadOptions, ExecOptions, ExecResult, Transport, UploadOptions } from '../transport/types.js';
 
 export const LOCK_DIR = '/run/kbootstrap';
 
@@ -113,7 +113,11 @@ export class LockedTransport implements Transport {
     return this.inner.exec(`${markChangingScript()}${script}`, opts);
   }
 
-  async upload(content: string, dest: string, opts: UploadOptions): Promise<void> {
+  download(path: string, opts: DownloadOptions): Promise<Buffer> {
+    return this.inner.download(path, opts);
+  }
+
+  async upload(content: string | Buffer, dest: string, opts: UploadOptions): Promise<void> {
     if (!this.changing) {
       this.changing = true;
       const r = await this.inner.exec(markChangingScript(), { step: opts.step, mutates: true });

@@ -11,7 +11,7 @@ import { chmodSync, closeSync, constants, fchmodSync, lstatSync, mkdirSync, open
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { Redactor } from '../redact.js';
-import type { CheckOutput, CheckRequest, ExecOptions, ExecResult, Transport, UploadOptions } from '../transport/types.js';
+import type { CheckOutput, CheckRequest, DownloadOptions, ExecOptions, ExecResult, Transport, UploadOptions } from '../transport/types.js';
 
 /** log files kept (the oldest go first) */
 export const LOG_KEEP = 20;
@@ -132,13 +132,27 @@ export class LoggedTransport implements Transport {
     }
   }
 
-  async upload(content: string, dest: string, opts: UploadOptions): Promise<void> {
+  async upload(content: string | Buffer, dest: string, opts: UploadOptions): Promise<void> {
     this.log.redactor.add(...(opts.secrets ?? []));
     const t0 = Date.now();
-    const entry = { host: this.host, step: opts.step, what: `upload ${dest} (mode ${opts.mode}, ${content.length} characters, content not logged)`, script: `write ${dest}` };
+    const size = typeof content === 'string' ? `${content.length} characters` : `${content.length} bytes`;
+    const entry = { host: this.host, step: opts.step, what: `upload ${dest} (mode ${opts.mode}, ${size}, content not logged)`, script: `write ${dest}` };
     try {
       await this.inner.upload(content, dest, opts);
       this.log.command({ ...entry, ms: Date.now() - t0, code: 0 });
+    } catch (e) {
+      this.log.command({ ...entry, ms: Date.now() - t0, error: (e as Error).message });
+      throw e;
+    }
+  }
+
+  async download(path: string, opts: DownloadOptions): Promise<Buffer> {
+    const t0 = Date.now();
+    const entry = { host: this.host, step: opts.step, what: `download ${path} (content not logged)`, script: `read ${path}` };
+    try {
+      const b = await this.inner.download(path, opts);
+      this.log.command({ ...entry, what: `download ${path} (${b.length} bytes, content not logged)`, ms: Date.now() - t0, code: 0 });
+      return b;
     } catch (e) {
       this.log.command({ ...entry, ms: Date.now() - t0, error: (e as Error).message });
       throw e;

@@ -20,6 +20,11 @@ export function writeCommand(dest: string, mode: string, owner = 'root:root'): s
   return `kb_write ${shq(dest, 'upload destination')} ${shq(mode, 'file mode')} ${shq(owner, 'file owner')}`;
 }
 
+/** The shell line that prints a file's bytes to stdout (a download); shared by SSH and the dry run. */
+export function readCommand(path: string): string {
+  return `cat -- ${shq(path, 'download source')}`;
+}
+
 const MARK = '@@kbootstrap-check';
 
 /** One script that runs every check in its own subshell and marks where each output starts and ends. */

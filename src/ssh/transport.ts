@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { createConnection } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { HostSpec } from '../inventory/model.js';
-import type { CheckOutput, CheckRequest, ExecOptions, ExecResult, Transport, UploadOptions } from '../transport/types.js';
-import { batchScript, parseBatch, withPrelude, writeCommand } from '../shell/prelude.js';
+import type { CheckOutput, CheckRequest, DownloadOptions, ExecOptions, ExecResult, Progress, Transport, UploadOptions } from '../transport/types.js';
+import { batchScript, parseBatch, readCommand, withPrelude, writeCommand } from '../shell/prelude.js';
 import { remoteCommandLine } from '../shell/command-line.js';
 import { KbError } from '../errors.js';
 import { RemoteCommandError, tail } from '../transport/remote-error.js';
@@ -221,11 +221,17 @@ export class SshTransport implements Transport {
     return { command: remoteCommandLine(body, secs, handshake), handshake };
   }
 
-  private raw(command: string, stdin: string, timeoutMs: number, step: string, handshake?: SudoHandshake): Promise<ExecResult> {
+  /**
+   * One command over the connection. stdin (text or bytes) is streamed in
+   * chunks, honouring the channel's back-pressure, with progress as it goes;
+   * stdout comes back as the bytes the host sent (decoding is the caller's choice).
+   */
+  private raw(command: string, stdin: string | Buffer, timeoutMs: number, step: string, handshake?: SudoHandshake, onProgress?: Progress, onReceived?: Progress): Promise<RawResult> {
     const conn = this.ssh.connection as Client | null;
     if (this.lost || !conn) return Promise.reject(new ConnectionLostError(`${this.spec.name}: ${step}: the connection is gone (${this.lost ?? 'not connected'})`));
     this.stats.roundTrips++;
-    this.stats.bytesSent += command.length + stdin.length;
+    const input = typeof stdin === 'string' ? Buffer.from(stdin, 'utf8') : stdin;
+    this.stats.bytesSent += command.length + input.length;
     return new Promise((resolve, reject) => {
       conn.exec(command, (err: Error | undefined, stream: ClientChannel) => {
         if (err) { reject(new ConnectionLostError(`${this.spec.name}: ${step}: cannot start a command: ${err.message}`)); return; }
@@ -239,20 +245,21 @@ export class SshTransport implements Transport {
         let sudoStalled = false;
         let ended = false;
         const stall = sudo ? setTimeout(() => { sudoStalled = true; stream.close(); }, SUDO_HANDSHAKE_MS) : undefined;
-        stream.on('data', (d: Buffer) => out.push(d));
+        let received = 0;
+        stream.on('data', (d: Buffer) => { out.push(d); received += d.length; onReceived?.(received); });
         stream.stderr.on('data', (d: Buffer) => {
           if (!sudo || sudo.started) { errb.push(d); return; }
           const r = sudo.feed(d);
           if (r.sendPassword) stream.write(`${handshake!.password}\n`);
           // a second prompt means the password was wrong: end stdin, and sudo gives up with its own words
           if (r.refuse && !ended) { ended = true; stream.end(); }
-          if (r.started && !ended) { ended = true; clearTimeout(stall); stream.end(stdin); }
+          if (r.started && !ended) { ended = true; clearTimeout(stall); sendStdin(stream, input, onProgress); }
         });
         stream.on('exit', (c: number | null, sig?: string) => { code = c ?? undefined; signal = sig; });
         stream.on('close', () => {
           clearTimeout(timer);
           clearTimeout(stall);
-          const stdout = Buffer.concat(out).toString('utf8');
+          const stdout = Buffer.concat(out);
           const stderr = (sudo ? sudo.stderr() : '') + Buffer.concat(errb).toString('utf8');
           this.stats.bytesReceived += stdout.length + stderr.length;
           if (sudoStalled) {
@@ -266,15 +273,15 @@ export class SshTransport implements Transport {
           }
           resolve({ code, stdout, stderr });
         });
-        if (!sudo) stream.end(stdin);
+        if (!sudo) sendStdin(stream, input, onProgress);
       });
     });
   }
 
-  private async run(body: string, opts: { step: string; stdin?: string; timeoutMs?: number }): Promise<ExecResult> {
+  private async runRaw(body: string, opts: { step: string; stdin?: string | Buffer; timeoutMs?: number; onProgress?: Progress; onReceived?: Progress }): Promise<RawResult> {
     const timeoutMs = opts.timeoutMs ?? this.o.commandTimeoutMs;
     const { command, handshake } = this.commandLine(body, timeoutMs);
-    const res = await this.raw(command, opts.stdin ?? '', timeoutMs, opts.step, handshake);
+    const res = await this.raw(command, opts.stdin ?? '', timeoutMs, opts.step, handshake, opts.onProgress, opts.onReceived);
     if (res.code === 124 || res.code === 137) {
       throw new KbError(`${this.spec.name}: ${opts.step}: timed out after ${Math.ceil(timeoutMs / 1000)}s${res.stderr ? `: ${tail(res.stderr, 3)}` : ''}`);
     }
@@ -282,13 +289,25 @@ export class SshTransport implements Transport {
     return res;
   }
 
+  private async run(body: string, opts: { step: string; stdin?: string | Buffer; timeoutMs?: number; onProgress?: Progress }): Promise<ExecResult> {
+    const res = await this.runRaw(body, opts);
+    return { ...res, stdout: res.stdout.toString('utf8') };
+  }
+
   exec(script: string, opts: ExecOptions): Promise<ExecResult> {
     return this.run(`set -euo pipefail\n${withPrelude(script)}`, opts);
   }
 
-  async upload(content: string, dest: string, opts: UploadOptions): Promise<void> {
-    const res = await this.run(`set -euo pipefail\n${withPrelude(writeCommand(dest, opts.mode, opts.owner))}`, { step: opts.step, stdin: content });
+  async upload(content: string | Buffer, dest: string, opts: UploadOptions): Promise<void> {
+    const res = await this.run(`set -euo pipefail\n${withPrelude(writeCommand(dest, opts.mode, opts.owner))}`, { step: opts.step, stdin: content, onProgress: opts.onProgress });
     if (res.code !== 0) throw new RemoteCommandError(this.spec.name, opts.step, `write ${dest}`, res.code, tail(res.stderr));
+  }
+
+  async download(path: string, opts: DownloadOptions): Promise<Buffer> {
+    // cat as root: the bytes come back on stdout untouched; no timeout but the run's own (a snapshot can be large)
+    const res = await this.runRaw(`set -euo pipefail\n${readCommand(path)}`, { step: opts.step, onReceived: opts.onProgress });
+    if (res.code !== 0) throw new RemoteCommandError(this.spec.name, opts.step, `read ${path}`, res.code, tail(res.stderr));
+    return res.stdout;
   }
 
   async checkBatch(checks: CheckRequest[]): Promise<CheckOutput[]> {
@@ -304,8 +323,28 @@ export class SshTransport implements Transport {
   }
 }
 
+interface RawResult { code: number; stdout: Buffer; stderr: string }
+
+const CHUNK = 64 * 1024;
+
+/** Write stdin to the channel in chunks, waiting for it to drain, then end it. */
+function sendStdin(stream: ClientChannel, input: Buffer, onProgress?: Progress): void {
+  let at = 0;
+  const more = (): void => {
+    while (at < input.length) {
+      const end = Math.min(at + CHUNK, input.length);
+      const ok = stream.write(input.subarray(at, end));
+      at = end;
+      onProgress?.(at, input.length);
+      if (!ok) { stream.once('drain', more); return; }
+    }
+    stream.end();
+  };
+  more();
+}
+
 /** sudo's own failures become one clear line naming the host and user. */
-function sudoProblem(spec: HostSpec, res: ExecResult): void {
+function sudoProblem(spec: HostSpec, res: { code: number; stderr: string }): void {
   if (res.code === 0) return;
   const e = res.stderr;
   const who = `${spec.name}: ${spec.ssh.user}`;

@@ -6,7 +6,7 @@
  * only through StepHost, already bound to the step's id.
  */
 import type { ClusterSpec, HostSpec, Inventory } from '../inventory/model.js';
-import type { CheckOutput, ExecOptions, ExecResult, UploadOptions } from '../transport/types.js';
+import type { CheckOutput, DownloadOptions, ExecOptions, ExecResult, UploadOptions } from '../transport/types.js';
 import type { HostFacts, OsFamily } from '../os/types.js';
 import type { JoinSecrets } from '../run/join-credentials.js';
 import type { PhaseId } from '../phases.js';
@@ -33,7 +33,9 @@ export interface StepHost {
   readonly facts: HostFacts;
   readonly os: OsFamily;
   exec(script: string, opts: StepExecOptions): Promise<ExecResult>;
-  upload(content: string, dest: string, opts: Omit<UploadOptions, 'step'>): Promise<void>;
+  upload(content: string | Buffer, dest: string, opts: Omit<UploadOptions, 'step'>): Promise<void>;
+  /** a file's bytes, read as root (binary-safe) */
+  download(path: string, opts: Omit<DownloadOptions, 'step'>): Promise<Buffer>;
 }
 
 /** Join credentials, fetched from the first control plane when the first join needs them. */

@@ -5,12 +5,19 @@
  * placeholders. Because steps cannot tell this transport from SSH, a
  * mutation cannot bypass the dry run.
  */
-import type { CheckOutput, CheckRequest, ExecOptions, ExecResult, Transport, UploadOptions } from './types.js';
+import { createHash } from 'node:crypto';
+import type { CheckOutput, CheckRequest, DownloadOptions, ExecOptions, ExecResult, Transport, UploadOptions } from './types.js';
 
 export type Recorded =
   | { kind: 'check'; step: string; script: string; sharedWith: string[] }
   | { kind: 'exec'; step: string; script: string; mutates: boolean; note?: string; stdin?: string }
-  | { kind: 'upload'; step: string; dest: string; mode: string; owner: string; content: string; note?: string; summary?: string };
+  | { kind: 'upload'; step: string; dest: string; mode: string; owner: string; content: string; note?: string; summary?: string }
+  | { kind: 'download'; step: string; path: string; note?: string };
+
+/** What a dry run shows for bytes it cannot print: their size and digest. */
+export function binarySummary(content: Buffer): string {
+  return `${content.length} bytes, sha256 ${createHash('sha256').update(content).digest('hex')}`;
+}
 
 export class RecordingTransport implements Transport {
   readonly recorded: Recorded[] = [];
@@ -22,8 +29,16 @@ export class RecordingTransport implements Transport {
     return { code: 0, stdout: opts.dryRunStdout ?? '', stderr: '' };
   }
 
-  async upload(content: string, dest: string, opts: UploadOptions): Promise<void> {
-    this.recorded.push({ kind: 'upload', step: opts.step, dest, mode: opts.mode, owner: opts.owner ?? 'root:root', content, note: opts.note, summary: opts.dryRunSummary });
+  async upload(content: string | Buffer, dest: string, opts: UploadOptions): Promise<void> {
+    // bytes are never printed: a dry run shows their size and digest instead
+    const summary = opts.dryRunSummary ?? (typeof content === 'string' ? undefined : binarySummary(content));
+    this.recorded.push({ kind: 'upload', step: opts.step, dest, mode: opts.mode, owner: opts.owner ?? 'root:root', content: typeof content === 'string' ? content : '', note: opts.note, summary });
+  }
+
+  /** Nothing comes back in a dry run: the read is recorded, and the answer is empty. */
+  async download(path: string, opts: DownloadOptions): Promise<Buffer> {
+    this.recorded.push({ kind: 'download', step: opts.step, path, note: opts.note });
+    return Buffer.alloc(0);
   }
 
   async checkBatch(checks: CheckRequest[]): Promise<CheckOutput[]> {

@@ -29,8 +29,13 @@ export interface ExecOptions {
   note?: string;
 }
 
+/** Called as bytes move: done so far and the total (when known). */
+export type Progress = (done: number, total?: number) => void;
+
 export interface UploadOptions {
   step: string;
+  /** called as the content goes out (a large file: a snapshot restored onto a host) */
+  onProgress?: Progress;
   mode: string;
   owner?: string;
   /** Contents are secret: the dry run shows placeholders only, errors never show it. */
@@ -38,6 +43,16 @@ export interface UploadOptions {
   note?: string;
   /** The dry run shows this line instead of the content (a file taken from the operator's machine). */
   dryRunSummary?: string;
+}
+
+export interface DownloadOptions {
+  step: string;
+  /** called as the bytes come in */
+  onProgress?: Progress;
+  /** One-line comment shown above the read in a dry run. */
+  note?: string;
+  /** The file holds secrets: errors never show what came back. */
+  secretOutput?: boolean;
 }
 
 /** One read-only check of a batch; its output is parsed by the step. */
@@ -57,8 +72,13 @@ export interface CheckOutput {
 export interface Transport {
   /** Run a bash script as root (the transport adds sudo when the login user is not root). */
   exec(script: string, opts: ExecOptions): Promise<ExecResult>;
-  /** Replace a file atomically (temp file, mode, owner, one-time backup, rename). */
-  upload(content: string, dest: string, opts: UploadOptions): Promise<void>;
+  /**
+   * Replace a file atomically (temp file, mode, owner, one-time backup, rename).
+   * Binary-safe: a Buffer goes out byte for byte, streamed in chunks.
+   */
+  upload(content: string | Buffer, dest: string, opts: UploadOptions): Promise<void>;
+  /** Read a file as root, byte for byte (an etcd snapshot): never decoded as text. */
+  download(path: string, opts: DownloadOptions): Promise<Buffer>;
   /** Run several read-only checks in one round trip. */
   checkBatch(checks: CheckRequest[]): Promise<CheckOutput[]>;
   /** Round trips made so far (for the JSON summary and the benchmark). */

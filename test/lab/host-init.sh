@@ -72,6 +72,13 @@ mount -o remount,bind,ro "$root/usr/lib/kblab/lab"
 mount --bind "$KBLAB_NODE_MODULES" "$root/usr/lib/kblab/node_modules"
 mount -o remount,bind,ro "$root/usr/lib/kblab/node_modules"
 
+# real etcd binaries, when the lab was started with them (UpOptions.etcd)
+if [ -n "${KBLAB_ETCD:-}" ]; then
+  mkdir -p "$root/usr/lib/kblab-etcd"
+  mount --bind "$KBLAB_ETCD" "$root/usr/lib/kblab-etcd"
+  mount -o remount,bind,ro "$root/usr/lib/kblab-etcd"
+fi
+
 # the simulated cluster is shared by every host; faults are set from outside
 mkdir -p "$root/var/lib/kblab-cluster" "$root/var/lib/kblab-faults"
 mount --bind "$KBLAB_CLUSTER" "$root/var/lib/kblab-cluster"

@@ -49,6 +49,8 @@ export interface LabState {
   hosts: LabHost[];
   family: FamilyChoice;
   seed?: Required<SeedOptions>;
+  /** the directory of real etcd binaries bound into every host (UpOptions.etcd) */
+  etcd?: string;
 }
 
 export const USERS = {
@@ -409,6 +411,13 @@ export interface SeedOptions {
 export interface UpOptions extends SeedOptions {
   hosts: number;
   family?: FamilyChoice;
+  /**
+   * A directory holding real etcd, etcdctl and etcdutl (Debian's 3.5 build: test/lab/etcd.ts
+   * fetches it). Every host gets it read-only at /usr/lib/kblab-etcd; the simulated kubelet runs
+   * that etcd as the control planes' stacked etcd and the cluster's store (sim/etcd.mjs), and
+   * /usr/bin/etcdctl and /usr/bin/etcdutl are there as Debian's etcd-client package puts them.
+   */
+  etcd?: string;
 }
 
 export async function labUp(opts: UpOptions): Promise<LabState> {
@@ -418,7 +427,7 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
   const family = opts.family ?? 'mixed';
   const seed: Required<SeedOptions> = { centos7Repos: opts.centos7Repos ?? DEFAULT_SEED.centos7Repos };
   const existing = readLabState();
-  if (existing && existing.family === family && existing.hosts.length === opts.hosts && (existing.seed?.centos7Repos ?? 'vault') === seed.centos7Repos && existing.hosts.every((h) => alive(h.pid))) {
+  if (existing && existing.family === family && existing.hosts.length === opts.hosts && (existing.seed?.centos7Repos ?? 'vault') === seed.centos7Repos && existing.etcd === opts.etcd && existing.hosts.every((h) => alive(h.pid))) {
     return existing;
   }
   labDown();
@@ -439,10 +448,14 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
     const dir = join(LAB_DIR, 'hosts', h.name);
     const layer = join(dir, 'layer');
     mkdirSync(layer, { recursive: true });
-    run('mount', ['-t', 'tmpfs', '-o', 'size=256m,mode=755', `kblab-${h.name}`, layer]);
+    // etcd preallocates 64 MB of WAL per member, and a restore writes a second data directory
+    run('mount', ['-t', 'tmpfs', '-o', `size=${opts.etcd ? 768 : 256}m,mode=755`, `kblab-${h.name}`, layer]);
     mkdirSync(join(layer, 'upper'));
     mkdirSync(join(layer, 'work'));
     seedHost(h, join(layer, 'upper'), clientPub, seed);
+    if (opts.etcd) {
+      for (const b of ['etcdctl', 'etcdutl']) symlinkSync(`/usr/lib/kblab-etcd/${b}`, join(layer, 'upper', 'usr', 'bin', b));
+    }
     hideMachineState(join(layer, 'upper'));
 
     const veth = `kbv${pad(i)}`;
@@ -459,7 +472,7 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
       stdio: ['ignore', log, log],
       env: {
         PATH: '/usr/sbin:/usr/bin:/sbin:/bin', KBLAB_NAME: h.name, KBLAB_LAYER: layer, KBLAB_CLUSTER: join(LAB_DIR, 'cluster'), KBLAB_FAULTS: join(LAB_DIR, 'faults'), KBLAB_FAMILY: f,
-        KBLAB_LABDIR: join(REPO, 'test', 'lab'), KBLAB_NODE_MODULES: join(REPO, 'node_modules'),
+        KBLAB_LABDIR: join(REPO, 'test', 'lab'), KBLAB_NODE_MODULES: join(REPO, 'node_modules'), KBLAB_ETCD: opts.etcd ?? '',
       },
     });
     closeSync(log);
@@ -467,7 +480,7 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
     h.pid = child.pid!;
     hosts.push(h);
   }
-  const state: LabState = { hosts, family, seed };
+  const state: LabState = { hosts, family, seed, ...(opts.etcd ? { etcd: opts.etcd } : {}) };
   writeFileSync(statePath(), JSON.stringify(state, null, 2));
   try {
     await Promise.all(hosts.map((h) => waitForSsh(h.address, 20_000)));

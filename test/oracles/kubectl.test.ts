@@ -30,6 +30,8 @@ import { join, relative } from 'node:path';
 import { loadInventoryFile } from '../../src/inventory/load.js';
 import { dryRun } from '../../src/dry-run.js';
 import { buildUpgradePlan } from '../../src/plan.js';
+import { buildBackupPlan, buildRestorePlan } from '../../src/commands/etcd.js';
+import { fixtureBackup } from '../support/etcd-fixture.js';
 import { render } from '../../src/shell/templates.js';
 import { PRELUDE } from '../../src/shell/prelude.js';
 import { fetchOrSkip } from '../support/debian-suites.js';
@@ -154,6 +156,10 @@ async function renderedScripts(): Promise<Rendered[]> {
       writeFileSync(up, readFileSync(path, 'utf8').replace(/kubernetesVersion: "[^"]+"/, `kubernetesVersion: "1.${minor}.2"`));
       const { inventory: target } = loadInventoryFile(up);
       for (const h of await dryRun(target, { plan: buildUpgradePlan(target) })) out.push({ source: `upgrade --dry-run ${f} (1.${minor}.2) ${h.host}`, script: h.script });
+      // backup and restore (issue 22)
+      for (const h of await dryRun(inventory, { plan: buildBackupPlan(inventory, {}) })) out.push({ source: `backup --dry-run ${f} ${h.host}`, script: h.script });
+      const restore = buildRestorePlan(inventory, { ...fixtureBackup(inventory.cluster.name), file: 'backup.tar.gz' }, false);
+      for (const h of await dryRun(inventory, { plan: restore })) out.push({ source: `restore --dry-run ${f} ${h.host}`, script: h.script });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,10 +1,14 @@
 /** A transport double: answers checks from a script of outputs, records every call. */
-import type { CheckOutput, CheckRequest, ExecOptions, ExecResult, Transport, UploadOptions } from '../../src/transport/types.js';
+import type { CheckOutput, CheckRequest, DownloadOptions, ExecOptions, ExecResult, Transport, UploadOptions } from '../../src/transport/types.js';
 
 export type Answer = string | ((call: number) => string);
 
 export class FakeTransport implements Transport {
-  readonly calls: { kind: 'check' | 'exec' | 'upload'; step: string; detail: string }[] = [];
+  readonly calls: { kind: 'check' | 'exec' | 'upload' | 'download'; step: string; detail: string }[] = [];
+  /** what download answers, by path */
+  readonly files = new Map<string, Buffer>();
+  /** what upload received, by destination */
+  readonly uploaded = new Map<string, Buffer>();
   readonly stats = { roundTrips: 0, bytesSent: 0, bytesReceived: 0 };
   private checkCount = new Map<string, number>();
 
@@ -19,9 +23,18 @@ export class FakeTransport implements Transport {
     return this.execAnswer(script, opts);
   }
 
-  async upload(_content: string, dest: string, opts: UploadOptions): Promise<void> {
+  async upload(content: string | Buffer, dest: string, opts: UploadOptions): Promise<void> {
     this.stats.roundTrips++;
     this.calls.push({ kind: 'upload', step: opts.step, detail: dest });
+    this.uploaded.set(dest, Buffer.from(content));
+  }
+
+  async download(path: string, opts: DownloadOptions): Promise<Buffer> {
+    this.stats.roundTrips++;
+    this.calls.push({ kind: 'download', step: opts.step, detail: path });
+    const b = this.files.get(path);
+    if (!b) throw new Error(`fake: no file ${path}`);
+    return b;
   }
 
   async checkBatch(checks: CheckRequest[]): Promise<CheckOutput[]> {

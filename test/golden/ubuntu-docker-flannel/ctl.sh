@@ -503,8 +503,15 @@ mode: iptables
 KBOOTSTRAP_EOF
 (
 if [ ! -f /etc/kubernetes/admin.conf ]; then
-  # preflight checks stay on; tokens and the certificate key are not printed
-  kubeadm init --config /etc/kbootstrap/kubeadm-init.yaml --upload-certs --skip-token-print --skip-certificate-key-print
+  # preflight checks stay on; tokens and the certificate key are not printed. After kbootstrap restore,
+  # /var/lib/etcd holds the restored data on purpose: that one check is waived, as etcd's restore procedure
+  # for kubeadm does (https://kubernetes.io/docs/tasks/administer-cluster/configure-upgrade-etcd/, read 2026-12-07)
+  if [ -f /var/lib/kbootstrap/etcd-restored ]; then
+    kubeadm init --config /etc/kbootstrap/kubeadm-init.yaml --upload-certs --skip-token-print --skip-certificate-key-print --ignore-preflight-errors=DirAvailable--var-lib-etcd
+    rm -f /var/lib/kbootstrap/etcd-restored
+  else
+    kubeadm init --config /etc/kbootstrap/kubeadm-init.yaml --upload-certs --skip-token-print --skip-certificate-key-print
+  fi
   # init made a bootstrap token of its own (the configuration's bootstrapTokens: described, 15 minutes);
   # joins use tokens kbootstrap creates when it needs them, so it goes now. Only its public id is printed
   kubeadm token list -o json \

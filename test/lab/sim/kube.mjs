@@ -8,8 +8,9 @@ import { parseAllDocuments, stringify, parse } from 'yaml';
 import { KINDS, OLD_KNOWN, REMOVED_GATES, SERVED, unknownFields } from './kubeadm-schema.mjs';
 import {
   Exit, fail, readText, readStdin, writeText, exists, isDir, remove, hostname, hw, units, saveUnits,
-  withClusterLock, clusterState, saveClusterState,
+  withClusterLock, clusterState, saveClusterState, CLUSTER,
 } from './lib.mjs';
+import { clientDir, etcdPki, memberAdd, memberRemove, readRecord, realEtcd, shareClientCredentials, startEtcd, stopEtcd } from './etcd.mjs';
 import { db } from './packages.mjs';
 import { criStatus, criError } from './runtime.mjs';
 import { loadedModules } from './system.mjs';
@@ -196,7 +197,8 @@ function writeNodeFiles(cluster, controlPlane) {
       writeText(`/etc/kubernetes/${name}`, kubeconfigFor({ server: cluster.endpoint, clusterName: cluster.name, ...KUBECONFIGS[name], cas: cluster.pki, now, validity }), 0o600);
     }
     for (const c of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd']) writeText(`/etc/kubernetes/manifests/${c}.yaml`, staticPod(c, cluster));
-    writeText('/var/lib/etcd/member/snap/db', 'kblab\n');
+    // kubeadm never touches etcd's data itself: with the lab's real etcd (a restore) the member's data stays
+    if (!realEtcd()) writeText('/var/lib/etcd/member/snap/db', 'kblab\n');
   }
 }
 
@@ -303,6 +305,18 @@ function init(args) {
   const warn = preflight({ controlPlane: true, criSocket, ignore: String(f['ignore-preflight-errors'] ?? '').toLowerCase().split(','), join: false });
   const address = ic.localAPIEndpoint?.advertiseAddress ?? execFileSync('hostname', ['-I'], { encoding: 'utf8' }).trim().split(/\s+/)[0];
   const endpoint = cc.controlPlaneEndpoint ?? `${address}:${ic.localAPIEndpoint?.bindPort ?? 6443}`;
+  // a real etcd (sim/etcd.mjs): kubeadm's etcd certificates, the static pod started on /var/lib/etcd,
+  // which after a restore already holds the cluster's data (the --initial-cluster flags then do not apply)
+  let etcd;
+  let restored;
+  if (realEtcd()) {
+    if (clusterState().clusters[endpoint]) fail(1, `${warn}error execution phase preflight: [preflight] Some fatal errors occurred:\n\t[ERROR Port-6443]: Port 6443 is in use\n[preflight] If you know what you are doing, you can make a check non-fatal with \`--ignore-preflight-errors=...\``);
+    etcdPki(name, address);
+    startEtcd({ name, address, initialCluster: `${name}=https://${address}:2380`, state: 'new' });
+    etcd = { endpoints: [`https://${address}:2379`], dir: clientDir(CLUSTER, endpoint) };
+    shareClientCredentials(etcd.dir);
+    restored = readRecord(etcd.dir, etcd.endpoints);
+  }
   const result = withClusterLock(() => {
     const s = clusterState();
     if (s.clusters[endpoint]) fail(1, `${warn}error execution phase preflight: [preflight] Some fatal errors occurred:\n\t[ERROR Port-6443]: Port 6443 is in use\n[preflight] If you know what you are doing, you can make a check non-fatal with \`--ignore-preflight-errors=...\``);
@@ -334,6 +348,19 @@ function init(args) {
     cluster.objects['Deployment/kube-system/coredns'] = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'coredns', namespace: 'kube-system' } };
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) cluster.objects[`Namespace//${ns}`] = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } };
     cluster.nodes[name] = nodeRecord(name, true, cluster);
+    if (restored) {
+      // the restored cluster: its objects and nodes are back. The nodes whose kubelets are gone are
+      // marked NotReady by the node lifecycle controller once they stop posting status
+      // (kube-controller-manager --node-monitor-grace-period); kubeadm init re-uploads its own
+      // ConfigMaps and kube-proxy, and adds its tokens to those in etcd. This node's Node keeps its labels.
+      for (const n of Object.values(restored.nodes ?? {})) n.kubeletActive = false;
+      const mine = restored.nodes?.[name];
+      cluster.nodes = { ...restored.nodes, [name]: { ...cluster.nodes[name], labels: { ...mine?.labels, ...cluster.nodes[name].labels }, created: mine?.created ?? Date.now() } };
+      cluster.objects = { ...restored.objects, ...cluster.objects };
+      cluster.tokens = [...(restored.tokens ?? []), ...cluster.tokens];
+      cluster.cni = restored.cni;
+    }
+    if (etcd) cluster.etcd = etcd;
     // with kube-vip, init waits for the API server through the VIP; the kube-vip simulation reads this (sim/kube-vip.mjs)
     if (exists(KUBE_VIP_MANIFEST)) cluster.initializing = hostname();
     s.clusters[endpoint] = cluster;
@@ -350,7 +377,7 @@ function init(args) {
     withClusterLock(() => {
       const s = clusterState();
       if (up) delete s.clusters[endpoint].initializing;
-      else delete s.clusters[endpoint];
+      else { delete s.clusters[endpoint]; (s.removed ??= []).push(endpoint); }
       saveClusterState(s);
     });
     if (!up) {
@@ -439,18 +466,43 @@ function join(args) {
       }
       if (c.certKey.key !== certKey) fail(1, 'error execution phase control-plane-prepare/download-certs: error downloading certs: error decoding certs: failed to decrypt data: cipher: message authentication failed\nTo see the stack trace of this error execute with --v=5 or higher');
     }
-    if (c.nodes[name] && !c.nodes[name].deleted) {
+    // kubeadm refuses only a Node of that name whose Ready condition is True (cmd/kubeadm/app/cmd/phases/join/kubelet.go,
+    // runKubeletStartJoinPhase: "A new Node with the same name as an existing control-plane Node can cause undefined
+    // behavior"); a NotReady one (its kubelet gone, a cluster restored from a backup) is taken over. Read 2026-12-07.
+    if (c.nodes[name] && !c.nodes[name].deleted && nodeReady(c, c.nodes[name])) {
       fail(1, `error execution phase kubelet-start: a Node with name "${name}" and status "Ready" already exists in the cluster. You must delete the existing Node or change the name of this new joining Node\nTo see the stack trace of this error execute with --v=5 or higher`);
     }
+    const before = c.nodes[name];
     c.nodes[name] = nodeRecord(name, cp, c);
+    // the kubelet registers against the Node that is there: its labels stay
+    if (before && !before.deleted) c.nodes[name] = { ...c.nodes[name], labels: { ...before.labels, ...c.nodes[name].labels }, created: before.created };
     saveClusterState(s);
     return c;
   });
   writeNodeFiles(result, cp);
+  if (cp && result.etcd) joinEtcd(result, endpoint, name);
   startKubelet();
   if (cp) startKubeVip();
   stdout.push('[kubelet-start] Starting the kubelet', '', 'This node has joined the cluster:', '* Certificate signing request was sent to apiserver and a response was received.');
   return { stdout: stdout.join('\n') + '\n', stderr: warn, code: 0 };
+}
+
+/**
+ * A control plane joins the stacked etcd as kubeadm does: the etcd CA comes with the control-plane
+ * certificates, the member is announced (member add), and this host's etcd starts with
+ * --initial-cluster-state=existing; the API server then knows one more endpoint.
+ */
+function joinEtcd(c, endpoint, name) {
+  const address = execFileSync('hostname', ['-I'], { encoding: 'utf8' }).trim().split(/\s+/)[0];
+  etcdPki(name, address, { crt: readText(`${c.etcd.dir}/ca.crt`), key: readText(`${c.etcd.dir}/ca.key`) });
+  const initialCluster = memberAdd(c.etcd.dir, c.etcd.endpoints, name, address);
+  startEtcd({ name, address, initialCluster, state: 'existing' });
+  withClusterLock(() => {
+    const s = clusterState();
+    const e = s.clusters[endpoint]?.etcd;
+    if (e && !e.endpoints.includes(`https://${address}:2379`)) e.endpoints.push(`https://${address}:2379`);
+    saveClusterState(s);
+  });
 }
 
 function token(args) {
@@ -525,26 +577,38 @@ function reset(args) {
   const name = hostname();
   const wasCp = exists('/etc/kubernetes/manifests/kube-apiserver.yaml');
   const server = exists('/etc/kubernetes/kubelet.conf') ? serverOf(readText('/etc/kubernetes/kubelet.conf')) : undefined;
+  let etcdWarning = '';
   if (server) {
     withClusterLock(() => {
       const s = clusterState();
       const c = s.clusters[server];
-      if (c && c.nodes[name] && wasCp) {
-        // etcd member removed; the last control plane takes the cluster with it
-        c.nodes[name].controlPlaneGone = true;
-        const remaining = Object.values(c.nodes).filter((n) => n.controlPlane && !n.controlPlaneGone);
-        if (!remaining.length) delete s.clusters[server];
-      }
       if (c) { const n = c.nodes?.[name]; if (n) n.kubeletActive = false; }
+      if (c && wasCp) {
+        // etcd member removed; the last control plane takes the cluster with it (its Node may be deleted already: drained first)
+        if (c.nodes[name]) c.nodes[name].controlPlaneGone = true;
+        const remaining = Object.entries(c.nodes).filter(([n, x]) => n !== name && x.controlPlane && !x.controlPlaneGone);
+        if (!remaining.length) { delete s.clusters[server]; (s.removed ??= []).push(server); }
+        else if (c.etcd) {
+          saveClusterState(s);
+          // kubeadm reset removes this node's etcd member; a failure is a warning, and the member stays
+          const why = memberRemove(c.etcd.dir, c.etcd.endpoints, name);
+          if (why) etcdWarning = `W1207 [reset] Failed to remove etcd member: ${why}, please manually remove this etcd member using etcdctl\n`;
+          const address = execFileSync('hostname', ['-I'], { encoding: 'utf8' }).trim().split(/\s+/)[0];
+          c.etcd.endpoints = c.etcd.endpoints.filter((e) => e !== `https://${address}:2379`);
+        }
+      }
       saveClusterState(s);
     });
   }
+  // the kubelet no longer runs the etcd static pod
+  if (realEtcd()) stopEtcd();
   for (const p of ['/etc/kubernetes/manifests', '/etc/kubernetes/pki', '/etc/kubernetes/admin.conf', '/etc/kubernetes/super-admin.conf', '/etc/kubernetes/kubelet.conf',
     '/etc/kubernetes/bootstrap-kubelet.conf', '/etc/kubernetes/controller-manager.conf', '/etc/kubernetes/scheduler.conf', '/var/lib/etcd', '/var/lib/kubelet']) remove(p);
   const u = units();
   if (u['kubelet.service']) u['kubelet.service'].active = false;
   saveUnits(u);
   return {
+    stderr: etcdWarning,
     stdout: '[reset] Deleted contents of the etcd data directory: /var/lib/etcd\n[reset] Stopping the kubelet service\n[reset] Unmounting mounted directories in "/var/lib/kubelet"\n[reset] Deleting contents of directories: [/etc/kubernetes/manifests /var/lib/kubelet /etc/kubernetes/pki]\n\nThe reset process does not clean CNI configuration. To do so, you must remove /etc/cni/net.d\n\nThe reset process does not reset or clean up iptables rules or IPVS tables.\nIf you wish to reset iptables, you must do so manually by using the "iptables" command.\n\nIf your cluster was setup to utilize IPVS, run ipvsadm --clear (or similar)\nto reset your system\'s IPVS tables.\n\nThe reset process does not clean your kubeconfig files and you must remove them manually.\nPlease, check the contents of the $HOME/.kube/config file.\n',
     code: 0,
   };

@@ -5,6 +5,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, readSync, renameSy
 import { dirname } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ON_VM, applyUnits, systemdUnits } from './platform.mjs';
+import { readRecord, writeRecord } from './etcd.mjs';
 
 export const STATE = '/var/lib/kblab';
 export const CLUSTER = '/var/lib/kblab-cluster';
@@ -145,12 +146,43 @@ export function withClusterLock(fn) {
   }
 }
 
+/**
+ * The shared cluster state. A cluster whose store is a real etcd (sim/etcd.mjs) has only a
+ * pointer in state.json ({ etcd: { endpoints, dir } }); its record is read from etcd here. An
+ * etcd that does not answer (no quorum, every member gone) leaves that cluster out: to kubectl
+ * and kubeadm its API server does not answer.
+ */
 export function clusterState() {
-  return readJson(`${CLUSTER}/state.json`, { clusters: {} });
+  const s = readJson(`${CLUSTER}/state.json`, { clusters: {} });
+  for (const [endpoint, c] of Object.entries(s.clusters)) {
+    if (!c.etcd) continue;
+    let record;
+    try { record = readRecord(c.etcd.dir, c.etcd.endpoints); } catch { record = undefined; }
+    if (!record) { delete s.clusters[endpoint]; continue; }
+    s.clusters[endpoint] = { ...record, etcd: c.etcd };
+    // what was read, to write back only what changed
+    Object.defineProperty(s.clusters[endpoint], READ_AS, { value: JSON.stringify(record), enumerable: false });
+  }
+  return s;
 }
 
+const READ_AS = Symbol('kblab-etcd-read-as');
+
 export function saveClusterState(s) {
-  writeJson(`${CLUSTER}/state.json`, s);
+  const file = readJson(`${CLUSTER}/state.json`, { clusters: {} });
+  const out = { ...s, clusters: {} };
+  for (const [endpoint, c] of Object.entries(s.clusters)) {
+    if (!c.etcd) { out.clusters[endpoint] = c; continue; }
+    const { etcd, ...record } = c;
+    if (JSON.stringify(record) !== c[READ_AS]) writeRecord(etcd.dir, etcd.endpoints, record);
+    out.clusters[endpoint] = { etcd };
+  }
+  // an etcd cluster that did not answer when read stays as it was: nobody could have changed it
+  for (const [endpoint, c] of Object.entries(file.clusters ?? {})) {
+    if (c.etcd && !(endpoint in s.clusters) && !s.removed?.includes(endpoint)) out.clusters[endpoint] = c;
+  }
+  delete out.removed;
+  writeJson(`${CLUSTER}/state.json`, out);
 }
 
 /** Host facts the lab driver seeded: cpus, memory, MAC, product_uuid. */

@@ -1,0 +1,88 @@
+/**
+ * `kbootstrap backup --dry-run` and `restore --dry-run` as golden scripts
+ * (issue 22 items 2 and 3): what they run on each host, read as a reviewer
+ * would; each passes bash -n and shellcheck. The restore renders a fixed
+ * stand-in archive (no real key). KBOOTSTRAP_UPDATE_GOLDEN=1 regenerates.
+ */
+import { describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadInventoryFile } from '../src/inventory/load.js';
+import { dryRun } from '../src/dry-run.js';
+import { buildBackupPlan, buildRestorePlan } from '../src/commands/etcd.js';
+import { fixtureBackup } from './support/etcd-fixture.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const UPDATE = process.env.KBOOTSTRAP_UPDATE_GOLDEN === '1';
+
+function diff(expected: string, actual: string, label: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kb-golden-'));
+  try {
+    writeFileSync(join(dir, 'a'), expected);
+    writeFileSync(join(dir, 'b'), actual);
+    return spawnSync('diff', ['-u', '--label', `golden/${label}`, '--label', 'rendered', join(dir, 'a'), join(dir, 'b')], { encoding: 'utf8' }).stdout;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function golden(kind: 'backup' | 'restore', name: string): Promise<Map<string, string>> {
+  const { inventory } = loadInventoryFile(join(ROOT, 'inventories', `${name}.yaml`));
+  inventory.file = `inventories/${name}.yaml`;
+  const plan = kind === 'backup' ? buildBackupPlan(inventory, {}) : buildRestorePlan(inventory, { ...fixtureBackup(inventory.cluster.name), file: 'backup.tar.gz' }, false);
+  const hosts = await dryRun(inventory, { plan });
+  const dir = join(ROOT, 'test', 'golden', `${kind}-${name}`);
+  if (UPDATE) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    for (const h of hosts) writeFileSync(join(dir, `${h.host}.sh`), h.script);
+  }
+  const problems: string[] = [];
+  for (const h of hosts) {
+    const path = join(dir, `${h.host}.sh`);
+    if (!existsSync(path)) { problems.push(`missing golden file ${path} (KBOOTSTRAP_UPDATE_GOLDEN=1)`); continue; }
+    const want = readFileSync(path, 'utf8');
+    if (want !== h.script) problems.push(diff(want, h.script, `${kind}-${name}/${h.host}.sh`));
+  }
+  for (const f of readdirSync(dir).filter((f) => !hosts.some((h) => `${h.host}.sh` === f))) problems.push(`stale golden file ${kind}-${name}/${f}`);
+  if (problems.length) throw new Error(`golden mismatch:\n${problems.join('\n')}`);
+  for (const f of readdirSync(dir)) {
+    execFileSync('bash', ['-n', join(dir, f)]);
+    const r = spawnSync('shellcheck', ['-s', 'bash', '-f', 'gcc', join(dir, f)], { encoding: 'utf8' });
+    if (r.error) throw new Error(`shellcheck is required for this test: ${r.error.message}`);
+    expect(r.stdout, `shellcheck findings in ${f}`).toBe('');
+  }
+  return new Map(hosts.map((h) => [h.host, h.script]));
+}
+
+describe('backup and restore dry runs', () => {
+  it('backup: only the first control plane; snapshot saved and checked, copied back, nothing left behind', async () => {
+    for (const name of ['rocky-ha', 'ubuntu-docker-flannel']) {
+      const s = await golden('backup', name);
+      expect(s.size).toBe(1);
+      const text = [...s.values()][0]!;
+      expect(text).toContain('kb_etcdctl snapshot save /var/lib/etcd/kbootstrap-snapshot.db');
+      expect(text).toContain('kb_etcdutl snapshot status /var/lib/etcd/kbootstrap-snapshot.db -w json');
+      expect(text).toContain('# reads back to this machine: cat -- /var/lib/etcd/kbootstrap-snapshot.db');
+      expect(text.indexOf('rm -f /var/lib/etcd/kbootstrap-snapshot.db /var/lib/kbootstrap/backup/pki.tar')).toBeGreaterThan(text.indexOf('reads back to this machine: cat -- /var/lib/kbootstrap/backup/pki.tar'));
+    }
+  });
+
+  it('restore: every control plane is asked whether a cluster answers; the CAs and the snapshot go to the first, restored as a one-member etcd', async () => {
+    const s = await golden('restore', 'rocky-ha');
+    expect([...s.keys()]).toEqual(['cp-1', 'cp-2', 'cp-3']);
+    expect(s.get('cp-2')).toContain('### restore-gate');
+    expect(s.get('cp-2')).not.toContain('restore-etcd');
+    const cp1 = s.get('cp-1')!;
+    expect(cp1).toContain("--name cp-1 --initial-cluster cp-1=https://192.168.60.11:2380 --initial-advertise-peer-urls https://192.168.60.11:2380");
+    // a key is shown as its size and digest, never its content
+    expect(cp1).toMatch(/# writes \/etc\/kubernetes\/pki\/ca\.key \(mode 600, root:root\): \d+ bytes, sha256 [0-9a-f]{64}/);
+    expect(cp1).not.toContain('FIXTURE CA KEY');
+    // containerd: etcdutl from the etcd image when the host has none
+    expect(cp1).toContain("ctr -n k8s.io run --rm --mount type=bind,src=/var/lib/kbootstrap,dst=/var/lib/kbootstrap,options=rbind:rw registry.k8s.io/etcd:3.5.15-0");
+    const docker = await golden('restore', 'ubuntu-docker-flannel');
+    expect([...docker.values()].join('\n')).toContain('docker run --rm --network none -v /var/lib/kbootstrap:/var/lib/kbootstrap registry.k8s.io/etcd:3.5.15-0 etcdutl "$@"');
+  });
+});
