@@ -2,6 +2,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { join } from 'node:path';
 import { EXIT, InventoryError, KbError, UsageError, formatProblem } from './errors.js';
+import { readRegistryAuth } from './run/registry-auth.js';
 import { loadInventoryFile, type LoadOptions } from './inventory/load.js';
 import { firstControlPlane, type HostSpec } from './inventory/model.js';
 import { plural } from './report.js';
@@ -125,6 +126,9 @@ function exitFlushed(code: number): void {
 /** up, plan and upgrade over SSH. */
 export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'plan', io: Io, extras: RunExtras = {}): Promise<number> {
   const inv = load(file, io);
+  // the private registries' passwords, read first (a missing one stops the run before anything else) and hidden everywhere
+  const registries = readRegistryAuth(inv, process.env);
+  inv.registryAuth = registries.auth;
   const plan = extras.plan ? extras.plan(inv) : buildPlan(inv, filterFrom(o));
   if (extras.confirm && !(await extras.confirm(inv, plan))) {
     io.err('upgrade: nothing done\n');
@@ -140,6 +144,7 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
   // plan only reads: it says who holds a host's lock, and takes none
   const ctx = connectContext(extras.command ?? (mode === 'plan' ? 'plan' : 'up'), mode === 'plan' ? 'observe' : 'take', io);
   ctx.redactor?.add(creds.password, creds.sudoPassword, creds.passphrase);
+  ctx.redactor?.add(...registries.secrets);
   const connect = (spec: HostSpec) => connectHost(resolved.get(spec.name) ?? spec, sshOpts, ctx);
 
   const json = o.output === 'json';

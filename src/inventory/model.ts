@@ -71,6 +71,20 @@ export interface LoadBalancerSpec {
   image?: string;
 }
 
+/** A private registry of cluster.registries (see src/os/mirrors.ts for what is made of it). */
+export interface RegistrySpec {
+  /** host or host:port, as image names spell it */
+  host: string;
+  /** upstream registries it stands in for */
+  mirrorOf: string[];
+  /** absolute path of the CA file on the operator's machine (resolved under the inventory's directory) */
+  caFile?: string;
+  plainHttp: boolean;
+  credentials?: { username: string; passwordEnv?: string; passwordFile?: string };
+  /** index in cluster.registries, for messages */
+  index: number;
+}
+
 export interface ClusterSpec {
   name: string;
   /** without the leading v, e.g. 1.30.4 */
@@ -94,6 +108,7 @@ export interface ClusterSpec {
   kubeProxyMode: 'ipvs' | 'iptables';
   registryMirrors: string[];
   insecureRegistries: string[];
+  registries: RegistrySpec[];
   firewall: 'open' | 'disable';
 }
 
@@ -104,6 +119,12 @@ export interface Inventory {
   sshConfigFile?: string;
   cluster: ClusterSpec;
   hosts: HostSpec[];
+  /**
+   * The Authorization header of each private registry with credentials (by host), read from the
+   * environment or the password file by the commands that connect (never by load): absent in a
+   * dry run, which shows a placeholder instead.
+   */
+  registryAuth?: Map<string, string>;
 }
 
 export function controlPlanes(inv: Inventory): HostSpec[] {
