@@ -6,6 +6,7 @@
 import { DEFAULTS } from '../defaults.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { isMap, isPair, isScalar, LineCounter, parseAllDocuments, parseDocument, type Document } from 'yaml';
 import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
@@ -534,7 +535,9 @@ function checkRegistries(file: string, c: ParsedInventory['cluster'], err: Repor
       if (cr.username.includes(':')) err(at('credentials', 'username'), 'a user name of basic authentication cannot hold ":"');
       if (r.plainHttp) warn(at('credentials'), 'the credentials cross the network in clear text to a plain-HTTP registry');
     }
-    return { host: r.host, mirrorOf: r.mirrorOf, caFile, plainHttp: r.plainHttp, credentials: cr, index: i };
+    // a relative password file is next to the inventory, as its CA is (~ is the operator's home)
+    const credentials = cr && cr.passwordFile !== undefined ? { ...cr, passwordFile: resolvePath(dirname(resolvePath(file)), expandHome(cr.passwordFile)) } : cr;
+    return { host: r.host, mirrorOf: r.mirrorOf, caFile, plainHttp: r.plainHttp, credentials, index: i };
   });
 }
 
