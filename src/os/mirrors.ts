@@ -166,8 +166,7 @@ export function containerdRoutes(cluster: ClusterSpec, auth?: ReadonlyMap<string
 
 /** One line per place an image of `image` (a reference) may come from, in the order the runtime tries them: for plan and the dry run. */
 export function imageSources(cluster: ClusterSpec, image: string): string[] {
-  const first = image.split('/')[0]!;
-  const ns = image.includes('/') && /[.:]|^localhost$/.test(first) ? first : 'docker.io';
+  const ns = imageNamespace(image);
   if (cluster.containerRuntime === 'docker') {
     const own = cluster.registries.find((r) => r.host === ns);
     if (own) return [`${registryUrl(own)} (private registry)`];
@@ -181,4 +180,17 @@ export function imageSources(cluster: ClusterSpec, image: string): string[] {
     ...route.hosts.map((h) => describe(h, `, mirror of ${ns}`)),
     route.serverEndpoint ? describe(route.serverEndpoint, '') : `${route.server} (${route.server === upstreamServer(ns) ? 'upstream' : 'plain HTTP'})`,
   ];
+}
+
+/** The registry namespace of an image reference: its first component when that names a host, else docker.io. */
+export function imageNamespace(image: string): string {
+  const first = image.split('/')[0]!;
+  return image.includes('/') && /[.:]|^localhost$/.test(first) ? first : 'docker.io';
+}
+
+/** For the dry run's header: per namespace of `images`, where the runtime pulls them from, in order. */
+export function imageOriginLines(cluster: ClusterSpec, images: string[]): string[] {
+  const byNs = new Map<string, string>();
+  for (const img of images) if (!byNs.has(imageNamespace(img))) byNs.set(imageNamespace(img), img);
+  return [...byNs].map(([ns, img]) => `${ns}: ${imageSources(cluster, img).join(', then ')}`);
 }

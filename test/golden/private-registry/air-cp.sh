@@ -3,6 +3,8 @@
 # OS assumed: Debian GNU/Linux 12 (bookworm) (from the inventory; a real run reads /etc/os-release)
 # Cluster airlab: Kubernetes 1.30.4, containerd, CNI calico, kube-proxy iptables
 # SSH: root@10.20.0.10:22
+# Images of registry.k8s.io: https://registry.lab:5000 (private registry, mirror of registry.k8s.io), then https://registry.k8s.io (upstream)
+# Images of docker.io: https://registry.lab:5000 (private registry, mirror of docker.io), then https://registry-1.docker.io (upstream)
 #
 # Each step shows its read-only check (kbootstrap parses what it prints) and
 # the commands it runs when the check finds the step not done. Run as root.
