@@ -42,6 +42,7 @@ import type { StepContext } from '../../src/steps/types.js';
 import { FakeTransport } from '../support/fake-transport.js';
 import { fetchOrSkip, relocateOntoSuiteLibc } from '../support/debian-suites.js';
 import { buildOciImage, type BuiltImage } from '../support/oci-image.js';
+import { labCa, registryConfig, startUntil } from '../support/registry.js';
 
 const SID = fetchOrSkip('sid', 'containerd', ['containerd', 'runc', 'libc6', 'libseccomp2']);
 const TRIXIE = fetchOrSkip('trixie', 'docker-registry', ['docker-registry']);
@@ -68,22 +69,6 @@ const REGISTRY_BIN = 'skip' in TRIXIE ? '' : join(TRIXIE.root, 'usr/bin/docker-r
 const PASSWORD = 'Lab-registry-pw-7319';
 const WRONG = 'not-the-password-4242';
 const REG = '127.0.0.1:5000';
-
-/** bcrypt htpasswd line (distribution's htpasswd auth takes bcrypt only): Python's crypt over libxcrypt. */
-function htpasswd(user: string, password: string): string {
-  return execFileSync('python3', ['-W', 'ignore', '-c', 'import crypt,sys; print(sys.argv[1] + ":" + crypt.crypt(sys.argv[2], crypt.mksalt(crypt.METHOD_BLOWFISH)))', user, password], { encoding: 'utf8' });
-}
-
-/** A CA and, signed by it, a server certificate for 127.0.0.1. */
-function labCa(dir: string, name: string): { ca: string; cert: string; key: string } {
-  mkdirSync(dir, { recursive: true });
-  const o = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  o(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', `/CN=${name}`]);
-  o(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1']);
-  writeFileSync(join(dir, 'ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
-  o(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.crt', '-days', '2', '-extfile', 'ext']);
-  return { ca: join(dir, 'ca.crt'), cert: join(dir, 'srv.crt'), key: join(dir, 'srv.key') };
-}
 
 /** The inventory a user writes: the CA next to it, the password in the environment. */
 function inventoryIn(dir: string, caFrom: string): Inventory {
@@ -124,12 +109,7 @@ describe.skipIf(!!SKIP)('a private registry with TLS and credentials, through wh
   beforeAll(async () => {
     const tls = labCa(join(dir, 'pki'), 'kbootstrap lab CA');
     const other = labCa(join(dir, 'pki-other'), 'some other CA');
-    writeFileSync(join(dir, 'htpasswd'), htpasswd('kb', PASSWORD));
-    writeFileSync(join(dir, 'registry.yml'), [
-      'version: 0.1', 'log: { level: info }', `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} } }`,
-      'http:', `  addr: ${REG}`, `  tls: { certificate: ${tls.cert}, key: ${tls.key} }`,
-      `auth: { htpasswd: { realm: kb-lab, path: ${join(dir, 'htpasswd')} } }`, '',
-    ].join('\n'));
+    const config = registryConfig(dir, REG, tls, { kb: PASSWORD });
     mkdirSync(join(dir, 'inv')); mkdirSync(join(dir, 'inv-other'));
     inv = inventoryIn(join(dir, 'inv'), tls.ca);
     otherCaInv = inventoryIn(join(dir, 'inv-other'), other.ca);
@@ -138,16 +118,8 @@ describe.skipIf(!!SKIP)('a private registry with TLS and credentials, through wh
     procs.push(holder);
     netns = holder.pid!;
     for (let i = 0; i < 50 && spawnSync('nsenter', ['-t', String(netns), '-n', 'ip', '-o', 'link', 'show', 'lo']).stdout?.toString().includes('UP') !== true; i++) await new Promise((r) => setTimeout(r, 50));
-    const start = (args: string[], ready: RegExp, what: string) => new Promise<void>((resolve, reject) => {
-      const p = spawn('nsenter', ['-t', String(netns), '-n', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      procs.push(p);
-      let log = '';
-      const on = (b: Buffer) => { log += b.toString(); if (ready.test(log)) resolve(); };
-      p.stdout!.on('data', on); p.stderr!.on('data', on);
-      p.once('exit', (c) => reject(new Error(`${what} exited (${c}):\n${log}`)));
-      setTimeout(() => reject(new Error(`${what} did not start:\n${log}`)), 20_000);
-    });
-    await start([REGISTRY_BIN, 'serve', join(dir, 'registry.yml')], /listening on 127\.0\.0\.1:5000/, 'docker-registry');
+    const start = (args: string[], ready: RegExp, what: string) => startUntil(['nsenter', '-t', String(netns), '-n', ...args], ready, what, procs);
+    await start([REGISTRY_BIN, 'serve', config], /listening on 127\.0\.0\.1:5000/, 'docker-registry');
     writeFileSync(join(dir, 'containerd.toml'), [
       'version = 3', `root = "${join(dir, 'root')}"`, `state = "${join(dir, 'state')}"`, '[grpc]', `  address = "${sock}"`,
       "[plugins.'io.containerd.nri.v1.nri']", `  socket_path = "${join(dir, 'nri.sock')}"`, '',
