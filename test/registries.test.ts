@@ -17,6 +17,7 @@ import type { Inventory } from '../src/inventory/model.js';
 import { readRegistryAuth } from '../src/run/registry-auth.js';
 import { imageSources } from '../src/os/mirrors.js';
 import { containerRuntimeStep } from '../src/steps/container-runtime.js';
+import { Redactor } from '../src/redact.js';
 import { ctxFor } from './support/contexts.js';
 
 const REPO = join(import.meta.dirname, '..');
@@ -137,6 +138,17 @@ describe('what the runtimes get', () => {
     ]);
     expect(imageSources(inv.cluster, 'registry.k8s.io/pause:3.9')).toEqual(['https://registry.k8s.io (upstream)']);
     expect(imageSources(inv.cluster, 'r.lab:5000/app:1')).toEqual(['https://r.lab:5000 (private registry)']);
+  });
+});
+
+describe('the Redactor and basic credentials', () => {
+  it('hides a Basic Authorization value it was never told about (a hosts.toml or curl config echoed by a host)', () => {
+    const r = new Redactor();
+    const b64 = Buffer.from('kb:pw-never-added').toString('base64');
+    expect(r.redact(`  Authorization = "Basic ${b64}"`)).toBe('  Authorization = "Basic <redacted>"');
+    expect(r.redact(`header = "Authorization: Basic ${b64}"`)).toBe('header = "Authorization: Basic <redacted>"');
+    // the dry run's placeholder is no credential and stays readable
+    expect(r.redact('Authorization = "Basic <BASE64 OF kb:PASSWORD FROM $X>"')).toBe('Authorization = "Basic <BASE64 OF kb:PASSWORD FROM $X>"');
   });
 });
 
