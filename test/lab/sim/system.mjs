@@ -488,7 +488,7 @@ async function registryProbe(args) {
   const res = await new Promise((resolve) => {
     const req = mod.get(url, { headers, ca, timeout: Number(p.get('--max-time') ?? 30) * 1000 }, (r) => {
       r.resume();
-      r.on('end', () => resolve({ status: r.statusCode, raw: r.rawHeaders, version: r.httpVersion }));
+      r.on('end', () => resolve({ status: r.statusCode, reason: r.statusMessage, raw: r.rawHeaders, version: r.httpVersion }));
     });
     req.on('timeout', () => { req.destroy(); resolve({ error: 28, message: `Operation timed out after ${p.get('--max-time')} seconds` }); });
     req.on('error', (e) => {
@@ -499,7 +499,7 @@ async function registryProbe(args) {
   });
   if (res.error) return { stdout: out('000'), stderr: `curl: (${res.error}) ${res.message}\n`, code: res.error };
   if (p.get('-D')) {
-    const lines = [`HTTP/${res.version} ${res.status}`];
+    const lines = [`HTTP/${res.version} ${res.status} ${res.reason}`];
     for (let i = 0; i < res.raw.length; i += 2) lines.push(`${res.raw[i]}: ${res.raw[i + 1]}`);
     writeText(p.get('-D'), lines.join('\r\n') + '\r\n\r\n');
   }
