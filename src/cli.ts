@@ -31,6 +31,7 @@ import { Redactor } from './redact.js';
 import { thisRun, type LockMode } from './run/host-lock.js';
 import type { ConnectContext } from './connect.js';
 import type { SessionRun } from './session.js';
+import { matrixJson, matrixText } from './versions/matrix.js';
 
 
 const defaultIo: Io = {
@@ -402,6 +403,14 @@ Exit codes:
     .action((file: string) => {
       const inv = load(file, io);
       io.out(`${file === '-' ? '<stdin>' : file}: valid (${plural(inv.hosts.length, 'host')}, Kubernetes ${inv.cluster.kubernetesVersion})\n`);
+      setCode(EXIT.ok);
+    });
+
+  program.command('versions')
+    .description('the versions table: supported Kubernetes minors, add-on releases and OS releases kbootstrap knows, with sources')
+    .addOption(new Option('--output <format>', 'text or json (json has every row with its sources)').choices(['text', 'json']).default('text'))
+    .action((o: { output: string }) => {
+      io.out(o.output === 'json' ? JSON.stringify(matrixJson(), null, 2) + '\n' : matrixText());
       setCode(EXIT.ok);
     });
 

@@ -2,7 +2,7 @@
  * Golden files are the specification of what kbootstrap runs on a host.
  * Regenerate with `npm run golden:update`, then read the diff as a reviewer.
  */
-import { CNI_MANIFEST_SHA256 } from '../src/kube/cni-versions.js';
+import { ADDONS } from '../src/versions/index.js';
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -69,7 +69,7 @@ describe.each(INVENTORIES)('inventories/%s', (file) => {
 
   it('golden scripts hold no secrets, only placeholders', () => {
     // the digests downloads are checked against are public (pinned by kbootstrap, or the inventory's own)
-    const publicDigests = [...Object.values(CNI_MANIFEST_SHA256), '0'.repeat(64)];
+    const publicDigests = [...ADDONS.flatMap((r) => (r.manifestSha256 ? [r.manifestSha256] : [])), '0'.repeat(64)];
     for (const f of readdirSync(goldenDir)) {
       const text = publicDigests.reduce((t, d) => t.split(d).join('<public digest>'), readFileSync(join(goldenDir, f), 'utf8'));
       expect(text).not.toMatch(/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/); // bootstrap token

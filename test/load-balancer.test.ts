@@ -96,9 +96,9 @@ describe('load-balancer step', () => {
   });
 
   it('the image: pinned from ghcr.io, from a mirror imageRepository, or the inventory\'s', () => {
-    expect(kubeVipManifest(inv.cluster, 'eth0', 'admin.conf').content).toContain('image: ghcr.io/kube-vip/kube-vip:v0.8.9\n');
+    expect(kubeVipManifest(inv.cluster, 'eth0', 'admin.conf').content).toContain('image: ghcr.io/kube-vip/kube-vip:v1.2.3\n');
     const mirror = { ...inv.cluster, imageRepository: 'registry.aliyuncs.com/google_containers' };
-    expect(kubeVipManifest(mirror, 'eth0', 'admin.conf').content).toContain('image: registry.aliyuncs.com/google_containers/kube-vip:v0.8.9\n');
+    expect(kubeVipManifest(mirror, 'eth0', 'admin.conf').content).toContain('image: registry.aliyuncs.com/google_containers/kube-vip:v1.2.3\n');
     const own = { ...inv.cluster, loadBalancer: { ...inv.cluster.loadBalancer!, image: 'reg.local/kube-vip:v0.8.7' } };
     expect(kubeVipManifest(own, 'eth0', 'admin.conf').content).toContain('image: reg.local/kube-vip:v0.8.7\n');
   });

@@ -13,7 +13,7 @@ import { UPGRADE_PHASES } from '../src/phases.js';
 import { KUBE_VIP_ASIDE, upgradeApplyStep, upgradeCniStep, upgradeNodeStep } from '../src/steps/upgrade.js';
 import { jsonReport, plainEventLine, shownText } from '../src/report.js';
 import type { RunEvent } from '../src/runner.js';
-import { runningCalicoWarning, calicoWarning } from '../src/kube/cni-versions.js';
+import { addonWarning, runningAddonWarning } from '../src/versions/index.js';
 import { FakeTransport } from './support/fake-transport.js';
 import { ctxFor, exampleInventory } from './support/contexts.js';
 
@@ -31,11 +31,13 @@ function state(cp: string, calico?: string): string {
 
 describe('the running CNI against the target minor', () => {
   it('names the tested range, changes nothing, and says who moves the CNI', () => {
-    expect(runningCalicoWarning('v3.28.2', 30)).toBeUndefined();
-    expect(runningCalicoWarning('v3.27.0', 31)).toBeUndefined(); // a release whose page was not read gets no verdict
-    expect(runningCalicoWarning('v3.28.2', 31)).toBe('the cluster runs calico v3.28.2, which is tested against Kubernetes 1.27-1.30 only, not 1.31 (docs.tigera.io, Calico 3.28 system requirements); '
-      + 'kbootstrap upgrade does not change the CNI: move calico to a release tested against 1.31 (https://docs.tigera.io/calico/latest/operations/upgrading/kubernetes-upgrade)');
-    expect(calicoWarning('v3.28.2', 31)).toMatch(/set cluster\.cni\.version to a release tested against 1\.31$/);
+    const running = (v: string, minor: number) => runningAddonWarning('calico', v, minor);
+    expect(running('v3.28.2', 30)).toBeUndefined();
+    expect(running('v3.27.0', 31)).toBeUndefined(); // a release the versions table does not know gets no verdict on a running cluster
+    expect(running('v3.28.2', 31)).toMatch(/^the cluster runs calico v3\.28\.2, which is tested against Kubernetes 1\.27-1\.30 only, not 1\.31 \(tigera\/docs@[0-9a-f]+:\S+, read 2026-12-05, calico 3\.28\); /);
+    expect(running('v3.28.2', 31)).toMatch(/kbootstrap upgrade does not change the CNI: move calico to a release tested against 1\.31 \(https:\/\/docs\.tigera\.io\/calico\/latest\/operations\/upgrading\/kubernetes-upgrade\)$/);
+    expect(running('v3.33.0', 37)).toBeUndefined();
+    expect(addonWarning('calico', 'v3.28.2', 31)).toMatch(/set cluster\.cni\.version to a release tested against 1\.31, e\.g\. v3\.30\.7$/);
   });
 
   it('the step reads the calico-node image: done either way, a warning only when the release is untested', () => {

@@ -535,7 +535,7 @@ metadata:
 spec:
   containers:
     - name: kube-vip
-      image: ghcr.io/kube-vip/kube-vip:v0.8.9
+      image: ghcr.io/kube-vip/kube-vip:v1.2.3
       imagePullPolicy: IfNotPresent
       args:
         - manager
@@ -550,7 +550,7 @@ spec:
               fieldPath: spec.nodeName
         - name: vip_interface
           value: eth0
-        - name: vip_cidr
+        - name: vip_subnet
           value: "32"
         - name: dns_mode
           value: first
