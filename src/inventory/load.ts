@@ -16,7 +16,7 @@ import { DNS1123_LABEL, cidrContains, cidrsOverlap, formatIPv4, parseCidr, parse
 import type { ClusterSpec, HostSpec, Inventory, RegistrySpec } from './model.js';
 import { FINGERPRINT, normalizeFingerprint } from '../os/keys.js';
 import { resolveLocalManifest, resolveUnderInventory } from './manifest.js';
-import { MIN_MINOR, addonRow, addonWarning, criDockerdAsset, criDockerdWarning, defaultAddonVersion, defaultCniManifestUrl, minorWarning, osRow, pinnedManifestSha256, proxyModeStatus } from '../versions/index.js';
+import { MIN_MINOR, addonRow, addonWarning, criDockerdAsset, criDockerdWarning, defaultAddonVersion, defaultCniManifestUrl, minorWarning, osRow, osWarning, pinnedManifestSha256, proxyModeStatus } from '../versions/index.js';
 
 type Path = (string | number)[];
 
@@ -385,6 +385,7 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
   const names = new Map<string, number>();
   const addrs = new Map<string, number>();
   const hosts: HostSpec[] = [];
+  const osWarned = new Set<string>();
   inv.hosts.forEach((h, i) => {
     if (!DNS1123_LABEL.test(h.name) || h.name.length > 63) err(['hosts', i, 'name'], notLabel(h.name));
     const seen = names.get(h.name);
@@ -416,6 +417,9 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
       }
     }
     const release = h.os ? osRow(h.os) : undefined;
+    // a release Docker no longer builds for (Ubuntu 20.04): once per release, at its first host
+    const osWarn = osWarning(release);
+    if (osWarn && !osWarned.has(h.os!)) { osWarned.add(h.os!); warn(['hosts', i, 'os'], osWarn); }
     if (c.containerRuntime === 'docker' && release && criDockerdRow && !criDockerdAsset(criDockerdRow, release)) {
       err(['hosts', i, 'os'], `cri-dockerd ${criDockerd.version} publishes no package for ${release.prettyName}: use containerd on this host`);
     }

@@ -179,10 +179,10 @@ kb_edit /etc/hosts awk -v begin='# BEGIN kbootstrap managed hosts' -v end='# END
 )
 
 ### selinux: Put SELinux in permissive mode, now and at boot
-# skipped: SELinux is not managed on the Debian family (Debian 11/12, Ubuntu 20.04/22.04/24.04)
+# skipped: SELinux is not managed on the Debian family (Debian 11/12/13, Ubuntu 20.04/22.04/24.04/26.04)
 
 ### firewall: Open the Kubernetes ports in firewalld
-# skipped: firewalld is not managed on the Debian family (Debian 11/12, Ubuntu 20.04/22.04/24.04)
+# skipped: firewalld is not managed on the Debian family (Debian 11/12/13, Ubuntu 20.04/22.04/24.04/26.04)
 
 ### swap: Turn swap off, now and at boot
 ## check (read-only)
