@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { EXIT, InventoryError, KbError, UsageError, formatProblem, jsonError } from './errors.js';
 import { didYouMean, loadInventoryFile, type LoadOptions } from './inventory/load.js';
 import { complete, completionScript } from './completion.js';
+import { readRegistryAuth } from './run/registry-auth.js';
 import { firstControlPlane, type HostSpec } from './inventory/model.js';
 import { plural } from './report.js';
 import { parseDuration } from './duration.js';
@@ -202,6 +203,9 @@ async function runningVersion(cp: HostSpec, sshOpts: Parameters<typeof connectHo
 /** up, plan and upgrade over SSH. */
 export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'plan', io: Io, extras: RunExtras = {}): Promise<number> {
   const inv = load(file, io);
+  // the private registries' passwords, read first (a missing one stops the run before anything else) and hidden everywhere
+  const registries = readRegistryAuth(inv, process.env);
+  inv.registryAuth = registries.auth;
   const plan = extras.plan ? extras.plan(inv) : buildPlan(inv, filterFrom(o));
   const firstCp = firstControlPlane(inv);
   // OpenSSH's configuration fills in what the inventory leaves out (aliases, users, ports, keys, jump hosts)
@@ -214,6 +218,7 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
   // plan only reads: it says who holds a host's lock, and takes none
   const ctx = connectContext(extras.command ?? (mode === 'plan' ? 'plan' : 'up'), mode === 'plan' ? 'observe' : 'take', io);
   ctx.redactor?.add(creds.password, creds.sudoPassword, creds.passphrase);
+  ctx.redactor?.add(...registries.secrets);
   const connect = (spec: HostSpec) => connectHost(resolved.get(spec.name) ?? spec, sshOpts, ctx);
   // the confirmation comes after connecting once to the first control plane, so that it can say what the cluster runs now
   if (extras.confirm && !(await extras.confirm(inv, plan, () => runningVersion(resolved.get(firstCp.name) ?? firstCp, sshOpts, ctx)))) {
@@ -364,6 +369,11 @@ ${EXIT_CODES}`)
       cmd.option('--only <hosts>', 'limit the run to these hosts (comma-separated names)', list)
         .option('--steps <ids>', 'run only these steps (comma-separated ids)', list)
         .option('--skip-steps <ids>', 'skip these steps (comma-separated ids)', list);
+    } else {
+      // not listed (they do nothing here), but refused in words by the command rather than as unknown
+      cmd.addOption(new Option('--only <hosts>').hideHelp())
+        .addOption(new Option('--steps <ids>').hideHelp())
+        .addOption(new Option('--skip-steps <ids>').hideHelp());
     }
     cmd.option('--concurrency <n>', 'hosts worked on at once', positiveInt, 10)
       .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts (like ssh -o StrictHostKeyChecking=accept-new)')
@@ -409,10 +419,6 @@ ${EXIT_CODES}`)
     .option('--yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--max-unavailable <n>', 'workers upgraded (drained) at once', positiveInt, 1)
     .option('--dry-run', 'print, per host, the upgrade\'s checks and commands; connect to nothing'), { dryRun: true, select: false })
-    // not listed (they do nothing here), but refused in words rather than as unknown
-    .addOption(new Option('--only <hosts>').hideHelp())
-    .addOption(new Option('--steps <ids>').hideHelp())
-    .addOption(new Option('--skip-steps <ids>').hideHelp())
     .action(async (file: string, o) => {
       for (const f of ['only', 'steps', 'skipSteps'] as const) {
         if (o[f]) throw new UsageError(`upgrade: --${f.replace('S', '-s')} does not apply: an upgrade moves every node, in kubeadm's order`);
@@ -525,7 +531,7 @@ ${EXIT_CODES}`)
 
   // kbootstrap certs check | certs renew (src/commands/certs.ts)
   certsCommand(program, {
-    io, hostIo, setCode, runOptions, sshOptions, prompt: terminalPrompt, outputOption: () => outputOption(),
+    io, hostIo, setCode, runOptions, sshOptions, prompt: terminalPrompt,
     load: (f, opts) => load(f, io, opts),
     session: (c) => sessionRun(c, 'observe', io),
     run: (file, o, plan, command, question, after) => planCommand(file, o, io, plan, command, question, after),

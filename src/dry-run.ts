@@ -14,6 +14,10 @@ import { buildPlan, type Plan, type PlanFilter } from './plan.js';
 import { PRELUDE, readCommand, writeCommand } from './shell/prelude.js';
 import { heredocDelimiter } from './shell/quote.js';
 import { Redactor } from './redact.js';
+import { imageOriginLines } from './os/mirrors.js';
+import { pauseImage } from './kube/runtime.js';
+import { kubeVipImage } from './steps/load-balancer.js';
+import type { ClusterSpec } from './inventory/model.js';
 import type { AnyStep } from './steps/types.js';
 
 export interface RenderedHost {
@@ -41,6 +45,19 @@ export async function dryRun(inv: Inventory, opts: { defaultOs?: OsName; filter?
   }));
 }
 
+/**
+ * The images the cluster's runtime pulls whose registry the inventory decides: kubeadm's (from
+ * imageRepository, the pause image among them), kube-vip's, and the CNI's (docker.io for calico and
+ * flannel manifests: calico/*, flannel/*).
+ */
+function clusterImages(c: ClusterSpec): string[] {
+  return [
+    pauseImage(c),
+    ...(c.loadBalancer?.type === 'kube-vip' ? [kubeVipImage(c)] : []),
+    ...(c.cni.plugin !== 'none' && !c.cni.manifest ? [`${c.cni.plugin}/cni`] : []),
+  ];
+}
+
 function renderHost(
   inv: Inventory,
   steps: AnyStep[],
@@ -59,6 +76,7 @@ function renderHost(
     `# OS assumed: ${facts.prettyName} (from ${spec.os ? 'the inventory' : defaultOs ? '--os' : 'the default'}; a real run reads /etc/os-release)`,
     `# Cluster ${c.name}: Kubernetes ${c.kubernetesVersion}, ${c.containerRuntime}, CNI ${c.cni.plugin}, kube-proxy ${c.kubeProxyMode}`,
     `# SSH: ${spec.ssh.user}@${spec.address}:${spec.ssh.port}${spec.ssh.user === 'root' ? '' : ' (commands run through sudo -n)'}`,
+    ...imageOriginLines(c, clusterImages(c)).map((l) => `# Images of ${l}`),
     '#',
     '# Each step shows its read-only check (kbootstrap parses what it prints) and',
     '# the commands it runs when the check finds the step not done. Run as root.',

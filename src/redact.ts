@@ -19,6 +19,8 @@ export class Redactor {
     // (an image pinned by digest, repo@sha256:..., and a file's digest written "sha256 <hex>" are public: kept)
     out = out.replace(/(?<!@)sha256:[a-f0-9]{64}\b/g, 'sha256:<redacted>');
     out = out.replace(/(--certificate-key[ =])[a-f0-9]{64}\b/g, '$1<redacted>');
+    // HTTP basic credentials (a registry's Authorization header in a hosts.toml or a curl config), whoever printed them
+    out = out.replace(/(Authorization\s*[=:]\s*"?Basic\s+)[A-Za-z0-9+/]{4,}={0,2}/gi, '$1<redacted>');
     out = out.replace(/(?<!@sha256:|sha256 )\b[a-f0-9]{64}\b/g, '<redacted-key>');
     return out;
   }

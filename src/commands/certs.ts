@@ -4,10 +4,10 @@
  * `renew` is a plan of steps on the Runner (src/steps/certs.ts), like up and
  * upgrade: dry run, JSON, progress, resume.
  */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { Inventory } from '../inventory/model.js';
 import { Session, type SessionFlags } from '../session.js';
-import { EXIT } from '../errors.js';
+import { EXIT, UsageError } from '../errors.js';
 import { readCerts } from '../steps/certs.js';
 import { certState, certVerdict, DAY_MS, parseCerts, parseDurationFlag, residual, WARN_DAYS, type CertFacts } from '../kube/certs.js';
 import type { Io } from '../io.js';
@@ -104,8 +104,6 @@ export interface CertsCli {
   session: (command: string) => SessionFlags['run'];
   prompt: () => Promise<Prompt | undefined>;
   runOptions: (cmd: Command, has: { dryRun?: boolean; verify?: boolean; select?: boolean }) => Command;
-  /** -o/--output text|json, as on every command */
-  outputOption: () => Option;
   sshOptions: (cmd: Command) => Command;
   /** the upgrade-style run: dry run, confirmation, the Runner; returns the exit code */
   run: (file: string, o: Record<string, unknown>, plan: (inv: Inventory) => Plan, command: string, question: (inv: Inventory) => string, after: (inv: Inventory, result: RunResult, code: number) => Promise<number>) => Promise<number>;
@@ -117,8 +115,7 @@ export function certsCommand(program: Command, cli: CertsCli): Command {
   const certs = program.command('certs').description('kubeadm\'s certificates: certs check INVENTORY (expiry of every one), certs renew INVENTORY (renew, control planes one at a time)');
   cli.sshOptions(certs.command('check')
     .description('every kubeadm certificate, kubeconfig and CA per control plane, and each node\'s kubelet client certificate: expiry and time left (read-only)')
-    .argument('<inventory>', 'inventory file (YAML)')
-    .addOption(cli.outputOption()))
+    .argument('<inventory>', 'inventory file (YAML)'))
     .action(async (file: string, o) => {
       cli.setCode(await certsCheck(cli.load(file), { ...o, run: cli.session('certs check') }, cli.hostIo, await cli.prompt()));
     });
@@ -130,6 +127,9 @@ export function certsCommand(program: Command, cli: CertsCli): Command {
     .option('--yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--dry-run', 'print, per host, the checks and commands; connect to nothing'), { dryRun: true, select: false })
     .action(async (file: string, o) => {
+      for (const f of ['only', 'steps', 'skipSteps'] as const) {
+        if (o[f]) throw new UsageError(`certs renew: --${f.replace('S', '-s')} does not apply: every control plane is renewed, one at a time`);
+      }
       const min = o.minRemaining as number;
       const question = (inv: Inventory) => `Renew the certificates of cluster ${inv.cluster.name} that have less than ${residual(min)} left, restarting each control plane's static Pods in turn (${inv.hosts.filter((h) => h.role === 'control-plane').map((h) => h.name).join(', ')})?`;
       cli.setCode(await cli.run(file, o, (inv) => buildCertsRenewPlan(inv, min), 'certs renew', question, async (inv, result, code) => {

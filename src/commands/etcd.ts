@@ -62,6 +62,13 @@ function placeholderBackup(inv: Inventory): RestoreSource {
   };
 }
 
+/** --only, --steps and --skip-steps come with the run options; a backup or a restore is all of its plan or nothing. */
+function noFilters(command: string, o: RunFlags): void {
+  for (const f of ['only', 'steps', 'skipSteps'] as const) {
+    if (o[f]) throw new UsageError(`${command}: --${f.replace('S', '-s')} does not apply: ${command} runs its whole plan`);
+  }
+}
+
 export function registerEtcdCommands(program: Command, d: EtcdCommandDeps): void {
   const { io } = d;
   d.runOptions(program.command('backup')
@@ -70,6 +77,7 @@ export function registerEtcdCommands(program: Command, d: EtcdCommandDeps): void
     .option('--file <file>', 'the archive to write (a .tar.gz; FILE.sha256 is written beside it)')
     .option('--dry-run', 'print what would run on the control plane; connect to nothing'), { dryRun: true, select: false })
     .action(async (file: string, o: RunFlags & { file?: string }) => {
+      noFilters('backup', o);
       if (o.dryRun) {
         const inv = d.load(file, io, { keyFiles: false });
         await printDryRun(d, inv, buildBackupPlan(inv, {}), o);
@@ -107,6 +115,7 @@ export function registerEtcdCommands(program: Command, d: EtcdCommandDeps): void
     .option('--force', 'restore even though a cluster answers on a control plane (only the first is checked), the backup names another cluster, or /var/lib/etcd holds data (moved aside)')
     .option('--dry-run', 'print what would run; connect to nothing'), { dryRun: true, select: false })
     .action(async (file: string, o: RunFlags & { from?: string }) => {
+      noFilters('restore', o);
       if (!o.from && !o.dryRun) throw new UsageError('restore: name the archive with --from FILE');
       // the whole archive is read and checked before anything connects: a damaged one changes no host
       const backup: RestoreSource | undefined = o.from ? { ...readBackup(o.from), file: o.from } : undefined;

@@ -6,6 +6,7 @@
 import { DEFAULTS } from '../defaults.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { isMap, isPair, isScalar, LineCounter, parseAllDocuments, parseDocument, type Document } from 'yaml';
 import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
@@ -13,9 +14,9 @@ import { InventoryError, type Problem } from '../errors.js';
 import { inventorySchema, type ParsedInventory } from './schema.js';
 import { upstreamDownloads } from './reach.js';
 import { DNS1123_LABEL, cidrContains, cidrsOverlap, formatIPv4, parseCidr, parseEndpoint, parseIPv4, type Cidr } from './net.js';
-import type { ClusterSpec, HostSpec, Inventory } from './model.js';
+import type { ClusterSpec, HostSpec, Inventory, RegistrySpec } from './model.js';
 import { FINGERPRINT, normalizeFingerprint } from '../os/keys.js';
-import { resolveLocalManifest } from './manifest.js';
+import { resolveLocalManifest, resolveUnderInventory } from './manifest.js';
 import { MIN_MINOR, addonRow, kubeadmApiVersion, addonWarning, compareVersions, criDockerdAsset, criDockerdWarning, defaultAddonVersion, minorWarning, osRow, osWarning, proxyModeStatus } from '../versions/index.js';
 import { clusterCni, cniVersion, defaultManifestUrl, pinnedManifestSha256 } from '../cni/index.js';
 import { nftablesProxyWarning } from '../kube/proxy-mode.js';
@@ -253,6 +254,10 @@ export function parseInventory(text: string, file: string, opts: LoadOptions = {
         case 'unrecognized_keys':
           for (const key of issue.keys) {
             const p = loc.key(path, key);
+            if (key === 'password' && path[0] === 'cluster' && path[1] === 'registries') {
+              err(p.line, p.col, formatPath([...path, key]), 'a password never goes in the inventory: name the environment variable that holds it (passwordEnv) or a file (passwordFile)');
+              continue;
+            }
             const meant = meaning(key, path);
             const hint = meant ? undefined : didYouMean(key, allowedKeys(path));
             err(p.line, p.col, formatPath([...path, key]), `unknown field${meant ? `: ${meant}` : hint ? ` (did you mean "${hint}"?)` : ''}`);
@@ -369,6 +374,8 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     // a directory name under /etc/containerd/certs.d: "..", "." or a "/" must never get through
     if (!isRegistryHost(r)) err(['cluster', 'insecureRegistries', i], `expected a registry host or host:port like registry.local:5000, got ${JSON.stringify(r)}`);
   });
+
+  const registries = checkRegistries(file, c, err, warn);
 
   if (c.cni.manifest !== undefined) {
     if (isHttpUrl(c.cni.manifest)) insecure(['cluster', 'cni', 'manifest'], c.cni.manifest);
@@ -573,12 +580,67 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     kubeProxyMode: c.kubeProxyMode,
     registryMirrors: c.registryMirrors,
     insecureRegistries: c.insecureRegistries,
+    registries,
     firewall: c.firewall,
     ...(c.certificateValidityPeriod ? { certificateValidityPeriod: c.certificateValidityPeriod } : {}),
     ...(c.caCertificateValidityPeriod ? { caCertificateValidityPeriod: c.caCertificateValidityPeriod } : {}),
     ...(c.certRenewal ? { certRenewal: c.certRenewal } : {}),
   };
   return { file, cluster, hosts, sshConfigFile: inv.ssh.configFile };
+}
+
+/** 64 KiB: a CA bundle of a few certificates is a few KiB. */
+const MAX_CA_BYTES = 64 * 1024;
+
+/** The runtime's registry namespaces are directory names: no "..", "/" or "." alone. */
+const REGISTRY_NAMESPACE_HINT = 'expected a registry host or host:port like registry.lab:5000 or docker.io';
+
+/** cluster.registries: hosts, what they mirror, CA file, credentials' source (never read here). */
+function checkRegistries(file: string, c: ParsedInventory['cluster'], err: Report, warn: Report): RegistrySpec[] {
+  const seen = new Map<string, number>();
+  const mirrored = new Map<string, number>();
+  return c.registries.map((r, i) => {
+    const at = (...p: Path): Path => ['cluster', 'registries', i, ...p];
+    if (!isRegistryHost(r.host)) err(at('host'), `${REGISTRY_NAMESPACE_HINT}, got ${JSON.stringify(r.host)}`);
+    if (seen.has(r.host)) err(at('host'), `${r.host} is already cluster.registries[${seen.get(r.host)}]`);
+    seen.set(r.host, i);
+    if (c.insecureRegistries.includes(r.host)) err(at('host'), `${r.host} is also in cluster.insecureRegistries: give it once, here (with plainHttp: true when it speaks plain HTTP)`);
+    r.mirrorOf.forEach((m, j) => {
+      if (!isRegistryHost(m)) err(at('mirrorOf', j), `${REGISTRY_NAMESPACE_HINT}, got ${JSON.stringify(m)}`);
+      else if (m === r.host) err(at('mirrorOf', j), `${m} is this registry itself`);
+      else if (mirrored.has(m)) err(at('mirrorOf', j), `${m} is already mirrored by cluster.registries[${mirrored.get(m)}]: one private registry per upstream`);
+      mirrored.set(m, i);
+    });
+    if (c.containerRuntime === 'docker') {
+      // dockerd's registry-mirrors stand in for Docker Hub only: "It's currently not possible to mirror another
+      // private registry. Only the central Hub can be mirrored." (https://docs.docker.com/docker-hub/image-library/mirror/, read 2026-12-07)
+      r.mirrorOf.forEach((m, j) => {
+        if (m !== 'docker.io') err(at('mirrorOf', j), `docker mirrors only docker.io (daemon.json registry-mirrors): ${m} cannot be mirrored with containerRuntime docker`);
+      });
+    }
+    let caFile: string | undefined;
+    if (r.caFile !== undefined) {
+      if (r.plainHttp) err(at('caFile'), 'a plain-HTTP registry has no certificate: drop caFile or plainHttp');
+      const f = resolveUnderInventory(file, r.caFile, {
+        what: 'a CA file', hint: 'a path like ./registry-ca.crt', missingHint: 'expected the PEM file of the registry\'s CA',
+        maxBytes: MAX_CA_BYTES, kind: 'a CA file',
+      });
+      if (!f.ok) err(at('caFile'), f.reason);
+      else if (!/-----BEGIN CERTIFICATE-----/.test(readFileSync(f.path, 'utf8'))) err(at('caFile'), `${JSON.stringify(r.caFile)} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+      else caFile = f.path;
+    }
+    const cr = r.credentials;
+    if (cr) {
+      if ((cr.passwordEnv === undefined) === (cr.passwordFile === undefined)) {
+        err(at('credentials'), 'expected exactly one of passwordEnv (an environment variable) or passwordFile (a file) for the password');
+      }
+      if (cr.username.includes(':')) err(at('credentials', 'username'), 'a user name of basic authentication cannot hold ":"');
+      if (r.plainHttp) warn(at('credentials'), 'the credentials cross the network in clear text to a plain-HTTP registry');
+    }
+    // a relative password file is next to the inventory, as its CA is (~ is the operator's home)
+    const credentials = cr && cr.passwordFile !== undefined ? { ...cr, passwordFile: resolvePath(dirname(resolvePath(file)), expandHome(cr.passwordFile)) } : cr;
+    return { host: r.host, mirrorOf: r.mirrorOf, caFile, plainHttp: r.plainHttp, credentials, index: i };
+  });
 }
 
 /**

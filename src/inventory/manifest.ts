@@ -16,9 +16,21 @@ export type LocalManifest = { ok: true; path: string; size: number } | { ok: fal
 
 /** Where a local manifest lives, or why it is refused. Nothing is read. */
 export function resolveLocalManifest(inventoryFile: string, manifest: string): LocalManifest {
-  const shown = JSON.stringify(manifest);
-  if (isAbsolute(manifest)) {
-    return { ok: false, reason: `${shown} is an absolute path: a local manifest must be a file under the inventory's directory, given relative to it (expected an https URL or a path like ./calico.yaml)` };
+  return resolveUnderInventory(inventoryFile, manifest, {
+    what: 'a local manifest', hint: 'expected an https URL or a path like ./calico.yaml', missingHint: 'expected an https URL or a local file',
+    maxBytes: MAX_MANIFEST_BYTES, kind: 'a CNI manifest',
+  });
+}
+
+/**
+ * A file the inventory names that goes to the hosts (a CNI manifest, a registry's CA): a regular file
+ * under the inventory's own directory (after resolving symlinks), given relative to it, at most maxBytes.
+ */
+export function resolveUnderInventory(inventoryFile: string, rel: string,
+  o: { what: string; hint: string; missingHint: string; maxBytes: number; kind: string }): LocalManifest {
+  const shown = JSON.stringify(rel);
+  if (isAbsolute(rel)) {
+    return { ok: false, reason: `${shown} is an absolute path: ${o.what} must be a file under the inventory's directory, given relative to it (${o.hint})` };
   }
   let dir: string;
   let real: string;
@@ -28,18 +40,18 @@ export function resolveLocalManifest(inventoryFile: string, manifest: string): L
     return { ok: false, reason: `cannot resolve the inventory's directory to look for ${shown}` };
   }
   try {
-    real = realpathSync(resolve(dir, manifest));
+    real = realpathSync(resolve(dir, rel));
   } catch {
-    return { ok: false, reason: `no such file ${shown} next to the inventory (expected an https URL or a local file)` };
+    return { ok: false, reason: `no such file ${shown} next to the inventory (${o.missingHint})` };
   }
-  const rel = relative(dir, real);
-  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
-    return { ok: false, reason: `${shown} resolves to ${real}, outside the inventory's directory ${dir}: a local manifest must be a file under it` };
+  const r = relative(dir, real);
+  if (r === '' || r === '..' || r.startsWith(`..${sep}`) || isAbsolute(r)) {
+    return { ok: false, reason: `${shown} resolves to ${real}, outside the inventory's directory ${dir}: ${o.what} must be a file under it` };
   }
   const st = statSync(real);
   if (!st.isFile()) return { ok: false, reason: `${shown} is not a regular file` };
-  if (st.size > MAX_MANIFEST_BYTES) {
-    return { ok: false, reason: `${shown} is ${st.size} bytes, more than the ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB a CNI manifest may have` };
+  if (st.size > o.maxBytes) {
+    return { ok: false, reason: `${shown} is ${st.size} bytes, more than the ${o.maxBytes >= 1024 * 1024 ? `${o.maxBytes / 1024 / 1024} MiB` : `${o.maxBytes / 1024} KiB`} ${o.kind} may have` };
   }
   return { ok: true, path: real, size: st.size };
 }

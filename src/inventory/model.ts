@@ -76,6 +76,20 @@ export interface LoadBalancerSpec {
   image?: string;
 }
 
+/** A private registry of cluster.registries (see src/os/mirrors.ts for what is made of it). */
+export interface RegistrySpec {
+  /** host or host:port, as image names spell it */
+  host: string;
+  /** upstream registries it stands in for */
+  mirrorOf: string[];
+  /** absolute path of the CA file on the operator's machine (resolved under the inventory's directory) */
+  caFile?: string;
+  plainHttp: boolean;
+  credentials?: { username: string; passwordEnv?: string; passwordFile?: string };
+  /** index in cluster.registries, for messages */
+  index: number;
+}
+
 export interface ClusterSpec {
   name: string;
   /** without the leading v, e.g. 1.30.4 */
@@ -99,6 +113,7 @@ export interface ClusterSpec {
   kubeProxyMode: KubeProxyMode;
   registryMirrors: string[];
   insecureRegistries: string[];
+  registries: RegistrySpec[];
   firewall: 'open' | 'disable';
   /** kubeadm v1beta4 (1.31+): Go durations, e.g. 8760h */
   certificateValidityPeriod?: string;
@@ -114,6 +129,12 @@ export interface Inventory {
   sshConfigFile?: string;
   cluster: ClusterSpec;
   hosts: HostSpec[];
+  /**
+   * The Authorization header of each private registry with credentials (by host), read from the
+   * environment or the password file by the commands that connect (never by load): absent in a
+   * dry run, which shows a placeholder instead.
+   */
+  registryAuth?: Map<string, string>;
 }
 
 export function controlPlanes(inv: Inventory): HostSpec[] {

@@ -73,6 +73,22 @@ const loadBalancerSchema = z.strictObject({
     .describe('kube-vip: image to run, by tag or pinned by digest (repo/kube-vip@sha256:...) (default: the pinned kube-vip release, from imageRepository when that is a mirror)'),
 });
 
+const registrySchema = z.strictObject({
+  host: z.string().min(1).describe('The registry as image names spell it: host or host:port, e.g. registry.lab:5000'),
+  mirrorOf: z.array(z.string().min(1)).default([])
+    .describe('Upstream registries this registry stands in for (docker.io, quay.io, ghcr.io, registry.k8s.io...): containerd pulls their images from here first, then from the upstream'),
+  caFile: z.string().min(1).optional()
+    .describe('PEM file of the CA that signed the registry\'s certificate, under the inventory\'s directory (relative to it); uploaded to every host and named in the runtime\'s registry configuration'),
+  plainHttp: z.boolean().default(false).describe('The registry speaks plain HTTP, not TLS (only when it really does)'),
+  credentials: z.strictObject({
+    username: z.string().min(1).describe('User name (not secret)'),
+    passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name like KB_REGISTRY_PASSWORD').optional()
+      .describe('Environment variable holding the password, read by kbootstrap at run time'),
+    passwordFile: z.string().min(1).optional()
+      .describe('File holding the password on its first line (~ is expanded), read by kbootstrap at run time; never the password itself in the inventory'),
+  }).optional().describe('Basic-auth credentials for the registry: the password comes from passwordEnv or passwordFile, exactly one'),
+});
+
 export const clusterSchema = z.strictObject({
   name: z.string().describe('Cluster name (DNS-1123 label); also the kubeconfig cluster/context name'),
   kubernetesVersion: z.string().describe('Kubernetes version to install, e.g. "1.37.1"'),
@@ -103,6 +119,8 @@ export const clusterSchema = z.strictObject({
     .describe('kube-proxy mode: iptables (its default), ipvs (deprecated from 1.35), nftables (GA from 1.33; the CNI plugin\'s own nftables setting follows it)'),
   registryMirrors: z.array(z.string()).default([]).describe('Pull-through mirrors for docker.io, e.g. https://xxxx.mirror.aliyuncs.com'),
   insecureRegistries: z.array(z.string()).default([]).describe('host:port registries reached over plain HTTP'),
+  registries: z.array(registrySchema).default([])
+    .describe('Private registries: what they mirror, their CA and credentials, written where containerd (or docker) reads them'),
   firewall: z.enum(['open', 'disable']).default('open')
     .describe('RHEL family: open the kubeadm ports in firewalld when it runs (open), or stop and disable firewalld (disable)'),
   certificateValidityPeriod: z.string().optional()

@@ -1,28 +1,58 @@
 import { render } from '../shell/templates.js';
 import { kv } from '../shell/kv.js';
-import type { ClusterSpec } from '../inventory/model.js';
+import type { ClusterSpec, RegistrySpec } from '../inventory/model.js';
+import { readFileSync } from 'node:fs';
 import { pauseImage } from '../kube/runtime.js';
+import {
+  CONTAINERD_CERTS_D, DOCKER_CERTS_D, KUBELET_DOCKER_CONFIG, authorizationPlaceholder, containerdCaPath, containerdRoutes, registryUrl,
+  type NamespaceRoute, type RegistryEndpoint,
+} from '../os/mirrors.js';
 import type { Repository } from '../os/types.js';
 import { allHosts, type Step, type StepContext } from './types.js';
 import { describeFileStates, fileStateCheck, parseFileStates, uploadFiles, type FileState, type ManagedFile } from './files.js';
 import { describeKeys, installKeys, keysCheck, missingKeys, repoFile } from './repositories.js';
 
-/** containerd registry host files: mirrors for docker.io, plain-HTTP registries. */
-export function containerdHostFiles(cluster: ClusterSpec): ManagedFile[] {
-  const files: ManagedFile[] = [];
-  if (cluster.registryMirrors.length) {
-    files.push({
-      path: '/etc/containerd/certs.d/docker.io/hosts.toml',
-      mode: '644',
-      content: ['server = "https://registry-1.docker.io"', '',
-        ...cluster.registryMirrors.flatMap((m) => [`[host.${JSON.stringify(m)}]`, '  capabilities = ["pull", "resolve"]', ''])].join('\n'),
-    });
+/** TOML basic string (the values are validated hosts, URLs, paths and base64: JSON's escaping is TOML's). */
+const tq = (s: string): string => JSON.stringify(s);
+
+function endpointLines(e: RegistryEndpoint, table: string): string[] {
+  return [
+    ...(e.ca ? [`  ca = ${tq(e.ca)}`] : []),
+    ...(e.skipVerify ? ['  skip_verify = true'] : []),
+    ...(e.authorization ? [`  [${table}.header]`, `    Authorization = ${tq(e.authorization)}`] : []),
+  ];
+}
+
+/** The hosts.toml of one registry namespace: the hosts to try in order, then the server. */
+function hostsToml(r: NamespaceRoute): string {
+  const own = r.serverEndpoint;
+  const lines = [`server = ${tq(r.server)}`];
+  if (own?.ca) lines.push(`ca = ${tq(own.ca)}`);
+  lines.push('');
+  if (own?.authorization) lines.push('[header]', `  Authorization = ${tq(own.authorization)}`, '');
+  for (const h of r.hosts) {
+    const table = `host.${tq(h.url)}`;
+    lines.push(`[${table}]`, `  capabilities = [${h.capabilities.map(tq).join(', ')}]`, ...endpointLines(h, table), '');
   }
-  for (const r of cluster.insecureRegistries) {
+  return lines.join('\n');
+}
+
+/**
+ * containerd's registry files: a hosts.toml per namespace (src/os/mirrors.ts decides the routes) and
+ * each private registry's CA. A file holding credentials is 0600 and its content secret.
+ */
+export function containerdHostFiles(cluster: ClusterSpec, auth?: ReadonlyMap<string, string>): ManagedFile[] {
+  const files: ManagedFile[] = [];
+  for (const reg of cluster.registries) {
+    if (reg.caFile) files.push({ path: containerdCaPath(reg), mode: '644', content: readFileSync(reg.caFile, 'utf8') });
+  }
+  for (const r of containerdRoutes(cluster, auth)) {
+    const secrets = [r.serverEndpoint, ...r.hosts].map((e) => e?.authorization).filter((a): a is string => !!a);
     files.push({
-      path: `/etc/containerd/certs.d/${r}/hosts.toml`,
-      mode: '644',
-      content: [`server = "http://${r}"`, '', `[host."http://${r}"]`, '  capabilities = ["pull", "resolve", "push"]', '  skip_verify = true', ''].join('\n'),
+      path: `${CONTAINERD_CERTS_D}/${r.namespace}/hosts.toml`,
+      mode: secrets.length ? '600' : '644',
+      content: hostsToml(r),
+      ...(secrets.length ? { secrets } : {}),
     });
   }
   return files;
@@ -35,15 +65,36 @@ export function dockerDaemonJson(cluster: ClusterSpec): string {
     'log-opts': { 'max-size': '100m' },
     'storage-driver': 'overlay2',
   };
-  if (cluster.registryMirrors.length) cfg['registry-mirrors'] = cluster.registryMirrors;
-  if (cluster.insecureRegistries.length) cfg['insecure-registries'] = cluster.insecureRegistries;
+  const mirrors = [...cluster.registries.filter((r) => r.mirrorOf.includes('docker.io')).map(registryUrl), ...cluster.registryMirrors];
+  const insecure = [...cluster.registries.filter((r) => r.plainHttp).map((r) => r.host), ...cluster.insecureRegistries];
+  if (mirrors.length) cfg['registry-mirrors'] = mirrors;
+  if (insecure.length) cfg['insecure-registries'] = insecure;
   return JSON.stringify(cfg, null, 2) + '\n';
+}
+
+/** docker: each private registry's CA where dockerd looks for it, and the credentials where kubelet reads them. */
+function dockerRegistryFiles(cluster: ClusterSpec, auth?: ReadonlyMap<string, string>): ManagedFile[] {
+  const files: ManagedFile[] = cluster.registries.filter((r) => r.caFile)
+    .map((r) => ({ path: `${DOCKER_CERTS_D}/${r.host}/ca.crt`, mode: '644', content: readFileSync(r.caFile!, 'utf8') }));
+  const withCreds = cluster.registries.filter((r) => r.credentials);
+  if (withCreds.length) {
+    const header = (r: RegistrySpec) => auth?.get(r.host) ?? authorizationPlaceholder(r);
+    const auths = Object.fromEntries(withCreds.map((r) => [r.host, { auth: header(r).replace(/^Basic /, '') }]));
+    files.push({
+      path: KUBELET_DOCKER_CONFIG,
+      mode: '600',
+      content: JSON.stringify({ auths }, null, 2) + '\n',
+      secrets: withCreds.map((r) => header(r).replace(/^Basic /, '')),
+    });
+  }
+  return files;
 }
 
 const CRI_DOCKER_DROP_IN = '/etc/systemd/system/cri-docker.service.d/10-kbootstrap.conf';
 
-function dockerFiles(cluster: ClusterSpec): ManagedFile[] {
+function dockerFiles(cluster: ClusterSpec, auth?: ReadonlyMap<string, string>): ManagedFile[] {
   return [
+    ...dockerRegistryFiles(cluster, auth),
     { path: '/etc/docker/daemon.json', mode: '644', content: dockerDaemonJson(cluster) },
     {
       path: CRI_DOCKER_DROP_IN,
@@ -75,7 +126,44 @@ function services(cluster: ClusterSpec): string[] {
 const repository = (ctx: StepContext): Repository => ctx.host.os.dockerRepository(ctx.cluster, ctx.host.facts);
 
 function configFiles(ctx: StepContext): ManagedFile[] {
-  return ctx.cluster.containerRuntime === 'docker' ? dockerFiles(ctx.cluster) : containerdHostFiles(ctx.cluster);
+  const auth = ctx.inv.registryAuth;
+  return ctx.cluster.containerRuntime === 'docker' ? dockerFiles(ctx.cluster, auth) : containerdHostFiles(ctx.cluster, auth);
+}
+
+/** The files of cluster.registries: a change to one is probed against the registry before anything is written. */
+function registryFilePaths(ctx: StepContext): Set<string> {
+  const c = ctx.cluster;
+  const paths = new Set<string>();
+  if (!c.registries.length) return paths;
+  for (const f of configFiles(ctx)) {
+    if (f.path === KUBELET_DOCKER_CONFIG || f.path === '/etc/docker/daemon.json' || /\/(ca\.crt|hosts\.toml)$/.test(f.path)) paths.add(f.path);
+  }
+  return paths;
+}
+
+/**
+ * Ask each private registry, from the host, before its files are written: TLS with its CA (or plain
+ * HTTP when the inventory says so), and its credentials. A wrong password, a CA that does not match or
+ * an unreachable registry fails the step naming the registry (the error names the host and the step).
+ */
+async function probeRegistries(ctx: StepContext): Promise<void> {
+  const auth = ctx.inv.registryAuth;
+  for (const r of ctx.cluster.registries) {
+    const header = r.credentials ? auth?.get(r.host) ?? authorizationPlaceholder(r) : undefined;
+    const script = ctx.host.os.keyToolsScript() + render('container-runtime/registry-probe', {
+      registry: r.host,
+      url: `${registryUrl(r)}/v2/`,
+      ca: r.caFile ? readFileSync(r.caFile, 'utf8') : '',
+      user: r.credentials?.username ?? '',
+    });
+    // curl reads its configuration from stdin: the Authorization header never reaches a command line
+    await ctx.host.exec(script, {
+      mutates: true,
+      stdin: header ? `header = ${JSON.stringify(`Authorization: ${header}`)}\n` : '',
+      secrets: header ? [header, header.replace(/^Basic /, '')] : [],
+      note: `does ${r.host} answer${r.caFile ? ' with its CA' : ''}${r.credentials ? ` and take ${r.credentials.username}'s credentials` : ''}? (before its files are written)`,
+    });
+  }
 }
 
 function managedFiles(ctx: StepContext): ManagedFile[] {
@@ -135,6 +223,8 @@ export const containerRuntimeStep: Step<Found> = {
     const fromRepo = f.missingPackages.filter((p) => p !== 'cri-dockerd');
     if (fromRepo.length) await ctx.host.exec(os.installScript(fromRepo), opts);
     if (f.missingPackages.includes('cri-dockerd')) await ctx.host.exec(os.criDockerdInstall(c, ctx.host.facts), opts);
+    const registryFiles = registryFilePaths(ctx);
+    if ([...registryFiles].some((path) => f.files.find((st) => st.path === path)?.state !== 'same')) await probeRegistries(ctx);
     const changed = await uploadFiles(ctx.host, configFiles(ctx), f.files);
     if (c.containerRuntime === 'containerd') {
       await ctx.host.exec(containerdFn(c) + render('container-runtime/containerd-apply', { restart: changed.length ? 'yes' : 'no' }), opts);

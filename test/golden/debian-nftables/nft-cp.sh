@@ -3,6 +3,8 @@
 # OS assumed: Debian GNU/Linux 12 (bookworm) (from the inventory; a real run reads /etc/os-release)
 # Cluster nft: Kubernetes 1.36.4, containerd, CNI calico, kube-proxy nftables
 # SSH: root@192.168.50.10:22
+# Images of registry.k8s.io: https://registry.k8s.io (upstream)
+# Images of docker.io: https://registry-1.docker.io (upstream)
 #
 # Each step shows its read-only check (kbootstrap parses what it prints) and
 # the commands it runs when the check finds the step not done. Run as root.
@@ -542,8 +544,15 @@ mode: nftables
 KBOOTSTRAP_EOF
 (
 if [ ! -f /etc/kubernetes/admin.conf ]; then
-  # preflight checks stay on; tokens and the certificate key are not printed
-  kubeadm init --config /etc/kbootstrap/kubeadm-init.yaml --upload-certs --skip-token-print --skip-certificate-key-print
+  # preflight checks stay on; tokens and the certificate key are not printed. After kbootstrap restore,
+  # /var/lib/etcd holds the restored data on purpose: that one check is waived, as etcd's restore procedure
+  # for kubeadm does (https://kubernetes.io/docs/tasks/administer-cluster/configure-upgrade-etcd/, read 2026-12-07)
+  if [ -f /var/lib/kbootstrap/etcd-restored ]; then
+    kubeadm init --config /etc/kbootstrap/kubeadm-init.yaml --upload-certs --skip-token-print --skip-certificate-key-print --ignore-preflight-errors=DirAvailable--var-lib-etcd
+    rm -f /var/lib/kbootstrap/etcd-restored
+  else
+    kubeadm init --config /etc/kbootstrap/kubeadm-init.yaml --upload-certs --skip-token-print --skip-certificate-key-print
+  fi
   # init made a bootstrap token of its own (the configuration's bootstrapTokens: described, 15 minutes);
   # joins use tokens kbootstrap creates when it needs them, so it goes now. Only its public id is printed
   kubeadm token list -o json \

@@ -3,6 +3,8 @@
 # OS assumed: CentOS Linux 7 (Core) (from the inventory; a real run reads /etc/os-release)
 # Cluster lab: Kubernetes 1.30.4, containerd, CNI calico, kube-proxy ipvs
 # SSH: root@192.168.40.130:22
+# Images of registry.aliyuncs.com: https://registry.aliyuncs.com (upstream)
+# Images of docker.io: https://b9pmyelo.mirror.aliyuncs.com (mirror), then https://registry-1.docker.io (upstream)
 #
 # Each step shows its read-only check (kbootstrap parses what it prints) and
 # the commands it runs when the check finds the step not done. Run as root.

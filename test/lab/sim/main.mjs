@@ -63,7 +63,8 @@ try {
   const mod = await entry[0]();
   logCall(prog, args, entry[2](mod, args));
   applyFaults(prog, args);
-  const r = mod[entry[1]](args);
+  // a simulation that reaches the lab network (curl to the lab's registry) answers asynchronously
+  const r = await mod[entry[1]](args);
   if (r.stdout) process.stdout.write(r.stdout);
   if (r.stderr) process.stderr.write(r.stderr);
   code = r.code ?? 0;

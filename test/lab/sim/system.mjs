@@ -1,6 +1,8 @@
 // Simulated system programs: systemd, hostname, swap, modules, sysctl,
 // SELinux, firewalld, curl. They act on per-host state files, never on the machine.
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import { execFileSync } from 'node:child_process';
 import { basename, dirname } from 'node:path';
 import {
@@ -435,6 +437,7 @@ const FIXTURES = `${dirname(new URL(import.meta.url).pathname)}/../fixtures`;
 
 /** The lab has no network: curl serves the few files kbootstrap fetches from fixtures, else fails like DNS would. */
 export function curl(args) {
+  if (args.includes('-K')) return registryProbe(args);
   const p = parseArgs(args, { '-f': false, '-s': false, '-S': false, '-L': false, '-o': true, '--retry': true, '-k': false, '--fail': false, '--silent': false, '--location': false, '--show-error': false, '--output': true, '--connect-timeout': true, '-m': true }, {
     unknown: (f) => `curl: option ${f}: is unknown\ncurl: try 'curl --help' or 'curl --manual' for more information`, missing: (f) => `curl: option ${f}: requires parameter`,
   });
@@ -449,6 +452,64 @@ export function curl(args) {
   const outFile = p.get('-o') ?? p.get('--output');
   if (outFile) { writeText(outFile, body); return { stdout: '', code: 0 }; }
   return { stdout: body, code: 0 };
+}
+
+/** The lab network (test/lab/README.md): the only place a lab host can reach, the machine at 10.213.0.1 included. */
+const LAB_NET = /^https?:\/\/10\.213\.0\.\d{1,3}(:\d+)?\//;
+
+/**
+ * curl as the container-runtime step's registry probe runs it
+ * (templates/container-runtime/registry-probe.sh.hbs): a real GET over the lab
+ * network to a registry the test runs on the machine, with the CA of --cacert,
+ * the headers of the config on stdin (-K -, "header = ..." lines, curl(1)
+ * "-K, --config"), the response headers to -D, the status for -w '%{http_code}'
+ * ('000' when none, as curl prints it). Failures exit with curl's codes and words
+ * (curl(1) "EXIT CODES": 6 could not resolve host, 7 failed to connect, 28
+ * timeout, 60 peer certificate cannot be authenticated with known CA certificates).
+ */
+async function registryProbe(args) {
+  const p = parseArgs(args, {
+    '-s': false, '-S': false, '-o': true, '-D': true, '-w': true, '--connect-timeout': true, '--max-time': true, '--proto': true, '--cacert': true, '-K': true,
+  }, { unknown: (f) => `curl: option ${f}: is unknown`, missing: (f) => `curl: option ${f}: requires parameter` });
+  const url = p.positional[0];
+  const code = (p.get('-w') ?? '') === '%{http_code}';
+  const out = (status) => (code ? status : '');
+  if (!url || !LAB_NET.test(url)) {
+    const host = (/^[a-z]+:\/\/([^/:]+)/.exec(url ?? '') ?? [])[1] ?? url;
+    return { stdout: out('000'), stderr: `curl: (6) Could not resolve host: ${host}\n`, code: 6 };
+  }
+  const headers = {};
+  if (p.get('-K') === '-') {
+    for (const line of readFileSync(0, 'utf8').split('\n')) {
+      const m = /^header\s*=\s*(".*")\s*$/.exec(line.trim());
+      if (m) {
+        const h = JSON.parse(m[1]);
+        headers[h.slice(0, h.indexOf(':')).trim()] = h.slice(h.indexOf(':') + 1).trim();
+      }
+    }
+  }
+  const ca = p.get('--cacert') ? readText(p.get('--cacert')) : undefined;
+  const u = new URL(url);
+  const mod = u.protocol === 'https:' ? https : http;
+  const res = await new Promise((resolve) => {
+    const req = mod.get(url, { headers, ca, timeout: Number(p.get('--max-time') ?? 30) * 1000 }, (r) => {
+      r.resume();
+      r.on('end', () => resolve({ status: r.statusCode, reason: r.statusMessage, raw: r.rawHeaders, version: r.httpVersion }));
+    });
+    req.on('timeout', () => { req.destroy(); resolve({ error: 28, message: `Operation timed out after ${p.get('--max-time')} seconds` }); });
+    req.on('error', (e) => {
+      if (e.code === 'ECONNREFUSED') resolve({ error: 7, message: `Failed to connect to ${u.hostname} port ${u.port} after 0 ms: Couldn't connect to server` });
+      else if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(e.code ?? '')) resolve({ error: 60, message: 'SSL certificate problem: unable to get local issuer certificate' });
+      else resolve({ error: 35, message: `${e.code ?? e.message}` });
+    });
+  });
+  if (res.error) return { stdout: out('000'), stderr: `curl: (${res.error}) ${res.message}\n`, code: res.error };
+  if (p.get('-D')) {
+    const lines = [`HTTP/${res.version} ${res.status} ${res.reason}`];
+    for (let i = 0; i < res.raw.length; i += 2) lines.push(`${res.raw[i]}: ${res.raw[i + 1]}`);
+    writeText(p.get('-D'), lines.join('\r\n') + '\r\n\r\n');
+  }
+  return { stdout: out(String(res.status)), code: 0 };
 }
 
 function fixtureFor(url) {
