@@ -607,8 +607,9 @@ ${EXIT_CODES}`)
     });
 
   program.command('versions')
+    .summary('the versions table: Kubernetes minors, add-ons, OS releases')
     .description('the versions table: supported Kubernetes minors, add-on releases and OS releases kbootstrap knows, with sources')
-    .addOption(new Option('--output <format>', 'text or json (json has every row with its sources)').choices(['text', 'json']).default('text'))
+    .addOption(outputOption())
     .action((o: { output: string }) => {
       io.out(o.output === 'json' ? JSON.stringify(matrixJson(), null, 2) + '\n' : matrixText());
       setCode(EXIT.ok);

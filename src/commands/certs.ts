@@ -112,7 +112,7 @@ export interface CertsCli {
 
 /** `certs check` and `certs renew`, under the program (made with .command() so they inherit its error handling and output). */
 export function certsCommand(program: Command, cli: CertsCli): Command {
-  const certs = program.command('certs').description('kubeadm\'s certificates: certs check INVENTORY (expiry of every one), certs renew INVENTORY (renew, control planes one at a time)');
+  const certs = program.command('certs').summary('kubeadm\'s certificates: certs check, certs renew').description('kubeadm\'s certificates: certs check INVENTORY (expiry of every one), certs renew INVENTORY (renew, control planes one at a time)');
   cli.sshOptions(certs.command('check')
     .description('every kubeadm certificate, kubeconfig and CA per control plane, and each node\'s kubelet client certificate: expiry and time left (read-only)')
     .argument('<inventory>', 'inventory file (YAML)'))

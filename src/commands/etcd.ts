@@ -72,6 +72,7 @@ function noFilters(command: string, o: RunFlags): void {
 export function registerEtcdCommands(program: Command, d: EtcdCommandDeps): void {
   const { io } = d;
   d.runOptions(program.command('backup')
+    .summary('snapshot etcd, the PKI and kubeadm-config into one archive here')
     .description('snapshot etcd on the first control plane (checked with etcdutl), with /etc/kubernetes/pki and kubeadm-config, into one archive here (mode 0600: it holds the cluster\'s private keys)')
     .argument('<inventory>', 'inventory file (YAML)')
     .option('--file <file>', 'the archive to write (a .tar.gz; FILE.sha256 is written beside it)')
@@ -108,6 +109,7 @@ export function registerEtcdCommands(program: Command, d: EtcdCommandDeps): void
     });
 
   d.runOptions(program.command('restore')
+    .summary('disaster recovery: a backup onto the first control plane, then up')
     .description('disaster recovery: the CAs and the etcd data of a backup onto the (reset or new) first control plane, as a new one-member etcd; then `up` initialises it on that data and joins the others. Refused while a cluster answers, unless --force')
     .argument('<inventory>', 'inventory file (YAML)')
     .option('--from <file>', 'the archive kbootstrap backup wrote')

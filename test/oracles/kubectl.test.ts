@@ -24,7 +24,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { loadInventoryFile } from '../../src/inventory/load.js';
@@ -146,6 +146,8 @@ async function renderedScripts(): Promise<Rendered[]> {
   const out: Rendered[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'kb-kubectl-'));
   try {
+    // files an inventory names beside itself (private-registry.yaml's CA) come along with its copy
+    for (const f of readdirSync(join(ROOT, 'inventories')).filter((n) => !n.endsWith('.yaml'))) copyFileSync(join(ROOT, 'inventories', f), join(dir, f));
     for (const f of INVENTORIES) {
       const path = join(ROOT, 'inventories', f);
       const { inventory } = loadInventoryFile(path);

@@ -3,6 +3,8 @@
 # OS assumed: Ubuntu 22.04.4 LTS (from the inventory; a real run reads /etc/os-release)
 # Cluster jammy: Kubernetes 1.36.4, docker, CNI flannel, kube-proxy iptables
 # SSH: ubuntu@192.168.56.10:22 (commands run through sudo -n)
+# Images of registry.k8s.io: https://registry.k8s.io (upstream)
+# Images of docker.io: https://registry-1.docker.io (upstream)
 #
 # Each step shows its read-only check (kbootstrap parses what it prints) and
 # the commands it runs when the check finds the step not done. Run as root.

@@ -3,6 +3,8 @@
 # OS assumed: Rocky Linux 9.4 (Blue Onyx) (from the inventory; a real run reads /etc/os-release)
 # Cluster rocky-ha: Kubernetes 1.36.4, containerd, CNI calico, kube-proxy ipvs
 # SSH: root@192.168.60.11:22
+# Images of registry.k8s.io: https://registry.k8s.io (upstream)
+# Images of docker.io: https://registry-1.docker.io (upstream)
 #
 # Each step shows its read-only check (kbootstrap parses what it prints) and
 # the commands it runs when the check finds the step not done. Run as root.
