@@ -1,0 +1,168 @@
+/**
+ * `kbootstrap bundle`: everything the inventory's cluster would download, in one tar file with a
+ * manifest. Inside, each apt tree keeps its own layout under repos/<tree>/ (InRelease, its signing
+ * key, the Packages index, the .debs at their Filename), so a host can use it as that tree, signatures
+ * and all; images are OCI archives under images/; the CNI manifest under cni/.
+ */
+import { createHash } from 'node:crypto';
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve as resolvePath } from 'node:path';
+import * as tar from 'tar';
+import type { Inventory } from '../inventory/model.js';
+import type { OsName } from '../inventory/schema.js';
+import { pool } from '../run/pool.js';
+import { KbError } from '../errors.js';
+import { pinnedManifestSha256 } from '../cni/index.js';
+import { bundleNeeds } from './needs.js';
+import { readTree, resolve, type ReadTree } from './apt.js';
+import { BundleCache, sha256File } from './fetch.js';
+import { pullImage, type PulledImage } from './images.js';
+import { BUNDLE_FORMAT, type BundleManifest, type BundleFile } from './manifest.js';
+
+export interface BundleOptions {
+  releases: OsName[];
+  file: string;
+  cache: BundleCache;
+  concurrency: number;
+  /** Authorization header per private registry host (read like `up` reads them) */
+  auth: ReadonlyMap<string, string>;
+  say(line: string): void;
+}
+
+const hex = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+/** Safe file name for an image archive: registry.k8s.io/kube-apiserver:v1.30.4 -> registry.k8s.io_kube-apiserver_v1.30.4.oci.tar */
+export function imageFileName(ref: string): string {
+  return `images/${ref.replace(/[/:@]/g, '_')}.oci.tar`;
+}
+
+export async function buildBundle(inv: Inventory, o: BundleOptions): Promise<{ manifest: BundleManifest; size: number }> {
+  const needs = bundleNeeds(inv, o.releases);
+  const arch = 'amd64';
+  const c = inv.cluster;
+  const out = resolvePath(o.file);
+  const work = mkdtempSync(join(dirname(out), `.${basename(out)}.work-`));
+  try {
+    const files: BundleFile[] = [];
+    const place = (path: string, from: string, f: Omit<BundleFile, 'path'>) => {
+      const dest = join(work, path);
+      mkdirSync(dirname(dest), { recursive: true });
+      try { linkSync(from, dest); } catch { copyFileSync(from, dest); }
+      files.push({ path, ...f });
+    };
+    const write = (path: string, body: string | Buffer, origin: string, why: string) => {
+      const dest = join(work, path);
+      mkdirSync(dirname(dest), { recursive: true });
+      writeFileSync(dest, body);
+      files.push({ path, sha256: hex(body), size: Buffer.byteLength(body), origin, why });
+    };
+
+    // package trees: read once each, whichever releases share them
+    const trees = new Map<string, Promise<ReadTree>>();
+    const treeOf = (t: (typeof needs.osReleases)[number]['trees'][number]) => {
+      if (!trees.has(t.id)) trees.set(t.id, readTree(t, arch, o.cache));
+      return trees.get(t.id)!;
+    };
+    const downloads: { url: string; sha256: string; size: number; path: string; why: string }[] = [];
+    const osReleases: BundleManifest['osReleases'] = [];
+    for (const r of needs.osReleases) {
+      const read = await Promise.all(r.trees.map(treeOf));
+      const resolved = resolve(read, r.packages);
+      for (const p of resolved.packages) {
+        const path = `repos/${p.tree.id}/${p.filename}`;
+        const wantedBy = r.packages.find((w) => w.name === p.name)?.why ?? 'a dependency its tree carries';
+        if (!downloads.some((d) => d.path === path)) downloads.push({ url: `${p.tree.base}/${p.filename}`, sha256: p.sha256, size: p.size, path, why: `${p.name} ${p.version}: ${wantedBy}` });
+      }
+      osReleases.push({
+        os: r.os, osId: r.facts.osId, versionId: r.facts.versionId, codename: r.facts.codename, arch,
+        trees: r.trees.map((t) => ({ id: t.id, base: t.base, suite: t.suite, components: t.components })),
+        packages: resolved.packages.map((p) => ({ name: p.name, version: p.version, tree: p.tree.id, file: `repos/${p.tree.id}/${p.filename}` })),
+        fromOs: [...new Set([...r.osPackages, ...resolved.fromOs.keys()])].sort(),
+      });
+    }
+    for (const t of await Promise.all([...trees.values()])) {
+      write(`repos/${t.tree.id}/${t.tree.suite === '/' ? '' : `dists/${t.tree.suite}/`}InRelease`, t.inRelease, t.tree.base, 'the tree\'s signed Release (checked against its key)');
+      write(`repos/${t.tree.id}/signing-key.asc`, t.key, t.tree.keyUrl, `the tree's signing key (fingerprint ${t.tree.fingerprints[0]} or one the inventory trusts)`);
+      place(`repos/${t.tree.id}/${t.index.path}`, o.cache.path(t.index.sha256), { sha256: t.index.sha256, size: t.index.size, origin: `${t.tree.base}/${t.index.path}`, why: 'the tree\'s package index (its sha256 from the signed Release)' });
+    }
+
+    let total = downloads.reduce((n, d) => n + d.size, 0);
+    o.say(`packages: ${downloads.length} files, ${mb(total)} (${o.releases.join(', ')})`);
+    let done = 0;
+    await pool(downloads, o.concurrency, async (d) => {
+      const from = await o.cache.get(d.url, d.sha256, d.size);
+      place(d.path, from, { sha256: d.sha256, size: d.size, origin: d.url, why: d.why });
+      done += d.size;
+      o.say(`  [${Math.round((done / Math.max(total, 1)) * 100)}%] ${basename(d.path)}`);
+    });
+
+    // images
+    const pulled: PulledImage[] = [];
+    await pool(needs.images, o.concurrency, async (i) => {
+      const p = await pullImage(i.ref, arch, c, o.auth, o.cache);
+      pulled.push(p);
+      o.say(`  image ${i.ref} ${p.digest.slice(0, 19)} (${mb(p.blobs.reduce((n, b) => n + b.size, 0))})`);
+    });
+    const images: BundleManifest['images'] = [];
+    for (const i of needs.images) {
+      const p = pulled.find((x) => x.ref === i.ref)!;
+      const dir = mkdtempSync(join(work, '.oci-'));
+      mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
+      for (const b of p.blobs) { try { linkSync(b.path, join(dir, 'blobs', 'sha256', b.digest.slice(7))); } catch { copyFileSync(b.path, join(dir, 'blobs', 'sha256', b.digest.slice(7))); } }
+      writeFileSync(join(dir, 'blobs', 'sha256', p.digest.slice(7)), p.manifestBytes);
+      writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+      writeFileSync(join(dir, 'index.json'), JSON.stringify({
+        schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [{
+          mediaType: p.mediaType, digest: p.digest, size: p.manifestBytes.length, platform: { os: 'linux', architecture: arch },
+          annotations: { 'io.containerd.image.name': i.ref, 'org.opencontainers.image.ref.name': parseTag(i.ref) },
+        }],
+      }));
+      const path = imageFileName(i.ref);
+      mkdirSync(join(work, 'images'), { recursive: true });
+      await tar.c({ file: join(work, path), cwd: dir, portable: true, mtime: new Date(0) }, ['oci-layout', 'index.json', 'blobs']);
+      rmSync(dir, { recursive: true, force: true });
+      const size = statSync(join(work, path)).size;
+      files.push({ path, sha256: await sha256File(join(work, path)), size, origin: `${p.source} (${i.ref}${p.indexDigest ? `, index ${p.indexDigest}` : ''})`, why: i.why });
+      images.push({ ref: i.ref, file: path, digest: p.digest, platform: `linux/${arch}` });
+      total += size;
+    }
+
+    // the CNI manifest kbootstrap would fetch
+    let cniManifest: BundleManifest['cniManifest'];
+    if (needs.cniManifest) {
+      const url = needs.cniManifest.url;
+      const res = await fetch(url).catch((e: Error & { cause?: Error }) => { throw new KbError(`bundle: ${url}: ${e.cause?.message ?? e.message}`); });
+      if (!res.ok) throw new KbError(`bundle: ${url}: HTTP ${res.status}`);
+      const body = Buffer.from(await res.arrayBuffer());
+      const want = c.cni.sha256 ?? pinnedManifestSha256(url);
+      if (want && hex(body) !== want) throw new KbError(`bundle: ${url}: sha256 ${hex(body)}, expected ${want}: refused`);
+      const path = `cni/${basename(new URL(url).pathname)}`;
+      write(path, body, url, needs.cniManifest.why + (want ? '' : ' (no sha256 pinned for it: the digest is what was read today)'));
+      cniManifest = { file: path, url };
+    }
+
+    const manifest: BundleManifest = {
+      format: BUNDLE_FORMAT, cluster: c.name, kubernetesVersion: c.kubernetesVersion, containerRuntime: c.containerRuntime,
+      cni: c.cni.plugin, osReleases, images, ...(cniManifest ? { cniManifest } : {}),
+      files: files.sort((a, b) => a.path.localeCompare(b.path)),
+    };
+    writeFileSync(join(work, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    // the tar is written beside the target and renamed: a cut run leaves no half bundle under its name
+    const partial = `${out}.partial`;
+    await tar.c({ file: partial, cwd: work, portable: true, mtime: new Date(0) }, ['manifest.json', ...manifest.files.map((f) => f.path)]);
+    renameSync(partial, out);
+    return { manifest, size: statSync(out).size };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function parseTag(ref: string): string {
+  const c = ref.lastIndexOf(':');
+  return c > ref.lastIndexOf('/') ? ref.slice(c + 1) : 'latest';
+}
+
+export function mb(n: number): string {
+  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
+}

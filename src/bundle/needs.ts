@@ -1,0 +1,128 @@
+/**
+ * What an inventory's cluster downloads, and so what a bundle for it must hold: the package trees
+ * and packages per OS release, the container images, the CNI manifest. The one list `bundle`
+ * collects and the one list a bundle is checked against before any host changes.
+ */
+import type { Inventory } from '../inventory/model.js';
+import type { OsName } from '../inventory/schema.js';
+import { assumedFacts, osFamily } from '../os/index.js';
+import type { HostFacts } from '../os/types.js';
+import { minorRow } from '../versions/index.js';
+import { pauseImage } from '../kube/runtime.js';
+import { kubeVipImage } from '../steps/load-balancer.js';
+import { clusterCni, cniVersion, defaultManifestUrl } from '../cni/index.js';
+import { KbError, EXIT } from '../errors.js';
+
+/** One apt repository as a host's sources line names it, and the signing key it is checked with. */
+export interface AptTree {
+  /** stable id used for the bundle's paths: docker-debian-bookworm, kubernetes-v1.30 */
+  id: string;
+  /** `deb` line's URL (base) and suite ("/" for a flat repository) and components */
+  base: string;
+  suite: string;
+  components: string[];
+  keyUrl: string;
+  fingerprints: string[];
+}
+
+export interface OsNeeds {
+  os: OsName;
+  facts: HostFacts;
+  trees: AptTree[];
+  /** packages installed from those trees, pinned where the templates pin them (name -> exact version or undefined for the newest) */
+  packages: { name: string; version?: string; why: string }[];
+  /** packages the steps install from the release's own base repositories (not in the bundle: listed) */
+  osPackages: string[];
+}
+
+export interface BundleNeeds {
+  kubernetesVersion: string;
+  containerRuntime: string;
+  osReleases: OsNeeds[];
+  images: { ref: string; why: string }[];
+  cniManifest?: { url: string; why: string };
+}
+
+/**
+ * kubeadm's image list for a version (`kubeadm config images list`): the control-plane images and
+ * kube-proxy tagged v<version>, CoreDNS (under coredns/ only on the default repository: kubeadm's
+ * images.GetDNSImage, cmd/kubeadm/app/images/images.go, read 2026-12-07), pause and etcd at the
+ * minor's tags (the versions table's pause/etcd/coredns columns).
+ */
+export function kubeadmImages(inv: Inventory): string[] {
+  const c = inv.cluster;
+  const row = minorRow(c.minor);
+  if (!row?.etcd || !row.coredns) throw new KbError(`bundle: the versions table has no etcd/CoreDNS tags for Kubernetes ${c.minorVersion}`);
+  const r = c.imageRepository;
+  const v = `v${c.kubernetesVersion}`;
+  return [
+    ...['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'].map((n) => `${r}/${n}:${v}`),
+    `${r === 'registry.k8s.io' ? `${r}/coredns` : r}/coredns:${row.coredns}`,
+    pauseImage(c),
+    `${r}/etcd:${row.etcd}`,
+  ];
+}
+
+/** The OS releases a bundle must serve: every host's `os:`, plus `extra` (--os). */
+export function bundleReleases(inv: Inventory, extra: readonly OsName[]): OsName[] {
+  const missing = inv.hosts.filter((h) => !h.os);
+  if (missing.length && !extra.length) {
+    throw new KbError(`bundle: ${missing.map((h) => h.name).join(', ')} ${missing.length === 1 ? 'has' : 'have'} no os: in the inventory: say which releases to bundle for with --os (e.g. --os debian12)`, EXIT.usage);
+  }
+  const out: OsName[] = [];
+  for (const n of [...inv.hosts.flatMap((h) => (h.os ? [h.os] : [])), ...extra]) {
+    const f = assumedFacts(n);
+    // debian and debian12 are one release: bundled once
+    if (!out.some((o) => { const g = assumedFacts(o); return g.osId === f.osId && g.versionId === f.versionId; })) out.push(n);
+  }
+  return out;
+}
+
+/** Parse a `deb [opts] URL SUITE COMPONENTS...` line of a repository file kbootstrap writes. */
+function debLine(content: string): { base: string; suite: string; components: string[] } {
+  const line = content.split('\n').find((l) => l.startsWith('deb '));
+  if (!line) throw new Error(`no deb line in ${JSON.stringify(content)}`);
+  const words = line.replace(/\[[^\]]*\]\s*/, '').split(/\s+/).filter(Boolean);
+  return { base: words[1]!.replace(/\/+$/, ''), suite: words[2]!, components: words.slice(3) };
+}
+
+export function bundleNeeds(inv: Inventory, releases: readonly OsName[]): BundleNeeds {
+  const c = inv.cluster;
+  const osReleases: OsNeeds[] = releases.map((os) => {
+    const facts = assumedFacts(os);
+    const fam = osFamily(facts);
+    if (fam.id !== 'debian') {
+      throw new KbError(`bundle: ${facts.prettyName} (os: ${os}): bundles for the RHEL family (rpm repodata) are not built yet; only the Debian family (apt) is`, EXIT.usage);
+    }
+    const trees: AptTree[] = [];
+    const docker = fam.dockerRepository(c, facts);
+    const kube = fam.kubernetesRepository(c, facts);
+    for (const [id, repo] of [[`docker-${facts.osId}-${facts.codename}`, docker], [`kubernetes-${c.minorVersion}`, kube]] as const) {
+      const d = debLine(repo.content);
+      trees.push({ id, ...d, keyUrl: repo.key!.url, fingerprints: repo.key!.fingerprints });
+    }
+    const runtime = c.containerRuntime === 'docker' ? ['containerd.io', 'docker-ce', 'docker-ce-cli'] : ['containerd.io'];
+    const [kubeSpec] = fam.kubePackageSpecs(c, ['kubeadm']);
+    const kubeVersion = kubeSpec!.slice(kubeSpec!.indexOf('=') + 1);
+    return {
+      os, facts, trees,
+      packages: [
+        ...runtime.map((name) => ({ name, why: `container runtime ${c.containerRuntime} (step container-runtime)` })),
+        ...['kubelet', 'kubeadm', 'kubectl'].map((name) => ({ name, version: kubeVersion, why: `Kubernetes ${c.kubernetesVersion} (step kube-packages)` })),
+      ],
+      osPackages: { ipvs: ['ipset', 'ipvsadm'], nftables: ['nftables'], iptables: [] }[c.kubeProxyMode],
+    };
+  });
+  const images = [
+    ...kubeadmImages(inv).map((ref) => ({ ref, why: `kubeadm ${c.kubernetesVersion}'s image list` })),
+    ...(c.loadBalancer?.type === 'kube-vip' ? [{ ref: kubeVipImage(c), why: 'kube-vip (cluster.loadBalancer)' }] : []),
+  ];
+  const plugin = clusterCni(c.cni);
+  let cniManifest: BundleNeeds['cniManifest'];
+  if (plugin) {
+    const version = cniVersion(plugin, c.cni, c.minor);
+    for (const ref of plugin.images(version)) if (!images.some((i) => i.ref === ref)) images.push({ ref, why: `${plugin.id} ${version}'s manifest` });
+    if (!c.cni.manifest) cniManifest = { url: defaultManifestUrl(plugin, c.cni, c.minor), why: `${plugin.id} ${version} (cluster.cni)` };
+  }
+  return { kubernetesVersion: c.kubernetesVersion, containerRuntime: c.containerRuntime, osReleases, images, cniManifest };
+}

@@ -1,0 +1,185 @@
+/**
+ * `kbootstrap bundle` against real servers on loopback, never the internet: a signed apt mirror
+ * built with Debian's tools (test/support/apt-tree.ts) served by the lab's repository server, and
+ * Debian's docker-registry (distribution 2.8, trixie) with TLS from a lab CA and htpasswd
+ * credentials, holding a tiny OCI image built from this machine's /bin/true under every name
+ * kubeadm's image list gives (the inventory's private registry stands in for registry.k8s.io).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadInventoryFile } from '../src/inventory/load.js';
+import type { Inventory } from '../src/inventory/model.js';
+import { readRegistryAuth } from '../src/run/registry-auth.js';
+import { buildBundle } from '../src/bundle/build.js';
+import { BundleCache } from '../src/bundle/fetch.js';
+import { kubeadmImages } from '../src/bundle/needs.js';
+import { parseImageRef } from '../src/bundle/images.js';
+import type { BundleManifest } from '../src/bundle/manifest.js';
+import { buildAptMirror, serveMirror, type TestDeb } from './support/apt-tree.js';
+import { buildOciImage } from './support/oci-image.js';
+import { pushImage } from './support/registry-push.js';
+import { labCa, registryBinary, registryConfig, startUntil } from './support/registry.js';
+
+const REG = registryBinary();
+function missing(): string {
+  if ('skip' in REG) return REG.skip;
+  for (const t of ['gpg', 'apt-ftparchive', 'dpkg-deb', 'openssl', 'python3', 'tar', 'gzip']) {
+    if (spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0) return `${t} is missing`;
+  }
+  return '';
+}
+const SKIP = missing();
+
+const PASSWORD = 'bundle-registry-pw-5521';
+const DEBS: TestDeb[] = [
+  { name: 'containerd.io', version: '1.7.27-1', depends: 'runc-helper (>= 1.1), libc6 (>= 2.34) | libc6.1', tree: 'docker' },
+  { name: 'containerd.io', version: '1.6.33-1', depends: 'libc6', tree: 'docker' },
+  { name: 'runc-helper', version: '1.2.0-1', tree: 'docker' },
+  { name: 'docker-ce', version: '5:27.3.1-1~debian.12~bookworm', depends: 'containerd.io', tree: 'docker' },
+  { name: 'kubelet', version: '1.30.4-1.1', depends: 'kubernetes-cni (>= 1.2.0), mount, util-linux', tree: 'kube' },
+  { name: 'kubelet', version: '1.30.3-1.1', depends: 'kubernetes-cni (>= 1.2.0)', tree: 'kube' },
+  { name: 'kubeadm', version: '1.30.4-1.1', depends: 'cri-tools (>= 1.30.0)', tree: 'kube' },
+  { name: 'kubeadm', version: '1.30.3-1.1', depends: 'cri-tools (>= 1.30.0)', tree: 'kube' },
+  { name: 'kubectl', version: '1.30.4-1.1', tree: 'kube' },
+  { name: 'cri-tools', version: '1.30.1-1.1', tree: 'kube' },
+  { name: 'kubernetes-cni', version: '1.4.0-1.1', tree: 'kube' },
+];
+
+describe.skipIf(!!SKIP)('bundle against a loopback apt mirror and registry', () => {
+  const procs: ChildProcess[] = [];
+  let dir: string;
+  let inv: Inventory;
+  let mirrorLog: string[];
+  let registryLog: string[];
+  let fingerprint: string;
+  const repoPort = 21000 + Math.floor(Math.random() * 2000);
+  const regPort = repoPort + 2500;
+  const env = { ...process.env, KB_TEST_BUNDLE_PASSWORD: PASSWORD };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'kb-bundle-'));
+    const mirror = buildAptMirror(join(dir, 'mirror'), DEBS);
+    fingerprint = mirror.fingerprint;
+    ({ log: mirrorLog } = await serveMirror(mirror.root, repoPort, procs));
+    const reg = join(dir, 'registry');
+    const tls = labCa(join(reg, 'ca'), 'kb-bundle-ca');
+    const conf = registryConfig(reg, `127.0.0.1:${regPort}`, tls, { kb: PASSWORD });
+    registryLog = await startUntil([(REG as { bin: string }).bin, 'serve', conf], /listening on/, 'docker-registry', procs);
+    copyFileSync(tls.ca, join(dir, 'registry-ca.crt'));
+    writeFileSync(join(dir, 'inventory.yaml'), [
+      'apiVersion: kbootstrap/v1', 'kind: Inventory', 'cluster:', '  name: air', '  kubernetesVersion: "1.30.4"', '  cni: { plugin: none }',
+      `  packageMirror: "http://127.0.0.1:${repoPort}"`, '  allowInsecureHttp: true', `  repositoryKeyFingerprints: ["${fingerprint}"]`,
+      '  registries:', `    - host: "127.0.0.1:${regPort}"`, '      mirrorOf: [registry.k8s.io]', '      caFile: registry-ca.crt',
+      '      credentials: { username: kb, passwordEnv: KB_TEST_BUNDLE_PASSWORD }',
+      'hosts:', '  - { name: air-cp, address: 10.20.0.10, role: control-plane, os: debian12 }',
+      '  - { name: air-w1, address: 10.20.0.11, role: worker, os: debian }', '',
+    ].join('\n'));
+    inv = loadInventoryFile(join(dir, 'inventory.yaml')).inventory;
+    const image = buildOciImage(join(dir, 'true.oci.tar'), 'kb/true:1', { '/bin/true': 'true' });
+    const ca = readFileSync(tls.ca);
+    for (const ref of kubeadmImages(inv)) {
+      const r = parseImageRef(ref);
+      await pushImage(image.archive, `127.0.0.1:${regPort}`, r.repo, r.tag, ca, 'kb', PASSWORD);
+    }
+  }, 120_000);
+
+  afterAll(() => {
+    for (const p of procs) p.kill('SIGKILL');
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const bundle = async (file: string, cacheDir: string) => {
+    const lines: string[] = [];
+    const cache = new BundleCache(cacheDir);
+    const r = await buildBundle(inv, { releases: ['debian12'], file, cache, concurrency: 4, auth: readRegistryAuth(inv, env).auth, say: (l) => lines.push(l) });
+    return { ...r, cache, lines };
+  };
+  const entries = (file: string) => execFileSync('tar', ['-tf', file], { encoding: 'utf8' }).split('\n').filter(Boolean);
+
+  it('collects the pinned packages with the dependencies their trees carry, kubeadm\'s images and a manifest of every file', async () => {
+    const file = join(dir, 'air.bundle');
+    const r = await bundle(file, join(dir, 'cache'));
+    const m = r.manifest;
+    expect(m.kubernetesVersion).toBe('1.30.4');
+    expect(m.osReleases.map((o) => o.os)).toEqual(['debian12']);
+    const pk = m.osReleases[0]!.packages.map((p) => `${p.name}=${p.version}`).sort();
+    expect(pk).toEqual(['containerd.io=1.7.27-1', 'cri-tools=1.30.1-1.1', 'kubeadm=1.30.4-1.1', 'kubectl=1.30.4-1.1', 'kubelet=1.30.4-1.1', 'kubernetes-cni=1.4.0-1.1', 'runc-helper=1.2.0-1']);
+    // what only the OS's own repositories carry is listed, not bundled
+    expect(m.osReleases[0]!.fromOs).toEqual(expect.arrayContaining(['libc6', 'mount', 'util-linux']));
+    expect(m.images.map((i) => i.ref)).toEqual(kubeadmImages(inv));
+    const listed = entries(file);
+    expect(listed).toContain('manifest.json');
+    for (const f of m.files) expect(listed).toContain(f.path);
+    expect(listed.length).toBe(m.files.length + 1);
+    // every file has its sha256, its origin and why
+    const inBundle = JSON.parse(execFileSync('tar', ['-xOf', file, 'manifest.json'], { encoding: 'utf8' })) as BundleManifest;
+    expect(inBundle).toEqual(m);
+    for (const f of m.files) {
+      const bytes = execFileSync('tar', ['-xOf', file, f.path], { maxBuffer: 64 << 20 });
+      expect(bytes.length).toBe(f.size);
+      expect(execFileSync('sha256sum', { input: bytes, encoding: 'utf8' }).slice(0, 64)).toBe(f.sha256);
+      expect(f.origin).toBeTruthy();
+      expect(f.why).toBeTruthy();
+    }
+    expect(m.files.find((f) => f.path.endsWith('kubeadm_1.30.4-1.1_amd64.deb'))).toMatchObject({ origin: `http://127.0.0.1:${repoPort}/kubernetes-new/core/stable/v1.30/deb/kubeadm_1.30.4-1.1_amd64.deb` });
+    // the tree's signed metadata goes with it, in the tree's own layout
+    expect(listed).toEqual(expect.arrayContaining(['repos/docker-debian-bookworm/dists/bookworm/InRelease', 'repos/kubernetes-v1.30/InRelease', 'repos/kubernetes-v1.30/signing-key.asc']));
+    // the image archives are OCI layouts holding the manifest the registry sent, named as the cluster names the image
+    const x = join(dir, 'x');
+    mkdirSync(x);
+    execFileSync('tar', ['-xf', file, '-C', x, m.images[0]!.file]);
+    const oci = execFileSync('tar', ['-xOf', join(x, m.images[0]!.file), 'index.json'], { encoding: 'utf8' });
+    expect(JSON.parse(oci).manifests[0]).toMatchObject({ digest: m.images[0]!.digest, annotations: { 'io.containerd.image.name': 'registry.k8s.io/kube-apiserver:v1.30.4' } });
+    // the password went to the registry and nowhere else
+    expect(JSON.stringify(m) + r.lines.join('\n')).not.toContain(PASSWORD);
+    expect(r.lines.join('\n')).toMatch(/packages: 7 files/);
+  });
+
+  it('a second bundle reads only the signed metadata again: packages and blobs come from the cache', async () => {
+    const cacheDir = join(dir, 'cache2');
+    await bundle(join(dir, 'first.bundle'), cacheDir);
+    const before = mirrorLog.length;
+    const regBefore = registryLog.length;
+    const r = await bundle(join(dir, 'second.bundle'), cacheDir);
+    const again = mirrorLog.slice(before);
+    expect(again.filter((l) => l.includes('.deb'))).toEqual([]);
+    expect(again.every((l) => /InRelease|Release\.key|\/gpg /.test(l))).toBe(true);
+    expect(r.cache.fetched).toBe(0);
+    // the registry is asked for manifests only (tags move), never for a blob again
+    expect(registryLog.slice(regBefore).filter((l) => /GET \/v2\/[^ ]*\/blobs\//.test(l))).toEqual([]);
+    expect(readFileSync(join(dir, 'first.bundle')).equals(readFileSync(join(dir, 'second.bundle')))).toBe(true);
+  });
+
+  it('resumes a cut download from its partial file with a Range request', async () => {
+    const cacheDir = join(dir, 'cache3');
+    await bundle(join(dir, 'whole.bundle'), cacheDir);
+    // cut: the kubelet .deb half there, as a killed run leaves it
+    const m = JSON.parse(execFileSync('tar', ['-xOf', join(dir, 'whole.bundle'), 'manifest.json'], { encoding: 'utf8' })) as BundleManifest;
+    const kubelet = m.files.find((f) => f.path.endsWith('kubelet_1.30.4-1.1_amd64.deb'))!;
+    const cached = join(cacheDir, 'sha256', kubelet.sha256);
+    const bytes = readFileSync(cached);
+    rmSync(cached);
+    writeFileSync(join(cacheDir, 'partial', kubelet.sha256), bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const before = mirrorLog.length;
+    const r = await bundle(join(dir, 'resumed.bundle'), cacheDir);
+    expect(mirrorLog.slice(before).filter((l) => l.includes('kubelet_'))).toEqual([`GET /kubernetes-new/core/stable/v1.30/deb/kubelet_1.30.4-1.1_amd64.deb 206 bytes=${Math.floor(bytes.length / 2)}-`]);
+    expect(r.cache.fetched).toBe(bytes.length - Math.floor(bytes.length / 2));
+    expect(existsSync(cached)).toBe(true);
+    expect(readFileSync(join(dir, 'resumed.bundle')).equals(readFileSync(join(dir, 'whole.bundle')))).toBe(true);
+  });
+
+  it('refuses a tree whose InRelease is signed by a key the inventory does not trust, and writes no bundle', async () => {
+    const other = buildAptMirror(join(dir, 'other'), DEBS.slice(0, 1));
+    const saved = inv.cluster.repositoryKeyFingerprints;
+    inv.cluster.repositoryKeyFingerprints = [other.fingerprint];
+    try {
+      await expect(bundle(join(dir, 'untrusted.bundle'), join(dir, 'cache4'))).rejects.toThrow(/InRelease|fingerprint .* is not one the inventory trusts/);
+    } finally {
+      inv.cluster.repositoryKeyFingerprints = saved;
+    }
+    expect(readdirSync(dir).filter((f) => f.startsWith('untrusted.bundle') || f.startsWith('.untrusted'))).toEqual([]);
+  });
+});
