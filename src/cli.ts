@@ -39,6 +39,7 @@ import { thisRun, type LockMode } from './run/host-lock.js';
 import type { ConnectContext } from './connect.js';
 import type { SessionRun } from './session.js';
 import { registerEtcdCommands } from './commands/etcd.js';
+import { registerBundleCommand } from './commands/bundle.js';
 import { matrixJson, matrixText } from './versions/matrix.js';
 
 
@@ -436,6 +437,9 @@ ${EXIT_CODES}`)
       return (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
     },
   });
+
+  // offline: the bundle (src/commands/bundle.ts)
+  registerBundleCommand(program, { io, setCode, load });
 
   program.command('render')
     .summary('the dry-run scripts: one file per host (--dir DIR), or on stdout')
