@@ -126,8 +126,12 @@ describe.skipIf(!!SKIP)('bundle against a loopback apt mirror and registry', () 
       expect(f.why).toBeTruthy();
     }
     expect(m.files.find((f) => f.path.endsWith('kubeadm_1.30.4-1.1_amd64.deb'))).toMatchObject({ origin: `http://127.0.0.1:${repoPort}/kubernetes-new/core/stable/v1.30/deb/kubeadm_1.30.4-1.1_amd64.deb` });
-    // the tree's signed metadata goes with it, in the tree's own layout
-    expect(listed).toEqual(expect.arrayContaining(['repos/docker-debian-bookworm/dists/bookworm/InRelease', 'repos/kubernetes-v1.30/InRelease', 'repos/kubernetes-v1.30/signing-key.asc']));
+    // the trees' signed metadata goes with them, each where a packageMirror has it: the unpacked bundle is a mirror
+    expect(listed).toEqual(expect.arrayContaining([
+      'docker-ce/linux/debian/dists/bookworm/InRelease', 'docker-ce/linux/debian/dists/bookworm/stable/binary-amd64/Packages.gz', 'docker-ce/linux/debian/gpg',
+      'kubernetes-new/core/stable/v1.30/deb/InRelease', 'kubernetes-new/core/stable/v1.30/deb/Release.key', 'kubernetes-new/core/stable/v1.30/deb/Packages.gz',
+      'kubernetes-new/core/stable/v1.30/deb/kubeadm_1.30.4-1.1_amd64.deb', 'docker-ce/linux/debian/pool/stable/amd64/containerd.io_1.7.27-1_amd64.deb',
+    ]));
     // the image archives are OCI layouts holding the manifest the registry sent, named as the cluster names the image
     const x = join(dir, 'x');
     mkdirSync(x);
@@ -198,6 +202,39 @@ describe.skipIf(!!SKIP)('bundle against a loopback apt mirror and registry', () 
     const bad = cli(['bundle', join(dir, 'inventory.yaml'), '--check', join(dir, 'tampered.bundle')]);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain(`${deb.path} has sha256`);
+  });
+
+  it('the unpacked bundle served over HTTP is a package mirror real apt accepts: signatures checked, the pinned versions there', async () => {
+    const file = join(dir, 'apt.bundle');
+    await bundle(file, join(dir, 'cache'));
+    const root = join(dir, 'served');
+    mkdirSync(root);
+    execFileSync('tar', ['-xf', file, '-C', root]);
+    const served = await serveMirror(root, repoPort + 1, procs);
+    const st = join(dir, 'apt-state');
+    for (const d of ['lists/partial', 'cache/archives/partial']) mkdirSync(join(st, d), { recursive: true });
+    // the keys as the hosts' repository step installs them (signed-by= an armored .asc file)
+    copyFileSync(join(root, 'kubernetes-new/core/stable/v1.30/deb/Release.key'), join(st, 'kubernetes.asc'));
+    copyFileSync(join(root, 'docker-ce/linux/debian/gpg'), join(st, 'docker.asc'));
+    writeFileSync(join(st, 'sources.list'), [
+      `deb [signed-by=${join(st, 'kubernetes.asc')}] ${served.url}/kubernetes-new/core/stable/v1.30/deb/ /`,
+      `deb [arch=amd64 signed-by=${join(st, 'docker.asc')}] ${served.url}/docker-ce/linux/debian bookworm stable`, '',
+    ].join('\n'));
+    const opts = ['-o', `Dir::Etc::SourceList=${join(st, 'sources.list')}`, '-o', 'Dir::Etc::SourceParts=/dev/null', '-o', `Dir::State::Lists=${join(st, 'lists')}`,
+      '-o', `Dir::Cache=${join(st, 'cache')}`, '-o', 'Dir::State::status=/dev/null', '-o', 'APT::Sandbox::User=root'];
+    const upd = spawnSync('apt-get', [...opts, 'update'], { encoding: 'utf8' });
+    expect(upd.stdout + upd.stderr).not.toMatch(/^(W|E):/m);
+    expect(upd.status).toBe(0);
+    const policy = execFileSync('apt-cache', [...opts, 'policy', 'kubeadm', 'containerd.io'], { encoding: 'utf8' });
+    expect(policy).toMatch(/kubeadm:\n\s+Installed: \(none\)\n\s+Candidate: 1\.30\.4-1\.1/);
+    expect(policy).toMatch(/containerd\.io:\n\s+Installed: \(none\)\n\s+Candidate: 1\.7\.27-1/);
+    // apt checks each .deb against the signed index when it fetches it
+    const dl = join(dir, 'apt-dl');
+    mkdirSync(dl);
+    const get = spawnSync('apt-get', [...opts, 'download', 'kubeadm=1.30.4-1.1', 'cri-tools'], { cwd: dl, encoding: 'utf8' });
+    expect(get.status, get.stderr).toBe(0);
+    expect(readdirSync(dl).sort()).toEqual(['cri-tools_1.30.1-1.1_amd64.deb', 'kubeadm_1.30.4-1.1_amd64.deb']);
+    expect(served.log.every((l) => / 200$/.test(l) || / 404$/.test(l))).toBe(true);
   });
 
   it('refuses a tree whose InRelease is signed by a key the inventory does not trust, and writes no bundle', async () => {

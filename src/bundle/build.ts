@@ -1,8 +1,9 @@
 /**
  * `kbootstrap bundle`: everything the inventory's cluster would download, in one tar file with a
- * manifest. Inside, each apt tree keeps its own layout under repos/<tree>/ (InRelease, its signing
- * key, the Packages index, the .debs at their Filename), so a host can use it as that tree, signatures
- * and all; images are OCI archives under images/; the CNI manifest under cni/.
+ * manifest. Inside, each apt tree keeps its own layout (InRelease, its signing key, the Packages
+ * index, the .debs at their Filename) at the path a packageMirror gives it (src/os/mirrors.ts), so
+ * the unpacked bundle served over HTTP is a package mirror for the hosts, signatures and all; images
+ * are OCI archives under images/; the CNI manifest under cni/.
  */
 import { createHash } from 'node:crypto';
 import { copyFileSync, linkSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -69,21 +70,21 @@ export async function buildBundle(inv: Inventory, o: BundleOptions): Promise<{ m
       const read = await Promise.all(r.trees.map(treeOf));
       const resolved = resolve(read, r.packages);
       for (const p of resolved.packages) {
-        const path = `repos/${p.tree.id}/${p.filename}`;
+        const path = `${p.tree.path}/${p.filename}`;
         const wantedBy = r.packages.find((w) => w.name === p.name)?.why ?? 'a dependency its tree carries';
         if (!downloads.some((d) => d.path === path)) downloads.push({ url: `${p.tree.base}/${p.filename}`, sha256: p.sha256, size: p.size, path, why: `${p.name} ${p.version}: ${wantedBy}` });
       }
       osReleases.push({
         os: r.os, osId: r.facts.osId, versionId: r.facts.versionId, codename: r.facts.codename, arch,
-        trees: r.trees.map((t) => ({ id: t.id, base: t.base, suite: t.suite, components: t.components })),
-        packages: resolved.packages.map((p) => ({ name: p.name, version: p.version, tree: p.tree.id, file: `repos/${p.tree.id}/${p.filename}` })),
+        trees: r.trees.map((t) => ({ id: t.id, base: t.base, suite: t.suite, components: t.components, path: t.path })),
+        packages: resolved.packages.map((p) => ({ name: p.name, version: p.version, tree: p.tree.id, file: `${p.tree.path}/${p.filename}` })),
         fromOs: [...new Set([...r.osPackages, ...resolved.fromOs.keys()])].sort(),
       });
     }
     for (const t of await Promise.all([...trees.values()])) {
-      write(`repos/${t.tree.id}/${t.tree.suite === '/' ? '' : `dists/${t.tree.suite}/`}InRelease`, t.inRelease, t.tree.base, 'the tree\'s signed Release (checked against its key)');
-      write(`repos/${t.tree.id}/signing-key.asc`, t.key, t.tree.keyUrl, `the tree's signing key (fingerprint ${t.tree.fingerprints[0]} or one the inventory trusts)`);
-      place(`repos/${t.tree.id}/${t.index.path}`, o.cache.path(t.index.sha256), { sha256: t.index.sha256, size: t.index.size, origin: `${t.tree.base}/${t.index.path}`, why: 'the tree\'s package index (its sha256 from the signed Release)' });
+      write(`${t.tree.path}/${t.tree.suite === '/' ? '' : `dists/${t.tree.suite}/`}InRelease`, t.inRelease, t.tree.base, 'the tree\'s signed Release (checked against its key)');
+      write(t.tree.keyPath, t.key, t.tree.keyUrl, `the tree's signing key (fingerprint ${t.tree.fingerprints[0]} or one the inventory trusts)`);
+      place(`${t.tree.path}/${t.index.path}`, o.cache.path(t.index.sha256), { sha256: t.index.sha256, size: t.index.size, origin: `${t.tree.base}/${t.index.path}`, why: 'the tree\'s package index (its sha256 from the signed Release)' });
     }
 
     let total = downloads.reduce((n, d) => n + d.size, 0);

@@ -23,7 +23,8 @@ export interface BundleManifest {
     versionId: string;
     codename: string;
     arch: string;
-    trees: { id: string; base: string; suite: string; components: string[] }[];
+    /** the trees read, and where each lies in the bundle (a packageMirror's path for it) */
+    trees: { id: string; base: string; suite: string; components: string[]; path: string }[];
     packages: { name: string; version: string; tree: string; file: string }[];
     /** packages the steps or the bundled packages need from the release's own base repositories: not in the bundle */
     fromOs: string[];

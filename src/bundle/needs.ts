@@ -23,7 +23,17 @@ export interface AptTree {
   components: string[];
   keyUrl: string;
   fingerprints: string[];
+  /**
+   * Where the tree and its key lie inside a bundle: the paths a packageMirror laid out like
+   * mirrors.aliyun.com gives them (docker-ce/linux/debian, kubernetes-new/core/stable/v1.30/deb),
+   * so an unpacked bundle served over HTTP is such a mirror, signatures and all.
+   */
+  path: string;
+  keyPath: string;
 }
+
+/** Stands in for the bundle server's address while the mirror-relative paths are worked out. */
+const BUNDLE_BASE = 'http://bundle.invalid';
 
 export interface OsNeeds {
   os: OsName;
@@ -95,11 +105,14 @@ export function bundleNeeds(inv: Inventory, releases: readonly OsName[]): Bundle
       throw new KbError(`bundle: ${facts.prettyName} (os: ${os}): bundles for the RHEL family (rpm repodata) are not built yet; only the Debian family (apt) is`, EXIT.usage);
     }
     const trees: AptTree[] = [];
-    const docker = fam.dockerRepository(c, facts);
-    const kube = fam.kubernetesRepository(c, facts);
-    for (const [id, repo] of [[`docker-${facts.osId}-${facts.codename}`, docker], [`kubernetes-${c.minorVersion}`, kube]] as const) {
+    const asMirror = { ...c, packageMirror: BUNDLE_BASE };
+    const rel = (url: string) => url.slice(BUNDLE_BASE.length + 1);
+    for (const [id, repo, inBundle] of [
+      [`docker-${facts.osId}-${facts.codename}`, fam.dockerRepository(c, facts), fam.dockerRepository(asMirror, facts)],
+      [`kubernetes-${c.minorVersion}`, fam.kubernetesRepository(c, facts), fam.kubernetesRepository(asMirror, facts)],
+    ] as const) {
       const d = debLine(repo.content);
-      trees.push({ id, ...d, keyUrl: repo.key!.url, fingerprints: repo.key!.fingerprints });
+      trees.push({ id, ...d, keyUrl: repo.key!.url, fingerprints: repo.key!.fingerprints, path: rel(debLine(inBundle.content).base), keyPath: rel(inBundle.key!.url) });
     }
     const runtime = c.containerRuntime === 'docker' ? ['containerd.io', 'docker-ce', 'docker-ce-cli'] : ['containerd.io'];
     const [kubeSpec] = fam.kubePackageSpecs(c, ['kubeadm']);
