@@ -6,6 +6,7 @@
  * manifest shaped like the one `bundle` writes (test/bundle.test.ts builds real ones).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -138,5 +139,54 @@ describe('a bundle is checked before any host changes', () => {
     writeFileSync(junk, 'not a tar at all\n'.repeat(100));
     await expect(verifyBundle(junk, inv)).rejects.toThrow(/bundle .*junk\.bundle: (the archive is damaged|no manifest\.json)/);
     await expect(verifyBundle(join(dir, 'absent.bundle'), inv)).rejects.toThrow(/cannot read it: ENOENT/);
+  });
+});
+
+describe('up --bundle checks the bundle before it connects to anything', () => {
+  let dir: string;
+  let inv: Inventory;
+  let good: string;
+  const cli = (args: string[]) => spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'kbootstrap.js'), ...args], { encoding: 'utf8' });
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'kb-up-bundle-'));
+    inv = inventory(dir);
+    good = await makeBundle(dir, inv, ['debian12', 'ubuntu22.04'], 'good.bundle');
+  });
+
+  it('a changed byte is refused naming the file, before any host is contacted', () => {
+    const bytes = Buffer.from(readFileSync(good));
+    bytes[bytes.indexOf('kubelet package bytes') + 1] = 'Z'.charCodeAt(0);
+    const bad = join(dir, 'bad.bundle');
+    writeFileSync(bad, bytes);
+    const t0 = Date.now();
+    // the hosts (10.20.0.10, .11) are not reachable from here: a connection attempt would show as an SSH error and take seconds
+    const r = cli(['up', inv.file, '--bundle', bad]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`kbootstrap: bundle ${bad}: repos/t-debian12/kubelet_1\\.30\\.4-1\\.1_amd64\\.deb has sha256`));
+    expect(r.stderr).not.toMatch(/ssh|connect|10\.20\.0\.1[01]/i);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+  });
+
+  it('a bundle for another version is refused naming the version', () => {
+    const other = join(dir, 'other.yaml');
+    writeFileSync(other, readFileSync(inv.file, 'utf8').replace('kubernetesVersion: "1.30.4"', 'kubernetesVersion: "1.30.5"'));
+    const r = cli(['up', other, '--bundle', good, '--dry-run']);
+    expect([r.status, r.stderr]).toEqual([1, expect.stringMatching(/it is for Kubernetes 1\.30\.4; the inventory's cluster\.kubernetesVersion is 1\.30\.5/)]);
+  });
+
+  it('the dry run shows where each artifact comes from: the packages from the bundle server on the first control plane, the images from the bundle', () => {
+    const r = cli(['up', inv.file, '--bundle', good, '--dry-run']);
+    expect(r.status, r.stderr).toBe(0);
+    const cp = r.stdout.slice(0, r.stdout.indexOf('kbootstrap dry run for air-w1'));
+    expect(cp).toMatch(/# Packages from http:\/\/10\.20\.0\.10:8473: the bundle unpacked on air-cp/);
+    expect(cp).toMatch(/# Image registry\.k8s\.io\/kube-apiserver:v1\.30\.4 \(sha256:[0-9a-f]{64}\): imported from the bundle's images\/registry\.k8s\.io_kube-apiserver_v1\.30\.4\.oci\.tar/);
+    expect(r.stdout).toContain('deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] http://10.20.0.10:8473/kubernetes-new/core/stable/v1.30/deb/ /');
+    expect(r.stdout).toMatch(/deb \[arch=amd64 signed-by=\/etc\/apt\/keyrings\/docker\.asc\] http:\/\/10\.20\.0\.10:8473\/docker-ce\/linux\/ubuntu jammy stable/);
+    expect(r.stdout).not.toMatch(/pkgs\.k8s\.io|download\.docker\.com/);
+  });
+
+  it('a real run with a whole bundle says what is not built yet, and changes nothing', () => {
+    const r = cli(['up', inv.file, '--bundle', good]);
+    expect([r.status, r.stderr]).toEqual([1, expect.stringMatching(/serving it to the hosts .* is not built yet: up --bundle runs with --dry-run only/)]);
   });
 });
