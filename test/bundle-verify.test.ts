@@ -134,6 +134,23 @@ describe('a bundle is checked before any host changes', () => {
     await expect(verifyBundle(good, vip)).rejects.toThrow(/the image ghcr\.io\/kube-vip\/kube-vip:\S+ \(kube-vip \(cluster\.loadBalancer\)\) is not in it/);
   });
 
+  it('the images a local CNI manifest names must be in it, and the manifest must be the one they were read from', async () => {
+    writeFileSync(join(dir, 'calico.yaml'), 'kind: DaemonSet\n');
+    const file = join(dir, 'calico-inv.yaml');
+    writeFileSync(file, readFileSync(inv.file, 'utf8').replace('  cni: { plugin: none }', '  cni: { plugin: calico, manifest: calico.yaml }'));
+    const withCni = loadInventoryFile(file).inventory;
+    const sum = sha(readFileSync(join(dir, 'calico.yaml')));
+    const lacking = await makeBundle(dir, withCni, ['debian12', 'ubuntu22.04'], 'cni-lacking.bundle', (m) => {
+      m.cniManifest = { local: join(dir, 'calico.yaml'), sha256: sum, images: ['docker.io/calico/node:v3.29.7'] };
+    });
+    await expect(verifyBundle(lacking, withCni)).rejects.toThrow(/the image docker\.io\/calico\/node:v3\.29\.7 \(named by the CNI manifest\) is not in it/);
+    const stale = await makeBundle(dir, withCni, ['debian12', 'ubuntu22.04'], 'cni-stale.bundle', (m) => {
+      m.cniManifest = { local: join(dir, 'calico.yaml'), sha256: sha('an older calico.yaml'), images: [] };
+    });
+    await expect(verifyBundle(stale, withCni)).rejects.toThrow(/its images are those of another .*calico\.yaml: the file changed since the bundle was made/);
+    await expect(verifyBundle(good, withCni)).rejects.toThrow(/the CNI manifest .*calico\.yaml .* is not in it/);
+  });
+
   it('a file that is not a bundle is refused', async () => {
     const junk = join(dir, 'junk.bundle');
     writeFileSync(junk, 'not a tar at all\n'.repeat(100));

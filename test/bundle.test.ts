@@ -35,6 +35,16 @@ function missing(): string {
 const SKIP = missing();
 
 const PASSWORD = 'bundle-registry-pw-5521';
+const CALICO_IMAGES = ['docker.io/calico/cni:v3.29.7', 'docker.io/calico/node:v3.29.7', 'calico/kube-controllers:v3.29.7'];
+/** A CNI manifest cut down to what the bundle reads: the images of its workloads' containers and init containers. */
+const CALICO = [
+  'apiVersion: apps/v1', 'kind: DaemonSet', 'metadata: { name: calico-node, namespace: kube-system }', 'spec:', '  template:', '    spec:',
+  '      initContainers:', `        - { name: install-cni, image: ${CALICO_IMAGES[0]} }`,
+  '      containers:', `        - { name: calico-node, image: ${CALICO_IMAGES[1]} }`,
+  '---', 'apiVersion: apps/v1', 'kind: Deployment', 'metadata: { name: calico-kube-controllers, namespace: kube-system }', 'spec:', '  template:', '    spec:',
+  '      containers:', `        - { name: calico-kube-controllers, image: ${CALICO_IMAGES[2]} }`,
+  '      # image: not/this-one:1 (a comment)', '',
+].join('\n');
 const DEBS: TestDeb[] = [
   { name: 'containerd.io', version: '1.7.27-1', depends: 'runc-helper (>= 1.1), libc6 (>= 2.34) | libc6.1', tree: 'docker' },
   { name: 'containerd.io', version: '1.6.33-1', depends: 'libc6', tree: 'docker' },
@@ -64,6 +74,9 @@ describe.skipIf(!!SKIP)('bundle against a loopback apt mirror and registry', () 
     dir = mkdtempSync(join(tmpdir(), 'kb-bundle-'));
     const mirror = buildAptMirror(join(dir, 'mirror'), DEBS);
     fingerprint = mirror.fingerprint;
+    // the CNI manifest the inventory names by URL on the mirror, with its sha256
+    mkdirSync(join(mirror.root, 'cni'));
+    writeFileSync(join(mirror.root, 'cni', 'calico.yaml'), CALICO);
     ({ log: mirrorLog } = await serveMirror(mirror.root, repoPort, procs));
     const reg = join(dir, 'registry');
     const tls = labCa(join(reg, 'ca'), 'kb-bundle-ca');
@@ -71,9 +84,10 @@ describe.skipIf(!!SKIP)('bundle against a loopback apt mirror and registry', () 
     registryLog = await startUntil([(REG as { bin: string }).bin, 'serve', conf], /listening on/, 'docker-registry', procs);
     copyFileSync(tls.ca, join(dir, 'registry-ca.crt'));
     writeFileSync(join(dir, 'inventory.yaml'), [
-      'apiVersion: kbootstrap/v1', 'kind: Inventory', 'cluster:', '  name: air', '  kubernetesVersion: "1.30.4"', '  cni: { plugin: none }',
+      'apiVersion: kbootstrap/v1', 'kind: Inventory', 'cluster:', '  name: air', '  kubernetesVersion: "1.30.4"',
+      `  cni: { plugin: calico, manifest: "http://127.0.0.1:${repoPort}/cni/calico.yaml", sha256: "${createHash('sha256').update(CALICO).digest('hex')}" }`,
       `  packageMirror: "http://127.0.0.1:${repoPort}"`, '  allowInsecureHttp: true', `  repositoryKeyFingerprints: ["${fingerprint}"]`,
-      '  registries:', `    - host: "127.0.0.1:${regPort}"`, '      mirrorOf: [registry.k8s.io]', '      caFile: registry-ca.crt',
+      '  registries:', `    - host: "127.0.0.1:${regPort}"`, '      mirrorOf: [registry.k8s.io, docker.io]', '      caFile: registry-ca.crt',
       '      credentials: { username: kb, passwordEnv: KB_TEST_BUNDLE_PASSWORD }',
       'hosts:', '  - { name: air-cp, address: 10.20.0.10, role: control-plane, os: debian12 }',
       '  - { name: air-w1, address: 10.20.0.11, role: worker, os: debian }', '',
@@ -81,7 +95,7 @@ describe.skipIf(!!SKIP)('bundle against a loopback apt mirror and registry', () 
     inv = loadInventoryFile(join(dir, 'inventory.yaml')).inventory;
     const image = buildOciImage(join(dir, 'true.oci.tar'), 'kb/true:1', { '/bin/true': 'true' });
     const ca = readFileSync(tls.ca);
-    for (const ref of kubeadmImages(inv)) {
+    for (const ref of [...kubeadmImages(inv), ...CALICO_IMAGES]) {
       const r = parseImageRef(ref);
       await pushImage(image.archive, `127.0.0.1:${regPort}`, r.repo, r.tag, ca, 'kb', PASSWORD);
     }
@@ -110,7 +124,10 @@ describe.skipIf(!!SKIP)('bundle against a loopback apt mirror and registry', () 
     expect(pk).toEqual(['containerd.io=1.7.27-1', 'cri-tools=1.30.1-1.1', 'kubeadm=1.30.4-1.1', 'kubectl=1.30.4-1.1', 'kubelet=1.30.4-1.1', 'kubernetes-cni=1.4.0-1.1', 'runc-helper=1.2.0-1']);
     // what only the OS's own repositories carry is listed, not bundled
     expect(m.osReleases[0]!.fromOs).toEqual(expect.arrayContaining(['libc6', 'mount', 'util-linux']));
-    expect(m.images.map((i) => i.ref)).toEqual(kubeadmImages(inv));
+    expect(m.images.map((i) => i.ref)).toEqual([...kubeadmImages(inv), ...CALICO_IMAGES]);
+    // the CNI manifest the cluster applies, checked against cluster.cni.sha256, and the images it names, pulled through the registry that mirrors docker.io
+    expect(m.cniManifest).toEqual({ file: 'cni/calico.yaml', url: `http://127.0.0.1:${repoPort}/cni/calico.yaml`, images: CALICO_IMAGES });
+    expect(execFileSync('tar', ['-xOf', file, 'cni/calico.yaml'], { encoding: 'utf8' })).toBe(CALICO);
     const listed = entries(file);
     expect(listed).toContain('manifest.json');
     for (const f of m.files) expect(listed).toContain(f.path);
@@ -151,7 +168,8 @@ describe.skipIf(!!SKIP)('bundle against a loopback apt mirror and registry', () 
     const r = await bundle(join(dir, 'second.bundle'), cacheDir);
     const again = mirrorLog.slice(before);
     expect(again.filter((l) => l.includes('.deb'))).toEqual([]);
-    expect(again.every((l) => /InRelease|Release\.key|\/gpg /.test(l))).toBe(true);
+    // the signed metadata and the CNI manifest (checked against its sha256) are read again; nothing else
+    expect(again.filter((l) => !/InRelease|Release\.key|\/gpg |\/cni\/calico\.yaml /.test(l))).toEqual([]);
     expect(r.cache.fetched).toBe(0);
     // the registry is asked for manifests only (tags move), never for a blob again
     expect(registryLog.slice(regBefore).filter((l) => /GET \/v2\/[^ ]*\/blobs\//.test(l))).toEqual([]);
@@ -190,7 +208,7 @@ describe.skipIf(!!SKIP)('bundle against a loopback apt mirror and registry', () 
     const again = cli(['bundle', join(dir, 'inventory.yaml'), '--file', out]);
     expect([again.status, again.stderr]).toEqual([2, expect.stringMatching(/cli\.bundle exists; kbootstrap does not overwrite it/)]);
     const ok = cli(['bundle', join(dir, 'inventory.yaml'), '--check', out]);
-    expect([ok.status, ok.stdout]).toEqual([0, expect.stringMatching(/a whole bundle for air: Kubernetes 1\.30\.4, debian12, 7 images, \d+ files checked/)]);
+    expect([ok.status, ok.stdout]).toEqual([0, expect.stringMatching(/a whole bundle for air: Kubernetes 1\.30\.4, debian12, 10 images, \d+ files checked/)]);
     const bytes = readFileSync(out);
     // one byte of the kubectl .deb, where it lies in the archive
     const m = JSON.parse(execFileSync('tar', ['-xOf', out, 'manifest.json'], { encoding: 'utf8' })) as BundleManifest;

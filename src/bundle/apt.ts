@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import * as openpgp from 'openpgp';
 import { KbError } from '../errors.js';
 import type { AptTree } from './needs.js';
-import type { BundleCache } from './fetch.js';
+import { fetchRetry, type BundleCache } from './fetch.js';
 
 export interface DebPackage {
   name: string;
@@ -101,12 +101,7 @@ function satisfies(version: string, op: string | undefined, want: string | undef
 }
 
 async function text(url: string): Promise<string> {
-  let res: Response;
-  try {
-    res = await fetch(url);
-  } catch (e) {
-    throw new KbError(`bundle: ${url}: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}`);
-  }
+  const res = await fetchRetry(url);
   if (!res.ok) throw new KbError(`bundle: ${url}: HTTP ${res.status} ${res.statusText}`);
   return res.text();
 }

@@ -6,17 +6,16 @@
  * are OCI archives under images/; the CNI manifest under cni/.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, linkSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import * as tar from 'tar';
 import type { Inventory } from '../inventory/model.js';
 import type { OsName } from '../inventory/schema.js';
 import { pool } from '../run/pool.js';
 import { KbError } from '../errors.js';
-import { pinnedManifestSha256 } from '../cni/index.js';
-import { bundleNeeds } from './needs.js';
+import { bundleNeeds, manifestImages } from './needs.js';
 import { readTree, resolve, type ReadTree } from './apt.js';
-import { BundleCache, sha256File } from './fetch.js';
+import { BundleCache, fetchRetry, sha256File } from './fetch.js';
 import { pullImage, type PulledImage } from './images.js';
 import { BUNDLE_FORMAT, type BundleManifest, type BundleFile } from './manifest.js';
 
@@ -97,15 +96,37 @@ export async function buildBundle(inv: Inventory, o: BundleOptions): Promise<{ m
       o.say(`  [${Math.round((done / Math.max(total, 1)) * 100)}%] ${basename(d.path)}`);
     });
 
+    // the CNI manifest the cluster applies, and the images it names
+    let cniManifest: BundleManifest['cniManifest'];
+    const images$ = [...needs.images];
+    if (needs.cniManifest) {
+      let body: Buffer;
+      const n = needs.cniManifest;
+      if ('url' in n) {
+        const res = await fetchRetry(n.url);
+        if (!res.ok) throw new KbError(`bundle: ${n.url}: HTTP ${res.status}`);
+        body = Buffer.from(await res.arrayBuffer());
+        if (n.sha256 && hex(body) !== n.sha256) throw new KbError(`bundle: ${n.url}: sha256 ${hex(body)}, expected ${n.sha256} (cluster.cni.sha256 or the pinned digest): refused`);
+        const path = `cni/${basename(new URL(n.url).pathname)}`;
+        write(path, body, n.url, n.why + (n.sha256 ? '' : ' (no sha256 pinned for it: the digest is what was read today)'));
+        cniManifest = { file: path, url: n.url, images: [] };
+      } else {
+        body = readFileSync(n.local);
+        cniManifest = { local: n.local, sha256: hex(body), images: [] };
+      }
+      cniManifest.images = manifestImages(body.toString('utf8'));
+      for (const ref of cniManifest.images) if (!images$.some((i) => i.ref === ref)) images$.push({ ref, why: `named by the CNI manifest (${n.why})` });
+    }
+
     // images
     const pulled: PulledImage[] = [];
-    await pool(needs.images, o.concurrency, async (i) => {
+    await pool(images$, o.concurrency, async (i) => {
       const p = await pullImage(i.ref, arch, c, o.auth, o.cache);
       pulled.push(p);
       o.say(`  image ${i.ref} ${p.digest.slice(0, 19)} (${mb(p.blobs.reduce((n, b) => n + b.size, 0))})`);
     });
     const images: BundleManifest['images'] = [];
-    for (const i of needs.images) {
+    for (const i of images$) {
       const p = pulled.find((x) => x.ref === i.ref)!;
       const dir = mkdtempSync(join(work, '.oci-'));
       mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
@@ -127,20 +148,6 @@ export async function buildBundle(inv: Inventory, o: BundleOptions): Promise<{ m
       files.push({ path, sha256: await sha256File(join(work, path)), size, origin: `${p.source} (${i.ref}${p.indexDigest ? `, index ${p.indexDigest}` : ''})`, why: i.why });
       images.push({ ref: i.ref, file: path, digest: p.digest, platform: `linux/${arch}` });
       total += size;
-    }
-
-    // the CNI manifest kbootstrap would fetch
-    let cniManifest: BundleManifest['cniManifest'];
-    if (needs.cniManifest) {
-      const url = needs.cniManifest.url;
-      const res = await fetch(url).catch((e: Error & { cause?: Error }) => { throw new KbError(`bundle: ${url}: ${e.cause?.message ?? e.message}`); });
-      if (!res.ok) throw new KbError(`bundle: ${url}: HTTP ${res.status}`);
-      const body = Buffer.from(await res.arrayBuffer());
-      const want = c.cni.sha256 ?? pinnedManifestSha256(url);
-      if (want && hex(body) !== want) throw new KbError(`bundle: ${url}: sha256 ${hex(body)}, expected ${want}: refused`);
-      const path = `cni/${basename(new URL(url).pathname)}`;
-      write(path, body, url, needs.cniManifest.why + (want ? '' : ' (no sha256 pinned for it: the digest is what was read today)'));
-      cniManifest = { file: path, url };
     }
 
     const manifest: BundleManifest = {

@@ -17,6 +17,26 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.KBOOTSTRAP_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kbootstrap'), 'bundle');
 }
 
+/**
+ * fetch, tried again (three times in all, a second apart, then two) when the connection fails before
+ * an answer: a kept-alive connection the server closed, a reset on a poor link. Bundles made over
+ * such links are what dies in other tools (kubesphere/kubekey#1494); an HTTP error status is an
+ * answer and is not retried.
+ */
+export async function fetchRetry(url: string, init: RequestInit = {}, what = url): Promise<Response> {
+  let last: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (e) {
+      last = e;
+      await new Promise((r) => setTimeout(r, 1000 * (attempt + 1)));
+    }
+  }
+  const e = last as Error & { cause?: Error };
+  throw new KbError(`bundle: ${what}: ${e.cause?.message ?? e.message} (3 attempts)`);
+}
+
 export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
   await pipeline(createReadStream(path), h);
@@ -79,12 +99,7 @@ export class BundleCache {
     let have = existsSync(part) ? statSync(part).size : 0;
     if (size !== undefined && have > size) { rmSync(part); have = 0; }
     if (size === undefined || have < size) {
-      let res: Response;
-      try {
-        res = await fetch(url, { headers: have ? { Range: `bytes=${have}-` } : {} });
-      } catch (e) {
-        throw new KbError(`bundle: ${url}: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}`);
-      }
+      const res = await fetchRetry(url, { headers: have ? { Range: `bytes=${have}-` } : {} });
       if (res.status === 416 && have) { /* the partial file is whole already */ } else {
         if (res.status !== 200 && res.status !== 206) throw new KbError(`bundle: ${url}: HTTP ${res.status} ${res.statusText}`);
         const append = res.status === 206 && have > 0;

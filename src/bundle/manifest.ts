@@ -30,6 +30,7 @@ export interface BundleManifest {
     fromOs: string[];
   }[];
   images: { ref: string; file: string; digest: string; platform: string }[];
-  cniManifest?: { file: string; url: string };
+  /** the CNI manifest (in the bundle, or the inventory's local file by its sha256) and the images it names */
+  cniManifest?: ({ file: string; url: string } | { local: string; sha256: string }) & { images: string[] };
   files: BundleFile[];
 }

@@ -10,7 +10,9 @@ import type { HostFacts } from '../os/types.js';
 import { minorRow } from '../versions/index.js';
 import { pauseImage } from '../kube/runtime.js';
 import { kubeVipImage } from '../steps/load-balancer.js';
-import { clusterCni, cniVersion, defaultManifestUrl } from '../cni/index.js';
+import { clusterCni, cniVersion, defaultManifestUrl, pinnedManifestSha256 } from '../cni/index.js';
+import { parseAllDocuments } from 'yaml';
+import { resolveLocalManifest } from '../inventory/manifest.js';
 import { KbError, EXIT } from '../errors.js';
 
 /** One apt repository as a host's sources line names it, and the signing key it is checked with. */
@@ -49,8 +51,10 @@ export interface BundleNeeds {
   kubernetesVersion: string;
   containerRuntime: string;
   osReleases: OsNeeds[];
+  /** kubeadm's and kube-vip's; the CNI's are read from its manifest (cniManifestImages) */
   images: { ref: string; why: string }[];
-  cniManifest?: { url: string; why: string };
+  /** the manifest the CNI step applies: fetched (url, with the sha256 it must have when one is known) or the inventory's local file */
+  cniManifest?: { url: string; sha256?: string; why: string } | { local: string; why: string };
 }
 
 /**
@@ -134,8 +138,39 @@ export function bundleNeeds(inv: Inventory, releases: readonly OsName[]): Bundle
   let cniManifest: BundleNeeds['cniManifest'];
   if (plugin) {
     const version = cniVersion(plugin, c.cni, c.minor);
-    for (const ref of plugin.images(version)) if (!images.some((i) => i.ref === ref)) images.push({ ref, why: `${plugin.id} ${version}'s manifest` });
-    if (!c.cni.manifest) cniManifest = { url: defaultManifestUrl(plugin, c.cni, c.minor), why: `${plugin.id} ${version} (cluster.cni)` };
+    if (!c.cni.manifest) {
+      const url = defaultManifestUrl(plugin, c.cni, c.minor);
+      cniManifest = { url, sha256: c.cni.sha256 ?? pinnedManifestSha256(url), why: `${plugin.id} ${version} (cluster.cni)` };
+    } else if (/^https?:\/\//.test(c.cni.manifest)) cniManifest = { url: c.cni.manifest, sha256: c.cni.sha256, why: `${plugin.id} (cluster.cni.manifest)` };
+    else {
+      // the file load() accepted, under the inventory's directory
+      const local = resolveLocalManifest(inv.file, c.cni.manifest);
+      if (!local.ok) throw new KbError(`bundle: cluster.cni.manifest: ${local.reason}`, EXIT.usage);
+      cniManifest = { local: local.path, why: `${plugin.id} (cluster.cni.manifest, a local file: its images are bundled, the file is uploaded from here as without a bundle)` };
+    }
   }
   return { kubernetesVersion: c.kubernetesVersion, containerRuntime: c.containerRuntime, osReleases, images, cniManifest };
+}
+
+/**
+ * The images a manifest's workloads run: every `image:` of a container or init container of a Pod
+ * template (Deployment, DaemonSet, StatefulSet, Job...) or a Pod, in the order they appear. The CNI's
+ * images are taken from the manifest the cluster applies, not from a table, so a custom manifest
+ * bundles what it names.
+ */
+export function manifestImages(text: string): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown, key?: string): void => {
+    if (Array.isArray(v)) {
+      for (const x of v) {
+        if ((key === 'containers' || key === 'initContainers') && x && typeof x === 'object' && typeof (x as { image?: unknown }).image === 'string') {
+          const ref = (x as { image: string }).image;
+          if (!out.includes(ref)) out.push(ref);
+        }
+        walk(x);
+      }
+    } else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
+  };
+  for (const doc of parseAllDocuments(text)) walk(doc.toJS());
+  return out;
 }

@@ -5,7 +5,7 @@
  * the CNI manifest the cluster needs. Each refusal names the file (or what is missing) and why.
  */
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import * as tar from 'tar';
 import type { Inventory } from '../inventory/model.js';
 import { assumedFacts } from '../os/index.js';
@@ -108,8 +108,23 @@ export function checkMatches(file: string, manifest: BundleManifest, inv: Invent
       }
     }
   }
-  if (needs.cniManifest && manifest.cniManifest?.url !== needs.cniManifest.url) {
-    throw new BundleRefused(file, `the CNI manifest ${needs.cniManifest.url} (${needs.cniManifest.why}) is not in it`);
+  const n = needs.cniManifest;
+  if (n) {
+    const have = manifest.cniManifest;
+    const same = have && ('url' in n ? 'url' in have && have.url === n.url : 'local' in have);
+    if (!same) throw new BundleRefused(file, `the CNI manifest ${'url' in n ? n.url : n.local} (${n.why}) is not in it`);
+    if ('local' in n && 'sha256' in have && have.sha256 !== sha256Of(n.local)) {
+      throw new BundleRefused(file, `its images are those of another ${n.local}: the file changed since the bundle was made (sha256 ${have.sha256}); make the bundle again`);
+    }
+    for (const ref of have.images) if (!manifest.images.some((i) => i.ref === ref)) throw new BundleRefused(file, `the image ${ref} (named by the CNI manifest) is not in it`);
+  }
+}
+
+function sha256Of(path: string): string {
+  try {
+    return createHash('sha256').update(readFileSync(path)).digest('hex');
+  } catch {
+    return '';
   }
 }
 
