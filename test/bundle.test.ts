@@ -202,6 +202,7 @@ describe.skipIf(!!SKIP)('bundle against a loopback apt mirror and registry', () 
     const r = cli(['bundle', join(dir, 'inventory.yaml'), '--file', out, '--concurrency', '2']);
     expect(r.stderr).toMatch(/wrote .*cli\.bundle: [\d.]+ (KiB|MiB), \d+ files \([\d.]+ (KiB|MiB) downloaded, [\d.]+ (KiB|MiB) from the cache\)/);
     expect(r.stderr).toMatch(/not in the bundle, from each release's own repositories: .*libc6/);
+    if (process.env.KB_BUNDLE_FIGURES) process.stderr.write(r.stderr);
     expect(r.stderr + r.stdout).not.toContain(PASSWORD);
     expect(r.status).toBe(0);
     // a second run does not overwrite it

@@ -64,12 +64,13 @@ export function registerBundleCommand(program: Command, d: BundleCommandDeps): v
       const redactor = new Redactor();
       redactor.add(...secrets);
       const say = (l: string) => io.err(redactor.redact(l) + '\n');
+      const t0 = Date.now();
       const cache = new BundleCache(cacheDir(), undefined);
       say(`kbootstrap: bundling for ${inv.cluster.name} (Kubernetes ${inv.cluster.kubernetesVersion}, ${inv.cluster.containerRuntime}; ${releases.join(', ')}), cache ${cache.dir}`);
       const r = await buildBundle(inv, { releases, file: o.file, cache, concurrency: o.concurrency, auth, say });
       const fromOs = [...new Set(r.manifest.osReleases.flatMap((x) => x.fromOs))];
       if (fromOs.length) say(`kbootstrap: not in the bundle, from each release's own repositories: ${fromOs.join(', ')}`);
-      say(`kbootstrap: wrote ${o.file}: ${mb(r.size)}, ${r.manifest.files.length} files (${mb(cache.fetched)} downloaded, ${mb(cache.reused)} from the cache)`);
+      say(`kbootstrap: wrote ${o.file}: ${mb(r.size)}, ${r.manifest.files.length} files (${mb(cache.fetched)} downloaded, ${mb(cache.reused)} from the cache) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       d.setCode(EXIT.ok);
     });
 }
