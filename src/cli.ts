@@ -458,7 +458,7 @@ ${EXIT_CODES}`)
   registerBundleCommand(program, { io, setCode, load });
 
   program.command('render')
-    .summary('the dry-run scripts: one file per host (--dir DIR), or on stdout')
+    .summary('the dry-run scripts, one file per host (--dir DIR) or stdout')
     .description('write the dry-run script of every host to DIR/<host>.sh (or print them)')
     .argument('<inventory>', 'inventory file (YAML)')
     .option('--dir <dir>', 'directory to write <host>.sh files into (- for standard output)')

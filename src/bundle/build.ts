@@ -16,7 +16,7 @@ import { KbError } from '../errors.js';
 import { bundleNeeds, manifestImages } from './needs.js';
 import { readTree, resolve, type ReadTree } from './apt.js';
 import { BundleCache, fetchRetry, sha256File } from './fetch.js';
-import { pullImage, type PulledImage } from './images.js';
+import { pullImage, writeOciArchive, type PulledImage } from './images.js';
 import { BUNDLE_FORMAT, type BundleManifest, type BundleFile } from './manifest.js';
 
 export interface BundleOptions {
@@ -128,22 +128,9 @@ export async function buildBundle(inv: Inventory, o: BundleOptions): Promise<{ m
     const images: BundleManifest['images'] = [];
     for (const i of images$) {
       const p = pulled.find((x) => x.ref === i.ref)!;
-      const dir = mkdtempSync(join(work, '.oci-'));
-      mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
-      for (const b of p.blobs) { try { linkSync(b.path, join(dir, 'blobs', 'sha256', b.digest.slice(7))); } catch { copyFileSync(b.path, join(dir, 'blobs', 'sha256', b.digest.slice(7))); } }
-      writeFileSync(join(dir, 'blobs', 'sha256', p.digest.slice(7)), p.manifestBytes);
-      writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-      writeFileSync(join(dir, 'index.json'), JSON.stringify({
-        schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
-        manifests: [{
-          mediaType: p.mediaType, digest: p.digest, size: p.manifestBytes.length, platform: { os: 'linux', architecture: arch },
-          annotations: { 'io.containerd.image.name': i.ref, 'org.opencontainers.image.ref.name': parseTag(i.ref) },
-        }],
-      }));
       const path = imageFileName(i.ref);
       mkdirSync(join(work, 'images'), { recursive: true });
-      await tar.c({ file: join(work, path), cwd: dir, portable: true, mtime: new Date(0) }, ['oci-layout', 'index.json', 'blobs']);
-      rmSync(dir, { recursive: true, force: true });
+      await writeOciArchive(p, arch, join(work, path), work);
       const size = statSync(join(work, path)).size;
       files.push({ path, sha256: await sha256File(join(work, path)), size, origin: `${p.source} (${i.ref}${p.indexDigest ? `, index ${p.indexDigest}` : ''})`, why: i.why });
       images.push({ ref: i.ref, file: path, digest: p.digest, platform: `linux/${arch}` });
@@ -164,11 +151,6 @@ export async function buildBundle(inv: Inventory, o: BundleOptions): Promise<{ m
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-}
-
-function parseTag(ref: string): string {
-  const c = ref.lastIndexOf(':');
-  return c > ref.lastIndexOf('/') ? ref.slice(c + 1) : 'latest';
 }
 
 export function mb(n: number): string {

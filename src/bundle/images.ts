@@ -6,7 +6,9 @@
  * a manifest list is narrowed to the hosts' platform.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tar from 'tar';
 import { downloadLayer, registryCall, type ClientOptions } from '@snyk/docker-registry-v2-client';
 import type { ClusterSpec } from '../inventory/model.js';
 import { upstreamServer } from '../os/mirrors.js';
@@ -133,4 +135,38 @@ export async function pullImage(ref: string, arch: string, cluster: ClusterSpec,
     blobs.push({ digest: d.digest, size: d.size, mediaType: d.mediaType, path: cache.path(hex) });
   }
   return { ref, digest: m.digest, indexDigest, mediaType: m.mediaType, manifestBytes: m.bytes, blobs, source: src.url };
+}
+
+function tagOf(ref: string): string {
+  const c = ref.lastIndexOf(':');
+  return c > ref.lastIndexOf('/') ? ref.slice(c + 1) : 'latest';
+}
+
+/**
+ * The pulled image as an OCI image layout in a tar file (what `ctr images import` reads): oci-layout,
+ * index.json naming the image as the cluster names it (io.containerd.image.name, and
+ * org.opencontainers.image.ref.name with its tag), the manifest as the registry sent it and every
+ * blob under blobs/sha256. Deterministic: the same image gives the same bytes.
+ */
+export async function writeOciArchive(p: PulledImage, arch: string, out: string, workDir: string): Promise<void> {
+  const dir = mkdtempSync(join(workDir, '.oci-'));
+  try {
+    mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
+    for (const b of p.blobs) {
+      const dest = join(dir, 'blobs', 'sha256', b.digest.slice(7));
+      try { linkSync(b.path, dest); } catch { copyFileSync(b.path, dest); }
+    }
+    writeFileSync(join(dir, 'blobs', 'sha256', p.digest.slice(7)), p.manifestBytes);
+    writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+    writeFileSync(join(dir, 'index.json'), JSON.stringify({
+      schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [{
+        mediaType: p.mediaType, digest: p.digest, size: p.manifestBytes.length, platform: { os: 'linux', architecture: arch },
+        annotations: { 'io.containerd.image.name': p.ref, 'org.opencontainers.image.ref.name': tagOf(p.ref) },
+      }],
+    }));
+    await tar.c({ file: out, cwd: dir, portable: true, mtime: new Date(0) }, ['oci-layout', 'index.json', 'blobs']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -13,7 +13,6 @@ import type { LoadOptions } from '../inventory/load.js';
 import type { Io } from '../io.js';
 import { readRegistryAuth } from '../run/registry-auth.js';
 import { Redactor } from '../redact.js';
-import { buildBundle, mb } from '../bundle/build.js';
 import { BundleCache, cacheDir } from '../bundle/fetch.js';
 import { bundleNeeds, bundleReleases } from '../bundle/needs.js';
 import { verifyBundle } from '../bundle/verify.js';
@@ -28,7 +27,7 @@ export interface BundleCommandDeps {
 export function registerBundleCommand(program: Command, d: BundleCommandDeps): void {
   const { io } = d;
   program.command('bundle')
-    .summary('everything the cluster downloads, in one file, for hosts without internet')
+    .summary('everything the cluster downloads, in one file (offline hosts)')
     .description('collect the packages (with the dependencies their repositories carry), container images and CNI manifest the inventory\'s cluster would download, for the OS releases of its hosts, into one file with a manifest of every file, its sha256, origin and why. Downloads are cached between bundles and resume after a cut. With --check FILE, read a bundle and match it against the inventory instead')
     .argument('<inventory>', 'inventory file (YAML)')
     .option('--file <file>', 'the bundle to write (a tar file)')
@@ -67,6 +66,8 @@ export function registerBundleCommand(program: Command, d: BundleCommandDeps): v
       const t0 = Date.now();
       const cache = new BundleCache(cacheDir(), undefined);
       say(`kbootstrap: bundling for ${inv.cluster.name} (Kubernetes ${inv.cluster.kubernetesVersion}, ${inv.cluster.containerRuntime}; ${releases.join(', ')}), cache ${cache.dir}`);
+      // the registry client and OpenPGP load only for this command (every other command starts without them)
+      const { buildBundle, mb } = await import('../bundle/build.js');
       const r = await buildBundle(inv, { releases, file: o.file, cache, concurrency: o.concurrency, auth, say });
       const fromOs = [...new Set(r.manifest.osReleases.flatMap((x) => x.fromOs))];
       if (fromOs.length) say(`kbootstrap: not in the bundle, from each release's own repositories: ${fromOs.join(', ')}`);
