@@ -14,7 +14,8 @@ import { dirname, join } from 'node:path';
 import * as tar from 'tar';
 import { loadInventoryFile } from '../src/inventory/load.js';
 import type { Inventory } from '../src/inventory/model.js';
-import { bundleNeeds } from '../src/bundle/needs.js';
+import { bundleNeeds, bundleReleases } from '../src/bundle/needs.js';
+import { compareDebVersions } from '../src/bundle/apt.js';
 import { imageFileName } from '../src/bundle/build.js';
 import { BUNDLE_FORMAT, type BundleManifest } from '../src/bundle/manifest.js';
 import { verifyBundle } from '../src/bundle/verify.js';
@@ -205,5 +206,36 @@ describe('up --bundle checks the bundle before it connects to anything', () => {
   it('a real run with a whole bundle says what is not built yet, and changes nothing', () => {
     const r = cli(['up', inv.file, '--bundle', good]);
     expect([r.status, r.stderr]).toEqual([1, expect.stringMatching(/serving it to the hosts .* is not built yet: up --bundle runs with --dry-run only/)]);
+  });
+});
+
+describe('what a bundle is for', () => {
+  it('dpkg\'s version order, judged by dpkg --compare-versions itself', () => {
+    const pairs: [string, string][] = [
+      ['1.0~rc1-1', '1.0-1'], ['1.0-1', '1.0-1.1'], ['2.0', '1:0.1'], ['1.30.3-1.1', '1.30.4-1.1'], ['1.30.4-1.1', '1.30.10-1.1'],
+      ['5:20.10.24~3-0~debian-bookworm', '5:27.3.1-1~debian.12~bookworm'], ['1.6.33-1', '1.7.27-1'], ['1.0a', '1.0+'], ['1.0', '1.0a'], ['2.0~', '2.0'],
+    ];
+    for (const [a, b] of pairs) {
+      expect(spawnSync('dpkg', ['--compare-versions', a, 'lt', b]).status, `${a} < ${b} for dpkg`).toBe(0);
+      expect(compareDebVersions(a, b), `${a} < ${b}`).toBeLessThan(0);
+      expect(compareDebVersions(b, a), `${b} > ${a}`).toBeGreaterThan(0);
+      expect(compareDebVersions(a, a)).toBe(0);
+    }
+  });
+
+  it('the hosts\' releases, each once (debian is debian12); a host without os: needs --os; the RHEL family is refused with the reason', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kb-bundle-for-'));
+    const write = (hosts: string[]) => {
+      const f = join(dir, `i-${Math.random().toString(36).slice(2)}.yaml`);
+      writeFileSync(f, ['apiVersion: kbootstrap/v1', 'kind: Inventory', 'cluster:', '  name: air', '  kubernetesVersion: "1.30.4"', '  cni: { plugin: none }', 'hosts:', ...hosts, ''].join('\n'));
+      return loadInventoryFile(f).inventory;
+    };
+    const a = write(['  - { name: a, address: 10.0.0.1, role: control-plane, os: debian }', '  - { name: b, address: 10.0.0.2, role: worker, os: debian12 }']);
+    expect(bundleReleases(a, ['ubuntu22.04', 'debian12'])).toEqual(['debian', 'ubuntu22.04']);
+    const b = write(['  - { name: a, address: 10.0.0.1, role: control-plane }', '  - { name: b, address: 10.0.0.2, role: worker, os: debian12 }']);
+    expect(() => bundleReleases(b, [])).toThrow(/bundle: a has no os: in the inventory: say which releases to bundle for with --os/);
+    expect(bundleReleases(b, ['ubuntu24.04'])).toEqual(['debian12', 'ubuntu24.04']);
+    const c = write(['  - { name: a, address: 10.0.0.1, role: control-plane, os: rocky9 }']);
+    expect(() => bundleNeeds(c, bundleReleases(c, []))).toThrow(/Rocky Linux 9.*bundles for the RHEL family \(rpm repodata\) are not built yet/);
   });
 });
