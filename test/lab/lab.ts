@@ -32,7 +32,8 @@ export type Family = 'rhel' | 'debian';
 /**
  * mixed: CentOS 7, Ubuntu 22.04, Rocky 9, Debian 12 in turn, at Kubernetes 1.30 (CentOS 7 goes no further: the
  * tests that hold what only CentOS 7 renders use it); current: Rocky 9, Ubuntu 22.04, Debian 12 in turn, at the
- * versions table's default Kubernetes (the demo: a newcomer's first run meets no end-of-life warning).
+ * versions table's default Kubernetes with kube-proxy in iptables mode (ipvs is deprecated from 1.35): the demo,
+ * whose newcomer meets no warning.
  */
 export type FamilyChoice = Family | 'mixed' | 'current';
 
@@ -500,7 +501,7 @@ export async function labUp(opts: UpOptions): Promise<LabState> {
   }
   // ip netns exec's pid is what we spawned; the unshare process is its child after exec, same pid
   writeFileSync(join(LAB_DIR, 'known_hosts'), hosts.map((h) => `${h.address} ${h.hostKey}`).join('\n') + '\n');
-  writeFileSync(join(LAB_DIR, 'inventory.yaml'), labInventory(hosts, family === 'current' ? { version: defaultKubernetesVersion() } : {}));
+  writeFileSync(join(LAB_DIR, 'inventory.yaml'), labInventory(hosts, family === 'current' ? { version: defaultKubernetesVersion(), kubeProxyMode: 'iptables' } : {}));
   return state;
 }
 
@@ -523,7 +524,7 @@ export function simCriDockerdSha256(file: string): string {
   return createHash('sha256').update(`kblab package ${file}\n`).digest('hex');
 }
 
-export function labInventory(hosts: LabHost[], opts: { user?: string; mirror?: { url: string; keyFingerprints: string[] }; version?: string } = {}): string {
+export function labInventory(hosts: LabHost[], opts: { user?: string; mirror?: { url: string; keyFingerprints: string[] }; version?: string; kubeProxyMode?: 'ipvs' | 'iptables' | 'nftables' } = {}): string {
   const inv = {
     apiVersion: 'kbootstrap/v1',
     kind: 'Inventory',
@@ -538,7 +539,7 @@ export function labInventory(hosts: LabHost[], opts: { user?: string; mirror?: {
       containerRuntime: 'containerd',
       // the simulated curl serves the lab's own calico.yaml for calico's release URL
       cni: { plugin: 'calico', sha256: fixtureSha256('calico.yaml') },
-      kubeProxyMode: 'ipvs',
+      kubeProxyMode: opts.kubeProxyMode ?? 'ipvs',
     },
     ssh: {
       user: opts.user ?? 'root',
