@@ -92,7 +92,7 @@ describe('docs/compatibility.md defects', () => {
     expect(warnings(['"1.30.4"', '"1.31.2"'], ['{ plugin: calico }', `{ plugin: calico, version: v3.29.0, sha256: "${'ab'.repeat(32)}" }`])).toEqual([]);
     // a release the table does not know is said so when pinned
     expect(warnings(['"1.30.4"', '"1.37.1"'], ['{ plugin: calico }', `{ plugin: calico, version: v3.34.0, sha256: "${'ab'.repeat(32)}" }`], ['kubeProxyMode: ipvs', 'kubeProxyMode: iptables']))
-      .toEqual([expect.stringMatching(/^cluster\.cni\.version: calico v3\.34\.0 is not in kbootstrap's versions table \(read 2026-12-05\).*e\.g\. v3\.33\.0 is$/)]);
+      .toEqual([expect.stringMatching(/^cluster\.cni\.version: calico v3\.34\.0 is not in kbootstrap's versions table \(read 2026-12-07\).*e\.g\. v3\.33\.0 is$/)]);
     // a manifest of the user's own: kbootstrap does not know its version
     expect(warnings(['"1.30.4"', '"1.33.0"'], ['{ plugin: calico }', `{ plugin: calico, manifest: "https://example.com/calico.yaml", sha256: "${'ab'.repeat(32)}" }`])).toEqual([]);
   });

@@ -7,7 +7,7 @@ import { z } from 'zod';
 
 export const OS_NAMES = [
   'rhel', 'centos7', 'rocky8', 'rocky9', 'alma8', 'alma9', 'rhel8', 'rhel9',
-  'debian', 'debian11', 'debian12', 'ubuntu20.04', 'ubuntu22.04', 'ubuntu24.04',
+  'debian', 'debian11', 'debian12', 'debian13', 'ubuntu20.04', 'ubuntu22.04', 'ubuntu24.04',
 ] as const;
 
 const sshSettings = {

@@ -21,7 +21,7 @@ export interface Source {
 }
 
 /** The date the table was last read against its sources: "today" for every status verdict. */
-export const TABLE_DATE = '2026-12-05';
+export const TABLE_DATE = '2026-12-07';
 
 const READ = '2026-12-05';
 /** docs/compatibility.md's audit (commit 66bcf3c/045a9fb, 2026-11-25): the sources it names are in that document. */
@@ -352,6 +352,17 @@ export const OS_RELEASES: readonly OsRow[] = [
     os: 'debian12', family: 'debian', osId: 'debian', versionId: '12', codename: 'bookworm', prettyName: 'Debian GNU/Linux 12 (bookworm)', major: 12,
     kernel: '6.1.0-18-amd64', cgroup: 'v2', conntrackModule: 'nf_conntrack', docker: 'debian', released: '2023-06-10', eol: '2028-06-30', tested: true,
     sources: [OS_OLD, EOLDATE, DOCKER_DISTROS],
+  },
+  {
+    // the minimal row the Debian 13 VM needs (issue 20 item 8); the distributions audit (item 7) completes it.
+    // kernel: `uname -r` of trixie's linux-image-amd64 as the lab's Debian 13 VM image boots it (test/lab/vm/image.ts), read 2026-12-07
+    os: 'debian13', family: 'debian', osId: 'debian', versionId: '13', codename: 'trixie', prettyName: 'Debian GNU/Linux 13 (trixie)', major: 13,
+    kernel: '6.12.117+deb13-amd64', cgroup: 'v2', conntrackModule: 'nf_conntrack', docker: 'debian', released: '2025-08-09', tested: true,
+    sources: [
+      { ref: 'https://www.debian.org/News/2025/20250809 ("Debian 13 trixie released": 2025-08-09, Linux 6.12 LTS, systemd 257), as quoted by secondary pages', read: '2026-12-07', for: 'release date, kernel line, systemd' },
+      { ref: 'Debian trixie archive: linux-image-amd64 6.12, systemd 257.13-1~deb13u1 (apt-cache policy from a private apt state, test/support/debian-suites.ts)', read: '2026-12-07', for: 'kernel, systemd' },
+      { ref: 'docker/docs#22635 (content/manuals/engine/install/debian.md: "Debian Trixie 13" added to the supported versions, 2025-05-14)', read: '2026-12-07', for: 'Docker builds' },
+    ],
   },
   {
     os: 'ubuntu20.04', family: 'debian', osId: 'ubuntu', versionId: '20.04', codename: 'focal', prettyName: 'Ubuntu 20.04.6 LTS', major: 20,
