@@ -84,15 +84,18 @@ describe.each(INVENTORIES)('inventories/%s', (file) => {
  * The whole upgrade, per host, as bash: inventories with every kind of node
  * (first control plane, other control planes, workers), behind an external
  * load balancer and behind kube-vip (whose VIP each control plane hands over
- * before kubeadm restarts its API server), each asked to go to 1.31.2.
+ * before kubeadm restarts its API server), each asked to go to the minor after
+ * its own (rocky-ha 1.36 -> 1.37.1, ubuntu-kube-vip 1.35 -> 1.36.4).
  */
-describe.each(['rocky-ha', 'ubuntu-kube-vip'])('kbootstrap upgrade --dry-run of inventories/%s.yaml to 1.31.2', (name) => {
+const UPGRADE_TO: Record<string, string> = { 'rocky-ha': '1.37.1', 'ubuntu-kube-vip': '1.36.4' };
+describe.each(['rocky-ha', 'ubuntu-kube-vip'])('kbootstrap upgrade --dry-run of inventories/%s.yaml to the next minor', (name) => {
+  const to = UPGRADE_TO[name]!;
   const goldenDir = join(ROOT, 'test', 'golden', `upgrade-${name}`);
 
   it('renders every host to its golden script, and they pass bash -n and shellcheck', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kb-golden-'));
     const file = join(dir, `${name}.yaml`);
-    writeFileSync(file, readFileSync(join(ROOT, 'inventories', `${name}.yaml`), 'utf8').replace(/kubernetesVersion: "[^"]+"/, 'kubernetesVersion: "1.31.2"'));
+    writeFileSync(file, readFileSync(join(ROOT, 'inventories', `${name}.yaml`), 'utf8').replace(/kubernetesVersion: "[^"]+"/, `kubernetesVersion: "${to}"`));
     const { inventory } = loadInventoryFile(file);
     rmSync(dir, { recursive: true, force: true });
     inventory.file = `inventories/${name}.yaml`;
@@ -119,7 +122,7 @@ describe.each(['rocky-ha', 'ubuntu-kube-vip'])('kbootstrap upgrade --dry-run of 
     }
     // kubeadm's order: apply on the first control plane only, upgrade node on the others, every node drained through the first control plane
     const text = (n: string) => hosts.find((h) => h.host === n)!.script;
-    expect(text('cp-1')).toContain("kubeadm upgrade apply v1.31.2 -y");
+    expect(text('cp-1')).toContain(`kubeadm upgrade apply v${to} -y`);
     expect(text('cp-2')).toContain('kubeadm upgrade node');
     expect(text('cp-2')).not.toContain('kubeadm upgrade apply');
     expect(text('worker-1')).toContain('kubeadm upgrade node');

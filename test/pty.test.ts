@@ -101,6 +101,8 @@ describe.skipIf(!hasTmux)('the init wizard on a real terminal (inquirer\'s own p
       [/Container runtime/, ['Enter']],
       [/CNI plugin/, ['Down', 'Enter']],
       [/Package and image mirror/, ['Enter']],
+      // flannel publishes no manifest checksum: the wizard asks for the digest the user checked
+      [/sha256 of the flannel manifest/, ['ab'.repeat(32), 'Enter']],
       [/kube-proxy mode/, ['Enter']],
       [/Pod network/, ['Enter']],
       [/Service network/, ['Enter']],
@@ -123,7 +125,7 @@ describe.skipIf(!hasTmux)('the init wizard on a real terminal (inquirer\'s own p
       expect(Number(readFileSync(rc, 'utf8').trim()), screen()).toBe(0);
       expect(screen()).toMatch(/wrote new\.yaml: 1 host/);
       const inv = readFileSync(join(dir, 'new.yaml'), 'utf8');
-      expect(inv).toMatch(/^\s*cni: \{ plugin: flannel \}/m);
+      expect(inv).toMatch(new RegExp(`^\\s*cni: \\{ plugin: flannel, sha256: "${'ab'.repeat(32)}" \\}`, 'm'));
       expect(inv).toMatch(/^\s*address: "10\.0\.0\.5"$/m);
       expect(inv).not.toMatch(/^\s*privateKeyPath:/m);
       expect(screen()).toMatch(/✔ CNI plugin flannel/);

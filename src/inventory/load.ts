@@ -15,7 +15,7 @@ import { DNS1123_LABEL, cidrContains, cidrsOverlap, formatIPv4, parseCidr, parse
 import type { ClusterSpec, HostSpec, Inventory } from './model.js';
 import { FINGERPRINT, normalizeFingerprint } from '../os/keys.js';
 import { resolveLocalManifest } from './manifest.js';
-import { MIN_MINOR, addonRow, addonWarning, criDockerdAsset, criDockerdWarning, defaultAddonVersion, defaultCniManifestUrl, minorWarning, osRow, pinnedManifestSha256, proxyModeStatus } from '../versions/index.js';
+import { MIN_MINOR, addonRow, addonWarning, criDockerdAsset, criDockerdWarning, defaultAddonVersion, defaultCniManifestUrl, minorWarning, osRow, osWarning, pinnedManifestSha256, proxyModeStatus } from '../versions/index.js';
 
 type Path = (string | number)[];
 
@@ -259,10 +259,12 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
   // Version: kubeadm takes a full release version; packages exist from 1.24 on.
   const vm = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(c.kubernetesVersion);
   let minor = 0;
+  let versionOk = false;
   if (!vm) {
     err(['cluster', 'kubernetesVersion'], `expected a release version like "1.37.1", got ${JSON.stringify(c.kubernetesVersion)}`);
   } else {
     minor = Number(vm[2]);
+    versionOk = vm[1] === '1' && minor >= MIN_MINOR;
     if (vm[1] !== '1') err(['cluster', 'kubernetesVersion'], `Kubernetes ${vm[1]}.x does not exist; expected 1.${MIN_MINOR}.0 or later`);
     else if (minor < MIN_MINOR) {
       err(['cluster', 'kubernetesVersion'],
@@ -324,7 +326,8 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     }
   }
   // a manifest fetched by URL is applied with cluster-admin rights: its digest is checked on the host first
-  if (c.cni.plugin !== 'none' && c.cni.sha256 === undefined && (c.cni.manifest === undefined || isHttpUrl(c.cni.manifest))) {
+  // (the default release depends on the version: judged only once the version stands)
+  if (versionOk && c.cni.plugin !== 'none' && c.cni.sha256 === undefined && (c.cni.manifest === undefined || isHttpUrl(c.cni.manifest))) {
     const url = c.cni.manifest ?? defaultCniManifestUrl(c.cni.plugin, c.cni.version ?? defaultAddonVersion(c.cni.plugin, minor));
     if (!pinnedManifestSha256(url)) {
       err(['cluster', 'cni', 'sha256'],
@@ -375,6 +378,7 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
   const names = new Map<string, number>();
   const addrs = new Map<string, number>();
   const hosts: HostSpec[] = [];
+  const osWarned = new Set<string>();
   inv.hosts.forEach((h, i) => {
     if (!DNS1123_LABEL.test(h.name) || h.name.length > 63) err(['hosts', i, 'name'], notLabel(h.name));
     const seen = names.get(h.name);
@@ -406,6 +410,9 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
       }
     }
     const release = h.os ? osRow(h.os) : undefined;
+    // a release Docker no longer builds for (Ubuntu 20.04): once per release, at its first host
+    const osWarn = osWarning(release);
+    if (osWarn && !osWarned.has(h.os!)) { osWarned.add(h.os!); warn(['hosts', i, 'os'], osWarn); }
     if (c.containerRuntime === 'docker' && release && criDockerdRow && !criDockerdAsset(criDockerdRow, release)) {
       err(['hosts', i, 'os'], `cri-dockerd ${criDockerd.version} publishes no package for ${release.prettyName}: use containerd on this host`);
     }

@@ -1,5 +1,5 @@
 /**
- * The Debian family: Debian 11/12 and Ubuntu 20.04/22.04/24.04. apt with
+ * The Debian family: Debian 11/12/13 and Ubuntu 20.04/22.04/24.04/26.04. apt with
  * signed-by keyrings under /etc/apt/keyrings; versions pinned as
  * NAME=VERSION-REVISION and held with apt-mark. Neither SELinux nor
  * firewalld is part of the default install.
@@ -20,7 +20,7 @@ const DOCKER_KEY = '/etc/apt/keyrings/docker.asc';
 
 export const debian: OsFamily = {
   id: 'debian',
-  description: 'the Debian family (Debian 11/12, Ubuntu 20.04/22.04/24.04)',
+  description: 'the Debian family (Debian 11/12/13, Ubuntu 20.04/22.04/24.04/26.04)',
   // kernel, cgroup default and codename of each release: the versions table's OS rows
   releases: Object.fromEntries(OS_RELEASES.filter((r) => r.family === 'debian').map((r) => [r.os, releaseFacts(r)])) as Partial<Record<OsName, ReleaseFacts>>,
   genericRelease: 'debian12',

@@ -1,5 +1,5 @@
 /**
- * The RHEL family: CentOS 7, Rocky, AlmaLinux and RHEL 8 and 9. yum/dnf and
+ * The RHEL family: CentOS 7, Rocky, AlmaLinux and RHEL 8, 9 and 10. yum/dnf and
  * rpm; versions pinned as NAME-VERSION and held by the repository's
  * exclude= line (installs pass --disableexcludes); SELinux and firewalld are
  * part of the default install.
@@ -36,7 +36,7 @@ function centos7VaultBase(cluster: ClusterSpec): string {
 
 export const rhel: OsFamily = {
   id: 'rhel',
-  description: 'the RHEL family (CentOS 7, Rocky/Alma/RHEL 8 and 9)',
+  description: 'the RHEL family (CentOS 7, Rocky/Alma/RHEL 8, 9 and 10)',
   // kernel, cgroup default (v2 only from EL9) of each release: the versions table's OS rows
   releases: Object.fromEntries(OS_RELEASES.filter((r) => r.family === 'rhel').map((r) => [r.os, releaseFacts(r)])) as Partial<Record<OsName, ReleaseFacts>>,
   genericRelease: 'rocky9',

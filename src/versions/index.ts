@@ -221,6 +221,19 @@ export function osRowFor(osId: string, versionId: string): OsRow | undefined {
 }
 
 /**
+ * What validate, check and up say about a release Docker no longer builds for (its dockerEnded date):
+ * kbootstrap installs containerd.io (and docker-ce) from Docker's repository on every host, which keeps
+ * the last packages built for the release but gives them no fixes. Undefined for any other release.
+ */
+export function osWarning(r: OsRow | undefined): string | undefined {
+  if (!r?.dockerEnded) return undefined;
+  const src = r.sources.find((s) => s.for?.includes('stopped building')) ?? r.sources.find((s) => s.for?.includes('Docker'));
+  const newer = OS_RELEASES.filter((n) => n.osId === r.osId && n.major > r.major && !n.dockerEnded && !n.dockerNote).map((n) => n.prettyName.replace(/ \(.*\)$|\.\d+ LTS$| LTS$/g, ''));
+  return `Docker stopped building containerd.io and docker-ce for ${r.prettyName} (${r.codename || r.versionId}) on ${r.dockerEnded} (${cite(src)}): ` +
+    `kbootstrap installs containerd.io from Docker's repository, whose last packages for it get no fixes${newer.length ? `; move the host to ${newer.length > 1 ? `${newer.slice(0, -1).join(', ')} or ${newer.at(-1)}` : newer[0]}` : ''}`;
+}
+
+/**
  * The cri-dockerd release asset for an OS release: a .deb built for its codename, or the .rpm of
  * the nearest EL major (an el8 rpm on EL9 when the release builds no el9 one, as kbootstrap always
  * did); undefined when the release builds nothing for it.

@@ -104,6 +104,13 @@ export function matrixMarkdown(): string {
     '',
     md([...OS_HEAD, 'sources'], OS_RELEASES.map((r) => [...osCells(r), srcText(r.sources)])),
     '',
+    'What a release changes for the commands kbootstrap renders, and what kbootstrap does about each (the audit of each row\'s sources):',
+    '',
+    ...OS_RELEASES.flatMap((r) => [
+      ...(r.dockerEnded ? [`- ${r.os}: Docker stopped building for it on ${r.dockerEnded}: validate, check and up warn`] : []),
+      ...(r.notes ?? []).map((n) => `- ${r.os}: ${n}`),
+    ]),
+    '',
     '### Defaults',
     '',
     md(['setting', 'default'], defaults()),

@@ -315,23 +315,64 @@ export interface OsRow {
   /** Docker's tree for containerd.io/docker-ce; `dockerNote` says when Docker no longer builds for it */
   docker: DockerTree;
   dockerNote?: string;
+  /** the date Docker stopped building containerd.io/docker-ce for the release: validate, check and up warn (the packages already published stay) */
+  dockerEnded?: string;
   /** pkgs.k8s.io serves every distribution from the same per-minor trees (no per-distribution directories) */
   released?: string;
   eol?: string;
   /** tested by kbootstrap's own tests (others: warned as "not a tested release" on a real host) */
   tested: boolean;
+  /** what the release changes for the commands kbootstrap renders, and what kbootstrap does about each (the audit) */
+  notes?: readonly string[];
   sources: readonly Source[];
 }
 
+/** The day the rows of issue 20 item 7 (EL10, Debian 13, Ubuntu 26.04) and Ubuntu 20.04's Docker date were read. */
+const TODAY = '2026-12-07';
 const OS_OLD: Source = { ref: 'src/os/*.ts before the table: kernels per release (vendor images), cgroup defaults from opencontainers/runc docs/cgroup-v2.md; docs/compatibility.md [K7]', read: AUDIT };
 const EOLDATE: Source = { ref: 'endoflife-date/endoflife.date@a70eca337600e7d721dc48112c271f98661d208b:products/{rhel,rocky-linux,almalinux,debian,ubuntu}.md', read: READ, for: 'release and end-of-life dates' };
 const DOCKER_DISTROS: Source = { ref: 'docker/packaging@fc7ef54cb804cb0b8de310a2438d4138e8cbfcff:docker-bake.hcl (DISTROS)', read: READ, for: 'Docker builds' };
+
+// EL10, Debian 13 and Ubuntu 26.04 (issue 20 item 7), read 2026-12-07
+const EOLDATE_NEW: Source = { ref: 'endoflife-date/endoflife.date@a70eca337600e7d721dc48112c271f98661d208b:products/{rhel,rocky-linux,almalinux,debian,ubuntu}.md', read: TODAY, for: 'release and end-of-life dates' };
+const DOCKER_BAKE_NEW: Source = {
+  ref: 'docker/packaging@fc7ef54cb804cb0b8de310a2438d4138e8cbfcff:docker-bake.hcl (DISTROS: debian13 trixie, ubuntu2604 resolute, centos10, rhel10; almalinux10 and rockylinux10 TEST_ONLY, i.e. tested against the centos10 packages like rockylinux9)',
+  read: TODAY, for: 'Docker builds',
+};
+const DOCKER_EL10: Source = {
+  ref: 'docker/docs#23491 (engine/install: RHEL 10 supported, 2025-10-03), #23532 (CentOS Stream 10); docker/docker-install#499 (maintainer, 2026-07-13: packages for RHEL 10 at download.docker.com/linux/rhel/10/; the .repo files still use $releasever); rocky-linux/documentation#2854 ($releasever is 10 on Rocky 10)',
+  read: TODAY, for: 'Docker trees for EL10',
+};
+const DNF_SPEC: Source = {
+  ref: 'rpm-software-management/dnf@5ad76abc97a6b82a70ddc828d2286a47567eff7f:dnf.spec (%bcond dnf5_obsoletes_dnf %[0%{?fedora} > 40 || 0%{?rhel} > 10]; without it the yum subpackage links /usr/bin/yum to dnf-3)',
+  read: TODAY, for: 'package manager (dnf 4, yum is its alias)',
+};
+const EL10_KERNEL: Source = { ref: 'RHEL/Rocky/AlmaLinux 10.0 os-release and uname -r as quoted in public logs (find_string "6.12.0-55.el10", "Red Hat Enterprise Linux 10.0 (Coughlan)", "Rocky Linux 10.0 (Red Quartz)", "AlmaLinux 10.0 (Purple Lion)"); docs.redhat.com "Considerations in adopting RHEL 10", ch. 16 Kernel', read: TODAY, for: 'kernel, os-release' };
+const TRIXIE_ARCHIVE: Source = {
+  ref: 'deb.debian.org trixie InRelease (13.8, 2026-11-21) and main/binary-amd64/Packages: linux-image-amd64 6.12.117-1 (linux-image-6.12.117+deb13-amd64), systemd 257.13-1~deb13u1, apt 3.0.4 (Depends: sqv), sudo 1.9.16p2, sudo-rs 0.2.5 (sudo-rs, not sudo), gpg 2.4.7, iptables 1.8.11, nftables 1.1.3',
+  read: TODAY, for: 'kernel, systemd, apt, sudo',
+};
+const RESOLUTE: Source = {
+  ref: 'Ubuntu 26.04 LTS release coverage (released 2026-04-23: Linux 7.0, sudo-rs as sudo with sudo.ws kept, rust-coreutils, cgroup v1 removed), e.g. https://dev.to/arthurpro/ubuntu-2604-goodbye-sudo-hello-rust-and-post-quantum-ssh-a4a; os-release and uname -r (7.0.0-14-generic) as quoted in public logs',
+  read: TODAY, for: 'kernel, sudo, os-release',
+};
+const SYSTEM_VALIDATORS: Source = { ref: 'kubernetes/system-validators@9040bc28d5fabd3fcfe4e9c74e4b294a4dbf5e67:validators/types_unix.go (kernel ^([6-9]|[1-9][0-9]+)\\.([0-9]+)\\.([0-9]+).*$ accepted)', read: TODAY, for: 'kubeadm\'s kernel check accepts 6.12 and 7.0' };
+const SQV: Source = { ref: 'openSUSE/open-build-service#18013 (trixie\'s apt verifies with sqv and rejects SHA1 key bindings from 2026-02-01; OBS re-signs a key with SHA256 when it extends it)', read: TODAY, for: 'apt signature policy' };
 
 const el = (os: string, osId: string, versionId: string, prettyName: string, major: number, kernel: string, extra: Partial<OsRow> = {}): OsRow => ({
   os, family: 'rhel', osId, versionId, codename: '', prettyName, major, kernel,
   cgroup: major >= 9 ? 'v2' : 'v1', conntrackModule: major === 7 ? 'nf_conntrack_ipv4' : 'nf_conntrack',
   docker: osId === 'rhel' ? 'rhel' : 'centos', tested: false, sources: [OS_OLD], ...extra,
 });
+
+const EL10_NOTES = [
+  'dnf 4 with yum as its alias (/usr/bin/yum -> dnf-3; dnf 5 replaces it only after EL10): kbootstrap\'s yum install, --disableexcludes and exclude= work unchanged',
+  'SELinux enforcing and firewalld running by default, as on EL9: kbootstrap sets SELinux permissive and opens the ports (firewall: open)',
+  'cgroup v2 (the default since EL9); kernel 6.12 passes kubeadm\'s kernel check (system-validators: 6.x and later)',
+  'no network-scripts, no iptables-legacy: kbootstrap uses neither (kube-proxy and the CNI bring their own iptables/nft in their images; reset flushes with iptables only when the host has it)',
+  'Docker: linux/rhel/10 for RHEL, linux/centos/10 for Rocky/Alma (built for CentOS Stream 10); $releasever is 10 on Rocky 10, and a RHEL host pinned to a minor (10.1) relies on Docker\'s redirects',
+  'no cri-dockerd package for EL10 (its releases build el8/el9 rpms only): containerRuntime docker is refused, use containerd',
+];
 
 export const OS_RELEASES: readonly OsRow[] = [
   el('centos7', 'centos', '7', 'CentOS Linux 7 (Core)', 7, '3.10.0-1160.el7.x86_64', {
@@ -344,6 +385,15 @@ export const OS_RELEASES: readonly OsRow[] = [
   el('alma9', 'almalinux', '9.4', 'AlmaLinux 9.4 (Seafoam Ocelot)', 9, '5.14.0-427.13.1.el9_4.x86_64'),
   el('rhel8', 'rhel', '8.10', 'Red Hat Enterprise Linux 8.10 (Ootpa)', 8, '4.18.0-553.el8_10.x86_64'),
   el('rhel9', 'rhel', '9.4', 'Red Hat Enterprise Linux 9.4 (Plow)', 9, '5.14.0-427.13.1.el9_4.x86_64'),
+  el('rocky10', 'rocky', '10.0', 'Rocky Linux 10.0 (Red Quartz)', 10, '6.12.0-55.el10.x86_64', {
+    released: '2025-06-11', eol: '2035-05-31', notes: EL10_NOTES, sources: [EL10_KERNEL, EOLDATE_NEW, DOCKER_BAKE_NEW, DOCKER_EL10, DNF_SPEC, SYSTEM_VALIDATORS],
+  }),
+  el('alma10', 'almalinux', '10.0', 'AlmaLinux 10.0 (Purple Lion)', 10, '6.12.0-55.el10.x86_64', {
+    released: '2025-05-27', eol: '2035-05-31', notes: EL10_NOTES, sources: [EL10_KERNEL, EOLDATE_NEW, DOCKER_BAKE_NEW, DOCKER_EL10, DNF_SPEC, SYSTEM_VALIDATORS],
+  }),
+  el('rhel10', 'rhel', '10.0', 'Red Hat Enterprise Linux 10.0 (Coughlan)', 10, '6.12.0-55.el10.x86_64', {
+    released: '2025-05-20', eol: '2035-05-31', notes: EL10_NOTES, sources: [EL10_KERNEL, EOLDATE_NEW, DOCKER_BAKE_NEW, DOCKER_EL10, DNF_SPEC, SYSTEM_VALIDATORS],
+  }),
   {
     os: 'debian11', family: 'debian', osId: 'debian', versionId: '11', codename: 'bullseye', prettyName: 'Debian GNU/Linux 11 (bullseye)', major: 11,
     kernel: '5.10.0-28-amd64', cgroup: 'v2', conntrackModule: 'nf_conntrack', docker: 'debian', tested: false, sources: [OS_OLD, DOCKER_DISTROS],
@@ -354,21 +404,26 @@ export const OS_RELEASES: readonly OsRow[] = [
     sources: [OS_OLD, EOLDATE, DOCKER_DISTROS],
   },
   {
-    // the minimal row the Debian 13 VM needs (issue 20 item 8); the distributions audit (item 7) completes it.
-    // kernel: `uname -r` of trixie's linux-image-amd64 as the lab's Debian 13 VM image boots it (test/lab/vm/image.ts), read 2026-12-07
     os: 'debian13', family: 'debian', osId: 'debian', versionId: '13', codename: 'trixie', prettyName: 'Debian GNU/Linux 13 (trixie)', major: 13,
-    kernel: '6.12.117+deb13-amd64', cgroup: 'v2', conntrackModule: 'nf_conntrack', docker: 'debian', released: '2025-08-09', tested: true,
-    sources: [
-      { ref: 'https://www.debian.org/News/2025/20250809 ("Debian 13 trixie released": 2025-08-09, Linux 6.12 LTS, systemd 257), as quoted by secondary pages', read: '2026-12-07', for: 'release date, kernel line, systemd' },
-      { ref: 'Debian trixie archive: linux-image-amd64 6.12, systemd 257.13-1~deb13u1 (apt-cache policy from a private apt state, test/support/debian-suites.ts)', read: '2026-12-07', for: 'kernel, systemd' },
-      { ref: 'docker/docs#22635 (content/manuals/engine/install/debian.md: "Debian Trixie 13" added to the supported versions, 2025-05-14)', read: '2026-12-07', for: 'Docker builds' },
+    // tested: the VM tests (test/vm) run the host steps on a real Debian 13 VM built from trixie's packages (test/lab/vm)
+    kernel: '6.12.117+deb13-amd64', cgroup: 'v2', conntrackModule: 'nf_conntrack', docker: 'debian', released: '2025-08-09', eol: '2028-08-09', tested: true,
+    notes: [
+      'systemd 257 and kernel 6.12, cgroup v2 by default as since Debian 11: kbootstrap\'s units and its sysctl.d/modules-load.d files are read as on Debian 12',
+      'apt 3.0 verifies signatures with sqv: the keys kbootstrap installs stay armoured .asc files named by signed-by= (no apt-key, which trixie no longer ships: hessu/aprsc#98); whether pkgs.k8s.io\'s key binding passes sqv\'s SHA1 rule is not confirmed here',
+      'kbootstrap keeps writing one-line .list files (kubernetes.list, docker.list) under /etc/apt/sources.list.d; apt 3.0 reads them beside deb822 .sources files (Docker\'s own trixie instructions still write docker.list: docker/docs#21749); the lab\'s Debian 13 VM (test/lab/vm) installs from them with apt 3.0 and sqv, signed by an ed25519 lab key',
+      'sudo is sudo 1.9.16; sudo-rs 0.2.5 is packaged as sudo-rs only (no -p before 0.2.6: kbootstrap\'s password sudo needs sudo, or sudo-rs 0.2.6+)',
+      'Docker: linux/debian trixie; no cri-dockerd .deb for trixie: containerRuntime docker is refused, use containerd',
     ],
+    sources: [TRIXIE_ARCHIVE, EOLDATE_NEW, DOCKER_BAKE_NEW, { ref: 'docker/docs#23491 (Debian Trixie 13 stable)', read: TODAY, for: 'Docker supports trixie' }, SQV, SYSTEM_VALIDATORS],
   },
   {
     os: 'ubuntu20.04', family: 'debian', osId: 'ubuntu', versionId: '20.04', codename: 'focal', prettyName: 'Ubuntu 20.04.6 LTS', major: 20,
     kernel: '5.4.0-182-generic', cgroup: 'v1', conntrackModule: 'nf_conntrack', docker: 'ubuntu', released: '2020-04-23', eol: '2025-05-31', tested: false,
     dockerNote: 'Docker stopped building for it (docker/containerd-packaging#421, docker/docker-install#493, May 2025): no current containerd.io or docker-ce',
-    sources: [OS_OLD, EOLDATE, DOCKER_DISTROS, { ref: 'https://github.com/docker/containerd-packaging/pull/421', read: READ, for: 'Docker dropped focal' }],
+    // containerd-packaging#421 and docker-install#493 merged 2025-05-20; docker-ce-packaging#1200 (deb: remove focal) was in CI on 2025-05-22
+    dockerEnded: '2025-05-22',
+    sources: [OS_OLD, EOLDATE, DOCKER_DISTROS, { ref: 'https://github.com/docker/containerd-packaging/pull/421', read: READ, for: 'Docker dropped focal' },
+      { ref: 'https://github.com/docker/docker-ce-packaging/pull/1200 (deb: remove ubuntu 20.04 "focal", CI run of 2025-05-22)', read: TODAY, for: 'the date Docker stopped building for focal' }],
   },
   {
     os: 'ubuntu22.04', family: 'debian', osId: 'ubuntu', versionId: '22.04', codename: 'jammy', prettyName: 'Ubuntu 22.04.4 LTS', major: 22,
@@ -379,5 +434,17 @@ export const OS_RELEASES: readonly OsRow[] = [
     os: 'ubuntu24.04', family: 'debian', osId: 'ubuntu', versionId: '24.04', codename: 'noble', prettyName: 'Ubuntu 24.04.1 LTS', major: 24,
     kernel: '6.8.0-31-generic', cgroup: 'v2', conntrackModule: 'nf_conntrack', docker: 'ubuntu', released: '2024-04-25', eol: '2029-05-31', tested: false,
     sources: [OS_OLD, EOLDATE, DOCKER_DISTROS],
+  },
+  {
+    os: 'ubuntu26.04', family: 'debian', osId: 'ubuntu', versionId: '26.04', codename: 'resolute', prettyName: 'Ubuntu 26.04.1 LTS', major: 26,
+    kernel: '7.0.0-14-generic', cgroup: 'v2', conntrackModule: 'nf_conntrack', docker: 'ubuntu', released: '2026-04-23', eol: '2031-04-30', tested: false,
+    notes: [
+      'Linux 7.0: kubeadm\'s kernel check accepts it (system-validators: 6.x and later, three-part versions), and so does kbootstrap\'s (src/kube/host-requirements.ts)',
+      'cgroup v1 removed: nothing changes for kbootstrap, which refuses cgroup v1 from 1.35 anyway',
+      'sudo is sudo-rs (sudo.ws stays installable): -n works as in sudo; -S reads the password from stdin; -p exists since 0.2.6 and sudo-rs wraps the prompt as "[sudo: PROMPT] Password: ", which kbootstrap answers and strips (test/e2e/sudo.test.ts runs sid\'s sudo-rs 0.2.15 on a lab host); the exact sudo-rs release of 26.04 was not read',
+      'rust-coreutils replaces GNU coreutils: the coreutils kbootstrap\'s scripts call (stat -fc, mktemp, install, sha256sum) were not run against uutils here',
+      'apt verifies with sqv as on Debian 13 (its version not read); Docker: linux/ubuntu resolute; no cri-dockerd .deb for resolute: containerRuntime docker is refused, use containerd',
+    ],
+    sources: [RESOLUTE, EOLDATE_NEW, DOCKER_BAKE_NEW, SYSTEM_VALIDATORS, { ref: 'test/lab/sudo-rs.ts, src/ssh/sudo.ts (sudo-rs 0.2.15 prompt wrapper; -p since 0.2.6, sudo-rs CHANGELOG.md)', read: TODAY, for: 'sudo-rs -n/-S/-p' }],
   },
 ];
