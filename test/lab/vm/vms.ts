@@ -56,12 +56,17 @@ function hostKeyFromConsole(consoleFile: string): string | undefined {
   return m?.[1];
 }
 
+function consoleTail(consoleFile: string): string {
+  return existsSync(consoleFile) ? readFileSync(consoleFile, 'utf8').split('\n').slice(-25).join('\n') : '(no console output)';
+}
+
 async function waitForHostKey(h: LabHost, consoleFile: string, deadline: number): Promise<string> {
   for (;;) {
     const k = hostKeyFromConsole(consoleFile);
     if (k) return k;
     if (!ourQemu(h.pid)) throw new Error(`${h.name}: qemu exited during boot (console: ${consoleFile})`);
-    if (Date.now() > deadline) throw new Error(`${h.name}: no host key on the console in ${BOOT_TIMEOUT_MS / 1000}s (console: ${consoleFile})`);
+    // the console's last lines go into the message: a test's `down` removes the lab dir with the console file
+    if (Date.now() > deadline) throw new Error(`${h.name}: no host key on the console in ${BOOT_TIMEOUT_MS / 1000}s (console: ${consoleFile}); its last lines:\n${consoleTail(consoleFile)}`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }
