@@ -9,7 +9,7 @@ import type { Inventory } from './inventory/model.js';
 import { OS_NAMES, type OsName } from './inventory/schema.js';
 import { dryRun } from './dry-run.js';
 import { buildPlan, buildUpgradePlan, type Plan, type PlanFilter } from './plan.js';
-import { Runner, type RunEvent } from './runner.js';
+import { Runner, type RunEvent, type RunResult } from './runner.js';
 import { DEFAULTS } from './defaults.js';
 import { connectHost } from './connect.js';
 import { applySshConfig } from './ssh/resolve.js';
@@ -21,6 +21,7 @@ import { reset, type Confirm } from './commands/reset.js';
 import { kubeconfig } from './commands/kubeconfig.js';
 import { status } from './commands/status.js';
 import { check } from './commands/check.js';
+import { certsCommand } from './commands/certs.js';
 import { init, inquirerPrompter } from './commands/init.js';
 import type { Io } from './io.js';
 import { makeDirs, writeFileSafely } from './local-file.js';
@@ -114,6 +115,8 @@ interface RunExtras {
   maxUnavailable?: number;
   /** the command's name for the run lock (default: up, or plan) */
   command?: string;
+  /** after the run (not in JSON's place): a line of its own, a follow-up; returns the exit code */
+  after?: (inv: Inventory, result: RunResult, code: number) => Promise<number>;
 }
 
 /** Exit once stdout and stderr have taken what was written (to a pipe, process.exit would drop it). */
@@ -128,7 +131,7 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
   const inv = load(file, io);
   const plan = extras.plan ? extras.plan(inv) : buildPlan(inv, filterFrom(o));
   if (extras.confirm && !(await extras.confirm(inv, plan))) {
-    io.err('upgrade: nothing done\n');
+    io.err(`${extras.command ?? 'upgrade'}: nothing done\n`);
     return EXIT.failed;
   }
   const firstCp = firstControlPlane(inv);
@@ -190,10 +193,32 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
       // the plain view printed them as they came; the terminal view shows them once, after the table
       if (!plain) for (const w of result.warnings) io.err(`kbootstrap: warning: ${w}\n`);
     }
-    return code;
+    return extras.after ? await extras.after(inv, result, code) : code;
   } finally {
     process.off('SIGINT', onSigint);
   }
+}
+
+/**
+ * A command that is a plan on the Runner and asks first (upgrade, certs renew): --dry-run prints the
+ * plan's scripts without connecting; otherwise a confirmation (refused off a terminal without --yes), then the run.
+ */
+async function planCommand(file: string, o: Record<string, unknown>, io: Io, plan: (inv: Inventory) => Plan, command: string,
+  question: (inv: Inventory) => string, after?: RunExtras['after']): Promise<number> {
+  if (o.dryRun) {
+    const inv = load(file, io, { keyFiles: false });
+    const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan: plan(inv) });
+    if (o.output === 'json') io.out(JSON.stringify({ mode: 'dry-run', hosts: hosts.map((h) => ({ host: h.host, script: h.script })) }, null, 2) + '\n');
+    else io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
+    return EXIT.ok;
+  }
+  const confirm = async (inv: Inventory) => {
+    if (o.yes) return true;
+    if (!process.stdin.isTTY || !process.stderr.isTTY) throw new UsageError(`${command}: refusing without --yes: there is no terminal to confirm on`);
+    const { default: inquirer } = await import('inquirer');
+    return (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message: question(inv), default: false }])).ok;
+  };
+  return runOverSsh(file, o as unknown as RunFlags, 'apply', io, { plan, confirm, maxUnavailable: o.maxUnavailable as number | undefined, command, after });
 }
 
 export function buildProgram(io: Io, setCode: (c: number) => void): Command {
@@ -279,22 +304,7 @@ Exit codes:
       for (const f of ['only', 'steps', 'skipSteps'] as const) {
         if (o[f]) throw new UsageError(`upgrade: --${f.replace('S', '-s')} does not apply: an upgrade moves every node, in kubeadm's order`);
       }
-      if (o.dryRun) {
-        const inv = load(file, io, { keyFiles: false });
-        const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan: buildUpgradePlan(inv) });
-        if (o.output === 'json') io.out(JSON.stringify({ mode: 'dry-run', hosts: hosts.map((h) => ({ host: h.host, script: h.script })) }, null, 2) + '\n');
-        else io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
-        setCode(EXIT.ok);
-        return;
-      }
-      const confirm = async (inv: Inventory) => {
-        if (o.yes) return true;
-        if (!process.stdin.isTTY || !process.stderr.isTTY) throw new UsageError('upgrade: refusing without --yes: there is no terminal to confirm on');
-        const { default: inquirer } = await import('inquirer');
-        const message = upgradeQuestion(inv, o.maxUnavailable as number);
-        return (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
-      };
-      setCode(await runOverSsh(file, o, 'apply', io, { plan: buildUpgradePlan, confirm, maxUnavailable: o.maxUnavailable as number, command: 'upgrade' }));
+      setCode(await planCommand(file, o, io, buildUpgradePlan, 'upgrade', (inv) => upgradeQuestion(inv, o.maxUnavailable as number)));
     });
 
   program.command('render')
@@ -381,6 +391,17 @@ Exit codes:
     .action(async (file: string, o) => {
       setCode(await check(load(file, io), { ...o, run: sessionRun('check', 'observe', io) }, hostIo, await terminalPrompt()));
     });
+
+  // kbootstrap certs check | certs renew (src/commands/certs.ts)
+  certsCommand(program, {
+    io, hostIo, setCode, runOptions, sshOptions, prompt: terminalPrompt,
+    load: (f, opts) => load(f, io, opts),
+    session: (c) => sessionRun(c, 'observe', io),
+    run: (file, o, plan, command, question, after) => planCommand(file, o, io, plan, command, question, after),
+    // after a JSON report, what the merge says goes to stderr: stdout stays one JSON document
+    kubeconfigMerge: async (inv, o) => kubeconfig(inv, { ...o, output: undefined, merge: true, run: sessionRun('kubeconfig', 'observe', io) },
+      o.output === 'json' ? { ...hostIo, out: hostIo.err } : hostIo, await terminalPrompt()),
+  });
 
   program.command('init')
     .description('write a new inventory: a guided wizard, or a commented example with --defaults')

@@ -4,6 +4,7 @@
  * schema/inventory.schema.json is generated from this (npm run schema:json).
  */
 import { z } from 'zod';
+import { CNI_NAMES } from '../cni/names.js';
 
 export const OS_NAMES = [
   'rhel', 'centos7', 'rocky8', 'rocky9', 'rocky10', 'alma8', 'alma9', 'alma10', 'rhel8', 'rhel9', 'rhel10',
@@ -51,7 +52,7 @@ const sshOverrideSchema = z.strictObject({
 });
 
 const cniSchema = z.strictObject({
-  plugin: z.enum(['calico', 'flannel', 'none']).describe('CNI plugin to install; none leaves networking to you'),
+  plugin: z.enum([...CNI_NAMES, 'none']).describe(`CNI plugin to install (${CNI_NAMES.join(', ')}); none leaves networking to you`),
   version: z.string().regex(/^v?\d+\.\d+\.\d+$/, 'expected a version like v3.33.0').optional()
     .describe('Plugin release (default: the newest release in kbootstrap\'s versions table tested against kubernetesVersion)'),
   manifest: z.string().min(1).optional()
@@ -98,11 +99,18 @@ export const clusterSchema = z.strictObject({
       .describe('sha256 of each release file the hosts install, by file name (cri-dockerd_0.3.16.3-0.ubuntu-jammy_amd64.deb: <digest>); checked on the host before install. Required: cri-dockerd publishes no checksums'),
   }).optional().describe('Where cri-dockerd comes from when containerRuntime is docker'),
   cni: cniSchema.default({ plugin: 'calico' }),
-  kubeProxyMode: z.enum(['ipvs', 'iptables']).default('iptables').describe('kube-proxy mode'),
+  kubeProxyMode: z.enum(['iptables', 'ipvs', 'nftables']).default('iptables')
+    .describe('kube-proxy mode: iptables (its default), ipvs (deprecated from 1.35), nftables (GA from 1.33; the CNI plugin\'s own nftables setting follows it)'),
   registryMirrors: z.array(z.string()).default([]).describe('Pull-through mirrors for docker.io, e.g. https://xxxx.mirror.aliyuncs.com'),
   insecureRegistries: z.array(z.string()).default([]).describe('host:port registries reached over plain HTTP'),
   firewall: z.enum(['open', 'disable']).default('open')
     .describe('RHEL family: open the kubeadm ports in firewalld when it runs (open), or stop and disable firewalld (disable)'),
+  certificateValidityPeriod: z.string().optional()
+    .describe('Validity of the certificates kubeadm makes and renews, as a Go duration like "8760h" (kubeadm v1beta4, Kubernetes 1.31 or later; kubeadm\'s default is one year)'),
+  caCertificateValidityPeriod: z.string().optional()
+    .describe('Validity of the CAs kubeadm init makes, as a Go duration like "87600h" (kubeadm v1beta4, Kubernetes 1.31 or later; kubeadm\'s default is ten years)'),
+  certRenewal: z.enum(['timer']).optional()
+    .describe('timer: a systemd timer on every control plane renews kubeadm\'s certificates when one has less than 30 days left (kbootstrap certs renew does it on demand)'),
 });
 
 export const hostSchema = z.strictObject({

@@ -13,12 +13,13 @@ import { render } from '../shell/templates.js';
 import { first, kv } from '../shell/kv.js';
 import { clusterState } from '../kube/cluster-state.js';
 import { runningAddonWarning } from '../versions/index.js';
+import { clusterCni } from '../cni/index.js';
 import { clusterVersion, formatVersion, move, nodesBehind, parseVersion } from '../kube/versions.js';
 import type { Repository } from '../os/types.js';
 import { allButFirstControlPlane, allHosts, firstControlPlaneOnly, type Step, type StepContext } from './types.js';
 import { describeFileStates, fileStateCheck, parseFileStates, uploadFiles, type FileState, type ManagedFile } from './files.js';
 import { describeKeys, installKeys, keysCheck, missingKeys, repoFile } from './repositories.js';
-import { KUBE_VIP_MANIFEST } from './load-balancer.js';
+import { asideReason, restoreVip, vipAside, vipAsideCheck, withVipHandover } from './vip-handover.js';
 
 const KUBE = ['kubelet', 'kubeadm', 'kubectl'] as const;
 
@@ -75,7 +76,7 @@ export const upgradePreflightStep: Step<string | undefined> = {
 
 /**
  * The CNI against the target minor, read from the running cluster (the
- * calico-node DaemonSet's image): a release not tested with the new minor is
+ * plugin's image tag, src/cni/): a release not tested with the new minor is
  * said in the run's warnings, and nothing changes. Moving a CNI is the user's
  * call (its own upgrade procedure, its own risks), not a side effect.
  */
@@ -90,10 +91,11 @@ export const upgradeCniStep: Step = {
   parse(out, ctx) {
     const state = clusterState(out.stdout);
     if (state.kind !== 'present') return { done: true, reason: 'no cluster to read the CNI from (preflight says why)', found: undefined };
-    const version = imageTag(state.daemonSetImages.get('kube-system/calico-node')?.get('calico-node') ?? '');
-    if (!version) return { done: true, reason: ctx.cluster.cni.plugin === 'calico' ? 'no calico-node DaemonSet with an image tag' : `${ctx.cluster.cni.plugin}: no tested-versions table to check against`, found: undefined };
-    const warning = runningAddonWarning('calico', version, ctx.cluster.minor);
-    return { done: true, reason: warning ? `calico ${version}: not tested against ${ctx.cluster.minorVersion}` : `calico ${version}`, found: undefined, ...(warning ? { warning } : {}) };
+    const plugin = clusterCni(ctx.cluster.cni);
+    const version = plugin?.installed(state)?.version;
+    if (!plugin || !version) return { done: true, reason: `no ${ctx.cluster.cni.plugin} release found running (no image tag)`, found: undefined };
+    const warning = runningAddonWarning(plugin.id, version, ctx.cluster.minor);
+    return { done: true, reason: warning ? `${plugin.id} ${version}: not tested against ${ctx.cluster.minorVersion}` : `${plugin.id} ${version}`, found: undefined, ...(warning ? { warning } : {}) };
   },
   unknown: () => undefined,
   // done whatever it finds: only a dry run, which cannot read the cluster, comes here
@@ -146,27 +148,6 @@ export const upgradeKubeadmStep: Step = {
     await ctx.host.exec(os.kubeInstallScript(os.kubePackageSpecs(ctx.cluster, ['kubeadm']), KUBE), { mutates: true, timeoutMs: 15 * 60_000 });
   },
 };
-
-/** kube-vip's manifest while its control plane has handed the VIP over (outside the manifests directory, or the kubelet would run it) */
-export const KUBE_VIP_ASIDE = '/etc/kubernetes/kube-vip.yaml.kbootstrap-upgrade';
-
-const kubeVip = (ctx: StepContext) => ctx.cluster.loadBalancer?.type === 'kube-vip' ? ctx.cluster.loadBalancer.address : undefined;
-const vipAsideCheck = (ctx: StepContext): string[] => kubeVip(ctx) ? [render('upgrade/vip-aside', { aside: KUBE_VIP_ASIDE })] : [];
-const vipAside = (stdout: string) => first(kv(stdout), 'kube-vip-aside') === '1';
-const asideReason = 'kube-vip\'s manifest is still aside from an upgrade that was cut off';
-
-/**
- * On a control plane with kube-vip: hand the VIP over before kubeadm restarts the API server here
- * (templates/upgrade/vip-handover.sh.hbs). A lone control plane has nobody to hand it to: its API is
- * away for the restart whatever kbootstrap does (validate warns about kube-vip with one control plane).
- */
-function withVipHandover(ctx: StepContext, script: string): string {
-  const vip = kubeVip(ctx);
-  const others = ctx.inv.hosts.filter((h) => h.role === 'control-plane' && h.name !== ctx.host.name);
-  return vip && others.length ? render('upgrade/vip-handover', { vip, manifest: KUBE_VIP_MANIFEST, aside: KUBE_VIP_ASIDE }) + script : script;
-}
-
-const restoreVip = (ctx: StepContext) => ctx.host.exec(render('upgrade/vip-restore', { manifest: KUBE_VIP_MANIFEST, aside: KUBE_VIP_ASIDE }), { mutates: true, note: 'put kube-vip\'s manifest back' });
 
 interface ControlPlaneFound { upgrade: boolean }
 

@@ -64,6 +64,12 @@ export function systemctl(args) {
   const [verb, ...names] = p.positional;
   const quiet = p.has('--quiet') || p.has('-q');
   const u = units();
+  // a unit file an administrator wrote to /etc/systemd/system is a unit too (systemd.unit(5), "Unit File
+  // Load Path": /etc/systemd/system comes first); packages' units come from the package simulation
+  for (const n of names) {
+    const un = unitName(n);
+    if (!u[un]?.installed && exists(`/etc/systemd/system/${un}`)) u[un] = { ...(u[un] ?? {}), installed: true, enabled: false, active: false };
+  }
   const known = (n) => u[unitName(n)]?.installed;
   const out = [];
   const need = () => { if (!names.length) fail(1, `Too few arguments.`); };
@@ -447,8 +453,9 @@ export function curl(args) {
 
 function fixtureFor(url) {
   if (/\/(gpg|Release\.key|repomd\.xml\.key)$/.test(url)) return `${FIXTURES}/signing-key.asc`;
-  if (/calico\.yaml$/.test(url)) return `${FIXTURES}/calico.yaml`;
-  if (/kube-flannel\.yml$/.test(url)) return `${FIXTURES}/kube-flannel.yml`;
+  // a CNI manifest: the fixture named like the URL's file (calico.yaml, kube-flannel.yml, a third plugin's)
+  const manifest = /\/([A-Za-z0-9._-]+\.ya?ml)$/.exec(url)?.[1];
+  if (manifest && exists(`${FIXTURES}/${manifest}`)) return `${FIXTURES}/${manifest}`;
   const pkg = /\/(cri-dockerd[-_][^/]+\.(rpm|deb))$/.exec(url);
   if (pkg) {
     const path = `/tmp/.kblab-${basename(pkg[1])}`;
