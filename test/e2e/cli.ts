@@ -11,6 +11,13 @@ export interface JsonReport {
   warnings?: string[];
 }
 
+/**
+ * The e2e inventories stay on Kubernetes 1.30 (the lab mixes in CentOS 7 hosts, whose kernel 3.10 and cgroup v1
+ * later minors refuse), and validate warns that 1.30 is past its end of life before every command's own output.
+ * That warning is validate's to test (test/versions-table.test.ts); here it is taken out of stderr, and only it.
+ */
+const E2E_EOL = /^\S*inventory\.yaml:\d+:\d+ warning: cluster\.kubernetesVersion: Kubernetes 1\.30 reached its end of life on 2025-07-15 .*\n/gm;
+
 export function kb(args: string[], opts: { env?: Record<string, string | undefined>; killAfterMs?: number; signalAt?: (out: string) => boolean } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries({ ...process.env, ...opts.env }).filter(([, v]) => v !== undefined));
@@ -30,7 +37,7 @@ export function kb(args: string[], opts: { env?: Record<string, string | undefin
       if (timer) clearTimeout(timer);
       let json: JsonReport | undefined;
       if (args.includes('json')) { try { json = JSON.parse(stdout) as JsonReport; } catch { /* not JSON */ } }
-      resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : 128), stdout, stderr, json });
+      resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : 128), stdout, stderr: stderr.replace(E2E_EOL, ''), json });
     });
   });
 }

@@ -24,7 +24,7 @@ export const HIDDEN: readonly string[] = [
   '/etc/crictl.yaml', '/var/lib/cri-dockerd',
   // Kubernetes and CNI
   '/etc/kubernetes', '/var/lib/kubelet', '/var/lib/etcd', '/etc/cni', '/opt/cni', '/var/lib/cni', '/var/lib/calico',
-  '/var/log/pods', '/var/log/containers', '/etc/default/kubelet', '/etc/sysconfig/kubelet', '/etc/kbootstrap',
+  '/var/log/pods', '/var/log/containers', '/etc/default/kubelet', '/etc/sysconfig/kubelet', '/etc/kbootstrap', '/var/lib/kbootstrap',
   // kernel settings applied at boot (sysctl --system reads all of these, modules-load too)
   '/etc/sysctl.d', '/etc/sysctl.conf', '/usr/lib/sysctl.d', '/usr/local/lib/sysctl.d', '/etc/modules-load.d', '/usr/lib/modules-load.d',
   // package repositories and their keys

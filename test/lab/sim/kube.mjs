@@ -184,14 +184,14 @@ function writeNodeFiles(cluster, controlPlane) {
   const now = Date.now();
   const validity = cluster.validity ?? DEFAULT_VALIDITY;
   const node = hostname();
-  writeCas(cluster.pki, controlPlane);
+  writeCas(cluster.pki, controlPlane, { keepEtcd: realEtcd() });
   writeKubeletPem(cluster.pki, node, now, validity);
   writeText('/etc/kubernetes/kubelet.conf', kubeconfigText({ server: cluster.endpoint, clusterName: cluster.name, user: `system:node:${node}`, caCrt: cluster.pki.ca.crt, certFile: KUBELET_PEM }), 0o600);
   // kubeadm's KubeletConfiguration turns client certificate rotation on (rotateCertificates: true,
   // cmd/kubeadm/app/componentconfigs/kubelet.go)
   writeText('/var/lib/kubelet/config.yaml', 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\nrotateCertificates: true\n');
   if (controlPlane) {
-    writeLeaves(cluster.pki, node, now, validity);
+    writeLeaves(cluster.pki, node, now, validity, { keepEtcd: realEtcd() });
     // controller-manager.conf and scheduler.conf name the local API server on a real control plane; the lab reads none of them
     for (const name of ['admin.conf', 'controller-manager.conf', 'scheduler.conf']) {
       writeText(`/etc/kubernetes/${name}`, kubeconfigFor({ server: cluster.endpoint, clusterName: cluster.name, ...KUBECONFIGS[name], cas: cluster.pki, now, validity }), 0o600);

@@ -131,17 +131,23 @@ export function makeCas(now, validity) {
 const write = (path, text, mode = 0o644) => { mkdirSync(dirname(path), { recursive: true }); writeFileSync(path, text, { mode }); };
 
 /** The CAs' files on a control plane (certificate and key), or on any node (ca.crt only). */
-export function writeCas(cas, controlPlane) {
+/** The files a real etcd (sim/etcd.mjs) owns: its CA and certificates, made by etcdPki before the member starts. */
+const etcdOwned = (file) => file.startsWith('etcd/') || file === 'apiserver-etcd-client';
+
+export function writeCas(cas, controlPlane, o = {}) {
   for (const c of CAS) {
     if (!controlPlane && c.file !== 'ca') continue;
+    // etcd reads its certificate files at each handshake: a second etcd CA would cut the running member off its clients
+    if (o.keepEtcd && etcdOwned(c.file)) continue;
     write(`${PKI}/${c.file}.crt`, cas[c.file].crt);
     if (controlPlane) write(`${PKI}/${c.file}.key`, cas[c.file].key, 0o600);
   }
 }
 
 /** A control plane's leaf certificates under /etc/kubernetes/pki, new keys, valid from now. */
-export function writeLeaves(cas, node, now, validity) {
+export function writeLeaves(cas, node, now, validity, o = {}) {
   for (const l of LEAVES(node)) {
+    if (o.keepEtcd && etcdOwned(l.file)) continue;
     const key = newKey();
     write(`${PKI}/${l.file}.key`, key, 0o600);
     write(`${PKI}/${l.file}.crt`, sign({ key, subj: l.subj, start: now, end: now + validity.cert, ca: cas[l.ca], eku: l.eku }));
