@@ -36,6 +36,14 @@ function sh(h: string, script: string): string {
  */
 const VM_RELEASES: readonly VmOs[] = ['debian12', 'debian12', 'debian13'];
 
+/** The names found in more than one of the host lists (the inventories `all` runs at once). */
+function disjoint(runs: readonly (readonly LabHost[])[]): string[] {
+  const seen = new Set<string>();
+  const twice = new Set<string>();
+  for (const h of runs.flat()) (seen.has(h.name) ? twice : seen).add(h.name);
+  return [...twice];
+}
+
 describe.skipIf(!!SKIP)('real Debian 12 and Debian 13 VMs', () => {
   /** each VM its own one-host inventory: every host step on 3 VMs, two releases, both runtimes real. */
   let hosts: LabHost[];
@@ -43,7 +51,7 @@ describe.skipIf(!!SKIP)('real Debian 12 and Debian 13 VMs', () => {
   let dk: LabHost;
   let inv: string;
   let invDocker: string;
-  /** the inventories of the other containerd VMs (lab-03 on): the whole `up` at the end stays on lab-01 */
+  /** lab-01 alone (the whole `up` at the end runs on it), lab-02 alone, then one inventory per other containerd VM (lab-03 on) */
   let invOthers: string[] = [];
   const t: Record<string, number> = {};
   const steps = ['--steps', HOST_STEPS.join(',')];
@@ -63,10 +71,15 @@ describe.skipIf(!!SKIP)('real Debian 12 and Debian 13 VMs', () => {
     const ssh = { connectTimeoutSeconds: 30 };
     // the repository is plain http and signs with the lab's archive key: the inventory says both
     const trust = { allowInsecureHttp: true, repositoryKeyFingerprints: repoKeyFingerprints() };
-    inv = writeInventory({ hosts: cd, cluster: { packageMirror: mirror, ...trust }, ssh });
-    invDocker = writeInventory({ hosts: [dk], cluster: { packageMirror: mirror, ...trust, containerRuntime: 'docker',
+    // the inventories run side by side (`all`), so no host may be in two of them: each `up` takes the run lock of
+    // every host it names, and a second run on a shared host is refused while the first holds it
+    const runHosts = [[cd[0]!], [dk], ...cd.slice(1).map((h) => [h])];
+    expect(disjoint(runHosts), 'a host in two of the parallel inventories').toEqual([]);
+    expect(runHosts.flat().map((h) => h.name).sort()).toEqual(hosts.map((h) => h.name).sort());
+    inv = writeInventory({ hosts: runHosts[0]!, cluster: { packageMirror: mirror, ...trust }, ssh });
+    invDocker = writeInventory({ hosts: runHosts[1]!, cluster: { packageMirror: mirror, ...trust, containerRuntime: 'docker',
       criDockerd: { version: CRI_DOCKERD.version, url: `${mirror}/cri-dockerd`, sha256: { [CRI_DOCKERD.file]: repoCriDockerdSha256() } } }, ssh });
-    invOthers = cd.slice(1).map((h) => writeInventory({ hosts: [h], cluster: { packageMirror: mirror, ...trust }, ssh }));
+    invOthers = runHosts.slice(2).map((hs) => writeInventory({ hosts: hs, cluster: { packageMirror: mirror, ...trust }, ssh }));
   }, 900_000);
 
   afterAll(() => {
