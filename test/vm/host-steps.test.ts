@@ -51,7 +51,7 @@ describe.skipIf(!!SKIP)('real Debian 12 and Debian 13 VMs', () => {
   let dk: LabHost;
   let inv: string;
   let invDocker: string;
-  /** lab-01 alone (the whole `up` at the end runs on it), lab-02 alone, then one inventory per other containerd VM (lab-03 on) */
+  /** one inventory per other containerd VM (lab-03 on); `inv` is lab-01's alone (the whole `up` at the end runs on it) */
   let invOthers: string[] = [];
   const t: Record<string, number> = {};
   const steps = ['--steps', HOST_STEPS.join(',')];
