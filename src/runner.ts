@@ -150,7 +150,6 @@ export class Runner {
       cluster: this.inv.cluster,
       host: bindHost(host, step.id),
       firstControlPlane: bindHost(cp, step.id),
-      selected: this.plan.hosts,
       join: this.join,
       options: { verifyTimeoutSeconds: this.opts.verifyTimeoutSeconds, force: this.opts.force },
       show: (title, text) => {

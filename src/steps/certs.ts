@@ -39,7 +39,6 @@ export const certsPreflightStep: Step<string | undefined> = {
   title: 'Preflight: the cluster answers, every node Ready, every control plane up',
   phases: ['certs-preflight'],
   hosts: firstControlPlaneOnly,
-  requires: [],
   check: (ctx) => [render('cluster/state', {}), render('certs/reach', { controlPlanes: controlPlanes(ctx.inv) })],
   parse(out, ctx) {
     const no = (reason: string) => ({ done: false, reason, found: reason });
@@ -95,7 +94,6 @@ export function certsRenewStep(minRemainingMs: number): Step<RenewFound> {
     title: `kubeadm certs renew all when a certificate has less than ${min} left, then restart the static Pods`,
     phases: ['certs-control-planes'],
     hosts: controlPlanes,
-    requires: ['certs-preflight'],
     check: (ctx) => [readCerts(true), render('certs/renew-state', { pending: RESTART_PENDING, aside: MANIFESTS_ASIDE, user: ctx.host.spec.ssh.user }), ...vipAsideCheck(ctx)],
     parse(out) {
       const facts = parseCerts(out.stdout);
@@ -142,7 +140,6 @@ export const kubeletRotationStep: Step = {
   title: 'The kubelet client certificate rotates itself (checked, never changed)',
   phases: ['certs-kubelets'],
   hosts: allHosts,
-  requires: [],
   check: () => readCerts(false),
   parse(out, ctx: StepContext) {
     const facts = parseCerts(out.stdout);

@@ -19,7 +19,6 @@ export const clusterVersionStep: Step<string | undefined> = {
   title: 'The running cluster is at the version the inventory asks for',
   phases: ['gate'],
   hosts: firstControlPlaneOnly,
-  requires: [],
   mandatory: true,
   check: () => render('cluster/state', {}),
   parse(out, ctx) {

@@ -45,7 +45,6 @@ export const cniStep: Step<{ mismatch?: string }> = {
   title: 'Install the CNI plugin with the pod CIDR set to podSubnet',
   phases: ['cluster'],
   hosts: firstControlPlaneOnly,
-  requires: ['kubeadm-init'],
   skip: (ctx) => (ctx.cluster.cni.plugin === 'none' ? 'cni.plugin is none: networking is left to you' : undefined),
   check: () => render('cluster/state', {}),
   parse(out, ctx) {

@@ -183,7 +183,6 @@ export const containerRuntimeStep: Step<Found> = {
   title: 'Install and configure the container runtime',
   phases: ['prepare', 'upgrade-first-control-plane', 'upgrade-control-planes', 'upgrade-workers'],
   hosts: allHosts,
-  requires: ['base-repositories'],
   managedFiles,
   check(ctx) {
     const c = ctx.cluster;

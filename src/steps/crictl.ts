@@ -17,7 +17,6 @@ export const crictlStep: Step<FileState[]> = {
   title: 'Point crictl at the container runtime',
   phases: ['prepare'],
   hosts: allHosts,
-  requires: ['container-runtime'],
   managedFiles: (ctx) => [crictlYaml(ctx.cluster)],
   check: (ctx) => fileStateCheck([crictlYaml(ctx.cluster)]),
   parse(out, ctx) {

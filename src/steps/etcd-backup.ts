@@ -75,7 +75,6 @@ export function etcdBackupStep(sink: BackupSink): Step<Found> {
     title: 'Snapshot etcd; copy it, /etc/kubernetes/pki and kubeadm-config here',
     phases: ['backup'],
     hosts: firstControlPlaneOnly,
-    requires: [],
     mandatory: true,
     check: (ctx) => etcdTools(ctx.cluster, { ctl: true }) + render('etcd/backup-check', {}),
     parse(out) {

@@ -58,7 +58,6 @@ export function restoreGateStep(): Step<GateFound> {
     title: 'No cluster answers on the control planes',
     phases: ['restore-gate'],
     hosts: controlPlanes,
-    requires: [],
     mandatory: true,
     check: () => render('etcd/restore-gate', {}),
     parse(out, ctx) {
@@ -87,7 +86,6 @@ export function restorePkiStep(src: RestoreSource): Step<PkiFound> {
     title: 'The cluster\'s CAs and service-account keys from the backup',
     phases: ['restore'],
     hosts: firstControlPlaneOnly,
-    requires: [],
     check: () => render('etcd/restore-pki-check', { files: [...files.keys()] }),
     parse(out) {
       const have = new Map((kv(out.stdout).get('pki') ?? []).map((l) => { const [d, p] = l.split(' '); return [p!, d!] as const; }));
@@ -116,7 +114,6 @@ export function restoreEtcdStep(src: RestoreSource): Step<EtcdFound> {
     title: 'etcd\'s data from the snapshot, as a new one-member cluster',
     phases: ['restore'],
     hosts: firstControlPlaneOnly,
-    requires: ['restore-pki'],
     check: () => render('etcd/restore-etcd-check', {}),
     parse(out, ctx) {
       const m = kv(out.stdout);

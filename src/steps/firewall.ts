@@ -8,7 +8,6 @@ export const firewallStep: Step = {
   title: 'Open the Kubernetes ports in firewalld',
   phases: ['prepare'],
   hosts: allHosts,
-  requires: [],
   skip: (ctx) => (ctx.host.os.managesFirewalld ? undefined : `firewalld is not managed on ${ctx.host.os.description}`),
   check: () => render('firewall/check', {}),
   parse(out, ctx) {

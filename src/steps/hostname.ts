@@ -7,7 +7,6 @@ export const hostnameStep: Step = {
   title: 'Set the hostname to the inventory name',
   phases: ['prepare'],
   hosts: allHosts,
-  requires: [],
   check: () => render('hostname/check', {}),
   parse(out, ctx) {
     const m = kv(out.stdout);

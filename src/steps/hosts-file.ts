@@ -21,7 +21,6 @@ export const hostsFileStep: Step = {
   title: 'Map every cluster host in one managed /etc/hosts block',
   phases: ['prepare'],
   hosts: allHosts,
-  requires: [],
   check: () => render('hosts-file/check', { begin: HOSTS_BEGIN, end: HOSTS_END }),
   parse(out, ctx) {
     const m = kv(out.stdout);

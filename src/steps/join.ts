@@ -10,7 +10,6 @@ export const joinStep: Step<{ joined: boolean }> = {
   title: 'Join the cluster with kubeadm',
   phases: ['join-control-planes', 'join-workers'],
   hosts: allButFirstControlPlane,
-  requires: ['kubeadm-init'],
   check: (ctx) => render('join/check', { controlPlane: ctx.host.spec.role === 'control-plane', user: ctx.host.spec.ssh.user }),
   parse(out, ctx) {
     const m = kv(out.stdout);

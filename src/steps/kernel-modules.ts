@@ -29,7 +29,6 @@ export const kernelModulesStep: Step<FileState[]> = {
   title: 'Load the kernel modules Kubernetes needs, now and at boot',
   phases: ['prepare'],
   hosts: allHosts,
-  requires: [],
   managedFiles: (ctx) => [modulesFile(ctx)],
   check: (ctx) => fileStateCheck([modulesFile(ctx)]) + render('kernel-modules/check', { modules: modules(ctx) }),
   parse(out, ctx) {

@@ -32,7 +32,6 @@ export const kubePackagesStep: Step<Found> = {
   title: 'Install kubelet, kubeadm and kubectl at the pinned version',
   phases: ['prepare'],
   hosts: allHosts,
-  requires: ['container-runtime'],
   managedFiles: files,
   check: (ctx) => fileStateCheck(files(ctx))
     + ctx.host.os.packagesCheck([...KUBE, ...extraPackages(ctx.cluster)])

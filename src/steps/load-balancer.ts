@@ -133,7 +133,6 @@ export const loadBalancerStep: Step<LoadBalancerFound> = {
   title: 'Run kube-vip for the control-plane VIP',
   phases: ['init', 'join-control-planes'],
   hosts: kubeVipHosts,
-  requires: ['kube-packages'],
   // the manifest on a converged host, as far as the inventory fixes it: without loadBalancer.interface the interface is known only at run time
   managedFiles: (ctx) => [kubeVipManifest(ctx.cluster, ctx.cluster.loadBalancer?.interface ?? '<INTERFACE>', kubeconfigFor(ctx, true))],
   check: (ctx) => [

@@ -20,7 +20,6 @@ export const nodeLabelsStep: Step<Missing[]> = {
   title: 'Label the nodes (worker role and inventory labels)',
   phases: ['cluster'],
   hosts: firstControlPlaneOnly,
-  requires: ['join'],
   check: () => render('cluster/state', {}),
   parse(out, ctx) {
     const state = clusterState(out.stdout);

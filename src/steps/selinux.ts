@@ -7,7 +7,6 @@ export const selinuxStep: Step = {
   title: 'Put SELinux in permissive mode, now and at boot',
   phases: ['prepare'],
   hosts: allHosts,
-  requires: [],
   skip: (ctx) => (ctx.host.os.managesSelinux ? undefined : `SELinux is not managed on ${ctx.host.os.description}`),
   check: () => render('selinux/check', {}),
   parse(out) {

@@ -9,7 +9,6 @@ export const swapStep: Step = {
   title: 'Turn swap off, now and at boot',
   phases: ['prepare'],
   hosts: allHosts,
-  requires: [],
   check: () => render('swap/check', { zramMarker: ZRAM_MARKER }),
   parse(out) {
     const m = kv(out.stdout);

@@ -55,7 +55,6 @@ export const sysctlStep: Step<FileState[]> = {
   title: 'Enable bridged traffic filtering and IP forwarding',
   phases: ['prepare'],
   hosts: allHosts,
-  requires: ['kernel-modules'],
   managedFiles: () => [file],
   check: () => fileStateCheck([file]) + render('sysctl/check', { keys: Object.keys(SYSCTL_SETTINGS) }),
   parse(out) {

@@ -51,8 +51,6 @@ export interface StepContext {
   host: StepHost;
   /** the first control plane, bound to this step too (the same host when the step runs there) */
   firstControlPlane: StepHost;
-  /** hosts selected for this run (by --only); cluster steps act on these */
-  selected: HostSpec[];
   join: JoinSource;
   /** force: up --force (a kube-vip VIP change is rewritten instead of refused) */
   options: { verifyTimeoutSeconds: number; force?: boolean };
@@ -77,8 +75,6 @@ export interface Step<Found = undefined> {
   readonly phases: readonly PhaseId[];
   /** Hosts this step runs on (inventory order); the phase narrows them further. */
   hosts(inv: Inventory): HostSpec[];
-  /** Steps that must have run before this one (earlier in the registry; a test holds it). */
-  readonly requires: readonly string[];
   /** Runs whatever --steps/--skip-steps say: a guard the rest of the plan relies on. */
   readonly mandatory?: boolean;
   /** A reason to skip the step on this host (e.g. SELinux on Debian), or undefined. */

@@ -41,7 +41,6 @@ export const upgradePreflightStep: Step<string | undefined> = {
   title: 'Preflight: the version move is allowed, every node Ready, etcd running',
   phases: ['upgrade-preflight'],
   hosts: firstControlPlaneOnly,
-  requires: [],
   check: () => render('cluster/state', {}),
   parse(out, ctx) {
     const no = (reason: string) => ({ done: false, reason, found: reason });
@@ -85,7 +84,6 @@ export const upgradeCniStep: Step = {
   title: 'The running CNI release against the target minor (reported, never changed)',
   phases: ['upgrade-preflight'],
   hosts: firstControlPlaneOnly,
-  requires: [],
   skip: (ctx) => (ctx.cluster.cni.plugin === 'none' ? 'cni.plugin is none: networking is left to you' : undefined),
   check: () => render('cluster/state', {}),
   parse(out, ctx) {
@@ -111,7 +109,6 @@ export const upgradeRepositoryStep: Step<{ files: FileState[]; missingKeys: stri
   title: 'The Kubernetes package repository of the target minor',
   phases: ['upgrade-repositories'],
   hosts: allHosts,
-  requires: [],
   managedFiles: repoFiles,
   check: (ctx) => fileStateCheck(repoFiles(ctx)) + keysCheck([repository(ctx)]),
   parse(out, ctx) {
@@ -135,7 +132,6 @@ export const upgradeKubeadmStep: Step = {
   title: 'kubeadm at the target version (held again afterwards)',
   phases: ['upgrade-first-control-plane', 'upgrade-control-planes', 'upgrade-workers'],
   hosts: allHosts,
-  requires: ['upgrade-repository'],
   check: (ctx) => ctx.host.os.packagesCheck(['kubeadm']),
   parse(out, ctx) {
     const have = installed(out.stdout).get('kubeadm') ?? '';
@@ -161,7 +157,6 @@ export const upgradeApplyStep: Step<ControlPlaneFound> = {
   title: 'kubeadm upgrade plan, then kubeadm upgrade apply on the first control plane',
   phases: ['upgrade-first-control-plane'],
   hosts: firstControlPlaneOnly,
-  requires: ['upgrade-kubeadm'],
   check: (ctx) => [render('cluster/state', {}), ...vipAsideCheck(ctx)],
   parse(out, ctx) {
     const state = clusterState(out.stdout);
@@ -213,7 +208,6 @@ export const upgradeNodeStep: Step<ControlPlaneFound> = {
   title: 'kubeadm upgrade node',
   phases: ['upgrade-control-planes'],
   hosts: (inv) => allButFirstControlPlane(inv).filter((h) => h.role === 'control-plane'),
-  requires: ['upgrade-kubeadm'],
   check: (ctx) => [nodeState(ctx), ...vipAsideCheck(ctx)],
   parse(out, ctx) {
     const have = readNode(out.stdout).apiserverTag;
@@ -242,7 +236,6 @@ export const upgradeKubeletStep: Step<KubeletFound> = {
   title: 'Drain, kubelet and kubectl at the target version, restart the kubelet, uncordon',
   phases: ['upgrade-first-control-plane', 'upgrade-control-planes', 'upgrade-workers'],
   hosts: allHosts,
-  requires: ['upgrade-kubeadm'],
   check: (ctx) => [nodeState(ctx), ctx.host.os.packagesCheck(['kubelet', 'kubectl']) + ctx.host.os.holdsCheck()],
   parse(out, ctx) {
     const n = readNode(out.stdout);

@@ -7,7 +7,6 @@ export const verifyStep: Step = {
   title: 'Wait until every node is Ready and kube-system pods run',
   phases: ['cluster', 'upgrade-verify'],
   hosts: firstControlPlaneOnly,
-  requires: ['join', 'cni'],
   check: () => render('cluster/state', {}),
   parse(out, ctx) {
     const state = clusterState(out.stdout);
