@@ -74,9 +74,9 @@ export const CERTS_RENEW_PHASES: readonly PhaseDef[] = [
   { id: 'certs-kubelets', title: 'Kubelet client certificates rotate themselves', mode: 'parallel', hosts: (inv) => inv.hosts, clusterWide: false, ignoresOnly: false },
 ];
 
-/** `kbootstrap backup`: one snapshot, taken on the first control plane (src/steps/etcd-backup.ts). */
+/** `kbootstrap backup`: one snapshot, taken on the first control plane whose etcd is healthy (src/steps/etcd-backup.ts). */
 export const BACKUP_PHASES: readonly PhaseDef[] = [
-  { id: 'backup', title: 'Snapshot etcd and copy the PKI and kubeadm-config', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true },
+  { id: 'backup', title: 'Snapshot etcd and copy the PKI and kubeadm-config', mode: 'serial', hosts: cps, clusterWide: true, ignoresOnly: true },
 ];
 
 /**

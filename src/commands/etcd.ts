@@ -73,7 +73,7 @@ export function registerEtcdCommands(program: Command, d: EtcdCommandDeps): void
   const { io } = d;
   d.runOptions(program.command('backup')
     .summary('snapshot etcd, the PKI and kubeadm-config into one archive here')
-    .description('snapshot etcd on the first control plane (checked with etcdutl), with /etc/kubernetes/pki and kubeadm-config, into one archive here (mode 0600: it holds the cluster\'s private keys)')
+    .description('snapshot etcd on the first control plane whose etcd is healthy (checked with etcdutl), with /etc/kubernetes/pki and kubeadm-config, into one archive here (mode 0600: it holds the cluster\'s private keys)')
     .argument('<inventory>', 'inventory file (YAML)')
     .option('--file <file>', 'the archive to write (a .tar.gz; FILE.sha256 is written beside it)')
     .option('--dry-run', 'print what would run on the control plane; connect to nothing'), { dryRun: true, select: false })
@@ -94,7 +94,7 @@ export function registerEtcdCommands(program: Command, d: EtcdCommandDeps): void
       let cluster = '';
       const code = await d.run(file, o, 'apply', io, { plan: (inv) => { cluster = inv.cluster.name; return buildBackupPlan(inv, sink); }, command: 'backup' });
       const t = sink.taken;
-      if (code !== EXIT.ok || !t) { d.setCode(code === EXIT.ok ? EXIT.failed : code); return; }
+      if (!t) { d.setCode(code === EXIT.ok ? EXIT.failed : code); return; }
       const contents: BackupContents = {
         manifest: {
           kind: ARCHIVE_KIND, formatVersion: 1, cluster, kubernetesVersion: t.kubernetesVersion, createdAt: t.at, host: t.host,
@@ -105,7 +105,9 @@ export function registerEtcdCommands(program: Command, d: EtcdCommandDeps): void
       const w = writeBackup(out, contents);
       io.err(`kbootstrap: wrote ${out} (${w.bytes} bytes, sha256 ${w.sha256}; etcd revision ${t.status.revision}, ${plural(t.status.totalKey, 'key')}, ${plural(t.members.length, 'member')}) and ${out}.sha256\n`
         + `kbootstrap: ${out} holds the cluster's private keys (/etc/kubernetes/pki: the CAs, the service-account key): whoever has it can act as the cluster's administrator. It is mode 0600; keep it as safe as the control planes\n`);
-      d.setCode(EXIT.ok);
+      // taken on a healthy control plane while another could not be reached: the backup is whole, the exit code says what failed
+      if (code !== EXIT.ok) io.err(`kbootstrap: the snapshot was taken on ${t.host}; the summary names what failed elsewhere\n`);
+      d.setCode(code);
     });
 
   d.runOptions(program.command('restore')
