@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, upgradeQuestion } from '../src/cli.js';
-import { resetQuestion } from '../src/commands/reset.js';
+import { resetNext, resetQuestion } from '../src/commands/reset.js';
 import { askAnswers, inventoryText, type Prompter } from '../src/commands/init.js';
 import { parseInventory } from '../src/inventory/load.js';
 import { wrap } from '../src/wrap.js';
@@ -260,10 +260,13 @@ describe('messages that mislead (issue 25 point 6)', () => {
     expect(r.stderr).toContain('reset: w1 failed (see above)');
   });
 
-  it('reset\'s confirmation speaks of one host as "it"', () => {
+  it('reset\'s confirmation and its last line speak of one host as "it"', () => {
     const inv = parseInventory(readFileSync(INV, 'utf8'), 'inv.yaml').inventory;
     expect(resetQuestion([inv.hosts[1]!], false)).toBe('Reset w1 (10.1.0.11)? This runs kubeadm reset -f on it and removes it from the cluster.');
     expect(resetQuestion(inv.hosts, true)).toContain('on them and removes them from the cluster; the cluster itself is destroyed');
+    expect(resetNext('inv.yaml', [inv.hosts[1]!], false)).toBe('kbootstrap up inv.yaml to rebuild and rejoin it');
+    expect(resetNext('inv.yaml', inv.hosts, false)).toBe('kbootstrap up inv.yaml to rebuild and rejoin them');
+    expect(resetNext('inv.yaml', inv.hosts, true)).toBe('kbootstrap up inv.yaml to rebuild the cluster');
   });
 
   it('a key file that is not there: one message, not a warning and then the same as an error', async () => {

@@ -63,6 +63,11 @@ export function resetQuestion(targets: HostSpec[], all: boolean): string {
   return `Reset ${targets.map((t) => `${t.name} (${t.address})`).join(', ')}? This runs kubeadm reset -f on ${them} and removes ${them} from the cluster${all ? '; the cluster itself is destroyed' : ''}.`;
 }
 
+/** What to run after a reset, in the grammar of how many hosts were reset. */
+export function resetNext(file: string, targets: readonly HostSpec[], all: boolean): string {
+  return `kbootstrap up ${file} to rebuild ${all ? 'the cluster' : `and rejoin ${targets.length === 1 ? 'it' : 'them'}`}`;
+}
+
 export interface ResetResult { host: string; reset: boolean; drained: boolean; error?: string }
 
 export async function reset(inv: Inventory, o: ResetFlags, io: Io, confirm: Confirm | undefined, prompt?: Prompt): Promise<number> {
@@ -123,7 +128,7 @@ export async function reset(inv: Inventory, o: ResetFlags, io: Io, confirm: Conf
     await s.close();
   }
   const failed = results.filter((r) => !r.reset);
-  const next = `kbootstrap up ${inv.file} to rebuild ${o.all ? 'the cluster' : 'and rejoin them'}`;
+  const next = resetNext(inv.file, targets, Boolean(o.all));
   if (json) {
     io.out(JSON.stringify({ hosts: results, clusterAnswered: clusterError === undefined, ...(clusterError ? { clusterError } : {}), failed: failed.length > 0 }, null, 2) + '\n');
     return failed.length ? EXIT.failed : EXIT.ok;

@@ -143,7 +143,7 @@ describe.skipIf(!!LAB_SKIP_REASON)('lifecycle commands', () => {
   it('reset a worker, then up brings it back', async () => {
     const inv4 = writeInventory({ hosts });
     const r = await kb(['reset', inv4, '--host', 'lab-02', '--yes']);
-    expect(r.stdout).toBe(`lab-02: reset, drained and removed from the cluster\nrun kbootstrap up ${inv4} to rebuild and rejoin them\n`);
+    expect(r.stdout).toBe(`lab-02: reset, drained and removed from the cluster\nrun kbootstrap up ${inv4} to rebuild and rejoin it\n`);
     expect(r.code).toBe(0);
     expect(existsSync(join(upperDir('lab-02'), 'etc/kubernetes/kubelet.conf'))).toBe(false);
     expect(labExec('lab-01', ['kubectl', 'get', 'nodes', '--no-headers']).stdout).not.toContain('lab-02');
