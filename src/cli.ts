@@ -39,6 +39,7 @@ import { thisRun, type LockMode } from './run/host-lock.js';
 import type { ConnectContext } from './connect.js';
 import type { SessionRun } from './session.js';
 import { registerEtcdCommands } from './commands/etcd.js';
+import { askOnTerminal, printDryRun } from './commands/plan-io.js';
 import { matrixJson, matrixText } from './versions/matrix.js';
 
 
@@ -292,19 +293,12 @@ async function planCommand(file: string, o: Record<string, unknown>, io: Io, pla
   question: (inv: Inventory, running?: string) => string, after?: RunExtras['after']): Promise<number> {
   if (o.dryRun) {
     const inv = load(file, io, { keyFiles: false });
-    const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan: plan(inv) });
-    if (o.output === 'json') io.out(JSON.stringify({ mode: 'dry-run', hosts: hosts.map((h) => ({ host: h.host, script: h.script })) }, null, 2) + '\n');
-    else io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
+    printDryRun(io, await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan: plan(inv) }), o.output as string);
     return EXIT.ok;
   }
   if (o.os) throw new UsageError(`${command}: --os is for --dry-run: a real run reads each host's OS from the host`);
   if (!o.yes && !(process.stdin.isTTY && process.stderr.isTTY)) throw new UsageError(`${command}: refusing without --yes: there is no terminal to confirm on`);
-  const confirm = async (inv: Inventory, _plan: Plan, running: () => Promise<string>) => {
-    if (o.yes) return true;
-    const { default: inquirer } = await import('inquirer');
-    const message = question(inv, await running());
-    return (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
-  };
+  const confirm = async (inv: Inventory, _plan: Plan, running: () => Promise<string>) => Boolean(o.yes) || Boolean(await askOnTerminal(question(inv, await running())));
   return runOverSsh(file, { verifyTimeout: DEFAULTS.verifyTimeoutSeconds, ...o } as unknown as RunFlags, 'apply', io, { plan, confirm, maxUnavailable: o.maxUnavailable as number | undefined, command, after });
 }
 
@@ -337,10 +331,6 @@ kbootstrap --help lists every command; kbootstrap help COMMAND its options.
 export function buildProgram(io: Io, setCode: (c: number) => void, opts: { helpOut?: (s: string) => void } = {}): Command {
   // what the lifecycle commands print is mostly what hosts answered (up, plan and upgrade print through the run's Recorder)
   const hostIo = printableIo(io);
-  const dryRunOut = (hosts: { host: string; script: string }[], output: string) => {
-    if (output === 'json') io.out(JSON.stringify({ mode: 'dry-run', hosts: hosts.map((h) => ({ host: h.host, script: h.script })) }, null, 2) + '\n');
-    else io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
-  };
   const program = new Command('kbootstrap')
     .description(`Turn fresh Linux machines into a kubeadm Kubernetes cluster over SSH.\n\n${START_HERE.trimEnd()}`)
     .version(process.env.npm_package_version ?? '0.1.0')
@@ -396,7 +386,7 @@ ${EXIT_CODES}`)
     .action(async (file: string, o) => {
       if (o.dryRun) {
         const inv = load(file, io, { keyFiles: false });
-        dryRunOut(await dryRun(inv, { defaultOs: o.os as OsName | undefined, filter: filterFrom(o) }), o.output as string);
+        printDryRun(io, await dryRun(inv, { defaultOs: o.os as OsName | undefined, filter: filterFrom(o) }), o.output as string);
         setCode(EXIT.ok);
         return;
       }
@@ -430,11 +420,7 @@ ${EXIT_CODES}`)
   registerEtcdCommands(program, {
     io, setCode, load, runOptions,
     run: (file, o, mode, runIo, extras) => runOverSsh(file, o as unknown as RunFlags, mode, runIo, extras),
-    confirm: async (message) => {
-      if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
-      const { default: inquirer } = await import('inquirer');
-      return (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
-    },
+    confirm: askOnTerminal,
   });
 
   program.command('render')
@@ -456,7 +442,7 @@ ${EXIT_CODES}`)
         });
         if (o.output === 'json') io.out(JSON.stringify({ dir: o.dir, files }, null, 2) + '\n');
         io.err(`wrote ${plural(hosts.length, 'script')} to ${o.dir}\n`);
-      } else dryRunOut(hosts, o.output as string);
+      } else printDryRun(io, hosts, o.output as string);
       setCode(EXIT.ok);
     });
 
@@ -494,11 +480,7 @@ ${EXIT_CODES}`)
     .option('--yes', 'do not ask for confirmation (required when not on a terminal)'))
     .action(async (file: string, o) => {
       const inv = load(file, io);
-      let confirm: Confirm | undefined;
-      if (process.stdin.isTTY && process.stderr.isTTY) {
-        const { default: inquirer } = await import('inquirer');
-        confirm = async (message) => (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
-      }
+      const confirm: Confirm | undefined = process.stdin.isTTY && process.stderr.isTTY ? async (m) => Boolean(await askOnTerminal(m)) : undefined;
       setCode(await reset(inv, { ...o, run: sessionRun('reset', 'take', io) }, hostIo, confirm, await terminalPrompt()));
     });
 

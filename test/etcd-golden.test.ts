@@ -61,7 +61,7 @@ describe('backup and restore dry runs', () => {
   it('backup: every control plane is asked, the first takes the snapshot; saved and checked, copied back, nothing left behind', async () => {
     for (const name of ['rocky-ha', 'ubuntu-docker-flannel']) {
       const s = await golden('backup', name);
-      const [text, ...others] = [...s.values()];
+      const [text = '', ...others] = [...s.values()];
       expect(s.size).toBe(name === 'rocky-ha' ? 3 : 1);
       for (const o of others) {
         expect(o).toContain('kb_etcdctl endpoint health');

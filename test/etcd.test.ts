@@ -105,7 +105,7 @@ describe('backup and restore on the command line', () => {
   it('dry runs print bash or JSON; missing or meaningless arguments are usage errors (exit 2) before anything connects', () => {
     const json = kbootstrap(['backup', 'inventories/rocky-ha.yaml', '--dry-run', '--output', 'json']);
     expect(json.code).toBe(0);
-    expect((JSON.parse(json.stdout) as { hosts: { host: string }[] }).hosts.map((h) => h.host)).toEqual(['cp-1']);
+    expect((JSON.parse(json.stdout) as { hosts: { host: string }[] }).hosts.map((h) => h.host)).toEqual(['cp-1', 'cp-2', 'cp-3']);
     const restore = kbootstrap(['restore', 'inventories/rocky-ha.yaml', '--dry-run']);
     expect(restore.code).toBe(0);
     expect(restore.stdout).toContain('etcdutl snapshot restore into a new data directory');

@@ -12,6 +12,7 @@ import type { Io } from '../io.js';
 import { buildPlan, type Plan } from '../plan.js';
 import { BACKUP_PHASES, RESTORE_PHASES } from '../phases.js';
 import { dryRun } from '../dry-run.js';
+import { printDryRun } from './plan-io.js';
 import { EXIT, UsageError } from '../errors.js';
 import { etcdBackupStep, type BackupSink } from '../steps/etcd-backup.js';
 import { SHARED_PKI, restoreEtcdStep, restoreGateStep, restorePkiStep, type RestoreSource } from '../steps/etcd-restore.js';
@@ -46,10 +47,8 @@ export function buildRestorePlan(inv: Inventory, src: RestoreSource, force: bool
   return buildPlan(inv, {}, phases, [restoreGateStep(), restorePkiStep(src), restoreEtcdStep(src)]);
 }
 
-async function printDryRun(d: EtcdCommandDeps, inv: Inventory, plan: Plan, o: RunFlags): Promise<void> {
-  const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan });
-  if (o.output === 'json') d.io.out(JSON.stringify({ mode: 'dry-run', hosts: hosts.map((h) => ({ host: h.host, script: h.script })) }, null, 2) + '\n');
-  else d.io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
+async function showDryRun(d: EtcdCommandDeps, inv: Inventory, plan: Plan, o: RunFlags): Promise<void> {
+  printDryRun(d.io, await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan }), o.output);
 }
 
 /** A stand-in backup for a restore's dry run without --from: placeholders, never a real key. */
@@ -81,7 +80,7 @@ export function registerEtcdCommands(program: Command, d: EtcdCommandDeps): void
       noFilters('backup', o);
       if (o.dryRun) {
         const inv = d.load(file, io, { keyFiles: false });
-        await printDryRun(d, inv, buildBackupPlan(inv, {}), o);
+        await showDryRun(d, inv, buildBackupPlan(inv, {}), o);
         d.setCode(EXIT.ok);
         return;
       }
@@ -128,7 +127,7 @@ export function registerEtcdCommands(program: Command, d: EtcdCommandDeps): void
       }
       if (o.dryRun) {
         const inv = d.load(file, io, { keyFiles: false });
-        await printDryRun(d, inv, buildRestorePlan(inv, backup ?? placeholderBackup(inv), Boolean(o.force)), o);
+        await showDryRun(d, inv, buildRestorePlan(inv, backup ?? placeholderBackup(inv), Boolean(o.force)), o);
         d.setCode(EXIT.ok);
         return;
       }
