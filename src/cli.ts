@@ -24,7 +24,7 @@ import { resolveCredentials, type Prompt } from './ssh/credentials.js';
 import { jsonReport, planText, plainEventLine, shownText, summaryTable } from './report.js';
 import { ListrView } from './progress.js';
 import { tokenCreate, tokenList, tokenRevoke } from './commands/token.js';
-import { reset, type Confirm } from './commands/reset.js';
+import { registerResetCommand } from './commands/reset.js';
 import { kubeconfig } from './commands/kubeconfig.js';
 import { status } from './commands/status.js';
 import { check } from './commands/check.js';
@@ -170,6 +170,8 @@ interface RunExtras {
   plan?: (inv: Inventory) => Plan;
   /** false: stop with nothing done (exit 1); RUNNING says what the cluster runs now */
   confirm?: (inv: Inventory, plan: Plan, running: () => Promise<string>) => Promise<boolean>;
+  /** asked before anything else (credentials, connections): a question that needs nothing from the hosts (reset) */
+  confirmFirst?: (inv: Inventory, plan: Plan) => Promise<boolean>;
   maxUnavailable?: number;
   /** the command's name for the run lock (default: up, or plan) */
   command?: string;
@@ -208,6 +210,10 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
   const registries = readRegistryAuth(inv, process.env);
   inv.registryAuth = registries.auth;
   const plan = extras.plan ? extras.plan(inv) : buildPlan(inv, filterFrom(o));
+  if (extras.confirmFirst && !(await extras.confirmFirst(inv, plan))) {
+    io.err(`${extras.command ?? 'upgrade'}: nothing done\n`);
+    return EXIT.failed;
+  }
   const firstCp = firstControlPlane(inv);
   // OpenSSH's configuration fills in what the inventory leaves out (aliases, users, ports, keys, jump hosts)
   const hosts = applySshConfig(inv, plan.hosts.includes(firstCp) ? plan.hosts : [firstCp, ...plan.hosts], o.sshConfig ?? inv.sshConfigFile);
@@ -416,12 +422,12 @@ ${EXIT_CODES}`)
       setCode(await planCommand(file, o, io, buildUpgradePlan, 'upgrade', (inv, running) => upgradeQuestion(inv, o.maxUnavailable as number, running)));
     });
 
-  // backup and restore: plans on the Runner (src/commands/etcd.ts)
-  registerEtcdCommands(program, {
-    io, setCode, load, runOptions,
-    run: (file, o, mode, runIo, extras) => runOverSsh(file, o as unknown as RunFlags, mode, runIo, extras),
-    confirm: askOnTerminal,
-  });
+  // reset, backup and restore: plans on the Runner (src/commands/reset.ts, src/commands/etcd.ts)
+  const planDeps = {
+    io, setCode, load, runOptions, confirm: askOnTerminal,
+    run: (file: string, o: Record<string, unknown>, mode: 'apply', runIo: Io, extras: RunExtras) => runOverSsh(file, o as unknown as RunFlags, mode, runIo, extras),
+  };
+  registerEtcdCommands(program, planDeps);
 
   program.command('render')
     .summary('the dry-run scripts: one file per host (--dir DIR), or on stdout')
@@ -471,18 +477,7 @@ ${EXIT_CODES}`)
       else setCode(await tokenCreate(load(a, io), { ...o, run: sessionRun('token', 'observe', io) }, hostIo, prompt));
     });
 
-  sshOptions(program.command('reset')
-    .summary('undo kubeadm on hosts, to rebuild them')
-    .description('undo kubeadm on hosts to rebuild them: drain and delete their nodes, kubeadm reset -f, clear CNI config, kubeconfigs, iptables and ipvs, restart the runtime')
-    .argument('<inventory>', 'inventory file (YAML)')
-    .option('--host <names>', 'hosts to reset (comma-separated)', list)
-    .option('--all', 'reset every host: the cluster is destroyed')
-    .option('--yes', 'do not ask for confirmation (required when not on a terminal)'))
-    .action(async (file: string, o) => {
-      const inv = load(file, io);
-      const confirm: Confirm | undefined = process.stdin.isTTY && process.stderr.isTTY ? async (m) => Boolean(await askOnTerminal(m)) : undefined;
-      setCode(await reset(inv, { ...o, run: sessionRun('reset', 'take', io) }, hostIo, confirm, await terminalPrompt()));
-    });
+  registerResetCommand(program, planDeps);
 
   sshOptions(program.command('kubeconfig')
     .summary('fetch the admin kubeconfig (to stdout, --file FILE or --merge)')

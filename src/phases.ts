@@ -10,7 +10,8 @@ import type { HostSpec, Inventory } from './inventory/model.js';
 export type PhaseId = 'gate' | 'prepare' | 'init' | 'join-control-planes' | 'join-workers' | 'cluster'
   | 'upgrade-preflight' | 'upgrade-repositories' | 'upgrade-first-control-plane' | 'upgrade-control-planes' | 'upgrade-workers' | 'upgrade-verify'
   | 'certs-preflight' | 'certs-control-planes' | 'certs-kubelets'
-  | 'backup' | 'restore-gate' | 'restore';
+  | 'backup' | 'restore-gate' | 'restore'
+  | 'reset-preflight' | 'reset';
 
 export interface PhaseDef {
   id: PhaseId;
@@ -31,6 +32,8 @@ export interface PhaseDef {
   limit?: 'max-unavailable';
   /** a failed host stops the phase: no further host starts it (an upgrade does not take another node down after one failed) */
   haltOnFailure?: boolean;
+  /** its checks are sent when a host's turn comes, not in the first batch: they read what an earlier phase found (reset: the preflight's reading of etcd and the nodes) */
+  lateChecks?: boolean;
 }
 
 const cps = (inv: Inventory) => inv.hosts.filter((h) => h.role === 'control-plane');

@@ -26,6 +26,8 @@ export interface Plan {
   hosts: HostSpec[];
   /** the steps of this plan in registry order (a step may serve several phases) */
   order: AnyStep[];
+  /** the control plane cluster-wide steps read and act through (ctx.firstControlPlane); default the inventory's first (reset: the first that stays) */
+  anchor?: HostSpec;
 }
 
 const hint = (wrong: string, choices: readonly string[]) => {

@@ -8,11 +8,10 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import type { Inventory } from '../inventory/model.js';
 import type { OsName } from '../inventory/schema.js';
-import type { Io } from '../io.js';
 import { buildPlan, type Plan } from '../plan.js';
 import { BACKUP_PHASES, RESTORE_PHASES } from '../phases.js';
 import { dryRun } from '../dry-run.js';
-import { printDryRun } from './plan-io.js';
+import { noFilters, printDryRun, type PlanCommandDeps, type RunFlags } from './plan-io.js';
 import { EXIT, UsageError } from '../errors.js';
 import { etcdBackupStep, type BackupSink } from '../steps/etcd-backup.js';
 import { SHARED_PKI, restoreEtcdStep, restoreGateStep, restorePkiStep, type RestoreSource } from '../steps/etcd-restore.js';
@@ -20,19 +19,7 @@ import { ARCHIVE_KIND, packTar, readBackup, writeBackup, type BackupContents } f
 import { plural } from '../report.js';
 import { nameTaken } from '../local-file.js';
 
-type RunFlags = Record<string, unknown> & { output: 'text' | 'json'; yes?: boolean; force?: boolean; dryRun?: boolean; os?: string };
-interface RunExtras { plan: (inv: Inventory) => Plan; confirm?: (inv: Inventory, plan: Plan) => Promise<boolean>; command: string }
-
-/** What the CLI lends these commands: its run over SSH (runOverSsh), inventory loading, its run options and confirmation. */
-export interface EtcdCommandDeps {
-  io: Io;
-  setCode: (code: number) => void;
-  run: (file: string, o: RunFlags, mode: 'apply', io: Io, extras: RunExtras) => Promise<number>;
-  load: (file: string, io: Io, opts: { keyFiles: boolean }) => Inventory;
-  runOptions: (cmd: Command, has: { dryRun?: boolean; verify?: boolean; select?: boolean }) => Command;
-  /** ask on the terminal; undefined when there is none */
-  confirm: (message: string) => Promise<boolean | undefined>;
-}
+type EtcdCommandDeps = PlanCommandDeps;
 
 export function buildBackupPlan(inv: Inventory, sink: BackupSink): Plan {
   return buildPlan(inv, {}, BACKUP_PHASES, [etcdBackupStep(sink)]);
@@ -61,12 +48,6 @@ function placeholderBackup(inv: Inventory): RestoreSource {
   };
 }
 
-/** --only, --steps and --skip-steps come with the run options; a backup or a restore is all of its plan or nothing. */
-function noFilters(command: string, o: RunFlags): void {
-  for (const f of ['only', 'steps', 'skipSteps'] as const) {
-    if (o[f]) throw new UsageError(`${command}: --${f.replace('S', '-s')} does not apply: ${command} runs its whole plan`);
-  }
-}
 
 export function registerEtcdCommands(program: Command, d: EtcdCommandDeps): void {
   const { io } = d;

@@ -49,7 +49,7 @@ export interface StepContext {
   cluster: ClusterSpec;
   /** the host this step runs on */
   host: StepHost;
-  /** the first control plane, bound to this step too (the same host when the step runs there) */
+  /** the control plane cluster-wide steps act through (the first; the plan may name another: reset), bound to this step too (the same host when the step runs there) */
   firstControlPlane: StepHost;
   join: JoinSource;
   /** force: up --force (a kube-vip VIP change is rewritten instead of refused) */
