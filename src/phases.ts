@@ -1,20 +1,16 @@
 /**
- * The phases of `up`, in order. Order matters for the cluster: prepare
+ * The phases of each command, in order: how each runs (parallel or serial,
+ * which hosts, a gate, a limit). Steps do not name their phases: each
+ * command pairs its phases with its steps (src/steps/index.ts for up,
+ * upgrade and certs renew; src/commands/*.ts for the others), and buildPlan
+ * (src/plan.ts) reads the pair. Order matters for the cluster in up: prepare
  * every host, init the first control plane, join the other control planes
  * one by one, join the workers together, then the cluster-wide steps.
- * Steps say which phase they belong to; the plan, the runner, the dry run
- * and the progress view read this one list.
  */
 import type { HostSpec, Inventory } from './inventory/model.js';
 
-export type PhaseId = 'gate' | 'prepare' | 'init' | 'join-control-planes' | 'join-workers' | 'cluster'
-  | 'upgrade-preflight' | 'upgrade-repositories' | 'upgrade-first-control-plane' | 'upgrade-control-planes' | 'upgrade-workers' | 'upgrade-verify'
-  | 'certs-preflight' | 'certs-control-planes' | 'certs-kubelets'
-  | 'backup' | 'restore-gate' | 'restore'
-  | 'reset-preflight' | 'reset';
-
 export interface PhaseDef {
-  id: PhaseId;
+  id: string;
   title: string;
   mode: 'parallel' | 'serial';
   /** hosts that take part, before --only and the steps' own host lists narrow them */

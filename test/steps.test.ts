@@ -33,7 +33,7 @@ for (const inv of inventories) {
 }
 
 /** The steps of the commands that change a running cluster (upgrade, certs renew), on every host they run on. */
-const lifecycleSteps = [...UPGRADE_STEPS.filter((s) => !STEPS.includes(s)), ...certsRenewSteps(30 * 86_400_000)];
+const lifecycleSteps = [...new Set([...Object.values(UPGRADE_STEPS), ...Object.values(certsRenewSteps(30 * 86_400_000))].flat())].filter((s) => !STEPS.includes(s));
 const allCases = [...cases];
 for (const inv of inventories) {
   for (const step of lifecycleSteps) {

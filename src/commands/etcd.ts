@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import type { Inventory } from '../inventory/model.js';
 import type { OsName } from '../inventory/schema.js';
 import { buildPlan, type Plan } from '../plan.js';
+import type { PhaseSteps } from '../steps/index.js';
 import { BACKUP_PHASES, RESTORE_PHASES } from '../phases.js';
 import { dryRun } from '../dry-run.js';
 import { noFilters, printDryRun, type PlanCommandDeps, type RunFlags } from './plan-io.js';
@@ -21,8 +22,14 @@ import { nameTaken } from '../local-file.js';
 
 type EtcdCommandDeps = PlanCommandDeps;
 
+/** backup's steps by phase (BACKUP_PHASES) */
+export const backupSteps = (sink: BackupSink): PhaseSteps => ({ backup: [etcdBackupStep(sink)] });
+
+/** restore's steps by phase (RESTORE_PHASES) */
+export const restoreSteps = (src: RestoreSource): PhaseSteps => ({ 'restore-gate': [restoreGateStep()], restore: [restorePkiStep(src), restoreEtcdStep(src)] });
+
 export function buildBackupPlan(inv: Inventory, sink: BackupSink): Plan {
-  return buildPlan(inv, {}, BACKUP_PHASES, [etcdBackupStep(sink)]);
+  return buildPlan(inv, {}, BACKUP_PHASES, backupSteps(sink));
 }
 
 /** With --force the gate reads only the first control plane: the others may be gone for good. */
@@ -31,7 +38,7 @@ export function buildRestorePlan(inv: Inventory, src: RestoreSource, force: bool
     throw new UsageError(`${src.file} is a backup of cluster ${JSON.stringify(src.manifest.cluster)}, ${inv.file} describes ${JSON.stringify(inv.cluster.name)}; pass --force to restore it anyway`);
   }
   const phases = force ? RESTORE_PHASES.map((p) => (p.id === 'restore-gate' ? { ...p, hosts: (i: Inventory) => i.hosts.filter((h) => h.role === 'control-plane').slice(0, 1) } : p)) : RESTORE_PHASES;
-  return buildPlan(inv, {}, phases, [restoreGateStep(), restorePkiStep(src), restoreEtcdStep(src)]);
+  return buildPlan(inv, {}, phases, restoreSteps(src));
 }
 
 async function showDryRun(d: EtcdCommandDeps, inv: Inventory, plan: Plan, o: RunFlags): Promise<void> {

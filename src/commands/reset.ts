@@ -60,7 +60,7 @@ export function buildResetPlan(inv: Inventory, o: ResetFlags): Plan {
     { id: 'reset-preflight', title: 'Read the cluster and etcd before any host changes', mode: 'serial', hosts: () => [anchor], clusterWide: true, ignoresOnly: true, gate: true },
     { id: 'reset', title: 'Reset the hosts one at a time, the cluster answering as long as it can', mode: 'serial', hosts: () => order, clusterWide: true, ignoresOnly: true, lateChecks: true },
   ];
-  const plan = buildPlan(inv, {}, phases, [resetPreflightStep(view), etcdLeaveStep(view), drainStep(view), resetHostStep(view)]);
+  const plan = buildPlan(inv, {}, phases, { 'reset-preflight': [resetPreflightStep(view)], reset: [etcdLeaveStep(view), drainStep(view), resetHostStep(view)] });
   return { ...plan, anchor };
 }
 

@@ -181,7 +181,6 @@ interface Found {
 export const containerRuntimeStep: Step<Found> = {
   id: 'container-runtime',
   title: 'Install and configure the container runtime',
-  phases: ['prepare', 'upgrade-first-control-plane', 'upgrade-control-planes', 'upgrade-workers'],
   hosts: allHosts,
   managedFiles,
   check(ctx) {

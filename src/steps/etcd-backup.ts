@@ -76,7 +76,6 @@ export function etcdBackupStep(sink: BackupSink): Step<Found> {
   return {
     id: 'etcd-snapshot',
     title: 'Snapshot etcd; copy it, /etc/kubernetes/pki and kubeadm-config here',
-    phases: ['backup'],
     hosts: (inv) => inv.hosts.filter((h) => h.role === 'control-plane'),
     mandatory: true,
     check: (ctx) => etcdTools(ctx.cluster, { ctl: true }) + render('etcd/backup-check', {}),

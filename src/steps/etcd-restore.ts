@@ -56,7 +56,6 @@ export function restoreGateStep(): Step<GateFound> {
   return {
     id: 'restore-gate',
     title: 'No cluster answers on the control planes',
-    phases: ['restore-gate'],
     hosts: controlPlanes,
     mandatory: true,
     check: () => render('etcd/restore-gate', {}),
@@ -84,7 +83,6 @@ export function restorePkiStep(src: RestoreSource): Step<PkiFound> {
   return {
     id: 'restore-pki',
     title: 'The cluster\'s CAs and service-account keys from the backup',
-    phases: ['restore'],
     hosts: firstControlPlaneOnly,
     check: () => render('etcd/restore-pki-check', { files: [...files.keys()] }),
     parse(out) {
@@ -112,7 +110,6 @@ export function restoreEtcdStep(src: RestoreSource): Step<EtcdFound> {
   return {
     id: 'restore-etcd',
     title: 'etcd\'s data from the snapshot, as a new one-member cluster',
-    phases: ['restore'],
     hosts: firstControlPlaneOnly,
     check: () => render('etcd/restore-etcd-check', {}),
     parse(out, ctx) {

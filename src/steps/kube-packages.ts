@@ -30,7 +30,6 @@ interface Found {
 export const kubePackagesStep: Step<Found> = {
   id: 'kube-packages',
   title: 'Install kubelet, kubeadm and kubectl at the pinned version',
-  phases: ['prepare'],
   hosts: allHosts,
   managedFiles: files,
   check: (ctx) => fileStateCheck(files(ctx))

@@ -48,7 +48,6 @@ export function resetPreflightStep(v: ResetView): Step<PreflightFound> {
   return {
     id: 'reset-preflight',
     title: 'Read the cluster and etcd before any host changes',
-    phases: ['reset-preflight'],
     hosts: () => [v.anchor],
     mandatory: true,
     check,
@@ -103,7 +102,6 @@ export function etcdLeaveStep(v: ResetView): Step {
   return {
     id: 'etcd-leave',
     title: 'Leave etcd (etcdctl member remove, through a control plane that stays)',
-    phases: ['reset'],
     hosts: () => leavingCps(v),
     check: () => render('reset/from-preflight', { anchor: v.anchor.name, etcd: true }),
     parse(_out, ctx) {
@@ -126,7 +124,6 @@ export function drainStep(v: ResetView): Step {
   return {
     id: 'drain',
     title: 'Drain the node and delete it from the cluster',
-    phases: ['reset'],
     hosts: () => v.targets.filter((t) => t.name !== v.anchor.name),
     skip: () => (v.read && !v.read.answers ? `the cluster does not answer through ${v.anchor.name}` : undefined),
     check: () => render('reset/from-preflight', { anchor: v.anchor.name, etcd: false }),
@@ -151,7 +148,6 @@ export function resetHostStep(v: ResetView): Step {
   return {
     id: 'reset-host',
     title: 'kubeadm reset -f; CNI configuration, kubeconfigs, iptables and ipvs cleared; the runtime restarted',
-    phases: ['reset'],
     hosts: () => v.targets,
     check: (ctx: StepContext) => render('reset/leftovers', { user: ctx.host.spec.ssh.user }),
     parse(out) {

@@ -53,7 +53,6 @@ export function overrides(sets: { file: string; key: string; value: string }[]):
 export const sysctlStep: Step<FileState[]> = {
   id: 'sysctl',
   title: 'Enable bridged traffic filtering and IP forwarding',
-  phases: ['prepare'],
   hosts: allHosts,
   managedFiles: () => [file],
   check: () => fileStateCheck([file]) + render('sysctl/check', { keys: Object.keys(SYSCTL_SETTINGS) }),

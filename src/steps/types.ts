@@ -9,7 +9,6 @@ import type { ClusterSpec, HostSpec, Inventory } from '../inventory/model.js';
 import type { CheckOutput, DownloadOptions, ExecOptions, ExecResult, UploadOptions } from '../transport/types.js';
 import type { HostFacts, OsFamily } from '../os/types.js';
 import type { JoinSecrets } from '../run/join-credentials.js';
-import type { PhaseId } from '../phases.js';
 
 /** A file a step owns entirely: the check compares its digest and mode, apply uploads it when they differ. */
 export interface ManagedFile {
@@ -71,9 +70,7 @@ export interface CheckResult<Found> {
 export interface Step<Found = undefined> {
   readonly id: string;
   readonly title: string;
-  /** The phases this step belongs to (src/phases.ts); most steps have one. */
-  readonly phases: readonly PhaseId[];
-  /** Hosts this step runs on (inventory order); the phase narrows them further. */
+  /** Hosts this step runs on (inventory order); the phases its command puts it in narrow them further. */
   hosts(inv: Inventory): HostSpec[];
   /** Runs whatever --steps/--skip-steps say: a guard the rest of the plan relies on. */
   readonly mandatory?: boolean;

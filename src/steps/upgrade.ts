@@ -39,7 +39,6 @@ function installed(stdout: string): Map<string, string> {
 export const upgradePreflightStep: Step<string | undefined> = {
   id: 'upgrade-preflight',
   title: 'Preflight: the version move is allowed, every node Ready, etcd running',
-  phases: ['upgrade-preflight'],
   hosts: firstControlPlaneOnly,
   check: () => render('cluster/state', {}),
   parse(out, ctx) {
@@ -82,7 +81,6 @@ export const upgradePreflightStep: Step<string | undefined> = {
 export const upgradeCniStep: Step = {
   id: 'upgrade-cni',
   title: 'The running CNI release against the target minor (reported, never changed)',
-  phases: ['upgrade-preflight'],
   hosts: firstControlPlaneOnly,
   skip: (ctx) => (ctx.cluster.cni.plugin === 'none' ? 'cni.plugin is none: networking is left to you' : undefined),
   check: () => render('cluster/state', {}),
@@ -107,7 +105,6 @@ const repoFiles = (ctx: StepContext): ManagedFile[] => [repoFile(repository(ctx)
 export const upgradeRepositoryStep: Step<{ files: FileState[]; missingKeys: string[] }> = {
   id: 'upgrade-repository',
   title: 'The Kubernetes package repository of the target minor',
-  phases: ['upgrade-repositories'],
   hosts: allHosts,
   managedFiles: repoFiles,
   check: (ctx) => fileStateCheck(repoFiles(ctx)) + keysCheck([repository(ctx)]),
@@ -130,7 +127,6 @@ export const upgradeRepositoryStep: Step<{ files: FileState[]; missingKeys: stri
 export const upgradeKubeadmStep: Step = {
   id: 'upgrade-kubeadm',
   title: 'kubeadm at the target version (held again afterwards)',
-  phases: ['upgrade-first-control-plane', 'upgrade-control-planes', 'upgrade-workers'],
   hosts: allHosts,
   check: (ctx) => ctx.host.os.packagesCheck(['kubeadm']),
   parse(out, ctx) {
@@ -155,7 +151,6 @@ interface ControlPlaneFound { upgrade: boolean }
 export const upgradeApplyStep: Step<ControlPlaneFound> = {
   id: 'upgrade-apply',
   title: 'kubeadm upgrade plan, then kubeadm upgrade apply on the first control plane',
-  phases: ['upgrade-first-control-plane'],
   hosts: firstControlPlaneOnly,
   check: (ctx) => [render('cluster/state', {}), ...vipAsideCheck(ctx)],
   parse(out, ctx) {
@@ -206,7 +201,6 @@ const nodeState = (ctx: StepContext) => render('upgrade/node-state', { node: ctx
 export const upgradeNodeStep: Step<ControlPlaneFound> = {
   id: 'upgrade-node',
   title: 'kubeadm upgrade node',
-  phases: ['upgrade-control-planes'],
   hosts: (inv) => allButFirstControlPlane(inv).filter((h) => h.role === 'control-plane'),
   check: (ctx) => [nodeState(ctx), ...vipAsideCheck(ctx)],
   parse(out, ctx) {
@@ -234,7 +228,6 @@ interface KubeletFound { drain: boolean }
 export const upgradeKubeletStep: Step<KubeletFound> = {
   id: 'upgrade-kubelet',
   title: 'Drain, kubelet and kubectl at the target version, restart the kubelet, uncordon',
-  phases: ['upgrade-first-control-plane', 'upgrade-control-planes', 'upgrade-workers'],
   hosts: allHosts,
   check: (ctx) => [nodeState(ctx), ctx.host.os.packagesCheck(['kubelet', 'kubectl']) + ctx.host.os.holdsCheck()],
   parse(out, ctx) {

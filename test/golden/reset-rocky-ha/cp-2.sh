@@ -115,17 +115,21 @@ echo "checked=preflight"
 ### reset-host: kubeadm reset -f; CNI configuration, kubeconfigs, iptables and ipvs cleared; the runtime restarted
 ## check (read-only)
 (
-# read-only: what kubeadm and kbootstrap left on this host (reset removes each of these)
+# read-only: what kubeadm, kube-proxy and kbootstrap left on this host (reset-host removes each of these)
 for kb_f in /etc/kubernetes/kubelet.conf /etc/kubernetes/admin.conf /etc/kubernetes/manifests/kube-apiserver.yaml /etc/kubernetes/manifests/etcd.yaml \
-  /etc/cni/net.d /etc/kbootstrap/kubeadm-join.yaml /var/lib/kbootstrap/backup /var/lib/kbootstrap/restore /var/lib/kbootstrap/etcd-restored; do
+  /etc/kbootstrap/kubeadm-join.yaml /var/lib/kbootstrap/backup /var/lib/kbootstrap/restore /var/lib/kbootstrap/etcd-restored; do
   if [ -e "$kb_f" ]; then echo "left=$kb_f"; fi
 done
 for kb_f in /etc/kbootstrap/*.kbootstrap.bak; do
   if [ -e "$kb_f" ]; then echo "left=$kb_f"; fi
 done
+# the directory itself may stay: containerd's CRI plugin creates it again when it restarts
+if [ -n "$(ls -A /etc/cni/net.d 2>/dev/null)" ]; then echo "left=/etc/cni/net.d/*"; fi
 for kb_home in /root "$(getent passwd root | cut -d: -f6)"; do
   if [ -n "$kb_home" ] && [ -e "$kb_home/.kube/config" ]; then echo "left=$kb_home/.kube/config"; fi
 done
+if command -v iptables >/dev/null 2>&1 && iptables -t nat -S 2>/dev/null | grep -q -- '^-N KUBE-'; then echo "left=kube-proxy's iptables chains"; fi
+if command -v ipvsadm >/dev/null 2>&1 && ipvsadm -Ln 2>/dev/null | grep -q '^\(TCP\|UDP\|SCTP\) '; then echo "left=ipvs virtual services"; fi
 echo checked=reset
 )
 ## apply
