@@ -10,6 +10,7 @@
  */
 import { KbError } from '../errors.js';
 import { render } from '../shell/templates.js';
+import { KUBE_PACKAGES, installedPackages } from '../host/fact.js';
 import { first, kv } from '../shell/kv.js';
 import { clusterState } from '../kube/cluster-state.js';
 import { runningAddonWarning } from '../versions/index.js';
@@ -21,7 +22,9 @@ import { describeFileStates, fileStateCheck, parseFileStates, uploadFiles, type 
 import { describeKeys, installKeys, keysCheck, missingKeys, repoFile } from './repositories.js';
 import { asideReason, restoreVip, vipAside, vipAsideCheck, withVipHandover } from './vip-handover.js';
 
-const KUBE = ['kubelet', 'kubeadm', 'kubectl'] as const;
+const KUBE = KUBE_PACKAGES;
+const kubeadmFact = installedPackages(['kubeadm']);
+const kubeletFact = installedPackages(['kubelet', 'kubectl']);
 
 /** An image reference's tag ('' without one; a registry's :port is not a tag). */
 function imageTag(image: string): string {
@@ -30,10 +33,6 @@ function imageTag(image: string): string {
 }
 const target = (ctx: StepContext) => ctx.cluster.kubernetesVersion;
 
-/** installed package versions the os family's packages check printed */
-function installed(stdout: string): Map<string, string> {
-  return new Map((kv(stdout).get('pkg') ?? []).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-}
 
 /** The preflight: refusals (a downgrade, a skip, no cluster) and health before anything moves. Found: the refusal. */
 export const upgradePreflightStep: Step<string | undefined> = {
@@ -128,9 +127,9 @@ export const upgradeKubeadmStep: Step = {
   id: 'upgrade-kubeadm',
   title: 'kubeadm at the target version (held again afterwards)',
   hosts: allHosts,
-  check: (ctx) => ctx.host.os.packagesCheck(['kubeadm']),
+  check: (ctx) => kubeadmFact.script(ctx.host.os),
   parse(out, ctx) {
-    const have = installed(out.stdout).get('kubeadm') ?? '';
+    const have = kubeadmFact.parse(out.stdout).get('kubeadm') ?? '';
     if (ctx.host.os.kubeVersionMatches(have, ctx.cluster)) return { done: true, reason: `kubeadm ${have}`, found: undefined };
     return { done: false, reason: `want kubeadm ${target(ctx)}: ${have ? `kubeadm ${have}` : 'kubeadm missing'}`, found: undefined };
   },
@@ -229,10 +228,10 @@ export const upgradeKubeletStep: Step<KubeletFound> = {
   id: 'upgrade-kubelet',
   title: 'Drain, kubelet and kubectl at the target version, restart the kubelet, uncordon',
   hosts: allHosts,
-  check: (ctx) => [nodeState(ctx), ctx.host.os.packagesCheck(['kubelet', 'kubectl']) + ctx.host.os.holdsCheck()],
+  check: (ctx) => [nodeState(ctx), kubeletFact.script(ctx.host.os) + ctx.host.os.holdsCheck()],
   parse(out, ctx) {
     const n = readNode(out.stdout);
-    const pkgs = installed(out.stdout);
+    const pkgs = kubeletFact.parse(out.stdout);
     const m = kv(out.stdout);
     const os = ctx.host.os;
     const wrong = ['kubelet', 'kubectl'].filter((p) => !os.kubeVersionMatches(pkgs.get(p) ?? '', ctx.cluster)).map((p) => `${p} ${pkgs.get(p) || 'missing'}`);
