@@ -89,6 +89,12 @@ describe('kbootstrap reset on the Runner', () => {
     expect(w.result.warnings.filter((x) => x.includes('reset-preflight'))).toEqual(['cp-1: reset-preflight: the cluster does not answer through cp-1 (The connection to the server 192.168.60.11:6443 was refused): the nodes cannot be drained or deleted from it']);
   });
 
+  it('a cluster that lists no nodes (a failed read is not an empty cluster): every host is drained all the same', async () => {
+    const r = await reset({ host: ['worker-1'] }, 'answers=yes\n');
+    expect(r.result.failed).toBe(false);
+    expect(r.outcomes).toEqual(['cp-1 reset-preflight ok', 'worker-1 drain changed', 'worker-1 reset-host changed']);
+  });
+
   it('a second reset changes nothing: the node is gone from the cluster, etcd has no such member, nothing is left on the host', async () => {
     const pre = ['answers=yes', 'node=cp-1', 'node=cp-3', 'node=worker-1', 'node=worker-2', member('cp-1', 0), member('cp-3', 2), health('cp-1'), health('cp-3'), ''].join('\n');
     const r = await reset({ host: ['cp-2'] }, pre, ['cp-2']);

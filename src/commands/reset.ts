@@ -54,7 +54,7 @@ export function buildResetPlan(inv: Inventory, o: ResetFlags): Plan {
   const targets = resetTargets(inv, o);
   const cps = inv.hosts.filter((h) => h.role === 'control-plane');
   const anchor = o.all ? cps[0]! : cps.find((c) => !targets.includes(c))!;
-  const view: ResetView = { targets, all: Boolean(o.all), anchor };
+  const view: ResetView = { targets, all: Boolean(o.all), anchor, drained: new Set() };
   const order = [...targets].sort((a, b) => (a.role === b.role ? b.index - a.index : a.role === 'worker' ? -1 : 1));
   const phases: PhaseDef[] = [
     { id: 'reset-preflight', title: 'Read the cluster and etcd before any host changes', mode: 'serial', hosts: () => [anchor], clusterWide: true, ignoresOnly: true, gate: true },

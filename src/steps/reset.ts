@@ -28,11 +28,13 @@ export interface ResetView {
   all: boolean;
   /** the control plane that answers for the cluster: drains the others, removes etcd members */
   anchor: HostSpec;
+  /** the nodes this run drained and deleted */
+  drained: Set<string>;
   read?: {
     /** the API server answered through the anchor */
     answers: boolean;
-    /** node names the cluster has */
-    nodes: Set<string>;
+    /** node names the cluster has; undefined when it listed none (a failed read is not an empty cluster: every host is drained) */
+    nodes?: Set<string>;
     /** etcd members by name (name -> id), of the control planes leaving */
     leaving: Map<string, string>;
   };
@@ -60,11 +62,12 @@ export function resetPreflightStep(v: ResetView): Step<PreflightFound> {
           const refusal = `nothing was reset: the cluster does not answer through ${ctx.host.name} (${why}), so removing ${names().join(', ')} from etcd cannot be checked against its quorum`;
           return { done: false, reason: refusal, found: { refusal } };
         }
-        v.read = { answers: false, nodes: new Set(), leaving: new Map() };
+        v.read = { answers: false, leaving: new Map() };
         const said = `the cluster does not answer through ${ctx.host.name} (${why}): the nodes cannot be drained or deleted from it`;
         return { done: true, reason: said, found: {}, warning: v.all ? undefined : said };
       }
-      const nodes = new Set(m.get('node') ?? []);
+      const listed = m.get('node') ?? [];
+      const nodes = listed.length ? new Set(listed) : undefined;
       let leaving = new Map<string, string>();
       if (names().length) {
         const members = parseMembers(m.get('member') ?? []);
@@ -81,7 +84,7 @@ export function resetPreflightStep(v: ResetView): Step<PreflightFound> {
       }
       // what the later steps act on: this run's reading of the cluster, not the host's state
       v.read = { answers: true, nodes, leaving };
-      const drains = v.targets.filter((t) => t.name !== v.anchor.name && nodes.has(t.name)).map((t) => t.name);
+      const drains = v.targets.filter((t) => t.name !== v.anchor.name && (!nodes || nodes.has(t.name))).map((t) => t.name);
       return {
         done: true,
         reason: `the cluster answers through ${ctx.host.name}${drains.length ? `; to drain and delete: ${drains.join(', ')}` : ''}${leaving.size ? `; leaving etcd: ${[...leaving.keys()].join(', ')}` : ''}`,
@@ -128,13 +131,14 @@ export function drainStep(v: ResetView): Step {
     skip: () => (v.read && !v.read.answers ? `the cluster does not answer through ${v.anchor.name}` : undefined),
     check: () => render('reset/from-preflight', { anchor: v.anchor.name, etcd: false }),
     parse(_out, ctx) {
-      if (v.read && !v.read.nodes.has(ctx.host.name)) return { done: true, reason: 'not a node of the cluster', found: undefined };
+      if (v.drained.has(ctx.host.name)) return { done: true, reason: 'drained and deleted', found: undefined };
+      if (v.read?.nodes && !v.read.nodes.has(ctx.host.name)) return { done: true, reason: 'not a node of the cluster', found: undefined };
       return { done: false, reason: `node ${ctx.host.name} is in the cluster`, found: undefined };
     },
     unknown: () => undefined,
     async apply(ctx) {
       await ctx.firstControlPlane.exec(render('reset/drain', { node: ctx.host.name }), { mutates: true, timeoutMs: 300_000, note: `drain ${ctx.host.name} and delete its node` });
-      v.read?.nodes.delete(ctx.host.name);
+      v.drained.add(ctx.host.name);
     },
   };
 }

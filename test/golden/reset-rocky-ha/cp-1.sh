@@ -128,7 +128,7 @@ if [ ! -f /etc/kubernetes/admin.conf ]; then
   echo answers=no-admin-conf
 elif kb_out=$(kb_kubectl get --raw=/readyz --request-timeout=10s 2>&1); then
   echo answers=yes
-  kb_kubectl get nodes -o name 2>/dev/null | sed 's|^node/|node=|' || true
+  kb_kubectl get nodes --no-headers 2>/dev/null | awk '{ print "node=" $1 }' || true
   kb_etcdctl member list -w simple 2>/dev/null | sed 's/^/member=/' || true
   kb_etcdctl endpoint health --cluster -w simple 2>&1 | sed 's/^/health=/' || true
 else
@@ -166,7 +166,7 @@ if [ ! -f /etc/kubernetes/admin.conf ]; then
   echo answers=no-admin-conf
 elif kb_out=$(kb_kubectl get --raw=/readyz --request-timeout=10s 2>&1); then
   echo answers=yes
-  kb_kubectl get nodes -o name 2>/dev/null | sed 's|^node/|node=|' || true
+  kb_kubectl get nodes --no-headers 2>/dev/null | awk '{ print "node=" $1 }' || true
   kb_etcdctl member list -w simple 2>/dev/null | sed 's/^/member=/' || true
   kb_etcdctl endpoint health --cluster -w simple 2>&1 | sed 's/^/health=/' || true
 else

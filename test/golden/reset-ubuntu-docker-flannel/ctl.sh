@@ -107,7 +107,7 @@ if [ ! -f /etc/kubernetes/admin.conf ]; then
   echo answers=no-admin-conf
 elif kb_out=$(kb_kubectl get --raw=/readyz --request-timeout=10s 2>&1); then
   echo answers=yes
-  kb_kubectl get nodes -o name 2>/dev/null | sed 's|^node/|node=|' || true
+  kb_kubectl get nodes --no-headers 2>/dev/null | awk '{ print "node=" $1 }' || true
 else
   echo "answers=$(printf '%s' "$kb_out" | tr '\n' ' ' | cut -c1-300)"
 fi
@@ -122,7 +122,7 @@ if [ ! -f /etc/kubernetes/admin.conf ]; then
   echo answers=no-admin-conf
 elif kb_out=$(kb_kubectl get --raw=/readyz --request-timeout=10s 2>&1); then
   echo answers=yes
-  kb_kubectl get nodes -o name 2>/dev/null | sed 's|^node/|node=|' || true
+  kb_kubectl get nodes --no-headers 2>/dev/null | awk '{ print "node=" $1 }' || true
 else
   echo "answers=$(printf '%s' "$kb_out" | tr '\n' ' ' | cut -c1-300)"
 fi
