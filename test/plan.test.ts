@@ -6,11 +6,12 @@ import { UP_STEPS, UPGRADE_STEPS, certsRenewSteps, type PhaseSteps } from '../sr
 import { verifyStep } from '../src/steps/verify.js';
 import { backupSteps, restoreSteps } from '../src/commands/etcd.js';
 import type { RestoreSource } from '../src/steps/etcd-restore.js';
+import { fixtureBackup } from './support/etcd-fixture.js';
 import { PHASES, UPGRADE_PHASES } from '../src/phases.js';
 import { UsageError } from '../src/errors.js';
 import { exampleInventory as inv } from './support/contexts.js';
 
-const src = { file: 'x', manifest: {}, snapshot: Buffer.alloc(0), pkiTar: Buffer.alloc(0), kubeadmConfig: '' } as unknown as RestoreSource;
+const src: RestoreSource = { ...fixtureBackup('rocky-ha'), file: 'backup.tar.gz' };
 const reset = buildResetPlan(inv('rocky-ha'), { host: ['cp-2', 'worker-1'] });
 /** Every command that is a plan on the Runner: its phases and its steps by phase. */
 const COMMANDS: Record<string, [readonly PhaseDef[], PhaseSteps]> = {
