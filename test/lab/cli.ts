@@ -1,4 +1,4 @@
-// npm run lab -- up --hosts N [--vm] [--family rhel|debian|mixed] [--centos7-repos eol|vault] | down | status | exec NAME -- CMD...
+// npm run lab -- up --hosts N [--vm] [--family rhel|debian|mixed|current] [--centos7-repos eol|vault] | down | status | exec NAME -- CMD...
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_SEED, labDown, labExec, labStatus, labUnavailable, labUp, LAB_DIR, readLabState, type FamilyChoice, type LabState } from './lab.js';
 import { vmDown, vmUp } from './vm/vms.js';
@@ -7,11 +7,11 @@ const program = new Command('lab').description('the kbootstrap lab: SSH test hos
 
 program.command('up')
   .option('--hosts <n>', 'number of hosts', (v) => { const n = Number(v); if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number'); return n; }, 3)
-  .option('--family <family>', 'rhel | debian | mixed', 'mixed')
+  .option('--family <family>', 'rhel | debian | mixed (with CentOS 7, Kubernetes 1.30) | current (the default Kubernetes)', 'mixed')
   .option('--centos7-repos <repos>', "CentOS 7's base repositories: eol (stock, mirrorlist.centos.org: yum fails) | vault", DEFAULT_SEED.centos7Repos)
   .option('--vm', 'real Debian 12 virtual machines (qemu) instead of namespace hosts')
   .action(async (o: { hosts: number; family: FamilyChoice; centos7Repos: 'eol' | 'vault'; vm?: boolean }) => {
-    if (!['rhel', 'debian', 'mixed'].includes(o.family)) throw new Error('--family is rhel, debian or mixed');
+    if (!['rhel', 'debian', 'mixed', 'current'].includes(o.family)) throw new Error('--family is rhel, debian, mixed or current');
     if (!['eol', 'vault'].includes(o.centos7Repos)) throw new Error('--centos7-repos is eol or vault');
     const t0 = Date.now();
     let st: LabState;
