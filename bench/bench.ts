@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { parse } from 'yaml';
 import { LAB_DIR, REPO, labDown, labUnavailable, labUp } from '../test/lab/lab.js';
-import { STEPS } from '../src/steps/index.js';
+import { UP_STEPS } from '../src/steps/index.js';
 import { vmDown, vmUnavailable, vmUp } from '../test/lab/vm/vms.js';
 import { VM_HOST_STEPS } from '../test/lab/vm/host-steps.js';
 
@@ -55,7 +55,7 @@ function firstCpRatio(r: Report, firstCp: string): number {
 const why = labUnavailable();
 if (why) { console.error(`bench: the lab cannot run here: ${why}`); process.exit(2); }
 const sizes = (process.env.KB_BENCH_SIZES ?? '3,20').split(',').filter(Boolean).map(Number);
-const prepareSteps = STEPS.filter((s) => s.phases.includes('prepare')).map((s) => s.id).join(',');
+const prepareSteps = UP_STEPS.prepare!.map((s) => s.id).join(',');
 const results: Record<string, unknown>[] = [];
 for (const n of sizes) {
   labDown();

@@ -24,7 +24,7 @@ import { resolveCredentials, type Prompt } from './ssh/credentials.js';
 import { jsonReport, planText, plainEventLine, shownText, summaryTable } from './report.js';
 import { ListrView } from './progress.js';
 import { tokenCreate, tokenList, tokenRevoke } from './commands/token.js';
-import { reset, type Confirm } from './commands/reset.js';
+import { registerResetCommand } from './commands/reset.js';
 import { kubeconfig } from './commands/kubeconfig.js';
 import { status } from './commands/status.js';
 import { check } from './commands/check.js';
@@ -39,6 +39,7 @@ import { thisRun, type LockMode } from './run/host-lock.js';
 import type { ConnectContext } from './connect.js';
 import type { SessionRun } from './session.js';
 import { registerEtcdCommands } from './commands/etcd.js';
+import { askOnTerminal, printDryRun } from './commands/plan-io.js';
 import { bundleNotes, registerBundleCommand } from './commands/bundle.js';
 import { verifyBundle } from './bundle/verify.js';
 import { bundleServerUrl, clusterFromBundle } from './os/mirrors.js';
@@ -172,6 +173,8 @@ interface RunExtras {
   plan?: (inv: Inventory) => Plan;
   /** false: stop with nothing done (exit 1); RUNNING says what the cluster runs now */
   confirm?: (inv: Inventory, plan: Plan, running: () => Promise<string>) => Promise<boolean>;
+  /** asked before anything else (credentials, connections): a question that needs nothing from the hosts (reset) */
+  confirmFirst?: (inv: Inventory, plan: Plan) => Promise<boolean>;
   maxUnavailable?: number;
   /** the command's name for the run lock (default: up, or plan) */
   command?: string;
@@ -210,6 +213,10 @@ export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'pla
   const registries = readRegistryAuth(inv, process.env);
   inv.registryAuth = registries.auth;
   const plan = extras.plan ? extras.plan(inv) : buildPlan(inv, filterFrom(o));
+  if (extras.confirmFirst && !(await extras.confirmFirst(inv, plan))) {
+    io.err(`${extras.command ?? 'upgrade'}: nothing done\n`);
+    return EXIT.failed;
+  }
   const firstCp = firstControlPlane(inv);
   // OpenSSH's configuration fills in what the inventory leaves out (aliases, users, ports, keys, jump hosts)
   const hosts = applySshConfig(inv, plan.hosts.includes(firstCp) ? plan.hosts : [firstCp, ...plan.hosts], o.sshConfig ?? inv.sshConfigFile);
@@ -295,19 +302,12 @@ async function planCommand(file: string, o: Record<string, unknown>, io: Io, pla
   question: (inv: Inventory, running?: string) => string, after?: RunExtras['after']): Promise<number> {
   if (o.dryRun) {
     const inv = load(file, io, { keyFiles: false });
-    const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan: plan(inv) });
-    if (o.output === 'json') io.out(JSON.stringify({ mode: 'dry-run', hosts: hosts.map((h) => ({ host: h.host, script: h.script })) }, null, 2) + '\n');
-    else io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
+    printDryRun(io, await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan: plan(inv) }), o.output as string);
     return EXIT.ok;
   }
   if (o.os) throw new UsageError(`${command}: --os is for --dry-run: a real run reads each host's OS from the host`);
   if (!o.yes && !(process.stdin.isTTY && process.stderr.isTTY)) throw new UsageError(`${command}: refusing without --yes: there is no terminal to confirm on`);
-  const confirm = async (inv: Inventory, _plan: Plan, running: () => Promise<string>) => {
-    if (o.yes) return true;
-    const { default: inquirer } = await import('inquirer');
-    const message = question(inv, await running());
-    return (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
-  };
+  const confirm = async (inv: Inventory, _plan: Plan, running: () => Promise<string>) => Boolean(o.yes) || Boolean(await askOnTerminal(question(inv, await running())));
   return runOverSsh(file, { verifyTimeout: DEFAULTS.verifyTimeoutSeconds, ...o } as unknown as RunFlags, 'apply', io, { plan, confirm, maxUnavailable: o.maxUnavailable as number | undefined, command, after });
 }
 
@@ -340,10 +340,6 @@ kbootstrap --help lists every command; kbootstrap help COMMAND its options.
 export function buildProgram(io: Io, setCode: (c: number) => void, opts: { helpOut?: (s: string) => void } = {}): Command {
   // what the lifecycle commands print is mostly what hosts answered (up, plan and upgrade print through the run's Recorder)
   const hostIo = printableIo(io);
-  const dryRunOut = (hosts: { host: string; script: string }[], output: string) => {
-    if (output === 'json') io.out(JSON.stringify({ mode: 'dry-run', hosts: hosts.map((h) => ({ host: h.host, script: h.script })) }, null, 2) + '\n');
-    else io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
-  };
   const program = new Command('kbootstrap')
     .description(`Turn fresh Linux machines into a kubeadm Kubernetes cluster over SSH.\n\n${START_HERE.trimEnd()}`)
     .version(process.env.npm_package_version ?? '0.1.0')
@@ -407,13 +403,13 @@ ${EXIT_CODES}`)
         }
         const server = firstControlPlane(inv);
         const notes = bundleNotes(o.bundle as string, manifest, server.name, bundleServerUrl(server.address));
-        dryRunOut(await dryRun({ ...inv, cluster: clusterFromBundle(inv.cluster, server.address) }, { defaultOs: o.os as OsName | undefined, filter: filterFrom(o), notes }), o.output as string);
+        printDryRun(io, await dryRun({ ...inv, cluster: clusterFromBundle(inv.cluster, server.address) }, { defaultOs: o.os as OsName | undefined, filter: filterFrom(o), notes }), o.output as string);
         setCode(EXIT.ok);
         return;
       }
       if (o.dryRun) {
         const inv = load(file, io, { keyFiles: false });
-        dryRunOut(await dryRun(inv, { defaultOs: o.os as OsName | undefined, filter: filterFrom(o) }), o.output as string);
+        printDryRun(io, await dryRun(inv, { defaultOs: o.os as OsName | undefined, filter: filterFrom(o) }), o.output as string);
         setCode(EXIT.ok);
         return;
       }
@@ -443,16 +439,12 @@ ${EXIT_CODES}`)
       setCode(await planCommand(file, o, io, buildUpgradePlan, 'upgrade', (inv, running) => upgradeQuestion(inv, o.maxUnavailable as number, running)));
     });
 
-  // backup and restore: plans on the Runner (src/commands/etcd.ts)
-  registerEtcdCommands(program, {
-    io, setCode, load, runOptions,
-    run: (file, o, mode, runIo, extras) => runOverSsh(file, o as unknown as RunFlags, mode, runIo, extras),
-    confirm: async (message) => {
-      if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
-      const { default: inquirer } = await import('inquirer');
-      return (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
-    },
-  });
+  // reset, backup and restore: plans on the Runner (src/commands/reset.ts, src/commands/etcd.ts)
+  const planDeps = {
+    io, setCode, load, runOptions, confirm: askOnTerminal,
+    run: (file: string, o: Record<string, unknown>, mode: 'apply', runIo: Io, extras: RunExtras) => runOverSsh(file, o as unknown as RunFlags, mode, runIo, extras),
+  };
+  registerEtcdCommands(program, planDeps);
 
   // offline: the bundle (src/commands/bundle.ts)
   registerBundleCommand(program, { io, setCode, load });
@@ -476,7 +468,7 @@ ${EXIT_CODES}`)
         });
         if (o.output === 'json') io.out(JSON.stringify({ dir: o.dir, files }, null, 2) + '\n');
         io.err(`wrote ${plural(hosts.length, 'script')} to ${o.dir}\n`);
-      } else dryRunOut(hosts, o.output as string);
+      } else printDryRun(io, hosts, o.output as string);
       setCode(EXIT.ok);
     });
 
@@ -505,22 +497,7 @@ ${EXIT_CODES}`)
       else setCode(await tokenCreate(load(a, io), { ...o, run: sessionRun('token', 'observe', io) }, hostIo, prompt));
     });
 
-  sshOptions(program.command('reset')
-    .summary('undo kubeadm on hosts, to rebuild them')
-    .description('undo kubeadm on hosts to rebuild them: drain and delete their nodes, kubeadm reset -f, clear CNI config, kubeconfigs, iptables and ipvs, restart the runtime')
-    .argument('<inventory>', 'inventory file (YAML)')
-    .option('--host <names>', 'hosts to reset (comma-separated)', list)
-    .option('--all', 'reset every host: the cluster is destroyed')
-    .option('--yes', 'do not ask for confirmation (required when not on a terminal)'))
-    .action(async (file: string, o) => {
-      const inv = load(file, io);
-      let confirm: Confirm | undefined;
-      if (process.stdin.isTTY && process.stderr.isTTY) {
-        const { default: inquirer } = await import('inquirer');
-        confirm = async (message) => (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
-      }
-      setCode(await reset(inv, { ...o, run: sessionRun('reset', 'take', io) }, hostIo, confirm, await terminalPrompt()));
-    });
+  registerResetCommand(program, planDeps);
 
   sshOptions(program.command('kubeconfig')
     .summary('fetch the admin kubeconfig (to stdout, --file FILE or --merge)')

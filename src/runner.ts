@@ -65,7 +65,7 @@ export class Runner {
   constructor(private readonly inv: Inventory, private readonly plan: Plan, connect: Connect, private readonly opts: RunOptions) {
     this.hosts = new HostPool(connect, opts.concurrency);
     this.rec = new Recorder(opts.onEvent);
-    this.firstCp = firstControlPlane(inv);
+    this.firstCp = plan.anchor ?? firstControlPlane(inv);
     this.join = new JoinCredentials(() => this.hosts.require(this.firstCp.name), inv.cluster.controlPlaneEndpoint);
   }
 
@@ -150,7 +150,6 @@ export class Runner {
       cluster: this.inv.cluster,
       host: bindHost(host, step.id),
       firstControlPlane: bindHost(cp, step.id),
-      selected: this.plan.hosts,
       join: this.join,
       options: { verifyTimeoutSeconds: this.opts.verifyTimeoutSeconds, force: this.opts.force },
       show: (title, text) => {
@@ -189,7 +188,7 @@ export class Runner {
     const host = this.hosts.require(spec.name);
     const wanted: { step: AnyStep; phase: Phase; ctx: StepContext }[] = [];
     for (const phase of this.plan.phases) {
-      if (!phase.hosts.includes(spec)) continue;
+      if (!phase.hosts.includes(spec) || phase.lateChecks) continue;
       for (const step of stepsFor(phase, spec, this.inv)) {
         const ctx = this.context(host, step);
         if (!step.skip?.(ctx)) wanted.push({ step, phase, ctx });

@@ -8,10 +8,11 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import type { Inventory } from '../inventory/model.js';
 import type { OsName } from '../inventory/schema.js';
-import type { Io } from '../io.js';
 import { buildPlan, type Plan } from '../plan.js';
+import type { PhaseSteps } from '../steps/index.js';
 import { BACKUP_PHASES, RESTORE_PHASES } from '../phases.js';
 import { dryRun } from '../dry-run.js';
+import { noFilters, printDryRun, type PlanCommandDeps, type RunFlags } from './plan-io.js';
 import { EXIT, UsageError } from '../errors.js';
 import { etcdBackupStep, type BackupSink } from '../steps/etcd-backup.js';
 import { SHARED_PKI, restoreEtcdStep, restoreGateStep, restorePkiStep, type RestoreSource } from '../steps/etcd-restore.js';
@@ -19,22 +20,16 @@ import { ARCHIVE_KIND, packTar, readBackup, writeBackup, type BackupContents } f
 import { plural } from '../report.js';
 import { nameTaken } from '../local-file.js';
 
-type RunFlags = Record<string, unknown> & { output: 'text' | 'json'; yes?: boolean; force?: boolean; dryRun?: boolean; os?: string };
-interface RunExtras { plan: (inv: Inventory) => Plan; confirm?: (inv: Inventory, plan: Plan) => Promise<boolean>; command: string }
+type EtcdCommandDeps = PlanCommandDeps;
 
-/** What the CLI lends these commands: its run over SSH (runOverSsh), inventory loading, its run options and confirmation. */
-export interface EtcdCommandDeps {
-  io: Io;
-  setCode: (code: number) => void;
-  run: (file: string, o: RunFlags, mode: 'apply', io: Io, extras: RunExtras) => Promise<number>;
-  load: (file: string, io: Io, opts: { keyFiles: boolean }) => Inventory;
-  runOptions: (cmd: Command, has: { dryRun?: boolean; verify?: boolean; select?: boolean }) => Command;
-  /** ask on the terminal; undefined when there is none */
-  confirm: (message: string) => Promise<boolean | undefined>;
-}
+/** backup's steps by phase (BACKUP_PHASES) */
+export const backupSteps = (sink: BackupSink): PhaseSteps => ({ backup: [etcdBackupStep(sink)] });
+
+/** restore's steps by phase (RESTORE_PHASES) */
+export const restoreSteps = (src: RestoreSource): PhaseSteps => ({ 'restore-gate': [restoreGateStep()], restore: [restorePkiStep(src), restoreEtcdStep(src)] });
 
 export function buildBackupPlan(inv: Inventory, sink: BackupSink): Plan {
-  return buildPlan(inv, {}, BACKUP_PHASES, [etcdBackupStep(sink)]);
+  return buildPlan(inv, {}, BACKUP_PHASES, backupSteps(sink));
 }
 
 /** With --force the gate reads only the first control plane: the others may be gone for good. */
@@ -43,13 +38,11 @@ export function buildRestorePlan(inv: Inventory, src: RestoreSource, force: bool
     throw new UsageError(`${src.file} is a backup of cluster ${JSON.stringify(src.manifest.cluster)}, ${inv.file} describes ${JSON.stringify(inv.cluster.name)}; pass --force to restore it anyway`);
   }
   const phases = force ? RESTORE_PHASES.map((p) => (p.id === 'restore-gate' ? { ...p, hosts: (i: Inventory) => i.hosts.filter((h) => h.role === 'control-plane').slice(0, 1) } : p)) : RESTORE_PHASES;
-  return buildPlan(inv, {}, phases, [restoreGateStep(), restorePkiStep(src), restoreEtcdStep(src)]);
+  return buildPlan(inv, {}, phases, restoreSteps(src));
 }
 
-async function printDryRun(d: EtcdCommandDeps, inv: Inventory, plan: Plan, o: RunFlags): Promise<void> {
-  const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan });
-  if (o.output === 'json') d.io.out(JSON.stringify({ mode: 'dry-run', hosts: hosts.map((h) => ({ host: h.host, script: h.script })) }, null, 2) + '\n');
-  else d.io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
+async function showDryRun(d: EtcdCommandDeps, inv: Inventory, plan: Plan, o: RunFlags): Promise<void> {
+  printDryRun(d.io, await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan }), o.output);
 }
 
 /** A stand-in backup for a restore's dry run without --from: placeholders, never a real key. */
@@ -62,18 +55,12 @@ function placeholderBackup(inv: Inventory): RestoreSource {
   };
 }
 
-/** --only, --steps and --skip-steps come with the run options; a backup or a restore is all of its plan or nothing. */
-function noFilters(command: string, o: RunFlags): void {
-  for (const f of ['only', 'steps', 'skipSteps'] as const) {
-    if (o[f]) throw new UsageError(`${command}: --${f.replace('S', '-s')} does not apply: ${command} runs its whole plan`);
-  }
-}
 
 export function registerEtcdCommands(program: Command, d: EtcdCommandDeps): void {
   const { io } = d;
   d.runOptions(program.command('backup')
     .summary('snapshot etcd, the PKI and kubeadm-config into one archive here')
-    .description('snapshot etcd on the first control plane (checked with etcdutl), with /etc/kubernetes/pki and kubeadm-config, into one archive here (mode 0600: it holds the cluster\'s private keys)')
+    .description('snapshot etcd on the first control plane whose etcd is healthy (checked with etcdutl), with /etc/kubernetes/pki and kubeadm-config, into one archive here (mode 0600: it holds the cluster\'s private keys)')
     .argument('<inventory>', 'inventory file (YAML)')
     .option('--file <file>', 'the archive to write (a .tar.gz; FILE.sha256 is written beside it)')
     .option('--dry-run', 'print what would run on the control plane; connect to nothing'), { dryRun: true, select: false })
@@ -81,7 +68,7 @@ export function registerEtcdCommands(program: Command, d: EtcdCommandDeps): void
       noFilters('backup', o);
       if (o.dryRun) {
         const inv = d.load(file, io, { keyFiles: false });
-        await printDryRun(d, inv, buildBackupPlan(inv, {}), o);
+        await showDryRun(d, inv, buildBackupPlan(inv, {}), o);
         d.setCode(EXIT.ok);
         return;
       }
@@ -94,7 +81,7 @@ export function registerEtcdCommands(program: Command, d: EtcdCommandDeps): void
       let cluster = '';
       const code = await d.run(file, o, 'apply', io, { plan: (inv) => { cluster = inv.cluster.name; return buildBackupPlan(inv, sink); }, command: 'backup' });
       const t = sink.taken;
-      if (code !== EXIT.ok || !t) { d.setCode(code === EXIT.ok ? EXIT.failed : code); return; }
+      if (!t) { d.setCode(code === EXIT.ok ? EXIT.failed : code); return; }
       const contents: BackupContents = {
         manifest: {
           kind: ARCHIVE_KIND, formatVersion: 1, cluster, kubernetesVersion: t.kubernetesVersion, createdAt: t.at, host: t.host,
@@ -105,7 +92,9 @@ export function registerEtcdCommands(program: Command, d: EtcdCommandDeps): void
       const w = writeBackup(out, contents);
       io.err(`kbootstrap: wrote ${out} (${w.bytes} bytes, sha256 ${w.sha256}; etcd revision ${t.status.revision}, ${plural(t.status.totalKey, 'key')}, ${plural(t.members.length, 'member')}) and ${out}.sha256\n`
         + `kbootstrap: ${out} holds the cluster's private keys (/etc/kubernetes/pki: the CAs, the service-account key): whoever has it can act as the cluster's administrator. It is mode 0600; keep it as safe as the control planes\n`);
-      d.setCode(EXIT.ok);
+      // taken on a healthy control plane while another could not be reached: the backup is whole, the exit code says what failed
+      if (code !== EXIT.ok) io.err(`kbootstrap: the snapshot was taken on ${t.host}; the summary names what failed elsewhere\n`);
+      d.setCode(code);
     });
 
   d.runOptions(program.command('restore')
@@ -126,7 +115,7 @@ export function registerEtcdCommands(program: Command, d: EtcdCommandDeps): void
       }
       if (o.dryRun) {
         const inv = d.load(file, io, { keyFiles: false });
-        await printDryRun(d, inv, buildRestorePlan(inv, backup ?? placeholderBackup(inv), Boolean(o.force)), o);
+        await showDryRun(d, inv, buildRestorePlan(inv, backup ?? placeholderBackup(inv), Boolean(o.force)), o);
         d.setCode(EXIT.ok);
         return;
       }

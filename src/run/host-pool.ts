@@ -57,10 +57,6 @@ export class HostPool {
     return [...this.locked];
   }
 
-  get failedNames(): string[] {
-    return [...this.errors.keys()];
-  }
-
   get connected(): Host[] {
     return [...this.hosts.values()];
   }

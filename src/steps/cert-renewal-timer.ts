@@ -72,9 +72,7 @@ interface TimerFound { files: FileState[]; enabled: boolean }
 export const certRenewalTimerStep: Step<TimerFound> = {
   id: 'cert-renewal-timer',
   title: 'A systemd timer renews the certificates (cluster.certRenewal: timer)',
-  phases: ['init', 'join-control-planes'],
   hosts: controlPlanes,
-  requires: ['kubeadm-init'],
   skip: (ctx) => (ctx.cluster.certRenewal === 'timer' ? undefined : 'cluster.certRenewal is not timer: kbootstrap certs renew renews on demand'),
   managedFiles: certTimerFiles,
   check: (ctx) => fileStateCheck(certTimerFiles(ctx)) + render('certs/timer-state', { timer: CERT_TIMER }),

@@ -17,9 +17,7 @@ import { firstControlPlaneOnly, type Step } from './types.js';
 export const clusterVersionStep: Step<string | undefined> = {
   id: 'cluster-version',
   title: 'The running cluster is at the version the inventory asks for',
-  phases: ['gate'],
   hosts: firstControlPlaneOnly,
-  requires: [],
   mandatory: true,
   check: () => render('cluster/state', {}),
   parse(out, ctx) {

@@ -56,9 +56,7 @@ export function restoreGateStep(): Step<GateFound> {
   return {
     id: 'restore-gate',
     title: 'No cluster answers on the control planes',
-    phases: ['restore-gate'],
     hosts: controlPlanes,
-    requires: [],
     mandatory: true,
     check: () => render('etcd/restore-gate', {}),
     parse(out, ctx) {
@@ -85,9 +83,7 @@ export function restorePkiStep(src: RestoreSource): Step<PkiFound> {
   return {
     id: 'restore-pki',
     title: 'The cluster\'s CAs and service-account keys from the backup',
-    phases: ['restore'],
     hosts: firstControlPlaneOnly,
-    requires: [],
     check: () => render('etcd/restore-pki-check', { files: [...files.keys()] }),
     parse(out) {
       const have = new Map((kv(out.stdout).get('pki') ?? []).map((l) => { const [d, p] = l.split(' '); return [p!, d!] as const; }));
@@ -114,9 +110,7 @@ export function restoreEtcdStep(src: RestoreSource): Step<EtcdFound> {
   return {
     id: 'restore-etcd',
     title: 'etcd\'s data from the snapshot, as a new one-member cluster',
-    phases: ['restore'],
     hosts: firstControlPlaneOnly,
-    requires: ['restore-pki'],
     check: () => render('etcd/restore-etcd-check', {}),
     parse(out, ctx) {
       const m = kv(out.stdout);

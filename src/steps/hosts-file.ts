@@ -19,9 +19,7 @@ export function hostsBlock(inv: Inventory): string {
 export const hostsFileStep: Step = {
   id: 'hosts-file',
   title: 'Map every cluster host in one managed /etc/hosts block',
-  phases: ['prepare'],
   hosts: allHosts,
-  requires: [],
   check: () => render('hosts-file/check', { begin: HOSTS_BEGIN, end: HOSTS_END }),
   parse(out, ctx) {
     const m = kv(out.stdout);

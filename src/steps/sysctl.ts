@@ -53,9 +53,7 @@ export function overrides(sets: { file: string; key: string; value: string }[]):
 export const sysctlStep: Step<FileState[]> = {
   id: 'sysctl',
   title: 'Enable bridged traffic filtering and IP forwarding',
-  phases: ['prepare'],
   hosts: allHosts,
-  requires: ['kernel-modules'],
   managedFiles: () => [file],
   check: () => fileStateCheck([file]) + render('sysctl/check', { keys: Object.keys(SYSCTL_SETTINGS) }),
   parse(out) {
