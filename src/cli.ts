@@ -1,35 +1,17 @@
-/** Command-line entry: parses arguments, maps every outcome to a documented exit code. */
+/**
+ * Command-line entry: parses arguments, maps every outcome to a documented exit code.
+ * Only commander and the error types load up front: each command imports what it
+ * uses when it runs (validate never loads SSH, listr2 or inquirer; --version and
+ * --help load nothing else), and test/startup.test.ts holds that.
+ */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { join } from 'node:path';
 import { EXIT, InventoryError, KbError, UsageError, formatProblem } from './errors.js';
-import { loadInventoryFile, type LoadOptions } from './inventory/load.js';
-import { firstControlPlane, type HostSpec } from './inventory/model.js';
-import { plural } from './report.js';
-import type { Inventory } from './inventory/model.js';
-import { OS_NAMES, type OsName } from './inventory/schema.js';
-import { dryRun } from './dry-run.js';
-import { buildPlan, buildUpgradePlan, type Plan, type PlanFilter } from './plan.js';
-import { Runner, type RunEvent } from './runner.js';
+import { OS_NAMES, type OsName } from './inventory/os-names.js';
 import { DEFAULTS } from './defaults.js';
-import { connectHost } from './connect.js';
-import { applySshConfig } from './ssh/resolve.js';
-import { resolveCredentials, type Prompt } from './ssh/credentials.js';
-import { jsonReport, planText, plainEventLine, shownText, summaryTable } from './report.js';
-import { ListrView } from './progress.js';
-import { tokenCreate, tokenList, tokenRevoke } from './commands/token.js';
-import { reset, type Confirm } from './commands/reset.js';
-import { kubeconfig } from './commands/kubeconfig.js';
-import { status } from './commands/status.js';
-import { check } from './commands/check.js';
-import { init, inquirerPrompter } from './commands/init.js';
 import type { Io } from './io.js';
-import { makeDirs, writeFileSafely } from './local-file.js';
+import type { Inventory } from './inventory/model.js';
 import { printable, printableIo } from './printable.js';
-import { RunLog } from './run/run-log.js';
-import { Redactor } from './redact.js';
-import { thisRun, type LockMode } from './run/host-lock.js';
-import type { ConnectContext } from './connect.js';
-import type { SessionRun } from './session.js';
+import type { RunState } from './commands/connected.js';
 
 
 const defaultIo: Io = {
@@ -50,152 +32,7 @@ function positiveInt(v: string): number {
 
 const osOption = () => new Option('--os <os>', 'OS assumed for hosts without an os: field (dry run only)').choices([...OS_NAMES]);
 
-/** Commands that connect also warn about key files that are not there (dry runs do not need them). */
-export function load(file: string, io: Io, opts: LoadOptions = { keyFiles: true }): Inventory {
-  const { inventory, warnings } = loadInventoryFile(file, opts);
-  for (const w of warnings) io.err(formatProblem(w) + '\n');
-  return inventory;
-}
-
-function filterFrom(o: { only?: string[]; steps?: string[]; skipSteps?: string[] }): PlanFilter {
-  return { only: o.only, steps: o.steps, skipSteps: o.skipSteps };
-}
-
-/**
- * This process's run log, opened by the first command that connects to hosts;
- * main() closes it and prints its path when the command fails.
- */
-let runLog: RunLog | undefined;
-let runArgv: string[] = [];
-
-/** What a command's connections share: its lock (take for commands that change hosts, else observe), the log, one Redactor. */
-function connectContext(command: string, lock: LockMode, io: Io): ConnectContext {
-  if (!runLog) {
-    const { log, error } = RunLog.open(runArgv, new Redactor());
-    if (error) io.err(`kbootstrap: warning: ${error}\n`);
-    runLog = log;
-  }
-  return { lock: { mode: lock, me: thisRun(command) }, log: runLog, redactor: runLog?.redactor ?? new Redactor() };
-}
-
-function sessionRun(command: string, lock: LockMode, io: Io): SessionRun {
-  return { ctx: connectContext(command, lock, io), warn: (m) => io.err(`kbootstrap: warning: ${m}\n`) };
-}
-
-/** Ask on the terminal without echo (inquirer), only when there is one. */
-async function terminalPrompt(): Promise<Prompt | undefined> {
-  if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
-  const { default: inquirer } = await import('inquirer');
-  return async (message) => (await inquirer.prompt<{ secret: string }>([{ type: 'password', name: 'secret', message, mask: '*' }])).secret;
-}
-
-interface RunFlags {
-  only?: string[];
-  steps?: string[];
-  skipSteps?: string[];
-  concurrency: number;
-  acceptNewHostKeys?: boolean;
-  sshConfig?: string;
-  output: 'text' | 'json';
-  verbose?: boolean;
-  quiet?: boolean;
-  commandTimeout: number;
-  verifyTimeout: number;
-  /** up only */
-  force?: boolean;
-}
-
-/** What upgrade adds to a run: its own plan, a confirmation before connecting, nodes out of service at once. */
-interface RunExtras {
-  plan?: (inv: Inventory) => Plan;
-  /** false: stop with nothing done (exit 1) */
-  confirm?: (inv: Inventory, plan: Plan) => Promise<boolean>;
-  maxUnavailable?: number;
-  /** the command's name for the run lock (default: up, or plan) */
-  command?: string;
-}
-
-/** Exit once stdout and stderr have taken what was written (to a pipe, process.exit would drop it). */
-function exitFlushed(code: number): void {
-  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
-  // a stream that never drains (a stopped reader) must not keep kbootstrap alive
-  setTimeout(() => process.exit(code), 2000).unref();
-}
-
-/** up, plan and upgrade over SSH. */
-export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'plan', io: Io, extras: RunExtras = {}): Promise<number> {
-  const inv = load(file, io);
-  const plan = extras.plan ? extras.plan(inv) : buildPlan(inv, filterFrom(o));
-  if (extras.confirm && !(await extras.confirm(inv, plan))) {
-    io.err('upgrade: nothing done\n');
-    return EXIT.failed;
-  }
-  const firstCp = firstControlPlane(inv);
-  // OpenSSH's configuration fills in what the inventory leaves out (aliases, users, ports, keys, jump hosts)
-  const hosts = applySshConfig(inv, plan.hosts.includes(firstCp) ? plan.hosts : [firstCp, ...plan.hosts], o.sshConfig ?? inv.sshConfigFile);
-  const resolved = new Map(hosts.map((h) => [h.name, h]));
-  if (o.verbose) for (const h of hosts) io.out(`${h.name}: ssh ${Object.entries(h.ssh.resolved!.sources).map(([k, v]) => `${k} ${v}`).join('; ')}\n`);
-  const creds = await resolveCredentials(hosts, process.env, await terminalPrompt());
-  const sshOpts = { creds, acceptNewHostKeys: Boolean(o.acceptNewHostKeys), commandTimeoutMs: o.commandTimeout * 1000, connectAttempts: DEFAULTS.connectAttempts };
-  // plan only reads: it says who holds a host's lock, and takes none
-  const ctx = connectContext(extras.command ?? (mode === 'plan' ? 'plan' : 'up'), mode === 'plan' ? 'observe' : 'take', io);
-  ctx.redactor?.add(creds.password, creds.sudoPassword, creds.passphrase);
-  const connect = (spec: HostSpec) => connectHost(resolved.get(spec.name) ?? spec, sshOpts, ctx);
-
-  const json = o.output === 'json';
-  const plain = !json && !o.quiet && (o.verbose || !io.isTTY);
-  const view = !json && !o.quiet && !plain ? new ListrView(inv, plan, mode) : undefined;
-
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts === 1) {
-      const line = 'kbootstrap: stopping after the running steps (Ctrl-C again to abort)\n';
-      // on the terminal view the line goes above the drawn steps, now; elsewhere straight to stderr
-      if (!view?.notice(line)) io.err(`\n${line}`);
-    } else {
-      // the last frame stays, listr2's held output is printed and the cursor it hid comes back
-      view?.abort();
-      io.err('kbootstrap: aborted; a command already sent may still finish on its host: run the same command again to resume\n');
-      if (runLog?.used) io.err(`kbootstrap: the log of this run: ${runLog.path}\n`);
-      exitFlushed(EXIT.interrupted);
-    }
-  };
-  process.on('SIGINT', onSigint);
-  const onEvent = (e: RunEvent) => {
-    const logged = plainEventLine(e, true);
-    if (logged) ctx.log?.note(logged);
-    if (view) view.onEvent(e);
-    else if (plain) {
-      const line = plainEventLine(e, Boolean(o.verbose));
-      if (line) io.out(line + '\n');
-    }
-  };
-  try {
-    const runner = new Runner(inv, plan, connect, {
-      mode, concurrency: o.concurrency, verifyTimeoutSeconds: o.verifyTimeout, onEvent, shouldStop: () => interrupts > 0, maxUnavailable: extras.maxUnavailable, force: Boolean(o.force),
-    });
-    const result = await runner.run();
-    await view?.finish(result.outcomes);
-    const wouldChange = result.outcomes.some((x) => x.status === 'would-change');
-    const code = result.interrupted ? EXIT.interrupted : result.failed ? EXIT.failed : mode === 'plan' && wouldChange ? EXIT.changes : EXIT.ok;
-    if (json) io.out(jsonReport(result, mode, code));
-    else {
-      // the terminal view already listed every step with its reason
-      if (mode === 'plan' && !view) io.out(planText(result));
-      // the plain view printed it as it came; the terminal view has no room for it until the table is drawn
-      if (!plain && !o.quiet) for (const x of result.shown) io.out('\n' + shownText(x) + '\n');
-      if (!o.quiet || code !== EXIT.ok) io.out('\n' + summaryTable(result, mode));
-      // the plain view printed them as they came; the terminal view shows them once, after the table
-      if (!plain) for (const w of result.warnings) io.err(`kbootstrap: warning: ${w}\n`);
-    }
-    return code;
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
-}
-
-export function buildProgram(io: Io, setCode: (c: number) => void): Command {
+export function buildProgram(io: Io, setCode: (c: number) => void, state: RunState): Command {
   // what the lifecycle commands print is mostly what hosts answered (up, plan and upgrade print through the run's Recorder)
   const hostIo = printableIo(io);
   const program = new Command('kbootstrap')
@@ -251,6 +88,7 @@ Exit codes:
     .option('--force', 'go ahead with a change kbootstrap otherwise refuses (a changed kube-vip VIP; its message says what to redo)'))
     .action(async (file: string, o) => {
       if (o.dryRun) {
+        const [{ load }, { dryRun }, { filterFrom }] = await Promise.all([import('./commands/load.js'), import('./dry-run.js'), import('./plan.js')]);
         const inv = load(file, io, { keyFiles: false });
         const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined, filter: filterFrom(o) });
         if (o.output === 'json') io.out(JSON.stringify({ mode: 'dry-run', hosts: hosts.map((h) => ({ host: h.host, script: h.script })) }, null, 2) + '\n');
@@ -258,14 +96,16 @@ Exit codes:
         setCode(EXIT.ok);
         return;
       }
-      setCode(await runOverSsh(file, o, 'apply', io));
+      const { runOverSsh } = await import('./commands/up.js');
+      setCode(await runOverSsh(state, file, o, 'apply', io));
     });
 
   runOptions(program.command('plan')
     .description('connect and run only the checks: what is done and what would change, and why (exit 3 when something would)')
     .argument('<inventory>', 'inventory file (YAML)'))
     .action(async (file: string, o) => {
-      setCode(await runOverSsh(file, o, 'plan', io));
+      const { runOverSsh } = await import('./commands/up.js');
+      setCode(await runOverSsh(state, file, o, 'plan', io));
     });
 
   runOptions(program.command('upgrade')
@@ -279,6 +119,7 @@ Exit codes:
         if (o[f]) throw new UsageError(`upgrade: --${f.replace('S', '-s')} does not apply: an upgrade moves every node, in kubeadm's order`);
       }
       if (o.dryRun) {
+        const [{ load }, { dryRun }, { buildUpgradePlan }] = await Promise.all([import('./commands/load.js'), import('./dry-run.js'), import('./plan.js')]);
         const inv = load(file, io, { keyFiles: false });
         const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan: buildUpgradePlan(inv) });
         if (o.output === 'json') io.out(JSON.stringify({ mode: 'dry-run', hosts: hosts.map((h) => ({ host: h.host, script: h.script })) }, null, 2) + '\n');
@@ -286,14 +127,13 @@ Exit codes:
         setCode(EXIT.ok);
         return;
       }
+      const [{ runOverSsh, upgradeQuestion }, { terminalConfirm }, { buildUpgradePlan }] = await Promise.all([import('./commands/up.js'), import('./commands/connected.js'), import('./plan.js')]);
       const confirm = async (inv: Inventory) => {
         if (o.yes) return true;
         if (!process.stdin.isTTY || !process.stderr.isTTY) throw new UsageError('upgrade: refusing without --yes: there is no terminal to confirm on');
-        const { default: inquirer } = await import('inquirer');
-        const message = upgradeQuestion(inv, o.maxUnavailable as number);
-        return (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
+        return terminalConfirm(upgradeQuestion(inv, o.maxUnavailable as number));
       };
-      setCode(await runOverSsh(file, o, 'apply', io, { plan: buildUpgradePlan, confirm, maxUnavailable: o.maxUnavailable as number, command: 'upgrade' }));
+      setCode(await runOverSsh(state, file, o, 'apply', io, { plan: buildUpgradePlan, confirm, maxUnavailable: o.maxUnavailable as number, command: 'upgrade' }));
     });
 
   program.command('render')
@@ -302,6 +142,7 @@ Exit codes:
     .option('-o, --out <dir>', 'directory to write <host>.sh files into (- for standard output)')
     .addOption(osOption())
     .action(async (file: string, o) => {
+      const [{ load }, { dryRun }, { makeDirs, writeFileSafely }, { join }] = await Promise.all([import('./commands/load.js'), import('./dry-run.js'), import('./local-file.js'), import('node:path')]);
       const inv = load(file, io, { keyFiles: false });
       const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined });
       if (o.out && o.out !== '-') {
@@ -310,7 +151,7 @@ Exit codes:
           const path = join(o.out, `${h.host}.sh`);
           writeFileSafely(path, h.script, { mode: 0o755 });
         }
-        io.err(`wrote ${plural(hosts.length, 'script')} to ${o.out}\n`);
+        io.err(`wrote ${hosts.length} script${hosts.length === 1 ? '' : 's'} to ${o.out}\n`);
       } else {
         io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
       }
@@ -332,12 +173,14 @@ Exit codes:
     .option('--control-plane', 'also upload the control-plane certificates and add a fresh certificate key (valid 2h)')
     .option('--force', 'allow --ttl 0'))
     .action(async (a: string, b: string | undefined, c: string | undefined, o) => {
+      const [{ load }, { sessionRun: run, terminalPrompt }, { tokenCreate, tokenList, tokenRevoke }] = await Promise.all([import('./commands/load.js'), import('./commands/connected.js'), import('./commands/token.js')]);
+      const sessionRun = (command: string) => run(state, command, 'observe', io);
       const prompt = await terminalPrompt();
-      if (a === 'list' && b) setCode(await tokenList(load(b, io), { ...o, run: sessionRun('token list', 'observe', io) }, hostIo, prompt));
-      else if (a === 'revoke' && b && c) setCode(await tokenRevoke(load(b, io), c, { ...o, run: sessionRun('token revoke', 'observe', io) }, hostIo, prompt));
+      if (a === 'list' && b) setCode(await tokenList(load(b, io), { ...o, run: sessionRun('token list') }, hostIo, prompt));
+      else if (a === 'revoke' && b && c) setCode(await tokenRevoke(load(b, io), c, { ...o, run: sessionRun('token revoke') }, hostIo, prompt));
       else if (a === 'revoke' || a === 'list') throw new UsageError(`usage: kbootstrap token ${a} INVENTORY${a === 'revoke' ? ' ID' : ''}`);
       else if (b) throw new UsageError(`token: unexpected argument ${JSON.stringify(b)}`);
-      else setCode(await tokenCreate(load(a, io), { ...o, run: sessionRun('token', 'observe', io) }, hostIo, prompt));
+      else setCode(await tokenCreate(load(a, io), { ...o, run: sessionRun('token') }, hostIo, prompt));
     });
 
   sshOptions(program.command('reset')
@@ -347,13 +190,10 @@ Exit codes:
     .option('--all', 'reset every host: the cluster is destroyed')
     .option('--yes', 'do not ask for confirmation (required when not on a terminal)'))
     .action(async (file: string, o) => {
+      const [{ load }, { sessionRun, terminalPrompt, terminalConfirm }, { reset }] = await Promise.all([import('./commands/load.js'), import('./commands/connected.js'), import('./commands/reset.js')]);
       const inv = load(file, io);
-      let confirm: Confirm | undefined;
-      if (process.stdin.isTTY && process.stderr.isTTY) {
-        const { default: inquirer } = await import('inquirer');
-        confirm = async (message) => (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
-      }
-      setCode(await reset(inv, { ...o, run: sessionRun('reset', 'take', io) }, hostIo, confirm, await terminalPrompt()));
+      const confirm = process.stdin.isTTY && process.stderr.isTTY ? terminalConfirm : undefined;
+      setCode(await reset(inv, { ...o, run: sessionRun(state, 'reset', 'take', io) }, hostIo, confirm, await terminalPrompt()));
     });
 
   sshOptions(program.command('kubeconfig')
@@ -362,7 +202,8 @@ Exit codes:
     .option('-o, --output <file>', 'write it to FILE (mode 0600)')
     .option('--merge', 'merge it into $KUBECONFIG or ~/.kube/config, keeping the other contexts'))
     .action(async (file: string, o) => {
-      setCode(await kubeconfig(load(file, io), { ...o, run: sessionRun('kubeconfig', 'observe', io) }, hostIo, await terminalPrompt()));
+      const [{ load }, { sessionRun, terminalPrompt }, { kubeconfig }] = await Promise.all([import('./commands/load.js'), import('./commands/connected.js'), import('./commands/kubeconfig.js')]);
+      setCode(await kubeconfig(load(file, io), { ...o, run: sessionRun(state, 'kubeconfig', 'observe', io) }, hostIo, await terminalPrompt()));
     });
 
   sshOptions(program.command('status')
@@ -370,7 +211,8 @@ Exit codes:
     .argument('<inventory>', 'inventory file (YAML)')
     .addOption(new Option('--output <format>', 'text or json').choices(['text', 'json']).default('text')))
     .action(async (file: string, o) => {
-      setCode(await status(load(file, io), { ...o, run: sessionRun('status', 'observe', io) }, hostIo, await terminalPrompt()));
+      const [{ load }, { sessionRun, terminalPrompt }, { status }] = await Promise.all([import('./commands/load.js'), import('./commands/connected.js'), import('./commands/status.js')]);
+      setCode(await status(load(file, io), { ...o, run: sessionRun(state, 'status', 'observe', io) }, hostIo, await terminalPrompt()));
     });
 
   sshOptions(program.command('check')
@@ -378,7 +220,8 @@ Exit codes:
     .argument('<inventory>', 'inventory file (YAML)')
     .addOption(new Option('--output <format>', 'text or json').choices(['text', 'json']).default('text')))
     .action(async (file: string, o) => {
-      setCode(await check(load(file, io), { ...o, run: sessionRun('check', 'observe', io) }, hostIo, await terminalPrompt()));
+      const [{ load }, { sessionRun, terminalPrompt }, { check }] = await Promise.all([import('./commands/load.js'), import('./commands/connected.js'), import('./commands/check.js')]);
+      setCode(await check(load(file, io), { ...o, run: sessionRun(state, 'check', 'observe', io) }, hostIo, await terminalPrompt()));
     });
 
   program.command('init')
@@ -387,6 +230,7 @@ Exit codes:
     .option('--defaults', 'write a commented example without asking')
     .option('--force', 'overwrite an existing file')
     .action(async (file: string, o) => {
+      const { init, inquirerPrompter } = await import('./commands/init.js');
       const prompter = process.stdin.isTTY && process.stdout.isTTY ? await inquirerPrompter() : undefined;
       setCode(await init(file, o, io, prompter));
     });
@@ -394,7 +238,8 @@ Exit codes:
   program.command('validate')
     .description('check an inventory file and exit 0 when it is valid')
     .argument('<inventory>', 'inventory file (YAML), or - for standard input')
-    .action((file: string) => {
+    .action(async (file: string) => {
+      const [{ load }, { plural }] = await Promise.all([import('./commands/load.js'), import('./report.js')]);
       const inv = load(file, io);
       io.out(`${file === '-' ? '<stdin>' : file}: valid (${plural(inv.hosts.length, 'host')}, Kubernetes ${inv.cluster.kubernetesVersion})\n`);
       setCode(EXIT.ok);
@@ -403,33 +248,22 @@ Exit codes:
   return program;
 }
 
-/** The confirmation question: the version and every host, in the order they are upgraded. */
-export function upgradeQuestion(inv: Inventory, maxUnavailable: number): string {
-  const cps = inv.hosts.filter((h) => h.role === 'control-plane');
-  const workers = inv.hosts.filter((h) => h.role === 'worker');
-  const names = (hs: HostSpec[]) => hs.map((h) => `${h.name} (${h.address})`).join(', ');
-  return `Upgrade cluster ${inv.cluster.name} to Kubernetes ${inv.cluster.kubernetesVersion} (the preflight refuses anything but the next minor or a newer patch)? `
-    + `Control planes one at a time: ${names(cps)}${workers.length ? `; then workers, ${maxUnavailable} at a time, each drained first: ${names(workers)}` : ''}.`;
-}
-
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
-  runLog = undefined;
-  runArgv = argv.slice(2);
-  const code = await runCommand(argv, io);
+  const state: RunState = { argv: argv.slice(2) };
+  const code = await runCommand(argv, io, state);
   // (the command opened it, if it connected anywhere)
-  const log = runLog as RunLog | undefined;
+  const log = state.log;
   if (log) {
     log.close(`exit ${code}`);
     // plan's 3 says something would change: not a failure
     if (code !== EXIT.ok && code !== EXIT.changes && log.used) io.err(`kbootstrap: the log of this run: ${log.path}\n`);
-    runLog = undefined;
   }
   return code;
 }
 
-async function runCommand(argv: string[], io: Io): Promise<number> {
+async function runCommand(argv: string[], io: Io, state: RunState): Promise<number> {
   let code: number = EXIT.ok;
-  const program = buildProgram(io, (c) => { code = c; });
+  const program = buildProgram(io, (c) => { code = c; }, state);
   if (argv.length <= 2) {
     // no command is a usage error like any other: help goes to stderr, exit 2
     io.err(program.helpInformation());

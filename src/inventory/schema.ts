@@ -4,11 +4,9 @@
  * schema/inventory.schema.json is generated from this (npm run schema:json).
  */
 import { z } from 'zod';
+import { OS_NAMES, type OsName } from './os-names.js';
 
-export const OS_NAMES = [
-  'rhel', 'centos7', 'rocky8', 'rocky9', 'alma8', 'alma9', 'rhel8', 'rhel9',
-  'debian', 'debian11', 'debian12', 'ubuntu20.04', 'ubuntu22.04', 'ubuntu24.04',
-] as const;
+export { OS_NAMES, type OsName };
 
 const sshSettings = {
   user: z.string().min(1).describe('SSH login user; non-root users run mutating commands through sudo'),
@@ -123,4 +121,3 @@ export const inventorySchema = z.strictObject({
 });
 
 export type ParsedInventory = z.output<typeof inventorySchema>;
-export type OsName = (typeof OS_NAMES)[number];

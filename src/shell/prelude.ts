@@ -2,13 +2,11 @@
  * Shell functions every script may use. They travel with each script that
  * needs them (see withPrelude) and are printed once at the top of a dry run.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { TEMPLATE_DIR } from './templates.js';
+import { preludeText } from './templates.js';
 import { shq } from './quote.js';
 import type { CheckOutput, CheckRequest } from '../transport/types.js';
 
-export const PRELUDE = readFileSync(join(TEMPLATE_DIR, 'prelude.sh'), 'utf8');
+export const PRELUDE = preludeText();
 
 /** Prepend the prelude when the script calls one of its functions. */
 export function withPrelude(script: string): string {

@@ -1,0 +1,130 @@
+/** up, plan and upgrade over SSH: the plan, the runner, the progress view and the report. Loaded only by those commands. */
+import { EXIT } from '../errors.js';
+import { firstControlPlane, type HostSpec, type Inventory } from '../inventory/model.js';
+import { buildPlan, filterFrom, type Plan } from '../plan.js';
+import { Runner, type RunEvent } from '../runner.js';
+import { DEFAULTS } from '../defaults.js';
+import { connectHost } from '../connect.js';
+import { applySshConfig } from '../ssh/resolve.js';
+import { resolveCredentials } from '../ssh/credentials.js';
+import { jsonReport, planText, plainEventLine, shownText, summaryTable } from '../report.js';
+import type { Io } from '../io.js';
+import { load } from './load.js';
+import { connectContext, terminalPrompt, type RunState } from './connected.js';
+
+export interface RunFlags {
+  only?: string[];
+  steps?: string[];
+  skipSteps?: string[];
+  concurrency: number;
+  acceptNewHostKeys?: boolean;
+  sshConfig?: string;
+  output: 'text' | 'json';
+  verbose?: boolean;
+  quiet?: boolean;
+  commandTimeout: number;
+  verifyTimeout: number;
+  /** up only */
+  force?: boolean;
+}
+
+/** What upgrade adds to a run: its own plan, a confirmation before connecting, nodes out of service at once. */
+export interface RunExtras {
+  plan?: (inv: Inventory) => Plan;
+  /** false: stop with nothing done (exit 1) */
+  confirm?: (inv: Inventory, plan: Plan) => Promise<boolean>;
+  maxUnavailable?: number;
+  /** the command's name for the run lock (default: up, or plan) */
+  command?: string;
+}
+
+/** Exit once stdout and stderr have taken what was written (to a pipe, process.exit would drop it). */
+function exitFlushed(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+  // a stream that never drains (a stopped reader) must not keep kbootstrap alive
+  setTimeout(() => process.exit(code), 2000).unref();
+}
+
+/** up, plan and upgrade over SSH. */
+export async function runOverSsh(state: RunState, file: string, o: RunFlags, mode: 'apply' | 'plan', io: Io, extras: RunExtras = {}): Promise<number> {
+  const inv = load(file, io);
+  const plan = extras.plan ? extras.plan(inv) : buildPlan(inv, filterFrom(o));
+  if (extras.confirm && !(await extras.confirm(inv, plan))) {
+    io.err('upgrade: nothing done\n');
+    return EXIT.failed;
+  }
+  const firstCp = firstControlPlane(inv);
+  // OpenSSH's configuration fills in what the inventory leaves out (aliases, users, ports, keys, jump hosts)
+  const hosts = applySshConfig(inv, plan.hosts.includes(firstCp) ? plan.hosts : [firstCp, ...plan.hosts], o.sshConfig ?? inv.sshConfigFile);
+  const resolved = new Map(hosts.map((h) => [h.name, h]));
+  if (o.verbose) for (const h of hosts) io.out(`${h.name}: ssh ${Object.entries(h.ssh.resolved!.sources).map(([k, v]) => `${k} ${v}`).join('; ')}\n`);
+  const creds = await resolveCredentials(hosts, process.env, await terminalPrompt());
+  const sshOpts = { creds, acceptNewHostKeys: Boolean(o.acceptNewHostKeys), commandTimeoutMs: o.commandTimeout * 1000, connectAttempts: DEFAULTS.connectAttempts };
+  // plan only reads: it says who holds a host's lock, and takes none
+  const ctx = connectContext(state, extras.command ?? (mode === 'plan' ? 'plan' : 'up'), mode === 'plan' ? 'observe' : 'take', io);
+  ctx.redactor?.add(creds.password, creds.sudoPassword, creds.passphrase);
+  const connect = (spec: HostSpec) => connectHost(resolved.get(spec.name) ?? spec, sshOpts, ctx);
+
+  const json = o.output === 'json';
+  const plain = !json && !o.quiet && (o.verbose || !io.isTTY);
+  // listr2 is loaded only for the terminal view
+  const view = !json && !o.quiet && !plain ? new (await import('../progress.js')).ListrView(inv, plan, mode) : undefined;
+
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      const line = 'kbootstrap: stopping after the running steps (Ctrl-C again to abort)\n';
+      // on the terminal view the line goes above the drawn steps, now; elsewhere straight to stderr
+      if (!view?.notice(line)) io.err(`\n${line}`);
+    } else {
+      // the last frame stays, listr2's held output is printed and the cursor it hid comes back
+      view?.abort();
+      io.err('kbootstrap: aborted; a command already sent may still finish on its host: run the same command again to resume\n');
+      if (state.log?.used) io.err(`kbootstrap: the log of this run: ${state.log.path}\n`);
+      exitFlushed(EXIT.interrupted);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  const onEvent = (e: RunEvent) => {
+    const logged = plainEventLine(e, true);
+    if (logged) ctx.log?.note(logged);
+    if (view) view.onEvent(e);
+    else if (plain) {
+      const line = plainEventLine(e, Boolean(o.verbose));
+      if (line) io.out(line + '\n');
+    }
+  };
+  try {
+    const runner = new Runner(inv, plan, connect, {
+      mode, concurrency: o.concurrency, verifyTimeoutSeconds: o.verifyTimeout, onEvent, shouldStop: () => interrupts > 0, maxUnavailable: extras.maxUnavailable, force: Boolean(o.force),
+    });
+    const result = await runner.run();
+    await view?.finish(result.outcomes);
+    const wouldChange = result.outcomes.some((x) => x.status === 'would-change');
+    const code = result.interrupted ? EXIT.interrupted : result.failed ? EXIT.failed : mode === 'plan' && wouldChange ? EXIT.changes : EXIT.ok;
+    if (json) io.out(jsonReport(result, mode, code));
+    else {
+      // the terminal view already listed every step with its reason
+      if (mode === 'plan' && !view) io.out(planText(result));
+      // the plain view printed it as it came; the terminal view has no room for it until the table is drawn
+      if (!plain && !o.quiet) for (const x of result.shown) io.out('\n' + shownText(x) + '\n');
+      if (!o.quiet || code !== EXIT.ok) io.out('\n' + summaryTable(result, mode));
+      // the plain view printed them as they came; the terminal view shows them once, after the table
+      if (!plain) for (const w of result.warnings) io.err(`kbootstrap: warning: ${w}\n`);
+    }
+    return code;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+/** The confirmation question: the version and every host, in the order they are upgraded. */
+export function upgradeQuestion(inv: Inventory, maxUnavailable: number): string {
+  const cps = inv.hosts.filter((h) => h.role === 'control-plane');
+  const workers = inv.hosts.filter((h) => h.role === 'worker');
+  const names = (hs: HostSpec[]) => hs.map((h) => `${h.name} (${h.address})`).join(', ');
+  return `Upgrade cluster ${inv.cluster.name} to Kubernetes ${inv.cluster.kubernetesVersion} (the preflight refuses anything but the next minor or a newer patch)? `
+    + `Control planes one at a time: ${names(cps)}${workers.length ? `; then workers, ${maxUnavailable} at a time, each drained first: ${names(workers)}` : ''}.`;
+}
+
