@@ -5,6 +5,8 @@ import { buildPlan, filterFrom, type Plan } from '../plan.js';
 import { Runner, type RunEvent } from '../runner.js';
 import { DEFAULTS } from '../defaults.js';
 import { connectHost } from '../connect.js';
+import { FactsCache } from '../run/facts-cache.js';
+import type { Connect } from '../run/host-pool.js';
 import { applySshConfig } from '../ssh/resolve.js';
 import { resolveCredentials } from '../ssh/credentials.js';
 import { jsonReport, planText, plainEventLine, shownText, summaryTable } from '../report.js';
@@ -63,7 +65,9 @@ export async function runOverSsh(state: RunState, file: string, o: RunFlags, mod
   // plan only reads: it says who holds a host's lock, and takes none
   const ctx = connectContext(state, extras.command ?? (mode === 'plan' ? 'plan' : 'up'), mode === 'plan' ? 'observe' : 'take', io);
   ctx.redactor?.add(creds.password, creds.sudoPassword, creds.passphrase);
-  const connect = (spec: HostSpec) => connectHost(resolved.get(spec.name) ?? spec, sshOpts, ctx);
+  // each host's facts from the last run let its first checks go with the connection
+  const facts = new FactsCache();
+  const connect: Connect = (spec, prefetch) => connectHost(resolved.get(spec.name) ?? spec, sshOpts, { ...ctx, facts }, prefetch);
 
   const json = o.output === 'json';
   const plain = !json && !o.quiet && (o.verbose || !io.isTTY);

@@ -22,12 +22,22 @@ const MARK = '@@kbootstrap-check';
 
 /** One script that runs every check in its own subshell and marks where each output starts and ends. */
 export function batchScript(checks: CheckRequest[]): string {
-  const parts = checks.map((c) => [
+  return withPrelude(batchBody(checks));
+}
+
+/** The checks of batchScript without the prelude (for a script that carries it already). */
+export function batchBody(checks: CheckRequest[]): string {
+  return checks.map((c) => [
     `printf '%s\\n' ${shq(`${MARK} begin ${c.step}`)}`,
     `( ${c.script.trimEnd()}\n) </dev/null 2>&1`,
     `printf '%s %s\\n' ${shq(`${MARK} end ${c.step}`)} "$?"`,
-  ].join('\n'));
-  return withPrelude(parts.join('\n'));
+  ].join('\n')).join('\n');
+}
+
+/** What a script printed before its batch of checks began (the OS facts and the lock's answer, in the connect round trip). */
+export function beforeBatch(stdout: string): string {
+  const i = stdout.indexOf(`\n${MARK} begin `);
+  return i < 0 ? stdout : stdout.slice(0, i + 1);
 }
 
 export function parseBatch(checks: CheckRequest[], stdout: string): CheckOutput[] {

@@ -3,12 +3,13 @@
  * plan, converge from nothing, a second up that changes nothing, plan again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LAB_SKIP_REASON } from '../lab/support.js';
 import { labDown, labExec, labUp, simCalls, upperDir } from '../lab/lab.js';
 import { kb, changed, notOk } from './cli.js';
 import { writeInventory } from './inventory.js';
+import { factsDir } from '../../src/run/facts-cache.js';
 
 const SECRET = /\b[a-z0-9]{6}\.[a-z0-9]{16}\b|sha256:[a-f0-9]{64}|\b[a-f0-9]{64}\b/;
 
@@ -79,11 +80,28 @@ describe.skipIf(!!LAB_SKIP_REASON)('up on a mixed 3-host lab', () => {
     expect(r.code).toBe(0);
     expect(changed(r)).toEqual([]);
     expect(notOk(r)).toEqual([]);
-    // one for the OS facts, one for every check
-    expect(r.json!.hosts.map((h) => h.roundTrips)).toEqual([2, 2, 2]);
+    // one: the OS facts (and the run lock) and every check, rendered for the facts the converge cached
+    expect(r.json!.hosts.map((h) => h.roundTrips)).toEqual([1, 1, 1]);
     for (const h of ['lab-01', 'lab-02', 'lab-03']) {
       expect(simCalls(h).slice(before[h]).filter((c) => c.mutating), h).toEqual([]);
     }
+  });
+
+  it('cached facts that are no longer true are not used: the checks rendered for them are sent again for the real ones', async () => {
+    // each host's cache now holds another host's OS (CentOS 7 -> Ubuntu 22.04 -> Rocky 9 -> CentOS 7)
+    const files = readdirSync(factsDir()).filter((f) => f.endsWith('.json')).map((f) => join(factsDir(), f));
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    const texts = files.map((f) => readFileSync(f, 'utf8'));
+    files.forEach((f, i) => writeFileSync(f, texts[(i + 1) % texts.length]!));
+    const before = Object.fromEntries(['lab-01', 'lab-02', 'lab-03'].map((h) => [h, simCalls(h).length]));
+    const r = await kb(['up', inv, '--output', 'json']);
+    expect(notOk(r)).toEqual([]);
+    expect(changed(r)).toEqual([]);
+    expect(r.json!.hosts.map((h) => h.roundTrips)).toEqual([2, 2, 2]);
+    for (const h of ['lab-01', 'lab-02', 'lab-03']) expect(simCalls(h).slice(before[h]).filter((c) => c.mutating), h).toEqual([]);
+    // and the cache holds the truth again
+    const again = await kb(['up', inv, '--output', 'json']);
+    expect(again.json!.hosts.map((h) => h.roundTrips)).toEqual([1, 1, 1]);
   });
 
   it('plan agrees: nothing would change, exit 0', async () => {
