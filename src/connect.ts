@@ -10,7 +10,7 @@
 import type { HostSpec } from './inventory/model.js';
 import { Host } from './host/host.js';
 import { factsScript, parseFactsOutput, UnsupportedOsError } from './host/facts.js';
-import { sshConnect, type SshOptions } from './ssh/transport.js';
+import { ConnectionLostError, sshConnect, type SshOptions } from './ssh/transport.js';
 import { KbError } from './errors.js';
 import { tail } from './transport/remote-error.js';
 import type { Transport } from './transport/types.js';
@@ -45,11 +45,19 @@ export async function connectHost(spec: HostSpec, o: SshOptions, ctx: ConnectCon
     const coalesced = new CoalescingTransport(t, spec.name);
     const transport = ctx.lock?.mode === 'take' ? new LockedTransport(coalesced) : coalesced;
     const cached = prefetch ? ctx.facts?.get(spec) : undefined;
-    const checks = cached && prefetch ? prefetch(new Host(spec, transport, cached, ctx.redactor)) : [];
-    let script = ctx.lock ? `${factsScript()}${lockScript(ctx.lock)}` : factsScript();
-    // the checks run whatever the facts part did; they only read
-    if (checks.length) script += `set +euo pipefail\n${batchBody(checks)}\n`;
-    const res = await t.exec(script, { step: 'connect', mutates: false });
+    let checks = cached && prefetch ? prefetch(new Host(spec, transport, cached, ctx.redactor)) : [];
+    const script = ctx.lock ? `${factsScript()}${lockScript(ctx.lock)}` : factsScript();
+    let res;
+    try {
+      // after the facts and the lock the checks run, options off as in a batch; they only read
+      res = await t.exec(checks.length ? `${script}set +euo pipefail\n${batchBody(checks)}\n` : script, { step: 'connect', mutates: false });
+    } catch (e) {
+      if (!checks.length || e instanceof ConnectionLostError) throw e;
+      // a check that hangs (or anything else that stopped the whole script) is its step's failure, as
+      // without the prefetch: read the facts alone and let the runner send its checks
+      checks = [];
+      res = await t.exec(script, { step: 'connect', mutates: false });
+    }
     const head = beforeBatch(res.stdout);
     // (the checks end with a printf: a failure here is the facts' or the lock's, as without them)
     if (res.code !== 0) throw new KbError(`${spec.name}: cannot read /etc/os-release: ${tail(res.stderr, 2)}`);
@@ -64,7 +72,7 @@ export async function connectHost(spec: HostSpec, o: SshOptions, ctx: ConnectCon
     if (judged.error) throw judged.error;
     const host = new Host(spec, transport, facts, ctx.redactor);
     if (judged.warning) host.notices.push(judged.warning);
-    if (cached && sameFacts(cached, facts)) {
+    if (cached && checks.length && sameFacts(cached, facts)) {
       try {
         host.prefetched = { checks, outputs: parseBatch(checks, res.stdout) };
       } catch {

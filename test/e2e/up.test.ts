@@ -10,6 +10,7 @@ import { labDown, labExec, labUp, simCalls, upperDir } from '../lab/lab.js';
 import { kb, changed, notOk } from './cli.js';
 import { writeInventory } from './inventory.js';
 import { factsDir } from '../../src/run/facts-cache.js';
+import { assumedFacts } from '../../src/os/index.js';
 
 const SECRET = /\b[a-z0-9]{6}\.[a-z0-9]{16}\b|sha256:[a-f0-9]{64}|\b[a-f0-9]{64}\b/;
 
@@ -88,11 +89,13 @@ describe.skipIf(!!LAB_SKIP_REASON)('up on a mixed 3-host lab', () => {
   });
 
   it('cached facts that are no longer true are not used: the checks rendered for them are sent again for the real ones', async () => {
-    // each host's cache now holds another host's OS (CentOS 7 -> Ubuntu 22.04 -> Rocky 9 -> CentOS 7)
+    // every cached host now claims the other family's OS: checks rendered for it would read the wrong package manager
     const files = readdirSync(factsDir()).filter((f) => f.endsWith('.json')).map((f) => join(factsDir(), f));
     expect(files.length).toBeGreaterThanOrEqual(3);
-    const texts = files.map((f) => readFileSync(f, 'utf8'));
-    files.forEach((f, i) => writeFileSync(f, texts[(i + 1) % texts.length]!));
+    for (const f of files) {
+      const was = JSON.parse(readFileSync(f, 'utf8')) as { family: string };
+      writeFileSync(f, JSON.stringify({ ...assumedFacts(was.family === 'rhel' ? 'ubuntu22.04' : 'centos7'), assumed: false }));
+    }
     const before = Object.fromEntries(['lab-01', 'lab-02', 'lab-03'].map((h) => [h, simCalls(h).length]));
     const r = await kb(['up', inv, '--output', 'json']);
     expect(notOk(r)).toEqual([]);
