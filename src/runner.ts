@@ -218,8 +218,9 @@ export class Runner {
     const wanted = this.initialWanted(spec, host);
     if (!wanted.length) return;
     try {
+      const readAt = this.cache.clock();
       const results = await this.batch(host, wanted);
-      wanted.forEach(({ step, phase }, i) => this.cache.set(spec.name, step.id, phase.clusterWide, results[i]!));
+      wanted.forEach(({ step }, i) => this.cache.set(spec.name, step.id, results[i]!, readAt));
     } catch (e) {
       // the first step pays for it: the rest of this host will not run
       const msg = host.redactor.redact((e as Error).message);
@@ -232,8 +233,9 @@ export class Runner {
   private async check(step: AnyStep, host: Host, phase: Phase, ctx: StepContext): Promise<CheckResult<unknown>> {
     const cached = this.cache.get(host.name, step.id, phase.clusterWide);
     if (cached) return cached;
+    const readAt = this.cache.clock();
     const [result] = await this.batch(host, [{ step, ctx }]);
-    this.cache.set(host.name, step.id, phase.clusterWide, result!);
+    this.cache.set(host.name, step.id, result!, readAt);
     return result!;
   }
 
@@ -278,13 +280,15 @@ export class Runner {
         return;
       }
       // what the apply makes stale on this host: this step's check and those of the steps after it that depend on it
-      const recheck = [{ step, phase, ctx }, ...this.dependentsToRun(spec, host, step)];
+      const recheck = [{ step, phase, ctx }, ...this.dependentsToRun(spec, host, step, phase)];
       const r = this.requests(recheck);
       let trailing: CheckOutput[] | undefined;
-      await step.apply(this.trailing(host, step.id, ctx, r.checks, (outs) => { trailing = outs; }), before.found);
+      // stale from the start of the apply: a read that overlaps an apply elsewhere stays stale for cluster-wide checks
       this.cache.applied(spec.name, step.id);
+      const readAt = this.cache.clock();
+      await step.apply(this.trailing(host, step.id, ctx, r.checks, (outs) => { trailing = outs; }), before.found);
       const results = r.results(trailing ?? await host.checkBatch(r.checks));
-      recheck.forEach((w, i) => this.cache.set(spec.name, w.step.id, w.phase.clusterWide, results[i]!));
+      recheck.forEach((w, i) => this.cache.set(spec.name, w.step.id, results[i]!, readAt));
       const after = results[0]!;
       if (!after.done) throw new KbError(`${spec.name}: ${step.id}: still not done after apply: ${after.reason}`);
       this.rec.record({ ...base, status: 'changed', reason: before.reason, ms: Date.now() - t0 });
@@ -295,14 +299,18 @@ export class Runner {
     }
   }
 
-  /** The host-local steps still to run on this host that require `step` (their cached checks go stale when it applies). */
-  private dependentsToRun(spec: HostSpec, host: Host, step: AnyStep): { step: AnyStep; phase: Phase; ctx: StepContext }[] {
+  /**
+   * The checks an apply of `step` makes stale that this host still needs: those of the host-local steps
+   * still to run here that require it, and, in a cluster-wide phase, those of the phase's later steps
+   * here (every cluster-wide check is stale after an apply; in the same phase nothing else runs between).
+   */
+  private dependentsToRun(spec: HostSpec, host: Host, step: AnyStep, current: Phase): { step: AnyStep; phase: Phase; ctx: StepContext }[] {
     const deps = this.cache.dependentsOn(step.id);
     const out: { step: AnyStep; phase: Phase; ctx: StepContext }[] = [];
     for (const phase of this.plan.phases) {
-      if (phase.clusterWide || !phase.hosts.includes(spec)) continue;
+      if (!phase.hosts.includes(spec) || (phase.clusterWide && phase !== current)) continue;
       for (const s of stepsFor(phase, spec, this.inv)) {
-        if (!deps.has(s.id) || s.id === step.id || this.rec.has(spec.name, s.id) || out.some((w) => w.step.id === s.id)) continue;
+        if (!(phase.clusterWide || deps.has(s.id)) || s.id === step.id || this.rec.has(spec.name, s.id) || out.some((w) => w.step.id === s.id)) continue;
         const ctx = this.context(host, s);
         if (!s.skip?.(ctx)) out.push({ step: s, phase, ctx });
       }

@@ -47,8 +47,17 @@ export class CheckCache {
     return e.result;
   }
 
-  set(host: string, step: string, _clusterWide: boolean, result: CheckResult<unknown>): void {
-    this.entries.set(`${host}/${step}`, { result, at: this.globalApplies, stale: false });
+  /** How many applies there have been anywhere: take it before a read, and give it to set(). */
+  clock(): number {
+    return this.globalApplies;
+  }
+
+  /**
+   * A check's result, read after `readAt` applies: an apply elsewhere while it was being read
+   * leaves it stale for a cluster-wide check (it may not show that apply).
+   */
+  set(host: string, step: string, result: CheckResult<unknown>, readAt: number): void {
+    this.entries.set(`${host}/${step}`, { result, at: readAt, stale: false });
   }
 
   /** The steps whose checks an apply of `step` makes stale (besides cluster-wide ones). */
