@@ -9,9 +9,10 @@ function host(writeFails = false) {
   const stdins: (string | undefined)[] = [];
   const inner = new FakeTransport({}, (script: string, opts: ExecOptions): ExecResult => {
     stdins.push(opts.stdin);
-    if (!script.startsWith('kb_write ')) return { code: 0, stdout: 'plain\n', stderr: '' };
-    if (writeFails) return { code: 1, stdout: '', stderr: 'mv: cannot move: Read-only file system\n' };
-    return { code: 0, stdout: `@@kbootstrap-written\n${script.includes('@@kbootstrap-check') ? '@@kbootstrap-check begin crictl\nok\n@@kbootstrap-check end crictl 0\n' : 'ran\n'}`, stderr: '' };
+    if (!script.includes('kb_write ')) return { code: 0, stdout: 'plain\n', stderr: '' };
+    // the shell ends at the failed write (set -e); the EXIT trap says so
+    if (writeFails) return { code: 1, stdout: '', stderr: 'mv: cannot move: Read-only file system\n@@kbootstrap-not-written\n' };
+    return { code: 0, stdout: script.includes('@@kbootstrap-check') ? '@@kbootstrap-check begin crictl\nok\n@@kbootstrap-check end crictl 0\n' : 'ran\n', stderr: '' };
   });
   return { inner, stdins, t: new CoalescingTransport(inner, 'lab-01') };
 }
@@ -24,7 +25,7 @@ describe('CoalescingTransport', () => {
     const r = await t.exec('systemctl restart containerd', { step: 'crictl', mutates: true });
     expect(r.stdout).toBe('ran\n');
     expect(inner.stats.roundTrips).toBe(1);
-    expect(inner.calls[0]!.detail).toMatch(/^kb_write \/etc\/crictl.yaml 0644 root:root\n.*\nsystemctl restart containerd$/s);
+    expect(inner.calls[0]!.detail).toMatch(/^trap .* EXIT\nkb_write \/etc\/crictl.yaml 0644 root:root\ntrap - EXIT\nsystemctl restart containerd$/);
     expect(stdins).toEqual(['runtime-endpoint: x\n']);
   });
 

@@ -12,7 +12,8 @@ import { RemoteCommandError, tail } from '../transport/remote-error.js';
 import { batchBody, parseBatch, writeCommand } from '../shell/prelude.js';
 import type { CheckOutput, CheckRequest, ExecOptions, ExecResult, Transport, UploadOptions } from '../transport/types.js';
 
-const WRITTEN = '@@kbootstrap-written';
+/** printed on stderr by the carrying command when it ends before the file was written */
+const NOT_WRITTEN = '@@kbootstrap-not-written';
 
 interface Pending { content: string; dest: string; opts: UploadOptions }
 
@@ -31,14 +32,18 @@ export class CoalescingTransport implements Transport {
     if (p) await this.inner.upload(p.content, p.dest, p.opts);
   }
 
-  /** The kept file's write, then `script`, in one command; its stdout is what came after the write. */
+  /**
+   * The kept file's write, then `script`, in one command. The write is a plain command under
+   * set -e, as alone; an EXIT trap set before it says on stderr when the shell ended first.
+   */
   private async carried(p: Pending, script: string, opts: ExecOptions): Promise<ExecResult> {
     this.pending = undefined;
-    const head = `${writeCommand(p.dest, p.opts.mode, p.opts.owner)}\nprintf '%s\\n' '${WRITTEN}'\n`;
+    const head = `trap 'printf "%s\\n" ${NOT_WRITTEN} >&2' EXIT\n${writeCommand(p.dest, p.opts.mode, p.opts.owner)}\ntrap - EXIT\n`;
     const res = await this.inner.exec(`${head}${script}`, { ...opts, stdin: p.content, secrets: [...(opts.secrets ?? []), ...(p.opts.secrets ?? [])] });
-    const mark = res.stdout.startsWith(`${WRITTEN}\n`) ? 0 : res.stdout.indexOf(`\n${WRITTEN}\n`);
-    if (mark < 0) throw new RemoteCommandError(this.host, p.opts.step, `write ${p.dest}`, res.code || 1, tail(res.stderr));
-    return { ...res, stdout: res.stdout.slice(mark === 0 ? WRITTEN.length + 1 : mark + WRITTEN.length + 2) };
+    if (res.code !== 0 && res.stderr.includes(NOT_WRITTEN)) {
+      throw new RemoteCommandError(this.host, p.opts.step, `write ${p.dest}`, res.code, tail(res.stderr.split('\n').filter((l) => l !== NOT_WRITTEN).join('\n')));
+    }
+    return res;
   }
 
   async exec(script: string, opts: ExecOptions): Promise<ExecResult> {
