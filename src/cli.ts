@@ -245,6 +245,15 @@ Exit codes:
       setCode(EXIT.ok);
     });
 
+  program.command('versions')
+    .description('the versions table: supported Kubernetes minors, add-on releases and OS releases kbootstrap knows, with sources')
+    .addOption(new Option('--output <format>', 'text or json (json has every row with its sources)').choices(['text', 'json']).default('text'))
+    .action(async (o: { output: string }) => {
+      const { matrixJson, matrixText } = await import('./versions/matrix.js');
+      io.out(o.output === 'json' ? JSON.stringify(matrixJson(), null, 2) + '\n' : matrixText());
+      setCode(EXIT.ok);
+    });
+
   return program;
 }
 

@@ -1,9 +1,6 @@
 /** Defaults that more than one place needs: the CLI, the inventory loader, the dry run and the steps read them here. */
 export const DEFAULTS = {
-  /** cri-dockerd release used with containerRuntime: docker */
-  criDockerdVersion: '0.3.16',
-  /** CNI plugin releases kbootstrap is tested with */
-  cniVersion: { calico: 'v3.28.2', flannel: 'v0.25.7' },
+  // add-on releases (calico, flannel, kube-vip, cri-dockerd) are chosen per minor by the versions table (src/versions)
   /** limit for a remote command that has none of its own (--command-timeout) */
   commandTimeoutSeconds: 600,
   /** how long verify waits for Ready nodes and running kube-system pods (--verify-timeout) */

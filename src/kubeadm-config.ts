@@ -3,10 +3,11 @@ import { stringify } from 'yaml';
 import type { ClusterSpec, HostSpec } from './inventory/model.js';
 import { criSocket } from './kube/runtime.js';
 import type { JoinSecrets } from './run/join-credentials.js';
+import { kubeadmApiVersion as apiForMinor } from './versions/index.js';
 
-/** v1beta4 from 1.31 on (v1beta3 is deprecated there); v1beta3 before. */
+/** v1beta4 where the minor's kubeadm reads it (1.31 on; the only one from 1.37), v1beta3 before: the versions table's kubeadmApis. */
 export function kubeadmApiVersion(cluster: ClusterSpec): string {
-  return cluster.minor >= 31 ? 'kubeadm.k8s.io/v1beta4' : 'kubeadm.k8s.io/v1beta3';
+  return apiForMinor(cluster.minor);
 }
 
 function docs(...objs: object[]): string {

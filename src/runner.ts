@@ -23,6 +23,7 @@ import type { CheckOutput } from './transport/types.js';
 import { firstControlPlane } from './inventory/model.js';
 import { KbError } from './errors.js';
 import { hostRequirements } from './kube/host-requirements.js';
+import { osRowFor, osWarning } from './versions/index.js';
 
 export type { StepOutcome, RunEvent, RunResult } from './run/events.js';
 import type { RunEvent, RunResult } from './run/events.js';
@@ -126,7 +127,8 @@ export class Runner {
       const host = this.hosts.get(spec.name);
       if (!host) continue;
       const v = hostRequirements(host.facts, this.inv.cluster.minor);
-      for (const w of v.warnings) this.rec.warn(`${spec.name}: ${w}`);
+      const os = osWarning(osRowFor(host.facts.osId, host.facts.versionId));
+      for (const w of [...(os ? [os] : []), ...v.warnings]) this.rec.warn(`${spec.name}: ${w}`);
       if (!v.refusals.length) continue;
       refused = true;
       const why = `${host.facts.prettyName} cannot run Kubernetes ${this.inv.cluster.minorVersion}: ${v.refusals.join('; ')}`;

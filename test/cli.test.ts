@@ -33,7 +33,10 @@ function kb(args: string[], opts: { input?: string; cwd?: string; uid?: number; 
     encoding: 'utf8', input: opts.input ?? '', cwd: opts.cwd, uid: opts.uid, timeout: 20_000,
     env: { ...process.env, COLUMNS: '80', ...opts.env },
   });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t0 };
+  // the example inventories pin minors past their end of life on purpose (CentOS 7 runs nothing newer than 1.31):
+  // that warning has its own test (test/versions-table.test.ts) and is left out here
+  const stderr = r.stderr.split('\n').filter((l) => !/^\S+:\d+:\d+ warning: cluster\.kubernetesVersion: Kubernetes 1\.\d+ (reached its end of life|is past its end of life)/.test(l)).join('\n');
+  return { code: r.status, stdout: r.stdout, stderr, ms: Date.now() - t0 };
 }
 
 const lines = (s: string) => s.split('\n').filter((l) => l.trim() !== '');
@@ -240,9 +243,10 @@ describe('stack traces and hangs become one line, exit 2 (issue 13 point 4)', ()
     for (let i = 1; i < 10; i++) bomb.push(`b${i}: &b${i} [${Array(9).fill(i === 1 ? '*a' : `*b${i - 1}`).join(',')}]`);
     expectOneLineRefusal(kb(['validate', '-'], { input: bomb.join('\n') + '\n' }), /^<stdin>:1:1 YAML aliases expand too far/);
   });
-  it('up --dry-run --os ubuntu24.04 with docker on hosts without os:', () => {
+  it('up --dry-run --os ubuntu26.04 with docker on hosts without os:', () => {
+    // cri-dockerd 0.4.10 (the example's) builds .debs up to noble, none for resolute
     const inv = inventoryWithout(DOCKER, /^\s+os:/, tmp());
-    expectOneLineRefusal(kb(['up', inv, '--dry-run', '--os', 'ubuntu24.04']), /^kbootstrap: dry run: cannot render .*cri-dockerd publishes no package for Ubuntu 24\.04/);
+    expectOneLineRefusal(kb(['up', inv, '--dry-run', '--os', 'ubuntu26.04']), /^kbootstrap: dry run: cannot render .*cri-dockerd 0\.4\.10 publishes no package for Ubuntu 26\.04/);
   });
   it('several YAML documents', () => {
     expectOneLineRefusal(kb(['validate', '-'], { input: `${ONE_HOST}---\n${ONE_HOST}---\n${ONE_HOST}` }), /^<stdin>:7:1 the file holds 3 YAML documents \(separated by ---\); an inventory is one$/);

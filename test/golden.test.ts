@@ -2,7 +2,7 @@
  * Golden files are the specification of what kbootstrap runs on a host.
  * Regenerate with `npm run golden:update`, then read the diff as a reviewer.
  */
-import { CNI_MANIFEST_SHA256 } from '../src/kube/cni-versions.js';
+import { ADDONS } from '../src/versions/index.js';
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -69,7 +69,7 @@ describe.each(INVENTORIES)('inventories/%s', (file) => {
 
   it('golden scripts hold no secrets, only placeholders', () => {
     // the digests downloads are checked against are public (pinned by kbootstrap, or the inventory's own)
-    const publicDigests = [...Object.values(CNI_MANIFEST_SHA256), '0'.repeat(64)];
+    const publicDigests = [...ADDONS.flatMap((r) => (r.manifestSha256 ? [r.manifestSha256] : [])), '0'.repeat(64)];
     for (const f of readdirSync(goldenDir)) {
       const text = publicDigests.reduce((t, d) => t.split(d).join('<public digest>'), readFileSync(join(goldenDir, f), 'utf8'));
       expect(text).not.toMatch(/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/); // bootstrap token
@@ -84,15 +84,18 @@ describe.each(INVENTORIES)('inventories/%s', (file) => {
  * The whole upgrade, per host, as bash: inventories with every kind of node
  * (first control plane, other control planes, workers), behind an external
  * load balancer and behind kube-vip (whose VIP each control plane hands over
- * before kubeadm restarts its API server), each asked to go to 1.31.2.
+ * before kubeadm restarts its API server), each asked to go to the minor after
+ * its own (rocky-ha 1.36 -> 1.37.1, ubuntu-kube-vip 1.35 -> 1.36.4).
  */
-describe.each(['rocky-ha', 'ubuntu-kube-vip'])('kbootstrap upgrade --dry-run of inventories/%s.yaml to 1.31.2', (name) => {
+const UPGRADE_TO: Record<string, string> = { 'rocky-ha': '1.37.1', 'ubuntu-kube-vip': '1.36.4' };
+describe.each(['rocky-ha', 'ubuntu-kube-vip'])('kbootstrap upgrade --dry-run of inventories/%s.yaml to the next minor', (name) => {
+  const to = UPGRADE_TO[name]!;
   const goldenDir = join(ROOT, 'test', 'golden', `upgrade-${name}`);
 
   it('renders every host to its golden script, and they pass bash -n and shellcheck', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kb-golden-'));
     const file = join(dir, `${name}.yaml`);
-    writeFileSync(file, readFileSync(join(ROOT, 'inventories', `${name}.yaml`), 'utf8').replace(/kubernetesVersion: "[^"]+"/, 'kubernetesVersion: "1.31.2"'));
+    writeFileSync(file, readFileSync(join(ROOT, 'inventories', `${name}.yaml`), 'utf8').replace(/kubernetesVersion: "[^"]+"/, `kubernetesVersion: "${to}"`));
     const { inventory } = loadInventoryFile(file);
     rmSync(dir, { recursive: true, force: true });
     inventory.file = `inventories/${name}.yaml`;
@@ -119,7 +122,7 @@ describe.each(['rocky-ha', 'ubuntu-kube-vip'])('kbootstrap upgrade --dry-run of 
     }
     // kubeadm's order: apply on the first control plane only, upgrade node on the others, every node drained through the first control plane
     const text = (n: string) => hosts.find((h) => h.host === n)!.script;
-    expect(text('cp-1')).toContain("kubeadm upgrade apply v1.31.2 -y");
+    expect(text('cp-1')).toContain(`kubeadm upgrade apply v${to} -y`);
     expect(text('cp-2')).toContain('kubeadm upgrade node');
     expect(text('cp-2')).not.toContain('kubeadm upgrade apply');
     expect(text('worker-1')).toContain('kubeadm upgrade node');

@@ -39,7 +39,7 @@ function errors(text: string, file = 'lab.yaml'): string[] {
   return [];
 }
 
-const withCluster = (lines: string) => edit('  kubeProxyMode: ipvs', `  kubeProxyMode: ipvs\n${lines}`);
+const withCluster = (lines: string) => edit('  kubeProxyMode: iptables', `  kubeProxyMode: iptables\n${lines}`);
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** An inventory in a fresh directory (with the given files beside it); returns its path. */
@@ -113,11 +113,11 @@ describe('plain http is refused unless the inventory allows it', () => {
   it.each([
     ['packageMirror', 'packageMirror: aliyun', 'packageMirror: http://mirror.example.com', 'lab.yaml:8:18 cluster.packageMirror'],
     ['cni.manifest', 'cni: { plugin: calico }', 'cni: { plugin: calico, manifest: "http://example.com/calico.yaml", sha256: "' + 'a'.repeat(64) + '" }', 'lab.yaml:10:36 cluster.cni.manifest'],
-    ['criDockerd.url', 'containerRuntime: containerd', `containerRuntime: docker\n  criDockerd: { url: "http://example.com/cri-dockerd", sha256: { cri-dockerd_0.3.16.3-0.ubuntu-jammy_amd64.deb: "${'a'.repeat(64)}" } }`, 'lab.yaml:10:22 cluster.criDockerd.url'],
+    ['criDockerd.url', 'containerRuntime: containerd', `containerRuntime: docker\n  criDockerd: { url: "http://example.com/cri-dockerd", sha256: { cri-dockerd_0.4.10.3-0.ubuntu-jammy_amd64.deb: "${'a'.repeat(64)}" } }`, 'lab.yaml:10:22 cluster.criDockerd.url'],
   ])('%s', (_name, from, to, where) => {
     const text = edit(from, to);
     expect(errors(text)).toEqual([expect.stringMatching(new RegExp(`^${where.replace(/\./g, '\\.')}: plain http:// lets anyone on the way change what the hosts install: use https, or set cluster.allowInsecureHttp: true`))]);
-    expect(errors(text.replace('  kubeProxyMode: ipvs', '  kubeProxyMode: ipvs\n  allowInsecureHttp: true'))).toEqual([]);
+    expect(errors(text.replace('  kubeProxyMode: iptables', '  kubeProxyMode: iptables\n  allowInsecureHttp: true'))).toEqual([]);
   });
 });
 
@@ -271,14 +271,14 @@ describe('repository signing keys: installed only with a trusted fingerprint, wh
 });
 
 describe('cri-dockerd: installed only with the sha256 the inventory gives', () => {
-  const file = 'cri-dockerd_0.3.16.3-0.ubuntu-jammy_amd64.deb';
+  const file = 'cri-dockerd_0.4.10.3-0.ubuntu-jammy_amd64.deb';
   const pkg = join(mkdtempSync(join(tmpdir(), 'kb-pkg-')), file);
   writeFileSync(pkg, 'a cri-dockerd package\n');
   const docker = (digest: string) => parseInventory(edit('containerRuntime: containerd', `containerRuntime: docker\n  criDockerd: { url: "https://files.example.com/cri-dockerd", sha256: { ${file}: "${digest}" } }`), 'lab.yaml').inventory.cluster;
 
   it('a docker inventory without digests is refused, naming the field', () => {
     expect(errors(edit('packageMirror: aliyun', 'packageMirror: upstream').replace('containerRuntime: containerd', 'containerRuntime: docker')))
-      .toEqual([expect.stringMatching(/^lab\.yaml:9:21 cluster\.criDockerd\.sha256: docker installs cri-dockerd 0\.3\.16 from a release file, and its project publishes no checksum kbootstrap could pin: set cluster\.criDockerd\.sha256/)]);
+      .toEqual([expect.stringMatching(/^lab\.yaml:9:21 cluster\.criDockerd\.sha256: docker installs cri-dockerd 0\.4\.10 from a release file, and its project publishes no checksum kbootstrap could pin: set cluster\.criDockerd\.sha256/)]);
   });
 
   it('a package with another digest is not installed', () => {
@@ -286,8 +286,8 @@ describe('cri-dockerd: installed only with the sha256 the inventory gives', () =
     expect(r.code).toBe(1);
     expect(r.calls).toBe('');
     expect(r.stderr).toContain(`https://files.example.com/cri-dockerd/${file} has sha256 ${sha('a cri-dockerd package\n')}, not sha256 ${'0'.repeat(64)} (cluster.criDockerd.sha256): not installed`);
-    const el = runLocal(rhel.criDockerdInstall({ ...docker('0'.repeat(64)), criDockerd: { version: '0.3.16', url: 'https://files.example.com/cri-dockerd', sha256: { 'cri-dockerd-0.3.16-3.el8.x86_64.rpm': '0'.repeat(64) } } }, assumedFacts('rocky9')),
-      { 'https://files.example.com/cri-dockerd/cri-dockerd-0.3.16-3.el8.x86_64.rpm': pkg }, ['yum']);
+    const el = runLocal(rhel.criDockerdInstall({ ...docker('0'.repeat(64)), criDockerd: { version: '0.4.10', url: 'https://files.example.com/cri-dockerd', sha256: { 'cri-dockerd-0.4.10-3.el9.x86_64.rpm': '0'.repeat(64) } } }, assumedFacts('rocky9')),
+      { 'https://files.example.com/cri-dockerd/cri-dockerd-0.4.10-3.el9.x86_64.rpm': pkg }, ['yum']);
     expect(el.code).toBe(1);
     expect(el.calls).toBe('');
   });
@@ -299,7 +299,7 @@ describe('cri-dockerd: installed only with the sha256 the inventory gives', () =
   });
 
   it('a host whose package has no digest is refused before anything is fetched', () => {
-    expect(() => debian.criDockerdInstall(docker(sha('x')), assumedFacts('debian12'))).toThrow('cri-dockerd: cluster.criDockerd.sha256 has no digest for cri-dockerd_0.3.16.3-0.debian-bookworm_amd64.deb, the package this host installs');
+    expect(() => debian.criDockerdInstall(docker(sha('x')), assumedFacts('debian12'))).toThrow('cri-dockerd: cluster.criDockerd.sha256 has no digest for cri-dockerd_0.4.10.3-0.debian-bookworm_amd64.deb, the package this host installs');
   });
 });
 
@@ -312,7 +312,7 @@ describe('CNI manifests fetched by URL: applied only with the expected sha256', 
     expect(errors(edit('cni: { plugin: calico }', `cni: { plugin: calico, manifest: "${url}" }`)))
       .toEqual([`lab.yaml:10:36 cluster.cni.sha256: kbootstrap knows no sha256 for ${url}: set cluster.cni.sha256 to the digest of the manifest you checked (sha256sum), or give a local file as cluster.cni.manifest`]);
     expect(errors(edit('cni: { plugin: calico }', 'cni: { plugin: flannel }')))
-      .toEqual(['lab.yaml:10:18 cluster.cni.sha256: kbootstrap knows no sha256 for https://github.com/flannel-io/flannel/releases/download/v0.25.7/kube-flannel.yml: set cluster.cni.sha256 to the digest of the manifest you checked (sha256sum), or give a local file as cluster.cni.manifest']);
+      .toEqual(['lab.yaml:10:18 cluster.cni.sha256: kbootstrap knows no sha256 for https://github.com/flannel-io/flannel/releases/download/v0.28.9/kube-flannel.yml: set cluster.cni.sha256 to the digest of the manifest you checked (sha256sum), or give a local file as cluster.cni.manifest']);
     expect(errors(edit('cni: { plugin: calico }', `cni: { plugin: calico, manifest: "${url}", sha256: "${sha('x')}" }`))).toEqual([]);
     // the default calico release has its digest pinned
     expect(errors(BASE)).toEqual([]);

@@ -121,7 +121,7 @@ describe('init', () => {
     ]);
     const file2 = join(dir, 'second.yaml');
     expect(await init(file2, {}, w2, p2)).toBe(0);
-    expect(o.out).toContain(`wrote ${file2}: 1 host, Kubernetes 1.30.4`);
+    expect(o.out).toContain(`wrote ${file2}: 1 host, Kubernetes 1.36.4`); // the versions table's default
     expect(loadInventoryFile(file2).inventory.cluster.containerRuntime).toBe('docker');
     expect(loadInventoryFile(file2).inventory.cluster.criDockerd.sha256).toEqual({ 'cri-dockerd_0.3.16.3-0.ubuntu-jammy_amd64.deb': 'ab'.repeat(32) });
   });

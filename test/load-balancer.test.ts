@@ -96,9 +96,9 @@ describe('load-balancer step', () => {
   });
 
   it('the image: pinned from ghcr.io, from a mirror imageRepository, or the inventory\'s', () => {
-    expect(kubeVipManifest(inv.cluster, 'eth0', 'admin.conf').content).toContain('image: ghcr.io/kube-vip/kube-vip:v0.8.9\n');
+    expect(kubeVipManifest(inv.cluster, 'eth0', 'admin.conf').content).toContain('image: ghcr.io/kube-vip/kube-vip:v1.2.3\n');
     const mirror = { ...inv.cluster, imageRepository: 'registry.aliyuncs.com/google_containers' };
-    expect(kubeVipManifest(mirror, 'eth0', 'admin.conf').content).toContain('image: registry.aliyuncs.com/google_containers/kube-vip:v0.8.9\n');
+    expect(kubeVipManifest(mirror, 'eth0', 'admin.conf').content).toContain('image: registry.aliyuncs.com/google_containers/kube-vip:v1.2.3\n');
     const own = { ...inv.cluster, loadBalancer: { ...inv.cluster.loadBalancer!, image: 'reg.local/kube-vip:v0.8.7' } };
     expect(kubeVipManifest(own, 'eth0', 'admin.conf').content).toContain('image: reg.local/kube-vip:v0.8.7\n');
   });
@@ -144,8 +144,10 @@ describe('control-plane joins after the uploaded certificates expired (2 h)', ()
 describe('API server certificate SANs', () => {
   it('hold the VIP with a load balancer, in v1beta4 and v1beta3', () => {
     expect(apiServerCertSANs(inv.cluster)).toEqual(['192.168.70.100']);
-    expect(initConfig(inv.cluster, inv.hosts[0]!)).toContain('apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nclusterName: rocky-kube-vip\nkubernetesVersion: v1.31.2\ncontrolPlaneEndpoint: 192.168.70.100:6443\napiServer:\n  certSANs:\n    - 192.168.70.100\n');
-    expect(initConfig(ubuntu.cluster, ubuntu.hosts[0]!)).toContain('apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nclusterName: ubuntu-kube-vip\nkubernetesVersion: v1.30.4\ncontrolPlaneEndpoint: 192.168.80.100:6443\napiServer:\n  certSANs:\n    - 192.168.80.100\n');
+    expect(initConfig(inv.cluster, inv.hosts[0]!)).toContain('apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nclusterName: rocky-kube-vip\nkubernetesVersion: v1.35.9\ncontrolPlaneEndpoint: 192.168.70.100:6443\napiServer:\n  certSANs:\n    - 192.168.70.100\n');
+    // the example is on 1.35 (v1beta4); the same cluster on 1.30, whose kubeadm reads v1beta3 only
+    const ubuntu130 = { ...ubuntu.cluster, kubernetesVersion: '1.30.4', minor: 30, minorVersion: 'v1.30' };
+    expect(initConfig(ubuntu130, ubuntu.hosts[0]!)).toContain('apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nclusterName: ubuntu-kube-vip\nkubernetesVersion: v1.30.4\ncontrolPlaneEndpoint: 192.168.80.100:6443\napiServer:\n  certSANs:\n    - 192.168.80.100\n');
     expect(initConfig(exampleInventory('lab').cluster, exampleInventory('lab').hosts[0]!)).not.toContain('certSANs');
   });
 });

@@ -78,3 +78,52 @@ describe.skipIf(!hasTmux)('Ctrl-C and Ctrl-D at prompts, in a pseudo-terminal', 
     expect(trimmed(screen).at(-1)).toBe('kbootstrap: interrupted');
   }, 40_000);
 });
+
+describe.skipIf(!hasTmux)('the init wizard on a real terminal (inquirer\'s own prompts)', () => {
+  it('defaults, a select moved with the arrow key, a refused address asked again: the inventory is written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kb-pty-'));
+    const rc = join(dir, 'rc');
+    const name = 'wizard-walk';
+    tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '40', `cd ${dir} && ${process.execPath} ${BIN} init new.yaml; echo $? > ${rc}; sleep 30`);
+    const screen = () => tmux('capture-pane', '-p', '-t', name);
+    // each prompt, and what is typed at it (Enter takes the default)
+    const steps: [RegExp, string[]][] = [
+      [/Cluster name/, ['Enter']],
+      [/Kubernetes version/, ['Enter']],
+      [/Container runtime/, ['Enter']],
+      [/CNI plugin/, ['Down', 'Enter']],
+      [/Package and image mirror/, ['Enter']],
+      // flannel publishes no manifest checksum: the wizard asks for the digest the user checked
+      [/sha256 of the flannel manifest/, ['ab'.repeat(32), 'Enter']],
+      [/kube-proxy mode/, ['Enter']],
+      [/Pod network/, ['Enter']],
+      [/Service network/, ['Enter']],
+      [/SSH user for every host/, ['Enter']],
+      [/SSH private key file/, ['-', 'Enter']],
+      [/Address of host 1/, ['10.0.0.', 'Enter']],
+      // the address's own rule refuses it on the prompt; the typed text stays, the rest is added to it
+      [/expected an IPv4 address like .*, got "10\.0\.0\."/, ['5', 'Enter']],
+      [/Name of host 1/, ['Enter']],
+      [/SSH user on k8s-master/, ['Enter']],
+      [/Add another host/, ['n', 'Enter']],
+    ];
+    try {
+      for (const [prompt, keys] of steps) {
+        await waitFor(() => prompt.test(screen()), 15_000, `${prompt} on screen; screen:\n${screen()}`);
+        for (const k of keys) tmux('send-keys', '-t', name, ...(k === 'Enter' || k === 'Down' ? [k] : ['-l', k]));
+        await sleep(150);
+      }
+      await waitFor(() => existsSync(rc) && readFileSync(rc, 'utf8').trim() !== '', 15_000, `the CLI to exit; screen:\n${screen()}`);
+      expect(Number(readFileSync(rc, 'utf8').trim()), screen()).toBe(0);
+      expect(screen()).toMatch(/wrote new\.yaml: 1 host/);
+      const inv = readFileSync(join(dir, 'new.yaml'), 'utf8');
+      expect(inv).toMatch(new RegExp(`^\\s*cni: \\{ plugin: flannel, sha256: "${'ab'.repeat(32)}" \\}`, 'm'));
+      expect(inv).toMatch(/^\s*address: "10\.0\.0\.5"$/m);
+      expect(inv).not.toMatch(/^\s*privateKeyPath:/m);
+      expect(screen()).toMatch(/✔ CNI plugin flannel/);
+      expect(screen()).toMatch(/✔ Add another host\? No/);
+    } finally {
+      spawnSync('tmux', ['-L', SOCKET, 'kill-session', '-t', name]);
+    }
+  }, 90_000);
+});

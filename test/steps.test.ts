@@ -158,7 +158,7 @@ describe('check reasons say what was found', () => {
 
   it('kube-packages reports the wrong version and an unheld package (Debian family)', () => {
     const r = kubePackagesStep.parse(out('pkg=kubelet=1.30.4-1.1\npkg=kubeadm=1.29.0-1.1\nheld=kubelet\nkubelet-enabled=enabled\nkey=/etc/apt/keyrings/kubernetes-apt-keyring.asc=present\n'), ctxFor(ubuntu, 0, kubePackagesStep));
-    expect(r.reason).toBe('want 1.29.8: kubelet 1.30.4-1.1, kubeadm 1.29.0-1.1, kubectl missing; /etc/apt/sources.list.d/kubernetes.list missing; not held: kubeadm, kubectl');
+    expect(r.reason).toBe('want 1.36.4: kubelet 1.30.4-1.1, kubeadm 1.29.0-1.1, kubectl missing; /etc/apt/sources.list.d/kubernetes.list missing; not held: kubeadm, kubectl');
     expect(r.found).toEqual({ files: [{ path: '/etc/apt/sources.list.d/kubernetes.list', state: 'missing' }], install: true, missingKeys: [] });
   });
 

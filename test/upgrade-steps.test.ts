@@ -13,12 +13,12 @@ import { UPGRADE_PHASES } from '../src/phases.js';
 import { KUBE_VIP_ASIDE, upgradeApplyStep, upgradeCniStep, upgradeNodeStep } from '../src/steps/upgrade.js';
 import { jsonReport, plainEventLine, shownText } from '../src/report.js';
 import type { RunEvent } from '../src/runner.js';
-import { runningCalicoWarning, calicoWarning } from '../src/kube/cni-versions.js';
+import { addonWarning, runningAddonWarning } from '../src/versions/index.js';
 import { FakeTransport } from './support/fake-transport.js';
 import { ctxFor, exampleInventory } from './support/contexts.js';
 
 const lab = exampleInventory('lab'); // asks for 1.30.4
-const vip = exampleInventory('ubuntu-kube-vip');
+const vip = exampleInventory('ubuntu-kube-vip'); // asks for 1.35.9
 
 function state(cp: string, calico?: string): string {
   const items: unknown[] = [
@@ -31,11 +31,13 @@ function state(cp: string, calico?: string): string {
 
 describe('the running CNI against the target minor', () => {
   it('names the tested range, changes nothing, and says who moves the CNI', () => {
-    expect(runningCalicoWarning('v3.28.2', 30)).toBeUndefined();
-    expect(runningCalicoWarning('v3.27.0', 31)).toBeUndefined(); // a release whose page was not read gets no verdict
-    expect(runningCalicoWarning('v3.28.2', 31)).toBe('the cluster runs calico v3.28.2, which is tested against Kubernetes 1.27-1.30 only, not 1.31 (docs.tigera.io, Calico 3.28 system requirements); '
-      + 'kbootstrap upgrade does not change the CNI: move calico to a release tested against 1.31 (https://docs.tigera.io/calico/latest/operations/upgrading/kubernetes-upgrade)');
-    expect(calicoWarning('v3.28.2', 31)).toMatch(/set cluster\.cni\.version to a release tested against 1\.31$/);
+    const running = (v: string, minor: number) => runningAddonWarning('calico', v, minor);
+    expect(running('v3.28.2', 30)).toBeUndefined();
+    expect(running('v3.27.0', 31)).toBeUndefined(); // a release the versions table does not know gets no verdict on a running cluster
+    expect(running('v3.28.2', 31)).toMatch(/^the cluster runs calico v3\.28\.2, which is tested against Kubernetes 1\.27-1\.30 only, not 1\.31 \(tigera\/docs@[0-9a-f]+:\S+, read 2026-12-05, calico 3\.28\); /);
+    expect(running('v3.28.2', 31)).toMatch(/kbootstrap upgrade does not change the CNI: move calico to a release tested against 1\.31 \(https:\/\/docs\.tigera\.io\/calico\/latest\/operations\/upgrading\/kubernetes-upgrade\)$/);
+    expect(running('v3.33.0', 37)).toBeUndefined();
+    expect(addonWarning('calico', 'v3.28.2', 31)).toMatch(/set cluster\.cni\.version to a release tested against 1\.31, e\.g\. v3\.30\.7$/);
   });
 
   it('the step reads the calico-node image: done either way, a warning only when the release is untested', () => {
@@ -80,11 +82,11 @@ describe('the VIP handover of a control plane', () => {
   it('a manifest left aside by a cut-off run keeps the step from being done; apply then only puts it back', async () => {
     const t = new FakeTransport();
     const ctx = ctxFor(vip, 1, upgradeNodeStep, t);
-    const at = (tag: string, aside: boolean) => `node=${JSON.stringify({ spec: {}, status: { nodeInfo: { kubeletVersion: 'v1.30.4' } } })}\napiserver-image=registry.k8s.io/kube-apiserver:v${tag}\n${aside ? 'kube-vip-aside=1\n' : ''}`;
+    const at = (tag: string, aside: boolean) => `node=${JSON.stringify({ spec: {}, status: { nodeInfo: { kubeletVersion: 'v1.35.9' } } })}\napiserver-image=registry.k8s.io/kube-apiserver:v${tag}\n${aside ? 'kube-vip-aside=1\n' : ''}`;
     const parse = (stdout: string) => upgradeNodeStep.parse({ step: 'upgrade-node', code: 0, stdout }, ctx);
-    expect(parse(at('1.30.4', false))).toMatchObject({ done: true });
-    const cut = parse(at('1.30.4', true));
-    expect(cut).toMatchObject({ done: false, reason: 'kube-apiserver 1.30.4; kube-vip\'s manifest is still aside from an upgrade that was cut off', found: { upgrade: false } });
+    expect(parse(at('1.35.9', false))).toMatchObject({ done: true });
+    const cut = parse(at('1.35.9', true));
+    expect(cut).toMatchObject({ done: false, reason: 'kube-apiserver 1.35.9; kube-vip\'s manifest is still aside from an upgrade that was cut off', found: { upgrade: false } });
     await upgradeNodeStep.apply(ctx, cut.found);
     expect(t.applied()).toHaveLength(1);
     expect(t.applied()[0]).toContain(`mv -f ${KUBE_VIP_ASIDE} /etc/kubernetes/manifests/kube-vip.yaml`);
@@ -103,7 +105,7 @@ describe('the VIP handover of a control plane', () => {
     const lone = { ...vip, hosts: vip.hosts.filter((h) => h.name === 'cp-1' || h.role === 'worker') };
     const one = new FakeTransport();
     await upgradeApplyStep.apply(ctxFor(lone, 0, upgradeApplyStep, one), { upgrade: true });
-    expect(one.applied().join('\n')).toContain('kubeadm upgrade apply v1.30.4 -y');
+    expect(one.applied().join('\n')).toContain('kubeadm upgrade apply v1.35.9 -y');
     expect(one.applied().join('\n')).not.toContain('kube-vip');
     const plain = new FakeTransport();
     await upgradeNodeStep.apply(ctxFor(exampleInventory('rocky-ha'), 1, upgradeNodeStep, plain), { upgrade: true });
@@ -113,7 +115,7 @@ describe('the VIP handover of a control plane', () => {
 
 describe('an upgrade stops at the first node that fails', () => {
   it('the next control plane is not started, and says why', async () => {
-    const inv = exampleInventory('rocky-ha'); // asks for 1.31.2
+    const inv = exampleInventory('rocky-ha'); // asks for 1.36.4
     const plan = buildPlan(inv, {}, UPGRADE_PHASES, [upgradeNodeStep]);
     const result = await new Runner(inv, plan, async (spec) => new Host(spec, new FakeTransport(
       { 'upgrade-node': 'node={}\napiserver-image=registry.k8s.io/kube-apiserver:v1.30.4\n' },

@@ -12,6 +12,7 @@ import { kv, first } from '../shell/kv.js';
 import { listeningPorts } from '../kube/ports.js';
 import { isSupportedRelease } from '../host/facts.js';
 import { hostRequirements } from '../kube/host-requirements.js';
+import { osRowFor, osWarning } from '../versions/index.js';
 import type { HostFacts } from '../os/types.js';
 import type { Io } from '../io.js';
 import { table } from '../table.js';
@@ -28,6 +29,8 @@ interface Gathered {
   login: { user: string; address: string; port: number };
   os: string;
   supported: boolean;
+  /** a release Docker no longer builds for (src/versions osWarning) */
+  osWarning?: string | undefined;
   /** kernel and cgroup hierarchy, judged against the minor (src/kube/host-requirements.ts) */
   kernel: Pick<HostFacts, 'kernel' | 'cgroup'>;
   uuid: string;
@@ -61,7 +64,7 @@ export function judge(inv: Inventory, hosts: Gathered[], unreachable: Map<string
     const g = hosts.find((x) => x.spec === spec)!;
     const { user, address, port } = g.login;
     add(spec.name, 'reachable', 'pass', `ssh ${user}@${address}:${port}${user === 'root' ? '' : ', sudo works'}`);
-    add(spec.name, 'os', g.supported ? 'pass' : 'warn', g.supported ? g.os : `${g.os} is not a tested release`);
+    add(spec.name, 'os', g.supported && !g.osWarning ? 'pass' : 'warn', g.osWarning ? `${g.os}: ${g.osWarning}` : g.supported ? g.os : `${g.os} is not a tested release`);
     const req = hostRequirements(g.kernel, inv.cluster.minor);
     add(spec.name, 'kernel', req.refusals.length ? 'fail' : req.warnings.length ? 'warn' : 'pass',
       [...req.refusals, ...req.warnings].join('; ') || `${g.kernel.kernel || 'kernel unknown'}, cgroup ${g.kernel.cgroup || 'unknown'}`);
@@ -103,6 +106,7 @@ export async function check(inv: Inventory, o: CheckFlags, io: Io, prompt?: Prom
         login: { user: h.spec.ssh.user, address: h.spec.ssh.resolved?.address ?? h.spec.address, port: h.spec.ssh.port },
         os: h.facts.prettyName,
         supported: isSupportedRelease(h.facts),
+        osWarning: osWarning(osRowFor(h.facts.osId, h.facts.versionId)),
         kernel: { kernel: h.facts.kernel, cgroup: h.facts.cgroup },
         uuid: first(m, 'uuid') ?? '',
         macs: m.get('mac') ?? [],

@@ -9,6 +9,7 @@ import { EXIT, InventoryError, UsageError, formatProblem, type Problem } from '.
 import { nameTaken, writeFileSafely } from '../local-file.js';
 import { plural } from '../report.js';
 import type { Io } from '../io.js';
+import { defaultKubernetesVersion, proxyModeStatus } from '../versions/index.js';
 
 export interface Prompter {
   input(message: string, opts?: { default?: string; validate?: (v: string) => true | string }): Promise<string>;
@@ -41,11 +42,12 @@ export interface InitAnswers {
 
 export const DEFAULT_ANSWERS: InitAnswers = {
   name: 'lab',
-  version: '1.30.4',
+  // the newest supported minor's latest patch, and kube-proxy's own default mode: the versions table
+  version: defaultKubernetesVersion(),
   runtime: 'containerd',
   cni: 'calico',
   mirror: 'upstream',
-  proxyMode: 'ipvs',
+  proxyMode: 'iptables',
   podSubnet: '10.244.0.0/16',
   serviceSubnet: '10.96.0.0/12',
   user: 'root',
@@ -92,7 +94,7 @@ export function inventoryText(a: InitAnswers): string {
       ].join(', ')} }   # where the cri-dockerd release files are, and the sha256 each must have`]
       : []),
     `  cni: { plugin: ${a.cni}${a.cniSha256 !== undefined ? `, sha256: ${y(a.cniSha256)}` : ''} }           # calico | flannel | none; optional version, manifest (URL or file), sha256`,
-    `  kubeProxyMode: ${a.proxyMode}            # ipvs | iptables`,
+    `  kubeProxyMode: ${a.proxyMode}        # iptables | ipvs (deprecated from Kubernetes 1.35)`,
     '  registryMirrors: []              # pull-through mirrors for docker.io',
     '  insecureRegistries: []           # host:port registries reached over plain HTTP',
     'ssh:                               # defaults for every host; each can override them under hosts[].ssh',
@@ -166,8 +168,15 @@ const SELECT = {
   runtime: [{ name: 'containerd', value: 'containerd' }, { name: 'docker (docker-ce + cri-dockerd)', value: 'docker' }] as const,
   cni: [{ name: 'calico', value: 'calico' }, { name: 'flannel', value: 'flannel' }, { name: 'none (install your own)', value: 'none' }] as const,
   mirror: [{ name: 'upstream (pkgs.k8s.io, registry.k8s.io)', value: 'upstream' }, { name: 'aliyun (mirrors.aliyun.com)', value: 'aliyun' }, { name: 'another mirror (base URL)', value: 'url' }] as const,
-  proxy: [{ name: 'ipvs', value: 'ipvs' }, { name: 'iptables', value: 'iptables' }] as const,
 };
+
+/** kube-proxy's modes for the minor: iptables (its default) first; ipvs said deprecated where the versions table says so. */
+function proxyChoices(version: string): { name: string; value: 'iptables' | 'ipvs' }[] {
+  const minor = Number(/^v?1\.(\d+)\./.exec(version)?.[1] ?? 0);
+  const ipvs = proxyModeStatus(minor, 'ipvs');
+  const deprecated = ipvs === 'deprecated' || ipvs === 'deprecated-gated';
+  return [{ name: 'iptables', value: 'iptables' }, { name: deprecated ? `ipvs (deprecated in 1.${minor}, KEP-5495)` : 'ipvs', value: 'ipvs' }];
+}
 
 /** Re-ask the question behind an inventory path; false when no question sets it. */
 async function reask(p: Prompter, a: InitAnswers, path: string, warn: (s: string) => void): Promise<boolean> {
@@ -209,8 +218,9 @@ export async function askAnswers(p: Prompter, warn: (s: string) => void = () => 
   else a.mirror = mirror;
   if (fieldProblem(a, 'cluster.containerRuntime') !== true) await reask(p, a, 'cluster.criDockerd.url', warn);
   if (fieldProblem(a, 'cluster.criDockerd.sha256') !== true) await reask(p, a, 'cluster.criDockerd.sha256', warn);
-  if (fieldProblem(a, 'cluster.cni.sha256') !== true) await reask(p, a, 'cluster.cni.sha256', warn);
-  a.proxyMode = await p.select('kube-proxy mode', [...SELECT.proxy], 'ipvs');
+  // the manifest's digest depends on the release, which the version picks: asked once the version stands
+  if (fieldProblem(a, 'cluster.kubernetesVersion') === true && fieldProblem(a, 'cluster.cni.sha256') !== true) await reask(p, a, 'cluster.cni.sha256', warn);
+  a.proxyMode = await p.select('kube-proxy mode', proxyChoices(a.version), 'iptables');
   await ask(p, a, 'Pod network (podSubnet, CIDR)', 'cluster.podSubnet', (v) => { a.podSubnet = v; }, a.podSubnet);
   await ask(p, a, 'Service network (serviceSubnet, CIDR)', 'cluster.serviceSubnet', (v) => { a.serviceSubnet = v; }, a.serviceSubnet);
   await ask(p, a, 'SSH user for every host', 'ssh.user', (v) => { a.user = v; }, a.user);

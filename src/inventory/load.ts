@@ -13,13 +13,9 @@ import { InventoryError, type Problem } from '../errors.js';
 import { inventorySchema, type ParsedInventory } from './schema.js';
 import { DNS1123_LABEL, cidrContains, cidrsOverlap, formatIPv4, parseCidr, parseEndpoint, parseIPv4, type Cidr } from './net.js';
 import type { ClusterSpec, HostSpec, Inventory } from './model.js';
-import { CNI_MANIFEST_SHA256, calicoWarning, defaultCniManifestUrl } from '../kube/cni-versions.js';
 import { FINGERPRINT, normalizeFingerprint } from '../os/keys.js';
 import { resolveLocalManifest } from './manifest.js';
-
-export const MIN_MINOR = 24;
-/** Newest minor this release knows the package layout and kubeadm API of. */
-export const MAX_KNOWN_MINOR = 35;
+import { MIN_MINOR, addonRow, addonWarning, criDockerdAsset, criDockerdWarning, defaultAddonVersion, defaultCniManifestUrl, minorWarning, osRow, osWarning, pinnedManifestSha256, proxyModeStatus } from '../versions/index.js';
 
 type Path = (string | number)[];
 
@@ -263,16 +259,20 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
   // Version: kubeadm takes a full release version; packages exist from 1.24 on.
   const vm = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(c.kubernetesVersion);
   let minor = 0;
+  let versionOk = false;
   if (!vm) {
-    err(['cluster', 'kubernetesVersion'], `expected a release version like "1.30.4", got ${JSON.stringify(c.kubernetesVersion)}`);
+    err(['cluster', 'kubernetesVersion'], `expected a release version like "1.37.1", got ${JSON.stringify(c.kubernetesVersion)}`);
   } else {
     minor = Number(vm[2]);
+    versionOk = vm[1] === '1' && minor >= MIN_MINOR;
     if (vm[1] !== '1') err(['cluster', 'kubernetesVersion'], `Kubernetes ${vm[1]}.x does not exist; expected 1.${MIN_MINOR}.0 or later`);
     else if (minor < MIN_MINOR) {
       err(['cluster', 'kubernetesVersion'],
         `Kubernetes 1.${minor} is not supported: kbootstrap installs 1.${MIN_MINOR} or later (the pkgs.k8s.io package layout; dockershim is gone)`);
-    } else if (minor > MAX_KNOWN_MINOR) {
-      warn(['cluster', 'kubernetesVersion'], `1.${minor} is newer than this kbootstrap knows (1.${MAX_KNOWN_MINOR}); it may work`);
+    } else {
+      // end of life, not yet released or newer than the versions table (src/versions/table.ts)
+      const w = minorWarning(minor);
+      if (w) warn(['cluster', 'kubernetesVersion'], w);
     }
   }
 
@@ -326,9 +326,10 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     }
   }
   // a manifest fetched by URL is applied with cluster-admin rights: its digest is checked on the host first
-  if (c.cni.plugin !== 'none' && c.cni.sha256 === undefined && (c.cni.manifest === undefined || isHttpUrl(c.cni.manifest))) {
-    const url = c.cni.manifest ?? defaultCniManifestUrl(c.cni.plugin, c.cni.version ?? DEFAULTS.cniVersion[c.cni.plugin]);
-    if (!CNI_MANIFEST_SHA256[url]) {
+  // (the default release depends on the version: judged only once the version stands)
+  if (versionOk && c.cni.plugin !== 'none' && c.cni.sha256 === undefined && (c.cni.manifest === undefined || isHttpUrl(c.cni.manifest))) {
+    const url = c.cni.manifest ?? defaultCniManifestUrl(c.cni.plugin, c.cni.version ?? defaultAddonVersion(c.cni.plugin, minor));
+    if (!pinnedManifestSha256(url)) {
       err(['cluster', 'cni', 'sha256'],
         `kbootstrap knows no sha256 for ${url}: set cluster.cni.sha256 to the digest of the manifest you checked (sha256sum), or give a local file as cluster.cni.manifest`,
         ['cluster', 'cni', c.cni.manifest ? 'manifest' : c.cni.version ? 'version' : 'plugin']);
@@ -338,14 +339,20 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     err(['cluster', 'cni', 'plugin'], 'plugin "none" takes no version or manifest');
   }
   // the manifest kbootstrap picks (no cni.manifest) against the versions its release is tested with (D8)
-  const calico = c.cni.plugin === 'calico' && !c.cni.manifest && minor ? calicoWarning(c.cni.version ?? DEFAULTS.cniVersion.calico, minor) : undefined;
-  if (calico) warn(['cluster', 'cni', c.cni.version ? 'version' : 'plugin'], calico);
-  // ipvs is deprecated in 1.35 (KEP-5495, kubernetes/kubernetes#134539); kube-proxy's own default is iptables (D10)
-  if (c.kubeProxyMode === 'ipvs' && minor >= 35) {
-    warn(['cluster', 'kubeProxyMode'], `kube-proxy's ipvs mode is deprecated from Kubernetes 1.35 (KEP-5495): use iptables`);
+  // the versions table judges the release kbootstrap installs (no cni.manifest), pinned or the minor's default (D8)
+  const cniPlugin = c.cni.plugin;
+  const cniVerdict = cniPlugin !== 'none' && !c.cni.manifest && minor ? addonWarning(cniPlugin, c.cni.version ?? defaultAddonVersion(cniPlugin, minor), minor) : undefined;
+  if (cniVerdict) warn(['cluster', 'cni', c.cni.version ? 'version' : 'plugin'], cniVerdict);
+  // ipvs is deprecated in 1.35 (KEP-5495, kubernetes/kubernetes#134539) and gated in 1.37 (#139397); kube-proxy's own default is iptables (D10)
+  const ipvs = minor ? proxyModeStatus(minor, 'ipvs') : undefined;
+  if (c.kubeProxyMode === 'ipvs' && (ipvs === 'deprecated' || ipvs === 'deprecated-gated')) {
+    warn(['cluster', 'kubeProxyMode'], `kube-proxy's ipvs mode is deprecated from Kubernetes 1.35 (KEP-5495)${ipvs === 'deprecated-gated' ? `, behind the KubeProxyIPVS feature gate in 1.${minor} and planned off by default in 1.40` : ''}: use iptables`);
   }
 
-  const criDockerd = { version: c.criDockerd?.version ?? DEFAULTS.criDockerdVersion, url: c.criDockerd?.url, sha256: c.criDockerd?.sha256 ?? {} };
+  const criDockerd = { version: c.criDockerd?.version ?? defaultAddonVersion('cri-dockerd', minor), url: c.criDockerd?.url, sha256: c.criDockerd?.sha256 ?? {} };
+  const criDockerdRow = addonRow('cri-dockerd', criDockerd.version);
+  const criVerdict = c.containerRuntime === 'docker' && minor ? criDockerdWarning(criDockerd.version, minor) : undefined;
+  if (criVerdict) warn(c.criDockerd?.version ? ['cluster', 'criDockerd', 'version'] : ['cluster', 'containerRuntime'], criVerdict);
   if (criDockerd.url !== undefined) {
     if (!isHttpUrl(criDockerd.url)) err(['cluster', 'criDockerd', 'url'], `expected an http(s) URL, got ${JSON.stringify(criDockerd.url)}`);
     else insecure(['cluster', 'criDockerd', 'url'], criDockerd.url);
@@ -371,6 +378,7 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
   const names = new Map<string, number>();
   const addrs = new Map<string, number>();
   const hosts: HostSpec[] = [];
+  const osWarned = new Set<string>();
   inv.hosts.forEach((h, i) => {
     if (!DNS1123_LABEL.test(h.name) || h.name.length > 63) err(['hosts', i, 'name'], notLabel(h.name));
     const seen = names.get(h.name);
@@ -401,8 +409,12 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
         err(['hosts', i, 'labels', k], `not a valid label value: ${JSON.stringify(v)}`);
       }
     }
-    if (c.containerRuntime === 'docker' && h.os === 'ubuntu24.04') {
-      err(['hosts', i, 'os'], 'cri-dockerd publishes no package for Ubuntu 24.04: use containerd on this host');
+    const release = h.os ? osRow(h.os) : undefined;
+    // a release Docker no longer builds for (Ubuntu 20.04): once per release, at its first host
+    const osWarn = osWarning(release);
+    if (osWarn && !osWarned.has(h.os!)) { osWarned.add(h.os!); warn(['hosts', i, 'os'], osWarn); }
+    if (c.containerRuntime === 'docker' && release && criDockerdRow && !criDockerdAsset(criDockerdRow, release)) {
+      err(['hosts', i, 'os'], `cri-dockerd ${criDockerd.version} publishes no package for ${release.prettyName}: use containerd on this host`);
     }
     const { configFile: _configFile, ...sshDefaults } = inv.ssh;
     const { host: target, ...sshOwn } = h.ssh ?? {};

@@ -50,8 +50,8 @@ const sshOverrideSchema = z.strictObject({
 
 const cniSchema = z.strictObject({
   plugin: z.enum(['calico', 'flannel', 'none']).describe('CNI plugin to install; none leaves networking to you'),
-  version: z.string().regex(/^v?\d+\.\d+\.\d+$/, 'expected a version like v3.28.2').optional()
-    .describe('Plugin release (default: the one kbootstrap is tested with)'),
+  version: z.string().regex(/^v?\d+\.\d+\.\d+$/, 'expected a version like v3.33.0').optional()
+    .describe('Plugin release (default: the newest release in kbootstrap\'s versions table tested against kubernetesVersion)'),
   manifest: z.string().min(1).optional()
     .describe('Manifest URL (fetched on the control plane) or local file under the inventory\'s directory (uploaded, at most 4 MiB); its pod CIDR is set to podSubnet'),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 digest: 64 lowercase hex digits').optional()
@@ -72,7 +72,7 @@ const loadBalancerSchema = z.strictObject({
 
 export const clusterSchema = z.strictObject({
   name: z.string().describe('Cluster name (DNS-1123 label); also the kubeconfig cluster/context name'),
-  kubernetesVersion: z.string().describe('Kubernetes version to install, e.g. "1.30.4"'),
+  kubernetesVersion: z.string().describe('Kubernetes version to install, e.g. "1.37.1"'),
   controlPlaneEndpoint: z.string().optional()
     .describe('host:port of the API server for joins and kubeconfigs (default: loadBalancer address:port, else first control plane address:6443)'),
   loadBalancer: loadBalancerSchema.optional().describe('The address in front of the control planes'),
@@ -89,7 +89,8 @@ export const clusterSchema = z.strictObject({
   containerRuntime: z.enum(['containerd', 'docker']).default('containerd')
     .describe('containerd, or docker (docker-ce + cri-dockerd)'),
   criDockerd: z.strictObject({
-    version: z.string().regex(/^\d+\.\d+\.\d+$/, 'expected a version like 0.3.16').default('0.3.16'),
+    version: z.string().regex(/^\d+\.\d+\.\d+$/, 'expected a version like 0.4.10').optional()
+      .describe('cri-dockerd release (default: the newest in kbootstrap\'s versions table)'),
     url: z.string().optional().describe('Base URL holding the cri-dockerd release files (default: the project\'s GitHub releases)'),
     sha256: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 digest: 64 lowercase hex digits')).optional()
       .describe('sha256 of each release file the hosts install, by file name (cri-dockerd_0.3.16.3-0.ubuntu-jammy_amd64.deb: <digest>); checked on the host before install. Required: cri-dockerd publishes no checksums'),

@@ -1,5 +1,5 @@
 /**
- * The RHEL family: CentOS 7, Rocky, AlmaLinux and RHEL 8 and 9. yum/dnf and
+ * The RHEL family: CentOS 7, Rocky, AlmaLinux and RHEL 8, 9 and 10. yum/dnf and
  * rpm; versions pinned as NAME-VERSION and held by the repository's
  * exclude= line (installs pass --disableexcludes); SELinux and firewalld are
  * part of the default install.
@@ -7,8 +7,11 @@
 import type { ClusterSpec } from '../inventory/model.js';
 import { render } from '../shell/templates.js';
 import { criDockerdArtifact, dockerRepoBase, kubernetesRepoBase, mirrorBase } from './mirrors.js';
-import type { HostFacts, OsFamily } from './types.js';
+import type { HostFacts, OsFamily, ReleaseFacts } from './types.js';
 import { DOCKER_RPM_KEY, KUBERNETES_KEY } from './keys.js';
+import { KbError } from '../errors.js';
+import { OS_RELEASES, addonRow, criDockerdAsset, releaseFacts } from '../versions/index.js';
+import type { OsName } from '../inventory/schema.js';
 
 // yum imports gpgkey= on first use (-y accepts it): kbootstrap fetches the key itself, checks its
 // fingerprint, and points gpgkey= at the checked file
@@ -33,21 +36,13 @@ function centos7VaultBase(cluster: ClusterSpec): string {
 
 export const rhel: OsFamily = {
   id: 'rhel',
-  description: 'the RHEL family (CentOS 7, Rocky/Alma/RHEL 8 and 9)',
-  // kernel and cgroup each release boots by default, for the dry run's verdicts: EL7 3.10, EL8 4.18,
-  // EL9 5.14; cgroup v2 by default only from EL9 (opencontainers/runc docs/cgroup-v2.md)
-  releases: {
-    centos7: { family: 'rhel', osId: 'centos', versionId: '7', codename: '', prettyName: 'CentOS Linux 7 (Core)', major: 7, kernel: '3.10.0-1160.el7.x86_64', cgroup: 'v1', conntrackModule: 'nf_conntrack_ipv4' },
-    rocky8: { family: 'rhel', osId: 'rocky', versionId: '8.10', codename: '', prettyName: 'Rocky Linux 8.10 (Green Obsidian)', major: 8, kernel: '4.18.0-553.el8_10.x86_64', cgroup: 'v1', conntrackModule: 'nf_conntrack' },
-    rocky9: { family: 'rhel', osId: 'rocky', versionId: '9.4', codename: '', prettyName: 'Rocky Linux 9.4 (Blue Onyx)', major: 9, kernel: '5.14.0-427.13.1.el9_4.x86_64', cgroup: 'v2', conntrackModule: 'nf_conntrack' },
-    alma8: { family: 'rhel', osId: 'almalinux', versionId: '8.10', codename: '', prettyName: 'AlmaLinux 8.10 (Cerulean Leopard)', major: 8, kernel: '4.18.0-553.el8_10.x86_64', cgroup: 'v1', conntrackModule: 'nf_conntrack' },
-    alma9: { family: 'rhel', osId: 'almalinux', versionId: '9.4', codename: '', prettyName: 'AlmaLinux 9.4 (Seafoam Ocelot)', major: 9, kernel: '5.14.0-427.13.1.el9_4.x86_64', cgroup: 'v2', conntrackModule: 'nf_conntrack' },
-    rhel8: { family: 'rhel', osId: 'rhel', versionId: '8.10', codename: '', prettyName: 'Red Hat Enterprise Linux 8.10 (Ootpa)', major: 8, kernel: '4.18.0-553.el8_10.x86_64', cgroup: 'v1', conntrackModule: 'nf_conntrack' },
-    rhel9: { family: 'rhel', osId: 'rhel', versionId: '9.4', codename: '', prettyName: 'Red Hat Enterprise Linux 9.4 (Plow)', major: 9, kernel: '5.14.0-427.13.1.el9_4.x86_64', cgroup: 'v2', conntrackModule: 'nf_conntrack' },
-  },
+  description: 'the RHEL family (CentOS 7, Rocky/Alma/RHEL 8, 9 and 10)',
+  // kernel, cgroup default (v2 only from EL9) of each release: the versions table's OS rows
+  releases: Object.fromEntries(OS_RELEASES.filter((r) => r.family === 'rhel').map((r) => [r.os, releaseFacts(r)])) as Partial<Record<OsName, ReleaseFacts>>,
   genericRelease: 'rocky9',
   matches: (id, like) => ['rhel', 'centos', 'rocky', 'almalinux', 'ol'].includes(id) || like.some((l) => ['rhel', 'centos', 'fedora'].includes(l)),
-  isSupportedRelease: (f) => (f.major === 7 ? f.osId === 'centos' : f.major === 8 || f.major === 9),
+  // any EL rebuild of a major the table has a row for (CentOS only for 7)
+  isSupportedRelease: (f) => (f.major === 7 ? f.osId === 'centos' : OS_RELEASES.some((r) => r.family === 'rhel' && r.major === f.major)),
   managesSelinux: true,
   managesFirewalld: true,
 
@@ -126,8 +121,12 @@ export const rhel: OsFamily = {
   // curl and gnupg2 are part of every EL minimal install (rpm and dnf need gnupg2)
   keyToolsScript: () => '',
   criDockerdInstall(cluster, facts: HostFacts) {
+    // the release's .rpm assets per EL major: the versions table's cri-dockerd rows
     const v = cluster.criDockerd.version;
     const arch = facts.arch === 'arm64' ? 'aarch64' : 'x86_64';
-    return T('cri-dockerd', criDockerdArtifact(cluster, `cri-dockerd-${v}-3.el${facts.major === 7 ? 7 : 8}.${arch}.rpm`));
+    const row = addonRow('cri-dockerd', v);
+    const asset = row ? criDockerdAsset(row, facts) : { el: facts.major === 7 ? 7 : 8 };
+    if (!asset || !('el' in asset)) throw new KbError(`cri-dockerd ${v} publishes no package for ${facts.prettyName}: use containerRuntime: containerd`);
+    return T('cri-dockerd', criDockerdArtifact(cluster, `cri-dockerd-${v}-3.el${asset.el}.${arch}.rpm`));
   },
 };

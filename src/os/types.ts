@@ -49,7 +49,7 @@ export interface Repository {
 
 export interface OsFamily {
   readonly id: Family;
-  /** for messages: "the RHEL family (CentOS 7, Rocky/Alma/RHEL 8 and 9)" */
+  /** for messages: "the RHEL family (CentOS 7, Rocky/Alma/RHEL 8, 9 and 10)" */
   readonly description: string;
   /** inventory os: values of this family, with the facts a dry run assumes for each */
   readonly releases: Partial<Record<OsName, ReleaseFacts>>;

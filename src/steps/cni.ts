@@ -1,11 +1,10 @@
 import { dirname } from 'node:path';
 import { render } from '../shell/templates.js';
 import { readLocalManifest } from '../inventory/manifest.js';
-import { CNI_MANIFEST_SHA256, defaultCniManifestUrl } from '../kube/cni-versions.js';
 import type { ClusterSpec, Inventory } from '../inventory/model.js';
 import { KbError } from '../errors.js';
 import { clusterState, notUp, type ClusterState } from '../kube/cluster-state.js';
-import { DEFAULTS } from '../defaults.js';
+import { defaultAddonVersion, defaultCniManifestUrl, pinnedManifestSha256 } from '../versions/index.js';
 import { firstControlPlaneOnly, type Step } from './types.js';
 
 export const CNI_MANIFEST_PATH = '/etc/kbootstrap/cni.yaml';
@@ -15,8 +14,8 @@ export function cniManifestSource(inv: Inventory): { url: string; sha256: string
   const cni = inv.cluster.cni;
   if (cni.plugin === 'none') throw new Error('cni.plugin none has no manifest');
   if (cni.manifest && !/^https?:\/\//.test(cni.manifest)) return { file: cni.manifest };
-  const url = cni.manifest ?? defaultCniManifestUrl(cni.plugin, cni.version ?? DEFAULTS.cniVersion[cni.plugin]);
-  const sha256 = cni.sha256 ?? CNI_MANIFEST_SHA256[url];
+  const url = cni.manifest ?? defaultCniManifestUrl(cni.plugin, cni.version ?? defaultAddonVersion(cni.plugin, inv.cluster.minor));
+  const sha256 = cni.sha256 ?? pinnedManifestSha256(url);
   // the loader refuses an inventory without one; a programming error if it gets here
   if (!sha256) throw new KbError(`cni: no sha256 for ${url}: set cluster.cni.sha256`);
   return { url, sha256 };

@@ -15,10 +15,11 @@ import { KbError } from '../errors.js';
 import type { ClusterSpec, HostSpec, Inventory } from '../inventory/model.js';
 import type { StepContext, Step, ManagedFile } from './types.js';
 import { describeFileStates, parseFileStates, type FileState } from './files.js';
+import { defaultAddonVersion, kubeVipRow } from '../versions/index.js';
 
 export const KUBE_VIP_MANIFEST = '/etc/kubernetes/manifests/kube-vip.yaml';
-/** Pinned release (kube-vip's image tags: https://github.com/kube-vip/kube-vip/releases). */
-export const KUBE_VIP_VERSION = 'v0.8.9';
+/** The release kbootstrap runs: the newest kube-vip row of the versions table (src/versions/table.ts). */
+export const KUBE_VIP_VERSION = defaultAddonVersion('kube-vip', 0);
 /**
  * Leader election timing, kube-vip's generated defaults (vip_leaseduration 5,
  * vip_renewdeadline 3, vip_retryperiod 1, in seconds): another control plane
@@ -62,7 +63,8 @@ export function kubeVipManifest(cluster: ClusterSpec, iface: string, kubeconfig:
           env('port', String(lb.port)),
           { name: 'vip_nodename', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
           env('vip_interface', iface),
-          env('vip_cidr', '32'),
+          // the VIP's prefix length: vip_cidr up to 0.8, vip_subnet from 0.9 (versions table, kube-vip rows)
+          env(kubeVipRow(kubeVipImage(cluster)).subnetEnv ?? 'vip_subnet', '32'),
           env('dns_mode', 'first'),
           env('cp_enable', 'true'),
           env('cp_namespace', 'kube-system'),

@@ -12,7 +12,7 @@ import { KbError } from '../errors.js';
 import { render } from '../shell/templates.js';
 import { first, kv } from '../shell/kv.js';
 import { clusterState } from '../kube/cluster-state.js';
-import { runningCalicoWarning } from '../kube/cni-versions.js';
+import { runningAddonWarning } from '../versions/index.js';
 import { clusterVersion, formatVersion, move, nodesBehind, parseVersion } from '../kube/versions.js';
 import type { Repository } from '../os/types.js';
 import { allButFirstControlPlane, allHosts, firstControlPlaneOnly, type Step, type StepContext } from './types.js';
@@ -92,7 +92,7 @@ export const upgradeCniStep: Step = {
     if (state.kind !== 'present') return { done: true, reason: 'no cluster to read the CNI from (preflight says why)', found: undefined };
     const version = imageTag(state.daemonSetImages.get('kube-system/calico-node')?.get('calico-node') ?? '');
     if (!version) return { done: true, reason: ctx.cluster.cni.plugin === 'calico' ? 'no calico-node DaemonSet with an image tag' : `${ctx.cluster.cni.plugin}: no tested-versions table to check against`, found: undefined };
-    const warning = runningCalicoWarning(version, ctx.cluster.minor);
+    const warning = runningAddonWarning('calico', version, ctx.cluster.minor);
     return { done: true, reason: warning ? `calico ${version}: not tested against ${ctx.cluster.minorVersion}` : `calico ${version}`, found: undefined, ...(warning ? { warning } : {}) };
   },
   unknown: () => undefined,

@@ -171,8 +171,11 @@ describe.skipIf(!!LAB_SKIP_REASON)('simulated programs', () => {
     expect(sh('lab-02', to(31)).code).toBe(0);
     expect(sh('lab-02', cfg('v1beta3')).stderr).toContain('your configuration file uses a deprecated API spec: "kubeadm.k8s.io/v1beta3" (kind: "InitConfiguration").');
     expect(sh('lab-02', cfg('v1beta4', 'apiServer: { timeoutForControlPlane: 4m0s }\n')).stderr).toContain('Version:"v1beta4", Kind:"ClusterConfiguration"}: strict decoding error: unknown field "apiServer.timeoutForControlPlane"');
-    // 1.36 removed v1beta3
+    // 1.36 still reads v1beta3 (deprecated) and refuses the gate it removed; 1.37 removed v1beta3 (kubernetes/kubernetes#136016)
     expect(sh('lab-02', to(36)).code).toBe(0);
+    expect(sh('lab-02', cfg('v1beta3')).stderr).toContain('your configuration file uses a deprecated API spec: "kubeadm.k8s.io/v1beta3"');
+    expect(sh('lab-02', cfg('v1beta4', 'featureGates: { ControlPlaneKubeletLocalMode: true }\n')).stderr).toContain('unrecognized feature-gate key: ControlPlaneKubeletLocalMode');
+    expect(sh('lab-02', to(37)).code).toBe(0);
     const old = sh('lab-02', cfg('v1beta3'));
     expect(old.code).toBe(1);
     expect(old.stderr).toContain('your configuration file uses an old API spec: "kubeadm.k8s.io/v1beta3" (kind: "InitConfiguration"). Please use kubeadm v1.35 instead and run \'kubeadm config migrate --old-config old-config-file --new-config new-config-file\'');

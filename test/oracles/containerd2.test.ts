@@ -101,7 +101,7 @@ const asContainerd = (inv: Inventory): Inventory => ({ ...inv, cluster: { ...inv
 
 const INVENTORIES = readdirSync(join(ROOT, 'inventories')).filter((f) => f.endsWith('.yaml')).map((f) => basename(f, '.yaml')).sort();
 // every inventory as written and at the minors where the pause tag changes and the ones of today
-// (the golden upgrade inventories are rocky-ha and ubuntu-kube-vip at 1.31, covered here); every host,
+// (the golden upgrade inventories go to 1.37 and 1.36, covered here); every host,
 // since a host's OS could change what is rendered (today it does not: containerd.io is unpinned, so every OS gets 2.x)
 const CASES = INVENTORIES.flatMap((name) => {
   const inv = asContainerd(exampleInventory(name));

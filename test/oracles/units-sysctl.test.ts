@@ -13,7 +13,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { STEPS } from '../../src/steps/index.js';
@@ -104,8 +104,11 @@ function verify(file: ManagedFile): string {
   try {
     const units = join(root, 'etc/systemd/system');
     mkdirSync(join(root, 'usr/lib/systemd/system'), { recursive: true });
-    // the machine's targets (sysinit.target, multi-user.target, ...) so dependencies resolve
-    for (const t of readdirSync(SYSTEM_UNITS).filter((n) => n.endsWith('.target'))) cpSync(join(SYSTEM_UNITS, t), join(root, 'usr/lib/systemd/system', t), { dereference: true });
+    // the machine's targets (sysinit.target, multi-user.target, ...) so dependencies resolve; an alias
+    // (ctrl-alt-del.target -> reboot.target) is copied as the file it names: copyFileSync follows the
+    // link. Not cpSync(..., { dereference: true }): from Node 22 (its C++ cpSync) that refuses a link
+    // to a file as "Recursive option not enabled, cannot copy a directory" (Node 20 copied it)
+    for (const t of readdirSync(SYSTEM_UNITS).filter((n) => n.endsWith('.target'))) copyFileSync(join(SYSTEM_UNITS, t), join(root, 'usr/lib/systemd/system', t));
     for (const [name, text] of Object.entries(PACKAGED)) writeFileSync(join(root, 'usr/lib/systemd/system', name), text);
     mkdirSync(join(root, dirname(file.path)), { recursive: true });
     writeFileSync(join(root, file.path), file.content);

@@ -687,12 +687,12 @@ fi
 (
 install -d -m 0700 /etc/kbootstrap
 kb_cni_tmp=$(mktemp /etc/kbootstrap/.kbootstrap-cni.XXXXXX)
-kb_retry 3 5 curl -fsSL https://raw.githubusercontent.com/projectcalico/calico/v3.28.2/manifests/calico.yaml -o "$kb_cni_tmp"
+kb_retry 3 5 curl -fsSL https://raw.githubusercontent.com/projectcalico/calico/v3.29.7/manifests/calico.yaml -o "$kb_cni_tmp"
 # applied with cluster-admin rights: only the manifest whose sha256 the inventory or kbootstrap pins
 kb_cni_sum=$(sha256sum "$kb_cni_tmp" | cut -d' ' -f1)
-if [ "$kb_cni_sum" != be59408bf990e96276f631d2f9285c2a0f9802194c0ad1cecdb6d9c52623a1c8 ]; then
+if [ "$kb_cni_sum" != b200cb3c2c7341717abe98e4acc80a13117bcd2c9c46ad46e8c209c5753f0b2f ]; then
   rm -f "$kb_cni_tmp"
-  printf 'the CNI manifest from %s has sha256 %s, not sha256 %s (cluster.cni.sha256): not applied\n' https://raw.githubusercontent.com/projectcalico/calico/v3.28.2/manifests/calico.yaml "$kb_cni_sum" be59408bf990e96276f631d2f9285c2a0f9802194c0ad1cecdb6d9c52623a1c8 >&2
+  printf 'the CNI manifest from %s has sha256 %s, not sha256 %s (cluster.cni.sha256): not applied\n' https://raw.githubusercontent.com/projectcalico/calico/v3.29.7/manifests/calico.yaml "$kb_cni_sum" b200cb3c2c7341717abe98e4acc80a13117bcd2c9c46ad46e8c209c5753f0b2f >&2
   exit 1
 fi
 mv -f "$kb_cni_tmp" /etc/kbootstrap/cni.yaml

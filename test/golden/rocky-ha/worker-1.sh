@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kbootstrap dry run for worker-1 (192.168.60.21), role worker
 # OS assumed: Rocky Linux 9.4 (Blue Onyx) (from the inventory; a real run reads /etc/os-release)
-# Cluster rocky-ha: Kubernetes 1.31.2, containerd, CNI calico, kube-proxy ipvs
+# Cluster rocky-ha: Kubernetes 1.36.4, containerd, CNI calico, kube-proxy ipvs
 # SSH: root@192.168.60.21:22
 #
 # Each step shows its read-only check (kbootstrap parses what it prints) and
@@ -326,8 +326,8 @@ if kb_key_trusted /etc/pki/rpm-gpg/kbootstrap-docker.asc 060A61C51B558A7F742B77A
 # that table. [ \t], not [[:space:]]: mawk 1.3.3 has no character classes.
 kb_containerd_config() {
   containerd config default | sed \
-    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.10"#' \
-    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.10'\''#' \
+    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.10.2"#' \
+    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.10.2'\''#' \
     -e 's#^\([[:space:]]*config_path = \).*#\1"/etc/containerd/certs.d"#' | awk '
     /^[ \t]*\[/ { in_runc = 0 }
     in_runc && /^[ \t]*SystemdCgroup[ \t]*=/ { next }
@@ -394,8 +394,8 @@ kb_retry 3 5 yum install -y containerd.io
 # that table. [ \t], not [[:space:]]: mawk 1.3.3 has no character classes.
 kb_containerd_config() {
   containerd config default | sed \
-    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.10"#' \
-    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.10'\''#' \
+    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.10.2"#' \
+    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.10.2'\''#' \
     -e 's#^\([[:space:]]*config_path = \).*#\1"/etc/containerd/certs.d"#' | awk '
     /^[ \t]*\[/ { in_runc = 0 }
     in_runc && /^[ \t]*SystemdCgroup[ \t]*=/ { next }
@@ -466,29 +466,29 @@ if kb_key_trusted /etc/pki/rpm-gpg/kbootstrap-kubernetes.asc DE15B14486CD377B9E8
 (
 install -d -m 0755 /etc/pki/rpm-gpg
 kb_key_tmp=$(mktemp /etc/pki/rpm-gpg/.kbootstrap-key.XXXXXX)
-kb_retry 3 5 curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.31/rpm/repodata/repomd.xml.key -o "$kb_key_tmp"
+kb_retry 3 5 curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.36/rpm/repodata/repomd.xml.key -o "$kb_key_tmp"
 # whoever served it (upstream or a mirror): only a key with a trusted fingerprint is installed
 if ! kb_key_trusted "$kb_key_tmp" DE15B14486CD377B9E876E1A234654DA9A296436; then
   kb_key_got=$(kb_key_fprs "$kb_key_tmp" | tr '\n' ' ')
   rm -f "$kb_key_tmp"
-  printf 'the signing key from %s is not trusted: its fingerprints are [%s], the trusted ones %s (a mirror that signs with its own key: cluster.repositoryKeyFingerprints)\n' https://pkgs.k8s.io/core:/stable:/v1.31/rpm/repodata/repomd.xml.key "${kb_key_got% }" DE15B14486CD377B9E876E1A234654DA9A296436 >&2
+  printf 'the signing key from %s is not trusted: its fingerprints are [%s], the trusted ones %s (a mirror that signs with its own key: cluster.repositoryKeyFingerprints)\n' https://pkgs.k8s.io/core:/stable:/v1.36/rpm/repodata/repomd.xml.key "${kb_key_got% }" DE15B14486CD377B9E876E1A234654DA9A296436 >&2
   exit 1
 fi
 chmod 0644 "$kb_key_tmp"
 mv -f "$kb_key_tmp" /etc/pki/rpm-gpg/kbootstrap-kubernetes.asc
 )
 kb_write /etc/yum.repos.d/kubernetes.repo 644 root:root <<'KBOOTSTRAP_EOF'
-# kbootstrap: Kubernetes v1.31 packages; exclude= holds them against yum update
+# kbootstrap: Kubernetes v1.36 packages; exclude= holds them against yum update
 [kubernetes]
-name=Kubernetes v1.31
-baseurl=https://pkgs.k8s.io/core:/stable:/v1.31/rpm/
+name=Kubernetes v1.36
+baseurl=https://pkgs.k8s.io/core:/stable:/v1.36/rpm/
 enabled=1
 gpgcheck=1
 gpgkey=file:///etc/pki/rpm-gpg/kbootstrap-kubernetes.asc
 exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
 KBOOTSTRAP_EOF
 (
-kb_retry 3 5 yum install -y --disableexcludes=kubernetes kubelet-1.31.2 kubeadm-1.31.2 kubectl-1.31.2 ipset ipvsadm
+kb_retry 3 5 yum install -y --disableexcludes=kubernetes kubelet-1.36.4 kubeadm-1.36.4 kubectl-1.36.4 ipset ipvsadm
 )
 (
 # enabled, not started: kubeadm init/join starts the kubelet with its configuration

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kbootstrap dry run for work-2 (192.168.56.12), role worker
 # OS assumed: Ubuntu 22.04.4 LTS (from the inventory; a real run reads /etc/os-release)
-# Cluster jammy: Kubernetes 1.29.8, docker, CNI flannel, kube-proxy iptables
+# Cluster jammy: Kubernetes 1.36.4, docker, CNI flannel, kube-proxy iptables
 # SSH: ubuntu@192.168.56.12:2222 (commands run through sudo -n)
 #
 # Each step shows its read-only check (kbootstrap parses what it prints) and
@@ -145,10 +145,10 @@ kb_edit /etc/hosts awk -v begin='# BEGIN kbootstrap managed hosts' -v end='# END
 )
 
 ### selinux: Put SELinux in permissive mode, now and at boot
-# skipped: SELinux is not managed on the Debian family (Debian 11/12, Ubuntu 20.04/22.04/24.04)
+# skipped: SELinux is not managed on the Debian family (Debian 11/12/13, Ubuntu 20.04/22.04/24.04/26.04)
 
 ### firewall: Open the Kubernetes ports in firewalld
-# skipped: firewalld is not managed on the Debian family (Debian 11/12, Ubuntu 20.04/22.04/24.04)
+# skipped: firewalld is not managed on the Debian family (Debian 11/12/13, Ubuntu 20.04/22.04/24.04/26.04)
 
 ### swap: Turn swap off, now and at boot
 ## check (read-only)
@@ -299,12 +299,12 @@ kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q containerd
 )
 (
 kb_deb=$(mktemp --suffix=.deb)
-kb_retry 3 5 curl -fsSL https://github.com/Mirantis/cri-dockerd/releases/download/v0.3.16/cri-dockerd_0.3.16.3-0.ubuntu-jammy_amd64.deb -o "$kb_deb"
+kb_retry 3 5 curl -fsSL https://github.com/Mirantis/cri-dockerd/releases/download/v0.4.10/cri-dockerd_0.4.10.3-0.ubuntu-jammy_amd64.deb -o "$kb_deb"
 # cri-dockerd publishes no signatures: installed only with the sha256 of cluster.criDockerd.sha256
 kb_deb_sum=$(sha256sum "$kb_deb" | cut -d' ' -f1)
 if [ "$kb_deb_sum" != 0000000000000000000000000000000000000000000000000000000000000000 ]; then
   rm -f "$kb_deb"
-  printf '%s has sha256 %s, not sha256 %s (cluster.criDockerd.sha256): not installed\n' https://github.com/Mirantis/cri-dockerd/releases/download/v0.3.16/cri-dockerd_0.3.16.3-0.ubuntu-jammy_amd64.deb "$kb_deb_sum" 0000000000000000000000000000000000000000000000000000000000000000 >&2
+  printf '%s has sha256 %s, not sha256 %s (cluster.criDockerd.sha256): not installed\n' https://github.com/Mirantis/cri-dockerd/releases/download/v0.4.10/cri-dockerd_0.4.10.3-0.ubuntu-jammy_amd64.deb "$kb_deb_sum" 0000000000000000000000000000000000000000000000000000000000000000 >&2
   exit 1
 fi
 chmod 0644 "$kb_deb"
@@ -330,7 +330,7 @@ kb_write /etc/systemd/system/cri-docker.service.d/10-kbootstrap.conf 644 root:ro
 # kbootstrap: cri-dockerd with the pause image from imageRepository
 [Service]
 ExecStart=
-ExecStart=/usr/bin/cri-dockerd --container-runtime-endpoint fd:// --pod-infra-container-image=registry.k8s.io/pause:3.9
+ExecStart=/usr/bin/cri-dockerd --container-runtime-endpoint fd:// --pod-infra-container-image=registry.k8s.io/pause:3.10.2
 KBOOTSTRAP_EOF
 (
 systemctl daemon-reload
@@ -388,24 +388,24 @@ if ! command -v curl >/dev/null 2>&1 || ! command -v gpg >/dev/null 2>&1; then
 fi
 install -d -m 0755 /etc/apt/keyrings
 kb_key_tmp=$(mktemp /etc/apt/keyrings/.kbootstrap-key.XXXXXX)
-kb_retry 3 5 curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.29/deb/Release.key -o "$kb_key_tmp"
+kb_retry 3 5 curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.36/deb/Release.key -o "$kb_key_tmp"
 # whoever served it (upstream or a mirror): only a key with a trusted fingerprint is installed
 if ! kb_key_trusted "$kb_key_tmp" DE15B14486CD377B9E876E1A234654DA9A296436; then
   kb_key_got=$(kb_key_fprs "$kb_key_tmp" | tr '\n' ' ')
   rm -f "$kb_key_tmp"
-  printf 'the signing key from %s is not trusted: its fingerprints are [%s], the trusted ones %s (a mirror that signs with its own key: cluster.repositoryKeyFingerprints)\n' https://pkgs.k8s.io/core:/stable:/v1.29/deb/Release.key "${kb_key_got% }" DE15B14486CD377B9E876E1A234654DA9A296436 >&2
+  printf 'the signing key from %s is not trusted: its fingerprints are [%s], the trusted ones %s (a mirror that signs with its own key: cluster.repositoryKeyFingerprints)\n' https://pkgs.k8s.io/core:/stable:/v1.36/deb/Release.key "${kb_key_got% }" DE15B14486CD377B9E876E1A234654DA9A296436 >&2
   exit 1
 fi
 chmod 0644 "$kb_key_tmp"
 mv -f "$kb_key_tmp" /etc/apt/keyrings/kubernetes-apt-keyring.asc
 )
 kb_write /etc/apt/sources.list.d/kubernetes.list 644 root:root <<'KBOOTSTRAP_EOF'
-# kbootstrap: Kubernetes v1.29 packages
-deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] https://pkgs.k8s.io/core:/stable:/v1.29/deb/ /
+# kbootstrap: Kubernetes v1.36 packages
+deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] https://pkgs.k8s.io/core:/stable:/v1.36/deb/ /
 KBOOTSTRAP_EOF
 (
 kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
-kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades --allow-change-held-packages kubelet=1.29.8-1.1 kubeadm=1.29.8-1.1 kubectl=1.29.8-1.1
+kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades --allow-change-held-packages kubelet=1.36.4-1.1 kubeadm=1.36.4-1.1 kubectl=1.36.4-1.1
 apt-mark hold kubelet kubeadm kubectl
 )
 (
@@ -425,7 +425,7 @@ if [ -f /etc/kubernetes/pki/ca.crt ]; then echo leftovers=pki; fi
 # holds the join credentials fetched from ctl at run time
 kb_write /etc/kbootstrap/kubeadm-join.yaml 600 root:root <<'KBOOTSTRAP_EOF'
 # kbootstrap: kubeadm join configuration (holds secrets; removed after the join)
-apiVersion: kubeadm.k8s.io/v1beta3
+apiVersion: kubeadm.k8s.io/v1beta4
 kind: JoinConfiguration
 discovery:
   bootstrapToken:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kbootstrap dry run for cp-2 (192.168.80.12), role control-plane
 # OS assumed: Ubuntu 22.04.4 LTS (from the inventory; a real run reads /etc/os-release)
-# Cluster ubuntu-kube-vip: Kubernetes 1.30.4, containerd, CNI calico, kube-proxy iptables
+# Cluster ubuntu-kube-vip: Kubernetes 1.35.9, containerd, CNI calico, kube-proxy iptables
 # SSH: ubuntu@192.168.80.12:22 (commands run through sudo -n)
 #
 # Each step shows its read-only check (kbootstrap parses what it prints) and
@@ -147,10 +147,10 @@ kb_edit /etc/hosts awk -v begin='# BEGIN kbootstrap managed hosts' -v end='# END
 )
 
 ### selinux: Put SELinux in permissive mode, now and at boot
-# skipped: SELinux is not managed on the Debian family (Debian 11/12, Ubuntu 20.04/22.04/24.04)
+# skipped: SELinux is not managed on the Debian family (Debian 11/12/13, Ubuntu 20.04/22.04/24.04/26.04)
 
 ### firewall: Open the Kubernetes ports in firewalld
-# skipped: firewalld is not managed on the Debian family (Debian 11/12, Ubuntu 20.04/22.04/24.04)
+# skipped: firewalld is not managed on the Debian family (Debian 11/12/13, Ubuntu 20.04/22.04/24.04/26.04)
 
 ### swap: Turn swap off, now and at boot
 ## check (read-only)
@@ -282,8 +282,8 @@ if kb_key_trusted /etc/apt/keyrings/docker.asc 9DC858229FC7DD38854AE2D88D81803C0
 # that table. [ \t], not [[:space:]]: mawk 1.3.3 has no character classes.
 kb_containerd_config() {
   containerd config default | sed \
-    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.9"#' \
-    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.9'\''#' \
+    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.10.1"#' \
+    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.10.1'\''#' \
     -e 's#^\([[:space:]]*config_path = \).*#\1"/etc/containerd/certs.d"#' | awk '
     /^[ \t]*\[/ { in_runc = 0 }
     in_runc && /^[ \t]*SystemdCgroup[ \t]*=/ { next }
@@ -351,8 +351,8 @@ kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q containerd
 # that table. [ \t], not [[:space:]]: mawk 1.3.3 has no character classes.
 kb_containerd_config() {
   containerd config default | sed \
-    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.9"#' \
-    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.9'\''#' \
+    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.10.1"#' \
+    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.10.1'\''#' \
     -e 's#^\([[:space:]]*config_path = \).*#\1"/etc/containerd/certs.d"#' | awk '
     /^[ \t]*\[/ { in_runc = 0 }
     in_runc && /^[ \t]*SystemdCgroup[ \t]*=/ { next }
@@ -430,24 +430,24 @@ if ! command -v curl >/dev/null 2>&1 || ! command -v gpg >/dev/null 2>&1; then
 fi
 install -d -m 0755 /etc/apt/keyrings
 kb_key_tmp=$(mktemp /etc/apt/keyrings/.kbootstrap-key.XXXXXX)
-kb_retry 3 5 curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.30/deb/Release.key -o "$kb_key_tmp"
+kb_retry 3 5 curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.35/deb/Release.key -o "$kb_key_tmp"
 # whoever served it (upstream or a mirror): only a key with a trusted fingerprint is installed
 if ! kb_key_trusted "$kb_key_tmp" DE15B14486CD377B9E876E1A234654DA9A296436; then
   kb_key_got=$(kb_key_fprs "$kb_key_tmp" | tr '\n' ' ')
   rm -f "$kb_key_tmp"
-  printf 'the signing key from %s is not trusted: its fingerprints are [%s], the trusted ones %s (a mirror that signs with its own key: cluster.repositoryKeyFingerprints)\n' https://pkgs.k8s.io/core:/stable:/v1.30/deb/Release.key "${kb_key_got% }" DE15B14486CD377B9E876E1A234654DA9A296436 >&2
+  printf 'the signing key from %s is not trusted: its fingerprints are [%s], the trusted ones %s (a mirror that signs with its own key: cluster.repositoryKeyFingerprints)\n' https://pkgs.k8s.io/core:/stable:/v1.35/deb/Release.key "${kb_key_got% }" DE15B14486CD377B9E876E1A234654DA9A296436 >&2
   exit 1
 fi
 chmod 0644 "$kb_key_tmp"
 mv -f "$kb_key_tmp" /etc/apt/keyrings/kubernetes-apt-keyring.asc
 )
 kb_write /etc/apt/sources.list.d/kubernetes.list 644 root:root <<'KBOOTSTRAP_EOF'
-# kbootstrap: Kubernetes v1.30 packages
-deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] https://pkgs.k8s.io/core:/stable:/v1.30/deb/ /
+# kbootstrap: Kubernetes v1.35 packages
+deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] https://pkgs.k8s.io/core:/stable:/v1.35/deb/ /
 KBOOTSTRAP_EOF
 (
 kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
-kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades --allow-change-held-packages kubelet=1.30.4-1.1 kubeadm=1.30.4-1.1 kubectl=1.30.4-1.1
+kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades --allow-change-held-packages kubelet=1.35.9-1.1 kubeadm=1.35.9-1.1 kubectl=1.35.9-1.1
 apt-mark hold kubelet kubeadm kubectl
 )
 (
@@ -499,7 +499,7 @@ metadata:
 spec:
   containers:
     - name: kube-vip
-      image: ghcr.io/kube-vip/kube-vip:v0.8.9
+      image: ghcr.io/kube-vip/kube-vip:v1.2.3
       imagePullPolicy: IfNotPresent
       args:
         - manager
@@ -514,7 +514,7 @@ spec:
               fieldPath: spec.nodeName
         - name: vip_interface
           value: <INTERFACE holding 192.168.80.12>
-        - name: vip_cidr
+        - name: vip_subnet
           value: "32"
         - name: dns_mode
           value: first
@@ -569,7 +569,7 @@ if [ -n "$kb_home" ] && [ -f /etc/kubernetes/admin.conf ] && cmp -s /etc/kuberne
 # holds the join credentials fetched from cp-1 at run time
 kb_write /etc/kbootstrap/kubeadm-join.yaml 600 root:root <<'KBOOTSTRAP_EOF'
 # kbootstrap: kubeadm join configuration (holds secrets; removed after the join)
-apiVersion: kubeadm.k8s.io/v1beta3
+apiVersion: kubeadm.k8s.io/v1beta4
 kind: JoinConfiguration
 discovery:
   bootstrapToken:

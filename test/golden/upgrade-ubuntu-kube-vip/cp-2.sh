@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kbootstrap dry run for cp-2 (192.168.80.12), role control-plane
 # OS assumed: Ubuntu 22.04.4 LTS (from the inventory; a real run reads /etc/os-release)
-# Cluster ubuntu-kube-vip: Kubernetes 1.31.2, containerd, CNI calico, kube-proxy iptables
+# Cluster ubuntu-kube-vip: Kubernetes 1.36.4, containerd, CNI calico, kube-proxy iptables
 # SSH: ubuntu@192.168.80.12:22 (commands run through sudo -n)
 #
 # Each step shows its read-only check (kbootstrap parses what it prints) and
@@ -118,20 +118,20 @@ if ! command -v curl >/dev/null 2>&1 || ! command -v gpg >/dev/null 2>&1; then
 fi
 install -d -m 0755 /etc/apt/keyrings
 kb_key_tmp=$(mktemp /etc/apt/keyrings/.kbootstrap-key.XXXXXX)
-kb_retry 3 5 curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.31/deb/Release.key -o "$kb_key_tmp"
+kb_retry 3 5 curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.36/deb/Release.key -o "$kb_key_tmp"
 # whoever served it (upstream or a mirror): only a key with a trusted fingerprint is installed
 if ! kb_key_trusted "$kb_key_tmp" DE15B14486CD377B9E876E1A234654DA9A296436; then
   kb_key_got=$(kb_key_fprs "$kb_key_tmp" | tr '\n' ' ')
   rm -f "$kb_key_tmp"
-  printf 'the signing key from %s is not trusted: its fingerprints are [%s], the trusted ones %s (a mirror that signs with its own key: cluster.repositoryKeyFingerprints)\n' https://pkgs.k8s.io/core:/stable:/v1.31/deb/Release.key "${kb_key_got% }" DE15B14486CD377B9E876E1A234654DA9A296436 >&2
+  printf 'the signing key from %s is not trusted: its fingerprints are [%s], the trusted ones %s (a mirror that signs with its own key: cluster.repositoryKeyFingerprints)\n' https://pkgs.k8s.io/core:/stable:/v1.36/deb/Release.key "${kb_key_got% }" DE15B14486CD377B9E876E1A234654DA9A296436 >&2
   exit 1
 fi
 chmod 0644 "$kb_key_tmp"
 mv -f "$kb_key_tmp" /etc/apt/keyrings/kubernetes-apt-keyring.asc
 )
 kb_write /etc/apt/sources.list.d/kubernetes.list 644 root:root <<'KBOOTSTRAP_EOF'
-# kbootstrap: Kubernetes v1.31 packages
-deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] https://pkgs.k8s.io/core:/stable:/v1.31/deb/ /
+# kbootstrap: Kubernetes v1.36 packages
+deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] https://pkgs.k8s.io/core:/stable:/v1.36/deb/ /
 KBOOTSTRAP_EOF
 
 ### upgrade-kubeadm: kubeadm at the target version (held again afterwards)
@@ -144,7 +144,7 @@ dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' kubeadm 2>/de
 ## apply
 (
 kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
-kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades --allow-change-held-packages kubeadm=1.31.2-1.1
+kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades --allow-change-held-packages kubeadm=1.36.4-1.1
 apt-mark hold kubelet kubeadm kubectl
 )
 
@@ -238,8 +238,8 @@ if kb_key_trusted /etc/apt/keyrings/docker.asc 9DC858229FC7DD38854AE2D88D81803C0
 # that table. [ \t], not [[:space:]]: mawk 1.3.3 has no character classes.
 kb_containerd_config() {
   containerd config default | sed \
-    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.10"#' \
-    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.10'\''#' \
+    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.10.2"#' \
+    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.10.2'\''#' \
     -e 's#^\([[:space:]]*config_path = \).*#\1"/etc/containerd/certs.d"#' | awk '
     /^[ \t]*\[/ { in_runc = 0 }
     in_runc && /^[ \t]*SystemdCgroup[ \t]*=/ { next }
@@ -307,8 +307,8 @@ kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q containerd
 # that table. [ \t], not [[:space:]]: mawk 1.3.3 has no character classes.
 kb_containerd_config() {
   containerd config default | sed \
-    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.10"#' \
-    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.10'\''#' \
+    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.10.2"#' \
+    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.10.2'\''#' \
     -e 's#^\([[:space:]]*config_path = \).*#\1"/etc/containerd/certs.d"#' | awk '
     /^[ \t]*\[/ { in_runc = 0 }
     in_runc && /^[ \t]*SystemdCgroup[ \t]*=/ { next }
@@ -364,7 +364,7 @@ fi
 ## apply
 (
 kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
-kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades --allow-change-held-packages kubelet=1.31.2-1.1 kubectl=1.31.2-1.1
+kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades --allow-change-held-packages kubelet=1.36.4-1.1 kubectl=1.36.4-1.1
 apt-mark hold kubelet kubeadm kubectl
 )
 (
@@ -374,10 +374,10 @@ systemctl daemon-reload
 systemctl restart kubelet
 if [ -f /etc/kubernetes/admin.conf ]; then kb_conf=/etc/kubernetes/admin.conf; else kb_conf=/etc/kubernetes/kubelet.conf; fi
 kb_i=0
-until [ "$(kubectl --kubeconfig="$kb_conf" get node cp-2 -o json --request-timeout=10s 2>/dev/null | grep -o '"kubeletVersion": *"[^"]*"' | sed 's/.*"\(v[^"]*\)"$/\1/')" = v1.31.2 ]; do
+until [ "$(kubectl --kubeconfig="$kb_conf" get node cp-2 -o json --request-timeout=10s 2>/dev/null | grep -o '"kubeletVersion": *"[^"]*"' | sed 's/.*"\(v[^"]*\)"$/\1/')" = v1.36.4 ]; do
   kb_i=$((kb_i + 1))
   if [ "$kb_i" -ge 90 ]; then
-    printf 'the node does not report kubelet %s after the restart\n' v1.31.2 >&2
+    printf 'the node does not report kubelet %s after the restart\n' v1.36.4 >&2
     exit 1
   fi
   sleep 2

@@ -5,7 +5,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { parseAllDocuments, stringify, parse } from 'yaml';
-import { KINDS, OLD_KNOWN, SERVED, unknownFields } from './kubeadm-schema.mjs';
+import { KINDS, OLD_KNOWN, REMOVED_GATES, SERVED, unknownFields } from './kubeadm-schema.mjs';
 import {
   Exit, fail, readText, readStdin, writeText, exists, isDir, remove, hostname, hw, units, saveUnits,
   withClusterLock, clusterState, saveClusterState,
@@ -85,6 +85,9 @@ function parseConfigFile(path) {
     if (d.apiVersion === 'kubeadm.k8s.io/v1beta3' && minor >= 31) {
       configWarnings.push(klog('W', 'common.go:101', `your configuration file uses a deprecated API spec: "${d.apiVersion}" (kind: "${d.kind}"). Please use 'kubeadm config migrate --old-config old-config-file --new-config new-config-file', which will write the new, similar spec using a newer API version.`));
     }
+    // cmd/kubeadm/app/features: an unknown gate key is an error ("unrecognized feature-gate key")
+    const gone = Object.keys(d.featureGates ?? {}).filter((g) => REMOVED_GATES(minor).includes(g));
+    if (gone.length) fail(1, `unrecognized feature-gate key: ${gone[0]}\nTo see the stack trace of this error execute with --v=5 or higher`);
     const schema = KINDS[d.apiVersion]?.[d.kind];
     if (!schema) fail(1, `no kind "${d.kind}" is registered for version "${d.apiVersion}" in scheme "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme/scheme.go:31"`);
     // kubeadm decodes strictly first and only warns, then decodes leniently: an unknown or misplaced field

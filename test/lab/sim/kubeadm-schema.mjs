@@ -5,10 +5,20 @@
 // - kubeadm.k8s.io/v1beta4 was enabled in 1.31, which deprecated v1beta3
 //   (kubernetes/kubernetes#125029, release note: "v1beta3 is now marked as
 //   deprecated but will continue to be supported until version 1.34 or later").
-// - v1beta3 was removed in 1.36 (kubernetes/kubernetes#136016: "removed the
-//   v1beta3 API which was deprecated since v1.31. The 1.35 kubeadm binary can
-//   be used to migrate"); v1beta2 was removed in 1.27 (kubernetes#114540), so
-//   1.27-1.30 serve v1beta3 only.
+// - v1beta3 was removed in 1.37 (kubernetes/kubernetes#136016, in
+//   CHANGELOG-1.37.md v1.37.0-alpha.1: "removed the v1beta3 API which was
+//   deprecated since v1.31. The 1.35 kubeadm binary can be used to migrate";
+//   kubernetes/kubernetes@df0a31e010eab41eb769fbd6ecb09391707bd2eb, read
+//   2026-12-05), so 1.31-1.36 read both; v1beta2 was removed in 1.27
+//   (kubernetes#114540), so 1.27-1.30 serve v1beta3 only. The same facts are
+//   kbootstrap's versions table's kubeadmApis (src/versions/table.ts); this
+//   copy is the simulated kubeadm's own, so a wrong row there shows here.
+//
+// Feature gates kubeadm removed (its ClusterConfiguration.featureGates refuses
+// an unknown key): ControlPlaneKubeletLocalMode in 1.36 (#135773,
+// CHANGELOG-1.36.md, kubernetes/kubernetes@008b3652959ca58af8be3fb5b6ecfe9ae7638282);
+// PublicKeysECDSA (#136016) and NodeLocalCRISocket (#138645) in 1.37
+// (CHANGELOG-1.37.md alpha.1).
 //
 // Fields: the kubeadm API reference pages
 //   https://kubernetes.io/docs/reference/config-api/kubeadm-config.v1beta3/
@@ -18,7 +28,7 @@
 // depth; a nested object not listed here is not checked below its own name.
 
 export const SERVED = (minor) => [
-  ...(minor <= 35 ? ['kubeadm.k8s.io/v1beta3'] : []),
+  ...(minor <= 36 ? ['kubeadm.k8s.io/v1beta3'] : []),
   ...(minor >= 31 ? ['kubeadm.k8s.io/v1beta4'] : []),
 ];
 
@@ -26,8 +36,14 @@ export const SERVED = (minor) => [
 export const OLD_KNOWN = (minor) => ({
   'kubeadm.k8s.io/v1alpha1': 'v1.11', 'kubeadm.k8s.io/v1alpha2': 'v1.12', 'kubeadm.k8s.io/v1alpha3': 'v1.14',
   'kubeadm.k8s.io/v1beta1': 'v1.15', 'kubeadm.k8s.io/v1beta2': 'v1.22',
-  ...(minor >= 36 ? { 'kubeadm.k8s.io/v1beta3': 'v1.35' } : {}),
+  ...(minor >= 37 ? { 'kubeadm.k8s.io/v1beta3': 'v1.35' } : {}),
 });
+
+/** kubeadm feature gates gone in the minor (see above): a config naming one is refused. */
+export const REMOVED_GATES = (minor) => [
+  ...(minor >= 36 ? ['ControlPlaneKubeletLocalMode'] : []),
+  ...(minor >= 37 ? ['PublicKeysECDSA', 'NodeLocalCRISocket'] : []),
+];
 
 const component3 = ['extraArgs', 'extraVolumes'];
 const component4 = ['extraArgs', 'extraVolumes', 'extraEnvs'];
