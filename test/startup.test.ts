@@ -56,6 +56,7 @@ describe('commands that do not connect load no SSH, listr2 or inquirer', () => {
     ['up --dry-run', ['up', LAB, '--dry-run']],
     ['upgrade --dry-run', ['upgrade', LAB, '--dry-run']],
     ['init --defaults', ['init', '--defaults', '-']],
+    ['versions', ['versions']],
     ['a usage error', ['up']],
   ];
   it.each(cases)('%s', (_name, args) => {
