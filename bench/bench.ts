@@ -18,7 +18,7 @@ import { STEPS } from '../src/steps/index.js';
 import { vmDown, vmUnavailable, vmUp } from '../test/lab/vm/vms.js';
 import { VM_HOST_STEPS } from '../test/lab/vm/host-steps.js';
 
-interface HostReport { host: string; seconds: number; roundTrips: number; bytesSent: number; bytesReceived: number; changed: number; failed: number }
+interface HostReport { host: string; error?: string; seconds: number; roundTrips: number; bytesSent: number; bytesReceived: number; changed: number; failed: number }
 interface Report { exitCode: number; seconds: number; cpuSeconds: number; hosts: HostReport[] }
 
 /**
@@ -36,7 +36,13 @@ function kb(args: string[]): { seconds: number; report: Report } {
   const r = spawnSync(process.execPath, [join(REPO, 'bin', 'kbootstrap.js'), ...args, '--output', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, XDG_CACHE_HOME: cacheHome } });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const report = JSON.parse(r.stdout) as Report;
-  if (report.exitCode !== 0 && report.exitCode !== 3) throw new Error(`kbootstrap ${args[0]} failed: ${r.stdout.slice(0, 2000)}`);
+  if (report.exitCode !== 0 && report.exitCode !== 3) {
+    const why = [
+      ...report.hosts.filter((h) => h.error).map((h) => `${h.host}: ${h.error}`),
+      ...(report as Report & { steps?: { host: string; step: string; status: string; reason: string }[] }).steps?.filter((x) => x.status === 'failed').map((x) => `${x.host}/${x.step}: ${x.reason}`) ?? [],
+    ];
+    throw new Error(`kbootstrap ${args.join(' ')} failed (exit ${report.exitCode}):\n${why.slice(0, 20).join('\n')}`);
+  }
   return { seconds, report };
 }
 
@@ -141,7 +147,7 @@ for (const n of sizes) {
     converge: { roundTrips: per(converge.report, 'roundTrips'), bytesSent: per(converge.report, 'bytesSent'), bytesReceived: per(converge.report, 'bytesReceived') },
     noop: { roundTrips: per(noopBest.report, 'roundTrips'), bytesSent: per(noopBest.report, 'bytesSent'), bytesReceived: per(noopBest.report, 'bytesReceived') },
   });
-  process.stderr.write(`bench: ${n} hosts done\n`);
+  process.stderr.write(`bench: ${n} hosts done: ${JSON.stringify(results.at(-1))}\n`);
 }
 labDown();
 if (cacheHome) rmSync(cacheHome, { recursive: true, force: true });
