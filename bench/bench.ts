@@ -31,6 +31,8 @@ function freshCache(): void {
   cacheHome = mkdtempSync(join(tmpdir(), 'kb-bench-cache-'));
 }
 
+const failures: string[] = [];
+
 function kb(args: string[]): { seconds: number; report: Report } {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [join(REPO, 'bin', 'kbootstrap.js'), ...args, '--output', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, XDG_CACHE_HOME: cacheHome } });
@@ -41,7 +43,10 @@ function kb(args: string[]): { seconds: number; report: Report } {
       ...report.hosts.filter((h) => h.error).map((h) => `${h.host}: ${h.error}`),
       ...(report as Report & { steps?: { host: string; step: string; status: string; reason: string }[] }).steps?.filter((x) => x.status === 'failed').map((x) => `${x.host}/${x.step}: ${x.reason}`) ?? [],
     ];
-    throw new Error(`kbootstrap ${args.join(' ')} failed (exit ${report.exitCode}):\n${why.slice(0, 20).join('\n')}`);
+    // recorded and shown, not hidden: a failed run's time is no figure of a working one
+    const line = `kbootstrap ${args.join(' ')} failed (exit ${report.exitCode}): ${why.slice(0, 20).join('; ')}`;
+    failures.push(line);
+    process.stderr.write(`bench: ${line}\n`);
   }
   return { seconds, report };
 }
@@ -194,7 +199,7 @@ if (noVm) process.stderr.write(`\n*** bench: NOT measuring VMs: ${noVm} ***\n`);
 else hostSteps.push(await hostStepsOn('vm'));
 rmSync(cacheHome, { recursive: true, force: true });
 
-const out = { machine: `${cpus().length} cores, ${cpus()[0]?.model ?? ''}`, node: process.version, date: new Date().toISOString().slice(0, 10), startup: start, results, hostSteps };
+const out = { machine: `${cpus().length} cores, ${cpus()[0]?.model ?? ''}`, node: process.version, date: new Date().toISOString().slice(0, 10), startup: start, results, hostSteps, failures };
 writeFileSync(join(REPO, 'bench', 'results.json'), JSON.stringify(out, null, 2) + '\n');
 
 console.log(`start-up (median of 7, as a multiple of node -e 0 = ${start.nodeSeconds!.toFixed(3)}s): --version ${start.versionSeconds!.toFixed(3)}s (${start.version!.toFixed(2)}x), --help ${start.helpSeconds!.toFixed(3)}s (${start.help!.toFixed(2)}x), validate of 3 hosts ${start.validateSeconds!.toFixed(3)}s (${start.validate!.toFixed(2)}x)\n`);
@@ -216,6 +221,7 @@ for (const r of hostSteps as HostStepsRow[]) {
   rows2.push([r.kind, r.accel, `${r.labUpSeconds.toFixed(1)}s`, `${r.sshRoundSeconds.toFixed(2)}s`, x(r.convergeSeconds, r.ratio.converge!), x(r.noopUpSeconds, r.ratio.noopUp!), String(r.noopChanged)]);
 }
 const goals = (results as Row[]).map((r) => `no-op ${r.hosts} hosts ${r.ratio.noopUp!.toFixed(2)}x (goal ${r.hosts >= 100 ? '1.2' : '1.5'}x), converge ${r.converge.roundTrips.mean} round trips per host (max ${r.converge.roundTrips.max}; goal 20)`);
+if (failures.length) console.log(`\nFAILED RUNS (${failures.length}):\n${failures.join('\n')}`);
 console.log(`\ngoals: --version ${start.version!.toFixed(2)}x and --help ${start.help!.toFixed(2)}x (goal 2x), validate ${start.validate!.toFixed(2)}x (goal 3x); ${goals.join('; ')}`);
 const w2 = rows2[0]!.map((_, i) => Math.max(...rows2.map((r) => r[i]!.length)));
 console.log('\n' + rows2.map((r) => r.map((c, i) => c.padEnd(w2[i]!)).join('  ')).join('\n'));
