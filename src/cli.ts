@@ -9,9 +9,11 @@ import { EXIT, InventoryError, KbError, UsageError, formatProblem } from './erro
 import { OS_NAMES, type OsName } from './inventory/os-names.js';
 import { DEFAULTS } from './defaults.js';
 import type { Io } from './io.js';
-import type { Inventory } from './inventory/model.js';
 import { printable, printableIo } from './printable.js';
 import type { RunState } from './commands/connected.js';
+import type { Inventory } from './inventory/model.js';
+import type { Plan } from './plan.js';
+import { certsCommand } from './commands/certs-cli.js';
 
 
 const defaultIo: Io = {
@@ -31,6 +33,16 @@ function positiveInt(v: string): number {
 }
 
 const osOption = () => new Option('--os <os>', 'OS assumed for hosts without an os: field (dry run only)').choices([...OS_NAMES]);
+
+/** --dry-run of a command that is a plan (upgrade, certs renew): its scripts, without connecting or loading SSH. */
+async function dryRunPlan(file: string, o: Record<string, unknown>, io: Io, plan: (inv: Inventory) => Plan): Promise<number> {
+  const [{ load }, { dryRun }] = await Promise.all([import('./commands/load.js'), import('./dry-run.js')]);
+  const inv = load(file, io, { keyFiles: false });
+  const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan: plan(inv) });
+  if (o.output === 'json') io.out(JSON.stringify({ mode: 'dry-run', hosts: hosts.map((h) => ({ host: h.host, script: h.script })) }, null, 2) + '\n');
+  else io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
+  return EXIT.ok;
+}
 
 export function buildProgram(io: Io, setCode: (c: number) => void, state: RunState): Command {
   // what the lifecycle commands print is mostly what hosts answered (up, plan and upgrade print through the run's Recorder)
@@ -118,22 +130,10 @@ Exit codes:
       for (const f of ['only', 'steps', 'skipSteps'] as const) {
         if (o[f]) throw new UsageError(`upgrade: --${f.replace('S', '-s')} does not apply: an upgrade moves every node, in kubeadm's order`);
       }
-      if (o.dryRun) {
-        const [{ load }, { dryRun }, { buildUpgradePlan }] = await Promise.all([import('./commands/load.js'), import('./dry-run.js'), import('./plan.js')]);
-        const inv = load(file, io, { keyFiles: false });
-        const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan: buildUpgradePlan(inv) });
-        if (o.output === 'json') io.out(JSON.stringify({ mode: 'dry-run', hosts: hosts.map((h) => ({ host: h.host, script: h.script })) }, null, 2) + '\n');
-        else io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
-        setCode(EXIT.ok);
-        return;
-      }
-      const [{ runOverSsh, upgradeQuestion }, { terminalConfirm }, { buildUpgradePlan }] = await Promise.all([import('./commands/up.js'), import('./commands/connected.js'), import('./plan.js')]);
-      const confirm = async (inv: Inventory) => {
-        if (o.yes) return true;
-        if (!process.stdin.isTTY || !process.stderr.isTTY) throw new UsageError('upgrade: refusing without --yes: there is no terminal to confirm on');
-        return terminalConfirm(upgradeQuestion(inv, o.maxUnavailable as number));
-      };
-      setCode(await runOverSsh(state, file, o, 'apply', io, { plan: buildUpgradePlan, confirm, maxUnavailable: o.maxUnavailable as number, command: 'upgrade' }));
+      const { buildUpgradePlan } = await import('./plan.js');
+      if (o.dryRun) { setCode(await dryRunPlan(file, o, io, buildUpgradePlan)); return; }
+      const { planCommand, upgradeQuestion } = await import('./commands/up.js');
+      setCode(await planCommand(state, file, o, io, buildUpgradePlan, 'upgrade', (inv) => upgradeQuestion(inv, o.maxUnavailable as number)));
     });
 
   program.command('render')
@@ -223,6 +223,21 @@ Exit codes:
       const [{ load }, { sessionRun, terminalPrompt }, { check }] = await Promise.all([import('./commands/load.js'), import('./commands/connected.js'), import('./commands/check.js')]);
       setCode(await check(load(file, io), { ...o, run: sessionRun(state, 'check', 'observe', io) }, hostIo, await terminalPrompt()));
     });
+
+  // kbootstrap certs check | certs renew (src/commands/certs-cli.ts; their code loads when they run)
+  certsCommand(program, {
+    io, hostIo, setCode, runOptions, sshOptions,
+    prompt: async () => (await import('./commands/connected.js')).terminalPrompt(),
+    load: async (f, opts) => (await import('./commands/load.js')).load(f, io, opts),
+    session: async (c) => (await import('./commands/connected.js')).sessionRun(state, c, 'observe', io),
+    run: async (file, o, plan, command, question, after) => o.dryRun ? dryRunPlan(file, o, io, plan)
+      : (await import('./commands/up.js')).planCommand(state, file, o, io, plan, command, question, after),
+    // after a JSON report, what the merge says goes to stderr: stdout stays one JSON document
+    kubeconfigMerge: async (inv, o) => {
+      const [{ kubeconfig }, { sessionRun, terminalPrompt }] = await Promise.all([import('./commands/kubeconfig.js'), import('./commands/connected.js')]);
+      return kubeconfig(inv, { ...o, output: undefined, merge: true, run: sessionRun(state, 'kubeconfig', 'observe', io) }, o.output === 'json' ? { ...hostIo, out: hostIo.err } : hostIo, await terminalPrompt());
+    },
+  });
 
   program.command('init')
     .description('write a new inventory: a guided wizard, or a commented example with --defaults')

@@ -60,6 +60,9 @@ export function initConfig(cluster: ClusterSpec, host: HostSpec): string {
       ...(apiServerCertSANs(cluster).length ? { apiServer: { certSANs: apiServerCertSANs(cluster) } } : {}),
       imageRepository: cluster.imageRepository,
       networking: { podSubnet: cluster.podSubnet, serviceSubnet: cluster.serviceSubnet },
+      // v1beta4 only (the inventory refuses them for a minor that writes v1beta3); kubeadm certs renew reads them back from kubeadm-config
+      ...(api === 'kubeadm.k8s.io/v1beta4' && cluster.certificateValidityPeriod ? { certificateValidityPeriod: cluster.certificateValidityPeriod } : {}),
+      ...(api === 'kubeadm.k8s.io/v1beta4' && cluster.caCertificateValidityPeriod ? { caCertificateValidityPeriod: cluster.caCertificateValidityPeriod } : {}),
     },
     { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', cgroupDriver: 'systemd' },
     { apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration', mode: cluster.kubeProxyMode },

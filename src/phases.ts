@@ -8,7 +8,8 @@
 import type { HostSpec, Inventory } from './inventory/model.js';
 
 export type PhaseId = 'gate' | 'prepare' | 'init' | 'join-control-planes' | 'join-workers' | 'cluster'
-  | 'upgrade-preflight' | 'upgrade-repositories' | 'upgrade-first-control-plane' | 'upgrade-control-planes' | 'upgrade-workers' | 'upgrade-verify';
+  | 'upgrade-preflight' | 'upgrade-repositories' | 'upgrade-first-control-plane' | 'upgrade-control-planes' | 'upgrade-workers' | 'upgrade-verify'
+  | 'certs-preflight' | 'certs-control-planes' | 'certs-kubelets';
 
 export interface PhaseDef {
   id: PhaseId;
@@ -59,4 +60,15 @@ export const UPGRADE_PHASES: readonly PhaseDef[] = [
   { id: 'upgrade-control-planes', title: 'Upgrade the other control planes, one at a time', mode: 'serial', hosts: (inv) => cps(inv).slice(1), clusterWide: true, ignoresOnly: false, haltOnFailure: true },
   { id: 'upgrade-workers', title: 'Upgrade the workers, --max-unavailable at a time', mode: 'parallel', hosts: workers, clusterWide: true, ignoresOnly: false, limit: 'max-unavailable', haltOnFailure: true },
   { id: 'upgrade-verify', title: 'Every node Ready, kube-system pods running', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true },
+];
+
+/**
+ * The phases of `kbootstrap certs renew`: a gate that every control plane is up, then the control
+ * planes one at a time (each one's static Pods restart: a failure stops before the next), then the
+ * kubelets' own rotation, checked on every node.
+ */
+export const CERTS_RENEW_PHASES: readonly PhaseDef[] = [
+  { id: 'certs-preflight', title: 'Preflight: every control plane up, every node Ready', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true, gate: true },
+  { id: 'certs-control-planes', title: 'Renew the control planes\' certificates, one at a time', mode: 'serial', hosts: cps, clusterWide: true, ignoresOnly: false, haltOnFailure: true },
+  { id: 'certs-kubelets', title: 'Kubelet client certificates rotate themselves', mode: 'parallel', hosts: (inv) => inv.hosts, clusterWide: false, ignoresOnly: false },
 ];

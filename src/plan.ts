@@ -3,8 +3,8 @@
  * narrowed to the hosts and steps this run asks for.
  */
 import type { HostSpec, Inventory } from './inventory/model.js';
-import { PHASES, UPGRADE_PHASES, type PhaseDef } from './phases.js';
-import { STEPS, STEP_IDS, UPGRADE_STEPS } from './steps/index.js';
+import { CERTS_RENEW_PHASES, PHASES, UPGRADE_PHASES, type PhaseDef } from './phases.js';
+import { STEPS, STEP_IDS, UPGRADE_STEPS, certsRenewSteps } from './steps/index.js';
 import { didYouMean } from './inventory/load.js';
 import type { AnyStep } from './steps/types.js';
 import { UsageError } from './errors.js';
@@ -70,6 +70,11 @@ export function buildPlan(inv: Inventory, f: PlanFilter = {}, phaseDefs: readonl
 /** The plan of `kbootstrap upgrade`: its own phases and steps, every host. */
 export function buildUpgradePlan(inv: Inventory): Plan {
   return buildPlan(inv, {}, UPGRADE_PHASES, UPGRADE_STEPS);
+}
+
+/** The plan of `kbootstrap certs renew`: renew what has less than minRemainingMs left. */
+export function buildCertsRenewPlan(inv: Inventory, minRemainingMs: number): Plan {
+  return buildPlan(inv, {}, CERTS_RENEW_PHASES, certsRenewSteps(minRemainingMs));
 }
 
 /** The steps a host runs in a phase. */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { loadInventoryFile } from '../src/inventory/load.js';
 import { dryRun } from '../src/dry-run.js';
-import { buildUpgradePlan } from '../src/plan.js';
+import { buildCertsRenewPlan, buildUpgradePlan } from '../src/plan.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const INVENTORIES = readdirSync(join(ROOT, 'inventories')).filter((f) => f.endsWith('.yaml')).sort();
@@ -131,5 +131,55 @@ describe.each(['rocky-ha', 'ubuntu-kube-vip'])('kbootstrap upgrade --dry-run of 
     const handover = "mv -f /etc/kubernetes/manifests/kube-vip.yaml /etc/kubernetes/kube-vip.yaml.kbootstrap-upgrade";
     for (const cp of ['cp-1', 'cp-2', 'cp-3']) expect(text(cp).includes(handover), cp).toBe(name === 'ubuntu-kube-vip');
     expect(text('worker-1')).not.toContain(handover);
+  });
+});
+
+/**
+ * kbootstrap certs renew, per host, as bash: the preflight on the first control plane, then on each
+ * control plane its certificates read with openssl and, when due, the VIP handed over (kube-vip),
+ * kubeadm certs renew all and the static Pods restarted kubeadm's way; every node's kubelet rotation read.
+ */
+describe.each(['rocky-ha', 'ubuntu-kube-vip'])('kbootstrap certs renew --dry-run of inventories/%s.yaml', (name) => {
+  const goldenDir = join(ROOT, 'test', 'golden', `certs-renew-${name}`);
+
+  it('renders every host to its golden script, and they pass bash -n and shellcheck', async () => {
+    const { inventory } = loadInventoryFile(join(ROOT, 'inventories', `${name}.yaml`));
+    inventory.file = `inventories/${name}.yaml`;
+    const hosts = await dryRun(inventory, { plan: buildCertsRenewPlan(inventory, 30 * 24 * 3600_000) });
+    expect(hosts.map((h) => h.host)).toEqual(inventory.hosts.map((h) => h.name));
+    if (UPDATE) {
+      rmSync(goldenDir, { recursive: true, force: true });
+      mkdirSync(goldenDir, { recursive: true });
+      for (const h of hosts) writeFileSync(join(goldenDir, `${h.host}.sh`), h.script);
+    }
+    const problems: string[] = [];
+    for (const h of hosts) {
+      const path = join(goldenDir, `${h.host}.sh`);
+      if (!existsSync(path)) { problems.push(`missing golden file ${path} (npm run golden:update)`); continue; }
+      const want = readFileSync(path, 'utf8');
+      if (want !== h.script) problems.push(unifiedDiff(want, h.script, `certs-renew-${name}/${h.host}.sh`));
+    }
+    if (problems.length) throw new Error(`golden mismatch (npm run golden:update regenerates; review the diff):\n${problems.join('\n')}`);
+    for (const f of readdirSync(goldenDir)) {
+      const s = join(goldenDir, f);
+      execFileSync('bash', ['-n', s]);
+      const r = spawnSync('shellcheck', ['-s', 'bash', '-f', 'gcc', s], { encoding: 'utf8' });
+      expect(r.stdout, `shellcheck findings in ${s}`).toBe('');
+    }
+    const text = (n: string) => hosts.find((h) => h.host === n)!.script;
+    for (const cp of ['cp-1', 'cp-2', 'cp-3']) {
+      expect(text(cp)).toContain('kubeadm certs renew all');
+      // kubeadm's documented restart: the manifests out of the kubelet's directory for its fileCheckFrequency, then back
+      expect(text(cp)).toContain('mv -f "/etc/kubernetes/manifests/$kb_m.yaml" "$kb_aside/"');
+    }
+    expect(text('worker-1')).not.toContain('kubeadm certs renew');
+    expect(text('cp-1')).toContain('### certs-preflight');
+    expect(text('cp-2')).not.toContain('### certs-preflight');
+    // with kube-vip each control plane hands the VIP over before its restart; without, nobody does
+    const handover = 'mv -f /etc/kubernetes/manifests/kube-vip.yaml /etc/kubernetes/kube-vip.yaml.kbootstrap-upgrade';
+    for (const cp of ['cp-1', 'cp-2', 'cp-3']) {
+      expect(text(cp).includes(handover), cp).toBe(name === 'ubuntu-kube-vip');
+      if (name === 'ubuntu-kube-vip') expect(text(cp).indexOf(handover)).toBeLessThan(text(cp).indexOf('\nkubeadm certs renew all\n'));
+    }
   });
 });

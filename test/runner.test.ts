@@ -48,6 +48,8 @@ describe('runner', () => {
     expect(statuses(result.outcomes, 'k8s-master')).toEqual({
       ...Object.fromEntries(PREPARE.map((s) => [s, 'ok'])),
       'cluster-version': 'ok', 'kubeadm-init': 'ok', cni: 'ok', 'kube-proxy-mode': 'ok', 'node-labels': 'ok', verify: 'ok',
+      // the lab inventory asks for no renewal timer
+      'cert-renewal-timer': 'skipped',
     });
     expect(statuses(result.outcomes, 'k8s-node01')).toEqual({ ...Object.fromEntries(PREPARE.map((s) => [s, 'ok'])), join: 'ok' });
     for (const [name, t] of transports) {
@@ -60,7 +62,7 @@ describe('runner', () => {
     // the progress view hears of every connection, phase and step
     expect(events.filter((e) => e.type === 'connected').map((e) => e.type === 'connected' && e.host)).toEqual(['k8s-master', 'k8s-node01', 'k8s-node02']);
     expect(events.filter((e) => e.type === 'phase').map((e) => e.type === 'phase' && e.phase.id)).toEqual(['gate', 'prepare', 'init', 'join-workers', 'cluster']);
-    expect(events.filter((e) => e.type === 'step-end')).toHaveLength(41);
+    expect(events.filter((e) => e.type === 'step-end')).toHaveLength(42);
   });
 
   it('applies what is not done, checks it again, and reports changed', async () => {
@@ -141,7 +143,7 @@ describe('runner', () => {
     expect(statuses(result.outcomes, 'k8s-node02')).toEqual({ ...Object.fromEntries(PREPARE.map((s) => [s, 'ok'])), join: 'not-run' });
     // nothing after prepare ran anywhere
     const later = result.outcomes.filter((o) => o.phase !== 'prepare' && o.phase !== 'gate');
-    expect(later.map((o) => o.step).sort()).toEqual(['cni', 'join', 'join', 'kube-proxy-mode', 'kubeadm-init', 'node-labels', 'verify']);
+    expect(later.map((o) => o.step).sort()).toEqual(['cert-renewal-timer', 'cni', 'join', 'join', 'kube-proxy-mode', 'kubeadm-init', 'node-labels', 'verify']);
     expect(new Set(later.map((o) => o.status))).toEqual(new Set(['not-run']));
     expect(result.outcomes.find((o) => o.host === 'k8s-node01' && o.step === 'container-runtime')!.reason).toBe('not run: k8s-node01 failed earlier');
     expect(result.outcomes.find((o) => o.host === 'k8s-node02' && o.step === 'join')!.reason).toBe('not run: an earlier phase failed');

@@ -89,6 +89,10 @@ const BAD: [string, string, string, string[]][] = [
   ["bad kube-vip interface", "  kubeProxyMode: iptables", "  kubeProxyMode: iptables\n  loadBalancer: { type: kube-vip, address: 192.168.40.100, interface: \"eth0; reboot\" }", ["lab.yaml:12:71 cluster.loadBalancer.interface: expected a network interface name like eth0, got \"eth0; reboot\""]],
   ["kube-vip on another port", "  kubeProxyMode: iptables", "  kubeProxyMode: iptables\n  loadBalancer: { type: kube-vip, address: 192.168.40.100, port: 8443 }", ["lab.yaml:12:66 cluster.loadBalancer.port: kube-vip moves only the address: clients reach the API server's own port 6443 through it, got 8443"]],
   ["bad load balancer type", "  kubeProxyMode: iptables", "  kubeProxyMode: iptables\n  loadBalancer: { type: keepalived, address: 192.168.40.100 }", ["lab.yaml:12:25 cluster.loadBalancer.type: expected \"kube-vip\" or \"external\", got \"keepalived\""]],
+  // kubeadm v1beta4's validity periods (issue 22): Kubernetes 1.31+, Go durations
+  ["certificateValidityPeriod before 1.31", "  kubernetesVersion: \"1.36.4\"\n", "  kubernetesVersion: \"1.30.4\"\n  certificateValidityPeriod: 17520h\n", ["lab.yaml:6:30 cluster.certificateValidityPeriod: needs kubeadm's v1beta4 configuration, which Kubernetes 1.31 and later read; this inventory asks for 1.30.4"]],
+  ["caCertificateValidityPeriod not a duration", "  kubernetesVersion: \"1.36.4\"\n", "  kubernetesVersion: \"1.36.4\"\n  caCertificateValidityPeriod: 10y\n", ["lab.yaml:6:32 cluster.caCertificateValidityPeriod: expected a Go duration of hours, minutes and seconds like \"8760h\" or \"8760h0m0s\", got \"10y\""]],
+  ["certRenewal other than timer", "  kubeProxyMode: iptables", "  kubeProxyMode: iptables\n  certRenewal: cron", ["lab.yaml:12:16 cluster.certRenewal: expected \"timer\", got \"cron\""]],
 ];
 
 // valid inventories and the warnings they get

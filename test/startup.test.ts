@@ -57,6 +57,8 @@ describe('commands that do not connect load no SSH, listr2 or inquirer', () => {
     ['upgrade --dry-run', ['upgrade', LAB, '--dry-run']],
     ['init --defaults', ['init', '--defaults', '-']],
     ['versions', ['versions']],
+    ['help certs renew', ['help', 'certs', 'renew']],
+    ['certs renew --dry-run', ['certs', 'renew', LAB, '--dry-run']],
     ['a usage error', ['up']],
   ];
   it.each(cases)('%s', (_name, args) => {

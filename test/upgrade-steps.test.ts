@@ -10,7 +10,8 @@ import { Host } from '../src/host/host.js';
 import { assumedFacts } from '../src/os/index.js';
 import { buildPlan } from '../src/plan.js';
 import { UPGRADE_PHASES } from '../src/phases.js';
-import { KUBE_VIP_ASIDE, upgradeApplyStep, upgradeCniStep, upgradeNodeStep } from '../src/steps/upgrade.js';
+import { upgradeApplyStep, upgradeCniStep, upgradeNodeStep } from '../src/steps/upgrade.js';
+import { KUBE_VIP_ASIDE } from '../src/steps/vip-handover.js';
 import { jsonReport, plainEventLine, shownText } from '../src/report.js';
 import type { RunEvent } from '../src/runner.js';
 import { addonWarning, runningAddonWarning } from '../src/versions/index.js';
@@ -86,7 +87,7 @@ describe('the VIP handover of a control plane', () => {
     const parse = (stdout: string) => upgradeNodeStep.parse({ step: 'upgrade-node', code: 0, stdout }, ctx);
     expect(parse(at('1.35.9', false))).toMatchObject({ done: true });
     const cut = parse(at('1.35.9', true));
-    expect(cut).toMatchObject({ done: false, reason: 'kube-apiserver 1.35.9; kube-vip\'s manifest is still aside from an upgrade that was cut off', found: { upgrade: false } });
+    expect(cut).toMatchObject({ done: false, reason: 'kube-apiserver 1.35.9; kube-vip\'s manifest is still aside from a run that was cut off', found: { upgrade: false } });
     await upgradeNodeStep.apply(ctx, cut.found);
     expect(t.applied()).toHaveLength(1);
     expect(t.applied()[0]).toContain(`mv -f ${KUBE_VIP_ASIDE} /etc/kubernetes/manifests/kube-vip.yaml`);

@@ -17,6 +17,8 @@ import type { HostFacts } from '../os/types.js';
 import type { Io } from '../io.js';
 import { table } from '../table.js';
 import type { Prompt } from '../ssh/credentials.js';
+import { certVerdict, parseCerts, type CertFacts } from '../kube/certs.js';
+import { readCerts } from '../steps/certs.js';
 
 export type Verdict = 'pass' | 'warn' | 'fail';
 export interface CheckRow { host: string; check: string; verdict: Verdict; detail: string }
@@ -42,6 +44,8 @@ interface Gathered {
   portsUsed: string[];
   api: Map<string, string>;
   skewS: number;
+  /** a joined host's certificates (read with openssl) */
+  certs?: CertFacts;
 }
 
 /** Turn what each host reported into pass/warn/fail rows; pure, for tests. */
@@ -83,6 +87,11 @@ export function judge(inv: Inventory, hosts: Gathered[], unreachable: Map<string
     else add(spec.name, 'ports', 'pass', g.joined ? 'already part of the cluster' : 'free');
     add(spec.name, 'clock', spread > 5 ? 'fail' : spread > 2 ? 'warn' : 'pass', `${g.skewS >= 0 ? '+' : ''}${g.skewS.toFixed(1)}s from this machine${spread > 2 ? `; hosts differ by ${spread.toFixed(1)}s` : ''}`);
     const blocked = [...g.api].filter(([, st]) => st === 'timeout').map(([a]) => a);
+    // a cluster that runs already: its certificates warn under 30 days and fail when expired
+    if (g.joined && g.certs) {
+      const v = certVerdict(g.certs, spec.role === 'control-plane');
+      add(spec.name, 'certificates', v.verdict, v.detail);
+    }
     add(spec.name, 'api-port', blocked.length ? 'fail' : 'pass', blocked.length ? `no answer from ${blocked.map((a) => `${a}:6443`).join(', ')} (firewall?)` : [...g.api].map(([a, st]) => `${a}:6443 ${st === 'open' ? 'open' : 'reachable'}`).join(', '));
   }
   return rows;
@@ -98,7 +107,7 @@ export async function check(inv: Inventory, o: CheckFlags, io: Io, prompt?: Prom
       const h = s.host(spec.name);
       if (!h) return;
       const t0 = Date.now();
-      const r = await h.exec(render('check/host', { ports: listeningPorts(spec.role), controlPlanes: cps }), { step: 'check', mutates: false, allowFailure: true });
+      const r = await h.exec(render('check/host', { ports: listeningPorts(spec.role), controlPlanes: cps }) + readCerts(spec.role === 'control-plane'), { step: 'check', mutates: false, allowFailure: true });
       const t1 = Date.now();
       const m = kv(r.stdout);
       gathered.push({
@@ -118,6 +127,7 @@ export async function check(inv: Inventory, o: CheckFlags, io: Io, prompt?: Prom
         api: new Map((m.get('api') ?? []).map((l) => l.split(' ') as [string, string])),
         // the host's clock against the middle of the round trip
         skewS: Number(first(m, 'clock') ?? 0) - (t0 + t1) / 2000,
+        certs: parseCerts(r.stdout),
       });
     }));
   } finally {

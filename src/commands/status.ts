@@ -11,6 +11,9 @@ import { kv, first } from '../shell/kv.js';
 import type { Io } from '../io.js';
 import { table } from '../table.js';
 import type { Prompt } from '../ssh/credentials.js';
+import { certVerdict, parseCerts, type CertVerdict } from '../kube/certs.js';
+import { readCerts } from '../steps/certs.js';
+import { CERT_TIMER } from '../steps/cert-renewal-timer.js';
 
 export interface StatusFlags extends SessionFlags { output?: 'text' | 'json' }
 
@@ -26,6 +29,10 @@ export interface HostStatus {
   node?: string;
   /** kube-vip: this host holds the VIP now */
   holdsVip?: boolean;
+  /** its kubeadm certificates (control planes) and kubelet client certificate: pass, warn under 30 days, fail when expired */
+  certificates?: CertVerdict;
+  /** cluster.certRenewal: timer: the timer's state on a control plane (active, inactive...) */
+  certRenewalTimer?: string;
 }
 
 export interface ClusterStatus {
@@ -50,13 +57,17 @@ export async function collectStatus(inv: Inventory, s: Session): Promise<{ hosts
     const h = s.host(spec.name);
     if (!h) { hosts.push({ host: spec.name, reachable: false, error: s.error(spec.name) }); return; }
     const clusterReads = spec === firstCp;
-    const out = await h.exec(render('status/host', { clusterReads, vip: spec.role === 'control-plane' ? vip : undefined }), { step: 'status', mutates: false, allowFailure: true });
+    const cp = spec.role === 'control-plane';
+    const timer = cp && inv.cluster.certRenewal === 'timer' ? CERT_TIMER : undefined;
+    const out = await h.exec(render('status/host', { clusterReads, vip: cp ? vip : undefined, timer }) + readCerts(cp), { step: 'status', mutates: false, allowFailure: true });
     const m = kv(out.stdout);
     const runtime = inv.cluster.containerRuntime === 'docker' ? `docker ${first(m, 'docker') || '-'}` : `containerd ${first(m, 'containerd') || '-'}`;
     hosts.push({
       host: spec.name, reachable: true, os: h.facts.prettyName, runtime,
       kubelet: first(m, 'kubelet') || '-', kubeadm: first(m, 'kubeadm') || '-', joined: first(m, 'joined') === 'yes',
       ...(vip && spec.role === 'control-plane' ? { holdsVip: first(m, 'vip') === 'held' } : {}),
+      ...(first(m, 'joined') === 'yes' ? { certificates: certVerdict(parseCerts(out.stdout), cp) } : {}),
+      ...(timer ? { certRenewalTimer: first(m, 'cert-timer') || 'unknown' } : {}),
     });
     if (clusterReads && m.has('node')) {
       cluster = {
@@ -93,10 +104,13 @@ export async function status(inv: Inventory, o: StatusFlags, io: Io, prompt?: Pr
   const s = await Session.open(inv, o, prompt);
   try {
     const { hosts, cluster } = await collectStatus(inv, s);
-    const healthy = hosts.every((h) => h.reachable && h.joined && h.node === 'Ready') && !cluster.missingFromCluster.length
+    // an expired certificate is a cluster that stops answering; under 30 days is a warning
+    const healthy = hosts.every((h) => h.reachable && h.joined && h.node === 'Ready' && h.certificates?.verdict !== 'fail') && !cluster.missingFromCluster.length
       && (!cluster.vip || cluster.vip.heldBy.length === 1);
+    const warnings = hosts.flatMap((h) => (h.certificates?.verdict === 'warn' ? [`${h.host}: certificates: ${h.certificates.detail}`] : []))
+      .concat(hosts.flatMap((h) => (h.certRenewalTimer && h.certRenewalTimer !== 'active' ? [`${h.host}: ${CERT_TIMER} is ${h.certRenewalTimer} (cluster.certRenewal: timer; kbootstrap up installs it)`] : [])));
     if (o.output === 'json') {
-      io.out(JSON.stringify({ hosts, cluster, healthy }, null, 2) + '\n');
+      io.out(JSON.stringify({ hosts, cluster, healthy, warnings }, null, 2) + '\n');
     } else {
       io.out(table([['HOST', 'REACHABLE', 'OS', 'RUNTIME', 'KUBELET', 'JOINED', 'NODE'], ...hosts.map((h) => (h.reachable
         ? [h.host, 'yes', h.os!, h.runtime!, h.kubelet!, h.joined ? 'yes' : 'no', h.node ?? '-']
@@ -112,6 +126,13 @@ export async function status(inv: Inventory, o: StatusFlags, io: Io, prompt?: Pr
       if (cluster.vip) io.out(`${vipLine(cluster.vip)}\n`);
       const cps = inv.hosts.filter((h) => h.role === 'control-plane').length;
       if (cluster.controlPlanesDown.length) io.out(`control planes: ${cps - cluster.controlPlanesDown.length} of ${cps} up; down: ${cluster.controlPlanesDown.join(', ')}\n`);
+      const certs = hosts.filter((h) => h.certificates);
+      if (certs.length) {
+        io.out('\ncertificates (kbootstrap certs check lists them all):\n');
+        io.out(table([['HOST', 'CERTIFICATES', 'DETAIL', ...(inv.cluster.certRenewal === 'timer' ? ['RENEWAL TIMER'] : [])],
+          ...certs.map((h) => [h.host, h.certificates!.verdict === 'pass' ? 'ok' : h.certificates!.verdict === 'warn' ? 'WARN' : 'FAIL', h.certificates!.detail, ...(inv.cluster.certRenewal === 'timer' ? [h.certRenewalTimer ?? '-'] : [])])]));
+      }
+      for (const w of warnings) io.err(`kbootstrap: warning: ${w}\n`);
     }
     return healthy ? EXIT.ok : EXIT.failed;
   } finally {

@@ -1,8 +1,8 @@
 /** up, plan and upgrade over SSH: the plan, the runner, the progress view and the report. Loaded only by those commands. */
-import { EXIT } from '../errors.js';
+import { EXIT, UsageError } from '../errors.js';
 import { firstControlPlane, type HostSpec, type Inventory } from '../inventory/model.js';
 import { buildPlan, filterFrom, type Plan } from '../plan.js';
-import { Runner, type RunEvent } from '../runner.js';
+import { Runner, type RunEvent, type RunResult } from '../runner.js';
 import { DEFAULTS } from '../defaults.js';
 import { connectHost } from '../connect.js';
 import { FactsCache } from '../run/facts-cache.js';
@@ -12,7 +12,7 @@ import { resolveCredentials } from '../ssh/credentials.js';
 import { jsonReport, planText, plainEventLine, shownText, summaryTable } from '../report.js';
 import type { Io } from '../io.js';
 import { load } from './load.js';
-import { connectContext, terminalPrompt, type RunState } from './connected.js';
+import { connectContext, terminalConfirm, terminalPrompt, type RunState } from './connected.js';
 
 export interface RunFlags {
   only?: string[];
@@ -38,6 +38,8 @@ export interface RunExtras {
   maxUnavailable?: number;
   /** the command's name for the run lock (default: up, or plan) */
   command?: string;
+  /** after the run (not in JSON's place): a line of its own, a follow-up; returns the exit code */
+  after?: (inv: Inventory, result: RunResult, code: number) => Promise<number>;
 }
 
 /** Exit once stdout and stderr have taken what was written (to a pipe, process.exit would drop it). */
@@ -52,7 +54,7 @@ export async function runOverSsh(state: RunState, file: string, o: RunFlags, mod
   const inv = load(file, io);
   const plan = extras.plan ? extras.plan(inv) : buildPlan(inv, filterFrom(o));
   if (extras.confirm && !(await extras.confirm(inv, plan))) {
-    io.err('upgrade: nothing done\n');
+    io.err(`${extras.command ?? 'upgrade'}: nothing done\n`);
     return EXIT.failed;
   }
   const firstCp = firstControlPlane(inv);
@@ -117,10 +119,24 @@ export async function runOverSsh(state: RunState, file: string, o: RunFlags, mod
       // the plain view printed them as they came; the terminal view shows them once, after the table
       if (!plain) for (const w of result.warnings) io.err(`kbootstrap: warning: ${w}\n`);
     }
-    return code;
+    return extras.after ? await extras.after(inv, result, code) : code;
   } finally {
     process.off('SIGINT', onSigint);
   }
+}
+
+/**
+ * A command that is a plan on the Runner and asks first (upgrade, certs renew): a confirmation
+ * (refused off a terminal without --yes), then the run. (Their --dry-run is src/cli.ts's dryRunPlan: no SSH.)
+ */
+export async function planCommand(state: RunState, file: string, o: Record<string, unknown>, io: Io, plan: (inv: Inventory) => Plan, command: string,
+  question: (inv: Inventory) => string, after?: RunExtras['after']): Promise<number> {
+  const confirm = async (inv: Inventory) => {
+    if (o.yes) return true;
+    if (!process.stdin.isTTY || !process.stderr.isTTY) throw new UsageError(`${command}: refusing without --yes: there is no terminal to confirm on`);
+    return terminalConfirm(question(inv));
+  };
+  return runOverSsh(state, file, o as unknown as RunFlags, 'apply', io, { plan, confirm, maxUnavailable: o.maxUnavailable as number | undefined, command, after });
 }
 
 /** The confirmation question: the version and every host, in the order they are upgraded. */

@@ -15,7 +15,7 @@ import { DNS1123_LABEL, cidrContains, cidrsOverlap, formatIPv4, parseCidr, parse
 import type { ClusterSpec, HostSpec, Inventory } from './model.js';
 import { FINGERPRINT, normalizeFingerprint } from '../os/keys.js';
 import { resolveLocalManifest } from './manifest.js';
-import { MIN_MINOR, addonRow, addonWarning, criDockerdAsset, criDockerdWarning, defaultAddonVersion, defaultCniManifestUrl, minorWarning, osRow, osWarning, pinnedManifestSha256, proxyModeStatus } from '../versions/index.js';
+import { MIN_MINOR, addonRow, kubeadmApiVersion, addonWarning, criDockerdAsset, criDockerdWarning, defaultAddonVersion, defaultCniManifestUrl, minorWarning, osRow, osWarning, pinnedManifestSha256, proxyModeStatus } from '../versions/index.js';
 
 type Path = (string | number)[];
 
@@ -349,6 +349,16 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     warn(['cluster', 'kubeProxyMode'], `kube-proxy's ipvs mode is deprecated from Kubernetes 1.35 (KEP-5495)${ipvs === 'deprecated-gated' ? `, behind the KubeProxyIPVS feature gate in 1.${minor} and planned off by default in 1.40` : ''}: use iptables`);
   }
 
+  // ClusterConfiguration.certificateValidityPeriod / caCertificateValidityPeriod exist in kubeadm's v1beta4 only
+  // (https://kubernetes.io/docs/reference/config-api/kubeadm-config.v1beta4/, read 2026-12-07; cluster-api's
+  // KubeadmConfig: "only supported with Kubernetes v1.31 or above"): the versions table says which minors write v1beta4
+  for (const f of ['certificateValidityPeriod', 'caCertificateValidityPeriod'] as const) {
+    const v = c[f];
+    if (v === undefined) continue;
+    if (!/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/.test(v) || !/[1-9]/.test(v)) err(['cluster', f], `expected a Go duration of hours, minutes and seconds like "8760h" or "8760h0m0s", got ${JSON.stringify(v)}`);
+    else if (minor && kubeadmApiVersion(minor) !== 'kubeadm.k8s.io/v1beta4') err(['cluster', f], `needs kubeadm's v1beta4 configuration, which Kubernetes 1.31 and later read; this inventory asks for ${c.kubernetesVersion}`);
+  }
+
   const criDockerd = { version: c.criDockerd?.version ?? defaultAddonVersion('cri-dockerd', minor), url: c.criDockerd?.url, sha256: c.criDockerd?.sha256 ?? {} };
   const criDockerdRow = addonRow('cri-dockerd', criDockerd.version);
   const criVerdict = c.containerRuntime === 'docker' && minor ? criDockerdWarning(criDockerd.version, minor) : undefined;
@@ -487,6 +497,9 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     registryMirrors: c.registryMirrors,
     insecureRegistries: c.insecureRegistries,
     firewall: c.firewall,
+    ...(c.certificateValidityPeriod ? { certificateValidityPeriod: c.certificateValidityPeriod } : {}),
+    ...(c.caCertificateValidityPeriod ? { caCertificateValidityPeriod: c.caCertificateValidityPeriod } : {}),
+    ...(c.certRenewal ? { certRenewal: c.certRenewal } : {}),
   };
   return { file, cluster, hosts, sshConfigFile: inv.ssh.configFile };
 }

@@ -95,6 +95,11 @@ export interface ClusterSpec {
   registryMirrors: string[];
   insecureRegistries: string[];
   firewall: 'open' | 'disable';
+  /** kubeadm v1beta4 (1.31+): Go durations, e.g. 8760h */
+  certificateValidityPeriod?: string;
+  caCertificateValidityPeriod?: string;
+  /** timer: a systemd timer on the control planes renews certificates under the threshold */
+  certRenewal?: 'timer';
 }
 
 export interface Inventory {

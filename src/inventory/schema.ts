@@ -101,6 +101,12 @@ export const clusterSchema = z.strictObject({
   insecureRegistries: z.array(z.string()).default([]).describe('host:port registries reached over plain HTTP'),
   firewall: z.enum(['open', 'disable']).default('open')
     .describe('RHEL family: open the kubeadm ports in firewalld when it runs (open), or stop and disable firewalld (disable)'),
+  certificateValidityPeriod: z.string().optional()
+    .describe('Validity of the certificates kubeadm makes and renews, as a Go duration like "8760h" (kubeadm v1beta4, Kubernetes 1.31 or later; kubeadm\'s default is one year)'),
+  caCertificateValidityPeriod: z.string().optional()
+    .describe('Validity of the CAs kubeadm init makes, as a Go duration like "87600h" (kubeadm v1beta4, Kubernetes 1.31 or later; kubeadm\'s default is ten years)'),
+  certRenewal: z.enum(['timer']).optional()
+    .describe('timer: a systemd timer on every control plane renews kubeadm\'s certificates when one has less than 30 days left (kbootstrap certs renew does it on demand)'),
 });
 
 export const hostSchema = z.strictObject({

@@ -23,6 +23,8 @@ import { cniStep } from './cni.js';
 import { kubeProxyModeStep } from './kube-proxy-mode.js';
 import { nodeLabelsStep } from './node-labels.js';
 import { verifyStep } from './verify.js';
+import { certRenewalTimerStep } from './cert-renewal-timer.js';
+import { certsPreflightStep, certsRenewStep, kubeletRotationStep } from './certs.js';
 import { upgradeApplyStep, upgradeCniStep, upgradeKubeadmStep, upgradeKubeletStep, upgradeNodeStep, upgradePreflightStep, upgradeRepositoryStep } from './upgrade.js';
 
 export const STEPS: readonly AnyStep[] = [
@@ -40,6 +42,7 @@ export const STEPS: readonly AnyStep[] = [
   kubePackagesStep,
   loadBalancerStep,
   kubeadmInitStep,
+  certRenewalTimerStep,
   joinStep,
   cniStep,
   kubeProxyModeStep,
@@ -66,4 +69,11 @@ export const UPGRADE_STEPS: readonly AnyStep[] = [
   containerRuntimeStep,
   upgradeKubeletStep,
   verifyStep,
+];
+
+/** The steps of `kbootstrap certs renew` (src/phases.ts CERTS_RENEW_PHASES places them). */
+export const certsRenewSteps = (minRemainingMs: number): readonly AnyStep[] => [
+  certsPreflightStep,
+  certsRenewStep(minRemainingMs),
+  kubeletRotationStep,
 ];

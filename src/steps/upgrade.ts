@@ -18,7 +18,7 @@ import type { Repository } from '../os/types.js';
 import { allButFirstControlPlane, allHosts, firstControlPlaneOnly, type Step, type StepContext } from './types.js';
 import { describeFileStates, fileStateCheck, parseFileStates, uploadFiles, type FileState, type ManagedFile } from './files.js';
 import { describeKeys, installKeys, keysCheck, missingKeys, repoFile } from './repositories.js';
-import { KUBE_VIP_MANIFEST } from './load-balancer.js';
+import { asideReason, restoreVip, vipAside, vipAsideCheck, withVipHandover } from './vip-handover.js';
 
 const KUBE = ['kubelet', 'kubeadm', 'kubectl'] as const;
 
@@ -146,27 +146,6 @@ export const upgradeKubeadmStep: Step = {
     await ctx.host.exec(os.kubeInstallScript(os.kubePackageSpecs(ctx.cluster, ['kubeadm']), KUBE), { mutates: true, timeoutMs: 15 * 60_000 });
   },
 };
-
-/** kube-vip's manifest while its control plane has handed the VIP over (outside the manifests directory, or the kubelet would run it) */
-export const KUBE_VIP_ASIDE = '/etc/kubernetes/kube-vip.yaml.kbootstrap-upgrade';
-
-const kubeVip = (ctx: StepContext) => ctx.cluster.loadBalancer?.type === 'kube-vip' ? ctx.cluster.loadBalancer.address : undefined;
-const vipAsideCheck = (ctx: StepContext): string[] => kubeVip(ctx) ? [render('upgrade/vip-aside', { aside: KUBE_VIP_ASIDE })] : [];
-const vipAside = (stdout: string) => first(kv(stdout), 'kube-vip-aside') === '1';
-const asideReason = 'kube-vip\'s manifest is still aside from an upgrade that was cut off';
-
-/**
- * On a control plane with kube-vip: hand the VIP over before kubeadm restarts the API server here
- * (templates/upgrade/vip-handover.sh.hbs). A lone control plane has nobody to hand it to: its API is
- * away for the restart whatever kbootstrap does (validate warns about kube-vip with one control plane).
- */
-function withVipHandover(ctx: StepContext, script: string): string {
-  const vip = kubeVip(ctx);
-  const others = ctx.inv.hosts.filter((h) => h.role === 'control-plane' && h.name !== ctx.host.name);
-  return vip && others.length ? render('upgrade/vip-handover', { vip, manifest: KUBE_VIP_MANIFEST, aside: KUBE_VIP_ASIDE }) + script : script;
-}
-
-const restoreVip = (ctx: StepContext) => ctx.host.exec(render('upgrade/vip-restore', { manifest: KUBE_VIP_MANIFEST, aside: KUBE_VIP_ASIDE }), { mutates: true, note: 'put kube-vip\'s manifest back' });
 
 interface ControlPlaneFound { upgrade: boolean }
 

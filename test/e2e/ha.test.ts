@@ -9,27 +9,17 @@
  * VIP handed over before that keeps every connection answered.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from 'node:net';
 import { LAB_SKIP_REASON } from '../lab/support.js';
 import { advanceClusterClock, labDown, labExec, labSh, labUp, nodeMoves, readLabState, simCalls, startHost, stopHost } from '../lab/lab.js';
 import { kb, changed, notOk } from './cli.js';
 import { writeInventory } from './inventory.js';
+import { apiserverBehindVip as vipAnswer, probeVip } from './vip.js';
 
 const VIP = '10.213.0.100';
 const CPS = ['lab-01', 'lab-02', 'lab-03'];
 const LEASE_MS = 5_000;
 
-/** The first line the API server listener behind VIP:6443 answers from the machine: `kblab-apiserver HOST`. */
-function apiserverBehindVip(timeoutMs = 3000): Promise<string> {
-  return new Promise((resolve) => {
-    const sock = connect({ host: VIP, port: 6443, timeout: timeoutMs });
-    let data = '';
-    sock.on('data', (d) => { data += d; });
-    sock.on('end', () => resolve(data.trim()));
-    sock.on('timeout', () => { sock.destroy(); resolve('timeout'); });
-    sock.on('error', (e) => resolve(`error: ${e.message}`));
-  });
-}
+const apiserverBehindVip = (timeoutMs?: number) => vipAnswer(VIP, timeoutMs);
 
 /** The control planes that have the VIP on an interface now. */
 const holders = (hosts = CPS) => hosts.filter((h) => labSh(h, `ip -o -4 addr show dev eth0 | grep -qF ' ${VIP}/'`).code === 0);
@@ -161,20 +151,10 @@ describe.skipIf(!!LAB_SKIP_REASON)('kube-vip: three control planes behind one VI
     // a client as patient as kbootstrap's own kubectl calls (--request-timeout=10s): a handover costs a
     // retransmitted SYN (about a second: the new leader takes the lease within its retry period), an API server
     // restarting behind the VIP refuses the connection outright
-    const probes: { at: number; ms: number; answer: string }[] = [];
-    let stop = false;
     const t0 = Date.now();
-    const prober = (async () => {
-      while (!stop) {
-        const at = Date.now();
-        const answer = await apiserverBehindVip(10_000);
-        probes.push({ at: at - t0, ms: Date.now() - at, answer });
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    })();
+    const prober = probeVip(VIP);
     const r = await kb(['upgrade', inv131, '--yes', '--max-unavailable', '2', '--output', 'json']);
-    stop = true;
-    await prober;
+    const probes = await prober.stop();
     expect(notOk(r)).toEqual([]);
     expect(r.code).toBe(0);
     const unanswered = probes.filter((p) => !p.answer.startsWith('kblab-apiserver '));

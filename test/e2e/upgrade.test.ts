@@ -7,8 +7,9 @@
  * are refused; an upgrade interrupted during the second worker exits 130 and
  * the next run finishes it without touching the first worker; workers are
  * drained one at a time; 1.36 -> 1.37 goes through; a finished upgrade and up
- * change nothing. The lab hosts' kernel and cgroup are this machine's (v2), so
- * CentOS 7 is not refused here as it would be on a real CentOS 7 host.
+ * change nothing. The lab hosts run this machine's kernel under a cgroup v2
+ * mount (test/lab/host-init.sh), so CentOS 7 is not refused here as it would
+ * be on a real CentOS 7 host (kernel 3.10, cgroup v1).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_SKIP_REASON } from '../lab/support.js';

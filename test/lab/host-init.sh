@@ -33,6 +33,10 @@ mount -t sysfs sysfs "$root/sys"
 mount -t tmpfs -o size=1m,mode=755 tmpfs "$root/sys/module"
 mount -t tmpfs -o size=1m,mode=755 tmpfs "$root/sys/fs"
 mkdir -p "$root/sys/fs/selinux" "$root/sys/fs/cgroup"
+# the unified cgroup hierarchy, read-only, as a systemd host of today boots it (EL9+, Debian 11+, Ubuntu
+# 21.10+): kbootstrap reads `stat -fc %T /sys/fs/cgroup` (cgroup2fs) and refuses cgroup v1 from 1.35;
+# a bare directory on the tmpfs above read as tmpfs, i.e. cgroup v1, whatever the machine runs
+mount -t cgroup2 -o ro,nosuid,nodev,noexec cgroup2 "$root/sys/fs/cgroup"
 if [ -d "$root/var/lib/kblab/selinux" ]; then
   mount --bind "$root/var/lib/kblab/selinux" "$root/sys/fs/selinux"
 fi

@@ -636,9 +636,12 @@ function netnsPids(h: LabHost): number[] {
 /**
  * The lab's simulated clock for the cluster: every expiry and lease time in
  * the shared cluster state moves `ms` into the past, as if that much time
- * had gone by (bootstrap tokens, the uploaded certificates' key). kube-vip's
- * lease stays: its holder would have renewed it all along. Programs keep the
- * machine's clock; only the cluster's deadlines move.
+ * had gone by (bootstrap tokens, the uploaded certificates' key), and so do
+ * the certificates: the CAs in the cluster state and every certificate on
+ * every host that is up are re-signed (sim/pki.mjs, real openssl) with their
+ * validity moved `ms` back, so `openssl x509 -enddate` on a host reads the aged
+ * date. kube-vip's lease stays: its holder would have renewed it all along.
+ * Programs keep the machine's clock; only the cluster's deadlines move.
  */
 export function advanceClusterClock(ms: number): void {
   const dir = join(LAB_DIR, 'cluster');
@@ -655,8 +658,14 @@ export function advanceClusterClock(ms: number): void {
       if (c.certKey) c.certKey.expires -= ms;
     }
     writeFileSync(file, JSON.stringify(s, null, 2) + '\n');
+    run(process.execPath, [join(REPO, 'test', 'lab', 'sim', 'pki.mjs'), 'age-cas', file, String(ms)]);
   } finally {
     rmSync(lock, { recursive: true, force: true });
+  }
+  for (const h of readLabState()?.hosts ?? []) {
+    if (!alive(h.pid)) continue;
+    const r = labExec(h.name, ['/usr/bin/node', `${IN_HOST_LAB}/sim/pki.mjs`, 'age-host', String(ms)]);
+    if (r.code !== 0) throw new Error(`${h.name}: ageing its certificates failed: ${r.stderr}`);
   }
 }
 

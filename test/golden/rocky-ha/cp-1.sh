@@ -577,6 +577,8 @@ imageRepository: registry.k8s.io
 networking:
   podSubnet: 10.244.0.0/16
   serviceSubnet: 10.96.0.0/12
+certificateValidityPeriod: 17520h
+caCertificateValidityPeriod: 87600h
 ---
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -618,6 +620,9 @@ kb_group=$(id -gn root)
 install -d -m 0700 -o root -g "$kb_group" "$kb_home/.kube"
 install -m 0600 -o root -g "$kb_group" /etc/kubernetes/admin.conf "$kb_home/.kube/config"
 )
+
+### cert-renewal-timer: A systemd timer renews the certificates (cluster.certRenewal: timer)
+# skipped: cluster.certRenewal is not timer: kbootstrap certs renew renews on demand
 
 ### join: Join the cluster with kubeadm (on behalf of the hosts that join)
 ## apply

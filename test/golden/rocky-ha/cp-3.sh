@@ -495,6 +495,9 @@ kb_retry 3 5 yum install -y --disableexcludes=kubernetes kubelet-1.36.4 kubeadm-
 systemctl enable kubelet
 )
 
+### cert-renewal-timer: A systemd timer renews the certificates (cluster.certRenewal: timer)
+# skipped: cluster.certRenewal is not timer: kbootstrap certs renew renews on demand
+
 ### join: Join the cluster with kubeadm
 ## check (read-only)
 (

@@ -588,6 +588,164 @@ spec:
         path: /etc/kubernetes/admin.conf
 KBOOTSTRAP_EOF
 
+### cert-renewal-timer: A systemd timer renews the certificates (cluster.certRenewal: timer)
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /usr/local/sbin/kbootstrap-certs-renew /etc/systemd/system/kbootstrap-certs-renew.service /etc/systemd/system/kbootstrap-certs-renew.timer; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+printf 'timer-enabled=%s\n' "$(systemctl is-enabled kbootstrap-certs-renew.timer 2>/dev/null || true)"
+printf 'timer-active=%s\n' "$(systemctl is-active kbootstrap-certs-renew.timer 2>/dev/null || true)"
+)
+## apply
+kb_write /usr/local/sbin/kbootstrap-certs-renew 755 root:root <<'KBOOTSTRAP_EOF'
+#!/usr/bin/env bash
+set -euo pipefail
+# Run by kbootstrap-certs-renew.service (its timer), written by kbootstrap (cluster.certRenewal: timer).
+# Renews kubeadm's certificates on this control plane when one has less than 30 days left,
+# the way kbootstrap certs renew does: every control plane up first, kube-vip's VIP handed over,
+# kubeadm certs renew all, the static Pods restarted. A second run the same day finds them fresh.
+if [ ! -f /etc/kubernetes/admin.conf ]; then
+  echo 'not a control plane of a running cluster (yet): nothing to renew'
+  exit 0
+fi
+kb_kubectl() { kubectl --kubeconfig=/etc/kubernetes/admin.conf "$@"; }
+kb_min=2592000
+kb_due=
+for kb_c in apiserver apiserver-etcd-client apiserver-kubelet-client etcd/healthcheck-client etcd/peer etcd/server front-proxy-client; do
+  if ! openssl x509 -noout -checkend "$kb_min" -in "/etc/kubernetes/pki/$kb_c.crt" >/dev/null 2>&1; then kb_due="$kb_due $kb_c"; fi
+done
+for kb_c in admin.conf controller-manager.conf scheduler.conf; do
+  if ! sed -n 's/^ *client-certificate-data: *//p' "/etc/kubernetes/$kb_c" | head -n 1 | base64 -d | openssl x509 -noout -checkend "$kb_min" >/dev/null 2>&1; then kb_due="$kb_due $kb_c"; fi
+done
+if [ -z "$kb_due" ]; then
+  echo "every certificate kubeadm renews has more than 30 days left"
+  exit 0
+fi
+echo "less than 30 days left:$kb_due; renewing"
+# Read-only, before any control plane restarts (certs renew's preflight in shell, for
+# a dry run or the renewal timer): the API server answers, every node is Ready and
+# every control plane answers on its API server port (with one down, restarting
+# another's etcd would leave the cluster without quorum).
+kb_kubectl get nodes --no-headers --request-timeout=10s >/dev/null
+if kb_kubectl get nodes --no-headers --request-timeout=10s | awk '$2 !~ /^Ready/ { bad = 1 } END { exit !bad }'; then
+  echo 'not renewing certificates of an unhealthy cluster: a node is not Ready' >&2
+  exit 1
+fi
+# kb_port_open ADDRESS PORT: a TCP connection is accepted within 3 s (bash's /dev/tcp, in a child bash)
+# shellcheck disable=SC2016
+kb_port_open() { timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' kb_port_open "$1" "$2" 2>/dev/null; }
+if ! kb_port_open 192.168.70.11 6443; then
+  printf 'control plane %s (%s) does not answer on port 6443: no control plane is renewed while another is down\n' cp-1 192.168.70.11 >&2
+  exit 1
+fi
+if ! kb_port_open 192.168.70.12 6443; then
+  printf 'control plane %s (%s) does not answer on port 6443: no control plane is renewed while another is down\n' cp-2 192.168.70.12 >&2
+  exit 1
+fi
+if ! kb_port_open 192.168.70.13 6443; then
+  printf 'control plane %s (%s) does not answer on port 6443: no control plane is renewed while another is down\n' cp-3 192.168.70.13 >&2
+  exit 1
+fi
+# kube-vip holds the VIP on one control plane. When that plane's API server
+# static Pod restarts (kubeadm upgrade, or the restart after kubeadm certs
+# renew), the VIP points at an API server that is not there
+# (siderolabs/talos#7859 hit the same), and kube-vip cannot renew its Lease
+# through it either. So the holder hands the VIP over first: with its
+# manifest gone the kubelet stops kube-vip, which deletes the address and
+# gives the Lease up (ReleaseOnCancel in kube-vip's
+# pkg/cluster/clusterLeaderElection.go), and another control plane takes both
+# within the retry period. The manifest comes back when the restart is done
+# or has failed; an interrupted run's next try puts it back first. It is kept
+# outside the manifests directory, where the kubelet would run it as a pod.
+kb_vip=192.168.70.100
+kb_restore_vip() {
+  if [ -f /etc/kubernetes/kube-vip.yaml.kbootstrap-upgrade ]; then mv -f /etc/kubernetes/kube-vip.yaml.kbootstrap-upgrade /etc/kubernetes/manifests/kube-vip.yaml; fi
+}
+kb_restore_vip
+if [ -f /etc/kubernetes/manifests/kube-vip.yaml ] && ip -o -4 addr show | grep -qF " $kb_vip/"; then
+  trap kb_restore_vip EXIT
+  mv -f /etc/kubernetes/manifests/kube-vip.yaml /etc/kubernetes/kube-vip.yaml.kbootstrap-upgrade
+  kb_i=0
+  until ! ip -o -4 addr show | grep -qF " $kb_vip/" && kb_kubectl get --raw=/readyz --request-timeout=5s >/dev/null 2>&1; do
+    kb_i=$((kb_i + 1))
+    if [ "$kb_i" -ge 60 ]; then
+      printf 'no other control plane took the VIP %s within 60s: is kube-vip running on the others? (crictl ps --name kube-vip)\n' "$kb_vip" >&2
+      exit 1
+    fi
+    sleep 1
+  done
+fi
+# Renew, then restart the static Pods so they read the new files: kube-apiserver,
+# kube-controller-manager, kube-scheduler and etcd read their certificates only at
+# start. kubeadm's documented way (https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-certs/,
+# "Manual certificate renewal", read 2026-12-07): move the manifests out of
+# /etc/kubernetes/manifests, wait for the kubelet to stop the Pods (its
+# fileCheckFrequency, 20 s by default), move them back. A marker says a restart is
+# owed, so a run cut off in between restarts them on its next try.
+kb_aside=/etc/kubernetes/manifests.kbootstrap-restart
+kb_restore_static() {
+  if [ -d "$kb_aside" ]; then
+    find "$kb_aside" -mindepth 1 -maxdepth 1 -name '*.yaml' -exec mv -f {} /etc/kubernetes/manifests/ \;
+    rmdir "$kb_aside"
+  fi
+}
+kb_restore_static
+touch /etc/kubernetes/kbootstrap-restart-pending
+kubeadm certs renew all
+if [ -e /etc/kubernetes/kbootstrap-restart-pending ]; then
+  mkdir -p "$kb_aside"
+  for kb_m in kube-apiserver kube-controller-manager kube-scheduler etcd; do
+    if [ -f "/etc/kubernetes/manifests/$kb_m.yaml" ]; then mv -f "/etc/kubernetes/manifests/$kb_m.yaml" "$kb_aside/"; fi
+  done
+  sleep 20
+  kb_restore_static
+  # back when this control plane's API server answers on its port again
+  kb_i=0
+  until timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6443' 2>/dev/null; do
+    kb_i=$((kb_i + 1))
+    if [ "$kb_i" -ge 90 ]; then
+      echo "the API server did not come back within 180s after its restart; see: crictl ps -a --name kube-apiserver, journalctl -u kubelet" >&2
+      exit 1
+    fi
+    sleep 2
+  done
+  rm -f /etc/kubernetes/kbootstrap-restart-pending
+fi
+KBOOTSTRAP_EOF
+kb_write /etc/systemd/system/kbootstrap-certs-renew.service 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: cluster.certRenewal: timer
+[Unit]
+Description=Renew kubeadm's certificates when one has less than 30 days left
+Documentation=https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-certs/
+After=kubelet.service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/kbootstrap-certs-renew
+KBOOTSTRAP_EOF
+kb_write /etc/systemd/system/kbootstrap-certs-renew.timer 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: cluster.certRenewal: timer
+[Unit]
+Description=Daily look at kubeadm's certificates
+
+[Timer]
+OnCalendar=*-*-* 04:30:00
+Persistent=true
+
+[Install]
+WantedBy=timers.target
+KBOOTSTRAP_EOF
+(
+systemctl daemon-reload
+systemctl enable --now kbootstrap-certs-renew.timer
+)
+
 ### join: Join the cluster with kubeadm
 ## check (read-only)
 (

@@ -555,6 +555,9 @@ spec:
         path: /etc/kubernetes/admin.conf
 KBOOTSTRAP_EOF
 
+### cert-renewal-timer: A systemd timer renews the certificates (cluster.certRenewal: timer)
+# skipped: cluster.certRenewal is not timer: kbootstrap certs renew renews on demand
+
 ### join: Join the cluster with kubeadm
 ## check (read-only)
 (

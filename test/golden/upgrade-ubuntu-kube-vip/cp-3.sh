@@ -166,20 +166,21 @@ if [ -f /etc/kubernetes/manifests/kube-apiserver.yaml ]; then
 fi
 )
 (
-# an upgrade that was cut off while this control plane had handed the VIP over leaves kube-vip's manifest aside
+# a run (upgrade, certs renew) that was cut off while this control plane had handed the VIP over leaves kube-vip's manifest aside
 if [ -f /etc/kubernetes/kube-vip.yaml.kbootstrap-upgrade ]; then echo kube-vip-aside=1; fi
 )
 ## apply
 (
-# kube-vip holds the VIP on one control plane. When kubeadm upgrade restarts
-# that plane's API server static Pod, the VIP points at an API server that is
-# not there (siderolabs/talos#7859 hit the same), and kube-vip cannot renew
-# its Lease through it either. So the holder hands the VIP over first: with
-# its manifest gone the kubelet stops kube-vip, which deletes the address and
+# kube-vip holds the VIP on one control plane. When that plane's API server
+# static Pod restarts (kubeadm upgrade, or the restart after kubeadm certs
+# renew), the VIP points at an API server that is not there
+# (siderolabs/talos#7859 hit the same), and kube-vip cannot renew its Lease
+# through it either. So the holder hands the VIP over first: with its
+# manifest gone the kubelet stops kube-vip, which deletes the address and
 # gives the Lease up (ReleaseOnCancel in kube-vip's
 # pkg/cluster/clusterLeaderElection.go), and another control plane takes both
-# within the retry period. The manifest comes back when kubeadm is done or
-# has failed; an interrupted run's next try puts it back first. It is kept
+# within the retry period. The manifest comes back when the restart is done
+# or has failed; an interrupted run's next try puts it back first. It is kept
 # outside the manifests directory, where the kubelet would run it as a pod.
 kb_vip=192.168.80.100
 kb_restore_vip() {

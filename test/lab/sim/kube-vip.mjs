@@ -18,6 +18,9 @@
 //     pkg/cluster/clusterLeaderElection.go), or through admin.conf at the VIP,
 //     which it holds itself (dell/omnia#4992): so the VIP points at nothing
 //     until the API server is back, or until the Lease runs out;
+//   - when kube-apiserver.yaml leaves the manifests directory (kubeadm's documented
+//     static Pod restart after `kubeadm certs renew`) the listener closes, and when
+//     it comes back the Pod starts again: the same APISERVER_RESTART_MS;
 //   - a kube-vip whose manifest is removed stops gracefully and gives up its
 //     Lease (ReleaseOnCancel: true, same file), so another control plane
 //     takes over within its retry period instead of waiting out the lease.
@@ -133,15 +136,23 @@ let server;
 let last; // the settings the address was taken with, to release it after the manifest changes or goes
 let apiserverSpec; // the manifest the running API server was started from
 let restartUntil = 0;
+let stoppedForRestart = false; // the manifest went away while the Pod ran: its return starts it again
 const restarting = () => Date.now() < restartUntil;
 
 /** Whether the API server runs now: its manifest is there, and it is not being replaced after a change. */
 function apiserverRuns(active) {
   const text = active ? readText(APISERVER_MANIFEST) : '';
-  if (!text) { apiserverSpec = undefined; return false; }
-  if (apiserverSpec !== undefined && text !== apiserverSpec) {
+  if (!text) {
+    // the manifest moved out of the kubelet's directory (certs renew's restart): the Pod stops
+    if (apiserverSpec !== undefined && active) { stoppedForRestart = true; log(`${APISERVER_MANIFEST} gone: the static Pod stops`); }
+    apiserverSpec = undefined;
+    return false;
+  }
+  if ((apiserverSpec !== undefined && text !== apiserverSpec) || (apiserverSpec === undefined && stoppedForRestart)) {
+    // a changed manifest is replaced, one that came back is started: either way the API server takes a while
+    stoppedForRestart = false;
     restartUntil = Date.now() + APISERVER_RESTART_MS;
-    log(`${APISERVER_MANIFEST} changed: the static Pod restarts`);
+    log(`${APISERVER_MANIFEST} ${apiserverSpec === undefined ? 'back' : 'changed'}: the static Pod restarts`);
   }
   apiserverSpec = text;
   return !restarting();

@@ -14,6 +14,7 @@ import { db } from './packages.mjs';
 import { criStatus, criError } from './runtime.mjs';
 import { loadedModules } from './system.mjs';
 import { KUBE_VIP_MANIFEST, startKubeVip, waitForVip } from './kube-vip.mjs';
+import { DEFAULT_VALIDITY, KUBECONFIGS, KUBELET_PEM, PKI, dates, kubeconfigFor, kubeconfigText, localCas, makeCas, resignLeaves, writeCas, writeKubeletPem, writeLeaves } from './pki.mjs';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -45,17 +46,6 @@ const tokenSecret = () => rand(8).slice(0, 16);
 /** the binary's own version (gitVersion), without a .deb's revision (1.30.4-1.1) */
 function kubeadmVersion() {
   return db().kubeadm?.version.replace(/-.*$/, '');
-}
-
-function kubeconfig(server, user, clusterName) {
-  return stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: clusterName, cluster: { 'certificate-authority-data': Buffer.from(`kblab-ca-${server}`).toString('base64'), server: `https://${server}` } }],
-    contexts: [{ name: `${user}@${clusterName}`, context: { cluster: clusterName, user } }],
-    'current-context': `${user}@${clusterName}`,
-    users: [{ name: user, user: { 'client-certificate-data': Buffer.from(`kblab-cert-${user}`).toString('base64'), 'client-key-data': Buffer.from(`kblab-key-${rand(8)}`).toString('base64') } }],
-  });
 }
 
 /** Warnings kubeadm logs while reading its config (klog W lines on stderr), printed before the command's own output. */
@@ -183,14 +173,29 @@ function nodeRecord(name, controlPlane, cluster) {
   };
 }
 
+/**
+ * The files kubeadm init/join leave on a node, with real certificates (sim/pki.mjs): the CAs (control
+ * planes get the keys: kubeadm join --control-plane downloads them from the kubeadm-certs Secret),
+ * the kubelet's client certificate and a kubelet.conf naming it (kubeadm's kubelet-finalize phase),
+ * and on a control plane its leaf certificates and kubeconfigs.
+ */
 function writeNodeFiles(cluster, controlPlane) {
-  writeText('/etc/kubernetes/kubelet.conf', kubeconfig(cluster.endpoint, `system:node:${hostname()}`, cluster.name), 0o600);
-  writeText('/etc/kubernetes/pki/ca.crt', `-----BEGIN CERTIFICATE-----\nkblab ${cluster.caHash}\n-----END CERTIFICATE-----\n`);
-  writeText('/var/lib/kubelet/config.yaml', 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\n');
+  const now = Date.now();
+  const validity = cluster.validity ?? DEFAULT_VALIDITY;
+  const node = hostname();
+  writeCas(cluster.pki, controlPlane);
+  writeKubeletPem(cluster.pki, node, now, validity);
+  writeText('/etc/kubernetes/kubelet.conf', kubeconfigText({ server: cluster.endpoint, clusterName: cluster.name, user: `system:node:${node}`, caCrt: cluster.pki.ca.crt, certFile: KUBELET_PEM }), 0o600);
+  // kubeadm's KubeletConfiguration turns client certificate rotation on (rotateCertificates: true,
+  // cmd/kubeadm/app/componentconfigs/kubelet.go)
+  writeText('/var/lib/kubelet/config.yaml', 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\nrotateCertificates: true\n');
   if (controlPlane) {
-    writeText('/etc/kubernetes/admin.conf', kubeconfig(cluster.endpoint, 'kubernetes-admin', cluster.name), 0o600);
+    writeLeaves(cluster.pki, node, now, validity);
+    // controller-manager.conf and scheduler.conf name the local API server on a real control plane; the lab reads none of them
+    for (const name of ['admin.conf', 'controller-manager.conf', 'scheduler.conf']) {
+      writeText(`/etc/kubernetes/${name}`, kubeconfigFor({ server: cluster.endpoint, clusterName: cluster.name, ...KUBECONFIGS[name], cas: cluster.pki, now, validity }), 0o600);
+    }
     for (const c of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd']) writeText(`/etc/kubernetes/manifests/${c}.yaml`, staticPod(c, cluster));
-    writeText('/etc/kubernetes/pki/ca.key', 'kblab ca key\n', 0o600);
     writeText('/var/lib/etcd/member/snap/db', 'kblab\n');
   }
 }
@@ -239,6 +244,7 @@ function kubeadmVerb(args) {
     case 'token': return token(rest);
     case 'reset': return reset(rest);
     case 'upgrade': return upgrade(rest);
+    case 'certs': return certs(rest);
     default: fail(1, `unknown command "${verb}" for "kubeadm"\nRun 'kubeadm --help' for usage.`);
   }
 }
@@ -301,7 +307,15 @@ function init(args) {
     const s = clusterState();
     if (s.clusters[endpoint]) fail(1, `${warn}error execution phase preflight: [preflight] Some fatal errors occurred:\n\t[ERROR Port-6443]: Port 6443 is in use\n[preflight] If you know what you are doing, you can make a check non-fatal with \`--ignore-preflight-errors=...\``);
     const caHash = createHash('sha256').update(rand(16)).digest('hex');
+    // ClusterConfiguration.certificateValidityPeriod / caCertificateValidityPeriod (v1beta4; the schema check
+    // above already dropped them from a v1beta3 file); kubeadm's defaults are 8760h and 87600h
+    const validity = {
+      cert: cc.certificateValidityPeriod ? parseDuration(String(cc.certificateValidityPeriod)) ?? fail(1, `certificateValidityPeriod: time: invalid duration "${cc.certificateValidityPeriod}"`) : DEFAULT_VALIDITY.cert,
+      ca: cc.caCertificateValidityPeriod ? parseDuration(String(cc.caCertificateValidityPeriod)) ?? fail(1, `caCertificateValidityPeriod: time: invalid duration "${cc.caCertificateValidityPeriod}"`) : DEFAULT_VALIDITY.ca,
+    };
     const cluster = {
+      validity,
+      pki: makeCas(Date.now(), validity),
       name: cc.clusterName ?? 'kubernetes', version, endpoint, caHash,
       podSubnet: cc.networking?.podSubnet, serviceSubnet: cc.networking?.serviceSubnet ?? '10.96.0.0/12',
       imageRepository: cc.imageRepository ?? 'registry.k8s.io',
@@ -328,7 +342,7 @@ function init(args) {
   });
   writeNodeFiles(result, true);
   // kubeadm >= 1.29 writes the break-glass super-admin.conf, on the init host only
-  if (minorOf(version) >= 29) writeText('/etc/kubernetes/super-admin.conf', kubeconfig(endpoint, 'kubernetes-super-admin', result.name), 0o600);
+  if (minorOf(version) >= 29) writeText('/etc/kubernetes/super-admin.conf', kubeconfigFor({ server: endpoint, clusterName: result.name, ...KUBECONFIGS['super-admin.conf'], cas: result.pki, now: Date.now(), validity: result.validity }), 0o600);
   startKubelet();
   if (exists(KUBE_VIP_MANIFEST)) {
     startKubeVip();
@@ -701,7 +715,104 @@ function upgradeNode(args) {
   return { stdout: out.join('\n') + '\n', code: 0 };
 }
 
-export const kubeadmMutates = (args) => !['version'].includes(args[0]) && !(args[0] === 'token' && args[1] === 'list') && !(args[0] === 'upgrade' && args[1] === 'plan');
+export const kubeadmMutates = (args) => !['version'].includes(args[0]) && !(args[0] === 'certs' && args[1] === 'check-expiration') && !(args[0] === 'token' && args[1] === 'list') && !(args[0] === 'upgrade' && args[1] === 'plan');
+
+// ---------------------------------------------------------------- kubeadm certs
+
+/**
+ * What `kubeadm certs renew all` prints per certificate: each renew subcommand's own description
+ * (https://kubernetes.io/docs/reference/setup-tools/kubeadm/generated/kubeadm_certs/, e.g.
+ * kubeadm_certs_renew_admin.conf: "Renew the certificate embedded in the kubeconfig file for the admin
+ * to use and for kubeadm itself"; read 2026-12-07) followed by "renewed".
+ */
+const RENEWED = {
+  'admin.conf': 'certificate embedded in the kubeconfig file for the admin to use and for kubeadm itself',
+  apiserver: 'certificate for serving the Kubernetes API',
+  'apiserver-etcd-client': 'certificate the apiserver uses to access etcd',
+  'apiserver-kubelet-client': 'certificate for the API server to connect to kubelet',
+  'controller-manager.conf': 'certificate embedded in the kubeconfig file for the controller manager to use',
+  'etcd-healthcheck-client': 'certificate for liveness probes to healthcheck etcd',
+  'etcd-peer': 'certificate for etcd nodes to communicate with each other',
+  'etcd-server': 'certificate for serving etcd',
+  'front-proxy-client': 'certificate for the front proxy client',
+  'scheduler.conf': 'certificate embedded in the kubeconfig file for the scheduler manager to use',
+  'super-admin.conf': 'certificate embedded in the kubeconfig file for the super-admin',
+};
+const CA_OF = { apiserver: 'ca', 'apiserver-etcd-client': 'etcd-ca', 'apiserver-kubelet-client': 'ca', 'etcd-healthcheck-client': 'etcd-ca', 'etcd-peer': 'etcd-ca', 'etcd-server': 'etcd-ca', 'front-proxy-client': 'front-proxy-ca' };
+const LEAF_FILE = { apiserver: 'apiserver', 'apiserver-etcd-client': 'apiserver-etcd-client', 'apiserver-kubelet-client': 'apiserver-kubelet-client', 'etcd-healthcheck-client': 'etcd/healthcheck-client', 'etcd-peer': 'etcd/peer', 'etcd-server': 'etcd/server', 'front-proxy-client': 'front-proxy-client' };
+
+/** renew and check-expiration read the ClusterConfiguration from the cluster first, and go on with defaults when they cannot */
+function renewConfig(kubeconfigPath, verb) {
+  const lines = [`[${verb}] Reading configuration from the cluster...`, `[${verb}] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'`];
+  try {
+    const c = adminCluster(kubeconfigPath);
+    return { lines, validity: c.validity ?? DEFAULT_VALIDITY };
+  } catch {
+    return { lines: [`[${verb}] Error reading configuration from the Cluster. Falling back to default configuration`], validity: DEFAULT_VALIDITY };
+  }
+}
+
+/** k8s.io/apimachinery/pkg/util/duration ShortHumanDuration, which check-expiration prints */
+function shortHuman(ms) {
+  const s = Math.floor(ms / 1000);
+  if (s < -1) return '<invalid>';
+  if (s < 0) return '0s';
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  const h = Math.floor(s / 3600);
+  if (h < 48) return `${h}h`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24)}d`;
+  return `${Math.floor(h / 24 / 365)}y`;
+}
+
+/** "Jan 02, 2006 15:04 UTC", check-expiration's date layout */
+function expiresText(ms) {
+  const d = new Date(ms);
+  const p2 = (n) => String(n).padStart(2, '0');
+  return `${d.toUTCString().slice(8, 11)} ${p2(d.getUTCDate())}, ${d.getUTCFullYear()} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())} UTC`;
+}
+
+function kubeconfigCert(name) {
+  const text = readText(`/etc/kubernetes/${name}`, null);
+  const m = text && /^ *client-certificate-data: *(\S+)/m.exec(text);
+  return m ? Buffer.from(m[1], 'base64').toString('utf8') : undefined;
+}
+
+function certs(args) {
+  const [sub, what, ...rest] = args;
+  if (sub === 'check-expiration') {
+    const { f } = flags([what, ...rest].filter((x) => x !== undefined), { config: true, kubeconfig: true, 'cert-dir': true, o: true, output: true });
+    const { lines } = renewConfig(f.kubeconfig, 'check-expiration');
+    const now = Date.now();
+    const row = (name, pem, ca) => {
+      if (!pem) return [`!MISSING! ${name}`, '', '', ...(ca === undefined ? [] : [ca]), ''];
+      const d = dates(pem);
+      return [name, expiresText(d.end), shortHuman(d.end - now), ...(ca === undefined ? [] : [ca]), 'no'];
+    };
+    const names = Object.keys(RENEWED).filter((n) => n !== 'super-admin.conf' || exists('/etc/kubernetes/super-admin.conf')).sort();
+    const rows = names.map((n) => (n.endsWith('.conf') ? row(n, kubeconfigCert(n), 'ca') : row(n, readText(`${PKI}/${LEAF_FILE[n]}.crt`, null) ?? undefined, CA_OF[n])));
+    const cas = [['ca', 'ca'], ['etcd-ca', 'etcd/ca'], ['front-proxy-ca', 'front-proxy-ca']].map(([n, file]) => row(n, readText(`${PKI}/${file}.crt`, null) ?? undefined));
+    const out = [...lines, '', table([['CERTIFICATE', 'EXPIRES', 'RESIDUAL TIME', 'CERTIFICATE AUTHORITY', 'EXTERNALLY MANAGED'], ...rows]).trimEnd(), '',
+      table([['CERTIFICATE AUTHORITY', 'EXPIRES', 'RESIDUAL TIME', 'EXTERNALLY MANAGED'], ...cas]).trimEnd()];
+    return { stdout: out.join('\n') + '\n', code: 0 };
+  }
+  if (sub === 'renew') {
+    if (!(what in RENEWED) && what !== 'all') fail(1, `unknown command "${what ?? ''}" for "kubeadm certs renew"\nRun 'kubeadm certs renew --help' for usage.`);
+    if (what !== 'all') fail(1, 'kbootstrap lab: kubeadm certs renew is simulated for all only');
+    const { f } = flags(rest, { config: true, kubeconfig: true, 'cert-dir': true });
+    const { lines, validity } = renewConfig(f.kubeconfig, 'renew');
+    const cas = localCas();
+    // renewal signs with the CA of the local PKI; without its key (not a control plane) there is nothing to renew with
+    if (!cas) fail(1, `${lines.join('\n')}\nerror: failed to renew certificates: the CA key is missing in ${PKI}: this is not a control plane, or its CA is external${STACK}`);
+    const now = Date.now();
+    const done = resignLeaves(cas, hostname(), () => ({ start: now, end: now + validity.cert }));
+    const order = done.filter((n) => n !== 'super-admin.conf').sort().concat(done.includes('super-admin.conf') ? ['super-admin.conf'] : []);
+    const out = [...lines, '', ...order.map((n) => `${RENEWED[n]} renewed`), '',
+      'Done renewing certificates. You must restart the kube-apiserver, kube-controller-manager, kube-scheduler and etcd, so that they can use the new certificates.'];
+    return { stdout: out.join('\n') + '\n', code: 0 };
+  }
+  fail(1, `unknown command "${sub ?? ''}" for "kubeadm certs"\nRun 'kubeadm certs --help' for usage.`);
+}
 
 // ---------------------------------------------------------------- kubectl
 const CLUSTER_SCOPED = new Set(['Namespace', 'Node', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PriorityClass', 'StorageClass', 'PodSecurityPolicy', 'APIService']);

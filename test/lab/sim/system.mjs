@@ -64,6 +64,12 @@ export function systemctl(args) {
   const [verb, ...names] = p.positional;
   const quiet = p.has('--quiet') || p.has('-q');
   const u = units();
+  // a unit file an administrator wrote to /etc/systemd/system is a unit too (systemd.unit(5), "Unit File
+  // Load Path": /etc/systemd/system comes first); packages' units come from the package simulation
+  for (const n of names) {
+    const un = unitName(n);
+    if (!u[un]?.installed && exists(`/etc/systemd/system/${un}`)) u[un] = { ...(u[un] ?? {}), installed: true, enabled: false, active: false };
+  }
   const known = (n) => u[unitName(n)]?.installed;
   const out = [];
   const need = () => { if (!names.length) fail(1, `Too few arguments.`); };

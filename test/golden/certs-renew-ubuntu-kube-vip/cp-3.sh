@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# kbootstrap dry run for cp-3 (192.168.80.13), role control-plane
+# OS assumed: Ubuntu 22.04.4 LTS (from the inventory; a real run reads /etc/os-release)
+# Cluster ubuntu-kube-vip: Kubernetes 1.35.9, containerd, CNI calico, kube-proxy iptables
+# SSH: ubuntu@192.168.80.13:22 (commands run through sudo -n)
+#
+# Each step shows its read-only check (kbootstrap parses what it prints) and
+# the commands it runs when the check finds the step not done. Run as root.
+# Values that exist only at run time appear as <PLACEHOLDERS>; secrets never appear.
+set -euo pipefail
+
+# kb_write DEST MODE [OWNER]: replace DEST with stdin atomically (temp file in
+# the same directory, mode and owner set, then rename), keeping a one-time
+# backup of the original as DEST.kbootstrap.bak (see kb_backup).
+kb_write() {
+  kb_dir=$(dirname "$1")
+  mkdir -p "$kb_dir"
+  kb_tmp=$(mktemp "$kb_dir/.kbootstrap.XXXXXX") || return 1
+  if ! { cat >"$kb_tmp" && chmod "$2" "$kb_tmp" && chown "${3:-root:root}" "$kb_tmp"; }; then
+    rm -f "$kb_tmp"
+    return 1
+  fi
+  kb_backup "$1"
+  mv -f "$kb_tmp" "$1"
+}
+
+# kb_backup FILE: copy FILE to FILE.kbootstrap.bak once; later runs keep the first copy.
+# Nothing under /etc/kbootstrap is backed up: kbootstrap wrote those files itself and some
+# hold secrets (the join configuration), so a backup an older kbootstrap left there goes too.
+kb_backup() {
+  case $1 in
+    /etc/kbootstrap/*)
+      rm -f "$1.kbootstrap.bak"
+      return 0
+      ;;
+  esac
+  if [ -e "$1" ] && [ ! -e "$1.kbootstrap.bak" ]; then
+    cp -p "$1" "$1.kbootstrap.bak"
+  fi
+}
+
+# kb_edit FILE CMD...: run CMD with FILE on stdin and replace FILE with its output atomically.
+kb_edit() {
+  kb_file=$1
+  shift
+  kb_dir=$(dirname "$kb_file")
+  kb_tmp=$(mktemp "$kb_dir/.kbootstrap.XXXXXX") || return 1
+  if ! { "$@" <"$kb_file" >"$kb_tmp" && chmod --reference="$kb_file" "$kb_tmp" && chown --reference="$kb_file" "$kb_tmp"; }; then
+    rm -f "$kb_tmp"
+    return 1
+  fi
+  kb_backup "$kb_file"
+  mv -f "$kb_tmp" "$kb_file"
+}
+
+# kb_retry N DELAY CMD...: run CMD up to N times, DELAY seconds apart (package mirrors flake).
+kb_retry() {
+  kb_n=$1 kb_delay=$2
+  shift 2
+  until "$@"; do
+    kb_n=$((kb_n - 1))
+    if [ "$kb_n" -le 0 ]; then return 1; fi
+    sleep "$kb_delay"
+  done
+}
+
+# kb_kubectl ARGS...: kubectl as the cluster's administrator (a control plane's admin.conf).
+kb_kubectl() {
+  kubectl --kubeconfig=/etc/kubernetes/admin.conf "$@"
+}
+
+# kb_key_fprs FILE: the fingerprint of the primary key of each OpenPGP key in
+# FILE, one a line (40 upper-case hex digits). gpg 2.2.8+ reads the file with
+# --show-keys; gpg 2.0 (CentOS 7) lists it when given only the file. A
+# throwaway home: no keyring is read or written.
+kb_key_fprs() {
+  command -v gpg >/dev/null 2>&1 || return 0
+  kb_kh=$(mktemp -d) || return 1
+  { gpg --batch --homedir "$kb_kh" --show-keys --with-colons "$1" 2>/dev/null ||
+    gpg --batch --homedir "$kb_kh" --with-colons --with-fingerprint "$1" 2>/dev/null; } |
+    awk -F: '$1 == "pub" { p = 1; next } $1 == "fpr" && p { print $10; p = 0 }'
+  rm -rf "$kb_kh"
+}
+
+# kb_key_trusted FILE "FPR...": true when FILE holds at least one key and every
+# primary key in it has one of the fingerprints.
+kb_key_trusted() {
+  [ -s "$1" ] || return 1
+  kb_kf=$(kb_key_fprs "$1")
+  [ -n "$kb_kf" ] || return 1
+  for kb_f in $kb_kf; do
+    case " $2 " in
+      *" $kb_f "*) ;;
+      *) return 1 ;;
+    esac
+  done
+}
+
+### certs-renew: kubeadm certs renew all when a certificate has less than 30d left, then restart the static Pods
+## check (read-only)
+(
+# Certificate expiry, read with openssl from the files themselves (openssl comes with
+# ca-certificates on Debian/Ubuntu and with the minimal install on the RHEL family).
+# The set is kubeadm certs check-expiration's: the kubeconfigs kubeadm writes on a
+# control plane, the certificates under /etc/kubernetes/pki and their CAs
+# (https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-certs/), plus the
+# kubelet's client certificate on every node.
+printf 'now=%s\n' "$(date +%s)"
+if ! command -v openssl >/dev/null 2>&1; then
+  echo openssl=missing
+else
+  kb_enddate() { openssl x509 -noout -enddate 2>/dev/null | sed -n 's/^notAfter=//p'; }
+  # kb_cert NAME KIND FILE
+  kb_cert() {
+    if [ -f "$3" ]; then printf 'cert=%s %s %s\n' "$1" "$2" "$(kb_enddate <"$3")"; else printf 'cert=%s %s missing\n' "$1" "$2"; fi
+  }
+  # kb_kubeconfig NAME KIND FILE: the client certificate a kubeconfig names (a file) or embeds
+  kb_kubeconfig() {
+    if [ ! -f "$3" ]; then printf 'cert=%s %s missing\n' "$1" "$2"; return 0; fi
+    kb_path=$(sed -n 's/^ *client-certificate: *//p' "$3" | head -n 1)
+    if [ -n "$kb_path" ]; then
+      kb_cert "$1" "$2" "$kb_path"
+    else
+      printf 'cert=%s %s %s\n' "$1" "$2" "$(sed -n 's/^ *client-certificate-data: *//p' "$3" | head -n 1 | base64 -d 2>/dev/null | kb_enddate)"
+    fi
+  }
+  if [ -f /etc/kubernetes/admin.conf ]; then
+    for kb_c in admin.conf super-admin.conf controller-manager.conf scheduler.conf; do
+      # super-admin.conf exists on the control plane that ran kubeadm init (1.29 and later) only
+      if [ "$kb_c" = super-admin.conf ] && [ ! -f /etc/kubernetes/super-admin.conf ]; then continue; fi
+      kb_kubeconfig "$kb_c" kubeconfig "/etc/kubernetes/$kb_c"
+    done
+    for kb_c in apiserver apiserver-etcd-client apiserver-kubelet-client etcd/healthcheck-client etcd/peer etcd/server front-proxy-client; do
+      kb_cert "$(printf '%s' "$kb_c" | tr / -)" certificate "/etc/kubernetes/pki/$kb_c.crt"
+    done
+    kb_cert ca ca /etc/kubernetes/pki/ca.crt
+    kb_cert etcd-ca ca /etc/kubernetes/pki/etcd/ca.crt
+    kb_cert front-proxy-ca ca /etc/kubernetes/pki/front-proxy-ca.crt
+  fi
+  if [ -f /etc/kubernetes/kubelet.conf ]; then
+    kb_kubeconfig kubelet-client kubelet /etc/kubernetes/kubelet.conf
+    # the kubelet renews its client certificate itself when kubelet.conf names the file it rotates
+    # (kubeadm's kubelet-finalize phase points it there) and rotateCertificates is on
+    if grep -q 'client-certificate: */var/lib/kubelet/pki/kubelet-client-current.pem' /etc/kubernetes/kubelet.conf; then echo kubelet-client=rotating; else echo kubelet-client=embedded; fi
+    if grep -qE '^rotateCertificates: *true *$' /var/lib/kubelet/config.yaml 2>/dev/null; then echo kubelet-rotate=on; else echo kubelet-rotate=off; fi
+  fi
+fi
+)
+(
+# a renewal whose static Pod restart did not finish (a cut-off run) leaves these behind
+if [ -e /etc/kubernetes/kbootstrap-restart-pending ]; then echo restart-pending=1; fi
+if [ -n "$(find /etc/kubernetes/manifests.kbootstrap-restart -mindepth 1 -maxdepth 1 -name '*.yaml' 2>/dev/null)" ]; then echo manifests-aside=1; fi
+kb_home=$(getent passwd ubuntu | cut -d: -f6)
+if [ -f /etc/kubernetes/admin.conf ] && [ -n "$kb_home" ] && ! cmp -s /etc/kubernetes/admin.conf "$kb_home/.kube/config"; then echo user-kubeconfig=differs; fi
+)
+(
+# a run (upgrade, certs renew) that was cut off while this control plane had handed the VIP over leaves kube-vip's manifest aside
+if [ -f /etc/kubernetes/kube-vip.yaml.kbootstrap-upgrade ]; then echo kube-vip-aside=1; fi
+)
+## apply
+# renew, then restart the static Pods
+(
+# kube-vip holds the VIP on one control plane. When that plane's API server
+# static Pod restarts (kubeadm upgrade, or the restart after kubeadm certs
+# renew), the VIP points at an API server that is not there
+# (siderolabs/talos#7859 hit the same), and kube-vip cannot renew its Lease
+# through it either. So the holder hands the VIP over first: with its
+# manifest gone the kubelet stops kube-vip, which deletes the address and
+# gives the Lease up (ReleaseOnCancel in kube-vip's
+# pkg/cluster/clusterLeaderElection.go), and another control plane takes both
+# within the retry period. The manifest comes back when the restart is done
+# or has failed; an interrupted run's next try puts it back first. It is kept
+# outside the manifests directory, where the kubelet would run it as a pod.
+kb_vip=192.168.80.100
+kb_restore_vip() {
+  if [ -f /etc/kubernetes/kube-vip.yaml.kbootstrap-upgrade ]; then mv -f /etc/kubernetes/kube-vip.yaml.kbootstrap-upgrade /etc/kubernetes/manifests/kube-vip.yaml; fi
+}
+kb_restore_vip
+if [ -f /etc/kubernetes/manifests/kube-vip.yaml ] && ip -o -4 addr show | grep -qF " $kb_vip/"; then
+  trap kb_restore_vip EXIT
+  mv -f /etc/kubernetes/manifests/kube-vip.yaml /etc/kubernetes/kube-vip.yaml.kbootstrap-upgrade
+  kb_i=0
+  until ! ip -o -4 addr show | grep -qF " $kb_vip/" && kb_kubectl get --raw=/readyz --request-timeout=5s >/dev/null 2>&1; do
+    kb_i=$((kb_i + 1))
+    if [ "$kb_i" -ge 60 ]; then
+      printf 'no other control plane took the VIP %s within 60s: is kube-vip running on the others? (crictl ps --name kube-vip)\n' "$kb_vip" >&2
+      exit 1
+    fi
+    sleep 1
+  done
+fi
+# Renew, then restart the static Pods so they read the new files: kube-apiserver,
+# kube-controller-manager, kube-scheduler and etcd read their certificates only at
+# start. kubeadm's documented way (https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-certs/,
+# "Manual certificate renewal", read 2026-12-07): move the manifests out of
+# /etc/kubernetes/manifests, wait for the kubelet to stop the Pods (its
+# fileCheckFrequency, 20 s by default), move them back. A marker says a restart is
+# owed, so a run cut off in between restarts them on its next try.
+kb_aside=/etc/kubernetes/manifests.kbootstrap-restart
+kb_restore_static() {
+  if [ -d "$kb_aside" ]; then
+    find "$kb_aside" -mindepth 1 -maxdepth 1 -name '*.yaml' -exec mv -f {} /etc/kubernetes/manifests/ \;
+    rmdir "$kb_aside"
+  fi
+}
+kb_restore_static
+touch /etc/kubernetes/kbootstrap-restart-pending
+kubeadm certs renew all
+if [ -e /etc/kubernetes/kbootstrap-restart-pending ]; then
+  mkdir -p "$kb_aside"
+  for kb_m in kube-apiserver kube-controller-manager kube-scheduler etcd; do
+    if [ -f "/etc/kubernetes/manifests/$kb_m.yaml" ]; then mv -f "/etc/kubernetes/manifests/$kb_m.yaml" "$kb_aside/"; fi
+  done
+  sleep 20
+  kb_restore_static
+  # back when this control plane's API server answers on its port again
+  kb_i=0
+  until timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6443' 2>/dev/null; do
+    kb_i=$((kb_i + 1))
+    if [ "$kb_i" -ge 90 ]; then
+      echo "the API server did not come back within 180s after its restart; see: crictl ps -a --name kube-apiserver, journalctl -u kubelet" >&2
+      exit 1
+    fi
+    sleep 2
+  done
+  rm -f /etc/kubernetes/kbootstrap-restart-pending
+fi
+)
+# admin.conf, renewed, for the SSH user
+(
+# admin kubeconfig for the SSH user, so kubectl works after login
+kb_home=$(getent passwd ubuntu | cut -d: -f6)
+kb_group=$(id -gn ubuntu)
+install -d -m 0700 -o ubuntu -g "$kb_group" "$kb_home/.kube"
+install -m 0600 -o ubuntu -g "$kb_group" /etc/kubernetes/admin.conf "$kb_home/.kube/config"
+)
+
+### kubelet-cert-rotation: The kubelet client certificate rotates itself (checked, never changed)
+## check (read-only)
+(
+# Certificate expiry, read with openssl from the files themselves (openssl comes with
+# ca-certificates on Debian/Ubuntu and with the minimal install on the RHEL family).
+# The set is kubeadm certs check-expiration's: the kubeconfigs kubeadm writes on a
+# control plane, the certificates under /etc/kubernetes/pki and their CAs
+# (https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-certs/), plus the
+# kubelet's client certificate on every node.
+printf 'now=%s\n' "$(date +%s)"
+if ! command -v openssl >/dev/null 2>&1; then
+  echo openssl=missing
+else
+  kb_enddate() { openssl x509 -noout -enddate 2>/dev/null | sed -n 's/^notAfter=//p'; }
+  # kb_cert NAME KIND FILE
+  kb_cert() {
+    if [ -f "$3" ]; then printf 'cert=%s %s %s\n' "$1" "$2" "$(kb_enddate <"$3")"; else printf 'cert=%s %s missing\n' "$1" "$2"; fi
+  }
+  # kb_kubeconfig NAME KIND FILE: the client certificate a kubeconfig names (a file) or embeds
+  kb_kubeconfig() {
+    if [ ! -f "$3" ]; then printf 'cert=%s %s missing\n' "$1" "$2"; return 0; fi
+    kb_path=$(sed -n 's/^ *client-certificate: *//p' "$3" | head -n 1)
+    if [ -n "$kb_path" ]; then
+      kb_cert "$1" "$2" "$kb_path"
+    else
+      printf 'cert=%s %s %s\n' "$1" "$2" "$(sed -n 's/^ *client-certificate-data: *//p' "$3" | head -n 1 | base64 -d 2>/dev/null | kb_enddate)"
+    fi
+  }
+  if [ -f /etc/kubernetes/kubelet.conf ]; then
+    kb_kubeconfig kubelet-client kubelet /etc/kubernetes/kubelet.conf
+    # the kubelet renews its client certificate itself when kubelet.conf names the file it rotates
+    # (kubeadm's kubelet-finalize phase points it there) and rotateCertificates is on
+    if grep -q 'client-certificate: */var/lib/kubelet/pki/kubelet-client-current.pem' /etc/kubernetes/kubelet.conf; then echo kubelet-client=rotating; else echo kubelet-client=embedded; fi
+    if grep -qE '^rotateCertificates: *true *$' /var/lib/kubelet/config.yaml 2>/dev/null; then echo kubelet-rotate=on; else echo kubelet-rotate=off; fi
+  fi
+fi
+)
