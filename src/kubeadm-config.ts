@@ -4,6 +4,7 @@ import type { ClusterSpec, HostSpec } from './inventory/model.js';
 import { criSocket } from './kube/runtime.js';
 import type { JoinSecrets } from './run/join-credentials.js';
 import { kubeadmApiVersion as apiForMinor } from './versions/index.js';
+import { kubeProxyFeatureGates } from './kube/proxy-mode.js';
 
 /** v1beta4 where the minor's kubeadm reads it (1.31 on; the only one from 1.37), v1beta3 before: the versions table's kubeadmApis. */
 export function kubeadmApiVersion(cluster: ClusterSpec): string {
@@ -41,6 +42,17 @@ export function apiServerCertSANs(cluster: ClusterSpec): string[] {
  */
 export const INIT_TOKEN = { description: 'made by kubeadm init, deleted by kbootstrap once init is done', ttl: '15m' } as const;
 
+/**
+ * kube-proxy's configuration: its mode, and on a minor where nftables is alpha (1.29, 1.30) the
+ * NFTablesProxyMode gate it needs (KubeProxyConfiguration.featureGates, read by kube-proxy only:
+ * KEP-3866 kep.yaml feature-gates components).
+ * https://kubernetes.io/docs/reference/config-api/kube-proxy-config.v1alpha1/ (mode, featureGates), read 2026-12-07.
+ */
+function kubeProxyConfig(cluster: ClusterSpec): object {
+  const gates = kubeProxyFeatureGates(cluster.kubeProxyMode, cluster.minor);
+  return { apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration', mode: cluster.kubeProxyMode, ...(Object.keys(gates).length ? { featureGates: gates } : {}) };
+}
+
 export function initConfig(cluster: ClusterSpec, host: HostSpec): string {
   const api = kubeadmApiVersion(cluster);
   return '# kbootstrap: kubeadm init configuration\n' + docs(
@@ -65,7 +77,7 @@ export function initConfig(cluster: ClusterSpec, host: HostSpec): string {
       ...(api === 'kubeadm.k8s.io/v1beta4' && cluster.caCertificateValidityPeriod ? { caCertificateValidityPeriod: cluster.caCertificateValidityPeriod } : {}),
     },
     { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', cgroupDriver: 'systemd' },
-    { apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration', mode: cluster.kubeProxyMode },
+    kubeProxyConfig(cluster),
   );
 }
 

@@ -126,7 +126,7 @@ export class Runner {
     for (const spec of specs) {
       const host = this.hosts.get(spec.name);
       if (!host) continue;
-      const v = hostRequirements(host.facts, this.inv.cluster.minor);
+      const v = hostRequirements(host.facts, this.inv.cluster.minor, this.inv.cluster.kubeProxyMode);
       const os = osWarning(osRowFor(host.facts.osId, host.facts.versionId));
       for (const w of [...(os ? [os] : []), ...v.warnings]) this.rec.warn(`${spec.name}: ${w}`);
       if (!v.refusals.length) continue;

@@ -98,7 +98,7 @@ describe('docs/compatibility.md defects', () => {
   });
 
   it('D10: ipvs on 1.35 is deprecated: a validate warning', () => {
-    expect(warnings(['"1.30.4"', '"1.35.0"'])).toContain("cluster.kubeProxyMode: kube-proxy's ipvs mode is deprecated from Kubernetes 1.35 (KEP-5495): use iptables");
+    expect(warnings(['"1.30.4"', '"1.35.0"'])).toContain("cluster.kubeProxyMode: kube-proxy's ipvs mode is deprecated from Kubernetes 1.35 (KEP-5495): use nftables or iptables");
     expect(warnings(['"1.30.4"', '"1.35.0"'], ['kubeProxyMode: ipvs', 'kubeProxyMode: iptables']).filter((w) => w.includes('ipvs'))).toEqual([]);
     expect(warnings(['"1.30.4"', '"1.34.0"']).filter((w) => w.includes('ipvs'))).toEqual([]);
   });

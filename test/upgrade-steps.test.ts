@@ -48,7 +48,7 @@ describe('the running CNI against the target minor', () => {
     const vip31 = { ...ctx, cluster: { ...ctx.cluster, minor: 31, minorVersion: '1.31' } };
     const r = upgradeCniStep.parse({ step: 'upgrade-cni', code: 0, stdout: state('1.30.4', 'v3.28.2') }, vip31);
     expect(r).toMatchObject({ done: true, reason: 'calico v3.28.2: not tested against 1.31', warning: expect.stringContaining('not 1.31') });
-    expect(parse(state('1.29.8'))).toMatchObject({ done: true, reason: 'no calico-node DaemonSet with an image tag' });
+    expect(parse(state('1.29.8'))).toMatchObject({ done: true, reason: 'no calico release found running (no image tag)' });
   });
 });
 

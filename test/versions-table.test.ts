@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseInventory } from '../src/inventory/load.js';
 import { dryRun } from '../src/dry-run.js';
-import { DEFAULT_ANSWERS, inventoryText } from '../src/commands/init.js';
+import { DEFAULT_ANSWERS, defaultProxyMode, inventoryText } from '../src/commands/init.js';
 import { ADDONS, KUBE_MINORS, OS_RELEASES, SUPPORTED_MINORS, TABLE_DATE, addonWarning, defaultAddonVersion, defaultKubernetesVersion, minorStatus, minorWarning } from '../src/versions/index.js';
 import { MATRIX_BEGIN, MATRIX_END, withMatrix } from '../src/versions/matrix.js';
 import { kubeVipManifest } from '../src/steps/load-balancer.js';
@@ -158,14 +158,19 @@ describe('defaults agree with the table', () => {
 
   it('init --defaults and the wizard\'s defaults validate with no warning at all, on a supported minor', () => {
     expect(DEFAULT_ANSWERS.version).toBe('1.36.4');
-    expect(DEFAULT_ANSWERS.proxyMode).toBe('iptables');
+    // kube-proxy's nftables mode is GA from 1.33 (KEP-3866) and calico's nftables data plane GA from v3.31: the default
+    expect(DEFAULT_ANSWERS.proxyMode).toBe('nftables');
+    expect(inventoryText(DEFAULT_ANSWERS)).toMatch(/^ {2}kubeProxyMode: nftables /m);
     expect(warningsOf(inventoryText(DEFAULT_ANSWERS))).toEqual([]);
     for (const cni of ['calico', 'flannel', 'none'] as const) {
       // flannel and cri-dockerd publish no checksums: the wizard asks for their digests, which these answers give
       const digests = { ...(cni === 'flannel' ? { cniSha256: SHA } : {}) };
+      // the wizard's default mode for the plugin: iptables with flannel, whose nftables setting is experimental
+      const proxyMode = defaultProxyMode(DEFAULT_ANSWERS.version, cni);
+      expect(proxyMode).toBe(cni === 'flannel' ? 'iptables' : 'nftables');
       for (const runtime of ['containerd', 'docker'] as const) {
         const cri = runtime === 'docker' ? { criDockerdSha256: `cri-dockerd_0.4.10.3-0.ubuntu-jammy_amd64.deb=${SHA}` } : {};
-        expect(warningsOf(inventoryText({ ...DEFAULT_ANSWERS, cni, runtime, ...digests, ...cri }))).toEqual([]);
+        expect(warningsOf(inventoryText({ ...DEFAULT_ANSWERS, cni, runtime, proxyMode, ...digests, ...cri }))).toEqual([]);
       }
     }
   });
@@ -175,6 +180,7 @@ describe('defaults agree with the table', () => {
     const example = /```yaml\n(apiVersion: kbootstrap\/v1\n[\s\S]*?)```/.exec(readme)?.[1];
     expect(example).toBeDefined();
     expect(example).toContain(`kubernetesVersion: "${defaultKubernetesVersion()}"`);
+    expect(example).toContain('kubeProxyMode: nftables');
     expect(warningsOf(example!)).toEqual([]);
   });
 });

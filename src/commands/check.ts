@@ -12,6 +12,7 @@ import { kv, first } from '../shell/kv.js';
 import { listeningPorts } from '../kube/ports.js';
 import { isSupportedRelease } from '../host/facts.js';
 import { hostRequirements } from '../kube/host-requirements.js';
+import { nftVersionProblem } from '../kube/proxy-mode.js';
 import { osRowFor, osWarning } from '../versions/index.js';
 import type { HostFacts } from '../os/types.js';
 import type { Io } from '../io.js';
@@ -46,6 +47,8 @@ interface Gathered {
   skewS: number;
   /** a joined host's certificates (read with openssl) */
   certs?: CertFacts;
+  /** `nft --version`, '' without nft; undefined when not asked (kube-proxy not in nftables mode) */
+  nft?: string;
 }
 
 /** Turn what each host reported into pass/warn/fail rows; pure, for tests. */
@@ -69,7 +72,7 @@ export function judge(inv: Inventory, hosts: Gathered[], unreachable: Map<string
     const { user, address, port } = g.login;
     add(spec.name, 'reachable', 'pass', `ssh ${user}@${address}:${port}${user === 'root' ? '' : ', sudo works'}`);
     add(spec.name, 'os', g.supported && !g.osWarning ? 'pass' : 'warn', g.osWarning ? `${g.os}: ${g.osWarning}` : g.supported ? g.os : `${g.os} is not a tested release`);
-    const req = hostRequirements(g.kernel, inv.cluster.minor);
+    const req = hostRequirements(g.kernel, inv.cluster.minor, inv.cluster.kubeProxyMode);
     add(spec.name, 'kernel', req.refusals.length ? 'fail' : req.warnings.length ? 'warn' : 'pass',
       [...req.refusals, ...req.warnings].join('; ') || `${g.kernel.kernel || 'kernel unknown'}, cgroup ${g.kernel.cgroup || 'unknown'}`);
     if (spec.role === 'control-plane') {
@@ -83,6 +86,10 @@ export function judge(inv: Inventory, hosts: Gathered[], unreachable: Map<string
     add(spec.name, 'mac', dm.length ? 'fail' : 'pass', dm.length ? `duplicate ${dm.join('; ')}` : g.macs.join(', ') || '-');
     const dn = dupName(g);
     add(spec.name, 'hostname', dn.length ? 'warn' : 'pass', dn.length ? `duplicate ${dn.join('; ')} (kbootstrap up renames it to ${spec.name})` : g.hostname);
+    if (inv.cluster.kubeProxyMode === 'nftables') {
+      const problem = nftVersionProblem(g.nft ?? '');
+      add(spec.name, 'nft', problem ? 'warn' : 'pass', problem ?? (g.nft || 'nft present'));
+    }
     if (g.portsUsed.length && !g.joined) add(spec.name, 'ports', 'fail', `in use: ${g.portsUsed.join(', ')}`);
     else add(spec.name, 'ports', 'pass', g.joined ? 'already part of the cluster' : 'free');
     add(spec.name, 'clock', spread > 5 ? 'fail' : spread > 2 ? 'warn' : 'pass', `${g.skewS >= 0 ? '+' : ''}${g.skewS.toFixed(1)}s from this machine${spread > 2 ? `; hosts differ by ${spread.toFixed(1)}s` : ''}`);
@@ -107,7 +114,7 @@ export async function check(inv: Inventory, o: CheckFlags, io: Io, prompt?: Prom
       const h = s.host(spec.name);
       if (!h) return;
       const t0 = Date.now();
-      const r = await h.exec(render('check/host', { ports: listeningPorts(spec.role), controlPlanes: cps }) + readCerts(spec.role === 'control-plane'), { step: 'check', mutates: false, allowFailure: true });
+      const r = await h.exec(render('check/host', { ports: listeningPorts(spec.role), controlPlanes: cps, nft: inv.cluster.kubeProxyMode === 'nftables' }) + readCerts(spec.role === 'control-plane'), { step: 'check', mutates: false, allowFailure: true });
       const t1 = Date.now();
       const m = kv(r.stdout);
       gathered.push({
@@ -128,6 +135,7 @@ export async function check(inv: Inventory, o: CheckFlags, io: Io, prompt?: Prom
         // the host's clock against the middle of the round trip
         skewS: Number(first(m, 'clock') ?? 0) - (t0 + t1) / 2000,
         certs: parseCerts(r.stdout),
+        nft: first(m, 'nft') ?? '',
       });
     }));
   } finally {

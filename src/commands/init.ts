@@ -10,6 +10,8 @@ import { nameTaken, writeFileSafely } from '../local-file.js';
 import { plural } from '../report.js';
 import type { Io } from '../io.js';
 import { defaultKubernetesVersion, proxyModeStatus } from '../versions/index.js';
+import { CNI_NAMES, clusterCni, cniVersion, type CniName } from '../cni/index.js';
+import type { KubeProxyMode } from '../inventory/model.js';
 
 export interface Prompter {
   input(message: string, opts?: { default?: string; validate?: (v: string) => true | string }): Promise<string>;
@@ -21,7 +23,7 @@ export interface InitAnswers {
   name: string;
   version: string;
   runtime: 'containerd' | 'docker';
-  cni: 'calico' | 'flannel' | 'none';
+  cni: CniName | 'none';
   mirror: string;
   /** cri-dockerd release files, needed with docker on a mirror that does not carry them */
   criDockerdUrl?: string;
@@ -29,7 +31,7 @@ export interface InitAnswers {
   criDockerdSha256?: string;
   /** the CNI manifest's sha256, when kbootstrap pins none for its release */
   cniSha256?: string;
-  proxyMode: 'ipvs' | 'iptables';
+  proxyMode: KubeProxyMode;
   podSubnet: string;
   serviceSubnet: string;
   /** a load balancer or VIP in front of several control planes */
@@ -40,14 +42,31 @@ export interface InitAnswers {
   hosts: { name: string; address: string; role: 'control-plane' | 'worker'; user?: string }[];
 }
 
+const minorOf = (version: string): number => Number(/^v?1\.(\d+)\./.exec(version)?.[1] ?? 0);
+
+/**
+ * The kube-proxy mode init suggests: nftables where the versions table says it is GA (1.33 on,
+ * KEP-3866) and the CNI plugin's nftables setting is not a preview in the release kbootstrap
+ * installs (flannel's is experimental, calico's a tech preview before v3.31), else iptables,
+ * kube-proxy's own default. Either way the inventory validates with no warning.
+ */
+export function defaultProxyMode(version: string, cni: CniName | 'none'): KubeProxyMode {
+  const minor = minorOf(version);
+  if (proxyModeStatus(minor, 'nftables') !== 'ga') return 'iptables';
+  const plugin = clusterCni({ plugin: cni });
+  return !plugin || !plugin.nftables.preview(cniVersion(plugin, {}, minor)) ? 'nftables' : 'iptables';
+}
+
+const DEFAULT_VERSION = defaultKubernetesVersion();
+
 export const DEFAULT_ANSWERS: InitAnswers = {
   name: 'lab',
-  // the newest supported minor's latest patch, and kube-proxy's own default mode: the versions table
-  version: defaultKubernetesVersion(),
+  // the newest supported minor's latest patch, and its kube-proxy mode: the versions table
+  version: DEFAULT_VERSION,
   runtime: 'containerd',
   cni: 'calico',
   mirror: 'upstream',
-  proxyMode: 'iptables',
+  proxyMode: defaultProxyMode(DEFAULT_VERSION, 'calico'),
   podSubnet: '10.244.0.0/16',
   serviceSubnet: '10.96.0.0/12',
   user: 'root',
@@ -93,8 +112,8 @@ export function inventoryText(a: InitAnswers): string {
         ...(a.criDockerdSha256 !== undefined ? [`sha256: { ${sha256Pairs(a.criDockerdSha256).map(([f, d]) => `${y(f)}: ${y(d)}`).join(', ')} }`] : []),
       ].join(', ')} }   # where the cri-dockerd release files are, and the sha256 each must have`]
       : []),
-    `  cni: { plugin: ${a.cni}${a.cniSha256 !== undefined ? `, sha256: ${y(a.cniSha256)}` : ''} }           # calico | flannel | none; optional version, manifest (URL or file), sha256`,
-    `  kubeProxyMode: ${a.proxyMode}        # iptables | ipvs (deprecated from Kubernetes 1.35)`,
+    `  cni: { plugin: ${a.cni}${a.cniSha256 !== undefined ? `, sha256: ${y(a.cniSha256)}` : ''} }           # ${[...CNI_NAMES, 'none'].join(' | ')}; optional version, manifest (URL or file), sha256`,
+    `  kubeProxyMode: ${a.proxyMode}        # iptables | ipvs (deprecated from Kubernetes 1.35) | nftables (GA from 1.33; the CNI's nftables setting follows)`,
     '  registryMirrors: []              # pull-through mirrors for docker.io',
     '  insecureRegistries: []           # host:port registries reached over plain HTTP',
     'ssh:                               # defaults for every host; each can override them under hosts[].ssh',
@@ -166,16 +185,24 @@ async function askKey(p: Prompter, a: InitAnswers, warn: (s: string) => void): P
 
 const SELECT = {
   runtime: [{ name: 'containerd', value: 'containerd' }, { name: 'docker (docker-ce + cri-dockerd)', value: 'docker' }] as const,
-  cni: [{ name: 'calico', value: 'calico' }, { name: 'flannel', value: 'flannel' }, { name: 'none (install your own)', value: 'none' }] as const,
+  cni: [...CNI_NAMES.map((n) => ({ name: n as string, value: n as CniName | 'none' })), { name: 'none (install your own)', value: 'none' as const }],
   mirror: [{ name: 'upstream (pkgs.k8s.io, registry.k8s.io)', value: 'upstream' }, { name: 'aliyun (mirrors.aliyun.com)', value: 'aliyun' }, { name: 'another mirror (base URL)', value: 'url' }] as const,
 };
 
-/** kube-proxy's modes for the minor: iptables (its default) first; ipvs said deprecated where the versions table says so. */
-function proxyChoices(version: string): { name: string; value: 'iptables' | 'ipvs' }[] {
-  const minor = Number(/^v?1\.(\d+)\./.exec(version)?.[1] ?? 0);
+/**
+ * kube-proxy's modes for the minor, as the versions table has them: nftables where kube-proxy has it
+ * (its stage said unless GA), iptables (its default), ipvs said deprecated where it is.
+ */
+function proxyChoices(version: string): { name: string; value: KubeProxyMode }[] {
+  const minor = minorOf(version);
   const ipvs = proxyModeStatus(minor, 'ipvs');
+  const nft = proxyModeStatus(minor, 'nftables');
   const deprecated = ipvs === 'deprecated' || ipvs === 'deprecated-gated';
-  return [{ name: 'iptables', value: 'iptables' }, { name: deprecated ? `ipvs (deprecated in 1.${minor}, KEP-5495)` : 'ipvs', value: 'ipvs' }];
+  return [
+    ...(nft ? [{ name: nft === 'ga' ? 'nftables' : `nftables (${nft} in 1.${minor}, KEP-3866)`, value: 'nftables' as const }] : []),
+    { name: 'iptables', value: 'iptables' },
+    { name: deprecated ? `ipvs (deprecated in 1.${minor}, KEP-5495)` : 'ipvs', value: 'ipvs' },
+  ];
 }
 
 /** Re-ask the question behind an inventory path; false when no question sets it. */
@@ -220,7 +247,7 @@ export async function askAnswers(p: Prompter, warn: (s: string) => void = () => 
   if (fieldProblem(a, 'cluster.criDockerd.sha256') !== true) await reask(p, a, 'cluster.criDockerd.sha256', warn);
   // the manifest's digest depends on the release, which the version picks: asked once the version stands
   if (fieldProblem(a, 'cluster.kubernetesVersion') === true && fieldProblem(a, 'cluster.cni.sha256') !== true) await reask(p, a, 'cluster.cni.sha256', warn);
-  a.proxyMode = await p.select('kube-proxy mode', proxyChoices(a.version), 'iptables');
+  a.proxyMode = await p.select('kube-proxy mode', proxyChoices(a.version), defaultProxyMode(a.version, a.cni));
   await ask(p, a, 'Pod network (podSubnet, CIDR)', 'cluster.podSubnet', (v) => { a.podSubnet = v; }, a.podSubnet);
   await ask(p, a, 'Service network (serviceSubnet, CIDR)', 'cluster.serviceSubnet', (v) => { a.serviceSubnet = v; }, a.serviceSubnet);
   await ask(p, a, 'SSH user for every host', 'ssh.user', (v) => { a.user = v; }, a.user);

@@ -15,7 +15,9 @@ import { DNS1123_LABEL, cidrContains, cidrsOverlap, formatIPv4, parseCidr, parse
 import type { ClusterSpec, HostSpec, Inventory } from './model.js';
 import { FINGERPRINT, normalizeFingerprint } from '../os/keys.js';
 import { resolveLocalManifest } from './manifest.js';
-import { MIN_MINOR, addonRow, kubeadmApiVersion, addonWarning, criDockerdAsset, criDockerdWarning, defaultAddonVersion, defaultCniManifestUrl, minorWarning, osRow, osWarning, pinnedManifestSha256, proxyModeStatus } from '../versions/index.js';
+import { MIN_MINOR, addonRow, kubeadmApiVersion, addonWarning, compareVersions, criDockerdAsset, criDockerdWarning, defaultAddonVersion, minorWarning, osRow, osWarning, proxyModeStatus } from '../versions/index.js';
+import { clusterCni, cniVersion, defaultManifestUrl, pinnedManifestSha256 } from '../cni/index.js';
+import { nftablesProxyWarning } from '../kube/proxy-mode.js';
 
 type Path = (string | number)[];
 
@@ -326,9 +328,10 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     }
   }
   // a manifest fetched by URL is applied with cluster-admin rights: its digest is checked on the host first
+  const plugin = clusterCni(c.cni);
   // (the default release depends on the version: judged only once the version stands)
-  if (versionOk && c.cni.plugin !== 'none' && c.cni.sha256 === undefined && (c.cni.manifest === undefined || isHttpUrl(c.cni.manifest))) {
-    const url = c.cni.manifest ?? defaultCniManifestUrl(c.cni.plugin, c.cni.version ?? defaultAddonVersion(c.cni.plugin, minor));
+  if (versionOk && plugin && c.cni.sha256 === undefined && (c.cni.manifest === undefined || isHttpUrl(c.cni.manifest))) {
+    const url = c.cni.manifest ?? defaultManifestUrl(plugin, c.cni, minor);
     if (!pinnedManifestSha256(url)) {
       err(['cluster', 'cni', 'sha256'],
         `kbootstrap knows no sha256 for ${url}: set cluster.cni.sha256 to the digest of the manifest you checked (sha256sum), or give a local file as cluster.cni.manifest`,
@@ -340,13 +343,29 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
   }
   // the manifest kbootstrap picks (no cni.manifest) against the versions its release is tested with (D8)
   // the versions table judges the release kbootstrap installs (no cni.manifest), pinned or the minor's default (D8)
-  const cniPlugin = c.cni.plugin;
-  const cniVerdict = cniPlugin !== 'none' && !c.cni.manifest && minor ? addonWarning(cniPlugin, c.cni.version ?? defaultAddonVersion(cniPlugin, minor), minor) : undefined;
+  const cniVerdict = plugin && !c.cni.manifest && minor ? addonWarning(plugin.id, cniVersion(plugin, c.cni, minor), minor) : undefined;
   if (cniVerdict) warn(['cluster', 'cni', c.cni.version ? 'version' : 'plugin'], cniVerdict);
   // ipvs is deprecated in 1.35 (KEP-5495, kubernetes/kubernetes#134539) and gated in 1.37 (#139397); kube-proxy's own default is iptables (D10)
   const ipvs = minor ? proxyModeStatus(minor, 'ipvs') : undefined;
   if (c.kubeProxyMode === 'ipvs' && (ipvs === 'deprecated' || ipvs === 'deprecated-gated')) {
-    warn(['cluster', 'kubeProxyMode'], `kube-proxy's ipvs mode is deprecated from Kubernetes 1.35 (KEP-5495)${ipvs === 'deprecated-gated' ? `, behind the KubeProxyIPVS feature gate in 1.${minor} and planned off by default in 1.40` : ''}: use iptables`);
+    warn(['cluster', 'kubeProxyMode'], `kube-proxy's ipvs mode is deprecated from Kubernetes 1.35 (KEP-5495)${ipvs === 'deprecated-gated' ? `, behind the KubeProxyIPVS feature gate in 1.${minor} and planned off by default in 1.40` : ''}: use ${proxyModeStatus(minor, 'nftables') === 'ga' ? 'nftables or iptables' : 'iptables'}`);
+  }
+  if (c.kubeProxyMode === 'nftables' && versionOk) {
+    // the stage of kube-proxy's nftables mode per minor is the versions table's (KEP-3866)
+    const nft = nftablesProxyWarning(minor);
+    if (nft?.refuse) err(['cluster', 'kubeProxyMode'], nft.text);
+    else if (nft) warn(['cluster', 'kubeProxyMode'], nft.text);
+    // the CNI plugin's own nftables setting must follow kube-proxy (src/cni/): a release without one cannot
+    if (plugin && !c.cni.manifest) {
+      const v = cniVersion(plugin, c.cni, minor);
+      if (compareVersions(v, plugin.nftables.since) < 0) {
+        err(['cluster', 'cni', c.cni.version ? 'version' : 'plugin'], `${plugin.id} ${v} has no nftables setting (it came in ${plugin.nftables.since}: ${plugin.nftables.source}): kube-proxy in nftables mode needs its CNI in nftables mode too; use ${plugin.id} ${plugin.nftables.since} or later`);
+      } else {
+        const preview = plugin.nftables.preview(v);
+        if (preview) warn(['cluster', 'kubeProxyMode'], preview);
+      }
+    }
+    // a local or URL manifest is edited the same way: its apply fails, naming the setting, when it has none
   }
 
   // ClusterConfiguration.certificateValidityPeriod / caCertificateValidityPeriod exist in kubeadm's v1beta4 only

@@ -1,5 +1,10 @@
 /** The inventory after validation, with every default filled in. */
+import type { CniName } from '../cni/names.js';
 import type { OsName } from './schema.js';
+
+/** kube-proxy's modes on Linux that kbootstrap renders */
+export const KUBE_PROXY_MODES = ['iptables', 'ipvs', 'nftables'] as const;
+export type KubeProxyMode = (typeof KUBE_PROXY_MODES)[number];
 
 export type Role = 'control-plane' | 'worker';
 export type Family = 'rhel' | 'debian';
@@ -90,8 +95,8 @@ export interface ClusterSpec {
   containerRuntime: 'containerd' | 'docker';
   /** sha256: digest by release file name */
   criDockerd: { version: string; url?: string; sha256: Record<string, string> };
-  cni: { plugin: 'calico' | 'flannel' | 'none'; version?: string; manifest?: string; sha256?: string };
-  kubeProxyMode: 'ipvs' | 'iptables';
+  cni: { plugin: CniName | 'none'; version?: string; manifest?: string; sha256?: string };
+  kubeProxyMode: KubeProxyMode;
   registryMirrors: string[];
   insecureRegistries: string[];
   firewall: 'open' | 'disable';

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { OS_NAMES, type OsName } from './os-names.js';
+import { CNI_NAMES } from '../cni/names.js';
 
 export { OS_NAMES, type OsName };
 
@@ -49,7 +50,7 @@ const sshOverrideSchema = z.strictObject({
 });
 
 const cniSchema = z.strictObject({
-  plugin: z.enum(['calico', 'flannel', 'none']).describe('CNI plugin to install; none leaves networking to you'),
+  plugin: z.enum([...CNI_NAMES, 'none']).describe(`CNI plugin to install (${CNI_NAMES.join(', ')}); none leaves networking to you`),
   version: z.string().regex(/^v?\d+\.\d+\.\d+$/, 'expected a version like v3.33.0').optional()
     .describe('Plugin release (default: the newest release in kbootstrap\'s versions table tested against kubernetesVersion)'),
   manifest: z.string().min(1).optional()
@@ -96,7 +97,8 @@ export const clusterSchema = z.strictObject({
       .describe('sha256 of each release file the hosts install, by file name (cri-dockerd_0.3.16.3-0.ubuntu-jammy_amd64.deb: <digest>); checked on the host before install. Required: cri-dockerd publishes no checksums'),
   }).optional().describe('Where cri-dockerd comes from when containerRuntime is docker'),
   cni: cniSchema.default({ plugin: 'calico' }),
-  kubeProxyMode: z.enum(['ipvs', 'iptables']).default('iptables').describe('kube-proxy mode'),
+  kubeProxyMode: z.enum(['iptables', 'ipvs', 'nftables']).default('iptables')
+    .describe('kube-proxy mode: iptables (its default), ipvs (deprecated from 1.35), nftables (GA from 1.33; the CNI plugin\'s own nftables setting follows it)'),
   registryMirrors: z.array(z.string()).default([]).describe('Pull-through mirrors for docker.io, e.g. https://xxxx.mirror.aliyuncs.com'),
   insecureRegistries: z.array(z.string()).default([]).describe('host:port registries reached over plain HTTP'),
   firewall: z.enum(['open', 'disable']).default('open')

@@ -6,6 +6,7 @@
  */
 import type { HostFacts } from '../os/types.js';
 import { cgroupV1Rule, kernelRule } from '../versions/index.js';
+import { nftablesKernelRefusal } from './proxy-mode.js';
 
 export interface HostVerdict {
   /** the host cannot run this minor: kubeadm or the kubelet stops */
@@ -31,8 +32,11 @@ function ltsKernel(k: [number, number]): boolean {
   return k[0] >= 6 || (k[0] === 5 && [4, 10, 15].includes(k[1]));
 }
 
-export function hostRequirements(facts: Pick<HostFacts, 'kernel' | 'cgroup'>, minor: number): HostVerdict {
+/** `proxyMode`: the cluster's kube-proxy mode (nftables needs a newer kernel). */
+export function hostRequirements(facts: Pick<HostFacts, 'kernel' | 'cgroup'>, minor: number, proxyMode?: string): HostVerdict {
   const v: HostVerdict = { refusals: [], warnings: [] };
+  const nft = proxyMode === 'nftables' ? nftablesKernelRefusal(facts.kernel) : undefined;
+  if (nft) v.refusals.push(nft);
   const k = kernelVersion(facts.kernel);
   if (k && before(k, 4, 19) && kernelRule(minor) === 'min-4.19') {
     // kubeadm 1.32 made kernels older than 4.19 a SystemVerification *error* (system-validators

@@ -1,20 +1,13 @@
 /**
  * Ports a node needs, one table for the firewall step and for `check`.
  * kubeadm's list: https://kubernetes.io/docs/reference/networking/ports-and-protocols/
- * Calico: https://docs.tigera.io/calico/latest/getting-started/kubernetes/requirements#network-requirements
- * Flannel: https://github.com/flannel-io/flannel/blob/master/Documentation/backends.md#vxlan
+ * The CNI plugin's own ports and protocols come from its module (src/cni/).
  */
 import type { ClusterSpec, Role } from '../inventory/model.js';
+import { clusterCni } from '../cni/index.js';
+import type { PortRule, ProtocolRule } from './port-rule.js';
 
-export interface PortRule {
-  /** a port or a range, as firewalld writes it: 6443, 2379-2380 */
-  port: string;
-  proto: 'tcp' | 'udp';
-  /** what uses it, for messages */
-  purpose: string;
-  /** a process on the node listens on it (so `check` wants it free before the node joins) */
-  listens: boolean;
-}
+export type { PortRule } from './port-rule.js';
 
 const CONTROL_PLANE: PortRule[] = [
   { port: '6443', proto: 'tcp', purpose: 'kube-apiserver', listens: true },
@@ -35,40 +28,9 @@ const WORKER: PortRule[] = [
   { port: '30000-32767', proto: 'udp', purpose: 'NodePort services', listens: false },
 ];
 
-const CNI: Record<ClusterSpec['cni']['plugin'], PortRule[]> = {
-  calico: [
-    // BGP carries calico's routes between nodes (calico.yaml's default backend: bird)
-    { port: '179', proto: 'tcp', purpose: 'calico BGP', listens: false },
-    // only for VXLAN pools and Typha, which the stock calico.yaml does not enable; kept for
-    // manifests that do (a custom cni.manifest)
-    { port: '4789', proto: 'udp', purpose: 'calico VXLAN', listens: false },
-    { port: '5473', proto: 'tcp', purpose: 'calico typha', listens: false },
-  ],
-  flannel: [{ port: '8472', proto: 'udp', purpose: 'flannel VXLAN', listens: false }],
-  none: [],
-};
-
-/** An IP protocol a node must accept, by number (firewalld takes 0-255 or a name from /etc/protocols). */
-export interface ProtocolRule {
-  protocol: string;
-  purpose: string;
-}
-
-/**
- * calico.yaml's default pool is IP-in-IP (CALICO_IPV4POOL_IPIP: Always), IP protocol 4, which no
- * port opens. By number, because protocol 4's name differs: `ipencap` in Debian's netbase, `ipv4`
- * on CentOS, and `ipip` is protocol 94 (docs/compatibility.md D4). firewalld accepts a number:
- * its checkProtocol takes int(protocol) in 0..255 before trying getprotobyname
- * (firewalld src/firewall/functions.py).
- */
-const CNI_PROTOCOLS: Record<ClusterSpec['cni']['plugin'], ProtocolRule[]> = {
-  calico: [{ protocol: '4', purpose: 'calico IP-in-IP' }],
-  flannel: [],
-  none: [],
-};
-
-function protocolRules(cluster: Pick<ClusterSpec, 'cni'>): ProtocolRule[] {
-  return CNI_PROTOCOLS[cluster.cni.plugin];
+/** The IP protocols the cluster's CNI plugin needs (src/cni/). */
+function protocolRules(cluster: Pick<ClusterSpec, 'cni'>): readonly ProtocolRule[] {
+  return clusterCni(cluster.cni)?.protocols ?? [];
 }
 
 /** firewalld's protocol notation (--add-protocol=4). */
@@ -77,7 +39,7 @@ export function firewalldProtocols(cluster: Pick<ClusterSpec, 'cni'>): string[] 
 }
 
 export function portRules(role: Role, cluster: Pick<ClusterSpec, 'cni'>): PortRule[] {
-  return [...(role === 'control-plane' ? CONTROL_PLANE : WORKER), ...CNI[cluster.cni.plugin]];
+  return [...(role === 'control-plane' ? CONTROL_PLANE : WORKER), ...(clusterCni(cluster.cni)?.ports ?? [])];
 }
 
 /** firewalld's port/proto notation. */

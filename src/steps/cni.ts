@@ -1,20 +1,26 @@
 import { dirname } from 'node:path';
 import { render } from '../shell/templates.js';
 import { readLocalManifest } from '../inventory/manifest.js';
-import type { ClusterSpec, Inventory } from '../inventory/model.js';
+import type { Inventory } from '../inventory/model.js';
 import { KbError } from '../errors.js';
-import { clusterState, notUp, type ClusterState } from '../kube/cluster-state.js';
-import { defaultAddonVersion, defaultCniManifestUrl, pinnedManifestSha256 } from '../versions/index.js';
+import { clusterState, notUp } from '../kube/cluster-state.js';
+import { clusterCni, defaultManifestUrl, pinnedManifestSha256, type CniPlugin, type ManifestEdit } from '../cni/index.js';
 import { firstControlPlaneOnly, type Step } from './types.js';
 
 export const CNI_MANIFEST_PATH = '/etc/kbootstrap/cni.yaml';
 
+function pluginOf(inv: Inventory): CniPlugin {
+  const plugin = clusterCni(inv.cluster.cni);
+  if (!plugin) throw new Error('cni.plugin none has no manifest');
+  return plugin;
+}
+
 /** Where the manifest comes from: a URL with the sha256 it must have, or a local file under the inventory's directory. */
 export function cniManifestSource(inv: Inventory): { url: string; sha256: string } | { file: string } {
   const cni = inv.cluster.cni;
-  if (cni.plugin === 'none') throw new Error('cni.plugin none has no manifest');
+  const plugin = pluginOf(inv);
   if (cni.manifest && !/^https?:\/\//.test(cni.manifest)) return { file: cni.manifest };
-  const url = cni.manifest ?? defaultCniManifestUrl(cni.plugin, cni.version ?? defaultAddonVersion(cni.plugin, inv.cluster.minor));
+  const url = cni.manifest ?? defaultManifestUrl(plugin, cni, inv.cluster.minor);
   const sha256 = cni.sha256 ?? pinnedManifestSha256(url);
   // the loader refuses an inventory without one; a programming error if it gets here
   if (!sha256) throw new KbError(`cni: no sha256 for ${url}: set cluster.cni.sha256`);
@@ -27,36 +33,11 @@ export function cniFetchScript(url: string, sha256: string, path: string): strin
   return render('cni/fetch', { url, sha256, path, dir, tmpTemplate: `${dir}/.kbootstrap-cni.XXXXXX` });
 }
 
-/** sed expressions that set the pod CIDR, and a string proving they took. */
-export function cidrPatch(cluster: ClusterSpec): { sed: string[]; expect: string } {
-  const cidr = cluster.podSubnet;
-  if (cluster.cni.plugin === 'calico') {
-    return {
-      sed: [
-        // calico.yaml ships the pool CIDR commented out: uncomment it, then set the value on the next line
-        `/# - name: CALICO_IPV4POOL_CIDR/{s|# ||;n;s|#   value:.*|  value: "${cidr}"|;}`,
-        `/- name: CALICO_IPV4POOL_CIDR/{n;s|value:.*|value: "${cidr}"|;}`,
-      ],
-      expect: `value: "${cidr}"`,
-    };
-  }
-  return { sed: [`s#"Network": *"[^"]*"#"Network": "${cidr}"#`], expect: `"Network": "${cidr}"` };
-}
-
-/** The pod CIDR the installed plugin uses, or undefined when it is not installed. */
-function installedCidr(state: Extract<ClusterState, { kind: 'present' }>, plugin: 'calico' | 'flannel'): { installed: boolean; cidr?: string } {
-  if (plugin === 'calico') {
-    const ds = state.daemonSets.get('kube-system/calico-node');
-    if (!ds) return { installed: false };
-    return { installed: true, cidr: ds.get('calico-node')?.get('CALICO_IPV4POOL_CIDR') };
-  }
-  const cm = state.configMaps.get('kube-flannel/kube-flannel-cfg');
-  if (!cm) return { installed: false };
-  try {
-    return { installed: true, cidr: (JSON.parse(cm['net-conf.json'] ?? '{}') as { Network?: string }).Network };
-  } catch {
-    return { installed: true };
-  }
+/** The manifest edits for the inventory: the pod CIDR, and the plugin's nftables setting when kube-proxy runs nftables. */
+export function manifestEdits(inv: Inventory): ManifestEdit[] {
+  const plugin = pluginOf(inv);
+  const nft = plugin.nftables.edit(inv.cluster.kubeProxyMode === 'nftables');
+  return [plugin.podCidrEdit(inv.cluster.podSubnet), ...(nft ? [nft] : [])];
 }
 
 export const cniStep: Step<{ mismatch?: string }> = {
@@ -68,16 +49,16 @@ export const cniStep: Step<{ mismatch?: string }> = {
   skip: (ctx) => (ctx.cluster.cni.plugin === 'none' ? 'cni.plugin is none: networking is left to you' : undefined),
   check: () => render('cluster/state', {}),
   parse(out, ctx) {
-    const plugin = ctx.cluster.cni.plugin;
+    const plugin = clusterCni(ctx.cluster.cni);
     const state = clusterState(out.stdout);
-    if (state.kind !== 'present' || plugin === 'none') return { done: false, reason: notUp(state), found: {} };
-    const { installed, cidr: have } = installedCidr(state, plugin);
-    if (!installed) return { done: false, reason: `${plugin} is not installed`, found: {} };
-    const cidr = have ?? (plugin === 'calico' ? '192.168.0.0/16 (calico default)' : 'unset');
+    if (state.kind !== 'present' || !plugin) return { done: false, reason: notUp(state), found: {} };
+    const installed = plugin.installed(state);
+    if (!installed) return { done: false, reason: `${plugin.id} is not installed`, found: {} };
+    const cidr = installed.cidr ?? `${plugin.defaultPodCidr} (${plugin.id} default)`;
     if (cidr !== ctx.cluster.podSubnet) {
-      return { done: false, reason: `${plugin} pod CIDR ${cidr} differs from podSubnet ${ctx.cluster.podSubnet}`, found: { mismatch: cidr } };
+      return { done: false, reason: `${plugin.id} pod CIDR ${cidr} differs from podSubnet ${ctx.cluster.podSubnet}`, found: { mismatch: cidr } };
     }
-    return { done: true, reason: `${plugin} installed with pod CIDR ${cidr}`, found: {} };
+    return { done: true, reason: `${plugin.id} installed with pod CIDR ${cidr}`, found: {} };
   },
   unknown: () => ({}),
   async apply(ctx, found) {
@@ -102,7 +83,11 @@ export const cniStep: Step<{ mismatch?: string }> = {
       // fetched to a temporary file, and applied only when its sha256 is the one expected
       await ctx.host.exec(cniFetchScript(src.url, src.sha256, CNI_MANIFEST_PATH), opts);
     }
-    const patch = cidrPatch(ctx.cluster);
-    await ctx.host.exec(render('cni/apply', { path: CNI_MANIFEST_PATH, sed: patch.sed, expect: patch.expect }), opts);
+    const edits = manifestEdits(ctx.inv);
+    await ctx.host.exec(render('cni/apply', {
+      path: CNI_MANIFEST_PATH,
+      sed: edits.flatMap((e) => e.sed),
+      expect: edits.flatMap((e) => e.expect.map((text) => ({ text, message: `the CNI manifest has no ${e.what} kbootstrap can set` }))),
+    }), opts);
   },
 };

@@ -11,8 +11,13 @@ const KUBE = ['kubelet', 'kubeadm', 'kubectl'] as const;
 const repository = (ctx: StepContext): Repository => ctx.host.os.kubernetesRepository(ctx.cluster, ctx.host.facts);
 const files = (ctx: StepContext): ManagedFile[] => [repoFile(repository(ctx))];
 
+/**
+ * What kube-proxy's mode needs on the host: ipvs its ipset and ipvsadm; nftables the nft program
+ * (package nftables on Debian/Ubuntu and EL alike), which calico's nftables data plane asks for on
+ * the host and `check` looks for (src/kube/proxy-mode.ts).
+ */
 function extraPackages(cluster: ClusterSpec): string[] {
-  return cluster.kubeProxyMode === 'ipvs' ? ['ipset', 'ipvsadm'] : [];
+  return { ipvs: ['ipset', 'ipvsadm'], nftables: ['nftables'], iptables: [] }[cluster.kubeProxyMode];
 }
 
 interface Found {

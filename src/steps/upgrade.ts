@@ -13,6 +13,7 @@ import { render } from '../shell/templates.js';
 import { first, kv } from '../shell/kv.js';
 import { clusterState } from '../kube/cluster-state.js';
 import { runningAddonWarning } from '../versions/index.js';
+import { clusterCni } from '../cni/index.js';
 import { clusterVersion, formatVersion, move, nodesBehind, parseVersion } from '../kube/versions.js';
 import type { Repository } from '../os/types.js';
 import { allButFirstControlPlane, allHosts, firstControlPlaneOnly, type Step, type StepContext } from './types.js';
@@ -75,7 +76,7 @@ export const upgradePreflightStep: Step<string | undefined> = {
 
 /**
  * The CNI against the target minor, read from the running cluster (the
- * calico-node DaemonSet's image): a release not tested with the new minor is
+ * plugin's image tag, src/cni/): a release not tested with the new minor is
  * said in the run's warnings, and nothing changes. Moving a CNI is the user's
  * call (its own upgrade procedure, its own risks), not a side effect.
  */
@@ -90,10 +91,11 @@ export const upgradeCniStep: Step = {
   parse(out, ctx) {
     const state = clusterState(out.stdout);
     if (state.kind !== 'present') return { done: true, reason: 'no cluster to read the CNI from (preflight says why)', found: undefined };
-    const version = imageTag(state.daemonSetImages.get('kube-system/calico-node')?.get('calico-node') ?? '');
-    if (!version) return { done: true, reason: ctx.cluster.cni.plugin === 'calico' ? 'no calico-node DaemonSet with an image tag' : `${ctx.cluster.cni.plugin}: no tested-versions table to check against`, found: undefined };
-    const warning = runningAddonWarning('calico', version, ctx.cluster.minor);
-    return { done: true, reason: warning ? `calico ${version}: not tested against ${ctx.cluster.minorVersion}` : `calico ${version}`, found: undefined, ...(warning ? { warning } : {}) };
+    const plugin = clusterCni(ctx.cluster.cni);
+    const version = plugin?.installed(state)?.version;
+    if (!plugin || !version) return { done: true, reason: `no ${ctx.cluster.cni.plugin} release found running (no image tag)`, found: undefined };
+    const warning = runningAddonWarning(plugin.id, version, ctx.cluster.minor);
+    return { done: true, reason: warning ? `${plugin.id} ${version}: not tested against ${ctx.cluster.minorVersion}` : `${plugin.id} ${version}`, found: undefined, ...(warning ? { warning } : {}) };
   },
   unknown: () => undefined,
   // done whatever it finds: only a dry run, which cannot read the cluster, comes here

@@ -4,9 +4,9 @@
  * minor and whether a pinned one is tested against it. Pure and local: no
  * network, no clock (every verdict is as of TABLE_DATE).
  */
-import { ADDONS, KUBE_MINORS, OS_RELEASES, PLANNED_RELEASES, TABLE_DATE, type AddonName, type AddonRow, type KubeMinorRow, type OsRow, type Source } from './table.js';
+import { ADDONS, CNI_NFTABLES, KUBE_MINORS, NFTABLES_PROXY, OS_RELEASES, PLANNED_RELEASES, TABLE_DATE, type AddonName, type AddonRow, type KubeMinorRow, type OsRow, type Source } from './table.js';
 
-export { ADDONS, KUBE_MINORS, OS_RELEASES, TABLE_DATE };
+export { ADDONS, CNI_NFTABLES, KUBE_MINORS, NFTABLES_PROXY, OS_RELEASES, TABLE_DATE };
 export type { AddonName, AddonRow, KubeMinorRow, OsRow, Source };
 
 /** Oldest minor kbootstrap installs: pkgs.k8s.io serves v1.24.0 and later (docs/compatibility.md, "Package repositories"). */
@@ -118,6 +118,13 @@ function parse(v: string): Triple | undefined {
 
 const cmp = (a: Triple, b: Triple): number => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
 
+/** Compare two release versions (v optional): negative, 0 or positive; an unreadable one sorts first. */
+export function compareVersions(a: string, b: string): number {
+  const [x, y] = [parse(a), parse(b)];
+  if (!x || !y) return (x ? 1 : 0) - (y ? 1 : 0);
+  return cmp(x, y);
+}
+
 /** The table's row for a release of the add-on, or undefined when the table does not know it. */
 export function addonRow(addon: AddonName, version: string): AddonRow | undefined {
   const v = parse(version);
@@ -144,27 +151,6 @@ export function defaultAddonVersion(addon: AddonName, minor: number): string {
   const tested = rows.filter((r) => testedBy(r, minor));
   const pinned = tested.filter((r) => r.manifestSha256 !== undefined);
   return (pinned.at(-1) ?? tested.at(-1) ?? rows.at(-1)!).latest;
-}
-
-/** The manifest URL kbootstrap fetches for a plugin release when the inventory names no cni.manifest. */
-export function defaultCniManifestUrl(plugin: 'calico' | 'flannel', version: string): string {
-  const v = version.startsWith('v') ? version : `v${version}`;
-  return plugin === 'calico'
-    ? `https://raw.githubusercontent.com/projectcalico/calico/${v}/manifests/calico.yaml`
-    : `https://github.com/flannel-io/flannel/releases/download/${v}/kube-flannel.yml`;
-}
-
-/**
- * The pinned sha256 of a manifest URL kbootstrap builds (defaultCniManifestUrl of a release the table
- * has a digest for), or undefined. flannel's kube-flannel.yml is a release asset built by `kubectl
- * kustomize` in its release workflow, with no published checksum (flannel-io/flannel
- * .github/workflows/release.yml, read 2026-12-05): none is pinned.
- */
-export function pinnedManifestSha256(url: string): string | undefined {
-  for (const r of ADDONS) {
-    if (r.manifestSha256 && (r.addon === 'calico' || r.addon === 'flannel') && defaultCniManifestUrl(r.addon, r.latest) === url) return r.manifestSha256;
-  }
-  return undefined;
 }
 
 const testedText = (addon: AddonName, r: AddonRow, minor: number): string =>

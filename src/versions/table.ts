@@ -27,6 +27,8 @@ const READ = '2026-12-05';
 /** docs/compatibility.md's audit (commit 66bcf3c/045a9fb, 2026-11-25): the sources it names are in that document. */
 const AUDIT = '2026-11-25';
 
+import type { CniName } from '../cni/names.js';
+
 // ---------------------------------------------------------------- Kubernetes minors
 
 export type CgroupV1Rule = 'supported' | 'maintenance' | 'refused';
@@ -75,6 +77,26 @@ const KEP_CGROUP: Source = { ref: 'kubernetes/enhancements@64765b4b02389318f2113
 const KERNEL_RULES: Source = { ref: 'kubernetes/kubernetes#129462, #131919 (k8s.io/system-validators v1.10.1 validators/types_unix.go); docs/compatibility.md [K1]-[K3]', read: AUDIT, for: 'kernel rule' };
 const PAUSE_OLD: Source = { ref: 'docs/compatibility.md "Pause image per minor" (kubeadm config images list per minor; kubernetes/kubernetes#125112)', read: AUDIT, for: 'pause' };
 const KUBEADM_API: Source = { ref: 'kubernetes/kubernetes#136016 (v1beta3 deprecated since 1.31, removed in 1.37), #114540 (v1beta2 removed in 1.27)', read: READ, for: 'kubeadm config APIs' };
+
+/**
+ * kube-proxy's nftables mode (KEP-3866): the NFTablesProxyMode feature gate of kube-proxy only, alpha
+ * and off by default in 1.29-1.30, beta and on by default from 1.31, GA (locked on) from 1.33 (the
+ * stages are each minor's kubeProxyModes.nftables below). The mode needs Linux 5.13 or later.
+ */
+export const NFTABLES_PROXY = {
+  gate: 'NFTablesProxyMode',
+  /** the gate's default per stage */
+  gateDefault: { alpha: false, beta: true } as const,
+  minKernel: [5, 13] as const,
+  sources: [
+    KEP_NFT,
+    { ref: 'kubernetes/website:content/en/docs/reference/command-line-tools-reference/feature-gates/nftables-proxy-mode.md (alpha, default false, 1.29-1.30; beta, default true, from 1.31)', read: '2026-12-07', for: 'feature gate' },
+    { ref: 'kubernetes/website@777c6e30:content/en/docs/reference/networking/virtual-ips.md ("only available on Linux nodes, and requires kernel 5.13 or later")', read: '2026-12-07', for: 'kernel' },
+    { ref: 'https://docs.tigera.io/calico/latest/getting-started/kubernetes/nftables ("Linux kernel version 5.13 or later with nft >= 1.0.1")', read: '2026-12-07', for: 'nft' },
+  ] as readonly Source[],
+  /** the nft userspace calico's nftables data plane asks for on the host */
+  minNft: '1.0.1',
+} as const;
 
 const B2 = 'kubeadm.k8s.io/v1beta2';
 const B3 = 'kubeadm.k8s.io/v1beta3';
@@ -198,7 +220,7 @@ export const PLANNED_RELEASES: Readonly<Record<number, string>> = { 38: '2026-12
 
 // ---------------------------------------------------------------- add-ons
 
-export type AddonName = 'calico' | 'flannel' | 'kube-vip' | 'cri-dockerd' | 'containerd.io';
+export type AddonName = CniName | 'kube-vip' | 'cri-dockerd' | 'containerd.io';
 
 export interface AddonRow {
   addon: AddonName;
@@ -247,6 +269,26 @@ const calico = (line: string, latest: string, latestDate: string, tested: [numbe
   sources: [TIGERA, CALICO_TAGS],
   ...extra,
 });
+
+/**
+ * Each CNI plugin's own nftables setting, which must follow kube-proxy's mode: the first release that
+ * has it, and the first where it is generally available (none: still experimental).
+ */
+export const CNI_NFTABLES: Readonly<Record<CniName, { setting: string; since: string; ga?: string; sources: readonly Source[] }>> = {
+  // Felix NFTablesMode: oneof(Enabled,Disabled), default Disabled, from v3.29.0 (2024-10-29, "tech-preview"); GA in
+  // v3.31.0; from v3.32 oneof(Enabled,Disabled,Auto), default Auto (follows kube-proxy, calico#11629)
+  calico: {
+    setting: 'FELIX_NFTABLESMODE (Felix NFTablesMode)', since: 'v3.29.0', ga: 'v3.31.0',
+    sources: [{ ref: 'projectcalico/calico@87c15906f20c4ca1fda55af92295e7678b0cc0b2: felix/config/config_params.go and release-notes/v3.29.0, v3.31.0, v3.32.0-release-notes.md at the tags', read: '2026-12-07' },
+      { ref: 'https://docs.tigera.io/calico/latest/getting-started/kubernetes/nftables', read: '2026-12-07', for: 'kube-proxy must be in nftables mode too' }],
+  },
+  // net-conf.json EnableNFTables: flannel-io/flannel f244861a (2024-02-12), first tag v0.25.0 (2024-04-08);
+  // "(EXPERIMENTAL)" in Documentation/configuration.md through v0.28.9 (#2346 closed wontfix 2026-01-30)
+  flannel: {
+    setting: 'EnableNFTables (net-conf.json)', since: 'v0.25.0',
+    sources: [{ ref: 'flannel-io/flannel@cdf760595c23292fd03ff4daf03638ac1ceef417: git tag --contains f244861a; Documentation/configuration.md, Documentation/kube-flannel.yml at the tags', read: '2026-12-07' }],
+  },
+};
 
 export const ADDONS: readonly AddonRow[] = [
   // manifestSha256: `git show vX.Y.Z:manifests/calico.yaml | sha256sum` in projectcalico/calico@87c15906 (2026-08-22),

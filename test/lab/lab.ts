@@ -213,7 +213,7 @@ const ALWAYS = ['systemctl', 'hostnamectl', 'swapon', 'swapoff', 'modprobe', 'ls
 const RHEL_ONLY = ['getenforce', 'setenforce', 'firewall-cmd', 'yum', 'dnf', 'rpm'];
 const DEBIAN_ONLY = ['apt-get', 'apt-mark', 'dpkg-query'];
 /** Programs that packages install; absent until then, and never the machine's. */
-const PACKAGED = ['containerd', 'ctr', 'containerd-shim', 'containerd-shim-runc-v1', 'containerd-shim-runc-v2', 'runc', 'crun', 'dockerd', 'docker', 'docker-init', 'docker-proxy', 'cri-dockerd', 'crictl', 'kubeadm', 'kubectl', 'kubelet', 'ipvsadm', 'ipset', 'conntrack'];
+const PACKAGED = ['containerd', 'ctr', 'containerd-shim', 'containerd-shim-runc-v1', 'containerd-shim-runc-v2', 'runc', 'crun', 'dockerd', 'docker', 'docker-init', 'docker-proxy', 'cri-dockerd', 'crictl', 'kubeadm', 'kubectl', 'kubelet', 'ipvsadm', 'ipset', 'conntrack', 'nft'];
 const MACHINE_TOOLS_HIDDEN_ON_RHEL = ['apt-get', 'apt-mark', 'dpkg-query', 'dpkg', 'apt', 'apt-cache', 'apt-key', 'apt-config'];
 
 const FAST_DIR = join(REPO, 'test', 'lab', 'sim', 'fast');

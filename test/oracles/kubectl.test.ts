@@ -167,6 +167,8 @@ const OTHER_TEMPLATES: [string, Record<string, unknown>][] = [
   ['status/host', { clusterReads: true, vip: '192.168.80.10' }],
   ['reset/drain', { node: 'worker-1' }],
   ['session/cluster-answers', {}],
+  // flannel's live nftables switch (src/cni/flannel.ts); no example inventory runs flannel with nftables
+  ['cni/flannel-nftables', { sed: 's#"EnableNFTables": *[a-z]*#"EnableNFTables": true#' }],
 ];
 
 /** Templates with a kubectl command line (the guard below: each must be reached by a dry run or be in OTHER_TEMPLATES). */

@@ -701,16 +701,17 @@ fi
 mv -f "$kb_cni_tmp" /etc/kbootstrap/cni.yaml
 )
 (
-# set the manifest's pod CIDR to podSubnet: a mismatch is a classic broken-network cause
+# set the manifest's pod CIDR to podSubnet (a mismatch is a classic broken-network cause), and its
+# nftables setting to kube-proxy's mode; each edit is proven by a string it must leave behind
 kb_edit /etc/kbootstrap/cni.yaml sed -e '/# - name: CALICO_IPV4POOL_CIDR/{s|# ||;n;s|#   value:.*|  value: "10.244.0.0/16"|;}' -e '/- name: CALICO_IPV4POOL_CIDR/{n;s|value:.*|value: "10.244.0.0/16"|;}'
-if ! grep -q 'value: "10.244.0.0/16"' /etc/kbootstrap/cni.yaml; then
-  echo "the CNI manifest has no pod CIDR setting kbootstrap can set to podSubnet" >&2
+if ! grep -qF -- 'value: "10.244.0.0/16"' /etc/kbootstrap/cni.yaml; then
+  echo 'the CNI manifest has no pod CIDR setting (CALICO_IPV4POOL_CIDR) kbootstrap can set' >&2
   exit 1
 fi
 kb_kubectl apply -f /etc/kbootstrap/cni.yaml
 )
 
-### kube-proxy-mode: Set the kube-proxy mode of the running cluster
+### kube-proxy-mode: Set the kube-proxy mode of the running cluster, and the CNI plugin's nftables setting with it
 ## check (read-only)
 (
 # One read of everything the cluster-wide steps look at (nodes, the

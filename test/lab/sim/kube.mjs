@@ -834,23 +834,30 @@ function shortHash(s) {
 
 function pods(c) {
   const out = [];
+  const proxy = kubeProxyVerdict(c);
   const nodes = Object.entries(c.nodes).filter(([, n]) => !n.deleted);
   const anyReady = nodes.some(([, n]) => nodeReady(c, n));
   for (const [name, n] of nodes) {
     const up = n.kubeletActive && n.runtimeActive;
     if (n.controlPlane && !n.controlPlaneGone) for (const p of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) out.push({ ns: 'kube-system', name: `${p}-${name}`, running: up });
-    out.push({ ns: 'kube-system', name: `kube-proxy-${shortHash(name)}`, running: up, node: name, daemonSet: true });
-    if (c.cni === 'calico') out.push({ ns: 'kube-system', name: `calico-node-${shortHash(`c${name}`)}`, running: up, node: name, daemonSet: true });
-    if (c.cni === 'flannel') out.push({ ns: 'kube-flannel', name: `kube-flannel-ds-${shortHash(`f${name}`)}`, running: up, node: name, daemonSet: true });
+    out.push({ ns: 'kube-system', name: `kube-proxy-${shortHash(name)}`, running: up && proxy.ok, node: name, daemonSet: true, ...(proxy.ok ? {} : { crash: true }) });
+    // every DaemonSet a CNI manifest applied runs on every node (calico-node, kube-flannel-ds, a third plugin's)
+    for (const ds of cniDaemonSets(c)) {
+      const ok = cniAgrees(ds, proxy.mode);
+      out.push({ ns: ds.metadata.namespace, name: `${ds.metadata.name}-${shortHash(`${ds.metadata.name}${name}`)}`, running: up && ok, node: name, daemonSet: true, ...(ok ? {} : { crash: true }) });
+    }
   }
   for (const i of [1, 2]) out.push({ ns: 'kube-system', name: `coredns-7db6d8ff4d-${shortHash(`dns${i}`)}`, running: anyReady, pending: !anyReady });
-  if (c.cni === 'calico') out.push({ ns: 'kube-system', name: 'calico-kube-controllers-77d59654f4-x2k8v', running: anyReady, pending: !anyReady });
+  // and every Deployment it applied (calico-kube-controllers) once a node is Ready
+  for (const d of Object.values(c.objects).filter((o) => o.kind === 'Deployment' && o.metadata?.labels?.['kblab/cni'] === 'true')) {
+    out.push({ ns: d.metadata.namespace, name: `${d.metadata.name}-77d59654f4-${shortHash(d.metadata.name)}`, running: anyReady, pending: !anyReady });
+  }
   return out;
 }
 
 function kubectlArgs(args) {
   const g = { ns: 'default', nsSet: false, allNs: false, output: undefined, noHeaders: false, showLabels: false, overwrite: false, files: [], raw: undefined, rest: [], timeout: undefined, forCond: undefined, all: false, fieldSelector: undefined, extra: {} };
-  const valueFlags = new Set(['--kubeconfig', '-n', '--namespace', '-o', '--output', '--request-timeout', '-f', '--filename', '--raw', '--timeout', '--for', '--field-selector', '-l', '--selector', '--grace-period']);
+  const valueFlags = new Set(['--kubeconfig', '-n', '--namespace', '-o', '--output', '--request-timeout', '-f', '--filename', '--raw', '--timeout', '--for', '--field-selector', '-l', '--selector', '--grace-period', '-c', '--containers']);
   const boolFlags = new Set(['--no-headers', '--show-labels', '-A', '--all-namespaces', '--overwrite', '--all', '--ignore-daemonsets', '--delete-emptydir-data', '--force', '--client', '--wait']);
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -868,6 +875,7 @@ function kubectlArgs(args) {
       if (name === '--timeout') g.timeout = v;
       if (name === '--for') g.forCond = v;
       if (name === '--field-selector') g.fieldSelector = v;
+      if (name === '-c' || name === '--containers') g.containers = v;
       continue;
     }
     if (boolFlags.has(name)) {
@@ -919,6 +927,7 @@ export function kubectl(args) {
     case 'apply': case 'replace': case 'create': return kApply(g, verb);
     case 'label': return kLabel(g, rest);
     case 'rollout': return kRollout(g, rest);
+    case 'set': return kSet(g, rest);
     case 'wait': return kWait(g, rest);
     case 'drain': case 'cordon': case 'uncordon': return kCordon(g, verb, rest);
     case 'delete': return kDelete(g, rest);
@@ -964,7 +973,7 @@ function kGet(g, rest) {
   if (['pods', 'pod', 'po'].includes(what)) {
     const list = pods(c).filter((p) => g.allNs || p.ns === g.ns);
     if (!list.length) return { stdout: '', stderr: `No resources found in ${g.ns} namespace.\n`, code: 0 };
-    const rows = list.map((p) => [...(g.allNs ? [p.ns] : []), p.name, p.running ? '1/1' : '0/1', p.running ? 'Running' : p.pending ? 'Pending' : 'ContainerCreating', '0', '5m']);
+    const rows = list.map((p) => [...(g.allNs ? [p.ns] : []), p.name, p.running ? '1/1' : '0/1', p.running ? 'Running' : p.crash ? 'CrashLoopBackOff' : p.pending ? 'Pending' : 'ContainerCreating', p.crash ? '5' : '0', '5m']);
     const header = [...(g.allNs ? ['NAMESPACE'] : []), 'NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE'];
     return { stdout: table(g.noHeaders ? rows : [header, ...rows]), code: 0 };
   }
@@ -993,7 +1002,7 @@ function kGetList(g, c, types, name) {
       }
     } else if (['pods', 'pod', 'po'].includes(t)) {
       for (const p of pods(c).filter((x) => g.allNs || x.ns === g.ns)) {
-        items.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name: p.name, namespace: p.ns }, status: { phase: p.running ? 'Running' : 'Pending', containerStatuses: [{ name: p.name.split('-')[0], ready: Boolean(p.running) }] } });
+        items.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name: p.name, namespace: p.ns }, status: { phase: p.running || p.crash ? 'Running' : 'Pending', containerStatuses: [{ name: p.name.split('-')[0], ready: Boolean(p.running), ...(p.crash ? { restartCount: 5, state: { waiting: { reason: 'CrashLoopBackOff' } } } : {}) }] } });
       }
     } else {
       const kind = KIND_ALIASES[t];
@@ -1032,6 +1041,7 @@ function readManifests(g) {
 function kApply(g, verb) {
   const docs = readManifests(g);
   if (!docs.length) fail(1, `error: no objects passed to ${verb}`);
+  const cniFiles = new Set(docs.filter(({ o }) => o.kind === 'DaemonSet').map(({ f }) => f));
   const out = [];
   withClusterLock(() => {
     const { s, server } = connect(g);
@@ -1046,11 +1056,15 @@ function kApply(g, verb) {
       const existing = c.objects[key];
       if (verb === 'replace' && !existing) fail(1, `Error from server (NotFound): error when replacing "${f}": ${PLURAL[o.kind] ?? o.kind.toLowerCase()} "${o.metadata?.name}" not found`);
       if (verb === 'create' && existing) fail(1, `Error from server (AlreadyExists): error when creating "${f}": ${PLURAL[o.kind] ?? o.kind.toLowerCase()} "${o.metadata?.name}" already exists`);
+      // what a CNI manifest (a file with a DaemonSet) creates: its DaemonSets make the nodes' network (c.cni), and
+      // they and its Deployments run as the lab's Pods (pods()); marked before the comparison, so a second apply is unchanged
+      if (['DaemonSet', 'Deployment'].includes(o.kind) && cniFiles.has(f) && key !== 'DaemonSet/kube-system/kube-proxy') {
+        o.metadata.labels = { ...(o.metadata.labels ?? {}), 'kblab/cni': 'true' };
+        if (o.kind === 'DaemonSet') c.cni = o.metadata.name;
+      }
       const same = existing && JSON.stringify(existing) === JSON.stringify(o);
       c.objects[key] = o;
       out.push(`${kindName} ${verb === 'replace' ? 'replaced' : verb === 'create' ? 'created' : same ? 'unchanged' : existing ? 'configured' : 'created'}`);
-      if (o.kind === 'DaemonSet' && o.metadata?.name === 'calico-node') c.cni = 'calico';
-      if (o.kind === 'DaemonSet' && o.metadata?.name === 'kube-flannel-ds') c.cni = 'flannel';
     }
     saveClusterState(s);
   });
@@ -1096,6 +1110,84 @@ function kRollout(g, rest) {
     saveClusterState(s);
   });
   return { stdout: `${kind.toLowerCase()}.apps/${objName} restarted\n`, code: 0 };
+}
+
+/**
+ * kubectl set env TYPE/NAME [-c CONTAINER] NAME=VALUE...: sets (or, NAME-, removes) env entries in
+ * the Pod template, which rolls the workload out again (https://kubernetes.io/docs/reference/kubectl/generated/kubectl_set/kubectl_set_env/, read 2026-12-07).
+ */
+function kSet(g, rest) {
+  const [sub, what, ...pairs] = rest;
+  if (sub !== 'env') fail(1, `kbootstrap lab: kubectl set ${sub} is not simulated`);
+  const [type, objName] = (what ?? '').split('/');
+  const kind = KIND_ALIASES[type];
+  if (!kind || !objName) fail(1, 'error: you must specify resources by --filename when no objects are given');
+  let changed = false;
+  withClusterLock(() => {
+    const { s, server } = connect(g);
+    const o = s.clusters[server].objects[`${kind}/${g.ns}/${objName}`];
+    if (!o) fail(1, `Error from server (NotFound): ${PLURAL[kind] ?? type} "${objName}" not found`);
+    for (const ct of o.spec?.template?.spec?.containers ?? []) {
+      if (g.containers && g.containers !== '*' && ct.name !== g.containers) continue;
+      for (const p of pairs) {
+        const i = p.indexOf('=');
+        const [k, v] = i > 0 ? [p.slice(0, i), p.slice(i + 1)] : [p.replace(/-$/, ''), undefined];
+        const env = ct.env ?? [];
+        const at = env.findIndex((e) => e.name === k);
+        if (v === undefined) { if (at >= 0) { env.splice(at, 1); changed = true; } }
+        else if (at < 0) { env.push({ name: k, value: v }); changed = true; }
+        else if (env[at].value !== v) { env[at] = { name: k, value: v }; changed = true; }
+        ct.env = env;
+      }
+    }
+    if (changed) o.metadata.generation = (o.metadata.generation ?? 1) + 1;
+    saveClusterState(s);
+  });
+  return { stdout: `${kind.toLowerCase()}.apps/${objName} ${changed ? 'env updated' : 'unchanged'}\n`, code: 0 };
+}
+
+/**
+ * kube-proxy against its ConfigMap: mode nftables is a mode kube-proxy knows from 1.29 (alpha,
+ * behind the NFTablesProxyMode gate, off by default until 1.31: KEP-3866 kep.yaml; kubernetes/website
+ * feature-gates/nftables-proxy-mode.md, read 2026-12-07); a mode it does not know or a gate that is
+ * off makes it exit, so its Pods never run.
+ */
+function kubeProxyVerdict(c) {
+  const cm = c.objects['ConfigMap/kube-system/kube-proxy'];
+  let conf = {};
+  try { conf = parse(cm?.data?.['config.conf'] ?? '') ?? {}; } catch { conf = {}; }
+  const mode = conf.mode || 'iptables';
+  const minor = minorOf(c.version);
+  if (mode === 'nftables') {
+    if (minor < 29) return { ok: false, mode };
+    const gate = conf.featureGates?.NFTablesProxyMode;
+    if (minor < 31 && gate !== true) return { ok: false, mode };
+    if (minor < 33 && gate === false) return { ok: false, mode };
+  }
+  return { ok: ['iptables', 'ipvs', 'nftables'].includes(mode), mode };
+}
+
+/** The DaemonSets a CNI manifest applied. */
+function cniDaemonSets(c) {
+  return Object.values(c.objects).filter((o) => o.kind === 'DaemonSet' && o.metadata?.labels?.['kblab/cni'] === 'true');
+}
+
+/**
+ * calico-node's Felix must run nftables exactly when kube-proxy does ("To use Calico in nftables
+ * mode, your cluster's kube-proxy must also be in nftables mode", docs.tigera.io getting-started
+ * nftables; kube-proxy in nftables mode "breaks Calico unless nftables is enabled there also",
+ * kubernetes-sigs/kubespray#12198; read 2026-12-07). Felix's NFTablesMode (FELIX_NFTABLESMODE) exists
+ * from v3.29.0 (Disabled by default) and defaults to Auto, following kube-proxy, from v3.32
+ * (projectcalico/calico felix/config/config_params.go at the tags). Other plugins are not judged.
+ */
+function cniAgrees(ds, proxyMode) {
+  if (ds.metadata?.name !== 'calico-node') return true;
+  const ct = (ds.spec?.template?.spec?.containers ?? []).find((x) => x.name === 'calico-node');
+  const tag = /:v?(\d+)\.(\d+)/.exec(ct?.image ?? '');
+  const minor = tag && Number(tag[1]) === 3 ? Number(tag[2]) : 0;
+  const env = (ct?.env ?? []).find((e) => e.name === 'FELIX_NFTABLESMODE')?.value;
+  const felixNft = minor < 29 ? false : env === 'Enabled' || (minor >= 32 && (env === undefined || env === 'Auto') && proxyMode === 'nftables');
+  return felixNft === (proxyMode === 'nftables');
 }
 
 function kWait(g, rest) {
@@ -1170,4 +1262,4 @@ function kDelete(g, rest) {
   return { stdout: `node "${name}" deleted\n`, code: 0 };
 }
 
-export const kubectlMutates = (args) => args.some((a) => ['apply', 'replace', 'create', 'label', 'rollout', 'drain', 'cordon', 'uncordon', 'delete'].includes(a));
+export const kubectlMutates = (args) => args.some((a) => ['apply', 'replace', 'create', 'label', 'rollout', 'drain', 'cordon', 'uncordon', 'delete', 'set'].includes(a));

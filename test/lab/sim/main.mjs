@@ -44,6 +44,7 @@ const PROGRAMS = {
   crictl: [rt, 'crictl', ro],
   ipvsadm: [rt, 'ipvsadm', (m, a) => a[0] === '--clear' || a[0] === '-C'],
   ipset: [rt, 'ipset', (m, a) => a[0] === 'destroy' || a[0] === 'flush'],
+  nft: [rt, 'nft', (m, a) => a[0] === 'delete' || a[0] === 'flush'],
   iptables: [rt, 'iptables', (m, a) => a.some((x) => ['-F', '-X', '-A', '--flush', '--delete-chain'].includes(x))],
   'iptables-save': [rt, 'iptablesSave', ro],
   conntrack: [rt, 'conntrack', ro],

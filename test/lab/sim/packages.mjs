@@ -38,6 +38,8 @@ const CATALOG = {
   ipset: { repo: 'base', version: () => '7.11', bins: ['ipset'] },
   ipvsadm: { repo: 'base', version: () => '1.31', bins: ['ipvsadm'] },
   conntrack: { repo: 'base', version: () => '1.4.7', bins: ['conntrack'] },
+  // Debian 12: nftables 1.0.6-2+deb12u2 (apt-cache policy, 2026-12-07); EL7 ships 0.8
+  nftables: { repo: 'base', version: (el) => (el === 7 ? '0.8' : '1.0.6'), bins: ['nft'] },
   socat: { repo: 'base', version: () => '1.7.4' },
   curl: { repo: 'base', version: () => '7.88.1' },
   'ca-certificates': { repo: 'base', version: () => '20230311' },

@@ -158,3 +158,15 @@ export function kubelet(args) {
 
 export const ctr = () => ({ stdout: '', code: 0 });
 export const conntrack = () => ({ stdout: '', code: 0 });
+
+/**
+ * nft, from the nftables package: its version (Debian 12's nftables 1.0.6-2+deb12u2, apt-cache policy on
+ * the lab machine, 2026-12-07; EL7's is 0.8) and the rule set, which the lab keeps empty (kube-proxy and
+ * the CNI run as Pod states only).
+ */
+export function nft(args) {
+  if (args[0] === '--version' || args[0] === '-v') return { stdout: `nftables v${db().nftables?.version ?? '1.0.6'} (Lester Gooch #5)\n`, code: 0 };
+  if (args[0] === 'list') return { stdout: '', code: 0 };
+  if (args[0] === 'delete' || args[0] === 'flush') return { stdout: '', code: 0 };
+  fail(1, `Error: syntax error, unexpected ${args[0] ?? 'end of file'}`);
+}

@@ -453,8 +453,9 @@ export function curl(args) {
 
 function fixtureFor(url) {
   if (/\/(gpg|Release\.key|repomd\.xml\.key)$/.test(url)) return `${FIXTURES}/signing-key.asc`;
-  if (/calico\.yaml$/.test(url)) return `${FIXTURES}/calico.yaml`;
-  if (/kube-flannel\.yml$/.test(url)) return `${FIXTURES}/kube-flannel.yml`;
+  // a CNI manifest: the fixture named like the URL's file (calico.yaml, kube-flannel.yml, a third plugin's)
+  const manifest = /\/([A-Za-z0-9._-]+\.ya?ml)$/.exec(url)?.[1];
+  if (manifest && exists(`${FIXTURES}/${manifest}`)) return `${FIXTURES}/${manifest}`;
   const pkg = /\/(cri-dockerd[-_][^/]+\.(rpm|deb))$/.exec(url);
   if (pkg) {
     const path = `/tmp/.kblab-${basename(pkg[1])}`;

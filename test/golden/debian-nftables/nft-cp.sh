@@ -1,0 +1,703 @@
+#!/usr/bin/env bash
+# kbootstrap dry run for nft-cp (192.168.50.10), role control-plane
+# OS assumed: Debian GNU/Linux 12 (bookworm) (from the inventory; a real run reads /etc/os-release)
+# Cluster nft: Kubernetes 1.36.4, containerd, CNI calico, kube-proxy nftables
+# SSH: root@192.168.50.10:22
+#
+# Each step shows its read-only check (kbootstrap parses what it prints) and
+# the commands it runs when the check finds the step not done. Run as root.
+# Values that exist only at run time appear as <PLACEHOLDERS>; secrets never appear.
+set -euo pipefail
+
+# kb_write DEST MODE [OWNER]: replace DEST with stdin atomically (temp file in
+# the same directory, mode and owner set, then rename), keeping a one-time
+# backup of the original as DEST.kbootstrap.bak (see kb_backup).
+kb_write() {
+  kb_dir=$(dirname "$1")
+  mkdir -p "$kb_dir"
+  kb_tmp=$(mktemp "$kb_dir/.kbootstrap.XXXXXX") || return 1
+  if ! { cat >"$kb_tmp" && chmod "$2" "$kb_tmp" && chown "${3:-root:root}" "$kb_tmp"; }; then
+    rm -f "$kb_tmp"
+    return 1
+  fi
+  kb_backup "$1"
+  mv -f "$kb_tmp" "$1"
+}
+
+# kb_backup FILE: copy FILE to FILE.kbootstrap.bak once; later runs keep the first copy.
+# Nothing under /etc/kbootstrap is backed up: kbootstrap wrote those files itself and some
+# hold secrets (the join configuration), so a backup an older kbootstrap left there goes too.
+kb_backup() {
+  case $1 in
+    /etc/kbootstrap/*)
+      rm -f "$1.kbootstrap.bak"
+      return 0
+      ;;
+  esac
+  if [ -e "$1" ] && [ ! -e "$1.kbootstrap.bak" ]; then
+    cp -p "$1" "$1.kbootstrap.bak"
+  fi
+}
+
+# kb_edit FILE CMD...: run CMD with FILE on stdin and replace FILE with its output atomically.
+kb_edit() {
+  kb_file=$1
+  shift
+  kb_dir=$(dirname "$kb_file")
+  kb_tmp=$(mktemp "$kb_dir/.kbootstrap.XXXXXX") || return 1
+  if ! { "$@" <"$kb_file" >"$kb_tmp" && chmod --reference="$kb_file" "$kb_tmp" && chown --reference="$kb_file" "$kb_tmp"; }; then
+    rm -f "$kb_tmp"
+    return 1
+  fi
+  kb_backup "$kb_file"
+  mv -f "$kb_tmp" "$kb_file"
+}
+
+# kb_retry N DELAY CMD...: run CMD up to N times, DELAY seconds apart (package mirrors flake).
+kb_retry() {
+  kb_n=$1 kb_delay=$2
+  shift 2
+  until "$@"; do
+    kb_n=$((kb_n - 1))
+    if [ "$kb_n" -le 0 ]; then return 1; fi
+    sleep "$kb_delay"
+  done
+}
+
+# kb_kubectl ARGS...: kubectl as the cluster's administrator (a control plane's admin.conf).
+kb_kubectl() {
+  kubectl --kubeconfig=/etc/kubernetes/admin.conf "$@"
+}
+
+# kb_key_fprs FILE: the fingerprint of the primary key of each OpenPGP key in
+# FILE, one a line (40 upper-case hex digits). gpg 2.2.8+ reads the file with
+# --show-keys; gpg 2.0 (CentOS 7) lists it when given only the file. A
+# throwaway home: no keyring is read or written.
+kb_key_fprs() {
+  command -v gpg >/dev/null 2>&1 || return 0
+  kb_kh=$(mktemp -d) || return 1
+  { gpg --batch --homedir "$kb_kh" --show-keys --with-colons "$1" 2>/dev/null ||
+    gpg --batch --homedir "$kb_kh" --with-colons --with-fingerprint "$1" 2>/dev/null; } |
+    awk -F: '$1 == "pub" { p = 1; next } $1 == "fpr" && p { print $10; p = 0 }'
+  rm -rf "$kb_kh"
+}
+
+# kb_key_trusted FILE "FPR...": true when FILE holds at least one key and every
+# primary key in it has one of the fingerprints.
+kb_key_trusted() {
+  [ -s "$1" ] || return 1
+  kb_kf=$(kb_key_fprs "$1")
+  [ -n "$kb_kf" ] || return 1
+  for kb_f in $kb_kf; do
+    case " $2 " in
+      *" $kb_f "*) ;;
+      *) return 1 ;;
+    esac
+  done
+}
+
+### cluster-version: The running cluster is at the version the inventory asks for
+## check (read-only)
+(
+# One read of everything the cluster-wide steps look at (nodes, the
+# kube-proxy and CNI objects, pods), shared by all of them and parsed once.
+if [ ! -f /etc/kubernetes/admin.conf ]; then
+  echo cluster=absent
+elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
+  echo cluster=present
+  # JSON strings never hold a raw newline, so the document fits on one line
+  printf 'state=%s\n' "$(printf '%s' "$kb_state" | tr -d '\n')"
+else
+  echo cluster=down
+  printf '%s\n' "$kb_state" | tail -n 2 | sed 's/^/error=/'
+fi
+)
+## apply
+# (read-only)
+(
+# The check could not read the cluster's version: read it again and refuse
+# when the running cluster is not at the inventory's version. kubeadm records
+# it in the kubeadm-config ConfigMap at init and at upgrade apply
+# (https://kubernetes.io/docs/reference/setup-tools/kubeadm/kubeadm-upgrade/);
+# `kbootstrap upgrade` moves a cluster, `up` never does.
+if [ -f /etc/kubernetes/admin.conf ]; then
+  kb_running=$(kb_kubectl -n kube-system get configmap kubeadm-config -o yaml --request-timeout=10s | sed -n 's/^ *kubernetesVersion: *v\{0,1\}//p' | head -n 1)
+  if [ "$kb_running" != 1.36.4 ]; then
+    printf 'the cluster runs %s, the inventory asks for %s: run kbootstrap upgrade\n' "${kb_running:-a version kbootstrap cannot read}" 1.36.4 >&2
+    exit 1
+  fi
+fi
+)
+
+### hostname: Set the hostname to the inventory name
+## check (read-only)
+(
+printf 'current=%s\n' "$(hostname)"
+if [ -r /etc/hostname ]; then
+  printf 'static=%s\n' "$(head -n 1 /etc/hostname)"
+fi
+)
+## apply
+(
+if command -v hostnamectl >/dev/null 2>&1 && hostnamectl set-hostname nft-cp; then
+  :
+else
+  # no systemd-hostnamed: write the static name and set the running one
+  printf '%s\n' nft-cp | kb_write /etc/hostname 0644
+  hostname nft-cp
+fi
+)
+
+### hosts-file: Map every cluster host in one managed /etc/hosts block
+## check (read-only)
+(
+awk -v begin='# BEGIN kbootstrap managed hosts' -v end='# END kbootstrap managed hosts' '
+  $0 == begin { inside = 1; blocks++ }
+  inside { print "line=" $0 }
+  inside && $0 == end { inside = 0 }
+  END { print "blocks=" blocks + 0 }
+' /etc/hosts
+)
+## apply
+(
+# drop any earlier kbootstrap block, keep every other line, append the current block
+KB_BLOCK='# BEGIN kbootstrap managed hosts
+# cluster nft: kbootstrap rewrites the lines between these markers
+192.168.50.10 nft-cp
+192.168.50.11 nft-w1
+# END kbootstrap managed hosts'
+export KB_BLOCK
+# shellcheck disable=SC2016 # an awk program
+kb_edit /etc/hosts awk -v begin='# BEGIN kbootstrap managed hosts' -v end='# END kbootstrap managed hosts' '
+  $0 == begin { skip = 1; next }
+  skip && $0 == end { skip = 0; next }
+  !skip { print }
+  END { print ENVIRON["KB_BLOCK"] }
+'
+)
+
+### selinux: Put SELinux in permissive mode, now and at boot
+# skipped: SELinux is not managed on the Debian family (Debian 11/12/13, Ubuntu 20.04/22.04/24.04/26.04)
+
+### firewall: Open the Kubernetes ports in firewalld
+# skipped: firewalld is not managed on the Debian family (Debian 11/12/13, Ubuntu 20.04/22.04/24.04/26.04)
+
+### swap: Turn swap off, now and at boot
+## check (read-only)
+(
+echo checked=swap
+awk 'NR > 1 { print "active=" $1 }' /proc/swaps
+awk '$1 !~ /^#/ && $3 == "swap" { print "fstab=" NR " " $1 }' /etc/fstab
+if [ -e /usr/lib/systemd/zram-generator.conf ] || [ -e /etc/systemd/zram-generator.conf ]; then
+  if ! grep -qx '# kbootstrap: no zram swap (the kubelet needs swap off)' /etc/systemd/zram-generator.conf 2>/dev/null; then
+    echo zram=configured
+  fi
+fi
+)
+## apply
+(
+swapoff -a
+# comment out only active entries whose type is swap (not every line that mentions "swap")
+if awk '$1 !~ /^#/ && $3 == "swap" { found = 1 } END { exit !found }' /etc/fstab; then
+  # shellcheck disable=SC2016 # an awk program
+  kb_edit /etc/fstab awk '$1 !~ /^#/ && $3 == "swap" { print "#kbootstrap# " $0; next } { print }'
+fi
+# zram swap (systemd-zram-generator): an /etc file of the same name masks the packaged config
+if [ -e /usr/lib/systemd/zram-generator.conf ] || [ -e /etc/systemd/zram-generator.conf ]; then
+  printf '%s\n' '# kbootstrap: no zram swap (the kubelet needs swap off)' | kb_write /etc/systemd/zram-generator.conf 0644
+fi
+)
+
+### kernel-modules: Load the kernel modules Kubernetes needs, now and at boot
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/modules-load.d/k8s.conf; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+kb_loaded=$(lsmod 2>/dev/null | awk 'NR > 1 { print $1 }')
+for kb_m in overlay br_netfilter; do
+  # loaded as a module, or built into the kernel (a /sys/module entry without initstate)
+  if printf '%s\n' "$kb_loaded" | grep -qx "$kb_m" || { [ -d "/sys/module/$kb_m" ] && [ ! -e "/sys/module/$kb_m/initstate" ]; }; then
+    echo "loaded=$kb_m"
+  else
+    echo "missing=$kb_m"
+  fi
+done
+)
+## apply
+kb_write /etc/modules-load.d/k8s.conf 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: kernel modules Kubernetes needs, loaded at boot
+overlay
+br_netfilter
+KBOOTSTRAP_EOF
+(
+for kb_m in overlay br_netfilter; do
+  modprobe "$kb_m"
+done
+)
+
+### sysctl: Enable bridged traffic filtering and IP forwarding
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/sysctl.d/99-kubernetes.conf; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+# one sysctl call; a key the kernel does not have prints nothing here
+sysctl net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables net.ipv4.ip_forward 2>/dev/null | sed -n 's/^\([^ ]*\) = \(.*\)$/live=\1=\2/p' || true
+# every file sysctl --system reads that sets one of these keys, to find what overrides the drop-in (one awk for all)
+shopt -s nullglob
+kb_files=(/etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf)
+if [ -f /etc/sysctl.conf ]; then kb_files+=(/etc/sysctl.conf); fi
+if [ "${#kb_files[@]}" -gt 0 ]; then
+  awk -F= '
+    /^[[:space:]]*[#;]/ { next }
+    NF >= 2 { k = $1; v = $2; gsub(/[[:space:]]/, "", k); gsub(/^[[:space:]]+|[[:space:]]+$/, "", v); print "set=" FILENAME "=" k "=" v }
+  ' "${kb_files[@]}"
+fi
+)
+## apply
+kb_write /etc/sysctl.d/99-kubernetes.conf 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: bridged traffic through iptables and IP forwarding, for kube-proxy and the CNI
+net.bridge.bridge-nf-call-iptables = 1
+net.bridge.bridge-nf-call-ip6tables = 1
+net.ipv4.ip_forward = 1
+KBOOTSTRAP_EOF
+(
+# apply every sysctl file, as at boot, so an override shows up now rather than after a reboot
+sysctl --system >/dev/null
+)
+
+### base-repositories: Point the OS's own repositories at a mirror that still serves them
+# skipped: Debian GNU/Linux 12 (bookworm)'s own repositories are left as they are
+
+### container-runtime: Install and configure the container runtime
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/apt/sources.list.d/docker.list; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+# one dpkg-query call for every package; only installed ones count: status (2nd letter) i, no error flag.
+# The 1st letter is the selection: i, or h once apt-mark hold ran ("Desired=Unknown/Install/Remove/Purge/Hold", dpkg -l; dpkg-query(1) db:Status-Abbrev)
+dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' containerd.io 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=[uihrp]i *=/pkg=\1=/p' || true
+if kb_key_trusted /etc/apt/keyrings/docker.asc 9DC858229FC7DD38854AE2D88D81803C0EBFCD88; then echo key=/etc/apt/keyrings/docker.asc=present; elif [ -e /etc/apt/keyrings/docker.asc ]; then echo key=/etc/apt/keyrings/docker.asc=untrusted; else echo key=/etc/apt/keyrings/docker.asc=missing; fi
+# The desired config.toml: containerd's own defaults with the systemd cgroup
+# driver, the pause image from imageRepository and registry hosts in certs.d.
+# containerd 1.6/1.7 print config version 2: sandbox_image under
+# [plugins."io.containerd.grpc.v1.cri"], registry config_path = "" and
+# `SystemdCgroup = false` under ...containerd.runtimes.runc.options.
+# containerd 2.x print version 3: `sandbox` under
+# [plugins.'io.containerd.cri.v1.images'.pinned_images], config_path under
+# [plugins.'io.containerd.cri.v1.images'.registry] and the runc options under
+# [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+# (https://github.com/containerd/containerd/blob/main/docs/cri/config.md).
+# 2.0/2.1 before containerd/containerd#12244 print no SystemdCgroup line at all
+# (containerd/containerd#12101), so a sed on "SystemdCgroup = false" changes
+# nothing there: the awk writes `SystemdCgroup = true` right under the runc
+# options header, whichever version, and drops any other SystemdCgroup line of
+# that table. [ \t], not [[:space:]]: mawk 1.3.3 has no character classes.
+kb_containerd_config() {
+  containerd config default | sed \
+    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.10.2"#' \
+    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.10.2'\''#' \
+    -e 's#^\([[:space:]]*config_path = \).*#\1"/etc/containerd/certs.d"#' | awk '
+    /^[ \t]*\[/ { in_runc = 0 }
+    in_runc && /^[ \t]*SystemdCgroup[ \t]*=/ { next }
+    { print }
+    /^[ \t]*\[plugins\..*\.containerd\.runtimes\.runc\.options\][ \t]*$/ {
+      in_runc = 1
+      match($0, /^[ \t]*/)
+      printf "%s  SystemdCgroup = true\n", substr($0, 1, RLENGTH)
+    }'
+}
+if command -v containerd >/dev/null 2>&1 && [ -f /etc/containerd/config.toml ]; then
+  if kb_containerd_config | cmp -s - /etc/containerd/config.toml; then echo config=same; else echo config=differs; fi
+else
+  echo config=missing
+fi
+# shellcheck disable=SC2043 # one service is a list too
+for kb_s in containerd; do
+  printf 'enabled=%s=%s\n' "$kb_s" "$(systemctl is-enabled "$kb_s" 2>/dev/null || true)"
+  if systemctl is-active --quiet "$kb_s"; then printf 'active=%s=yes\n' "$kb_s"; else printf 'active=%s=no\n' "$kb_s"; fi
+done
+)
+## apply
+(
+# curl fetches the key and gpg reads its fingerprint; a minimal Debian has neither
+if ! command -v curl >/dev/null 2>&1 || ! command -v gpg >/dev/null 2>&1; then
+  kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl ca-certificates gpg
+fi
+install -d -m 0755 /etc/apt/keyrings
+kb_key_tmp=$(mktemp /etc/apt/keyrings/.kbootstrap-key.XXXXXX)
+kb_retry 3 5 curl -fsSL https://download.docker.com/linux/debian/gpg -o "$kb_key_tmp"
+# whoever served it (upstream or a mirror): only a key with a trusted fingerprint is installed
+if ! kb_key_trusted "$kb_key_tmp" 9DC858229FC7DD38854AE2D88D81803C0EBFCD88; then
+  kb_key_got=$(kb_key_fprs "$kb_key_tmp" | tr '\n' ' ')
+  rm -f "$kb_key_tmp"
+  printf 'the signing key from %s is not trusted: its fingerprints are [%s], the trusted ones %s (a mirror that signs with its own key: cluster.repositoryKeyFingerprints)\n' https://download.docker.com/linux/debian/gpg "${kb_key_got% }" 9DC858229FC7DD38854AE2D88D81803C0EBFCD88 >&2
+  exit 1
+fi
+chmod 0644 "$kb_key_tmp"
+mv -f "$kb_key_tmp" /etc/apt/keyrings/docker.asc
+)
+kb_write /etc/apt/sources.list.d/docker.list 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: Docker CE repository (containerd.io, docker-ce)
+deb [arch=amd64 signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/debian bookworm stable
+KBOOTSTRAP_EOF
+(
+kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
+kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q containerd.io
+)
+(
+# The desired config.toml: containerd's own defaults with the systemd cgroup
+# driver, the pause image from imageRepository and registry hosts in certs.d.
+# containerd 1.6/1.7 print config version 2: sandbox_image under
+# [plugins."io.containerd.grpc.v1.cri"], registry config_path = "" and
+# `SystemdCgroup = false` under ...containerd.runtimes.runc.options.
+# containerd 2.x print version 3: `sandbox` under
+# [plugins.'io.containerd.cri.v1.images'.pinned_images], config_path under
+# [plugins.'io.containerd.cri.v1.images'.registry] and the runc options under
+# [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+# (https://github.com/containerd/containerd/blob/main/docs/cri/config.md).
+# 2.0/2.1 before containerd/containerd#12244 print no SystemdCgroup line at all
+# (containerd/containerd#12101), so a sed on "SystemdCgroup = false" changes
+# nothing there: the awk writes `SystemdCgroup = true` right under the runc
+# options header, whichever version, and drops any other SystemdCgroup line of
+# that table. [ \t], not [[:space:]]: mawk 1.3.3 has no character classes.
+kb_containerd_config() {
+  containerd config default | sed \
+    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.10.2"#' \
+    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.10.2'\''#' \
+    -e 's#^\([[:space:]]*config_path = \).*#\1"/etc/containerd/certs.d"#' | awk '
+    /^[ \t]*\[/ { in_runc = 0 }
+    in_runc && /^[ \t]*SystemdCgroup[ \t]*=/ { next }
+    { print }
+    /^[ \t]*\[plugins\..*\.containerd\.runtimes\.runc\.options\][ \t]*$/ {
+      in_runc = 1
+      match($0, /^[ \t]*/)
+      printf "%s  SystemdCgroup = true\n", substr($0, 1, RLENGTH)
+    }'
+}
+install -d -m 0755 /etc/containerd
+kb_new=$(mktemp /etc/containerd/.config.toml.XXXXXX)
+kb_containerd_config >"$kb_new"
+kb_restart=no
+if cmp -s "$kb_new" /etc/containerd/config.toml; then
+  rm -f "$kb_new"
+else
+  kb_backup /etc/containerd/config.toml
+  chmod 0644 "$kb_new"
+  mv -f "$kb_new" /etc/containerd/config.toml
+  kb_restart=yes
+fi
+systemctl enable containerd
+# restart only when the configuration changed (or it is not running)
+if [ "$kb_restart" = yes ] || ! systemctl is-active --quiet containerd; then
+  systemctl restart containerd
+fi
+)
+
+### crictl: Point crictl at the container runtime
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/crictl.yaml; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+)
+## apply
+kb_write /etc/crictl.yaml 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: crictl talks to containerd
+runtime-endpoint: unix:///run/containerd/containerd.sock
+image-endpoint: unix:///run/containerd/containerd.sock
+timeout: 10
+debug: false
+KBOOTSTRAP_EOF
+
+### kube-packages: Install kubelet, kubeadm and kubectl at the pinned version
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/apt/sources.list.d/kubernetes.list; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+# one dpkg-query call for every package; only installed ones count: status (2nd letter) i, no error flag.
+# The 1st letter is the selection: i, or h once apt-mark hold ran ("Desired=Unknown/Install/Remove/Purge/Hold", dpkg -l; dpkg-query(1) db:Status-Abbrev)
+dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' kubelet kubeadm kubectl nftables 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=[uihrp]i *=/pkg=\1=/p' || true
+printf 'kubelet-enabled=%s\n' "$(systemctl is-enabled kubelet 2>/dev/null || true)"
+apt-mark showhold 2>/dev/null | sed 's/^/held=/'
+if kb_key_trusted /etc/apt/keyrings/kubernetes-apt-keyring.asc DE15B14486CD377B9E876E1A234654DA9A296436; then echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=present; elif [ -e /etc/apt/keyrings/kubernetes-apt-keyring.asc ]; then echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=untrusted; else echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=missing; fi
+)
+## apply
+(
+# curl fetches the key and gpg reads its fingerprint; a minimal Debian has neither
+if ! command -v curl >/dev/null 2>&1 || ! command -v gpg >/dev/null 2>&1; then
+  kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q curl ca-certificates gpg
+fi
+install -d -m 0755 /etc/apt/keyrings
+kb_key_tmp=$(mktemp /etc/apt/keyrings/.kbootstrap-key.XXXXXX)
+kb_retry 3 5 curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.36/deb/Release.key -o "$kb_key_tmp"
+# whoever served it (upstream or a mirror): only a key with a trusted fingerprint is installed
+if ! kb_key_trusted "$kb_key_tmp" DE15B14486CD377B9E876E1A234654DA9A296436; then
+  kb_key_got=$(kb_key_fprs "$kb_key_tmp" | tr '\n' ' ')
+  rm -f "$kb_key_tmp"
+  printf 'the signing key from %s is not trusted: its fingerprints are [%s], the trusted ones %s (a mirror that signs with its own key: cluster.repositoryKeyFingerprints)\n' https://pkgs.k8s.io/core:/stable:/v1.36/deb/Release.key "${kb_key_got% }" DE15B14486CD377B9E876E1A234654DA9A296436 >&2
+  exit 1
+fi
+chmod 0644 "$kb_key_tmp"
+mv -f "$kb_key_tmp" /etc/apt/keyrings/kubernetes-apt-keyring.asc
+)
+kb_write /etc/apt/sources.list.d/kubernetes.list 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: Kubernetes v1.36 packages
+deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.asc] https://pkgs.k8s.io/core:/stable:/v1.36/deb/ /
+KBOOTSTRAP_EOF
+(
+kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get update -q
+kb_retry 3 5 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades --allow-change-held-packages kubelet=1.36.4-1.1 kubeadm=1.36.4-1.1 kubectl=1.36.4-1.1 nftables
+apt-mark hold kubelet kubeadm kubectl
+)
+(
+# enabled, not started: kubeadm init/join starts the kubelet with its configuration
+systemctl enable kubelet
+)
+
+### kubeadm-init: Initialise the first control plane with kubeadm
+## check (read-only)
+(
+kb_home=$(getent passwd root | cut -d: -f6)
+if [ -f /etc/kubernetes/admin.conf ] && [ -n "$kb_home" ] && cmp -s /etc/kubernetes/admin.conf "$kb_home/.kube/config"; then echo kubeconfig=same; else echo kubeconfig=differs; fi
+# kube-vip's manifest goes there before init and joins (the load-balancer step): it is no leftover
+if [ -d /etc/kubernetes/manifests ] && [ -n "$(find /etc/kubernetes/manifests -mindepth 1 -maxdepth 1 ! -name kube-vip.yaml 2>/dev/null)" ]; then echo leftovers=manifests; fi
+)
+(
+# One read of everything the cluster-wide steps look at (nodes, the
+# kube-proxy and CNI objects, pods), shared by all of them and parsed once.
+if [ ! -f /etc/kubernetes/admin.conf ]; then
+  echo cluster=absent
+elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
+  echo cluster=present
+  # JSON strings never hold a raw newline, so the document fits on one line
+  printf 'state=%s\n' "$(printf '%s' "$kb_state" | tr -d '\n')"
+else
+  echo cluster=down
+  printf '%s\n' "$kb_state" | tail -n 2 | sed 's/^/error=/'
+fi
+)
+## apply
+kb_write /etc/kbootstrap/kubeadm-init.yaml 600 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: kubeadm init configuration
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+bootstrapTokens:
+  - description: made by kubeadm init, deleted by kbootstrap once init is done
+    ttl: 15m
+localAPIEndpoint:
+  advertiseAddress: 192.168.50.10
+  bindPort: 6443
+nodeRegistration:
+  name: nft-cp
+  criSocket: unix:///run/containerd/containerd.sock
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+clusterName: nft
+kubernetesVersion: v1.36.4
+controlPlaneEndpoint: 192.168.50.10:6443
+imageRepository: registry.k8s.io
+networking:
+  podSubnet: 10.244.0.0/16
+  serviceSubnet: 10.96.0.0/12
+---
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: systemd
+---
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: nftables
+KBOOTSTRAP_EOF
+(
+if [ ! -f /etc/kubernetes/admin.conf ]; then
+  # preflight checks stay on; tokens and the certificate key are not printed
+  kubeadm init --config /etc/kbootstrap/kubeadm-init.yaml --upload-certs --skip-token-print --skip-certificate-key-print
+  # init made a bootstrap token of its own (the configuration's bootstrapTokens: described, 15 minutes);
+  # joins use tokens kbootstrap creates when it needs them, so it goes now. Only its public id is printed
+  kubeadm token list -o json \
+    | awk -v want='made by kubeadm init, deleted by kbootstrap once init is done' '
+        /^ *"token": "/ { id = $0; sub(/^ *"token": "/, "", id); id = substr(id, 1, 6) }
+        /^ *"description": "/ { d = $0; sub(/^ *"description": "/, "", d); sub(/",?$/, "", d); if (d == want) print id }' \
+    | xargs -r kubeadm token delete
+elif ! kb_kubectl get --raw=/readyz --request-timeout=5s >/dev/null 2>&1; then
+  # initialised earlier but the API server does not answer: the kubelet runs the static pods
+  systemctl restart kubelet
+fi
+kb_i=0
+until kb_kubectl get --raw=/readyz --request-timeout=5s >/dev/null 2>&1; do
+  kb_i=$((kb_i + 1))
+  if [ "$kb_i" -ge 60 ]; then
+    echo "the API server did not become ready within 120s; see: journalctl -u kubelet" >&2
+    exit 1
+  fi
+  sleep 2
+done
+)
+(
+# admin kubeconfig for the SSH user, so kubectl works after login
+kb_home=$(getent passwd root | cut -d: -f6)
+kb_group=$(id -gn root)
+install -d -m 0700 -o root -g "$kb_group" "$kb_home/.kube"
+install -m 0600 -o root -g "$kb_group" /etc/kubernetes/admin.conf "$kb_home/.kube/config"
+)
+
+### join: Join the cluster with kubeadm (on behalf of the hosts that join)
+## apply
+# create a 30-minute join token for the workers (secret, kept in memory, deleted after the joins)
+(
+kubeadm token create --print-join-command --ttl 30m --description 'kbootstrap: join during up'
+)
+# delete the join tokens this run created
+(
+kubeadm token delete '<JOIN_TOKEN_ID>'
+)
+
+### cni: Install the CNI plugin with the pod CIDR set to podSubnet
+## check (read-only)
+(
+# One read of everything the cluster-wide steps look at (nodes, the
+# kube-proxy and CNI objects, pods), shared by all of them and parsed once.
+if [ ! -f /etc/kubernetes/admin.conf ]; then
+  echo cluster=absent
+elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
+  echo cluster=present
+  # JSON strings never hold a raw newline, so the document fits on one line
+  printf 'state=%s\n' "$(printf '%s' "$kb_state" | tr -d '\n')"
+else
+  echo cluster=down
+  printf '%s\n' "$kb_state" | tail -n 2 | sed 's/^/error=/'
+fi
+)
+## apply
+(
+install -d -m 0700 /etc/kbootstrap
+kb_cni_tmp=$(mktemp /etc/kbootstrap/.kbootstrap-cni.XXXXXX)
+kb_retry 3 5 curl -fsSL https://raw.githubusercontent.com/projectcalico/calico/v3.32.1/manifests/calico.yaml -o "$kb_cni_tmp"
+# applied with cluster-admin rights: only the manifest whose sha256 the inventory or kbootstrap pins
+kb_cni_sum=$(sha256sum "$kb_cni_tmp" | cut -d' ' -f1)
+if [ "$kb_cni_sum" != a1df919d9721cf667accdc3e72848911b0cb25cfab7d2478ad0c996302c95744 ]; then
+  rm -f "$kb_cni_tmp"
+  printf 'the CNI manifest from %s has sha256 %s, not sha256 %s (cluster.cni.sha256): not applied\n' https://raw.githubusercontent.com/projectcalico/calico/v3.32.1/manifests/calico.yaml "$kb_cni_sum" a1df919d9721cf667accdc3e72848911b0cb25cfab7d2478ad0c996302c95744 >&2
+  exit 1
+fi
+mv -f "$kb_cni_tmp" /etc/kbootstrap/cni.yaml
+)
+(
+# set the manifest's pod CIDR to podSubnet (a mismatch is a classic broken-network cause), and its
+# nftables setting to kube-proxy's mode; each edit is proven by a string it must leave behind
+kb_edit /etc/kbootstrap/cni.yaml sed -e '/# - name: CALICO_IPV4POOL_CIDR/{s|# ||;n;s|#   value:.*|  value: "10.244.0.0/16"|;}' -e '/- name: CALICO_IPV4POOL_CIDR/{n;s|value:.*|value: "10.244.0.0/16"|;}' -e 's/^\( *\)- name: FELIX_IPV6SUPPORT$/\1- name: FELIX_NFTABLESMODE\n\1  value: "Enabled"\n&/'
+if ! grep -qF -- 'value: "10.244.0.0/16"' /etc/kbootstrap/cni.yaml; then
+  echo 'the CNI manifest has no pod CIDR setting (CALICO_IPV4POOL_CIDR) kbootstrap can set' >&2
+  exit 1
+fi
+if ! grep -qF -- '- name: FELIX_NFTABLESMODE' /etc/kbootstrap/cni.yaml; then
+  echo 'the CNI manifest has no calico-node environment (FELIX_IPV6SUPPORT, before which FELIX_NFTABLESMODE goes) kbootstrap can set' >&2
+  exit 1
+fi
+kb_kubectl apply -f /etc/kbootstrap/cni.yaml
+)
+
+### kube-proxy-mode: Set the kube-proxy mode of the running cluster, and the CNI plugin's nftables setting with it
+## check (read-only)
+(
+# One read of everything the cluster-wide steps look at (nodes, the
+# kube-proxy and CNI objects, pods), shared by all of them and parsed once.
+if [ ! -f /etc/kubernetes/admin.conf ]; then
+  echo cluster=absent
+elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
+  echo cluster=present
+  # JSON strings never hold a raw newline, so the document fits on one line
+  printf 'state=%s\n' "$(printf '%s' "$kb_state" | tr -d '\n')"
+else
+  echo cluster=down
+  printf '%s\n' "$kb_state" | tail -n 2 | sed 's/^/error=/'
+fi
+)
+## apply
+(
+kb_kubectl -n kube-system get configmap kube-proxy -o yaml \
+  | sed 's/^\([[:space:]]*mode:\).*/\1 "nftables"/' \
+  | kb_kubectl replace -f -
+# kube-proxy reads its mode only at start
+kb_kubectl -n kube-system rollout restart daemonset kube-proxy
+)
+(
+# calico-node's Felix NFTablesMode follows kube-proxy's mode; a changed Pod template rolls the DaemonSet out again
+kb_kubectl -n kube-system set env daemonset/calico-node -c calico-node FELIX_NFTABLESMODE=Enabled
+)
+
+### node-labels: Label the nodes (worker role and inventory labels)
+## check (read-only)
+(
+# One read of everything the cluster-wide steps look at (nodes, the
+# kube-proxy and CNI objects, pods), shared by all of them and parsed once.
+if [ ! -f /etc/kubernetes/admin.conf ]; then
+  echo cluster=absent
+elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
+  echo cluster=present
+  # JSON strings never hold a raw newline, so the document fits on one line
+  printf 'state=%s\n' "$(printf '%s' "$kb_state" | tr -d '\n')"
+else
+  echo cluster=down
+  printf '%s\n' "$kb_state" | tail -n 2 | sed 's/^/error=/'
+fi
+)
+## apply
+(
+kb_kubectl label node nft-w1 --overwrite node-role.kubernetes.io/worker=
+)
+
+### verify: Wait until every node is Ready and kube-system pods run
+## check (read-only)
+(
+# One read of everything the cluster-wide steps look at (nodes, the
+# kube-proxy and CNI objects, pods), shared by all of them and parsed once.
+if [ ! -f /etc/kubernetes/admin.conf ]; then
+  echo cluster=absent
+elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
+  echo cluster=present
+  # JSON strings never hold a raw newline, so the document fits on one line
+  printf 'state=%s\n' "$(printf '%s' "$kb_state" | tr -d '\n')"
+else
+  echo cluster=down
+  printf '%s\n' "$kb_state" | tail -n 2 | sed 's/^/error=/'
+fi
+)
+## apply
+# (read-only)
+(
+kb_kubectl wait --for=condition=Ready --timeout=300s node/nft-cp node/nft-w1
+kb_kubectl -n kube-system wait --for=condition=Ready --timeout=300s pod --all --field-selector=status.phase!=Succeeded
+)

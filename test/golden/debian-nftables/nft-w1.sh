@@ -1,0 +1,521 @@
+#!/usr/bin/env bash
+# kbootstrap dry run for nft-w1 (192.168.50.11), role worker
+# OS assumed: Rocky Linux 9.4 (Blue Onyx) (from the inventory; a real run reads /etc/os-release)
+# Cluster nft: Kubernetes 1.36.4, containerd, CNI calico, kube-proxy nftables
+# SSH: root@192.168.50.11:22
+#
+# Each step shows its read-only check (kbootstrap parses what it prints) and
+# the commands it runs when the check finds the step not done. Run as root.
+# Values that exist only at run time appear as <PLACEHOLDERS>; secrets never appear.
+set -euo pipefail
+
+# kb_write DEST MODE [OWNER]: replace DEST with stdin atomically (temp file in
+# the same directory, mode and owner set, then rename), keeping a one-time
+# backup of the original as DEST.kbootstrap.bak (see kb_backup).
+kb_write() {
+  kb_dir=$(dirname "$1")
+  mkdir -p "$kb_dir"
+  kb_tmp=$(mktemp "$kb_dir/.kbootstrap.XXXXXX") || return 1
+  if ! { cat >"$kb_tmp" && chmod "$2" "$kb_tmp" && chown "${3:-root:root}" "$kb_tmp"; }; then
+    rm -f "$kb_tmp"
+    return 1
+  fi
+  kb_backup "$1"
+  mv -f "$kb_tmp" "$1"
+}
+
+# kb_backup FILE: copy FILE to FILE.kbootstrap.bak once; later runs keep the first copy.
+# Nothing under /etc/kbootstrap is backed up: kbootstrap wrote those files itself and some
+# hold secrets (the join configuration), so a backup an older kbootstrap left there goes too.
+kb_backup() {
+  case $1 in
+    /etc/kbootstrap/*)
+      rm -f "$1.kbootstrap.bak"
+      return 0
+      ;;
+  esac
+  if [ -e "$1" ] && [ ! -e "$1.kbootstrap.bak" ]; then
+    cp -p "$1" "$1.kbootstrap.bak"
+  fi
+}
+
+# kb_edit FILE CMD...: run CMD with FILE on stdin and replace FILE with its output atomically.
+kb_edit() {
+  kb_file=$1
+  shift
+  kb_dir=$(dirname "$kb_file")
+  kb_tmp=$(mktemp "$kb_dir/.kbootstrap.XXXXXX") || return 1
+  if ! { "$@" <"$kb_file" >"$kb_tmp" && chmod --reference="$kb_file" "$kb_tmp" && chown --reference="$kb_file" "$kb_tmp"; }; then
+    rm -f "$kb_tmp"
+    return 1
+  fi
+  kb_backup "$kb_file"
+  mv -f "$kb_tmp" "$kb_file"
+}
+
+# kb_retry N DELAY CMD...: run CMD up to N times, DELAY seconds apart (package mirrors flake).
+kb_retry() {
+  kb_n=$1 kb_delay=$2
+  shift 2
+  until "$@"; do
+    kb_n=$((kb_n - 1))
+    if [ "$kb_n" -le 0 ]; then return 1; fi
+    sleep "$kb_delay"
+  done
+}
+
+# kb_kubectl ARGS...: kubectl as the cluster's administrator (a control plane's admin.conf).
+kb_kubectl() {
+  kubectl --kubeconfig=/etc/kubernetes/admin.conf "$@"
+}
+
+# kb_key_fprs FILE: the fingerprint of the primary key of each OpenPGP key in
+# FILE, one a line (40 upper-case hex digits). gpg 2.2.8+ reads the file with
+# --show-keys; gpg 2.0 (CentOS 7) lists it when given only the file. A
+# throwaway home: no keyring is read or written.
+kb_key_fprs() {
+  command -v gpg >/dev/null 2>&1 || return 0
+  kb_kh=$(mktemp -d) || return 1
+  { gpg --batch --homedir "$kb_kh" --show-keys --with-colons "$1" 2>/dev/null ||
+    gpg --batch --homedir "$kb_kh" --with-colons --with-fingerprint "$1" 2>/dev/null; } |
+    awk -F: '$1 == "pub" { p = 1; next } $1 == "fpr" && p { print $10; p = 0 }'
+  rm -rf "$kb_kh"
+}
+
+# kb_key_trusted FILE "FPR...": true when FILE holds at least one key and every
+# primary key in it has one of the fingerprints.
+kb_key_trusted() {
+  [ -s "$1" ] || return 1
+  kb_kf=$(kb_key_fprs "$1")
+  [ -n "$kb_kf" ] || return 1
+  for kb_f in $kb_kf; do
+    case " $2 " in
+      *" $kb_f "*) ;;
+      *) return 1 ;;
+    esac
+  done
+}
+
+### hostname: Set the hostname to the inventory name
+## check (read-only)
+(
+printf 'current=%s\n' "$(hostname)"
+if [ -r /etc/hostname ]; then
+  printf 'static=%s\n' "$(head -n 1 /etc/hostname)"
+fi
+)
+## apply
+(
+if command -v hostnamectl >/dev/null 2>&1 && hostnamectl set-hostname nft-w1; then
+  :
+else
+  # no systemd-hostnamed: write the static name and set the running one
+  printf '%s\n' nft-w1 | kb_write /etc/hostname 0644
+  hostname nft-w1
+fi
+)
+
+### hosts-file: Map every cluster host in one managed /etc/hosts block
+## check (read-only)
+(
+awk -v begin='# BEGIN kbootstrap managed hosts' -v end='# END kbootstrap managed hosts' '
+  $0 == begin { inside = 1; blocks++ }
+  inside { print "line=" $0 }
+  inside && $0 == end { inside = 0 }
+  END { print "blocks=" blocks + 0 }
+' /etc/hosts
+)
+## apply
+(
+# drop any earlier kbootstrap block, keep every other line, append the current block
+KB_BLOCK='# BEGIN kbootstrap managed hosts
+# cluster nft: kbootstrap rewrites the lines between these markers
+192.168.50.10 nft-cp
+192.168.50.11 nft-w1
+# END kbootstrap managed hosts'
+export KB_BLOCK
+# shellcheck disable=SC2016 # an awk program
+kb_edit /etc/hosts awk -v begin='# BEGIN kbootstrap managed hosts' -v end='# END kbootstrap managed hosts' '
+  $0 == begin { skip = 1; next }
+  skip && $0 == end { skip = 0; next }
+  !skip { print }
+  END { print ENVIRON["KB_BLOCK"] }
+'
+)
+
+### selinux: Put SELinux in permissive mode, now and at boot
+## check (read-only)
+(
+if command -v getenforce >/dev/null 2>&1; then
+  printf 'runtime=%s\n' "$(getenforce)"
+else
+  echo runtime=absent
+fi
+if [ -f /etc/selinux/config ]; then
+  sed -n 's/^SELINUX=\([a-z]*\).*/config=\1/p' /etc/selinux/config
+else
+  echo config=absent
+fi
+)
+## apply
+(
+if command -v getenforce >/dev/null 2>&1 && [ "$(getenforce)" = Enforcing ]; then
+  setenforce 0
+fi
+if [ -f /etc/selinux/config ] && grep -q '^SELINUX=enforcing' /etc/selinux/config; then
+  # permissive, not disabled: kubeadm's advice, and it can be turned back on without relabelling
+  kb_edit /etc/selinux/config sed 's/^SELINUX=enforcing.*/SELINUX=permissive/'
+fi
+)
+
+### firewall: Open the Kubernetes ports in firewalld
+## check (read-only)
+(
+if systemctl is-active --quiet firewalld 2>/dev/null; then echo active=yes; else echo active=no; fi
+if systemctl is-enabled --quiet firewalld 2>/dev/null; then echo enabled=yes; else echo enabled=no; fi
+if systemctl is-active --quiet firewalld 2>/dev/null; then
+  firewall-cmd --permanent --list-ports | tr ' ' '\n' | sed -n 's/^\(.\)/permanent=\1/p'
+  firewall-cmd --list-ports | tr ' ' '\n' | sed -n 's/^\(.\)/runtime=\1/p'
+  # IP protocols (calico's IP-in-IP is protocol 4), as firewalld lists what --add-protocol added
+  firewall-cmd --permanent --list-protocols | tr ' ' '\n' | sed -n 's/^\(.\)/permanent-protocol=\1/p'
+  firewall-cmd --list-protocols | tr ' ' '\n' | sed -n 's/^\(.\)/runtime-protocol=\1/p'
+fi
+)
+## apply
+(
+if systemctl is-active --quiet firewalld; then
+  firewall-cmd --permanent --add-port=10250/tcp --add-port=10256/tcp --add-port=30000-32767/tcp --add-port=30000-32767/udp --add-port=179/tcp --add-port=4789/udp --add-port=5473/tcp --add-protocol=4
+  firewall-cmd --reload
+fi
+)
+
+### swap: Turn swap off, now and at boot
+## check (read-only)
+(
+echo checked=swap
+awk 'NR > 1 { print "active=" $1 }' /proc/swaps
+awk '$1 !~ /^#/ && $3 == "swap" { print "fstab=" NR " " $1 }' /etc/fstab
+if [ -e /usr/lib/systemd/zram-generator.conf ] || [ -e /etc/systemd/zram-generator.conf ]; then
+  if ! grep -qx '# kbootstrap: no zram swap (the kubelet needs swap off)' /etc/systemd/zram-generator.conf 2>/dev/null; then
+    echo zram=configured
+  fi
+fi
+)
+## apply
+(
+swapoff -a
+# comment out only active entries whose type is swap (not every line that mentions "swap")
+if awk '$1 !~ /^#/ && $3 == "swap" { found = 1 } END { exit !found }' /etc/fstab; then
+  # shellcheck disable=SC2016 # an awk program
+  kb_edit /etc/fstab awk '$1 !~ /^#/ && $3 == "swap" { print "#kbootstrap# " $0; next } { print }'
+fi
+# zram swap (systemd-zram-generator): an /etc file of the same name masks the packaged config
+if [ -e /usr/lib/systemd/zram-generator.conf ] || [ -e /etc/systemd/zram-generator.conf ]; then
+  printf '%s\n' '# kbootstrap: no zram swap (the kubelet needs swap off)' | kb_write /etc/systemd/zram-generator.conf 0644
+fi
+)
+
+### kernel-modules: Load the kernel modules Kubernetes needs, now and at boot
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/modules-load.d/k8s.conf; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+kb_loaded=$(lsmod 2>/dev/null | awk 'NR > 1 { print $1 }')
+for kb_m in overlay br_netfilter; do
+  # loaded as a module, or built into the kernel (a /sys/module entry without initstate)
+  if printf '%s\n' "$kb_loaded" | grep -qx "$kb_m" || { [ -d "/sys/module/$kb_m" ] && [ ! -e "/sys/module/$kb_m/initstate" ]; }; then
+    echo "loaded=$kb_m"
+  else
+    echo "missing=$kb_m"
+  fi
+done
+)
+## apply
+kb_write /etc/modules-load.d/k8s.conf 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: kernel modules Kubernetes needs, loaded at boot
+overlay
+br_netfilter
+KBOOTSTRAP_EOF
+(
+for kb_m in overlay br_netfilter; do
+  modprobe "$kb_m"
+done
+)
+
+### sysctl: Enable bridged traffic filtering and IP forwarding
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/sysctl.d/99-kubernetes.conf; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+# one sysctl call; a key the kernel does not have prints nothing here
+sysctl net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables net.ipv4.ip_forward 2>/dev/null | sed -n 's/^\([^ ]*\) = \(.*\)$/live=\1=\2/p' || true
+# every file sysctl --system reads that sets one of these keys, to find what overrides the drop-in (one awk for all)
+shopt -s nullglob
+kb_files=(/etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf)
+if [ -f /etc/sysctl.conf ]; then kb_files+=(/etc/sysctl.conf); fi
+if [ "${#kb_files[@]}" -gt 0 ]; then
+  awk -F= '
+    /^[[:space:]]*[#;]/ { next }
+    NF >= 2 { k = $1; v = $2; gsub(/[[:space:]]/, "", k); gsub(/^[[:space:]]+|[[:space:]]+$/, "", v); print "set=" FILENAME "=" k "=" v }
+  ' "${kb_files[@]}"
+fi
+)
+## apply
+kb_write /etc/sysctl.d/99-kubernetes.conf 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: bridged traffic through iptables and IP forwarding, for kube-proxy and the CNI
+net.bridge.bridge-nf-call-iptables = 1
+net.bridge.bridge-nf-call-ip6tables = 1
+net.ipv4.ip_forward = 1
+KBOOTSTRAP_EOF
+(
+# apply every sysctl file, as at boot, so an override shows up now rather than after a reboot
+sysctl --system >/dev/null
+)
+
+### base-repositories: Point the OS's own repositories at a mirror that still serves them
+# skipped: Rocky Linux 9.4 (Blue Onyx)'s own repositories are left as they are
+
+### container-runtime: Install and configure the container runtime
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/yum.repos.d/docker-ce.repo; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+# one rpm call for every package; absent ones print nothing here
+rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' containerd.io 2>/dev/null | grep '^pkg=' || true
+if kb_key_trusted /etc/pki/rpm-gpg/kbootstrap-docker.asc 060A61C51B558A7F742B77AAC52FEB6B621E9F35; then echo key=/etc/pki/rpm-gpg/kbootstrap-docker.asc=present; elif [ -e /etc/pki/rpm-gpg/kbootstrap-docker.asc ]; then echo key=/etc/pki/rpm-gpg/kbootstrap-docker.asc=untrusted; else echo key=/etc/pki/rpm-gpg/kbootstrap-docker.asc=missing; fi
+# The desired config.toml: containerd's own defaults with the systemd cgroup
+# driver, the pause image from imageRepository and registry hosts in certs.d.
+# containerd 1.6/1.7 print config version 2: sandbox_image under
+# [plugins."io.containerd.grpc.v1.cri"], registry config_path = "" and
+# `SystemdCgroup = false` under ...containerd.runtimes.runc.options.
+# containerd 2.x print version 3: `sandbox` under
+# [plugins.'io.containerd.cri.v1.images'.pinned_images], config_path under
+# [plugins.'io.containerd.cri.v1.images'.registry] and the runc options under
+# [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+# (https://github.com/containerd/containerd/blob/main/docs/cri/config.md).
+# 2.0/2.1 before containerd/containerd#12244 print no SystemdCgroup line at all
+# (containerd/containerd#12101), so a sed on "SystemdCgroup = false" changes
+# nothing there: the awk writes `SystemdCgroup = true` right under the runc
+# options header, whichever version, and drops any other SystemdCgroup line of
+# that table. [ \t], not [[:space:]]: mawk 1.3.3 has no character classes.
+kb_containerd_config() {
+  containerd config default | sed \
+    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.10.2"#' \
+    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.10.2'\''#' \
+    -e 's#^\([[:space:]]*config_path = \).*#\1"/etc/containerd/certs.d"#' | awk '
+    /^[ \t]*\[/ { in_runc = 0 }
+    in_runc && /^[ \t]*SystemdCgroup[ \t]*=/ { next }
+    { print }
+    /^[ \t]*\[plugins\..*\.containerd\.runtimes\.runc\.options\][ \t]*$/ {
+      in_runc = 1
+      match($0, /^[ \t]*/)
+      printf "%s  SystemdCgroup = true\n", substr($0, 1, RLENGTH)
+    }'
+}
+if command -v containerd >/dev/null 2>&1 && [ -f /etc/containerd/config.toml ]; then
+  if kb_containerd_config | cmp -s - /etc/containerd/config.toml; then echo config=same; else echo config=differs; fi
+else
+  echo config=missing
+fi
+# shellcheck disable=SC2043 # one service is a list too
+for kb_s in containerd; do
+  printf 'enabled=%s=%s\n' "$kb_s" "$(systemctl is-enabled "$kb_s" 2>/dev/null || true)"
+  if systemctl is-active --quiet "$kb_s"; then printf 'active=%s=yes\n' "$kb_s"; else printf 'active=%s=no\n' "$kb_s"; fi
+done
+)
+## apply
+(
+install -d -m 0755 /etc/pki/rpm-gpg
+kb_key_tmp=$(mktemp /etc/pki/rpm-gpg/.kbootstrap-key.XXXXXX)
+kb_retry 3 5 curl -fsSL https://download.docker.com/linux/centos/gpg -o "$kb_key_tmp"
+# whoever served it (upstream or a mirror): only a key with a trusted fingerprint is installed
+if ! kb_key_trusted "$kb_key_tmp" 060A61C51B558A7F742B77AAC52FEB6B621E9F35; then
+  kb_key_got=$(kb_key_fprs "$kb_key_tmp" | tr '\n' ' ')
+  rm -f "$kb_key_tmp"
+  printf 'the signing key from %s is not trusted: its fingerprints are [%s], the trusted ones %s (a mirror that signs with its own key: cluster.repositoryKeyFingerprints)\n' https://download.docker.com/linux/centos/gpg "${kb_key_got% }" 060A61C51B558A7F742B77AAC52FEB6B621E9F35 >&2
+  exit 1
+fi
+chmod 0644 "$kb_key_tmp"
+mv -f "$kb_key_tmp" /etc/pki/rpm-gpg/kbootstrap-docker.asc
+)
+kb_write /etc/yum.repos.d/docker-ce.repo 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: Docker CE repository (containerd.io, docker-ce)
+[docker-ce-stable]
+name=Docker CE Stable - $basearch
+baseurl=https://download.docker.com/linux/centos/$releasever/$basearch/stable
+enabled=1
+gpgcheck=1
+gpgkey=file:///etc/pki/rpm-gpg/kbootstrap-docker.asc
+KBOOTSTRAP_EOF
+(
+kb_retry 3 5 yum install -y containerd.io
+)
+(
+# The desired config.toml: containerd's own defaults with the systemd cgroup
+# driver, the pause image from imageRepository and registry hosts in certs.d.
+# containerd 1.6/1.7 print config version 2: sandbox_image under
+# [plugins."io.containerd.grpc.v1.cri"], registry config_path = "" and
+# `SystemdCgroup = false` under ...containerd.runtimes.runc.options.
+# containerd 2.x print version 3: `sandbox` under
+# [plugins.'io.containerd.cri.v1.images'.pinned_images], config_path under
+# [plugins.'io.containerd.cri.v1.images'.registry] and the runc options under
+# [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+# (https://github.com/containerd/containerd/blob/main/docs/cri/config.md).
+# 2.0/2.1 before containerd/containerd#12244 print no SystemdCgroup line at all
+# (containerd/containerd#12101), so a sed on "SystemdCgroup = false" changes
+# nothing there: the awk writes `SystemdCgroup = true` right under the runc
+# options header, whichever version, and drops any other SystemdCgroup line of
+# that table. [ \t], not [[:space:]]: mawk 1.3.3 has no character classes.
+kb_containerd_config() {
+  containerd config default | sed \
+    -e 's#^\([[:space:]]*sandbox_image = \).*#\1"registry.k8s.io/pause:3.10.2"#' \
+    -e 's#^\([[:space:]]*sandbox = \).*#\1'\''registry.k8s.io/pause:3.10.2'\''#' \
+    -e 's#^\([[:space:]]*config_path = \).*#\1"/etc/containerd/certs.d"#' | awk '
+    /^[ \t]*\[/ { in_runc = 0 }
+    in_runc && /^[ \t]*SystemdCgroup[ \t]*=/ { next }
+    { print }
+    /^[ \t]*\[plugins\..*\.containerd\.runtimes\.runc\.options\][ \t]*$/ {
+      in_runc = 1
+      match($0, /^[ \t]*/)
+      printf "%s  SystemdCgroup = true\n", substr($0, 1, RLENGTH)
+    }'
+}
+install -d -m 0755 /etc/containerd
+kb_new=$(mktemp /etc/containerd/.config.toml.XXXXXX)
+kb_containerd_config >"$kb_new"
+kb_restart=no
+if cmp -s "$kb_new" /etc/containerd/config.toml; then
+  rm -f "$kb_new"
+else
+  kb_backup /etc/containerd/config.toml
+  chmod 0644 "$kb_new"
+  mv -f "$kb_new" /etc/containerd/config.toml
+  kb_restart=yes
+fi
+systemctl enable containerd
+# restart only when the configuration changed (or it is not running)
+if [ "$kb_restart" = yes ] || ! systemctl is-active --quiet containerd; then
+  systemctl restart containerd
+fi
+)
+
+### crictl: Point crictl at the container runtime
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/crictl.yaml; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+)
+## apply
+kb_write /etc/crictl.yaml 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: crictl talks to containerd
+runtime-endpoint: unix:///run/containerd/containerd.sock
+image-endpoint: unix:///run/containerd/containerd.sock
+timeout: 10
+debug: false
+KBOOTSTRAP_EOF
+
+### kube-packages: Install kubelet, kubeadm and kubectl at the pinned version
+## check (read-only)
+(
+# shellcheck disable=SC2043 # one file is a list too
+for kb_f in /etc/yum.repos.d/kubernetes.repo; do
+  if [ -f "$kb_f" ]; then
+    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
+  else
+    printf 'file=%s missing\n' "$kb_f"
+  fi
+done
+# one rpm call for every package; absent ones print nothing here
+rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' kubelet kubeadm kubectl nftables 2>/dev/null | grep '^pkg=' || true
+printf 'kubelet-enabled=%s\n' "$(systemctl is-enabled kubelet 2>/dev/null || true)"
+if kb_key_trusted /etc/pki/rpm-gpg/kbootstrap-kubernetes.asc DE15B14486CD377B9E876E1A234654DA9A296436; then echo key=/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc=present; elif [ -e /etc/pki/rpm-gpg/kbootstrap-kubernetes.asc ]; then echo key=/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc=untrusted; else echo key=/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc=missing; fi
+)
+## apply
+(
+install -d -m 0755 /etc/pki/rpm-gpg
+kb_key_tmp=$(mktemp /etc/pki/rpm-gpg/.kbootstrap-key.XXXXXX)
+kb_retry 3 5 curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.36/rpm/repodata/repomd.xml.key -o "$kb_key_tmp"
+# whoever served it (upstream or a mirror): only a key with a trusted fingerprint is installed
+if ! kb_key_trusted "$kb_key_tmp" DE15B14486CD377B9E876E1A234654DA9A296436; then
+  kb_key_got=$(kb_key_fprs "$kb_key_tmp" | tr '\n' ' ')
+  rm -f "$kb_key_tmp"
+  printf 'the signing key from %s is not trusted: its fingerprints are [%s], the trusted ones %s (a mirror that signs with its own key: cluster.repositoryKeyFingerprints)\n' https://pkgs.k8s.io/core:/stable:/v1.36/rpm/repodata/repomd.xml.key "${kb_key_got% }" DE15B14486CD377B9E876E1A234654DA9A296436 >&2
+  exit 1
+fi
+chmod 0644 "$kb_key_tmp"
+mv -f "$kb_key_tmp" /etc/pki/rpm-gpg/kbootstrap-kubernetes.asc
+)
+kb_write /etc/yum.repos.d/kubernetes.repo 644 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: Kubernetes v1.36 packages; exclude= holds them against yum update
+[kubernetes]
+name=Kubernetes v1.36
+baseurl=https://pkgs.k8s.io/core:/stable:/v1.36/rpm/
+enabled=1
+gpgcheck=1
+gpgkey=file:///etc/pki/rpm-gpg/kbootstrap-kubernetes.asc
+exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
+KBOOTSTRAP_EOF
+(
+kb_retry 3 5 yum install -y --disableexcludes=kubernetes kubelet-1.36.4 kubeadm-1.36.4 kubectl-1.36.4 nftables
+)
+(
+# enabled, not started: kubeadm init/join starts the kubelet with its configuration
+systemctl enable kubelet
+)
+
+### join: Join the cluster with kubeadm
+## check (read-only)
+(
+if [ -f /etc/kubernetes/kubelet.conf ]; then echo kubelet-conf=present; else echo kubelet-conf=absent; fi
+# kube-vip's manifest goes there before init and joins (the load-balancer step): it is no leftover
+if [ -d /etc/kubernetes/manifests ] && [ -n "$(find /etc/kubernetes/manifests -mindepth 1 -maxdepth 1 ! -name kube-vip.yaml 2>/dev/null)" ]; then echo leftovers=manifests; fi
+if [ -f /etc/kubernetes/pki/ca.crt ]; then echo leftovers=pki; fi
+)
+## apply
+# holds the join credentials fetched from nft-cp at run time
+kb_write /etc/kbootstrap/kubeadm-join.yaml 600 root:root <<'KBOOTSTRAP_EOF'
+# kbootstrap: kubeadm join configuration (holds secrets; removed after the join)
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: JoinConfiguration
+discovery:
+  bootstrapToken:
+    apiServerEndpoint: 192.168.50.10:6443
+    token: <JOIN_TOKEN>
+    caCertHashes:
+      - <CA_CERT_HASH>
+nodeRegistration:
+  name: nft-w1
+  criSocket: unix:///run/containerd/containerd.sock
+KBOOTSTRAP_EOF
+(
+if [ ! -f /etc/kubernetes/kubelet.conf ]; then
+  # the config holds the join token: remove it whatever happens
+  trap 'rm -f /etc/kbootstrap/kubeadm-join.yaml' EXIT
+  kubeadm join --config /etc/kbootstrap/kubeadm-join.yaml
+fi
+rm -f /etc/kbootstrap/kubeadm-join.yaml
+)
