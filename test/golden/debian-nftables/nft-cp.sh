@@ -573,6 +573,9 @@ install -d -m 0700 -o root -g "$kb_group" "$kb_home/.kube"
 install -m 0600 -o root -g "$kb_group" /etc/kubernetes/admin.conf "$kb_home/.kube/config"
 )
 
+### cert-renewal-timer: A systemd timer renews the certificates (cluster.certRenewal: timer)
+# skipped: cluster.certRenewal is not timer: kbootstrap certs renew renews on demand
+
 ### join: Join the cluster with kubeadm (on behalf of the hosts that join)
 ## apply
 # create a 30-minute join token for the workers (secret, kept in memory, deleted after the joins)
