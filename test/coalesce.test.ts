@@ -55,4 +55,14 @@ describe('CoalescingTransport', () => {
     await t.close();
     expect(inner.calls.at(-1)).toEqual({ kind: 'upload', step: 's', detail: '/etc/c' });
   });
+
+  it('a binary upload goes alone at once (an etcd snapshot is never kept nor carried), and a download sends a kept file first', async () => {
+    const { inner, t } = host();
+    await t.upload(Buffer.from([0, 1, 2]), '/var/lib/etcd-restore/snapshot.db', { step: 'restore-etcd', mode: '0600' });
+    expect(inner.calls.map((c) => [c.kind, c.detail])).toEqual([['upload', '/var/lib/etcd-restore/snapshot.db']]);
+    await t.upload('x\n', '/etc/crictl.yaml', { step: 'crictl', mode: '0644' });
+    inner.files.set('/etc/kubernetes/pki/ca.crt', Buffer.from('CA'));
+    await t.download('/etc/kubernetes/pki/ca.crt', { step: 'etcd-backup' });
+    expect(inner.calls.map((c) => [c.kind, c.detail])).toEqual([['upload', '/var/lib/etcd-restore/snapshot.db'], ['upload', '/etc/crictl.yaml'], ['download', '/etc/kubernetes/pki/ca.crt']]);
+  });
 });
