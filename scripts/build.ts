@@ -57,6 +57,9 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   external: ['ssh2'],
+  // the templates come precompiled (above): the bundle needs Handlebars' runtime only, not its compiler
+  // (handlebars/runtime: the same create(), template() and registerHelper(), without the parser and source-map)
+  alias: { handlebars: 'handlebars/runtime' },
   // the CommonJS packages in the bundle (node-ssh, handlebars, commander...) call require()
   banner: { js: "import { createRequire as __kbCreateRequire } from 'node:module';\nconst require = __kbCreateRequire(import.meta.url);" },
   plugins: [templatesPlugin],

@@ -99,3 +99,9 @@ it('the bundle renders every inventory as its golden files say (its precompiled 
     }
   }
 });
+
+it('the bundle carries Handlebars\' runtime only: its templates come precompiled, so neither the compiler nor source-map is in it', () => {
+  const files = [join(REPO, 'dist', 'cli.js'), ...readdirSync(join(REPO, 'dist', 'chunks')).map((f) => join(REPO, 'dist', 'chunks', f))];
+  const compiler = files.filter((f) => /node_modules\/(handlebars\/dist\/cjs\/handlebars\/compiler|source-map)\//.test(readFileSync(f, 'utf8')));
+  expect(compiler).toEqual([]);
+});
