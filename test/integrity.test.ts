@@ -14,7 +14,7 @@ import { parseInventory, loadInventoryFile } from '../src/inventory/load.js';
 import { InventoryError, formatProblem } from '../src/errors.js';
 import { dryRun } from '../src/dry-run.js';
 import { containerdHostFiles } from '../src/steps/container-runtime.js';
-import { installKeys, keysCheck, missingKeys } from '../src/steps/repositories.js';
+import { installKeys, keyInstallScript, keysCheck, missingKeys } from '../src/steps/repositories.js';
 import { cniFetchScript } from '../src/steps/cni.js';
 import type { StepHost } from '../src/steps/types.js';
 import { debian } from '../src/os/debian.js';
@@ -189,7 +189,7 @@ const LAB_FPR = '8DD1C0224A7187196CD2CC29E2A1C84A8D08673B';
 const OTHER_KEY = join(import.meta.dirname, 'fixtures', 'untrusted-signing-key.asc');
 
 /** Run script after the prelude in bash; curl serves serve[url]; other fake programs record their calls. */
-function runLocal(script: string, serve: Record<string, string>, fakes: string[] = []): { code: number; stderr: string; calls: string } {
+function runLocal(script: string, serve: Record<string, string>, fakes: string[] = [], opts: { noGpg?: boolean } = {}): { code: number; stderr: string; calls: string } {
   const dir = mkdtempSync(join(tmpdir(), 'kb-run-'));
   const bin = join(dir, 'bin');
   mkdirSync(bin);
@@ -201,7 +201,18 @@ if (!src) { process.stderr.write('curl: (6) Could not resolve host\\n'); process
 require('fs').copyFileSync(src, out);
 `, { mode: 0o755 });
   for (const f of fakes) writeFileSync(join(bin, f), `#!/bin/sh\necho "${f} $*" >> ${join(dir, 'calls')}\n`, { mode: 0o755 });
-  const r = spawnSync('bash', ['-c', `set -euo pipefail\n${PRELUDE}\n${script}`], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8' });
+  let path = `${bin}:${process.env.PATH}`;
+  if (opts.noGpg) {
+    // a host without gpg: only the programs the scripts use besides it
+    const sys = join(dir, 'sys');
+    mkdirSync(sys);
+    for (const p of ['bash', 'install', 'mktemp', 'rm', 'chmod', 'mv', 'tr', 'env', 'sleep', 'awk', 'cat', 'node']) {
+      const found = spawnSync('bash', ['-c', `command -v ${p}`], { encoding: 'utf8' }).stdout.trim();
+      if (found) symlinkSync(found, join(sys, p));
+    }
+    path = `${bin}:${sys}`;
+  }
+  const r = spawnSync('bash', ['-c', `set -euo pipefail\n${PRELUDE}\n${script}`], { env: { ...process.env, PATH: path }, encoding: 'utf8' });
   let calls = '';
   try { calls = readFileSync(join(dir, 'calls'), 'utf8'); } catch { /* none */ }
   return { code: r.status ?? -1, stderr: r.stderr, calls };
@@ -244,6 +255,16 @@ describe('repository signing keys: installed only with a trusted fingerprint, wh
     await expect(installKeys(localHost({ [repo.key.url]: LAB_KEY }, results), [repo], [repo.key.path])).rejects.toThrow(
       `the signing key from ${repo.key.url} is not trusted: its fingerprints are [${LAB_FPR}], the trusted ones DE15B14486CD377B9E876E1A234654DA9A296436`);
     expect(existsSync(repo.key.path)).toBe(false);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a host without gpg is told so, not that the key is untrusted; nothing is installed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kb-keys-'));
+    const repo = { ...debian.kubernetesRepository(cluster(), assumedFacts('ubuntu22.04')) };
+    repo.key = { ...repo.key!, path: join(dir, 'kubernetes.asc') };
+    const r = runLocal(keyInstallScript({ ...repo, key: repo.key }, ''), { [repo.key.url]: LAB_KEY }, [], { noGpg: true });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`gpg is not installed: it reads the fingerprint of the signing key from ${repo.key.url} before the key is trusted (install gnupg, then run again)\n`);
     expect(readdirSync(dir)).toEqual([]);
   });
 

@@ -358,6 +358,11 @@ install -d -m 0755 /etc/pki/rpm-gpg
 kb_key_tmp=$(mktemp /etc/pki/rpm-gpg/.kbootstrap-key.XXXXXX)
 kb_retry 3 5 curl -fsSL https://download.docker.com/linux/centos/gpg -o "$kb_key_tmp"
 # whoever served it (upstream or a mirror): only a key with a trusted fingerprint is installed
+if ! command -v gpg >/dev/null 2>&1; then
+  rm -f "$kb_key_tmp"
+  printf 'gpg is not installed: it reads the fingerprint of the signing key from %s before the key is trusted (install gnupg, then run again)\n' https://download.docker.com/linux/centos/gpg >&2
+  exit 1
+fi
 if ! kb_key_trusted "$kb_key_tmp" 060A61C51B558A7F742B77AAC52FEB6B621E9F35; then
   kb_key_got=$(kb_key_fprs "$kb_key_tmp" | tr '\n' ' ')
   rm -f "$kb_key_tmp"
@@ -471,6 +476,11 @@ install -d -m 0755 /etc/pki/rpm-gpg
 kb_key_tmp=$(mktemp /etc/pki/rpm-gpg/.kbootstrap-key.XXXXXX)
 kb_retry 3 5 curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.35/rpm/repodata/repomd.xml.key -o "$kb_key_tmp"
 # whoever served it (upstream or a mirror): only a key with a trusted fingerprint is installed
+if ! command -v gpg >/dev/null 2>&1; then
+  rm -f "$kb_key_tmp"
+  printf 'gpg is not installed: it reads the fingerprint of the signing key from %s before the key is trusted (install gnupg, then run again)\n' https://pkgs.k8s.io/core:/stable:/v1.35/rpm/repodata/repomd.xml.key >&2
+  exit 1
+fi
 if ! kb_key_trusted "$kb_key_tmp" DE15B14486CD377B9E876E1A234654DA9A296436; then
   kb_key_got=$(kb_key_fprs "$kb_key_tmp" | tr '\n' ' ')
   rm -f "$kb_key_tmp"

@@ -282,6 +282,11 @@ install -d -m 0755 /etc/apt/keyrings
 kb_key_tmp=$(mktemp /etc/apt/keyrings/.kbootstrap-key.XXXXXX)
 kb_retry 3 5 curl -fsSL https://download.docker.com/linux/ubuntu/gpg -o "$kb_key_tmp"
 # whoever served it (upstream or a mirror): only a key with a trusted fingerprint is installed
+if ! command -v gpg >/dev/null 2>&1; then
+  rm -f "$kb_key_tmp"
+  printf 'gpg is not installed: it reads the fingerprint of the signing key from %s before the key is trusted (install gnupg, then run again)\n' https://download.docker.com/linux/ubuntu/gpg >&2
+  exit 1
+fi
 if ! kb_key_trusted "$kb_key_tmp" 9DC858229FC7DD38854AE2D88D81803C0EBFCD88; then
   kb_key_got=$(kb_key_fprs "$kb_key_tmp" | tr '\n' ' ')
   rm -f "$kb_key_tmp"
@@ -392,6 +397,11 @@ install -d -m 0755 /etc/apt/keyrings
 kb_key_tmp=$(mktemp /etc/apt/keyrings/.kbootstrap-key.XXXXXX)
 kb_retry 3 5 curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.36/deb/Release.key -o "$kb_key_tmp"
 # whoever served it (upstream or a mirror): only a key with a trusted fingerprint is installed
+if ! command -v gpg >/dev/null 2>&1; then
+  rm -f "$kb_key_tmp"
+  printf 'gpg is not installed: it reads the fingerprint of the signing key from %s before the key is trusted (install gnupg, then run again)\n' https://pkgs.k8s.io/core:/stable:/v1.36/deb/Release.key >&2
+  exit 1
+fi
 if ! kb_key_trusted "$kb_key_tmp" DE15B14486CD377B9E876E1A234654DA9A296436; then
   kb_key_got=$(kb_key_fprs "$kb_key_tmp" | tr '\n' ' ')
   rm -f "$kb_key_tmp"

@@ -7,8 +7,12 @@
 //     kubelet is active, leader election on a lease in the shared cluster
 //     state (the manifest's vip_leaseduration and vip_retryperiod), and on the
 //     leader the real `ip addr add VIP/32 dev vip_interface` in this host's
-//     network namespace plus a gratuitous ARP (garp.py), as kube-vip does in
-//     ARP mode; a host that is not the leader removes the address.
+//     network namespace plus gratuitous ARP (garp.py), as kube-vip does in
+//     ARP mode: at once, then again every vip_arpRate milliseconds while it
+//     leads (default 3000, under 500 taken as 3000: pkg/kubevip/config_environment.go
+//     and the manager's broadcast loop), alternating request and reply
+//     (pkg/vip/arp.go, gratuitousARP); a host that is not the leader removes
+//     the address.
 //   - when kube-apiserver.yaml changes (kubeadm upgrade apply/node writes a
 //     new one), the kubelet replaces the static Pod: the listener is gone
 //     for APISERVER_RESTART_MS (kubeadm waits for that restart: it watches
@@ -57,6 +61,7 @@ export function kubeVipSettings(text = readText(KUBE_VIP_MANIFEST)) {
       iface: env.vip_interface,
       leaseSeconds: Number(env.vip_leaseduration ?? 5),
       retrySeconds: Number(env.vip_retryperiod ?? 1),
+      arpRateMs: Number(env.vip_arpRate) >= 500 ? Number(env.vip_arpRate) : 3000,
       kubeconfig: pod.spec.volumes?.find((v) => v.name === 'kubeconfig')?.hostPath?.path,
     };
   } catch { return undefined; }
@@ -69,11 +74,25 @@ function holds(address, iface) {
   try { return execFileSync('ip', ['-o', '-4', 'addr', 'show', 'dev', iface], { encoding: 'utf8' }).includes(` ${address}/`); } catch { return false; }
 }
 
-function take(address, iface) {
-  if (holds(address, iface)) return;
+let garpKind = 'reply';
+let garpAt = 0;
+/** One gratuitous ARP for the VIP, the other kind than the last one (kube-vip alternates them). */
+function garp(iface, address) {
+  garpKind = garpKind === 'reply' ? 'request' : 'reply';
+  garpAt = Date.now();
+  try { execFileSync('/usr/bin/python3', [new URL('./garp.py', import.meta.url).pathname, iface, address, garpKind], { stdio: 'ignore', timeout: 5000 }); } catch (e) { log(`gratuitous ARP failed: ${e.message}`); }
+}
+
+function take(k) {
+  const { address, iface } = k;
+  if (holds(address, iface)) {
+    // the leader keeps the neighbours' caches fresh
+    if (Date.now() - garpAt >= k.arpRateMs) garp(iface, address);
+    return;
+  }
   execFileSync('ip', ['addr', 'add', `${address}/32`, 'dev', iface]);
   // neighbours' caches still point at the old leader's MAC: announce the move, as kube-vip does
-  try { execFileSync('/usr/bin/python3', [new URL('./garp.py', import.meta.url).pathname, iface, address], { stdio: 'ignore', timeout: 5000 }); } catch (e) { log(`gratuitous ARP failed: ${e.message}`); }
+  garp(iface, address);
   log(`took ${address} on ${iface}`);
 }
 
@@ -195,7 +214,7 @@ function tick() {
   }
   if (!k?.address || !k.iface) { last = undefined; return restarting() ? 200 : 1000; }
   last = k;
-  if (elect(k)) take(k.address, k.iface);
+  if (elect(k)) take(k);
   else release(k.address, k.iface);
   // while the API server restarts, look again soon so it comes back on time
   return restarting() ? 200 : k.retrySeconds * 1000;
