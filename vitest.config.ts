@@ -30,8 +30,8 @@ export default defineConfig({
           include: ['test/vm/**/*.test.ts'],
           fileParallelism: false,
           testTimeout: 600_000,
-          // beforeAll builds the image when the recipe changed (about 2-4 minutes) and boots the VMs
-          hookTimeout: 900_000,
+          // beforeAll builds the images when their recipe changed (Debian 12 and 13: about 2-4 minutes each) and boots the VMs
+          hookTimeout: 1_500_000,
         },
       },
     ],

@@ -21,9 +21,9 @@ if (why) {
   // after a dry run of over a thousand lines: the reason has to be the last thing on screen
   process.stdout.write(prereqBlock('demo', missing.length ? missing : [why]));
 } else {
-  say('Starting a lab of 3 hosts (CentOS 7, Ubuntu 22.04, Rocky 9) in network namespaces on this machine...');
+  say('Starting a lab of 3 hosts (Rocky 9, Ubuntu 22.04, Debian 12) in network namespaces on this machine...');
   const t0 = Date.now();
-  const st = await labUp({ hosts: 3, family: 'mixed' });
+  const st = await labUp({ hosts: 3, family: 'current' });
   const [lab01] = st.hosts;
   if (!lab01) throw new Error('the lab started no hosts');
   for (const h of st.hosts) process.stdout.write(`  ${h.name}  ${h.address}  ${h.os}\n`);

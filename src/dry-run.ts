@@ -25,7 +25,7 @@ export interface RenderedHost {
   script: string;
 }
 
-export async function dryRun(inv: Inventory, opts: { defaultOs?: OsName; filter?: PlanFilter; plan?: Plan } = {}): Promise<RenderedHost[]> {
+export async function dryRun(inv: Inventory, opts: { defaultOs?: OsName; filter?: PlanFilter; plan?: Plan; notes?: string[] } = {}): Promise<RenderedHost[]> {
   const plan = opts.plan ?? buildPlan(inv, opts.filter);
   const steps = plan.order;
   const recorders = new Map<string, RecordingTransport>();
@@ -41,7 +41,7 @@ export async function dryRun(inv: Inventory, opts: { defaultOs?: OsName; filter?
   }
   return inv.hosts.filter((h) => recorders.has(h.name)).map((h) => ({
     host: h.name,
-    script: renderHost(inv, steps, h.name, recorders.get(h.name)!.recorded, result.outcomes.filter((o) => o.host === h.name), opts.defaultOs),
+    script: renderHost(inv, steps, h.name, recorders.get(h.name)!.recorded, result.outcomes.filter((o) => o.host === h.name), opts.defaultOs, opts.notes),
   }));
 }
 
@@ -65,6 +65,7 @@ function renderHost(
   recorded: Recorded[],
   outcomes: { step: string; status: string; reason: string }[],
   defaultOs?: OsName,
+  notes: string[] = [],
 ): string {
   const spec = inv.hosts.find((h) => h.name === name)!;
   const facts = assumedFacts(spec.os ?? defaultOs ?? 'rhel');
@@ -76,7 +77,7 @@ function renderHost(
     `# OS assumed: ${facts.prettyName} (from ${spec.os ? 'the inventory' : defaultOs ? '--os' : 'the default'}; a real run reads /etc/os-release)`,
     `# Cluster ${c.name}: Kubernetes ${c.kubernetesVersion}, ${c.containerRuntime}, CNI ${c.cni.plugin}, kube-proxy ${c.kubeProxyMode}`,
     `# SSH: ${spec.ssh.user}@${spec.address}:${spec.ssh.port}${spec.ssh.user === 'root' ? '' : ' (commands run through sudo -n)'}`,
-    ...imageOriginLines(c, clusterImages(c)).map((l) => `# Images of ${l}`),
+    ...(notes.length ? notes.map((l) => `# ${l}`) : imageOriginLines(c, clusterImages(c)).map((l) => `# Images of ${l}`)),
     '#',
     '# Each step shows its read-only check (kbootstrap parses what it prints) and',
     '# the commands it runs when the check finds the step not done. Run as root.',

@@ -445,6 +445,36 @@ describe('the China path: a mirror, and nothing left silently upstream (issue 25
     expect((await cli(['validate', INV])).stderr).not.toContain(UPSTREAM);
   });
 
+  it('a private registry in cluster.registries that mirrors an upstream registry covers it: only what no registry serves is named', () => {
+    const text = (mirrorOf: string[]) => `apiVersion: kbootstrap/v1
+kind: Inventory
+cluster:
+  name: one
+  kubernetesVersion: "1.36.4"
+  packageMirror: aliyun
+  cni: { plugin: calico }
+  loadBalancer: { type: kube-vip, address: 10.0.0.100 }
+  registries:
+    - host: registry.lab:5000
+      mirrorOf: [${mirrorOf.join(', ')}]
+hosts:
+  - { name: cp1, address: 10.0.0.10, role: control-plane }
+  - { name: cp2, address: 10.0.0.11, role: control-plane }
+  - { name: cp3, address: 10.0.0.12, role: control-plane }
+`;
+    const upstream = (m: string[]) => parseInventory(text(m), 'x.yaml').warnings.filter((w) => w.message.includes(UPSTREAM)).map((w) => w.message.replace(/^.* but /, ''));
+    // the registry mirrors nothing: every registry the cluster pulls from is named
+    const none = upstream([]);
+    expect(none).toEqual([
+      expect.stringMatching(/^the control-plane images still come from registry\.k8s\.io/),
+      expect.stringMatching(/^the calico manifest still comes from raw\.githubusercontent\.com/),
+      expect.stringMatching(/^calico v3\.\d+\.\d+'s images still come from quay\.io, which .* or a registry in cluster\.registries that mirrors it$/),
+      expect.stringMatching(/^kube-vip's image still comes from ghcr\.io/),
+    ]);
+    // it mirrors them all: only the manifest (a file, not an image) is left
+    expect(upstream(['registry.k8s.io', 'quay.io', 'ghcr.io', 'docker.io'])).toEqual([expect.stringMatching(/^the calico manifest still comes from/)]);
+  });
+
   it('the wizard: Aliyun sets the image registry and asks for a docker.io mirror when the CNI\'s images are there; only the manifest is left, and named', async () => {
     // 1.31: calico v3.30, images on docker.io (src/versions/table.ts)
     const p = scripted([[/Cluster name/, ''], [/Kubernetes version/, '1.31.2'], [/Container runtime/, 'containerd'], [/CNI plugin/, 'calico'], [/mirror/, 'aliyun'],

@@ -58,6 +58,7 @@ describe('commands that do not connect load no SSH, listr2 or inquirer', () => {
     ['upgrade --dry-run', ['upgrade', LAB, '--dry-run']],
     ['init --defaults', ['init', '--defaults', '-']],
     ['versions', ['versions']],
+    ['help bundle', ['help', 'bundle']],
     ['help certs renew', ['help', 'certs', 'renew']],
     ['certs renew --dry-run', ['certs', 'renew', LAB, '--dry-run']],
     ['backup --dry-run', ['backup', LAB, '--dry-run']],

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { parseInventory } from '../src/inventory/load.js';
 import { dryRun } from '../src/dry-run.js';
 import { DEFAULT_ANSWERS, defaultProxyMode, inventoryText } from '../src/commands/init.js';
-import { ADDONS, KUBE_MINORS, OS_RELEASES, SUPPORTED_MINORS, TABLE_DATE, addonWarning, defaultAddonVersion, defaultKubernetesVersion, minorStatus, minorWarning } from '../src/versions/index.js';
-import { MATRIX_BEGIN, MATRIX_END, withMatrix } from '../src/versions/matrix.js';
+import { ADDONS, CNI_NFTABLES, KUBE_MINORS, NFTABLES_PROXY, OS_RELEASES, SUPPORTED_MINORS, TABLE_DATE, addonWarning, defaultAddonVersion, defaultKubernetesVersion, minorStatus, minorWarning } from '../src/versions/index.js';
+import { MATRIX_BEGIN, MATRIX_END, matrixJson, matrixMarkdown, matrixText, withMatrix } from '../src/versions/matrix.js';
 import { kubeVipManifest } from '../src/steps/load-balancer.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -192,5 +192,32 @@ describe('docs/compatibility.md', () => {
     expect(doc).toContain(MATRIX_BEGIN);
     expect(doc).toContain(MATRIX_END);
     expect(doc, 'docs/compatibility.md differs from src/versions/table.ts: run npm run docs:matrix').toBe(withMatrix(doc));
+  });
+
+  it('it shows which CNI plugin supports kube-proxy nftables mode since which release, with the sources (CNI_NFTABLES)', () => {
+    const md = matrixMarkdown();
+    const section = md.slice(md.indexOf("### kube-proxy's nftables mode and the CNI plugins"), md.indexOf('### Defaults'));
+    expect(section).toContain(`feature gate ${NFTABLES_PROXY.gate}`);
+    for (const s of NFTABLES_PROXY.sources) expect(section).toContain(s.ref);
+    // GA from 1.33 (KEP-3866), read from each minor's row
+    expect(section).toMatch(/GA in 1\.33, 1\.34, 1\.35/);
+    const rows = Object.fromEntries(section.split('\n').filter((l) => /^\| (calico|flannel) \|/.test(l)).map((l) => [l.split(' | ')[0]!.slice(2), l]));
+    expect(Object.keys(rows).sort()).toEqual(Object.keys(CNI_NFTABLES).sort());
+    for (const [cni, n] of Object.entries(CNI_NFTABLES)) {
+      const row = rows[cni]!;
+      expect(row).toContain(`| ${n.setting} | ${n.since} | ${n.ga ?? 'not yet'}`);
+      for (const s of n.sources) expect(row).toContain(`${s.ref}${s.for ? ` (${s.for})` : ''}, read ${s.read}`);
+    }
+    // per release row: calico's 3.28 has no nftables mode, 3.29-3.30 a tech preview, 3.31 on GA; flannel's is experimental
+    expect(rows.calico).toContain('3.28.3+: no; 3.29.x: tech preview; 3.30.x: tech preview; 3.31.x: GA');
+    expect(rows.flannel).toContain('0.25.x: experimental');
+    expect(rows.flannel).not.toMatch(/: (GA|no)\b/);
+    // kbootstrap versions prints them too, text and JSON
+    expect(matrixText()).toMatch(/calico\s+FELIX_NFTABLESMODE \(Felix NFTablesMode\)\s+v3\.29\.0\s+v3\.31\.0/);
+    expect(matrixText()).toMatch(/flannel\s+EnableNFTables \(net-conf\.json\)\s+v0\.25\.0\s+not yet/);
+    const json = JSON.parse(JSON.stringify(matrixJson())) as { cniNftables: Record<string, { since: string; sources: unknown[] }>; nftablesProxy: { gate: string } };
+    expect(json.cniNftables.calico!.since).toBe('v3.29.0');
+    expect(json.cniNftables.flannel!.sources.length).toBeGreaterThan(0);
+    expect(json.nftablesProxy.gate).toBe(NFTABLES_PROXY.gate);
   });
 });

@@ -2,6 +2,24 @@
 import type { ClusterSpec, RegistrySpec } from '../inventory/model.js';
 import { KbError } from '../errors.js';
 
+/**
+ * `up --bundle`: the bundle goes to the first control plane, which serves it unpacked over plain
+ * HTTP on this port to the other hosts for the length of the run. The bundle keeps every apt tree
+ * where a packageMirror has it (src/bundle/needs.ts), so for the hosts it is the package mirror:
+ * apt checks the trees' own signatures (InRelease) and each .deb against the signed index, and
+ * kbootstrap has checked every file's sha256 before it left this machine.
+ */
+export const BUNDLE_PORT = 8473;
+
+export function bundleServerUrl(address: string): string {
+  return `http://${address.includes(':') ? `[${address}]` : address}:${BUNDLE_PORT}`;
+}
+
+/** The cluster as the hosts see it during `up --bundle`: every package tree from the bundle server. */
+export function clusterFromBundle(cluster: ClusterSpec, serverAddress: string): ClusterSpec {
+  return { ...cluster, packageMirror: bundleServerUrl(serverAddress), allowInsecureHttp: true };
+}
+
 /** Base URL of the configured mirror, or undefined for the upstream sites. */
 export function mirrorBase(cluster: ClusterSpec): string | undefined {
   if (cluster.packageMirror === 'upstream') return undefined;

@@ -5,7 +5,8 @@
  * document and the table disagree).
  */
 import { table } from '../table.js';
-import { ADDONS, KUBE_MINORS, OS_RELEASES, SUPPORTED_MINORS, TABLE_DATE, defaultAddonVersion, defaultKubernetesVersion, minorStatus, type Source } from './index.js';
+import { ADDONS, CNI_NFTABLES, KUBE_MINORS, NFTABLES_PROXY, OS_RELEASES, SUPPORTED_MINORS, TABLE_DATE, compareVersions, defaultAddonVersion, defaultKubernetesVersion, minorStatus, type Source } from './index.js';
+import type { CniName } from '../cni/names.js';
 
 const dash = (v: string | undefined): string => v ?? '—';
 const srcText = (s: readonly Source[]): string => s.map((x) => `${x.ref}${x.for ? ` (${x.for})` : ''}, read ${x.read}`).join('; ');
@@ -39,6 +40,38 @@ function osCells(r: (typeof OS_RELEASES)[number]): string[] {
 }
 const OS_HEAD = ['os:', 'family', 'os-release', 'kernel (dry run)', 'cgroup', 'Docker tree', 'Kubernetes packages', 'released', 'end of life', 'tested in kbootstrap\'s lab'];
 
+/**
+ * kube-proxy's nftables mode needs the CNI plugin's own nftables setting to match (CNI_NFTABLES): per plugin, the
+ * setting, the first release with it, the first where it is generally available, and what each of the table's
+ * release rows of the plugin has.
+ */
+const NFT_CNIS = Object.keys(CNI_NFTABLES) as CniName[];
+const nftStage = (cni: CniName, version: string): 'no' | 'preview' | 'ga' => {
+  const n = CNI_NFTABLES[cni];
+  if (compareVersions(version, n.since) < 0) return 'no';
+  return n.ga && compareVersions(version, n.ga) >= 0 ? 'ga' : 'preview';
+};
+/** each release row of the plugin: what the row's oldest and newest release have (a row may straddle `since` or `ga`) */
+function nftRows(cni: CniName): string {
+  const word = { no: 'no', preview: CNI_NFTABLES[cni].ga ? 'tech preview' : 'experimental', ga: 'GA' } as const;
+  return ADDONS.filter((r) => r.addon === cni).map((r) => {
+    const lo = nftStage(cni, r.since ?? `${r.line}.0`);
+    const hi = nftStage(cni, r.upTo ?? r.latest);
+    const covers = r.since ? `${r.since}+` : r.upTo ? `≤ ${r.upTo}` : `${r.line}.x`;
+    return `${covers}: ${lo === hi ? word[lo] : `${word[lo]}, ${word[hi]} from ${hi === 'ga' ? CNI_NFTABLES[cni].ga : CNI_NFTABLES[cni].since}`}`;
+  }).join('; ');
+}
+function nftCells(cni: CniName): string[] {
+  const n = CNI_NFTABLES[cni];
+  return [cni, n.setting, n.since, n.ga ?? 'not yet (experimental in every release read)', nftRows(cni)];
+}
+const NFT_HEAD = ['CNI plugin', 'its nftables setting', 'first release with it', 'generally available', 'the table\'s releases'];
+const nftProxyText = (): string => {
+  const by = (stage: string): string => KUBE_MINORS.filter((r) => r.kubeProxyModes.nftables === stage).map((r) => `1.${r.minor}`).join(', ');
+  return `kube-proxy's nftables mode (feature gate ${NFTABLES_PROXY.gate}): alpha in ${by('alpha')}, beta (on by default) in ${by('beta')}, GA in ${by('ga')}; ` +
+    `Linux ${NFTABLES_PROXY.minKernel.join('.')} or later; calico's nftables data plane asks for nft ${NFTABLES_PROXY.minNft} or later on the host.`;
+};
+
 function defaults(): string[][] {
   const minor = Number(defaultKubernetesVersion().split('.')[1]);
   return [
@@ -58,6 +91,8 @@ export function matrixJson(): object {
     kubernetes: KUBE_MINORS.map((r) => ({ ...r, status: minorStatus(r.minor) })),
     addons: ADDONS,
     os: OS_RELEASES,
+    nftablesProxy: NFTABLES_PROXY,
+    cniNftables: Object.fromEntries(NFT_CNIS.map((c) => [c, { ...CNI_NFTABLES[c], releases: nftRows(c) }])),
   };
 }
 
@@ -71,6 +106,7 @@ export function matrixText(): string {
     table([['add-on', 'releases', 'latest', 'tested Kubernetes'], ...ADDONS.map((r) => addonCells(r).slice(0, 4))]),
     table([['os', 'codename', 'kernel', 'cgroup', 'Docker', 'end of life'],
       ...OS_RELEASES.map((r) => [r.os, r.codename || '—', r.kernel.replace(/-.*$/, ''), r.cgroup, r.dockerNote ? 'no longer built' : `linux/${r.docker}`, dash(r.eol)])]),
+    table([NFT_HEAD.slice(0, 4), ...NFT_CNIS.map((c) => nftCells(c).slice(0, 4))]),
     table([['default', 'value'], ...defaults()]),
     'Sources for every row: kbootstrap versions --output json, or docs/compatibility.md.',
     '',
@@ -110,6 +146,14 @@ export function matrixMarkdown(): string {
       ...(r.dockerEnded ? [`- ${r.os}: Docker stopped building for it on ${r.dockerEnded}: validate, check and up warn`] : []),
       ...(r.notes ?? []).map((n) => `- ${r.os}: ${n}`),
     ]),
+    '',
+    '### kube-proxy\'s nftables mode and the CNI plugins',
+    '',
+    `${nftProxyText()} Sources: ${srcText(NFTABLES_PROXY.sources)}.`,
+    '',
+    'With `kubeProxyMode: nftables` the CNI plugin must use nftables too, through its own setting:',
+    '',
+    md([...NFT_HEAD, 'sources'], NFT_CNIS.map((c) => [...nftCells(c), srcText(CNI_NFTABLES[c].sources)])),
     '',
     '### Defaults',
     '',

@@ -447,11 +447,12 @@ export const OS_RELEASES: readonly OsRow[] = [
   },
   {
     os: 'debian13', family: 'debian', osId: 'debian', versionId: '13', codename: 'trixie', prettyName: 'Debian GNU/Linux 13 (trixie)', major: 13,
-    kernel: '6.12.117+deb13-amd64', cgroup: 'v2', conntrackModule: 'nf_conntrack', docker: 'debian', released: '2025-08-09', eol: '2028-08-09', tested: false,
+    // tested: the VM tests (test/vm) run the host steps on a real Debian 13 VM built from trixie's packages (test/lab/vm)
+    kernel: '6.12.117+deb13-amd64', cgroup: 'v2', conntrackModule: 'nf_conntrack', docker: 'debian', released: '2025-08-09', eol: '2028-08-09', tested: true,
     notes: [
       'systemd 257 and kernel 6.12, cgroup v2 by default as since Debian 11: kbootstrap\'s units and its sysctl.d/modules-load.d files are read as on Debian 12',
       'apt 3.0 verifies signatures with sqv: the keys kbootstrap installs stay armoured .asc files named by signed-by= (no apt-key, which trixie no longer ships: hessu/aprsc#98); whether pkgs.k8s.io\'s key binding passes sqv\'s SHA1 rule is not confirmed here',
-      'kbootstrap keeps writing one-line .list files (kubernetes.list, docker.list) under /etc/apt/sources.list.d; apt 3.0 reads them beside deb822 .sources files (Docker\'s own trixie instructions still write docker.list: docker/docs#21749) — a real trixie host is issue 20 item 8\'s VM',
+      'kbootstrap keeps writing one-line .list files (kubernetes.list, docker.list) under /etc/apt/sources.list.d; apt 3.0 reads them beside deb822 .sources files (Docker\'s own trixie instructions still write docker.list: docker/docs#21749); the lab\'s Debian 13 VM (test/lab/vm) installs from them with apt 3.0 and sqv, signed by an ed25519 lab key',
       'sudo is sudo 1.9.16; sudo-rs 0.2.5 is packaged as sudo-rs only (no -p before 0.2.6: kbootstrap\'s password sudo needs sudo, or sudo-rs 0.2.6+)',
       'Docker: linux/debian trixie; no cri-dockerd .deb for trixie: containerRuntime docker is refused, use containerd',
     ],

@@ -1,23 +1,28 @@
-// npm run lab -- up --hosts N [--vm] [--family rhel|debian|mixed] [--centos7-repos eol|vault] | down | status | exec NAME -- CMD...
+// npm run lab -- up --hosts N [--vm [--os debian12|debian13]] [--family rhel|debian|mixed|current] [--centos7-repos eol|vault] | down | status | exec NAME -- CMD...
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_SEED, labDown, labExec, labStatus, labUnavailable, labUp, LAB_DIR, readLabState, type FamilyChoice, type LabState } from './lab.js';
 import { vmDown, vmUp } from './vm/vms.js';
+import { isVmOs, VM_OSES, type VmOs } from './vm/image.js';
 
 const program = new Command('lab').description('the kbootstrap lab: SSH test hosts on this machine').exitOverride();
 
 program.command('up')
   .option('--hosts <n>', 'number of hosts', (v) => { const n = Number(v); if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number'); return n; }, 3)
-  .option('--family <family>', 'rhel | debian | mixed', 'mixed')
+  .option('--family <family>', 'rhel | debian | mixed (with CentOS 7, Kubernetes 1.30) | current (the default Kubernetes)', 'mixed')
   .option('--centos7-repos <repos>', "CentOS 7's base repositories: eol (stock, mirrorlist.centos.org: yum fails) | vault", DEFAULT_SEED.centos7Repos)
-  .option('--vm', 'real Debian 12 virtual machines (qemu) instead of namespace hosts')
-  .action(async (o: { hosts: number; family: FamilyChoice; centos7Repos: 'eol' | 'vault'; vm?: boolean }) => {
-    if (!['rhel', 'debian', 'mixed'].includes(o.family)) throw new Error('--family is rhel, debian or mixed');
+  .option('--vm', 'real Debian virtual machines (qemu) instead of namespace hosts')
+  .option('--os <os>', `with --vm: the VMs' release, ${Object.keys(VM_OSES).join(' | ')}`, 'debian12')
+  .action(async (o: { hosts: number; family: FamilyChoice; centos7Repos: 'eol' | 'vault'; vm?: boolean; os: string }) => {
+    if (!['rhel', 'debian', 'mixed', 'current'].includes(o.family)) throw new Error('--family is rhel, debian, mixed or current');
+    if (!isVmOs(o.os)) throw new Error(`--os is ${Object.keys(VM_OSES).join(' or ')}`);
+    if (o.os !== 'debian12' && !o.vm) throw new Error('--os is for --vm (the namespace lab mixes its releases with --family)');
+    const os: VmOs = o.os;
     if (!['eol', 'vault'].includes(o.centos7Repos)) throw new Error('--centos7-repos is eol or vault');
     const t0 = Date.now();
     let st: LabState;
     if (o.vm) {
       try {
-        st = await vmUp({ hosts: o.hosts, say: (m) => process.stdout.write(`${m}\n`) });
+        st = await vmUp({ hosts: o.hosts, os, say: (m) => process.stdout.write(`${m}\n`) });
       } catch (e) {
         vmDown({ keepDir: true }); // never leave VMs running after a failed start; the lab dir keeps the consoles
         throw e;

@@ -56,6 +56,33 @@ function aptState(suite: Suite): { dir: string; opts: string[] } {
 
 const INDEX_MAX_AGE_MS = 24 * 3600_000;
 
+/** The suite's private apt state with indexes no older than a day (apt-get update under the suite's lock otherwise). */
+function freshIndexes(suite: Suite): { apt: { dir: string; opts: string[] }; lock: string } {
+  const apt = aptState(suite);
+  const lock = join(apt.dir, 'kb.lock');
+  const inRelease = readdirSync(join(apt.dir, 'lists')).find((f) => f.endsWith(`_dists_${suite}_InRelease`));
+  if (!inRelease || Date.now() - statSync(join(apt.dir, 'lists', inRelease)).mtimeMs > INDEX_MAX_AGE_MS) {
+    const upd = sh('flock', [lock, 'apt-get', ...apt.opts, 'update', '-q']);
+    // apt-get update exits 0 on some fetch failures ("W: Failed to fetch"): no Packages file is the failure that matters
+    if (!upd.ok || !readdirSync(join(apt.dir, 'lists')).some((f) => f.includes(`_dists_${suite}_main_binary-`))) {
+      throw new Error(`apt-get update (${suite}, ${debianMirror()}) failed:\n${upd.out}`);
+    }
+  }
+  return { apt, lock };
+}
+
+/**
+ * The .deb files themselves of `packages` from `suite`, downloaded into `dir` (for the VM lab's
+ * archive: test/lab/vm/image.ts ensureArchiveDebs), with the same private apt state.
+ */
+export function downloadDebs(suite: Suite, packages: string[], dir: string): void {
+  const why = debianFetchUnavailable();
+  if (why) throw new Error(why);
+  const { apt, lock } = freshIndexes(suite);
+  const dl = sh('flock', [lock, 'apt-get', ...apt.opts, 'download', '-q', ...packages.map((p) => `${p}/${suite}`)], dir);
+  if (!dl.ok) throw new Error(`apt-get download ${packages.map((p) => `${p}/${suite}`).join(' ')} failed:\n${dl.out}`);
+}
+
 /**
  * Fetch (once, cached) `packages` from `suite` and unpack them together into
  * cacheRoot()/debian-suites/<suite>/<name>/root. Throws with apt's own words
@@ -72,16 +99,7 @@ export function fetchDebianPackages(suite: Suite, name: string, packages: string
   const why = debianFetchUnavailable();
   if (why) throw new Error(why);
   const t0 = Date.now();
-  const apt = aptState(suite);
-  const lock = join(apt.dir, 'kb.lock');
-  const inRelease = readdirSync(join(apt.dir, 'lists')).find((f) => f.endsWith(`_dists_${suite}_InRelease`));
-  if (!inRelease || Date.now() - statSync(join(apt.dir, 'lists', inRelease)).mtimeMs > INDEX_MAX_AGE_MS) {
-    const upd = sh('flock', [lock, 'apt-get', ...apt.opts, 'update', '-q']);
-    // apt-get update exits 0 on some fetch failures ("W: Failed to fetch"): no Packages file is the failure that matters
-    if (!upd.ok || !readdirSync(join(apt.dir, 'lists')).some((f) => f.includes(`_dists_${suite}_main_binary-`))) {
-      throw new Error(`apt-get update (${suite}, ${debianMirror()}) failed:\n${upd.out}`);
-    }
-  }
+  const { apt, lock } = freshIndexes(suite);
   mkdirSync(base, { recursive: true });
   const tmp = mkdtempSync(join(base, '.fetch-'));
   try {

@@ -38,8 +38,10 @@ fi
 
 # the distribution archive: the VMs have no route to Debian's mirrors, so their Debian archive is the
 # lab's own signed repository on the bridge (as an offline install would have a local mirror)
+# (the image's own release: bookworm or trixie, from /etc/os-release)
 if [ -n "$mirror" ]; then
-  printf 'deb [signed-by=/usr/share/keyrings/kblab-archive-keyring.gpg] %s bookworm main\n' "$mirror" > /etc/apt/sources.list
+  codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+  printf 'deb [signed-by=/usr/share/keyrings/kblab-archive-keyring.gpg] %s %s main\n' "$mirror" "$codename" > /etc/apt/sources.list
 fi
 
 # a fresh install's swap: a swap file in /etc/fstab, made once, on the first boot only, so that

@@ -16,8 +16,20 @@ createServer((req, res) => {
     process.stdout.write(`${req.method} ${req.url} 404\n`);
     return;
   }
-  res.writeHead(200, { 'content-length': st.size, 'last-modified': st.mtime.toUTCString(), 'content-type': 'application/octet-stream' });
-  process.stdout.write(`${req.method} ${req.url} 200\n`);
+  // a single byte range, as apt (and kbootstrap bundle) ask for when they resume a partial file (RFC 9110 section 14.2)
+  const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+  if (range && Number(range[1]) >= st.size) {
+    res.writeHead(416, { 'content-range': `bytes */${st.size}` }).end();
+    process.stdout.write(`${req.method} ${req.url} 416\n`);
+    return;
+  }
+  const start = range ? Number(range[1]) : 0;
+  const status = range ? 206 : 200;
+  res.writeHead(status, {
+    'content-length': st.size - start, 'last-modified': st.mtime.toUTCString(), 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes',
+    ...(range ? { 'content-range': `bytes ${start}-${st.size - 1}/${st.size}` } : {}),
+  });
+  process.stdout.write(`${req.method} ${req.url} ${status}${range ? ` ${req.headers.range}` : ''}\n`);
   if (req.method === 'HEAD') res.end();
-  else createReadStream(file).pipe(res);
+  else createReadStream(file, { start }).pipe(res);
 }).listen(Number(port), address);

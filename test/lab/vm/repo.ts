@@ -2,9 +2,10 @@
  * The VM lab's package repository: signed apt trees served over plain HTTP on the bridge address
  * (repo-server.mjs), laid out like the upstream trees kbootstrap's templates point at with
  * `packageMirror: http://<bridge>:<port>` (src/os/mirrors.ts, src/os/debian.ts):
- *   /debian                                    Debian's own containerd, runc, containernetworking-plugins (and kblab-sim)
- *                                              (the VMs' distribution archive: they reach no Debian mirror)
- *   /docker-ce/linux/debian (gpg, dists/bookworm/stable)   containerd.io, docker-ce, docker-ce-cli
+ *   /debian (dists/bookworm, dists/trixie)     Debian's own containerd, runc, containernetworking-plugins (and kblab-sim)
+ *                                              of each release (the VMs' distribution archive: they reach no Debian mirror)
+ *   /docker-ce/linux/debian (gpg, dists/bookworm/stable, dists/trixie/stable)   containerd.io, docker-ce, docker-ce-cli
+ *                                              (trixie: containerd.io only; cri-dockerd has no package for Debian 13)
  *   /cri-dockerd/<release file>.deb            cri-dockerd (cluster.criDockerd.url)
  *   /kubernetes-new/core/stable/v1.30/deb (Release.key, flat)  kubeadm kubelet kubectl cri-tools kubernetes-cni
  * Every tree is signed (InRelease, Release.gpg) with the lab's archive key, which the image trusts
@@ -18,7 +19,7 @@ import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAB_DIR, REPO } from '../lab.js';
-import { ensureArchiveDebs, type VmImage } from './image.js';
+import { ensureArchiveDebs, VM_OSES, type VmImage, type VmOs } from './image.js';
 
 const VM_DIR = dirname(fileURLToPath(import.meta.url));
 /** The repository's port on the bridge address; $KBLAB_REPO_PORT moves it. */
@@ -231,6 +232,18 @@ exec perl -MSocket -e 'if (my $p = $ENV{NOTIFY_SOCKET}) { $p =~ s/^@/\\0/; socke
 
 const simWrapper = (prog: string) => ({ mode: 0o755, text: `#!/bin/sh\n# kblab: simulated ${prog} (package kblab-sim)\nexec /usr/bin/node /usr/lib/kblab/lab/sim/main.mjs ${prog} "$@"\n` });
 
+/**
+ * containerd.io's version for the stand-in of a release: Debian's containerd version without its
+ * ~ds1 and Debian revision, as Docker numbers its builds (1.6.20~ds1-1+b1 -> 1.6.20-1).
+ */
+function containerdIoVersion(debs: string): string {
+  const f = readdirSync(debs).find((x) => x.startsWith('containerd_'));
+  const v = f ? run('dpkg-deb', ['-f', join(debs, f), 'Version']).trim() : '';
+  const m = /^(?:\d+:)?(\d+\.\d+\.\d+)/.exec(v);
+  if (!m) throw new Error(`no Debian containerd .deb in ${debs}`);
+  return `${m[1]}-1`;
+}
+
 /** The .debs the lab builds: containerd.io and the Kubernetes packages. */
 function labDebs(debs: string): DebSpec[] {
   const simFiles: DebSpec['files'] = {};
@@ -256,11 +269,6 @@ function labDebs(debs: string): DebSpec[] {
   return [
     {
       name: 'kblab-sim', version: '1.0', description: "kblab: the lab's simulated Kubernetes programs (test/lab/sim)", depends: 'nodejs', files: simFiles,
-    },
-    {
-      // Docker's containerd.io bundles containerd and runc; the lab's stands in for it with Debian's real ones
-      name: 'containerd.io', version: '1.6.20-1', description: 'An open and reliable container runtime (kblab: Debian containerd and runc)',
-      depends: 'containerd, runc', files: {},
     },
     {
       name: 'kubelet', version: KUBE.version, section: 'net', description: 'Node agent for Kubernetes clusters',
@@ -315,8 +323,20 @@ export function repoCriDockerdSha256(): string {
   return createHash('sha256').update(readFileSync(join(LAB_DIR, 'repo', 'cri-dockerd', CRI_DOCKERD.file))).digest('hex');
 }
 
-/** Lay out and sign every tree under LAB_DIR/repo. */
-export function buildRepo(image: VmImage, debs: string): string {
+/** Docker's containerd.io bundles containerd and runc; the lab's stands in for it with the release's real Debian ones. */
+const containerdIo = (debs: string): DebSpec => ({
+  name: 'containerd.io', version: containerdIoVersion(debs), description: 'An open and reliable container runtime (kblab: Debian containerd and runc)',
+  depends: 'containerd, runc', files: {},
+});
+
+/**
+ * Lay out and sign every tree under LAB_DIR/repo, for the releases of `images` (Debian's packages of
+ * each in `debs`). Every image trusts the same lab archive key (image.ts ensureArchiveKey).
+ */
+export function buildRepo(images: VmImage[], debs: Partial<Record<VmOs, string>>): string {
+  const image = images[0]!;
+  const oses = images.map((i) => i.os);
+  const debsOfOs = (os: VmOs) => { const d = debs[os]; if (!d) throw new Error(`no Debian packages for ${os}`); return d; };
   const root = join(LAB_DIR, 'repo');
   rmSync(root, { recursive: true, force: true });
   const work = join(LAB_DIR, 'repo-build');
@@ -325,25 +345,38 @@ export function buildRepo(image: VmImage, debs: string): string {
 
   const built = join(work, 'debs');
   mkdirSync(built, { recursive: true });
-  for (const spec of labDebs(debs)) buildDeb(spec, built, work);
-  const debsOf = (names: string[]) => readdirSync(built).filter((f) => names.some((n) => f.startsWith(`${n}_`)));
+  // the release-independent packages (kblab-sim, the Kubernetes packages, cri-dockerd) from the first release's Debian packages
+  for (const spec of labDebs(debsOfOs(image.os))) buildDeb(spec, built, work);
+  const debsOf = (names: string[], dir = built) => readdirSync(dir).filter((f) => names.some((n) => f.startsWith(`${n}_`)));
 
-  // Debian's archive layout: pool/ and dists/bookworm/main/binary-amd64. The lab's own kblab-sim (the
-  // simulations the kube packages and cri-dockerd run) is here too: cri-dockerd is installed from its
-  // release file before any Kubernetes repository exists on the host, and still needs it
   const deb = join(root, 'debian');
-  mkdirSync(join(deb, 'pool', 'main'), { recursive: true });
-  for (const f of readdirSync(debs).filter((x) => x.endsWith('.deb'))) copyFileSync(join(debs, f), join(deb, 'pool', 'main', f));
-  for (const f of debsOf(['kblab-sim'])) copyFileSync(join(built, f), join(deb, 'pool', 'main', f));
-  indexTree(deb, 'pool', 'dists/bookworm', image, { Origin: 'kblab', Label: 'Debian', Suite: 'stable', Codename: 'bookworm', Components: 'main', Architectures: 'amd64', binaryDir: 'main/binary-amd64' });
-
-  // Docker's tree: download.docker.com/linux/debian/{gpg, dists/bookworm/stable/binary-amd64, pool/stable/amd64}
   const docker = join(root, 'docker-ce', 'linux', 'debian');
-  mkdirSync(join(docker, 'pool', 'stable', 'amd64'), { recursive: true });
+  mkdirSync(docker, { recursive: true });
   writeFileSync(join(docker, 'gpg'), key);
-  repackDockerIo(debs, built, work);
-  for (const f of debsOf(['containerd.io', 'docker-ce', 'docker-ce-cli'])) copyFileSync(join(built, f), join(docker, 'pool', 'stable', 'amd64', f));
-  indexTree(docker, 'pool', 'dists/bookworm', image, { Origin: 'Docker', Label: 'Docker CE', Suite: 'bookworm', Codename: 'bookworm', Components: 'stable', Architectures: 'amd64', binaryDir: 'stable/binary-amd64' });
+  for (const os of oses) {
+    const suite = VM_OSES[os].suite;
+    const osDebs = debsOfOs(os);
+    // Debian's archive layout: pool/ and dists/<suite>/main/binary-amd64, one pool per release. The lab's own kblab-sim (the
+    // simulations the kube packages and cri-dockerd run) is here too: cri-dockerd is installed from its
+    // release file before any Kubernetes repository exists on the host, and still needs it
+    const pool = join(deb, 'pool', suite);
+    mkdirSync(pool, { recursive: true });
+    for (const f of readdirSync(osDebs).filter((x) => x.endsWith('.deb'))) copyFileSync(join(osDebs, f), join(pool, f));
+    for (const f of debsOf(['kblab-sim'])) copyFileSync(join(built, f), join(pool, f));
+    indexTree(deb, `pool/${suite}`, `dists/${suite}`, image, { Origin: 'kblab', Label: 'Debian', Suite: suite, Codename: suite, Components: 'main', Architectures: 'amd64', binaryDir: 'main/binary-amd64' });
+
+    // Docker's tree: download.docker.com/linux/debian/{gpg, dists/<codename>/stable/binary-amd64, pool}; the
+    // containerd.io stand-in of each release depends on that release's containerd and runc
+    const dpool = join(docker, 'pool', suite, 'stable', 'amd64');
+    mkdirSync(dpool, { recursive: true });
+    const osBuilt = join(work, `debs-${suite}`);
+    mkdirSync(osBuilt, { recursive: true });
+    buildDeb(containerdIo(osDebs), osBuilt, work);
+    // Docker on Debian 12 only: cri-dockerd publishes no package for Debian 13
+    if (os === 'debian12') repackDockerIo(osDebs, osBuilt, work);
+    for (const f of debsOf(['containerd.io', 'docker-ce', 'docker-ce-cli'], osBuilt)) copyFileSync(join(osBuilt, f), join(dpool, f));
+    indexTree(docker, `pool/${suite}`, `dists/${suite}`, image, { Origin: 'Docker', Label: 'Docker CE', Suite: suite, Codename: suite, Components: 'stable', Architectures: 'amd64', binaryDir: 'stable/binary-amd64' });
+  }
 
   // cri-dockerd's release files, as the inventory's cluster.criDockerd.url points at them (<url>/<file>)
   mkdirSync(join(root, 'cri-dockerd'), { recursive: true });
@@ -369,9 +402,9 @@ function portAnswers(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** Build the trees and serve them on address:REPO_PORT (the bridge address only: never a public interface). */
-export async function startRepo(image: VmImage, address: string, say: (m: string) => void): Promise<{ url: string; pid: number }> {
-  const root = buildRepo(image, ensureArchiveDebs(say));
+/** Build the trees for the releases of `images` and serve them on address:REPO_PORT (the bridge address only: never a public interface). */
+export async function startRepo(images: VmImage[], address: string, say: (m: string) => void): Promise<{ url: string; pid: number }> {
+  const root = buildRepo(images, Object.fromEntries(images.map((i) => [i.os, ensureArchiveDebs(i.os, say)])));
   const log = openSync(join(LAB_DIR, 'repo-server.log'), 'a');
   const child = spawn(process.execPath, [join(VM_DIR, 'repo-server.mjs'), root, address, String(REPO_PORT)], { detached: true, stdio: ['ignore', log, log] });
   closeSync(log);

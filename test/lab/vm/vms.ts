@@ -1,5 +1,5 @@
 /**
- * Lab hosts that are real Debian 12 virtual machines (qemu): one tap per VM on the lab's bridge, the
+ * Lab hosts that are real Debian 12 or Debian 13 virtual machines (qemu): one tap per VM on the lab's bridge, the
  * same address plan, inventory, client key and known_hosts as the namespace lab (../lab.ts), so
  * `lab exec`, `lab status`, `lab down` and the e2e helpers work on either kind.
  */
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { BRIDGE, GATEWAY, LAB_DIR, SUBNET_PREFIX, hostName, labInventory, waitForSsh, type LabHost, type LabState } from '../lab.js';
 import { shqAll } from '../../../src/shell/quote.js';
 import { chooseAccel, type Accel } from './accel.js';
-import { ensureImage } from './image.js';
+import { ensureImage, type VmImage, type VmOs } from './image.js';
 import { repoKeyFingerprints, startRepo, stopRepo } from './repo.js';
 
 /** Guest memory and CPUs: 3 VMs must fit a 2-core, 24 GiB machine (about 1 GB qemu RSS each, measured). */
@@ -18,8 +18,8 @@ export const VM_MEM_MIB = 1024;
 export const VM_CPUS = 1;
 /** A control plane gets what kubeadm's preflight demands of one (NumCPU >= 2, Mem >= 1700 MB). */
 export const VM_CONTROL_PLANE = { memMiB: 2048, cpus: 2 };
-/** First boot under TCG took 35–55 s in the trial; allow for a busy shared machine. */
-const BOOT_TIMEOUT_MS = 240_000;
+/** First boot under TCG took 35–55 s in the trial (66 s for Debian 13); three guests booting at once on a busy 2-core machine took over 240 s once: allow 480 s. */
+const BOOT_TIMEOUT_MS = 480_000;
 
 const pad = (i: number) => String(i).padStart(2, '0');
 /** Tap names carry the bridge's name, so labs on different bridges never touch each other's taps. */
@@ -56,27 +56,39 @@ function hostKeyFromConsole(consoleFile: string): string | undefined {
   return m?.[1];
 }
 
+function consoleTail(consoleFile: string): string {
+  return existsSync(consoleFile) ? readFileSync(consoleFile, 'utf8').split('\n').slice(-25).join('\n') : '(no console output)';
+}
+
 async function waitForHostKey(h: LabHost, consoleFile: string, deadline: number): Promise<string> {
   for (;;) {
     const k = hostKeyFromConsole(consoleFile);
     if (k) return k;
     if (!ourQemu(h.pid)) throw new Error(`${h.name}: qemu exited during boot (console: ${consoleFile})`);
-    if (Date.now() > deadline) throw new Error(`${h.name}: no host key on the console in ${BOOT_TIMEOUT_MS / 1000}s (console: ${consoleFile})`);
+    // the console's last lines go into the message: a test's `down` removes the lab dir with the console file
+    if (Date.now() > deadline) throw new Error(`${h.name}: no host key on the console in ${BOOT_TIMEOUT_MS / 1000}s (console: ${consoleFile}); its last lines:\n${consoleTail(consoleFile)}`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }
 
-/** controlPlanes: the first N VMs are sized for kubeadm init (VM_CONTROL_PLANE); the default 0 gives every VM the small size. */
-export interface VmUpOptions { hosts: number; controlPlanes?: number; say?: (msg: string) => void }
+/**
+ * controlPlanes: the first N VMs are sized for kubeadm init (VM_CONTROL_PLANE); the default 0 gives every VM the small size.
+ * os: the release of every VM (default debian12), or one per VM in order (lab-01 first).
+ */
+export interface VmUpOptions { hosts: number; controlPlanes?: number; os?: VmOs | readonly VmOs[]; say?: (msg: string) => void }
 
 export async function vmUp(opts: VmUpOptions): Promise<LabState & { accel: Accel }> {
   const say = opts.say ?? (() => {});
   const why = vmUnavailable();
   if (why) throw new Error(`the VM lab cannot run here: ${why}`);
   if (opts.hosts < 1 || opts.hosts > 20) throw new Error('--hosts must be between 1 and 20 for VMs');
+  const oses: VmOs[] = Array.from({ length: opts.hosts }, (_, i) => (typeof opts.os === 'object' ? opts.os[i] : opts.os) ?? 'debian12');
+  if (typeof opts.os === 'object' && opts.os.length !== opts.hosts) throw new Error(`${opts.os.length} releases given for ${opts.hosts} VMs`);
   vmDown();
-  const image = ensureImage(say);
-  const accel = chooseAccel(image.kernel);
+  // one cached image per release, each built once
+  const images = new Map<VmOs, VmImage>();
+  for (const os of oses) if (!images.has(os)) images.set(os, ensureImage(os, say));
+  const accel = chooseAccel(images.get(oses[0]!)!.kernel);
   say(`acceleration: ${accel.kind} (${accel.why})`);
 
   mkdirSync(vmDir(), { recursive: true });
@@ -92,12 +104,14 @@ export async function vmUp(opts: VmUpOptions): Promise<LabState & { accel: Accel
   const state: LabState & { accel: Accel } = { kind: 'vm', hosts, family: 'debian', accel };
   const saveState = () => writeFileSync(join(LAB_DIR, 'state.json'), JSON.stringify(state, null, 2));
   saveState();
-  const repo = await startRepo(image, GATEWAY, say);
+  const repo = await startRepo([...images.values()], GATEWAY, say);
   state.repo = repo;
   saveState();
 
   for (let i = 1; i <= opts.hosts; i++) {
-    const h: LabHost = { name: hostName(i), index: i, address: `${SUBNET_PREFIX}.${10 + i}`, family: 'debian', os: 'debian12', netns: '', pid: 0, hostKey: '' };
+    const os = oses[i - 1]!;
+    const image = images.get(os)!;
+    const h: LabHost = { name: hostName(i), index: i, address: `${SUBNET_PREFIX}.${10 + i}`, family: 'debian', os, netns: '', pid: 0, hostKey: '' };
     const disk = join(vmDir(), `${h.name}.qcow2`);
     // a copy-on-write overlay: the cached image is never written, a fresh VM costs nothing to make
     run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', image.image, '-F', 'raw', disk, '10G']);

@@ -1,0 +1,158 @@
+/**
+ * `kbootstrap bundle`: everything the inventory's cluster would download, in one tar file with a
+ * manifest. Inside, each apt tree keeps its own layout (InRelease, its signing key, the Packages
+ * index, the .debs at their Filename) at the path a packageMirror gives it (src/os/mirrors.ts), so
+ * the unpacked bundle served over HTTP is a package mirror for the hosts, signatures and all; images
+ * are OCI archives under images/; the CNI manifest under cni/.
+ */
+import { createHash } from 'node:crypto';
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve as resolvePath } from 'node:path';
+import * as tar from 'tar';
+import type { Inventory } from '../inventory/model.js';
+import type { OsName } from '../inventory/schema.js';
+import { pool } from '../run/pool.js';
+import { KbError } from '../errors.js';
+import { bundleNeeds, manifestImages } from './needs.js';
+import { readTree, resolve, type ReadTree } from './apt.js';
+import { BundleCache, fetchRetry, sha256File } from './fetch.js';
+import { pullImage, writeOciArchive, type PulledImage } from './images.js';
+import { BUNDLE_FORMAT, type BundleManifest, type BundleFile } from './manifest.js';
+
+export interface BundleOptions {
+  releases: OsName[];
+  file: string;
+  cache: BundleCache;
+  concurrency: number;
+  /** Authorization header per private registry host (read like `up` reads them) */
+  auth: ReadonlyMap<string, string>;
+  say(line: string): void;
+}
+
+const hex = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+/** Safe file name for an image archive: registry.k8s.io/kube-apiserver:v1.30.4 -> registry.k8s.io_kube-apiserver_v1.30.4.oci.tar */
+export function imageFileName(ref: string): string {
+  return `images/${ref.replace(/[/:@]/g, '_')}.oci.tar`;
+}
+
+export async function buildBundle(inv: Inventory, o: BundleOptions): Promise<{ manifest: BundleManifest; size: number }> {
+  const needs = bundleNeeds(inv, o.releases);
+  const arch = 'amd64';
+  const c = inv.cluster;
+  const out = resolvePath(o.file);
+  const work = mkdtempSync(join(dirname(out), `.${basename(out)}.work-`));
+  try {
+    const files: BundleFile[] = [];
+    const place = (path: string, from: string, f: Omit<BundleFile, 'path'>) => {
+      const dest = join(work, path);
+      mkdirSync(dirname(dest), { recursive: true });
+      try { linkSync(from, dest); } catch { copyFileSync(from, dest); }
+      files.push({ path, ...f });
+    };
+    const write = (path: string, body: string | Buffer, origin: string, why: string) => {
+      const dest = join(work, path);
+      mkdirSync(dirname(dest), { recursive: true });
+      writeFileSync(dest, body);
+      files.push({ path, sha256: hex(body), size: Buffer.byteLength(body), origin, why });
+    };
+
+    // package trees: read once each, whichever releases share them
+    const trees = new Map<string, Promise<ReadTree>>();
+    const treeOf = (t: (typeof needs.osReleases)[number]['trees'][number]) => {
+      if (!trees.has(t.id)) trees.set(t.id, readTree(t, arch, o.cache));
+      return trees.get(t.id)!;
+    };
+    const downloads: { url: string; sha256: string; size: number; path: string; why: string }[] = [];
+    const osReleases: BundleManifest['osReleases'] = [];
+    for (const r of needs.osReleases) {
+      const read = await Promise.all(r.trees.map(treeOf));
+      const resolved = resolve(read, r.packages);
+      for (const p of resolved.packages) {
+        const path = `${p.tree.path}/${p.filename}`;
+        const wantedBy = r.packages.find((w) => w.name === p.name)?.why ?? 'a dependency its tree carries';
+        if (!downloads.some((d) => d.path === path)) downloads.push({ url: `${p.tree.base}/${p.filename}`, sha256: p.sha256, size: p.size, path, why: `${p.name} ${p.version}: ${wantedBy}` });
+      }
+      osReleases.push({
+        os: r.os, osId: r.facts.osId, versionId: r.facts.versionId, codename: r.facts.codename, arch,
+        trees: r.trees.map((t) => ({ id: t.id, base: t.base, suite: t.suite, components: t.components, path: t.path })),
+        packages: resolved.packages.map((p) => ({ name: p.name, version: p.version, tree: p.tree.id, file: `${p.tree.path}/${p.filename}` })),
+        fromOs: [...new Set([...r.osPackages, ...resolved.fromOs.keys()])].sort(),
+      });
+    }
+    for (const t of await Promise.all([...trees.values()])) {
+      write(`${t.tree.path}/${t.tree.suite === '/' ? '' : `dists/${t.tree.suite}/`}InRelease`, t.inRelease, t.tree.base, 'the tree\'s signed Release (checked against its key)');
+      write(t.tree.keyPath, t.key, t.tree.keyUrl, `the tree's signing key (fingerprint ${t.tree.fingerprints[0]} or one the inventory trusts)`);
+      place(`${t.tree.path}/${t.index.path}`, o.cache.path(t.index.sha256), { sha256: t.index.sha256, size: t.index.size, origin: `${t.tree.base}/${t.index.path}`, why: 'the tree\'s package index (its sha256 from the signed Release)' });
+    }
+
+    let total = downloads.reduce((n, d) => n + d.size, 0);
+    o.say(`packages: ${downloads.length} files, ${mb(total)} (${o.releases.join(', ')})`);
+    let done = 0;
+    await pool(downloads, o.concurrency, async (d) => {
+      const from = await o.cache.get(d.url, d.sha256, d.size);
+      place(d.path, from, { sha256: d.sha256, size: d.size, origin: d.url, why: d.why });
+      done += d.size;
+      o.say(`  [${Math.round((done / Math.max(total, 1)) * 100)}%] ${basename(d.path)}`);
+    });
+
+    // the CNI manifest the cluster applies, and the images it names
+    let cniManifest: BundleManifest['cniManifest'];
+    const images$ = [...needs.images];
+    if (needs.cniManifest) {
+      let body: Buffer;
+      const n = needs.cniManifest;
+      if ('url' in n) {
+        const res = await fetchRetry(n.url);
+        if (!res.ok) throw new KbError(`bundle: ${n.url}: HTTP ${res.status}`);
+        body = Buffer.from(await res.arrayBuffer());
+        if (n.sha256 && hex(body) !== n.sha256) throw new KbError(`bundle: ${n.url}: sha256 ${hex(body)}, expected ${n.sha256} (cluster.cni.sha256 or the pinned digest): refused`);
+        const path = `cni/${basename(new URL(n.url).pathname)}`;
+        write(path, body, n.url, n.why + (n.sha256 ? '' : ' (no sha256 pinned for it: the digest is what was read today)'));
+        cniManifest = { file: path, url: n.url, images: [] };
+      } else {
+        body = readFileSync(n.local);
+        cniManifest = { local: n.local, sha256: hex(body), images: [] };
+      }
+      cniManifest.images = manifestImages(body.toString('utf8'));
+      for (const ref of cniManifest.images) if (!images$.some((i) => i.ref === ref)) images$.push({ ref, why: `named by the CNI manifest (${n.why})` });
+    }
+
+    // images
+    const pulled: PulledImage[] = [];
+    await pool(images$, o.concurrency, async (i) => {
+      const p = await pullImage(i.ref, arch, c, o.auth, o.cache);
+      pulled.push(p);
+      o.say(`  image ${i.ref} ${p.digest.slice(0, 19)} (${mb(p.blobs.reduce((n, b) => n + b.size, 0))})`);
+    });
+    const images: BundleManifest['images'] = [];
+    for (const i of images$) {
+      const p = pulled.find((x) => x.ref === i.ref)!;
+      const path = imageFileName(i.ref);
+      mkdirSync(join(work, 'images'), { recursive: true });
+      await writeOciArchive(p, arch, join(work, path), work);
+      const size = statSync(join(work, path)).size;
+      files.push({ path, sha256: await sha256File(join(work, path)), size, origin: `${p.source} (${i.ref}${p.indexDigest ? `, index ${p.indexDigest}` : ''})`, why: i.why });
+      images.push({ ref: i.ref, file: path, digest: p.digest, platform: `linux/${arch}` });
+      total += size;
+    }
+
+    const manifest: BundleManifest = {
+      format: BUNDLE_FORMAT, cluster: c.name, kubernetesVersion: c.kubernetesVersion, containerRuntime: c.containerRuntime,
+      cni: c.cni.plugin, osReleases, images, ...(cniManifest ? { cniManifest } : {}),
+      files: files.sort((a, b) => a.path.localeCompare(b.path)),
+    };
+    writeFileSync(join(work, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    // the tar is written beside the target and renamed: a cut run leaves no half bundle under its name
+    const partial = `${out}.partial`;
+    await tar.c({ file: partial, cwd: work, portable: true, mtime: new Date(0) }, ['manifest.json', ...manifest.files.map((f) => f.path)]);
+    renameSync(partial, out);
+    return { manifest, size: statSync(out).size };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export function mb(n: number): string {
+  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
+}

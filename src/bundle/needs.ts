@@ -1,0 +1,176 @@
+/**
+ * What an inventory's cluster downloads, and so what a bundle for it must hold: the package trees
+ * and packages per OS release, the container images, the CNI manifest. The one list `bundle`
+ * collects and the one list a bundle is checked against before any host changes.
+ */
+import type { Inventory } from '../inventory/model.js';
+import type { OsName } from '../inventory/schema.js';
+import { assumedFacts, osFamily } from '../os/index.js';
+import type { HostFacts } from '../os/types.js';
+import { minorRow } from '../versions/index.js';
+import { pauseImage } from '../kube/runtime.js';
+import { kubeVipImage } from '../steps/load-balancer.js';
+import { clusterCni, cniVersion, defaultManifestUrl, pinnedManifestSha256 } from '../cni/index.js';
+import { parseAllDocuments } from 'yaml';
+import { resolveLocalManifest } from '../inventory/manifest.js';
+import { KbError, EXIT } from '../errors.js';
+
+/** One apt repository as a host's sources line names it, and the signing key it is checked with. */
+export interface AptTree {
+  /** stable id used for the bundle's paths: docker-debian-bookworm, kubernetes-v1.30 */
+  id: string;
+  /** `deb` line's URL (base) and suite ("/" for a flat repository) and components */
+  base: string;
+  suite: string;
+  components: string[];
+  keyUrl: string;
+  fingerprints: string[];
+  /**
+   * Where the tree and its key lie inside a bundle: the paths a packageMirror laid out like
+   * mirrors.aliyun.com gives them (docker-ce/linux/debian, kubernetes-new/core/stable/v1.30/deb),
+   * so an unpacked bundle served over HTTP is such a mirror, signatures and all.
+   */
+  path: string;
+  keyPath: string;
+}
+
+/** Stands in for the bundle server's address while the mirror-relative paths are worked out. */
+const BUNDLE_BASE = 'http://bundle.invalid';
+
+export interface OsNeeds {
+  os: OsName;
+  facts: HostFacts;
+  trees: AptTree[];
+  /** packages installed from those trees, pinned where the templates pin them (name -> exact version or undefined for the newest) */
+  packages: { name: string; version?: string; why: string }[];
+  /** packages the steps install from the release's own base repositories (not in the bundle: listed) */
+  osPackages: string[];
+}
+
+export interface BundleNeeds {
+  kubernetesVersion: string;
+  containerRuntime: string;
+  osReleases: OsNeeds[];
+  /** kubeadm's and kube-vip's; the CNI's are read from its manifest (cniManifestImages) */
+  images: { ref: string; why: string }[];
+  /** the manifest the CNI step applies: fetched (url, with the sha256 it must have when one is known) or the inventory's local file */
+  cniManifest?: { url: string; sha256?: string; why: string } | { local: string; why: string };
+}
+
+/**
+ * kubeadm's image list for a version (`kubeadm config images list`): the control-plane images and
+ * kube-proxy tagged v<version>, CoreDNS (under coredns/ only on the default repository: kubeadm's
+ * images.GetDNSImage, cmd/kubeadm/app/images/images.go, read 2026-12-07), pause and etcd at the
+ * minor's tags (the versions table's pause/etcd/coredns columns).
+ */
+export function kubeadmImages(inv: Inventory): string[] {
+  const c = inv.cluster;
+  const row = minorRow(c.minor);
+  if (!row?.etcd || !row.coredns) throw new KbError(`bundle: the versions table has no etcd/CoreDNS tags for Kubernetes ${c.minorVersion}`);
+  const r = c.imageRepository;
+  const v = `v${c.kubernetesVersion}`;
+  return [
+    ...['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'].map((n) => `${r}/${n}:${v}`),
+    `${r === 'registry.k8s.io' ? `${r}/coredns` : r}/coredns:${row.coredns}`,
+    pauseImage(c),
+    `${r}/etcd:${row.etcd}`,
+  ];
+}
+
+/** The OS releases a bundle must serve: every host's `os:`, plus `extra` (--os). */
+export function bundleReleases(inv: Inventory, extra: readonly OsName[]): OsName[] {
+  const missing = inv.hosts.filter((h) => !h.os);
+  if (missing.length && !extra.length) {
+    throw new KbError(`bundle: ${missing.map((h) => h.name).join(', ')} ${missing.length === 1 ? 'has' : 'have'} no os: in the inventory: say which releases to bundle for with --os (e.g. --os debian12)`, EXIT.usage);
+  }
+  const out: OsName[] = [];
+  for (const n of [...inv.hosts.flatMap((h) => (h.os ? [h.os] : [])), ...extra]) {
+    const f = assumedFacts(n);
+    // debian and debian12 are one release: bundled once
+    if (!out.some((o) => { const g = assumedFacts(o); return g.osId === f.osId && g.versionId === f.versionId; })) out.push(n);
+  }
+  return out;
+}
+
+/** Parse a `deb [opts] URL SUITE COMPONENTS...` line of a repository file kbootstrap writes. */
+function debLine(content: string): { base: string; suite: string; components: string[] } {
+  const line = content.split('\n').find((l) => l.startsWith('deb '));
+  if (!line) throw new Error(`no deb line in ${JSON.stringify(content)}`);
+  const words = line.replace(/\[[^\]]*\]\s*/, '').split(/\s+/).filter(Boolean);
+  return { base: words[1]!.replace(/\/+$/, ''), suite: words[2]!, components: words.slice(3) };
+}
+
+export function bundleNeeds(inv: Inventory, releases: readonly OsName[]): BundleNeeds {
+  const c = inv.cluster;
+  const osReleases: OsNeeds[] = releases.map((os) => {
+    const facts = assumedFacts(os);
+    const fam = osFamily(facts);
+    if (fam.id !== 'debian') {
+      throw new KbError(`bundle: ${facts.prettyName} (os: ${os}): bundles for the RHEL family (rpm repodata) are not built yet; only the Debian family (apt) is`, EXIT.usage);
+    }
+    const trees: AptTree[] = [];
+    const asMirror = { ...c, packageMirror: BUNDLE_BASE };
+    const rel = (url: string) => url.slice(BUNDLE_BASE.length + 1);
+    for (const [id, repo, inBundle] of [
+      [`docker-${facts.osId}-${facts.codename}`, fam.dockerRepository(c, facts), fam.dockerRepository(asMirror, facts)],
+      [`kubernetes-${c.minorVersion}`, fam.kubernetesRepository(c, facts), fam.kubernetesRepository(asMirror, facts)],
+    ] as const) {
+      const d = debLine(repo.content);
+      trees.push({ id, ...d, keyUrl: repo.key!.url, fingerprints: repo.key!.fingerprints, path: rel(debLine(inBundle.content).base), keyPath: rel(inBundle.key!.url) });
+    }
+    const runtime = c.containerRuntime === 'docker' ? ['containerd.io', 'docker-ce', 'docker-ce-cli'] : ['containerd.io'];
+    const [kubeSpec] = fam.kubePackageSpecs(c, ['kubeadm']);
+    const kubeVersion = kubeSpec!.slice(kubeSpec!.indexOf('=') + 1);
+    return {
+      os, facts, trees,
+      packages: [
+        ...runtime.map((name) => ({ name, why: `container runtime ${c.containerRuntime} (step container-runtime)` })),
+        ...['kubelet', 'kubeadm', 'kubectl'].map((name) => ({ name, version: kubeVersion, why: `Kubernetes ${c.kubernetesVersion} (step kube-packages)` })),
+      ],
+      osPackages: { ipvs: ['ipset', 'ipvsadm'], nftables: ['nftables'], iptables: [] }[c.kubeProxyMode],
+    };
+  });
+  const images = [
+    ...kubeadmImages(inv).map((ref) => ({ ref, why: `kubeadm ${c.kubernetesVersion}'s image list` })),
+    ...(c.loadBalancer?.type === 'kube-vip' ? [{ ref: kubeVipImage(c), why: 'kube-vip (cluster.loadBalancer)' }] : []),
+  ];
+  const plugin = clusterCni(c.cni);
+  let cniManifest: BundleNeeds['cniManifest'];
+  if (plugin) {
+    const version = cniVersion(plugin, c.cni, c.minor);
+    if (!c.cni.manifest) {
+      const url = defaultManifestUrl(plugin, c.cni, c.minor);
+      cniManifest = { url, sha256: c.cni.sha256 ?? pinnedManifestSha256(url), why: `${plugin.id} ${version} (cluster.cni)` };
+    } else if (/^https?:\/\//.test(c.cni.manifest)) cniManifest = { url: c.cni.manifest, sha256: c.cni.sha256, why: `${plugin.id} (cluster.cni.manifest)` };
+    else {
+      // the file load() accepted, under the inventory's directory
+      const local = resolveLocalManifest(inv.file, c.cni.manifest);
+      if (!local.ok) throw new KbError(`bundle: cluster.cni.manifest: ${local.reason}`, EXIT.usage);
+      cniManifest = { local: local.path, why: `${plugin.id} (cluster.cni.manifest, a local file: its images are bundled, the file is uploaded from here as without a bundle)` };
+    }
+  }
+  return { kubernetesVersion: c.kubernetesVersion, containerRuntime: c.containerRuntime, osReleases, images, cniManifest };
+}
+
+/**
+ * The images a manifest's workloads run: every `image:` of a container or init container of a Pod
+ * template (Deployment, DaemonSet, StatefulSet, Job...) or a Pod, in the order they appear. The CNI's
+ * images are taken from the manifest the cluster applies, not from a table, so a custom manifest
+ * bundles what it names.
+ */
+export function manifestImages(text: string): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown, key?: string): void => {
+    if (Array.isArray(v)) {
+      for (const x of v) {
+        if ((key === 'containers' || key === 'initContainers') && x && typeof x === 'object' && typeof (x as { image?: unknown }).image === 'string') {
+          const ref = (x as { image: string }).image;
+          if (!out.includes(ref)) out.push(ref);
+        }
+        walk(x);
+      }
+    } else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, k);
+  };
+  for (const doc of parseAllDocuments(text)) walk(doc.toJS());
+  return out;
+}
