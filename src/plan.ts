@@ -21,6 +21,11 @@ export interface PlanFilter {
   skipSteps?: string[];
 }
 
+/** The filter out of the CLI's options (which carry others besides). */
+export function filterFrom(o: PlanFilter): PlanFilter {
+  return { only: o.only, steps: o.steps, skipSteps: o.skipSteps };
+}
+
 export interface Plan {
   phases: Phase[];
   /** hosts the run touches, inventory order */

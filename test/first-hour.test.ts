@@ -6,11 +6,12 @@
  * command against every flag); a few spawn bin/kbootstrap.js as a user would.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from './support/build.js';
 import { main, upgradeQuestion } from '../src/cli.js';
 import { resetNext, resetQuestion } from '../src/commands/reset.js';
 import { askAnswers, inventoryText, type Prompter } from '../src/commands/init.js';
@@ -21,12 +22,6 @@ import type { Io } from '../src/io.js';
 const REPO = join(import.meta.dirname, '..');
 const BIN = join(REPO, 'bin', 'kbootstrap.js');
 
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) t = Math.max(t, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs);
-  return t;
-}
-
 let web: Server;
 let webPort = 0;
 let dir = '';
@@ -34,11 +29,8 @@ let INV = '';
 const env = { ...process.env };
 
 beforeAll(async () => {
-  const dist = join(REPO, 'dist', 'cli.js');
-  if (!existsSync(dist) || statSync(dist).mtimeMs < newest(join(REPO, 'src'))) {
-    const b = spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO, 'tsconfig.build.json')], { encoding: 'utf8' });
-    if (b.status !== 0) throw new Error(`build failed:\n${b.stdout}${b.stderr}`);
-  }
+  // the tests run what a user runs: the bundle in dist/, built from the current sources
+  ensureBuilt();
   // a web server where sshd should be: every connection fails at once, and is not retried
   web = createServer((s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\n\r\n')));
   await new Promise<void>((r) => web.listen(0, '127.0.0.1', () => r()));

@@ -1,7 +1,8 @@
 /**
  * What every command that is a plan on the Runner shares with the terminal:
  * its dry run printed one way (bash per host, or one JSON document), and one
- * way to ask before changing hosts (a confirmation on the terminal, none off it).
+ * set of dependencies lent by the CLI (its run over SSH, its confirmation:
+ * commands/connected.ts terminalConfirm).
  */
 import type { Command } from 'commander';
 import type { Io } from '../io.js';
@@ -46,11 +47,4 @@ export function noFilters(command: string, o: RunFlags): void {
 export function printDryRun(io: Io, hosts: readonly Pick<RenderedHost, 'host' | 'script'>[], output: string | undefined): void {
   if (output === 'json') io.out(JSON.stringify({ mode: 'dry-run', hosts: hosts.map((h) => ({ host: h.host, script: h.script })) }, null, 2) + '\n');
   else io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
-}
-
-/** Ask yes or no on the terminal (default no); undefined when there is no terminal to ask on. */
-export async function askOnTerminal(message: string): Promise<boolean | undefined> {
-  if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
-  const { default: inquirer } = await import('inquirer');
-  return (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
 }

@@ -7,7 +7,6 @@
  * and clears what kube-proxy and the CNI left. Confirmation names every
  * host; the last control plane goes only with --all.
  */
-import type { Command } from 'commander';
 import type { HostSpec, Inventory } from '../inventory/model.js';
 import { EXIT, UsageError } from '../errors.js';
 import { buildPlan, type Plan } from '../plan.js';
@@ -16,6 +15,7 @@ import { dryRun } from '../dry-run.js';
 import type { OsName } from '../inventory/schema.js';
 import { drainStep, etcdLeaveStep, resetHostStep, resetPreflightStep, type ResetView } from '../steps/reset.js';
 import { noFilters, printDryRun, type PlanCommandDeps, type RunFlags } from './plan-io.js';
+import { load } from './load.js';
 
 export interface ResetFlags { host?: string[]; all?: boolean }
 
@@ -64,37 +64,31 @@ export function buildResetPlan(inv: Inventory, o: ResetFlags): Plan {
   return { ...plan, anchor };
 }
 
-export function registerResetCommand(program: Command, d: PlanCommandDeps): void {
+/** What the CLI lends reset (registered by reset-cli.ts, which loads this file only when reset runs). */
+export type ResetCommandDeps = Pick<PlanCommandDeps, 'io' | 'setCode' | 'run' | 'confirm'>;
+
+/** kbootstrap reset INVENTORY (--host NAMES | --all) (registered by reset-cli.ts). */
+export async function resetCommand(d: ResetCommandDeps, file: string, o: RunFlags & ResetFlags): Promise<void> {
   const { io } = d;
-  d.runOptions(program.command('reset')
-    .summary('undo kubeadm on hosts, to rebuild them')
-    .description('undo kubeadm on hosts to rebuild them: drain and delete their nodes (a control plane leaves etcd first, refused when etcd would lose its quorum), kubeadm reset -f, clear CNI config, kubeconfigs, iptables and ipvs, restart the runtime')
-    .argument('<inventory>', 'inventory file (YAML)')
-    .option('--host <names>', 'hosts to reset (comma-separated)', (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)])
-    .option('--all', 'reset every host: the cluster is destroyed')
-    .option('--yes', 'do not ask for confirmation (required when not on a terminal)')
-    .option('--dry-run', 'print, per host, what reset would run; connect to nothing'), { dryRun: true, select: false })
-    .action(async (file: string, o: RunFlags & ResetFlags) => {
-      noFilters('reset', o);
-      if (o.dryRun) {
-        const inv = d.load(file, io, { keyFiles: false });
-        printDryRun(io, await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan: buildResetPlan(inv, o) }), o.output);
-        d.setCode(EXIT.ok);
-        return;
-      }
-      if (o.os) throw new UsageError('reset: --os is for --dry-run: a real run reads each host\'s OS from the host');
-      // refused before anything connects: off a terminal only --yes says yes
-      if (!o.yes && !(process.stdin.isTTY && process.stderr.isTTY)) {
-        resetTargets(d.load(file, io, { keyFiles: false }), o);
-        throw new UsageError('reset: refusing without --yes: there is no terminal to confirm on');
-      }
-      const confirm = async (inv: Inventory) => Boolean(o.yes) || Boolean(await d.confirm(resetQuestion(resetTargets(inv, o), Boolean(o.all))));
-      d.setCode(await d.run(file, o, 'apply', io, {
-        plan: (inv) => buildResetPlan(inv, o), confirmFirst: confirm, command: 'reset',
-        after: async (inv, _result, code) => {
-          if (code === EXIT.ok && o.output !== 'json') io.out(`run ${resetNext(inv.file, resetTargets(inv, o), Boolean(o.all))}\n`);
-          return code;
-        },
-      }));
-    });
+  noFilters('reset', o);
+  if (o.dryRun) {
+    const inv = load(file, io, { keyFiles: false });
+    printDryRun(io, await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan: buildResetPlan(inv, o) }), o.output);
+    d.setCode(EXIT.ok);
+    return;
+  }
+  if (o.os) throw new UsageError('reset: --os is for --dry-run: a real run reads each host\'s OS from the host');
+  // refused before anything connects: off a terminal only --yes says yes
+  if (!o.yes && !(process.stdin.isTTY && process.stderr.isTTY)) {
+    resetTargets(load(file, io, { keyFiles: false }), o);
+    throw new UsageError('reset: refusing without --yes: there is no terminal to confirm on');
+  }
+  const confirm = async (inv: Inventory) => Boolean(o.yes) || Boolean(await d.confirm(resetQuestion(resetTargets(inv, o), Boolean(o.all))));
+  d.setCode(await d.run(file, o, 'apply', io, {
+    plan: (inv) => buildResetPlan(inv, o), confirmFirst: confirm, command: 'reset',
+    after: async (inv, _result, code) => {
+      if (code === EXIT.ok && o.output !== 'json') io.out(`run ${resetNext(inv.file, resetTargets(inv, o), Boolean(o.all))}\n`);
+      return code;
+    },
+  }));
 }

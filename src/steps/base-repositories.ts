@@ -6,6 +6,7 @@ export const baseRepositoriesStep: Step<FileState[]> = {
   id: 'base-repositories',
   title: "Point the OS's own repositories at a mirror that still serves them",
   hosts: allHosts,
+  requires: [],
   skip: (ctx) => (ctx.host.os.baseRepositories(ctx.cluster, ctx.host.facts).length ? undefined : `${ctx.host.facts.prettyName}'s own repositories are left as they are`),
   managedFiles: (ctx) => ctx.host.os.baseRepositories(ctx.cluster, ctx.host.facts).map(repoFile),
   check: (ctx) => fileStateCheck(ctx.host.os.baseRepositories(ctx.cluster, ctx.host.facts).map(repoFile)),

@@ -73,6 +73,7 @@ export const certRenewalTimerStep: Step<TimerFound> = {
   id: 'cert-renewal-timer',
   title: 'A systemd timer renews the certificates (cluster.certRenewal: timer)',
   hosts: controlPlanes,
+  requires: ['kubeadm-init'],
   skip: (ctx) => (ctx.cluster.certRenewal === 'timer' ? undefined : 'cluster.certRenewal is not timer: kbootstrap certs renew renews on demand'),
   managedFiles: certTimerFiles,
   check: (ctx) => fileStateCheck(certTimerFiles(ctx)) + render('certs/timer-state', { timer: CERT_TIMER }),

@@ -38,6 +38,7 @@ export const certsPreflightStep: Step<string | undefined> = {
   id: 'certs-preflight',
   title: 'Preflight: the cluster answers, every node Ready, every control plane up',
   hosts: firstControlPlaneOnly,
+  requires: [],
   check: (ctx) => [render('cluster/state', {}), render('certs/reach', { controlPlanes: controlPlanes(ctx.inv) })],
   parse(out, ctx) {
     const no = (reason: string) => ({ done: false, reason, found: reason });
@@ -92,6 +93,7 @@ export function certsRenewStep(minRemainingMs: number): Step<RenewFound> {
     id: 'certs-renew',
     title: `kubeadm certs renew all when a certificate has less than ${min} left, then restart the static Pods`,
     hosts: controlPlanes,
+    requires: ['certs-preflight'],
     check: (ctx) => [readCerts(true), render('certs/renew-state', { pending: RESTART_PENDING, aside: MANIFESTS_ASIDE, user: ctx.host.spec.ssh.user }), ...vipAsideCheck(ctx)],
     parse(out) {
       const facts = parseCerts(out.stdout);
@@ -137,6 +139,7 @@ export const kubeletRotationStep: Step = {
   id: 'kubelet-cert-rotation',
   title: 'The kubelet client certificate rotates itself (checked, never changed)',
   hosts: allHosts,
+  requires: [],
   check: () => readCerts(false),
   parse(out, ctx: StepContext) {
     const facts = parseCerts(out.stdout);

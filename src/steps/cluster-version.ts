@@ -18,6 +18,7 @@ export const clusterVersionStep: Step<string | undefined> = {
   id: 'cluster-version',
   title: 'The running cluster is at the version the inventory asks for',
   hosts: firstControlPlaneOnly,
+  requires: [],
   mandatory: true,
   check: () => render('cluster/state', {}),
   parse(out, ctx) {

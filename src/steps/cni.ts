@@ -44,6 +44,7 @@ export const cniStep: Step<{ mismatch?: string }> = {
   id: 'cni',
   title: 'Install the CNI plugin with the pod CIDR set to podSubnet',
   hosts: firstControlPlaneOnly,
+  requires: ['kubeadm-init'],
   skip: (ctx) => (ctx.cluster.cni.plugin === 'none' ? 'cni.plugin is none: networking is left to you' : undefined),
   check: () => render('cluster/state', {}),
   parse(out, ctx) {

@@ -183,6 +183,7 @@ export const containerRuntimeStep: Step<Found> = {
   id: 'container-runtime',
   title: 'Install and configure the container runtime',
   hosts: allHosts,
+  requires: ['base-repositories'],
   managedFiles,
   check(ctx) {
     const c = ctx.cluster;

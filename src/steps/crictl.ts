@@ -16,6 +16,7 @@ export const crictlStep: Step<FileState[]> = {
   id: 'crictl',
   title: 'Point crictl at the container runtime',
   hosts: allHosts,
+  requires: ['container-runtime'],
   managedFiles: (ctx) => [crictlYaml(ctx.cluster)],
   check: (ctx) => fileStateCheck([crictlYaml(ctx.cluster)]),
   parse(out, ctx) {

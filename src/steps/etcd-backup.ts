@@ -77,6 +77,7 @@ export function etcdBackupStep(sink: BackupSink): Step<Found> {
     id: 'etcd-snapshot',
     title: 'Snapshot etcd; copy it, /etc/kubernetes/pki and kubeadm-config here',
     hosts: (inv) => inv.hosts.filter((h) => h.role === 'control-plane'),
+    requires: [],
     mandatory: true,
     check: (ctx) => etcdTools(ctx.cluster, { ctl: true }) + render('etcd/backup-check', {}),
     parse(out, ctx) {

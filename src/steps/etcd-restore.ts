@@ -57,6 +57,7 @@ export function restoreGateStep(): Step<GateFound> {
     id: 'restore-gate',
     title: 'No cluster answers on the control planes',
     hosts: controlPlanes,
+    requires: [],
     mandatory: true,
     check: () => render('etcd/restore-gate', {}),
     parse(out, ctx) {
@@ -84,6 +85,7 @@ export function restorePkiStep(src: RestoreSource): Step<PkiFound> {
     id: 'restore-pki',
     title: 'The cluster\'s CAs and service-account keys from the backup',
     hosts: firstControlPlaneOnly,
+    requires: [],
     check: () => render('etcd/restore-pki-check', { files: [...files.keys()] }),
     parse(out) {
       const have = new Map((kv(out.stdout).get('pki') ?? []).map((l) => { const [d, p] = l.split(' '); return [p!, d!] as const; }));
@@ -111,6 +113,7 @@ export function restoreEtcdStep(src: RestoreSource): Step<EtcdFound> {
     id: 'restore-etcd',
     title: 'etcd\'s data from the snapshot, as a new one-member cluster',
     hosts: firstControlPlaneOnly,
+    requires: ['restore-pki'],
     check: () => render('etcd/restore-etcd-check', {}),
     parse(out, ctx) {
       const m = kv(out.stdout);

@@ -7,6 +7,7 @@ export const firewallStep: Step = {
   id: 'firewall',
   title: 'Open the Kubernetes ports in firewalld',
   hosts: allHosts,
+  requires: [],
   skip: (ctx) => (ctx.host.os.managesFirewalld ? undefined : `firewalld is not managed on ${ctx.host.os.description}`),
   check: () => render('firewall/check', {}),
   parse(out, ctx) {

@@ -6,6 +6,7 @@ export const hostnameStep: Step = {
   id: 'hostname',
   title: 'Set the hostname to the inventory name',
   hosts: allHosts,
+  requires: [],
   check: () => render('hostname/check', {}),
   parse(out, ctx) {
     const m = kv(out.stdout);

@@ -20,6 +20,7 @@ export const hostsFileStep: Step = {
   id: 'hosts-file',
   title: 'Map every cluster host in one managed /etc/hosts block',
   hosts: allHosts,
+  requires: [],
   check: () => render('hosts-file/check', { begin: HOSTS_BEGIN, end: HOSTS_END }),
   parse(out, ctx) {
     const m = kv(out.stdout);

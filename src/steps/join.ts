@@ -9,6 +9,7 @@ export const joinStep: Step<{ joined: boolean }> = {
   id: 'join',
   title: 'Join the cluster with kubeadm',
   hosts: allButFirstControlPlane,
+  requires: ['kubeadm-init'],
   check: (ctx) => render('join/check', { controlPlane: ctx.host.spec.role === 'control-plane', user: ctx.host.spec.ssh.user }),
   parse(out, ctx) {
     const m = kv(out.stdout);

@@ -28,6 +28,7 @@ export const kernelModulesStep: Step<FileState[]> = {
   id: 'kernel-modules',
   title: 'Load the kernel modules Kubernetes needs, now and at boot',
   hosts: allHosts,
+  requires: [],
   managedFiles: (ctx) => [modulesFile(ctx)],
   check: (ctx) => fileStateCheck([modulesFile(ctx)]) + render('kernel-modules/check', { modules: modules(ctx) }),
   parse(out, ctx) {

@@ -33,6 +33,7 @@ export const kubePackagesStep: Step<Found> = {
   id: 'kube-packages',
   title: 'Install kubelet, kubeadm and kubectl at the pinned version',
   hosts: allHosts,
+  requires: ['container-runtime'],
   managedFiles: files,
   check: (ctx) => fileStateCheck(files(ctx))
     + packagesFact(ctx.cluster).script(ctx.host.os)

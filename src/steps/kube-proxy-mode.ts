@@ -20,6 +20,7 @@ export const kubeProxyModeStep: Step<Drift | undefined> = {
   id: 'kube-proxy-mode',
   title: 'Set the kube-proxy mode of the running cluster, and the CNI plugin\'s nftables setting with it',
   hosts: firstControlPlaneOnly,
+  requires: ['kubeadm-init'],
   check: () => render('cluster/state', {}),
   parse(out, ctx) {
     const state = clusterState(out.stdout);

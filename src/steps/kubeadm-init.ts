@@ -11,6 +11,7 @@ export const kubeadmInitStep: Step = {
   id: 'kubeadm-init',
   title: 'Initialise the first control plane with kubeadm',
   hosts: firstControlPlaneOnly,
+  requires: ['kube-packages'],
   // the shared cluster read answers "does the API server answer"; the second snippet is this host's own files
   check: (ctx) => [render('cluster/state', {}), render('kubeadm-init/check', { user: ctx.host.spec.ssh.user })],
   parse(out) {

@@ -132,6 +132,7 @@ export const loadBalancerStep: Step<LoadBalancerFound> = {
   id: 'load-balancer',
   title: 'Run kube-vip for the control-plane VIP',
   hosts: kubeVipHosts,
+  requires: ['kube-packages'],
   // the manifest on a converged host, as far as the inventory fixes it: without loadBalancer.interface the interface is known only at run time
   managedFiles: (ctx) => [kubeVipManifest(ctx.cluster, ctx.cluster.loadBalancer?.interface ?? '<INTERFACE>', kubeconfigFor(ctx, true))],
   check: (ctx) => [

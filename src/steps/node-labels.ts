@@ -19,6 +19,7 @@ export const nodeLabelsStep: Step<Missing[]> = {
   id: 'node-labels',
   title: 'Label the nodes (worker role and inventory labels)',
   hosts: firstControlPlaneOnly,
+  requires: ['join'],
   check: () => render('cluster/state', {}),
   parse(out, ctx) {
     const state = clusterState(out.stdout);

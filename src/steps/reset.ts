@@ -50,6 +50,7 @@ export function resetPreflightStep(v: ResetView): Step<PreflightFound> {
   return {
     id: 'reset-preflight',
     title: 'Read the cluster and etcd before any host changes',
+    requires: [],
     hosts: () => [v.anchor],
     mandatory: true,
     check,
@@ -105,6 +106,7 @@ export function etcdLeaveStep(v: ResetView): Step {
   return {
     id: 'etcd-leave',
     title: 'Leave etcd (etcdctl member remove, through a control plane that stays)',
+    requires: ['reset-preflight'],
     hosts: () => leavingCps(v),
     check: () => render('reset/from-preflight', { anchor: v.anchor.name, etcd: true }),
     parse(_out, ctx) {
@@ -127,6 +129,7 @@ export function drainStep(v: ResetView): Step {
   return {
     id: 'drain',
     title: 'Drain the node and delete it from the cluster',
+    requires: ['reset-preflight', 'etcd-leave'],
     hosts: () => v.targets.filter((t) => t.name !== v.anchor.name),
     skip: () => (v.read && !v.read.answers ? `the cluster does not answer through ${v.anchor.name}` : undefined),
     check: () => render('reset/from-preflight', { anchor: v.anchor.name, etcd: false }),
@@ -152,6 +155,7 @@ export function resetHostStep(v: ResetView): Step {
   return {
     id: 'reset-host',
     title: 'kubeadm reset -f; CNI configuration, kubeconfigs, iptables and ipvs cleared; the runtime restarted',
+    requires: ['etcd-leave', 'drain'],
     hosts: () => v.targets,
     check: (ctx: StepContext) => render('reset/leftovers', { user: ctx.host.spec.ssh.user }),
     parse(out) {

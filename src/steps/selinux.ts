@@ -6,6 +6,7 @@ export const selinuxStep: Step = {
   id: 'selinux',
   title: 'Put SELinux in permissive mode, now and at boot',
   hosts: allHosts,
+  requires: [],
   skip: (ctx) => (ctx.host.os.managesSelinux ? undefined : `SELinux is not managed on ${ctx.host.os.description}`),
   check: () => render('selinux/check', {}),
   parse(out) {

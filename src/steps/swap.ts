@@ -8,6 +8,7 @@ export const swapStep: Step = {
   id: 'swap',
   title: 'Turn swap off, now and at boot',
   hosts: allHosts,
+  requires: [],
   check: () => render('swap/check', { zramMarker: ZRAM_MARKER }),
   parse(out) {
     const m = kv(out.stdout);

@@ -54,6 +54,7 @@ export const sysctlStep: Step<FileState[]> = {
   id: 'sysctl',
   title: 'Enable bridged traffic filtering and IP forwarding',
   hosts: allHosts,
+  requires: ['kernel-modules'],
   managedFiles: () => [file],
   check: () => fileStateCheck([file]) + render('sysctl/check', { keys: Object.keys(SYSCTL_SETTINGS) }),
   parse(out) {

@@ -72,6 +72,8 @@ export interface Step<Found = undefined> {
   readonly title: string;
   /** Hosts this step runs on (inventory order); the phases its command puts it in narrow them further. */
   hosts(inv: Inventory): HostSpec[];
+  /** Steps that must have run before this one (earlier in the registry; a test holds it). */
+  readonly requires: readonly string[];
   /** Runs whatever --steps/--skip-steps say: a guard the rest of the plan relies on. */
   readonly mandatory?: boolean;
   /** A reason to skip the step on this host (e.g. SELinux on Debian), or undefined. */

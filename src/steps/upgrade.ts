@@ -39,6 +39,7 @@ export const upgradePreflightStep: Step<string | undefined> = {
   id: 'upgrade-preflight',
   title: 'Preflight: the version move is allowed, every node Ready, etcd running',
   hosts: firstControlPlaneOnly,
+  requires: [],
   check: () => render('cluster/state', {}),
   parse(out, ctx) {
     const no = (reason: string) => ({ done: false, reason, found: reason });
@@ -81,6 +82,7 @@ export const upgradeCniStep: Step = {
   id: 'upgrade-cni',
   title: 'The running CNI release against the target minor (reported, never changed)',
   hosts: firstControlPlaneOnly,
+  requires: [],
   skip: (ctx) => (ctx.cluster.cni.plugin === 'none' ? 'cni.plugin is none: networking is left to you' : undefined),
   check: () => render('cluster/state', {}),
   parse(out, ctx) {
@@ -105,6 +107,7 @@ export const upgradeRepositoryStep: Step<{ files: FileState[]; missingKeys: stri
   id: 'upgrade-repository',
   title: 'The Kubernetes package repository of the target minor',
   hosts: allHosts,
+  requires: [],
   managedFiles: repoFiles,
   check: (ctx) => fileStateCheck(repoFiles(ctx)) + keysCheck([repository(ctx)]),
   parse(out, ctx) {
@@ -128,6 +131,7 @@ export const upgradeKubeadmStep: Step = {
   title: 'kubeadm at the target version (held again afterwards)',
   hosts: allHosts,
   check: (ctx) => kubeadmFact.script(ctx.host.os),
+  requires: ['upgrade-repository'],
   parse(out, ctx) {
     const have = kubeadmFact.parse(out.stdout).get('kubeadm') ?? '';
     if (ctx.host.os.kubeVersionMatches(have, ctx.cluster)) return { done: true, reason: `kubeadm ${have}`, found: undefined };
@@ -151,6 +155,7 @@ export const upgradeApplyStep: Step<ControlPlaneFound> = {
   id: 'upgrade-apply',
   title: 'kubeadm upgrade plan, then kubeadm upgrade apply on the first control plane',
   hosts: firstControlPlaneOnly,
+  requires: ['upgrade-kubeadm'],
   check: (ctx) => [render('cluster/state', {}), ...vipAsideCheck(ctx)],
   parse(out, ctx) {
     const state = clusterState(out.stdout);
@@ -201,6 +206,7 @@ export const upgradeNodeStep: Step<ControlPlaneFound> = {
   id: 'upgrade-node',
   title: 'kubeadm upgrade node',
   hosts: (inv) => allButFirstControlPlane(inv).filter((h) => h.role === 'control-plane'),
+  requires: ['upgrade-kubeadm'],
   check: (ctx) => [nodeState(ctx), ...vipAsideCheck(ctx)],
   parse(out, ctx) {
     const have = readNode(out.stdout).apiserverTag;
@@ -229,6 +235,7 @@ export const upgradeKubeletStep: Step<KubeletFound> = {
   title: 'Drain, kubelet and kubectl at the target version, restart the kubelet, uncordon',
   hosts: allHosts,
   check: (ctx) => [nodeState(ctx), kubeletFact.script(ctx.host.os) + ctx.host.os.holdsCheck()],
+  requires: ['upgrade-kubeadm'],
   parse(out, ctx) {
     const n = readNode(out.stdout);
     const pkgs = kubeletFact.parse(out.stdout);

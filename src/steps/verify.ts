@@ -6,6 +6,7 @@ export const verifyStep: Step = {
   id: 'verify',
   title: 'Wait until every node is Ready and kube-system pods run',
   hosts: firstControlPlaneOnly,
+  requires: ['join', 'cni'],
   check: () => render('cluster/state', {}),
   parse(out, ctx) {
     const state = clusterState(out.stdout);
