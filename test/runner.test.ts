@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { HostSpec, Inventory } from '../src/inventory/model.js';
 import { Host } from '../src/host/host.js';
 import { assumedFacts } from '../src/os/index.js';
 import { STEPS } from '../src/steps/index.js';
 import { buildPlan } from '../src/plan.js';
 import { Runner, type RunEvent, type RunOptions } from '../src/runner.js';
-import type { ExecOptions, ExecResult } from '../src/transport/types.js';
+import type { ExecOptions, ExecResult, Transport } from '../src/transport/types.js';
 import { FakeTransport, type Answer } from './support/fake-transport.js';
 import { convergedOutput } from './support/converged.js';
 import { ctxFor, exampleInventory } from './support/contexts.js';
@@ -128,6 +132,27 @@ describe('runner', () => {
     // the first batch and swap's apply; then only join's check again (cluster-wide)
     expect(t.calls.filter((c) => c.kind === 'check').slice(11).every((c) => c.step === 'join')).toBe(true);
     expect(t.calls.filter((c) => c.kind === 'check' && c.step === 'swap')).toHaveLength(1);
+  });
+
+  it('the trailer reads the host after the script\'s EXIT trap ran, and a failing script never reaches it (real bash)', async () => {
+    // the VIP handover moves kube-vip's manifest aside and puts it back in an EXIT trap: the re-check after
+    // upgrade-node must see it back (the ha e2e failed with "kube-vip's manifest is still aside" when it did not)
+    const dir = mkdtempSync(join(tmpdir(), 'kb-trailer-'));
+    const sent: string[] = [];
+    const t = { exec: async (script: string) => { sent.push(script); return { code: 0, stdout: '', stderr: '' }; } } as unknown as Transport;
+    const host = new Host(lab.hosts[0]!, t, assumedFacts('rocky9'));
+    const script = `trap 'mv "$D/aside" "$D/manifest"' EXIT\nmv "$D/manifest" "$D/aside"\necho upgraded`;
+    await host.exec(script, { mutates: true, trailer: 'ls "$D"' });
+    await host.exec(`${script}\nfalse`, { mutates: true, trailer: 'echo trailer ran' });
+    const bash = (s: string) => {
+      writeFileSync(join(dir, 'manifest'), 'kube-vip');
+      return spawnSync('bash', ['-c', `set -euo pipefail\n${s}`], { env: { ...process.env, D: dir }, encoding: 'utf8' });
+    };
+    expect(bash(sent[0]!).stdout).toBe('upgraded\nmanifest\n');
+    const failed = bash(sent[1]!);
+    expect(failed.status).toBe(1);
+    expect(failed.stdout).toBe('upgraded\n');
+    expect(readdirSync(dir)).toEqual(['manifest']);
   });
 
   it('a step still not done after apply is a failure, and later phases do not start', async () => {

@@ -44,8 +44,9 @@ export class Host {
   async exec(script: string, opts: HostExecOptions): Promise<ExecResult> {
     this.redactor.add(...(opts.secrets ?? []));
     const { trailer, ...rest } = opts;
-    // as a group, a script that fails still ends the shell (set -e) before the trailer
-    const res = await this.transport.exec(trailer ? `{\n${script.trimEnd()}\n}\n${trailer}` : script, rest);
+    // in a subshell: a script that fails still ends the shell (set -e) before the trailer, and the script's own
+    // EXIT trap (kube-vip's manifest put back after a handover) has run when the trailer reads the host
+    const res = await this.transport.exec(trailer ? `(\n${script.trimEnd()}\n)\n${trailer}` : script, rest);
     if (res.code !== 0 && !opts.allowFailure) {
       throw new RemoteCommandError(
         this.name,
