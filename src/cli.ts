@@ -41,7 +41,8 @@ import type { SessionRun } from './session.js';
 import { registerEtcdCommands } from './commands/etcd.js';
 import { bundleNotes, registerBundleCommand } from './commands/bundle.js';
 import { verifyBundle } from './bundle/verify.js';
-import { bundleServerUrl, clusterFromBundle } from './os/mirrors.js';
+import { bundleServerUrl } from './os/mirrors.js';
+import { bundleRun, withBundle } from './bundle/run.js';
 import { matrixJson, matrixText } from './versions/matrix.js';
 
 
@@ -177,6 +178,8 @@ interface RunExtras {
   command?: string;
   /** after the run (not in JSON's place): a line of its own, a follow-up; returns the exit code */
   after?: (inv: Inventory, result: RunResult, code: number) => Promise<number>;
+  /** the inventory as this run sees it (up --bundle: the checked bundle, package trees on its server) */
+  inventory?: (inv: Inventory) => Promise<Inventory>;
 }
 
 /** Exit once stdout and stderr have taken what was written (to a pipe, process.exit would drop it). */
@@ -205,7 +208,7 @@ async function runningVersion(cp: HostSpec, sshOpts: Parameters<typeof connectHo
 
 /** up, plan and upgrade over SSH. */
 export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'plan', io: Io, extras: RunExtras = {}): Promise<number> {
-  const inv = load(file, io);
+  const inv = extras.inventory ? await extras.inventory(load(file, io)) : load(file, io);
   // the private registries' passwords, read first (a missing one stops the run before anything else) and hidden everywhere
   const registries = readRegistryAuth(inv, process.env);
   inv.registryAuth = registries.auth;
@@ -402,12 +405,19 @@ ${EXIT_CODES}`)
         // the whole bundle is read and matched before anything connects: a damaged or foreign one changes no host
         const inv = load(file, io, { keyFiles: false });
         const manifest = await verifyBundle(o.bundle as string, inv);
+        if (inv.cluster.containerRuntime !== 'containerd') {
+          throw new KbError(`up --bundle: importing the bundle's images into docker (docker load) is not built yet: up --bundle serves clusters with containerRuntime: containerd`);
+        }
+        const bundle = await bundleRun(o.bundle as string, manifest, inv);
         if (!o.dryRun) {
-          throw new KbError(`up --bundle: ${o.bundle} is a whole bundle for ${inv.cluster.name}, but serving it to the hosts (upload to the first control plane, HTTP, image import) is not built yet: up --bundle runs with --dry-run only in this version`);
+          if (o.os) throw new UsageError('up: --os is for --dry-run: a real run reads each host\'s OS from the host');
+          // the file was read and matched above; the run's own load attaches it to the inventory it uses
+          setCode(await runOverSsh(file, { verifyTimeout: DEFAULTS.verifyTimeoutSeconds, ...o }, 'apply', io, { inventory: async (loaded) => withBundle(loaded, bundle) }));
+          return;
         }
         const server = firstControlPlane(inv);
         const notes = bundleNotes(o.bundle as string, manifest, server.name, bundleServerUrl(server.address));
-        dryRunOut(await dryRun({ ...inv, cluster: clusterFromBundle(inv.cluster, server.address) }, { defaultOs: o.os as OsName | undefined, filter: filterFrom(o), notes }), o.output as string);
+        dryRunOut(await dryRun(withBundle(inv, bundle), { defaultOs: o.os as OsName | undefined, filter: filterFrom(o), notes }), o.output as string);
         setCode(EXIT.ok);
         return;
       }

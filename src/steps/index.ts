@@ -15,6 +15,7 @@ import { sysctlStep } from './sysctl.js';
 import { baseRepositoriesStep } from './base-repositories.js';
 import { containerRuntimeStep } from './container-runtime.js';
 import { crictlStep } from './crictl.js';
+import { bundleImagesStep, bundleServeStep, bundleUploadStep } from './bundle.js';
 import { kubePackagesStep } from './kube-packages.js';
 import { loadBalancerStep } from './load-balancer.js';
 import { kubeadmInitStep } from './kubeadm-init.js';
@@ -29,6 +30,8 @@ import { upgradeApplyStep, upgradeCniStep, upgradeKubeadmStep, upgradeKubeletSte
 
 export const STEPS: readonly AnyStep[] = [
   clusterVersionStep,
+  bundleUploadStep,
+  bundleServeStep,
   hostnameStep,
   hostsFileStep,
   selinuxStep,
@@ -39,6 +42,7 @@ export const STEPS: readonly AnyStep[] = [
   baseRepositoriesStep,
   containerRuntimeStep,
   crictlStep,
+  bundleImagesStep,
   kubePackagesStep,
   loadBalancerStep,
   kubeadmInitStep,
