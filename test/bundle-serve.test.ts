@@ -20,6 +20,7 @@ import { verifyBundle } from '../src/bundle/verify.js';
 import { bundleRun, withBundle } from '../src/bundle/run.js';
 import { bundleImagesStep, bundleServeStep, bundleUploadStep, canonicalRef } from '../src/steps/bundle.js';
 import { render } from '../src/shell/templates.js';
+import { cniManifestSource } from '../src/steps/cni.js';
 import type { ExecOptions, ExecResult } from '../src/transport/types.js';
 import { FakeTransport, type Answer } from './support/fake-transport.js';
 import { inventory, makeBundle, sha } from './support/bundle-fixture.js';
@@ -171,6 +172,14 @@ describe('up --bundle: upload once, serve for the run, import what is missing', 
     expect(cp).toMatch(/# the run is over: stop serving the bundle/);
     expect(w).not.toMatch(/### bundle-(upload|serve)/);
     expect(w).toMatch(/http:\/\/10\.20\.0\.10:8473\/images\/registry\.k8s\.io_pause_3\.9\.oci\.tar/);
+  });
+
+  it('the CNI manifest the bundle holds is fetched from the bundle server and applied only with the bundle\'s sha256', () => {
+    const calico: Inventory = { ...inv, cluster: { ...inv.cluster, cni: { plugin: 'calico' } } };
+    const b = { ...inv.bundle!, cniManifest: { file: 'cni/calico.yaml', sha256: 'c'.repeat(64) } };
+    expect(cniManifestSource(withBundle(calico, b))).toEqual({ url: 'http://10.20.0.10:8473/cni/calico.yaml', sha256: 'c'.repeat(64) });
+    // without one in the bundle (a local manifest, or none), the inventory's own source stays
+    expect(withBundle(calico, { ...b, cniManifest: undefined }).cluster.cni).toEqual({ plugin: 'calico' });
   });
 
   it('a docker cluster is refused before anything connects: docker load is not built', async () => {

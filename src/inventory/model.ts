@@ -150,6 +150,8 @@ export interface BundleRun {
   address: string;
   /** every image archive in the bundle, with its sha256 from the manifest */
   images: { ref: string; file: string; sha256: string; controlPlaneOnly: boolean }[];
+  /** the CNI manifest the bundle holds (one fetched by URL when the bundle was made), with its sha256 */
+  cniManifest?: { file: string; sha256: string };
 }
 
 export function controlPlanes(inv: Inventory): HostSpec[] {
