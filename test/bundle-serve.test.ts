@@ -128,6 +128,19 @@ describe('up --bundle: upload once, serve for the run, import what is missing', 
     }
   });
 
+  it('the operator\'s link carries the bundle once, whatever the number of hosts (3 and 20)', async () => {
+    for (const n of [3, 20]) {
+      const w = inv.hosts[1]!;
+      const hosts = [inv.hosts[0]!, ...Array.from({ length: n - 1 }, (_, i) => ({ ...w, index: i + 1, name: `air-w${i + 1}`, address: `10.20.0.${11 + i}` }))];
+      const big: Inventory = { ...inv, hosts };
+      const { result, transports } = await run(big, new Map(hosts.map((h) => [h.name, new HostState()])));
+      expect(result.failed).toBe(false);
+      const sent = [...transports.values()].flatMap((t) => [...t.uploaded.values()]).reduce((a, b) => a + b.length, 0);
+      expect(sent, `${n} hosts`).toBe(inv.bundle!.size);
+      expect([...transports.values()].filter((t) => t.applied('bundle-images').length).length).toBe(n);
+    }
+  });
+
   it('only missing images are imported', async () => {
     const missing = inv.bundle!.images.find((i) => i.ref.includes('pause'))!;
     const states = await converged();
