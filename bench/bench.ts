@@ -1,4 +1,6 @@
-// npm run bench: for labs of 3 and 20 hosts, time lab start-up, converging
+// npm run bench: first the CLI's start-up (--version, --help and validate of a
+// 3-host inventory, each as a multiple of `node -e 0` measured interleaved with
+// it: 7 runs each, medians); then for labs of 3, 20 and 100 hosts, time lab start-up, converging
 // from fresh, a no-op `up` of every step and of the prepare steps only, and a
 // plan; each measured against one parallel round of OpenSSH `ssh HOST true`
 // to the same hosts in the same run (this machine is noisy: compare ratios,
@@ -7,24 +9,45 @@
 // same steps on 2 namespace hosts (KB_BENCH_VM=0 skips the VMs). Writes
 // bench/results.json and prints the tables. Needs root.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cpus } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { parse } from 'yaml';
 import { LAB_DIR, REPO, labDown, labUnavailable, labUp } from '../test/lab/lab.js';
-import { STEPS } from '../src/steps/index.js';
+import { UP_STEPS } from '../src/steps/index.js';
 import { vmDown, vmUnavailable, vmUp } from '../test/lab/vm/vms.js';
 import { VM_HOST_STEPS } from '../test/lab/vm/host-steps.js';
 
-interface HostReport { host: string; seconds: number; roundTrips: number; bytesSent: number; bytesReceived: number; changed: number; failed: number }
+interface HostReport { host: string; error?: string; seconds: number; roundTrips: number; bytesSent: number; bytesReceived: number; changed: number; failed: number }
 interface Report { exitCode: number; seconds: number; cpuSeconds: number; hosts: HostReport[] }
+
+/**
+ * kbootstrap's cache (the hosts' facts) and run logs, fresh for each lab: a converge from
+ * fresh knows no host, as on a first run; the no-ops after it find what it cached.
+ */
+let cacheHome = '';
+function freshCache(): void {
+  if (cacheHome) rmSync(cacheHome, { recursive: true, force: true });
+  cacheHome = mkdtempSync(join(tmpdir(), 'kb-bench-cache-'));
+}
+
+const failures: string[] = [];
 
 function kb(args: string[]): { seconds: number; report: Report } {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [join(REPO, 'bin', 'kbootstrap.js'), ...args, '--output', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, [join(REPO, 'bin', 'kbootstrap.js'), ...args, '--output', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, XDG_CACHE_HOME: cacheHome } });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const report = JSON.parse(r.stdout) as Report;
-  if (report.exitCode !== 0 && report.exitCode !== 3) throw new Error(`kbootstrap ${args[0]} failed: ${r.stdout.slice(0, 2000)}`);
+  if (report.exitCode !== 0 && report.exitCode !== 3) {
+    const why = [
+      ...report.hosts.filter((h) => h.error).map((h) => `${h.host}: ${h.error}`),
+      ...(report as Report & { steps?: { host: string; step: string; status: string; reason: string }[] }).steps?.filter((x) => x.status === 'failed').map((x) => `${x.host}/${x.step}: ${x.reason}`) ?? [],
+    ];
+    // recorded and shown, not hidden: a failed run's time is no figure of a working one
+    const line = `kbootstrap ${args.join(' ')} failed (exit ${report.exitCode}): ${why.slice(0, 20).join('; ')}`;
+    failures.push(line);
+    process.stderr.write(`bench: ${line}\n`);
+  }
   return { seconds, report };
 }
 
@@ -52,15 +75,43 @@ function firstCpRatio(r: Report, firstCp: string): number {
   return cp / (others.reduce((a, b) => a + b, 0) / others.length);
 }
 
+/** Wall time of one short command, in seconds. */
+function timed(args: string[]): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+/** Start-up against `node -e 0`, interleaved so that the machine's load weighs on both alike. */
+function startup(): Record<string, number> {
+  const bin = join(REPO, 'bin', 'kbootstrap.js');
+  const cases: Record<string, string[]> = {
+    node: ['-e', '0'],
+    version: [bin, '--version'],
+    help: [bin, '--help'],
+    validate: [bin, 'validate', join(REPO, 'inventories', 'lab.yaml')],
+  };
+  const times: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+  for (const args of Object.values(cases)) timed(args); // warm the file cache
+  for (let i = 0; i < 7; i++) for (const [k, args] of Object.entries(cases)) times[k]!.push(timed(args));
+  const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+  return { nodeSeconds: m.node!, versionSeconds: m.version!, helpSeconds: m.help!, validateSeconds: m.validate!, version: m.version! / m.node!, help: m.help! / m.node!, validate: m.validate! / m.node! };
+}
+
+const start = startup();
+process.stderr.write(`bench: start-up done\n`);
+
 const why = labUnavailable();
 if (why) { console.error(`bench: the lab cannot run here: ${why}`); process.exit(2); }
-const sizes = (process.env.KB_BENCH_SIZES ?? '3,20').split(',').filter(Boolean).map(Number);
-const prepareSteps = STEPS.filter((s) => s.phases.includes('prepare')).map((s) => s.id).join(',');
+const sizes = (process.env.KB_BENCH_SIZES ?? '3,20,100').split(',').filter(Boolean).map(Number);
+const prepareSteps = UP_STEPS.prepare!.map((s) => s.id).join(',');
 const results: Record<string, unknown>[] = [];
 for (const n of sizes) {
   labDown();
   const t0 = Date.now();
   await labUp({ hosts: n, family: 'mixed' });
+  freshCache();
   const labUpSeconds = (Date.now() - t0) / 1000;
   const inv = join(LAB_DIR, 'inventory.yaml');
   const doc = parse(readFileSync(inv, 'utf8')) as { hosts: { name: string; address: string; role: string }[] };
@@ -101,9 +152,10 @@ for (const n of sizes) {
     converge: { roundTrips: per(converge.report, 'roundTrips'), bytesSent: per(converge.report, 'bytesSent'), bytesReceived: per(converge.report, 'bytesReceived') },
     noop: { roundTrips: per(noopBest.report, 'roundTrips'), bytesSent: per(noopBest.report, 'bytesSent'), bytesReceived: per(noopBest.report, 'bytesReceived') },
   });
-  process.stderr.write(`bench: ${n} hosts done\n`);
+  process.stderr.write(`bench: ${n} hosts done: ${JSON.stringify(results.at(-1))}\n`);
 }
 labDown();
+if (cacheHome) rmSync(cacheHome, { recursive: true, force: true });
 
 /**
  * The host steps (no control plane needed) on 2 hosts of each kind, against an ssh round to the same
@@ -115,6 +167,7 @@ async function hostStepsOn(kind: 'namespace' | 'vm'): Promise<Record<string, unk
   let accel = 'none';
   if (kind === 'vm') accel = (await vmUp({ hosts: 2, say: (m) => process.stderr.write(`bench: vm: ${m}\n`) })).accel.kind;
   else await labUp({ hosts: 2, family: 'debian' });
+  freshCache();
   const labUpSeconds = (Date.now() - t0) / 1000;
   const inv = join(LAB_DIR, 'inventory.yaml');
   // an emulated VM can take longer than the lab default to answer SSH on a busy machine (as in test/vm)
@@ -144,17 +197,20 @@ const hostSteps: Record<string, unknown>[] = [await hostStepsOn('namespace')];
 const noVm = process.env.KB_BENCH_VM === '0' ? 'KB_BENCH_VM=0' : vmUnavailable();
 if (noVm) process.stderr.write(`\n*** bench: NOT measuring VMs: ${noVm} ***\n`);
 else hostSteps.push(await hostStepsOn('vm'));
+rmSync(cacheHome, { recursive: true, force: true });
 
-const out = { machine: `${cpus().length} cores, ${cpus()[0]?.model ?? ''}`, node: process.version, date: new Date().toISOString().slice(0, 10), results, hostSteps };
+const out = { machine: `${cpus().length} cores, ${cpus()[0]?.model ?? ''}`, node: process.version, date: new Date().toISOString().slice(0, 10), startup: start, results, hostSteps, failures };
 writeFileSync(join(REPO, 'bench', 'results.json'), JSON.stringify(out, null, 2) + '\n');
 
-type Row = { hosts: number; labUpSeconds: number; sshRoundSeconds: number; convergeSeconds: number; noopUpSeconds: number; noopPrepareSeconds: number; planSeconds: number; firstControlPlaneVsOthers: number; noopKbootstrapCpuSeconds: number; ratio: Record<string, number>; converge: { roundTrips: { mean: number } }; noop: { roundTrips: { mean: number }; bytesSent: { mean: number } } };
+console.log(`start-up (median of 7, as a multiple of node -e 0 = ${start.nodeSeconds!.toFixed(3)}s): --version ${start.versionSeconds!.toFixed(3)}s (${start.version!.toFixed(2)}x), --help ${start.helpSeconds!.toFixed(3)}s (${start.help!.toFixed(2)}x), validate of 3 hosts ${start.validateSeconds!.toFixed(3)}s (${start.validate!.toFixed(2)}x)\n`);
+
+type Row = { hosts: number; labUpSeconds: number; sshRoundSeconds: number; convergeSeconds: number; noopUpSeconds: number; noopPrepareSeconds: number; planSeconds: number; firstControlPlaneVsOthers: number; noopKbootstrapCpuSeconds: number; ratio: Record<string, number>; converge: { roundTrips: { mean: number; max: number } }; noop: { roundTrips: { mean: number }; bytesSent: { mean: number } } };
 const x = (s: number, r: number) => `${s.toFixed(2)}s (${r.toFixed(1)}x)`;
-const rows = [['hosts', 'lab up', 'ssh round', 'converge', 'no-op up', 'no-op prepare', 'plan', '1st CP / others', 'CPU no-op', 'RT/host conv.', 'RT/host no-op', 'KB sent/host no-op']];
+const rows = [['hosts', 'lab up', 'ssh round', 'converge', 'no-op up', 'no-op prepare', 'plan', '1st CP / others', 'CPU no-op', 'RT/host conv. (mean, max)', 'RT/host no-op', 'KB sent/host no-op']];
 for (const r of results as Row[]) {
   rows.push([String(r.hosts), `${r.labUpSeconds.toFixed(1)}s`, `${r.sshRoundSeconds.toFixed(2)}s`, x(r.convergeSeconds, r.ratio.converge!), x(r.noopUpSeconds, r.ratio.noopUp!),
     x(r.noopPrepareSeconds, r.ratio.noopPrepare!), x(r.planSeconds, r.ratio.plan!), `${r.firstControlPlaneVsOthers.toFixed(2)}x`, `${r.noopKbootstrapCpuSeconds.toFixed(2)}s`,
-    String(r.converge.roundTrips.mean), String(r.noop.roundTrips.mean), (r.noop.bytesSent.mean / 1024).toFixed(1)]);
+    `${r.converge.roundTrips.mean}, ${r.converge.roundTrips.max}`, String(r.noop.roundTrips.mean), (r.noop.bytesSent.mean / 1024).toFixed(1)]);
 }
 const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
 console.log(rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ')).join('\n'));
@@ -164,5 +220,8 @@ const rows2 = [['host steps, 2 hosts', 'acceleration', 'lab up', 'ssh round', 'c
 for (const r of hostSteps as HostStepsRow[]) {
   rows2.push([r.kind, r.accel, `${r.labUpSeconds.toFixed(1)}s`, `${r.sshRoundSeconds.toFixed(2)}s`, x(r.convergeSeconds, r.ratio.converge!), x(r.noopUpSeconds, r.ratio.noopUp!), String(r.noopChanged)]);
 }
+const goals = (results as Row[]).map((r) => `no-op ${r.hosts} hosts ${r.ratio.noopUp!.toFixed(2)}x (goal ${r.hosts >= 100 ? '1.2' : '1.5'}x), converge ${r.converge.roundTrips.mean} round trips per host (max ${r.converge.roundTrips.max}; goal 20)`);
+if (failures.length) console.log(`\nFAILED RUNS (${failures.length}):\n${failures.join('\n')}`);
+console.log(`\ngoals: --version ${start.version!.toFixed(2)}x and --help ${start.help!.toFixed(2)}x (goal 2x), validate ${start.validate!.toFixed(2)}x (goal 3x); ${goals.join('; ')}`);
 const w2 = rows2[0]!.map((_, i) => Math.max(...rows2.map((r) => r[i]!.length)));
 console.log('\n' + rows2.map((r) => r.map((c, i) => c.padEnd(w2[i]!)).join('  ')).join('\n'));

@@ -1,49 +1,26 @@
-/** Command-line entry: parses arguments, maps every outcome to a documented exit code. */
+/**
+ * Command-line entry: parses arguments, maps every outcome to a documented exit code.
+ * Only commander and small modules load up front: each command imports what it
+ * uses when it runs (validate never loads SSH, listr2 or inquirer; --version and
+ * --help load nothing else), and test/startup.test.ts holds that.
+ */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { join } from 'node:path';
 import { EXIT, InventoryError, KbError, UsageError, formatProblem, jsonError } from './errors.js';
-import { didYouMean, loadInventoryFile, type LoadOptions } from './inventory/load.js';
-import { complete, completionScript } from './completion.js';
-import { readRegistryAuth } from './run/registry-auth.js';
-import { firstControlPlane, type HostSpec } from './inventory/model.js';
-import { plural } from './report.js';
+import type { HostSpec, Inventory } from './inventory/model.js';
 import { parseDuration } from './duration.js';
-import { wrap } from './wrap.js';
-import type { Inventory } from './inventory/model.js';
-import { OS_NAMES, type OsName } from './inventory/schema.js';
-import { dryRun } from './dry-run.js';
-import { render } from './shell/templates.js';
-import { clusterState } from './kube/cluster-state.js';
-import { clusterVersion, formatVersion } from './kube/versions.js';
-import { buildPlan, buildUpgradePlan, type Plan, type PlanFilter } from './plan.js';
-import { Runner, type RunEvent, type RunResult } from './runner.js';
+import { errLine } from './wrap.js';
+import { OS_NAMES, type OsName } from './inventory/os-names.js';
+import type { Plan } from './plan.js';
 import { DEFAULTS } from './defaults.js';
-import { connectHost } from './connect.js';
-import { applySshConfig, sshSourcesLine } from './ssh/resolve.js';
-import { resolveCredentials, type Prompt } from './ssh/credentials.js';
-import { jsonReport, planText, plainEventLine, shownText, summaryTable } from './report.js';
-import { ListrView } from './progress.js';
-import { tokenCreate, tokenList, tokenRevoke } from './commands/token.js';
-import { reset, type Confirm } from './commands/reset.js';
-import { kubeconfig } from './commands/kubeconfig.js';
-import { status } from './commands/status.js';
-import { check } from './commands/check.js';
-import { certsCommand } from './commands/certs.js';
-import { init, inquirerPrompter } from './commands/init.js';
 import type { Io } from './io.js';
-import { makeDirs, writeFileSafely } from './local-file.js';
 import { printable, printableIo } from './printable.js';
-import { RunLog } from './run/run-log.js';
-import { Redactor } from './redact.js';
-import { thisRun, type LockMode } from './run/host-lock.js';
-import type { ConnectContext } from './connect.js';
-import type { SessionRun } from './session.js';
-import { registerEtcdCommands } from './commands/etcd.js';
-import { bundleNotes, registerBundleCommand } from './commands/bundle.js';
-import { verifyBundle } from './bundle/verify.js';
-import { bundleServerUrl } from './os/mirrors.js';
-import { bundleRun, withBundle } from './bundle/run.js';
-import { matrixJson, matrixText } from './versions/matrix.js';
+import type { RunState } from './commands/connected.js';
+import type { RunFlags } from './commands/up.js';
+import { certsCommand } from './commands/certs-cli.js';
+import { registerEtcdCommands } from './commands/etcd-cli.js';
+import { registerResetCommand } from './commands/reset-cli.js';
+import { printDryRun, type RunExtras as PlanRunExtras, type RunFlags as PlanRunFlags } from './commands/plan-io.js';
+import { registerBundleCommand } from './commands/bundle-cli.js';
 
 
 const defaultIo: Io = {
@@ -84,7 +61,8 @@ function outputOption(hint?: string): Option {
   });
 }
 
-function suggest(wrong: string, choices: string[]): string {
+async function suggest(wrong: string, choices: string[]): Promise<string> {
+  const { didYouMean } = await import('./inventory/load.js');
   const best = didYouMean(wrong, choices);
   return best ? ` (did you mean ${JSON.stringify(best)}?)` : '';
 }
@@ -102,216 +80,12 @@ export function jsonRequested(args: string[]): boolean {
 
 const osOption = () => new Option('--os <os>', 'OS assumed for hosts without an os: field (dry run only)').choices([...OS_NAMES]);
 
-/** A message on stderr, laid out for the terminal's width when stderr is one. */
-function errLine(io: Io, text: string): void {
-  io.err(wrap(text, io.errColumns) + '\n');
-}
-
-/**
- * The inventory, its warnings on stderr. A key file that is not there is not
- * warned about here: validate warns (it connects to nothing), and a command
- * that connects refuses it when it reads the keys of the hosts it reaches,
- * once, naming the field (a warning and then the same words as an error
- * said it twice).
- */
-export function load(file: string, io: Io, opts: LoadOptions = { keyFiles: false }): Inventory {
-  const { inventory, warnings } = loadInventoryFile(file, opts);
-  for (const w of warnings) errLine(io, formatProblem(w));
-  return inventory;
-}
-
-function filterFrom(o: { only?: string[]; steps?: string[]; skipSteps?: string[] }): PlanFilter {
-  return { only: o.only, steps: o.steps, skipSteps: o.skipSteps };
-}
-
-/**
- * This process's run log, opened by the first command that connects to hosts;
- * main() closes it and prints its path when the command fails.
- */
-let runLog: RunLog | undefined;
-let runArgv: string[] = [];
-
-/** What a command's connections share: its lock (take for commands that change hosts, else observe), the log, one Redactor. */
-function connectContext(command: string, lock: LockMode, io: Io): ConnectContext {
-  if (!runLog) {
-    const { log, error } = RunLog.open(runArgv, new Redactor());
-    if (error) io.err(`kbootstrap: warning: ${error}\n`);
-    runLog = log;
-  }
-  return { lock: { mode: lock, me: thisRun(command) }, log: runLog, redactor: runLog?.redactor ?? new Redactor() };
-}
-
-function sessionRun(command: string, lock: LockMode, io: Io): SessionRun {
-  return { ctx: connectContext(command, lock, io), warn: (m) => errLine(io, `kbootstrap: warning: ${m}`), info: (line) => io.err(line) };
-}
-
-/** Ask on the terminal without echo (inquirer), only when there is one. */
-async function terminalPrompt(): Promise<Prompt | undefined> {
-  if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
-  const { default: inquirer } = await import('inquirer');
-  return async (message) => (await inquirer.prompt<{ secret: string }>([{ type: 'password', name: 'secret', message, mask: '*' }])).secret;
-}
-
-interface RunFlags {
-  only?: string[];
-  steps?: string[];
-  skipSteps?: string[];
-  concurrency: number;
-  acceptNewHostKeys?: boolean;
-  sshConfig?: string;
-  output: 'text' | 'json';
-  verbose?: boolean;
-  quiet?: boolean;
-  commandTimeout: number;
-  verifyTimeout: number;
-  /** up only */
-  force?: boolean;
-}
-
-/** What upgrade adds to a run: its own plan, a confirmation before connecting, nodes out of service at once. */
-interface RunExtras {
-  plan?: (inv: Inventory) => Plan;
-  /** false: stop with nothing done (exit 1); RUNNING says what the cluster runs now */
-  confirm?: (inv: Inventory, plan: Plan, running: () => Promise<string>) => Promise<boolean>;
-  maxUnavailable?: number;
-  /** the command's name for the run lock (default: up, or plan) */
-  command?: string;
-  /** after the run (not in JSON's place): a line of its own, a follow-up; returns the exit code */
-  after?: (inv: Inventory, result: RunResult, code: number) => Promise<number>;
-  /** the inventory as this run sees it (up --bundle: the checked bundle, package trees on its server) */
-  inventory?: (inv: Inventory) => Promise<Inventory>;
-}
-
-/** Exit once stdout and stderr have taken what was written (to a pipe, process.exit would drop it). */
-function exitFlushed(code: number): void {
-  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
-  // a stream that never drains (a stopped reader) must not keep kbootstrap alive
-  setTimeout(() => process.exit(code), 2000).unref();
-}
-
-/** What the cluster runs now, read through the first control plane (one short connection, no lock), in words. */
-async function runningVersion(cp: HostSpec, sshOpts: Parameters<typeof connectHost>[1], ctx: ConnectContext): Promise<string> {
-  let host;
-  try {
-    host = await connectHost(cp, sshOpts, { log: ctx.log, redactor: ctx.redactor });
-    const state = clusterState((await host.exec(render('cluster/state', {}), { step: 'upgrade', mutates: false, allowFailure: true })).stdout);
-    if (state.kind === 'absent') return `there is no cluster on ${cp.name} yet`;
-    if (state.kind === 'down') return `the API server on ${cp.name} does not answer (${state.error})`;
-    const v = clusterVersion(state);
-    return v ? `the cluster runs ${formatVersion(v)}` : 'the cluster does not say its version';
-  } catch (e) {
-    return `cannot ask ${cp.name}: ${(e as Error).message.replace(`${cp.name}: `, '')}`;
-  } finally {
-    await host?.transport.close();
-  }
-}
-
-/** up, plan and upgrade over SSH. */
-export async function runOverSsh(file: string, o: RunFlags, mode: 'apply' | 'plan', io: Io, extras: RunExtras = {}): Promise<number> {
-  const inv = extras.inventory ? await extras.inventory(load(file, io)) : load(file, io);
-  // the private registries' passwords, read first (a missing one stops the run before anything else) and hidden everywhere
-  const registries = readRegistryAuth(inv, process.env);
-  inv.registryAuth = registries.auth;
-  const plan = extras.plan ? extras.plan(inv) : buildPlan(inv, filterFrom(o));
-  const firstCp = firstControlPlane(inv);
-  // OpenSSH's configuration fills in what the inventory leaves out (aliases, users, ports, keys, jump hosts)
-  const hosts = applySshConfig(inv, plan.hosts.includes(firstCp) ? plan.hosts : [firstCp, ...plan.hosts], o.sshConfig ?? inv.sshConfigFile);
-  const resolved = new Map(hosts.map((h) => [h.name, h]));
-  // diagnostics, like ssh -v: on stderr, so that stdout stays the report (and only JSON with --output json)
-  if (o.verbose) for (const h of hosts) io.err(sshSourcesLine(h));
-  const creds = await resolveCredentials(hosts, process.env, await terminalPrompt());
-  const sshOpts = { creds, acceptNewHostKeys: Boolean(o.acceptNewHostKeys), commandTimeoutMs: o.commandTimeout * 1000, connectAttempts: DEFAULTS.connectAttempts };
-  // plan only reads: it says who holds a host's lock, and takes none
-  const ctx = connectContext(extras.command ?? (mode === 'plan' ? 'plan' : 'up'), mode === 'plan' ? 'observe' : 'take', io);
-  ctx.redactor?.add(creds.password, creds.sudoPassword, creds.passphrase);
-  ctx.redactor?.add(...registries.secrets);
-  const connect = (spec: HostSpec) => connectHost(resolved.get(spec.name) ?? spec, sshOpts, ctx);
-  // the confirmation comes after connecting once to the first control plane, so that it can say what the cluster runs now
-  if (extras.confirm && !(await extras.confirm(inv, plan, () => runningVersion(resolved.get(firstCp.name) ?? firstCp, sshOpts, ctx)))) {
-    io.err(`${extras.command ?? 'upgrade'}: nothing done\n`);
-    return EXIT.failed;
-  }
-
-  const json = o.output === 'json';
-  const plain = !json && !o.quiet && (o.verbose || !io.isTTY);
-  const view = !json && !o.quiet && !plain ? new ListrView(inv, plan, mode) : undefined;
-  // --output json --verbose: the event lines still come, on stderr; stdout is the JSON document alone
-  const eventsToStderr = json && Boolean(o.verbose) && !o.quiet;
-
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts === 1) {
-      const line = 'kbootstrap: stopping after the running steps (Ctrl-C again to abort)\n';
-      // on the terminal view the line goes above the drawn steps, now; elsewhere straight to stderr
-      if (!view?.notice(line)) io.err(`\n${line}`);
-    } else {
-      // the last frame stays, listr2's held output is printed and the cursor it hid comes back
-      view?.abort();
-      const aborted = 'aborted; a command already sent may still finish on its host: run the same command again to resume';
-      io.err(`kbootstrap: ${aborted}\n`);
-      if (runLog?.used) errLine(io, `kbootstrap: the log of this run: ${runLog.path}`);
-      if (json) io.out(jsonError(aborted, EXIT.interrupted));
-      exitFlushed(EXIT.interrupted);
-    }
-  };
-  process.on('SIGINT', onSigint);
-  const onEvent = (e: RunEvent) => {
-    const logged = plainEventLine(e, true);
-    if (logged) ctx.log?.note(logged);
-    if (view) view.onEvent(e);
-    else if (plain || eventsToStderr) {
-      const line = plainEventLine(e, Boolean(o.verbose));
-      if (line) (plain ? io.out : io.err)(wrap(line, plain ? io.columns : io.errColumns) + '\n');
-    }
-  };
-  try {
-    const runner = new Runner(inv, plan, connect, {
-      mode, concurrency: o.concurrency, verifyTimeoutSeconds: o.verifyTimeout, onEvent, shouldStop: () => interrupts > 0, maxUnavailable: extras.maxUnavailable, force: Boolean(o.force),
-    });
-    const result = await runner.run();
-    await view?.finish(result.outcomes);
-    const wouldChange = result.outcomes.some((x) => x.status === 'would-change');
-    const code = result.interrupted ? EXIT.interrupted : result.failed ? EXIT.failed : mode === 'plan' && wouldChange ? EXIT.changes : EXIT.ok;
-    if (json) io.out(jsonReport(result, mode, code));
-    else {
-      // the terminal view already listed every step with its reason
-      if (mode === 'plan' && !view) io.out(planText(result));
-      // the plain view printed it as it came; the terminal view has no room for it until the table is drawn
-      if (!plain && !o.quiet) for (const x of result.shown) io.out('\n' + shownText(x) + '\n');
-      if (!o.quiet || code !== EXIT.ok) io.out('\n' + summaryTable(result, mode));
-      // the plain view printed them as they came; the terminal view shows them once, after the table
-      if (!plain) for (const w of result.warnings) errLine(io, `kbootstrap: warning: ${w}`);
-    }
-    return extras.after ? await extras.after(inv, result, code) : code;
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
-}
-
-/**
- * A command that is a plan on the Runner and asks first (upgrade, certs renew): --dry-run prints the
- * plan's scripts without connecting; otherwise a confirmation after connecting once to the first control
- * plane (so that it can say what the cluster runs now; refused off a terminal without --yes), then the run.
- */
-async function planCommand(file: string, o: Record<string, unknown>, io: Io, plan: (inv: Inventory) => Plan, command: string,
-  question: (inv: Inventory, running?: string) => string, after?: RunExtras['after']): Promise<number> {
-  if (o.dryRun) {
-    const inv = load(file, io, { keyFiles: false });
-    const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan: plan(inv) });
-    if (o.output === 'json') io.out(JSON.stringify({ mode: 'dry-run', hosts: hosts.map((h) => ({ host: h.host, script: h.script })) }, null, 2) + '\n');
-    else io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
-    return EXIT.ok;
-  }
-  if (o.os) throw new UsageError(`${command}: --os is for --dry-run: a real run reads each host's OS from the host`);
-  if (!o.yes && !(process.stdin.isTTY && process.stderr.isTTY)) throw new UsageError(`${command}: refusing without --yes: there is no terminal to confirm on`);
-  const confirm = async (inv: Inventory, _plan: Plan, running: () => Promise<string>) => {
-    if (o.yes) return true;
-    const { default: inquirer } = await import('inquirer');
-    const message = question(inv, await running());
-    return (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
-  };
-  return runOverSsh(file, { verifyTimeout: DEFAULTS.verifyTimeoutSeconds, ...o } as unknown as RunFlags, 'apply', io, { plan, confirm, maxUnavailable: o.maxUnavailable as number | undefined, command, after });
+/** --dry-run of a command that is a plan (upgrade, certs renew): its scripts, without connecting or loading SSH. */
+async function dryRunPlan(file: string, o: Record<string, unknown>, io: Io, plan: (inv: Inventory) => Plan): Promise<number> {
+  const [{ load }, { dryRun }] = await Promise.all([import('./commands/load.js'), import('./dry-run.js')]);
+  const inv = load(file, io, { keyFiles: false });
+  printDryRun(io, await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan: plan(inv) }), o.output as string);
+  return EXIT.ok;
 }
 
 /** The three commands a new user runs, in order: what a bare `kbootstrap` and `--help` lead with. */
@@ -340,13 +114,10 @@ kbootstrap --help lists every command; kbootstrap help COMMAND its options.
 `;
 }
 
-export function buildProgram(io: Io, setCode: (c: number) => void, opts: { helpOut?: (s: string) => void } = {}): Command {
+export function buildProgram(io: Io, setCode: (c: number) => void, state: RunState, opts: { helpOut?: (s: string) => void } = {}): Command {
   // what the lifecycle commands print is mostly what hosts answered (up, plan and upgrade print through the run's Recorder)
   const hostIo = printableIo(io);
-  const dryRunOut = (hosts: { host: string; script: string }[], output: string) => {
-    if (output === 'json') io.out(JSON.stringify({ mode: 'dry-run', hosts: hosts.map((h) => ({ host: h.host, script: h.script })) }, null, 2) + '\n');
-    else io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
-  };
+  const dryRunOut = (hosts: { host: string; script: string }[], output: string) => printDryRun(io, hosts, output);
   const program = new Command('kbootstrap')
     .description(`Turn fresh Linux machines into a kubeadm Kubernetes cluster over SSH.\n\n${START_HERE.trimEnd()}`)
     .version(process.env.npm_package_version ?? '0.1.0')
@@ -403,16 +174,19 @@ ${EXIT_CODES}`)
     .action(async (file: string, o) => {
       if (o.bundle) {
         // the whole bundle is read and matched before anything connects: a damaged or foreign one changes no host
+        const [{ load }, { verifyBundle }, { bundleNotes }, { bundleServerUrl }, { bundleRun, withBundle }, { dryRun }, { filterFrom }, { firstControlPlane }] = await Promise.all([
+          import('./commands/load.js'), import('./bundle/verify.js'), import('./commands/bundle.js'), import('./os/mirrors.js'), import('./bundle/run.js'), import('./dry-run.js'), import('./plan.js'), import('./inventory/model.js')]);
         const inv = load(file, io, { keyFiles: false });
         const manifest = await verifyBundle(o.bundle as string, inv);
         if (inv.cluster.containerRuntime !== 'containerd') {
-          throw new KbError(`up --bundle: importing the bundle's images into docker (docker load) is not built yet: up --bundle serves clusters with containerRuntime: containerd`);
+          throw new KbError('up --bundle: importing the bundle\'s images into docker (docker load) is not built yet: up --bundle serves clusters with containerRuntime: containerd');
         }
         const bundle = await bundleRun(o.bundle as string, manifest, inv);
         if (!o.dryRun) {
           if (o.os) throw new UsageError('up: --os is for --dry-run: a real run reads each host\'s OS from the host');
           // the file was read and matched above; the run's own load attaches it to the inventory it uses
-          setCode(await runOverSsh(file, { verifyTimeout: DEFAULTS.verifyTimeoutSeconds, ...o }, 'apply', io, { inventory: async (loaded) => withBundle(loaded, bundle) }));
+          const { runOverSsh } = await import('./commands/up.js');
+          setCode(await runOverSsh(state, file, { verifyTimeout: DEFAULTS.verifyTimeoutSeconds, ...o }, 'apply', io, { inventory: async (loaded) => withBundle(loaded, bundle) }));
           return;
         }
         const server = firstControlPlane(inv);
@@ -422,13 +196,15 @@ ${EXIT_CODES}`)
         return;
       }
       if (o.dryRun) {
+        const [{ load }, { dryRun }, { filterFrom }] = await Promise.all([import('./commands/load.js'), import('./dry-run.js'), import('./plan.js')]);
         const inv = load(file, io, { keyFiles: false });
         dryRunOut(await dryRun(inv, { defaultOs: o.os as OsName | undefined, filter: filterFrom(o) }), o.output as string);
         setCode(EXIT.ok);
         return;
       }
       if (o.os) throw new UsageError('up: --os is for --dry-run: a real run reads each host\'s OS from the host');
-      setCode(await runOverSsh(file, { verifyTimeout: DEFAULTS.verifyTimeoutSeconds, ...o }, 'apply', io));
+      const { runOverSsh } = await import('./commands/up.js');
+      setCode(await runOverSsh(state, file, { verifyTimeout: DEFAULTS.verifyTimeoutSeconds, ...o }, 'apply', io));
     });
 
   runOptions(program.command('plan')
@@ -436,7 +212,8 @@ ${EXIT_CODES}`)
     .description('connect and run only the checks: what is done and what would change, and why (exit 3 when something would)')
     .argument('<inventory>', 'inventory file (YAML)'), {})
     .action(async (file: string, o) => {
-      setCode(await runOverSsh(file, { verifyTimeout: DEFAULTS.verifyTimeoutSeconds, ...o }, 'plan', io));
+      const { runOverSsh } = await import('./commands/up.js');
+      setCode(await runOverSsh(state, file, { verifyTimeout: DEFAULTS.verifyTimeoutSeconds, ...o }, 'plan', io));
     });
 
   runOptions(program.command('upgrade')
@@ -450,22 +227,25 @@ ${EXIT_CODES}`)
       for (const f of ['only', 'steps', 'skipSteps'] as const) {
         if (o[f]) throw new UsageError(`upgrade: --${f.replace('S', '-s')} does not apply: an upgrade moves every node, in kubeadm's order`);
       }
-      setCode(await planCommand(file, o, io, buildUpgradePlan, 'upgrade', (inv, running) => upgradeQuestion(inv, o.maxUnavailable as number, running)));
+      const { buildUpgradePlan } = await import('./plan.js');
+      if (o.dryRun) { setCode(await dryRunPlan(file, o, io, buildUpgradePlan)); return; }
+      const { planCommand } = await import('./commands/up.js');
+      setCode(await planCommand(state, file, o, io, buildUpgradePlan, 'upgrade', (inv, running) => upgradeQuestion(inv, o.maxUnavailable as number, running)));
     });
 
-  // backup and restore: plans on the Runner (src/commands/etcd.ts)
-  registerEtcdCommands(program, {
-    io, setCode, load, runOptions,
-    run: (file, o, mode, runIo, extras) => runOverSsh(file, o as unknown as RunFlags, mode, runIo, extras),
-    confirm: async (message) => {
+  // backup and restore: plans on the Runner (src/commands/etcd-cli.ts registers them, etcd.ts loads when one runs)
+  const planDeps = {
+    io, setCode,
+    run: async (file: string, o: PlanRunFlags, mode: 'apply', runIo: Io, extras: PlanRunExtras) => (await import('./commands/up.js')).runOverSsh(state, file, o as unknown as RunFlags, mode, runIo, extras),
+    confirm: async (message: string) => {
       if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
-      const { default: inquirer } = await import('inquirer');
-      return (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
+      return (await import('./commands/connected.js')).terminalConfirm(message);
     },
-  });
+  };
+  registerEtcdCommands(program, planDeps, runOptions);
 
   // offline: the bundle (src/commands/bundle.ts)
-  registerBundleCommand(program, { io, setCode, load });
+  registerBundleCommand(program, { io, setCode });
 
   program.command('render')
     .summary('the dry-run scripts, one file per host (--dir DIR) or stdout')
@@ -475,6 +255,8 @@ ${EXIT_CODES}`)
     .addOption(outputOption('to write the scripts into a directory use --dir DIR'))
     .addOption(osOption())
     .action(async (file: string, o) => {
+      const [{ load }, { dryRun }, { makeDirs, writeFileSafely }, { join }, { plural }] = await Promise.all([
+        import('./commands/load.js'), import('./dry-run.js'), import('./local-file.js'), import('node:path'), import('./report.js')]);
       const inv = load(file, io, { keyFiles: false });
       const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined });
       if (o.dir && o.dir !== '-') {
@@ -507,30 +289,18 @@ ${EXIT_CODES}`)
     .option('--control-plane', 'also upload the control-plane certificates and add a fresh certificate key (valid 2h)')
     .option('--force', 'allow --ttl 0'))
     .action(async (a: string, b: string | undefined, c: string | undefined, o) => {
+      const [{ load }, { sessionRun: run, terminalPrompt }, { tokenCreate, tokenList, tokenRevoke }] = await Promise.all([import('./commands/load.js'), import('./commands/connected.js'), import('./commands/token.js')]);
+      const sessionRun = (command: string) => run(state, command, 'observe', io);
       const prompt = await terminalPrompt();
-      if (a === 'list' && b) setCode(await tokenList(load(b, io), { ...o, run: sessionRun('token list', 'observe', io) }, hostIo, prompt));
-      else if (a === 'revoke' && b && c) setCode(await tokenRevoke(load(b, io), c, { ...o, run: sessionRun('token revoke', 'observe', io) }, hostIo, prompt));
+      if (a === 'list' && b) setCode(await tokenList(load(b, io), { ...o, run: sessionRun('token list') }, hostIo, prompt));
+      else if (a === 'revoke' && b && c) setCode(await tokenRevoke(load(b, io), c, { ...o, run: sessionRun('token revoke') }, hostIo, prompt));
       else if (a === 'revoke' || a === 'list') throw new UsageError(`usage: kbootstrap token ${a} INVENTORY${a === 'revoke' ? ' ID' : ''}`);
       else if (b) throw new UsageError(`token: unexpected argument ${JSON.stringify(b)}`);
-      else setCode(await tokenCreate(load(a, io), { ...o, run: sessionRun('token', 'observe', io) }, hostIo, prompt));
+      else setCode(await tokenCreate(load(a, io), { ...o, run: sessionRun('token') }, hostIo, prompt));
     });
 
-  sshOptions(program.command('reset')
-    .summary('undo kubeadm on hosts, to rebuild them')
-    .description('undo kubeadm on hosts to rebuild them: drain and delete their nodes, kubeadm reset -f, clear CNI config, kubeconfigs, iptables and ipvs, restart the runtime')
-    .argument('<inventory>', 'inventory file (YAML)')
-    .option('--host <names>', 'hosts to reset (comma-separated)', list)
-    .option('--all', 'reset every host: the cluster is destroyed')
-    .option('--yes', 'do not ask for confirmation (required when not on a terminal)'))
-    .action(async (file: string, o) => {
-      const inv = load(file, io);
-      let confirm: Confirm | undefined;
-      if (process.stdin.isTTY && process.stderr.isTTY) {
-        const { default: inquirer } = await import('inquirer');
-        confirm = async (message) => (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
-      }
-      setCode(await reset(inv, { ...o, run: sessionRun('reset', 'take', io) }, hostIo, confirm, await terminalPrompt()));
-    });
+  // reset: a plan on the Runner (src/commands/reset-cli.ts registers it, reset.ts loads when it runs)
+  registerResetCommand(program, planDeps, runOptions);
 
   sshOptions(program.command('kubeconfig')
     .summary('fetch the admin kubeconfig (to stdout, --file FILE or --merge)')
@@ -540,7 +310,8 @@ ${EXIT_CODES}`)
     .option('--merge', 'merge it into $KUBECONFIG or ~/.kube/config, keeping the other contexts'), 'to write the kubeconfig to a file use --file FILE')
     .action(async (file: string, o) => {
       if (o.file && o.merge) throw new UsageError('kubeconfig: give --file FILE or --merge, not both');
-      setCode(await kubeconfig(load(file, io), { ...o, run: sessionRun('kubeconfig', 'observe', io) }, hostIo, await terminalPrompt()));
+      const [{ load }, { sessionRun, terminalPrompt }, { kubeconfig }] = await Promise.all([import('./commands/load.js'), import('./commands/connected.js'), import('./commands/kubeconfig.js')]);
+      setCode(await kubeconfig(load(file, io), { ...o, run: sessionRun(state, 'kubeconfig', 'observe', io) }, hostIo, await terminalPrompt()));
     });
 
   sshOptions(program.command('status')
@@ -548,7 +319,8 @@ ${EXIT_CODES}`)
     .description('per host: reachable, OS, runtime and versions, joined, node Ready; the cluster\'s nodes against the inventory')
     .argument('<inventory>', 'inventory file (YAML)'))
     .action(async (file: string, o) => {
-      setCode(await status(load(file, io), { ...o, run: sessionRun('status', 'observe', io) }, hostIo, await terminalPrompt()));
+      const [{ load }, { sessionRun, terminalPrompt }, { status }] = await Promise.all([import('./commands/load.js'), import('./commands/connected.js'), import('./commands/status.js')]);
+      setCode(await status(load(file, io), { ...o, run: sessionRun(state, 'status', 'observe', io) }, hostIo, await terminalPrompt()));
     });
 
   sshOptions(program.command('check')
@@ -556,18 +328,24 @@ ${EXIT_CODES}`)
     .description('preflight before up (read-only): reachability, sudo, OS, CPUs and memory, unique product_uuid/MAC/hostname, ports, clocks, API port reachability')
     .argument('<inventory>', 'inventory file (YAML)'))
     .action(async (file: string, o) => {
-      setCode(await check(load(file, io), { ...o, run: sessionRun('check', 'observe', io) }, hostIo, await terminalPrompt()));
+      const [{ load }, { sessionRun, terminalPrompt }, { check }] = await Promise.all([import('./commands/load.js'), import('./commands/connected.js'), import('./commands/check.js')]);
+      setCode(await check(load(file, io), { ...o, run: sessionRun(state, 'check', 'observe', io) }, hostIo, await terminalPrompt()));
     });
 
-  // kbootstrap certs check | certs renew (src/commands/certs.ts)
+  // kbootstrap certs check | certs renew (src/commands/certs-cli.ts; their code loads when they run)
   certsCommand(program, {
-    io, hostIo, setCode, runOptions, sshOptions, prompt: terminalPrompt,
-    load: (f, opts) => load(f, io, opts),
-    session: (c) => sessionRun(c, 'observe', io),
-    run: (file, o, plan, command, question, after) => planCommand(file, o, io, plan, command, question, after),
+    io, hostIo, setCode, runOptions, sshOptions,
+    prompt: async () => (await import('./commands/connected.js')).terminalPrompt(),
+    load: async (f, opts) => (await import('./commands/load.js')).load(f, io, opts),
+    session: async (c) => (await import('./commands/connected.js')).sessionRun(state, c, 'observe', io),
+    run: async (file, o, plan, command, question, after) => o.dryRun ? dryRunPlan(file, o, io, plan)
+      : (await import('./commands/up.js')).planCommand(state, file, o, io, plan, command, question, after),
     // after a JSON report, what the merge says goes to stderr: stdout stays one JSON document
-    kubeconfigMerge: async (inv, o) => kubeconfig(inv, { ...o, output: undefined, merge: true, run: sessionRun('kubeconfig', 'observe', io) },
-      o.output === 'json' ? { ...hostIo, out: hostIo.err } : hostIo, await terminalPrompt()),
+    kubeconfigMerge: async (inv, o) => {
+      const [{ kubeconfig }, { sessionRun, terminalPrompt }] = await Promise.all([import('./commands/kubeconfig.js'), import('./commands/connected.js')]);
+      return kubeconfig(inv, { ...o, output: undefined, merge: true, run: sessionRun(state, 'kubeconfig', 'observe', io) },
+        o.output === 'json' ? { ...hostIo, out: hostIo.err } : hostIo, await terminalPrompt());
+    },
   });
 
   program.command('init')
@@ -579,6 +357,7 @@ ${EXIT_CODES}`)
     .addOption(outputOption())
     .action(async (file: string, o) => {
       if (o.output === 'json' && !o.defaults) throw new UsageError('init: the wizard talks on the terminal; --output json goes with --defaults');
+      const { init, inquirerPrompter } = await import('./commands/init.js');
       const prompter = process.stdin.isTTY && process.stdout.isTTY ? await inquirerPrompter() : undefined;
       setCode(await init(file, o, io, prompter));
     });
@@ -588,7 +367,8 @@ ${EXIT_CODES}`)
     .description('check an inventory file and exit 0 when it is valid')
     .argument('<inventory>', 'inventory file (YAML), or - for standard input')
     .addOption(outputOption())
-    .action((file: string, o) => {
+    .action(async (file: string, o) => {
+      const [{ loadInventoryFile }, { plural }] = await Promise.all([import('./inventory/load.js'), import('./report.js')]);
       const { inventory: inv, warnings } = loadInventoryFile(file, { keyFiles: true });
       for (const w of warnings) errLine(io, formatProblem(w));
       const name = file === '-' ? '<stdin>' : file;
@@ -608,7 +388,8 @@ ${EXIT_CODES}`)
   zsh:   source <(kbootstrap completion zsh)         (after compinit)
   fish:  kbootstrap completion fish | source
 `)
-    .action((shell: string, o) => {
+    .action(async (shell: string, o) => {
+      const { completionScript } = await import('./completion.js');
       const script = completionScript(shell);
       io.out(o.output === 'json' ? JSON.stringify({ shell, script }, null, 2) + '\n' : script);
       setCode(EXIT.ok);
@@ -619,7 +400,8 @@ ${EXIT_CODES}`)
     .allowUnknownOption()
     .allowExcessArguments()
     .argument('[words...]')
-    .action((words: string[]) => {
+    .action(async (words: string[]) => {
+      const { complete } = await import('./completion.js');
       io.out(complete(program, words).join('\n') + '\n');
       setCode(EXIT.ok);
     });
@@ -628,10 +410,10 @@ ${EXIT_CODES}`)
     .summary('a command\'s options: help COMMAND')
     .description('show the help of a command')
     .argument('[command]')
-    .action((name?: string) => {
+    .action(async (name?: string) => {
       if (!name) { program.outputHelp(); setCode(EXIT.ok); return; }
       const cmd = program.commands.find((c) => c.name() === name && name !== '__complete');
-      if (!cmd) throw new UsageError(`help: no command ${JSON.stringify(name)}${suggest(name, program.commands.map((c) => c.name()).filter((c) => !c.startsWith('__')))}; kbootstrap --help lists them`);
+      if (!cmd) throw new UsageError(`help: no command ${JSON.stringify(name)}${await suggest(name, program.commands.map((c) => c.name()).filter((c) => !c.startsWith('__')))}; kbootstrap --help lists them`);
       cmd.outputHelp();
       setCode(EXIT.ok);
     });
@@ -640,7 +422,8 @@ ${EXIT_CODES}`)
     .summary('the versions table: Kubernetes minors, add-ons, OS releases')
     .description('the versions table: supported Kubernetes minors, add-on releases and OS releases kbootstrap knows, with sources')
     .addOption(outputOption())
-    .action((o: { output: string }) => {
+    .action(async (o: { output: string }) => {
+      const { matrixJson, matrixText } = await import('./versions/matrix.js');
       io.out(o.output === 'json' ? JSON.stringify(matrixJson(), null, 2) + '\n' : matrixText());
       setCode(EXIT.ok);
     });
@@ -658,28 +441,26 @@ export function upgradeQuestion(inv: Inventory, maxUnavailable: number, running?
 }
 
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
-  runLog = undefined;
-  runArgv = argv.slice(2);
-  const code = await runCommand(argv, io);
+  const state: RunState = { argv: argv.slice(2) };
+  const code = await runCommand(argv, io, state);
   // (the command opened it, if it connected anywhere)
-  const log = runLog as RunLog | undefined;
+  const log = state.log;
   if (log) {
     log.close(`exit ${code}`);
     // plan's 3 says something would change: not a failure
     if (code !== EXIT.ok && code !== EXIT.changes && log.used) errLine(io, `kbootstrap: the log of this run: ${log.path}`);
-    runLog = undefined;
   }
   return code;
 }
 
-async function runCommand(argv: string[], realIo: Io): Promise<number> {
+async function runCommand(argv: string[], realIo: Io, state: RunState): Promise<number> {
   let code: number = EXIT.ok;
   const json = jsonRequested(argv.slice(2));
   // with --output json, stdout carries exactly one JSON document: the command's, or else one made here
   let wroteOut = false;
   const io: Io = { ...realIo, out: (s) => { wroteOut = true; realIo.out(s); } };
   const captured: string[] = [];
-  const program = buildProgram(io, (c) => { code = c; }, json ? { helpOut: (s) => captured.push(s) } : {});
+  const program = buildProgram(io, (c) => { code = c; }, state, json ? { helpOut: (s) => captured.push(s) } : {});
   const fail = (message: string, exitCode: number): number => {
     if (json && !wroteOut) io.out(jsonError(message, exitCode));
     return exitCode;

@@ -1,27 +1,37 @@
 /**
  * Connect to a host over SSH and read its OS facts in one round trip; the
  * run lock (src/run/host-lock.ts) is taken or read in that same round trip,
- * and every command goes to the run log when there is one.
+ * and every command goes to the run log when there is one. With a facts
+ * cache and a prefetch (the runner's first batch of checks), the checks go
+ * in that round trip too, rendered for the facts the host had last time;
+ * their output is kept only when the facts read in the same script are
+ * still those, so a no-op run costs one round trip per host.
  */
 import type { HostSpec } from './inventory/model.js';
 import { Host } from './host/host.js';
 import { factsScript, parseFactsOutput, UnsupportedOsError } from './host/facts.js';
-import { sshConnect, type SshOptions } from './ssh/transport.js';
+import { ConnectionLostError, sshConnect, type SshOptions } from './ssh/transport.js';
 import { KbError } from './errors.js';
 import { tail } from './transport/remote-error.js';
 import type { Transport } from './transport/types.js';
+import type { Prefetch } from './run/host-pool.js';
+import { batchBody, beforeBatch, parseBatch } from './shell/prelude.js';
+import { sameFacts, type FactsCache } from './run/facts-cache.js';
 import type { Redactor } from './redact.js';
 import { LockedTransport, judgeLock, lockScript, parseLockAnswer, type LockRequest } from './run/host-lock.js';
 import { LoggedTransport, type RunLog } from './run/run-log.js';
+import { CoalescingTransport } from './run/coalesce.js';
 
 /** What a command's connections share: the lock it takes or reads, its log, one Redactor for every host. */
 export interface ConnectContext {
   lock?: LockRequest;
   log?: RunLog;
   redactor?: Redactor;
+  /** the facts of earlier runs, and where this run's go */
+  facts?: FactsCache;
 }
 
-export async function connectHost(spec: HostSpec, o: SshOptions, ctx: ConnectContext = {}): Promise<Host> {
+export async function connectHost(spec: HostSpec, o: SshOptions, ctx: ConnectContext = {}, prefetch?: Prefetch): Promise<Host> {
   let t: Transport;
   try {
     const ssh = await sshConnect(spec, o);
@@ -31,20 +41,44 @@ export async function connectHost(spec: HostSpec, o: SshOptions, ctx: ConnectCon
     throw e;
   }
   try {
+    // an upload goes with the next command (src/run/coalesce.ts); the lock marks a change before either
+    const coalesced = new CoalescingTransport(t, spec.name);
+    const transport = ctx.lock?.mode === 'take' ? new LockedTransport(coalesced) : coalesced;
+    const cached = prefetch ? ctx.facts?.get(spec) : undefined;
+    let checks = cached && prefetch ? prefetch(new Host(spec, transport, cached, ctx.redactor)) : [];
     const script = ctx.lock ? `${factsScript()}${lockScript(ctx.lock)}` : factsScript();
-    const res = await t.exec(script, { step: 'connect', mutates: false });
+    let res;
+    try {
+      // after the facts and the lock the checks run, options off as in a batch; they only read
+      res = await t.exec(checks.length ? `${script}set +euo pipefail\n${batchBody(checks)}\n` : script, { step: 'connect', mutates: false });
+    } catch (e) {
+      if (!checks.length || e instanceof ConnectionLostError) throw e;
+      // a check that hangs (or anything else that stopped the whole script) is its step's failure, as
+      // without the prefetch: read the facts alone and let the runner send its checks
+      checks = [];
+      res = await t.exec(script, { step: 'connect', mutates: false });
+    }
+    const head = beforeBatch(res.stdout);
+    // (the checks end with a printf: a failure here is the facts' or the lock's, as without them)
     if (res.code !== 0) throw new KbError(`${spec.name}: cannot read /etc/os-release: ${tail(res.stderr, 2)}`);
     let facts;
     try {
-      facts = parseFactsOutput(res.stdout);
+      facts = parseFactsOutput(head);
     } catch (e) {
       if (e instanceof UnsupportedOsError) throw new KbError(`${spec.name}: ${e.message}`);
       throw e;
     }
-    const judged = ctx.lock ? judgeLock(spec.name, ctx.lock, parseLockAnswer(res.stdout)) : {};
+    const judged = ctx.lock ? judgeLock(spec.name, ctx.lock, parseLockAnswer(head)) : {};
     if (judged.error) throw judged.error;
-    const host = new Host(spec, ctx.lock?.mode === 'take' ? new LockedTransport(t) : t, facts, ctx.redactor);
+    const host = new Host(spec, transport, facts, ctx.redactor);
     if (judged.warning) host.notices.push(judged.warning);
+    if (cached && checks.length && sameFacts(cached, facts)) {
+      try {
+        host.prefetched = { checks, outputs: parseBatch(checks, res.stdout) };
+      } catch {
+        // cut short: the runner sends its checks again
+      }
+    } else if (prefetch) ctx.facts?.put(spec, facts);
     return host;
   } catch (e) {
     ctx.log?.note(`${spec.name}: ${(e as Error).message}`, { host: true });

@@ -5,11 +5,12 @@ export const DEFAULTS = {
   commandTimeoutSeconds: 600,
   /** how long verify waits for Ready nodes and running kube-system pods (--verify-timeout) */
   verifyTimeoutSeconds: 300,
-  /** SSH login user and port when neither the inventory nor ~/.ssh/config says */
-  sshUser: 'root',
-  sshPort: 22,
-  /** per SSH connection attempt (ssh.connectTimeoutSeconds) */
-  connectTimeoutSeconds: 10,
+  /**
+   * SSH login user, port and the limit of one connection attempt (ssh.connectTimeoutSeconds) when
+   * neither the inventory nor OpenSSH's configuration says: the inventory loader and the config
+   * resolver both read these (one definition)
+   */
+  ssh: { user: 'root', port: 22, connectTimeoutSeconds: 10 },
   connectAttempts: 3,
   /** hosts worked on at once (--concurrency) */
   concurrency: 10,

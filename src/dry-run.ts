@@ -93,7 +93,9 @@ function renderHost(
     const step = steps.find((s) => s.id === stepId);
     const skipped = outcomes.find((o) => o.step === stepId && o.status === 'skipped');
     const ownStep = outcomes.some((o) => o.step === stepId);
-    out.push('', `### ${stepId}: ${step?.title ?? stepId}${ownStep ? '' : ' (on behalf of the hosts that join)'}`);
+    // a step of other hosts that acts through this one (join credentials, reset's drains and etcd removals)
+    const behalf = stepId === 'join' ? 'the hosts that join' : 'the hosts it names';
+    out.push('', `### ${stepId}: ${step?.title ?? stepId}${ownStep ? '' : ` (on behalf of ${behalf})`}`);
     if (skipped) {
       out.push(`# skipped: ${skipped.reason}`);
       continue;

@@ -1,19 +1,16 @@
 /**
- * The phases of `up`, in order. Order matters for the cluster: prepare
+ * The phases of each command, in order: how each runs (parallel or serial,
+ * which hosts, a gate, a limit). Steps do not name their phases: each
+ * command pairs its phases with its steps (src/steps/index.ts for up,
+ * upgrade and certs renew; src/commands/*.ts for the others), and buildPlan
+ * (src/plan.ts) reads the pair. Order matters for the cluster in up: prepare
  * every host, init the first control plane, join the other control planes
  * one by one, join the workers together, then the cluster-wide steps.
- * Steps say which phase they belong to; the plan, the runner, the dry run
- * and the progress view read this one list.
  */
 import type { HostSpec, Inventory } from './inventory/model.js';
 
-export type PhaseId = 'gate' | 'bundle' | 'prepare' | 'init' | 'join-control-planes' | 'join-workers' | 'cluster'
-  | 'upgrade-preflight' | 'upgrade-repositories' | 'upgrade-first-control-plane' | 'upgrade-control-planes' | 'upgrade-workers' | 'upgrade-verify'
-  | 'certs-preflight' | 'certs-control-planes' | 'certs-kubelets'
-  | 'backup' | 'restore-gate' | 'restore';
-
 export interface PhaseDef {
-  id: PhaseId;
+  id: string;
   title: string;
   mode: 'parallel' | 'serial';
   /** hosts that take part, before --only and the steps' own host lists narrow them */
@@ -31,6 +28,8 @@ export interface PhaseDef {
   limit?: 'max-unavailable';
   /** a failed host stops the phase: no further host starts it (an upgrade does not take another node down after one failed) */
   haltOnFailure?: boolean;
+  /** its checks are sent when a host's turn comes, not in the first batch: they read what an earlier phase found (reset: the preflight's reading of etcd and the nodes) */
+  lateChecks?: boolean;
 }
 
 const cps = (inv: Inventory) => inv.hosts.filter((h) => h.role === 'control-plane');
@@ -76,9 +75,9 @@ export const CERTS_RENEW_PHASES: readonly PhaseDef[] = [
   { id: 'certs-kubelets', title: 'Kubelet client certificates rotate themselves', mode: 'parallel', hosts: (inv) => inv.hosts, clusterWide: false, ignoresOnly: false },
 ];
 
-/** `kbootstrap backup`: one snapshot, taken on the first control plane (src/steps/etcd-backup.ts). */
+/** `kbootstrap backup`: one snapshot, taken on the first control plane whose etcd is healthy (src/steps/etcd-backup.ts). */
 export const BACKUP_PHASES: readonly PhaseDef[] = [
-  { id: 'backup', title: 'Snapshot etcd and copy the PKI and kubeadm-config', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true },
+  { id: 'backup', title: 'Snapshot etcd and copy the PKI and kubeadm-config', mode: 'serial', hosts: cps, clusterWide: true, ignoresOnly: true },
 ];
 
 /**

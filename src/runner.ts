@@ -7,14 +7,18 @@
  */
 import type { HostSpec, Inventory } from './inventory/model.js';
 import type { Host } from './host/host.js';
+import type { CheckRequest, ExecResult } from './transport/types.js';
 import { JoinCredentials } from './run/join-credentials.js';
 import { HostPool, type Connect } from './run/host-pool.js';
-import { CheckCache } from './run/check-cache.js';
+import { CheckCache, dependentsOf } from './run/check-cache.js';
+import { splitTrailer, trailerScript } from './run/trailing-checks.js';
+import { STEPS, UPGRADE_STEPS } from './steps/index.js';
+import { Host as HostClass } from './host/host.js';
 import { Recorder } from './run/recorder.js';
 import { bindHost } from './run/bound-host.js';
 import { pool } from './run/pool.js';
 import { stepsFor, type Phase, type Plan } from './plan.js';
-import type { AnyStep, CheckResult, StepContext } from './steps/types.js';
+import type { AnyStep, CheckResult, StepContext, StepHost } from './steps/types.js';
 import type { CheckOutput } from './transport/types.js';
 import { firstControlPlane } from './inventory/model.js';
 import { KbError } from './errors.js';
@@ -52,7 +56,7 @@ function joinOutputs(step: string, outs: CheckOutput[]): CheckOutput {
 
 export class Runner {
   private readonly hosts: HostPool;
-  private readonly cache = new CheckCache();
+  private readonly cache: CheckCache;
   private readonly rec: Recorder;
   private readonly join: JoinCredentials;
   private readonly firstCp: HostSpec;
@@ -63,9 +67,12 @@ export class Runner {
   private readonly haltedBy = new Map<string, string>();
 
   constructor(private readonly inv: Inventory, private readonly plan: Plan, connect: Connect, private readonly opts: RunOptions) {
-    this.hosts = new HostPool(connect, opts.concurrency);
+    // what an apply makes stale: the steps that require it (Step.requires), over every command's steps and this plan's
+    this.cache = new CheckCache(dependentsOf([...new Set([...STEPS, ...Object.values(UPGRADE_STEPS).flat(), ...plan.order])]));
+    // the first batch of checks goes with the connect round trip when the host's facts are known from before
+    this.hosts = new HostPool((spec) => connect(spec, (host) => this.requests(this.initialWanted(spec, host)).checks), opts.concurrency);
     this.rec = new Recorder(opts.onEvent);
-    this.firstCp = firstControlPlane(inv);
+    this.firstCp = plan.anchor ?? firstControlPlane(inv);
     this.join = new JoinCredentials(() => this.hosts.require(this.firstCp.name), inv.cluster.controlPlaneEndpoint);
   }
 
@@ -145,13 +152,13 @@ export class Runner {
   }
 
   private context(host: Host, step: AnyStep): StepContext {
-    const cp = this.hosts.get(this.firstCp.name) ?? host;
+    // while connecting (the prefetch), a stand-in with the first control plane's name
+    const cp = this.hosts.get(this.firstCp.name) ?? (host.name === this.firstCp.name ? host : new HostClass(this.firstCp, host.transport, host.facts, host.redactor));
     return {
       inv: this.inv,
       cluster: this.inv.cluster,
       host: bindHost(host, step.id),
       firstControlPlane: bindHost(cp, step.id),
-      selected: this.plan.hosts,
       join: this.join,
       options: { verifyTimeoutSeconds: this.opts.verifyTimeoutSeconds, force: this.opts.force },
       show: (title, text) => {
@@ -174,32 +181,50 @@ export class Runner {
    * read) are sent once and their output handed to each of them.
    */
   private async batch(host: Host, wanted: { step: AnyStep; ctx: StepContext }[]): Promise<CheckResult<unknown>[]> {
+    const r = this.requests(wanted);
+    return r.results(await host.checkBatch(r.checks));
+  }
+
+  /** The check requests of these steps (a snippet several share goes once), and how their outputs become results. */
+  private requests(wanted: { step: AnyStep; ctx: StepContext }[]): { checks: CheckRequest[]; results: (outs: CheckOutput[]) => CheckResult<unknown>[] } {
     const perStep = wanted.map(({ step, ctx }) => snippets(step, ctx));
     const unique = [...new Set(perStep.flat())];
     const readers = (script: string) => [...new Set(wanted.filter((_, j) => perStep[j]!.includes(script)).map((w) => w.step.id))];
-    const outs = await host.checkBatch(unique.map((script) => {
+    const checks = unique.map((script) => {
       const [step, ...sharedWith] = readers(script);
       return { step: step!, script, ...(sharedWith.length ? { sharedWith } : {}) };
-    }));
-    const byScript = new Map(unique.map((s, i) => [s, outs[i]!]));
-    return wanted.map(({ step, ctx }, i) => this.parse(step, joinOutputs(step.id, perStep[i]!.map((s) => byScript.get(s)!)), ctx));
+    });
+    return {
+      checks,
+      results: (outs) => {
+        const byScript = new Map(unique.map((s, i) => [s, outs[i]!]));
+        return wanted.map(({ step, ctx }, i) => this.parse(step, joinOutputs(step.id, perStep[i]!.map((s) => byScript.get(s)!)), ctx));
+      },
+    };
   }
 
-  /** Every check of this host, in one round trip. */
-  private async initialChecks(spec: HostSpec): Promise<void> {
-    const host = this.hosts.require(spec.name);
+  /** Every check this host runs, in plan order (its first batch). */
+  private initialWanted(spec: HostSpec, host: Host): { step: AnyStep; phase: Phase; ctx: StepContext }[] {
     const wanted: { step: AnyStep; phase: Phase; ctx: StepContext }[] = [];
     for (const phase of this.plan.phases) {
-      if (!phase.hosts.includes(spec)) continue;
+      if (!phase.hosts.includes(spec) || phase.lateChecks) continue;
       for (const step of stepsFor(phase, spec, this.inv)) {
         const ctx = this.context(host, step);
         if (!step.skip?.(ctx)) wanted.push({ step, phase, ctx });
       }
     }
+    return wanted;
+  }
+
+  /** Every check of this host, in one round trip (none when they went with the connection's). */
+  private async initialChecks(spec: HostSpec): Promise<void> {
+    const host = this.hosts.require(spec.name);
+    const wanted = this.initialWanted(spec, host);
     if (!wanted.length) return;
     try {
+      const readAt = this.cache.clock();
       const results = await this.batch(host, wanted);
-      wanted.forEach(({ step, phase }, i) => this.cache.set(spec.name, step.id, phase.clusterWide, results[i]!));
+      wanted.forEach(({ step }, i) => this.cache.set(spec.name, step.id, results[i]!, readAt));
     } catch (e) {
       // the first step pays for it: the rest of this host will not run
       const msg = host.redactor.redact((e as Error).message);
@@ -212,8 +237,9 @@ export class Runner {
   private async check(step: AnyStep, host: Host, phase: Phase, ctx: StepContext): Promise<CheckResult<unknown>> {
     const cached = this.cache.get(host.name, step.id, phase.clusterWide);
     if (cached) return cached;
+    const readAt = this.cache.clock();
     const [result] = await this.batch(host, [{ step, ctx }]);
-    this.cache.set(host.name, step.id, phase.clusterWide, result!);
+    this.cache.set(host.name, step.id, result!, readAt);
     return result!;
   }
 
@@ -250,12 +276,25 @@ export class Runner {
         this.rec.record({ ...base, status: 'would-change', reason: before.reason, ms: Date.now() - t0 });
         return;
       }
-      await step.apply(ctx, before.found);
-      this.cache.applied(spec.name);
-      if (!this.opts.assumeApplied) {
-        const after = await this.check(step, host, phase, ctx);
-        if (!after.done) throw new KbError(`${spec.name}: ${step.id}: still not done after apply: ${after.reason}`);
+      if (this.opts.assumeApplied) {
+        // a dry run: the recording transport cannot show an apply's effect, so there is no re-check
+        await step.apply(ctx, before.found);
+        this.cache.applied(spec.name, step.id);
+        this.rec.record({ ...base, status: 'changed', reason: before.reason, ms: Date.now() - t0 });
+        return;
       }
+      // what the apply makes stale on this host: this step's check and those of the steps after it that depend on it
+      const recheck = [{ step, phase, ctx }, ...this.dependentsToRun(spec, host, step, phase)];
+      const r = this.requests(recheck);
+      let trailing: CheckOutput[] | undefined;
+      // stale from the start of the apply: a read that overlaps an apply elsewhere stays stale for cluster-wide checks
+      this.cache.applied(spec.name, step.id);
+      const readAt = this.cache.clock();
+      await step.apply(this.trailing(host, step.id, ctx, r.checks, (outs) => { trailing = outs; }), before.found);
+      const results = r.results(trailing ?? await host.checkBatch(r.checks));
+      recheck.forEach((w, i) => this.cache.set(spec.name, w.step.id, results[i]!, readAt));
+      const after = results[0]!;
+      if (!after.done) throw new KbError(`${spec.name}: ${step.id}: still not done after apply: ${after.reason}`);
       this.rec.record({ ...base, status: 'changed', reason: before.reason, ms: Date.now() - t0 });
     } catch (e) {
       const msg = host.redactor.redact((e as Error).message);
@@ -281,6 +320,55 @@ export class Runner {
         }
       }
     }
+  }
+
+  /**
+   * The checks an apply of `step` makes stale that this host still needs: those of the host-local steps
+   * still to run here that require it, and, in a cluster-wide phase, those of the phase's later steps
+   * here (every cluster-wide check is stale after an apply; in the same phase nothing else runs between).
+   */
+  private dependentsToRun(spec: HostSpec, host: Host, step: AnyStep, current: Phase): { step: AnyStep; phase: Phase; ctx: StepContext }[] {
+    const deps = this.cache.dependentsOn(step.id);
+    const out: { step: AnyStep; phase: Phase; ctx: StepContext }[] = [];
+    for (const phase of this.plan.phases) {
+      if (!phase.hosts.includes(spec) || (phase.clusterWide && phase !== current)) continue;
+      for (const s of stepsFor(phase, spec, this.inv)) {
+        if (!(phase.clusterWide || deps.has(s.id)) || s.id === step.id || this.rec.has(spec.name, s.id) || out.some((w) => w.step.id === s.id)) continue;
+        const ctx = this.context(host, s);
+        if (!s.skip?.(ctx)) out.push({ step: s, phase, ctx });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The step's context while it applies: each command that changes its host
+   * ends with these checks (src/run/trailing-checks.ts); `got` hears their
+   * output from the last such command, or undefined once anything changes
+   * after it (an upload, a command that did not reach the checks, a change
+   * through the first control plane).
+   */
+  private trailing(target: Host, stepId: string, ctx: StepContext, checks: CheckRequest[], got: (outs: CheckOutput[] | undefined) => void): StepContext {
+    const trailer = trailerScript(checks);
+    const invalidate = (h: StepHost): StepHost => ({
+      ...h,
+      exec: (script, opts) => { if (opts.mutates) got(undefined); return h.exec(script, opts); },
+      upload: (content, dest, opts) => { got(undefined); return h.upload(content, dest, opts); },
+    });
+    const own = ctx.host;
+    const host: StepHost = {
+      ...own,
+      exec: async (script, opts): Promise<ExecResult> => {
+        if (!opts.mutates) return own.exec(script, opts);
+        got(undefined);
+        const res = await target.exec(script, { ...opts, step: stepId, trailer });
+        const split = splitTrailer(res.stdout, checks);
+        got(split.outputs);
+        return { ...res, stdout: split.stdout };
+      },
+      upload: (content, dest, opts) => { got(undefined); return own.upload(content, dest, opts); },
+    };
+    return { ...ctx, host, firstControlPlane: invalidate(ctx.firstControlPlane) };
   }
 
   private markNotRun(): void {

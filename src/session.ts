@@ -1,5 +1,5 @@
 /**
- * Connections for the lifecycle commands (token, reset, kubeconfig, status,
+ * Connections for the commands that are not plans on the Runner (token, kubeconfig, status,
  * check): the same SSH transport, credentials and host pool as `up`,
  * opened in parallel, always closed.
  */

@@ -1,3 +1,5 @@
+import type { Io } from './io.js';
+
 /**
  * Lines laid out for the terminal's width: a long line breaks between words,
  * its continuation indented, so that nothing wraps mid-word at the edge of an
@@ -21,4 +23,9 @@ export function wrap(text: string, width: number | undefined, indent = '    '): 
     if (cur) out.push(cur);
     return out.map((l, i) => (i ? indent + l : l)).join('\n');
   }).join('\n');
+}
+
+/** A message on stderr, laid out for the terminal's width when stderr is one. */
+export function errLine(io: Io, text: string): void {
+  io.err(wrap(text, io.errColumns) + '\n');
 }

@@ -25,7 +25,7 @@ import type { ExecOptions, ExecResult } from '../src/transport/types.js';
 import { FakeTransport, type Answer } from './support/fake-transport.js';
 import { inventory, makeBundle, sha } from './support/bundle-fixture.js';
 
-const BUNDLE_STEPS = [bundleUploadStep, bundleServeStep, bundleImagesStep];
+const BUNDLE_STEPS = { bundle: [bundleUploadStep, bundleServeStep], prepare: [bundleImagesStep] };
 const cli = (args: string[]) => spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'kbootstrap.js'), ...args], { encoding: 'utf8' });
 
 type Exec = (script: string, opts: ExecOptions) => ExecResult;

@@ -8,6 +8,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from './support/build.js';
 import { STEP_IDS } from '../src/steps/index.js';
 import { fieldProblem, DEFAULT_ANSWERS, askAnswers, init, type Prompter } from '../src/commands/init.js';
 import { parseInventory } from '../src/inventory/load.js';
@@ -24,22 +25,10 @@ writeFileSync(LAB, readFileSync(join(REPO, 'inventories', 'lab.yaml'), 'utf8').r
 chmodSync(LAB_DIR, 0o755);
 const DOCKER = join(REPO, 'inventories', 'ubuntu-docker-flannel.yaml');
 
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
 
 beforeAll(() => {
-  // the tests run what a user runs: dist/, built from the current sources
-  const dist = join(REPO, 'dist', 'cli.js');
-  if (!existsSync(dist) || statSync(dist).mtimeMs < newest(join(REPO, 'src'))) {
-    const b = spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO, 'tsconfig.build.json')], { encoding: 'utf8' });
-    if (b.status !== 0) throw new Error(`build failed:\n${b.stdout}${b.stderr}`);
-  }
+  // the tests run what a user runs: the bundle in dist/, built from the current sources
+  ensureBuilt();
 }, 120_000);
 
 interface Run { code: number | null; stdout: string; stderr: string; ms: number }

@@ -13,6 +13,7 @@ import { loadInventoryFile } from '../src/inventory/load.js';
 import { dryRun } from '../src/dry-run.js';
 import { buildBackupPlan, buildRestorePlan } from '../src/commands/etcd.js';
 import { fixtureBackup } from './support/etcd-fixture.js';
+import { buildResetPlan, type ResetFlags } from '../src/commands/reset.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const UPDATE = process.env.KBOOTSTRAP_UPDATE_GOLDEN === '1';
@@ -28,10 +29,12 @@ function diff(expected: string, actual: string, label: string): string {
   }
 }
 
-async function golden(kind: 'backup' | 'restore', name: string): Promise<Map<string, string>> {
+async function golden(kind: 'backup' | 'restore' | 'reset', name: string, reset: ResetFlags = { all: true }): Promise<Map<string, string>> {
   const { inventory } = loadInventoryFile(join(ROOT, 'inventories', `${name}.yaml`));
   inventory.file = `inventories/${name}.yaml`;
-  const plan = kind === 'backup' ? buildBackupPlan(inventory, {}) : buildRestorePlan(inventory, { ...fixtureBackup(inventory.cluster.name), file: 'backup.tar.gz' }, false);
+  const plan = kind === 'backup' ? buildBackupPlan(inventory, {})
+    : kind === 'reset' ? buildResetPlan(inventory, reset)
+      : buildRestorePlan(inventory, { ...fixtureBackup(inventory.cluster.name), file: 'backup.tar.gz' }, false);
   const hosts = await dryRun(inventory, { plan });
   const dir = join(ROOT, 'test', 'golden', `${kind}-${name}`);
   if (UPDATE) {
@@ -58,11 +61,15 @@ async function golden(kind: 'backup' | 'restore', name: string): Promise<Map<str
 }
 
 describe('backup and restore dry runs', () => {
-  it('backup: only the first control plane; snapshot saved and checked, copied back, nothing left behind', async () => {
+  it('backup: every control plane is asked, the first takes the snapshot; saved and checked, copied back, nothing left behind', async () => {
     for (const name of ['rocky-ha', 'ubuntu-docker-flannel']) {
       const s = await golden('backup', name);
-      expect(s.size).toBe(1);
-      const text = [...s.values()][0]!;
+      const [text = '', ...others] = [...s.values()];
+      expect(s.size).toBe(name === 'rocky-ha' ? 3 : 1);
+      for (const o of others) {
+        expect(o).toContain('kb_etcdctl endpoint health');
+        expect(o).not.toContain('snapshot save');
+      }
       expect(text).toContain('kb_etcdctl snapshot save /var/lib/etcd/kbootstrap-snapshot.db');
       expect(text).toContain('kb_etcdutl snapshot status /var/lib/etcd/kbootstrap-snapshot.db -w json');
       expect(text).toContain('# reads back to this machine: cat -- /var/lib/etcd/kbootstrap-snapshot.db');
@@ -84,5 +91,27 @@ describe('backup and restore dry runs', () => {
     expect(cp1).toContain("ctr -n k8s.io run --rm --mount type=bind,src=/var/lib/kbootstrap,dst=/var/lib/kbootstrap,options=rbind:rw registry.k8s.io/etcd:3.5.15-0");
     const docker = await golden('restore', 'ubuntu-docker-flannel');
     expect([...docker.values()].join('\n')).toContain('docker run --rm --network none -v /var/lib/kbootstrap:/var/lib/kbootstrap registry.k8s.io/etcd:3.5.15-0 etcdutl "$@"');
+  });
+});
+
+/** `kbootstrap reset --dry-run`: a control plane and a worker of an HA cluster, and --all of a small one. */
+describe('reset dry runs', () => {
+  it('--host cp-2,worker-1: the preflight and the drains and the etcd removal through cp-1; each host\'s own reset; bash -n and shellcheck', async () => {
+    const s = await golden('reset', 'rocky-ha', { host: ['cp-2', 'worker-1'] });
+    expect([...s.keys()]).toEqual(['cp-1', 'cp-2', 'worker-1']);
+    const cp1 = s.get('cp-1')!;
+    expect(cp1).toContain('### reset-preflight');
+    expect(cp1).toContain("awk -F', ' -v n=cp-2 '$3 == n { print $1 }'");
+    expect(cp1.indexOf('kb_kubectl drain worker-1')).toBeLessThan(cp1.indexOf('kb_kubectl drain cp-2'));
+    expect(cp1).not.toContain('kubeadm reset -f');
+    expect(s.get('worker-1')).toContain('kubeadm reset -f');
+    expect(s.get('worker-1')).not.toContain('etcd-leave');
+  });
+
+  it('--all: cp-1 drains the others and is reset last; docker: both runtimes restarted', async () => {
+    const s = await golden('reset', 'ubuntu-docker-flannel');
+    expect([...s.keys()]).toEqual(['ctl', 'work-1', 'work-2']);
+    expect(s.get('ctl')).toContain('kb_kubectl drain work-2');
+    expect(s.get('ctl')).toContain('systemctl restart cri-docker');
   });
 });

@@ -105,7 +105,7 @@ describe('backup and restore on the command line', () => {
   it('dry runs print bash or JSON; missing or meaningless arguments are usage errors (exit 2) before anything connects', () => {
     const json = kbootstrap(['backup', 'inventories/rocky-ha.yaml', '--dry-run', '--output', 'json']);
     expect(json.code).toBe(0);
-    expect((JSON.parse(json.stdout) as { hosts: { host: string }[] }).hosts.map((h) => h.host)).toEqual(['cp-1']);
+    expect((JSON.parse(json.stdout) as { hosts: { host: string }[] }).hosts.map((h) => h.host)).toEqual(['cp-1', 'cp-2', 'cp-3']);
     const restore = kbootstrap(['restore', 'inventories/rocky-ha.yaml', '--dry-run']);
     expect(restore.code).toBe(0);
     expect(restore.stdout).toContain('etcdutl snapshot restore into a new data directory');
@@ -157,15 +157,19 @@ describe('the etcd-snapshot step', () => {
   const healthy = ['etcd=present', 'image=registry.k8s.io/etcd:3.5.15-0', 'health=ok', 'member=8e9e05c52164694d, started, cp-1, https://192.168.60.11:2380, https://192.168.60.11:2379, false', ''].join('\n');
   const status = { hash: 1, revision: 9, totalKey: 5, totalSize: 20480 };
 
-  it('reads etcd\'s health and members; refuses an unhealthy or absent etcd without touching the host', async () => {
+  it('reads etcd\'s health and members; an unhealthy etcd hands the snapshot to the next control plane, the last one refuses, without touching the host', async () => {
     const sink: BackupSink = {};
     const step = etcdBackupStep(sink);
     const t = new FakeTransport();
     const ctx = ctxFor(inv, 0, step, t);
     const ok = step.parse({ step: step.id, code: 0, stdout: healthy }, ctx);
     expect(ok).toMatchObject({ done: false, reason: 'etcd healthy, 1 member (cp-1): a snapshot is taken on every run', found: { image: 'registry.k8s.io/etcd:3.5.15-0' } });
-    const sick = step.parse({ step: step.id, code: 0, stdout: 'etcd=present\nimage=x\nhealth=https://127.0.0.1:2379 is unhealthy: failed to commit proposal\n' }, ctx);
-    await expect(step.apply(ctx, sick.found)).rejects.toThrow('cp-1: etcd is not healthy: https://127.0.0.1:2379 is unhealthy: failed to commit proposal; nothing was taken');
+    const sickOut = { step: step.id, code: 0, stdout: 'etcd=present\nimage=x\nhealth=https://127.0.0.1:2379 is unhealthy: failed to commit proposal\n' };
+    expect(step.parse(sickOut, ctx)).toMatchObject({ done: true, reason: 'etcd is not healthy: https://127.0.0.1:2379 is unhealthy: failed to commit proposal; cp-2 takes the snapshot', warning: expect.stringContaining('another control plane') });
+    const last = ctxFor(inv, 2, step, t);
+    const sick = step.parse(sickOut, last);
+    expect(sick.done).toBe(false);
+    await expect(step.apply(last, sick.found)).rejects.toThrow('cp-3: etcd is not healthy: https://127.0.0.1:2379 is unhealthy: failed to commit proposal; nothing was taken');
     const absent = step.parse({ step: step.id, code: 0, stdout: 'etcd=absent\n' }, ctx);
     await expect(step.apply(ctx, absent.found)).rejects.toThrow(/no stacked etcd here/);
     expect(t.calls).toEqual([]);
@@ -185,6 +189,9 @@ describe('the etcd-snapshot step', () => {
     expect(sink.taken).toMatchObject({ kubernetesVersion: '1.31.2', status, image: 'registry.k8s.io/etcd:3.5.15-0', members: [{ name: 'cp-1' }] });
     expect(t.calls.at(-1)!.detail).toContain(`rm -f ${SNAPSHOT_PATH} /var/lib/kbootstrap/backup/pki.tar`);
     expect(step.parse({ step: step.id, code: 0, stdout: healthy }, ctx)).toMatchObject({ done: true, reason: 'snapshot taken: 20480 bytes, revision 9, 5 keys' });
+    // the control planes after it only ask: one snapshot per run
+    const next = ctxFor(inv, 1, step, t);
+    expect(step.parse({ step: step.id, code: 0, stdout: healthy }, next)).toMatchObject({ done: true, reason: 'snapshot taken on cp-1: 20480 bytes, revision 9, 5 keys' });
 
     // a snapshot cut short on the way is refused, and nothing stays behind
     const short = new FakeTransport({}, (script) => ({ code: 0, stdout: script.includes('snapshot status') ? `${JSON.stringify(status)}\n` : '', stderr: '' }));

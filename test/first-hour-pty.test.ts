@@ -7,11 +7,12 @@
  * on a loopback port.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from './support/build.js';
 import { cacheRoot } from './lab/vm/image.js';
 
 const REPO = join(import.meta.dirname, '..');
@@ -21,11 +22,6 @@ const SOCKET = `kbfh-${process.pid}`;
 const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) t = Math.max(t, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs);
-  return t;
-}
 
 let web: Server;
 let dir = '';
@@ -33,11 +29,8 @@ let INV = '';
 let SHIM = '';
 
 beforeAll(async () => {
-  const dist = join(REPO, 'dist', 'cli.js');
-  if (!existsSync(dist) || statSync(dist).mtimeMs < newest(join(REPO, 'src'))) {
-    const b = spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO, 'tsconfig.build.json')], { encoding: 'utf8' });
-    if (b.status !== 0) throw new Error(`build failed:\n${b.stdout}${b.stderr}`);
-  }
+  // the tests run what a user runs: the bundle in dist/, built from the current sources
+  ensureBuilt();
   web = createServer((s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\n\r\n')));
   await new Promise<void>((r) => web.listen(0, '127.0.0.1', () => r()));
   const port = (web.address() as AddressInfo).port;

@@ -1,9 +1,28 @@
 import { describe, expect, it } from 'vitest';
-import { buildPlan, stepsFor } from '../src/plan.js';
+import { buildPlan, buildUpgradePlan, stepsFor } from '../src/plan.js';
+import { buildResetPlan } from '../src/commands/reset.js';
+import { BACKUP_PHASES, CERTS_RENEW_PHASES, RESTORE_PHASES, type PhaseDef } from '../src/phases.js';
+import { UP_STEPS, UPGRADE_STEPS, certsRenewSteps, type PhaseSteps } from '../src/steps/index.js';
+import { verifyStep } from '../src/steps/verify.js';
+import { backupSteps, restoreSteps } from '../src/commands/etcd.js';
+import type { RestoreSource } from '../src/steps/etcd-restore.js';
+import { fixtureBackup } from './support/etcd-fixture.js';
 import { PHASES, UPGRADE_PHASES } from '../src/phases.js';
-import { STEPS } from '../src/steps/index.js';
 import { UsageError } from '../src/errors.js';
 import { exampleInventory as inv } from './support/contexts.js';
+
+const src: RestoreSource = { ...fixtureBackup('rocky-ha'), file: 'backup.tar.gz' };
+const reset = buildResetPlan(inv('rocky-ha'), { host: ['cp-2', 'worker-1'] });
+/** Every command that is a plan on the Runner: its phases and its steps by phase. */
+const COMMANDS: Record<string, [readonly PhaseDef[], PhaseSteps]> = {
+  up: [PHASES, UP_STEPS],
+  upgrade: [UPGRADE_PHASES, UPGRADE_STEPS],
+  'certs renew': [CERTS_RENEW_PHASES, certsRenewSteps(1)],
+  backup: [BACKUP_PHASES, backupSteps({})],
+  restore: [RESTORE_PHASES, restoreSteps(src)],
+  // reset builds its phases per run (the hosts it resets): as its plan holds them
+  reset: [reset.phases.map((p) => ({ ...p, hosts: () => p.hosts })), Object.fromEntries(reset.phases.map((p) => [p.id, p.steps]))],
+};
 
 describe('plan', () => {
   it('orders phases: the version gate, prepare, init, control-plane joins (serial), worker joins (parallel), cluster steps', () => {
@@ -27,20 +46,21 @@ describe('plan', () => {
     ]);
   });
 
-  it('the registry: unique ids, titles, known phases, and every requirement registered earlier', () => {
-    const ids = STEPS.map((s) => s.id);
-    expect(new Set(ids).size).toBe(ids.length);
-    const phaseIds = [...PHASES, ...UPGRADE_PHASES].map((p) => p.id);
-    STEPS.forEach((s, i) => {
-      expect(s.title.length, s.id).toBeGreaterThan(10);
-      expect(s.phases.length, s.id).toBeGreaterThan(0);
-      for (const p of s.phases) expect(phaseIds, s.id).toContain(p);
-      for (const r of s.requires) expect(ids.indexOf(r), `${s.id} requires ${r}`).toBeGreaterThanOrEqual(0);
-      for (const r of s.requires) expect(ids.indexOf(r), `${s.id} requires ${r}, registered later`).toBeLessThan(i);
-    });
-    // a step's phases follow the phase order of the steps before it
-    const firstPhase = STEPS.map((s) => phaseIds.indexOf(s.phases[0]!));
-    expect(firstPhase).toEqual([...firstPhase].sort((a, b) => a - b));
+  it.each(Object.entries(COMMANDS))('%s owns its phases and steps: every phase has steps, every step list names one of its phases, one step per id, titles', (_name, [defs, stepsOf]) => {
+    expect(Object.keys(stepsOf).sort()).toEqual(defs.map((d) => d.id).sort());
+    const steps = [...new Set(Object.values(stepsOf).flat())];
+    expect(new Set(steps.map((s) => s.id)).size, 'two steps with one id').toBe(steps.length);
+    for (const s of steps) expect(s.title.length, s.id).toBeGreaterThan(10);
+    for (const d of defs) expect(stepsOf[d.id]!.length, d.id).toBeGreaterThan(0);
+  });
+
+  it('steps given for a phase the command does not have are refused: a plan is self-contained', () => {
+    expect(() => buildPlan(inv('lab'), {}, PHASES, { ...UP_STEPS, 'upgrade-verify': [verifyStep] })).toThrow('steps given for upgrade-verify, which is not one of this command\'s phases');
+  });
+
+  it('the dry run\'s order keeps each phase\'s own: upgrade-node right after upgrade-kubeadm, which the first control plane runs without it', () => {
+    const ids = buildUpgradePlan(inv('rocky-ha')).order.map((s) => s.id);
+    expect(ids).toEqual(['upgrade-preflight', 'upgrade-cni', 'upgrade-repository', 'upgrade-kubeadm', 'upgrade-node', 'upgrade-apply', 'container-runtime', 'upgrade-kubelet', 'verify']);
   });
 
   it('--only keeps the named hosts and the cluster steps on the first control plane', () => {

@@ -4,10 +4,11 @@
  * the test types Ctrl-C into it. No lab: the prompts come before any connection.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from './support/build.js';
 
 const REPO = join(import.meta.dirname, '..');
 const BIN = join(REPO, 'bin', 'kbootstrap.js');
@@ -16,19 +17,10 @@ const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const SOCKET = `kbtest-${process.pid}`;
 const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
 
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) t = Math.max(t, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs);
-  return t;
-}
 
 beforeAll(() => {
-  // the pane runs dist/: build it when a source is newer
-  const dist = join(REPO, 'dist', 'cli.js');
-  if (!existsSync(dist) || statSync(dist).mtimeMs < newest(join(REPO, 'src'))) {
-    const b = spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO, 'tsconfig.build.json')], { encoding: 'utf8' });
-    if (b.status !== 0) throw new Error(`build failed:\n${b.stdout}${b.stderr}`);
-  }
+  // the tests run what a user runs: the bundle in dist/, built from the current sources
+  ensureBuilt();
 }, 120_000);
 
 afterAll(() => { if (hasTmux) spawnSync('tmux', ['-L', SOCKET, 'kill-server']); });

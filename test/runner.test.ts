@@ -69,7 +69,7 @@ describe('runner', () => {
     const { result, transports } = await run(lab, (h) => ({
       ...converged(lab, h),
       swap: (n: number) => (n === 1 ? 'checked=swap\nactive=/dev/dm-1\n' : 'checked=swap\n'),
-    }));
+    }), { concurrency: 1 });
     expect(result.failed).toBe(false);
     const swap = result.outcomes.filter((o) => o.step === 'swap');
     expect(swap.map((o) => [o.host, o.status, o.reason])).toEqual([
@@ -82,7 +82,52 @@ describe('runner', () => {
     expect(t.applied()).toHaveLength(1);
     // one batch, swap's apply and its re-check, then each later step on the host
     // checks again (an apply may have changed what they read): 3 + 7
-    expect(t.stats.roundTrips).toBe(10);
+    // one batch, swap's apply and its re-check; no later host step requires swap, so only join checks
+    // again, as every check of a cluster-wide phase does after an apply anywhere (once per apply it saw)
+    const later = t.calls.filter((c) => c.kind === 'check').map((c) => c.step).slice(11);
+    expect(later.filter((s) => s !== 'join')).toEqual(['swap']);
+    expect(t.stats.roundTrips).toBe(4);
+  });
+
+  it('after an apply only the checks of the steps that require it run again, in the same round trip as its own', async () => {
+    // kernel-modules is missing; sysctl (which requires it) reads not done until the modules are loaded
+    let loaded = false;
+    const { result, transports } = await run(lab, (h) => {
+      const c = converged(lab, h);
+      return {
+        ...c,
+        'kernel-modules': () => (loaded ? c['kernel-modules']! : ''),
+        sysctl: () => (loaded ? c.sysctl! : 'live=net.bridge.bridge-nf-call-iptables=\n'),
+      };
+    }, { concurrency: 1 }, () => (script, opts) => {
+      if (opts.step === 'kernel-modules' && opts.mutates) loaded = true;
+      return okExec(script, opts);
+    });
+    expect(result.failed).toBe(false);
+    expect(statuses(result.outcomes, 'k8s-master')).toMatchObject({ 'kernel-modules': 'changed', sysctl: 'ok' });
+    const t = transports.get('k8s-master')!;
+    const checks = t.calls.filter((c) => c.kind === 'check').map((c) => c.step);
+    // in the first batch each; then kernel-modules again with sysctl (which requires it), and no other host step
+    expect(checks.filter((s) => ['hostname', 'swap', 'container-runtime', 'crictl', 'kube-packages'].includes(s))).toEqual(['hostname', 'swap', 'container-runtime', 'crictl', 'kube-packages']);
+    expect(checks.filter((s) => s === 'kernel-modules' || s === 'sysctl')).toEqual(['kernel-modules', 'sysctl', 'kernel-modules', 'sysctl']);
+  });
+
+  it('a change that reaches its trailing checks needs no round trip to re-check', async () => {
+    const { result, transports } = await run(lab, (h) => ({
+      ...converged(lab, h),
+      swap: 'checked=swap\nactive=/dev/dm-1\n',
+    }), {}, () => (script, opts) => {
+      if (opts.step !== 'swap' || !opts.mutates) return okExec(script, opts);
+      // the host runs the trailer: the separator, then swap's check output between the batch markers
+      expect(script).toContain("printf '\\n%s\\n' '@@kbootstrap-trail'");
+      return { code: 0, stdout: 'swapoff done\n\n@@kbootstrap-trail\n@@kbootstrap-check begin swap\nchecked=swap\n@@kbootstrap-check end swap 0\n', stderr: '' };
+    });
+    expect(result.failed).toBe(false);
+    const t = transports.get('k8s-node01')!;
+    expect(statuses(result.outcomes, 'k8s-node01').swap).toBe('changed');
+    // the first batch and swap's apply; then only join's check again (cluster-wide)
+    expect(t.calls.filter((c) => c.kind === 'check').slice(11).every((c) => c.step === 'join')).toBe(true);
+    expect(t.calls.filter((c) => c.kind === 'check' && c.step === 'swap')).toHaveLength(1);
   });
 
   it('a step still not done after apply is a failure, and later phases do not start', async () => {

@@ -54,7 +54,7 @@ describe('the running CNI against the target minor', () => {
 
 describe('kubeadm upgrade plan is shown', () => {
   it('the runner hands what plan printed to the progress, the summary and the JSON report, redacted', async () => {
-    const plan = buildPlan(lab, {}, UPGRADE_PHASES, [upgradeApplyStep]);
+    const plan = buildPlan(lab, {}, UPGRADE_PHASES, { 'upgrade-first-control-plane': [upgradeApplyStep] });
     const events: RunEvent[] = [];
     const printed = '[upgrade/versions] Cluster version: v1.29.8\nYou can now apply the upgrade by executing the following command:\n\n\tkubeadm upgrade apply v1.30.4\n';
     const runner = new Runner(lab, plan, async (spec) => {
@@ -117,7 +117,7 @@ describe('the VIP handover of a control plane', () => {
 describe('an upgrade stops at the first node that fails', () => {
   it('the next control plane is not started, and says why', async () => {
     const inv = exampleInventory('rocky-ha'); // asks for 1.36.4
-    const plan = buildPlan(inv, {}, UPGRADE_PHASES, [upgradeNodeStep]);
+    const plan = buildPlan(inv, {}, UPGRADE_PHASES, { 'upgrade-control-planes': [upgradeNodeStep] });
     const result = await new Runner(inv, plan, async (spec) => new Host(spec, new FakeTransport(
       { 'upgrade-node': 'node={}\napiserver-image=registry.k8s.io/kube-apiserver:v1.30.4\n' },
       () => (spec.name === 'cp-2' ? { code: 1, stdout: '', stderr: 'error execution phase control-plane: couldn\'t upgrade control plane\n' } : { code: 0, stdout: '', stderr: '' }),

@@ -14,6 +14,7 @@ import { clusterCni, cniVersion, defaultManifestUrl, pinnedManifestSha256 } from
 import { parseAllDocuments } from 'yaml';
 import { resolveLocalManifest } from '../inventory/manifest.js';
 import { KbError, EXIT } from '../errors.js';
+import { KUBE_PACKAGES } from '../host/fact.js';
 
 /** One apt repository as a host's sources line names it, and the signing key it is checked with. */
 export interface AptTree {
@@ -125,7 +126,7 @@ export function bundleNeeds(inv: Inventory, releases: readonly OsName[]): Bundle
       os, facts, trees,
       packages: [
         ...runtime.map((name) => ({ name, why: `container runtime ${c.containerRuntime} (step container-runtime)` })),
-        ...['kubelet', 'kubeadm', 'kubectl'].map((name) => ({ name, version: kubeVersion, why: `Kubernetes ${c.kubernetesVersion} (step kube-packages)` })),
+        ...KUBE_PACKAGES.map((name) => ({ name, version: kubeVersion, why: `Kubernetes ${c.kubernetesVersion} (step kube-packages)` })),
       ],
       osPackages: { ipvs: ['ipset', 'ipvsadm'], nftables: ['nftables'], iptables: [] }[c.kubeProxyMode],
     };

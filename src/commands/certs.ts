@@ -2,18 +2,17 @@
  * kbootstrap certs check / certs renew. `check` reads every host's
  * certificates (read-only, the same snippet and parser as status and check);
  * `renew` is a plan of steps on the Runner (src/steps/certs.ts), like up and
- * upgrade: dry run, JSON, progress, resume.
+ * upgrade: dry run, JSON, progress, resume. The commands themselves are
+ * registered by certs-cli.ts, which loads this module only when one runs.
  */
-import { InvalidArgumentError, type Command } from 'commander';
 import type { Inventory } from '../inventory/model.js';
 import { Session, type SessionFlags } from '../session.js';
-import { EXIT, UsageError } from '../errors.js';
+import { EXIT } from '../errors.js';
 import { readCerts } from '../steps/certs.js';
-import { certState, certVerdict, DAY_MS, parseCerts, parseDurationFlag, residual, WARN_DAYS, type CertFacts } from '../kube/certs.js';
+import { certState, certVerdict, parseCerts, residual, type CertFacts } from '../kube/certs.js';
 import type { Io } from '../io.js';
 import { table } from '../table.js';
 import type { Prompt } from '../ssh/credentials.js';
-import { buildCertsRenewPlan, type Plan } from '../plan.js';
 import type { RunResult } from '../runner.js';
 
 export interface CertsCheckFlags extends SessionFlags { output?: 'text' | 'json' }
@@ -86,57 +85,4 @@ export function renewSummary(inv: Inventory, result: RunResult): string {
   return `certificates renewed on: ${renewed.join(', ') || 'none'}`
     + (fresh.length ? `; already fresh: ${fresh.join(', ')}` : '')
     + (not.length ? `; not renewed: ${not.join(', ')}` : '') + '\n';
-}
-
-function minRemaining(v: string): number {
-  const ms = parseDurationFlag(v);
-  if (ms === undefined || ms <= 0) throw new InvalidArgumentError('expected a duration like 30d, 720h or 90m');
-  if (ms > 365 * DAY_MS) throw new InvalidArgumentError('more than 365d would renew certificates kubeadm has just made');
-  return ms;
-}
-
-/** What the CLI lends the certs commands (src/cli.ts keeps them). */
-export interface CertsCli {
-  io: Io;
-  hostIo: Io;
-  setCode: (c: number) => void;
-  load: (file: string, opts?: { keyFiles: boolean }) => Inventory;
-  session: (command: string) => SessionFlags['run'];
-  prompt: () => Promise<Prompt | undefined>;
-  runOptions: (cmd: Command, has: { dryRun?: boolean; verify?: boolean; select?: boolean }) => Command;
-  sshOptions: (cmd: Command) => Command;
-  /** the upgrade-style run: dry run, confirmation, the Runner; returns the exit code */
-  run: (file: string, o: Record<string, unknown>, plan: (inv: Inventory) => Plan, command: string, question: (inv: Inventory) => string, after: (inv: Inventory, result: RunResult, code: number) => Promise<number>) => Promise<number>;
-  kubeconfigMerge: (inv: Inventory, o: Record<string, unknown>) => Promise<number>;
-}
-
-/** `certs check` and `certs renew`, under the program (made with .command() so they inherit its error handling and output). */
-export function certsCommand(program: Command, cli: CertsCli): Command {
-  const certs = program.command('certs').summary('kubeadm\'s certificates: certs check, certs renew').description('kubeadm\'s certificates: certs check INVENTORY (expiry of every one), certs renew INVENTORY (renew, control planes one at a time)');
-  cli.sshOptions(certs.command('check')
-    .description('every kubeadm certificate, kubeconfig and CA per control plane, and each node\'s kubelet client certificate: expiry and time left (read-only)')
-    .argument('<inventory>', 'inventory file (YAML)'))
-    .action(async (file: string, o) => {
-      cli.setCode(await certsCheck(cli.load(file), { ...o, run: cli.session('certs check') }, cli.hostIo, await cli.prompt()));
-    });
-  cli.runOptions(certs.command('renew')
-    .description('kubeadm certs renew all on each control plane in turn, each followed by its static Pods\' restart (the VIP handed over first with kube-vip); then admin.conf for the SSH user. Renews only what has less than --min-remaining left')
-    .argument('<inventory>', 'inventory file (YAML)')
-    .option('--min-remaining <duration>', `renew when a certificate has less than this left (${WARN_DAYS}d, 720h, 90m)`, minRemaining, WARN_DAYS * DAY_MS)
-    .option('--merge', 'afterwards, merge the renewed admin kubeconfig into $KUBECONFIG or ~/.kube/config')
-    .option('--yes', 'do not ask for confirmation (required when not on a terminal)')
-    .option('--dry-run', 'print, per host, the checks and commands; connect to nothing'), { dryRun: true, select: false })
-    .action(async (file: string, o) => {
-      for (const f of ['only', 'steps', 'skipSteps'] as const) {
-        if (o[f]) throw new UsageError(`certs renew: --${f.replace('S', '-s')} does not apply: every control plane is renewed, one at a time`);
-      }
-      const min = o.minRemaining as number;
-      const question = (inv: Inventory) => `Renew the certificates of cluster ${inv.cluster.name} that have less than ${residual(min)} left, restarting each control plane's static Pods in turn (${inv.hosts.filter((h) => h.role === 'control-plane').map((h) => h.name).join(', ')})?`;
-      cli.setCode(await cli.run(file, o, (inv) => buildCertsRenewPlan(inv, min), 'certs renew', question, async (inv, result, code) => {
-        if (o.output !== 'json') cli.io.out(renewSummary(inv, result));
-        if (code === EXIT.ok && o.merge) return cli.kubeconfigMerge(inv, o);
-        return code;
-      }));
-    });
-  return certs;
 }

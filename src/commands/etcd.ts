@@ -4,14 +4,15 @@
  * its own phases (src/phases.ts) and steps (src/steps/etcd-*.ts). What is
  * local to them (writing the archive, reading and checking it) is here.
  */
-import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import type { Inventory } from '../inventory/model.js';
 import type { OsName } from '../inventory/schema.js';
-import type { Io } from '../io.js';
 import { buildPlan, type Plan } from '../plan.js';
+import type { PhaseSteps } from '../steps/index.js';
 import { BACKUP_PHASES, RESTORE_PHASES } from '../phases.js';
 import { dryRun } from '../dry-run.js';
+import { noFilters, printDryRun, type PlanCommandDeps, type RunFlags } from './plan-io.js';
+import { load } from './load.js';
 import { EXIT, UsageError } from '../errors.js';
 import { etcdBackupStep, type BackupSink } from '../steps/etcd-backup.js';
 import { SHARED_PKI, restoreEtcdStep, restoreGateStep, restorePkiStep, type RestoreSource } from '../steps/etcd-restore.js';
@@ -19,22 +20,18 @@ import { ARCHIVE_KIND, packTar, readBackup, writeBackup, type BackupContents } f
 import { plural } from '../report.js';
 import { nameTaken } from '../local-file.js';
 
-type RunFlags = Record<string, unknown> & { output: 'text' | 'json'; yes?: boolean; force?: boolean; dryRun?: boolean; os?: string };
-interface RunExtras { plan: (inv: Inventory) => Plan; confirm?: (inv: Inventory, plan: Plan) => Promise<boolean>; command: string }
+/** What the CLI lends these commands (registered by etcd-cli.ts, which loads this file only when one runs). */
+export type EtcdCommandDeps = Pick<PlanCommandDeps, 'io' | 'setCode' | 'run' | 'confirm'>;
+export type { RunFlags };
 
-/** What the CLI lends these commands: its run over SSH (runOverSsh), inventory loading, its run options and confirmation. */
-export interface EtcdCommandDeps {
-  io: Io;
-  setCode: (code: number) => void;
-  run: (file: string, o: RunFlags, mode: 'apply', io: Io, extras: RunExtras) => Promise<number>;
-  load: (file: string, io: Io, opts: { keyFiles: boolean }) => Inventory;
-  runOptions: (cmd: Command, has: { dryRun?: boolean; verify?: boolean; select?: boolean }) => Command;
-  /** ask on the terminal; undefined when there is none */
-  confirm: (message: string) => Promise<boolean | undefined>;
-}
+/** backup's steps by phase (BACKUP_PHASES) */
+export const backupSteps = (sink: BackupSink): PhaseSteps => ({ backup: [etcdBackupStep(sink)] });
+
+/** restore's steps by phase (RESTORE_PHASES) */
+export const restoreSteps = (src: RestoreSource): PhaseSteps => ({ 'restore-gate': [restoreGateStep()], restore: [restorePkiStep(src), restoreEtcdStep(src)] });
 
 export function buildBackupPlan(inv: Inventory, sink: BackupSink): Plan {
-  return buildPlan(inv, {}, BACKUP_PHASES, [etcdBackupStep(sink)]);
+  return buildPlan(inv, {}, BACKUP_PHASES, backupSteps(sink));
 }
 
 /** With --force the gate reads only the first control plane: the others may be gone for good. */
@@ -43,13 +40,11 @@ export function buildRestorePlan(inv: Inventory, src: RestoreSource, force: bool
     throw new UsageError(`${src.file} is a backup of cluster ${JSON.stringify(src.manifest.cluster)}, ${inv.file} describes ${JSON.stringify(inv.cluster.name)}; pass --force to restore it anyway`);
   }
   const phases = force ? RESTORE_PHASES.map((p) => (p.id === 'restore-gate' ? { ...p, hosts: (i: Inventory) => i.hosts.filter((h) => h.role === 'control-plane').slice(0, 1) } : p)) : RESTORE_PHASES;
-  return buildPlan(inv, {}, phases, [restoreGateStep(), restorePkiStep(src), restoreEtcdStep(src)]);
+  return buildPlan(inv, {}, phases, restoreSteps(src));
 }
 
-async function printDryRun(d: EtcdCommandDeps, inv: Inventory, plan: Plan, o: RunFlags): Promise<void> {
-  const hosts = await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan });
-  if (o.output === 'json') d.io.out(JSON.stringify({ mode: 'dry-run', hosts: hosts.map((h) => ({ host: h.host, script: h.script })) }, null, 2) + '\n');
-  else d.io.out(hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n'));
+async function showDryRun(d: EtcdCommandDeps, inv: Inventory, plan: Plan, o: RunFlags): Promise<void> {
+  printDryRun(d.io, await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan }), o.output);
 }
 
 /** A stand-in backup for a restore's dry run without --from: placeholders, never a real key. */
@@ -62,84 +57,67 @@ function placeholderBackup(inv: Inventory): RestoreSource {
   };
 }
 
-/** --only, --steps and --skip-steps come with the run options; a backup or a restore is all of its plan or nothing. */
-function noFilters(command: string, o: RunFlags): void {
-  for (const f of ['only', 'steps', 'skipSteps'] as const) {
-    if (o[f]) throw new UsageError(`${command}: --${f.replace('S', '-s')} does not apply: ${command} runs its whole plan`);
+
+/** kbootstrap backup INVENTORY --file FILE (registered by etcd-cli.ts). */
+export async function backupCommand(d: EtcdCommandDeps, file: string, o: RunFlags & { file?: string }): Promise<void> {
+  const { io } = d;
+  noFilters('backup', o);
+  if (o.dryRun) {
+    const inv = load(file, io, { keyFiles: false });
+    await showDryRun(d, inv, buildBackupPlan(inv, {}), o);
+    d.setCode(EXIT.ok);
+    return;
   }
+  if (!o.file) throw new UsageError('backup: name the archive with --file FILE (-o is the output format, as on every command)');
+  const out = o.file;
+  // refused before anything connects: an existing backup is never overwritten
+  if (nameTaken(out)) throw new UsageError(`backup: ${out} exists; kbootstrap does not overwrite a backup (move it, or choose another name)`);
+  if (!existsSync(out.includes('/') ? out.slice(0, out.lastIndexOf('/')) || '/' : '.')) throw new UsageError(`backup: cannot write ${out}: no such directory`);
+  const sink: BackupSink = {};
+  let cluster = '';
+  const code = await d.run(file, o, 'apply', io, { plan: (inv) => { cluster = inv.cluster.name; return buildBackupPlan(inv, sink); }, command: 'backup' });
+  const t = sink.taken;
+  if (!t) { d.setCode(code === EXIT.ok ? EXIT.failed : code); return; }
+  const contents: BackupContents = {
+    manifest: {
+      kind: ARCHIVE_KIND, formatVersion: 1, cluster, kubernetesVersion: t.kubernetesVersion, createdAt: t.at, host: t.host,
+      etcd: { ...(t.image ? { image: t.image } : {}), members: t.members, snapshot: t.status },
+    },
+    snapshot: t.snapshot, pkiTar: t.pkiTar, kubeadmConfig: t.kubeadmConfig,
+  };
+  const w = writeBackup(out, contents);
+  io.err(`kbootstrap: wrote ${out} (${w.bytes} bytes, sha256 ${w.sha256}; etcd revision ${t.status.revision}, ${plural(t.status.totalKey, 'key')}, ${plural(t.members.length, 'member')}) and ${out}.sha256\n`
+    + `kbootstrap: ${out} holds the cluster's private keys (/etc/kubernetes/pki: the CAs, the service-account key): whoever has it can act as the cluster's administrator. It is mode 0600; keep it as safe as the control planes\n`);
+  // taken on a healthy control plane while another could not be reached: the backup is whole, the exit code says what failed
+  if (code !== EXIT.ok) io.err(`kbootstrap: the snapshot was taken on ${t.host}; the summary names what failed elsewhere\n`);
+  d.setCode(code);
 }
 
-export function registerEtcdCommands(program: Command, d: EtcdCommandDeps): void {
+/** kbootstrap restore INVENTORY --from FILE (registered by etcd-cli.ts). */
+export async function restoreCommand(d: EtcdCommandDeps, file: string, o: RunFlags & { from?: string }): Promise<void> {
   const { io } = d;
-  d.runOptions(program.command('backup')
-    .summary('snapshot etcd, the PKI and kubeadm-config into one archive here')
-    .description('snapshot etcd on the first control plane (checked with etcdutl), with /etc/kubernetes/pki and kubeadm-config, into one archive here (mode 0600: it holds the cluster\'s private keys)')
-    .argument('<inventory>', 'inventory file (YAML)')
-    .option('--file <file>', 'the archive to write (a .tar.gz; FILE.sha256 is written beside it)')
-    .option('--dry-run', 'print what would run on the control plane; connect to nothing'), { dryRun: true, select: false })
-    .action(async (file: string, o: RunFlags & { file?: string }) => {
-      noFilters('backup', o);
-      if (o.dryRun) {
-        const inv = d.load(file, io, { keyFiles: false });
-        await printDryRun(d, inv, buildBackupPlan(inv, {}), o);
-        d.setCode(EXIT.ok);
-        return;
-      }
-      if (!o.file) throw new UsageError('backup: name the archive with --file FILE (-o is the output format, as on every command)');
-      const out = o.file;
-      // refused before anything connects: an existing backup is never overwritten
-      if (nameTaken(out)) throw new UsageError(`backup: ${out} exists; kbootstrap does not overwrite a backup (move it, or choose another name)`);
-      if (!existsSync(out.includes('/') ? out.slice(0, out.lastIndexOf('/')) || '/' : '.')) throw new UsageError(`backup: cannot write ${out}: no such directory`);
-      const sink: BackupSink = {};
-      let cluster = '';
-      const code = await d.run(file, o, 'apply', io, { plan: (inv) => { cluster = inv.cluster.name; return buildBackupPlan(inv, sink); }, command: 'backup' });
-      const t = sink.taken;
-      if (code !== EXIT.ok || !t) { d.setCode(code === EXIT.ok ? EXIT.failed : code); return; }
-      const contents: BackupContents = {
-        manifest: {
-          kind: ARCHIVE_KIND, formatVersion: 1, cluster, kubernetesVersion: t.kubernetesVersion, createdAt: t.at, host: t.host,
-          etcd: { ...(t.image ? { image: t.image } : {}), members: t.members, snapshot: t.status },
-        },
-        snapshot: t.snapshot, pkiTar: t.pkiTar, kubeadmConfig: t.kubeadmConfig,
-      };
-      const w = writeBackup(out, contents);
-      io.err(`kbootstrap: wrote ${out} (${w.bytes} bytes, sha256 ${w.sha256}; etcd revision ${t.status.revision}, ${plural(t.status.totalKey, 'key')}, ${plural(t.members.length, 'member')}) and ${out}.sha256\n`
-        + `kbootstrap: ${out} holds the cluster's private keys (/etc/kubernetes/pki: the CAs, the service-account key): whoever has it can act as the cluster's administrator. It is mode 0600; keep it as safe as the control planes\n`);
-      d.setCode(EXIT.ok);
-    });
-
-  d.runOptions(program.command('restore')
-    .summary('disaster recovery: a backup onto the first control plane, then up')
-    .description('disaster recovery: the CAs and the etcd data of a backup onto the (reset or new) first control plane, as a new one-member etcd; then `up` initialises it on that data and joins the others. Refused while a cluster answers, unless --force')
-    .argument('<inventory>', 'inventory file (YAML)')
-    .option('--from <file>', 'the archive kbootstrap backup wrote')
-    .option('--yes', 'do not ask for confirmation (required when not on a terminal)')
-    .option('--force', 'restore even though a cluster answers on a control plane (only the first is checked), the backup names another cluster, or /var/lib/etcd holds data (moved aside)')
-    .option('--dry-run', 'print what would run; connect to nothing'), { dryRun: true, select: false })
-    .action(async (file: string, o: RunFlags & { from?: string }) => {
-      noFilters('restore', o);
-      if (!o.from && !o.dryRun) throw new UsageError('restore: name the archive with --from FILE');
-      // the whole archive is read and checked before anything connects: a damaged one changes no host
-      const backup: RestoreSource | undefined = o.from ? { ...readBackup(o.from), file: o.from } : undefined;
-      if (backup && (backup as { sidecar?: string }).sidecar === 'absent') {
-        io.err(`kbootstrap: warning: no ${o.from}.sha256 beside it: what the archive holds was checked (gzip's CRC-32, every entry's sha256), not each byte of the file\n`);
-      }
-      if (o.dryRun) {
-        const inv = d.load(file, io, { keyFiles: false });
-        await printDryRun(d, inv, buildRestorePlan(inv, backup ?? placeholderBackup(inv), Boolean(o.force)), o);
-        d.setCode(EXIT.ok);
-        return;
-      }
-      const src = backup!;
-      const confirm = async (inv: Inventory) => {
-        if (o.yes) return true;
-        const first = inv.hosts.find((h) => h.role === 'control-plane')!;
-        const ok = await d.confirm(`Restore ${o.from} (cluster ${src.manifest.cluster}, Kubernetes ${src.manifest.kubernetesVersion}, taken ${src.manifest.createdAt} on ${src.manifest.host}) onto ${first.name} (${first.address})? Its /etc/kubernetes/pki CAs and /var/lib/etcd are replaced.`);
-        if (ok === undefined) throw new UsageError('restore: refusing without --yes: there is no terminal to confirm on');
-        return ok;
-      };
-      const code = await d.run(file, o, 'apply', io, { plan: (inv) => buildRestorePlan(inv, src, Boolean(o.force)), confirm, command: 'restore' });
-      if (code === EXIT.ok) io.err(`kbootstrap: restored etcd revision ${src.manifest.etcd.snapshot.revision} of ${src.manifest.createdAt}; now run kbootstrap up ${file}: it initialises the first control plane on that data and joins the other hosts\n`);
-      d.setCode(code);
-    });
+  noFilters('restore', o);
+  if (!o.from && !o.dryRun) throw new UsageError('restore: name the archive with --from FILE');
+  // the whole archive is read and checked before anything connects: a damaged one changes no host
+  const backup: RestoreSource | undefined = o.from ? { ...readBackup(o.from), file: o.from } : undefined;
+  if (backup && (backup as { sidecar?: string }).sidecar === 'absent') {
+    io.err(`kbootstrap: warning: no ${o.from}.sha256 beside it: what the archive holds was checked (gzip's CRC-32, every entry's sha256), not each byte of the file\n`);
+  }
+  if (o.dryRun) {
+    const inv = load(file, io, { keyFiles: false });
+    await showDryRun(d, inv, buildRestorePlan(inv, backup ?? placeholderBackup(inv), Boolean(o.force)), o);
+    d.setCode(EXIT.ok);
+    return;
+  }
+  const src = backup!;
+  const confirm = async (inv: Inventory) => {
+    if (o.yes) return true;
+    const first = inv.hosts.find((h) => h.role === 'control-plane')!;
+    const ok = await d.confirm(`Restore ${o.from} (cluster ${src.manifest.cluster}, Kubernetes ${src.manifest.kubernetesVersion}, taken ${src.manifest.createdAt} on ${src.manifest.host}) onto ${first.name} (${first.address})? Its /etc/kubernetes/pki CAs and /var/lib/etcd are replaced.`);
+    if (ok === undefined) throw new UsageError('restore: refusing without --yes: there is no terminal to confirm on');
+    return ok;
+  };
+  const code = await d.run(file, o, 'apply', io, { plan: (inv) => buildRestorePlan(inv, src, Boolean(o.force)), confirm, command: 'restore' });
+  if (code === EXIT.ok) io.err(`kbootstrap: restored etcd revision ${src.manifest.etcd.snapshot.revision} of ${src.manifest.createdAt}; now run kbootstrap up ${file}: it initialises the first control plane on that data and joins the other hosts\n`);
+  d.setCode(code);
 }

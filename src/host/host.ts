@@ -12,11 +12,23 @@ import { RemoteCommandError, tail } from '../transport/remote-error.js';
 export interface HostExecOptions extends ExecOptions {
   /** return the result instead of throwing on a non-zero exit */
   allowFailure?: boolean;
+  /**
+   * Read-only shell run after the script when it succeeds, in the same round
+   * trip (the runner's re-checks after a change, src/run/trailing-checks.ts);
+   * its output follows the script's own, and errors name the script only.
+   */
+  trailer?: string;
 }
 
 export class Host {
   /** what connecting found worth a warning (the run lock) */
   readonly notices: string[] = [];
+  /**
+   * Checks that went with the connect round trip (src/connect.ts) and their
+   * output: the first checkBatch takes them when it asks for exactly these
+   * scripts; any first batch uses them up, so a later one always runs.
+   */
+  prefetched?: { checks: CheckRequest[]; outputs: CheckOutput[] };
 
   constructor(
     readonly spec: HostSpec,
@@ -31,7 +43,9 @@ export class Host {
 
   async exec(script: string, opts: HostExecOptions): Promise<ExecResult> {
     this.redactor.add(...(opts.secrets ?? []));
-    const res = await this.transport.exec(script, opts);
+    const { trailer, ...rest } = opts;
+    // as a group, a script that fails still ends the shell (set -e) before the trailer
+    const res = await this.transport.exec(trailer ? `{\n${script.trimEnd()}\n}\n${trailer}` : script, rest);
     if (res.code !== 0 && !opts.allowFailure) {
       throw new RemoteCommandError(
         this.name,
@@ -54,6 +68,9 @@ export class Host {
   }
 
   checkBatch(checks: CheckRequest[]): Promise<CheckOutput[]> {
+    const p = this.prefetched;
+    this.prefetched = undefined;
+    if (p && p.checks.length === checks.length && p.checks.every((c, i) => c.step === checks[i]!.step && c.script === checks[i]!.script)) return Promise.resolve(p.outputs);
     return this.transport.checkBatch(checks);
   }
 }

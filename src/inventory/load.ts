@@ -115,7 +115,7 @@ function unwrap(s: z.ZodType): z.ZodType {
 }
 
 /** kbootstrap's own SSH defaults, for what neither the inventory nor OpenSSH's configuration sets. */
-const SSH_DEFAULTS = { user: DEFAULTS.sshUser, port: DEFAULTS.sshPort, connectTimeoutSeconds: DEFAULTS.connectTimeoutSeconds };
+const SSH_DEFAULTS = DEFAULTS.ssh;
 
 /**
  * What a user who writes KEY, unknown at PATH, means in kbootstrap's words:

@@ -4,12 +4,10 @@
  * schema/inventory.schema.json is generated from this (npm run schema:json).
  */
 import { z } from 'zod';
+import { OS_NAMES, type OsName } from './os-names.js';
 import { CNI_NAMES } from '../cni/names.js';
 
-export const OS_NAMES = [
-  'rhel', 'centos7', 'rocky8', 'rocky9', 'rocky10', 'alma8', 'alma9', 'alma10', 'rhel8', 'rhel9', 'rhel10',
-  'debian', 'debian11', 'debian12', 'debian13', 'ubuntu20.04', 'ubuntu22.04', 'ubuntu24.04', 'ubuntu26.04',
-] as const;
+export { OS_NAMES, type OsName };
 
 const sshSettings = {
   user: z.string().min(1).describe('SSH login user; non-root users run mutating commands through sudo'),
@@ -150,4 +148,3 @@ export const inventorySchema = z.strictObject({
 });
 
 export type ParsedInventory = z.output<typeof inventorySchema>;
-export type OsName = (typeof OS_NAMES)[number];

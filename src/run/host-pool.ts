@@ -5,11 +5,16 @@
  */
 import type { HostSpec } from '../inventory/model.js';
 import type { Host } from '../host/host.js';
+import type { CheckRequest } from '../transport/types.js';
 import { KbError } from '../errors.js';
 import { pool } from './pool.js';
 import { LockHeldError } from './host-lock.js';
 
-export type Connect = (h: HostSpec) => Promise<Host>;
+/** The checks a host would get first, rendered for a host with these facts (the runner's first batch). */
+export type Prefetch = (host: Host) => CheckRequest[];
+
+/** Connect to a host; with a prefetch, the connection may carry the host's first checks (src/connect.ts). */
+export type Connect = (h: HostSpec, prefetch?: Prefetch) => Promise<Host>;
 
 export class HostPool {
   private readonly hosts = new Map<string, Host>();
@@ -17,7 +22,7 @@ export class HostPool {
   /** hosts another kbootstrap run holds the lock of */
   private readonly locked = new Set<string>();
 
-  constructor(private readonly connectOne: Connect, private readonly concurrency: number) {}
+  constructor(private readonly connectOne: (h: HostSpec) => Promise<Host>, private readonly concurrency: number) {}
 
   /** Connect to every host not yet connected; `each` hears of every attempt. */
   async open(specs: readonly HostSpec[], each?: (name: string, ms: number, error?: string) => void): Promise<void> {
@@ -55,10 +60,6 @@ export class HostPool {
   /** Hosts whose run lock another kbootstrap holds: a run that changes hosts must not start. */
   get lockedNames(): string[] {
     return [...this.locked];
-  }
-
-  get failedNames(): string[] {
-    return [...this.errors.keys()];
   }
 
   get connected(): Host[] {

@@ -2,13 +2,11 @@
  * Shell functions every script may use. They travel with each script that
  * needs them (see withPrelude) and are printed once at the top of a dry run.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { TEMPLATE_DIR } from './templates.js';
+import { preludeText } from './templates.js';
 import { shq } from './quote.js';
 import type { CheckOutput, CheckRequest } from '../transport/types.js';
 
-export const PRELUDE = readFileSync(join(TEMPLATE_DIR, 'prelude.sh'), 'utf8');
+export const PRELUDE = preludeText();
 
 /** Prepend the prelude when the script calls one of its functions. */
 export function withPrelude(script: string): string {
@@ -29,12 +27,22 @@ const MARK = '@@kbootstrap-check';
 
 /** One script that runs every check in its own subshell and marks where each output starts and ends. */
 export function batchScript(checks: CheckRequest[]): string {
-  const parts = checks.map((c) => [
+  return withPrelude(batchBody(checks));
+}
+
+/** The checks of batchScript without the prelude (for a script that carries it already). */
+export function batchBody(checks: CheckRequest[]): string {
+  return checks.map((c) => [
     `printf '%s\\n' ${shq(`${MARK} begin ${c.step}`)}`,
     `( ${c.script.trimEnd()}\n) </dev/null 2>&1`,
     `printf '%s %s\\n' ${shq(`${MARK} end ${c.step}`)} "$?"`,
-  ].join('\n'));
-  return withPrelude(parts.join('\n'));
+  ].join('\n')).join('\n');
+}
+
+/** What a script printed before its batch of checks began (the OS facts and the lock's answer, in the connect round trip). */
+export function beforeBatch(stdout: string): string {
+  const i = stdout.indexOf(`\n${MARK} begin `);
+  return i < 0 ? stdout : stdout.slice(0, i + 1);
 }
 
 export function parseBatch(checks: CheckRequest[], stdout: string): CheckOutput[] {

@@ -26,7 +26,7 @@ export function shqAll(values: readonly unknown[], what = 'values'): string {
   return values.map((v, i) => shq(v, `${what}[${i}]`)).join(' ');
 }
 
-/** Wrap a whole script so it runs as one argument of `sh -c` (used by the sudo decorator). */
+/** Wrap a whole script so it is one single-quoted word: the argument of `bash -c` in the remote command line (src/shell/command-line.ts). */
 export function shWrap(script: string): string {
   return `'${script.replace(/'/g, `'\\''`)}'`;
 }

@@ -5,9 +5,10 @@
  */
 import Handlebars from 'handlebars';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { shq, shqAll } from './quote.js';
+import { BUNDLED } from './bundled-templates.js';
 
 export const TEMPLATE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'templates');
 
@@ -24,18 +25,28 @@ hb.registerHelper('qall', function (this: unknown, values: unknown, options: Han
 export const ALLOWED_HELPERS = ['q', 'qall'] as const;
 export const ALLOWED_BLOCKS = ['if', 'unless', 'each'] as const;
 
+/** How every template is compiled: here from the files, and by scripts/build.ts for the bundle. */
+export const COMPILE_OPTIONS = {
+  noEscape: true,
+  strict: true,
+  knownHelpers: { q: true, qall: true },
+  knownHelpersOnly: true,
+} as const;
+
 const compiled = new Map<string, Handlebars.TemplateDelegate>();
 
-function compile(file: string): Handlebars.TemplateDelegate {
-  let t = compiled.get(file);
+/** A template compiled once per process: taken from the bundle's precompiled set, else compiled from its file. */
+function compile(name: string): Handlebars.TemplateDelegate {
+  let t = compiled.get(name);
   if (!t) {
-    t = hb.compile(readFileSync(file, 'utf8'), {
-      noEscape: true,
-      strict: true,
-      knownHelpers: { q: true, qall: true },
-      knownHelpersOnly: true,
-    });
-    compiled.set(file, t);
+    const spec = BUNDLED?.templates[name];
+    if (spec) t = hb.template(spec);
+    else {
+      const file = join(TEMPLATE_DIR, `${name}.sh.hbs`);
+      if (BUNDLED || !existsSync(file)) throw new Error(`no template ${name}.sh.hbs${BUNDLED ? ' in this build' : ` in ${TEMPLATE_DIR}`}`);
+      t = hb.compile(readFileSync(file, 'utf8'), COMPILE_OPTIONS);
+    }
+    compiled.set(name, t);
   }
   return t;
 }
@@ -45,10 +56,13 @@ function compile(file: string): Handlebars.TemplateDelegate {
  * The result is trimmed of trailing blank lines.
  */
 export function render(name: string, context: Record<string, unknown>): string {
-  const file = join(TEMPLATE_DIR, `${name}.sh.hbs`);
-  if (!existsSync(file)) throw new Error(`no template ${name}.sh.hbs in ${TEMPLATE_DIR}`);
-  const out = compile(file)({ ...context, __template: relative(TEMPLATE_DIR, file) });
+  const out = compile(name)({ ...context, __template: `${name}.sh.hbs` });
   return out.replace(/\s+$/, '') + '\n';
+}
+
+/** templates/prelude.sh: the bundle's copy, else the file. */
+export function preludeText(): string {
+  return BUNDLED?.prelude ?? readFileSync(join(TEMPLATE_DIR, 'prelude.sh'), 'utf8');
 }
 
 export function listTemplates(dir = TEMPLATE_DIR): string[] {

@@ -16,6 +16,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { homedir, hostname as localHostname, userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { parse, type Line } from 'ssh-config';
+import { DEFAULTS } from '../defaults.js';
 
 export type StrictHostKeyChecking = 'yes' | 'no' | 'ask' | 'accept-new';
 
@@ -483,7 +484,7 @@ export interface ConnectionInput {
 }
 
 /** kbootstrap's own defaults, used when neither the inventory nor the config says. */
-export const KBOOTSTRAP_SSH_DEFAULTS = { user: 'root', port: 22, connectTimeoutSeconds: 10, strictHostKeyChecking: 'yes' as StrictHostKeyChecking };
+const KBOOTSTRAP_SSH_DEFAULTS = { ...DEFAULTS.ssh, strictHostKeyChecking: 'yes' as StrictHostKeyChecking };
 
 type Sourced<T> = { value: T; source: SettingSource };
 

@@ -5,7 +5,6 @@ import { repoFile } from './repositories.js';
 export const baseRepositoriesStep: Step<FileState[]> = {
   id: 'base-repositories',
   title: "Point the OS's own repositories at a mirror that still serves them",
-  phases: ['prepare'],
   hosts: allHosts,
   requires: [],
   skip: (ctx) => (ctx.host.os.baseRepositories(ctx.cluster, ctx.host.facts).length ? undefined : `${ctx.host.facts.prettyName}'s own repositories are left as they are`),

@@ -41,7 +41,6 @@ const line = (out: string, key: string): string | undefined => out.split('\n').f
 export const bundleUploadStep: Step<undefined> = {
   id: 'bundle-upload',
   title: 'Upload the bundle to the first control plane and unpack it',
-  phases: ['bundle'],
   hosts: withBundle(firstControlPlaneOnly),
   requires: [],
   // every package tree of the run is on this server: --steps cannot leave it out
@@ -71,7 +70,6 @@ export const bundleUploadStep: Step<undefined> = {
 export const bundleServeStep: Step<{ python3: boolean }> = {
   id: 'bundle-serve',
   title: 'Serve the bundle over HTTP to the other hosts',
-  phases: ['bundle'],
   hosts: withBundle(firstControlPlaneOnly),
   requires: ['bundle-upload'],
   mandatory: true,
@@ -117,7 +115,6 @@ export function canonicalRef(ref: string): string {
 export const bundleImagesStep: Step<BundleRun['images']> = {
   id: 'bundle-images',
   title: 'Import the bundle\'s images into containerd',
-  phases: ['prepare'],
   hosts: withBundle((inv) => inv.hosts),
   requires: ['container-runtime'],
   check: () => render('bundle/images-state', {}),

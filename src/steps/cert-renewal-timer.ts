@@ -72,7 +72,6 @@ interface TimerFound { files: FileState[]; enabled: boolean }
 export const certRenewalTimerStep: Step<TimerFound> = {
   id: 'cert-renewal-timer',
   title: 'A systemd timer renews the certificates (cluster.certRenewal: timer)',
-  phases: ['init', 'join-control-planes'],
   hosts: controlPlanes,
   requires: ['kubeadm-init'],
   skip: (ctx) => (ctx.cluster.certRenewal === 'timer' ? undefined : 'cluster.certRenewal is not timer: kbootstrap certs renew renews on demand'),

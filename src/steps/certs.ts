@@ -37,7 +37,6 @@ export const readCerts = (controlPlane: boolean): string => render('certs/read',
 export const certsPreflightStep: Step<string | undefined> = {
   id: 'certs-preflight',
   title: 'Preflight: the cluster answers, every node Ready, every control plane up',
-  phases: ['certs-preflight'],
   hosts: firstControlPlaneOnly,
   requires: [],
   check: (ctx) => [render('cluster/state', {}), render('certs/reach', { controlPlanes: controlPlanes(ctx.inv) })],
@@ -93,7 +92,6 @@ export function certsRenewStep(minRemainingMs: number): Step<RenewFound> {
   return {
     id: 'certs-renew',
     title: `kubeadm certs renew all when a certificate has less than ${min} left, then restart the static Pods`,
-    phases: ['certs-control-planes'],
     hosts: controlPlanes,
     requires: ['certs-preflight'],
     check: (ctx) => [readCerts(true), render('certs/renew-state', { pending: RESTART_PENDING, aside: MANIFESTS_ASIDE, user: ctx.host.spec.ssh.user }), ...vipAsideCheck(ctx)],
@@ -140,7 +138,6 @@ export function certsRenewStep(minRemainingMs: number): Step<RenewFound> {
 export const kubeletRotationStep: Step = {
   id: 'kubelet-cert-rotation',
   title: 'The kubelet client certificate rotates itself (checked, never changed)',
-  phases: ['certs-kubelets'],
   hosts: allHosts,
   requires: [],
   check: () => readCerts(false),

@@ -17,7 +17,6 @@ import { firstControlPlaneOnly, type Step } from './types.js';
 export const clusterVersionStep: Step<string | undefined> = {
   id: 'cluster-version',
   title: 'The running cluster is at the version the inventory asks for',
-  phases: ['gate'],
   hosts: firstControlPlaneOnly,
   requires: [],
   mandatory: true,

@@ -43,7 +43,6 @@ export function manifestEdits(inv: Inventory): ManifestEdit[] {
 export const cniStep: Step<{ mismatch?: string }> = {
   id: 'cni',
   title: 'Install the CNI plugin with the pod CIDR set to podSubnet',
-  phases: ['cluster'],
   hosts: firstControlPlaneOnly,
   requires: ['kubeadm-init'],
   skip: (ctx) => (ctx.cluster.cni.plugin === 'none' ? 'cni.plugin is none: networking is left to you' : undefined),

@@ -1,4 +1,5 @@
 import { render } from '../shell/templates.js';
+import { installedPackages } from '../host/fact.js';
 import { kv } from '../shell/kv.js';
 import type { ClusterSpec, RegistrySpec } from '../inventory/model.js';
 import { readFileSync } from 'node:fs';
@@ -181,13 +182,12 @@ interface Found {
 export const containerRuntimeStep: Step<Found> = {
   id: 'container-runtime',
   title: 'Install and configure the container runtime',
-  phases: ['prepare', 'upgrade-first-control-plane', 'upgrade-control-planes', 'upgrade-workers'],
   hosts: allHosts,
   requires: ['base-repositories'],
   managedFiles,
   check(ctx) {
     const c = ctx.cluster;
-    let s = fileStateCheck(managedFiles(ctx)) + ctx.host.os.packagesCheck(packages(c)) + keysCheck([repository(ctx)]);
+    let s = fileStateCheck(managedFiles(ctx)) + installedPackages(packages(c)).script(ctx.host.os) + keysCheck([repository(ctx)]);
     if (c.containerRuntime === 'containerd') s += containerdFn(c) + render('container-runtime/containerd-check', {});
     s += render('container-runtime/services-state', { services: services(c) });
     return s;
@@ -196,7 +196,7 @@ export const containerRuntimeStep: Step<Found> = {
     const c = ctx.cluster;
     const m = kv(out.stdout);
     const files = parseFileStates(out, managedFiles(ctx));
-    const installed = new Map((m.get('pkg') ?? []).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const installed = installedPackages(packages(c)).parse(out.stdout);
     const missingPackages = packages(c).filter((p) => !installed.get(p));
     const cfg = m.get('config')?.[0];
     const config = c.containerRuntime === 'containerd' ? (cfg === 'same' || cfg === 'differs' ? cfg : 'missing') : 'same';

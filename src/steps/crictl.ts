@@ -15,7 +15,6 @@ export function crictlYaml(cluster: ClusterSpec): ManagedFile {
 export const crictlStep: Step<FileState[]> = {
   id: 'crictl',
   title: 'Point crictl at the container runtime',
-  phases: ['prepare'],
   hosts: allHosts,
   requires: ['container-runtime'],
   managedFiles: (ctx) => [crictlYaml(ctx.cluster)],

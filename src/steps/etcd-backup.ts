@@ -1,17 +1,20 @@
 /**
- * etcd-snapshot (kbootstrap backup): on the first control plane, a snapshot
+ * etcd-snapshot (kbootstrap backup): on the first control plane whose etcd is healthy, a snapshot
  * of its stacked etcd (`etcdctl snapshot save` with kubeadm's etcd client
  * certificate, https://kubernetes.io/docs/tasks/administer-cluster/configure-upgrade-etcd/#backing-up-an-etcd-cluster,
  * read 2026-12-07), checked with `etcdutl snapshot status`, then
  * /etc/kubernetes/pki and the kubeadm-config ConfigMap, all copied back to the
  * operator's machine byte for byte. Nothing stays behind on the host.
  * "Done" means this run holds a checked snapshot: a backup is taken every time.
+ * The control planes are asked in inventory order: one whose etcd does not
+ * answer healthy hands the snapshot to the next (a warning says why); only
+ * the last one left refuses, when none could take it.
  */
 import { parse as parseYaml } from 'yaml';
 import { render } from '../shell/templates.js';
 import { first, kv } from '../shell/kv.js';
 import { KbError } from '../errors.js';
-import { firstControlPlaneOnly, type Step } from './types.js';
+import type { Step } from './types.js';
 import type { ClusterSpec } from '../inventory/model.js';
 import { parseMembers } from '../etcd/members.js';
 import type { EtcdMember, SnapshotStatus } from '../etcd/archive.js';
@@ -73,29 +76,38 @@ export function etcdBackupStep(sink: BackupSink): Step<Found> {
   return {
     id: 'etcd-snapshot',
     title: 'Snapshot etcd; copy it, /etc/kubernetes/pki and kubeadm-config here',
-    phases: ['backup'],
-    hosts: firstControlPlaneOnly,
+    hosts: (inv) => inv.hosts.filter((h) => h.role === 'control-plane'),
     requires: [],
     mandatory: true,
     check: (ctx) => etcdTools(ctx.cluster, { ctl: true }) + render('etcd/backup-check', {}),
-    parse(out) {
+    parse(out, ctx) {
       const m = kv(out.stdout);
+      if (sink.taken) {
+        const s = sink.taken.status;
+        return { done: true, reason: `snapshot taken${sink.taken.host === ctx.host.name ? '' : ` on ${sink.taken.host}`}: ${s.totalSize} bytes, revision ${s.revision}, ${s.totalKey} keys`, found: { members: [] } };
+      }
       const members = parseMembers(m.get('member') ?? []);
       const image = first(m, 'image') || undefined;
       if (first(m, 'etcd') === 'absent') {
         return { done: false, reason: 'no stacked etcd here', found: { members, problem: 'no stacked etcd here: /etc/kubernetes/manifests/etcd.yaml is missing (kbootstrap backs up the etcd that kubeadm runs on the control planes)' } };
       }
       const health = first(m, 'health');
-      if (health !== 'ok') return { done: false, reason: `etcd is not healthy: ${health ?? 'no answer'}`, found: { members, image, problem: `etcd is not healthy: ${health ?? 'no answer'}` } };
-      if (sink.taken) {
-        const s = sink.taken.status;
-        return { done: true, reason: `snapshot taken: ${s.totalSize} bytes, revision ${s.revision}, ${s.totalKey} keys`, found: { members, image } };
+      if (health !== 'ok') {
+        const why = `etcd is not healthy: ${health ?? 'no answer'}`;
+        // another control plane may still take it: this one steps aside, saying why
+        const cps = ctx.inv.hosts.filter((h) => h.role === 'control-plane');
+        const next = cps[cps.findIndex((h) => h.name === ctx.host.name) + 1];
+        if (next) return { done: true, reason: `${why}; ${next.name} takes the snapshot`, found: { members, image }, warning: `${why}; the snapshot is taken on another control plane` };
+        return { done: false, reason: why, found: { members, image, problem: why } };
       }
       return { done: false, reason: `etcd healthy, ${members.length} member${members.length === 1 ? '' : 's'} (${members.map((x) => x.name).join(', ')}): a snapshot is taken on every run`, found: { members, image } };
     },
     unknown: () => ({ members: [] }),
     async apply(ctx, found) {
       const { host } = ctx;
+      // one snapshot per run: a control plane before this one took it (what a dry run, which cannot
+      // read health, shows: the first takes it, the others only ask)
+      if (sink.taken) return;
       if (found.problem) throw new KbError(`${host.name}: ${found.problem}; nothing was taken`);
       const tools = etcdTools(ctx.cluster, { ctl: true, utl: true, image: found.image });
       try {

@@ -56,7 +56,6 @@ export function restoreGateStep(): Step<GateFound> {
   return {
     id: 'restore-gate',
     title: 'No cluster answers on the control planes',
-    phases: ['restore-gate'],
     hosts: controlPlanes,
     requires: [],
     mandatory: true,
@@ -85,7 +84,6 @@ export function restorePkiStep(src: RestoreSource): Step<PkiFound> {
   return {
     id: 'restore-pki',
     title: 'The cluster\'s CAs and service-account keys from the backup',
-    phases: ['restore'],
     hosts: firstControlPlaneOnly,
     requires: [],
     check: () => render('etcd/restore-pki-check', { files: [...files.keys()] }),
@@ -114,7 +112,6 @@ export function restoreEtcdStep(src: RestoreSource): Step<EtcdFound> {
   return {
     id: 'restore-etcd',
     title: 'etcd\'s data from the snapshot, as a new one-member cluster',
-    phases: ['restore'],
     hosts: firstControlPlaneOnly,
     requires: ['restore-pki'],
     check: () => render('etcd/restore-etcd-check', {}),

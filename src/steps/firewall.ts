@@ -6,7 +6,6 @@ import { allHosts, type Step } from './types.js';
 export const firewallStep: Step = {
   id: 'firewall',
   title: 'Open the Kubernetes ports in firewalld',
-  phases: ['prepare'],
   hosts: allHosts,
   requires: [],
   skip: (ctx) => (ctx.host.os.managesFirewalld ? undefined : `firewalld is not managed on ${ctx.host.os.description}`),

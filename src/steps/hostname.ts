@@ -5,7 +5,6 @@ import { allHosts, type Step } from './types.js';
 export const hostnameStep: Step = {
   id: 'hostname',
   title: 'Set the hostname to the inventory name',
-  phases: ['prepare'],
   hosts: allHosts,
   requires: [],
   check: () => render('hostname/check', {}),

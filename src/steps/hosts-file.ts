@@ -19,7 +19,6 @@ export function hostsBlock(inv: Inventory): string {
 export const hostsFileStep: Step = {
   id: 'hosts-file',
   title: 'Map every cluster host in one managed /etc/hosts block',
-  phases: ['prepare'],
   hosts: allHosts,
   requires: [],
   check: () => render('hosts-file/check', { begin: HOSTS_BEGIN, end: HOSTS_END }),

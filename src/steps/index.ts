@@ -1,7 +1,8 @@
 /**
- * The step registry: every step, in plan order. The plan, the dry run,
- * --steps/--skip-steps, the progress view and the tests all read this list;
- * adding a step is its file, its templates and one line here.
+ * The steps of the commands that build and move a cluster (up, upgrade, certs
+ * renew), each paired with its phases: a command owns its list, as k0sctl's
+ * actions build their own phase lists. Adding a step to up is its file, its
+ * templates and its place in UP_STEPS.
  */
 import type { AnyStep } from './types.js';
 import { clusterVersionStep } from './cluster-version.js';
@@ -28,56 +29,43 @@ import { certRenewalTimerStep } from './cert-renewal-timer.js';
 import { certsPreflightStep, certsRenewStep, kubeletRotationStep } from './certs.js';
 import { upgradeApplyStep, upgradeCniStep, upgradeKubeadmStep, upgradeKubeletStep, upgradeNodeStep, upgradePreflightStep, upgradeRepositoryStep } from './upgrade.js';
 
-export const STEPS: readonly AnyStep[] = [
-  clusterVersionStep,
-  bundleUploadStep,
-  bundleServeStep,
-  hostnameStep,
-  hostsFileStep,
-  selinuxStep,
-  firewallStep,
-  swapStep,
-  kernelModulesStep,
-  sysctlStep,
-  baseRepositoriesStep,
-  containerRuntimeStep,
-  crictlStep,
-  bundleImagesStep,
-  kubePackagesStep,
-  loadBalancerStep,
-  kubeadmInitStep,
-  certRenewalTimerStep,
-  joinStep,
-  cniStep,
-  kubeProxyModeStep,
-  nodeLabelsStep,
-  verifyStep,
-];
+/** A command's steps, by the id of the phase (src/phases.ts) that runs them, in the order they run there. */
+export type PhaseSteps = Readonly<Record<string, readonly AnyStep[]>>;
+
+/** The steps of `up`, phase by phase (src/phases.ts PHASES). */
+export const UP_STEPS: PhaseSteps = {
+  gate: [clusterVersionStep],
+  // up --bundle only: without a bundle these steps have no hosts
+  bundle: [bundleUploadStep, bundleServeStep],
+  prepare: [hostnameStep, hostsFileStep, selinuxStep, firewallStep, swapStep, kernelModulesStep, sysctlStep, baseRepositoriesStep, containerRuntimeStep, crictlStep, bundleImagesStep, kubePackagesStep],
+  init: [loadBalancerStep, kubeadmInitStep, certRenewalTimerStep],
+  'join-control-planes': [loadBalancerStep, certRenewalTimerStep, joinStep],
+  'join-workers': [joinStep],
+  cluster: [cniStep, kubeProxyModeStep, nodeLabelsStep, verifyStep],
+};
+
+/** Every step of up, once each, in the order up first runs it: what --steps/--skip-steps and completion name. */
+export const STEPS: readonly AnyStep[] = [...new Set(Object.values(UP_STEPS).flat())];
 
 export const STEP_IDS: readonly string[] = STEPS.map((s) => s.id);
 
-
-
 /**
- * The steps of `kbootstrap upgrade`, in order (src/phases.ts UPGRADE_PHASES
- * places them). The container runtime step comes back per node: a new minor
- * may want another sandbox (pause) image in the containerd config.
+ * The steps of `kbootstrap upgrade`, phase by phase (src/phases.ts UPGRADE_PHASES).
+ * The container runtime step comes back per node: a new minor may want another
+ * sandbox (pause) image in the containerd config.
  */
-export const UPGRADE_STEPS: readonly AnyStep[] = [
-  upgradePreflightStep,
-  upgradeCniStep,
-  upgradeRepositoryStep,
-  upgradeKubeadmStep,
-  upgradeApplyStep,
-  upgradeNodeStep,
-  containerRuntimeStep,
-  upgradeKubeletStep,
-  verifyStep,
-];
+export const UPGRADE_STEPS: PhaseSteps = {
+  'upgrade-preflight': [upgradePreflightStep, upgradeCniStep],
+  'upgrade-repositories': [upgradeRepositoryStep],
+  'upgrade-first-control-plane': [upgradeKubeadmStep, upgradeApplyStep, containerRuntimeStep, upgradeKubeletStep],
+  'upgrade-control-planes': [upgradeKubeadmStep, upgradeNodeStep, containerRuntimeStep, upgradeKubeletStep],
+  'upgrade-workers': [upgradeKubeadmStep, containerRuntimeStep, upgradeKubeletStep],
+  'upgrade-verify': [verifyStep],
+};
 
-/** The steps of `kbootstrap certs renew` (src/phases.ts CERTS_RENEW_PHASES places them). */
-export const certsRenewSteps = (minRemainingMs: number): readonly AnyStep[] => [
-  certsPreflightStep,
-  certsRenewStep(minRemainingMs),
-  kubeletRotationStep,
-];
+/** The steps of `kbootstrap certs renew`, phase by phase (src/phases.ts CERTS_RENEW_PHASES). */
+export const certsRenewSteps = (minRemainingMs: number): PhaseSteps => ({
+  'certs-preflight': [certsPreflightStep],
+  'certs-control-planes': [certsRenewStep(minRemainingMs)],
+  'certs-kubelets': [kubeletRotationStep],
+});

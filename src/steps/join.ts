@@ -8,7 +8,6 @@ export const JOIN_CONFIG_PATH = '/etc/kbootstrap/kubeadm-join.yaml';
 export const joinStep: Step<{ joined: boolean }> = {
   id: 'join',
   title: 'Join the cluster with kubeadm',
-  phases: ['join-control-planes', 'join-workers'],
   hosts: allButFirstControlPlane,
   requires: ['kubeadm-init'],
   check: (ctx) => render('join/check', { controlPlane: ctx.host.spec.role === 'control-plane', user: ctx.host.spec.ssh.user }),

@@ -27,7 +27,6 @@ function modulesFile(ctx: StepContext): ManagedFile {
 export const kernelModulesStep: Step<FileState[]> = {
   id: 'kernel-modules',
   title: 'Load the kernel modules Kubernetes needs, now and at boot',
-  phases: ['prepare'],
   hosts: allHosts,
   requires: [],
   managedFiles: (ctx) => [modulesFile(ctx)],

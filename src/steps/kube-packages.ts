@@ -1,4 +1,5 @@
 import { render } from '../shell/templates.js';
+import { KUBE_PACKAGES, installedPackages } from '../host/fact.js';
 import { first, kv } from '../shell/kv.js';
 import type { ClusterSpec } from '../inventory/model.js';
 import type { Repository } from '../os/types.js';
@@ -6,7 +7,8 @@ import { allHosts, type Step, type StepContext } from './types.js';
 import { describeFileStates, fileStateCheck, parseFileStates, uploadFiles, type FileState, type ManagedFile } from './files.js';
 import { describeKeys, installKeys, keysCheck, missingKeys, repoFile } from './repositories.js';
 
-const KUBE = ['kubelet', 'kubeadm', 'kubectl'] as const;
+const KUBE = KUBE_PACKAGES;
+const packagesFact = (c: ClusterSpec) => installedPackages([...KUBE, ...extraPackages(c)]);
 
 const repository = (ctx: StepContext): Repository => ctx.host.os.kubernetesRepository(ctx.cluster, ctx.host.facts);
 const files = (ctx: StepContext): ManagedFile[] => [repoFile(repository(ctx))];
@@ -30,12 +32,11 @@ interface Found {
 export const kubePackagesStep: Step<Found> = {
   id: 'kube-packages',
   title: 'Install kubelet, kubeadm and kubectl at the pinned version',
-  phases: ['prepare'],
   hosts: allHosts,
   requires: ['container-runtime'],
   managedFiles: files,
   check: (ctx) => fileStateCheck(files(ctx))
-    + ctx.host.os.packagesCheck([...KUBE, ...extraPackages(ctx.cluster)])
+    + packagesFact(ctx.cluster).script(ctx.host.os)
     + render('kube-packages/kubelet-enabled', {})
     + ctx.host.os.holdsCheck()
     + keysCheck([repository(ctx)]),
@@ -43,7 +44,7 @@ export const kubePackagesStep: Step<Found> = {
     const c = ctx.cluster;
     const os = ctx.host.os;
     const m = kv(out.stdout);
-    const installed = new Map((m.get('pkg') ?? []).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const installed = packagesFact(c).parse(out.stdout);
     const states = parseFileStates(out, files(ctx));
     const wrong: string[] = [];
     for (const p of KUBE) {

@@ -19,7 +19,6 @@ interface Drift {
 export const kubeProxyModeStep: Step<Drift | undefined> = {
   id: 'kube-proxy-mode',
   title: 'Set the kube-proxy mode of the running cluster, and the CNI plugin\'s nftables setting with it',
-  phases: ['cluster'],
   hosts: firstControlPlaneOnly,
   requires: ['kubeadm-init'],
   check: () => render('cluster/state', {}),

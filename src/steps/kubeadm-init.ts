@@ -10,7 +10,6 @@ export const INIT_CONFIG_PATH = '/etc/kbootstrap/kubeadm-init.yaml';
 export const kubeadmInitStep: Step = {
   id: 'kubeadm-init',
   title: 'Initialise the first control plane with kubeadm',
-  phases: ['init'],
   hosts: firstControlPlaneOnly,
   requires: ['kube-packages'],
   // the shared cluster read answers "does the API server answer"; the second snippet is this host's own files

@@ -131,7 +131,6 @@ export function vipChangedMessage(host: string, was: string, want: string): stri
 export const loadBalancerStep: Step<LoadBalancerFound> = {
   id: 'load-balancer',
   title: 'Run kube-vip for the control-plane VIP',
-  phases: ['init', 'join-control-planes'],
   hosts: kubeVipHosts,
   requires: ['kube-packages'],
   // the manifest on a converged host, as far as the inventory fixes it: without loadBalancer.interface the interface is known only at run time

@@ -18,7 +18,6 @@ function allWanted(inv: Inventory): Missing[] {
 export const nodeLabelsStep: Step<Missing[]> = {
   id: 'node-labels',
   title: 'Label the nodes (worker role and inventory labels)',
-  phases: ['cluster'],
   hosts: firstControlPlaneOnly,
   requires: ['join'],
   check: () => render('cluster/state', {}),

@@ -5,7 +5,6 @@ import { allHosts, type Step } from './types.js';
 export const selinuxStep: Step = {
   id: 'selinux',
   title: 'Put SELinux in permissive mode, now and at boot',
-  phases: ['prepare'],
   hosts: allHosts,
   requires: [],
   skip: (ctx) => (ctx.host.os.managesSelinux ? undefined : `SELinux is not managed on ${ctx.host.os.description}`),

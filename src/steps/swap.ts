@@ -7,7 +7,6 @@ const ZRAM_MARKER = '# kbootstrap: no zram swap (the kubelet needs swap off)';
 export const swapStep: Step = {
   id: 'swap',
   title: 'Turn swap off, now and at boot',
-  phases: ['prepare'],
   hosts: allHosts,
   requires: [],
   check: () => render('swap/check', { zramMarker: ZRAM_MARKER }),

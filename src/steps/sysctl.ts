@@ -53,7 +53,6 @@ export function overrides(sets: { file: string; key: string; value: string }[]):
 export const sysctlStep: Step<FileState[]> = {
   id: 'sysctl',
   title: 'Enable bridged traffic filtering and IP forwarding',
-  phases: ['prepare'],
   hosts: allHosts,
   requires: ['kernel-modules'],
   managedFiles: () => [file],

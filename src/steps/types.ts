@@ -9,7 +9,6 @@ import type { ClusterSpec, HostSpec, Inventory } from '../inventory/model.js';
 import type { CheckOutput, DownloadOptions, ExecOptions, ExecResult, UploadOptions } from '../transport/types.js';
 import type { HostFacts, OsFamily } from '../os/types.js';
 import type { JoinSecrets } from '../run/join-credentials.js';
-import type { PhaseId } from '../phases.js';
 
 /** A file a step owns entirely: the check compares its digest and mode, apply uploads it when they differ. */
 export interface ManagedFile {
@@ -49,10 +48,8 @@ export interface StepContext {
   cluster: ClusterSpec;
   /** the host this step runs on */
   host: StepHost;
-  /** the first control plane, bound to this step too (the same host when the step runs there) */
+  /** the control plane cluster-wide steps act through (the first; the plan may name another: reset), bound to this step too (the same host when the step runs there) */
   firstControlPlane: StepHost;
-  /** hosts selected for this run (by --only); cluster steps act on these */
-  selected: HostSpec[];
   join: JoinSource;
   /** force: up --force (a kube-vip VIP change is rewritten instead of refused) */
   options: { verifyTimeoutSeconds: number; force?: boolean };
@@ -73,9 +70,7 @@ export interface CheckResult<Found> {
 export interface Step<Found = undefined> {
   readonly id: string;
   readonly title: string;
-  /** The phases this step belongs to (src/phases.ts); most steps have one. */
-  readonly phases: readonly PhaseId[];
-  /** Hosts this step runs on (inventory order); the phase narrows them further. */
+  /** Hosts this step runs on (inventory order); the phases its command puts it in narrow them further. */
   hosts(inv: Inventory): HostSpec[];
   /** Steps that must have run before this one (earlier in the registry; a test holds it). */
   readonly requires: readonly string[];

@@ -10,6 +10,7 @@
  */
 import { KbError } from '../errors.js';
 import { render } from '../shell/templates.js';
+import { KUBE_PACKAGES, installedPackages } from '../host/fact.js';
 import { first, kv } from '../shell/kv.js';
 import { clusterState } from '../kube/cluster-state.js';
 import { runningAddonWarning } from '../versions/index.js';
@@ -21,7 +22,9 @@ import { describeFileStates, fileStateCheck, parseFileStates, uploadFiles, type 
 import { describeKeys, installKeys, keysCheck, missingKeys, repoFile } from './repositories.js';
 import { asideReason, restoreVip, vipAside, vipAsideCheck, withVipHandover } from './vip-handover.js';
 
-const KUBE = ['kubelet', 'kubeadm', 'kubectl'] as const;
+const KUBE = KUBE_PACKAGES;
+const kubeadmFact = installedPackages(['kubeadm']);
+const kubeletFact = installedPackages(['kubelet', 'kubectl']);
 
 /** An image reference's tag ('' without one; a registry's :port is not a tag). */
 function imageTag(image: string): string {
@@ -30,16 +33,11 @@ function imageTag(image: string): string {
 }
 const target = (ctx: StepContext) => ctx.cluster.kubernetesVersion;
 
-/** installed package versions the os family's packages check printed */
-function installed(stdout: string): Map<string, string> {
-  return new Map((kv(stdout).get('pkg') ?? []).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-}
 
 /** The preflight: refusals (a downgrade, a skip, no cluster) and health before anything moves. Found: the refusal. */
 export const upgradePreflightStep: Step<string | undefined> = {
   id: 'upgrade-preflight',
   title: 'Preflight: the version move is allowed, every node Ready, etcd running',
-  phases: ['upgrade-preflight'],
   hosts: firstControlPlaneOnly,
   requires: [],
   check: () => render('cluster/state', {}),
@@ -83,7 +81,6 @@ export const upgradePreflightStep: Step<string | undefined> = {
 export const upgradeCniStep: Step = {
   id: 'upgrade-cni',
   title: 'The running CNI release against the target minor (reported, never changed)',
-  phases: ['upgrade-preflight'],
   hosts: firstControlPlaneOnly,
   requires: [],
   skip: (ctx) => (ctx.cluster.cni.plugin === 'none' ? 'cni.plugin is none: networking is left to you' : undefined),
@@ -109,7 +106,6 @@ const repoFiles = (ctx: StepContext): ManagedFile[] => [repoFile(repository(ctx)
 export const upgradeRepositoryStep: Step<{ files: FileState[]; missingKeys: string[] }> = {
   id: 'upgrade-repository',
   title: 'The Kubernetes package repository of the target minor',
-  phases: ['upgrade-repositories'],
   hosts: allHosts,
   requires: [],
   managedFiles: repoFiles,
@@ -133,12 +129,11 @@ export const upgradeRepositoryStep: Step<{ files: FileState[]; missingKeys: stri
 export const upgradeKubeadmStep: Step = {
   id: 'upgrade-kubeadm',
   title: 'kubeadm at the target version (held again afterwards)',
-  phases: ['upgrade-first-control-plane', 'upgrade-control-planes', 'upgrade-workers'],
   hosts: allHosts,
+  check: (ctx) => kubeadmFact.script(ctx.host.os),
   requires: ['upgrade-repository'],
-  check: (ctx) => ctx.host.os.packagesCheck(['kubeadm']),
   parse(out, ctx) {
-    const have = installed(out.stdout).get('kubeadm') ?? '';
+    const have = kubeadmFact.parse(out.stdout).get('kubeadm') ?? '';
     if (ctx.host.os.kubeVersionMatches(have, ctx.cluster)) return { done: true, reason: `kubeadm ${have}`, found: undefined };
     return { done: false, reason: `want kubeadm ${target(ctx)}: ${have ? `kubeadm ${have}` : 'kubeadm missing'}`, found: undefined };
   },
@@ -159,7 +154,6 @@ interface ControlPlaneFound { upgrade: boolean }
 export const upgradeApplyStep: Step<ControlPlaneFound> = {
   id: 'upgrade-apply',
   title: 'kubeadm upgrade plan, then kubeadm upgrade apply on the first control plane',
-  phases: ['upgrade-first-control-plane'],
   hosts: firstControlPlaneOnly,
   requires: ['upgrade-kubeadm'],
   check: (ctx) => [render('cluster/state', {}), ...vipAsideCheck(ctx)],
@@ -211,7 +205,6 @@ const nodeState = (ctx: StepContext) => render('upgrade/node-state', { node: ctx
 export const upgradeNodeStep: Step<ControlPlaneFound> = {
   id: 'upgrade-node',
   title: 'kubeadm upgrade node',
-  phases: ['upgrade-control-planes'],
   hosts: (inv) => allButFirstControlPlane(inv).filter((h) => h.role === 'control-plane'),
   requires: ['upgrade-kubeadm'],
   check: (ctx) => [nodeState(ctx), ...vipAsideCheck(ctx)],
@@ -240,13 +233,12 @@ interface KubeletFound { drain: boolean }
 export const upgradeKubeletStep: Step<KubeletFound> = {
   id: 'upgrade-kubelet',
   title: 'Drain, kubelet and kubectl at the target version, restart the kubelet, uncordon',
-  phases: ['upgrade-first-control-plane', 'upgrade-control-planes', 'upgrade-workers'],
   hosts: allHosts,
+  check: (ctx) => [nodeState(ctx), kubeletFact.script(ctx.host.os) + ctx.host.os.holdsCheck()],
   requires: ['upgrade-kubeadm'],
-  check: (ctx) => [nodeState(ctx), ctx.host.os.packagesCheck(['kubelet', 'kubectl']) + ctx.host.os.holdsCheck()],
   parse(out, ctx) {
     const n = readNode(out.stdout);
-    const pkgs = installed(out.stdout);
+    const pkgs = kubeletFact.parse(out.stdout);
     const m = kv(out.stdout);
     const os = ctx.host.os;
     const wrong = ['kubelet', 'kubectl'].filter((p) => !os.kubeVersionMatches(pkgs.get(p) ?? '', ctx.cluster)).map((p) => `${p} ${pkgs.get(p) || 'missing'}`);

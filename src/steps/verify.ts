@@ -5,7 +5,6 @@ import { firstControlPlaneOnly, type Step } from './types.js';
 export const verifyStep: Step = {
   id: 'verify',
   title: 'Wait until every node is Ready and kube-system pods run',
-  phases: ['cluster', 'upgrade-verify'],
   hosts: firstControlPlaneOnly,
   requires: ['join', 'cni'],
   check: () => render('cluster/state', {}),

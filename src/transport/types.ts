@@ -38,7 +38,10 @@ export interface UploadOptions {
   onProgress?: Progress;
   mode: string;
   owner?: string;
-  /** Contents are secret: the dry run shows placeholders only, errors never show it. */
+  /**
+   * Values inside the content that must never be shown: the host's redactor hides them from errors, the
+   * run log and every view. (A dry run never has them: it fetches no secret, its content holds placeholders.)
+   */
   secrets?: string[];
   note?: string;
   /** The dry run shows this line instead of the content (a file taken from the operator's machine). */

@@ -3,12 +3,14 @@
  * plan, converge from nothing, a second up that changes nothing, plan again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LAB_SKIP_REASON } from '../lab/support.js';
 import { labDown, labExec, labUp, simCalls, upperDir } from '../lab/lab.js';
 import { kb, changed, notOk } from './cli.js';
 import { writeInventory } from './inventory.js';
+import { factsDir } from '../../src/run/facts-cache.js';
+import { assumedFacts } from '../../src/os/index.js';
 
 const SECRET = /\b[a-z0-9]{6}\.[a-z0-9]{16}\b|sha256:[a-f0-9]{64}|\b[a-f0-9]{64}\b/;
 
@@ -80,11 +82,30 @@ describe.skipIf(!!LAB_SKIP_REASON)('up on a mixed 3-host lab', () => {
     expect(r.code).toBe(0);
     expect(changed(r)).toEqual([]);
     expect(notOk(r)).toEqual([]);
-    // one for the OS facts, one for every check
-    expect(r.json!.hosts.map((h) => h.roundTrips)).toEqual([2, 2, 2]);
+    // one: the OS facts (and the run lock) and every check, rendered for the facts the converge cached
+    expect(r.json!.hosts.map((h) => h.roundTrips)).toEqual([1, 1, 1]);
     for (const h of ['lab-01', 'lab-02', 'lab-03']) {
       expect(simCalls(h).slice(before[h]).filter((c) => c.mutating), h).toEqual([]);
     }
+  });
+
+  it('cached facts that are no longer true are not used: the checks rendered for them are sent again for the real ones', async () => {
+    // every cached host now claims the other family's OS: checks rendered for it would read the wrong package manager
+    const files = readdirSync(factsDir()).filter((f) => f.endsWith('.json')).map((f) => join(factsDir(), f));
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    for (const f of files) {
+      const was = JSON.parse(readFileSync(f, 'utf8')) as { family: string };
+      writeFileSync(f, JSON.stringify({ ...assumedFacts(was.family === 'rhel' ? 'ubuntu22.04' : 'centos7'), assumed: false }));
+    }
+    const before = Object.fromEntries(['lab-01', 'lab-02', 'lab-03'].map((h) => [h, simCalls(h).length]));
+    const r = await kb(['up', inv, '--output', 'json']);
+    expect(notOk(r)).toEqual([]);
+    expect(changed(r)).toEqual([]);
+    expect(r.json!.hosts.map((h) => h.roundTrips)).toEqual([2, 2, 2]);
+    for (const h of ['lab-01', 'lab-02', 'lab-03']) expect(simCalls(h).slice(before[h]).filter((c) => c.mutating), h).toEqual([]);
+    // and the cache holds the truth again
+    const again = await kb(['up', inv, '--output', 'json']);
+    expect(again.json!.hosts.map((h) => h.roundTrips)).toEqual([1, 1, 1]);
   });
 
   it('plan agrees: nothing would change, exit 0', async () => {

@@ -434,7 +434,7 @@ export interface UpOptions extends SeedOptions {
 export async function labUp(opts: UpOptions): Promise<LabState> {
   const why = labUnavailable();
   if (why) throw new Error(`the lab cannot run here: ${why}`);
-  if (opts.hosts < 1 || opts.hosts > 99) throw new Error('--hosts must be between 1 and 99');
+  if (opts.hosts < 1 || opts.hosts > 100) throw new Error('--hosts must be between 1 and 100');
   const family = opts.family ?? 'mixed';
   const seed: Required<SeedOptions> = { centos7Repos: opts.centos7Repos ?? DEFAULT_SEED.centos7Repos };
   const existing = readLabState();

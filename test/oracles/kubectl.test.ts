@@ -22,6 +22,7 @@
  * checks some arguments only after the server answered (`-o wid` of `get`, a
  * resource type's name), which a server that is not there cannot show.
  */
+import { buildResetPlan } from '../../src/commands/reset.js';
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -162,6 +163,7 @@ async function renderedScripts(): Promise<Rendered[]> {
       for (const h of await dryRun(inventory, { plan: buildBackupPlan(inventory, {}) })) out.push({ source: `backup --dry-run ${f} ${h.host}`, script: h.script });
       const restore = buildRestorePlan(inventory, { ...fixtureBackup(inventory.cluster.name), file: 'backup.tar.gz' }, false);
       for (const h of await dryRun(inventory, { plan: restore })) out.push({ source: `restore --dry-run ${f} ${h.host}`, script: h.script });
+      for (const h of await dryRun(inventory, { plan: buildResetPlan(inventory, { all: true }) })) out.push({ source: `reset --all --dry-run ${f} ${h.host}`, script: h.script });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -173,7 +175,6 @@ async function renderedScripts(): Promise<Rendered[]> {
 
 const OTHER_TEMPLATES: [string, Record<string, unknown>][] = [
   ['status/host', { clusterReads: true, vip: '192.168.80.10' }],
-  ['reset/drain', { node: 'worker-1' }],
   ['session/cluster-answers', {}],
   // flannel's live nftables switch (src/cni/flannel.ts); no example inventory runs flannel with nftables
   ['cni/flannel-nftables', { sed: 's#"EnableNFTables": *[a-z]*#"EnableNFTables": true#' }],

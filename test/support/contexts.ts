@@ -22,7 +22,7 @@ export function ctxFor(inv: Inventory, hostIndex: number, step: Pick<AnyStep, 'i
   const host = hostFor(inv, hostIndex, t);
   const cp = hostFor(inv, 0, t);
   return {
-    inv, cluster: inv.cluster, host: bindHost(host, step.id), firstControlPlane: bindHost(cp, step.id), selected: inv.hosts,
+    inv, cluster: inv.cluster, host: bindHost(host, step.id), firstControlPlane: bindHost(cp, step.id),
     join: new JoinCredentials(() => cp, inv.cluster.controlPlaneEndpoint), options: { verifyTimeoutSeconds: 5 }, show: () => undefined,
   };
 }

@@ -4,7 +4,7 @@ import type { CheckOutput, CheckRequest, DownloadOptions, ExecOptions, ExecResul
 export type Answer = string | ((call: number) => string);
 
 export class FakeTransport implements Transport {
-  readonly calls: { kind: 'check' | 'exec' | 'upload' | 'download'; step: string; detail: string }[] = [];
+  readonly calls: { kind: 'check' | 'exec' | 'upload' | 'download'; step: string; detail: string; mutates?: boolean }[] = [];
   /** what download answers, by path */
   readonly files = new Map<string, Buffer>();
   /** what upload received, by destination */
@@ -19,7 +19,7 @@ export class FakeTransport implements Transport {
 
   async exec(script: string, opts: ExecOptions): Promise<ExecResult> {
     this.stats.roundTrips++;
-    this.calls.push({ kind: 'exec', step: opts.step, detail: script });
+    this.calls.push({ kind: 'exec', step: opts.step, detail: script, mutates: opts.mutates });
     return this.execAnswer(script, opts);
   }
 
