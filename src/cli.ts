@@ -174,16 +174,24 @@ ${EXIT_CODES}`)
     .action(async (file: string, o) => {
       if (o.bundle) {
         // the whole bundle is read and matched before anything connects: a damaged or foreign one changes no host
-        const [{ load }, { verifyBundle }, { bundleNotes }, { bundleServerUrl, clusterFromBundle }, { dryRun }, { filterFrom }, { firstControlPlane }] = await Promise.all([
-          import('./commands/load.js'), import('./bundle/verify.js'), import('./commands/bundle.js'), import('./os/mirrors.js'), import('./dry-run.js'), import('./plan.js'), import('./inventory/model.js')]);
+        const [{ load }, { verifyBundle }, { bundleNotes }, { bundleServerUrl }, { bundleRun, withBundle }, { dryRun }, { filterFrom }, { firstControlPlane }] = await Promise.all([
+          import('./commands/load.js'), import('./bundle/verify.js'), import('./commands/bundle.js'), import('./os/mirrors.js'), import('./bundle/run.js'), import('./dry-run.js'), import('./plan.js'), import('./inventory/model.js')]);
         const inv = load(file, io, { keyFiles: false });
         const manifest = await verifyBundle(o.bundle as string, inv);
+        if (inv.cluster.containerRuntime !== 'containerd') {
+          throw new KbError('up --bundle: importing the bundle\'s images into docker (docker load) is not built yet: up --bundle serves clusters with containerRuntime: containerd');
+        }
+        const bundle = await bundleRun(o.bundle as string, manifest, inv);
         if (!o.dryRun) {
-          throw new KbError(`up --bundle: ${o.bundle} is a whole bundle for ${inv.cluster.name}, but serving it to the hosts (upload to the first control plane, HTTP, image import) is not built yet: up --bundle runs with --dry-run only in this version`);
+          if (o.os) throw new UsageError('up: --os is for --dry-run: a real run reads each host\'s OS from the host');
+          // the file was read and matched above; the run's own load attaches it to the inventory it uses
+          const { runOverSsh } = await import('./commands/up.js');
+          setCode(await runOverSsh(state, file, { verifyTimeout: DEFAULTS.verifyTimeoutSeconds, ...o }, 'apply', io, { inventory: async (loaded) => withBundle(loaded, bundle) }));
+          return;
         }
         const server = firstControlPlane(inv);
         const notes = bundleNotes(o.bundle as string, manifest, server.name, bundleServerUrl(server.address));
-        dryRunOut(await dryRun({ ...inv, cluster: clusterFromBundle(inv.cluster, server.address) }, { defaultOs: o.os as OsName | undefined, filter: filterFrom(o), notes }), o.output as string);
+        dryRunOut(await dryRun(withBundle(inv, bundle), { defaultOs: o.os as OsName | undefined, filter: filterFrom(o), notes }), o.output as string);
         setCode(EXIT.ok);
         return;
       }

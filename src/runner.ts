@@ -112,6 +112,7 @@ export class Runner {
         // that could not connect still lets the others finish the first phase that works)
         if (phase.gate ? this.rec.failedIn(phase.id) : this.rec.anyFailure) break;
       }
+      await this.teardown();
       this.markNotRun();
       const why = await this.join.dispose();
       if (why) this.rec.warn(why);
@@ -299,6 +300,25 @@ export class Runner {
       const msg = host.redactor.redact((e as Error).message);
       this.rec.hostFailure(spec.name, msg);
       this.rec.record({ ...base, status: 'failed', reason: msg, ms: Date.now() - t0 });
+    }
+  }
+
+  /** What lasts only for the run is undone where it was set up, whether the run failed or not (Step.teardown). */
+  private async teardown(): Promise<void> {
+    if (this.opts.mode !== 'apply') return;
+    for (const phase of this.plan.phases) {
+      for (const spec of phase.hosts) {
+        const host = this.hosts.get(spec.name);
+        if (!host) continue;
+        for (const step of stepsFor(phase, spec, this.inv)) {
+          if (!step.teardown || !this.rec.ranOn(spec.name, step.id)) continue;
+          try {
+            await step.teardown(this.context(host, step));
+          } catch (e) {
+            this.rec.warn(`${spec.name}: ${step.id}: could not undo at the end of the run: ${host.redactor.redact((e as Error).message)}`);
+          }
+        }
+      }
     }
   }
 

@@ -85,7 +85,7 @@ describe('plan', () => {
   it('refuses unknown hosts and steps with a usage error and a did-you-mean', () => {
     expect(() => buildPlan(inv('lab'), { only: ['nope'] })).toThrow(UsageError);
     expect(() => buildPlan(inv('lab'), { only: ['k8s-node2'] })).toThrow(`--only: no host named "k8s-node2" in ${inv('lab').file} (did you mean "k8s-node02"?); hosts: k8s-master, k8s-node01, k8s-node02`);
-    expect(() => buildPlan(inv('lab'), { steps: ['swp'] })).toThrow(/^--steps: no step "swp" \(did you mean "swap"\?\); steps: cluster-version, hostname, hosts-file,/);
-    expect(() => buildPlan(inv('lab'), { skipSteps: ['kubelet'] })).toThrow(/^--skip-steps: no step "kubelet"; steps: cluster-version, hostname, hosts-file,/);
+    expect(() => buildPlan(inv('lab'), { steps: ['swp'] })).toThrow(/^--steps: no step "swp" \(did you mean "swap"\?\); steps: cluster-version, bundle-upload, bundle-serve, hostname, hosts-file,/);
+    expect(() => buildPlan(inv('lab'), { skipSteps: ['kubelet'] })).toThrow(/^--skip-steps: no step "kubelet"; steps: cluster-version, bundle-upload, bundle-serve, hostname, hosts-file,/);
   });
 });

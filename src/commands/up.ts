@@ -47,6 +47,8 @@ export interface RunExtras {
   command?: string;
   /** after the run (not in JSON's place): a line of its own, a follow-up; returns the exit code */
   after?: (inv: Inventory, result: RunResult, code: number) => Promise<number>;
+  /** the inventory as this run sees it (up --bundle: the checked bundle, package trees on its server) */
+  inventory?: (inv: Inventory) => Promise<Inventory>;
 }
 
 /** Exit once stdout and stderr have taken what was written (to a pipe, process.exit would drop it). */
@@ -75,7 +77,7 @@ async function runningVersion(cp: HostSpec, sshOpts: Parameters<typeof connectHo
 
 /** up, plan and upgrade over SSH. */
 export async function runOverSsh(state: RunState, file: string, o: RunFlags, mode: 'apply' | 'plan', io: Io, extras: RunExtras = {}): Promise<number> {
-  const inv = load(file, io);
+  const inv = extras.inventory ? await extras.inventory(load(file, io)) : load(file, io);
   // the private registries' passwords, read first (a missing one stops the run before anything else) and hidden everywhere
   const registries = readRegistryAuth(inv, process.env);
   inv.registryAuth = registries.auth;

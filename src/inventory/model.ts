@@ -135,6 +135,23 @@ export interface Inventory {
    * dry run, which shows a placeholder instead.
    */
   registryAuth?: Map<string, string>;
+  /** `up --bundle FILE`: the checked bundle this run serves from the first control plane (src/bundle/serve.ts) */
+  bundle?: BundleRun;
+}
+
+/** A bundle as `up --bundle` serves it: read and checked on this machine before anything connects. */
+export interface BundleRun {
+  /** the bundle file on this machine */
+  file: string;
+  /** sha256 of the whole file: the directory it is unpacked into on the first control plane */
+  sha256: string;
+  size: number;
+  /** the first control plane's cluster address, where the server listens */
+  address: string;
+  /** every image archive in the bundle, with its sha256 from the manifest */
+  images: { ref: string; file: string; sha256: string; controlPlaneOnly: boolean }[];
+  /** the CNI manifest the bundle holds (one fetched by URL when the bundle was made), with its sha256 */
+  cniManifest?: { file: string; sha256: string };
 }
 
 export function controlPlanes(inv: Inventory): HostSpec[] {

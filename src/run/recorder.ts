@@ -64,6 +64,11 @@ export class Recorder {
     return this.outcomes.some((o) => o.host === host && o.step === step);
   }
 
+  /** The step was done, changed or started and failed on the host (not skipped, not run, not only planned). */
+  ranOn(host: string, step: string): boolean {
+    return this.outcomes.some((o) => o.host === host && o.step === step && (o.status === 'ok' || o.status === 'changed' || o.status === 'failed'));
+  }
+
   addTime(host: string, ms: number): void {
     this.hostMs.set(host, (this.hostMs.get(host) ?? 0) + ms);
   }

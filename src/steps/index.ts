@@ -16,6 +16,7 @@ import { sysctlStep } from './sysctl.js';
 import { baseRepositoriesStep } from './base-repositories.js';
 import { containerRuntimeStep } from './container-runtime.js';
 import { crictlStep } from './crictl.js';
+import { bundleImagesStep, bundleServeStep, bundleUploadStep } from './bundle.js';
 import { kubePackagesStep } from './kube-packages.js';
 import { loadBalancerStep } from './load-balancer.js';
 import { kubeadmInitStep } from './kubeadm-init.js';
@@ -34,7 +35,9 @@ export type PhaseSteps = Readonly<Record<string, readonly AnyStep[]>>;
 /** The steps of `up`, phase by phase (src/phases.ts PHASES). */
 export const UP_STEPS: PhaseSteps = {
   gate: [clusterVersionStep],
-  prepare: [hostnameStep, hostsFileStep, selinuxStep, firewallStep, swapStep, kernelModulesStep, sysctlStep, baseRepositoriesStep, containerRuntimeStep, crictlStep, kubePackagesStep],
+  // up --bundle only: without a bundle these steps have no hosts
+  bundle: [bundleUploadStep, bundleServeStep],
+  prepare: [hostnameStep, hostsFileStep, selinuxStep, firewallStep, swapStep, kernelModulesStep, sysctlStep, baseRepositoriesStep, containerRuntimeStep, crictlStep, bundleImagesStep, kubePackagesStep],
   init: [loadBalancerStep, kubeadmInitStep, certRenewalTimerStep],
   'join-control-planes': [loadBalancerStep, certRenewalTimerStep, joinStep],
   'join-workers': [joinStep],

@@ -87,6 +87,11 @@ export interface Step<Found = undefined> {
   /** What apply acts on when the check could not tell (a dry run, a check that failed): everything. */
   unknown(ctx: StepContext): Found;
   apply(ctx: StepContext, found: Found): Promise<void>;
+  /**
+   * Undo what lasts only for the run (the bundle's HTTP server), like k0sctl's phase CleanUp: called
+   * once the phases are over, failed or not, on each host where the step ran; a failure is a warning.
+   */
+  teardown?(ctx: StepContext): Promise<void>;
   /** Files this step owns entirely (for tests and reports). */
   managedFiles?(ctx: StepContext): ManagedFile[];
 }

@@ -1,0 +1,137 @@
+/**
+ * `up --bundle FILE`: the bundle crosses the operator's link once, to the first control plane, which
+ * serves it unpacked over HTTP to every host for the length of the run (the hosts' package trees
+ * point there: src/os/mirrors.ts clusterFromBundle); then each host imports the images its role
+ * needs from it, only those containerd does not hold yet. None of these steps exists in a run
+ * without --bundle (their host lists are empty).
+ *
+ * The server is Python's own `python3 -m http.server --bind ADDRESS --directory DIR PORT`
+ * (--bind since 3.4, --directory since 3.7: https://docs.python.org/3/library/http.server.html,
+ * read 2026-12-07), started detached under coreutils `timeout` so that a run killed outright does
+ * not leave it serving for ever; the run stops it at its end, failed or not (Step.teardown, like
+ * k0sctl's phase CleanUp). Images: `ctr -n k8s.io images import FILE` reads an OCI archive and names
+ * the image from its ref annotation; `ctr -n k8s.io images ls -q` lists the references the CRI sees
+ * (containerd's ctr, https://github.com/containerd/containerd/blob/main/cmd/ctr/commands/images/import.go,
+ * read 2026-12-07).
+ */
+import { readFileSync } from 'node:fs';
+import type { BundleRun, HostSpec, Inventory } from '../inventory/model.js';
+import { render } from '../shell/templates.js';
+import { BUNDLE_PORT, bundleServerUrl } from '../os/mirrors.js';
+import { KbError } from '../errors.js';
+import { firstControlPlaneOnly, type Step, type StepContext } from './types.js';
+
+export const BUNDLE_ROOT = '/var/lib/kbootstrap/bundle';
+export const BUNDLE_PID_FILE = '/run/kbootstrap/bundle-http.pid';
+export const BUNDLE_LOG_FILE = '/var/log/kbootstrap-bundle-http.log';
+/** the longest a server left behind by a killed run keeps serving */
+export const BUNDLE_SERVER_LIMIT = '12h';
+
+export const bundleDir = (b: BundleRun): string => `${BUNDLE_ROOT}/${b.sha256}`;
+
+const withBundle = (pick: (inv: Inventory) => HostSpec[]) => (inv: Inventory): HostSpec[] => (inv.bundle ? pick(inv) : []);
+
+function bundleOf(ctx: StepContext): BundleRun {
+  if (!ctx.inv.bundle) throw new KbError('internal: a bundle step without --bundle');
+  return ctx.inv.bundle;
+}
+
+const line = (out: string, key: string): string | undefined => out.split('\n').find((l) => l.startsWith(`${key}=`))?.slice(key.length + 1).trim();
+
+export const bundleUploadStep: Step<undefined> = {
+  id: 'bundle-upload',
+  title: 'Upload the bundle to the first control plane and unpack it',
+  hosts: withBundle(firstControlPlaneOnly),
+  requires: [],
+  // every package tree of the run is on this server: --steps cannot leave it out
+  mandatory: true,
+  check: (ctx) => render('bundle/unpacked-state', { dir: bundleDir(bundleOf(ctx)) }),
+  parse(out, ctx) {
+    const b = bundleOf(ctx);
+    return line(out.stdout, 'unpacked') === 'yes'
+      ? { done: true, reason: `bundle ${b.sha256.slice(0, 12)} is unpacked in ${bundleDir(b)}`, found: undefined }
+      : { done: false, reason: `bundle ${b.sha256.slice(0, 12)} is not on the host yet (${b.size} bytes to send)`, found: undefined };
+  },
+  unknown: () => undefined,
+  async apply(ctx) {
+    const b = bundleOf(ctx);
+    const tar = `${BUNDLE_ROOT}/${b.sha256}.tar`;
+    await ctx.host.exec(`mkdir -p ${BUNDLE_ROOT} && chmod 755 ${BUNDLE_ROOT}`, { mutates: true });
+    // read when it is sent: a run that finds the bundle there never reads it again
+    await ctx.host.upload(readFileSync(b.file), tar, {
+      mode: '600',
+      note: `the bundle, once (${b.size} bytes)`,
+      dryRunSummary: `<${b.file}: ${b.size} bytes, sha256 ${b.sha256}>`,
+    });
+    await ctx.host.exec(render('bundle/unpack', { tar, dir: bundleDir(b), sha256: b.sha256 }), { mutates: true, note: 'check the sha256, unpack beside, rename into place' });
+  },
+};
+
+export const bundleServeStep: Step<{ python3: boolean }> = {
+  id: 'bundle-serve',
+  title: 'Serve the bundle over HTTP to the other hosts',
+  hosts: withBundle(firstControlPlaneOnly),
+  requires: ['bundle-upload'],
+  mandatory: true,
+  check: (ctx) => render('bundle/server-state', { dir: bundleDir(bundleOf(ctx)), pidFile: BUNDLE_PID_FILE }),
+  parse(out, ctx) {
+    const b = bundleOf(ctx);
+    const python3 = line(out.stdout, 'python3') === 'yes';
+    if (line(out.stdout, 'serving') === 'yes') return { done: true, reason: `serving ${bundleServerUrl(b.address)}`, found: { python3 } };
+    return { done: false, reason: `nothing serves the bundle on ${bundleServerUrl(b.address)}`, found: { python3 } };
+  },
+  unknown: () => ({ python3: true }),
+  async apply(ctx, found) {
+    const b = bundleOf(ctx);
+    if (!found.python3) throw new KbError(`${ctx.host.name}: up --bundle serves the bundle with python3 -m http.server, and python3 is not on this host: install it (apt-get install python3) or use a first control plane that has it`);
+    await ctx.host.exec(render('bundle/serve', {
+      pidFile: BUNDLE_PID_FILE, logFile: BUNDLE_LOG_FILE, limit: BUNDLE_SERVER_LIMIT, address: b.address, dir: bundleDir(b), port: String(BUNDLE_PORT),
+    }), { mutates: true, note: `serve ${bundleDir(b)} on ${bundleServerUrl(b.address)} until the run ends (at most ${BUNDLE_SERVER_LIMIT})` });
+  },
+  async teardown(ctx) {
+    await ctx.host.exec(render('bundle/stop', { pidFile: BUNDLE_PID_FILE }), { mutates: true, note: 'the run is over: stop serving the bundle' });
+  },
+};
+
+/** The images a host of this role needs from the bundle. */
+export function imagesFor(b: BundleRun, host: HostSpec): BundleRun['images'] {
+  return b.images.filter((i) => host.role === 'control-plane' || !i.controlPlaneOnly);
+}
+
+/** kubeadm's control plane images and kube-vip run on control planes only; the rest (kube-proxy, pause, CoreDNS, the CNI's) anywhere. */
+export function controlPlaneOnlyImage(ref: string): boolean {
+  const name = ref.replace(/[@:][^/]*$/, '').split('/').pop() ?? '';
+  return ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd', 'kube-vip'].includes(name);
+}
+
+/** A reference as containerd lists it: docker.io's short names in full. */
+export function canonicalRef(ref: string): string {
+  const first = ref.split('/')[0]!;
+  const hasHost = ref.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  if (hasHost) return ref;
+  return ref.includes('/') ? `docker.io/${ref}` : `docker.io/library/${ref}`;
+}
+
+export const bundleImagesStep: Step<BundleRun['images']> = {
+  id: 'bundle-images',
+  title: 'Import the bundle\'s images into containerd',
+  hosts: withBundle((inv) => inv.hosts),
+  requires: ['container-runtime'],
+  check: () => render('bundle/images-state', {}),
+  parse(out, ctx) {
+    const wanted = imagesFor(bundleOf(ctx), ctx.host.spec);
+    if (line(out.stdout, 'ctr') !== 'ok') return { done: false, reason: `containerd does not answer yet: ${wanted.length} images to import`, found: wanted };
+    const held = new Set(out.stdout.split('\n').filter((l) => l.startsWith('image=')).map((l) => l.slice('image='.length).trim()));
+    const missing = wanted.filter((i) => !held.has(canonicalRef(i.ref)));
+    if (!missing.length) return { done: true, reason: `containerd holds the ${wanted.length} images of the bundle this host needs`, found: [] };
+    return { done: false, reason: `${missing.length} of ${wanted.length} images missing: ${missing.map((i) => i.ref).slice(0, 3).join(', ')}${missing.length > 3 ? '…' : ''}`, found: missing };
+  },
+  unknown: (ctx) => imagesFor(bundleOf(ctx), ctx.host.spec),
+  async apply(ctx, missing) {
+    const b = bundleOf(ctx);
+    const base = bundleServerUrl(b.address);
+    await ctx.host.exec(render('bundle/import-images', {
+      images: missing.map((i) => ({ ref: i.ref, url: `${base}/${i.file}`, sha256: i.sha256 })),
+    }), { mutates: true, note: `fetch ${missing.length} image archives from the bundle server, check each sha256, import` });
+  },
+};

@@ -1,0 +1,85 @@
+/**
+ * `up --bundle` over real SSH to namespace-lab hosts (issue 21 item 2, the part the lab can run):
+ * the bundle goes once to the first control plane through the real SSH transport, is unpacked by
+ * its sha256, served by the host's real python3 http.server on its lab address, fetched from the
+ * other host while the run is under way, and stopped when the run fails; a second run sends nothing.
+ * Not here: the package install and the image import from the bundle (the lab's simulated apt-get
+ * reads only its own table of repositories, its curl serves only fixtures and it has no ctr).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { LAB_SKIP_REASON } from '../lab/support.js';
+import { clearFaults, labDown, labExec, labUp, setFaults } from '../lab/lab.js';
+import { loadInventoryFile } from '../../src/inventory/load.js';
+import { kb } from './cli.js';
+import { writeInventory } from './inventory.js';
+import { makeBundle } from '../support/bundle-fixture.js';
+
+const PID = '/run/kbootstrap/bundle-http.pid';
+const LOG = '/var/log/kbootstrap-bundle-http.log';
+
+describe.skipIf(!!LAB_SKIP_REASON)('up --bundle on lab hosts', () => {
+  let inv = '';
+  let bundle = '';
+  let sha = '';
+  let cp = '';
+  const env = { XDG_CACHE_HOME: mkdtempSync(join(tmpdir(), 'kb-cache-')) };
+  beforeAll(async () => {
+    labDown();
+    await labUp({ hosts: 2, family: 'debian' });
+    inv = writeInventory();
+    const loaded = loadInventoryFile(inv).inventory;
+    cp = loaded.hosts[0]!.address;
+    const dir = mkdtempSync(join(tmpdir(), 'kb-lab-bundle-'));
+    const local = resolve(dirname(inv), loaded.cluster.cni.manifest!);
+    // the lab's Debian family: Ubuntu 22.04 and Debian 12 (its inventory leaves os: out, read from the hosts)
+    const releases: ('debian12' | 'ubuntu22.04')[] = ['ubuntu22.04', 'debian12'];
+    bundle = await makeBundle(dir, loaded, releases, 'lab.bundle', (m) => {
+      m.cniManifest = { local, sha256: createHash('sha256').update(readFileSync(local)).digest('hex'), images: [] };
+    });
+    sha = createHash('sha256').update(readFileSync(bundle)).digest('hex');
+  });
+  afterAll(() => { clearFaults(); labDown(); });
+
+  it('serves the bundle from the first control plane while the run goes, and stops it when the run fails', async () => {
+    // the second host's first change hangs until the command timeout: meanwhile it fetches from the bundle server
+    setFaults('lab-02', [{ match: 'swapoff', action: 'hang', times: 1 }]);
+    const running = kb(['up', inv, '--bundle', bundle, '--steps', 'swap', '--command-timeout', '20s', '-o', 'json'], { env });
+    let fetched = '';
+    const end = Date.now() + 60_000;
+    while (Date.now() < end && !fetched) {
+      const r = labExec('lab-02', ['python3', '-c', `import urllib.request,sys\nsys.stdout.write(urllib.request.urlopen("http://${cp}:8473/manifest.json", timeout=2).read().decode())`]);
+      if (r.code === 0) fetched = r.stdout;
+      else await new Promise((res) => setTimeout(res, 300));
+    }
+    const r = await running;
+    expect(JSON.parse(fetched)).toMatchObject({ format: 'kbootstrap-bundle/1', kubernetesVersion: '1.30.4' });
+    expect(r.code, r.stderr).toBe(1);
+    const steps = r.json!.steps;
+    expect(steps.find((s) => s.host === 'lab-01' && s.step === 'bundle-upload')?.status).toBe('changed');
+    expect(steps.find((s) => s.host === 'lab-01' && s.step === 'bundle-serve')?.status).toBe('changed');
+    expect(steps.find((s) => s.host === 'lab-02' && s.step === 'swap')?.status).toBe('failed');
+    // unpacked under its sha256; the server is gone; its log names the host that fetched
+    expect(labExec('lab-01', ['test', '-f', `/var/lib/kbootstrap/bundle/${sha}/manifest.json`]).code).toBe(0);
+    expect(labExec('lab-01', ['test', '-e', PID]).code).toBe(1);
+    expect(labExec('lab-02', ['python3', '-c', `import urllib.request\nurllib.request.urlopen("http://${cp}:8473/manifest.json", timeout=2)`]).code).not.toBe(0);
+    const log = labExec('lab-01', ['cat', LOG]).stdout;
+    expect(log).toMatch(new RegExp(`^${readInvAddress(inv, 1).replace(/\./g, '\\.')} .*"GET /manifest\\.json HTTP/1\\.1" 200`, 'm'));
+  }, 120_000);
+
+  it('a second run sends nothing: the bundle is there by its sha256', async () => {
+    clearFaults();
+    const r = await kb(['up', inv, '--bundle', bundle, '--steps', 'swap', '-o', 'json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json!.steps.find((s) => s.host === 'lab-01' && s.step === 'bundle-upload')).toMatchObject({ status: 'ok', reason: expect.stringMatching(/is unpacked in \/var\/lib\/kbootstrap\/bundle\//) });
+    expect(labExec('lab-01', ['test', '-e', PID]).code).toBe(1);
+    expect(labExec('lab-01', ['ls', '/var/lib/kbootstrap/bundle']).stdout.trim()).toBe(sha);
+  }, 120_000);
+});
+
+function readInvAddress(file: string, i: number): string {
+  return loadInventoryFile(file).inventory.hosts[i]!.address;
+}
