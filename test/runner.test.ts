@@ -142,8 +142,8 @@ describe('runner', () => {
     const t = { exec: async (script: string) => { sent.push(script); return { code: 0, stdout: '', stderr: '' }; } } as unknown as Transport;
     const host = new Host(lab.hosts[0]!, t, assumedFacts('rocky9'));
     const script = `trap 'mv "$D/aside" "$D/manifest"' EXIT\nmv "$D/manifest" "$D/aside"\necho upgraded`;
-    await host.exec(script, { mutates: true, trailer: 'ls "$D"' });
-    await host.exec(`${script}\nfalse`, { mutates: true, trailer: 'echo trailer ran' });
+    await host.exec(script, { step: 'upgrade-node', mutates: true, trailer: 'ls "$D"' });
+    await host.exec(`${script}\nfalse`, { step: 'upgrade-node', mutates: true, trailer: 'echo trailer ran' });
     const bash = (s: string) => {
       writeFileSync(join(dir, 'manifest'), 'kube-vip');
       return spawnSync('bash', ['-c', `set -euo pipefail\n${s}`], { env: { ...process.env, D: dir }, encoding: 'utf8' });
