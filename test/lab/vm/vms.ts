@@ -11,7 +11,8 @@ import { BRIDGE, GATEWAY, LAB_DIR, SUBNET_PREFIX, hostName, labInventory, waitFo
 import { shqAll } from '../../../src/shell/quote.js';
 import { chooseAccel, type Accel } from './accel.js';
 import { ensureImage, type VmImage, type VmOs } from './image.js';
-import { repoKeyFingerprints, startRepo, stopRepo } from './repo.js';
+import { KUBE, REPO_PORT, repoKeyFingerprints, startRepo, stopRepo } from './repo.js';
+import { INTERNET_ADDR, startOffline, stopOffline } from './offline.js';
 
 /** Guest memory and CPUs: 3 VMs must fit a 2-core, 24 GiB machine (about 1 GB qemu RSS each, measured). */
 export const VM_MEM_MIB = 1024;
@@ -74,8 +75,10 @@ async function waitForHostKey(h: LabHost, consoleFile: string, deadline: number)
 /**
  * controlPlanes: the first N VMs are sized for kubeadm init (VM_CONTROL_PLANE); the default 0 gives every VM the small size.
  * os: the release of every VM (default debian12), or one per VM in order (lab-01 first).
+ * offline: the repository server and a registry play "the internet" on a loopback address no VM reaches
+ * (offline.ts); the VMs reach each other and the site's Debian mirror only.
  */
-export interface VmUpOptions { hosts: number; controlPlanes?: number; os?: VmOs | readonly VmOs[]; say?: (msg: string) => void }
+export interface VmUpOptions { hosts: number; controlPlanes?: number; os?: VmOs | readonly VmOs[]; offline?: boolean; say?: (msg: string) => void }
 
 export async function vmUp(opts: VmUpOptions): Promise<LabState & { accel: Accel }> {
   const say = opts.say ?? (() => {});
@@ -104,9 +107,16 @@ export async function vmUp(opts: VmUpOptions): Promise<LabState & { accel: Accel
   const state: LabState & { accel: Accel } = { kind: 'vm', hosts, family: 'debian', accel };
   const saveState = () => writeFileSync(join(LAB_DIR, 'state.json'), JSON.stringify(state, null, 2));
   saveState();
-  const repo = await startRepo([...images.values()], GATEWAY, say);
+  const repo = await startRepo([...images.values()], opts.offline ? INTERNET_ADDR : GATEWAY, say);
   state.repo = repo;
   saveState();
+  // the VMs' Debian archive: the repository's own /debian, or offline the site mirror that serves it alone
+  let archive = `${repo.url}/debian`;
+  if (opts.offline) {
+    state.offline = await startOffline(join(LAB_DIR, 'repo'), REPO_PORT, KUBE.version.replace(/-.*$/, ''), say);
+    archive = `${state.offline.siteMirror.url}/debian`;
+    saveState();
+  }
 
   for (let i = 1; i <= opts.hosts; i++) {
     const os = oses[i - 1]!;
@@ -121,7 +131,7 @@ export async function vmUp(opts: VmUpOptions): Promise<LabState & { accel: Accel
     const mac = `52:54:00:${randomBytes(3).toString('hex').match(/../g)!.join(':')}`;
     const pidFile = join(vmDir(), `${h.name}.pid`);
     const append = ['root=/dev/vda', 'rw', 'console=ttyS0', 'net.ifnames=0', 'quiet',
-      `kblab.addr=${h.address}/24`, `kblab.gw=${GATEWAY}`, `kblab.key=${keyBlob}`, `kblab.mirror=${repo.url}/debian`].join(' ');
+      `kblab.addr=${h.address}/24`, `kblab.gw=${GATEWAY}`, `kblab.key=${keyBlob}`, `kblab.mirror=${archive}`].join(' ');
     // qemu takes no shell: arguments go straight to execve. -daemonize returns once the VM runs;
     // the -uuid becomes the guest's product_uuid (kubeadm requires them unique)
     const size = i <= (opts.controlPlanes ?? 0) ? VM_CONTROL_PLANE : { memMiB: VM_MEM_MIB, cpus: VM_CPUS };
@@ -163,6 +173,7 @@ export function vmDown(opts: { keepDir?: boolean } = {}): void {
   const deadline = Date.now() + 5000;
   while (pids.some(ourQemu) && Date.now() < deadline) spawnSync('sleep', ['0.05']);
   stopRepo();
+  stopOffline();
   const tapRe = new RegExp(`^\\d+: (${BRIDGE}t\\d+)[:@]`);
   for (const l of run('ip', ['-o', 'link', 'show'], { allowFail: true }).split('\n')) {
     const m = tapRe.exec(l);
