@@ -9,9 +9,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changed, kb, notOk, type CliResult } from '../e2e/cli.js';
 import { writeInventory } from '../e2e/inventory.js';
@@ -53,7 +53,9 @@ describe.skipIf(!!SKIP)('up --bundle on Debian 12 VMs that reach no repository s
   const ssh = { connectTimeoutSeconds: 30 };
   // the repository is plain http and signs with the lab's archive key; no CNI (its images are not in the lab registry)
   const cluster = () => ({ packageMirror: readLabState()!.repo!.url, allowInsecureHttp: true, repositoryKeyFingerprints: repoKeyFingerprints(), cni: { plugin: 'none' } });
-  const registry = (host: string, passwordFile: string) => ({ host, mirrorOf: ['registry.k8s.io'], caFile: off.registry.ca, credentials: { username: off.registry.user, passwordFile } });
+  const registry = (host: string, passwordFile: string) => ({ host, mirrorOf: ['registry.k8s.io'], caFile: 'registry-ca.crt', credentials: { username: off.registry.user, passwordFile } });
+  /** an inventory with the lab registry's CA beside it (caFile is relative to the inventory's directory) */
+  const withCa = (file: string): string => { copyFileSync(off.registry.ca, join(dirname(file), 'registry-ca.crt')); return file; };
 
   beforeAll(async () => {
     const t0 = Date.now();
@@ -63,7 +65,7 @@ describe.skipIf(!!SKIP)('up --bundle on Debian 12 VMs that reach no repository s
     off = st.offline!;
     password = readFileSync(off.registry.passwordFile, 'utf8');
     // bundle: made here, through the lab's repository and the registry standing in for registry.k8s.io
-    invBundle = writeInventory({ hosts, cluster: { ...cluster(), registries: [registry(off.registry.host, off.registry.passwordFile)] }, ssh });
+    invBundle = withCa(writeInventory({ hosts, cluster: { ...cluster(), registries: [registry(off.registry.host, off.registry.passwordFile)] }, ssh }));
     // up: the same cluster; the hosts never see that registry (it is not the site's)
     invUp = writeInventory({ hosts, cluster: cluster(), ssh });
     bundle = join(mkdtempSync(join(tmpdir(), 'kb-offvm-')), 'air.bundle');
@@ -152,7 +154,7 @@ describe.skipIf(!!SKIP)('up --bundle on Debian 12 VMs that reach no repository s
       const wrongFile = join(LAB_DIR, 'registry-password-wrong');
       const wrong = `wrong-${createHash('sha256').update(password).digest('hex').slice(0, 12)}`;
       writeFileSync(wrongFile, wrong, { mode: 0o600 });
-      const invWrong = writeInventory({ hosts, cluster: { ...cluster(), registries: [registry(relay.host, wrongFile)] }, ssh });
+      const invWrong = withCa(writeInventory({ hosts, cluster: { ...cluster(), registries: [registry(relay.host, wrongFile)] }, ssh }));
       const bad = await run(['up', invWrong, '--bundle', bundle, '--steps', 'container-runtime']);
       expect(bad.code).not.toBe(0);
       const said = bad.stdout + bad.stderr;
@@ -163,7 +165,7 @@ describe.skipIf(!!SKIP)('up --bundle on Debian 12 VMs that reach no repository s
       // nothing half-written: no hosts.toml, CA or credentials for that registry on any host
       for (const h of hosts) expect(labSh(h.name, `ls -R /etc/containerd/certs.d/ 2>/dev/null; grep -rs ${GATEWAY} /etc/containerd/certs.d/`).stdout, h.name).not.toContain(GATEWAY);
 
-      const invReg = writeInventory({ hosts, cluster: { ...cluster(), registries: [registry(relay.host, off.registry.passwordFile)] }, ssh });
+      const invReg = withCa(writeInventory({ hosts, cluster: { ...cluster(), registries: [registry(relay.host, off.registry.passwordFile)] }, ssh }));
       const good = await run(['up', invReg, '--bundle', bundle, '--steps', 'container-runtime', '-o', 'json']);
       expect(notOk(good), good.stderr + good.stdout).toEqual([]);
       expect(good.code, good.stderr).toBe(0);

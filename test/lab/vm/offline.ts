@@ -129,7 +129,7 @@ async function startRegistry(version: string, say: (m: string) => void): Promise
 
   // a real image from Debian's busybox-static: a static binary, so the image runs on its own
   const bb = fetchDebianPackages('trixie', 'busybox-static', ['busybox-static']);
-  const image = buildOciImage(join(d, 'busybox.oci.tar'), 'kblab/busybox:1', { [join(bb.root, 'bin', 'busybox')]: 'bin/busybox' });
+  const image = buildOciImage(join(d, 'busybox.oci.tar'), 'kblab/busybox:1', { [join(bb.root, 'usr', 'bin', 'busybox')]: 'bin/busybox' });
   // kubeadm's image list for the lab's version, as a bundle asks for it (the registry mirrors registry.k8s.io)
   const invFile = join(d, 'images.yaml');
   writeFileSync(invFile, ['apiVersion: kbootstrap/v1', 'kind: Inventory', 'cluster:', '  name: lab', `  kubernetesVersion: "${version}"`, '  cni: { plugin: none }',
