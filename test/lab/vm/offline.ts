@@ -14,12 +14,12 @@
  * there, like the OS packages a bundle lists and does not carry (README "Offline / air-gapped").
  *
  * registryRelay() opens the registry to the VMs for the length of one check (a TCP relay on the
- * bridge address, in the test's own process), for the pull through kbootstrap's hosts.toml.
+ * bridge address), for the pull through kbootstrap's hosts.toml.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { LAB_DIR, GATEWAY } from '../lab.js';
 import { fetchDebianPackages } from '../../support/debian-suites.js';
@@ -163,23 +163,25 @@ export function stopOffline(): void {
 }
 
 /**
- * Open the registry to the VMs: a TCP relay from GATEWAY:REGISTRY_RELAY_PORT to the registry, in this
- * process, until close(). TLS stays end to end (the certificate names GATEWAY too).
+ * Open the registry to the VMs: a TCP relay from GATEWAY:REGISTRY_RELAY_PORT to the registry, until
+ * close(). TLS stays end to end (the certificate names GATEWAY too). The relay is a child process: a
+ * test's synchronous SSH call (labSh) blocks its own event loop, and a relay in it would stall.
  */
-export async function registryRelay(): Promise<{ host: string; close: () => Promise<void> }> {
-  const open = new Set<Socket>();
-  const server = createServer((c) => {
-    const up = connect({ host: INTERNET_ADDR, port: REGISTRY_PORT });
-    for (const s of [c, up]) { open.add(s); s.on('close', () => open.delete(s)); }
-    c.pipe(up).pipe(c);
-    c.on('error', () => up.destroy());
-    up.on('error', () => c.destroy());
-  });
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(REGISTRY_RELAY_PORT, GATEWAY, resolve); });
-  return {
-    host: `${GATEWAY}:${REGISTRY_RELAY_PORT}`,
-    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); for (const s of open) s.destroy(); }),
-  };
+export async function registryRelay(): Promise<{ host: string; close: () => void }> {
+  const code = [
+    "const net = require('node:net');",
+    `net.createServer((c) => { const up = net.connect({ host: ${JSON.stringify(INTERNET_ADDR)}, port: ${REGISTRY_PORT} });`,
+    "  c.pipe(up).pipe(c); c.on('error', () => up.destroy()); up.on('error', () => c.destroy()); })",
+    `  .listen(${REGISTRY_RELAY_PORT}, ${JSON.stringify(GATEWAY)});`,
+  ].join('\n');
+  const child = spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
+  try {
+    await waitPort(GATEWAY, REGISTRY_RELAY_PORT, 'the registry relay', 'node -e');
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+  return { host: `${GATEWAY}:${REGISTRY_RELAY_PORT}`, close: () => { child.kill('SIGKILL'); } };
 }
 
 /** Client addresses in an access log (the repository server's first field; docker-registry's remote addr / http.request.remoteaddr). */

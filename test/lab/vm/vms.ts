@@ -5,14 +5,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BRIDGE, GATEWAY, LAB_DIR, SUBNET_PREFIX, hostName, labInventory, waitForSsh, type LabHost, type LabState } from '../lab.js';
 import { shqAll } from '../../../src/shell/quote.js';
 import { chooseAccel, type Accel } from './accel.js';
 import { ensureImage, type VmImage, type VmOs } from './image.js';
 import { KUBE, REPO_PORT, repoKeyFingerprints, startRepo, stopRepo } from './repo.js';
-import { INTERNET_ADDR, startOffline, stopOffline } from './offline.js';
+import { INTERNET_ADDR, startOffline, stopOffline, type OfflineState } from './offline.js';
+import { parseDocument } from 'yaml';
 
 /** Guest memory and CPUs: 3 VMs must fit a 2-core, 24 GiB machine (about 1 GB qemu RSS each, measured). */
 export const VM_MEM_MIB = 1024;
@@ -155,9 +156,22 @@ export async function vmUp(opts: VmUpOptions): Promise<LabState & { accel: Accel
   saveState();
   writeFileSync(join(LAB_DIR, 'known_hosts'), hosts.map((x) => `${x.address} ${x.hostKey}`).join('\n') + '\n');
   // the repository server is plain http and signs with the lab's archive key: the inventory says both
-  const inv = labInventory(hosts, { mirror: { url: repo.url, keyFingerprints: repoKeyFingerprints() } });
+  let inv = labInventory(hosts, { mirror: { url: repo.url, keyFingerprints: repoKeyFingerprints() } });
+  if (state.offline) inv = offlineInventory(inv, state.offline);
   writeFileSync(join(LAB_DIR, 'inventory.yaml'), inv);
   return state;
+}
+
+/**
+ * The offline lab's inventory is the one `kbootstrap bundle` runs with here: the registry standing in for
+ * registry.k8s.io (its CA beside the inventory: caFile is relative to it), no CNI (no CNI image is in the registry).
+ */
+function offlineInventory(text: string, off: OfflineState): string {
+  copyFileSync(off.registry.ca, join(LAB_DIR, 'registry-ca.crt'));
+  const doc = parseDocument(text);
+  doc.setIn(['cluster', 'cni'], { plugin: 'none' });
+  doc.setIn(['cluster', 'registries'], [{ host: off.registry.host, mirrorOf: ['registry.k8s.io'], caFile: 'registry-ca.crt', credentials: { username: off.registry.user, passwordFile: off.registry.passwordFile } }]);
+  return doc.toString();
 }
 
 /** Remove every VM, tap, bridge, server and file this lab directory's VM lab made; safe to repeat and after a crash. */
