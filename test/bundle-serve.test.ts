@@ -6,8 +6,9 @@
  * scripts themselves on this machine (python3's http.server on loopback, sha256sum, tar).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostSpec, Inventory } from '../src/inventory/model.js';
@@ -18,10 +19,10 @@ import { PHASES } from '../src/phases.js';
 import { Runner } from '../src/runner.js';
 import { verifyBundle } from '../src/bundle/verify.js';
 import { bundleRun, withBundle } from '../src/bundle/run.js';
-import { bundleImagesStep, bundleServeStep, bundleUploadStep, canonicalRef } from '../src/steps/bundle.js';
+import { BUNDLE_ROOT, bundleImagesStep, bundleServeStep, bundleUploadStep, canonicalRef } from '../src/steps/bundle.js';
 import { render } from '../src/shell/templates.js';
 import { cniManifestSource } from '../src/steps/cni.js';
-import type { ExecOptions, ExecResult } from '../src/transport/types.js';
+import type { CheckOutput, CheckRequest, ExecOptions, ExecResult, Transport } from '../src/transport/types.js';
 import { FakeTransport, type Answer } from './support/fake-transport.js';
 import { inventory, makeBundle, sha } from './support/bundle-fixture.js';
 
@@ -33,19 +34,22 @@ type Exec = (script: string, opts: ExecOptions) => ExecResult;
 /** A host as the bundle's steps see it: what the scripts they send would leave behind. */
 class HostState {
   unpacked = false;
+  /** bytes of the bundle gathered in its .part file */
+  part = 0;
   serving = false;
   python3 = true;
   ctr = false;
   images = new Set<string>();
   answers(): Record<string, Answer> {
     return {
-      'bundle-upload': () => `unpacked=${this.unpacked ? 'yes' : 'no'}\n`,
+      'bundle-upload': () => `unpacked=${this.unpacked ? 'yes' : 'no'}\npart=${this.part}\n`,
       'bundle-serve': () => `python3=${this.python3 ? 'yes' : 'no'}\nserving=${this.serving ? 'yes' : 'no'}\n`,
       'bundle-images': () => (this.ctr ? `ctr=ok\n${[...this.images].map((i) => `image=${i}`).join('\n')}\n` : 'ctr=unavailable\n'),
     };
   }
-  exec(script: string, refs: Map<string, string>): ExecResult {
-    if (script.includes('tar -xf')) this.unpacked = true;
+  exec(script: string, refs: Map<string, string>, stdin?: string | Buffer): ExecResult {
+    if (script.includes('exec cat >>"$kb_part"')) this.part += stdin?.length ?? 0;
+    if (script.includes('tar -xf')) { this.unpacked = true; this.part = 0; }
     if (script.includes('timeout hands the TERM on')) this.serving = false;
     else if (script.includes('python3 -m http.server')) this.serving = true;
     if (script.includes('images import')) {
@@ -61,7 +65,7 @@ async function run(inv: Inventory, states: Map<string, HostState>, opts: { mode?
   const refs = new Map(inv.bundle!.images.map((i) => [i.file, i.ref]));
   const runner = new Runner(inv, buildPlan(inv, {}, PHASES, BUNDLE_STEPS), async (spec) => {
     const st = states.get(spec.name)!;
-    const t = new FakeTransport(st.answers(), (script, o) => opts.exec?.(spec)?.(script, o) ?? st.exec(script, refs));
+    const t = new FakeTransport(st.answers(), (script, o) => opts.exec?.(spec)?.(script, o) ?? st.exec(script, refs, o.stdin));
     transports.set(spec.name, t);
     return new Host(spec, t, assumedFacts(spec.os ?? 'debian12'));
   }, { mode: opts.mode ?? 'apply', concurrency: 10, verifyTimeoutSeconds: 1 });
@@ -94,12 +98,13 @@ describe('up --bundle: upload once, serve for the run, import what is missing', 
     const cp = transports.get('air-cp')!;
     const sha256 = sha(readFileSync(file));
     expect(inv.bundle!.sha256).toBe(sha256);
-    expect([...cp.uploaded.keys()]).toEqual([`/var/lib/kbootstrap/bundle/${sha256}.tar`]);
-    expect(cp.uploaded.get(`/var/lib/kbootstrap/bundle/${sha256}.tar`)!.equals(readFileSync(file))).toBe(true);
-    expect([...transports.get('air-w1')!.uploaded.keys()]).toEqual([]);
+    expect(cp.applied('bundle-upload')[0]).toContain(`kb_part=/var/lib/kbootstrap/bundle/${sha256}.part`);
+    expect(cp.stdins).toHaveLength(1);
+    expect(cp.stdins[0]!.equals(readFileSync(file))).toBe(true);
+    expect(transports.get('air-w1')!.stdins).toEqual([]);
     const cpSteps = cp.calls.filter((c) => c.kind !== 'check').map((c) => c.step);
     // upload, unpack, serve, import, and the teardown last of all
-    expect(cpSteps).toEqual(['bundle-upload', 'bundle-upload', 'bundle-upload', 'bundle-serve', 'bundle-images', 'bundle-serve']);
+    expect(cpSteps).toEqual(['bundle-upload', 'bundle-upload', 'bundle-serve', 'bundle-images', 'bundle-serve']);
     const last = cp.calls.at(-1)!;
     expect(last.detail).toContain('kill "$(cat "$kb_pidfile")"');
     expect(cp.applied('bundle-serve')[0]).toContain(`python3 -m http.server --bind 10.20.0.10 --directory /var/lib/kbootstrap/bundle/${sha256} 8473`);
@@ -123,6 +128,7 @@ describe('up --bundle: upload once, serve for the run, import what is missing', 
     for (const [name, t] of transports) {
       expect(t.stats.roundTrips, name).toBeGreaterThan(0);
       expect(t.calls.filter((c) => c.kind === 'upload'), name).toEqual([]);
+      expect(t.stdins, name).toEqual([]);
       expect(t.applied('bundle-images'), name).toEqual([]);
       expect(t.applied('bundle-upload'), name).toEqual([]);
     }
@@ -135,7 +141,7 @@ describe('up --bundle: upload once, serve for the run, import what is missing', 
       const big: Inventory = { ...inv, hosts };
       const { result, transports } = await run(big, new Map(hosts.map((h) => [h.name, new HostState()])));
       expect(result.failed).toBe(false);
-      const sent = [...transports.values()].flatMap((t) => [...t.uploaded.values()]).reduce((a, b) => a + b.length, 0);
+      const sent = [...transports.values()].flatMap((t) => [...t.uploaded.values(), ...t.stdins]).reduce((a, b) => a + b.length, 0);
       expect(sent, `${n} hosts`).toBe(inv.bundle!.size);
       expect([...transports.values()].filter((t) => t.applied('bundle-images').length).length).toBe(n);
     }
@@ -180,7 +186,7 @@ describe('up --bundle: upload once, serve for the run, import what is missing', 
     const cp = r.stdout.slice(0, at);
     const w = r.stdout.slice(at);
     expect(cp).toMatch(/### bundle-upload: Upload the bundle to the first control plane and unpack it/);
-    expect(cp).toContain(`sha256 ${inv.bundle!.sha256}>`);
+    expect(cp).toContain(`the bundle, once: ${inv.bundle!.size} bytes of ${file} (sha256 ${inv.bundle!.sha256})`);
     expect(cp).toMatch(/setsid timeout --kill-after=10s 12h python3 -m http\.server --bind 10\.20\.0\.10/);
     expect(cp).toMatch(/# the run is over: stop serving the bundle/);
     expect(w).not.toMatch(/### bundle-(upload|serve)/);
@@ -209,8 +215,9 @@ describe('the rendered scripts, run here', () => {
 
   it('every bundle script passes bash -n and shellcheck', () => {
     const scripts = [
-      render('bundle/unpacked-state', { dir: '/var/lib/kbootstrap/bundle/x' }),
-      render('bundle/unpack', { tar: '/x.tar', dir: '/x', sha256: 'a'.repeat(64) }),
+      render('bundle/unpacked-state', { dir: '/var/lib/kbootstrap/bundle/x', part: '/var/lib/kbootstrap/bundle/x.part' }),
+      render('bundle/append', { part: '/var/lib/kbootstrap/bundle/x.part', offset: '100' }),
+      render('bundle/unpack', { tar: '/x.tar', dir: '/x', sha256: 'a'.repeat(64), size: '100' }),
       render('bundle/server-state', { dir: '/x', pidFile: '/run/x.pid' }),
       render('bundle/serve', { pidFile: '/run/x.pid', logFile: '/var/log/x', limit: '12h', address: '10.0.0.1', dir: '/x', port: '8473' }),
       render('bundle/stop', { pidFile: '/run/x.pid' }),
@@ -238,15 +245,15 @@ describe('the rendered scripts, run here', () => {
     const bad = Buffer.from(bytes);
     bad[600] = bad[600]! ^ 1;
     writeFileSync(tarPath, bad);
-    const refused = sh(render('bundle/unpack', { tar: tarPath, dir: target, sha256: sha(bytes) }));
+    const refused = sh(render('bundle/unpack', { tar: tarPath, dir: target, sha256: sha(bytes), size: String(bytes.length) }));
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(new RegExp(`the bundle arrived with sha256 [0-9a-f]{64}, not ${sha(bytes)}: removed`));
     expect([existsSync(target), existsSync(tarPath)]).toEqual([false, false]);
-    expect(sh(render('bundle/unpacked-state', { dir: target })).stdout).toBe('unpacked=no\n');
+    expect(sh(render('bundle/unpacked-state', { dir: target, part: tarPath })).stdout).toBe('unpacked=no\npart=0\n');
 
     writeFileSync(tarPath, bytes);
-    expect(sh(render('bundle/unpack', { tar: tarPath, dir: target, sha256: sha(bytes) })).status).toBe(0);
-    expect(sh(render('bundle/unpacked-state', { dir: target })).stdout).toBe('unpacked=yes\n');
+    expect(sh(render('bundle/unpack', { tar: tarPath, dir: target, sha256: sha(bytes), size: String(bytes.length) })).status).toBe(0);
+    expect(sh(render('bundle/unpacked-state', { dir: target, part: tarPath })).stdout).toBe('unpacked=yes\npart=0\n');
     expect(existsSync(tarPath)).toBe(false);
 
     const port = String(20000 + Math.floor(Math.random() * 20000));
@@ -272,5 +279,122 @@ describe('the rendered scripts, run here', () => {
     expect(canonicalRef('registry.k8s.io/pause:3.9')).toBe('registry.k8s.io/pause:3.9');
     expect(canonicalRef('calico/cni:v3.28.0')).toBe('docker.io/calico/cni:v3.28.0');
     expect(canonicalRef('busybox:1.36')).toBe('docker.io/library/busybox:1.36');
+  });
+});
+
+/**
+ * A transport whose host is this machine: checks and commands run in real bash, with the host's
+ * bundle directory mapped into a temporary one. `cut` kills the command that receives the bundle
+ * once the host holds that many bytes of it: the link dropped mid-way.
+ */
+class BashHost implements Transport {
+  readonly stats = { roundTrips: 0, bytesSent: 0, bytesReceived: 0 };
+  readonly stdinBytes: number[] = [];
+  constructor(private root: string, private cut?: number) {}
+  private map(script: string): string { return script.split(BUNDLE_ROOT).join(this.root); }
+  private bash(script: string, stdin?: string | Buffer): Promise<ExecResult> {
+    return new Promise((resolve) => {
+      const child = spawn('bash', ['-c', `set -euo pipefail\n${this.map(script)}`]);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 255 : 1), stdout, stderr }));
+      child.stdin.on('error', () => undefined);
+      const input = stdin === undefined ? Buffer.alloc(0) : Buffer.from(stdin);
+      const cut = this.cut;
+      if (cut === undefined || cut >= input.length || !script.includes('exec cat >>')) { child.stdin.end(input); return; }
+      this.cut = undefined;
+      // the first `cut` bytes arrive; once the host holds them, the transfer is killed (cat, exec'd by the script)
+      child.stdin.write(input.subarray(0, cut));
+      const part = this.map(script).match(/kb_part='?([^'\n]+)'?/)![1]!;
+      const wait = setInterval(() => {
+        if (existsSync(part) && statSync(part).size >= cut) { clearInterval(wait); process.kill(child.pid!, 'SIGKILL'); }
+      }, 10);
+    });
+  }
+  async exec(script: string, opts: ExecOptions): Promise<ExecResult> {
+    this.stats.roundTrips++;
+    const n = opts.stdin === undefined ? 0 : Buffer.from(opts.stdin).length;
+    this.stdinBytes.push(n);
+    const r = await this.bash(script, opts.stdin);
+    if (r.code === 255) throw new Error(`the connection dropped while the command ran (the test cut it after ${n} bytes were offered)`);
+    return r;
+  }
+  async upload(): Promise<void> { throw new Error('the bundle goes on an exec\'s stdin, not as an upload'); }
+  async download(): Promise<Buffer> { throw new Error('no download here'); }
+  async checkBatch(checks: CheckRequest[]): Promise<CheckOutput[]> {
+    this.stats.roundTrips++;
+    return Promise.all(checks.map(async (c) => ({ step: c.step, ...(await this.bash(c.script)) })));
+  }
+  async close(): Promise<void> {}
+}
+
+describe('a cut upload resumes: the next run sends only the rest (real bash, real files)', () => {
+  it('the first run is killed mid-way; the second sends size minus what arrived, checks the sha256 of the whole and unpacks', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kb-resume-'));
+    const plain = inventory(dir);
+    // some bulk, so that the cut falls well inside the file
+    const file = await makeBundle(dir, plain, ['debian12', 'ubuntu22.04'], 'big.bundle', (m) => {
+      const body = randomBytes(3 * 1024 * 1024);
+      // makeBundle's staging directory, the only one in this fresh directory
+      const stage = readdirSync(dir).find((n) => n.startsWith('stage-'))!;
+      writeFileSync(join(dir, stage, 'filler.bin'), body);
+      m.files.push({ path: 'filler.bin', sha256: sha(body), size: body.length, origin: 'test', why: 'bulk' });
+    });
+    const inv = withBundle(plain, await bundleRun(file, await verifyBundle(file, plain), plain));
+    const b = inv.bundle!;
+    const root = join(dir, 'host-root');
+    const plan = buildPlan(inv, {}, PHASES, { bundle: [bundleUploadStep] });
+    const runOnce = async (t: BashHost) => new Runner(inv, plan, async (spec) => new Host(spec, t, assumedFacts(spec.os ?? 'debian12')), { mode: 'apply', concurrency: 1, verifyTimeoutSeconds: 1 }).run();
+    const cutAt = Math.floor(b.size * 0.4);
+
+    const first = new BashHost(root, cutAt);
+    const r1 = await runOnce(first);
+    expect(r1.failed).toBe(true);
+    expect(r1.outcomes.find((o) => o.step === 'bundle-upload')).toMatchObject({ status: 'failed', reason: expect.stringMatching(/connection dropped/) });
+    expect(first.stdinBytes.filter((n) => n > 0)).toEqual([b.size]);
+    const part = join(root, `${b.sha256}.part`);
+    // what arrived before the cut stays on the host
+    expect(statSync(part).size).toBe(cutAt);
+
+    const second = new BashHost(root);
+    const r2 = await runOnce(second);
+    expect(r2.failed, JSON.stringify(r2.outcomes)).toBe(false);
+    expect(r2.outcomes.find((o) => o.step === 'bundle-upload')).toMatchObject({ status: 'changed' });
+    // only the rest crossed the link
+    expect(second.stdinBytes.filter((n) => n > 0)).toEqual([b.size - cutAt]);
+    expect(readFileSync(join(root, b.sha256, 'manifest.json'), 'utf8')).toContain('filler.bin');
+    expect(readFileSync(join(root, b.sha256, 'filler.bin')).length).toBe(3 * 1024 * 1024);
+    expect(existsSync(part)).toBe(false);
+
+    const third = new BashHost(root);
+    const r3 = await runOnce(third);
+    expect(r3.outcomes.find((o) => o.step === 'bundle-upload')).toMatchObject({ status: 'ok' });
+    expect(third.stdinBytes.filter((n) => n > 0)).toEqual([]);
+  }, 60_000);
+
+  it('a part that is whole but not the bundle (a changed byte) is removed, and one that is short is kept', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kb-resume-bad-'));
+    const body = randomBytes(4096);
+    const tar = join(dir, 'x.part');
+    const sh = (s: string) => spawnSync('bash', ['-c', s], { encoding: 'utf8' });
+    writeFileSync(tar, body.subarray(0, 1000));
+    const short = sh(render('bundle/unpack', { tar, dir: join(dir, 'x'), sha256: sha(body), size: String(body.length) }));
+    expect([short.status, short.stderr]).toEqual([1, 'the bundle arrived in part: 1000 of 4096 bytes (kept: the next run sends the rest)\n']);
+    expect(statSync(tar).size).toBe(1000);
+    const bad = Buffer.from(body);
+    bad[10] = bad[10]! ^ 1;
+    writeFileSync(tar, bad);
+    const changed = sh(render('bundle/unpack', { tar, dir: join(dir, 'x'), sha256: sha(body), size: String(body.length) }));
+    expect(changed.status).toBe(1);
+    expect(changed.stderr).toMatch(/arrived with sha256 [0-9a-f]{64}, not [0-9a-f]{64}: removed/);
+    expect(existsSync(tar)).toBe(false);
+    // the append refuses to go on from a byte the host does not end at
+    writeFileSync(tar, body.subarray(0, 10));
+    const wrong = spawnSync('bash', ['-c', render('bundle/append', { part: tar, offset: '20' })], { input: body.subarray(20), encoding: 'utf8' });
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toContain('holds 10 bytes, and this run sends from byte 20');
+    expect(statSync(tar).size).toBe(10);
   });
 });

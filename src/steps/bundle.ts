@@ -14,11 +14,12 @@
  * (containerd's ctr, https://github.com/containerd/containerd/blob/main/cmd/ctr/commands/images/import.go,
  * read 2026-12-07).
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { BundleRun, HostSpec, Inventory } from '../inventory/model.js';
 import { render } from '../shell/templates.js';
 import { BUNDLE_PORT, bundleServerUrl } from '../os/mirrors.js';
 import { KbError } from '../errors.js';
+import { shq } from '../shell/quote.js';
 import { firstControlPlaneOnly, type Step, type StepContext } from './types.js';
 
 export const BUNDLE_ROOT = '/var/lib/kbootstrap/bundle';
@@ -38,32 +39,64 @@ function bundleOf(ctx: StepContext): BundleRun {
 
 const line = (out: string, key: string): string | undefined => out.split('\n').find((l) => l.startsWith(`${key}=`))?.slice(key.length + 1).trim();
 
-export const bundleUploadStep: Step<undefined> = {
+/** Where a bundle's bytes gather on the host while they arrive (a cut upload resumes from its size). */
+export const bundlePart = (b: BundleRun): string => `${BUNDLE_ROOT}/${b.sha256}.part`;
+
+/** The bundle's bytes from `offset` to its end, read only when they are sent. */
+function bundleBytesFrom(b: BundleRun, offset: number): Buffer {
+  const rest = Buffer.alloc(b.size - offset);
+  const fd = openSync(b.file, 'r');
+  try {
+    for (let at = 0; at < rest.length;) {
+      const n = readSync(fd, rest, at, rest.length - at, offset + at);
+      if (n === 0) throw new KbError(`bundle ${b.file}: it ended at ${offset + at} bytes, it had ${b.size} when it was checked: was it changed during the run?`);
+      at += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return rest;
+}
+
+export const bundleUploadStep: Step<{ part: number }> = {
   id: 'bundle-upload',
   title: 'Upload the bundle to the first control plane and unpack it',
   hosts: withBundle(firstControlPlaneOnly),
   requires: [],
   // every package tree of the run is on this server: --steps cannot leave it out
   mandatory: true,
-  check: (ctx) => render('bundle/unpacked-state', { dir: bundleDir(bundleOf(ctx)) }),
+  check: (ctx) => render('bundle/unpacked-state', { dir: bundleDir(bundleOf(ctx)), part: bundlePart(bundleOf(ctx)) }),
   parse(out, ctx) {
     const b = bundleOf(ctx);
-    return line(out.stdout, 'unpacked') === 'yes'
-      ? { done: true, reason: `bundle ${b.sha256.slice(0, 12)} is unpacked in ${bundleDir(b)}`, found: undefined }
-      : { done: false, reason: `bundle ${b.sha256.slice(0, 12)} is not on the host yet (${b.size} bytes to send)`, found: undefined };
+    const part = Number(line(out.stdout, 'part') ?? '0') || 0;
+    if (line(out.stdout, 'unpacked') === 'yes') return { done: true, reason: `bundle ${b.sha256.slice(0, 12)} is unpacked in ${bundleDir(b)}`, found: { part } };
+    const resume = part > 0 && part <= b.size;
+    return {
+      done: false,
+      reason: resume
+        ? `bundle ${b.sha256.slice(0, 12)}: ${part} of ${b.size} bytes arrived in an earlier run (${b.size - part} bytes to send)`
+        : `bundle ${b.sha256.slice(0, 12)} is not on the host yet (${b.size} bytes to send)`,
+      found: { part },
+    };
   },
-  unknown: () => undefined,
-  async apply(ctx) {
+  unknown: () => ({ part: 0 }),
+  async apply(ctx, found) {
     const b = bundleOf(ctx);
-    const tar = `${BUNDLE_ROOT}/${b.sha256}.tar`;
-    await ctx.host.exec(`mkdir -p ${BUNDLE_ROOT} && chmod 755 ${BUNDLE_ROOT}`, { mutates: true });
-    // read when it is sent: a run that finds the bundle there never reads it again
-    await ctx.host.upload(readFileSync(b.file), tar, {
-      mode: '600',
-      note: `the bundle, once (${b.size} bytes)`,
-      dryRunSummary: `<${b.file}: ${b.size} bytes, sha256 ${b.sha256}>`,
-    });
-    await ctx.host.exec(render('bundle/unpack', { tar, dir: bundleDir(b), sha256: b.sha256 }), { mutates: true, note: 'check the sha256, unpack beside, rename into place' });
+    const part = bundlePart(b);
+    let offset = found.part;
+    // longer than the bundle: not this bundle's start; sent again from the first byte
+    if (offset > b.size) {
+      await ctx.host.exec(`rm -f ${shq(part)}`, { mutates: true, note: `${part} is longer than the bundle: start again` });
+      offset = 0;
+    }
+    if (offset < b.size) {
+      await ctx.host.exec(render('bundle/append', { part, offset: String(offset) }), {
+        mutates: true,
+        stdin: bundleBytesFrom(b, offset),
+        note: offset ? `the rest of the bundle: bytes ${offset} to ${b.size} of ${b.file} (sha256 ${b.sha256})` : `the bundle, once: ${b.size} bytes of ${b.file} (sha256 ${b.sha256})`,
+      });
+    }
+    await ctx.host.exec(render('bundle/unpack', { tar: part, dir: bundleDir(b), sha256: b.sha256, size: String(b.size) }), { mutates: true, note: 'check the size and sha256, unpack beside, rename into place' });
   },
 };
 
