@@ -174,7 +174,7 @@ ${EXIT_CODES}`)
     .action(async (file: string, o) => {
       if (o.bundle) {
         // the whole bundle is read and matched before anything connects: a damaged or foreign one changes no host
-        const [{ load }, { verifyBundle }, { bundleNotes }, { bundleServerUrl }, { bundleRun, withBundle }, { dryRun }, { filterFrom }, { firstControlPlane }] = await Promise.all([
+        const [{ load }, { verifyBundle }, { bundleNotes }, { bundleServerUrl }, { bundleRun, withBundle }, { dryRun }, { filterFrom }, { bundleServerHost }] = await Promise.all([
           import('./commands/load.js'), import('./bundle/verify.js'), import('./commands/bundle.js'), import('./os/mirrors.js'), import('./bundle/run.js'), import('./dry-run.js'), import('./plan.js'), import('./inventory/model.js')]);
         const inv = load(file, io, { keyFiles: false });
         const manifest = await verifyBundle(o.bundle as string, inv);
@@ -189,7 +189,7 @@ ${EXIT_CODES}`)
           setCode(await runOverSsh(state, file, { verifyTimeout: DEFAULTS.verifyTimeoutSeconds, ...o }, 'apply', io, { inventory: async (loaded) => withBundle(loaded, bundle) }));
           return;
         }
-        const server = firstControlPlane(inv);
+        const server = bundleServerHost(inv);
         const notes = bundleNotes(o.bundle as string, manifest, server.name, bundleServerUrl(server.address));
         dryRunOut(await dryRun(withBundle(inv, bundle), { defaultOs: o.os as OsName | undefined, filter: filterFrom(o), notes }), o.output as string);
         setCode(EXIT.ok);

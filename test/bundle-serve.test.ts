@@ -185,12 +185,33 @@ describe('up --bundle: upload once, serve for the run, import what is missing', 
     const at = r.stdout.indexOf('kbootstrap dry run for air-w1');
     const cp = r.stdout.slice(0, at);
     const w = r.stdout.slice(at);
-    expect(cp).toMatch(/### bundle-upload: Upload the bundle to the first control plane and unpack it/);
+    expect(cp).toMatch(/### bundle-upload: Upload the bundle to its server and unpack it/);
     expect(cp).toContain(`the bundle, once: ${inv.bundle!.size} bytes of ${file} (sha256 ${inv.bundle!.sha256})`);
     expect(cp).toMatch(/setsid timeout --kill-after=10s 12h python3 -m http\.server --bind 10\.20\.0\.10/);
     expect(cp).toMatch(/# the run is over: stop serving the bundle/);
     expect(w).not.toMatch(/### bundle-(upload|serve)/);
     expect(w).toMatch(/http:\/\/10\.20\.0\.10:8473\/images\/registry\.k8s\.io_pause_3\.9\.oci\.tar/);
+  });
+
+  it('cluster.offline.server: the named host receives and serves the bundle, every host\'s packages come from it (run and dry run)', async () => {
+    const plain = inventory(dir, ['  offline: { server: air-w1 }']);
+    const served = withBundle(plain, await bundleRun(file, await verifyBundle(file, plain), plain));
+    expect(served.bundle!.address).toBe('10.20.0.11');
+    expect(served.cluster.packageMirror).toBe('http://10.20.0.11:8473');
+    const { result, transports } = await run(served, new Map(served.hosts.map((h) => [h.name, new HostState()])));
+    expect(result.failed).toBe(false);
+    expect(transports.get('air-w1')!.stdins.map((b) => b.length)).toEqual([served.bundle!.size]);
+    expect(transports.get('air-cp')!.stdins).toEqual([]);
+    expect(transports.get('air-cp')!.applied('bundle-serve')).toEqual([]);
+    const r = cli(['up', plain.file, '--bundle', file, '--dry-run']);
+    expect(r.status, r.stderr).toBe(0);
+    const at = r.stdout.indexOf('kbootstrap dry run for air-w1');
+    expect(r.stdout.slice(0, at)).not.toMatch(/### bundle-(upload|serve)/);
+    const w = r.stdout.slice(at);
+    expect(w).toMatch(/### bundle-upload: Upload the bundle to its server and unpack it/);
+    expect(w).toMatch(/python3 -m http\.server --bind 10\.20\.0\.11/);
+    expect(r.stdout).toMatch(/Packages from http:\/\/10\.20\.0\.11:8473: the bundle unpacked on air-w1/);
+    expect(r.stdout).toMatch(/http:\/\/10\.20\.0\.11:8473\/images\/registry\.k8s\.io_pause_3\.9\.oci\.tar/);
   });
 
   it('the CNI manifest the bundle holds is fetched from the bundle server and applied only with the bundle\'s sha256', () => {

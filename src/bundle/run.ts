@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import type { BundleRun, Inventory } from '../inventory/model.js';
-import { firstControlPlane } from '../inventory/model.js';
+import { bundleServerHost } from '../inventory/model.js';
 import { bundleServerUrl, clusterFromBundle } from '../os/mirrors.js';
 import { KbError } from '../errors.js';
 import { canonicalRef, controlPlaneOnlyImage } from '../steps/bundle.js';
@@ -25,7 +25,7 @@ export async function bundleRun(file: string, manifest: BundleManifest, inv: Inv
   const cniSha = cni ? digests.get(cni) : undefined;
   if (cni && !cniSha) throw new KbError(`bundle ${file}: the CNI manifest lies in ${cni}, which the manifest's file list lacks`);
   return {
-    file, sha256: await sha256File(file), size: statSync(file).size, address: firstControlPlane(inv).address, images,
+    file, sha256: await sha256File(file), size: statSync(file).size, address: bundleServerHost(inv).address, images,
     ...(cni && cniSha ? { cniManifest: { file: cni, sha256: cniSha } } : {}),
   };
 }

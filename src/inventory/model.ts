@@ -120,6 +120,8 @@ export interface ClusterSpec {
   caCertificateValidityPeriod?: string;
   /** timer: a systemd timer on the control planes renews certificates under the threshold */
   certRenewal?: 'timer';
+  /** --bundle runs: the host (by name) that receives and serves the bundle; default the first control plane */
+  offline?: { server?: string };
 }
 
 export interface Inventory {
@@ -156,6 +158,12 @@ export interface BundleRun {
 
 export function controlPlanes(inv: Inventory): HostSpec[] {
   return inv.hosts.filter((h) => h.role === 'control-plane');
+}
+
+/** The host that receives the bundle and serves it to the others (cluster.offline.server, else the first control plane). */
+export function bundleServerHost(inv: Inventory): HostSpec {
+  const name = inv.cluster.offline?.server;
+  return (name && inv.hosts.find((h) => h.name === name)) || firstControlPlane(inv);
 }
 
 export function firstControlPlane(inv: Inventory): HostSpec {

@@ -1,5 +1,6 @@
 /**
- * `up --bundle FILE`: the bundle crosses the operator's link once, to the first control plane, which
+ * `up --bundle FILE`: the bundle crosses the operator's link once, to its server (cluster.offline.server,
+ * else the first control plane), which
  * serves it unpacked over HTTP to every host for the length of the run (the hosts' package trees
  * point there: src/os/mirrors.ts clusterFromBundle); then each host imports the images its role
  * needs from it, only those containerd does not hold yet. None of these steps exists in a run
@@ -15,12 +16,12 @@
  * read 2026-12-07).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import type { BundleRun, HostSpec, Inventory } from '../inventory/model.js';
+import { bundleServerHost, type BundleRun, type HostSpec, type Inventory } from '../inventory/model.js';
 import { render } from '../shell/templates.js';
 import { BUNDLE_PORT, bundleServerUrl } from '../os/mirrors.js';
 import { KbError } from '../errors.js';
 import { shq } from '../shell/quote.js';
-import { firstControlPlaneOnly, type Step, type StepContext } from './types.js';
+import type { Step, StepContext } from './types.js';
 
 export const BUNDLE_ROOT = '/var/lib/kbootstrap/bundle';
 export const BUNDLE_PID_FILE = '/run/kbootstrap/bundle-http.pid';
@@ -60,8 +61,8 @@ function bundleBytesFrom(b: BundleRun, offset: number): Buffer {
 
 export const bundleUploadStep: Step<{ part: number }> = {
   id: 'bundle-upload',
-  title: 'Upload the bundle to the first control plane and unpack it',
-  hosts: withBundle(firstControlPlaneOnly),
+  title: 'Upload the bundle to its server and unpack it',
+  hosts: withBundle((inv) => [bundleServerHost(inv)]),
   requires: [],
   // every package tree of the run is on this server: --steps cannot leave it out
   mandatory: true,
@@ -103,7 +104,7 @@ export const bundleUploadStep: Step<{ part: number }> = {
 export const bundleServeStep: Step<{ python3: boolean }> = {
   id: 'bundle-serve',
   title: 'Serve the bundle over HTTP to the other hosts',
-  hosts: withBundle(firstControlPlaneOnly),
+  hosts: withBundle((inv) => [bundleServerHost(inv)]),
   requires: ['bundle-upload'],
   mandatory: true,
   check: (ctx) => render('bundle/server-state', { dir: bundleDir(bundleOf(ctx)), pidFile: BUNDLE_PID_FILE }),
@@ -116,7 +117,7 @@ export const bundleServeStep: Step<{ python3: boolean }> = {
   unknown: () => ({ python3: true }),
   async apply(ctx, found) {
     const b = bundleOf(ctx);
-    if (!found.python3) throw new KbError(`${ctx.host.name}: up --bundle serves the bundle with python3 -m http.server, and python3 is not on this host: install it (apt-get install python3) or use a first control plane that has it`);
+    if (!found.python3) throw new KbError(`${ctx.host.name}: up --bundle serves the bundle with python3 -m http.server, and python3 is not on this host: install it (apt-get install python3) or name a host that has it as cluster.offline.server`);
     await ctx.host.exec(render('bundle/serve', {
       pidFile: BUNDLE_PID_FILE, logFile: BUNDLE_LOG_FILE, limit: BUNDLE_SERVER_LIMIT, address: b.address, dir: bundleDir(b), port: String(BUNDLE_PORT),
     }), { mutates: true, note: `serve ${bundleDir(b)} on ${bundleServerUrl(b.address)} until the run ends (at most ${BUNDLE_SERVER_LIMIT})` });
