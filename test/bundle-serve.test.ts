@@ -214,6 +214,36 @@ describe('up --bundle: upload once, serve for the run, import what is missing', 
     expect(r.stdout).toMatch(/http:\/\/10\.20\.0\.11:8473\/images\/registry\.k8s\.io_pause_3\.9\.oci\.tar/);
   });
 
+  it('upgrade --bundle: a bundle for another version is refused naming it, before anything connects', () => {
+    // the inventory moved to 1.31; the bundle is the 1.30 one (its hosts, 10.20.0.x, are never reached)
+    const next = join(dir, 'next.yaml');
+    writeFileSync(next, readFileSync(inv.file, 'utf8').replace('kubernetesVersion: "1.30.4"', 'kubernetesVersion: "1.31.2"'));
+    const t0 = Date.now();
+    const r = cli(['upgrade', next, '--bundle', file, '--yes']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`bundle ${file}: it is for Kubernetes 1.30.4; the inventory's cluster.kubernetesVersion is 1.31.2`);
+    expect(r.stderr).not.toMatch(/10\.20\.0\.10|connect/i);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+  });
+
+  it('upgrade --bundle --dry-run: served after the preflight, the target minor\'s repository on the bundle server, images imported before kubeadm upgrade', () => {
+    const r = cli(['upgrade', inv.file, '--bundle', file, '--dry-run']);
+    expect(r.status, r.stderr).toBe(0);
+    const at = r.stdout.indexOf('kbootstrap dry run for air-w1');
+    const cp = r.stdout.slice(0, at);
+    const w = r.stdout.slice(at);
+    const order = [...cp.matchAll(/^### ([a-z-]+):/gm)].map((m) => m[1]);
+    expect(order.slice(0, 7)).toEqual(['upgrade-preflight', 'upgrade-cni', 'bundle-upload', 'bundle-serve', 'upgrade-repository', 'bundle-images', 'upgrade-kubeadm']);
+    expect(order.indexOf('bundle-images')).toBeLessThan(order.indexOf('upgrade-apply'));
+    expect(cp).toContain('curl -fsSL http://10.20.0.10:8473/kubernetes-new/core/stable/v1.30/deb/Release.key');
+    expect(cp).toMatch(/# the run is over: stop serving the bundle/);
+    expect(w).not.toMatch(/### bundle-(upload|serve)/);
+    expect(w).toMatch(/### bundle-images[\s\S]*http:\/\/10\.20\.0\.10:8473\/images\/registry\.k8s\.io_kube-proxy_v1\.30\.4\.oci\.tar/);
+    // without --bundle the upgrade has none of these steps
+    const plain = cli(['upgrade', inv.file, '--dry-run']);
+    expect(plain.stdout).not.toMatch(/### bundle-/);
+  });
+
   it('the CNI manifest the bundle holds is fetched from the bundle server and applied only with the bundle\'s sha256', () => {
     const calico: Inventory = { ...inv, cluster: { ...inv.cluster, cni: { plugin: 'calico' } } };
     const b = { ...inv.bundle!, cniManifest: { file: 'cni/calico.yaml', sha256: 'c'.repeat(64) } };

@@ -7,6 +7,7 @@ import { bundleServerUrl, clusterFromBundle } from '../os/mirrors.js';
 import { KbError } from '../errors.js';
 import { canonicalRef, controlPlaneOnlyImage } from '../steps/bundle.js';
 import type { BundleManifest } from './manifest.js';
+import { verifyBundle } from './verify.js';
 
 async function sha256File(file: string): Promise<string> {
   const h = createHash('sha256');
@@ -39,4 +40,31 @@ export function withBundle(inv: Inventory, bundle: BundleRun): Inventory {
   const cluster = clusterFromBundle(inv.cluster, bundle.address);
   if (bundle.cniManifest) cluster.cni = { ...cluster.cni, manifest: `${bundleServerUrl(bundle.address)}/${bundle.cniManifest.file}`, sha256: bundle.cniManifest.sha256 };
   return { ...inv, bundle, cluster };
+}
+
+/**
+ * What `up --bundle` and `upgrade --bundle` do before anything connects: the whole bundle read and
+ * matched against the inventory (a damaged, foreign or other-version bundle changes no host), then
+ * its digests for the run, and the dry run's lines saying where each artifact comes from.
+ */
+export async function prepareBundleRun(file: string, inv: Inventory, command: 'up' | 'upgrade'): Promise<{ manifest: BundleManifest; bundle: BundleRun; notes: string[] }> {
+  const manifest = await verifyBundle(file, inv);
+  if (inv.cluster.containerRuntime !== 'containerd') {
+    throw new KbError(`${command} --bundle: importing the bundle's images into docker (docker load) is not built yet: --bundle serves clusters with containerRuntime: containerd`);
+  }
+  const bundle = await bundleRun(file, manifest, inv);
+  const server = bundleServerHost(inv);
+  return { manifest, bundle, notes: bundleNotes(file, manifest, server.name, bundleServerUrl(server.address)) };
+}
+
+/** The dry run's header under `up --bundle` and `upgrade --bundle`: where each artifact comes from. */
+export function bundleNotes(file: string, m: BundleManifest, server: string, url: string): string[] {
+  return [
+    `Bundle ${file} (Kubernetes ${m.kubernetesVersion}; ${m.osReleases.map((r) => r.os).join(', ')}): every file's sha256 checked here before any host changes`,
+    `Packages from ${url}: the bundle unpacked on ${server}, served for the length of the run; apt checks the trees' own signatures`,
+    ...m.images.map((i) => `Image ${i.ref} (${i.digest}): imported from the bundle's ${i.file} where the runtime lacks it`),
+    ...(!m.cniManifest ? [] : 'file' in m.cniManifest
+      ? [`CNI manifest from the bundle's ${m.cniManifest.file} (${m.cniManifest.url})`]
+      : [`CNI manifest uploaded from ${m.cniManifest.local} as without a bundle; its images from the bundle`]),
+  ];
 }
