@@ -177,7 +177,7 @@ ${EXIT_CODES}`)
         const [{ load }, { prepareBundleRun, withBundle }, { dryRun }, { filterFrom }] = await Promise.all([
           import('./commands/load.js'), import('./bundle/run.js'), import('./dry-run.js'), import('./plan.js')]);
         const inv = load(file, io, { keyFiles: false });
-        const { bundle, notes } = await prepareBundleRun(o.bundle as string, inv, 'up');
+        const { bundle, notes } = await prepareBundleRun(o.bundle as string, inv);
         if (!o.dryRun) {
           if (o.os) throw new UsageError('up: --os is for --dry-run: a real run reads each host\'s OS from the host');
           // the file was read and matched above; the run's own load attaches it to the inventory it uses
@@ -226,7 +226,7 @@ ${EXIT_CODES}`)
       if (o.bundle) {
         // as for up: the whole bundle is read and matched (the target version first) before anything connects
         const [{ load }, { prepareBundleRun, withBundle }] = await Promise.all([import('./commands/load.js'), import('./bundle/run.js')]);
-        const { bundle, notes } = await prepareBundleRun(o.bundle as string, load(file, io, { keyFiles: false }), 'upgrade');
+        const { bundle, notes } = await prepareBundleRun(o.bundle as string, load(file, io, { keyFiles: false }));
         if (o.dryRun) {
           const { dryRun } = await import('./dry-run.js');
           const inv = withBundle(load(file, io, { keyFiles: false }), bundle);

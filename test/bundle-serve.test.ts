@@ -24,7 +24,7 @@ import { render } from '../src/shell/templates.js';
 import { cniManifestSource } from '../src/steps/cni.js';
 import type { CheckOutput, CheckRequest, ExecOptions, ExecResult, Transport } from '../src/transport/types.js';
 import { FakeTransport, type Answer } from './support/fake-transport.js';
-import { inventory, makeBundle, sha } from './support/bundle-fixture.js';
+import { criDockerdBody, inventory, makeBundle, sha } from './support/bundle-fixture.js';
 
 const BUNDLE_STEPS = { bundle: [bundleUploadStep, bundleServeStep], prepare: [bundleImagesStep] };
 const cli = (args: string[]) => spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'kbootstrap.js'), ...args], { encoding: 'utf8' });
@@ -44,7 +44,7 @@ class HostState {
     return {
       'bundle-upload': () => `unpacked=${this.unpacked ? 'yes' : 'no'}\npart=${this.part}\n`,
       'bundle-serve': () => `python3=${this.python3 ? 'yes' : 'no'}\nserving=${this.serving ? 'yes' : 'no'}\n`,
-      'bundle-images': () => (this.ctr ? `ctr=ok\n${[...this.images].map((i) => `image=${i}`).join('\n')}\n` : 'ctr=unavailable\n'),
+      'bundle-images': () => (this.ctr ? `runtime=ok\n${[...this.images].map((i) => `image=${i}`).join('\n')}\n` : 'runtime=unavailable\n'),
     };
   }
   exec(script: string, refs: Map<string, string>, stdin?: string | Buffer): ExecResult {
@@ -252,12 +252,61 @@ describe('up --bundle: upload once, serve for the run, import what is missing', 
     expect(withBundle(calico, { ...b, cniManifest: undefined }).cluster.cni).toEqual({ plugin: 'calico' });
   });
 
-  it('a docker cluster is refused before anything connects: docker load is not built', async () => {
+  it('a docker cluster: docker load of the archives docker lacks (with the manifest.json it reads), cri-dockerd from the bundle server', async () => {
+    const deb = 'cri-dockerd_0.4.10.3-0.debian-bookworm_amd64.deb';
+    const jammy = 'cri-dockerd_0.4.10.3-0.ubuntu-jammy_amd64.deb';
     const dockerInv = inventory(dir, ['  containerRuntime: docker', '  criDockerd:', '    sha256:',
-      `      cri-dockerd_0.4.10.3-0.debian-bookworm_amd64.deb: "${'a'.repeat(64)}"`, `      cri-dockerd_0.4.10.3-0.ubuntu-jammy_amd64.deb: "${'b'.repeat(64)}"`]);
-    const docker = await makeBundle(dir, dockerInv, ['debian12', 'ubuntu22.04'], 'docker.bundle');
-    const r = cli(['up', dockerInv.file, '--bundle', docker]);
-    expect([r.status, r.stderr]).toEqual([1, expect.stringMatching(/docker load\) is not built yet/)]);
+      `      ${deb}: "${sha(criDockerdBody(deb))}"`, `      ${jammy}: "${sha(criDockerdBody(jammy))}"`]);
+    const docker = await makeBundle(dir, dockerInv, ['debian12', 'ubuntu22.04'], 'docker.bundle', undefined, { realImages: true });
+    const d = withBundle(dockerInv, await bundleRun(docker, await verifyBundle(docker, dockerInv), dockerInv));
+    expect(d.cluster.criDockerd.url).toBe('http://10.20.0.10:8473/cri-dockerd');
+    const pause = d.bundle!.images.find((i) => i.ref.includes('pause'))!;
+    const [entry] = JSON.parse(pause.dockerManifest!) as { Config: string; RepoTags: string[]; Layers: string[] }[];
+    expect(entry).toMatchObject({ RepoTags: ['registry.k8s.io/pause:3.9'], Config: expect.stringMatching(/^blobs\/sha256\/[0-9a-f]{64}$/), Layers: [expect.stringMatching(/^blobs\/sha256\/[0-9a-f]{64}$/)] });
+
+    // docker holds all but pause, listed the way `docker image ls` does
+    const states = new Map(d.hosts.map((h) => [h.name, new HostState()]));
+    const loaded = new Set<string>();
+    const answers = (h: string): Record<string, Answer> => ({
+      ...states.get(h)!.answers(),
+      'bundle-images': () => `runtime=ok\n${d.bundle!.images.filter((i) => i !== pause || loaded.has(h)).map((i) => `image=${i.ref}`).join('\n')}\n`,
+    });
+    const transports = new Map<string, FakeTransport>();
+    const runner = new Runner(d, buildPlan(d, {}, PHASES, BUNDLE_STEPS), async (spec) => {
+      const t = new FakeTransport(answers(spec.name), (script, o) => {
+        if (script.includes('docker load')) loaded.add(spec.name);
+        return states.get(spec.name)!.exec(script, new Map(), o.stdin);
+      });
+      transports.set(spec.name, t);
+      return new Host(spec, t, assumedFacts(spec.os ?? 'debian12'));
+    }, { mode: 'apply', concurrency: 10, verifyTimeoutSeconds: 1 });
+    const result = await runner.run();
+    expect(result.failed, JSON.stringify(result.outcomes.filter((o) => o.status === 'failed'))).toBe(false);
+    const [script] = transports.get('air-w1')!.applied('bundle-images');
+    expect(script!.match(/docker load -i/g)).toHaveLength(1);
+    expect(script).toContain(pause.file);
+    expect(script).not.toContain('ctr -n k8s.io');
+    expect(script).toContain(`printf '%s\\n' '${pause.dockerManifest}' >"$kb_tmp/manifest.json"`);
+
+    const r = cli(['up', dockerInv.file, '--bundle', docker, '--dry-run']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`curl -fsSL http://10.20.0.10:8473/cri-dockerd/${deb} -o "$kb_deb"`);
+    expect(r.stdout).toContain(`curl -fsSL http://10.20.0.10:8473/cri-dockerd/${jammy} -o "$kb_deb"`);
+    expect(r.stdout).toMatch(/docker load -i "\$kb_tmp\/image\.tar"/);
+  });
+
+  it('a docker bundle without cri-dockerd\'s file, or with another one, is refused naming it', async () => {
+    const deb = 'cri-dockerd_0.4.10.3-0.debian-bookworm_amd64.deb';
+    const jammy = 'cri-dockerd_0.4.10.3-0.ubuntu-jammy_amd64.deb';
+    const dockerInv = inventory(dir, ['  containerRuntime: docker', '  criDockerd:', '    sha256:',
+      `      ${deb}: "${'a'.repeat(64)}"`, `      ${jammy}: "${sha(criDockerdBody(jammy))}"`]);
+    const other = await makeBundle(dir, dockerInv, ['debian12', 'ubuntu22.04'], 'docker-other.bundle');
+    await expect(verifyBundle(other, dockerInv)).rejects.toThrow(`its cri-dockerd/${deb} has sha256 ${sha(criDockerdBody(deb))}; cluster.criDockerd.sha256 says ${'a'.repeat(64)} for ${deb}`);
+    const none = await makeBundle(dir, dockerInv, ['debian12', 'ubuntu22.04'], 'docker-none.bundle', (m) => {
+      // in place: the fixture tars the files this list names
+      for (let i = m.files.length - 1; i >= 0; i--) if (m.files[i]!.path.startsWith('cri-dockerd/')) m.files.splice(i, 1);
+    });
+    await expect(verifyBundle(none, dockerInv)).rejects.toThrow(/cri-dockerd's cri-dockerd_0\.4\.10\.3-0\.debian-bookworm_amd64\.deb for debian12 .* is not in it/);
   });
 });
 
@@ -273,6 +322,8 @@ describe('the rendered scripts, run here', () => {
       render('bundle/serve', { pidFile: '/run/x.pid', logFile: '/var/log/x', limit: '12h', address: '10.0.0.1', dir: '/x', port: '8473' }),
       render('bundle/stop', { pidFile: '/run/x.pid' }),
       render('bundle/images-state', {}),
+      render('bundle/images-state', { docker: true }),
+      render('bundle/import-images', { images: [{ ref: 'registry.k8s.io/pause:3.9', url: 'http://10.0.0.1:8473/images/p.oci.tar', sha256: 'b'.repeat(64), dockerManifest: '[{"Config":"blobs/sha256/c","RepoTags":["registry.k8s.io/pause:3.9"],"Layers":[]}]' }] }),
       render('bundle/import-images', { images: [{ ref: 'registry.k8s.io/pause:3.9', url: 'http://10.0.0.1:8473/images/p.oci.tar', sha256: 'b'.repeat(64) }] }),
     ];
     for (const s of scripts) {

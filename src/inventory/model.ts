@@ -148,10 +148,10 @@ export interface BundleRun {
   /** sha256 of the whole file: the directory it is unpacked into on the first control plane */
   sha256: string;
   size: number;
-  /** the first control plane's cluster address, where the server listens */
+  /** the bundle server's cluster address (cluster.offline.server, else the first control plane), where it listens */
   address: string;
   /** every image archive in the bundle, with its sha256 from the manifest */
-  images: { ref: string; file: string; sha256: string; controlPlaneOnly: boolean }[];
+  images: { ref: string; file: string; sha256: string; controlPlaneOnly: boolean; dockerManifest?: string }[];
   /** the CNI manifest the bundle holds (one fetched by URL when the bundle was made), with its sha256 */
   cniManifest?: { file: string; sha256: string };
 }

@@ -148,24 +148,30 @@ export function canonicalRef(ref: string): string {
 
 export const bundleImagesStep: Step<BundleRun['images']> = {
   id: 'bundle-images',
-  title: 'Import the bundle\'s images into containerd',
+  title: 'Import the bundle\'s images into the container runtime',
   hosts: withBundle((inv) => inv.hosts),
   requires: ['container-runtime'],
-  check: () => render('bundle/images-state', {}),
+  check: (ctx) => render('bundle/images-state', { docker: ctx.cluster.containerRuntime === 'docker' }),
   parse(out, ctx) {
     const wanted = imagesFor(bundleOf(ctx), ctx.host.spec);
-    if (line(out.stdout, 'ctr') !== 'ok') return { done: false, reason: `containerd does not answer yet: ${wanted.length} images to import`, found: wanted };
-    const held = new Set(out.stdout.split('\n').filter((l) => l.startsWith('image=')).map((l) => l.slice('image='.length).trim()));
+    const runtime = ctx.cluster.containerRuntime;
+    if (line(out.stdout, 'runtime') !== 'ok') return { done: false, reason: `${runtime} does not answer yet: ${wanted.length} images to import`, found: wanted };
+    // docker lists Docker Hub's images by their short names: compared in full, as containerd names them
+    const held = new Set(out.stdout.split('\n').filter((l) => l.startsWith('image=')).map((l) => canonicalRef(l.slice('image='.length).trim())));
     const missing = wanted.filter((i) => !held.has(canonicalRef(i.ref)));
-    if (!missing.length) return { done: true, reason: `containerd holds the ${wanted.length} images of the bundle this host needs`, found: [] };
+    if (!missing.length) return { done: true, reason: `${runtime} holds the ${wanted.length} images of the bundle this host needs`, found: [] };
     return { done: false, reason: `${missing.length} of ${wanted.length} images missing: ${missing.map((i) => i.ref).slice(0, 3).join(', ')}${missing.length > 3 ? '…' : ''}`, found: missing };
   },
   unknown: (ctx) => imagesFor(bundleOf(ctx), ctx.host.spec),
   async apply(ctx, missing) {
     const b = bundleOf(ctx);
     const base = bundleServerUrl(b.address);
+    const docker = ctx.cluster.containerRuntime === 'docker';
     await ctx.host.exec(render('bundle/import-images', {
-      images: missing.map((i) => ({ ref: i.ref, url: `${base}/${i.file}`, sha256: i.sha256 })),
-    }), { mutates: true, note: `fetch ${missing.length} image archives from the bundle server, check each sha256, import` });
+      images: missing.map((i) => {
+        if (docker && !i.dockerManifest) throw new KbError(`internal: ${i.ref} has no manifest.json for docker load`);
+        return { ref: i.ref, url: `${base}/${i.file}`, sha256: i.sha256, dockerManifest: docker ? i.dockerManifest : undefined };
+      }),
+    }), { mutates: true, note: `fetch ${missing.length} image archives from the bundle server, check each sha256, ${docker ? 'docker load' : 'ctr import'}` });
   },
 };
