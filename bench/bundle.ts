@@ -58,7 +58,7 @@ const DEBS: TestDeb[] = [
 ];
 
 /** `kbootstrap bundle` against loopback servers: seconds and size, cold and warm cache. */
-async function buildFigures(): Promise<Record<string, unknown>> {
+export async function buildFigures(): Promise<Record<string, unknown>> {
   const reg = registryBinary();
   if ('skip' in reg) return { skipped: reg.skip };
   const procs: ChildProcess[] = [];
