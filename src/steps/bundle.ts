@@ -3,8 +3,11 @@
  * else the first control plane), which
  * serves it unpacked over HTTP to every host for the length of the run (the hosts' package trees
  * point there: src/os/mirrors.ts clusterFromBundle); then each host imports the images its role
- * needs from it, only those containerd does not hold yet. None of these steps exists in a run
- * without --bundle (their host lists are empty).
+ * needs from it, only those its runtime does not hold yet (containerd: ctr import; docker: docker
+ * load, with the manifest.json src/bundle/run.ts makes). The bundle goes on a command's stdin into a
+ * .part file: a cut upload is continued from the part's size by the next run, and the whole is
+ * checked (size, sha256) before it is unpacked. None of these steps exists in a run without
+ * --bundle (their host lists are empty).
  *
  * The server is Python's own `python3 -m http.server --bind ADDRESS --directory DIR PORT`
  * (--bind since 3.4, --directory since 3.7: https://docs.python.org/3/library/http.server.html,
