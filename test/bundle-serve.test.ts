@@ -18,6 +18,7 @@ import { buildPlan } from '../src/plan.js';
 import { PHASES } from '../src/phases.js';
 import { Runner } from '../src/runner.js';
 import { verifyBundle } from '../src/bundle/verify.js';
+import { bundleNeeds } from '../src/bundle/needs.js';
 import { bundleRun, withBundle } from '../src/bundle/run.js';
 import { BUNDLE_ROOT, bundleImagesStep, bundleServeStep, bundleUploadStep, canonicalRef } from '../src/steps/bundle.js';
 import { render } from '../src/shell/templates.js';
@@ -257,6 +258,10 @@ describe('up --bundle: upload once, serve for the run, import what is missing', 
     const jammy = 'cri-dockerd_0.4.10.3-0.ubuntu-jammy_amd64.deb';
     const dockerInv = inventory(dir, ['  containerRuntime: docker', '  criDockerd:', '    sha256:',
       `      ${deb}: "${sha(criDockerdBody(deb))}"`, `      ${jammy}: "${sha(criDockerdBody(jammy))}"`]);
+    // what bundle fetches for it: the release file hosts would fetch, with the inventory's sha256
+    expect(bundleNeeds(dockerInv, ['debian12']).osReleases[0]!.criDockerd).toMatchObject({
+      file: deb, path: `cri-dockerd/${deb}`, sha256: sha(criDockerdBody(deb)), url: `https://github.com/Mirantis/cri-dockerd/releases/download/v0.4.10/${deb}`,
+    });
     const docker = await makeBundle(dir, dockerInv, ['debian12', 'ubuntu22.04'], 'docker.bundle', undefined, { realImages: true });
     const d = withBundle(dockerInv, await bundleRun(docker, await verifyBundle(docker, dockerInv), dockerInv));
     expect(d.cluster.criDockerd.url).toBe('http://10.20.0.10:8473/cri-dockerd');
