@@ -19,7 +19,7 @@ export async function bundleRun(file: string, manifest: BundleManifest, inv: Inv
   const images = manifest.images.map((i) => {
     const sha256 = digests.get(i.file);
     if (!sha256) throw new KbError(`bundle ${file}: the image ${i.ref} lies in ${i.file}, which the manifest's file list lacks`);
-    return { ref: canonicalRef(i.ref), file: i.file, sha256, controlPlaneOnly: controlPlaneOnlyImage(i.ref) };
+    return { ref: canonicalRef(i.ref), file: i.file, sha256, controlPlaneOnly: controlPlaneOnlyImage(i.ref), platform: i.platform };
   });
   const cni = manifest.cniManifest && 'file' in manifest.cniManifest ? manifest.cniManifest.file : undefined;
   const cniSha = cni ? digests.get(cni) : undefined;

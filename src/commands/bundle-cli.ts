@@ -5,6 +5,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { OS_NAMES, type OsName } from '../inventory/os-names.js';
 import type { BundleCommandDeps, BundleFlags } from './bundle.js';
+import { BUNDLE_ARCHES, type BundleArch } from '../bundle/arch.js';
 
 export function registerBundleCommand(program: Command, d: BundleCommandDeps): void {
   program.command('bundle')
@@ -18,6 +19,14 @@ export function registerBundleCommand(program: Command, d: BundleCommandDeps): v
       for (const x of v.split(',').map((s) => s.trim()).filter(Boolean)) {
         if (!(OS_NAMES as readonly string[]).includes(x)) throw new InvalidArgumentError(`expected one of ${OS_NAMES.join(', ')}, got ${JSON.stringify(x)}`);
         out.push(x as OsName);
+      }
+      return out;
+    })
+    .option('--arch <arch>', `the hosts' architectures to bundle packages and images for, comma-separated: ${BUNDLE_ARCHES.join(', ')} (default amd64; amd64,arm64 for a cluster of both)`, (v: string, prev: BundleArch[] = []) => {
+      const out = [...prev];
+      for (const x of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+        if (!(BUNDLE_ARCHES as readonly string[]).includes(x)) throw new InvalidArgumentError(`expected ${BUNDLE_ARCHES.join(' or ')}, got ${JSON.stringify(x)}`);
+        if (!out.includes(x as BundleArch)) out.push(x as BundleArch);
       }
       return out;
     })

@@ -149,7 +149,7 @@ export interface BundleRun {
   /** the first control plane's cluster address, where the server listens */
   address: string;
   /** every image archive in the bundle, with its sha256 from the manifest */
-  images: { ref: string; file: string; sha256: string; controlPlaneOnly: boolean }[];
+  images: { ref: string; file: string; sha256: string; controlPlaneOnly: boolean; /** linux/amd64, linux/arm64: a host imports its own architecture's */ platform?: string }[];
   /** the CNI manifest the bundle holds (one fetched by URL when the bundle was made), with its sha256 */
   cniManifest?: { file: string; sha256: string };
 }
