@@ -181,7 +181,9 @@ ${EXIT_CODES}`)
         if (inv.cluster.containerRuntime !== 'containerd') {
           throw new KbError('up --bundle: importing the bundle\'s images into docker (docker load) is not built yet: up --bundle serves clusters with containerRuntime: containerd');
         }
-        const bundle = await bundleRun(o.bundle as string, manifest, inv);
+        // a real run leaves out the images a private registry already holds (bundle --push): the hosts pull those
+        const registryAuth = o.dryRun ? undefined : (await import('./run/registry-auth.js')).readRegistryAuth(inv, process.env).auth;
+        const bundle = await bundleRun(o.bundle as string, manifest, inv, { registryAuth });
         if (!o.dryRun) {
           if (o.os) throw new UsageError('up: --os is for --dry-run: a real run reads each host\'s OS from the host');
           // the file was read and matched above; the run's own load attaches it to the inventory it uses

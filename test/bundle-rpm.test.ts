@@ -8,7 +8,7 @@
  * request from it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +115,7 @@ describe.skipIf(!!SKIP)('bundle for RHEL hosts against a loopback rpm mirror and
 
   afterAll(() => {
     for (const p of procs) p.kill('SIGKILL');
+    if (mirror) spawnSync('gpgconf', ['--homedir', mirror.gnupgHome, '--kill', 'gpg-agent']);
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -191,6 +192,9 @@ describe.skipIf(!!SKIP)('bundle for RHEL hosts against a loopback rpm mirror and
     appendFileSync(join(served, 'kubernetes-new/core/stable/v1.30/rpm/repodata/repomd.xml'), '\n');
     const bad = dnf(['--setopt=*.metadata_expire=0', 'makecache']);
     expect(bad.status).not.toBe(0);
+    // dnf left a gpg-agent for the keyring it imported the key into
+    const cache = join(root, 'var/cache/dnf');
+    for (const d of readdirSync(cache).filter((n) => n.startsWith('kubernetes-'))) spawnSync('gpgconf', ['--homedir', join(cache, d, 'pubring'), '--kill', 'gpg-agent']);
   }, 120_000);
 
   it('refuses a repository whose repomd.xml does not match its signature, naming the repository', async () => {
@@ -209,7 +213,7 @@ describe.skipIf(!!SKIP)('bundle for RHEL hosts against a loopback rpm mirror and
     const rpm = join(mirror.kube, 'x86_64', 'kubectl-1.30.4-150500.1.1.x86_64.rpm');
     const good = readFileSync(rpm);
     const bad = Buffer.from(good);
-    bad[bad.length - 1] ^= 1;
+    bad[bad.length - 1] = bad[bad.length - 1]! ^ 1;
     writeFileSync(rpm, bad);
     try {
       await expect(bundle(join(dir, 'tamper.bundle'), join(dir, 'cache-tamper'), ['amd64'])).rejects.toThrow(
@@ -223,7 +227,7 @@ describe.skipIf(!!SKIP)('bundle for RHEL hosts against a loopback rpm mirror and
     execFileSync('tar', ['-xf', file, '-C', x]);
     const inside = join(x, 'kubernetes-new/core/stable/v1.30/rpm/x86_64/kubectl-1.30.4-150500.1.1.x86_64.rpm');
     const b = readFileSync(inside);
-    b[100] ^= 1;
+    b[100] = b[100]! ^ 1;
     writeFileSync(inside, b);
     const changed = join(dir, 'changed.bundle');
     execFileSync('tar', ['-cf', changed, '-C', x, ...readdirSync(x)]);
@@ -249,4 +253,62 @@ describe.skipIf(!!SKIP)('bundle for RHEL hosts against a loopback rpm mirror and
       ], ca, 'kb', PASSWORD);
     }
   }, 60_000);
+
+  it('bundle --push copies the images into another registry of the inventory (TLS, htpasswd): a second push sends nothing, up --bundle imports none of them', async () => {
+    const file = join(dir, 'amd.bundle');
+    await bundle(file, join(dir, 'cache'), ['amd64']);
+    // the target: a second docker-registry with its own CA and password, standing in for registry.k8s.io
+    const tport = regPort + 1;
+    const treg = join(dir, 'target');
+    const tls = labCa(join(treg, 'ca'), 'kb-push-ca');
+    const TPW = 'push-target-pw-4471';
+    await startUntil([(REG as { bin: string }).bin, 'serve', registryConfig(treg, `127.0.0.1:${tport}`, tls, { pusher: TPW })], /listening on/, 'docker-registry', procs);
+    copyFileSync(tls.ca, join(dir, 'target-ca.crt'));
+    const inv2 = join(dir, 'push.yaml');
+    writeFileSync(inv2, readFileSync(join(dir, 'inventory.yaml'), 'utf8').replace('  registries:\n', [
+      '  registries:', `    - host: "127.0.0.1:${tport}"`, '      mirrorOf: [registry.k8s.io]', '      caFile: target-ca.crt',
+      '      credentials: { username: pusher, passwordEnv: KB_TEST_PUSH_PASSWORD }', ''].join('\n')).replace('mirrorOf: [registry.k8s.io]\n      caFile: registry-ca.crt', 'mirrorOf: [quay.io]\n      caFile: registry-ca.crt'));
+    // spawned, not spawnSync: the registries' logs come through this process's pipes, which must keep flowing
+    const cli = (args: string[], pw: string) => new Promise<{ status: number | null; stdout: string; stderr: string }>((res) => {
+      const p = spawn(process.execPath, [join(import.meta.dirname, '..', 'bin', 'kbootstrap.js'), ...args], { env: { ...env, KB_TEST_PUSH_PASSWORD: pw, NO_COLOR: '1' } });
+      let stdout = '', stderr = '';
+      p.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
+      p.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+      p.on('close', (status) => res({ status, stdout, stderr }));
+    });
+    const push = await cli(['bundle', inv2, '--push', `127.0.0.1:${tport}`, '--from', file], TPW);
+    expect(push.status, push.stderr).toBe(0);
+    const n = kubeadmImages(inv).length;
+    expect(push.stdout).toBe(`${file}: ${n} images pushed to 127.0.0.1:${tport}, 0 already there; up --bundle imports on the hosts only what the registry lacks\n`);
+    expect(push.stdout + push.stderr).not.toContain(TPW);
+    expect(push.stdout + push.stderr).not.toContain(Buffer.from(`pusher:${TPW}`).toString('base64'));
+    // the registry serves each under the upstream's path, with the bundle's digest
+    const loaded = loadInventoryFile(inv2).inventory;
+    const m = await verifyBundle(file, loaded);
+    const auth = readRegistryAuth(loaded, { KB_TEST_PUSH_PASSWORD: TPW, KB_TEST_BUNDLE_PASSWORD: PASSWORD }).auth;
+    const { registryHolds } = await import('../src/bundle/push.js');
+    const reg = loaded.cluster.registries.find((r) => r.host === `127.0.0.1:${tport}`)!;
+    for (const i of m.images) {
+      const r = parseImageRef(i.ref);
+      expect(await registryHolds(loaded, reg, r.repo, r.tag, i.digest, auth), i.ref).toBe(true);
+    }
+    // a second push sends nothing
+    const again = await cli(['bundle', inv2, '--push', `127.0.0.1:${tport}`, '--from', file], TPW);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`0 images pushed to 127.0.0.1:${tport}, ${n} already there`);
+    // up --bundle: nothing left to import (the hosts pull through hosts.toml); without the registry check, all of them
+    const { bundleRun } = await import('../src/bundle/run.js');
+    expect((await bundleRun(file, m, loaded, { registryAuth: auth })).images).toEqual([]);
+    expect((await bundleRun(file, m, loaded)).images).toHaveLength(n);
+    // a wrong password: refused naming the registry, the password in no output
+    rmSync(join(treg, 'data'), { recursive: true, force: true });
+    const bad = await cli(['bundle', inv2, '--push', `127.0.0.1:${tport}`, '--from', file], 'wrong-pw-9931');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(new RegExp(`bundle --push: registry\\.k8s\\.io/[^ ]+ to 127\\.0\\.0\\.1:${tport}/[^ ]+: skopeo said: .*(unauthorized|authentication required)`, 'i'));
+    expect(bad.stdout + bad.stderr).not.toContain('wrong-pw-9931');
+    // a registry the inventory does not name
+    const other = await cli(['bundle', inv2, '--push', 'registry.example:5000', '--from', file], TPW);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toContain(`bundle --push registry.example:5000: not a registry of the inventory's cluster.registries (it has 127.0.0.1:${tport}, 127.0.0.1:${regPort})`);
+  }, 180_000);
 });

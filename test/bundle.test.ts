@@ -56,6 +56,8 @@ const DEBS: TestDeb[] = [
   { name: 'kubeadm', version: '1.30.3-1.1', depends: 'cri-tools (>= 1.30.0)', tree: 'kube' },
   { name: 'kubectl', version: '1.30.4-1.1', tree: 'kube' },
   { name: 'cri-tools', version: '1.30.1-1.1', tree: 'kube' },
+  // newer, but for arm64: an amd64 bundle takes the amd64 one from the flat index that lists both
+  { name: 'cri-tools', version: '1.30.9-1.1', tree: 'kube', arch: 'arm64' },
   { name: 'kubernetes-cni', version: '1.4.0-1.1', tree: 'kube' },
 ];
 

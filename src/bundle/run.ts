@@ -7,6 +7,7 @@ import { bundleServerUrl, clusterFromBundle } from '../os/mirrors.js';
 import { KbError } from '../errors.js';
 import { canonicalRef, controlPlaneOnlyImage } from '../steps/bundle.js';
 import type { BundleManifest } from './manifest.js';
+import { parseImageRef } from './images.js';
 
 async function sha256File(file: string): Promise<string> {
   const h = createHash('sha256');
@@ -14,9 +15,26 @@ async function sha256File(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-export async function bundleRun(file: string, manifest: BundleManifest, inv: Inventory): Promise<BundleRun> {
+/**
+ * With `registryAuth` (a real run, not a dry run, which connects to nothing), an image that a
+ * private registry standing in for its registry already holds with the bundle's digest (pushed
+ * with bundle --push) is left out of the imports: the hosts pull it from there through hosts.toml.
+ */
+export async function bundleRun(file: string, manifest: BundleManifest, inv: Inventory, opts: { registryAuth?: ReadonlyMap<string, string> } = {}): Promise<BundleRun> {
   const digests = new Map(manifest.files.map((f) => [f.path, f.sha256]));
-  const images = manifest.images.map((i) => {
+  let wanted = manifest.images;
+  if (opts.registryAuth) {
+    const { registryHolds, pushedName } = await import('./push.js');
+    const held = await Promise.all(manifest.images.map(async (i) => {
+      const ns = parseImageRef(i.ref).namespace;
+      const reg = inv.cluster.registries.find((r) => r.host === ns) ?? inv.cluster.registries.find((r) => r.mirrorOf.includes(ns));
+      if (!reg) return false;
+      const { repo, tag } = pushedName(i.ref);
+      return registryHolds(inv, reg, repo, tag, i.digest, opts.registryAuth!);
+    }));
+    wanted = manifest.images.filter((_, k) => !held[k]);
+  }
+  const images = wanted.map((i) => {
     const sha256 = digests.get(i.file);
     if (!sha256) throw new KbError(`bundle ${file}: the image ${i.ref} lies in ${i.file}, which the manifest's file list lacks`);
     return { ref: canonicalRef(i.ref), file: i.file, sha256, controlPlaneOnly: controlPlaneOnlyImage(i.ref), platform: i.platform };

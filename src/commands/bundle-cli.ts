@@ -14,6 +14,8 @@ export function registerBundleCommand(program: Command, d: BundleCommandDeps): v
     .argument('<inventory>', 'inventory file (YAML)')
     .option('--file <file>', 'the bundle to write (a tar file)')
     .option('--check <file>', 'check this bundle against the inventory (every file\'s sha256, the version, OS releases, images), writing nothing')
+    .option('--push <registry>', 'copy the images of the bundle --from names into this registry of cluster.registries (its CA and credentials as the inventory gives them), so that the hosts pull them from there instead of importing them; needs skopeo')
+    .option('--from <file>', 'the bundle --push reads (checked whole against the inventory first)')
     .option('--os <os>', `also bundle for these OS releases, comma-separated or repeated (hosts without os:, or not reachable now): ${OS_NAMES.join(', ')}`, (v: string, prev: OsName[] = []) => {
       const out = [...prev];
       for (const x of v.split(',').map((s) => s.trim()).filter(Boolean)) {

@@ -22,7 +22,7 @@ export interface BundleCommandDeps {
   setCode(code: number): void;
 }
 
-export interface BundleFlags { file?: string; check?: string; os?: OsName[]; arch?: BundleArch[]; concurrency: number }
+export interface BundleFlags { file?: string; check?: string; push?: string; from?: string; os?: OsName[]; arch?: BundleArch[]; concurrency: number }
 
 /** kbootstrap bundle INVENTORY --file FILE | --check FILE (registered by bundle-cli.ts, loaded when it runs). */
 export async function bundleCommand(d: BundleCommandDeps, file: string, o: BundleFlags): Promise<void> {
@@ -34,6 +34,20 @@ export async function bundleCommand(d: BundleCommandDeps, file: string, o: Bundl
     d.setCode(EXIT.ok);
     return;
   }
+  if (o.push) {
+    if (!o.from) throw new UsageError('bundle --push REGISTRY: name the bundle to push with --from FILE');
+    const { pushTarget, pushBundle } = await import('../bundle/push.js');
+    const reg = pushTarget(inv, o.push);
+    const m = await verifyBundle(o.from, inv);
+    const { auth, secrets } = readRegistryAuth(inv, process.env);
+    const redactor = new Redactor();
+    redactor.add(...secrets);
+    const r = await pushBundle(o.from, m, inv, reg, auth, (s) => redactor.redact(s), (l) => io.err(redactor.redact(l) + '\n'));
+    io.out(`${o.from}: ${r.sent.length} images pushed to ${reg.host}, ${r.present.length} already there; up --bundle imports on the hosts only what the registry lacks\n`);
+    d.setCode(EXIT.ok);
+    return;
+  }
+  if (o.from) throw new UsageError('bundle: --from FILE goes with --push REGISTRY');
   if (!o.file) throw new UsageError('bundle: name the file to write with --file FILE (-o is the output format, as on every command)');
   if (existsSync(o.file)) throw new UsageError(`bundle: ${o.file} exists; kbootstrap does not overwrite it (move it, or choose another name)`);
   if (!existsSync(dirname(o.file))) throw new UsageError(`bundle: cannot write ${o.file}: no such directory`);
