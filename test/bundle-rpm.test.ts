@@ -31,8 +31,8 @@ import { labCa, registryBinary, registryConfig, startUntil } from './support/reg
 const REG = registryBinary();
 function missing(): string {
   if ('skip' in REG) return REG.skip;
-  for (const t of ['gpg', 'rpmbuild', 'createrepo_c', 'dnf', 'rpm', 'openssl', 'python3', 'tar']) {
-    if (spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0) return `${t} is missing (Debian: rpm, createrepo-c, dnf)`;
+  for (const t of ['gpg', 'rpmbuild', 'createrepo_c', 'dnf', 'rpm', 'skopeo', 'openssl', 'python3', 'tar']) {
+    if (spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0) return `${t} is missing (Debian: rpm, createrepo-c, dnf, skopeo)`;
   }
   return '';
 }
