@@ -254,7 +254,7 @@ describe.skipIf(!!SKIP)('bundle for RHEL hosts against a loopback rpm mirror and
     }
   }, 60_000);
 
-  it('bundle --push copies the images into another registry of the inventory (TLS, htpasswd): a second push sends nothing, up --bundle imports none of them', async () => {
+  it('bundle --push copies the images into another registry of the inventory (TLS, htpasswd), two architectures as an image index: a second push sends nothing, up --bundle imports none of them', async () => {
     const file = join(dir, 'amd.bundle');
     await bundle(file, join(dir, 'cache'), ['amd64']);
     // the target: a second docker-registry with its own CA and password, standing in for registry.k8s.io
@@ -300,6 +300,19 @@ describe.skipIf(!!SKIP)('bundle for RHEL hosts against a loopback rpm mirror and
     const { bundleRun } = await import('../src/bundle/run.js');
     expect((await bundleRun(file, m, loaded, { registryAuth: auth })).images).toEqual([]);
     expect((await bundleRun(file, m, loaded)).images).toHaveLength(n);
+    // the bundle of both architectures: each tag becomes an image index naming both platforms' manifests
+    const both = join(dir, 'el.bundle');
+    const multi = await cli(['bundle', inv2, '--push', `127.0.0.1:${tport}`, '--from', both], TPW);
+    if (process.env.KB_BUNDLE_FIGURES) process.stderr.write(multi.stderr);
+    expect(multi.status, multi.stderr).toBe(0);
+    expect(multi.stdout).toContain(`${n} images pushed to 127.0.0.1:${tport}, 0 already there`);
+    const mb = await verifyBundle(both, loaded);
+    expect(mb.images).toHaveLength(2 * n);
+    for (const i of mb.images) {
+      const r = parseImageRef(i.ref);
+      expect(await registryHolds(loaded, reg, r.repo, r.tag, i.digest, auth), `${i.ref} ${i.platform}`).toBe(true);
+    }
+    expect((await cli(['bundle', inv2, '--push', `127.0.0.1:${tport}`, '--from', both], TPW)).stdout).toContain(`0 images pushed to 127.0.0.1:${tport}, ${n} already there`);
     // a wrong password: refused naming the registry, the password in no output
     rmSync(join(treg, 'data'), { recursive: true, force: true });
     const bad = await cli(['bundle', inv2, '--push', `127.0.0.1:${tport}`, '--from', file], 'wrong-pw-9931');
@@ -310,5 +323,5 @@ describe.skipIf(!!SKIP)('bundle for RHEL hosts against a loopback rpm mirror and
     const other = await cli(['bundle', inv2, '--push', 'registry.example:5000', '--from', file], TPW);
     expect(other.status).toBe(2);
     expect(other.stderr).toContain(`bundle --push registry.example:5000: not a registry of the inventory's cluster.registries (it has 127.0.0.1:${tport}, 127.0.0.1:${regPort})`);
-  }, 180_000);
+  }, 480_000);
 });

@@ -5,7 +5,8 @@
  * host importing them from the bundle.
  *
  * The copy is skopeo's (`skopeo copy --preserve-digests oci-archive:FILE docker://HOST/REPO:TAG`,
- * containers/skopeo, docs/skopeo-copy.1.md of v1.9, read 2026-12-07): the registry client kbootstrap
+ * containers/skopeo, docs/skopeo-copy.1.md of v1.9, read 2026-12-07; `--all` with an image index for
+ * a bundle of several architectures): the registry client kbootstrap
  * pulls with (@snyk/docker-registry-v2-client) has no upload, and a push is the part of the
  * distribution API that a client must get right (chunked and cross-repository uploads, the
  * registry's own token flows). The credentials go to skopeo in an auth file (mode 0600, in a
@@ -16,7 +17,8 @@
  * bundle's digest is not sent again.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
@@ -86,15 +88,38 @@ function run(argv: string[], redact: (s: string) => string): Promise<void> {
 
 export interface PushResult { sent: string[]; present: string[] }
 
-/** Copy every image of a checked bundle into the registry, one platform per image. */
+/**
+ * An OCI archive holding every platform of one image as an image index under its tag, from the
+ * bundle's per-platform archives (unpacked under `work`): `skopeo copy --all` pushes the index and
+ * each platform's manifest, so that one tag serves amd64 and arm64 hosts alike.
+ */
+async function multiPlatformArchive(work: string, images: BundleManifest['images'], tag: string, out: string): Promise<void> {
+  const dir = join(work, `.multi-${createHash('sha256').update(out).digest('hex').slice(0, 12)}`);
+  mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
+  const manifests: { mediaType: string; digest: string; size: number; platform: { os: string; architecture: string } }[] = [];
+  for (const i of images) {
+    const one = join(work, `.one-${i.digest.slice(7, 19)}`);
+    mkdirSync(one, { recursive: true });
+    await tar.x({ file: join(work, i.file), cwd: one });
+    for (const b of readdirSync(join(one, 'blobs', 'sha256'))) renameSync(join(one, 'blobs', 'sha256', b), join(dir, 'blobs', 'sha256', b));
+    const index = JSON.parse(readFileSync(join(one, 'index.json'), 'utf8')) as { manifests: { mediaType: string; digest: string; size: number }[] };
+    const [os, architecture] = i.platform.split('/') as [string, string];
+    manifests.push({ mediaType: index.manifests[0]!.mediaType, digest: index.manifests[0]!.digest, size: index.manifests[0]!.size, platform: { os, architecture } });
+  }
+  const mediaType = 'application/vnd.oci.image.index.v1+json';
+  const list = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, manifests }));
+  const digest = createHash('sha256').update(list).digest('hex');
+  writeFileSync(join(dir, 'blobs', 'sha256', digest), list);
+  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType, manifests: [{ mediaType, digest: `sha256:${digest}`, size: list.length, annotations: { 'org.opencontainers.image.ref.name': tag } }] }));
+  await tar.c({ file: out, cwd: dir, portable: true }, ['oci-layout', 'index.json', 'blobs']);
+}
+
+/** Copy every image of a checked bundle into the registry: one platform as it is, several as an image index. */
 export async function pushBundle(file: string, manifest: BundleManifest, inv: Inventory, reg: RegistrySpec, auth: ReadonlyMap<string, string>, redact: (s: string) => string, say: (l: string) => void): Promise<PushResult> {
   const byRef = new Map<string, BundleManifest['images']>();
   for (const i of manifest.images) byRef.set(i.ref, [...(byRef.get(i.ref) ?? []), i]);
-  const multi = [...byRef.entries()].find(([, v]) => v.length > 1);
-  if (multi) {
-    throw new KbError(`bundle --push: ${file} holds ${multi[0]} for ${multi[1].map((i) => i.platform).join(' and ')}: one tag takes one platform without a manifest list, which --push does not build yet; push a bundle made for one --arch`, EXIT.usage);
-  }
-  say(`kbootstrap: pushing ${manifest.images.length} images to ${reg.host} with ${skopeoVersion()}`);
+  say(`kbootstrap: pushing ${byRef.size} images (${[...new Set(manifest.images.map((i) => i.platform))].join(', ')}) to ${reg.host} with ${skopeoVersion()}`);
   const work = mkdtempSync(join(tmpdir(), 'kbootstrap-push-'));
   chmodSync(work, 0o700);
   const out: PushResult = { sent: [], present: [] };
@@ -115,22 +140,31 @@ export async function pushBundle(file: string, manifest: BundleManifest, inv: In
       copyArgs.push('--dest-cert-dir', join(work, 'certs'));
     }
     if (reg.plainHttp) copyArgs.push('--dest-tls-verify=false');
-    const todo: BundleManifest['images'] = [];
-    for (const i of manifest.images) {
-      const { repo, tag } = pushedName(i.ref);
-      if (await registryHolds(inv, reg, repo, tag, i.digest, auth)) { out.present.push(i.ref); say(`  ${i.ref}: ${reg.host}/${repo}:${tag} is there (${i.digest.slice(0, 19)})`); } else todo.push(i);
+    const todo: [string, BundleManifest['images']][] = [];
+    for (const [ref, platforms] of byRef) {
+      const { repo, tag } = pushedName(ref);
+      const held = await Promise.all(platforms.map((i) => registryHolds(inv, reg, repo, tag, i.digest, auth)));
+      if (held.every(Boolean)) { out.present.push(ref); say(`  ${ref}: ${reg.host}/${repo}:${tag} is there`); } else todo.push([ref, platforms]);
     }
-    if (todo.length) await tar.x({ file, cwd: work, filter: (p) => todo.some((i) => i.file === p.replace(/^\.\//, '')) });
-    for (const i of todo) {
-      const { repo, tag } = pushedName(i.ref);
+    const files = new Set(todo.flatMap(([, v]) => v.map((i) => i.file)));
+    if (files.size) await tar.x({ file, cwd: work, filter: (p) => files.has(p.replace(/^\.\//, '')) });
+    for (const [ref, platforms] of todo) {
+      const { repo, tag } = pushedName(ref);
       const dest = `docker://${reg.host}/${repo}:${tag}`;
-      try {
-        await run(['skopeo', ...args, 'copy', ...copyArgs, `oci-archive:${join(work, i.file)}`, dest], redact);
-      } catch (e) {
-        throw new KbError(`bundle --push: ${i.ref} to ${reg.host}/${repo}:${tag}: skopeo said: ${(e as Error).message}`);
+      let source = join(work, platforms[0]!.file);
+      const all: string[] = [];
+      if (platforms.length > 1) {
+        source = join(work, `${platforms[0]!.file}.multi.tar`);
+        await multiPlatformArchive(work, platforms, tag, source);
+        all.push('--all');
       }
-      out.sent.push(i.ref);
-      say(`  ${i.ref} -> ${reg.host}/${repo}:${tag} (${i.digest.slice(0, 19)})`);
+      try {
+        await run(['skopeo', ...args, 'copy', ...copyArgs, ...all, `oci-archive:${source}`, dest], redact);
+      } catch (e) {
+        throw new KbError(`bundle --push: ${ref} to ${reg.host}/${repo}:${tag}: skopeo said: ${(e as Error).message}`);
+      }
+      out.sent.push(ref);
+      say(`  ${ref} -> ${reg.host}/${repo}:${tag} (${platforms.map((i) => `${i.platform} ${i.digest.slice(0, 19)}`).join(', ')})`);
     }
     return out;
   } finally {
