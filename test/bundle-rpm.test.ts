@@ -13,7 +13,8 @@ import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadInventoryFile } from '../src/inventory/load.js';
-import type { Inventory } from '../src/inventory/model.js';
+import type { BundleRun, HostSpec, Inventory } from '../src/inventory/model.js';
+import { imagesFor } from '../src/steps/bundle.js';
 import { readRegistryAuth } from '../src/run/registry-auth.js';
 import { buildBundle } from '../src/bundle/build.js';
 import { BundleCache } from '../src/bundle/fetch.js';
@@ -69,6 +70,22 @@ describe('rpm version order (rpm\'s rpmvercmp)', () => {
     for (const [a, b, want] of cases) expect(Math.sign(rpmvercmp(a, b)), `${a} vs ${b}`).toBe(want);
     expect(compareEvr({ epoch: '2', ver: '1.0' }, { epoch: '1', ver: '9.0' })).toBeGreaterThan(0);
     expect(compareEvr({ ver: '1.30.4', rel: '150500.1.1' }, { ver: '1.30.4' })).toBe(0);
+  });
+});
+
+describe('up --bundle with a bundle of two architectures', () => {
+  it('each host imports its own architecture\'s archives, and a control plane its role\'s', () => {
+    const img = (ref: string, file: string, platform: string | undefined, controlPlaneOnly = false) => ({ ref, file, sha256: 'x', controlPlaneOnly, ...(platform ? { platform } : {}) });
+    const b = {
+      file: 'b', sha256: 'x', size: 1, address: '10.0.0.1',
+      images: [img('registry.k8s.io/pause:3.9', 'p', 'linux/amd64'), img('registry.k8s.io/pause:3.9', 'p.arm64', 'linux/arm64'), img('registry.k8s.io/etcd:3.5.15-0', 'e.arm64', 'linux/arm64', true)],
+    } satisfies BundleRun;
+    const host = (role: 'worker' | 'control-plane') => ({ name: 'h', address: '10.0.0.2', role, labels: {} }) as unknown as HostSpec;
+    expect(imagesFor(b, host('worker'), 'arm64').map((i) => i.file)).toEqual(['p.arm64']);
+    expect(imagesFor(b, host('control-plane'), 'arm64').map((i) => i.file)).toEqual(['p.arm64', 'e.arm64']);
+    expect(imagesFor(b, host('control-plane'), 'amd64').map((i) => i.file)).toEqual(['p']);
+    // a bundle from before --arch names no platform: every host takes it
+    expect(imagesFor({ ...b, images: [img('registry.k8s.io/pause:3.9', 'p', undefined)] }, host('worker'), 'arm64').map((i) => i.file)).toEqual(['p']);
   });
 });
 
