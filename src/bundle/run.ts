@@ -145,7 +145,7 @@ export async function prepareBundleRun(file: string, inv: Inventory, opts: { reg
 export function bundleNotes(file: string, m: BundleManifest, server: string, url: string): string[] {
   return [
     `Bundle ${file} (Kubernetes ${m.kubernetesVersion}; ${m.osReleases.map((r) => r.os).join(', ')}): every file's sha256 checked here before any host changes`,
-    `Packages from ${url}: the bundle unpacked on ${server}, served for the length of the run; apt checks the trees' own signatures`,
+    `Packages from ${url}: the bundle unpacked on ${server}, served for the length of the run; apt and dnf check the trees' own signatures`,
     ...m.images.map((i) => `Image ${i.ref} (${i.digest}): imported from the bundle's ${i.file} where the runtime lacks it`),
     ...(!m.cniManifest ? [] : 'file' in m.cniManifest
       ? [`CNI manifest from the bundle's ${m.cniManifest.file} (${m.cniManifest.url})`]
