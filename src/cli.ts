@@ -19,6 +19,7 @@ import type { RunFlags } from './commands/up.js';
 import { certsCommand } from './commands/certs-cli.js';
 import { registerEtcdCommands } from './commands/etcd-cli.js';
 import { registerResetCommand } from './commands/reset-cli.js';
+import { registerTokenCommand } from './commands/token-cli.js';
 import { printDryRun, type RunExtras as PlanRunExtras, type RunFlags as PlanRunFlags } from './commands/plan-io.js';
 import { registerBundleCommand } from './commands/bundle-cli.js';
 
@@ -279,25 +280,14 @@ ${EXIT_CODES}`)
     .option('--verbose', 'show, per host, where each SSH setting came from (on stderr)')
     .option('--command-timeout <duration>', 'limit for each remote command (600, 90s, 10m)', timeLimit, DEFAULTS.commandTimeoutSeconds);
 
-  sshOptions(program.command('token')
-    .summary('print a fresh join command; token list, token revoke')
-    .description('print a fresh join command (a secret, to stdout only); or: token list INVENTORY, token revoke INVENTORY ID')
-    .argument('<inventory|list|revoke>', 'inventory file, or list / revoke followed by the inventory')
-    .argument('[inventory]', 'inventory file (after list or revoke)')
-    .argument('[id]', 'token id to revoke')
-    .option('--ttl <duration>', 'how long the token lives (30m, 2h, 24h, or seconds); 0 never expires and needs --force', '2h')
-    .option('--control-plane', 'also upload the control-plane certificates and add a fresh certificate key (valid 2h)')
-    .option('--force', 'allow --ttl 0'))
-    .action(async (a: string, b: string | undefined, c: string | undefined, o) => {
-      const [{ load }, { sessionRun: run, terminalPrompt }, { tokenCreate, tokenList, tokenRevoke }] = await Promise.all([import('./commands/load.js'), import('./commands/connected.js'), import('./commands/token.js')]);
-      const sessionRun = (command: string) => run(state, command, 'observe', io);
-      const prompt = await terminalPrompt();
-      if (a === 'list' && b) setCode(await tokenList(load(b, io), { ...o, run: sessionRun('token list') }, hostIo, prompt));
-      else if (a === 'revoke' && b && c) setCode(await tokenRevoke(load(b, io), c, { ...o, run: sessionRun('token revoke') }, hostIo, prompt));
-      else if (a === 'revoke' || a === 'list') throw new UsageError(`usage: kbootstrap token ${a} INVENTORY${a === 'revoke' ? ' ID' : ''}`);
-      else if (b) throw new UsageError(`token: unexpected argument ${JSON.stringify(b)}`);
-      else setCode(await tokenCreate(load(a, io), { ...o, run: sessionRun('token') }, hostIo, prompt));
-    });
+  // token, token revoke: plans on the Runner; token list reads (src/commands/token-cli.ts registers them, token.ts loads when one runs)
+  registerTokenCommand(program, {
+    ...planDeps,
+    list: async (file, o) => {
+      const [{ load }, { sessionRun, terminalPrompt }, { tokenList }] = await Promise.all([import('./commands/load.js'), import('./commands/connected.js'), import('./commands/token.js')]);
+      return tokenList(load(file, io), { ...o, run: sessionRun(state, 'token list', 'observe', io) }, hostIo, await terminalPrompt());
+    },
+  }, runOptions);
 
   // reset: a plan on the Runner (src/commands/reset-cli.ts registers it, reset.ts loads when it runs)
   registerResetCommand(program, planDeps, runOptions);

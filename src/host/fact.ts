@@ -5,7 +5,8 @@
  * (src/shell/kv.ts); a parser reads only its own keys, so facts can share
  * one script and one round trip.
  */
-import { kv } from '../shell/kv.js';
+import { first, kv } from '../shell/kv.js';
+import { render } from '../shell/templates.js';
 import type { OsFamily } from '../os/types.js';
 
 export interface Fact<T> {
@@ -30,3 +31,59 @@ export function installedPackages(names: readonly string[]): Fact<Map<string, st
     },
   };
 }
+
+/** Whether the cluster answers through this control plane (its admin.conf, /readyz), and why not. */
+export interface ClusterAnswers { answers: boolean; why?: string }
+
+export const clusterAnswers: Fact<ClusterAnswers> = {
+  script: () => render('facts/cluster-answers', {}),
+  parse(stdout) {
+    const a = first(kv(stdout), 'answers');
+    if (a === 'yes') return { answers: true };
+    return { answers: false, why: a === 'no-admin-conf' ? 'no /etc/kubernetes/admin.conf' : a?.trim() || 'no answer' };
+  },
+};
+
+/** A bootstrap token as `kubeadm token list` describes it: its public id, never its secret. */
+export interface ListedToken { id: string; ttl: string; expires: string; description: string }
+
+/**
+ * `kubeadm token list -o json` prints one JSON object per token, one after
+ * another (BootstrapToken of output.kubeadm.k8s.io); only the public id is kept
+ * (the fact's snippet cuts the secret half off on the host already).
+ */
+export function parseTokenList(text: string): ListedToken[] {
+  const tokens: ListedToken[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === '\\') i++;
+      else if (ch === '"') inString = false;
+      continue;
+    }
+    if (ch === '"') inString = true;
+    else if (ch === '{') { if (depth++ === 0) start = i; }
+    else if (ch === '}' && --depth === 0) {
+      const o = JSON.parse(text.slice(start, i + 1)) as { token?: string; ttl?: string; expires?: string; description?: string };
+      const id = /^([a-z0-9]{6})(\.|$)/.exec(o.token ?? '')?.[1];
+      if (id) tokens.push({ id, ttl: o.ttl ?? '<forever>', expires: o.expires ?? '<never>', description: o.description ?? '<none>' });
+    }
+  }
+  return tokens;
+}
+
+/** The cluster's bootstrap tokens, ids only (read on a control plane), or why kubeadm could not list them. */
+export const bootstrapTokens: Fact<{ tokens: ListedToken[]; error?: string }> = {
+  script: () => render('facts/bootstrap-tokens', {}),
+  parse(stdout) {
+    const m = kv(stdout);
+    const error = first(m, 'tokens-error');
+    if (error !== undefined) return { tokens: [], error: error.trim() || 'kubeadm token list failed' };
+    const line = first(m, 'tokens');
+    if (line === undefined) return { tokens: [], error: 'kubeadm token list printed nothing' };
+    return { tokens: parseTokenList(line) };
+  },
+};
