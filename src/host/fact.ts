@@ -8,6 +8,7 @@
 import { first, kv } from '../shell/kv.js';
 import { render } from '../shell/templates.js';
 import type { OsFamily } from '../os/types.js';
+import { parseCerts, type CertFacts } from '../kube/certs.js';
 
 export interface Fact<T> {
   /** the read-only snippet, for this host's OS family */
@@ -87,3 +88,62 @@ export const bootstrapTokens: Fact<{ tokens: ListedToken[]; error?: string }> = 
     return { tokens: parseTokenList(line) };
   },
 };
+
+/** A joined host: kubeadm init or join wrote /etc/kubernetes/kubelet.conf. */
+export const joined: Fact<boolean> = {
+  script: () => render('facts/joined', {}),
+  parse: (stdout) => first(kv(stdout), 'joined') === 'yes',
+};
+
+/** A systemd unit as systemctl is-enabled and is-active say ("unknown" when they say nothing). */
+export interface UnitState { enabled: string; active: string }
+
+export function unitState(unit: string): Fact<UnitState> {
+  return {
+    script: () => render('facts/unit-state', { unit }),
+    parse(stdout) {
+      const line = (kv(stdout).get('unit') ?? []).map((l) => l.split(' ')).find((f) => f[0] === unit);
+      return { enabled: line?.[1] ?? 'unknown', active: line?.[2] ?? 'unknown' };
+    },
+  };
+}
+
+/** What the runtimes and kubelet and kubeadm say their versions are ('' when not installed). */
+export interface ComponentVersions { containerd: string; docker: string; kubelet: string; kubeadm: string }
+
+export const componentVersions: Fact<ComponentVersions> = {
+  script: () => render('facts/versions', {}),
+  parse(stdout) {
+    const m = kv(stdout);
+    return { containerd: first(m, 'containerd') ?? '', docker: first(m, 'docker') ?? '', kubelet: first(m, 'kubelet') ?? '', kubeadm: first(m, 'kubeadm') ?? '' };
+  },
+};
+
+/** The host holds this IPv4 address on an interface (kube-vip's VIP on its leader). */
+export function holdsAddress(address: string): Fact<boolean> {
+  return {
+    script: () => render('facts/holds-address', { address }),
+    parse: (stdout) => (kv(stdout).get('holds') ?? []).includes(address),
+  };
+}
+
+export interface ClusterNode { name: string; status: string; roles: string; version: string; address: string }
+
+/** The cluster's nodes and kube-proxy's mode through this control plane; undefined when it lists none (no admin.conf, no answer). */
+export const clusterNodes: Fact<{ nodes: ClusterNode[]; proxyMode: string } | undefined> = {
+  script: () => render('facts/cluster-nodes', {}),
+  parse(stdout) {
+    const m = kv(stdout);
+    // no node listed: the API server did not answer (a cluster has at least the control plane's node)
+    if (!m.has('node')) return undefined;
+    return {
+      nodes: (m.get('node') ?? []).map((l) => { const [name, status, roles, version, address] = l.split(' '); return { name: name!, status: status!, roles: roles!, version: version!, address: address ?? '' }; }),
+      proxyMode: first(m, 'proxy-mode') || 'iptables',
+    };
+  },
+};
+
+/** kubeadm's certificates and kubeconfigs (control planes), the CAs, and the kubelet's client certificate, read with openssl. */
+export function certificates(controlPlane: boolean): Fact<CertFacts> {
+  return { script: () => render('certs/read', { controlPlane }), parse: parseCerts };
+}

@@ -53,8 +53,8 @@ export async function askHost<F extends Facts>(h: Host, facts: F, step: string):
 export interface ReadOptions<F extends Facts> {
   /** the hosts asked (default: every host), in inventory order */
   hosts?: HostSpec[];
-  /** the facts asked of each host */
-  facts: (spec: HostSpec) => F;
+  /** the facts asked of each host; REACHED: the hosts connected (status reads the cluster through the first control plane among them) */
+  facts: (spec: HostSpec, reached: ReadonlySet<string>) => F;
   /** the run log's name for these reads */
   step: string;
   /**
@@ -73,12 +73,13 @@ export async function readFacts<F extends Facts>(inv: Inventory, flags: SessionF
     if (o.firstAnswering) {
       for (const r of out) {
         await s.connect([r.spec]);
-        await readOne(s, r, o.facts(r.spec), o.step, true);
+        await readOne(s, r, o.facts(r.spec, new Set([r.host])), o.step, true);
         if (r.answers?.answers) break;
       }
     } else {
       await s.connect(specs);
-      await Promise.all(out.map((r) => readOne(s, r, o.facts(r.spec), o.step, false)));
+      const reached = new Set(specs.filter((x) => s.host(x.name)).map((x) => x.name));
+      await Promise.all(out.map((r) => readOne(s, r, o.facts(r.spec, reached), o.step, false)));
     }
   } finally {
     await s.close();
