@@ -2,8 +2,8 @@
  * The one way the read-only commands (status, check, certs check, token
  * list) read hosts: a set of facts (src/host/fact.ts) per host, sent as one
  * script in one round trip, each fact's output read by its own parser into
- * a typed value. Each fact runs in its own subshell: one that fails leaves
- * the others' lines. The connections are the Session's (credentials, OpenSSH
+ * a typed value. Each fact runs in its own subshell: one that exits, or
+ * fails, leaves the others' lines. The connections are the Session's (credentials, OpenSSH
  * configuration, the run log; the run lock observed, never taken).
  */
 import type { HostSpec, Inventory } from '../inventory/model.js';
@@ -66,29 +66,36 @@ export interface ReadOptions<F extends Facts> {
 
 /** Read the facts of every host (in parallel; firstAnswering: in turn), one round trip each; in inventory order. */
 export async function readFacts<F extends Facts>(inv: Inventory, flags: SessionFlags, prompt: Prompt | undefined, o: ReadOptions<F>): Promise<HostRead<FactValues<F>>[]> {
-  const specs = o.hosts ?? inv.hosts;
-  const s = await Session.open(inv, flags, prompt, specs);
-  const out: HostRead<FactValues<F>>[] = specs.map((spec) => ({ spec, host: spec.name }));
+  const s = await Session.open(inv, flags, prompt, o.hosts ?? inv.hosts);
   try {
-    if (o.firstAnswering) {
-      for (const r of out) {
-        await s.connect([r.spec]);
-        await readOne(s, r, o.facts(r.spec, new Set([r.host])), o.step, true);
-        if (r.answers?.answers) break;
-      }
-    } else {
-      await s.connect(specs);
-      const reached = new Set(specs.filter((x) => s.host(x.name)).map((x) => x.name));
-      await Promise.all(out.map((r) => readOne(s, r, o.facts(r.spec, reached), o.step, false)));
-    }
+    return await readFactsThrough(s, inv, o);
   } finally {
     await s.close();
+  }
+}
+
+/** How readFacts reaches hosts: a Session (or a test's double). */
+export type Reach = Pick<Session, 'connect' | 'host' | 'error'>;
+
+export async function readFactsThrough<F extends Facts>(s: Reach, inv: Inventory, o: ReadOptions<F>): Promise<HostRead<FactValues<F>>[]> {
+  const specs = o.hosts ?? inv.hosts;
+  const out: HostRead<FactValues<F>>[] = specs.map((spec) => ({ spec, host: spec.name }));
+  if (o.firstAnswering) {
+    for (const r of out) {
+      await s.connect([r.spec]);
+      await readOne(s, r, o.facts(r.spec, new Set([r.host])), o.step, true);
+      if (r.answers?.answers) break;
+    }
+  } else {
+    await s.connect(specs);
+    const reached = new Set(specs.filter((x) => s.host(x.name)).map((x) => x.name));
+    await Promise.all(out.map((r) => readOne(s, r, o.facts(r.spec, reached), o.step, false)));
   }
   return out;
 }
 
 /** One host's round trip; with `answering`, the cluster's answer goes first and the facts count only when it answers. */
-async function readOne<F extends Facts>(s: Session, r: HostRead<FactValues<F>>, facts: F, step: string, answering: boolean): Promise<void> {
+async function readOne<F extends Facts>(s: Reach, r: HostRead<FactValues<F>>, facts: F, step: string, answering: boolean): Promise<void> {
   const h = s.host(r.host);
   if (!h) { r.error = s.error(r.host) ?? 'not reachable'; return; }
   r.connected = h;
@@ -96,11 +103,12 @@ async function readOne<F extends Facts>(s: Session, r: HostRead<FactValues<F>>, 
   const got = await askHost(h, asked, step);
   r.sent = got.sent;
   r.received = got.received;
+  const { [ANSWERS]: answers, ...values } = got.values as Record<string, unknown>;
   if (answering) {
-    r.answers = (got.values as Record<string, unknown>)[ANSWERS] as ClusterAnswers;
+    r.answers = answers as ClusterAnswers;
     if (!r.answers.answers) return;
   }
-  r.values = parseFacts(facts, got.stdout);
+  r.values = values as FactValues<F>;
 }
 
 /** the key of the cluster's answer among a host's facts (no command's fact has it) */
