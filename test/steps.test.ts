@@ -18,6 +18,7 @@ import { FakeTransport } from './support/fake-transport.js';
 import { convergedOutput, EXPECTED_SKIPS } from './support/converged.js';
 import { ctxFor, exampleInventory } from './support/contexts.js';
 import { sha256 } from '../src/steps/files.js';
+import { buildTokenCreatePlan, buildTokenRevokePlan } from '../src/commands/token.js';
 
 const inventories = ['lab', 'ubuntu-docker-flannel', 'rocky-ha', 'rocky-kube-vip'].map(exampleInventory);
 const [lab, ubuntu] = inventories as [Inventory, Inventory, Inventory, Inventory];
@@ -32,11 +33,12 @@ for (const inv of inventories) {
   }
 }
 
-/** The steps of the commands that change a running cluster (upgrade, certs renew), on every host they run on. */
+/** The steps of the commands that change a running cluster (upgrade, certs renew, token, token revoke), on every host they run on. */
+const tokenSteps = (inv: Inventory) => [buildTokenCreatePlan(inv, { ttl: '2h', controlPlane: true }, {}), buildTokenRevokePlan(inv, 'abcdef')].flatMap((p) => p.order);
 const lifecycleSteps = [...new Set([...Object.values(UPGRADE_STEPS), ...Object.values(certsRenewSteps(30 * 86_400_000))].flat())].filter((s) => !STEPS.includes(s));
 const allCases = [...cases];
 for (const inv of inventories) {
-  for (const step of lifecycleSteps) {
+  for (const step of [...lifecycleSteps, ...tokenSteps(inv)]) {
     for (const h of step.hosts(inv)) allCases.push([inv.cluster.name, `${step.id} on ${h.name}`, inv, h.index, step]);
   }
 }
