@@ -29,6 +29,7 @@ export function plainEventLine(e: RunEvent, verbose: boolean): string | undefine
     case 'stopping': return `kbootstrap: ${e.why}`;
     case 'warning': return `kbootstrap: warning: ${e.message}`;
     case 'output': return shownText(e.output);
+    case 'step-progress': return verbose ? `${e.host}: ${e.step}: ${e.text}` : undefined;
   }
 }
 
