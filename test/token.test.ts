@@ -11,7 +11,7 @@ import type { HostSpec } from '../src/inventory/model.js';
 import { Host } from '../src/host/host.js';
 import { assumedFacts } from '../src/os/index.js';
 import { Runner, type RunEvent } from '../src/runner.js';
-import { buildTokenCreatePlan, buildTokenRevokePlan, tokenIdOf } from '../src/commands/token.js';
+import { buildTokenCreatePlan, buildTokenRevokePlan, tokenCreateCommand, tokenIdOf, tokenRevokeCommand, type TokenCommandDeps } from '../src/commands/token.js';
 import type { TokenSink } from '../src/steps/token-create.js';
 import { bootstrapTokens, parseTokenList } from '../src/host/fact.js';
 import { FakeTransport, type Answer } from './support/fake-transport.js';
@@ -126,5 +126,57 @@ describe('the bootstrap tokens fact', () => {
 
   it('parses full tokens too (ids only) and a token without expiry', () => {
     expect(parseTokenList(`{"token":"${TOKEN}"}`)).toEqual([{ id: 'abcdef', ttl: '<forever>', expires: '<never>', description: '<none>' }]);
+  });
+});
+
+describe('the token commands\' output', () => {
+  /** the CLI's run over SSH, stood in for by the Runner over transport doubles: what the command hands it and prints */
+  function deps(answer: string) {
+    const out: string[] = [];
+    const err: string[] = [];
+    let code = -1;
+    let extrasSeen: { productOnStdout?: boolean; json?: unknown; command: string } | undefined;
+    const d = {
+      io: { out: (s: string) => { out.push(s); }, err: (s: string) => { err.push(s); }, isTTY: false },
+      setCode: (c: number) => { code = c; },
+      run: async (_file: string, o: { output: string }, _mode: 'apply', _io: unknown, extras: Parameters<TokenCommandDeps['run']>[4]) => {
+        extrasSeen = extras;
+        const r = await run(extras.plan(inv), () => ({ 'token-create': answer, 'token-revoke': answer }));
+        const c = r.result.failed ? 1 : 0;
+        if (o.output === 'json') out.push(jsonReport(r.result, 'apply', c, extras.json?.(r.result)));
+        return extras.after ? extras.after(inv, r.result, c) : c;
+      },
+    };
+    return { d, out, err, code: () => code, extras: () => extrasSeen };
+  }
+
+  it('token: stdout is the join command and nothing else; the run\'s own lines are not stdout\'s', async () => {
+    const x = deps('answers=yes\n');
+    await tokenCreateCommand(x.d, 'inv.yaml', { output: 'text', ttl: '2h' });
+    expect(x.code()).toBe(0);
+    expect(x.out.join('')).toBe(`${JOIN.trim()}\n`);
+    expect(x.err.join('')).toBe('');
+    expect(x.extras()).toMatchObject({ command: 'token', productOnStdout: true });
+  });
+
+  it('token -o json: one document, the run\'s report with the join command, where it was made, its ttl', async () => {
+    const x = deps('answers=yes\n');
+    await tokenCreateCommand(x.d, 'inv.yaml', { output: 'json', ttl: '30m' });
+    const doc = JSON.parse(x.out.join('')) as Record<string, unknown>;
+    expect(doc).toMatchObject({ mode: 'apply', exitCode: 0, joinCommand: JOIN.trim(), madeThrough: 'cp-1', ttl: '30m', controlPlane: false });
+    expect(doc.steps).toEqual([
+      expect.objectContaining({ host: 'cp-1', step: 'token-create', status: 'changed' }),
+      expect.objectContaining({ host: 'cp-2', step: 'token-create', status: 'skipped' }),
+      expect.objectContaining({ host: 'cp-3', step: 'token-create', status: 'skipped' }),
+    ]);
+  });
+
+  it('token revoke -o json: the id and whether this run revoked it', async () => {
+    const x = deps('answers=yes\ntokens=\n');
+    await tokenRevokeCommand(x.d, 'inv.yaml', 'abcdef', { output: 'json' });
+    expect(JSON.parse(x.out.join(''))).toMatchObject({ exitCode: 0, token: 'abcdef', revoked: false });
+    const y = deps('answers=yes\ntokens=\n');
+    await tokenRevokeCommand(y.d, 'inv.yaml', 'abcdef', { output: 'text' });
+    expect(y.out.join('')).toBe('token abcdef is not on the cluster (revoked before, or expired): nothing to revoke\n');
   });
 });
