@@ -86,12 +86,17 @@ export async function buildBundle(inv: Inventory, o: BundleOptions): Promise<{ m
       place(`${t.tree.path}/${t.index.path}`, o.cache.path(t.index.sha256), { sha256: t.index.sha256, size: t.index.size, origin: `${t.tree.base}/${t.index.path}`, why: 'the tree\'s package index (its sha256 from the signed Release)' });
     }
 
+    // containerRuntime docker: cri-dockerd's release file per release, checked against the inventory's sha256
+    for (const r of needs.osReleases) {
+      const d = r.criDockerd;
+      if (d && !downloads.some((x) => x.path === d.path)) downloads.push({ url: d.url, sha256: d.sha256, size: 0, path: d.path, why: d.why });
+    }
     let total = downloads.reduce((n, d) => n + d.size, 0);
     o.say(`packages: ${downloads.length} files, ${mb(total)} (${o.releases.join(', ')})`);
     let done = 0;
     await pool(downloads, o.concurrency, async (d) => {
-      const from = await o.cache.get(d.url, d.sha256, d.size);
-      place(d.path, from, { sha256: d.sha256, size: d.size, origin: d.url, why: d.why });
+      const from = await o.cache.get(d.url, d.sha256, d.size || undefined);
+      place(d.path, from, { sha256: d.sha256, size: d.size || statSync(from).size, origin: d.url, why: d.why });
       done += d.size;
       o.say(`  [${Math.round((done / Math.max(total, 1)) * 100)}%] ${basename(d.path)}`);
     });

@@ -15,6 +15,7 @@ import { parseAllDocuments } from 'yaml';
 import { resolveLocalManifest } from '../inventory/manifest.js';
 import { KbError, EXIT } from '../errors.js';
 import { KUBE_PACKAGES } from '../host/fact.js';
+import { criDockerdDeb } from '../os/debian.js';
 
 /** One apt repository as a host's sources line names it, and the signing key it is checked with. */
 export interface AptTree {
@@ -46,7 +47,16 @@ export interface OsNeeds {
   packages: { name: string; version?: string; why: string }[];
   /** packages the steps install from the release's own base repositories (not in the bundle: listed) */
   osPackages: string[];
+  /**
+   * containerRuntime docker: cri-dockerd's release file for this release, fetched from cluster.criDockerd.url
+   * (or GitHub) and checked against cluster.criDockerd.sha256; in the bundle at `path`, where a criDockerd.url
+   * pointing at the bundle server finds it
+   */
+  criDockerd?: { file: string; url: string; sha256: string; path: string; why: string };
 }
+
+/** Where cri-dockerd's release files lie in a bundle (the bundle server's address + this is the run's criDockerd.url). */
+export const CRI_DOCKERD_DIR = 'cri-dockerd';
 
 export interface BundleNeeds {
   kubernetesVersion: string;
@@ -129,6 +139,7 @@ export function bundleNeeds(inv: Inventory, releases: readonly OsName[]): Bundle
         ...KUBE_PACKAGES.map((name) => ({ name, version: kubeVersion, why: `Kubernetes ${c.kubernetesVersion} (step kube-packages)` })),
       ],
       osPackages: { ipvs: ['ipset', 'ipvsadm'], nftables: ['nftables'], iptables: [] }[c.kubeProxyMode],
+      ...(c.containerRuntime === 'docker' ? { criDockerd: criDockerdNeed(inv, facts) } : {}),
     };
   });
   const images = [
@@ -151,6 +162,11 @@ export function bundleNeeds(inv: Inventory, releases: readonly OsName[]): Bundle
     }
   }
   return { kubernetesVersion: c.kubernetesVersion, containerRuntime: c.containerRuntime, osReleases, images, cniManifest };
+}
+
+function criDockerdNeed(inv: Inventory, facts: HostFacts): NonNullable<OsNeeds['criDockerd']> {
+  const d = criDockerdDeb(inv.cluster, facts);
+  return { ...d, path: `${CRI_DOCKERD_DIR}/${d.file}`, why: `cri-dockerd ${inv.cluster.criDockerd.version} for ${facts.prettyName} (containerRuntime docker; sha256 from cluster.criDockerd.sha256)` };
 }
 
 /**

@@ -107,6 +107,12 @@ export function checkMatches(file: string, manifest: BundleManifest, inv: Invent
         throw new BundleRefused(file, `the package ${p.name}${p.version ? ` ${p.version}` : ''} for ${r.os} (${p.why}) is not in it`);
       }
     }
+    const d = r.criDockerd;
+    if (d) {
+      const f = manifest.files.find((x) => x.path === d.path);
+      if (!f) throw new BundleRefused(file, `cri-dockerd's ${d.file} for ${r.os} (${d.why}) is not in it`);
+      if (f.sha256 !== d.sha256) throw new BundleRefused(file, `its ${d.path} has sha256 ${f.sha256}; cluster.criDockerd.sha256 says ${d.sha256} for ${d.file}`);
+    }
   }
   const n = needs.cniManifest;
   if (n) {

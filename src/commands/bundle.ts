@@ -14,7 +14,6 @@ import { Redactor } from '../redact.js';
 import { BundleCache, cacheDir } from '../bundle/fetch.js';
 import { bundleNeeds, bundleReleases } from '../bundle/needs.js';
 import { verifyBundle } from '../bundle/verify.js';
-import type { BundleManifest } from '../bundle/manifest.js';
 
 export interface BundleCommandDeps {
   io: Io;
@@ -53,16 +52,4 @@ export async function bundleCommand(d: BundleCommandDeps, file: string, o: Bundl
   if (fromOs.length) say(`kbootstrap: not in the bundle, from each release's own repositories: ${fromOs.join(', ')}`);
   say(`kbootstrap: wrote ${o.file}: ${mb(r.size)}, ${r.manifest.files.length} files (${mb(cache.fetched)} downloaded, ${mb(cache.reused)} from the cache) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   d.setCode(EXIT.ok);
-}
-
-/** The dry run's header under `up --bundle`: where each artifact comes from. */
-export function bundleNotes(file: string, m: BundleManifest, server: string, url: string): string[] {
-  return [
-    `Bundle ${file} (Kubernetes ${m.kubernetesVersion}; ${m.osReleases.map((r) => r.os).join(', ')}): every file's sha256 checked here before any host changes`,
-    `Packages from ${url}: the bundle unpacked on ${server}, served for the length of the run; apt checks the trees' own signatures`,
-    ...m.images.map((i) => `Image ${i.ref} (${i.digest}): imported from the bundle's ${i.file} where the runtime lacks it`),
-    ...(!m.cniManifest ? [] : 'file' in m.cniManifest
-      ? [`CNI manifest from the bundle's ${m.cniManifest.file} (${m.cniManifest.url})`]
-      : [`CNI manifest uploaded from ${m.cniManifest.local} as without a bundle; its images from the bundle`]),
-  ];
 }
