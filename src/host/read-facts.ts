@@ -3,8 +3,9 @@
  * list) read hosts: a set of facts (src/host/fact.ts) per host, sent as one
  * script in one round trip, each fact's output read by its own parser into
  * a typed value. Each fact runs in its own subshell: one that exits, or
- * fails, leaves the others' lines. The connections are the Session's (credentials, OpenSSH
- * configuration, the run log; the run lock observed, never taken).
+ * fails, leaves the others' lines. The connections are the Session's
+ * (credentials, OpenSSH configuration, the run log; the run lock observed,
+ * never taken).
  */
 import type { HostSpec, Inventory } from '../inventory/model.js';
 import type { OsFamily } from '../os/types.js';
