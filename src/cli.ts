@@ -180,7 +180,9 @@ ${EXIT_CODES}`)
         const [{ load }, { prepareBundleRun, withBundle }, { dryRun }, { filterFrom }] = await Promise.all([
           import('./commands/load.js'), import('./bundle/run.js'), import('./dry-run.js'), import('./plan.js')]);
         const inv = load(file, io, { keyFiles: false });
-        const { bundle, notes } = await prepareBundleRun(o.bundle as string, inv);
+        // a real run leaves out the images a private registry already holds (bundle --push): the hosts pull those
+        const registryAuth = o.dryRun ? undefined : (await import('./run/registry-auth.js')).readRegistryAuth(inv, process.env).auth;
+        const { bundle, notes } = await prepareBundleRun(o.bundle as string, inv, { registryAuth });
         if (!o.dryRun) {
           if (o.os) throw new UsageError('up: --os is for --dry-run: a real run reads each host\'s OS from the host');
           // the file was read and matched above; the run's own load attaches it to the inventory it uses
@@ -229,7 +231,9 @@ ${EXIT_CODES}`)
       if (o.bundle) {
         // as for up: the whole bundle is read and matched (the target version first) before anything connects
         const [{ load }, { prepareBundleRun, withBundle }] = await Promise.all([import('./commands/load.js'), import('./bundle/run.js')]);
-        const { bundle, notes } = await prepareBundleRun(o.bundle as string, load(file, io, { keyFiles: false }));
+        const loaded = load(file, io, { keyFiles: false });
+        const registryAuth = o.dryRun ? undefined : (await import('./run/registry-auth.js')).readRegistryAuth(loaded, process.env).auth;
+        const { bundle, notes } = await prepareBundleRun(o.bundle as string, loaded, { registryAuth });
         if (o.dryRun) {
           const { dryRun } = await import('./dry-run.js');
           const inv = withBundle(load(file, io, { keyFiles: false }), bundle);

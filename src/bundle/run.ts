@@ -8,6 +8,7 @@ import { bundleServerUrl, clusterFromBundle } from '../os/mirrors.js';
 import { KbError } from '../errors.js';
 import { canonicalRef, controlPlaneOnlyImage } from '../steps/bundle.js';
 import type { BundleManifest } from './manifest.js';
+import { parseImageRef } from './images.js';
 import { verifyBundle } from './verify.js';
 import { CRI_DOCKERD_DIR } from './needs.js';
 
@@ -78,12 +79,29 @@ async function sha256File(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-export async function bundleRun(file: string, manifest: BundleManifest, inv: Inventory): Promise<BundleRun> {
+/**
+ * With `registryAuth` (a real run, not a dry run, which connects to nothing), an image that a
+ * private registry standing in for its registry already holds with the bundle's digest (pushed
+ * with bundle --push) is left out of the imports: the hosts pull it from there through hosts.toml.
+ */
+export async function bundleRun(file: string, manifest: BundleManifest, inv: Inventory, opts: { registryAuth?: ReadonlyMap<string, string> } = {}): Promise<BundleRun> {
   const digests = new Map(manifest.files.map((f) => [f.path, f.sha256]));
-  const images: BundleRun['images'] = manifest.images.map((i) => {
+  let wanted = manifest.images;
+  if (opts.registryAuth) {
+    const { registryHolds, pushedName } = await import('./push.js');
+    const held = await Promise.all(manifest.images.map(async (i) => {
+      const ns = parseImageRef(i.ref).namespace;
+      const reg = inv.cluster.registries.find((r) => r.host === ns) ?? inv.cluster.registries.find((r) => r.mirrorOf.includes(ns));
+      if (!reg) return false;
+      const { repo, tag } = pushedName(i.ref);
+      return registryHolds(inv, reg, repo, tag, i.digest, opts.registryAuth!);
+    }));
+    wanted = manifest.images.filter((_, k) => !held[k]);
+  }
+  const images: BundleRun['images'] = wanted.map((i) => {
     const sha256 = digests.get(i.file);
     if (!sha256) throw new KbError(`bundle ${file}: the image ${i.ref} lies in ${i.file}, which the manifest's file list lacks`);
-    return { ref: canonicalRef(i.ref), file: i.file, sha256, controlPlaneOnly: controlPlaneOnlyImage(i.ref) };
+    return { ref: canonicalRef(i.ref), file: i.file, sha256, controlPlaneOnly: controlPlaneOnlyImage(i.ref), platform: i.platform };
   });
   if (inv.cluster.containerRuntime === 'docker') {
     const manifests = await dockerLoadManifests(file, new Map(images.map((i) => [i.file, i.ref])));
@@ -116,9 +134,9 @@ export function withBundle(inv: Inventory, bundle: BundleRun): Inventory {
  * matched against the inventory (a damaged, foreign or other-version bundle changes no host), then
  * its digests for the run, and the dry run's lines saying where each artifact comes from.
  */
-export async function prepareBundleRun(file: string, inv: Inventory): Promise<{ manifest: BundleManifest; bundle: BundleRun; notes: string[] }> {
+export async function prepareBundleRun(file: string, inv: Inventory, opts: { registryAuth?: ReadonlyMap<string, string> } = {}): Promise<{ manifest: BundleManifest; bundle: BundleRun; notes: string[] }> {
   const manifest = await verifyBundle(file, inv);
-  const bundle = await bundleRun(file, manifest, inv);
+  const bundle = await bundleRun(file, manifest, inv, opts);
   const server = bundleServerHost(inv);
   return { manifest, bundle, notes: bundleNotes(file, manifest, server.name, bundleServerUrl(server.address)) };
 }
@@ -127,7 +145,7 @@ export async function prepareBundleRun(file: string, inv: Inventory): Promise<{ 
 export function bundleNotes(file: string, m: BundleManifest, server: string, url: string): string[] {
   return [
     `Bundle ${file} (Kubernetes ${m.kubernetesVersion}; ${m.osReleases.map((r) => r.os).join(', ')}): every file's sha256 checked here before any host changes`,
-    `Packages from ${url}: the bundle unpacked on ${server}, served for the length of the run; apt checks the trees' own signatures`,
+    `Packages from ${url}: the bundle unpacked on ${server}, served for the length of the run; apt and dnf check the trees' own signatures`,
     ...m.images.map((i) => `Image ${i.ref} (${i.digest}): imported from the bundle's ${i.file} where the runtime lacks it`),
     ...(!m.cniManifest ? [] : 'file' in m.cniManifest
       ? [`CNI manifest from the bundle's ${m.cniManifest.file} (${m.cniManifest.url})`]

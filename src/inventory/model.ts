@@ -151,7 +151,7 @@ export interface BundleRun {
   /** the bundle server's cluster address (cluster.offline.server, else the first control plane), where it listens */
   address: string;
   /** every image archive in the bundle, with its sha256 from the manifest */
-  images: { ref: string; file: string; sha256: string; controlPlaneOnly: boolean; dockerManifest?: string }[];
+  images: { ref: string; file: string; sha256: string; controlPlaneOnly: boolean; dockerManifest?: string; /** linux/amd64, linux/arm64: a host imports its own architecture's */ platform?: string }[];
   /** the CNI manifest the bundle holds (one fetched by URL when the bundle was made), with its sha256 */
   cniManifest?: { file: string; sha256: string };
 }

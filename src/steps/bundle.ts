@@ -130,9 +130,9 @@ export const bundleServeStep: Step<{ python3: boolean }> = {
   },
 };
 
-/** The images a host of this role needs from the bundle. */
-export function imagesFor(b: BundleRun, host: HostSpec): BundleRun['images'] {
-  return b.images.filter((i) => host.role === 'control-plane' || !i.controlPlaneOnly);
+/** The images a host of this role and architecture needs from the bundle (a bundle made with --arch amd64,arm64 holds both platforms). */
+export function imagesFor(b: BundleRun, host: HostSpec, arch: string): BundleRun['images'] {
+  return b.images.filter((i) => (host.role === 'control-plane' || !i.controlPlaneOnly) && (!i.platform || i.platform === `linux/${arch}`));
 }
 
 /** kubeadm's control plane images and kube-vip run on control planes only; the rest (kube-proxy, pause, CoreDNS, the CNI's) anywhere. */
@@ -156,7 +156,7 @@ export const bundleImagesStep: Step<BundleRun['images']> = {
   requires: ['container-runtime'],
   check: (ctx) => render('bundle/images-state', { docker: ctx.cluster.containerRuntime === 'docker' }),
   parse(out, ctx) {
-    const wanted = imagesFor(bundleOf(ctx), ctx.host.spec);
+    const wanted = imagesFor(bundleOf(ctx), ctx.host.spec, ctx.host.facts.arch);
     const runtime = ctx.cluster.containerRuntime;
     if (line(out.stdout, 'runtime') !== 'ok') return { done: false, reason: `${runtime} does not answer yet: ${wanted.length} images to import`, found: wanted };
     // docker lists Docker Hub's images by their short names: compared in full, as containerd names them
@@ -165,7 +165,7 @@ export const bundleImagesStep: Step<BundleRun['images']> = {
     if (!missing.length) return { done: true, reason: `${runtime} holds the ${wanted.length} images of the bundle this host needs`, found: [] };
     return { done: false, reason: `${missing.length} of ${wanted.length} images missing: ${missing.map((i) => i.ref).slice(0, 3).join(', ')}${missing.length > 3 ? '…' : ''}`, found: missing };
   },
-  unknown: (ctx) => imagesFor(bundleOf(ctx), ctx.host.spec),
+  unknown: (ctx) => imagesFor(bundleOf(ctx), ctx.host.spec, ctx.host.facts.arch),
   async apply(ctx, missing) {
     const b = bundleOf(ctx);
     const base = bundleServerUrl(b.address);
