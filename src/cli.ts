@@ -19,6 +19,9 @@ import type { RunFlags } from './commands/up.js';
 import { certsCommand } from './commands/certs-cli.js';
 import { registerEtcdCommands } from './commands/etcd-cli.js';
 import { registerResetCommand } from './commands/reset-cli.js';
+import { registerTokenCommand } from './commands/token-cli.js';
+import { registerReadCommands } from './commands/read-cli.js';
+import { registerLocalCommands } from './commands/local-cli.js';
 import { printDryRun, type RunExtras as PlanRunExtras, type RunFlags as PlanRunFlags } from './commands/plan-io.js';
 import { registerBundleCommand } from './commands/bundle-cli.js';
 
@@ -294,58 +297,20 @@ ${EXIT_CODES}`)
     .option('--verbose', 'show, per host, where each SSH setting came from (on stderr)')
     .option('--command-timeout <duration>', 'limit for each remote command (600, 90s, 10m)', timeLimit, DEFAULTS.commandTimeoutSeconds);
 
-  sshOptions(program.command('token')
-    .summary('print a fresh join command; token list, token revoke')
-    .description('print a fresh join command (a secret, to stdout only); or: token list INVENTORY, token revoke INVENTORY ID')
-    .argument('<inventory|list|revoke>', 'inventory file, or list / revoke followed by the inventory')
-    .argument('[inventory]', 'inventory file (after list or revoke)')
-    .argument('[id]', 'token id to revoke')
-    .option('--ttl <duration>', 'how long the token lives (30m, 2h, 24h, or seconds); 0 never expires and needs --force', '2h')
-    .option('--control-plane', 'also upload the control-plane certificates and add a fresh certificate key (valid 2h)')
-    .option('--force', 'allow --ttl 0'))
-    .action(async (a: string, b: string | undefined, c: string | undefined, o) => {
-      const [{ load }, { sessionRun: run, terminalPrompt }, { tokenCreate, tokenList, tokenRevoke }] = await Promise.all([import('./commands/load.js'), import('./commands/connected.js'), import('./commands/token.js')]);
-      const sessionRun = (command: string) => run(state, command, 'observe', io);
-      const prompt = await terminalPrompt();
-      if (a === 'list' && b) setCode(await tokenList(load(b, io), { ...o, run: sessionRun('token list') }, hostIo, prompt));
-      else if (a === 'revoke' && b && c) setCode(await tokenRevoke(load(b, io), c, { ...o, run: sessionRun('token revoke') }, hostIo, prompt));
-      else if (a === 'revoke' || a === 'list') throw new UsageError(`usage: kbootstrap token ${a} INVENTORY${a === 'revoke' ? ' ID' : ''}`);
-      else if (b) throw new UsageError(`token: unexpected argument ${JSON.stringify(b)}`);
-      else setCode(await tokenCreate(load(a, io), { ...o, run: sessionRun('token') }, hostIo, prompt));
-    });
+  // token, token revoke: plans on the Runner; token list reads (src/commands/token-cli.ts registers them, token.ts loads when one runs)
+  registerTokenCommand(program, {
+    ...planDeps,
+    list: async (file, o) => {
+      const [{ load }, { sessionRun, terminalPrompt }, { tokenList }] = await Promise.all([import('./commands/load.js'), import('./commands/connected.js'), import('./commands/token.js')]);
+      return tokenList(load(file, io), { ...o, run: sessionRun(state, 'token list', 'observe', io) }, hostIo, await terminalPrompt());
+    },
+  }, runOptions);
 
   // reset: a plan on the Runner (src/commands/reset-cli.ts registers it, reset.ts loads when it runs)
   registerResetCommand(program, planDeps, runOptions);
 
-  sshOptions(program.command('kubeconfig')
-    .summary('fetch the admin kubeconfig (to stdout, --file FILE or --merge)')
-    .description('fetch the admin kubeconfig, pointed at controlPlaneEndpoint and named after the cluster')
-    .argument('<inventory>', 'inventory file (YAML)')
-    .option('--file <file>', 'write it to FILE (mode 0600)')
-    .option('--merge', 'merge it into $KUBECONFIG or ~/.kube/config, keeping the other contexts'), 'to write the kubeconfig to a file use --file FILE')
-    .action(async (file: string, o) => {
-      if (o.file && o.merge) throw new UsageError('kubeconfig: give --file FILE or --merge, not both');
-      const [{ load }, { sessionRun, terminalPrompt }, { kubeconfig }] = await Promise.all([import('./commands/load.js'), import('./commands/connected.js'), import('./commands/kubeconfig.js')]);
-      setCode(await kubeconfig(load(file, io), { ...o, run: sessionRun(state, 'kubeconfig', 'observe', io) }, hostIo, await terminalPrompt()));
-    });
-
-  sshOptions(program.command('status')
-    .summary('per host and per node: reachable, versions, joined, Ready')
-    .description('per host: reachable, OS, runtime and versions, joined, node Ready; the cluster\'s nodes against the inventory')
-    .argument('<inventory>', 'inventory file (YAML)'))
-    .action(async (file: string, o) => {
-      const [{ load }, { sessionRun, terminalPrompt }, { status }] = await Promise.all([import('./commands/load.js'), import('./commands/connected.js'), import('./commands/status.js')]);
-      setCode(await status(load(file, io), { ...o, run: sessionRun(state, 'status', 'observe', io) }, hostIo, await terminalPrompt()));
-    });
-
-  sshOptions(program.command('check')
-    .summary('preflight before up (read-only): a pass/warn/fail table')
-    .description('preflight before up (read-only): reachability, sudo, OS, CPUs and memory, unique product_uuid/MAC/hostname, ports, clocks, API port reachability')
-    .argument('<inventory>', 'inventory file (YAML)'))
-    .action(async (file: string, o) => {
-      const [{ load }, { sessionRun, terminalPrompt }, { check }] = await Promise.all([import('./commands/load.js'), import('./commands/connected.js'), import('./commands/check.js')]);
-      setCode(await check(load(file, io), { ...o, run: sessionRun(state, 'check', 'observe', io) }, hostIo, await terminalPrompt()));
-    });
+  // kubeconfig, status, check: read-only, over the CLI's session (src/commands/read-cli.ts)
+  registerReadCommands(program, { io, hostIo, setCode, state }, sshOptions);
 
   // kbootstrap certs check | certs renew (src/commands/certs-cli.ts; their code loads when they run)
   certsCommand(program, {
@@ -363,85 +328,8 @@ ${EXIT_CODES}`)
     },
   });
 
-  program.command('init')
-    .summary('write a new inventory: a wizard, or an example with --defaults')
-    .description('write a new inventory: a guided wizard, or a commented example with --defaults')
-    .argument('[file]', 'where to write it (- for standard output, with --defaults)', 'inventory.yaml')
-    .option('--defaults', 'write a commented example without asking')
-    .option('--force', 'overwrite an existing file')
-    .addOption(outputOption())
-    .action(async (file: string, o) => {
-      if (o.output === 'json' && !o.defaults) throw new UsageError('init: the wizard talks on the terminal; --output json goes with --defaults');
-      const { init, inquirerPrompter } = await import('./commands/init.js');
-      const prompter = process.stdin.isTTY && process.stdout.isTTY ? await inquirerPrompter() : undefined;
-      setCode(await init(file, o, io, prompter));
-    });
-
-  program.command('validate')
-    .summary('check an inventory file; exit 0 when it is valid')
-    .description('check an inventory file and exit 0 when it is valid')
-    .argument('<inventory>', 'inventory file (YAML), or - for standard input')
-    .addOption(outputOption())
-    .action(async (file: string, o) => {
-      const [{ loadInventoryFile }, { plural }] = await Promise.all([import('./inventory/load.js'), import('./report.js')]);
-      const { inventory: inv, warnings } = loadInventoryFile(file, { keyFiles: true });
-      for (const w of warnings) errLine(io, formatProblem(w));
-      const name = file === '-' ? '<stdin>' : file;
-      if (o.output === 'json') {
-        io.out(JSON.stringify({ file: name, valid: true, hosts: inv.hosts.length, kubernetesVersion: inv.cluster.kubernetesVersion, warnings: warnings.map(formatProblem) }, null, 2) + '\n');
-      } else io.out(`${name}: valid (${plural(inv.hosts.length, 'host')}, Kubernetes ${inv.cluster.kubernetesVersion})\n`);
-      setCode(EXIT.ok);
-    });
-
-  program.command('completion')
-    .summary('shell completion: source <(kbootstrap completion bash)')
-    .description('print the completion script for bash, zsh or fish: commands, options, step ids and the hosts of the inventory on the line')
-    .argument('<shell>', 'bash, zsh or fish')
-    .addOption(outputOption())
-    .addHelpText('after', `
-  bash:  source <(kbootstrap completion bash)        (or in ~/.bashrc)
-  zsh:   source <(kbootstrap completion zsh)         (after compinit)
-  fish:  kbootstrap completion fish | source
-`)
-    .action(async (shell: string, o) => {
-      const { completionScript } = await import('./completion.js');
-      const script = completionScript(shell);
-      io.out(o.output === 'json' ? JSON.stringify({ shell, script }, null, 2) + '\n' : script);
-      setCode(EXIT.ok);
-    });
-
-  // what the shells' completion functions call: the candidates for the word being typed, one a line
-  program.command('__complete', { hidden: true })
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .argument('[words...]')
-    .action(async (words: string[]) => {
-      const { complete } = await import('./completion.js');
-      io.out(complete(program, words).join('\n') + '\n');
-      setCode(EXIT.ok);
-    });
-
-  program.command('help')
-    .summary('a command\'s options: help COMMAND')
-    .description('show the help of a command')
-    .argument('[command]')
-    .action(async (name?: string) => {
-      if (!name) { program.outputHelp(); setCode(EXIT.ok); return; }
-      const cmd = program.commands.find((c) => c.name() === name && name !== '__complete');
-      if (!cmd) throw new UsageError(`help: no command ${JSON.stringify(name)}${await suggest(name, program.commands.map((c) => c.name()).filter((c) => !c.startsWith('__')))}; kbootstrap --help lists them`);
-      cmd.outputHelp();
-      setCode(EXIT.ok);
-    });
-
-  program.command('versions')
-    .summary('the versions table: Kubernetes minors, add-ons, OS releases')
-    .description('the versions table: supported Kubernetes minors, add-on releases and OS releases kbootstrap knows, with sources')
-    .addOption(outputOption())
-    .action(async (o: { output: string }) => {
-      const { matrixJson, matrixText } = await import('./versions/matrix.js');
-      io.out(o.output === 'json' ? JSON.stringify(matrixJson(), null, 2) + '\n' : matrixText());
-      setCode(EXIT.ok);
-    });
+  // init, validate, completion, help, versions: nothing connects (src/commands/local-cli.ts)
+  registerLocalCommands(program, { io, setCode, outputOption, suggest });
 
   return program;
 }

@@ -28,6 +28,8 @@ const firstLine = (s: string) => s.split('\n')[0]!;
 
 export class ListrView {
   private waits = new Map<string, Deferred<StepOutcome>>();
+  /** the running steps' lines, by host/step: what a step-progress event writes to */
+  private progressLines = new Map<string, (text: string) => void>();
   private gates = new Map<string, Deferred<Gate>>();
   private listr: Listr;
   private done: Promise<unknown>;
@@ -62,7 +64,10 @@ export class ListrView {
           // a failure stops this list (and fails the host) only when no collapsed line follows to do it
           exitOnError: () => i === steps.length - 1,
           task: async (_c, t) => {
+            // how far it is, while it runs (bytes of a snapshot): its line says so until its outcome does
+            this.progressLines.set(`${h.name}/${s.id}`, (text) => { t.title = `${s.id}: ${text}`; });
             const o = await this.waits.get(`${h.name}/${s.id}`)!.promise;
+            this.progressLines.delete(`${h.name}/${s.id}`);
             const rest = steps.length - i - 1;
             if (o.status === 'ok') t.title = `${s.id}: ok`;
             else if (o.status === 'changed') t.title = `${s.id}: changed (${o.reason})`;
@@ -108,6 +113,7 @@ export class ListrView {
   onEvent(e: RunEvent): void {
     if (e.type === 'connected') this.gates.get(e.host)?.resolve({ ok: true });
     else if (e.type === 'connect-failed') this.gates.get(e.host)?.resolve({ ok: false, error: e.error });
+    else if (e.type === 'step-progress') this.progressLines.get(`${e.host}/${e.step}`)?.(e.text);
     else if (e.type === 'step-end') {
       this.gates.get(e.outcome.host)?.resolve({ ok: true });
       this.waits.get(`${e.outcome.host}/${e.outcome.step}`)?.resolve(e.outcome);

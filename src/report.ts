@@ -29,6 +29,7 @@ export function plainEventLine(e: RunEvent, verbose: boolean): string | undefine
     case 'stopping': return `kbootstrap: ${e.why}`;
     case 'warning': return `kbootstrap: warning: ${e.message}`;
     case 'output': return shownText(e.output);
+    case 'step-progress': return verbose ? `${e.host}: ${e.step}: ${e.text}` : undefined;
   }
 }
 
@@ -77,7 +78,7 @@ export function planText(r: RunResult): string {
   return out.join('\n') + '\n';
 }
 
-export function jsonReport(r: RunResult, mode: 'apply' | 'plan', exitCode: number): string {
+export function jsonReport(r: RunResult, mode: 'apply' | 'plan', exitCode: number, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
     mode,
     exitCode,
@@ -89,5 +90,6 @@ export function jsonReport(r: RunResult, mode: 'apply' | 'plan', exitCode: numbe
     steps: r.outcomes.map((o) => ({ host: o.host, step: o.step, phase: o.phase, status: o.status, reason: o.reason, seconds: Number((o.ms / 1000).toFixed(3)) })),
     warnings: r.warnings,
     shown: r.shown,
+    ...extra,
   }, null, 2) + '\n';
 }

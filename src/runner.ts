@@ -174,6 +174,7 @@ export class Runner {
       show: (title, text) => {
         if (text.trim()) this.rec.show({ host: host.name, step: step.id, title, text: host.redactor.redact(text.trimEnd()) });
       },
+      progress: (text) => this.rec.emit({ type: 'step-progress', host: host.name, step: step.id, text: host.redactor.redact(text) }),
     };
   }
 

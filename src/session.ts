@@ -9,7 +9,8 @@ import { connectHost, type ConnectContext } from './connect.js';
 import { resolveCredentials, type Prompt } from './ssh/credentials.js';
 import { HostPool } from './run/host-pool.js';
 import { applySshConfig, sshSourcesLine } from './ssh/resolve.js';
-import { render } from './shell/templates.js';
+import { clusterAnswers } from './host/fact.js';
+import { osFamily } from './os/index.js';
 import { DEFAULTS } from './defaults.js';
 import { KbError } from './errors.js';
 
@@ -77,9 +78,10 @@ export class Session {
       await this.connect([cp]);
       const h = this.pool.get(cp.name);
       if (!h) { why.push(this.pool.error(cp.name)!); continue; }
-      const r = await h.exec(render('session/cluster-answers', {}), { step: 'cluster', mutates: false, allowFailure: true });
-      if (r.code === 0) return h;
-      why.push(`${cp.name}: no running cluster (no /etc/kubernetes/admin.conf, or the API server does not answer)`);
+      const r = await h.exec(clusterAnswers.script(osFamily(h.facts)), { step: 'cluster', mutates: false, allowFailure: true });
+      const a = clusterAnswers.parse(r.stdout);
+      if (a.answers) return h;
+      why.push(`${cp.name}: no running cluster (${a.why})`);
     }
     throw new KbError(`no control plane with a running cluster:\n  ${why.join('\n  ')}`);
   }

@@ -12,7 +12,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { certVerdict, parseCerts, parseOpensslDate, residual, DAY_MS } from '../src/kube/certs.js';
-import { certsPreflightStep, certsRenewStep, kubeletRotationStep, readCerts } from '../src/steps/certs.js';
+import { certsPreflightStep, certsRenewStep, kubeletRotationStep } from '../src/steps/certs.js';
+import { certificates } from '../src/host/fact.js';
+import { FAMILIES } from '../src/os/index.js';
+
+const readCerts = (cp: boolean) => certificates(cp).script(FAMILIES.rhel);
 import { certRenewalTimerStep, certTimerFiles } from '../src/steps/cert-renewal-timer.js';
 import { renewSummary } from '../src/commands/certs.js';
 import { initConfig } from '../src/kubeadm-config.js';

@@ -1,5 +1,6 @@
 /**
- * `kbootstrap backup --dry-run` and `restore --dry-run` as golden scripts
+ * `kbootstrap backup --dry-run`, `restore --dry-run`, `reset --dry-run`,
+ * `token --dry-run` and `token revoke --dry-run` as golden scripts
  * (issue 22 items 2 and 3): what they run on each host, read as a reviewer
  * would; each passes bash -n and shellcheck. The restore renders a fixed
  * stand-in archive (no real key). KBOOTSTRAP_UPDATE_GOLDEN=1 regenerates.
@@ -14,6 +15,7 @@ import { dryRun } from '../src/dry-run.js';
 import { buildBackupPlan, buildRestorePlan } from '../src/commands/etcd.js';
 import { fixtureBackup } from './support/etcd-fixture.js';
 import { buildResetPlan, type ResetFlags } from '../src/commands/reset.js';
+import { buildTokenCreatePlan, buildTokenRevokePlan } from '../src/commands/token.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const UPDATE = process.env.KBOOTSTRAP_UPDATE_GOLDEN === '1';
@@ -29,12 +31,14 @@ function diff(expected: string, actual: string, label: string): string {
   }
 }
 
-async function golden(kind: 'backup' | 'restore' | 'reset', name: string, reset: ResetFlags = { all: true }): Promise<Map<string, string>> {
+async function golden(kind: 'backup' | 'restore' | 'reset' | 'token-create' | 'token-revoke', name: string, reset: ResetFlags = { all: true }): Promise<Map<string, string>> {
   const { inventory } = loadInventoryFile(join(ROOT, 'inventories', `${name}.yaml`));
   inventory.file = `inventories/${name}.yaml`;
   const plan = kind === 'backup' ? buildBackupPlan(inventory, {})
     : kind === 'reset' ? buildResetPlan(inventory, reset)
-      : buildRestorePlan(inventory, { ...fixtureBackup(inventory.cluster.name), file: 'backup.tar.gz' }, false);
+      : kind === 'token-create' ? buildTokenCreatePlan(inventory, { ttl: '2h', controlPlane: name === 'rocky-ha' }, {})
+        : kind === 'token-revoke' ? buildTokenRevokePlan(inventory, 'abcdef')
+          : buildRestorePlan(inventory, { ...fixtureBackup(inventory.cluster.name), file: 'backup.tar.gz' }, false);
   const hosts = await dryRun(inventory, { plan });
   const dir = join(ROOT, 'test', 'golden', `${kind}-${name}`);
   if (UPDATE) {
@@ -113,5 +117,34 @@ describe('reset dry runs', () => {
     expect([...s.keys()]).toEqual(['ctl', 'work-1', 'work-2']);
     expect(s.get('ctl')).toContain('kb_kubectl drain work-2');
     expect(s.get('ctl')).toContain('systemctl restart cri-docker');
+  });
+});
+
+/**
+ * `kbootstrap token --dry-run` and `token revoke --dry-run`: the first control plane asks whether the
+ * cluster answers and acts, the others are skipped (asked only when it does not answer); the secrets
+ * are placeholders, and the token list that revoke reads leaves the host without them.
+ */
+describe('token dry runs', () => {
+  it('token --control-plane (rocky-ha): cp-1 makes the join command and uploads the certificates; cp-2 and cp-3 skipped; workers untouched', async () => {
+    const s = await golden('token-create', 'rocky-ha');
+    expect([...s.keys()]).toEqual(['cp-1', 'cp-2', 'cp-3']);
+    const cp1 = s.get('cp-1')!;
+    expect(cp1).toContain("kubeadm token create --print-join-command --ttl 2h --description 'kbootstrap token'");
+    expect(cp1).toContain('kubeadm init phase upload-certs --upload-certs');
+    expect(cp1.indexOf('answers=yes')).toBeLessThan(cp1.indexOf('kubeadm token create'));
+    for (const n of ['cp-2', 'cp-3']) {
+      expect(s.get(n)).toContain('# skipped: done through cp-1');
+      expect(s.get(n)).not.toContain('kubeadm token create');
+    }
+  });
+
+  it('token revoke abcdef (ubuntu-docker-flannel): the list read without secrets, then kubeadm token delete', async () => {
+    const s = await golden('token-revoke', 'ubuntu-docker-flannel');
+    expect([...s.keys()]).toEqual(['ctl']);
+    const ctl = s.get('ctl')!;
+    expect(ctl).toContain('kubeadm token list -o json');
+    expect(ctl).toContain('kubeadm token delete abcdef');
+    expect(ctl.indexOf('kubeadm token list')).toBeLessThan(ctl.indexOf('kubeadm token delete'));
   });
 });

@@ -182,9 +182,12 @@ describe('the etcd-snapshot step', () => {
     const t = new FakeTransport({}, (script) => ({ code: 0, stdout: script.includes('snapshot status') ? `${JSON.stringify(status)}\n` : script.includes('kubeadm-config') ? 'data:\n  ClusterConfiguration: |\n    kubernetesVersion: v1.31.2\n' : '', stderr: '' }));
     t.files.set(SNAPSHOT_PATH, snapshot);
     t.files.set('/var/lib/kbootstrap/backup/pki.tar', Buffer.from([1, 2, 0xff]));
-    const ctx = ctxFor(inv, 0, step, t);
+    const said: string[] = [];
+    const ctx = { ...ctxFor(inv, 0, step, t), progress: (text: string) => said.push(text) };
     await step.apply(ctx, step.parse({ step: step.id, code: 0, stdout: healthy }, ctx).found);
     expect(sink.taken?.snapshot.equals(snapshot)).toBe(true);
+    // the progress view's line as the snapshot comes in: of the size etcdutl counted (the transport cannot say it)
+    expect(said).toEqual(['snapshot: 10.0 KiB of 20.0 KiB (50%)', 'snapshot: 20.0 KiB of 20.0 KiB (100%)']);
     expect(sink.taken?.pkiTar.equals(Buffer.from([1, 2, 0xff]))).toBe(true);
     expect(sink.taken).toMatchObject({ kubernetesVersion: '1.31.2', status, image: 'registry.k8s.io/etcd:3.5.15-0', members: [{ name: 'cp-1' }] });
     expect(t.calls.at(-1)!.detail).toContain(`rm -f ${SNAPSHOT_PATH} /var/lib/kbootstrap/backup/pki.tar`);

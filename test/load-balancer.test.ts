@@ -12,11 +12,12 @@ import { KUBE_VIP_MANIFEST, kubeVipAfterInitScript, kubeVipManifest, loadBalance
 import { sha256 } from '../src/steps/files.js';
 import { apiServerCertSANs, initConfig } from '../src/kubeadm-config.js';
 import { buildPlan } from '../src/plan.js';
-import { render } from '../src/shell/templates.js';
 import { withPrelude } from '../src/shell/prelude.js';
 import { FakeTransport } from './support/fake-transport.js';
 import { ctxFor, exampleInventory, hostFor } from './support/contexts.js';
 import { JoinCredentials } from '../src/run/join-credentials.js';
+import { holdsAddress } from '../src/host/fact.js';
+import { FAMILIES } from '../src/os/index.js';
 
 const inv = exampleInventory('rocky-kube-vip');
 const ubuntu = exampleInventory('ubuntu-kube-vip');
@@ -115,11 +116,14 @@ describe('load-balancer step', () => {
 
 describe('status', () => {
   it('a control plane reports holding the VIP only when one of its interfaces has it', () => {
-    const script = render('status/host', { clusterReads: false, vip: '192.168.70.100' });
+    const script = holdsAddress('192.168.70.100').script(FAMILIES.debian);
     const run = (addrs: string) => execFileSync('bash', ['-c', `ip() { printf '%s\\n' ${addrs}; }\n${withPrelude(script)}`], { encoding: 'utf8' });
-    expect(run(`'2: eth0    inet 192.168.70.11/24 brd 192.168.70.255 scope global eth0' '2: eth0    inet 192.168.70.100/32 scope global eth0'`)).toContain('vip=held\n');
-    expect(run(`'2: eth0    inet 192.168.70.11/24 brd 192.168.70.255 scope global eth0' '2: eth0    inet 192.168.70.101/32 scope global eth0'`)).not.toContain('vip=');
-    expect(render('status/host', { clusterReads: false, vip: undefined })).not.toContain('vip');
+    const held = run(`'2: eth0    inet 192.168.70.11/24 brd 192.168.70.255 scope global eth0' '2: eth0    inet 192.168.70.100/32 scope global eth0'`);
+    expect(held).toContain('holds=192.168.70.100\n');
+    expect(holdsAddress('192.168.70.100').parse(held)).toBe(true);
+    const other = run(`'2: eth0    inet 192.168.70.11/24 brd 192.168.70.255 scope global eth0' '2: eth0    inet 192.168.70.101/32 scope global eth0'`);
+    expect(other).not.toContain('holds=');
+    expect(holdsAddress('192.168.70.100').parse(other)).toBe(false);
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildPlan, buildUpgradePlan, stepsFor } from '../src/plan.js';
+import { buildPlan, buildUpgradePlan, stepsFor, type Plan } from '../src/plan.js';
+import { buildTokenCreatePlan, buildTokenRevokePlan } from '../src/commands/token.js';
 import { buildResetPlan } from '../src/commands/reset.js';
 import { BACKUP_PHASES, CERTS_RENEW_PHASES, RESTORE_PHASES, type PhaseDef } from '../src/phases.js';
 import { UP_STEPS, UPGRADE_STEPS, certsRenewSteps, type PhaseSteps } from '../src/steps/index.js';
@@ -13,6 +14,8 @@ import { exampleInventory as inv } from './support/contexts.js';
 
 const src: RestoreSource = { ...fixtureBackup('rocky-ha'), file: 'backup.tar.gz' };
 const reset = buildResetPlan(inv('rocky-ha'), { host: ['cp-2', 'worker-1'] });
+/** a plan's phases and steps as a command's own (reset's and token's plans are built per run) */
+const owned = (p: Plan): [readonly PhaseDef[], PhaseSteps] => [p.phases.map((x) => ({ ...x, hosts: () => x.hosts })), Object.fromEntries(p.phases.map((x) => [x.id, x.steps]))];
 /** Every command that is a plan on the Runner: its phases and its steps by phase. */
 const COMMANDS: Record<string, [readonly PhaseDef[], PhaseSteps]> = {
   up: [PHASES, UP_STEPS],
@@ -21,7 +24,9 @@ const COMMANDS: Record<string, [readonly PhaseDef[], PhaseSteps]> = {
   backup: [BACKUP_PHASES, backupSteps({})],
   restore: [RESTORE_PHASES, restoreSteps(src)],
   // reset builds its phases per run (the hosts it resets): as its plan holds them
-  reset: [reset.phases.map((p) => ({ ...p, hosts: () => p.hosts })), Object.fromEntries(reset.phases.map((p) => [p.id, p.steps]))],
+  reset: owned(reset),
+  token: owned(buildTokenCreatePlan(inv('rocky-ha'), { ttl: '2h' }, {})),
+  'token revoke': owned(buildTokenRevokePlan(inv('rocky-ha'), 'abcdef')),
 };
 
 describe('plan', () => {

@@ -12,7 +12,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readCerts } from '../src/steps/certs.js';
+import { certificates } from '../src/host/fact.js';
+import { FAMILIES } from '../src/os/index.js';
+
+const readCerts = (cp: boolean) => certificates(cp).script(FAMILIES.rhel);
 import { certVerdict, parseCerts } from '../src/kube/certs.js';
 
 const SIM = join(import.meta.dirname, 'lab', 'sim');

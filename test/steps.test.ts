@@ -18,6 +18,7 @@ import { FakeTransport } from './support/fake-transport.js';
 import { convergedOutput, EXPECTED_SKIPS } from './support/converged.js';
 import { ctxFor, exampleInventory } from './support/contexts.js';
 import { sha256 } from '../src/steps/files.js';
+import { buildTokenCreatePlan, buildTokenRevokePlan } from '../src/commands/token.js';
 
 const inventories = ['lab', 'ubuntu-docker-flannel', 'rocky-ha', 'rocky-kube-vip'].map(exampleInventory);
 const [lab, ubuntu] = inventories as [Inventory, Inventory, Inventory, Inventory];
@@ -32,11 +33,12 @@ for (const inv of inventories) {
   }
 }
 
-/** The steps of the commands that change a running cluster (upgrade, certs renew), on every host they run on. */
+/** The steps of the commands that change a running cluster (upgrade, certs renew, token, token revoke), on every host they run on. */
+const tokenSteps = (inv: Inventory) => [buildTokenCreatePlan(inv, { ttl: '2h', controlPlane: true }, {}), buildTokenRevokePlan(inv, 'abcdef')].flatMap((p) => p.order);
 const lifecycleSteps = [...new Set([...Object.values(UPGRADE_STEPS), ...Object.values(certsRenewSteps(30 * 86_400_000))].flat())].filter((s) => !STEPS.includes(s));
 const allCases = [...cases];
 for (const inv of inventories) {
-  for (const step of lifecycleSteps) {
+  for (const step of [...lifecycleSteps, ...tokenSteps(inv)]) {
     for (const h of step.hosts(inv)) allCases.push([inv.cluster.name, `${step.id} on ${h.name}`, inv, h.index, step]);
   }
 }
@@ -182,13 +184,13 @@ describe('check reasons say what was found', () => {
   });
 
   it('kube-packages reports the wrong version and an unheld package (Debian family)', () => {
-    const r = kubePackagesStep.parse(out('pkg=kubelet=1.30.4-1.1\npkg=kubeadm=1.29.0-1.1\nheld=kubelet\nkubelet-enabled=enabled\nkey=/etc/apt/keyrings/kubernetes-apt-keyring.asc=present\n'), ctxFor(ubuntu, 0, kubePackagesStep));
+    const r = kubePackagesStep.parse(out('pkg=kubelet=1.30.4-1.1\npkg=kubeadm=1.29.0-1.1\nheld=kubelet\nunit=kubelet enabled active\nkey=/etc/apt/keyrings/kubernetes-apt-keyring.asc=present\n'), ctxFor(ubuntu, 0, kubePackagesStep));
     expect(r.reason).toBe('want 1.36.4: kubelet 1.30.4-1.1, kubeadm 1.29.0-1.1, kubectl missing; /etc/apt/sources.list.d/kubernetes.list missing; not held: kubeadm, kubectl');
     expect(r.found).toEqual({ files: [{ path: '/etc/apt/sources.list.d/kubernetes.list', state: 'missing' }], install: true, missingKeys: [] });
   });
 
   it('kube-packages on the RHEL family: rpm versions, holds by the repository file, the checked key gpgkey= names', () => {
-    const r = kubePackagesStep.parse(out('pkg=kubelet=1.30.4\npkg=kubeadm=1.30.4\npkg=kubectl=1.30.3\npkg=ipset=7.1\npkg=ipvsadm=1.31\nkubelet-enabled=disabled\nkey=/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc=untrusted\n'), ctxFor(lab, 0, kubePackagesStep));
+    const r = kubePackagesStep.parse(out('pkg=kubelet=1.30.4\npkg=kubeadm=1.30.4\npkg=kubectl=1.30.3\npkg=ipset=7.1\npkg=ipvsadm=1.31\nunit=kubelet disabled inactive\nkey=/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc=untrusted\n'), ctxFor(lab, 0, kubePackagesStep));
     expect(r.reason).toBe('want 1.30.4: kubectl 1.30.3; /etc/yum.repos.d/kubernetes.repo missing; /etc/pki/rpm-gpg/kbootstrap-kubernetes.asc is not a key with a trusted fingerprint; kubelet not enabled');
     expect(r.found.missingKeys).toEqual(['/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc']);
   });

@@ -6,10 +6,11 @@
  * registered by certs-cli.ts, which loads this module only when one runs.
  */
 import type { Inventory } from '../inventory/model.js';
-import { Session, type SessionFlags } from '../session.js';
+import type { SessionFlags } from '../session.js';
 import { EXIT } from '../errors.js';
-import { readCerts } from '../steps/certs.js';
-import { certState, certVerdict, parseCerts, residual, type CertFacts } from '../kube/certs.js';
+import { certificates } from '../host/fact.js';
+import { readFacts } from '../host/read-facts.js';
+import { certState, certVerdict, residual, type CertFacts } from '../kube/certs.js';
 import type { Io } from '../io.js';
 import { table } from '../table.js';
 import type { Prompt } from '../ssh/credentials.js';
@@ -26,20 +27,8 @@ interface HostCerts {
 }
 
 export async function certsCheck(inv: Inventory, o: CertsCheckFlags, io: Io, prompt?: Prompt): Promise<number> {
-  const s = await Session.open(inv, o, prompt);
-  const hosts: HostCerts[] = [];
-  try {
-    await s.connect(inv.hosts);
-    await Promise.all(inv.hosts.map(async (spec) => {
-      const h = s.host(spec.name);
-      if (!h) { hosts.push({ host: spec.name, role: spec.role, reachable: false, error: s.error(spec.name) }); return; }
-      const r = await h.exec(readCerts(spec.role === 'control-plane'), { step: 'certs', mutates: false, allowFailure: true });
-      hosts.push({ host: spec.name, role: spec.role, reachable: true, facts: parseCerts(r.stdout) });
-    }));
-  } finally {
-    await s.close();
-  }
-  hosts.sort((a, b) => inv.hosts.findIndex((h) => h.name === a.host) - inv.hosts.findIndex((h) => h.name === b.host));
+  const read = await readFacts(inv, o, prompt, { step: 'certs', facts: (spec) => ({ certs: certificates(spec.role === 'control-plane') }) });
+  const hosts: HostCerts[] = read.map((r) => (r.values ? { host: r.host, role: r.spec.role, reachable: true, facts: r.values.certs } : { host: r.host, role: r.spec.role, reachable: false, error: r.error }));
   const verdicts = hosts.map((h) => (h.facts ? certVerdict(h.facts, h.role === 'control-plane') : { verdict: 'fail' as const, detail: `unreachable: ${h.error}` }));
   const failed = verdicts.some((v) => v.verdict === 'fail');
   const warnings = hosts.flatMap((h, i) => (verdicts[i]!.verdict === 'warn' ? [`${h.host}: ${verdicts[i]!.detail}`] : []));

@@ -5,7 +5,7 @@
  * control planes' port 6443 from every host.
  */
 import type { HostSpec, Inventory } from '../inventory/model.js';
-import { Session, type SessionFlags } from '../session.js';
+import type { SessionFlags } from '../session.js';
 import { EXIT } from '../errors.js';
 import { render } from '../shell/templates.js';
 import { kv, first } from '../shell/kv.js';
@@ -19,8 +19,9 @@ import type { Io } from '../io.js';
 import { table } from '../table.js';
 import { wrap } from '../wrap.js';
 import type { Prompt } from '../ssh/credentials.js';
-import { certVerdict, parseCerts, type CertFacts } from '../kube/certs.js';
-import { readCerts } from '../steps/certs.js';
+import { certVerdict, type CertFacts } from '../kube/certs.js';
+import { certificates, joined, type Fact } from '../host/fact.js';
+import { readFacts } from '../host/read-facts.js';
 
 export type Verdict = 'pass' | 'warn' | 'fail';
 export interface CheckRow { host: string; check: string; verdict: Verdict; detail: string }
@@ -106,44 +107,50 @@ export function judge(inv: Inventory, hosts: Gathered[], unreachable: Map<string
   return rows;
 }
 
-export async function check(inv: Inventory, o: CheckFlags, io: Io, prompt?: Prompt): Promise<number> {
-  const s = await Session.open(inv, o, prompt);
-  const gathered: Gathered[] = [];
-  try {
-    await s.connect(inv.hosts);
-    const cps = inv.hosts.filter((h) => h.role === 'control-plane').map((h) => h.address);
-    await Promise.all(inv.hosts.map(async (spec) => {
-      const h = s.host(spec.name);
-      if (!h) return;
-      const t0 = Date.now();
-      const r = await h.exec(render('check/host', { ports: listeningPorts(spec.role), controlPlanes: cps, nft: inv.cluster.kubeProxyMode === 'nftables' }) + readCerts(spec.role === 'control-plane'), { step: 'check', mutates: false, allowFailure: true });
-      const t1 = Date.now();
-      const m = kv(r.stdout);
-      gathered.push({
-        spec,
-        login: { user: h.spec.ssh.user, address: h.spec.ssh.resolved?.address ?? h.spec.address, port: h.spec.ssh.port },
-        os: h.facts.prettyName,
-        supported: isSupportedRelease(h.facts),
-        osWarning: osWarning(osRowFor(h.facts.osId, h.facts.versionId)),
-        kernel: { kernel: h.facts.kernel, cgroup: h.facts.cgroup },
+/** What check reads on a host, pass or fail (check/host: hardware, names, ports, the API port, the clock); judge() decides. */
+export function preflightFact(inv: Inventory, spec: HostSpec): Fact<Omit<Gathered, 'spec' | 'login' | 'os' | 'supported' | 'osWarning' | 'kernel' | 'joined' | 'certs' | 'skewS'> & { clock: number }> {
+  return {
+    script: () => render('check/host', { ports: listeningPorts(spec.role), controlPlanes: inv.hosts.filter((h) => h.role === 'control-plane').map((h) => h.address), nft: inv.cluster.kubeProxyMode === 'nftables' }),
+    parse(stdout) {
+      const m = kv(stdout);
+      return {
         uuid: first(m, 'uuid') ?? '',
         macs: m.get('mac') ?? [],
         cpus: Number(first(m, 'cpus') ?? 0),
         memMiB: Math.round(Number(first(m, 'mem-kib') ?? 0) / 1024),
         hostname: first(m, 'hostname') ?? '',
-        joined: first(m, 'joined') === 'yes',
         portsUsed: m.get('port-used') ?? [],
         api: new Map((m.get('api') ?? []).map((l) => l.split(' ') as [string, string])),
-        // the host's clock against the middle of the round trip
-        skewS: Number(first(m, 'clock') ?? 0) - (t0 + t1) / 2000,
-        certs: parseCerts(r.stdout),
+        clock: Number(first(m, 'clock') ?? 0),
         nft: first(m, 'nft') ?? '',
-      });
-    }));
-  } finally {
-    await s.close();
-  }
-  const rows = judge(inv, gathered, new Map(inv.hosts.flatMap((h) => { const e = s.error(h.name); return e ? [[h.name, e] as [string, string]] : []; })));
+      };
+    },
+  };
+}
+
+export async function check(inv: Inventory, o: CheckFlags, io: Io, prompt?: Prompt): Promise<number> {
+  const read = await readFacts(inv, o, prompt, {
+    step: 'check', facts: (spec) => ({ preflight: preflightFact(inv, spec), joined, certs: certificates(spec.role === 'control-plane') }),
+  });
+  const gathered: Gathered[] = read.flatMap((r) => {
+    const h = r.connected;
+    if (!h || !r.values) return [];
+    const { preflight: { clock, ...p }, joined: isJoined, certs } = r.values;
+    return [{
+      spec: r.spec,
+      login: { user: h.spec.ssh.user, address: h.spec.ssh.resolved?.address ?? h.spec.address, port: h.spec.ssh.port },
+      os: h.facts.prettyName,
+      supported: isSupportedRelease(h.facts),
+      osWarning: osWarning(osRowFor(h.facts.osId, h.facts.versionId)),
+      kernel: { kernel: h.facts.kernel, cgroup: h.facts.cgroup },
+      ...p,
+      joined: isJoined,
+      // the host's clock against the middle of the round trip
+      skewS: clock - (r.sent! + r.received!) / 2000,
+      certs,
+    }];
+  });
+  const rows = judge(inv, gathered, new Map(read.flatMap((r) => (r.error ? [[r.host, r.error] as [string, string]] : []))));
   const failed = rows.some((r) => r.verdict === 'fail');
   if (o.output === 'json') io.out(JSON.stringify({ rows, failed }, null, 2) + '\n');
   else {

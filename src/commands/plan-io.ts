@@ -12,7 +12,7 @@ import type { Plan } from '../plan.js';
 import type { RunResult } from '../runner.js';
 import { UsageError } from '../errors.js';
 
-export type RunFlags = Record<string, unknown> & { output: 'text' | 'json'; yes?: boolean; force?: boolean; dryRun?: boolean; os?: string };
+export type RunFlags = Record<string, unknown> & { output: 'text' | 'json'; yes?: boolean; force?: boolean; dryRun?: boolean; os?: string; quiet?: boolean; verbose?: boolean };
 
 export interface RunExtras {
   plan: (inv: Inventory) => Plan;
@@ -23,6 +23,10 @@ export interface RunExtras {
   command: string;
   /** after the run: a line of its own, a follow-up; returns the exit code */
   after?: (inv: Inventory, result: RunResult, code: number) => Promise<number>;
+  /** stdout carries only what the command makes (token: the join command); the run's own lines go to stderr */
+  productOnStdout?: boolean;
+  /** what the command adds to its JSON report */
+  json?: (result: RunResult) => Record<string, unknown>;
 }
 
 /** What the CLI lends a command that is a plan on the Runner: its run over SSH (runOverSsh), inventory loading, its run options, confirmation. */

@@ -49,6 +49,10 @@ export interface RunExtras {
   after?: (inv: Inventory, result: RunResult, code: number) => Promise<number>;
   /** the inventory as this run sees it (up --bundle: the checked bundle, package trees on its server) */
   inventory?: (inv: Inventory) => Promise<Inventory>;
+  /** stdout carries only what the command makes (token: the join command): the progress lines, the summary and what steps show go to stderr */
+  productOnStdout?: boolean;
+  /** what the command adds to its JSON report (token: the join command) */
+  json?: (result: RunResult) => Record<string, unknown>;
 }
 
 /** Exit once stdout and stderr have taken what was written (to a pipe, process.exit would drop it). */
@@ -138,7 +142,7 @@ export async function runOverSsh(state: RunState, file: string, o: RunFlags, mod
     if (view) view.onEvent(e);
     else if (plain || eventsToStderr) {
       const line = plainEventLine(e, Boolean(o.verbose));
-      if (line) (plain ? io.out : io.err)(wrap(line, plain ? io.columns : io.errColumns) + '\n');
+      if (line) (plain && !extras.productOnStdout ? io.out : io.err)(wrap(line, plain && !extras.productOnStdout ? io.columns : io.errColumns) + '\n');
     }
   };
   try {
@@ -149,13 +153,14 @@ export async function runOverSsh(state: RunState, file: string, o: RunFlags, mod
     await view?.finish(result.outcomes);
     const wouldChange = result.outcomes.some((x) => x.status === 'would-change');
     const code = result.interrupted ? EXIT.interrupted : result.failed ? EXIT.failed : mode === 'plan' && wouldChange ? EXIT.changes : EXIT.ok;
-    if (json) io.out(jsonReport(result, mode, code));
+    if (json) io.out(jsonReport(result, mode, code, extras.json?.(result)));
     else {
+      const out = extras.productOnStdout ? io.err : io.out;
       // the terminal view already listed every step with its reason
-      if (mode === 'plan' && !view) io.out(planText(result));
+      if (mode === 'plan' && !view) out(planText(result));
       // the plain view printed it as it came; the terminal view has no room for it until the table is drawn
-      if (!plain && !o.quiet) for (const x of result.shown) io.out('\n' + shownText(x) + '\n');
-      if (!o.quiet || code !== EXIT.ok) io.out('\n' + summaryTable(result, mode));
+      if (!plain && !o.quiet) for (const x of result.shown) out('\n' + shownText(x) + '\n');
+      if (!o.quiet || code !== EXIT.ok) out('\n' + summaryTable(result, mode));
       // the plain view printed them as they came; the terminal view shows them once, after the table
       if (!plain) for (const w of result.warnings) errLine(io, `kbootstrap: warning: ${w}`);
     }

@@ -29,7 +29,9 @@ export type RunEvent =
   | { type: 'step-end'; outcome: StepOutcome }
   | { type: 'stopping'; why: string }
   | { type: 'warning'; message: string }
-  | { type: 'output'; output: ShownOutput };
+  | { type: 'output'; output: ShownOutput }
+  /** how far a running step is (bytes moved): the progress view's line, --verbose's */
+  | { type: 'step-progress'; host: string; step: string; text: string };
 
 export interface HostSummary {
   host: string;

@@ -7,7 +7,7 @@
  * control planes run it at different hours, so two never restart at once.
  */
 import { render } from '../shell/templates.js';
-import { first, kv } from '../shell/kv.js';
+import { unitState } from '../host/fact.js';
 import type { Inventory, HostSpec } from '../inventory/model.js';
 import { WARN_DAYS, DAY_MS } from '../kube/certs.js';
 import type { ManagedFile, Step, StepContext } from './types.js';
@@ -69,6 +69,9 @@ export function certTimerFiles(ctx: StepContext): ManagedFile[] {
 
 interface TimerFound { files: FileState[]; enabled: boolean }
 
+/** the timer as status reads it too */
+const timerUnit = unitState(CERT_TIMER);
+
 export const certRenewalTimerStep: Step<TimerFound> = {
   id: 'cert-renewal-timer',
   title: 'A systemd timer renews the certificates (cluster.certRenewal: timer)',
@@ -76,11 +79,11 @@ export const certRenewalTimerStep: Step<TimerFound> = {
   requires: ['kubeadm-init'],
   skip: (ctx) => (ctx.cluster.certRenewal === 'timer' ? undefined : 'cluster.certRenewal is not timer: kbootstrap certs renew renews on demand'),
   managedFiles: certTimerFiles,
-  check: (ctx) => fileStateCheck(certTimerFiles(ctx)) + render('certs/timer-state', { timer: CERT_TIMER }),
+  check: (ctx) => fileStateCheck(certTimerFiles(ctx)) + timerUnit.script(ctx.host.os),
   parse(out, ctx) {
     const files = parseFileStates(out, certTimerFiles(ctx));
-    const m = kv(out.stdout);
-    const enabled = first(m, 'timer-enabled') === 'enabled' && first(m, 'timer-active') === 'active';
+    const unit = timerUnit.parse(out.stdout);
+    const enabled = unit.enabled === 'enabled' && unit.active === 'active';
     const parts = [...describeFileStates(files), ...(enabled ? [] : [`${CERT_TIMER} is not enabled and active`])];
     const found = { files, enabled };
     return parts.length ? { done: false, reason: parts.join('; '), found } : { done: true, reason: `${CERT_TIMER} active`, found };

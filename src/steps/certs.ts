@@ -13,7 +13,8 @@ import { KbError } from '../errors.js';
 import { render } from '../shell/templates.js';
 import { first, kv } from '../shell/kv.js';
 import { clusterState } from '../kube/cluster-state.js';
-import { describe, certState, earliest, parseCerts, renewable, residual, type CertInfo } from '../kube/certs.js';
+import { describe, certState, earliest, renewable, residual, type CertInfo } from '../kube/certs.js';
+import { certificates } from '../host/fact.js';
 import type { HostSpec, Inventory } from '../inventory/model.js';
 import { allHosts, firstControlPlaneOnly, type Step, type StepContext } from './types.js';
 import { asideReason, restoreVip, vipAside, vipAsideCheck, withVipHandover } from './vip-handover.js';
@@ -27,7 +28,9 @@ const FILE_CHECK_SECONDS = '20';
 
 const controlPlanes = (inv: Inventory): HostSpec[] => inv.hosts.filter((h) => h.role === 'control-plane');
 
-export const readCerts = (controlPlane: boolean): string => render('certs/read', { controlPlane });
+/** a control plane's certificates and a node's kubelet certificate: the fact status, check and certs check read too */
+const cpCerts = certificates(true);
+const nodeCerts = certificates(false);
 
 /**
  * Before any control plane restarts: the cluster answers, every node is Ready, stacked etcd runs, and every
@@ -94,9 +97,9 @@ export function certsRenewStep(minRemainingMs: number): Step<RenewFound> {
     title: `kubeadm certs renew all when a certificate has less than ${min} left, then restart the static Pods`,
     hosts: controlPlanes,
     requires: ['certs-preflight'],
-    check: (ctx) => [readCerts(true), render('certs/renew-state', { pending: RESTART_PENDING, aside: MANIFESTS_ASIDE, user: ctx.host.spec.ssh.user }), ...vipAsideCheck(ctx)],
+    check: (ctx) => [cpCerts.script(ctx.host.os), render('certs/renew-state', { pending: RESTART_PENDING, aside: MANIFESTS_ASIDE, user: ctx.host.spec.ssh.user }), ...vipAsideCheck(ctx)],
     parse(out) {
-      const facts = parseCerts(out.stdout);
+      const facts = cpCerts.parse(out.stdout);
       const m = kv(out.stdout);
       const found: RenewFound = { renew: false, restart: false, userKubeconfig: first(m, 'user-kubeconfig') === 'differs', vipAside: vipAside(out.stdout) };
       if (facts.noOpenssl) return { done: false, reason: 'openssl is not installed: the certificates cannot be read (kubeadm certs renew all runs regardless)', found: { ...found, renew: true, restart: true } };
@@ -140,9 +143,9 @@ export const kubeletRotationStep: Step = {
   title: 'The kubelet client certificate rotates itself (checked, never changed)',
   hosts: allHosts,
   requires: [],
-  check: () => readCerts(false),
+  check: (ctx) => nodeCerts.script(ctx.host.os),
   parse(out, ctx: StepContext) {
-    const facts = parseCerts(out.stdout);
+    const facts = nodeCerts.parse(out.stdout);
     const c = facts.certs.find((x) => x.kind === 'kubelet');
     if (facts.noOpenssl) return { done: true, reason: 'openssl is not installed: the kubelet certificate cannot be read', found: undefined, warning: 'openssl is not installed: the kubelet client certificate could not be read' };
     if (!c || !facts.kubeletRotation) return { done: true, reason: 'no /etc/kubernetes/kubelet.conf: not joined', found: undefined, warning: `${ctx.host.name} is not joined (no kubelet.conf)` };

@@ -14,6 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import { render } from '../shell/templates.js';
 import { first, kv } from '../shell/kv.js';
 import { KbError } from '../errors.js';
+import { byteProgress } from './byte-progress.js';
 import type { Step } from './types.js';
 import type { ClusterSpec } from '../inventory/model.js';
 import { parseMembers } from '../etcd/members.js';
@@ -38,8 +39,6 @@ export interface TakenBackup {
 /** What the step hands the backup command. */
 export interface BackupSink {
   taken?: TakenBackup;
-  /** bytes copied so far, as the snapshot comes in */
-  onProgress?: (what: string, done: number) => void;
 }
 
 interface Found {
@@ -115,7 +114,8 @@ export function etcdBackupStep(sink: BackupSink): Step<Found> {
           mutates: true, timeoutMs: 10 * 60_000, note: 'a snapshot of etcd, checked', dryRunStdout: '{"hash":0,"revision":0,"totalKey":0,"totalSize":0}',
         });
         const status = parseStatus(st.stdout);
-        const snapshot = await host.download(SNAPSHOT_PATH, { note: 'the snapshot, byte for byte', onProgress: (n) => sink.onProgress?.('snapshot', n) });
+        // etcdutl's totalSize and the 32-byte hash: the size the copy will have (`cat` does not say it)
+        const snapshot = await host.download(SNAPSHOT_PATH, { note: 'the snapshot, byte for byte', onProgress: byteProgress(ctx.progress, 'snapshot', status.totalSize ? status.totalSize + 32 : undefined) });
         // a snapshot file is the database and its sha256, appended (etcd's snapshot format: `etcdutl snapshot
         // restore` checks it, --skip-hash-check is only for a db copied from a data directory; etcd 3.5
         // server/etcdserver/api/snap). The dry run's download answers nothing: only a real snapshot must be whole

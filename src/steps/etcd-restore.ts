@@ -24,6 +24,7 @@ import { KbError } from '../errors.js';
 import { type Step, firstControlPlaneOnly } from './types.js';
 import { etcdTools } from './etcd-backup.js';
 import { sha256, tarFiles, type BackupContents } from '../etcd/archive.js';
+import { byteProgress } from './byte-progress.js';
 import type { Inventory } from '../inventory/model.js';
 
 const PKI = '/etc/kubernetes/pki';
@@ -36,7 +37,6 @@ const controlPlanes = (inv: Inventory) => inv.hosts.filter((h) => h.role === 'co
 export interface RestoreSource extends BackupContents {
   /** the archive's path, for messages */
   file: string;
-  onProgress?: (what: string, done: number, total?: number) => void;
 }
 
 /** The shared PKI files of the backup (pki.tar holds pki/…), by their path on the host. */
@@ -126,7 +126,7 @@ export function restoreEtcdStep(src: RestoreSource): Step<EtcdFound> {
     async apply(ctx, found) {
       const { host } = ctx;
       if (found.occupied) throw new KbError(`${host.name}: /var/lib/etcd holds the data of another etcd: reset the host first (kbootstrap reset), or pass --force to move it aside`);
-      await host.upload(src.snapshot, SNAPSHOT_UPLOAD, { mode: '600', note: `the snapshot from ${src.file}`, onProgress: (n, total) => src.onProgress?.('snapshot', n, total) });
+      await host.upload(src.snapshot, SNAPSHOT_UPLOAD, { mode: '600', note: `the snapshot from ${src.file}`, onProgress: byteProgress(ctx.progress, 'snapshot', src.snapshot.length) });
       const peerUrl = `https://${host.spec.address}:2380`;
       await host.exec(etcdTools(ctx.cluster, { utl: true, image: src.manifest.etcd.image }) + render('etcd/restore-etcd', { sha256: digest, name: host.name, initialCluster: `${host.name}=${peerUrl}`, peerUrl }), {
         mutates: true, timeoutMs: 10 * 60_000, note: 'etcdutl snapshot restore into a new data directory',

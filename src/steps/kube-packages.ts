@@ -1,6 +1,6 @@
 import { render } from '../shell/templates.js';
-import { KUBE_PACKAGES, installedPackages } from '../host/fact.js';
-import { first, kv } from '../shell/kv.js';
+import { KUBE_PACKAGES, installedPackages, unitState } from '../host/fact.js';
+import { kv } from '../shell/kv.js';
 import type { ClusterSpec } from '../inventory/model.js';
 import type { Repository } from '../os/types.js';
 import { allHosts, type Step, type StepContext } from './types.js';
@@ -9,6 +9,7 @@ import { describeKeys, installKeys, keysCheck, missingKeys, repoFile } from './r
 
 const KUBE = KUBE_PACKAGES;
 const packagesFact = (c: ClusterSpec) => installedPackages([...KUBE, ...extraPackages(c)]);
+const kubeletUnit = unitState('kubelet');
 
 const repository = (ctx: StepContext): Repository => ctx.host.os.kubernetesRepository(ctx.cluster, ctx.host.facts);
 const files = (ctx: StepContext): ManagedFile[] => [repoFile(repository(ctx))];
@@ -37,7 +38,7 @@ export const kubePackagesStep: Step<Found> = {
   managedFiles: files,
   check: (ctx) => fileStateCheck(files(ctx))
     + packagesFact(ctx.cluster).script(ctx.host.os)
-    + render('kube-packages/kubelet-enabled', {})
+    + kubeletUnit.script(ctx.host.os)
     + ctx.host.os.holdsCheck()
     + keysCheck([repository(ctx)]),
   parse(out, ctx) {
@@ -54,7 +55,7 @@ export const kubePackagesStep: Step<Found> = {
     for (const p of extraPackages(c)) if (!installed.get(p)) wrong.push(`${p} missing`);
     const notHeld = os.notHeld(KUBE, new Set(m.get('held') ?? []));
     const keys = missingKeys(out.stdout, [repository(ctx)]);
-    const enabled = first(m, 'kubelet-enabled') === 'enabled';
+    const enabled = kubeletUnit.parse(out.stdout).enabled === 'enabled';
     const parts = [
       ...(wrong.length ? [`want ${c.kubernetesVersion}: ${wrong.join(', ')}`] : []),
       ...describeFileStates(states),

@@ -55,6 +55,8 @@ export interface StepContext {
   options: { verifyTimeoutSeconds: number; force?: boolean };
   /** show the user what a command printed (kubeadm upgrade plan): in the progress, the summary and the JSON report, redacted */
   show(title: string, text: string): void;
+  /** how far a long step is (bytes of a snapshot moved, src/steps/byte-progress.ts): the running step's line in the progress view, not kept */
+  progress(text: string): void;
 }
 
 export interface CheckResult<Found> {

@@ -3,7 +3,8 @@
  * adding nodes, kubeconfig, status, and resetting a host to rebuild it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { logDir } from '../../src/run/run-log.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -60,8 +61,28 @@ describe.skipIf(!!LAB_SKIP_REASON)('lifecycle commands', () => {
     expect(list.stdout).not.toMatch(SECRET);
     expect((await kb(['token', 'revoke', inv2, id])).stdout).toBe(`token ${id} revoked\n`);
     expect((await kb(['token', 'list', inv2])).stdout).not.toContain(id);
+    // a second revoke changes nothing, and says so
+    const again = await kb(['token', 'revoke', inv2, id]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe(`token ${id} is not on the cluster (revoked before, or expired): nothing to revoke\n`);
     const cp = await kb(['token', inv2, '--control-plane']);
     expect(cp.stdout).toMatch(/ --control-plane --certificate-key [a-f0-9]{64}\s*$/);
+    // a plan on the Runner: its JSON report carries the join command; the run log never does
+    const j = await kb(['token', inv2, '--ttl', '30m', '--output', 'json']);
+    expect(j.code).toBe(0);
+    const report = JSON.parse(j.stdout) as { mode: string; exitCode: number; steps: { host: string; step: string; status: string }[]; joinCommand: string; ttl: string; controlPlane: boolean; madeThrough: string };
+    expect(report).toMatchObject({ mode: 'apply', exitCode: 0, ttl: '30m', controlPlane: false, madeThrough: 'lab-01' });
+    expect(report.steps).toEqual([expect.objectContaining({ host: 'lab-01', step: 'token-create', status: 'changed' })]);
+    expect(report.joinCommand).toMatch(/^kubeadm join 10\.213\.0\.11:6443 --token [a-z0-9]{6}\.[a-z0-9]{16} /);
+    const token = /--token (\S+)/.exec(report.joinCommand)![1]!;
+    const logs = logDir();
+    expect(existsSync(logs)).toBe(true);
+    for (const f of readdirSync(logs, { recursive: true }) as string[]) {
+      const p = join(logs, f);
+      if (statSync(p).isFile()) expect(readFileSync(p, 'utf8').includes(token), p).toBe(false);
+    }
+    const rj = JSON.parse((await kb(['token', 'revoke', inv2, token, '-o', 'json'])).stdout) as { token: string; revoked: boolean };
+    expect(rj).toMatchObject({ token: token.split('.')[0], revoked: true });
   });
 
   it('a token from kbootstrap token joins a newly prepared host by hand', async () => {

@@ -22,6 +22,7 @@
  * checks some arguments only after the server answered (`-o wid` of `get`, a
  * resource type's name), which a server that is not there cannot show.
  */
+import { buildTokenCreatePlan } from '../../src/commands/token.js';
 import { buildResetPlan } from '../../src/commands/reset.js';
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -164,18 +165,18 @@ async function renderedScripts(): Promise<Rendered[]> {
       const restore = buildRestorePlan(inventory, { ...fixtureBackup(inventory.cluster.name), file: 'backup.tar.gz' }, false);
       for (const h of await dryRun(inventory, { plan: restore })) out.push({ source: `restore --dry-run ${f} ${h.host}`, script: h.script });
       for (const h of await dryRun(inventory, { plan: buildResetPlan(inventory, { all: true }) })) out.push({ source: `reset --all --dry-run ${f} ${h.host}`, script: h.script });
+      for (const h of await dryRun(inventory, { plan: buildTokenCreatePlan(inventory, { ttl: '2h' }, {}) })) out.push({ source: `token --dry-run ${f} ${h.host}`, script: h.script });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  // no dry run shows these (src/commands/status.ts, reset.ts, src/session.ts): rendered as those commands do
+  // no dry run shows these (status's facts, src/host/fact.ts): rendered as those commands do
   for (const [name, ctx] of OTHER_TEMPLATES) out.push({ source: `templates/${name}.sh.hbs`, script: `${PRELUDE}\n${render(name, ctx)}` });
   return out;
 }
 
 const OTHER_TEMPLATES: [string, Record<string, unknown>][] = [
-  ['status/host', { clusterReads: true, vip: '192.168.80.10' }],
-  ['session/cluster-answers', {}],
+  ['facts/cluster-nodes', {}],
   // flannel's live nftables switch (src/cni/flannel.ts); no example inventory runs flannel with nftables
   ['cni/flannel-nftables', { sed: 's#"EnableNFTables": *[a-z]*#"EnableNFTables": true#' }],
 ];

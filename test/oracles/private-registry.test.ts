@@ -204,7 +204,7 @@ describe.skipIf(!!SKIP)('a private registry with TLS and credentials, through wh
       const host = new Host(spec, t, assumedFacts('debian12'), new Redactor());
       const ctx: StepContext = {
         inv: withAuth, cluster: withAuth.cluster, host: bindHost(host, containerRuntimeStep.id), firstControlPlane: bindHost(host, containerRuntimeStep.id),
-        join: new JoinCredentials(() => host, withAuth.cluster.controlPlaneEndpoint), options: { verifyTimeoutSeconds: 5 }, show: () => undefined,
+        join: new JoinCredentials(() => host, withAuth.cluster.controlPlaneEndpoint), options: { verifyTimeoutSeconds: 5 }, show: () => undefined, progress: () => undefined,
       };
       const files = containerdHostFiles(withAuth.cluster, auth).map((f) => ({ path: f.path, state: 'missing' as const }));
       try {

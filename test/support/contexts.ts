@@ -23,6 +23,6 @@ export function ctxFor(inv: Inventory, hostIndex: number, step: Pick<AnyStep, 'i
   const cp = hostFor(inv, 0, t);
   return {
     inv, cluster: inv.cluster, host: bindHost(host, step.id), firstControlPlane: bindHost(cp, step.id),
-    join: new JoinCredentials(() => cp, inv.cluster.controlPlaneEndpoint), options: { verifyTimeoutSeconds: 5 }, show: () => undefined,
+    join: new JoinCredentials(() => cp, inv.cluster.controlPlaneEndpoint), options: { verifyTimeoutSeconds: 5 }, show: () => undefined, progress: () => undefined,
   };
 }

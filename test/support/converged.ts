@@ -110,7 +110,7 @@ export function convergedOutput(step: AnyStep, ctx: StepContext): string {
       break;
     case 'crictl': break;
     case 'kube-packages':
-      lines.push(...['kubelet', 'kubeadm', 'kubectl'].map((p) => `pkg=${p}=${rpm ? version : `${version}-1.1`}`), 'kubelet-enabled=enabled');
+      lines.push(...['kubelet', 'kubeadm', 'kubectl'].map((p) => `pkg=${p}=${rpm ? version : `${version}-1.1`}`), 'unit=kubelet enabled active');
       if (inv !== 'jammy') lines.push('pkg=ipset=7.1', 'pkg=ipvsadm=1.31', 'key=/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc=present');
       else lines.push('held=kubeadm', 'held=kubectl', 'held=kubelet', 'key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=present');
       break;
@@ -121,7 +121,7 @@ export function convergedOutput(step: AnyStep, ctx: StepContext): string {
       lines.push('kubelet-conf=present', 'leftovers=pki');
       if (ctx.host.spec.role === 'control-plane') lines.push('leftovers=manifests', 'kubeconfig=same');
       break;
-    case 'cert-renewal-timer': lines.push('timer-enabled=enabled', 'timer-active=active'); break;
+    case 'cert-renewal-timer': lines.push('unit=kbootstrap-certs-renew.timer enabled active'); break;
     case 'cni': case 'kube-proxy-mode': case 'node-labels': case 'verify': case 'cluster-version':
       lines.push('cluster=present', `state=${clusterJson(inv, version)}`);
       break;

@@ -30,6 +30,7 @@ export class FakeTransport implements Transport {
     this.stats.roundTrips++;
     this.calls.push({ kind: 'upload', step: opts.step, detail: dest });
     this.uploaded.set(dest, Buffer.from(content));
+    opts.onProgress?.(Buffer.byteLength(content), Buffer.byteLength(content));
   }
 
   async download(path: string, opts: DownloadOptions): Promise<Buffer> {
@@ -37,6 +38,9 @@ export class FakeTransport implements Transport {
     this.calls.push({ kind: 'download', step: opts.step, detail: path });
     const b = this.files.get(path);
     if (!b) throw new Error(`fake: no file ${path}`);
+    // as the SSH transport reads a file back: the bytes so far, the total unknown
+    opts.onProgress?.(Math.floor(b.length / 2));
+    opts.onProgress?.(b.length);
     return b;
   }
 

@@ -459,7 +459,10 @@ for kb_f in /etc/yum.repos.d/kubernetes.repo; do
 done
 # one rpm call for every package; absent ones print nothing here
 rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' kubelet kubeadm kubectl 2>/dev/null | grep '^pkg=' || true
-printf 'kubelet-enabled=%s\n' "$(systemctl is-enabled kubelet 2>/dev/null || true)"
+# read-only: a systemd unit, enabled? active?
+kb_e=$(systemctl is-enabled kubelet 2>/dev/null || true)
+kb_a=$(systemctl is-active kubelet 2>/dev/null || true)
+printf 'unit=%s %s %s\n' kubelet "${kb_e:-unknown}" "${kb_a:-unknown}"
 if kb_key_trusted /etc/pki/rpm-gpg/kbootstrap-kubernetes.asc DE15B14486CD377B9E876E1A234654DA9A296436; then echo key=/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc=present; elif [ -e /etc/pki/rpm-gpg/kbootstrap-kubernetes.asc ]; then echo key=/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc=untrusted; else echo key=/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc=missing; fi
 )
 ## apply

@@ -514,7 +514,10 @@ done
 # one dpkg-query call for every package; only installed ones count: status (2nd letter) i, no error flag.
 # The 1st letter is the selection: i, or h once apt-mark hold ran ("Desired=Unknown/Install/Remove/Purge/Hold", dpkg -l; dpkg-query(1) db:Status-Abbrev)
 dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' kubelet kubeadm kubectl 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=[uihrp]i *=/pkg=\1=/p' || true
-printf 'kubelet-enabled=%s\n' "$(systemctl is-enabled kubelet 2>/dev/null || true)"
+# read-only: a systemd unit, enabled? active?
+kb_e=$(systemctl is-enabled kubelet 2>/dev/null || true)
+kb_a=$(systemctl is-active kubelet 2>/dev/null || true)
+printf 'unit=%s %s %s\n' kubelet "${kb_e:-unknown}" "${kb_a:-unknown}"
 apt-mark showhold 2>/dev/null | sed 's/^/held=/'
 if kb_key_trusted /etc/apt/keyrings/kubernetes-apt-keyring.asc DE15B14486CD377B9E876E1A234654DA9A296436; then echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=present; elif [ -e /etc/apt/keyrings/kubernetes-apt-keyring.asc ]; then echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=untrusted; else echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=missing; fi
 )
