@@ -45,7 +45,15 @@ function kb(args: string[]): { seconds: number; report: Report } {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [join(REPO, 'bin', 'kbootstrap.js'), ...args, '--output', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, XDG_CACHE_HOME: cacheHome } });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const report = JSON.parse(r.stdout) as Report;
+  let report: Report;
+  try {
+    report = JSON.parse(r.stdout) as Report;
+  } catch (e) {
+    // no figure from a run whose report is unreadable; and no lab left running behind the bench
+    labDown();
+    if (process.env.KB_BENCH_VM === '1') vmDown();
+    throw new Error(`kbootstrap ${args.join(' ')}: its report is not JSON (${(e as Error).message}; exit ${r.status}, ${r.stdout.length} characters; stderr: ${r.stderr.slice(-500)})`);
+  }
   if (report.exitCode !== 0 && report.exitCode !== 3) {
     const why = [
       ...report.hosts.filter((h) => h.error).map((h) => `${h.host}: ${h.error}`),
