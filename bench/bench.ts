@@ -9,7 +9,8 @@
 // same steps on 2 namespace hosts (only with KB_BENCH_VM=1: the VM lab is slow
 // and shared). The machine's 1-minute load average is sampled at every
 // measurement and reported with the figures. Writes bench/results.json and
-// prints the tables. Needs root.
+// prints the tables. Then the bundle's figures (bench/bundle.ts;
+// KB_BENCH_PARTS=bundle runs only those). Needs root.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -117,6 +118,20 @@ function startup(): Record<string, number> {
   return { nodeSeconds: m.node!, versionSeconds: m.version!, helpSeconds: m.help!, validateSeconds: m.validate!, version: m.version! / m.node!, help: m.help! / m.node!, validate: m.validate! / m.node! };
 }
 
+// KB_BENCH_PARTS=bundle: only the bundle's figures (bench/bundle.ts), written into results.json beside the others
+if (process.env.KB_BENCH_PARTS === 'bundle') {
+  const { benchBundle, bundleTable } = await import('./bundle.js');
+  freshCache();
+  const bundle = await benchBundle(kb);
+  const file = join(REPO, 'bench', 'results.json');
+  const previous = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  writeFileSync(file, JSON.stringify({ ...previous, bundle: { date: new Date().toISOString().slice(0, 10), ...bundle, failures } }, null, 2) + '\n');
+  rmSync(cacheHome, { recursive: true, force: true });
+  console.log(bundleTable(bundle as Parameters<typeof bundleTable>[0]));
+  if (failures.length) console.log(`\nFAILED RUNS (${failures.length}):\n${failures.join('\n')}`);
+  process.exit(failures.length ? 1 : 0);
+}
+
 const start = startup();
 process.stderr.write(`bench: start-up done\n`);
 
@@ -221,9 +236,11 @@ const hostSteps: Record<string, unknown>[] = [await hostStepsOn('namespace')];
 const noVm = process.env.KB_BENCH_VM !== '1' ? 'the VMs run only with KB_BENCH_VM=1' : vmUnavailable();
 if (noVm) process.stderr.write(`\n*** bench: NOT measuring VMs: ${noVm} ***\n`);
 else hostSteps.push(await hostStepsOn('vm'));
+const { benchBundle, bundleTable } = await import('./bundle.js');
+const bundle = await benchBundle(kb);
 rmSync(cacheHome, { recursive: true, force: true });
 
-const out = { machine: `${cpus().length} cores, ${cpus()[0]?.model ?? ''}`, node: process.version, date: new Date().toISOString().slice(0, 10), loadAverage: loadRange(loads), startup: start, results, hostSteps, failures };
+const out = { machine: `${cpus().length} cores, ${cpus()[0]?.model ?? ''}`, node: process.version, date: new Date().toISOString().slice(0, 10), loadAverage: loadRange(loads), startup: start, results, hostSteps, bundle, failures };
 writeFileSync(join(REPO, 'bench', 'results.json'), JSON.stringify(out, null, 2) + '\n');
 
 console.log(`start-up (median of 7, as a multiple of node -e 0 = ${start.nodeSeconds!.toFixed(3)}s): --version ${start.versionSeconds!.toFixed(3)}s (${start.version!.toFixed(2)}x), --help ${start.helpSeconds!.toFixed(3)}s (${start.help!.toFixed(2)}x), validate of 3 hosts ${start.validateSeconds!.toFixed(3)}s (${start.validate!.toFixed(2)}x)\n`);
@@ -250,3 +267,4 @@ console.log(`\nthe machine's 1-minute load average during the run: ${out.loadAve
 console.log(`\ngoals: --version ${start.version!.toFixed(2)}x and --help ${start.help!.toFixed(2)}x (goal 2x), validate ${start.validate!.toFixed(2)}x (goal 3x); ${goals.join('; ')}`);
 const w2 = rows2[0]!.map((_, i) => Math.max(...rows2.map((r) => r[i]!.length)));
 console.log('\n' + rows2.map((r) => r.map((c, i) => c.padEnd(w2[i]!)).join('  ')).join('\n'));
+console.log('\n' + bundleTable(bundle as Parameters<typeof bundleTable>[0]));

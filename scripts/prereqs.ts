@@ -36,6 +36,12 @@ const TEST_PACKAGES: Record<string, string> = {
   e2fsprogs: '/usr/sbin/mkfs.ext4',
   'apt-utils': '/usr/bin/apt-ftparchive',
   gpg: '/usr/bin/gpg',
+  // the rpm bundle tests: tiny packages, their repodata, and real dnf reading the bundle (test/bundle-rpm.test.ts)
+  rpm: '/usr/bin/rpmbuild',
+  'createrepo-c': '/usr/bin/createrepo_c',
+  dnf: '/usr/bin/dnf',
+  // bundle --push copies images with it (src/bundle/push.ts, test/bundle-rpm.test.ts)
+  skopeo: '/usr/bin/skopeo',
   // sid's sudo-rs relocated onto sid's glibc for a lab host (test/lab/sudo-rs.ts), and sid's runc for the containerd 2.x oracle
   patchelf: '/usr/bin/patchelf',
 };

@@ -174,14 +174,12 @@ ${EXIT_CODES}`)
     .action(async (file: string, o) => {
       if (o.bundle) {
         // the whole bundle is read and matched before anything connects: a damaged or foreign one changes no host
-        const [{ load }, { verifyBundle }, { bundleNotes }, { bundleServerUrl }, { bundleRun, withBundle }, { dryRun }, { filterFrom }, { firstControlPlane }] = await Promise.all([
-          import('./commands/load.js'), import('./bundle/verify.js'), import('./commands/bundle.js'), import('./os/mirrors.js'), import('./bundle/run.js'), import('./dry-run.js'), import('./plan.js'), import('./inventory/model.js')]);
+        const [{ load }, { prepareBundleRun, withBundle }, { dryRun }, { filterFrom }] = await Promise.all([
+          import('./commands/load.js'), import('./bundle/run.js'), import('./dry-run.js'), import('./plan.js')]);
         const inv = load(file, io, { keyFiles: false });
-        const manifest = await verifyBundle(o.bundle as string, inv);
-        if (inv.cluster.containerRuntime !== 'containerd') {
-          throw new KbError('up --bundle: importing the bundle\'s images into docker (docker load) is not built yet: up --bundle serves clusters with containerRuntime: containerd');
-        }
-        const bundle = await bundleRun(o.bundle as string, manifest, inv);
+        // a real run leaves out the images a private registry already holds (bundle --push): the hosts pull those
+        const registryAuth = o.dryRun ? undefined : (await import('./run/registry-auth.js')).readRegistryAuth(inv, process.env).auth;
+        const { bundle, notes } = await prepareBundleRun(o.bundle as string, inv, { registryAuth });
         if (!o.dryRun) {
           if (o.os) throw new UsageError('up: --os is for --dry-run: a real run reads each host\'s OS from the host');
           // the file was read and matched above; the run's own load attaches it to the inventory it uses
@@ -189,8 +187,6 @@ ${EXIT_CODES}`)
           setCode(await runOverSsh(state, file, { verifyTimeout: DEFAULTS.verifyTimeoutSeconds, ...o }, 'apply', io, { inventory: async (loaded) => withBundle(loaded, bundle) }));
           return;
         }
-        const server = firstControlPlane(inv);
-        const notes = bundleNotes(o.bundle as string, manifest, server.name, bundleServerUrl(server.address));
         dryRunOut(await dryRun(withBundle(inv, bundle), { defaultOs: o.os as OsName | undefined, filter: filterFrom(o), notes }), o.output as string);
         setCode(EXIT.ok);
         return;
@@ -222,12 +218,31 @@ ${EXIT_CODES}`)
     .argument('<inventory>', 'inventory file (YAML)')
     .option('--yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--max-unavailable <n>', 'workers upgraded (drained) at once', positiveInt, 1)
+    .option('--bundle <file>', 'take the target version\'s packages and images from a bundle (kbootstrap bundle) instead of the internet: refused before any host changes when it is for another version')
     .option('--dry-run', 'print, per host, the upgrade\'s checks and commands; connect to nothing'), { dryRun: true, select: false })
     .action(async (file: string, o) => {
       for (const f of ['only', 'steps', 'skipSteps'] as const) {
         if (o[f]) throw new UsageError(`upgrade: --${f.replace('S', '-s')} does not apply: an upgrade moves every node, in kubeadm's order`);
       }
       const { buildUpgradePlan } = await import('./plan.js');
+      if (o.bundle) {
+        // as for up: the whole bundle is read and matched (the target version first) before anything connects
+        const [{ load }, { prepareBundleRun, withBundle }] = await Promise.all([import('./commands/load.js'), import('./bundle/run.js')]);
+        const loaded = load(file, io, { keyFiles: false });
+        const registryAuth = o.dryRun ? undefined : (await import('./run/registry-auth.js')).readRegistryAuth(loaded, process.env).auth;
+        const { bundle, notes } = await prepareBundleRun(o.bundle as string, loaded, { registryAuth });
+        if (o.dryRun) {
+          const { dryRun } = await import('./dry-run.js');
+          const inv = withBundle(load(file, io, { keyFiles: false }), bundle);
+          printDryRun(io, await dryRun(inv, { defaultOs: o.os as OsName | undefined, plan: buildUpgradePlan(inv), notes }), o.output as string);
+          setCode(EXIT.ok);
+          return;
+        }
+        const { planCommand } = await import('./commands/up.js');
+        setCode(await planCommand(state, file, o, io, buildUpgradePlan, 'upgrade', (inv, running) => upgradeQuestion(inv, o.maxUnavailable as number, running), undefined,
+          async (loaded) => withBundle(loaded, bundle)));
+        return;
+      }
       if (o.dryRun) { setCode(await dryRunPlan(file, o, io, buildUpgradePlan)); return; }
       const { planCommand } = await import('./commands/up.js');
       setCode(await planCommand(state, file, o, io, buildUpgradePlan, 'upgrade', (inv, running) => upgradeQuestion(inv, o.maxUnavailable as number, running)));

@@ -7,7 +7,7 @@
  * every host, init the first control plane, join the other control planes
  * one by one, join the workers together, then the cluster-wide steps.
  */
-import type { HostSpec, Inventory } from './inventory/model.js';
+import { bundleServerHost, type HostSpec, type Inventory } from './inventory/model.js';
 
 export interface PhaseDef {
   id: string;
@@ -37,8 +37,8 @@ const cps = (inv: Inventory) => inv.hosts.filter((h) => h.role === 'control-plan
 export const PHASES: readonly PhaseDef[] = [
   // before any host changes: a cluster at another version than the inventory's is upgraded by `kbootstrap upgrade`, not by up
   { id: 'gate', title: 'Compare the running cluster with the inventory', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true, gate: true },
-  // up --bundle only (src/steps/bundle.ts): the bundle goes to the first control plane once and is served from there
-  { id: 'bundle', title: 'Serve the bundle from the first control plane', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: false, ignoresOnly: true },
+  // up --bundle only (src/steps/bundle.ts): the bundle goes once to its server (cluster.offline.server, else the first control plane) and is served from there
+  { id: 'bundle', title: 'Serve the bundle to the hosts', mode: 'serial', hosts: (inv) => [bundleServerHost(inv)], clusterWide: false, ignoresOnly: true },
   { id: 'prepare', title: 'Prepare every host', mode: 'parallel', hosts: (inv) => inv.hosts, clusterWide: false, ignoresOnly: false },
   { id: 'init', title: 'Initialise the first control plane', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: false },
   { id: 'join-control-planes', title: 'Join the other control planes, one at a time', mode: 'serial', hosts: (inv) => cps(inv).slice(1), clusterWide: true, ignoresOnly: false },
@@ -57,6 +57,8 @@ const workers = (inv: Inventory) => inv.hosts.filter((h) => h.role === 'worker')
  */
 export const UPGRADE_PHASES: readonly PhaseDef[] = [
   { id: 'upgrade-preflight', title: 'Preflight: versions, node and etcd health', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true, gate: true },
+  // upgrade --bundle only: as in up, after the preflight has found the cluster fit to move
+  { id: 'bundle', title: 'Serve the bundle to the hosts', mode: 'serial', hosts: (inv) => [bundleServerHost(inv)], clusterWide: false, ignoresOnly: true },
   { id: 'upgrade-repositories', title: 'Switch the package repository to the target minor', mode: 'parallel', hosts: (inv) => inv.hosts, clusterWide: false, ignoresOnly: false },
   { id: 'upgrade-first-control-plane', title: 'Upgrade the first control plane', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: false },
   { id: 'upgrade-control-planes', title: 'Upgrade the other control planes, one at a time', mode: 'serial', hosts: (inv) => cps(inv).slice(1), clusterWide: true, ignoresOnly: false, haltOnFailure: true },

@@ -54,6 +54,16 @@ function joinOutputs(step: string, outs: CheckOutput[]): CheckOutput {
   return { step, code: outs.find((o) => o.code !== 0)?.code ?? 0, stdout: outs.map((o) => o.stdout).join('') };
 }
 
+/**
+ * The outcome of an apply. A step with a teardown (the bundle's HTTP server) sets up only what the
+ * run needs and undoes it at the end: the host is left as it was, so the outcome is `ok`, with what
+ * was done for the run, not `changed` (a second `up --bundle` on converged hosts must report no change:
+ * the VM lab's offline test found every run reporting bundle-serve as changed).
+ */
+export function applied(step: AnyStep, reason: string): { status: 'ok' | 'changed'; reason: string } {
+  return step.teardown ? { status: 'ok', reason: `${reason}: set up for this run, undone at its end` } : { status: 'changed', reason };
+}
+
 export class Runner {
   private readonly hosts: HostPool;
   private readonly cache: CheckCache;
@@ -280,7 +290,7 @@ export class Runner {
         // a dry run: the recording transport cannot show an apply's effect, so there is no re-check
         await step.apply(ctx, before.found);
         this.cache.applied(spec.name, step.id);
-        this.rec.record({ ...base, status: 'changed', reason: before.reason, ms: Date.now() - t0 });
+        this.rec.record({ ...base, ...applied(step, before.reason), ms: Date.now() - t0 });
         return;
       }
       // what the apply makes stale on this host: this step's check and those of the steps after it that depend on it
@@ -295,7 +305,7 @@ export class Runner {
       recheck.forEach((w, i) => this.cache.set(spec.name, w.step.id, results[i]!, readAt));
       const after = results[0]!;
       if (!after.done) throw new KbError(`${spec.name}: ${step.id}: still not done after apply: ${after.reason}`);
-      this.rec.record({ ...base, status: 'changed', reason: before.reason, ms: Date.now() - t0 });
+      this.rec.record({ ...base, ...applied(step, before.reason), ms: Date.now() - t0 });
     } catch (e) {
       const msg = host.redactor.redact((e as Error).message);
       this.rec.hostFailure(spec.name, msg);

@@ -173,7 +173,7 @@ describe('what a bundle is for', () => {
     }
   });
 
-  it('the hosts\' releases, each once (debian is debian12); a host without os: needs --os; the RHEL family is refused with the reason', () => {
+  it('the hosts\' releases, each once (debian is debian12); a host without os: needs --os; the RHEL family\'s yum repositories per architecture, CentOS 7 refused with the reason', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kb-bundle-for-'));
     const write = (hosts: string[]) => {
       const f = join(dir, `i-${Math.random().toString(36).slice(2)}.yaml`);
@@ -185,7 +185,13 @@ describe('what a bundle is for', () => {
     const b = write(['  - { name: a, address: 10.0.0.1, role: control-plane }', '  - { name: b, address: 10.0.0.2, role: worker, os: debian12 }']);
     expect(() => bundleReleases(b, [])).toThrow(/bundle: a has no os: in the inventory: say which releases to bundle for with --os/);
     expect(bundleReleases(b, ['ubuntu24.04'])).toEqual(['debian12', 'ubuntu24.04']);
+    // the RHEL family: the repositories of its .repo files, $releasever and $basearch expanded; CentOS 7's vault is not bundled
     const c = write(['  - { name: a, address: 10.0.0.1, role: control-plane, os: rocky9 }']);
-    expect(() => bundleNeeds(c, bundleReleases(c, []))).toThrow(/Rocky Linux 9.*bundles for the RHEL family \(rpm repodata\) are not built yet/);
+    expect(bundleNeeds(c, bundleReleases(c, []), ['amd64', 'arm64']).osReleases.map((r) => [r.arch, r.trees.map((t) => t.base)])).toEqual([
+      ['amd64', ['https://download.docker.com/linux/centos/9/x86_64/stable', 'https://pkgs.k8s.io/core:/stable:/v1.30/rpm']],
+      ['arm64', ['https://download.docker.com/linux/centos/9/aarch64/stable', 'https://pkgs.k8s.io/core:/stable:/v1.30/rpm']],
+    ]);
+    const d = write(['  - { name: a, address: 10.0.0.1, role: control-plane, os: centos7 }']);
+    expect(() => bundleNeeds(d, bundleReleases(d, []))).toThrow(/CentOS Linux 7.*not bundled: its base repositories \(CentOS 7's vault\) are not in a bundle/);
   });
 });

@@ -6,7 +6,7 @@ import { FakeTransport } from './support/fake-transport.js';
 
 /** A host that writes the file (prints the marker) unless told the write fails, then runs the script. */
 function host(writeFails = false) {
-  const stdins: (string | undefined)[] = [];
+  const stdins: (string | Buffer | undefined)[] = [];
   const inner = new FakeTransport({}, (script: string, opts: ExecOptions): ExecResult => {
     stdins.push(opts.stdin);
     if (!script.includes('kb_write ')) return { code: 0, stdout: 'plain\n', stderr: '' };

@@ -19,6 +19,7 @@ import { imageSources } from '../src/os/mirrors.js';
 import { containerRuntimeStep } from '../src/steps/container-runtime.js';
 import { Redactor } from '../src/redact.js';
 import { ctxFor } from './support/contexts.js';
+import { parse as parseToml } from 'smol-toml';
 
 const REPO = join(import.meta.dirname, '..');
 const CA = join(REPO, 'inventories', 'registry-ca.crt');
@@ -129,6 +130,17 @@ describe('what the runtimes get', () => {
     const files = containerRuntimeStep.managedFiles!(ctxFor(inv, 0, containerRuntimeStep)).map((f) => f.path);
     expect(files.filter((p) => p.startsWith('/etc/docker') || p.startsWith('/var/lib/kubelet'))).toEqual([]);
     expect(files).toContain('/etc/containerd/certs.d/docker.io/hosts.toml');
+  });
+
+  it('containerd: every hosts.toml has a host table, the registry\'s own namespace an empty one (containerd 1.6 refuses a file without it)', () => {
+    const inv = load(write(yaml));
+    inv.registryAuth = readRegistryAuth(inv, { KB_T_PW: 'pa55-word' }).auth;
+    const files = containerRuntimeStep.managedFiles!(ctxFor(inv, 0, containerRuntimeStep)).filter((f) => f.path.endsWith('/hosts.toml'));
+    expect(files.map((f) => f.path).sort()).toEqual(['/etc/containerd/certs.d/docker.io/hosts.toml', '/etc/containerd/certs.d/r.lab:5000/hosts.toml']);
+    for (const f of files) expect(parseToml(f.content), f.path).toHaveProperty('host');
+    // its own namespace: the server with its CA and credentials, then [host] with nothing to try before it
+    const own = parseToml(files.find((f) => f.path.includes('r.lab:5000'))!.content);
+    expect(own).toEqual({ server: 'https://r.lab:5000', ca: '/etc/containerd/certs.d/r.lab:5000/ca.crt', header: { Authorization: `Basic ${Buffer.from('kb:pa55-word').toString('base64')}` }, host: {} });
   });
 
   it('mirrors.ts: where an image comes from, in the order the runtime tries', () => {

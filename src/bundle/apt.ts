@@ -145,11 +145,14 @@ export async function readTree(tree: AptTree, arch: string, cache: BundleCache):
   const file = await cache.get(`${tree.base}/${l.prefix}${pick}`, sum.sha256, sum.size);
   const raw = readFileSync(file);
   const body = (pick.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
-  const packages = paragraphs(body).map((p) => ({
+  const paras = paragraphs(body);
+  const archOf = paras.map((p) => p.get('Architecture'));
+  const packages = paras.map((p) => ({
     name: p.get('Package') ?? '', version: p.get('Version') ?? '', filename: (p.get('Filename') ?? '').replace(/^\.\//, ''),
     sha256: p.get('SHA256') ?? '', size: Number(p.get('Size') ?? 0),
     depends: [p.get('Pre-Depends'), p.get('Depends')].filter(Boolean).join(', '), tree,
-  })).filter((p) => p.name && p.version && p.filename && /^[0-9a-f]{64}$/.test(p.sha256));
+    // a flat repository's one index lists every architecture (pkgs.k8s.io's does): apt takes its own and all
+  })).filter((p, i) => p.name && p.version && p.filename && /^[0-9a-f]{64}$/.test(p.sha256) && [arch, 'all', undefined].includes(archOf[i]));
   return { tree, inRelease, key, index: { path: `${l.prefix}${pick}`, ...sum }, packages };
 }
 

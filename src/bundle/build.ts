@@ -13,14 +13,18 @@ import type { Inventory } from '../inventory/model.js';
 import type { OsName } from '../inventory/schema.js';
 import { pool } from '../run/pool.js';
 import { KbError } from '../errors.js';
-import { bundleNeeds, manifestImages } from './needs.js';
+import { bundleNeeds, manifestImages, type AptTree } from './needs.js';
+import { RPM_ARCH, type BundleArch } from './arch.js';
 import { readTree, resolve, type ReadTree } from './apt.js';
+import { nevra, readRpmTree, resolveRpm, type ReadRpmTree, type RpmTree } from './rpm.js';
 import { BundleCache, fetchRetry, sha256File } from './fetch.js';
 import { pullImage, writeOciArchive, type PulledImage } from './images.js';
 import { BUNDLE_FORMAT, type BundleManifest, type BundleFile } from './manifest.js';
 
 export interface BundleOptions {
   releases: OsName[];
+  /** the hosts' architectures: packages and image platforms for each (default amd64) */
+  arches: BundleArch[];
   file: string;
   cache: BundleCache;
   concurrency: number;
@@ -31,14 +35,16 @@ export interface BundleOptions {
 
 const hex = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
-/** Safe file name for an image archive: registry.k8s.io/kube-apiserver:v1.30.4 -> registry.k8s.io_kube-apiserver_v1.30.4.oci.tar */
-export function imageFileName(ref: string): string {
-  return `images/${ref.replace(/[/:@]/g, '_')}.oci.tar`;
+/**
+ * Safe file name for an image archive: registry.k8s.io/kube-apiserver:v1.30.4 ->
+ * registry.k8s.io_kube-apiserver_v1.30.4.oci.tar for amd64, ….arm64.oci.tar for another architecture.
+ */
+export function imageFileName(ref: string, arch: BundleArch = 'amd64'): string {
+  return `images/${ref.replace(/[/:@]/g, '_')}${arch === 'amd64' ? '' : `.${arch}`}.oci.tar`;
 }
 
 export async function buildBundle(inv: Inventory, o: BundleOptions): Promise<{ manifest: BundleManifest; size: number }> {
-  const needs = bundleNeeds(inv, o.releases);
-  const arch = 'amd64';
+  const needs = bundleNeeds(inv, o.releases, o.arches);
   const c = inv.cluster;
   const out = resolvePath(o.file);
   const work = mkdtempSync(join(dirname(out), `.${basename(out)}.work-`));
@@ -57,41 +63,74 @@ export async function buildBundle(inv: Inventory, o: BundleOptions): Promise<{ m
       files.push({ path, sha256: hex(body), size: Buffer.byteLength(body), origin, why });
     };
 
-    // package trees: read once each, whichever releases share them
-    const trees = new Map<string, Promise<ReadTree>>();
-    const treeOf = (t: (typeof needs.osReleases)[number]['trees'][number]) => {
-      if (!trees.has(t.id)) trees.set(t.id, readTree(t, arch, o.cache));
-      return trees.get(t.id)!;
+    // package trees: read once each (per architecture for apt, whose index is per architecture), whichever releases share them
+    const aptTrees = new Map<string, Promise<ReadTree>>();
+    const rpmTrees = new Map<string, Promise<ReadRpmTree>>();
+    const treeOf = (t: AptTree | RpmTree, arch: string): Promise<ReadTree | ReadRpmTree> => {
+      if (t.kind === 'rpm') {
+        if (!rpmTrees.has(t.id)) rpmTrees.set(t.id, readRpmTree(t, o.cache));
+        return rpmTrees.get(t.id)!;
+      }
+      const k = `${t.id}/${arch}`;
+      if (!aptTrees.has(k)) aptTrees.set(k, readTree(t, arch, o.cache));
+      return aptTrees.get(k)!;
     };
     const downloads: { url: string; sha256: string; size: number; path: string; why: string }[] = [];
+    const want = (d: (typeof downloads)[number]) => { if (!downloads.some((x) => x.path === d.path)) downloads.push(d); };
     const osReleases: BundleManifest['osReleases'] = [];
     for (const r of needs.osReleases) {
-      const read = await Promise.all(r.trees.map(treeOf));
-      const resolved = resolve(read, r.packages);
-      for (const p of resolved.packages) {
-        const path = `${p.tree.path}/${p.filename}`;
-        const wantedBy = r.packages.find((w) => w.name === p.name)?.why ?? 'a dependency its tree carries';
-        if (!downloads.some((d) => d.path === path)) downloads.push({ url: `${p.tree.base}/${p.filename}`, sha256: p.sha256, size: p.size, path, why: `${p.name} ${p.version}: ${wantedBy}` });
+      const read = await Promise.all(r.trees.map((t) => treeOf(t, r.arch)));
+      const why = (name: string) => r.packages.find((w) => w.name === name)?.why ?? 'a dependency its tree carries';
+      let packages: BundleManifest['osReleases'][number]['packages'];
+      let fromOs: string[];
+      if (read.every((t): t is ReadRpmTree => t.tree.kind === 'rpm')) {
+        const resolved = resolveRpm(read, r.packages, RPM_ARCH[r.arch]);
+        for (const p of resolved.packages) want({ url: `${p.tree.base}/${p.href}`, sha256: p.sha256, size: p.size, path: `${p.tree.path}/${p.href}`, why: `${nevra(p)}: ${why(p.name)}` });
+        packages = resolved.packages.map((p) => ({ name: p.name, version: `${p.ver}-${p.rel}`, tree: p.tree.id, file: `${p.tree.path}/${p.href}` }));
+        fromOs = [...resolved.fromOs.keys()];
+      } else {
+        const resolved = resolve(read as ReadTree[], r.packages);
+        for (const p of resolved.packages) want({ url: `${p.tree.base}/${p.filename}`, sha256: p.sha256, size: p.size, path: `${p.tree.path}/${p.filename}`, why: `${p.name} ${p.version}: ${why(p.name)}` });
+        packages = resolved.packages.map((p) => ({ name: p.name, version: p.version, tree: p.tree.id, file: `${p.tree.path}/${p.filename}` }));
+        fromOs = [...resolved.fromOs.keys()];
       }
       osReleases.push({
-        os: r.os, osId: r.facts.osId, versionId: r.facts.versionId, codename: r.facts.codename, arch,
-        trees: r.trees.map((t) => ({ id: t.id, base: t.base, suite: t.suite, components: t.components, path: t.path })),
-        packages: resolved.packages.map((p) => ({ name: p.name, version: p.version, tree: p.tree.id, file: `${p.tree.path}/${p.filename}` })),
-        fromOs: [...new Set([...r.osPackages, ...resolved.fromOs.keys()])].sort(),
+        os: r.os, osId: r.facts.osId, versionId: r.facts.versionId, codename: r.facts.codename, arch: r.arch,
+        trees: r.trees.map((t) => (t.kind === 'rpm'
+          ? { kind: 'rpm' as const, id: t.id, base: t.base, suite: '', components: [], path: t.path }
+          : { id: t.id, base: t.base, suite: t.suite, components: t.components, path: t.path })),
+        packages,
+        fromOs: [...new Set([...r.osPackages, ...fromOs])].sort(),
       });
     }
-    for (const t of await Promise.all([...trees.values()])) {
-      write(`${t.tree.path}/${t.tree.suite === '/' ? '' : `dists/${t.tree.suite}/`}InRelease`, t.inRelease, t.tree.base, 'the tree\'s signed Release (checked against its key)');
-      write(t.tree.keyPath, t.key, t.tree.keyUrl, `the tree's signing key (fingerprint ${t.tree.fingerprints[0]} or one the inventory trusts)`);
-      place(`${t.tree.path}/${t.index.path}`, o.cache.path(t.index.sha256), { sha256: t.index.sha256, size: t.index.size, origin: `${t.tree.base}/${t.index.path}`, why: 'the tree\'s package index (its sha256 from the signed Release)' });
+    const written = new Set<string>();
+    const once = (path: string, fn: () => void) => { if (!written.has(path)) { written.add(path); fn(); } };
+    for (const t of await Promise.all([...aptTrees.values()])) {
+      const inRelease = `${t.tree.path}/${t.tree.suite === '/' ? '' : `dists/${t.tree.suite}/`}InRelease`;
+      once(inRelease, () => write(inRelease, t.inRelease, t.tree.base, 'the tree\'s signed Release (checked against its key)'));
+      once(t.tree.keyPath, () => write(t.tree.keyPath, t.key, t.tree.keyUrl, `the tree's signing key (fingerprint ${t.tree.fingerprints[0]} or one the inventory trusts)`));
+      once(`${t.tree.path}/${t.index.path}`, () => place(`${t.tree.path}/${t.index.path}`, o.cache.path(t.index.sha256), { sha256: t.index.sha256, size: t.index.size, origin: `${t.tree.base}/${t.index.path}`, why: 'the tree\'s package index (its sha256 from the signed Release)' }));
+    }
+    // an rpm repository's repodata as upstream made it: repomd.xml, its signature and every file it lists
+    for (const t of await Promise.all([...rpmTrees.values()])) {
+      const base = t.tree.path;
+      once(`${base}/repodata/repomd.xml`, () => write(`${base}/repodata/repomd.xml`, t.repomd, `${t.tree.base}/repodata/repomd.xml`, 'the repository\'s metadata index (its signature checked against its key)'));
+      once(`${base}/repodata/repomd.xml.asc`, () => write(`${base}/repodata/repomd.xml.asc`, t.signature, `${t.tree.base}/repodata/repomd.xml.asc`, 'repomd.xml\'s signature'));
+      once(t.tree.keyPath, () => write(t.tree.keyPath, t.key, t.tree.keyUrl, `the repository's signing key (fingerprint ${t.tree.fingerprints[0]} or one the inventory trusts)`));
+      for (const d of t.data) want({ url: `${t.tree.base}/${d.href}`, sha256: d.sha256, size: d.size, path: `${base}/${d.href}`, why: `the repository's ${d.type} metadata (its sha256 from the signed repomd.xml)` });
     }
 
+    // containerRuntime docker: cri-dockerd's release file per release, checked against the inventory's sha256
+    for (const r of needs.osReleases) {
+      const d = r.criDockerd;
+      if (d && !downloads.some((x) => x.path === d.path)) downloads.push({ url: d.url, sha256: d.sha256, size: 0, path: d.path, why: d.why });
+    }
     let total = downloads.reduce((n, d) => n + d.size, 0);
-    o.say(`packages: ${downloads.length} files, ${mb(total)} (${o.releases.join(', ')})`);
+    o.say(`packages: ${downloads.length} files, ${mb(total)} (${o.releases.join(', ')}; ${o.arches.join(', ')})`);
     let done = 0;
     await pool(downloads, o.concurrency, async (d) => {
-      const from = await o.cache.get(d.url, d.sha256, d.size);
-      place(d.path, from, { sha256: d.sha256, size: d.size, origin: d.url, why: d.why });
+      const from = await o.cache.get(d.url, d.sha256, d.size || undefined);
+      place(d.path, from, { sha256: d.sha256, size: d.size || statSync(from).size, origin: d.url, why: d.why });
       done += d.size;
       o.say(`  [${Math.round((done / Math.max(total, 1)) * 100)}%] ${basename(d.path)}`);
     });
@@ -118,27 +157,28 @@ export async function buildBundle(inv: Inventory, o: BundleOptions): Promise<{ m
       for (const ref of cniManifest.images) if (!images$.some((i) => i.ref === ref)) images$.push({ ref, why: `named by the CNI manifest (${n.why})` });
     }
 
-    // images
-    const pulled: PulledImage[] = [];
-    await pool(images$, o.concurrency, async (i) => {
-      const p = await pullImage(i.ref, arch, c, o.auth, o.cache);
-      pulled.push(p);
-      o.say(`  image ${i.ref} ${p.digest.slice(0, 19)} (${mb(p.blobs.reduce((n, b) => n + b.size, 0))})`);
+    // images, for each architecture
+    const pulls = o.arches.flatMap((arch) => images$.map((i) => ({ ...i, arch })));
+    const pulled = new Map<string, PulledImage>();
+    await pool(pulls, o.concurrency, async (i) => {
+      const p = await pullImage(i.ref, i.arch, c, o.auth, o.cache);
+      pulled.set(`${i.ref} ${i.arch}`, p);
+      o.say(`  image ${i.ref} linux/${i.arch} ${p.digest.slice(0, 19)} (${mb(p.blobs.reduce((n, b) => n + b.size, 0))})`);
     });
     const images: BundleManifest['images'] = [];
-    for (const i of images$) {
-      const p = pulled.find((x) => x.ref === i.ref)!;
-      const path = imageFileName(i.ref);
+    for (const i of pulls) {
+      const p = pulled.get(`${i.ref} ${i.arch}`)!;
+      const path = imageFileName(i.ref, i.arch);
       mkdirSync(join(work, 'images'), { recursive: true });
-      await writeOciArchive(p, arch, join(work, path), work);
+      await writeOciArchive(p, i.arch, join(work, path), work);
       const size = statSync(join(work, path)).size;
-      files.push({ path, sha256: await sha256File(join(work, path)), size, origin: `${p.source} (${i.ref}${p.indexDigest ? `, index ${p.indexDigest}` : ''})`, why: i.why });
-      images.push({ ref: i.ref, file: path, digest: p.digest, platform: `linux/${arch}` });
+      files.push({ path, sha256: await sha256File(join(work, path)), size, origin: `${p.source} (${i.ref} linux/${i.arch}${p.indexDigest ? `, index ${p.indexDigest}` : ''})`, why: i.why });
+      images.push({ ref: i.ref, file: path, digest: p.digest, platform: `linux/${i.arch}` });
       total += size;
     }
 
     const manifest: BundleManifest = {
-      format: BUNDLE_FORMAT, cluster: c.name, kubernetesVersion: c.kubernetesVersion, containerRuntime: c.containerRuntime,
+      format: BUNDLE_FORMAT, cluster: c.name, arches: [...o.arches], kubernetesVersion: c.kubernetesVersion, containerRuntime: c.containerRuntime,
       cni: c.cni.plugin, osReleases, images, ...(cniManifest ? { cniManifest } : {}),
       files: files.sort((a, b) => a.path.localeCompare(b.path)),
     };

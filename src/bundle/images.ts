@@ -134,6 +134,11 @@ export async function pullImage(ref: string, arch: string, cluster: ClusterSpec,
     }
     blobs.push({ digest: d.digest, size: d.size, mediaType: d.mediaType, path: cache.path(hex) });
   }
+  // a tag that names one image (no index) is the platform its config says: refused for another
+  if (!indexDigest) {
+    const config = JSON.parse(readFileSync(blobs[0]!.path, 'utf8')) as { os?: string; architecture?: string };
+    if (config.architecture && config.architecture !== arch) throw new KbError(`bundle: ${ref}: ${src.url} has it for linux/${config.architecture} only (one image, no manifest list), not linux/${arch}`);
+  }
   return { ref, digest: m.digest, indexDigest, mediaType: m.mediaType, manifestBytes: m.bytes, blobs, source: src.url };
 }
 

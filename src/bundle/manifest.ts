@@ -16,15 +16,18 @@ export interface BundleManifest {
   cluster: string;
   kubernetesVersion: string;
   containerRuntime: string;
+  /** the hosts' architectures it carries packages and images for (bundles before --arch: amd64 only) */
+  arches?: string[];
   cni: string;
   osReleases: {
     os: string;
     osId: string;
     versionId: string;
     codename: string;
+    /** the architecture of these packages (a release bundled for two has two entries) */
     arch: string;
     /** the trees read, and where each lies in the bundle (a packageMirror's path for it) */
-    trees: { id: string; base: string; suite: string; components: string[]; path: string }[];
+    trees: { kind?: 'rpm'; id: string; base: string; suite: string; components: string[]; path: string }[];
     packages: { name: string; version: string; tree: string; file: string }[];
     /** packages the steps or the bundled packages need from the release's own base repositories: not in the bundle */
     fromOs: string[];

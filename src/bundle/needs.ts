@@ -15,9 +15,14 @@ import { parseAllDocuments } from 'yaml';
 import { resolveLocalManifest } from '../inventory/manifest.js';
 import { KbError, EXIT } from '../errors.js';
 import { KUBE_PACKAGES } from '../host/fact.js';
+import type { RpmTree } from './rpm.js';
+import { RPM_ARCH, type BundleArch } from './arch.js';
+import { criDockerdDeb } from '../os/debian.js';
+import { criDockerdRpm } from '../os/rhel.js';
 
 /** One apt repository as a host's sources line names it, and the signing key it is checked with. */
 export interface AptTree {
+  kind?: 'apt';
   /** stable id used for the bundle's paths: docker-debian-bookworm, kubernetes-v1.30 */
   id: string;
   /** `deb` line's URL (base) and suite ("/" for a flat repository) and components */
@@ -40,13 +45,24 @@ const BUNDLE_BASE = 'http://bundle.invalid';
 
 export interface OsNeeds {
   os: OsName;
+  /** the hosts' architecture these packages are for */
+  arch: BundleArch;
   facts: HostFacts;
-  trees: AptTree[];
+  trees: (AptTree | RpmTree)[];
   /** packages installed from those trees, pinned where the templates pin them (name -> exact version or undefined for the newest) */
   packages: { name: string; version?: string; why: string }[];
   /** packages the steps install from the release's own base repositories (not in the bundle: listed) */
   osPackages: string[];
+  /**
+   * containerRuntime docker: cri-dockerd's release file for this release, fetched from cluster.criDockerd.url
+   * (or GitHub) and checked against cluster.criDockerd.sha256; in the bundle at `path`, where a criDockerd.url
+   * pointing at the bundle server finds it
+   */
+  criDockerd?: { file: string; url: string; sha256: string; path: string; why: string };
 }
+
+/** Where cri-dockerd's release files lie in a bundle (the bundle server's address + this is the run's criDockerd.url). */
+export const CRI_DOCKERD_DIR = 'cri-dockerd';
 
 export interface BundleNeeds {
   kubernetesVersion: string;
@@ -101,36 +117,62 @@ function debLine(content: string): { base: string; suite: string; components: st
   return { base: words[1]!.replace(/\/+$/, ''), suite: words[2]!, components: words.slice(3) };
 }
 
-export function bundleNeeds(inv: Inventory, releases: readonly OsName[]): BundleNeeds {
+/** The baseurl of a .repo file kbootstrap writes, with dnf's $releasever (the major release) and $basearch expanded. */
+function baseurl(content: string, facts: HostFacts, rpmArch: string): string {
+  const line = content.split('\n').find((l) => l.startsWith('baseurl='));
+  if (!line) throw new Error(`no baseurl in ${JSON.stringify(content)}`);
+  return line.slice('baseurl='.length).trim().replace(/\$releasever/g, String(facts.major)).replace(/\$basearch/g, rpmArch).replace(/\/+$/, '');
+}
+
+export function bundleNeeds(inv: Inventory, releases: readonly OsName[], arches: readonly BundleArch[] = ['amd64']): BundleNeeds {
   const c = inv.cluster;
-  const osReleases: OsNeeds[] = releases.map((os) => {
-    const facts = assumedFacts(os);
+  const asMirror = { ...c, packageMirror: BUNDLE_BASE };
+  const rel = (url: string) => url.slice(BUNDLE_BASE.length + 1);
+  const osReleases: OsNeeds[] = releases.flatMap((os) => arches.map((arch) => {
+    const facts = { ...assumedFacts(os), arch };
     const fam = osFamily(facts);
-    if (fam.id !== 'debian') {
-      throw new KbError(`bundle: ${facts.prettyName} (os: ${os}): bundles for the RHEL family (rpm repodata) are not built yet; only the Debian family (apt) is`, EXIT.usage);
-    }
-    const trees: AptTree[] = [];
-    const asMirror = { ...c, packageMirror: BUNDLE_BASE };
-    const rel = (url: string) => url.slice(BUNDLE_BASE.length + 1);
-    for (const [id, repo, inBundle] of [
-      [`docker-${facts.osId}-${facts.codename}`, fam.dockerRepository(c, facts), fam.dockerRepository(asMirror, facts)],
-      [`kubernetes-${c.minorVersion}`, fam.kubernetesRepository(c, facts), fam.kubernetesRepository(asMirror, facts)],
-    ] as const) {
-      const d = debLine(repo.content);
-      trees.push({ id, ...d, keyUrl: repo.key!.url, fingerprints: repo.key!.fingerprints, path: rel(debLine(inBundle.content).base), keyPath: rel(inBundle.key!.url) });
+    const trees: (AptTree | RpmTree)[] = [];
+    if (fam.id === 'debian') {
+      for (const [id, repo, inBundle] of [
+        [`docker-${facts.osId}-${facts.codename}`, fam.dockerRepository(c, facts), fam.dockerRepository(asMirror, facts)],
+        [`kubernetes-${c.minorVersion}`, fam.kubernetesRepository(c, facts), fam.kubernetesRepository(asMirror, facts)],
+      ] as const) {
+        const d = debLine(repo.content);
+        trees.push({ id, ...d, keyUrl: repo.key!.url, fingerprints: repo.key!.fingerprints, path: rel(debLine(inBundle.content).base), keyPath: rel(inBundle.key!.url) });
+      }
+    } else {
+      if (facts.major === 7) {
+        // its CentOS-Base.repo points at the vault on the packageMirror, which a bundle does not carry, and
+        // yum 3 installs nothing while an enabled repository does not answer
+        throw new KbError(`bundle: ${facts.prettyName} (os: ${os}): not bundled: its base repositories (CentOS 7's vault) are not in a bundle, and yum 3 needs every enabled repository to answer`, EXIT.usage);
+      }
+      const rpmArch = RPM_ARCH[arch];
+      // Docker's tree is one per release and architecture; pkgs.k8s.io's one per minor for every architecture
+      // (https://pkgs.k8s.io/core:/stable:/v1.30/rpm/, its packages under x86_64/, aarch64/...; read 2026-12-07)
+      const docker = fam.dockerRepository(c, facts), dockerIn = fam.dockerRepository(asMirror, facts);
+      const kube = fam.kubernetesRepository(c, facts), kubeIn = fam.kubernetesRepository(asMirror, facts);
+      trees.push({
+        kind: 'rpm', id: `docker-${facts.osId === 'rhel' ? 'rhel' : 'centos'}-${facts.major}-${rpmArch}`, base: baseurl(docker.content, facts, rpmArch), arches: [rpmArch],
+        keyUrl: docker.key!.url, fingerprints: docker.key!.fingerprints, path: rel(baseurl(dockerIn.content, facts, rpmArch)), keyPath: rel(dockerIn.key!.url),
+      }, {
+        kind: 'rpm', id: `kubernetes-${c.minorVersion}-rpm`, base: baseurl(kube.content, facts, rpmArch), arches: arches.map((a) => RPM_ARCH[a]),
+        keyUrl: kube.key!.url, fingerprints: kube.key!.fingerprints, path: rel(baseurl(kubeIn.content, facts, rpmArch)), keyPath: rel(kubeIn.key!.url),
+      });
     }
     const runtime = c.containerRuntime === 'docker' ? ['containerd.io', 'docker-ce', 'docker-ce-cli'] : ['containerd.io'];
+    // apt pins kubeadm=1.30.4-1.1, yum kubeadm-1.30.4 (any release of that version)
     const [kubeSpec] = fam.kubePackageSpecs(c, ['kubeadm']);
-    const kubeVersion = kubeSpec!.slice(kubeSpec!.indexOf('=') + 1);
+    const kubeVersion = fam.id === 'debian' ? kubeSpec!.slice(kubeSpec!.indexOf('=') + 1) : c.kubernetesVersion;
     return {
-      os, facts, trees,
+      os, arch, facts, trees,
       packages: [
         ...runtime.map((name) => ({ name, why: `container runtime ${c.containerRuntime} (step container-runtime)` })),
         ...KUBE_PACKAGES.map((name) => ({ name, version: kubeVersion, why: `Kubernetes ${c.kubernetesVersion} (step kube-packages)` })),
       ],
       osPackages: { ipvs: ['ipset', 'ipvsadm'], nftables: ['nftables'], iptables: [] }[c.kubeProxyMode],
+      ...(c.containerRuntime === 'docker' ? { criDockerd: criDockerdNeed(inv, facts) } : {}),
     };
-  });
+  }));
   const images = [
     ...kubeadmImages(inv).map((ref) => ({ ref, why: `kubeadm ${c.kubernetesVersion}'s image list` })),
     ...(c.loadBalancer?.type === 'kube-vip' ? [{ ref: kubeVipImage(c), why: 'kube-vip (cluster.loadBalancer)' }] : []),
@@ -151,6 +193,11 @@ export function bundleNeeds(inv: Inventory, releases: readonly OsName[]): Bundle
     }
   }
   return { kubernetesVersion: c.kubernetesVersion, containerRuntime: c.containerRuntime, osReleases, images, cniManifest };
+}
+
+function criDockerdNeed(inv: Inventory, facts: HostFacts): NonNullable<OsNeeds['criDockerd']> {
+  const d = osFamily(facts).id === 'debian' ? criDockerdDeb(inv.cluster, facts) : criDockerdRpm(inv.cluster, facts);
+  return { ...d, path: `${CRI_DOCKERD_DIR}/${d.file}`, why: `cri-dockerd ${inv.cluster.criDockerd.version} for ${facts.prettyName} (containerRuntime docker; sha256 from cluster.criDockerd.sha256)` };
 }
 
 /**

@@ -13,6 +13,7 @@ import { KbError } from '../errors.js';
 import { bundleNeeds } from './needs.js';
 import type { OsName } from '../inventory/schema.js';
 import { BUNDLE_FORMAT, type BundleManifest } from './manifest.js';
+import type { BundleArch } from './arch.js';
 
 export class BundleRefused extends KbError {
   constructor(file: string, reason: string) {
@@ -96,16 +97,28 @@ export function checkMatches(file: string, manifest: BundleManifest, inv: Invent
     }
   }
   // the releases the bundle has (the hosts' are among them, checked above; a host without os: gets its release read at run time)
-  const needs = bundleNeeds(inv, manifest.osReleases.map((r) => r.os as OsName));
+  const arches = (manifest.arches ?? ['amd64']) as BundleArch[];
+  const releases = [...new Set(manifest.osReleases.map((r) => r.os as OsName))];
+  const needs = bundleNeeds(inv, releases, arches);
   for (const i of needs.images) {
-    if (!manifest.images.some((m) => m.ref === i.ref)) throw new BundleRefused(file, `the image ${i.ref} (${i.why}) is not in it`);
+    for (const a of arches) {
+      if (!manifest.images.some((m) => m.ref === i.ref && (m.platform ?? 'linux/amd64') === `linux/${a}`)) throw new BundleRefused(file, `the image ${i.ref}${arches.length > 1 ? ` for linux/${a}` : ''} (${i.why}) is not in it`);
+    }
   }
   for (const r of needs.osReleases) {
-    const have = manifest.osReleases.find((m) => m.osId === r.facts.osId && m.versionId === r.facts.versionId)!;
+    const have = manifest.osReleases.find((m) => m.osId === r.facts.osId && m.versionId === r.facts.versionId && (m.arch ?? 'amd64') === r.arch);
+    if (!have) throw new BundleRefused(file, `it has no ${r.arch} packages for ${r.os}, though it says it carries ${arches.join(', ')}`);
     for (const p of r.packages) {
-      if (!have.packages.some((x) => x.name === p.name && (!p.version || x.version === p.version))) {
-        throw new BundleRefused(file, `the package ${p.name}${p.version ? ` ${p.version}` : ''} for ${r.os} (${p.why}) is not in it`);
+      // apt pins the whole version (1.30.4-1.1); yum NAME-VERSION takes any release of that version (1.30.4-150500.1.1)
+      if (!have.packages.some((x) => x.name === p.name && (!p.version || x.version === p.version || x.version.startsWith(`${p.version}-`) && r.trees.every((t) => t.kind === 'rpm')))) {
+        throw new BundleRefused(file, `the package ${p.name}${p.version ? ` ${p.version}` : ''} for ${r.os} ${r.arch} (${p.why}) is not in it`);
       }
+    }
+    const d = r.criDockerd;
+    if (d) {
+      const f = manifest.files.find((x) => x.path === d.path);
+      if (!f) throw new BundleRefused(file, `cri-dockerd's ${d.file} for ${r.os} (${d.why}) is not in it`);
+      if (f.sha256 !== d.sha256) throw new BundleRefused(file, `its ${d.path} has sha256 ${f.sha256}; cluster.criDockerd.sha256 says ${d.sha256} for ${d.file}`);
     }
   }
   const n = needs.cniManifest;

@@ -5,6 +5,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { OS_NAMES, type OsName } from '../inventory/os-names.js';
 import type { BundleCommandDeps, BundleFlags } from './bundle.js';
+import { BUNDLE_ARCHES, type BundleArch } from '../bundle/arch.js';
 
 export function registerBundleCommand(program: Command, d: BundleCommandDeps): void {
   program.command('bundle')
@@ -13,11 +14,21 @@ export function registerBundleCommand(program: Command, d: BundleCommandDeps): v
     .argument('<inventory>', 'inventory file (YAML)')
     .option('--file <file>', 'the bundle to write (a tar file)')
     .option('--check <file>', 'check this bundle against the inventory (every file\'s sha256, the version, OS releases, images), writing nothing')
+    .option('--push <registry>', 'copy the images of the bundle --from names into this registry of cluster.registries (its CA and credentials as the inventory gives them), so that the hosts pull them from there instead of importing them; needs skopeo')
+    .option('--from <file>', 'the bundle --push reads (checked whole against the inventory first)')
     .option('--os <os>', `also bundle for these OS releases, comma-separated or repeated (hosts without os:, or not reachable now): ${OS_NAMES.join(', ')}`, (v: string, prev: OsName[] = []) => {
       const out = [...prev];
       for (const x of v.split(',').map((s) => s.trim()).filter(Boolean)) {
         if (!(OS_NAMES as readonly string[]).includes(x)) throw new InvalidArgumentError(`expected one of ${OS_NAMES.join(', ')}, got ${JSON.stringify(x)}`);
         out.push(x as OsName);
+      }
+      return out;
+    })
+    .option('--arch <arch>', `the hosts' architectures to bundle packages and images for, comma-separated: ${BUNDLE_ARCHES.join(', ')} (default amd64; amd64,arm64 for a cluster of both)`, (v: string, prev: BundleArch[] = []) => {
+      const out = [...prev];
+      for (const x of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+        if (!(BUNDLE_ARCHES as readonly string[]).includes(x)) throw new InvalidArgumentError(`expected ${BUNDLE_ARCHES.join(' or ')}, got ${JSON.stringify(x)}`);
+        if (!out.includes(x as BundleArch)) out.push(x as BundleArch);
       }
       return out;
     })

@@ -14,14 +14,14 @@ import { Redactor } from '../redact.js';
 import { BundleCache, cacheDir } from '../bundle/fetch.js';
 import { bundleNeeds, bundleReleases } from '../bundle/needs.js';
 import { verifyBundle } from '../bundle/verify.js';
-import type { BundleManifest } from '../bundle/manifest.js';
+import type { BundleArch } from '../bundle/arch.js';
 
 export interface BundleCommandDeps {
   io: Io;
   setCode(code: number): void;
 }
 
-export interface BundleFlags { file?: string; check?: string; os?: OsName[]; concurrency: number }
+export interface BundleFlags { file?: string; check?: string; push?: string; from?: string; os?: OsName[]; arch?: BundleArch[]; concurrency: number }
 
 /** kbootstrap bundle INVENTORY --file FILE | --check FILE (registered by bundle-cli.ts, loaded when it runs). */
 export async function bundleCommand(d: BundleCommandDeps, file: string, o: BundleFlags): Promise<void> {
@@ -29,40 +29,43 @@ export async function bundleCommand(d: BundleCommandDeps, file: string, o: Bundl
   const inv = load(file, io, { keyFiles: false });
   if (o.check) {
     const m = await verifyBundle(o.check, inv);
-    io.out(`${o.check}: a whole bundle for ${inv.cluster.name}: Kubernetes ${m.kubernetesVersion}, ${m.osReleases.map((r) => r.os).join(', ')}, ${m.images.length} images, ${m.files.length} files checked\n`);
+    io.out(`${o.check}: a whole bundle for ${inv.cluster.name}: Kubernetes ${m.kubernetesVersion}, ${[...new Set(m.osReleases.map((r) => r.os))].join(', ')} (${(m.arches ?? ['amd64']).join(', ')}), ${m.images.length} images, ${m.files.length} files checked\n`);
     d.setCode(EXIT.ok);
     return;
   }
+  if (o.push) {
+    if (!o.from) throw new UsageError('bundle --push REGISTRY: name the bundle to push with --from FILE');
+    const { pushTarget, pushBundle } = await import('../bundle/push.js');
+    const reg = pushTarget(inv, o.push);
+    const m = await verifyBundle(o.from, inv);
+    const { auth, secrets } = readRegistryAuth(inv, process.env);
+    const redactor = new Redactor();
+    redactor.add(...secrets);
+    const r = await pushBundle(o.from, m, inv, reg, auth, (s) => redactor.redact(s), (l) => io.err(redactor.redact(l) + '\n'));
+    io.out(`${o.from}: ${r.sent.length} images pushed to ${reg.host}, ${r.present.length} already there; up --bundle imports on the hosts only what the registry lacks\n`);
+    d.setCode(EXIT.ok);
+    return;
+  }
+  if (o.from) throw new UsageError('bundle: --from FILE goes with --push REGISTRY');
   if (!o.file) throw new UsageError('bundle: name the file to write with --file FILE (-o is the output format, as on every command)');
   if (existsSync(o.file)) throw new UsageError(`bundle: ${o.file} exists; kbootstrap does not overwrite it (move it, or choose another name)`);
   if (!existsSync(dirname(o.file))) throw new UsageError(`bundle: cannot write ${o.file}: no such directory`);
   const releases = bundleReleases(inv, o.os ?? []);
+  const arches = o.arch?.length ? o.arch : ['amd64' as const];
   // what cannot be bundled is refused before anything is fetched
-  bundleNeeds(inv, releases);
+  bundleNeeds(inv, releases, arches);
   const { auth, secrets } = readRegistryAuth(inv, process.env);
   const redactor = new Redactor();
   redactor.add(...secrets);
   const say = (l: string) => io.err(redactor.redact(l) + '\n');
   const t0 = Date.now();
   const cache = new BundleCache(cacheDir(), undefined);
-  say(`kbootstrap: bundling for ${inv.cluster.name} (Kubernetes ${inv.cluster.kubernetesVersion}, ${inv.cluster.containerRuntime}; ${releases.join(', ')}), cache ${cache.dir}`);
+  say(`kbootstrap: bundling for ${inv.cluster.name} (Kubernetes ${inv.cluster.kubernetesVersion}, ${inv.cluster.containerRuntime}; ${releases.join(', ')}; ${arches.join(', ')}), cache ${cache.dir}`);
   // the registry client and OpenPGP load only for this command (every other command starts without them)
   const { buildBundle, mb } = await import('../bundle/build.js');
-  const r = await buildBundle(inv, { releases, file: o.file, cache, concurrency: o.concurrency, auth, say });
+  const r = await buildBundle(inv, { releases, arches, file: o.file, cache, concurrency: o.concurrency, auth, say });
   const fromOs = [...new Set(r.manifest.osReleases.flatMap((x) => x.fromOs))];
   if (fromOs.length) say(`kbootstrap: not in the bundle, from each release's own repositories: ${fromOs.join(', ')}`);
   say(`kbootstrap: wrote ${o.file}: ${mb(r.size)}, ${r.manifest.files.length} files (${mb(cache.fetched)} downloaded, ${mb(cache.reused)} from the cache) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   d.setCode(EXIT.ok);
-}
-
-/** The dry run's header under `up --bundle`: where each artifact comes from. */
-export function bundleNotes(file: string, m: BundleManifest, server: string, url: string): string[] {
-  return [
-    `Bundle ${file} (Kubernetes ${m.kubernetesVersion}; ${m.osReleases.map((r) => r.os).join(', ')}): every file's sha256 checked here before any host changes`,
-    `Packages from ${url}: the bundle unpacked on ${server}, served for the length of the run; apt checks the trees' own signatures`,
-    ...m.images.map((i) => `Image ${i.ref} (${i.digest}): imported from the bundle's ${i.file} where the runtime lacks it`),
-    ...(!m.cniManifest ? [] : 'file' in m.cniManifest
-      ? [`CNI manifest from the bundle's ${m.cniManifest.file} (${m.cniManifest.url})`]
-      : [`CNI manifest uploaded from ${m.cniManifest.local} as without a bundle; its images from the bundle`]),
-  ];
 }

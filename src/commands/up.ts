@@ -171,12 +171,12 @@ export async function runOverSsh(state: RunState, file: string, o: RunFlags, mod
  * a terminal without --yes), then the run. (Their --dry-run is src/cli.ts's dryRunPlan: no SSH.)
  */
 export async function planCommand(state: RunState, file: string, o: Record<string, unknown>, io: Io, plan: (inv: Inventory) => Plan, command: string,
-  question: (inv: Inventory, running?: string) => string, after?: RunExtras['after']): Promise<number> {
+  question: (inv: Inventory, running?: string) => string, after?: RunExtras['after'], inventory?: RunExtras['inventory']): Promise<number> {
   if (o.os) throw new UsageError(`${command}: --os is for --dry-run: a real run reads each host's OS from the host`);
   if (!o.yes && !(process.stdin.isTTY && process.stderr.isTTY)) throw new UsageError(`${command}: refusing without --yes: there is no terminal to confirm on`);
   const confirm = async (inv: Inventory, _plan: Plan, running: () => Promise<string>) => {
     if (o.yes) return true;
     return terminalConfirm(question(inv, await running()));
   };
-  return runOverSsh(state, file, { verifyTimeout: DEFAULTS.verifyTimeoutSeconds, ...o } as unknown as RunFlags, 'apply', io, { plan, confirm, maxUnavailable: o.maxUnavailable as number | undefined, command, after });
+  return runOverSsh(state, file, { verifyTimeout: DEFAULTS.verifyTimeoutSeconds, ...o } as unknown as RunFlags, 'apply', io, { plan, confirm, maxUnavailable: o.maxUnavailable as number | undefined, command, after, inventory });
 }

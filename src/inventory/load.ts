@@ -541,6 +541,11 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
 
   const cps = inv.hosts.filter((h) => h.role === 'control-plane');
   if (cps.length === 0) err(['hosts'], 'no host has role "control-plane": a cluster needs at least one');
+  const server = c.offline?.server;
+  if (server !== undefined && !inv.hosts.some((h) => h.name === server)) {
+    const meant = didYouMean(server, inv.hosts.map((h) => h.name));
+    err(['cluster', 'offline', 'server'], `no host is named ${JSON.stringify(server)}: the bundle server is one of hosts[].name${meant ? ` (did you mean ${meant}?)` : ''}`);
+  }
   else if (cps.length % 2 === 0) {
     warn(['hosts'], `${cps.length} control planes: etcd keeps quorum no better than with ${cps.length - 1}; use an odd number`);
   }
@@ -585,6 +590,7 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     ...(c.certificateValidityPeriod ? { certificateValidityPeriod: c.certificateValidityPeriod } : {}),
     ...(c.caCertificateValidityPeriod ? { caCertificateValidityPeriod: c.caCertificateValidityPeriod } : {}),
     ...(c.certRenewal ? { certRenewal: c.certRenewal } : {}),
+    ...(c.offline?.server ? { offline: { server: c.offline.server } } : {}),
   };
   return { file, cluster, hosts, sshConfigFile: inv.ssh.configFile };
 }

@@ -120,6 +120,8 @@ export interface ClusterSpec {
   caCertificateValidityPeriod?: string;
   /** timer: a systemd timer on the control planes renews certificates under the threshold */
   certRenewal?: 'timer';
+  /** --bundle runs: the host (by name) that receives and serves the bundle; default the first control plane */
+  offline?: { server?: string };
 }
 
 export interface Inventory {
@@ -146,16 +148,22 @@ export interface BundleRun {
   /** sha256 of the whole file: the directory it is unpacked into on the first control plane */
   sha256: string;
   size: number;
-  /** the first control plane's cluster address, where the server listens */
+  /** the bundle server's cluster address (cluster.offline.server, else the first control plane), where it listens */
   address: string;
   /** every image archive in the bundle, with its sha256 from the manifest */
-  images: { ref: string; file: string; sha256: string; controlPlaneOnly: boolean }[];
+  images: { ref: string; file: string; sha256: string; controlPlaneOnly: boolean; dockerManifest?: string; /** linux/amd64, linux/arm64: a host imports its own architecture's */ platform?: string }[];
   /** the CNI manifest the bundle holds (one fetched by URL when the bundle was made), with its sha256 */
   cniManifest?: { file: string; sha256: string };
 }
 
 export function controlPlanes(inv: Inventory): HostSpec[] {
   return inv.hosts.filter((h) => h.role === 'control-plane');
+}
+
+/** The host that receives the bundle and serves it to the others (cluster.offline.server, else the first control plane). */
+export function bundleServerHost(inv: Inventory): HostSpec {
+  const name = inv.cluster.offline?.server;
+  return (name && inv.hosts.find((h) => h.name === name)) || firstControlPlane(inv);
 }
 
 export function firstControlPlane(inv: Inventory): HostSpec {

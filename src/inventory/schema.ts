@@ -125,6 +125,10 @@ export const clusterSchema = z.strictObject({
     .describe('Validity of the certificates kubeadm makes and renews, as a Go duration like "8760h" (kubeadm v1beta4, Kubernetes 1.31 or later; kubeadm\'s default is one year)'),
   caCertificateValidityPeriod: z.string().optional()
     .describe('Validity of the CAs kubeadm init makes, as a Go duration like "87600h" (kubeadm v1beta4, Kubernetes 1.31 or later; kubeadm\'s default is ten years)'),
+  offline: z.strictObject({
+    server: z.string().optional()
+      .describe('The host (a name of hosts) that receives the bundle and serves it over HTTP to the others during up/upgrade --bundle (default: the first control plane); it needs python3'),
+  }).optional().describe('up --bundle / upgrade --bundle: how the bundle reaches the hosts'),
   certRenewal: z.enum(['timer']).optional()
     .describe('timer: a systemd timer on every control plane renews kubeadm\'s certificates when one has less than 30 days left (kbootstrap certs renew does it on demand)'),
 });

@@ -8,7 +8,8 @@ import { KbError } from '../errors.js';
 import { render } from '../shell/templates.js';
 import { criDockerdArtifact, dockerRepoBase, kubernetesRepoBase } from './mirrors.js';
 import { DOCKER_DEB_KEY, KUBERNETES_KEY } from './keys.js';
-import type { OsFamily, ReleaseFacts } from './types.js';
+import type { HostFacts, OsFamily, ReleaseFacts } from './types.js';
+import type { ClusterSpec } from '../inventory/model.js';
 import { OS_RELEASES, addonRow, criDockerdAsset, osRowFor, releaseFacts } from '../versions/index.js';
 import type { OsName } from '../inventory/schema.js';
 
@@ -61,13 +62,19 @@ export const debian: OsFamily = {
   notHeld: (packages, held) => packages.filter((p) => !held.has(p)),
   keyToolsScript: () => T('key-tools', {}),
   criDockerdInstall(cluster, facts) {
-    // the release's .deb assets per distribution: the versions table's cri-dockerd rows (https://github.com/Mirantis/cri-dockerd/releases)
-    const v = cluster.criDockerd.version;
-    const row = addonRow('cri-dockerd', v);
-    const asset = row ? criDockerdAsset(row, facts) : { deb: `${facts.osId}-${facts.codename}` };
-    if (!asset || !('deb' in asset)) {
-      throw new KbError(`cri-dockerd ${v} publishes no package for ${facts.prettyName}: use containerRuntime: containerd`);
-    }
-    return T('cri-dockerd', criDockerdArtifact(cluster, `cri-dockerd_${v}.3-0.${asset.deb}_${facts.arch}.deb`));
+    return T('cri-dockerd', criDockerdDeb(cluster, facts));
   },
 };
+
+/** cri-dockerd's .deb for a release: its file name, where the hosts fetch it and the sha256 it must have (also what a bundle carries). */
+export function criDockerdDeb(cluster: ClusterSpec, facts: HostFacts): { file: string; url: string; sha256: string } {
+  // the release's .deb assets per distribution: the versions table's cri-dockerd rows (https://github.com/Mirantis/cri-dockerd/releases)
+  const v = cluster.criDockerd.version;
+  const row = addonRow('cri-dockerd', v);
+  const asset = row ? criDockerdAsset(row, facts) : { deb: `${facts.osId}-${facts.codename}` };
+  if (!asset || !('deb' in asset)) {
+    throw new KbError(`cri-dockerd ${v} publishes no package for ${facts.prettyName}: use containerRuntime: containerd`);
+  }
+  const file = `cri-dockerd_${v}.3-0.${asset.deb}_${facts.arch}.deb`;
+  return { file, ...criDockerdArtifact(cluster, file) };
+}

@@ -3,11 +3,12 @@ import type { ClusterSpec, RegistrySpec } from '../inventory/model.js';
 import { KbError } from '../errors.js';
 
 /**
- * `up --bundle`: the bundle goes to the first control plane, which serves it unpacked over plain
+ * `up --bundle`: the bundle goes to its server (cluster.offline.server, else the first control plane), which serves it unpacked over plain
  * HTTP on this port to the other hosts for the length of the run. The bundle keeps every apt tree
- * where a packageMirror has it (src/bundle/needs.ts), so for the hosts it is the package mirror:
- * apt checks the trees' own signatures (InRelease) and each .deb against the signed index, and
- * kbootstrap has checked every file's sha256 before it left this machine.
+ * and yum repository where a packageMirror has it (src/bundle/needs.ts), so for the hosts it is the
+ * package mirror: apt checks the trees' own signatures (InRelease) and each .deb against the signed
+ * index, dnf each .rpm against the repodata as upstream made it (and its signature), and kbootstrap
+ * has checked every file's sha256 before it left this machine.
  */
 export const BUNDLE_PORT = 8473;
 

@@ -120,13 +120,17 @@ export const rhel: OsFamily = {
   notHeld: () => [],
   // curl and gnupg2 are part of every EL minimal install (rpm and dnf need gnupg2)
   keyToolsScript: () => '',
-  criDockerdInstall(cluster, facts: HostFacts) {
-    // the release's .rpm assets per EL major: the versions table's cri-dockerd rows
-    const v = cluster.criDockerd.version;
-    const arch = facts.arch === 'arm64' ? 'aarch64' : 'x86_64';
-    const row = addonRow('cri-dockerd', v);
-    const asset = row ? criDockerdAsset(row, facts) : { el: facts.major === 7 ? 7 : 8 };
-    if (!asset || !('el' in asset)) throw new KbError(`cri-dockerd ${v} publishes no package for ${facts.prettyName}: use containerRuntime: containerd`);
-    return T('cri-dockerd', criDockerdArtifact(cluster, `cri-dockerd-${v}-3.el${asset.el}.${arch}.rpm`));
-  },
+  criDockerdInstall: (cluster, facts: HostFacts) => T('cri-dockerd', criDockerdRpm(cluster, facts)),
 };
+
+/** cri-dockerd's release .rpm for an EL host, where it is fetched from and the sha256 it must have. */
+export function criDockerdRpm(cluster: ClusterSpec, facts: HostFacts): { file: string; url: string; sha256: string } {
+  // the release's .rpm assets per EL major: the versions table's cri-dockerd rows
+  const v = cluster.criDockerd.version;
+  const arch = facts.arch === 'arm64' ? 'aarch64' : 'x86_64';
+  const row = addonRow('cri-dockerd', v);
+  const asset = row ? criDockerdAsset(row, facts) : { el: facts.major === 7 ? 7 : 8 };
+  if (!asset || !('el' in asset)) throw new KbError(`cri-dockerd ${v} publishes no package for ${facts.prettyName}: use containerRuntime: containerd`);
+  const file = `cri-dockerd-${v}-3.el${asset.el}.${arch}.rpm`;
+  return { file, ...criDockerdArtifact(cluster, file) };
+}

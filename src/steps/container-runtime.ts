@@ -24,13 +24,22 @@ function endpointLines(e: RegistryEndpoint, table: string): string[] {
   ];
 }
 
-/** The hosts.toml of one registry namespace: the hosts to try in order, then the server. */
+/**
+ * The hosts.toml of one registry namespace: the hosts to try in order, then the server. A file with
+ * no host to try (a private registry's own namespace) still has an empty `[host]` table: containerd 1.6,
+ * and 1.7 before containerd#10028, refuses a hosts.toml without one ("failed to decode hosts.toml"
+ * error="invalid `host` tree") and then pulls with neither the CA nor the credentials
+ * (https://github.com/containerd/containerd/issues/10027; k3s writes the same empty table for it:
+ * https://github.com/k3s-io/k3s/pull/9853; both read 2026-12-07). Debian 12's containerd 1.6.20 did
+ * so in the VM lab (test/vm/offline.test.ts); containerd 2.1 reads both forms (test/oracles/private-registry.test.ts).
+ */
 function hostsToml(r: NamespaceRoute): string {
   const own = r.serverEndpoint;
   const lines = [`server = ${tq(r.server)}`];
   if (own?.ca) lines.push(`ca = ${tq(own.ca)}`);
   lines.push('');
   if (own?.authorization) lines.push('[header]', `  Authorization = ${tq(own.authorization)}`, '');
+  if (!r.hosts.length) lines.push('[host]', '');
   for (const h of r.hosts) {
     const table = `host.${tq(h.url)}`;
     lines.push(`[${table}]`, `  capabilities = [${h.capabilities.map(tq).join(', ')}]`, ...endpointLines(h, table), '');

@@ -56,7 +56,9 @@ export const STEP_IDS: readonly string[] = STEPS.map((s) => s.id);
  */
 export const UPGRADE_STEPS: PhaseSteps = {
   'upgrade-preflight': [upgradePreflightStep, upgradeCniStep],
-  'upgrade-repositories': [upgradeRepositoryStep],
+  // upgrade --bundle only: the target version's bundle served, its images imported before kubeadm upgrade needs them
+  bundle: [bundleUploadStep, bundleServeStep],
+  'upgrade-repositories': [upgradeRepositoryStep, bundleImagesStep],
   'upgrade-first-control-plane': [upgradeKubeadmStep, upgradeApplyStep, containerRuntimeStep, upgradeKubeletStep],
   'upgrade-control-planes': [upgradeKubeadmStep, upgradeNodeStep, containerRuntimeStep, upgradeKubeletStep],
   'upgrade-workers': [upgradeKubeadmStep, containerRuntimeStep, upgradeKubeletStep],

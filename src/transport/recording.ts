@@ -25,7 +25,7 @@ export class RecordingTransport implements Transport {
   private checked = new Set<string>();
 
   async exec(script: string, opts: ExecOptions): Promise<ExecResult> {
-    this.recorded.push({ kind: 'exec', step: opts.step, script, mutates: opts.mutates, note: opts.note, stdin: opts.stdin });
+    this.recorded.push({ kind: 'exec', step: opts.step, script, mutates: opts.mutates, note: opts.note, stdin: typeof opts.stdin === 'string' || opts.stdin === undefined ? opts.stdin : `<${binarySummary(opts.stdin)}>` });
     return { code: 0, stdout: opts.dryRunStdout ?? '', stderr: '' };
   }
 

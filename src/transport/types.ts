@@ -16,8 +16,8 @@ export interface ExecOptions {
   step: string;
   /** true when the command changes the host; false for read-only commands. */
   mutates: boolean;
-  /** Data fed to the command's stdin (never placed on a command line). */
-  stdin?: string;
+  /** Data fed to the command's stdin (never placed on a command line); a Buffer goes byte for byte (the rest of a bundle). */
+  stdin?: string | Buffer;
   timeoutMs?: number;
   /** Literal values to hide in any output, log or error. */
   secrets?: string[];

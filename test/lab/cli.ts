@@ -1,4 +1,4 @@
-// npm run lab -- up --hosts N [--vm [--os debian12|debian13]] [--family rhel|debian|mixed|current] [--centos7-repos eol|vault] | down | status | exec NAME -- CMD...
+// npm run lab -- up --hosts N [--vm [--os debian12|debian13] [--offline]] [--family rhel|debian|mixed|current] [--centos7-repos eol|vault] | down | status | exec NAME -- CMD...
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_SEED, labDown, labExec, labStatus, labUnavailable, labUp, LAB_DIR, readLabState, type FamilyChoice, type LabState } from './lab.js';
 import { vmDown, vmUp } from './vm/vms.js';
@@ -12,17 +12,19 @@ program.command('up')
   .option('--centos7-repos <repos>', "CentOS 7's base repositories: eol (stock, mirrorlist.centos.org: yum fails) | vault", DEFAULT_SEED.centos7Repos)
   .option('--vm', 'real Debian virtual machines (qemu) instead of namespace hosts')
   .option('--os <os>', `with --vm: the VMs' release, ${Object.keys(VM_OSES).join(' | ')}`, 'debian12')
-  .action(async (o: { hosts: number; family: FamilyChoice; centos7Repos: 'eol' | 'vault'; vm?: boolean; os: string }) => {
+  .option('--offline', 'with --vm: the repository server and a registry on a loopback address no VM reaches; the VMs reach each other and the site\'s Debian mirror')
+  .action(async (o: { hosts: number; family: FamilyChoice; centos7Repos: 'eol' | 'vault'; vm?: boolean; os: string; offline?: boolean }) => {
     if (!['rhel', 'debian', 'mixed', 'current'].includes(o.family)) throw new Error('--family is rhel, debian, mixed or current');
     if (!isVmOs(o.os)) throw new Error(`--os is ${Object.keys(VM_OSES).join(' or ')}`);
     if (o.os !== 'debian12' && !o.vm) throw new Error('--os is for --vm (the namespace lab mixes its releases with --family)');
+    if (o.offline && !o.vm) throw new Error('--offline is for --vm');
     const os: VmOs = o.os;
     if (!['eol', 'vault'].includes(o.centos7Repos)) throw new Error('--centos7-repos is eol or vault');
     const t0 = Date.now();
     let st: LabState;
     if (o.vm) {
       try {
-        st = await vmUp({ hosts: o.hosts, os, say: (m) => process.stdout.write(`${m}\n`) });
+        st = await vmUp({ hosts: o.hosts, os, offline: !!o.offline, say: (m) => process.stdout.write(`${m}\n`) });
       } catch (e) {
         vmDown({ keepDir: true }); // never leave VMs running after a failed start; the lab dir keeps the consoles
         throw e;

@@ -4,6 +4,7 @@
  * root whose upper layer records every change, and a real OpenSSH server.
  * Kubernetes-side programs are simulations (test/lab/sim). Root only.
  */
+import type { OfflineState } from './vm/offline.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, closeSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -53,6 +54,8 @@ export interface LabState {
   kind?: 'namespace' | 'vm';
   /** The VM lab's package repository server. */
   repo?: { url: string; pid: number };
+  /** `up --vm --offline`: the site mirror, the registry and its images (vm/offline.ts) */
+  offline?: OfflineState;
   hosts: LabHost[];
   family: FamilyChoice;
   seed?: Required<SeedOptions>;

@@ -102,7 +102,7 @@ describe.skipIf(!!SKIP)('a private registry with TLS and credentials, through wh
   let inv: Inventory;
   let otherCaInv: Inventory;
   const sock = join(dir, 'containerd.sock');
-  const inNs = (cmd: string, args: string[], input?: string) =>
+  const inNs = (cmd: string, args: string[], input?: string | Buffer) =>
     spawnSync('nsenter', ['-t', String(netns), '-n', cmd, ...args], { encoding: 'utf8', input, timeout: 60_000 });
   const ctr = (hostsDir: string, ...args: string[]) => inNs(join(BIN, 'ctr'), ['--address', sock, '-n', 'k8s.io', ...args.flatMap((a) => a === '@hosts' ? ['--hosts-dir', hostsDir] : [a])]);
 

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 
-export interface TestDeb { name: string; version: string; depends?: string; tree: 'docker' | 'kube' }
+/** arch: amd64 unless said (another one only in the flat kube tree, whose one index lists every architecture, as pkgs.k8s.io's does) */
+export interface TestDeb { name: string; version: string; depends?: string; tree: 'docker' | 'kube'; arch?: string }
 
 export interface AptMirror {
   root: string;
@@ -42,14 +43,15 @@ export function buildAptMirror(dir: string, debs: TestDeb[], opts: { minor?: str
   writeFileSync(join(kube, 'Release.key'), key);
   const work = mkdtempSync(join(tmpdir(), 'kb-bundle-debs-'));
   for (const d of debs) {
-    const root = join(work, `${d.name}-${d.version}`);
+    const arch = d.arch ?? 'amd64';
+    const root = join(work, `${d.name}-${d.version}-${arch}`);
     mkdirSync(join(root, 'DEBIAN'), { recursive: true });
     mkdirSync(join(root, 'usr', 'share', 'doc', d.name), { recursive: true });
     writeFileSync(join(root, 'usr', 'share', 'doc', d.name, 'README'), `${d.name} ${d.version}: a package of the bundle tests\n`);
-    writeFileSync(join(root, 'DEBIAN', 'control'), [`Package: ${d.name}`, `Version: ${d.version}`, 'Architecture: amd64', 'Maintainer: kb <kb@test.invalid>',
+    writeFileSync(join(root, 'DEBIAN', 'control'), [`Package: ${d.name}`, `Version: ${d.version}`, `Architecture: ${arch}`, 'Maintainer: kb <kb@test.invalid>',
       ...(d.depends ? [`Depends: ${d.depends}`] : []), `Description: ${d.name} for the bundle tests`, ''].join('\n'));
     const out = d.tree === 'docker' ? join(docker, 'pool', 'stable', 'amd64') : kube;
-    run('dpkg-deb', ['--build', '--root-owner-group', '-Zgzip', root, join(out, `${d.name}_${d.version.replace(/^\d+:/, '')}_amd64.deb`)]);
+    run('dpkg-deb', ['--build', '--root-owner-group', '-Zgzip', root, join(out, `${d.name}_${d.version.replace(/^\d+:/, '')}_${arch}.deb`)]);
   }
   rmSync(work, { recursive: true, force: true });
   const sign = (rel: string) => {

@@ -1,5 +1,5 @@
 /**
- * Programs from Debian's newer suites (trixie, sid) for the tests, without
+ * Programs from Debian's suites (bookworm, trixie, sid) for the tests, without
  * touching this machine's own apt state or installing a mixed-suite package
  * (issue 20 item 8; /work/shared/reference/vm-notes.md "Debian's newer suites").
  *
@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { join } from 'node:path';
 import { cacheRoot, debianMirror } from '../lab/vm/image.js';
 
-export type Suite = 'trixie' | 'sid';
+export type Suite = 'bookworm' | 'trixie' | 'sid';
 
 export interface Unpacked {
   /** the root the packages were unpacked into (dpkg -x): usr/bin/…, usr/lib/… */

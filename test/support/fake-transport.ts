@@ -9,6 +9,8 @@ export class FakeTransport implements Transport {
   readonly files = new Map<string, Buffer>();
   /** what upload received, by destination */
   readonly uploaded = new Map<string, Buffer>();
+  /** the bytes each exec carried on stdin (a bundle's, or its rest), in order */
+  readonly stdins: Buffer[] = [];
   readonly stats = { roundTrips: 0, bytesSent: 0, bytesReceived: 0 };
   private checkCount = new Map<string, number>();
 
@@ -20,6 +22,7 @@ export class FakeTransport implements Transport {
   async exec(script: string, opts: ExecOptions): Promise<ExecResult> {
     this.stats.roundTrips++;
     this.calls.push({ kind: 'exec', step: opts.step, detail: script, mutates: opts.mutates });
+    if (opts.stdin !== undefined) this.stdins.push(Buffer.from(opts.stdin));
     return this.execAnswer(script, opts);
   }
 

@@ -17,14 +17,15 @@ export interface BuiltImage {
   archive: string;
   /** sha256:... of the manifest */
   manifestDigest: string;
+  manifestSize: number;
   /** the name the archive's index gives the image (org.opencontainers.image.ref.name and containerd's io.containerd.image.name) */
   name: string;
 }
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
-/** An image holding `files` (machine path -> path in the image), its entrypoint the first of them, for linux/amd64. */
-export function buildOciImage(out: string, name: string, files: Record<string, string>): BuiltImage {
+/** An image holding `files` (machine path -> path in the image), its entrypoint the first of them, for linux/amd64 (or `arch`: only the config says so). */
+export function buildOciImage(out: string, name: string, files: Record<string, string>, arch = 'amd64'): BuiltImage {
   const work = mkdtempSync(join(tmpdir(), 'kb-oci-'));
   try {
     const rootfs = join(work, 'rootfs');
@@ -48,7 +49,7 @@ export function buildOciImage(out: string, name: string, files: Record<string, s
     };
     const layerDesc = blob(layer);
     const config = JSON.stringify({
-      architecture: 'amd64', os: 'linux',
+      architecture: arch, os: 'linux',
       config: { Entrypoint: [`/${Object.values(files)[0]!.replace(/^\//, '')}`] },
       rootfs: { type: 'layers', diff_ids: [`sha256:${diffId}`] },
     });
@@ -63,12 +64,12 @@ export function buildOciImage(out: string, name: string, files: Record<string, s
     writeFileSync(join(layout, 'index.json'), JSON.stringify({
       schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
       manifests: [{
-        mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifestDesc, platform: { architecture: 'amd64', os: 'linux' },
+        mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifestDesc, platform: { architecture: arch, os: 'linux' },
         annotations: { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': name.slice(name.lastIndexOf(':') + 1) },
       }],
     }));
     execFileSync('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-C', layout, '-cf', out, '.']);
-    return { archive: out, manifestDigest: manifestDesc.digest, name };
+    return { archive: out, manifestDigest: manifestDesc.digest, manifestSize: manifestDesc.size, name };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -46,3 +46,15 @@ export async function pushImage(archive: string, host: string, name: string, tag
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Put an image index under host/name:tag naming manifests already pushed to that repository, one per platform. */
+export async function pushIndex(host: string, name: string, tag: string, manifests: { digest: string; size: number; architecture: string }[], ca: Buffer, user: string, password: string): Promise<void> {
+  const auth = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  const mediaType = 'application/vnd.oci.image.index.v1+json';
+  const body = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType,
+    manifests: manifests.map((m) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: m.digest, size: m.size, platform: { os: 'linux', architecture: m.architecture } })),
+  }));
+  const put = await call('PUT', `https://${host}/v2/${name}/manifests/${tag}`, ca, auth, body, { 'Content-Type': mediaType });
+  if (put.status !== 201) throw new Error(`push ${name}:${tag}: index answered ${put.status}`);
+}

@@ -19,13 +19,14 @@ export function htpasswd(user: string, password: string): string {
   return execFileSync('python3', ['-W', 'ignore', '-c', 'import crypt,sys; print(sys.argv[1] + ":" + crypt.crypt(sys.argv[2], crypt.mksalt(crypt.METHOD_BLOWFISH)))', user, password], { encoding: 'utf8' });
 }
 
-/** A CA and, signed by it, a server certificate for the IPv4 address `ip`. */
-export function labCa(dir: string, name: string, ip = '127.0.0.1'): { ca: string; cert: string; key: string } {
+/** A CA and, signed by it, a server certificate for the IPv4 address `ip` (or each of several). */
+export function labCa(dir: string, name: string, ip: string | string[] = '127.0.0.1'): { ca: string; cert: string; key: string } {
+  const ips = [ip].flat();
   mkdirSync(dir, { recursive: true });
   const o = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   o(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', `/CN=${name}`]);
-  o(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', `/CN=${ip}`]);
-  writeFileSync(join(dir, 'ext'), `subjectAltName=IP:${ip}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
+  o(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', `/CN=${ips[0]}`]);
+  writeFileSync(join(dir, 'ext'), `subjectAltName=${ips.map((i) => `IP:${i}`).join(',')}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
   o(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.crt', '-days', '2', '-extfile', 'ext']);
   return { ca: join(dir, 'ca.crt'), cert: join(dir, 'srv.crt'), key: join(dir, 'srv.key') };
 }

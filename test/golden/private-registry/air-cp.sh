@@ -466,6 +466,8 @@ ca = "/etc/containerd/certs.d/registry.lab:5000/ca.crt"
 
 [header]
   Authorization = "Basic <BASE64 OF kbootstrap:PASSWORD FROM $KB_REGISTRY_PASSWORD>"
+
+[host]
 KBOOTSTRAP_EOF
 (
 # The desired config.toml: containerd's own defaults with the systemd cgroup

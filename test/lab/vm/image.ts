@@ -30,12 +30,14 @@ export const isVmOs = (x: string): x is VmOs => Object.hasOwn(VM_OSES, x);
  * gnupg, iptables, kmod, procps, the kernel) and the programs kubelet's package depends on (socat,
  * conntrack, ethtool, ebtables); nodejs runs the lab's simulated kubeadm/kubelet/kubectl/crictl
  * (Debian 12's nodejs 18). No container runtime: that comes from the lab's archive when kbootstrap
- * installs it. The vm-notes trial's list, without python3 (nothing here needs it).
+ * installs it. The vm-notes trial's list.
  */
 export const IMAGE_PACKAGES = [
   'linux-image-amd64', 'systemd-sysv', 'udev', 'dbus', 'openssh-server', 'iproute2', 'kmod', 'procps', 'sudo',
   'iptables', 'ca-certificates', 'curl', 'gnupg', 'socat', 'conntrack', 'ethtool', 'ebtables', 'util-linux',
   'netbase', 'nodejs', 'passwd',
+  // python3: `up --bundle` serves the bundle from the first control plane with python3 -m http.server (Debian's cloud images have it)
+  'python3',
 ];
 
 /**

@@ -5,13 +5,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BRIDGE, GATEWAY, LAB_DIR, SUBNET_PREFIX, hostName, labInventory, waitForSsh, type LabHost, type LabState } from '../lab.js';
 import { shqAll } from '../../../src/shell/quote.js';
 import { chooseAccel, type Accel } from './accel.js';
 import { ensureImage, type VmImage, type VmOs } from './image.js';
-import { repoKeyFingerprints, startRepo, stopRepo } from './repo.js';
+import { KUBE, REPO_PORT, repoKeyFingerprints, startRepo, stopRepo } from './repo.js';
+import { INTERNET_ADDR, startOffline, stopOffline, type OfflineState } from './offline.js';
+import { parseDocument } from 'yaml';
 
 /** Guest memory and CPUs: 3 VMs must fit a 2-core, 24 GiB machine (about 1 GB qemu RSS each, measured). */
 export const VM_MEM_MIB = 1024;
@@ -74,8 +76,10 @@ async function waitForHostKey(h: LabHost, consoleFile: string, deadline: number)
 /**
  * controlPlanes: the first N VMs are sized for kubeadm init (VM_CONTROL_PLANE); the default 0 gives every VM the small size.
  * os: the release of every VM (default debian12), or one per VM in order (lab-01 first).
+ * offline: the repository server and a registry play "the internet" on a loopback address no VM reaches
+ * (offline.ts); the VMs reach each other and the site's Debian mirror only.
  */
-export interface VmUpOptions { hosts: number; controlPlanes?: number; os?: VmOs | readonly VmOs[]; say?: (msg: string) => void }
+export interface VmUpOptions { hosts: number; controlPlanes?: number; os?: VmOs | readonly VmOs[]; offline?: boolean; say?: (msg: string) => void }
 
 export async function vmUp(opts: VmUpOptions): Promise<LabState & { accel: Accel }> {
   const say = opts.say ?? (() => {});
@@ -104,9 +108,16 @@ export async function vmUp(opts: VmUpOptions): Promise<LabState & { accel: Accel
   const state: LabState & { accel: Accel } = { kind: 'vm', hosts, family: 'debian', accel };
   const saveState = () => writeFileSync(join(LAB_DIR, 'state.json'), JSON.stringify(state, null, 2));
   saveState();
-  const repo = await startRepo([...images.values()], GATEWAY, say);
+  const repo = await startRepo([...images.values()], opts.offline ? INTERNET_ADDR : GATEWAY, say);
   state.repo = repo;
   saveState();
+  // the VMs' Debian archive: the repository's own /debian, or offline the site mirror that serves it alone
+  let archive = `${repo.url}/debian`;
+  if (opts.offline) {
+    state.offline = await startOffline(join(LAB_DIR, 'repo'), REPO_PORT, KUBE.version.replace(/-.*$/, ''), say);
+    archive = `${state.offline.siteMirror.url}/debian`;
+    saveState();
+  }
 
   for (let i = 1; i <= opts.hosts; i++) {
     const os = oses[i - 1]!;
@@ -121,7 +132,7 @@ export async function vmUp(opts: VmUpOptions): Promise<LabState & { accel: Accel
     const mac = `52:54:00:${randomBytes(3).toString('hex').match(/../g)!.join(':')}`;
     const pidFile = join(vmDir(), `${h.name}.pid`);
     const append = ['root=/dev/vda', 'rw', 'console=ttyS0', 'net.ifnames=0', 'quiet',
-      `kblab.addr=${h.address}/24`, `kblab.gw=${GATEWAY}`, `kblab.key=${keyBlob}`, `kblab.mirror=${repo.url}/debian`].join(' ');
+      `kblab.addr=${h.address}/24`, `kblab.gw=${GATEWAY}`, `kblab.key=${keyBlob}`, `kblab.mirror=${archive}`].join(' ');
     // qemu takes no shell: arguments go straight to execve. -daemonize returns once the VM runs;
     // the -uuid becomes the guest's product_uuid (kubeadm requires them unique)
     const size = i <= (opts.controlPlanes ?? 0) ? VM_CONTROL_PLANE : { memMiB: VM_MEM_MIB, cpus: VM_CPUS };
@@ -145,9 +156,22 @@ export async function vmUp(opts: VmUpOptions): Promise<LabState & { accel: Accel
   saveState();
   writeFileSync(join(LAB_DIR, 'known_hosts'), hosts.map((x) => `${x.address} ${x.hostKey}`).join('\n') + '\n');
   // the repository server is plain http and signs with the lab's archive key: the inventory says both
-  const inv = labInventory(hosts, { mirror: { url: repo.url, keyFingerprints: repoKeyFingerprints() } });
+  let inv = labInventory(hosts, { mirror: { url: repo.url, keyFingerprints: repoKeyFingerprints() } });
+  if (state.offline) inv = offlineInventory(inv, state.offline);
   writeFileSync(join(LAB_DIR, 'inventory.yaml'), inv);
   return state;
+}
+
+/**
+ * The offline lab's inventory is the one `kbootstrap bundle` runs with here: the registry standing in for
+ * registry.k8s.io (its CA beside the inventory: caFile is relative to it), no CNI (no CNI image is in the registry).
+ */
+function offlineInventory(text: string, off: OfflineState): string {
+  copyFileSync(off.registry.ca, join(LAB_DIR, 'registry-ca.crt'));
+  const doc = parseDocument(text);
+  doc.setIn(['cluster', 'cni'], { plugin: 'none' });
+  doc.setIn(['cluster', 'registries'], [{ host: off.registry.host, mirrorOf: ['registry.k8s.io'], caFile: 'registry-ca.crt', credentials: { username: off.registry.user, passwordFile: off.registry.passwordFile } }]);
+  return doc.toString();
 }
 
 /** Remove every VM, tap, bridge, server and file this lab directory's VM lab made; safe to repeat and after a crash. */
@@ -163,6 +187,7 @@ export function vmDown(opts: { keepDir?: boolean } = {}): void {
   const deadline = Date.now() + 5000;
   while (pids.some(ourQemu) && Date.now() < deadline) spawnSync('sleep', ['0.05']);
   stopRepo();
+  stopOffline();
   const tapRe = new RegExp(`^\\d+: (${BRIDGE}t\\d+)[:@]`);
   for (const l of run('ip', ['-o', 'link', 'show'], { allowFail: true }).split('\n')) {
     const m = tapRe.exec(l);
