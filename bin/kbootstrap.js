@@ -8,6 +8,8 @@ import { main } from '../dist/cli.js';
 // (`| less`, a test that reads the JSON report of 100 hosts), process.exit drops whatever the pipe
 // could not hold yet. A reader that never reads must not keep the CLI alive either.
 function exit(code) {
+  // the code also when the process ends on its own first (a terminal gone: no write calls back)
+  process.exitCode = code;
   process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   setTimeout(() => process.exit(code), 10_000).unref();
 }
