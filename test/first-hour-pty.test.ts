@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from './support/build.js';
+import { keepTmuxServer } from './support/tmux.js';
 import { cacheRoot } from './lab/vm/image.js';
 
 const REPO = join(import.meta.dirname, '..');
@@ -31,6 +32,7 @@ let SHIM = '';
 beforeAll(async () => {
   // the tests run what a user runs: the bundle in dist/, built from the current sources
   ensureBuilt();
+  if (hasTmux) keepTmuxServer(SOCKET);
   web = createServer((s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\n\r\n')));
   await new Promise<void>((r) => web.listen(0, '127.0.0.1', () => r()));
   const port = (web.address() as AddressInfo).port;

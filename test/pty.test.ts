@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from './support/build.js';
+import { keepTmuxServer } from './support/tmux.js';
 
 const REPO = join(import.meta.dirname, '..');
 const BIN = join(REPO, 'bin', 'kbootstrap.js');
@@ -21,6 +22,7 @@ const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args]
 beforeAll(() => {
   // the tests run what a user runs: the bundle in dist/, built from the current sources
   ensureBuilt();
+  if (hasTmux) keepTmuxServer(SOCKET);
 }, 120_000);
 
 afterAll(() => { if (hasTmux) spawnSync('tmux', ['-L', SOCKET, 'kill-server']); });

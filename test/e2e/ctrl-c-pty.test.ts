@@ -13,6 +13,7 @@ import { LAB_SKIP_REASON } from '../lab/support.js';
 import { labDown, labUp, REPO } from '../lab/lab.js';
 import { kb, changed, notOk } from './cli.js';
 import { writeInventory } from './inventory.js';
+import { keepTmuxServer } from '../support/tmux.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const SOCKET = `kbe2e-${process.pid}`;
@@ -53,6 +54,7 @@ describe.skipIf(!!LAB_SKIP_REASON || !hasTmux)('up on a terminal', () => {
   let hosts: { name: string; address: string }[] = [];
   beforeAll(async () => {
     labDown();
+    keepTmuxServer(SOCKET);
     hosts = (await labUp({ hosts: 2, family: 'rhel' })).hosts;
   });
   afterAll(() => { spawnSync('tmux', ['-L', SOCKET, 'kill-server']); labDown(); });
