@@ -6,13 +6,15 @@
 // to the same hosts in the same run (this machine is noisy: compare ratios,
 // not seconds). Every kbootstrap figure is the median of 3 runs interleaved
 // with 3 ssh rounds. Then the host steps on 2 real Debian 12 VMs beside the
-// same steps on 2 namespace hosts (KB_BENCH_VM=0 skips the VMs). Writes
-// bench/results.json and prints the tables. Then the bundle's figures (bench/bundle.ts;
+// same steps on 2 namespace hosts (only with KB_BENCH_VM=1: the VM lab is slow
+// and shared). The machine's 1-minute load average is sampled at every
+// measurement and reported with the figures. Writes bench/results.json and
+// prints the tables. Then the bundle's figures (bench/bundle.ts;
 // KB_BENCH_PARTS=bundle runs only those). Needs root.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { parse } from 'yaml';
 import { LAB_DIR, REPO, labDown, labUnavailable, labUp } from '../test/lab/lab.js';
 import { UP_STEPS } from '../src/steps/index.js';
@@ -34,11 +36,25 @@ function freshCache(): void {
 
 const failures: string[] = [];
 
+/** The machine's 1-minute load average at each measurement (the machine is shared: the figures need it beside them). */
+const loads: number[] = [];
+const sampleLoad = () => { loads.push(loadavg()[0]!); };
+const loadRange = (xs: number[]) => ({ min: Math.min(...xs), max: Math.max(...xs) });
+
 function kb(args: string[]): { seconds: number; report: Report } {
+  sampleLoad();
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [join(REPO, 'bin', 'kbootstrap.js'), ...args, '--output', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, XDG_CACHE_HOME: cacheHome } });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const report = JSON.parse(r.stdout) as Report;
+  let report: Report;
+  try {
+    report = JSON.parse(r.stdout) as Report;
+  } catch (e) {
+    // no figure from a run whose report is unreadable; and no lab left running behind the bench
+    labDown();
+    if (process.env.KB_BENCH_VM === '1') vmDown();
+    throw new Error(`kbootstrap ${args.join(' ')}: its report is not JSON (${(e as Error).message}; exit ${r.status}, ${r.stdout.length} characters; stderr: ${r.stderr.slice(-500)})`);
+  }
   if (report.exitCode !== 0 && report.exitCode !== 3) {
     const why = [
       ...report.hosts.filter((h) => h.error).map((h) => `${h.host}: ${h.error}`),
@@ -54,6 +70,7 @@ function kb(args: string[]): { seconds: number; report: Report } {
 
 /** One parallel round of `ssh HOST true` to every lab host: a fresh connection each, as kbootstrap makes. */
 async function sshRound(addresses: string[]): Promise<number> {
+  sampleLoad();
   const t0 = process.hrtime.bigint();
   await Promise.all(addresses.map((a) => new Promise<void>((resolve, reject) => {
     const p = spawn('ssh', ['-i', join(LAB_DIR, 'id_ed25519'), '-o', `UserKnownHostsFile=${join(LAB_DIR, 'known_hosts')}`, '-o', 'BatchMode=yes',
@@ -86,6 +103,7 @@ function timed(args: string[]): number {
 
 /** Start-up against `node -e 0`, interleaved so that the machine's load weighs on both alike. */
 function startup(): Record<string, number> {
+  sampleLoad();
   const bin = join(REPO, 'bin', 'kbootstrap.js');
   const cases: Record<string, string[]> = {
     node: ['-e', '0'],
@@ -123,12 +141,16 @@ const sizes = (process.env.KB_BENCH_SIZES ?? '3,20,100').split(',').filter(Boole
 const prepareSteps = UP_STEPS.prepare!.map((s) => s.id).join(',');
 const results: Record<string, unknown>[] = [];
 for (const n of sizes) {
+  const loadsFrom = loads.length;
   labDown();
   const t0 = Date.now();
   await labUp({ hosts: n, family: 'mixed' });
   freshCache();
   const labUpSeconds = (Date.now() - t0) / 1000;
   const inv = join(LAB_DIR, 'inventory.yaml');
+  // the ssh round's OpenSSH waits for its handshake as long as it takes; so does kbootstrap here (the lab's 5 s
+  // is for small labs: 100 handshakes at once on 2 cores take longer, and a host given up on is no figure)
+  writeFileSync(inv, readFileSync(inv, 'utf8').replace(/connectTimeoutSeconds: \d+/, 'connectTimeoutSeconds: 120'));
   const doc = parse(readFileSync(inv, 'utf8')) as { hosts: { name: string; address: string; role: string }[] };
   const addresses = doc.hosts.map((h) => h.address);
   const firstCp = doc.hosts.find((h) => h.role === 'control-plane')!.name;
@@ -166,6 +188,7 @@ for (const n of sizes) {
     noopChanged: noop.reduce((a, x) => a + x.report.hosts.reduce((b, h) => b + h.changed, 0), 0),
     converge: { roundTrips: per(converge.report, 'roundTrips'), bytesSent: per(converge.report, 'bytesSent'), bytesReceived: per(converge.report, 'bytesReceived') },
     noop: { roundTrips: per(noopBest.report, 'roundTrips'), bytesSent: per(noopBest.report, 'bytesSent'), bytesReceived: per(noopBest.report, 'bytesReceived') },
+    loadAverage: loadRange(loads.slice(loadsFrom)),
   });
   process.stderr.write(`bench: ${n} hosts done: ${JSON.stringify(results.at(-1))}\n`);
 }
@@ -178,6 +201,7 @@ if (cacheHome) rmSync(cacheHome, { recursive: true, force: true });
  * real ones under qemu (software emulation here: every VM figure carries the emulation's cost).
  */
 async function hostStepsOn(kind: 'namespace' | 'vm'): Promise<Record<string, unknown>> {
+  const loadsFrom = loads.length;
   const t0 = Date.now();
   let accel = 'none';
   if (kind === 'vm') accel = (await vmUp({ hosts: 2, say: (m) => process.stderr.write(`bench: vm: ${m}\n`) })).accel.kind;
@@ -203,42 +227,43 @@ async function hostStepsOn(kind: 'namespace' | 'vm'): Promise<Record<string, unk
   const sshSeconds = median(ssh);
   process.stderr.write(`bench: host steps on 2 ${kind} hosts done\n`);
   return {
-    kind, hosts: 2, accel, labUpSeconds, sshRoundSeconds: sshSeconds, convergeSeconds: converge.seconds, noopUpSeconds: median(noop), noopChanged,
+    kind, hosts: 2, accel, loadAverage: loadRange(loads.slice(loadsFrom)), labUpSeconds, sshRoundSeconds: sshSeconds, convergeSeconds: converge.seconds, noopUpSeconds: median(noop), noopChanged,
     ratio: { converge: converge.seconds / sshSeconds, noopUp: median(noop) / sshSeconds },
   };
 }
 
 const hostSteps: Record<string, unknown>[] = [await hostStepsOn('namespace')];
-const noVm = process.env.KB_BENCH_VM === '0' ? 'KB_BENCH_VM=0' : vmUnavailable();
+const noVm = process.env.KB_BENCH_VM !== '1' ? 'the VMs run only with KB_BENCH_VM=1' : vmUnavailable();
 if (noVm) process.stderr.write(`\n*** bench: NOT measuring VMs: ${noVm} ***\n`);
 else hostSteps.push(await hostStepsOn('vm'));
 const { benchBundle, bundleTable } = await import('./bundle.js');
 const bundle = await benchBundle(kb);
 rmSync(cacheHome, { recursive: true, force: true });
 
-const out = { machine: `${cpus().length} cores, ${cpus()[0]?.model ?? ''}`, node: process.version, date: new Date().toISOString().slice(0, 10), startup: start, results, hostSteps, bundle, failures };
+const out = { machine: `${cpus().length} cores, ${cpus()[0]?.model ?? ''}`, node: process.version, date: new Date().toISOString().slice(0, 10), loadAverage: loadRange(loads), startup: start, results, hostSteps, bundle, failures };
 writeFileSync(join(REPO, 'bench', 'results.json'), JSON.stringify(out, null, 2) + '\n');
 
 console.log(`start-up (median of 7, as a multiple of node -e 0 = ${start.nodeSeconds!.toFixed(3)}s): --version ${start.versionSeconds!.toFixed(3)}s (${start.version!.toFixed(2)}x), --help ${start.helpSeconds!.toFixed(3)}s (${start.help!.toFixed(2)}x), validate of 3 hosts ${start.validateSeconds!.toFixed(3)}s (${start.validate!.toFixed(2)}x)\n`);
 
-type Row = { hosts: number; labUpSeconds: number; sshRoundSeconds: number; convergeSeconds: number; noopUpSeconds: number; noopPrepareSeconds: number; planSeconds: number; firstControlPlaneVsOthers: number; noopKbootstrapCpuSeconds: number; ratio: Record<string, number>; converge: { roundTrips: { mean: number; max: number } }; noop: { roundTrips: { mean: number }; bytesSent: { mean: number } } };
+type Row = { hosts: number; loadAverage: { min: number; max: number }; labUpSeconds: number; sshRoundSeconds: number; convergeSeconds: number; noopUpSeconds: number; noopPrepareSeconds: number; planSeconds: number; firstControlPlaneVsOthers: number; noopKbootstrapCpuSeconds: number; ratio: Record<string, number>; converge: { roundTrips: { mean: number; max: number } }; noop: { roundTrips: { mean: number }; bytesSent: { mean: number } } };
 const x = (s: number, r: number) => `${s.toFixed(2)}s (${r.toFixed(1)}x)`;
-const rows = [['hosts', 'lab up', 'ssh round', 'converge', 'no-op up', 'no-op prepare', 'plan', '1st CP / others', 'CPU no-op', 'RT/host conv. (mean, max)', 'RT/host no-op', 'KB sent/host no-op']];
+const rows = [['hosts', 'load avg', 'lab up', 'ssh round', 'converge', 'no-op up', 'no-op prepare', 'plan', '1st CP / others', 'CPU no-op', 'RT/host conv. (mean, max)', 'RT/host no-op', 'KB sent/host no-op']];
 for (const r of results as Row[]) {
-  rows.push([String(r.hosts), `${r.labUpSeconds.toFixed(1)}s`, `${r.sshRoundSeconds.toFixed(2)}s`, x(r.convergeSeconds, r.ratio.converge!), x(r.noopUpSeconds, r.ratio.noopUp!),
+  rows.push([String(r.hosts), `${r.loadAverage.min.toFixed(1)}-${r.loadAverage.max.toFixed(1)}`, `${r.labUpSeconds.toFixed(1)}s`, `${r.sshRoundSeconds.toFixed(2)}s`, x(r.convergeSeconds, r.ratio.converge!), x(r.noopUpSeconds, r.ratio.noopUp!),
     x(r.noopPrepareSeconds, r.ratio.noopPrepare!), x(r.planSeconds, r.ratio.plan!), `${r.firstControlPlaneVsOthers.toFixed(2)}x`, `${r.noopKbootstrapCpuSeconds.toFixed(2)}s`,
     `${r.converge.roundTrips.mean}, ${r.converge.roundTrips.max}`, String(r.noop.roundTrips.mean), (r.noop.bytesSent.mean / 1024).toFixed(1)]);
 }
 const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
 console.log(rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ')).join('\n'));
 
-type HostStepsRow = { kind: string; accel: string; labUpSeconds: number; sshRoundSeconds: number; convergeSeconds: number; noopUpSeconds: number; noopChanged: number; ratio: Record<string, number> };
-const rows2 = [['host steps, 2 hosts', 'acceleration', 'lab up', 'ssh round', 'converge', 'no-op up', 'changed in no-ops']];
+type HostStepsRow = { kind: string; loadAverage: { min: number; max: number }; accel: string; labUpSeconds: number; sshRoundSeconds: number; convergeSeconds: number; noopUpSeconds: number; noopChanged: number; ratio: Record<string, number> };
+const rows2 = [['host steps, 2 hosts', 'load avg', 'acceleration', 'lab up', 'ssh round', 'converge', 'no-op up', 'changed in no-ops']];
 for (const r of hostSteps as HostStepsRow[]) {
-  rows2.push([r.kind, r.accel, `${r.labUpSeconds.toFixed(1)}s`, `${r.sshRoundSeconds.toFixed(2)}s`, x(r.convergeSeconds, r.ratio.converge!), x(r.noopUpSeconds, r.ratio.noopUp!), String(r.noopChanged)]);
+  rows2.push([r.kind, `${r.loadAverage.min.toFixed(1)}-${r.loadAverage.max.toFixed(1)}`, r.accel, `${r.labUpSeconds.toFixed(1)}s`, `${r.sshRoundSeconds.toFixed(2)}s`, x(r.convergeSeconds, r.ratio.converge!), x(r.noopUpSeconds, r.ratio.noopUp!), String(r.noopChanged)]);
 }
 const goals = (results as Row[]).map((r) => `no-op ${r.hosts} hosts ${r.ratio.noopUp!.toFixed(2)}x (goal ${r.hosts >= 100 ? '1.2' : '1.5'}x), converge ${r.converge.roundTrips.mean} round trips per host (max ${r.converge.roundTrips.max}; goal 20)`);
 if (failures.length) console.log(`\nFAILED RUNS (${failures.length}):\n${failures.join('\n')}`);
+console.log(`\nthe machine's 1-minute load average during the run: ${out.loadAverage.min.toFixed(1)} to ${out.loadAverage.max.toFixed(1)}`);
 console.log(`\ngoals: --version ${start.version!.toFixed(2)}x and --help ${start.help!.toFixed(2)}x (goal 2x), validate ${start.validate!.toFixed(2)}x (goal 3x); ${goals.join('; ')}`);
 const w2 = rows2[0]!.map((_, i) => Math.max(...rows2.map((r) => r[i]!.length)));
 console.log('\n' + rows2.map((r) => r.map((c, i) => c.padEnd(w2[i]!)).join('  ')).join('\n'));

@@ -3,8 +3,18 @@
 // so `npm ci` builds it); what only some commands use is in dist/chunks/, loaded when they run.
 import { main } from '../dist/cli.js';
 
-// Exit explicitly: a connection a library keeps open must not keep the CLI alive.
+// Exit explicitly (a connection a library keeps open must not keep the CLI alive), but only once
+// stdout and stderr have taken what was written: to a pipe whose reader is slower than the CLI
+// (`| less`, a test that reads the JSON report of 100 hosts), process.exit drops whatever the pipe
+// could not hold yet. A reader that never reads must not keep the CLI alive either.
+function exit(code) {
+  // the code also when the process ends on its own first (a terminal gone: no write calls back)
+  process.exitCode = code;
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+  setTimeout(() => process.exit(code), 10_000).unref();
+}
+
 main(process.argv).then(
-  (code) => process.exit(code),
-  (err) => { console.error(err?.stack ?? String(err)); process.exit(1); },
+  (code) => exit(code),
+  (err) => { console.error(err?.stack ?? String(err)); exit(1); },
 );

@@ -49,8 +49,8 @@ export async function connectHost(spec: HostSpec, o: SshOptions, ctx: ConnectCon
     const script = ctx.lock ? `${factsScript()}${lockScript(ctx.lock)}` : factsScript();
     let res;
     try {
-      // after the facts and the lock the checks run, options off as in a batch; they only read
-      res = await t.exec(checks.length ? `${script}set +euo pipefail\n${batchBody(checks)}\n` : script, { step: 'connect', mutates: false });
+      // after the facts and the lock the checks run, options off as in a batch, side by side: they only read
+      res = await t.exec(checks.length ? `${script}set +euo pipefail\n${batchBody(checks, true)}\n` : script, { step: 'connect', mutates: false });
     } catch (e) {
       if (!checks.length || e instanceof ConnectionLostError) throw e;
       // a check that hangs (or anything else that stopped the whole script) is its step's failure, as

@@ -135,6 +135,16 @@ hosts:
     expect(doc.hosts.map((h) => `# ===== ${h.host} =====\n${h.script}`).join('\n')).toBe(bash.stdout);
   });
 
+  it('a reader slower than the CLI still gets all of its output (more than a pipe holds, read a second later)', () => {
+    const whole = kb(['up', join(REPO, 'inventories', 'rocky-ha.yaml'), '--dry-run', '--output', 'json']);
+    expect(whole.code).toBe(0);
+    // well past the 64 KiB a Linux pipe holds: what process.exit would drop
+    expect(whole.stdout.length).toBeGreaterThan(100_000);
+    const slow = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" up "${join(REPO, 'inventories', 'rocky-ha.yaml')}" --dry-run --output json 2>/dev/null | { sleep 1; cat; }`], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 20_000 });
+    expect(slow.stdout.length).toBe(whole.stdout.length);
+    expect(() => JSON.parse(slow.stdout) as unknown).not.toThrow();
+  });
+
   it('init --defaults FILE writes a valid inventory; init --defaults - prints it', () => {
     const dir = tmp();
     const r = kb(['init', '--defaults', join(dir, 'x.yaml')]);

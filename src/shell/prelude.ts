@@ -26,17 +26,40 @@ export function readCommand(path: string): string {
 const MARK = '@@kbootstrap-check';
 
 /** One script that runs every check in its own subshell and marks where each output starts and ends. */
-export function batchScript(checks: CheckRequest[]): string {
-  return withPrelude(batchBody(checks));
+export function batchScript(checks: CheckRequest[], parallel = false): string {
+  return withPrelude(batchBody(checks, parallel));
 }
 
-/** The checks of batchScript without the prelude (for a script that carries it already). */
-export function batchBody(checks: CheckRequest[]): string {
-  return checks.map((c) => [
+/**
+ * The checks of batchScript without the prelude (for a script that carries it already).
+ *
+ * With `parallel`, the checks run at the same time (they only read the host): each writes its marked
+ * output to its own file of a temporary directory and one `cat` prints the files in the checks' order,
+ * so the output is the same as when they run one after another, and the round trip lasts as long as the
+ * slowest check (the cluster read, a kubectl call) instead of the sum. Without a temporary directory
+ * (mktemp failed) they run one after another.
+ */
+export function batchBody(checks: CheckRequest[], parallel = false): string {
+  const marked = (c: CheckRequest) => [
     `printf '%s\\n' ${shq(`${MARK} begin ${c.step}`)}`,
     `( ${c.script.trimEnd()}\n) </dev/null 2>&1`,
     `printf '%s %s\\n' ${shq(`${MARK} end ${c.step}`)} "$?"`,
-  ].join('\n')).join('\n');
+  ].join('\n');
+  if (!parallel || checks.length < 2) return checks.map(marked).join('\n');
+  const name = (i: number) => `kb_check_${i}`;
+  // zero-padded file names: the shell's glob lists them in the checks' order
+  const file = (i: number) => `"$kb_checks"/${String(i).padStart(3, '0')}`;
+  return [
+    ...checks.map((c, i) => `${name(i)}() {\n${marked(c)}\n}`),
+    'if kb_checks=$(mktemp -d 2>/dev/null); then',
+    ...checks.map((_, i) => `  ${name(i)} >${file(i)} &`),
+    '  wait',
+    '  cat "$kb_checks"/*',
+    '  rm -rf "$kb_checks"',
+    'else',
+    ...checks.map((_, i) => `  ${name(i)}`),
+    'fi',
+  ].join('\n');
 }
 
 /** What a script printed before its batch of checks began (the OS facts and the lock's answer, in the connect round trip). */

@@ -311,7 +311,8 @@ export class SshTransport implements Transport {
   }
 
   async checkBatch(checks: CheckRequest[]): Promise<CheckOutput[]> {
-    const res = await this.run(batchScript(checks), { step: checks.length === 1 ? checks[0]!.step : 'checks' });
+    // read-only checks alone in their round trip: side by side (src/shell/prelude.ts)
+    const res = await this.run(batchScript(checks, true), { step: checks.length === 1 ? checks[0]!.step : 'checks' });
     if (res.code !== 0) throw new RemoteCommandError(this.spec.name, 'checks', 'the read-only checks', res.code, tail(res.stderr || res.stdout));
     return parseBatch(checks, res.stdout);
   }

@@ -89,6 +89,20 @@ describe.skipIf(!!LAB_SKIP_REASON)('up on a mixed 3-host lab', () => {
     }
   });
 
+  it('the one-trip no-op still sees a managed file changed on a host (its checks run side by side) and puts it back', async () => {
+    // content on one host, mode on another: kb_file_state reads both with one sha256sum and one stat
+    expect(labExec('lab-02', ['sh', '-c', 'echo "net.ipv4.ip_forward = 0" >>/etc/sysctl.d/99-kubernetes.conf']).code).toBe(0);
+    expect(labExec('lab-03', ['chmod', '600', '/etc/crictl.yaml']).code).toBe(0);
+    const r = await kb(['up', inv, '--output', 'json']);
+    expect(notOk(r)).toEqual([]);
+    expect(changed(r).sort()).toEqual(['lab-02/sysctl', 'lab-03/crictl']);
+    expect(labExec('lab-02', ['grep', '-c', 'ip_forward = 0', '/etc/sysctl.d/99-kubernetes.conf']).stdout.trim()).toBe('0');
+    expect(labExec('lab-03', ['stat', '-c', '%a', '/etc/crictl.yaml']).stdout.trim()).toBe('644');
+    const again = await kb(['up', inv, '--output', 'json']);
+    expect(changed(again)).toEqual([]);
+    expect(again.json!.hosts.map((h) => h.roundTrips)).toEqual([1, 1, 1]);
+  });
+
   it('cached facts that are no longer true are not used: the checks rendered for them are sent again for the real ones', async () => {
     // every cached host now claims the other family's OS: checks rendered for it would read the wrong package manager
     const files = readdirSync(factsDir()).filter((f) => f.endsWith('.json')).map((f) => join(factsDir(), f));

@@ -99,6 +99,33 @@ kb_key_trusted() {
   done
 }
 
+# kb_file_state PATH...: each file's line for a check, in the order given: "file=PATH SHA256 MODE", or
+# "file=PATH missing" when it is not a regular file; one sha256sum and one stat for all the files there
+# are (each on its own when that one read fails: a file it could not read, or one that came since).
+kb_file_state() {
+  local f h j=0 s m
+  local -a have=() sums=() modes=()
+  for f in "$@"; do
+    if [ -f "$f" ]; then have+=("$f"); fi
+  done
+  if [ "${#have[@]}" -gt 0 ] && s=$(sha256sum -- "${have[@]}" 2>/dev/null) && m=$(stat -c %a -- "${have[@]}" 2>/dev/null); then
+    # one line each, in the order given (sha256sum starts a line with a backslash when it escapes the name)
+    mapfile -t sums <<<"$s"
+    mapfile -t modes <<<"$m"
+  fi
+  for f in "$@"; do
+    if [ "${#sums[@]}" -eq "${#have[@]}" ] && [ "${#modes[@]}" -eq "${#have[@]}" ] && [ "$j" -lt "${#have[@]}" ] && [ "${have[j]}" = "$f" ]; then
+      h=${sums[j]#\\}
+      printf 'file=%s %s %s\n' "$f" "${h%% *}" "${modes[j]}"
+      j=$((j + 1))
+    elif [ -f "$f" ]; then
+      printf 'file=%s %s %s\n' "$f" "$(sha256sum <"$f" | cut -d' ' -f1)" "$(stat -c %a "$f")"
+    else
+      printf 'file=%s missing\n' "$f"
+    fi
+  done
+}
+
 ### certs-renew: kubeadm certs renew all when a certificate has less than 30d left, then restart the static Pods
 ## check (read-only)
 (

@@ -98,6 +98,33 @@ kb_key_trusted() {
   done
 }
 
+# kb_file_state PATH...: each file's line for a check, in the order given: "file=PATH SHA256 MODE", or
+# "file=PATH missing" when it is not a regular file; one sha256sum and one stat for all the files there
+# are (each on its own when that one read fails: a file it could not read, or one that came since).
+kb_file_state() {
+  local f h j=0 s m
+  local -a have=() sums=() modes=()
+  for f in "$@"; do
+    if [ -f "$f" ]; then have+=("$f"); fi
+  done
+  if [ "${#have[@]}" -gt 0 ] && s=$(sha256sum -- "${have[@]}" 2>/dev/null) && m=$(stat -c %a -- "${have[@]}" 2>/dev/null); then
+    # one line each, in the order given (sha256sum starts a line with a backslash when it escapes the name)
+    mapfile -t sums <<<"$s"
+    mapfile -t modes <<<"$m"
+  fi
+  for f in "$@"; do
+    if [ "${#sums[@]}" -eq "${#have[@]}" ] && [ "${#modes[@]}" -eq "${#have[@]}" ] && [ "$j" -lt "${#have[@]}" ] && [ "${have[j]}" = "$f" ]; then
+      h=${sums[j]#\\}
+      printf 'file=%s %s %s\n' "$f" "${h%% *}" "${modes[j]}"
+      j=$((j + 1))
+    elif [ -f "$f" ]; then
+      printf 'file=%s %s %s\n' "$f" "$(sha256sum <"$f" | cut -d' ' -f1)" "$(stat -c %a "$f")"
+    else
+      printf 'file=%s missing\n' "$f"
+    fi
+  done
+}
+
 ### hostname: Set the hostname to the inventory name
 ## check (read-only)
 (
@@ -221,14 +248,7 @@ fi
 ### kernel-modules: Load the kernel modules Kubernetes needs, now and at boot
 ## check (read-only)
 (
-# shellcheck disable=SC2043 # one file is a list too
-for kb_f in /etc/modules-load.d/k8s.conf; do
-  if [ -f "$kb_f" ]; then
-    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
-  else
-    printf 'file=%s missing\n' "$kb_f"
-  fi
-done
+kb_file_state /etc/modules-load.d/k8s.conf
 kb_loaded=$(lsmod 2>/dev/null | awk 'NR > 1 { print $1 }')
 for kb_m in overlay br_netfilter ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack_ipv4; do
   # loaded as a module, or built into the kernel (a /sys/module entry without initstate)
@@ -259,14 +279,7 @@ done
 ### sysctl: Enable bridged traffic filtering and IP forwarding
 ## check (read-only)
 (
-# shellcheck disable=SC2043 # one file is a list too
-for kb_f in /etc/sysctl.d/99-kubernetes.conf; do
-  if [ -f "$kb_f" ]; then
-    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
-  else
-    printf 'file=%s missing\n' "$kb_f"
-  fi
-done
+kb_file_state /etc/sysctl.d/99-kubernetes.conf
 # one sysctl call; a key the kernel does not have prints nothing here
 sysctl net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables net.ipv4.ip_forward 2>/dev/null | sed -n 's/^\([^ ]*\) = \(.*\)$/live=\1=\2/p' || true
 # every file sysctl --system reads that sets one of these keys, to find what overrides the drop-in (one awk for all)
@@ -295,14 +308,7 @@ sysctl --system >/dev/null
 ### base-repositories: Point the OS's own repositories at a mirror that still serves them
 ## check (read-only)
 (
-# shellcheck disable=SC2043 # one file is a list too
-for kb_f in /etc/yum.repos.d/CentOS-Base.repo; do
-  if [ -f "$kb_f" ]; then
-    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
-  else
-    printf 'file=%s missing\n' "$kb_f"
-  fi
-done
+kb_file_state /etc/yum.repos.d/CentOS-Base.repo
 )
 ## apply
 kb_write /etc/yum.repos.d/CentOS-Base.repo 644 root:root <<'KBOOTSTRAP_EOF'
@@ -334,14 +340,7 @@ KBOOTSTRAP_EOF
 ### container-runtime: Install and configure the container runtime
 ## check (read-only)
 (
-# shellcheck disable=SC2043 # one file is a list too
-for kb_f in /etc/yum.repos.d/docker-ce.repo /etc/containerd/certs.d/docker.io/hosts.toml; do
-  if [ -f "$kb_f" ]; then
-    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
-  else
-    printf 'file=%s missing\n' "$kb_f"
-  fi
-done
+kb_file_state /etc/yum.repos.d/docker-ce.repo /etc/containerd/certs.d/docker.io/hosts.toml
 # one rpm call for every package; absent ones print nothing here
 rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' containerd.io 2>/dev/null | grep '^pkg=' || true
 if kb_key_trusted /etc/pki/rpm-gpg/kbootstrap-docker.asc 060A61C51B558A7F742B77AAC52FEB6B621E9F35; then echo key=/etc/pki/rpm-gpg/kbootstrap-docker.asc=present; elif [ -e /etc/pki/rpm-gpg/kbootstrap-docker.asc ]; then echo key=/etc/pki/rpm-gpg/kbootstrap-docker.asc=untrusted; else echo key=/etc/pki/rpm-gpg/kbootstrap-docker.asc=missing; fi
@@ -475,14 +474,7 @@ fi
 ### crictl: Point crictl at the container runtime
 ## check (read-only)
 (
-# shellcheck disable=SC2043 # one file is a list too
-for kb_f in /etc/crictl.yaml; do
-  if [ -f "$kb_f" ]; then
-    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
-  else
-    printf 'file=%s missing\n' "$kb_f"
-  fi
-done
+kb_file_state /etc/crictl.yaml
 )
 ## apply
 kb_write /etc/crictl.yaml 644 root:root <<'KBOOTSTRAP_EOF'
@@ -496,14 +488,7 @@ KBOOTSTRAP_EOF
 ### kube-packages: Install kubelet, kubeadm and kubectl at the pinned version
 ## check (read-only)
 (
-# shellcheck disable=SC2043 # one file is a list too
-for kb_f in /etc/yum.repos.d/kubernetes.repo; do
-  if [ -f "$kb_f" ]; then
-    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
-  else
-    printf 'file=%s missing\n' "$kb_f"
-  fi
-done
+kb_file_state /etc/yum.repos.d/kubernetes.repo
 # one rpm call for every package; absent ones print nothing here
 rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' kubelet kubeadm kubectl ipset ipvsadm 2>/dev/null | grep '^pkg=' || true
 # read-only: a systemd unit, enabled? active?

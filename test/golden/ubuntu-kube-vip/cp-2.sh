@@ -99,6 +99,33 @@ kb_key_trusted() {
   done
 }
 
+# kb_file_state PATH...: each file's line for a check, in the order given: "file=PATH SHA256 MODE", or
+# "file=PATH missing" when it is not a regular file; one sha256sum and one stat for all the files there
+# are (each on its own when that one read fails: a file it could not read, or one that came since).
+kb_file_state() {
+  local f h j=0 s m
+  local -a have=() sums=() modes=()
+  for f in "$@"; do
+    if [ -f "$f" ]; then have+=("$f"); fi
+  done
+  if [ "${#have[@]}" -gt 0 ] && s=$(sha256sum -- "${have[@]}" 2>/dev/null) && m=$(stat -c %a -- "${have[@]}" 2>/dev/null); then
+    # one line each, in the order given (sha256sum starts a line with a backslash when it escapes the name)
+    mapfile -t sums <<<"$s"
+    mapfile -t modes <<<"$m"
+  fi
+  for f in "$@"; do
+    if [ "${#sums[@]}" -eq "${#have[@]}" ] && [ "${#modes[@]}" -eq "${#have[@]}" ] && [ "$j" -lt "${#have[@]}" ] && [ "${have[j]}" = "$f" ]; then
+      h=${sums[j]#\\}
+      printf 'file=%s %s %s\n' "$f" "${h%% *}" "${modes[j]}"
+      j=$((j + 1))
+    elif [ -f "$f" ]; then
+      printf 'file=%s %s %s\n' "$f" "$(sha256sum <"$f" | cut -d' ' -f1)" "$(stat -c %a "$f")"
+    else
+      printf 'file=%s missing\n' "$f"
+    fi
+  done
+}
+
 ### hostname: Set the hostname to the inventory name
 ## check (read-only)
 (
@@ -184,14 +211,7 @@ fi
 ### kernel-modules: Load the kernel modules Kubernetes needs, now and at boot
 ## check (read-only)
 (
-# shellcheck disable=SC2043 # one file is a list too
-for kb_f in /etc/modules-load.d/k8s.conf; do
-  if [ -f "$kb_f" ]; then
-    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
-  else
-    printf 'file=%s missing\n' "$kb_f"
-  fi
-done
+kb_file_state /etc/modules-load.d/k8s.conf
 kb_loaded=$(lsmod 2>/dev/null | awk 'NR > 1 { print $1 }')
 for kb_m in overlay br_netfilter; do
   # loaded as a module, or built into the kernel (a /sys/module entry without initstate)
@@ -217,14 +237,7 @@ done
 ### sysctl: Enable bridged traffic filtering and IP forwarding
 ## check (read-only)
 (
-# shellcheck disable=SC2043 # one file is a list too
-for kb_f in /etc/sysctl.d/99-kubernetes.conf; do
-  if [ -f "$kb_f" ]; then
-    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
-  else
-    printf 'file=%s missing\n' "$kb_f"
-  fi
-done
+kb_file_state /etc/sysctl.d/99-kubernetes.conf
 # one sysctl call; a key the kernel does not have prints nothing here
 sysctl net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables net.ipv4.ip_forward 2>/dev/null | sed -n 's/^\([^ ]*\) = \(.*\)$/live=\1=\2/p' || true
 # every file sysctl --system reads that sets one of these keys, to find what overrides the drop-in (one awk for all)
@@ -256,14 +269,7 @@ sysctl --system >/dev/null
 ### container-runtime: Install and configure the container runtime
 ## check (read-only)
 (
-# shellcheck disable=SC2043 # one file is a list too
-for kb_f in /etc/apt/sources.list.d/docker.list; do
-  if [ -f "$kb_f" ]; then
-    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
-  else
-    printf 'file=%s missing\n' "$kb_f"
-  fi
-done
+kb_file_state /etc/apt/sources.list.d/docker.list
 # one dpkg-query call for every package; only installed ones count: status (2nd letter) i, no error flag.
 # The 1st letter is the selection: i, or h once apt-mark hold ran ("Desired=Unknown/Install/Remove/Purge/Hold", dpkg -l; dpkg-query(1) db:Status-Abbrev)
 dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' containerd.io 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=[uihrp]i *=/pkg=\1=/p' || true
@@ -393,14 +399,7 @@ fi
 ### crictl: Point crictl at the container runtime
 ## check (read-only)
 (
-# shellcheck disable=SC2043 # one file is a list too
-for kb_f in /etc/crictl.yaml; do
-  if [ -f "$kb_f" ]; then
-    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
-  else
-    printf 'file=%s missing\n' "$kb_f"
-  fi
-done
+kb_file_state /etc/crictl.yaml
 )
 ## apply
 kb_write /etc/crictl.yaml 644 root:root <<'KBOOTSTRAP_EOF'
@@ -414,14 +413,7 @@ KBOOTSTRAP_EOF
 ### kube-packages: Install kubelet, kubeadm and kubectl at the pinned version
 ## check (read-only)
 (
-# shellcheck disable=SC2043 # one file is a list too
-for kb_f in /etc/apt/sources.list.d/kubernetes.list; do
-  if [ -f "$kb_f" ]; then
-    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
-  else
-    printf 'file=%s missing\n' "$kb_f"
-  fi
-done
+kb_file_state /etc/apt/sources.list.d/kubernetes.list
 # one dpkg-query call for every package; only installed ones count: status (2nd letter) i, no error flag.
 # The 1st letter is the selection: i, or h once apt-mark hold ran ("Desired=Unknown/Install/Remove/Purge/Hold", dpkg -l; dpkg-query(1) db:Status-Abbrev)
 dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' kubelet kubeadm kubectl 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=[uihrp]i *=/pkg=\1=/p' || true
@@ -474,14 +466,7 @@ systemctl enable kubelet
 ### load-balancer: Run kube-vip for the control-plane VIP
 ## check (read-only)
 (
-# shellcheck disable=SC2043 # one file is a list too
-for kb_f in /etc/kubernetes/manifests/kube-vip.yaml; do
-  if [ -f "$kb_f" ]; then
-    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
-  else
-    printf 'file=%s missing\n' "$kb_f"
-  fi
-done
+kb_file_state /etc/kubernetes/manifests/kube-vip.yaml
 )
 (
 # kube-vip's vip_interface: the interface that holds this host's inventory address

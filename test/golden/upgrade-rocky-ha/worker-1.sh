@@ -98,17 +98,37 @@ kb_key_trusted() {
   done
 }
 
+# kb_file_state PATH...: each file's line for a check, in the order given: "file=PATH SHA256 MODE", or
+# "file=PATH missing" when it is not a regular file; one sha256sum and one stat for all the files there
+# are (each on its own when that one read fails: a file it could not read, or one that came since).
+kb_file_state() {
+  local f h j=0 s m
+  local -a have=() sums=() modes=()
+  for f in "$@"; do
+    if [ -f "$f" ]; then have+=("$f"); fi
+  done
+  if [ "${#have[@]}" -gt 0 ] && s=$(sha256sum -- "${have[@]}" 2>/dev/null) && m=$(stat -c %a -- "${have[@]}" 2>/dev/null); then
+    # one line each, in the order given (sha256sum starts a line with a backslash when it escapes the name)
+    mapfile -t sums <<<"$s"
+    mapfile -t modes <<<"$m"
+  fi
+  for f in "$@"; do
+    if [ "${#sums[@]}" -eq "${#have[@]}" ] && [ "${#modes[@]}" -eq "${#have[@]}" ] && [ "$j" -lt "${#have[@]}" ] && [ "${have[j]}" = "$f" ]; then
+      h=${sums[j]#\\}
+      printf 'file=%s %s %s\n' "$f" "${h%% *}" "${modes[j]}"
+      j=$((j + 1))
+    elif [ -f "$f" ]; then
+      printf 'file=%s %s %s\n' "$f" "$(sha256sum <"$f" | cut -d' ' -f1)" "$(stat -c %a "$f")"
+    else
+      printf 'file=%s missing\n' "$f"
+    fi
+  done
+}
+
 ### upgrade-repository: The Kubernetes package repository of the target minor
 ## check (read-only)
 (
-# shellcheck disable=SC2043 # one file is a list too
-for kb_f in /etc/yum.repos.d/kubernetes.repo; do
-  if [ -f "$kb_f" ]; then
-    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
-  else
-    printf 'file=%s missing\n' "$kb_f"
-  fi
-done
+kb_file_state /etc/yum.repos.d/kubernetes.repo
 if kb_key_trusted /etc/pki/rpm-gpg/kbootstrap-kubernetes.asc DE15B14486CD377B9E876E1A234654DA9A296436; then echo key=/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc=present; elif [ -e /etc/pki/rpm-gpg/kbootstrap-kubernetes.asc ]; then echo key=/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc=untrusted; else echo key=/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc=missing; fi
 )
 ## apply
@@ -156,14 +176,7 @@ kb_retry 3 5 yum install -y --disableexcludes=kubernetes kubeadm-1.37.1
 ### container-runtime: Install and configure the container runtime
 ## check (read-only)
 (
-# shellcheck disable=SC2043 # one file is a list too
-for kb_f in /etc/yum.repos.d/docker-ce.repo; do
-  if [ -f "$kb_f" ]; then
-    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
-  else
-    printf 'file=%s missing\n' "$kb_f"
-  fi
-done
+kb_file_state /etc/yum.repos.d/docker-ce.repo
 # one rpm call for every package; absent ones print nothing here
 rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' containerd.io 2>/dev/null | grep '^pkg=' || true
 if kb_key_trusted /etc/pki/rpm-gpg/kbootstrap-docker.asc 060A61C51B558A7F742B77AAC52FEB6B621E9F35; then echo key=/etc/pki/rpm-gpg/kbootstrap-docker.asc=present; elif [ -e /etc/pki/rpm-gpg/kbootstrap-docker.asc ]; then echo key=/etc/pki/rpm-gpg/kbootstrap-docker.asc=untrusted; else echo key=/etc/pki/rpm-gpg/kbootstrap-docker.asc=missing; fi

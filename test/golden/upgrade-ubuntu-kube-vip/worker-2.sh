@@ -99,17 +99,37 @@ kb_key_trusted() {
   done
 }
 
+# kb_file_state PATH...: each file's line for a check, in the order given: "file=PATH SHA256 MODE", or
+# "file=PATH missing" when it is not a regular file; one sha256sum and one stat for all the files there
+# are (each on its own when that one read fails: a file it could not read, or one that came since).
+kb_file_state() {
+  local f h j=0 s m
+  local -a have=() sums=() modes=()
+  for f in "$@"; do
+    if [ -f "$f" ]; then have+=("$f"); fi
+  done
+  if [ "${#have[@]}" -gt 0 ] && s=$(sha256sum -- "${have[@]}" 2>/dev/null) && m=$(stat -c %a -- "${have[@]}" 2>/dev/null); then
+    # one line each, in the order given (sha256sum starts a line with a backslash when it escapes the name)
+    mapfile -t sums <<<"$s"
+    mapfile -t modes <<<"$m"
+  fi
+  for f in "$@"; do
+    if [ "${#sums[@]}" -eq "${#have[@]}" ] && [ "${#modes[@]}" -eq "${#have[@]}" ] && [ "$j" -lt "${#have[@]}" ] && [ "${have[j]}" = "$f" ]; then
+      h=${sums[j]#\\}
+      printf 'file=%s %s %s\n' "$f" "${h%% *}" "${modes[j]}"
+      j=$((j + 1))
+    elif [ -f "$f" ]; then
+      printf 'file=%s %s %s\n' "$f" "$(sha256sum <"$f" | cut -d' ' -f1)" "$(stat -c %a "$f")"
+    else
+      printf 'file=%s missing\n' "$f"
+    fi
+  done
+}
+
 ### upgrade-repository: The Kubernetes package repository of the target minor
 ## check (read-only)
 (
-# shellcheck disable=SC2043 # one file is a list too
-for kb_f in /etc/apt/sources.list.d/kubernetes.list; do
-  if [ -f "$kb_f" ]; then
-    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
-  else
-    printf 'file=%s missing\n' "$kb_f"
-  fi
-done
+kb_file_state /etc/apt/sources.list.d/kubernetes.list
 if kb_key_trusted /etc/apt/keyrings/kubernetes-apt-keyring.asc DE15B14486CD377B9E876E1A234654DA9A296436; then echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=present; elif [ -e /etc/apt/keyrings/kubernetes-apt-keyring.asc ]; then echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=untrusted; else echo key=/etc/apt/keyrings/kubernetes-apt-keyring.asc=missing; fi
 )
 ## apply
@@ -159,14 +179,7 @@ apt-mark hold kubelet kubeadm kubectl
 ### container-runtime: Install and configure the container runtime
 ## check (read-only)
 (
-# shellcheck disable=SC2043 # one file is a list too
-for kb_f in /etc/apt/sources.list.d/docker.list; do
-  if [ -f "$kb_f" ]; then
-    printf 'file=%s %s %s\n' "$kb_f" "$(sha256sum <"$kb_f" | cut -d' ' -f1)" "$(stat -c %a "$kb_f")"
-  else
-    printf 'file=%s missing\n' "$kb_f"
-  fi
-done
+kb_file_state /etc/apt/sources.list.d/docker.list
 # one dpkg-query call for every package; only installed ones count: status (2nd letter) i, no error flag.
 # The 1st letter is the selection: i, or h once apt-mark hold ran ("Desired=Unknown/Install/Remove/Purge/Hold", dpkg -l; dpkg-query(1) db:Status-Abbrev)
 dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' containerd.io 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=[uihrp]i *=/pkg=\1=/p' || true
