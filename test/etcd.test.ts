@@ -99,6 +99,19 @@ describe('backup archive', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('restore off a terminal without --yes is refused before any credential is read or any host is reached (as reset is)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kb-archive-'));
+    try {
+      const file = join(dir, 'b.tar.gz');
+      writeBackup(file, fixtureBackup('air'));
+      // private-registry.yaml needs KB_REGISTRY_PASSWORD, unset here: reading credentials first would fail on that instead
+      const r = kbootstrap(['restore', 'inventories/private-registry.yaml', '--from', file]);
+      expect(r.stderr).toBe('kbootstrap: restore: refusing without --yes: there is no terminal to confirm on\n');
+      expect(r.code).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('backup and restore on the command line', () => {

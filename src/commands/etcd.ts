@@ -110,6 +110,8 @@ export async function restoreCommand(d: EtcdCommandDeps, file: string, o: RunFla
     return;
   }
   const src = backup!;
+  // refused before anything connects or any credential is read, as reset is: off a terminal only --yes says yes
+  if (!o.yes && !(process.stdin.isTTY && process.stderr.isTTY)) throw new UsageError('restore: refusing without --yes: there is no terminal to confirm on');
   const confirm = async (inv: Inventory) => {
     if (o.yes) return true;
     const first = inv.hosts.find((h) => h.role === 'control-plane')!;
@@ -117,7 +119,7 @@ export async function restoreCommand(d: EtcdCommandDeps, file: string, o: RunFla
     if (ok === undefined) throw new UsageError('restore: refusing without --yes: there is no terminal to confirm on');
     return ok;
   };
-  const code = await d.run(file, o, 'apply', io, { plan: (inv) => buildRestorePlan(inv, src, Boolean(o.force)), confirm, command: 'restore' });
+  const code = await d.run(file, o, 'apply', io, { plan: (inv) => buildRestorePlan(inv, src, Boolean(o.force)), confirmFirst: confirm, command: 'restore' });
   if (code === EXIT.ok) io.err(`kbootstrap: restored etcd revision ${src.manifest.etcd.snapshot.revision} of ${src.manifest.createdAt}; now run kbootstrap up ${file}: it initialises the first control plane on that data and joins the other hosts\n`);
   d.setCode(code);
 }
