@@ -579,6 +579,7 @@ function checkSemantics(inv: ParsedInventory, file: string, err: Report, warn: R
     packageMirror: c.packageMirror,
     repositoryKeyFingerprints: c.repositoryKeyFingerprints.map(normalizeFingerprint),
     allowInsecureHttp: c.allowInsecureHttp,
+    prepullImages: c.prepullImages,
     containerRuntime: c.containerRuntime,
     criDockerd,
     cni: c.cni,

@@ -106,6 +106,8 @@ export interface ClusterSpec {
   /** fingerprints accepted for repository signing keys besides the pinned upstream ones (upper-case hex, no spaces) */
   repositoryKeyFingerprints: string[];
   allowInsecureHttp: boolean;
+  /** the images step pulls each role's images during prepare (default true) */
+  prepullImages: boolean;
   containerRuntime: 'containerd' | 'docker';
   /** sha256: digest by release file name */
   criDockerd: { version: string; url?: string; sha256: Record<string, string> };

@@ -103,6 +103,8 @@ export const clusterSchema = z.strictObject({
     .describe('OpenPGP fingerprints (40 hex digits) accepted for repository signing keys besides the pinned upstream ones (Docker, pkgs.k8s.io): for a packageMirror that signs with its own key'),
   allowInsecureHttp: z.boolean().default(false)
     .describe('Allow plain http:// for packageMirror, cni.manifest and criDockerd.url (packages then rest on their signing keys and sha256 digests alone); refused otherwise'),
+  prepullImages: z.boolean().default(true)
+    .describe('Pull the images each host\'s role runs during prepare (step images), all hosts at once, so kubeadm init and the joins pull nothing; false leaves the pulls to kubeadm and the kubelet'),
   containerRuntime: z.enum(['containerd', 'docker']).default('containerd')
     .describe('containerd, or docker (docker-ce + cri-dockerd)'),
   criDockerd: z.strictObject({

@@ -130,9 +130,14 @@ export const bundleServeStep: Step<{ python3: boolean }> = {
   },
 };
 
-/** The images a host of this role and architecture needs from the bundle (a bundle made with --arch amd64,arm64 holds both platforms). */
+/** The images of a list a host of this role and architecture runs (a bundle made with --arch amd64,arm64 holds both platforms); the images step filters its list with it too. */
+export function roleImages<I extends { controlPlaneOnly: boolean; platform?: string }>(images: readonly I[], host: HostSpec, arch: string): I[] {
+  return images.filter((i) => (host.role === 'control-plane' || !i.controlPlaneOnly) && (!i.platform || i.platform === `linux/${arch}`));
+}
+
+/** The images a host of this role and architecture needs from the bundle. */
 export function imagesFor(b: BundleRun, host: HostSpec, arch: string): BundleRun['images'] {
-  return b.images.filter((i) => (host.role === 'control-plane' || !i.controlPlaneOnly) && (!i.platform || i.platform === `linux/${arch}`));
+  return roleImages(b.images, host, arch);
 }
 
 /** kubeadm's control plane images and kube-vip run on control planes only; the rest (kube-proxy, pause, CoreDNS, the CNI's) anywhere. */

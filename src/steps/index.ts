@@ -18,6 +18,7 @@ import { containerRuntimeStep } from './container-runtime.js';
 import { crictlStep } from './crictl.js';
 import { bundleImagesStep, bundleServeStep, bundleUploadStep } from './bundle.js';
 import { kubePackagesStep } from './kube-packages.js';
+import { imagesStep } from './images.js';
 import { loadBalancerStep } from './load-balancer.js';
 import { kubeadmInitStep } from './kubeadm-init.js';
 import { joinStep } from './join.js';
@@ -37,7 +38,7 @@ export const UP_STEPS: PhaseSteps = {
   gate: [clusterVersionStep],
   // up --bundle only: without a bundle these steps have no hosts
   bundle: [bundleUploadStep, bundleServeStep],
-  prepare: [hostnameStep, hostsFileStep, selinuxStep, firewallStep, swapStep, kernelModulesStep, sysctlStep, baseRepositoriesStep, containerRuntimeStep, crictlStep, bundleImagesStep, kubePackagesStep],
+  prepare: [hostnameStep, hostsFileStep, selinuxStep, firewallStep, swapStep, kernelModulesStep, sysctlStep, baseRepositoriesStep, containerRuntimeStep, crictlStep, bundleImagesStep, imagesStep, kubePackagesStep],
   init: [loadBalancerStep, kubeadmInitStep, certRenewalTimerStep],
   'join-control-planes': [loadBalancerStep, certRenewalTimerStep, joinStep],
   'join-workers': [joinStep],
