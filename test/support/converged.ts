@@ -63,6 +63,24 @@ function clusterJson(inv: InvName, version: string): string {
   return JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
 }
 
+/**
+ * Every image the cluster runs, as `kubeadm config images list` prints them for the version and
+ * imageRepository (tags: the versions table's pause/etcd/CoreDNS columns of the minor), plus kube-vip's
+ * and the CNI release's (calico's manifests/calico.yaml, flannel's kube-flannel.yml at the tag). A
+ * converged host holds all of them (a worker more than it needs: still done).
+ */
+const kubeadm = (repo: string, v: string, coredns: string, pause: string, etcd: string): string[] => [
+  ...['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'].map((n) => `${repo}/${n}:v${v}`),
+  `${repo === 'registry.k8s.io' ? 'registry.k8s.io/coredns' : repo}/coredns:${coredns}`, `${repo}/pause:${pause}`, `${repo}/etcd:${etcd}`,
+];
+const calico = (registry: string, tag: string): string[] => ['cni', 'node', 'kube-controllers'].map((n) => `${registry}/calico/${n}:${tag}`);
+const IMAGES: Record<InvName, string[]> = {
+  lab: [...kubeadm('registry.aliyuncs.com/google_containers', '1.30.4', 'v1.11.3', '3.9', '3.5.15-0'), ...calico('docker.io', 'v3.29.7')],
+  'rocky-ha': [...kubeadm('registry.k8s.io', '1.36.4', 'v1.14.2', '3.10.2', '3.6.8-0'), ...calico('quay.io', 'v3.32.1')],
+  'rocky-kube-vip': [...kubeadm('registry.k8s.io', '1.35.9', 'v1.13.1', '3.10.1', '3.6.6-0'), 'ghcr.io/kube-vip/kube-vip:v1.2.3', ...calico('quay.io', 'v3.32.1')],
+  jammy: [...kubeadm('registry.k8s.io', '1.36.4', 'v1.14.2', '3.10.2', '3.6.8-0'), 'ghcr.io/flannel-io/flannel:v0.28.9', 'ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3'],
+};
+
 /** Steps that skip on a host of this inventory, with the reason they give. */
 export const EXPECTED_SKIPS: Record<InvName, Record<string, RegExp>> = {
   lab: { 'cert-renewal-timer': /certRenewal is not timer/ },
@@ -109,6 +127,7 @@ export function convergedOutput(step: AnyStep, ctx: StepContext): string {
       }
       break;
     case 'crictl': break;
+    case 'images': lines.push('runtime=ok', ...IMAGES[inv].map((i) => `image=${i}`)); break;
     case 'kube-packages':
       lines.push(...['kubelet', 'kubeadm', 'kubectl'].map((p) => `pkg=${p}=${rpm ? version : `${version}-1.1`}`), 'unit=kubelet enabled active');
       if (inv !== 'jammy') lines.push('pkg=ipset=7.1', 'pkg=ipvsadm=1.31', 'key=/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc=present');
