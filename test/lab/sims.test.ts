@@ -101,9 +101,28 @@ describe.skipIf(!!LAB_SKIP_REASON)('simulated programs', () => {
     expect(sh('lab-01', 'crictl info').code).toBe(0);
   });
 
+  it('crictl pulls into the runtime\'s image store, lists it and inspects it', () => {
+    const none = sh('lab-01', 'crictl inspecti registry.k8s.io/pause:3.9');
+    expect(none).toMatchObject({ code: 1, stderr: 'FATA[0000] no such image "registry.k8s.io/pause:3.9" present\n' });
+    expect(sh('lab-01', 'crictl pull registry.k8s.io/pause:3.9').stdout).toMatch(/^Image is up to date for sha256:[0-9a-f]{64}\n$/);
+    expect(sh('lab-01', 'crictl inspecti registry.k8s.io/pause:3.9').code).toBe(0);
+    // Docker Hub's short names are named in full by the CRI
+    sh('lab-01', 'crictl pull calico/node:v3.29.7');
+    const list = sh('lab-01', 'crictl images').stdout.split('\n');
+    expect(list[0]).toMatch(/^IMAGE\s+TAG\s+IMAGE ID\s+SIZE$/);
+    expect(list.slice(1).filter(Boolean).map((l) => l.split(/\s+/).slice(0, 2).join(':'))).toEqual(['registry.k8s.io/pause:3.9', 'docker.io/calico/node:v3.29.7']);
+  });
+
   it('init, tokens with TTLs, joins that check token, hash and certificate key', () => {
     const init = sh('lab-01', 'kubeadm init --config /root/init.yaml --upload-certs --skip-token-print --skip-certificate-key-print');
     expect(init.stdout).toContain('Your Kubernetes control-plane has initialized successfully!');
+    // the preflight pulls the control plane's images the runtime lacks (pause was pulled above): kubeadm's list for 1.30.4
+    expect(init.stdout).toContain('[preflight] Pulling images required for setting up a Kubernetes cluster\n');
+    const pulls = sh('lab-01', 'cat /var/log/kblab/image-pulls.jsonl').stdout.trim().split('\n').map((l) => JSON.parse(l) as { ref: string; by: string });
+    expect(pulls.filter((p) => p.by === 'kubeadm').map((p) => p.ref)).toEqual([
+      'registry.k8s.io/kube-apiserver:v1.30.4', 'registry.k8s.io/kube-controller-manager:v1.30.4', 'registry.k8s.io/kube-scheduler:v1.30.4',
+      'registry.k8s.io/kube-proxy:v1.30.4', 'registry.k8s.io/coredns/coredns:v1.11.3', 'registry.k8s.io/etcd:3.5.15-0',
+    ]);
     expect(init.stdout).not.toMatch(/--token|certificate key:/);
     expect(sh('lab-01', 'kubeadm init --config /root/init.yaml').stderr).toContain('[ERROR Port-6443]: Port 6443 is in use');
     expect(sh('lab-01', 'kubectl --kubeconfig=/etc/kubernetes/admin.conf get --raw=/readyz').stdout).toBe('ok');

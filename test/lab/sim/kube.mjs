@@ -12,7 +12,7 @@ import {
 } from './lib.mjs';
 import { clientDir, etcdPki, memberAdd, memberRemove, readRecord, realEtcd, shareClientCredentials, startEtcd, stopEtcd } from './etcd.mjs';
 import { db } from './packages.mjs';
-import { criStatus, criError } from './runtime.mjs';
+import { criStatus, criError, holdsImage, pullImage } from './runtime.mjs';
 import { loadedModules } from './system.mjs';
 import { KUBE_VIP_MANIFEST, startKubeVip, waitForVip } from './kube-vip.mjs';
 import { DEFAULT_VALIDITY, KUBECONFIGS, KUBELET_PEM, PKI, dates, kubeconfigFor, kubeconfigText, localCas, makeCas, resignLeaves, writeCas, writeKubeletPem, writeLeaves } from './pki.mjs';
@@ -151,6 +151,51 @@ function preflight({ controlPlane, criSocket, ignore, join }) {
       '[preflight] Running pre-flight checks\n');
   }
   return warnText;
+}
+
+/**
+ * kubeadm's own image tags per minor (constants.PauseVersion, DefaultEtcdVersion, CoreDNSVersion), as
+ * `kubeadm config images list` prints them: kubernetes/minikube@eb25dbc703701fa38c3f65c89a1896baa375e5ed
+ * pkg/minikube/constants/constants_kubeadm_images.go (read 2026-12-07); 1.37/1.38 from their CHANGELOGs'
+ * etcd/CoreDNS bumps (#141032, #141462).
+ */
+const KUBEADM_TAGS = {
+  30: { pause: '3.9', etcd: '3.5.15-0', coredns: 'v1.11.3' },
+  31: { pause: '3.10', etcd: '3.5.24-0', coredns: 'v1.11.3' },
+  32: { pause: '3.10', etcd: '3.5.24-0', coredns: 'v1.11.3' },
+  33: { pause: '3.10', etcd: '3.5.24-0', coredns: 'v1.12.0' },
+  34: { pause: '3.10.1', etcd: '3.6.5-0', coredns: 'v1.12.1' },
+  35: { pause: '3.10.1', etcd: '3.6.6-0', coredns: 'v1.13.1' },
+  36: { pause: '3.10.2', etcd: '3.6.8-0', coredns: 'v1.14.2' },
+  37: { pause: '3.10.2', etcd: '3.7.0-0', coredns: 'v1.14.6' },
+  38: { pause: '3.10.2', etcd: '3.7.1', coredns: 'v1.14.7' },
+};
+
+/**
+ * The images a control plane runs (images.GetControlPlaneImages: kube-apiserver, -controller-manager,
+ * -scheduler, kube-proxy at the version, CoreDNS under coredns/ on registry.k8s.io only, pause, etcd;
+ * kubernetes/kubernetes cmd/kubeadm/app/images/images.go, read 2026-12-07).
+ */
+function controlPlaneImages(version, repo) {
+  const t = KUBEADM_TAGS[minorOf(version)];
+  if (!t) fail(1, `kbootstrap lab: the simulated kubeadm has no image tags for ${version}`);
+  return [
+    ...['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'].map((n) => `${repo}/${n}:v${version}`),
+    `${repo === 'registry.k8s.io' ? `${repo}/coredns` : repo}/coredns:${t.coredns}`, `${repo}/pause:${t.pause}`, `${repo}/etcd:${t.etcd}`,
+  ];
+}
+
+/**
+ * The preflight's image pull on a control plane (init, and a join with controlPlane): kubeadm prints
+ * the three lines, then pulls, through the CRI, each image the runtime does not hold
+ * (kubernetes/kubernetes cmd/kubeadm/app/cmd/phases/join/preflight.go runPreflight and
+ * cmd/kubeadm/app/preflight/checks.go ImagePullCheck: ImageExists, else PullImage; read 2026-12-07).
+ */
+function preflightPulls(version, repo) {
+  for (const ref of controlPlaneImages(version, repo)) if (!holdsImage(ref)) pullImage(ref, 'kubeadm');
+  return ['[preflight] Pulling images required for setting up a Kubernetes cluster',
+    '[preflight] This might take a minute or two, depending on the speed of your internet connection',
+    "[preflight] You can also perform this action beforehand using 'kubeadm config images pull'"];
 }
 
 function startKubelet() {
@@ -303,6 +348,7 @@ function init(args) {
   const criSocket = ic.nodeRegistration?.criSocket ?? 'unix:///var/run/containerd/containerd.sock';
   const stdout = [`[init] Using Kubernetes version: v${version}`, '[preflight] Running pre-flight checks'];
   const warn = preflight({ controlPlane: true, criSocket, ignore: String(f['ignore-preflight-errors'] ?? '').toLowerCase().split(','), join: false });
+  stdout.push(...preflightPulls(version, cc.imageRepository ?? 'registry.k8s.io'));
   const address = ic.localAPIEndpoint?.advertiseAddress ?? execFileSync('hostname', ['-I'], { encoding: 'utf8' }).trim().split(/\s+/)[0];
   const endpoint = cc.controlPlaneEndpoint ?? `${address}:${ic.localAPIEndpoint?.bindPort ?? 6443}`;
   // a real etcd (sim/etcd.mjs): kubeadm's etcd certificates, the static pod started on /var/lib/etcd,
@@ -479,6 +525,7 @@ function join(args) {
     saveClusterState(s);
     return c;
   });
+  if (cp) stdout.push('[preflight] Running pre-flight checks before initializing the new control plane instance', ...preflightPulls(result.version, result.imageRepository ?? 'registry.k8s.io'));
   writeNodeFiles(result, cp);
   if (cp && result.etcd) joinEtcd(result, endpoint, name);
   startKubelet();

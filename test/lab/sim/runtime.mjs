@@ -1,6 +1,7 @@
 // Simulated container runtimes and network tools: containerd, docker,
 // cri-dockerd, crictl, ipvsadm, ipset, iptables, conntrack, kubelet.
-import { readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { STATE, fail, readText, exists, units, readJson, writeJson } from './lib.mjs';
 import { db } from './packages.mjs';
@@ -40,7 +41,19 @@ export function docker(args) {
     return { stdout: `Server Version: 27.3.1\n Cgroup Driver: ${driver}\n Registry Mirrors:\n${(cfg['registry-mirrors'] ?? []).map((m) => `  ${m}/\n`).join('')}`, code: 0 };
   }
   if (args[0] === 'version') return { stdout: 'Client: Docker Engine - Community\n Version: 27.3.1\nServer: Docker Engine - Community\n Version: 27.3.1\n', code: 0 };
-  if (args[0] === 'ps' || args[0] === 'images') return { stdout: 'CONTAINER ID   IMAGE   COMMAND   CREATED   STATUS   PORTS   NAMES\n', code: 0 };
+  if (args[0] === 'ps') return { stdout: 'CONTAINER ID   IMAGE   COMMAND   CREATED   STATUS   PORTS   NAMES\n', code: 0 };
+  // `docker images` / `docker image ls`: REPOSITORY, TAG, IMAGE ID, CREATED, SIZE, Docker Hub's images by their short names
+  // (docker/cli cli/command/image/list.go and formatter/image.go, read 2026-12-07)
+  if (args[0] === 'images' || (args[0] === 'image' && (args[1] === 'ls' || args[1] === 'list'))) {
+    return { stdout: cols('REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE') + heldImages().map((r) => { const [repo, tag] = split(dockerName(r)); return cols(repo, tag, imageId(r).slice(0, 12), '2 weeks ago', '10MB'); }).join(''), code: 0 };
+  }
+  if (args[0] === 'pull' || (args[0] === 'image' && args[1] === 'pull')) {
+    const ref = args[args[0] === 'pull' ? 1 : 2];
+    if (!ref) fail(1, '"docker pull" requires exactly 1 argument.\nSee \'docker pull --help\'.\n\nUsage:  docker pull [OPTIONS] NAME[:TAG|@DIGEST]\n\nDownload an image from a registry');
+    const [, tag] = split(dockerName(ref));
+    const full = pullImage(ref, 'docker');
+    return { stdout: `${tag}: Pulling from ${split(dockerName(ref))[0]}\nDigest: sha256:${imageId(full)}\nStatus: Downloaded newer image for ${dockerName(full)}\n${full}\n`, code: 0 };
+  }
   fail(1, `docker: '${args[0]}' is not a docker command.\nSee 'docker --help'`);
 }
 
@@ -79,6 +92,45 @@ export function criError(endpoint, st) {
     : `validate service connection: validate CRI v1 runtime API for endpoint "${endpoint}": rpc error: code = ${st.code} desc = connection error: desc = "transport: Error while dialing: ${st.why}"`;
 }
 
+// ---------------------------------------------------------------- image store
+// The images a host's runtime holds, one list per host (a host runs one runtime), and every pull with
+// who made it (crictl, docker, kubeadm's preflight), so that a test can tell who pulled what.
+const IMAGES = `${STATE}/images.json`;
+const PULLS = '/var/log/kblab/image-pulls.jsonl';
+
+/** A reference as containerd and the CRI name it: Docker Hub's short names in full (docker.io/library/…). */
+export function fullRef(ref) {
+  const first = ref.split('/')[0];
+  if (ref.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')) return ref;
+  return ref.includes('/') ? `docker.io/${ref}` : `docker.io/library/${ref}`;
+}
+
+/** docker's own name for it: Docker Hub's images without docker.io/ (and library/). */
+const dockerName = (ref) => ref.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '');
+
+export const heldImages = () => readJson(IMAGES, []);
+export const holdsImage = (ref) => heldImages().includes(fullRef(ref));
+
+/** Pull an image into the host's store (the lab has no registry: every pull that no fault stops succeeds) and record who pulled it. */
+export function pullImage(ref, by) {
+  const full = fullRef(ref);
+  const held = heldImages();
+  if (!held.includes(full)) writeJson(IMAGES, [...held, full]);
+  try {
+    mkdirSync('/var/log/kblab', { recursive: true });
+    appendFileSync(PULLS, JSON.stringify({ ref: full, by, at: new Date().toISOString() }) + '\n');
+  } catch { /* the record must never break the pull */ }
+  return full;
+}
+
+const split = (ref) => {
+  const at = ref.lastIndexOf(':');
+  return at > ref.lastIndexOf('/') ? [ref.slice(0, at), ref.slice(at + 1)] : [ref, 'latest'];
+};
+const imageId = (ref) => createHash('sha256').update(ref).digest('hex');
+/** crictl's and docker's table columns, padded as their tabwriter pads them (width 20, at least one space). */
+const cols = (...c) => c.map((x, i) => (i === c.length - 1 ? x : x.padEnd(Math.max(20, x.length + 1)))).join('') + '\n';
+
 const DEFAULT_ENDPOINTS = ['unix:///run/containerd/containerd.sock', 'unix:///run/crio/crio.sock', 'unix:///var/run/cri-dockerd.sock'];
 
 export function crictl(args) {
@@ -86,7 +138,7 @@ export function crictl(args) {
   const m = /^runtime-endpoint:\s*(\S+)/m.exec(cfgText);
   let stderr = '';
   let endpoint = m?.[1];
-  const verbs = ['info', 'ps', 'images', 'version', 'pods', 'config'];
+  const verbs = ['info', 'ps', 'images', 'version', 'pods', 'config', 'pull', 'inspecti'];
   const verb = args.find((a) => !a.startsWith('-'));
   if (!verbs.includes(verb)) fail(1, `No help topic for '${verb}'`);
   if (verb === 'config') return { stdout: cfgText, code: 0 };
@@ -96,9 +148,24 @@ export function crictl(args) {
   }
   const st = criStatus(endpoint);
   if (!st.ok) fail(1, `${stderr}FATA[0000] ${criError(endpoint, st)}`);
+  const rest = args.filter((x) => !x.startsWith('-') && x !== verb);
+  // crictl pull: "Image is up to date for sha256:…" once the CRI's PullImage answers (cri-tools cmd/crictl/image.go, read 2026-12-07)
+  if (verb === 'pull') {
+    if (!rest[0]) fail(1, `${stderr}FATA[0000] PullImage: image name cannot be empty`);
+    const full = pullImage(rest[0], 'crictl');
+    return { stdout: `Image is up to date for sha256:${imageId(full)}\n`, stderr, code: 0 };
+  }
+  // crictl inspecti: the image's status, or "no such image" (cri-tools cmd/crictl/image.go, read 2026-12-07)
+  if (verb === 'inspecti') {
+    if (!rest[0]) fail(1, `${stderr}FATA[0000] ID cannot be empty`);
+    if (!holdsImage(rest[0])) fail(1, `${stderr}FATA[0000] no such image "${rest[0]}" present`);
+    const full = fullRef(rest[0]);
+    return { stdout: JSON.stringify({ status: { id: `sha256:${imageId(full)}`, repoTags: [full], repoDigests: [], size: '10000000' } }, null, 2) + '\n', stderr, code: 0 };
+  }
   const out = { info: '{\n  "status": {\n    "conditions": [\n      { "type": "RuntimeReady", "status": true }\n    ]\n  }\n}\n',
     ps: 'CONTAINER           IMAGE               CREATED             STATE               NAME                ATTEMPT             POD ID              POD\n',
-    images: 'IMAGE               TAG                 IMAGE ID            SIZE\n',
+    // IMAGE, TAG, IMAGE ID (13 hex digits), SIZE; the CRI names Docker Hub's images in full
+    images: cols('IMAGE', 'TAG', 'IMAGE ID', 'SIZE') + heldImages().map((r) => { const [repo, tag] = split(r); return cols(repo, tag, imageId(r).slice(0, 13), '10MB'); }).join(''),
     pods: 'POD ID              CREATED             STATE               NAME                NAMESPACE           ATTEMPT             RUNTIME\n',
     version: `Version:  0.1.0\nRuntimeName:  ${endpoint.includes('docker') ? 'docker' : 'containerd'}\nRuntimeApiVersion:  v1\n` }[verb];
   return { stdout: out, stderr, code: 0 };
