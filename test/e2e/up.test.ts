@@ -41,7 +41,7 @@ describe.skipIf(!!LAB_SKIP_REASON)('up on a mixed 3-host lab', () => {
     // lab-02 is Ubuntu: selinux and firewall are skipped there
     // lab-01's one ok is the version gate: no cluster runs yet, so nothing to compare
     // lab-01 also skips cert-renewal-timer (cluster.certRenewal is not timer)
-    expect(byHost).toEqual({ 'lab-01': [1, 16, 1, 0], 'lab-02': [0, 9, 3, 0], 'lab-03': [0, 11, 1, 0] });
+    expect(byHost).toEqual({ 'lab-01': [1, 17, 1, 0], 'lab-02': [0, 10, 3, 0], 'lab-03': [0, 12, 1, 0] });
     expect(r.json!.steps.find((s) => s.host === 'lab-01' && s.step === 'swap')!.reason).toBe('1 active swap device (/dev/dm-1), fstab line 8 mounts /dev/mapper/centos-swap as swap');
     for (const h of ['lab-01', 'lab-02', 'lab-03']) expect(simCalls(h).slice(before[h]).filter((c) => c.mutating), h).toEqual([]);
   });

@@ -123,16 +123,21 @@ function dropConnection() {
 
 /** A lock shared by every host for the cluster state (mkdir is atomic). */
 export function withClusterLock(fn) {
-  const lock = `${CLUSTER}/.lock`;
-  const deadline = Date.now() + 30_000;
   // a lab VM has no shared cluster directory bind-mounted in: its own starts empty
   mkdirSync(CLUSTER, { recursive: true });
+  return withLock(`${CLUSTER}/.lock`, 'cluster state', fn);
+}
+
+/** fn under a lock directory (mkdir is atomic); a lock older than 10 s is a crashed holder's and is taken over. */
+export function withLock(lock, what, fn) {
+  const deadline = Date.now() + 30_000;
+  mkdirSync(dirname(lock), { recursive: true });
   for (;;) {
     try {
       mkdirSync(lock);
       break;
     } catch {
-      if (Date.now() > deadline) fail(1, 'kblab: cluster state lock timed out');
+      if (Date.now() > deadline) fail(1, `kblab: ${what} lock timed out`);
       try {
         if (Date.now() - statSync(lock).mtimeMs > 10_000) { rmSync(lock, { recursive: true, force: true }); continue; }
       } catch { continue; }

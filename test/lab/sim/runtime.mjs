@@ -3,7 +3,7 @@
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { STATE, fail, readText, exists, units, readJson, writeJson } from './lib.mjs';
+import { STATE, fail, readText, exists, units, readJson, writeJson, withLock } from './lib.mjs';
 import { db } from './packages.mjs';
 import { ON_VM, containerdCri } from './platform.mjs';
 
@@ -114,8 +114,11 @@ export const holdsImage = (ref) => heldImages().includes(fullRef(ref));
 /** Pull an image into the host's store (the lab has no registry: every pull that no fault stops succeeds) and record who pulled it. */
 export function pullImage(ref, by) {
   const full = fullRef(ref);
-  const held = heldImages();
-  if (!held.includes(full)) writeJson(IMAGES, [...held, full]);
+  // pulls run side by side (kbootstrap's images step, kubeadm's preflight): the store is changed under a lock
+  withLock(`${STATE}/images.lock`, 'image store', () => {
+    const held = heldImages();
+    if (!held.includes(full)) writeJson(IMAGES, [...held, full]);
+  });
   try {
     mkdirSync('/var/log/kblab', { recursive: true });
     appendFileSync(PULLS, JSON.stringify({ ref: full, by, at: new Date().toISOString() }) + '\n');
