@@ -70,6 +70,7 @@ describe('images: the step', () => {
   it('a runtime that does not answer yet: every image of the role to pull, named', () => {
     const r = imagesStep.parse(out('runtime=unavailable\n'), ctxFor(inv, worker, imagesStep));
     expect(r).toEqual({ done: false, reason: `containerd does not answer yet: 6 images to pull: ${wanted.join(', ')}`, found: wanted });
+    expect(imagesStep.parse(out('runtime=no-crictl\n'), ctxFor(inv, worker, imagesStep)).reason).toBe(`crictl is not installed yet (cri-tools comes with kube-packages): 6 images to pull: ${wanted.join(', ')}`);
   });
 
   it('only what the runtime lacks; Docker Hub\'s short names count as their full ones', () => {

@@ -47,7 +47,7 @@ describe('plan', () => {
     const i = inv('lab');
     const plan = buildPlan(i);
     expect(stepsFor(plan.phases.find((p) => p.id === 'prepare')!, i.hosts[1]!, i).map((s) => s.id)).toEqual([
-      'hostname', 'hosts-file', 'selinux', 'firewall', 'swap', 'kernel-modules', 'sysctl', 'base-repositories', 'container-runtime', 'crictl', 'images', 'kube-packages',
+      'hostname', 'hosts-file', 'selinux', 'firewall', 'swap', 'kernel-modules', 'sysctl', 'base-repositories', 'container-runtime', 'crictl', 'kube-packages', 'images',
     ]);
   });
 

@@ -104,7 +104,8 @@ export const imagesStep: Step<string[]> = {
   title: 'Pull the images the host\'s role runs',
   // up --bundle: bundle-images imports them from the bundle instead
   hosts: (inv) => (inv.bundle ? [] : inv.hosts),
-  requires: ['container-runtime', 'crictl'],
+  // crictl comes with kubeadm's packages (cri-tools, a dependency of kubeadm in pkgs.k8s.io's packages), not with containerd.io
+  requires: ['container-runtime', 'crictl', 'kube-packages'],
   skip(ctx) {
     if (!ctx.cluster.prepullImages) return 'cluster.prepullImages is false: kubeadm and the kubelet pull the images';
     if (!hostImages(ctx.inv, ctx.host.spec, ctx.host.facts.arch).length) return `no image is known before the cluster runs (${clusterImages(ctx.inv).notes.join('; ')})`;
@@ -116,6 +117,7 @@ export const imagesStep: Step<string[]> = {
     const rt = runtimeName(ctx);
     const { notes } = clusterImages(ctx.inv);
     const left = notes.length ? ` (left out: ${notes.join('; ')})` : '';
+    if (line(out.stdout, 'runtime') === 'no-crictl') return { done: false, reason: `crictl is not installed yet (cri-tools comes with kube-packages): ${wanted.length} images to pull: ${list(wanted)}${left}`, found: wanted };
     if (line(out.stdout, 'runtime') !== 'ok') return { done: false, reason: `${rt} does not answer yet: ${wanted.length} images to pull: ${list(wanted)}${left}`, found: wanted };
     // docker lists Docker Hub's images by their short names: compared in full, as containerd names them
     const held = new Set(out.stdout.split('\n').filter((l) => l.startsWith('image=')).map((l) => canonicalRef(l.slice('image='.length).trim())));

@@ -38,7 +38,7 @@ export const UP_STEPS: PhaseSteps = {
   gate: [clusterVersionStep],
   // up --bundle only: without a bundle these steps have no hosts
   bundle: [bundleUploadStep, bundleServeStep],
-  prepare: [hostnameStep, hostsFileStep, selinuxStep, firewallStep, swapStep, kernelModulesStep, sysctlStep, baseRepositoriesStep, containerRuntimeStep, crictlStep, bundleImagesStep, imagesStep, kubePackagesStep],
+  prepare: [hostnameStep, hostsFileStep, selinuxStep, firewallStep, swapStep, kernelModulesStep, sysctlStep, baseRepositoriesStep, containerRuntimeStep, crictlStep, bundleImagesStep, kubePackagesStep, imagesStep],
   init: [loadBalancerStep, kubeadmInitStep, certRenewalTimerStep],
   'join-control-planes': [loadBalancerStep, certRenewalTimerStep, joinStep],
   'join-workers': [joinStep],

@@ -43,7 +43,7 @@ describe.skipIf(!!LAB_SKIP_REASON)('images pulled during prepare', () => {
     for (const [host, refs] of Object.entries(WANTED)) {
       const s = r.json!.steps.find((x) => x.host === host && x.step === 'images')!;
       expect(s.status, host).toBe('would-change');
-      expect(s.reason, host).toBe(`containerd does not answer yet: ${refs.length} images to pull: ${refs.join(', ')}`);
+      expect(s.reason, host).toBe(`crictl is not installed yet (cri-tools comes with kube-packages): ${refs.length} images to pull: ${refs.join(', ')}`);
     }
   });
 

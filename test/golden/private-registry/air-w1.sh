@@ -499,46 +499,6 @@ timeout: 10
 debug: false
 KBOOTSTRAP_EOF
 
-### images: Pull the images the host's role runs
-## check (read-only)
-(
-# the images the CRI (containerd) holds, one reference a line: crictl's IMAGE and TAG columns
-if command -v crictl >/dev/null 2>&1 && kb_refs=$(crictl images 2>/dev/null); then
-  echo 'runtime=ok'
-  printf '%s\n' "$kb_refs" | awk 'NR > 1 && $1 != "<none>" && $2 != "<none>" { print "image=" $1 ":" $2 }'
-else
-  echo 'runtime=unavailable'
-fi
-)
-## apply
-# pull 6 images side by side with crictl pull: registry.k8s.io/kube-proxy:v1.30.4, registry.k8s.io/coredns/coredns:v1.11.3, registry.k8s.io/pause:3.9, docker.io/calico/cni:v3.29.7, docker.io/calico/node:v3.29.7, docker.io/calico/kube-controllers:v3.29.7
-(
-set -u
-# every image at once, each into its own files; then each failure with the image and the runtime's own words
-kb_tmp=$(mktemp -d)
-trap 'rm -rf "$kb_tmp"' EXIT
-kb_pull() {
-  if ! crictl pull "$2" >"$kb_tmp/$1.out" 2>"$kb_tmp/$1.err"; then
-    printf '%s\n' "$2" >"$kb_tmp/$1.failed"
-  fi
-}
-kb_pull 0 registry.k8s.io/kube-proxy:v1.30.4 &
-kb_pull 1 registry.k8s.io/coredns/coredns:v1.11.3 &
-kb_pull 2 registry.k8s.io/pause:3.9 &
-kb_pull 3 docker.io/calico/cni:v3.29.7 &
-kb_pull 4 docker.io/calico/node:v3.29.7 &
-kb_pull 5 docker.io/calico/kube-controllers:v3.29.7 &
-wait
-kb_failed=0
-for kb_f in "$kb_tmp"/*.failed; do
-  [ -e "$kb_f" ] || continue
-  kb_n=${kb_f%.failed}
-  printf 'pulling %s failed: %s\n' "$(cat "$kb_f")" "$(cat "$kb_n.err" "$kb_n.out" 2>/dev/null)" >&2
-  kb_failed=1
-done
-exit "$kb_failed"
-)
-
 ### kube-packages: Install kubelet, kubeadm and kubectl at the pinned version
 ## check (read-only)
 (
@@ -590,6 +550,48 @@ apt-mark hold kubelet kubeadm kubectl
 (
 # enabled, not started: kubeadm init/join starts the kubelet with its configuration
 systemctl enable kubelet
+)
+
+### images: Pull the images the host's role runs
+## check (read-only)
+(
+# the images the CRI (containerd) holds, one reference a line: crictl's IMAGE and TAG columns
+if ! command -v crictl >/dev/null 2>&1; then
+  echo 'runtime=no-crictl'
+elif kb_refs=$(crictl images 2>/dev/null); then
+  echo 'runtime=ok'
+  printf '%s\n' "$kb_refs" | awk 'NR > 1 && $1 != "<none>" && $2 != "<none>" { print "image=" $1 ":" $2 }'
+else
+  echo 'runtime=unavailable'
+fi
+)
+## apply
+# pull 6 images side by side with crictl pull: registry.k8s.io/kube-proxy:v1.30.4, registry.k8s.io/coredns/coredns:v1.11.3, registry.k8s.io/pause:3.9, docker.io/calico/cni:v3.29.7, docker.io/calico/node:v3.29.7, docker.io/calico/kube-controllers:v3.29.7
+(
+set -u
+# every image at once, each into its own files; then each failure with the image and the runtime's own words
+kb_tmp=$(mktemp -d)
+trap 'rm -rf "$kb_tmp"' EXIT
+kb_pull() {
+  if ! crictl pull "$2" >"$kb_tmp/$1.out" 2>"$kb_tmp/$1.err"; then
+    printf '%s\n' "$2" >"$kb_tmp/$1.failed"
+  fi
+}
+kb_pull 0 registry.k8s.io/kube-proxy:v1.30.4 &
+kb_pull 1 registry.k8s.io/coredns/coredns:v1.11.3 &
+kb_pull 2 registry.k8s.io/pause:3.9 &
+kb_pull 3 docker.io/calico/cni:v3.29.7 &
+kb_pull 4 docker.io/calico/node:v3.29.7 &
+kb_pull 5 docker.io/calico/kube-controllers:v3.29.7 &
+wait
+kb_failed=0
+for kb_f in "$kb_tmp"/*.failed; do
+  [ -e "$kb_f" ] || continue
+  kb_n=${kb_f%.failed}
+  printf 'pulling %s failed: %s\n' "$(cat "$kb_f")" "$(cat "$kb_n.err" "$kb_n.out" 2>/dev/null)" >&2
+  kb_failed=1
+done
+exit "$kb_failed"
 )
 
 ### join: Join the cluster with kubeadm

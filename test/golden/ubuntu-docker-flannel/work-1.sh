@@ -367,45 +367,6 @@ timeout: 10
 debug: false
 KBOOTSTRAP_EOF
 
-### images: Pull the images the host's role runs
-## check (read-only)
-(
-# the images docker holds, one reference a line (docker's own short names for Docker Hub's)
-if command -v docker >/dev/null 2>&1 && kb_refs=$(docker image ls 2>/dev/null); then
-  echo 'runtime=ok'
-  printf '%s\n' "$kb_refs" | awk 'NR > 1 && $1 != "<none>" && $2 != "<none>" { print "image=" $1 ":" $2 }'
-else
-  echo 'runtime=unavailable'
-fi
-)
-## apply
-# pull 5 images side by side with docker pull: registry.k8s.io/kube-proxy:v1.36.4, registry.k8s.io/coredns/coredns:v1.14.2, registry.k8s.io/pause:3.10.2, ghcr.io/flannel-io/flannel:v0.28.9, ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3
-(
-set -u
-# every image at once, each into its own files; then each failure with the image and the runtime's own words
-kb_tmp=$(mktemp -d)
-trap 'rm -rf "$kb_tmp"' EXIT
-kb_pull() {
-  if ! docker pull "$2" >"$kb_tmp/$1.out" 2>"$kb_tmp/$1.err"; then
-    printf '%s\n' "$2" >"$kb_tmp/$1.failed"
-  fi
-}
-kb_pull 0 registry.k8s.io/kube-proxy:v1.36.4 &
-kb_pull 1 registry.k8s.io/coredns/coredns:v1.14.2 &
-kb_pull 2 registry.k8s.io/pause:3.10.2 &
-kb_pull 3 ghcr.io/flannel-io/flannel:v0.28.9 &
-kb_pull 4 ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3 &
-wait
-kb_failed=0
-for kb_f in "$kb_tmp"/*.failed; do
-  [ -e "$kb_f" ] || continue
-  kb_n=${kb_f%.failed}
-  printf 'pulling %s failed: %s\n' "$(cat "$kb_f")" "$(cat "$kb_n.err" "$kb_n.out" 2>/dev/null)" >&2
-  kb_failed=1
-done
-exit "$kb_failed"
-)
-
 ### kube-packages: Install kubelet, kubeadm and kubectl at the pinned version
 ## check (read-only)
 (
@@ -457,6 +418,45 @@ apt-mark hold kubelet kubeadm kubectl
 (
 # enabled, not started: kubeadm init/join starts the kubelet with its configuration
 systemctl enable kubelet
+)
+
+### images: Pull the images the host's role runs
+## check (read-only)
+(
+# the images docker holds, one reference a line (docker's own short names for Docker Hub's)
+if command -v docker >/dev/null 2>&1 && kb_refs=$(docker image ls 2>/dev/null); then
+  echo 'runtime=ok'
+  printf '%s\n' "$kb_refs" | awk 'NR > 1 && $1 != "<none>" && $2 != "<none>" { print "image=" $1 ":" $2 }'
+else
+  echo 'runtime=unavailable'
+fi
+)
+## apply
+# pull 5 images side by side with docker pull: registry.k8s.io/kube-proxy:v1.36.4, registry.k8s.io/coredns/coredns:v1.14.2, registry.k8s.io/pause:3.10.2, ghcr.io/flannel-io/flannel:v0.28.9, ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3
+(
+set -u
+# every image at once, each into its own files; then each failure with the image and the runtime's own words
+kb_tmp=$(mktemp -d)
+trap 'rm -rf "$kb_tmp"' EXIT
+kb_pull() {
+  if ! docker pull "$2" >"$kb_tmp/$1.out" 2>"$kb_tmp/$1.err"; then
+    printf '%s\n' "$2" >"$kb_tmp/$1.failed"
+  fi
+}
+kb_pull 0 registry.k8s.io/kube-proxy:v1.36.4 &
+kb_pull 1 registry.k8s.io/coredns/coredns:v1.14.2 &
+kb_pull 2 registry.k8s.io/pause:3.10.2 &
+kb_pull 3 ghcr.io/flannel-io/flannel:v0.28.9 &
+kb_pull 4 ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3 &
+wait
+kb_failed=0
+for kb_f in "$kb_tmp"/*.failed; do
+  [ -e "$kb_f" ] || continue
+  kb_n=${kb_f%.failed}
+  printf 'pulling %s failed: %s\n' "$(cat "$kb_f")" "$(cat "$kb_n.err" "$kb_n.out" 2>/dev/null)" >&2
+  kb_failed=1
+done
+exit "$kb_failed"
 )
 
 ### join: Join the cluster with kubeadm
