@@ -17,7 +17,7 @@ import { ctxFor, exampleInventory } from './support/contexts.js';
 const lab = exampleInventory('lab');
 const TOKEN = 'abcdef.0123456789abcdef';
 const HASH = `sha256:${'c'.repeat(64)}`;
-const PREPARE = ['hostname', 'hosts-file', 'selinux', 'firewall', 'swap', 'kernel-modules', 'sysctl', 'base-repositories', 'container-runtime', 'crictl', 'kube-packages'];
+const PREPARE = ['hostname', 'hosts-file', 'selinux', 'firewall', 'swap', 'kernel-modules', 'sysctl', 'base-repositories', 'container-runtime', 'crictl', 'kube-packages', 'images'];
 
 function converged(inv: Inventory, spec: HostSpec): Record<string, string> {
   return Object.fromEntries(STEPS.filter((s) => s.hosts(inv).includes(spec)).map((s) => [s.id, convergedOutput(s, ctxFor(inv, spec.index, s))]));
@@ -62,11 +62,11 @@ describe('runner', () => {
     }
     const reads = transports.get('k8s-master')!.calls.filter((c) => c.kind === 'check' && c.detail.includes('get nodes,configmaps,daemonsets,pods'));
     expect(reads).toHaveLength(1);
-    expect(result.hosts.map((h) => [h.host, h.ok, h.changed, h.failed, h.roundTrips])).toEqual([['k8s-master', 17, 0, 0, 1], ['k8s-node01', 12, 0, 0, 1], ['k8s-node02', 12, 0, 0, 1]]);
+    expect(result.hosts.map((h) => [h.host, h.ok, h.changed, h.failed, h.roundTrips])).toEqual([['k8s-master', 18, 0, 0, 1], ['k8s-node01', 13, 0, 0, 1], ['k8s-node02', 13, 0, 0, 1]]);
     // the progress view hears of every connection, phase and step
     expect(events.filter((e) => e.type === 'connected').map((e) => e.type === 'connected' && e.host)).toEqual(['k8s-master', 'k8s-node01', 'k8s-node02']);
     expect(events.filter((e) => e.type === 'phase').map((e) => e.type === 'phase' && e.phase.id)).toEqual(['gate', 'prepare', 'init', 'join-workers', 'cluster']);
-    expect(events.filter((e) => e.type === 'step-end')).toHaveLength(42);
+    expect(events.filter((e) => e.type === 'step-end')).toHaveLength(45);
   });
 
   it('applies what is not done, checks it again, and reports changed', async () => {
@@ -88,7 +88,7 @@ describe('runner', () => {
     // checks again (an apply may have changed what they read): 3 + 7
     // one batch, swap's apply and its re-check; no later host step requires swap, so only join checks
     // again, as every check of a cluster-wide phase does after an apply anywhere (once per apply it saw)
-    const later = t.calls.filter((c) => c.kind === 'check').map((c) => c.step).slice(11);
+    const later = t.calls.filter((c) => c.kind === 'check').map((c) => c.step).slice(12);
     expect(later.filter((s) => s !== 'join')).toEqual(['swap']);
     expect(t.stats.roundTrips).toBe(4);
   });
@@ -130,7 +130,7 @@ describe('runner', () => {
     const t = transports.get('k8s-node01')!;
     expect(statuses(result.outcomes, 'k8s-node01').swap).toBe('changed');
     // the first batch and swap's apply; then only join's check again (cluster-wide)
-    expect(t.calls.filter((c) => c.kind === 'check').slice(11).every((c) => c.step === 'join')).toBe(true);
+    expect(t.calls.filter((c) => c.kind === 'check').slice(12).every((c) => c.step === 'join')).toBe(true);
     expect(t.calls.filter((c) => c.kind === 'check' && c.step === 'swap')).toHaveLength(1);
   });
 
@@ -177,7 +177,7 @@ describe('runner', () => {
   it('plan mode changes nothing and reports what would change', async () => {
     const { result, transports } = await run(lab, (h) => (h.name === 'k8s-node02' ? {} : converged(lab, h)), { mode: 'plan' });
     expect(result.failed).toBe(false);
-    expect(result.hosts.map((h) => [h.host, h.wouldChange])).toEqual([['k8s-master', 0], ['k8s-node01', 0], ['k8s-node02', 12]]);
+    expect(result.hosts.map((h) => [h.host, h.wouldChange])).toEqual([['k8s-master', 0], ['k8s-node01', 0], ['k8s-node02', 13]]);
     expect(result.outcomes.filter((o) => o.host === 'k8s-node02').every((o) => o.status === 'would-change' && o.reason === 'the check printed nothing')).toBe(true);
     for (const t of transports.values()) expect(t.applied()).toEqual([]);
   });
