@@ -24,7 +24,7 @@ import { BUNDLE_ROOT, bundleImagesStep, bundleServeStep, bundleUploadStep, canon
 import { render } from '../src/shell/templates.js';
 import { cniManifestSource } from '../src/steps/cni.js';
 import type { CheckOutput, CheckRequest, ExecOptions, ExecResult, Transport } from '../src/transport/types.js';
-import { FakeTransport, type Answer } from './support/fake-transport.js';
+import { FakeTransport, stdinBuffer, type Answer } from './support/fake-transport.js';
 import { criDockerdBody, inventory, makeBundle, sha } from './support/bundle-fixture.js';
 
 const BUNDLE_STEPS = { bundle: [bundleUploadStep, bundleServeStep], prepare: [bundleImagesStep] };
@@ -66,7 +66,7 @@ async function run(inv: Inventory, states: Map<string, HostState>, opts: { mode?
   const refs = new Map(inv.bundle!.images.map((i) => [i.file, i.ref]));
   const runner = new Runner(inv, buildPlan(inv, {}, PHASES, BUNDLE_STEPS), async (spec) => {
     const st = states.get(spec.name)!;
-    const t = new FakeTransport(st.answers(), (script, o) => opts.exec?.(spec)?.(script, o) ?? st.exec(script, refs, o.stdin));
+    const t = new FakeTransport(st.answers(), (script, o) => opts.exec?.(spec)?.(script, o) ?? st.exec(script, refs, o.stdin === undefined ? undefined : stdinBuffer(o.stdin)));
     transports.set(spec.name, t);
     return new Host(spec, t, assumedFacts(spec.os ?? 'debian12'));
   }, { mode: opts.mode ?? 'apply', concurrency: 10, verifyTimeoutSeconds: 1 });
@@ -102,6 +102,8 @@ describe('up --bundle: upload once, serve for the run, import what is missing', 
     expect(cp.applied('bundle-upload')[0]).toContain(`kb_part=/var/lib/kbootstrap/bundle/${sha256}.part`);
     expect(cp.stdins).toHaveLength(1);
     expect(cp.stdins[0]!.equals(readFileSync(file))).toBe(true);
+    // a slice of the file, read by the transport as it sends: never the whole bundle in memory (test/bundle-stream.test.ts)
+    expect(cp.stdinArgs).toEqual([{ file, offset: 0, length: inv.bundle!.size }]);
     expect(transports.get('air-w1')!.stdins).toEqual([]);
     const cpSteps = cp.calls.filter((c) => c.kind !== 'check').map((c) => c.step);
     // upload, unpack, serve, import, and the teardown last of all
@@ -284,7 +286,7 @@ describe('up --bundle: upload once, serve for the run, import what is missing', 
     const runner = new Runner(d, buildPlan(d, {}, PHASES, BUNDLE_STEPS), async (spec) => {
       const t = new FakeTransport(answers(spec.name), (script, o) => {
         if (script.includes('docker load')) loaded.add(spec.name);
-        return states.get(spec.name)!.exec(script, new Map(), o.stdin);
+        return states.get(spec.name)!.exec(script, new Map(), o.stdin === undefined ? undefined : stdinBuffer(o.stdin));
       });
       transports.set(spec.name, t);
       return new Host(spec, t, assumedFacts(spec.os ?? 'debian12'));
@@ -426,9 +428,10 @@ class BashHost implements Transport {
   }
   async exec(script: string, opts: ExecOptions): Promise<ExecResult> {
     this.stats.roundTrips++;
-    const n = opts.stdin === undefined ? 0 : Buffer.from(opts.stdin).length;
+    const input = opts.stdin === undefined ? undefined : stdinBuffer(opts.stdin);
+    const n = input?.length ?? 0;
     this.stdinBytes.push(n);
-    const r = await this.bash(script, opts.stdin);
+    const r = await this.bash(script, input);
     if (r.code === 255) throw new Error(`the connection dropped while the command ran (the test cut it after ${n} bytes were offered)`);
     return r;
   }
