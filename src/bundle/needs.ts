@@ -19,6 +19,8 @@ import type { RpmTree } from './rpm.js';
 import { RPM_ARCH, type BundleArch } from './arch.js';
 import { criDockerdDeb } from '../os/debian.js';
 import { criDockerdRpm } from '../os/rhel.js';
+import { mirrorBase } from '../os/mirrors.js';
+import { DEBIAN_ARCHIVE_KEYS, UBUNTU_ARCHIVE_KEY } from '../os/keys.js';
 
 /** One apt repository as a host's sources line names it, and the signing key it is checked with. */
 export interface AptTree {
@@ -30,6 +32,8 @@ export interface AptTree {
   suite: string;
   components: string[];
   keyUrl: string;
+  /** keyrings on this machine tried before keyUrl (an OS release's archive keyring) */
+  keyFiles?: string[];
   fingerprints: string[];
   /**
    * Where the tree and its key lie inside a bundle: the paths a packageMirror laid out like
@@ -51,8 +55,10 @@ export interface OsNeeds {
   trees: (AptTree | RpmTree)[];
   /** packages installed from those trees, pinned where the templates pin them (name -> exact version or undefined for the newest) */
   packages: { name: string; version?: string; why: string }[];
-  /** packages the steps install from the release's own base repositories (not in the bundle: listed) */
-  osPackages: string[];
+  /** packages the steps install from the release's own base repositories (bundled with --with-os-packages, else listed) */
+  osPackages: { name: string; why: string }[];
+  /** the release's own repositories (Debian family: its suite, -updates and -security, component main), read with --with-os-packages */
+  osTrees: AptTree[];
   /**
    * containerRuntime docker: cri-dockerd's release file for this release, fetched from cluster.criDockerd.url
    * (or GitHub) and checked against cluster.criDockerd.sha256; in the bundle at `path`, where a criDockerd.url
@@ -169,7 +175,11 @@ export function bundleNeeds(inv: Inventory, releases: readonly OsName[], arches:
         ...runtime.map((name) => ({ name, why: `container runtime ${c.containerRuntime} (step container-runtime)` })),
         ...KUBE_PACKAGES.map((name) => ({ name, version: kubeVersion, why: `Kubernetes ${c.kubernetesVersion} (step kube-packages)` })),
       ],
-      osPackages: { ipvs: ['ipset', 'ipvsadm'], nftables: ['nftables'], iptables: [] }[c.kubeProxyMode],
+      osPackages: [
+        ...(fam.id === 'debian' ? ['curl', 'ca-certificates', 'gpg'].map((name) => ({ name, why: 'fetches and checks the repositories\' signing keys, and the bundle\'s images (templates/os/debian/key-tools: a minimal Debian lacks curl and gpg)' })) : []),
+        ...{ ipvs: ['ipset', 'ipvsadm'], nftables: ['nftables'], iptables: [] }[c.kubeProxyMode].map((name) => ({ name, why: `kube-proxy mode ${c.kubeProxyMode} (step kube-packages)` })),
+      ],
+      osTrees: fam.id === 'debian' ? osAptTrees(c, facts) : [],
       ...(c.containerRuntime === 'docker' ? { criDockerd: criDockerdNeed(inv, facts) } : {}),
     };
   }));
@@ -193,6 +203,37 @@ export function bundleNeeds(inv: Inventory, releases: readonly OsName[], arches:
     }
   }
   return { kubernetesVersion: c.kubernetesVersion, containerRuntime: c.containerRuntime, osReleases, images, cniManifest };
+}
+
+/**
+ * A Debian-family release's own repositories, as a minimal install's sources name them: Debian's
+ * SUITE and SUITE-updates on deb.debian.org/debian and SUITE-security on deb.debian.org/debian-security;
+ * Ubuntu's SUITE, SUITE-updates and SUITE-security on archive.ubuntu.com and security.ubuntu.com
+ * (ports.ubuntu.com/ubuntu-ports for arm64); component main. With a packageMirror, at the paths a mirror
+ * laid out like mirrors.aliyun.com has them (debian, debian-security, ubuntu, ubuntu-ports), which is
+ * also where they lie in the bundle. Checked with the release's archive keys (src/os/keys.ts): from this
+ * machine's keyring when it has the distribution's, else from the distribution's key URL.
+ * (https://wiki.debian.org/SourcesList, https://help.ubuntu.com/community/Repositories/Ubuntu; read 2026-12-07)
+ */
+function osAptTrees(c: Inventory['cluster'], facts: HostFacts): AptTree[] {
+  const m = mirrorBase(c);
+  const ubuntu = facts.osId === 'ubuntu';
+  const ports = ubuntu && facts.arch !== 'amd64';
+  const dir = ubuntu ? (ports ? 'ubuntu-ports' : 'ubuntu') : 'debian';
+  const main = m ? `${m}/${dir}` : ubuntu ? (ports ? 'http://ports.ubuntu.com/ubuntu-ports' : 'http://archive.ubuntu.com/ubuntu') : 'http://deb.debian.org/debian';
+  const secDir = ubuntu ? dir : 'debian-security';
+  const security = m ? `${m}/${secDir}` : ubuntu ? (ports ? main : 'http://security.ubuntu.com/ubuntu') : 'http://deb.debian.org/debian-security';
+  const key = ubuntu
+    ? { keyUrl: `https://keyserver.ubuntu.com/pks/lookup?op=get&options=mr&search=0x${UBUNTU_ARCHIVE_KEY}`, keyFiles: ['/usr/share/keyrings/ubuntu-archive-keyring.gpg'], fingerprints: [UBUNTU_ARCHIVE_KEY, ...c.repositoryKeyFingerprints] }
+    : { keyUrl: `https://ftp-master.debian.org/keys/archive-key-${facts.major}.asc`, keyFiles: ['/usr/share/keyrings/debian-archive-keyring.gpg'], fingerprints: [...DEBIAN_ARCHIVE_KEYS, ...c.repositoryKeyFingerprints] };
+  const tree = (base: string, path: string, suite: string, keyUrl = key.keyUrl): AptTree => ({
+    id: `os-${path}-${suite}`, base, suite, components: ['main'], ...key, keyUrl, path, keyPath: `${path}/kbootstrap-archive-keys-${facts.osId}${facts.major}.asc`,
+  });
+  return [
+    tree(main, dir, facts.codename),
+    tree(main, dir, `${facts.codename}-updates`),
+    tree(security, secDir, `${facts.codename}-security`, ubuntu ? key.keyUrl : `https://ftp-master.debian.org/keys/archive-key-${facts.major}-security.asc`),
+  ];
 }
 
 function criDockerdNeed(inv: Inventory, facts: HostFacts): NonNullable<OsNeeds['criDockerd']> {
