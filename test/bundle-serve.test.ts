@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { HostSpec, Inventory } from '../src/inventory/model.js';
 import { Host } from '../src/host/host.js';
 import { assumedFacts } from '../src/os/index.js';
+import { debian } from '../src/os/debian.js';
 import { buildPlan } from '../src/plan.js';
 import { PHASES } from '../src/phases.js';
 import { Runner } from '../src/runner.js';
@@ -219,6 +220,32 @@ describe('up --bundle: upload once, serve for the run, import what is missing', 
     expect(w).toMatch(/python3 -m http\.server --bind 10\.20\.0\.11/);
     expect(r.stdout).toMatch(/Packages from http:\/\/10\.20\.0\.11:8473: the bundle unpacked on air-w1/);
     expect(r.stdout).toMatch(/http:\/\/10\.20\.0\.11:8473\/images\/registry\.k8s\.io_pause_3\.9\.oci\.tar/);
+  });
+
+  it('a bundle made --with-os-packages: a host of that release gets a source list for its own repositories on the bundle server, checked with its own archive keyring; other releases keep theirs', async () => {
+    const plain = inventory(dir);
+    const os = await makeBundle(dir, plain, ['debian12', 'ubuntu22.04'], 'os.bundle', (m) => {
+      const deb = m.osReleases.find((r) => r.os === 'debian12')!;
+      deb.osPackages = { packages: [], present: ['libc6'], why: 'test' };
+    });
+    const served = withBundle(plain, await bundleRun(os, await verifyBundle(os, plain), plain));
+    expect(served.bundle!.osReleases).toEqual(['debian 12 amd64']);
+    expect(debian.baseRepositories(served.cluster, assumedFacts('debian12'))).toEqual([{
+      path: '/etc/apt/sources.list.d/kbootstrap-bundle-os.list',
+      content: ['# kbootstrap: Debian GNU/Linux 12 (bookworm)\'s own packages from the bundle (up --bundle)',
+        'deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://10.20.0.10:8473/debian bookworm main',
+        'deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://10.20.0.10:8473/debian bookworm-updates main',
+        'deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://10.20.0.10:8473/debian-security bookworm-security main', ''].join('\n'),
+    }]);
+    expect(debian.baseRepositories(served.cluster, assumedFacts('ubuntu22.04'))).toEqual([]);
+    // without such a bundle, nothing changes
+    expect(debian.baseRepositories(inv.cluster, assumedFacts('debian12'))).toEqual([]);
+    const r = cli(['up', plain.file, '--bundle', os, '--dry-run']);
+    expect(r.status, r.stderr).toBe(0);
+    const at = r.stdout.indexOf('kbootstrap dry run for air-w1');
+    expect(r.stdout.slice(0, at)).toMatch(/### base-repositories:[\s\S]*kbootstrap-bundle-os\.list[\s\S]*http:\/\/10\.20\.0\.10:8473\/debian-security bookworm-security main/);
+    expect(r.stdout.slice(at)).not.toContain('kbootstrap-bundle-os.list');
+    expect(r.stdout).toMatch(/debian12 amd64: its own packages \(0: curl, gpg, conntrack…\) from the bundle's copy of its repositories/);
   });
 
   it('upgrade --bundle: a bundle for another version is refused naming it, before anything connects', () => {

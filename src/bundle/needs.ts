@@ -19,7 +19,7 @@ import type { RpmTree } from './rpm.js';
 import { RPM_ARCH, type BundleArch } from './arch.js';
 import { criDockerdDeb } from '../os/debian.js';
 import { criDockerdRpm } from '../os/rhel.js';
-import { mirrorBase } from '../os/mirrors.js';
+import { debianOsTrees } from '../os/debian-trees.js';
 import { DEBIAN_ARCHIVE_KEYS, UBUNTU_ARCHIVE_KEY } from '../os/keys.js';
 
 /** One apt repository as a host's sources line names it, and the signing key it is checked with. */
@@ -206,34 +206,19 @@ export function bundleNeeds(inv: Inventory, releases: readonly OsName[], arches:
 }
 
 /**
- * A Debian-family release's own repositories, as a minimal install's sources name them: Debian's
- * SUITE and SUITE-updates on deb.debian.org/debian and SUITE-security on deb.debian.org/debian-security;
- * Ubuntu's SUITE, SUITE-updates and SUITE-security on archive.ubuntu.com and security.ubuntu.com
- * (ports.ubuntu.com/ubuntu-ports for arm64); component main. With a packageMirror, at the paths a mirror
- * laid out like mirrors.aliyun.com has them (debian, debian-security, ubuntu, ubuntu-ports), which is
- * also where they lie in the bundle. Checked with the release's archive keys (src/os/keys.ts): from this
- * machine's keyring when it has the distribution's, else from the distribution's key URL.
- * (https://wiki.debian.org/SourcesList, https://help.ubuntu.com/community/Repositories/Ubuntu; read 2026-12-07)
+ * A Debian-family release's own repositories (src/os/debian-trees.ts), checked with the release's
+ * archive keys (src/os/keys.ts): from this machine's keyring when it has the distribution's, else from
+ * the distribution's key URL.
  */
 function osAptTrees(c: Inventory['cluster'], facts: HostFacts): AptTree[] {
-  const m = mirrorBase(c);
   const ubuntu = facts.osId === 'ubuntu';
-  const ports = ubuntu && facts.arch !== 'amd64';
-  const dir = ubuntu ? (ports ? 'ubuntu-ports' : 'ubuntu') : 'debian';
-  const main = m ? `${m}/${dir}` : ubuntu ? (ports ? 'http://ports.ubuntu.com/ubuntu-ports' : 'http://archive.ubuntu.com/ubuntu') : 'http://deb.debian.org/debian';
-  const secDir = ubuntu ? dir : 'debian-security';
-  const security = m ? `${m}/${secDir}` : ubuntu ? (ports ? main : 'http://security.ubuntu.com/ubuntu') : 'http://deb.debian.org/debian-security';
-  const key = ubuntu
-    ? { keyUrl: `https://keyserver.ubuntu.com/pks/lookup?op=get&options=mr&search=0x${UBUNTU_ARCHIVE_KEY}`, keyFiles: ['/usr/share/keyrings/ubuntu-archive-keyring.gpg'], fingerprints: [UBUNTU_ARCHIVE_KEY, ...c.repositoryKeyFingerprints] }
-    : { keyUrl: `https://ftp-master.debian.org/keys/archive-key-${facts.major}.asc`, keyFiles: ['/usr/share/keyrings/debian-archive-keyring.gpg'], fingerprints: [...DEBIAN_ARCHIVE_KEYS, ...c.repositoryKeyFingerprints] };
-  const tree = (base: string, path: string, suite: string, keyUrl = key.keyUrl): AptTree => ({
-    id: `os-${path}-${suite}`, base, suite, components: ['main'], ...key, keyUrl, path, keyPath: `${path}/kbootstrap-archive-keys-${facts.osId}${facts.major}.asc`,
-  });
-  return [
-    tree(main, dir, facts.codename),
-    tree(main, dir, `${facts.codename}-updates`),
-    tree(security, secDir, `${facts.codename}-security`, ubuntu ? key.keyUrl : `https://ftp-master.debian.org/keys/archive-key-${facts.major}-security.asc`),
-  ];
+  const fingerprints = [...(ubuntu ? [UBUNTU_ARCHIVE_KEY] : DEBIAN_ARCHIVE_KEYS), ...c.repositoryKeyFingerprints];
+  return debianOsTrees(c, facts).map((t) => ({
+    id: `os-${t.path}-${t.suite}`, base: t.base, suite: t.suite, components: ['main'], fingerprints, keyFiles: [t.keyring],
+    keyUrl: ubuntu ? `https://keyserver.ubuntu.com/pks/lookup?op=get&options=mr&search=0x${UBUNTU_ARCHIVE_KEY}`
+      : `https://ftp-master.debian.org/keys/archive-key-${facts.major}${t.suite.endsWith('-security') ? '-security' : ''}.asc`,
+    path: t.path, keyPath: `${t.path}/kbootstrap-archive-keys-${facts.osId}${facts.major}.asc`,
+  }));
 }
 
 function criDockerdNeed(inv: Inventory, facts: HostFacts): NonNullable<OsNeeds['criDockerd']> {
