@@ -294,7 +294,10 @@ describe.skipIf(!!SKIP)('bundle against a loopback apt mirror and registry', () 
     for (const t of BOOKWORM_TREES) expect(listed).toEqual(expect.arrayContaining([`${t.path}/dists/${t.suite}/InRelease`, expect.stringMatching(new RegExp(`^${t.path}/dists/${t.suite}/main/binary-amd64/Packages\\.(gz|xz)$`))]));
     for (const p of os.packages) expect(listed).toContain(p.file);
     expect(mirrorLog.slice(before).filter((l) => / 404$/.test(l))).toEqual([]);
-    console.log(`bundle --with-os-packages: ${os.packages.length} Debian 12 packages bundled (${os.packages.map((p) => p.name).join(' ')}); ${os.present.length} present on a minimal install`);
+    const sizeOf = (paths: string[]) => r.manifest.files.filter((f) => paths.includes(f.path)).reduce((n, f) => n + f.size, 0);
+    const debBytes = sizeOf(os.packages.map((p) => p.file));
+    const indexBytes = sizeOf(r.manifest.files.map((f) => f.path).filter((f) => /^debian(-security)?\/dists\//.test(f)));
+    console.log(`bundle --with-os-packages: ${os.packages.length} Debian 12 packages bundled, ${(debBytes / 1048576).toFixed(1)} MiB of .debs and ${(indexBytes / 1048576).toFixed(1)} MiB of signed metadata (${os.packages.map((p) => p.name).join(' ')}); ${os.present.length} present on a minimal install`);
 
     // the judge: real apt on this machine, with the bundle's trees as its only sources and a minimal installation's status
     const root = join(dir, 'os-served');
@@ -318,6 +321,15 @@ describe.skipIf(!!SKIP)('bundle against a loopback apt mirror and registry', () 
     // everything apt fetched is one of the bundle's OS packages, and came from the bundle server
     for (const f of got) expect(names, f).toContain(f.split('_')[0]);
     expect(served.log.filter((l) => l.includes('.deb')).every((l) => / 200$/.test(l))).toBe(true);
+
+    // the CLI's flag, and what it says
+    const out = join(dir, 'os-cli.bundle');
+    const c = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'kbootstrap.js'), 'bundle', ipvs, '--file', out, '--with-os-packages'], {
+      encoding: 'utf8', env: { ...env, KBOOTSTRAP_CACHE_DIR: join(dir, 'cache') },
+    });
+    expect(c.status, c.stderr).toBe(0);
+    expect(c.stderr).toMatch(new RegExp(`debian12 amd64: ${os.packages.length} packages of its own repositories bundled \\(.*conntrack.*\\); \\d+ more it needs are on every installation \\(Priority required\\)`));
+    expect(c.stderr).not.toMatch(/not in the bundle, from each release's own repositories/);
   }, 300_000);
 
   it('refuses a tree whose InRelease is signed by a key the inventory does not trust, and writes no bundle', async () => {
