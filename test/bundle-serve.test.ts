@@ -245,7 +245,7 @@ describe('up --bundle: upload once, serve for the run, import what is missing', 
     const at = r.stdout.indexOf('kbootstrap dry run for air-w1');
     expect(r.stdout.slice(0, at)).toMatch(/### base-repositories:[\s\S]*kbootstrap-bundle-os\.list[\s\S]*http:\/\/10\.20\.0\.10:8473\/debian-security bookworm-security main/);
     expect(r.stdout.slice(at)).not.toContain('kbootstrap-bundle-os.list');
-    expect(r.stdout).toMatch(/debian12 amd64: its own packages \(0: curl, gpg, conntrack…\) from the bundle's copy of its repositories/);
+    expect(r.stdout).toMatch(/debian12 amd64: its own packages \(0\) from the bundle's copy of its repositories/);
   });
 
   it('upgrade --bundle: a bundle for another version is refused naming it, before anything connects', () => {

@@ -150,7 +150,10 @@ export function bundleNotes(file: string, m: BundleManifest, server: string, url
   return [
     `Bundle ${file} (Kubernetes ${m.kubernetesVersion}; ${m.osReleases.map((r) => r.os).join(', ')}): every file's sha256 checked here before any host changes`,
     `Packages from ${url}: the bundle unpacked on ${server}, served for the length of the run; apt and dnf check the trees' own signatures`,
-    ...m.osReleases.filter((r) => r.osPackages).map((r) => `${r.os} ${r.arch}: its own packages (${r.osPackages!.packages.length}: curl, gpg, conntrack…) from the bundle's copy of its repositories on ${url}, checked with the host's own archive keyring`),
+    ...m.osReleases.filter((r) => r.osPackages).map((r) => {
+      const names = r.osPackages!.packages.map((p) => p.name);
+      return `${r.os} ${r.arch}: its own packages (${names.length}${names.length ? `: ${names.slice(0, 4).join(', ')}${names.length > 4 ? '…' : ''}` : ''}) from the bundle's copy of its repositories on ${url}, checked with the host's own archive keyring`;
+    }),
     ...m.images.map((i) => `Image ${i.ref} (${i.digest}): imported from the bundle's ${i.file} where the runtime lacks it`),
     ...(!m.cniManifest ? [] : 'file' in m.cniManifest
       ? [`CNI manifest from the bundle's ${m.cniManifest.file} (${m.cniManifest.url})`]

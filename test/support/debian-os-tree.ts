@@ -5,10 +5,11 @@
  * .debs a bundle takes from them, all fetched once with apt's own downloader (apt-helper
  * download-file, each file checked against its SHA256) into the lab's cache folder, then copied into
  * the mirror's tree at the paths a packageMirror has them (debian/, debian-security/).
- * A fetched set is kept until its `ready` marker is removed (delete the folder to fetch again).
+ * Each file is fetched once and kept (written beside and renamed, so a cut fetch leaves nothing
+ * under the name); delete the folder to fetch today's indexes again.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { xz } from '@napi-rs/lzma';
@@ -82,7 +83,6 @@ export function layOutBookworm(root: string, want: readonly { path: string; file
     mkdirSync(dirname(join(root, w.path, w.file)), { recursive: true });
     copyFileSync(cached, join(root, w.path, w.file));
   }
-  writeFileSync(join(dir, 'ready'), '');
 }
 
 /**
