@@ -5,7 +5,8 @@
 // into the bundle with the options templates.ts compiles them with, and the
 // prelude is carried as text: the installed CLI reads no template file.
 // ssh2 stays outside: it loads its optional native crypto binding from its own
-// directory (lib/protocol/crypto/build/Release/sshcrypto.node).
+// directory (lib/protocol/crypto/build/Release/sshcrypto.node); @napi-rs/lzma (xz, for
+// bundle --with-os-packages) likewise loads its platform's binding package.
 // --if-stale: do nothing when dist/cli.js is newer than every input (the tests
 // call it under a lock before they spawn the CLI). The new build replaces
 // dist/ in one rename, so a CLI started meanwhile sees the old or the new one.
@@ -56,7 +57,7 @@ const result = await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['ssh2'],
+  external: ['ssh2', '@napi-rs/lzma'],
   // the templates come precompiled (above): the bundle needs Handlebars' runtime only, not its compiler
   // (handlebars/runtime: the same create(), template() and registerHelper(), without the parser and source-map)
   alias: { handlebars: 'handlebars/runtime' },

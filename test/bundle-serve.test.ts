@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { HostSpec, Inventory } from '../src/inventory/model.js';
 import { Host } from '../src/host/host.js';
 import { assumedFacts } from '../src/os/index.js';
+import { debian } from '../src/os/debian.js';
 import { buildPlan } from '../src/plan.js';
 import { PHASES } from '../src/phases.js';
 import { Runner } from '../src/runner.js';
@@ -24,7 +25,7 @@ import { BUNDLE_ROOT, bundleImagesStep, bundleServeStep, bundleUploadStep, canon
 import { render } from '../src/shell/templates.js';
 import { cniManifestSource } from '../src/steps/cni.js';
 import type { CheckOutput, CheckRequest, ExecOptions, ExecResult, Transport } from '../src/transport/types.js';
-import { FakeTransport, type Answer } from './support/fake-transport.js';
+import { FakeTransport, stdinBuffer, type Answer } from './support/fake-transport.js';
 import { criDockerdBody, inventory, makeBundle, sha } from './support/bundle-fixture.js';
 
 const BUNDLE_STEPS = { bundle: [bundleUploadStep, bundleServeStep], prepare: [bundleImagesStep] };
@@ -66,7 +67,7 @@ async function run(inv: Inventory, states: Map<string, HostState>, opts: { mode?
   const refs = new Map(inv.bundle!.images.map((i) => [i.file, i.ref]));
   const runner = new Runner(inv, buildPlan(inv, {}, PHASES, BUNDLE_STEPS), async (spec) => {
     const st = states.get(spec.name)!;
-    const t = new FakeTransport(st.answers(), (script, o) => opts.exec?.(spec)?.(script, o) ?? st.exec(script, refs, o.stdin));
+    const t = new FakeTransport(st.answers(), (script, o) => opts.exec?.(spec)?.(script, o) ?? st.exec(script, refs, o.stdin === undefined ? undefined : stdinBuffer(o.stdin)));
     transports.set(spec.name, t);
     return new Host(spec, t, assumedFacts(spec.os ?? 'debian12'));
   }, { mode: opts.mode ?? 'apply', concurrency: 10, verifyTimeoutSeconds: 1 });
@@ -102,6 +103,8 @@ describe('up --bundle: upload once, serve for the run, import what is missing', 
     expect(cp.applied('bundle-upload')[0]).toContain(`kb_part=/var/lib/kbootstrap/bundle/${sha256}.part`);
     expect(cp.stdins).toHaveLength(1);
     expect(cp.stdins[0]!.equals(readFileSync(file))).toBe(true);
+    // a slice of the file, read by the transport as it sends: never the whole bundle in memory (test/bundle-stream.test.ts)
+    expect(cp.stdinArgs).toEqual([{ file, offset: 0, length: inv.bundle!.size }]);
     expect(transports.get('air-w1')!.stdins).toEqual([]);
     const cpSteps = cp.calls.filter((c) => c.kind !== 'check').map((c) => c.step);
     // upload, unpack, serve, import, and the teardown last of all
@@ -219,6 +222,32 @@ describe('up --bundle: upload once, serve for the run, import what is missing', 
     expect(r.stdout).toMatch(/http:\/\/10\.20\.0\.11:8473\/images\/registry\.k8s\.io_pause_3\.9\.oci\.tar/);
   });
 
+  it('a bundle made --with-os-packages: a host of that release gets a source list for its own repositories on the bundle server, checked with its own archive keyring; other releases keep theirs', async () => {
+    const plain = inventory(dir);
+    const os = await makeBundle(dir, plain, ['debian12', 'ubuntu22.04'], 'os.bundle', (m) => {
+      const deb = m.osReleases.find((r) => r.os === 'debian12')!;
+      deb.osPackages = { packages: [], present: ['libc6'], why: 'test' };
+    });
+    const served = withBundle(plain, await bundleRun(os, await verifyBundle(os, plain), plain));
+    expect(served.bundle!.osReleases).toEqual(['debian 12 amd64']);
+    expect(debian.baseRepositories(served.cluster, assumedFacts('debian12'))).toEqual([{
+      path: '/etc/apt/sources.list.d/kbootstrap-bundle-os.list',
+      content: ['# kbootstrap: Debian GNU/Linux 12 (bookworm)\'s own packages from the bundle (up --bundle)',
+        'deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://10.20.0.10:8473/debian bookworm main',
+        'deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://10.20.0.10:8473/debian bookworm-updates main',
+        'deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://10.20.0.10:8473/debian-security bookworm-security main', ''].join('\n'),
+    }]);
+    expect(debian.baseRepositories(served.cluster, assumedFacts('ubuntu22.04'))).toEqual([]);
+    // without such a bundle, nothing changes
+    expect(debian.baseRepositories(inv.cluster, assumedFacts('debian12'))).toEqual([]);
+    const r = cli(['up', plain.file, '--bundle', os, '--dry-run']);
+    expect(r.status, r.stderr).toBe(0);
+    const at = r.stdout.indexOf('kbootstrap dry run for air-w1');
+    expect(r.stdout.slice(0, at)).toMatch(/### base-repositories:[\s\S]*kbootstrap-bundle-os\.list[\s\S]*http:\/\/10\.20\.0\.10:8473\/debian-security bookworm-security main/);
+    expect(r.stdout.slice(at)).not.toContain('kbootstrap-bundle-os.list');
+    expect(r.stdout).toMatch(/debian12 amd64: its own packages \(0\) from the bundle's copy of its repositories/);
+  });
+
   it('upgrade --bundle: a bundle for another version is refused naming it, before anything connects', () => {
     // the inventory moved to 1.31; the bundle is the 1.30 one (its hosts, 10.20.0.x, are never reached)
     const next = join(dir, 'next.yaml');
@@ -284,7 +313,7 @@ describe('up --bundle: upload once, serve for the run, import what is missing', 
     const runner = new Runner(d, buildPlan(d, {}, PHASES, BUNDLE_STEPS), async (spec) => {
       const t = new FakeTransport(answers(spec.name), (script, o) => {
         if (script.includes('docker load')) loaded.add(spec.name);
-        return states.get(spec.name)!.exec(script, new Map(), o.stdin);
+        return states.get(spec.name)!.exec(script, new Map(), o.stdin === undefined ? undefined : stdinBuffer(o.stdin));
       });
       transports.set(spec.name, t);
       return new Host(spec, t, assumedFacts(spec.os ?? 'debian12'));
@@ -426,9 +455,10 @@ class BashHost implements Transport {
   }
   async exec(script: string, opts: ExecOptions): Promise<ExecResult> {
     this.stats.roundTrips++;
-    const n = opts.stdin === undefined ? 0 : Buffer.from(opts.stdin).length;
+    const input = opts.stdin === undefined ? undefined : stdinBuffer(opts.stdin);
+    const n = input?.length ?? 0;
     this.stdinBytes.push(n);
-    const r = await this.bash(script, opts.stdin);
+    const r = await this.bash(script, input);
     if (r.code === 255) throw new Error(`the connection dropped while the command ran (the test cut it after ${n} bytes were offered)`);
     return r;
   }

@@ -20,6 +20,9 @@ import { kubeadmImages } from '../src/bundle/needs.js';
 import { parseImageRef } from '../src/bundle/images.js';
 import type { BundleManifest } from '../src/bundle/manifest.js';
 import { buildAptMirror, serveMirror, type TestDeb } from './support/apt-tree.js';
+import { BOOKWORM_TREES, DEBIAN_KEYRING, bookwormIndexes, layOutBookworm, minimalStatus, osTreeUnavailable } from './support/debian-os-tree.js';
+import { packagesOf, resolveOs, type ReadTree } from '../src/bundle/apt.js';
+import type { AptTree } from '../src/bundle/needs.js';
 import { buildOciImage } from './support/oci-image.js';
 import { pushImage } from './support/registry-push.js';
 import { labCa, registryBinary, registryConfig, startUntil } from './support/registry.js';
@@ -50,7 +53,8 @@ const DEBS: TestDeb[] = [
   { name: 'containerd.io', version: '1.6.33-1', depends: 'libc6', tree: 'docker' },
   { name: 'runc-helper', version: '1.2.0-1', tree: 'docker' },
   { name: 'docker-ce', version: '5:27.3.1-1~debian.12~bookworm', depends: 'containerd.io', tree: 'docker' },
-  { name: 'kubelet', version: '1.30.4-1.1', depends: 'kubernetes-cni (>= 1.2.0), mount, util-linux', tree: 'kube' },
+  // what it needs of the OS as pkgs.k8s.io's kubelet names it (conntrack, socat, ebtables…): bundle --with-os-packages takes them from Debian's own trees
+  { name: 'kubelet', version: '1.30.4-1.1', depends: 'kubernetes-cni (>= 1.2.0), mount, util-linux, iptables (>= 1.4.21), iproute2, socat, ebtables, ethtool, conntrack', tree: 'kube' },
   { name: 'kubelet', version: '1.30.3-1.1', depends: 'kubernetes-cni (>= 1.2.0)', tree: 'kube' },
   { name: 'kubeadm', version: '1.30.4-1.1', depends: 'cri-tools (>= 1.30.0)', tree: 'kube' },
   { name: 'kubeadm', version: '1.30.3-1.1', depends: 'cri-tools (>= 1.30.0)', tree: 'kube' },
@@ -68,6 +72,7 @@ describe.skipIf(!!SKIP)('bundle against a loopback apt mirror and registry', () 
   let mirrorLog: string[];
   let registryLog: string[];
   let fingerprint: string;
+  let mirrorRoot: string;
   const repoPort = 21000 + Math.floor(Math.random() * 2000);
   const regPort = repoPort + 2500;
   const env = { ...process.env, KB_TEST_BUNDLE_PASSWORD: PASSWORD };
@@ -76,6 +81,7 @@ describe.skipIf(!!SKIP)('bundle against a loopback apt mirror and registry', () 
     dir = mkdtempSync(join(tmpdir(), 'kb-bundle-'));
     const mirror = buildAptMirror(join(dir, 'mirror'), DEBS);
     fingerprint = mirror.fingerprint;
+    mirrorRoot = mirror.root;
     // the CNI manifest the inventory names by URL on the mirror, with its sha256
     mkdirSync(join(mirror.root, 'cni'));
     writeFileSync(join(mirror.root, 'cni', 'calico.yaml'), CALICO);
@@ -257,6 +263,74 @@ describe.skipIf(!!SKIP)('bundle against a loopback apt mirror and registry', () 
     expect(readdirSync(dl).sort()).toEqual(['cri-tools_1.30.1-1.1_amd64.deb', 'kubeadm_1.30.4-1.1_amd64.deb']);
     expect(served.log.every((l) => / 200$/.test(l) || / 404$/.test(l))).toBe(true);
   });
+
+  it.skipIf(!!osTreeUnavailable())('--with-os-packages: Debian 12\'s own signed trees (real InRelease, Packages and .debs on the loopback mirror); real apt installs the OS packages from the unpacked bundle alone, on a minimal installation', async () => {
+    // Debian 12's trees where the packageMirror has them, with the .debs a bundle may want (fetched once into the lab's cache)
+    const indexes = bookwormIndexes();
+    const trees = indexes.map((t) => ({ tree: { id: t.suite, base: t.base, suite: t.suite, path: t.path } as AptTree, packages: [] as ReturnType<typeof packagesOf> }))
+      .map((t, i) => ({ ...t, packages: packagesOf(indexes[i]!.packages, t.tree, 'amd64') })) as unknown as ReadTree[];
+    const wanted = ['curl', 'ca-certificates', 'gpg', 'ipset', 'ipvsadm', 'iptables', 'iproute2', 'socat', 'ebtables', 'ethtool', 'conntrack', 'mount', 'util-linux', 'libc6'];
+    const superset = resolveOs(trees, wanted);
+    layOutBookworm(mirrorRoot, superset.packages.map((p) => ({ path: p.tree.path, file: p.filename, sha256: p.sha256 })));
+    const ipvs = join(dir, 'inventory-ipvs.yaml');
+    writeFileSync(ipvs, readFileSync(join(dir, 'inventory.yaml'), 'utf8').replace('  packageMirror:', '  kubeProxyMode: ipvs\n  packageMirror:'));
+    const ipvsInv = loadInventoryFile(ipvs).inventory;
+    const file = join(dir, 'os.bundle');
+    const lines: string[] = [];
+    const before = mirrorLog.length;
+    const r = await buildBundle(ipvsInv, { releases: ['debian12'], arches: ['amd64'], file, cache: new BundleCache(join(dir, 'cache')), concurrency: 4, auth: readRegistryAuth(ipvsInv, env).auth, say: (l) => lines.push(l), withOsPackages: true });
+    const rel = r.manifest.osReleases[0]!;
+    const os = rel.osPackages!;
+    const names = os.packages.map((p) => p.name);
+    // what the steps install (the key tools, ipvs' tools) and what kubelet needs of the OS, with their dependencies
+    expect(names).toEqual(expect.arrayContaining(['curl', 'ca-certificates', 'gpg', 'ipset', 'ipvsadm', 'socat', 'conntrack', 'ebtables', 'iptables', 'libcurl4', 'libipset13']));
+    // not what every installation has: Priority required (mount, dpkg, apt…) and what they need, unless a relation asks a newer version
+    for (const base of ['mount', 'util-linux', 'apt', 'bash']) expect(names).not.toContain(base);
+    expect(os.present).toEqual(expect.arrayContaining(['mount']));
+    expect(os.why).toMatch(/Priority required/);
+    expect(rel.fromOs).toEqual([]);
+    // the trees' signed metadata, from the mirror, byte for byte
+    const listed = entries(file);
+    for (const t of BOOKWORM_TREES) expect(listed).toEqual(expect.arrayContaining([`${t.path}/dists/${t.suite}/InRelease`, expect.stringMatching(new RegExp(`^${t.path}/dists/${t.suite}/main/binary-amd64/Packages\\.(gz|xz)$`))]));
+    for (const p of os.packages) expect(listed).toContain(p.file);
+    expect(mirrorLog.slice(before).filter((l) => / 404$/.test(l))).toEqual([]);
+    const sizeOf = (paths: string[]) => r.manifest.files.filter((f) => paths.includes(f.path)).reduce((n, f) => n + f.size, 0);
+    const debBytes = sizeOf(os.packages.map((p) => p.file));
+    const indexBytes = sizeOf(r.manifest.files.map((f) => f.path).filter((f) => /^debian(-security)?\/dists\//.test(f)));
+    console.log(`bundle --with-os-packages: ${os.packages.length} Debian 12 packages bundled, ${(debBytes / 1048576).toFixed(1)} MiB of .debs and ${(indexBytes / 1048576).toFixed(1)} MiB of signed metadata (${os.packages.map((p) => p.name).join(' ')}); ${os.present.length} present on a minimal install`);
+
+    // the judge: real apt on this machine, with the bundle's trees as its only sources and a minimal installation's status
+    const root = join(dir, 'os-served');
+    mkdirSync(root);
+    execFileSync('tar', ['-xf', file, '-C', root]);
+    const served = await serveMirror(root, repoPort + 3, procs);
+    const st = join(dir, 'os-apt');
+    for (const d of ['lists/partial', 'cache/archives/partial']) mkdirSync(join(st, d), { recursive: true });
+    writeFileSync(join(st, 'status'), minimalStatus());
+    // the host's own keyring checks its release's trees, as on a host (signed-by the archive keyring every Debian has)
+    writeFileSync(join(st, 'sources.list'), BOOKWORM_TREES.map((t) => `deb [signed-by=${DEBIAN_KEYRING}] ${served.url}/${t.path} ${t.suite} main\n`).join(''));
+    const opts = ['-o', `Dir::Etc::SourceList=${join(st, 'sources.list')}`, '-o', 'Dir::Etc::SourceParts=/dev/null', '-o', `Dir::State::Lists=${join(st, 'lists')}`,
+      '-o', `Dir::Cache=${join(st, 'cache')}`, '-o', `Dir::State::status=${join(st, 'status')}`, '-o', 'APT::Sandbox::User=root', '-o', 'Dir::Etc::Preferences=/dev/null', '-o', 'Dir::Etc::PreferencesParts=/dev/null'];
+    const upd = spawnSync('apt-get', [...opts, 'update'], { encoding: 'utf8' });
+    expect(upd.stdout + upd.stderr).not.toMatch(/^(W|E):/m);
+    const wantOnHost = ['curl', 'ca-certificates', 'gpg', 'ipset', 'ipvsadm', 'iptables', 'iproute2', 'socat', 'ebtables', 'ethtool', 'conntrack'];
+    const inst = spawnSync('apt-get', [...opts, 'install', '-y', '-q', '--download-only', '--no-install-recommends', ...wantOnHost], { encoding: 'utf8' });
+    expect(inst.status, inst.stdout + inst.stderr).toBe(0);
+    const got = readdirSync(join(st, 'cache', 'archives')).filter((f) => f.endsWith('.deb'));
+    expect(got.length).toBeGreaterThan(10);
+    // everything apt fetched is one of the bundle's OS packages, and came from the bundle server
+    for (const f of got) expect(names, f).toContain(f.split('_')[0]);
+    expect(served.log.filter((l) => l.includes('.deb')).every((l) => / 200$/.test(l))).toBe(true);
+
+    // the CLI's flag, and what it says
+    const out = join(dir, 'os-cli.bundle');
+    const c = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'kbootstrap.js'), 'bundle', ipvs, '--file', out, '--with-os-packages'], {
+      encoding: 'utf8', env: { ...env, KBOOTSTRAP_CACHE_DIR: join(dir, 'cache') },
+    });
+    expect(c.status, c.stderr).toBe(0);
+    expect(c.stderr).toMatch(new RegExp(`debian12 amd64: ${os.packages.length} packages of its own repositories bundled \\(.*conntrack.*\\); \\d+ more it needs are on every installation \\(Priority required\\)`));
+    expect(c.stderr).not.toMatch(/not in the bundle, from each release's own repositories/);
+  }, 300_000);
 
   it('refuses a tree whose InRelease is signed by a key the inventory does not trust, and writes no bundle', async () => {
     const other = buildAptMirror(join(dir, 'other'), DEBS.slice(0, 1));

@@ -1,12 +1,12 @@
 /** An upload rides with the host's next command (src/run/coalesce.ts). */
 import { describe, expect, it } from 'vitest';
 import { CoalescingTransport } from '../src/run/coalesce.js';
-import type { ExecOptions, ExecResult } from '../src/transport/types.js';
+import type { ExecOptions, ExecResult, Stdin } from '../src/transport/types.js';
 import { FakeTransport } from './support/fake-transport.js';
 
 /** A host that writes the file (prints the marker) unless told the write fails, then runs the script. */
 function host(writeFails = false) {
-  const stdins: (string | Buffer | undefined)[] = [];
+  const stdins: (Stdin | undefined)[] = [];
   const inner = new FakeTransport({}, (script: string, opts: ExecOptions): ExecResult => {
     stdins.push(opts.stdin);
     if (!script.includes('kb_write ')) return { code: 0, stdout: 'plain\n', stderr: '' };

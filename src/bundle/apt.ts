@@ -6,8 +6,9 @@
  * (https://wiki.debian.org/DebianRepository/Format, "Release files", "Packages Indices"; read
  * 2026-12-07). The dependencies the trees themselves provide are followed; the rest are the OS's.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { xz } from '@napi-rs/lzma';
 import * as openpgp from 'openpgp';
 import { KbError } from '../errors.js';
 import type { AptTree } from './needs.js';
@@ -21,6 +22,10 @@ export interface DebPackage {
   sha256: string;
   size: number;
   depends: string;
+  /** Priority (required, important, standard, optional, extra): required and important are on every installation */
+  priority?: string;
+  /** virtual packages it provides (`mail-transport-agent`, `awk`), as the index lists them */
+  provides?: string;
   tree: AptTree;
 }
 
@@ -133,27 +138,64 @@ function layout(tree: AptTree, arch: string): { release: string; indexDir: strin
   return { release: `${tree.base}/dists/${tree.suite}/InRelease`, indexDir: `${tree.components[0]}/binary-${arch}/`, prefix: `dists/${tree.suite}/` };
 }
 
+/**
+ * The tree's signing key as armored text: from the first of its keyring files on this machine
+ * that exists (an OS release's archive keyring, binary or armored), else fetched from its URL.
+ */
+async function treeKey(tree: AptTree): Promise<string> {
+  for (const f of tree.keyFiles ?? []) {
+    if (!existsSync(f)) continue;
+    const raw = readFileSync(f);
+    if (raw.subarray(0, 5).toString('latin1') === '-----') return raw.toString('utf8');
+    try {
+      // checked that it reads, then armored whole: one armor block holds every key (readKeys reads only a first block)
+      await openpgp.readKeys({ binaryKeys: raw });
+      return openpgp.armor(openpgp.enums.armor.publicKey, raw);
+    } catch (e) {
+      throw new KbError(`bundle: ${f}: not an OpenPGP keyring: ${(e as Error).message}`);
+    }
+  }
+  return text(tree.keyUrl);
+}
+
 export async function readTree(tree: AptTree, arch: string, cache: BundleCache): Promise<ReadTree> {
-  const key = await text(tree.keyUrl);
+  const key = await treeKey(tree);
   const l = layout(tree, arch);
   const inRelease = await text(l.release);
   const release = paragraphs(await verifyInRelease(inRelease, key, tree.fingerprints, l.release))[0] ?? new Map<string, string>();
   const sums = new Map((release.get('SHA256') ?? '').split('\n').map((s) => s.trim().split(/\s+/)).filter((w) => w.length === 3).map(([h, n, p]) => [p!, { sha256: h!, size: Number(n) }]));
-  const pick = ['Packages.gz', 'Packages'].map((f) => `${l.indexDir}${f}`).find((p) => sums.has(p));
-  if (!pick) throw new KbError(`bundle: ${l.release}: the signed Release lists no SHA256 for ${l.indexDir}Packages(.gz)`);
+  const picks = ['Packages.gz', 'Packages.xz', 'Packages'].map((f) => `${l.indexDir}${f}`).filter((p) => sums.has(p));
+  if (!picks.length) throw new KbError(`bundle: ${l.release}: the signed Release lists no SHA256 for ${l.indexDir}Packages(.gz, .xz)`);
+  // as apt does, the next listed form when a mirror lacks one (a Release lists the plain index's digest too, which few serve)
+  let pick = picks[0]!;
+  let file: string | undefined;
+  for (const [i, p] of picks.entries()) {
+    pick = p;
+    const sum = sums.get(p)!;
+    try {
+      file = await cache.get(`${tree.base}/${l.prefix}${p}`, sum.sha256, sum.size);
+      break;
+    } catch (e) {
+      if (i === picks.length - 1 || !/HTTP 404/.test((e as Error).message)) throw e;
+    }
+  }
   const sum = sums.get(pick)!;
-  const file = await cache.get(`${tree.base}/${l.prefix}${pick}`, sum.sha256, sum.size);
-  const raw = readFileSync(file);
-  const body = (pick.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
-  const paras = paragraphs(body);
+  const raw = readFileSync(file!);
+  // Debian's -updates and -security suites publish their index as .xz only (and the plain file's digest in the Release)
+  const body = (pick.endsWith('.gz') ? gunzipSync(raw) : pick.endsWith('.xz') ? xz.decompressSync(raw) : raw).toString('utf8');
+  return { tree, inRelease, key, index: { path: `${l.prefix}${pick}`, ...sum }, packages: packagesOf(paragraphs(body), tree, arch) };
+}
+
+/** The packages of a Packages index this architecture installs (its own and `all`), each with the fields the bundle reads. */
+export function packagesOf(paras: Map<string, string>[], tree: AptTree, arch: string): DebPackage[] {
   const archOf = paras.map((p) => p.get('Architecture'));
-  const packages = paras.map((p) => ({
+  return paras.map((p) => ({
     name: p.get('Package') ?? '', version: p.get('Version') ?? '', filename: (p.get('Filename') ?? '').replace(/^\.\//, ''),
     sha256: p.get('SHA256') ?? '', size: Number(p.get('Size') ?? 0),
     depends: [p.get('Pre-Depends'), p.get('Depends')].filter(Boolean).join(', '), tree,
+    ...(p.has('Priority') ? { priority: p.get('Priority') } : {}), ...(p.has('Provides') ? { provides: p.get('Provides') } : {}),
     // a flat repository's one index lists every architecture (pkgs.k8s.io's does): apt takes its own and all
   })).filter((p, i) => p.name && p.version && p.filename && /^[0-9a-f]{64}$/.test(p.sha256) && [arch, 'all', undefined].includes(archOf[i]));
-  return { tree, inRelease, key, index: { path: `${l.prefix}${pick}`, ...sum }, packages };
 }
 
 export interface Resolved {
@@ -162,36 +204,140 @@ export interface Resolved {
   fromOs: Map<string, string>;
 }
 
+/** A relation's alternatives: name, operator and version of each (`a (>= 1) | b`); an architecture qualifier (`python3:any`) is dropped. */
+function alternatives(group: string): RegExpExecArray[] {
+  return group.split('|').map((a) => /^([a-z0-9][a-z0-9+.-]*)(?::\S+)?\s*(?:\(\s*(<<|<=|=|>=|>>)\s*([^)\s]+)\s*\))?/.exec(a.trim())).filter((m): m is RegExpExecArray => !!m);
+}
+
+const PRIORITY_RANK = ['required', 'important', 'standard', 'optional', 'extra'];
+
+/** Packages by name, and by the virtual names they provide, across the trees; the newest that satisfies a relation. */
+class Index {
+  private byName = new Map<string, DebPackage[]>();
+  private providers = new Map<string, { p: DebPackage; version?: string }[]>();
+  constructor(trees: readonly { packages: DebPackage[] }[]) {
+    for (const t of trees) {
+      for (const p of t.packages) {
+        this.byName.set(p.name, [...(this.byName.get(p.name) ?? []), p]);
+        for (const v of alternatives((p.provides ?? '').replace(/,/g, '|'))) this.providers.set(v[1]!, [...(this.providers.get(v[1]!) ?? []), { p, version: v[2] === '=' ? v[3] : undefined }]);
+      }
+    }
+  }
+  versions(name: string): string[] {
+    return (this.byName.get(name) ?? []).map((p) => p.version);
+  }
+  all(): DebPackage[] {
+    return [...this.byName.values()].flat();
+  }
+  /**
+   * The newest package of this name whose version satisfies the relation; else (as apt does for a
+   * virtual package) the newest that provides it, with a version when the relation asks for one.
+   */
+  pick(name: string, op?: string, want?: string): DebPackage | undefined {
+    const newest = (xs: DebPackage[]) => xs.sort((a, b) => compareDebVersions(b.version, a.version))[0];
+    const real = newest((this.byName.get(name) ?? []).filter((p) => satisfies(p.version, op, want)));
+    if (real) return real;
+    // of several providers, the one of the highest Priority, as apt's resolver prefers (an `awk` is mawk, required, not gawk)
+    const providers = (this.providers.get(name) ?? []).filter((x) => (!op || (x.version !== undefined && satisfies(x.version, op, want)))).map((x) => x.p);
+    const rank = (p: DebPackage) => PRIORITY_RANK.indexOf(p.priority ?? 'optional');
+    const best = Math.min(...providers.map(rank));
+    return newest(providers.filter((p) => rank(p) === best));
+  }
+}
+
+/**
+ * From `start`, every dependency one of the trees carries, transitively (the newest version that
+ * satisfies the relation); an alternative group (a | b) takes its first member a tree has. A group
+ * that `present` already satisfies (a package on every installation) is not followed, unless it asks
+ * for a version (`libssl3 (>= 3.0.17)`): a host of an older point release has an older one, so the
+ * newest is taken too (apt replaces it only when the installed one does not satisfy the relation).
+ */
+function closure(index: Index, start: readonly DebPackage[], present: (name: string) => boolean = () => false): Resolved {
+  const chosen = new Map<string, DebPackage>();
+  const fromOs = new Map<string, string>();
+  const queue: DebPackage[] = [];
+  for (const p of start) if (!chosen.has(p.name)) { chosen.set(p.name, p); queue.push(p); }
+  while (queue.length) {
+    const p = queue.shift()!;
+    for (const group of p.depends.split(',').map((g) => g.trim()).filter(Boolean)) {
+      const alts = alternatives(group);
+      if (alts.some((m) => chosen.has(m[1]!))) continue;
+      const there = alts.find((m) => present(m[1]!));
+      if (there) {
+        const newer = there[2] ? index.pick(there[1]!, there[2], there[3]) : undefined;
+        if (newer && !chosen.has(newer.name)) { chosen.set(newer.name, newer); queue.push(newer); }
+        continue;
+      }
+      const hit = alts.map((m) => index.pick(m[1]!, m[2], m[3])).find(Boolean);
+      if (hit && present(hit.name)) continue;
+      if (hit && !chosen.has(hit.name)) { chosen.set(hit.name, hit); queue.push(hit); continue; }
+      if (hit) continue;
+      if (!fromOs.has(alts[0]?.[1] ?? group)) fromOs.set(alts[0]?.[1] ?? group, p.name);
+    }
+  }
+  return { packages: [...chosen.values()], fromOs };
+}
+
 /**
  * The wanted packages (exact version where pinned, else the newest) and, transitively, every
  * dependency one of the trees carries (the newest version that satisfies the relation); an
  * alternative group (a | b) takes its first member a tree has.
  */
 export function resolve(trees: readonly ReadTree[], wanted: readonly { name: string; version?: string }[]): Resolved {
-  const all = trees.flatMap((t) => t.packages);
-  const byName = new Map<string, DebPackage[]>();
-  for (const p of all) byName.set(p.name, [...(byName.get(p.name) ?? []), p]);
-  const newest = (name: string, ok: (v: string) => boolean) => (byName.get(name) ?? []).filter((p) => ok(p.version)).sort((a, b) => compareDebVersions(b.version, a.version))[0];
-  const chosen = new Map<string, DebPackage>();
-  const fromOs = new Map<string, string>();
-  const queue: DebPackage[] = [];
-  for (const w of wanted) {
-    const p = newest(w.name, (v) => !w.version || v === w.version);
-    if (!p) {
-      const have = (byName.get(w.name) ?? []).map((x) => x.version);
+  const index = new Index(trees);
+  const start = wanted.map((w) => {
+    const p = index.pick(w.name, w.version ? '=' : undefined, w.version);
+    if (!p || (p.name !== w.name)) {
+      const have = index.versions(w.name);
       throw new KbError(`bundle: no ${w.name}${w.version ? ` ${w.version}` : ''} in ${trees.map((t) => t.tree.base).join(' or ')}${have.length ? ` (it has ${have.join(', ')})` : ''}`);
     }
-    if (!chosen.has(p.name)) { chosen.set(p.name, p); queue.push(p); }
+    return p;
+  });
+  return closure(index, start);
+}
+
+export interface OsResolved {
+  /** what the wanted packages need that a minimal installation lacks, and the newest of what it has that a relation asks a version of: the packages to bundle */
+  packages: DebPackage[];
+  /** what they need that every installation has (Priority required, or needed by one of those), not bundled */
+  present: string[];
+  /** wanted packages or dependencies none of the release's repositories carries */
+  missing: Map<string, string>;
+}
+
+/**
+ * An OS release's own packages for hosts without its repositories (bundle --with-os-packages): the
+ * wanted packages and their dependency closure in the release's trees, without what every
+ * installation of the release has. That is every package of Priority required, and what those depend
+ * on: the smallest installation (debootstrap --variant=minbase, Debian's container images) has only
+ * those (Debian Policy 2.5, https://www.debian.org/doc/debian-policy/ch-archive.html#priorities, read
+ * 2026-12-07). Priority important is not assumed: a minbase Debian 12 lacks nftables, logrotate and
+ * readline, which important packages bring, and real apt on such a system failed for want of them
+ * (test/bundle.test.ts).
+ */
+export function resolveOs(trees: readonly ReadTree[], wanted: readonly string[]): OsResolved {
+  const index = new Index(trees);
+  const newestOf = new Map<string, DebPackage>();
+  for (const p of index.all()) {
+    const have = newestOf.get(p.name);
+    if (!have || compareDebVersions(p.version, have.version) > 0) newestOf.set(p.name, p);
   }
-  while (queue.length) {
-    const p = queue.shift()!;
-    for (const group of p.depends.split(',').map((g) => g.trim()).filter(Boolean)) {
-      const alts = group.split('|').map((a) => /^([a-z0-9][a-z0-9+.-]*)(?::\S+)?\s*(?:\(\s*(<<|<=|=|>=|>>)\s*([^)\s]+)\s*\))?/.exec(a.trim())).filter((m): m is RegExpExecArray => !!m);
-      if (alts.some((m) => chosen.has(m[1]!))) continue;
-      const hit = alts.map((m) => newest(m[1]!, (v) => satisfies(v, m[2], m[3]))).find(Boolean);
-      if (hit) { chosen.set(hit.name, hit); queue.push(hit); continue; }
-      if (!fromOs.has(alts[0]?.[1] ?? group)) fromOs.set(alts[0]?.[1] ?? group, p.name);
-    }
+  const base = closure(index, [...newestOf.values()].filter((p) => p.priority === 'required'));
+  const inBase = new Set(base.packages.map((p) => p.name));
+  const missing = new Map<string, string>();
+  const start: DebPackage[] = [];
+  const present = new Set<string>();
+  for (const w of wanted) {
+    if (inBase.has(w)) { present.add(w); continue; }
+    const p = index.pick(w);
+    if (p) start.push(p); else missing.set(w, 'wanted');
   }
-  return { packages: [...chosen.values()], fromOs };
+  const r = closure(index, start, (name) => {
+    if (!inBase.has(name)) return false;
+    present.add(name);
+    return true;
+  });
+  for (const [name, by] of r.fromOs) missing.set(name, by);
+  const bundled = new Set(r.packages.map((p) => p.name));
+  return { packages: r.packages, present: [...present].filter((n) => !bundled.has(n)).sort(), missing };
 }

@@ -15,7 +15,7 @@ import { pool } from '../run/pool.js';
 import { KbError } from '../errors.js';
 import { bundleNeeds, manifestImages, type AptTree } from './needs.js';
 import { RPM_ARCH, type BundleArch } from './arch.js';
-import { readTree, resolve, type ReadTree } from './apt.js';
+import { readTree, resolve, resolveOs, type ReadTree } from './apt.js';
 import { nevra, readRpmTree, resolveRpm, type ReadRpmTree, type RpmTree } from './rpm.js';
 import { BundleCache, fetchRetry, sha256File } from './fetch.js';
 import { pullImage, writeOciArchive, type PulledImage } from './images.js';
@@ -30,6 +30,12 @@ export interface BundleOptions {
   concurrency: number;
   /** Authorization header per private registry host (read like `up` reads them) */
   auth: ReadonlyMap<string, string>;
+  /**
+   * --with-os-packages: the packages the steps install from a Debian-family release's own
+   * repositories (and those the bundled packages need from them), with their dependencies, less what
+   * every installation has; from the release's signed trees (or the packageMirror's copy)
+   */
+  withOsPackages?: boolean;
   say(line: string): void;
 }
 
@@ -94,13 +100,30 @@ export async function buildBundle(inv: Inventory, o: BundleOptions): Promise<{ m
         packages = resolved.packages.map((p) => ({ name: p.name, version: p.version, tree: p.tree.id, file: `${p.tree.path}/${p.filename}` }));
         fromOs = [...resolved.fromOs.keys()];
       }
+      const needFromOs = [...new Set([...r.osPackages.map((p) => p.name), ...fromOs])].sort();
+      let os: BundleManifest['osReleases'][number]['osPackages'];
+      let osTrees: AptTree[] = [];
+      if (o.withOsPackages && r.osTrees.length) {
+        osTrees = r.osTrees;
+        const osRead = await Promise.all(osTrees.map((t) => treeOf(t, r.arch))) as ReadTree[];
+        const got = resolveOs(osRead, needFromOs);
+        const osWhy = (name: string) => r.osPackages.find((w) => w.name === name)?.why ?? (fromOs.includes(name) ? `needed by the bundled ${packages.map((p) => p.name).join(', ')}` : `a dependency in ${r.facts.prettyName}'s own repositories`);
+        for (const p of got.packages) want({ url: `${p.tree.base}/${p.filename}`, sha256: p.sha256, size: p.size, path: `${p.tree.path}/${p.filename}`, why: `${p.name} ${p.version} from ${r.facts.prettyName}'s ${p.tree.suite}: ${osWhy(p.name)}` });
+        os = {
+          packages: got.packages.map((p) => ({ name: p.name, version: p.version, tree: p.tree.id, file: `${p.tree.path}/${p.filename}` })),
+          present: got.present,
+          why: `the packages a minimal ${r.facts.prettyName} lacks, with their dependencies, from its own signed repositories; not bundled: ${got.present.length} it needs of Priority required, or needed by one (${BASE_NOTE}), unless a relation asks a newer version than the oldest point release may have`,
+        };
+        fromOs = [...got.missing.keys()];
+      } else fromOs = needFromOs;
       osReleases.push({
         os: r.os, osId: r.facts.osId, versionId: r.facts.versionId, codename: r.facts.codename, arch: r.arch,
-        trees: r.trees.map((t) => (t.kind === 'rpm'
+        trees: [...r.trees, ...osTrees].map((t) => (t.kind === 'rpm'
           ? { kind: 'rpm' as const, id: t.id, base: t.base, suite: '', components: [], path: t.path }
           : { id: t.id, base: t.base, suite: t.suite, components: t.components, path: t.path })),
         packages,
-        fromOs: [...new Set([...r.osPackages, ...fromOs])].sort(),
+        ...(os ? { osPackages: os } : {}),
+        fromOs: fromOs.sort(),
       });
     }
     const written = new Set<string>();
@@ -192,6 +215,9 @@ export async function buildBundle(inv: Inventory, o: BundleOptions): Promise<{ m
     rmSync(work, { recursive: true, force: true });
   }
 }
+
+/** Why packages of Priority required and important are left out of a bundle's OS packages. */
+const BASE_NOTE = 'Debian Policy 2.5: on every installation, the smallest (debootstrap --variant=minbase) included';
 
 export function mb(n: number): string {
   return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;

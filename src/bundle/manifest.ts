@@ -29,6 +29,11 @@ export interface BundleManifest {
     /** the trees read, and where each lies in the bundle (a packageMirror's path for it) */
     trees: { kind?: 'rpm'; id: string; base: string; suite: string; components: string[]; path: string }[];
     packages: { name: string; version: string; tree: string; file: string }[];
+    /**
+     * bundle --with-os-packages: the packages of the release's own repositories (its trees are in
+     * `trees`, served like the others), what they need that every installation has (not bundled), and why
+     */
+    osPackages?: { packages: { name: string; version: string; tree: string; file: string }[]; present: string[]; why: string };
     /** packages the steps or the bundled packages need from the release's own base repositories: not in the bundle */
     fromOs: string[];
   }[];

@@ -19,6 +19,8 @@ import type { RpmTree } from './rpm.js';
 import { RPM_ARCH, type BundleArch } from './arch.js';
 import { criDockerdDeb } from '../os/debian.js';
 import { criDockerdRpm } from '../os/rhel.js';
+import { debianOsTrees } from '../os/debian-trees.js';
+import { DEBIAN_ARCHIVE_KEYS, UBUNTU_ARCHIVE_KEY } from '../os/keys.js';
 
 /** One apt repository as a host's sources line names it, and the signing key it is checked with. */
 export interface AptTree {
@@ -30,6 +32,8 @@ export interface AptTree {
   suite: string;
   components: string[];
   keyUrl: string;
+  /** keyrings on this machine tried before keyUrl (an OS release's archive keyring) */
+  keyFiles?: string[];
   fingerprints: string[];
   /**
    * Where the tree and its key lie inside a bundle: the paths a packageMirror laid out like
@@ -51,8 +55,10 @@ export interface OsNeeds {
   trees: (AptTree | RpmTree)[];
   /** packages installed from those trees, pinned where the templates pin them (name -> exact version or undefined for the newest) */
   packages: { name: string; version?: string; why: string }[];
-  /** packages the steps install from the release's own base repositories (not in the bundle: listed) */
-  osPackages: string[];
+  /** packages the steps install from the release's own base repositories (bundled with --with-os-packages, else listed) */
+  osPackages: { name: string; why: string }[];
+  /** the release's own repositories (Debian family: its suite, -updates and -security, component main), read with --with-os-packages */
+  osTrees: AptTree[];
   /**
    * containerRuntime docker: cri-dockerd's release file for this release, fetched from cluster.criDockerd.url
    * (or GitHub) and checked against cluster.criDockerd.sha256; in the bundle at `path`, where a criDockerd.url
@@ -169,7 +175,11 @@ export function bundleNeeds(inv: Inventory, releases: readonly OsName[], arches:
         ...runtime.map((name) => ({ name, why: `container runtime ${c.containerRuntime} (step container-runtime)` })),
         ...KUBE_PACKAGES.map((name) => ({ name, version: kubeVersion, why: `Kubernetes ${c.kubernetesVersion} (step kube-packages)` })),
       ],
-      osPackages: { ipvs: ['ipset', 'ipvsadm'], nftables: ['nftables'], iptables: [] }[c.kubeProxyMode],
+      osPackages: [
+        ...(fam.id === 'debian' ? ['curl', 'ca-certificates', 'gpg'].map((name) => ({ name, why: 'fetches and checks the repositories\' signing keys, and the bundle\'s images (templates/os/debian/key-tools: a minimal Debian lacks curl and gpg)' })) : []),
+        ...{ ipvs: ['ipset', 'ipvsadm'], nftables: ['nftables'], iptables: [] }[c.kubeProxyMode].map((name) => ({ name, why: `kube-proxy mode ${c.kubeProxyMode} (step kube-packages)` })),
+      ],
+      osTrees: fam.id === 'debian' ? osAptTrees(c, facts) : [],
       ...(c.containerRuntime === 'docker' ? { criDockerd: criDockerdNeed(inv, facts) } : {}),
     };
   }));
@@ -193,6 +203,22 @@ export function bundleNeeds(inv: Inventory, releases: readonly OsName[], arches:
     }
   }
   return { kubernetesVersion: c.kubernetesVersion, containerRuntime: c.containerRuntime, osReleases, images, cniManifest };
+}
+
+/**
+ * A Debian-family release's own repositories (src/os/debian-trees.ts), checked with the release's
+ * archive keys (src/os/keys.ts): from this machine's keyring when it has the distribution's, else from
+ * the distribution's key URL.
+ */
+function osAptTrees(c: Inventory['cluster'], facts: HostFacts): AptTree[] {
+  const ubuntu = facts.osId === 'ubuntu';
+  const fingerprints = [...(ubuntu ? [UBUNTU_ARCHIVE_KEY] : DEBIAN_ARCHIVE_KEYS), ...c.repositoryKeyFingerprints];
+  return debianOsTrees(c, facts).map((t) => ({
+    id: `os-${t.path}-${t.suite}`, base: t.base, suite: t.suite, components: ['main'], fingerprints, keyFiles: [t.keyring],
+    keyUrl: ubuntu ? `https://keyserver.ubuntu.com/pks/lookup?op=get&options=mr&search=0x${UBUNTU_ARCHIVE_KEY}`
+      : `https://ftp-master.debian.org/keys/archive-key-${facts.major}${t.suite.endsWith('-security') ? '-security' : ''}.asc`,
+    path: t.path, keyPath: `${t.path}/kbootstrap-archive-keys-${facts.osId}${facts.major}.asc`,
+  }));
 }
 
 function criDockerdNeed(inv: Inventory, facts: HostFacts): NonNullable<OsNeeds['criDockerd']> {

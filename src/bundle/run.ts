@@ -11,6 +11,7 @@ import type { BundleManifest } from './manifest.js';
 import { parseImageRef } from './images.js';
 import { verifyBundle } from './verify.js';
 import { CRI_DOCKERD_DIR } from './needs.js';
+import { bundleOsRelease } from '../os/debian-trees.js';
 
 /**
  * containerRuntime docker: the manifest.json `docker load` reads for each image archive of the bundle.
@@ -110,8 +111,10 @@ export async function bundleRun(file: string, manifest: BundleManifest, inv: Inv
   const cni = manifest.cniManifest && 'file' in manifest.cniManifest ? manifest.cniManifest.file : undefined;
   const cniSha = cni ? digests.get(cni) : undefined;
   if (cni && !cniSha) throw new KbError(`bundle ${file}: the CNI manifest lies in ${cni}, which the manifest's file list lacks`);
+  const osReleases = manifest.osReleases.filter((r) => r.osPackages).map((r) => bundleOsRelease({ osId: r.osId, versionId: r.versionId, arch: r.arch }));
   return {
     file, sha256: await sha256File(file), size: statSync(file).size, address: bundleServerHost(inv).address, images,
+    ...(osReleases.length ? { osReleases } : {}),
     ...(cni && cniSha ? { cniManifest: { file: cni, sha256: cniSha } } : {}),
   };
 }
@@ -125,6 +128,7 @@ export function withBundle(inv: Inventory, bundle: BundleRun): Inventory {
   const cluster = clusterFromBundle(inv.cluster, bundle.address);
   // cri-dockerd's release file is checked on the host against cluster.criDockerd.sha256, as from its own URL
   if (cluster.containerRuntime === 'docker') cluster.criDockerd = { ...cluster.criDockerd, url: `${bundleServerUrl(bundle.address)}/${CRI_DOCKERD_DIR}` };
+  if (bundle.osReleases?.length) cluster.bundleOsReleases = bundle.osReleases;
   if (bundle.cniManifest) cluster.cni = { ...cluster.cni, manifest: `${bundleServerUrl(bundle.address)}/${bundle.cniManifest.file}`, sha256: bundle.cniManifest.sha256 };
   return { ...inv, bundle, cluster };
 }
@@ -146,6 +150,10 @@ export function bundleNotes(file: string, m: BundleManifest, server: string, url
   return [
     `Bundle ${file} (Kubernetes ${m.kubernetesVersion}; ${m.osReleases.map((r) => r.os).join(', ')}): every file's sha256 checked here before any host changes`,
     `Packages from ${url}: the bundle unpacked on ${server}, served for the length of the run; apt and dnf check the trees' own signatures`,
+    ...m.osReleases.filter((r) => r.osPackages).map((r) => {
+      const names = r.osPackages!.packages.map((p) => p.name);
+      return `${r.os} ${r.arch}: its own packages (${names.length}${names.length ? `: ${names.slice(0, 4).join(', ')}${names.length > 4 ? '…' : ''}` : ''}) from the bundle's copy of its repositories on ${url}, checked with the host's own archive keyring`;
+    }),
     ...m.images.map((i) => `Image ${i.ref} (${i.digest}): imported from the bundle's ${i.file} where the runtime lacks it`),
     ...(!m.cniManifest ? [] : 'file' in m.cniManifest
       ? [`CNI manifest from the bundle's ${m.cniManifest.file} (${m.cniManifest.url})`]

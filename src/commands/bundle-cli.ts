@@ -32,6 +32,7 @@ export function registerBundleCommand(program: Command, d: BundleCommandDeps): v
       }
       return out;
     })
+    .option('--with-os-packages', 'also bundle what the steps install from a Debian or Ubuntu release\'s own repositories (curl, gpg, ipset…) and what the bundled packages need from them, with their dependencies, less the packages of Priority required and important every installation has; read from the release\'s signed repositories (or the packageMirror\'s copy). EL releases: listed, not bundled')
     .option('--concurrency <n>', 'downloads at once (1-32)', (v: string) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 32) throw new InvalidArgumentError('expected a whole number from 1 to 32');

@@ -21,7 +21,7 @@ export interface BundleCommandDeps {
   setCode(code: number): void;
 }
 
-export interface BundleFlags { file?: string; check?: string; push?: string; from?: string; os?: OsName[]; arch?: BundleArch[]; concurrency: number }
+export interface BundleFlags { file?: string; check?: string; push?: string; from?: string; os?: OsName[]; arch?: BundleArch[]; concurrency: number; withOsPackages?: boolean }
 
 /** kbootstrap bundle INVENTORY --file FILE | --check FILE (registered by bundle-cli.ts, loaded when it runs). */
 export async function bundleCommand(d: BundleCommandDeps, file: string, o: BundleFlags): Promise<void> {
@@ -63,9 +63,12 @@ export async function bundleCommand(d: BundleCommandDeps, file: string, o: Bundl
   say(`kbootstrap: bundling for ${inv.cluster.name} (Kubernetes ${inv.cluster.kubernetesVersion}, ${inv.cluster.containerRuntime}; ${releases.join(', ')}; ${arches.join(', ')}), cache ${cache.dir}`);
   // the registry client and OpenPGP load only for this command (every other command starts without them)
   const { buildBundle, mb } = await import('../bundle/build.js');
-  const r = await buildBundle(inv, { releases, arches, file: o.file, cache, concurrency: o.concurrency, auth, say });
+  const r = await buildBundle(inv, { releases, arches, file: o.file, cache, concurrency: o.concurrency, auth, say, withOsPackages: o.withOsPackages });
+  for (const x of r.manifest.osReleases) {
+    if (x.osPackages) say(`kbootstrap: ${x.os} ${x.arch}: ${x.osPackages.packages.length} packages of its own repositories bundled (${x.osPackages.packages.map((p) => p.name).join(', ')}); ${x.osPackages.present.length} more it needs are on every installation (Priority required)`);
+  }
   const fromOs = [...new Set(r.manifest.osReleases.flatMap((x) => x.fromOs))];
-  if (fromOs.length) say(`kbootstrap: not in the bundle, from each release's own repositories: ${fromOs.join(', ')}`);
+  if (fromOs.length) say(`kbootstrap: not in the bundle, from each release's own repositories: ${fromOs.join(', ')}${o.withOsPackages ? ' (--with-os-packages bundles them for Debian and Ubuntu; not for EL)' : ' (--with-os-packages bundles them for Debian and Ubuntu)'}`);
   say(`kbootstrap: wrote ${o.file}: ${mb(r.size)}, ${r.manifest.files.length} files (${mb(cache.fetched)} downloaded, ${mb(cache.reused)} from the cache) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   d.setCode(EXIT.ok);
 }

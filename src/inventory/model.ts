@@ -124,6 +124,12 @@ export interface ClusterSpec {
   certRenewal?: 'timer';
   /** --bundle runs: the host (by name) that receives and serves the bundle; default the first control plane */
   offline?: { server?: string };
+  /**
+   * up --bundle with a bundle made --with-os-packages: the releases (`debian 12 amd64`) whose own
+   * repositories the bundle carries; their hosts get a source list for them on the bundle server
+   * (src/os/debian.ts baseRepositories). Not an inventory field: set from the bundle's manifest.
+   */
+  bundleOsReleases?: string[];
 }
 
 export interface Inventory {
@@ -156,6 +162,8 @@ export interface BundleRun {
   images: { ref: string; file: string; sha256: string; controlPlaneOnly: boolean; dockerManifest?: string; /** linux/amd64, linux/arm64: a host imports its own architecture's */ platform?: string }[];
   /** the CNI manifest the bundle holds (one fetched by URL when the bundle was made), with its sha256 */
   cniManifest?: { file: string; sha256: string };
+  /** the releases whose own packages it carries (bundle --with-os-packages), as bundleOsRelease() names them */
+  osReleases?: string[];
 }
 
 export function controlPlanes(inv: Inventory): HostSpec[] {

@@ -8,6 +8,7 @@ import { KbError } from '../errors.js';
 import { render } from '../shell/templates.js';
 import { criDockerdArtifact, dockerRepoBase, kubernetesRepoBase } from './mirrors.js';
 import { DOCKER_DEB_KEY, KUBERNETES_KEY } from './keys.js';
+import { bundleOsRelease, debianOsTrees } from './debian-trees.js';
 import type { HostFacts, OsFamily, ReleaseFacts } from './types.js';
 import type { ClusterSpec } from '../inventory/model.js';
 import { OS_RELEASES, addonRow, criDockerdAsset, osRowFor, releaseFacts } from '../versions/index.js';
@@ -30,7 +31,13 @@ export const debian: OsFamily = {
   managesSelinux: false,
   managesFirewalld: false,
 
-  baseRepositories: () => [],
+  // up --bundle with a bundle made --with-os-packages: the release's own repositories as the bundle server serves them,
+  // checked with the keyring every installation has (the hosts' own sources stay; offline, they answer nothing)
+  baseRepositories(cluster, facts) {
+    if (!cluster.bundleOsReleases?.includes(bundleOsRelease(facts))) return [];
+    const lines = debianOsTrees(cluster, facts).map((t) => `deb [arch=${facts.arch} signed-by=${t.keyring}] ${t.base} ${t.suite} main`);
+    return [{ path: '/etc/apt/sources.list.d/kbootstrap-bundle-os.list', content: `# kbootstrap: ${facts.prettyName}'s own packages from the bundle (up --bundle)\n${lines.join('\n')}\n` }];
+  },
 
   kubernetesRepository(cluster) {
     const base = kubernetesRepoBase(cluster);

@@ -35,6 +35,29 @@ export const DOCKER_RPM_KEY = '060A61C51B558A7F742B77AAC52FEB6B621E9F35';
  */
 export const KUBERNETES_KEY = 'DE15B14486CD377B9E876E1A234654DA9A296436';
 
+/**
+ * The keys the Debian archive signs its InRelease files with (deb.debian.org/debian and
+ * /debian-security; each release's InRelease carries the archive key's, and the stable release
+ * key's signature): bundle --with-os-packages checks a release's own repositories with them.
+ * Primary fingerprints as `gpg --list-keys` prints them from /usr/share/keyrings/debian-archive-keyring.gpg
+ * of debian-archive-keyring 2023.3+deb12u2 (Debian 12), read 2026-12-07: 11/bullseye, 12/bookworm,
+ * 13/trixie, archive, security archive and stable release keys.
+ */
+export const DEBIAN_ARCHIVE_KEYS = [
+  '1F89983E0081FDE018F3CC9673A4F27B8DD47936', 'AC530D520F2F3269F5E98313A48449044AAD5C5D', 'A4285295FC7B1A81600062A9605C66F00D6C9793',
+  'B8B80B5B623EAB6AD8775C45B7C5D7D6350947F8', '05AB90340C0C5E797F44A8C8254CF3B5AEC0A8F0', '4D64FEC119C2029067D6E791F8D2585B8783D481',
+  '04B54C3CDCA79751B16BC6B5225629DF75B188BD', '5E04A1E3223A19A20706E20F9904613D4CCE68C6', '41587F7DB8C774BCCF131416762F67A0B2C39DE4',
+];
+
+/**
+ * "Ubuntu Archive Automatic Signing Key (2018) <ftpmaster@ubuntu.com>", which signs every supported
+ * Ubuntu release's InRelease (archive.ubuntu.com, ports.ubuntu.com, security.ubuntu.com).
+ * Sources: debootstrap of jammy and noble logging "Valid Release signature (key id
+ * F6ECB3762474EDA9D21B7022871920D1991BC93C)" (public build scripts found with the search tool),
+ * and the ubuntu-keyring packaging script exporting that fingerprint with the 2012 keys; read 2026-12-07.
+ */
+export const UBUNTU_ARCHIVE_KEY = 'F6ECB3762474EDA9D21B7022871920D1991BC93C';
+
 /** A fingerprint as written by people (spaces, lower case) in the form gpg --with-colons prints. */
 export function normalizeFingerprint(s: string): string {
   return s.replace(/\s+/g, '').toUpperCase();

@@ -11,6 +11,7 @@ import { chmodSync, closeSync, constants, fchmodSync, lstatSync, mkdirSync, open
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { Redactor } from '../redact.js';
+import { stdinBytes } from '../transport/stdin.js';
 import type { CheckOutput, CheckRequest, DownloadOptions, ExecOptions, ExecResult, Transport, UploadOptions } from '../transport/types.js';
 
 /** log files kept (the oldest go first) */
@@ -121,7 +122,7 @@ export class LoggedTransport implements Transport {
   async exec(script: string, opts: ExecOptions): Promise<ExecResult> {
     this.log.redactor.add(...(opts.secrets ?? []));
     const t0 = Date.now();
-    const what = `${opts.mutates ? 'change' : 'read'}${opts.stdin ? ` (${opts.stdin.length} ${typeof opts.stdin === 'string' ? 'characters' : 'bytes'} on stdin, not logged)` : ''}`;
+    const what = `${opts.mutates ? 'change' : 'read'}${opts.stdin ? ` (${typeof opts.stdin === 'string' ? `${opts.stdin.length} characters` : `${stdinBytes(opts.stdin)} bytes`} on stdin, not logged)` : ''}`;
     try {
       const r = await this.inner.exec(script, opts);
       this.log.command({ host: this.host, step: opts.step, what, script, ms: Date.now() - t0, code: r.code, stdout: r.stdout, stderr: r.stderr, hidden: opts.secretOutput });

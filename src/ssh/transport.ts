@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { createConnection } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { HostSpec } from '../inventory/model.js';
-import type { CheckOutput, CheckRequest, DownloadOptions, ExecOptions, ExecResult, Progress, Transport, UploadOptions } from '../transport/types.js';
+import { createReadStream } from 'node:fs';
+import type { CheckOutput, CheckRequest, DownloadOptions, ExecOptions, ExecResult, FileSlice, Progress, Stdin, Transport, UploadOptions } from '../transport/types.js';
+import { isFileSlice, stdinBytes } from '../transport/stdin.js';
 import { batchScript, parseBatch, readCommand, withPrelude, writeCommand } from '../shell/prelude.js';
 import { remoteCommandLine } from '../shell/command-line.js';
 import { KbError } from '../errors.js';
@@ -222,16 +224,17 @@ export class SshTransport implements Transport {
   }
 
   /**
-   * One command over the connection. stdin (text or bytes) is streamed in
-   * chunks, honouring the channel's back-pressure, with progress as it goes;
-   * stdout comes back as the bytes the host sent (decoding is the caller's choice).
+   * One command over the connection. stdin (text, bytes, or a file's slice
+   * read from disk as it goes) is streamed in chunks, honouring the channel's
+   * back-pressure, with progress as it goes; stdout comes back as the bytes the
+   * host sent (decoding is the caller's choice).
    */
-  private raw(command: string, stdin: string | Buffer, timeoutMs: number, step: string, handshake?: SudoHandshake, onProgress?: Progress, onReceived?: Progress): Promise<RawResult> {
+  private raw(command: string, stdin: Stdin, timeoutMs: number, step: string, handshake?: SudoHandshake, onProgress?: Progress, onReceived?: Progress): Promise<RawResult> {
     const conn = this.ssh.connection as Client | null;
     if (this.lost || !conn) return Promise.reject(new ConnectionLostError(`${this.spec.name}: ${step}: the connection is gone (${this.lost ?? 'not connected'})`));
     this.stats.roundTrips++;
     const input = typeof stdin === 'string' ? Buffer.from(stdin, 'utf8') : stdin;
-    this.stats.bytesSent += command.length + input.length;
+    this.stats.bytesSent += command.length + stdinBytes(input);
     return new Promise((resolve, reject) => {
       conn.exec(command, (err: Error | undefined, stream: ClientChannel) => {
         if (err) { reject(new ConnectionLostError(`${this.spec.name}: ${step}: cannot start a command: ${err.message}`)); return; }
@@ -244,6 +247,12 @@ export class SshTransport implements Transport {
         const sudo = handshake ? new SudoConversation(handshake) : undefined;
         let sudoStalled = false;
         let ended = false;
+        // a file that cannot be read to its end: the command is stopped, and this is the error
+        let stdinFailed: Error | undefined;
+        const send = (): void => {
+          if (!isFileSlice(input)) { sendStdin(stream, input, onProgress); return; }
+          sendSlice(stream, input, onProgress, (e) => { stdinFailed ??= new KbError(`${this.spec.name}: ${step}: ${e.message}`); stream.close(); });
+        };
         const stall = sudo ? setTimeout(() => { sudoStalled = true; stream.close(); }, SUDO_HANDSHAKE_MS) : undefined;
         let received = 0;
         stream.on('data', (d: Buffer) => { out.push(d); received += d.length; onReceived?.(received); });
@@ -253,7 +262,7 @@ export class SshTransport implements Transport {
           if (r.sendPassword) stream.write(`${handshake!.password}\n`);
           // a second prompt means the password was wrong: end stdin, and sudo gives up with its own words
           if (r.refuse && !ended) { ended = true; stream.end(); }
-          if (r.started && !ended) { ended = true; clearTimeout(stall); sendStdin(stream, input, onProgress); }
+          if (r.started && !ended) { ended = true; clearTimeout(stall); send(); }
         });
         stream.on('exit', (c: number | null, sig?: string) => { code = c ?? undefined; signal = sig; });
         stream.on('close', () => {
@@ -266,6 +275,7 @@ export class SshTransport implements Transport {
             reject(new KbError(`${this.spec.name}: ${step}: sudo did not start the command within ${SUDO_HANDSHAKE_MS / 1000}s${stderr.trim() ? `; it said: ${tail(stderr, 3)}` : ''} (kbootstrap answers only its own prompt, sudo -p; a PAM module with a prompt of its own, or sudo-rs before 0.2.6, which has no -p, cannot be driven)`));
             return;
           }
+          if (stdinFailed) { reject(stdinFailed); return; }
           if (timedOut) { reject(new KbError(`${this.spec.name}: ${step}: no answer within ${Math.ceil(timeoutMs / 1000)}s; the command was stopped`)); return; }
           if (code === undefined) {
             reject(new ConnectionLostError(`${this.spec.name}: ${step}: the connection dropped while the command ran${signal ? ` (signal ${signal})` : ''}; run kbootstrap again to resume`));
@@ -273,12 +283,12 @@ export class SshTransport implements Transport {
           }
           resolve({ code, stdout, stderr });
         });
-        if (!sudo) sendStdin(stream, input, onProgress);
+        if (!sudo) send();
       });
     });
   }
 
-  private async runRaw(body: string, opts: { step: string; stdin?: string | Buffer; timeoutMs?: number; onProgress?: Progress; onReceived?: Progress }): Promise<RawResult> {
+  private async runRaw(body: string, opts: { step: string; stdin?: Stdin; timeoutMs?: number; onProgress?: Progress; onReceived?: Progress }): Promise<RawResult> {
     const timeoutMs = opts.timeoutMs ?? this.o.commandTimeoutMs;
     const { command, handshake } = this.commandLine(body, timeoutMs);
     const res = await this.raw(command, opts.stdin ?? '', timeoutMs, opts.step, handshake, opts.onProgress, opts.onReceived);
@@ -289,7 +299,7 @@ export class SshTransport implements Transport {
     return res;
   }
 
-  private async run(body: string, opts: { step: string; stdin?: string | Buffer; timeoutMs?: number; onProgress?: Progress }): Promise<ExecResult> {
+  private async run(body: string, opts: { step: string; stdin?: Stdin; timeoutMs?: number; onProgress?: Progress }): Promise<ExecResult> {
     const res = await this.runRaw(body, opts);
     return { ...res, stdout: res.stdout.toString('utf8') };
   }
@@ -342,6 +352,29 @@ function sendStdin(stream: ClientChannel, input: Buffer, onProgress?: Progress):
     stream.end();
   };
   more();
+}
+
+/**
+ * Write a file's slice to the channel as it is read from disk, pausing the read while the channel
+ * is full: memory holds a few chunks, whatever the slice's size. A file that ends before the slice
+ * does (changed since it was checked) or cannot be read is a failure, never a short stdin.
+ */
+function sendSlice(stream: ClientChannel, s: FileSlice, onProgress: Progress | undefined, fail: (e: Error) => void): void {
+  if (s.length === 0) { stream.end(); return; }
+  const reader = createReadStream(s.file, { start: s.offset, end: s.offset + s.length - 1, highWaterMark: CHUNK });
+  // the command ended (or the connection dropped) first: stop reading
+  stream.once('close', () => reader.destroy());
+  let at = 0;
+  reader.on('data', (chunk: string | Buffer) => {
+    at += chunk.length;
+    onProgress?.(at, s.length);
+    if (!stream.write(chunk)) { reader.pause(); stream.once('drain', () => reader.resume()); }
+  });
+  reader.on('end', () => {
+    if (at < s.length) { fail(new Error(`${s.file} ended at byte ${s.offset + at}; ${s.offset + s.length} were expected: was it changed during the run?`)); return; }
+    stream.end();
+  });
+  reader.on('error', (e) => fail(new Error(`cannot read ${s.file}: ${(e as NodeJS.ErrnoException).code ?? e.message}`)));
 }
 
 /** sudo's own failures become one clear line naming the host and user. */

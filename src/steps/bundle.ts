@@ -18,13 +18,14 @@
  * (containerd's ctr, https://github.com/containerd/containerd/blob/main/cmd/ctr/commands/images/import.go,
  * read 2026-12-07).
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import { bundleServerHost, type BundleRun, type HostSpec, type Inventory } from '../inventory/model.js';
 import { render } from '../shell/templates.js';
 import { BUNDLE_PORT, bundleServerUrl } from '../os/mirrors.js';
 import { KbError } from '../errors.js';
 import { shq } from '../shell/quote.js';
 import type { Step, StepContext } from './types.js';
+import type { FileSlice } from '../transport/types.js';
+import { byteProgress } from './byte-progress.js';
 
 export const BUNDLE_ROOT = '/var/lib/kbootstrap/bundle';
 export const BUNDLE_PID_FILE = '/run/kbootstrap/bundle-http.pid';
@@ -46,20 +47,14 @@ const line = (out: string, key: string): string | undefined => out.split('\n').f
 /** Where a bundle's bytes gather on the host while they arrive (a cut upload resumes from its size). */
 export const bundlePart = (b: BundleRun): string => `${BUNDLE_ROOT}/${b.sha256}.part`;
 
-/** The bundle's bytes from `offset` to its end, read only when they are sent. */
-function bundleBytesFrom(b: BundleRun, offset: number): Buffer {
-  const rest = Buffer.alloc(b.size - offset);
-  const fd = openSync(b.file, 'r');
-  try {
-    for (let at = 0; at < rest.length;) {
-      const n = readSync(fd, rest, at, rest.length - at, offset + at);
-      if (n === 0) throw new KbError(`bundle ${b.file}: it ended at ${offset + at} bytes, it had ${b.size} when it was checked: was it changed during the run?`);
-      at += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return rest;
+/**
+ * The bundle's bytes from `offset` to its end, as a slice of the file the transport reads from disk
+ * while it sends (never the whole bundle in memory: bundles are hundreds of MB). A file that ends
+ * early (changed since it was checked) fails the send; one that changed in place fails the host's
+ * sha256 check of the whole (bundle/unpack).
+ */
+function bundleBytesFrom(b: BundleRun, offset: number): FileSlice {
+  return { file: b.file, offset, length: b.size - offset };
 }
 
 export const bundleUploadStep: Step<{ part: number }> = {
@@ -97,6 +92,7 @@ export const bundleUploadStep: Step<{ part: number }> = {
       await ctx.host.exec(render('bundle/append', { part, offset: String(offset) }), {
         mutates: true,
         stdin: bundleBytesFrom(b, offset),
+        onProgress: byteProgress(ctx.progress, offset ? 'bundle (the rest)' : 'bundle', b.size - offset),
         note: offset ? `the rest of the bundle: bytes ${offset} to ${b.size} of ${b.file} (sha256 ${b.sha256})` : `the bundle, once: ${b.size} bytes of ${b.file} (sha256 ${b.sha256})`,
       });
     }

@@ -6,7 +6,8 @@
  * mutation cannot bypass the dry run.
  */
 import { createHash } from 'node:crypto';
-import type { CheckOutput, CheckRequest, DownloadOptions, ExecOptions, ExecResult, Transport, UploadOptions } from './types.js';
+import type { CheckOutput, CheckRequest, DownloadOptions, ExecOptions, ExecResult, Stdin, Transport, UploadOptions } from './types.js';
+import { describeSlice, isFileSlice } from './stdin.js';
 
 export type Recorded =
   | { kind: 'check'; step: string; script: string; sharedWith: string[] }
@@ -19,13 +20,19 @@ export function binarySummary(content: Buffer): string {
   return `${content.length} bytes, sha256 ${createHash('sha256').update(content).digest('hex')}`;
 }
 
+/** Text as it is; bytes by size and digest; a file's slice by size and place, never read (a bundle can be GBs). */
+function recordedStdin(s: Stdin | undefined): string | undefined {
+  if (typeof s === 'string' || s === undefined) return s;
+  return `<${isFileSlice(s) ? describeSlice(s) : binarySummary(s)}>`;
+}
+
 export class RecordingTransport implements Transport {
   readonly recorded: Recorded[] = [];
   readonly stats = { roundTrips: 0, bytesSent: 0, bytesReceived: 0 };
   private checked = new Set<string>();
 
   async exec(script: string, opts: ExecOptions): Promise<ExecResult> {
-    this.recorded.push({ kind: 'exec', step: opts.step, script, mutates: opts.mutates, note: opts.note, stdin: typeof opts.stdin === 'string' || opts.stdin === undefined ? opts.stdin : `<${binarySummary(opts.stdin)}>` });
+    this.recorded.push({ kind: 'exec', step: opts.step, script, mutates: opts.mutates, note: opts.note, stdin: recordedStdin(opts.stdin) });
     return { code: 0, stdout: opts.dryRunStdout ?? '', stderr: '' };
   }
 

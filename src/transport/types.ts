@@ -16,8 +16,14 @@ export interface ExecOptions {
   step: string;
   /** true when the command changes the host; false for read-only commands. */
   mutates: boolean;
-  /** Data fed to the command's stdin (never placed on a command line); a Buffer goes byte for byte (the rest of a bundle). */
-  stdin?: string | Buffer;
+  /**
+   * Data fed to the command's stdin (never placed on a command line): text, bytes, or a slice of a
+   * file on this machine, read from disk as it is sent (a bundle of hundreds of MB, or its rest after a
+   * cut: memory stays bounded whatever its size).
+   */
+  stdin?: Stdin;
+  /** called as stdin goes out: bytes sent so far and the total */
+  onProgress?: Progress;
   timeoutMs?: number;
   /** Literal values to hide in any output, log or error. */
   secrets?: string[];
@@ -28,6 +34,15 @@ export interface ExecOptions {
   /** One-line comment shown above the command in a dry run. */
   note?: string;
 }
+
+/** LENGTH bytes of FILE from byte OFFSET, read only as they are sent. */
+export interface FileSlice {
+  file: string;
+  offset: number;
+  length: number;
+}
+
+export type Stdin = string | Buffer | FileSlice;
 
 /** Called as bytes move: done so far and the total (when known). */
 export type Progress = (done: number, total?: number) => void;

@@ -39,7 +39,7 @@ import { assumedFacts } from '../../src/os/index.js';
 import { bindHost } from '../../src/run/bound-host.js';
 import { JoinCredentials } from '../../src/run/join-credentials.js';
 import type { StepContext } from '../../src/steps/types.js';
-import { FakeTransport } from '../support/fake-transport.js';
+import { FakeTransport, stdinBuffer } from '../support/fake-transport.js';
 import { fetchOrSkip, relocateOntoSuiteLibc } from '../support/debian-suites.js';
 import { buildOciImage, type BuiltImage } from '../support/oci-image.js';
 import { labCa, registryConfig, startUntil } from '../support/registry.js';
@@ -197,7 +197,7 @@ describe.skipIf(!!SKIP)('a private registry with TLS and credentials, through wh
       const withAuth: Inventory = { ...i, registryAuth: auth };
       const t = new FakeTransport({}, (script, opts) => {
         if (!script.includes('kb_probe_dir')) return { code: 0, stdout: '', stderr: '' };
-        const r = inNs('bash', ['-c', `set -euo pipefail\n${PRELUDE}\n${script}`], opts.stdin);
+        const r = inNs('bash', ['-c', `set -euo pipefail\n${PRELUDE}\n${script}`], opts.stdin === undefined ? undefined : stdinBuffer(opts.stdin));
         return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
       });
       const spec = withAuth.hosts[0]!;

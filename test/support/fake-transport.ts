@@ -1,5 +1,24 @@
 /** A transport double: answers checks from a script of outputs, records every call. */
-import type { CheckOutput, CheckRequest, DownloadOptions, ExecOptions, ExecResult, Transport, UploadOptions } from '../../src/transport/types.js';
+import { closeSync, openSync, readSync } from 'node:fs';
+import type { CheckOutput, CheckRequest, DownloadOptions, ExecOptions, ExecResult, Stdin, Transport, UploadOptions } from '../../src/transport/types.js';
+import { isFileSlice } from '../../src/transport/stdin.js';
+
+/** A command's stdin as bytes: a file's slice read here, as the SSH transport would send it (test files are small). */
+export function stdinBuffer(s: Stdin): Buffer {
+  if (!isFileSlice(s)) return Buffer.from(s);
+  const out = Buffer.alloc(s.length);
+  const fd = openSync(s.file, 'r');
+  try {
+    for (let at = 0; at < s.length;) {
+      const n = readSync(fd, out, at, s.length - at, s.offset + at);
+      if (n === 0) throw new Error(`fake: ${s.file} ended at byte ${s.offset + at}`);
+      at += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}
 
 export type Answer = string | ((call: number) => string);
 
@@ -11,6 +30,8 @@ export class FakeTransport implements Transport {
   readonly uploaded = new Map<string, Buffer>();
   /** the bytes each exec carried on stdin (a bundle's, or its rest), in order */
   readonly stdins: Buffer[] = [];
+  /** each exec's stdin as the step gave it (a file's slice stays a slice) */
+  readonly stdinArgs: Stdin[] = [];
   readonly stats = { roundTrips: 0, bytesSent: 0, bytesReceived: 0 };
   private checkCount = new Map<string, number>();
 
@@ -22,7 +43,7 @@ export class FakeTransport implements Transport {
   async exec(script: string, opts: ExecOptions): Promise<ExecResult> {
     this.stats.roundTrips++;
     this.calls.push({ kind: 'exec', step: opts.step, detail: script, mutates: opts.mutates });
-    if (opts.stdin !== undefined) this.stdins.push(Buffer.from(opts.stdin));
+    if (opts.stdin !== undefined) { this.stdinArgs.push(opts.stdin); this.stdins.push(stdinBuffer(opts.stdin)); }
     return this.execAnswer(script, opts);
   }
 
