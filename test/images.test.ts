@@ -94,7 +94,7 @@ describe('images: the step', () => {
 
   it('apply pulls exactly what the check found missing, with the runtime\'s own client', async () => {
     const t = new FakeTransport();
-    await imagesStep.apply(ctxFor(inv, worker, imagesStep, t), [wanted[0], wanted[2]]);
+    await imagesStep.apply(ctxFor(inv, worker, imagesStep, t), [wanted[0]!, wanted[2]!]);
     const [script] = t.applied('images');
     expect(script).toContain(`kb_pull 0 ${wanted[0]} &`);
     expect(script).toContain(`kb_pull 1 ${wanted[2]} &`);
