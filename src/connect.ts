@@ -11,6 +11,7 @@ import type { HostSpec } from './inventory/model.js';
 import { Host } from './host/host.js';
 import { factsScript, parseFactsOutput, UnsupportedOsError } from './host/facts.js';
 import { ConnectionLostError, sshConnect, type SshOptions } from './ssh/transport.js';
+import type { Handshake } from './ssh/handshake.js';
 import { KbError } from './errors.js';
 import { tail } from './transport/remote-error.js';
 import type { Transport } from './transport/types.js';
@@ -29,12 +30,16 @@ export interface ConnectContext {
   redactor?: Redactor;
   /** the facts of earlier runs, and where this run's go */
   facts?: FactsCache;
+  /** handshakes started before the run (a plain up or plan), by host name: a host's is taken by its connection */
+  early?: Map<string, Promise<Handshake>>;
 }
 
 export async function connectHost(spec: HostSpec, o: SshOptions, ctx: ConnectContext = {}, prefetch?: Prefetch): Promise<Host> {
   let t: Transport;
   try {
-    const ssh = await sshConnect(spec, o);
+    const early = ctx.early?.get(spec.name);
+    ctx.early?.delete(spec.name);
+    const ssh = await sshConnect(spec, o, early);
     t = ctx.log ? new LoggedTransport(ssh, spec.name, ctx.log) : ssh;
   } catch (e) {
     ctx.log?.note(`${spec.name}: cannot connect: ${(e as Error).message}`, { host: true });
