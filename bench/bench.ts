@@ -278,6 +278,9 @@ const rows2 = [['host steps, 2 hosts', 'load avg', 'acceleration', 'lab up', 'ss
 for (const r of hostSteps as HostStepsRow[]) {
   rows2.push([r.kind, `${r.loadAverage.min.toFixed(1)}-${r.loadAverage.max.toFixed(1)}`, r.accel, `${r.labUpSeconds.toFixed(1)}s`, `${r.sshRoundSeconds.toFixed(2)}s`, x(r.convergeSeconds, r.ratio.converge!), x(r.noopUpSeconds, r.ratio.noopUp!), String(r.noopChanged)]);
 }
+for (const r of results as (Row & { baseline?: { bin: string; noopUpSeconds: number; ratio: number } })[]) {
+  if (r.baseline) console.log(`${r.hosts} hosts: no-op up of ${r.baseline.bin} (KB_BENCH_BASELINE) ${x(r.baseline.noopUpSeconds, r.baseline.ratio)}, this build ${x(r.noopUpSeconds, r.ratio.noopUp!)}, interleaved`);
+}
 const goals = (results as Row[]).map((r) => `no-op ${r.hosts} hosts ${r.ratio.noopUp!.toFixed(2)}x (goal ${r.hosts >= 100 ? '1.2' : '1.5'}x), converge ${r.converge.roundTrips.mean} round trips per host (max ${r.converge.roundTrips.max}; goal 20)`);
 if (failures.length) console.log(`\nFAILED RUNS (${failures.length}):\n${failures.join('\n')}`);
 console.log(`\nthe machine's 1-minute load average during the run: ${out.loadAverage.min.toFixed(1)} to ${out.loadAverage.max.toFixed(1)}`);
