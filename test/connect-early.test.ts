@@ -17,7 +17,8 @@ import { exampleInventory } from './support/contexts.js';
 
 it('renders the first checks while the handshake goes on, then connects over that handshake', async () => {
   const spec = exampleInventory('rocky-ha').hosts[0]!;
-  const facts = new FactsCache(mkdtempSync(join(tmpdir(), 'kb-early-')));
+  // a facts directory as the CLI's (…/kbootstrap/facts): the cache makes its parent private too, so never /tmp itself
+  const facts = new FactsCache(join(mkdtempSync(join(tmpdir(), 'kb-early-')), 'kbootstrap', 'facts'));
   facts.put(spec, { ...assumedFacts('rocky9'), assumed: false });
   const events: string[] = [];
   let answer!: (e: Error) => void;
