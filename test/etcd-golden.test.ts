@@ -55,11 +55,13 @@ async function golden(kind: 'backup' | 'restore' | 'reset' | 'token-create' | 't
   }
   for (const f of readdirSync(dir).filter((f) => !hosts.some((h) => `${h.host}.sh` === f))) problems.push(`stale golden file ${kind}-${name}/${f}`);
   if (problems.length) throw new Error(`golden mismatch:\n${problems.join('\n')}`);
-  for (const f of readdirSync(dir)) {
-    execFileSync('bash', ['-n', join(dir, f)]);
-    const r = spawnSync('shellcheck', ['-s', 'bash', '-f', 'gcc', join(dir, f)], { encoding: 'utf8' });
+  const files = readdirSync(dir).map((f) => join(dir, f));
+  for (const f of files) execFileSync('bash', ['-n', f]);
+  // the golden files are the same bytes on every Node line (compared above): .ci/node-matrix leaves shellcheck to the machine's node
+  if (process.env.KBOOTSTRAP_MATRIX_SKIP_ORACLES !== '1') {
+    const r = spawnSync('shellcheck', ['-s', 'bash', '-f', 'gcc', ...files], { encoding: 'utf8' });
     if (r.error) throw new Error(`shellcheck is required for this test: ${r.error.message}`);
-    expect(r.stdout, `shellcheck findings in ${f}`).toBe('');
+    expect(r.stdout, 'shellcheck findings').toBe('');
   }
   return new Map(hosts.map((h) => [h.host, h.script]));
 }

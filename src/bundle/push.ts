@@ -27,6 +27,10 @@ import type { Inventory, RegistrySpec } from '../inventory/model.js';
 import { KbError, EXIT } from '../errors.js';
 import { parseImageRef, imageSource } from './images.js';
 import type { BundleManifest } from './manifest.js';
+import { pool } from '../run/pool.js';
+
+/** skopeo copies at once in `bundle --push` */
+const PUSH_CONCURRENCY = 4;
 
 const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json',
@@ -98,8 +102,8 @@ async function multiPlatformArchive(work: string, images: BundleManifest['images
   mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
   const manifests: { mediaType: string; digest: string; size: number; platform: { os: string; architecture: string } }[] = [];
   for (const i of images) {
-    const one = join(work, `.one-${i.digest.slice(7, 19)}`);
-    mkdirSync(one, { recursive: true });
+    // a directory of its own: pushes run side by side, and two names may carry the same digest
+    const one = mkdtempSync(join(work, '.one-'));
     await tar.x({ file: join(work, i.file), cwd: one });
     for (const b of readdirSync(join(one, 'blobs', 'sha256'))) renameSync(join(one, 'blobs', 'sha256', b), join(dir, 'blobs', 'sha256', b));
     const index = JSON.parse(readFileSync(join(one, 'index.json'), 'utf8')) as { manifests: { mediaType: string; digest: string; size: number }[] };
@@ -148,13 +152,14 @@ export async function pushBundle(file: string, manifest: BundleManifest, inv: In
     }
     const files = new Set(todo.flatMap(([, v]) => v.map((i) => i.file)));
     if (files.size) await tar.x({ file, cwd: work, filter: (p) => files.has(p.replace(/^\.\//, '')) });
-    for (const [ref, platforms] of todo) {
+    // a few skopeo copies side by side (each one image, its blobs in turn): the registry's round trips overlap
+    await pool(todo, PUSH_CONCURRENCY, async ([ref, platforms]) => {
       const { repo, tag } = pushedName(ref);
       const dest = `docker://${reg.host}/${repo}:${tag}`;
       let source = join(work, platforms[0]!.file);
       const all: string[] = [];
       if (platforms.length > 1) {
-        source = join(work, `${platforms[0]!.file}.multi.tar`);
+        source = join(work, `.multi-${createHash('sha256').update(ref).digest('hex').slice(0, 16)}.tar`);
         await multiPlatformArchive(work, platforms, tag, source);
         all.push('--all');
       }
@@ -165,7 +170,10 @@ export async function pushBundle(file: string, manifest: BundleManifest, inv: In
       }
       out.sent.push(ref);
       say(`  ${ref} -> ${reg.host}/${repo}:${tag} (${platforms.map((i) => `${i.platform} ${i.digest.slice(0, 19)}`).join(', ')})`);
-    }
+    });
+    // the bundle's order, whatever order the copies ended in
+    const order = [...byRef.keys()];
+    out.sent.sort((a, b) => order.indexOf(a) - order.indexOf(b));
     return out;
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changed, kb, notOk } from '../e2e/cli.js';
 import { writeInventory } from '../e2e/inventory.js';
 import { labSh, readLabState, type LabHost } from '../lab/lab.js';
-import { vmDown, vmUnavailable, vmUp } from '../lab/vm/vms.js';
+import { vmDown, vmForget, vmUnavailable, vmUp } from '../lab/vm/vms.js';
 import { CRI_DOCKERD, DOCKER, REPO_PORT, repoCriDockerdSha256, repoKeyFingerprints } from '../lab/vm/repo.js';
 import { VM_HOST_STEPS } from '../lab/vm/host-steps.js';
 import { ensureImage, VM_OSES, type VmOs } from '../lab/vm/image.js';
@@ -160,7 +160,8 @@ describe.skipIf(!!SKIP)('real Debian 12 and Debian 13 VMs', () => {
     const before = hosts.map((h) => ({ hostname: sh(h.name, 'hostname').trim(), hosts: sh(h.name, 'cat /etc/hosts') }));
     const bootIds = hosts.map((h) => sh(h.name, 'cat /proc/sys/kernel/random/boot_id').trim());
     const t0 = Date.now();
-    for (const h of hosts) labSh(h.name, 'systemctl reboot');
+    // each VM's shared test connection ends with the reboot: close it now rather than wait for its keepalives to fail
+    for (const h of hosts) { labSh(h.name, 'systemctl reboot'); vmForget(h); }
     // rebooted when the kernel's boot id changed (sshd may still answer for a while during shutdown)
     await Promise.all(hosts.map(async (h, i) => {
       const deadline = Date.now() + 420_000;

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BRIDGE, GATEWAY, LAB_DIR, SUBNET_PREFIX, hostName, labInventory, waitForSsh, type LabHost, type LabState } from '../lab.js';
+import { BRIDGE, GATEWAY, LAB_DIR, SUBNET_PREFIX, hostName, labInventory, readLabState, waitForSsh, type LabHost, type LabState } from '../lab.js';
 import { shqAll } from '../../../src/shell/quote.js';
 import { chooseAccel, type Accel } from './accel.js';
 import { ensureImage, type VmImage, type VmOs } from './image.js';
@@ -178,6 +178,9 @@ function offlineInventory(text: string, off: OfflineState): string {
 export function vmDown(opts: { keepDir?: boolean } = {}): void {
   const dir = vmDir();
   const pids: number[] = [];
+  // the shared connections first (they would notice the VMs' end within 6 s anyway)
+  const st = readLabState();
+  if (st?.kind === 'vm') for (const h of st.hosts) vmForget(h);
   if (existsSync(dir)) {
     for (const f of readdirSync(dir).filter((x) => x.endsWith('.pid'))) {
       const pid = Number(readFileSync(join(dir, f), 'utf8').trim());
@@ -197,10 +200,32 @@ export function vmDown(opts: { keepDir?: boolean } = {}): void {
   if (!opts.keepDir) rmSync(LAB_DIR, { recursive: true, force: true });
 }
 
+/**
+ * The tests' own commands on a VM share one SSH connection per VM (OpenSSH connection multiplexing, ssh_config(5)
+ * ControlMaster/ControlPath/ControlPersist): a new connection costs an emulated key exchange, host-key signature and
+ * PAM session (about 1-3 s each under TCG on a busy machine, and the VM tests make hundreds), a multiplexed session a
+ * channel and a shell. The master lives 60 s past its last use; ServerAlive* ends a master whose VM went away (a
+ * reboot, a stop) within 6 s, so a command never hangs on a dead connection. kbootstrap's own connections are its own.
+ */
+function muxArgs(): string[] {
+  // %C: a hash of the connection's parameters (short: a socket path has at most 107 bytes)
+  return ['-o', 'ControlMaster=auto', '-o', `ControlPath=${join(LAB_DIR, 'mux-%C')}`, '-o', 'ControlPersist=60',
+    '-o', 'ServerAliveInterval=2', '-o', 'ServerAliveCountMax=3'];
+}
+
+function sshBase(h: LabHost): string[] {
+  return ['-i', join(LAB_DIR, 'id_ed25519'), '-o', `UserKnownHostsFile=${join(LAB_DIR, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes',
+    '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR', ...muxArgs(), `root@${h.address}`];
+}
+
 /** Run a command on a VM as root over SSH (a VM has no namespace to enter); each argument quoted for the remote shell. */
 export function vmExec(h: LabHost, cmd: string[], input?: string): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync('ssh', ['-i', join(LAB_DIR, 'id_ed25519'), '-o', `UserKnownHostsFile=${join(LAB_DIR, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR', `root@${h.address}`, '--', shqAll(cmd)], { encoding: 'utf8', input: input ?? '' });
+  const r = spawnSync('ssh', [...sshBase(h), '--', shqAll(cmd)], { encoding: 'utf8', input: input ?? '' });
   return { code: r.status ?? 255, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/** End the shared connection to a VM (before a reboot, and at vmDown): the next command opens a new one. */
+export function vmForget(h: LabHost): void {
+  spawnSync('ssh', [...sshBase(h), '-O', 'exit'], { encoding: 'utf8', timeout: 10_000 });
 }
 
