@@ -10,7 +10,11 @@
 // and shared). The machine's 1-minute load average is sampled at every
 // measurement and reported with the figures. Writes bench/results.json and
 // prints the tables. Then the bundle's figures (bench/bundle.ts;
-// KB_BENCH_PARTS=bundle runs only those). Needs root.
+// KB_BENCH_PARTS=bundle runs only those; KB_BENCH_PARTS=sizes only the start-up
+// and the labs, printed, no results.json). KB_BENCH_BASELINE=DIR/bin/kbootstrap.js
+// (another build, say the last commit's) adds its no-op `up` to every round,
+// interleaved with this build's and the ssh round: before and after in the
+// same run. KB_BENCH_ROUNDS sets the rounds (3). Needs root.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,10 +45,15 @@ const loads: number[] = [];
 const sampleLoad = () => { loads.push(loadavg()[0]!); };
 const loadRange = (xs: number[]) => ({ min: Math.min(...xs), max: Math.max(...xs) });
 
-function kb(args: string[]): { seconds: number; report: Report } {
+const BIN = join(REPO, 'bin', 'kbootstrap.js');
+/** another build's CLI, measured beside this one (its no-op `up`, interleaved) */
+const baseline = process.env.KB_BENCH_BASELINE;
+const rounds = Number(process.env.KB_BENCH_ROUNDS ?? 3);
+
+function kb(args: string[], bin = BIN): { seconds: number; report: Report } {
   sampleLoad();
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [join(REPO, 'bin', 'kbootstrap.js'), ...args, '--output', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, XDG_CACHE_HOME: cacheHome } });
+  const r = spawnSync(process.execPath, [bin, ...args, '--output', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, XDG_CACHE_HOME: cacheHome } });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   let report: Report;
   try {
@@ -160,9 +169,11 @@ for (const n of sizes) {
   const noop: { seconds: number; report: Report }[] = [];
   const noopPrepare: number[] = [];
   const plan: number[] = [];
-  for (let i = 0; i < 3; i++) {
+  const noopBaseline: number[] = [];
+  for (let i = 0; i < rounds; i++) {
     ssh.push(await sshRound(addresses));
     noop.push(kb(['up', inv, ...base]));
+    if (baseline) noopBaseline.push(kb(['up', inv, ...base], baseline).seconds);
     noopPrepare.push(kb(['up', inv, ...base, '--steps', prepareSteps]).seconds);
     plan.push(kb(['plan', inv, ...base]).seconds);
   }
@@ -189,11 +200,17 @@ for (const n of sizes) {
     converge: { roundTrips: per(converge.report, 'roundTrips'), bytesSent: per(converge.report, 'bytesSent'), bytesReceived: per(converge.report, 'bytesReceived') },
     noop: { roundTrips: per(noopBest.report, 'roundTrips'), bytesSent: per(noopBest.report, 'bytesSent'), bytesReceived: per(noopBest.report, 'bytesReceived') },
     loadAverage: loadRange(loads.slice(loadsFrom)),
+    ...(baseline ? { baseline: { bin: baseline, noopUpSeconds: median(noopBaseline), ratio: median(noopBaseline) / sshSeconds, runs: noopBaseline } } : {}),
+    runs: { ssh, noopUp: noop.map((x) => x.seconds) },
   });
   process.stderr.write(`bench: ${n} hosts done: ${JSON.stringify(results.at(-1))}\n`);
 }
 labDown();
 if (cacheHome) rmSync(cacheHome, { recursive: true, force: true });
+if (process.env.KB_BENCH_PARTS === 'sizes') {
+  console.log(JSON.stringify({ loadAverage: loadRange(loads), startup: start, results, failures }, null, 2));
+  process.exit(failures.length ? 1 : 0);
+}
 
 /**
  * The host steps (no control plane needed) on 2 hosts of each kind, against an ssh round to the same
@@ -260,6 +277,9 @@ type HostStepsRow = { kind: string; loadAverage: { min: number; max: number }; a
 const rows2 = [['host steps, 2 hosts', 'load avg', 'acceleration', 'lab up', 'ssh round', 'converge', 'no-op up', 'changed in no-ops']];
 for (const r of hostSteps as HostStepsRow[]) {
   rows2.push([r.kind, `${r.loadAverage.min.toFixed(1)}-${r.loadAverage.max.toFixed(1)}`, r.accel, `${r.labUpSeconds.toFixed(1)}s`, `${r.sshRoundSeconds.toFixed(2)}s`, x(r.convergeSeconds, r.ratio.converge!), x(r.noopUpSeconds, r.ratio.noopUp!), String(r.noopChanged)]);
+}
+for (const r of results as (Row & { baseline?: { bin: string; noopUpSeconds: number; ratio: number } })[]) {
+  if (r.baseline) console.log(`${r.hosts} hosts: no-op up of ${r.baseline.bin} (KB_BENCH_BASELINE) ${x(r.baseline.noopUpSeconds, r.baseline.ratio)}, this build ${x(r.noopUpSeconds, r.ratio.noopUp!)}, interleaved`);
 }
 const goals = (results as Row[]).map((r) => `no-op ${r.hosts} hosts ${r.ratio.noopUp!.toFixed(2)}x (goal ${r.hosts >= 100 ? '1.2' : '1.5'}x), converge ${r.converge.roundTrips.mean} round trips per host (max ${r.converge.roundTrips.max}; goal 20)`);
 if (failures.length) console.log(`\nFAILED RUNS (${failures.length}):\n${failures.join('\n')}`);

@@ -42,6 +42,27 @@ function newest(path: string): number {
   return Math.max(st.mtimeMs, ...readdirSync(path).map((e) => newest(join(path, e))));
 }
 
+/**
+ * zod's classic entry and its core re-export every locale (`export * as locales`), which keeps about 40 of
+ * them (some 300 KB of the inventory chunk, parsed by every command that reads an inventory) in
+ * the bundle although only the English one is ever configured (zod/v4/classic/external.js calls
+ * config(en())). The locales index is replaced by one that carries English alone; z.locales.en
+ * stays. The same bloat and fix: openai/openai-node#1703 and modelcontextprotocol/ext-apps#665
+ * (read 2026-12-07); zod 4.1.12.
+ */
+const zodEnglishOnly: Plugin = {
+  name: 'kbootstrap-zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => {
+      if (!/[/\\]zod[/\\]v4[/\\](classic[/\\]external|core[/\\]index)\.js$/.test(args.importer)) return undefined;
+      return { path: join(args.resolveDir, '..', 'locales', 'index.js'), namespace: 'kb-zod-locales' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'kb-zod-locales' }, (args) => ({
+      contents: "export { default as en } from './en.js';\n", loader: 'js', resolveDir: join(args.path, '..'),
+    }));
+  },
+};
+
 const INPUTS = ['src', 'templates', 'scripts/build.ts', 'package.json'].map((p) => join(REPO, p));
 if (process.argv.includes('--if-stale') && existsSync(join(OUT, 'cli.js')) && statSync(join(OUT, 'cli.js')).mtimeMs > Math.max(...INPUTS.map(newest))) process.exit(0);
 
@@ -63,7 +84,7 @@ const result = await build({
   alias: { handlebars: 'handlebars/runtime' },
   // the CommonJS packages in the bundle (node-ssh, handlebars, commander...) call require()
   banner: { js: "import { createRequire as __kbCreateRequire } from 'node:module';\nconst require = __kbCreateRequire(import.meta.url);" },
-  plugins: [templatesPlugin],
+  plugins: [templatesPlugin, zodEnglishOnly],
   logLevel: 'warning',
   metafile: true,
 });

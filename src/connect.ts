@@ -3,7 +3,8 @@
  * run lock (src/run/host-lock.ts) is taken or read in that same round trip,
  * and every command goes to the run log when there is one. With a facts
  * cache and a prefetch (the runner's first batch of checks), the checks go
- * in that round trip too, rendered for the facts the host had last time;
+ * in that round trip too, rendered for the facts the host had last time
+ * while the handshake goes on;
  * their output is kept only when the facts read in the same script are
  * still those, so a no-op run costs one round trip per host.
  */
@@ -11,9 +12,10 @@ import type { HostSpec } from './inventory/model.js';
 import { Host } from './host/host.js';
 import { factsScript, parseFactsOutput, UnsupportedOsError } from './host/facts.js';
 import { ConnectionLostError, sshConnect, type SshOptions } from './ssh/transport.js';
+import { sshHandshake, type Handshake } from './ssh/handshake.js';
 import { KbError } from './errors.js';
 import { tail } from './transport/remote-error.js';
-import type { Transport } from './transport/types.js';
+import type { CheckRequest, Transport } from './transport/types.js';
 import type { Prefetch } from './run/host-pool.js';
 import { batchBody, beforeBatch, parseBatch } from './shell/prelude.js';
 import { sameFacts, type FactsCache } from './run/facts-cache.js';
@@ -29,12 +31,33 @@ export interface ConnectContext {
   redactor?: Redactor;
   /** the facts of earlier runs, and where this run's go */
   facts?: FactsCache;
+  /** handshakes started before the run (a plain up or plan), by host name: a host's is taken by its connection */
+  early?: Map<string, Promise<Handshake>>;
+}
+
+/** The transport of a host whose handshake goes on while its first checks are rendered: nothing runs on it. */
+function notYetConnected(name: string): Transport {
+  const refuse = () => Promise.reject(new Error(`${name}: not connected yet`));
+  return { exec: refuse, upload: refuse, download: refuse, checkBatch: refuse, stats: { roundTrips: 0, bytesSent: 0, bytesReceived: 0 }, close: async () => undefined };
 }
 
 export async function connectHost(spec: HostSpec, o: SshOptions, ctx: ConnectContext = {}, prefetch?: Prefetch): Promise<Host> {
+  // the handshake (started before the run, for a plain up or plan, or now) goes on while the first
+  // checks are rendered, for the facts the host had last time
+  const early = ctx.early?.get(spec.name);
+  ctx.early?.delete(spec.name);
+  const handshake = early ?? sshHandshake(spec, o);
+  const cached = prefetch ? ctx.facts?.get(spec) : undefined;
+  let checks: CheckRequest[];
+  try {
+    checks = cached && prefetch ? prefetch(new Host(spec, notYetConnected(spec.name), cached, ctx.redactor)) : [];
+  } catch (e) {
+    void handshake.then((h) => { h.ssh.dispose(); for (const j of h.jumps) j.dispose(); }, () => undefined);
+    throw e;
+  }
   let t: Transport;
   try {
-    const ssh = await sshConnect(spec, o);
+    const ssh = await sshConnect(spec, o, handshake);
     t = ctx.log ? new LoggedTransport(ssh, spec.name, ctx.log) : ssh;
   } catch (e) {
     ctx.log?.note(`${spec.name}: cannot connect: ${(e as Error).message}`, { host: true });
@@ -44,8 +67,6 @@ export async function connectHost(spec: HostSpec, o: SshOptions, ctx: ConnectCon
     // an upload goes with the next command (src/run/coalesce.ts); the lock marks a change before either
     const coalesced = new CoalescingTransport(t, spec.name);
     const transport = ctx.lock?.mode === 'take' ? new LockedTransport(coalesced) : coalesced;
-    const cached = prefetch ? ctx.facts?.get(spec) : undefined;
-    let checks = cached && prefetch ? prefetch(new Host(spec, transport, cached, ctx.redactor)) : [];
     const script = ctx.lock ? `${factsScript()}${lockScript(ctx.lock)}` : factsScript();
     let res;
     try {

@@ -6,7 +6,8 @@
  * node_modules nor as a part of the bundle that carries one. `plan`, which
  * connects, is the control: the same detector must see SSH there.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +89,46 @@ it('plan, which connects, loads SSH (the detector sees it)', () => {
   const r = loaded(['plan', inv, '--output', 'json'], { KBOOTSTRAP_SSH_PASSWORD: 'not-used' });
   expect(r.code).toBe(1);
   expect(r.heavy).toEqual(expect.arrayContaining(['node-ssh', 'ssh2']));
+});
+
+it('a plain plan starts its SSH handshakes before it loads the plan, the steps and the runner (they load while the hosts answer)', async () => {
+  // something that answers, but not with SSH: the handshake fails at once (no retry, no timeout to wait for)
+  const server = createServer((s) => s.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const inv = join(dir, 'early.yaml');
+    writeFileSync(inv, [
+      'apiVersion: kbootstrap/v1', 'kind: Inventory',
+      'cluster: { name: t, kubernetesVersion: "1.30.4", podSubnet: 10.244.0.0/16, containerRuntime: containerd, cni: { plugin: calico } }',
+      `ssh: { user: root, port: ${port}, connectTimeoutSeconds: 5 }`,
+      'hosts: [ { name: a, address: 127.0.0.1, role: control-plane, os: rocky9 } ]', '',
+    ].join('\n'));
+    const trace = join(dir, 'trace-early');
+    writeFileSync(trace, '');
+    const r = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const p = spawn(process.execPath, ['--import', TRACE, BIN, 'plan', inv, '--ssh-config', 'none', '--output', 'json'], {
+        cwd: dir, env: { ...process.env, KB_IMPORT_TRACE: trace, XDG_CACHE_HOME: join(dir, 'cache'), SSH_AUTH_SOCK: '', KBOOTSTRAP_SSH_PASSWORD: 'not-used' },
+      });
+      let stdout = '';
+      p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+      p.on('close', (code) => resolve({ code, stdout }));
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('not with SSH');
+    const lines = readFileSync(trace, 'utf8').split('\n');
+    const connected = lines.findIndex((l) => l === `net-connect 127.0.0.1:${port}`);
+    expect(connected).toBeGreaterThan(0);
+    // the bundle's parts that carry the runner, the plan and the steps (esbuild names each module's source in a comment)
+    const partWith = (source: string) => {
+      const at = lines.findIndex((l) => l.startsWith('file:') && fileURLToPath(l).startsWith(join(REPO, 'dist') + '/') && readFileSync(fileURLToPath(l), 'utf8').includes(`\n// ${source}\n`));
+      expect(at, source).toBeGreaterThan(0);
+      return at;
+    };
+    for (const source of ['src/runner.ts', 'src/plan.ts', 'src/steps/swap.ts']) expect(partWith(source), source).toBeGreaterThan(connected);
+  } finally {
+    server.close();
+  }
 });
 
 it('the bundle renders every inventory as its golden files say (its precompiled templates are the template files)', () => {

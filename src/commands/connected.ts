@@ -9,7 +9,6 @@ import { Redactor } from '../redact.js';
 import { thisRun, type LockMode } from '../run/host-lock.js';
 import type { ConnectContext } from '../connect.js';
 import type { SessionRun } from '../session.js';
-import type { Prompt } from '../ssh/credentials.js';
 import type { Io } from '../io.js';
 import { errLine } from '../wrap.js';
 
@@ -33,15 +32,4 @@ export function sessionRun(state: RunState, command: string, lock: LockMode, io:
   return { ctx: connectContext(state, command, lock, io), warn: (m) => errLine(io, `kbootstrap: warning: ${m}`), info: (line) => io.err(line) };
 }
 
-/** Ask on the terminal without echo (inquirer), only when there is one. */
-export async function terminalPrompt(): Promise<Prompt | undefined> {
-  if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
-  const { default: inquirer } = await import('inquirer');
-  return async (message) => (await inquirer.prompt<{ secret: string }>([{ type: 'password', name: 'secret', message, mask: '*' }])).secret;
-}
-
-/** Ask a yes/no question on the terminal (inquirer), default no. */
-export async function terminalConfirm(message: string): Promise<boolean> {
-  const { default: inquirer } = await import('inquirer');
-  return (await inquirer.prompt<{ ok: boolean }>([{ type: 'confirm', name: 'ok', message, default: false }])).ok;
-}
+export { terminalConfirm, terminalPrompt } from './prompt.js';

@@ -1,82 +1,39 @@
-/** up, plan, upgrade (and the plans that run like them) over SSH: the plan, the runner, the progress view and the report. Loaded only by those commands. */
-import { EXIT, UsageError, jsonError } from '../errors.js';
+/**
+ * up, plan, upgrade (and the plans that run like them) over SSH. This part
+ * reads the inventory and what connecting needs, and loads only that and the
+ * SSH handshake; the plan, the steps, the runner, the progress view and the
+ * report load from ./up-run.ts. A plain up or plan (every host and step, no
+ * question first) connects to every host of the inventory, known before any
+ * plan: it starts their handshakes first and loads and makes the rest while
+ * the hosts answer. Loaded only by those commands.
+ */
+import { UsageError } from '../errors.js';
 import { firstControlPlane, type HostSpec, type Inventory } from '../inventory/model.js';
-import { buildPlan, filterFrom, type Plan } from '../plan.js';
-import { Runner, type RunEvent, type RunResult } from '../runner.js';
+import type { Plan } from '../plan.js';
 import { DEFAULTS } from '../defaults.js';
-import { connectHost, type ConnectContext } from '../connect.js';
-import { FactsCache } from '../run/facts-cache.js';
-import type { Connect } from '../run/host-pool.js';
 import { readRegistryAuth } from '../run/registry-auth.js';
 import { applySshConfig, sshSourcesLine } from '../ssh/resolve.js';
 import { resolveCredentials } from '../ssh/credentials.js';
-import { jsonReport, planText, plainEventLine, shownText, summaryTable } from '../report.js';
-import { render } from '../shell/templates.js';
-import { clusterState } from '../kube/cluster-state.js';
-import { clusterVersion, formatVersion } from '../kube/versions.js';
-import { errLine, wrap } from '../wrap.js';
+import { sshHandshake } from '../ssh/handshake.js';
 import type { Io } from '../io.js';
 import { load } from './load.js';
-import { connectContext, terminalConfirm, terminalPrompt, type RunState } from './connected.js';
+import { terminalConfirm, terminalPrompt } from './prompt.js';
+import type { RunState } from './connected.js';
+import type { Reach, RunExtras, RunFlags } from './run-options.js';
 
-export interface RunFlags {
-  only?: string[];
-  steps?: string[];
-  skipSteps?: string[];
-  concurrency: number;
-  acceptNewHostKeys?: boolean;
-  sshConfig?: string;
-  output: 'text' | 'json';
-  verbose?: boolean;
-  quiet?: boolean;
-  commandTimeout: number;
-  verifyTimeout: number;
-  /** up only */
-  force?: boolean;
-}
+export type { RunFlags } from './run-options.js';
 
-/** What upgrade adds to a run: its own plan, a confirmation before connecting, nodes out of service at once. */
-export interface RunExtras {
-  plan?: (inv: Inventory) => Plan;
-  /** false: stop with nothing done (exit 1); RUNNING says what the cluster runs now */
-  confirm?: (inv: Inventory, plan: Plan, running: () => Promise<string>) => Promise<boolean>;
-  /** asked before anything else (credentials, connections): a question that needs nothing from the hosts (reset) */
-  confirmFirst?: (inv: Inventory, plan: Plan) => Promise<boolean>;
-  maxUnavailable?: number;
-  /** the command's name for the run lock (default: up, or plan) */
-  command?: string;
-  /** after the run (not in JSON's place): a line of its own, a follow-up; returns the exit code */
-  after?: (inv: Inventory, result: RunResult, code: number) => Promise<number>;
-  /** the inventory as this run sees it (up --bundle: the checked bundle, package trees on its server) */
-  inventory?: (inv: Inventory) => Promise<Inventory>;
-  /** stdout carries only what the command makes (token: the join command): the progress lines, the summary and what steps show go to stderr */
-  productOnStdout?: boolean;
-  /** what the command adds to its JSON report (token: the join command) */
-  json?: (result: RunResult) => Record<string, unknown>;
-}
-
-/** Exit once stdout and stderr have taken what was written (to a pipe, process.exit would drop it). */
-function exitFlushed(code: number): void {
-  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
-  // a stream that never drains (a stopped reader) must not keep kbootstrap alive
-  setTimeout(() => process.exit(code), 2000).unref();
-}
-
-/** What the cluster runs now, read through the first control plane (one short connection, no lock), in words. */
-async function runningVersion(cp: HostSpec, sshOpts: Parameters<typeof connectHost>[1], ctx: ConnectContext): Promise<string> {
-  let host;
-  try {
-    host = await connectHost(cp, sshOpts, { log: ctx.log, redactor: ctx.redactor });
-    const state = clusterState((await host.exec(render('cluster/state', {}), { step: 'upgrade', mutates: false, allowFailure: true })).stdout);
-    if (state.kind === 'absent') return `there is no cluster on ${cp.name} yet`;
-    if (state.kind === 'down') return `the API server on ${cp.name} does not answer (${state.error})`;
-    const v = clusterVersion(state);
-    return v ? `the cluster runs ${formatVersion(v)}` : 'the cluster does not say its version';
-  } catch (e) {
-    return `cannot ask ${cp.name}: ${(e as Error).message.replace(`${cp.name}: `, '')}`;
-  } finally {
-    await host?.transport.close();
-  }
+/** OpenSSH's configuration for HOSTS and the credentials they need (asked on the terminal, when there is one). */
+async function reach(inv: Inventory, hosts: HostSpec[], o: RunFlags, io: Io): Promise<Reach> {
+  // OpenSSH's configuration fills in what the inventory leaves out (aliases, users, ports, keys, jump hosts)
+  const resolvedHosts = applySshConfig(inv, hosts, o.sshConfig ?? inv.sshConfigFile);
+  // diagnostics, like ssh -v: on stderr, so that stdout stays the report (and only JSON with --output json)
+  if (o.verbose) for (const h of resolvedHosts) io.err(sshSourcesLine(h));
+  const creds = await resolveCredentials(resolvedHosts, process.env, await terminalPrompt());
+  return {
+    resolved: new Map(resolvedHosts.map((h) => [h.name, h])),
+    sshOpts: { creds, acceptNewHostKeys: Boolean(o.acceptNewHostKeys), commandTimeoutMs: o.commandTimeout * 1000, connectAttempts: DEFAULTS.connectAttempts },
+  };
 }
 
 /** up, plan and upgrade over SSH. */
@@ -85,89 +42,20 @@ export async function runOverSsh(state: RunState, file: string, o: RunFlags, mod
   // the private registries' passwords, read first (a missing one stops the run before anything else) and hidden everywhere
   const registries = readRegistryAuth(inv, process.env);
   inv.registryAuth = registries.auth;
-  const plan = extras.plan ? extras.plan(inv) : buildPlan(inv, filterFrom(o));
-  if (extras.confirmFirst && !(await extras.confirmFirst(inv, plan))) {
-    io.err(`${extras.command ?? 'upgrade'}: nothing done\n`);
-    return EXIT.failed;
+  const whole = !extras.plan && !extras.confirm && !extras.confirmFirst && !o.only?.length && !o.steps?.length && !o.skipSteps?.length;
+  let early: Reach | undefined;
+  if (whole) {
+    // every host of the inventory (the first control plane is one), in the order the run connects to them
+    const hosts = inv.hosts.includes(firstControlPlane(inv)) ? inv.hosts : [firstControlPlane(inv), ...inv.hosts];
+    const r = await reach(inv, hosts, o, io);
+    // as many at once as the run connects to (--concurrency), the first ones it does; a handshake that fails
+    // is that host's failure when the run takes its connection
+    const handshakes = new Map(hosts.slice(0, o.concurrency).map((h) => [h.name, sshHandshake(r.resolved.get(h.name) ?? h, r.sshOpts)]));
+    for (const h of handshakes.values()) h.catch(() => undefined);
+    early = { ...r, handshakes };
   }
-  const firstCp = firstControlPlane(inv);
-  // OpenSSH's configuration fills in what the inventory leaves out (aliases, users, ports, keys, jump hosts)
-  const hosts = applySshConfig(inv, plan.hosts.includes(firstCp) ? plan.hosts : [firstCp, ...plan.hosts], o.sshConfig ?? inv.sshConfigFile);
-  const resolved = new Map(hosts.map((h) => [h.name, h]));
-  // diagnostics, like ssh -v: on stderr, so that stdout stays the report (and only JSON with --output json)
-  if (o.verbose) for (const h of hosts) io.err(sshSourcesLine(h));
-  const creds = await resolveCredentials(hosts, process.env, await terminalPrompt());
-  const sshOpts = { creds, acceptNewHostKeys: Boolean(o.acceptNewHostKeys), commandTimeoutMs: o.commandTimeout * 1000, connectAttempts: DEFAULTS.connectAttempts };
-  // plan only reads: it says who holds a host's lock, and takes none
-  const ctx = connectContext(state, extras.command ?? (mode === 'plan' ? 'plan' : 'up'), mode === 'plan' ? 'observe' : 'take', io);
-  ctx.redactor?.add(creds.password, creds.sudoPassword, creds.passphrase);
-  ctx.redactor?.add(...registries.secrets);
-  // each host's facts from the last run let its first checks go with the connection
-  const facts = new FactsCache();
-  const connect: Connect = (spec, prefetch) => connectHost(resolved.get(spec.name) ?? spec, sshOpts, { ...ctx, facts }, prefetch);
-  // the confirmation comes after connecting once to the first control plane, so that it can say what the cluster runs now
-  if (extras.confirm && !(await extras.confirm(inv, plan, () => runningVersion(resolved.get(firstCp.name) ?? firstCp, sshOpts, ctx)))) {
-    io.err(`${extras.command ?? 'upgrade'}: nothing done\n`);
-    return EXIT.failed;
-  }
-
-  const json = o.output === 'json';
-  const plain = !json && !o.quiet && (o.verbose || !io.isTTY);
-  // listr2 is loaded only for the terminal view
-  const view = !json && !o.quiet && !plain ? new (await import('../progress.js')).ListrView(inv, plan, mode) : undefined;
-  // --output json --verbose: the event lines still come, on stderr; stdout is the JSON document alone
-  const eventsToStderr = json && Boolean(o.verbose) && !o.quiet;
-
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts === 1) {
-      const line = 'kbootstrap: stopping after the running steps (Ctrl-C again to abort)\n';
-      // on the terminal view the line goes above the drawn steps, now; elsewhere straight to stderr
-      if (!view?.notice(line)) io.err(`\n${line}`);
-    } else {
-      // the last frame stays, listr2's held output is printed and the cursor it hid comes back
-      view?.abort();
-      const aborted = 'aborted; a command already sent may still finish on its host: run the same command again to resume';
-      io.err(`kbootstrap: ${aborted}\n`);
-      if (state.log?.used) errLine(io, `kbootstrap: the log of this run: ${state.log.path}`);
-      if (json) io.out(jsonError(aborted, EXIT.interrupted));
-      exitFlushed(EXIT.interrupted);
-    }
-  };
-  process.on('SIGINT', onSigint);
-  const onEvent = (e: RunEvent) => {
-    const logged = plainEventLine(e, true);
-    if (logged) ctx.log?.note(logged);
-    if (view) view.onEvent(e);
-    else if (plain || eventsToStderr) {
-      const line = plainEventLine(e, Boolean(o.verbose));
-      if (line) (plain && !extras.productOnStdout ? io.out : io.err)(wrap(line, plain && !extras.productOnStdout ? io.columns : io.errColumns) + '\n');
-    }
-  };
-  try {
-    const runner = new Runner(inv, plan, connect, {
-      mode, concurrency: o.concurrency, verifyTimeoutSeconds: o.verifyTimeout, onEvent, shouldStop: () => interrupts > 0, maxUnavailable: extras.maxUnavailable, force: Boolean(o.force),
-    });
-    const result = await runner.run();
-    await view?.finish(result.outcomes);
-    const wouldChange = result.outcomes.some((x) => x.status === 'would-change');
-    const code = result.interrupted ? EXIT.interrupted : result.failed ? EXIT.failed : mode === 'plan' && wouldChange ? EXIT.changes : EXIT.ok;
-    if (json) io.out(jsonReport(result, mode, code, extras.json?.(result)));
-    else {
-      const out = extras.productOnStdout ? io.err : io.out;
-      // the terminal view already listed every step with its reason
-      if (mode === 'plan' && !view) out(planText(result));
-      // the plain view printed it as it came; the terminal view has no room for it until the table is drawn
-      if (!plain && !o.quiet) for (const x of result.shown) out('\n' + shownText(x) + '\n');
-      if (!o.quiet || code !== EXIT.ok) out('\n' + summaryTable(result, mode));
-      // the plain view printed them as they came; the terminal view shows them once, after the table
-      if (!plain) for (const w of result.warnings) errLine(io, `kbootstrap: warning: ${w}`);
-    }
-    return extras.after ? await extras.after(inv, result, code) : code;
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+  const { runPlanned } = await import('./up-run.js');
+  return runPlanned(state, inv, registries, o, mode, io, extras, async (hosts) => early ?? reach(inv, hosts, o, io));
 }
 
 /**
