@@ -59,7 +59,7 @@ export const UPGRADE_PHASES: readonly PhaseDef[] = [
   { id: 'upgrade-preflight', title: 'Preflight: versions, node and etcd health', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: true, gate: true },
   // upgrade --bundle only: as in up, after the preflight has found the cluster fit to move
   { id: 'bundle', title: 'Serve the bundle to the hosts', mode: 'serial', hosts: (inv) => [bundleServerHost(inv)], clusterWide: false, ignoresOnly: true },
-  { id: 'upgrade-repositories', title: 'Switch the package repository to the target minor', mode: 'parallel', hosts: (inv) => inv.hosts, clusterWide: false, ignoresOnly: false },
+  { id: 'upgrade-repositories', title: 'Switch the package repository to the target minor; the target\'s images in place', mode: 'parallel', hosts: (inv) => inv.hosts, clusterWide: false, ignoresOnly: false },
   { id: 'upgrade-first-control-plane', title: 'Upgrade the first control plane', mode: 'serial', hosts: (inv) => cps(inv).slice(0, 1), clusterWide: true, ignoresOnly: false },
   { id: 'upgrade-control-planes', title: 'Upgrade the other control planes, one at a time', mode: 'serial', hosts: (inv) => cps(inv).slice(1), clusterWide: true, ignoresOnly: false, haltOnFailure: true },
   { id: 'upgrade-workers', title: 'Upgrade the workers, --max-unavailable at a time', mode: 'parallel', hosts: workers, clusterWide: true, ignoresOnly: false, limit: 'max-unavailable', haltOnFailure: true },

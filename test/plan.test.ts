@@ -65,7 +65,7 @@ describe('plan', () => {
 
   it('the dry run\'s order keeps each phase\'s own: upgrade-node right after upgrade-kubeadm, which the first control plane runs without it', () => {
     const ids = buildUpgradePlan(inv('rocky-ha')).order.map((s) => s.id);
-    expect(ids).toEqual(['upgrade-preflight', 'upgrade-cni', 'upgrade-repository', 'bundle-images', 'upgrade-kubeadm', 'upgrade-node', 'upgrade-apply', 'container-runtime', 'upgrade-kubelet', 'verify']);
+    expect(ids).toEqual(['upgrade-preflight', 'upgrade-cni', 'upgrade-repository', 'bundle-images', 'images', 'upgrade-kubeadm', 'upgrade-node', 'upgrade-apply', 'container-runtime', 'upgrade-kubelet', 'verify']);
   });
 
   it('--only keeps the named hosts and the cluster steps on the first control plane', () => {

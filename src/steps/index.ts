@@ -59,7 +59,9 @@ export const UPGRADE_STEPS: PhaseSteps = {
   'upgrade-preflight': [upgradePreflightStep, upgradeCniStep],
   // upgrade --bundle only: the target version's bundle served, its images imported before kubeadm upgrade needs them
   bundle: [bundleUploadStep, bundleServeStep],
-  'upgrade-repositories': [upgradeRepositoryStep, bundleImagesStep],
+  // the target version's images on every host before any node moves: imported from the bundle, or pulled (what
+  // kubeadm upgrade apply's preflight and the kubelets of the new kube-proxy DaemonSet would pull one node at a time)
+  'upgrade-repositories': [upgradeRepositoryStep, bundleImagesStep, imagesStep],
   'upgrade-first-control-plane': [upgradeKubeadmStep, upgradeApplyStep, containerRuntimeStep, upgradeKubeletStep],
   'upgrade-control-planes': [upgradeKubeadmStep, upgradeNodeStep, containerRuntimeStep, upgradeKubeletStep],
   'upgrade-workers': [upgradeKubeadmStep, containerRuntimeStep, upgradeKubeletStep],

@@ -162,6 +162,48 @@ gpgkey=file:///etc/pki/rpm-gpg/kbootstrap-kubernetes.asc
 exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
 KBOOTSTRAP_EOF
 
+### images: Pull the images the host's role runs
+## check (read-only)
+(
+# the images the CRI (containerd) holds, one reference a line: crictl's IMAGE and TAG columns
+if ! command -v crictl >/dev/null 2>&1; then
+  echo 'runtime=no-crictl'
+elif kb_refs=$(crictl images 2>/dev/null); then
+  echo 'runtime=ok'
+  printf '%s\n' "$kb_refs" | awk 'NR > 1 && $1 != "<none>" && $2 != "<none>" { print "image=" $1 ":" $2 }'
+else
+  echo 'runtime=unavailable'
+fi
+)
+## apply
+# pull 6 images side by side with crictl pull: registry.k8s.io/kube-proxy:v1.37.1, registry.k8s.io/coredns/coredns:v1.14.6, registry.k8s.io/pause:3.10.2, quay.io/calico/cni:v3.32.1, quay.io/calico/node:v3.32.1, quay.io/calico/kube-controllers:v3.32.1
+(
+set -u
+# every image at once, each into its own files; then each failure with the image and the runtime's own words
+kb_tmp=$(mktemp -d)
+trap 'rm -rf "$kb_tmp"' EXIT
+kb_pull() {
+  if ! crictl pull "$2" >"$kb_tmp/$1.out" 2>"$kb_tmp/$1.err"; then
+    printf '%s\n' "$2" >"$kb_tmp/$1.failed"
+  fi
+}
+kb_pull 0 registry.k8s.io/kube-proxy:v1.37.1 &
+kb_pull 1 registry.k8s.io/coredns/coredns:v1.14.6 &
+kb_pull 2 registry.k8s.io/pause:3.10.2 &
+kb_pull 3 quay.io/calico/cni:v3.32.1 &
+kb_pull 4 quay.io/calico/node:v3.32.1 &
+kb_pull 5 quay.io/calico/kube-controllers:v3.32.1 &
+wait
+kb_failed=0
+for kb_f in "$kb_tmp"/*.failed; do
+  [ -e "$kb_f" ] || continue
+  kb_n=${kb_f%.failed}
+  printf 'pulling %s failed: %s\n' "$(cat "$kb_f")" "$(cat "$kb_n.err" "$kb_n.out" 2>/dev/null)" >&2
+  kb_failed=1
+done
+exit "$kb_failed"
+)
+
 ### upgrade-kubeadm: kubeadm at the target version (held again afterwards)
 ## check (read-only)
 (
