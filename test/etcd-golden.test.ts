@@ -6,7 +6,7 @@
  * stand-in archive (no real key). KBOOTSTRAP_UPDATE_GOLDEN=1 regenerates.
  */
 import { describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { buildBackupPlan, buildRestorePlan } from '../src/commands/etcd.js';
 import { fixtureBackup } from './support/etcd-fixture.js';
 import { buildResetPlan, type ResetFlags } from '../src/commands/reset.js';
 import { buildTokenCreatePlan, buildTokenRevokePlan } from '../src/commands/token.js';
+import { checkScripts } from './support/shellcheck.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const UPDATE = process.env.KBOOTSTRAP_UPDATE_GOLDEN === '1';
@@ -55,14 +56,7 @@ async function golden(kind: 'backup' | 'restore' | 'reset' | 'token-create' | 't
   }
   for (const f of readdirSync(dir).filter((f) => !hosts.some((h) => `${h.host}.sh` === f))) problems.push(`stale golden file ${kind}-${name}/${f}`);
   if (problems.length) throw new Error(`golden mismatch:\n${problems.join('\n')}`);
-  const files = readdirSync(dir).map((f) => join(dir, f));
-  for (const f of files) execFileSync('bash', ['-n', f]);
-  // the golden files are the same bytes on every Node line (compared above): .ci/node-matrix leaves shellcheck to the machine's node
-  if (process.env.KBOOTSTRAP_MATRIX_SKIP_ORACLES !== '1') {
-    const r = spawnSync('shellcheck', ['-s', 'bash', '-f', 'gcc', ...files], { encoding: 'utf8' });
-    if (r.error) throw new Error(`shellcheck is required for this test: ${r.error.message}`);
-    expect(r.stdout, 'shellcheck findings').toBe('');
-  }
+  checkScripts(readdirSync(dir).map((f) => join(dir, f)));
   return new Map(hosts.map((h) => [h.host, h.script]));
 }
 

@@ -4,13 +4,14 @@
  */
 import { ADDONS } from '../src/versions/index.js';
 import { describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { loadInventoryFile } from '../src/inventory/load.js';
 import { dryRun } from '../src/dry-run.js';
 import { buildCertsRenewPlan, buildUpgradePlan } from '../src/plan.js';
+import { checkScripts } from './support/shellcheck.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const INVENTORIES = readdirSync(join(ROOT, 'inventories')).filter((f) => f.endsWith('.yaml')).sort();
@@ -168,17 +169,3 @@ describe.each(['rocky-ha', 'ubuntu-kube-vip'])('kbootstrap certs renew --dry-run
   });
 });
 
-/**
- * bash -n and shellcheck on golden files. The golden files are the same bytes on every Node line (each test compares
- * them first), so .ci/node-matrix (KBOOTSTRAP_MATRIX_SKIP_ORACLES, see there) leaves shellcheck's judgement of them
- * to the machine's own node: about a second of shellcheck per big script.
- */
-function checkScripts(files: string[]): void {
-  for (const f of files) execFileSync('bash', ['-n', f]);
-  if (process.env.KBOOTSTRAP_MATRIX_SKIP_ORACLES === '1') return;
-  // one shellcheck for them all (its gcc format names the file of each finding)
-  const r = spawnSync('shellcheck', ['-s', 'bash', '-f', 'gcc', ...files], { encoding: 'utf8' });
-  if (r.error) throw new Error(`shellcheck is required for this test (apt-get install shellcheck): ${r.error.message}`);
-  expect(r.stdout, 'shellcheck findings').toBe('');
-  expect(r.status).toBe(0);
-}
