@@ -13,6 +13,7 @@
 import type { ClusterSpec } from '../inventory/model.js';
 import type { HostFacts } from './types.js';
 import { mirrorBase } from './mirrors.js';
+import { ALMA_9_KEY, ROCKY_9_KEY } from './keys.js';
 
 export interface RpmOsTree {
   /** the repository id the bundle's .repo file gives it */
@@ -43,4 +44,27 @@ export function rpmOsTrees(cluster: ClusterSpec, facts: Pick<HostFacts, 'osId' |
     const path = `${dir}/${facts.major}/${repo}/${basearch}/os`;
     return { id: `kbootstrap-bundle-${repo.toLowerCase()}`, name: `${rocky ? 'Rocky Linux' : 'AlmaLinux'} ${facts.major} - ${repo} (from the bundle)`, base: m ? `${m}/${path}` : `${upstream}/${facts.major}/${repo}/${basearch}/os`, path, gpgkey: `/etc/pki/rpm-gpg/${gpgkey}` };
   });
+}
+
+/**
+ * The release key repomd.xml.asc of BaseOS and AppStream is checked with when bundling (src/os/keys.ts),
+ * where it lies upstream or on the mirror; undefined for a release without a pinned key.
+ */
+export function rpmOsKey(cluster: ClusterSpec, facts: Pick<HostFacts, 'osId' | 'major'>): { url: string; path: string; fingerprint: string } | undefined {
+  if (facts.major !== 9 || !hasRpmOsTrees(facts)) return undefined;
+  const m = mirrorBase(cluster);
+  const rocky = facts.osId === 'rocky';
+  const path = rocky ? 'rockylinux/RPM-GPG-KEY-Rocky-9' : 'almalinux/RPM-GPG-KEY-AlmaLinux-9';
+  const upstream = rocky ? 'https://dl.rockylinux.org/pub/rocky/RPM-GPG-KEY-Rocky-9' : 'https://repo.almalinux.org/almalinux/RPM-GPG-KEY-AlmaLinux-9';
+  return { url: m ? `${m}/${path}` : upstream, path, fingerprint: rocky ? ROCKY_9_KEY : ALMA_9_KEY };
+}
+
+/** Why a release's own repositories cannot be bundled, or undefined when they can. */
+export function rpmOsRefusal(facts: Pick<HostFacts, 'osId' | 'major' | 'prettyName'>): string | undefined {
+  // RHEL's BaseOS and AppStream are served from cdn.redhat.com to a client holding a subscription's
+  // entitlement certificate (subscription-manager); kbootstrap holds none
+  if (facts.osId === 'rhel') return `${facts.prettyName}'s BaseOS and AppStream are served only to a machine with a Red Hat subscription's entitlement certificate (cdn.redhat.com), which kbootstrap does not hold: its packages are listed, not bundled; install them on the hosts from your Satellite or a local copy of the installation media`;
+  if (!hasRpmOsTrees(facts)) return `${facts.prettyName}: kbootstrap does not know where its own repositories are`;
+  if (facts.major !== 9) return `${facts.prettyName}: no release key pinned in kbootstrap for its BaseOS and AppStream (only the 9 releases)`;
+  return undefined;
 }
