@@ -355,7 +355,6 @@ export function resolveRpmOs(trees: readonly ReadRpmTree[], names: readonly stri
       if (hit) stack.push(hit);
     }
   }
-  const onHost = (d: RpmDep) => [...present.values()].some((x) => providesDep(x, d));
   const chosen = new Map<string, RpmPackage>();
   const presentNeeded = new Set<string>();
   const missing = new Map<string, string>();
@@ -374,7 +373,7 @@ export function resolveRpmOs(trees: readonly ReadRpmTree[], names: readonly stri
   for (const d of deps) need(d, 'the bundled packages');
   while (queue.length) {
     const p = queue.shift()!;
-    for (const d of p.requires) if (!onHost(d)) need(d, p.name);
+    for (const d of p.requires) need(d, p.name);
   }
   return { packages: [...chosen.values()], present: [...presentNeeded].sort(), missing };
 }

@@ -150,7 +150,7 @@ function repoOptions(cluster: ClusterSpec): string[] {
 }
 
 /** The repository ids of the .repo files kbootstrap writes (kubernetes.repo, docker-ce.repo, the bundle's OS trees). */
-export const BUNDLE_REPO_IDS = ['kubernetes', 'docker-ce-stable', 'kbootstrap-bundle-*'];
+const BUNDLE_REPO_IDS = ['kubernetes', 'docker-ce-stable', 'kbootstrap-bundle-*'];
 
 /** cri-dockerd's release .rpm for an EL host, where it is fetched from and the sha256 it must have. */
 export function criDockerdRpm(cluster: ClusterSpec, facts: HostFacts): { file: string; url: string; sha256: string } {
