@@ -92,7 +92,7 @@ ${repo('nokey', 'good').replace('RPM-GPG-KEY-Rocky-9', 'RPM-GPG-KEY-absent')}' >
       // a package whose bytes are not those primary.xml gives
       const bad = y('bad', 'kblab-hello');
       expect(bad.code).toBe(1);
-      expect(bad.stderr).toMatch(/^\[MIRROR\] kblab-hello-1\.2-1\.el9\.x86_64\.rpm: Downloading successful, but checksum doesn't match\. Calculated: [0-9a-f]{64}\(sha256\)  Expected: [0-9a-f]{64}\(sha256\)$/m);
+      expect(bad.stderr).toMatch(/^\[MIRROR\] kblab-hello-1\.2-1\.el9\.x86_64\.rpm: Downloading successful, but checksum doesn't match\. Calculated: [0-9a-f]{64}\(sha256\) {2}Expected: [0-9a-f]{64}\(sha256\)$/m);
       // a repository that does not answer stops everything, unless skip_if_unavailable
       const gone = y('good,gone', 'kblab-hello');
       expect(gone.code).toBe(1);
