@@ -97,6 +97,9 @@ ${repo('nokey', 'good').replace('RPM-GPG-KEY-Rocky-9', 'RPM-GPG-KEY-absent')}' >
       const gone = y('good,gone', 'kblab-hello');
       expect(gone.code).toBe(1);
       expect(gone.stderr).toContain(`Errors during downloading metadata for repository 'gone':\n  - Status code: 404 for http://${GATEWAY}:${port}/nothing-here/repodata/repomd.xml`);
+      // a repository file whose section names no place to fetch from
+      expect(sh('lab-02', `printf '[nourl]\\nname=nourl\\nenabled=0\\n' > /etc/yum.repos.d/nourl.repo && yum install -y --disablerepo='*' --enablerepo=nourl kblab-hello; r=$?; rm -f /etc/yum.repos.d/nourl.repo; exit $r`))
+        .toMatchObject({ code: 1, stderr: 'Error: Cannot find a valid baseurl for repo: nourl\n' });
       // gpgcheck=1 with no key file where gpgkey= says
       expect(y('nokey', 'kblab-hello').stderr).toContain('Error: GPG check FAILED');
       expect(sh('lab-02', 'rpm -q kblab-hello').code).toBe(1);

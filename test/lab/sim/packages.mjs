@@ -136,10 +136,10 @@ export function allYumRepos() {
       if (kv[1] === 'skip_if_unavailable') cur.skipIfUnavailable = /^(1|true|yes)$/i.test(kv[2].trim());
     }
   }
-  return repos.filter((r) => r.baseurl || r.mirrorlist);
+  return repos;
 }
 
-export const yumRepos = () => allYumRepos().filter((r) => r.enabled);
+export const yumRepos = () => allYumRepos().filter((r) => r.enabled && (r.baseurl || r.mirrorlist));
 
 /** dnf's repoid globs (fnmatch: * and ?), as --disablerepo/--enablerepo take them (dnf(8)). */
 const globMatch = (glob, id) => new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(id);
@@ -315,9 +315,13 @@ export async function yum(args, prog = 'yum') {
     for (const g of m[2].split(',')) for (const r of all) if (globMatch(g, r.id)) on.set(r.id, m[1] === 'enablerepo');
   }
   const enabled = all.filter((r) => on.get(r.id));
+  // an enabled repository with no baseurl, mirrorlist or metalink: nothing to load, and both stop there
+  // (libdnf's Repo::Impl "Cannot find a valid baseurl for repo: %s"; yum 3's yumRepo.py, the same words)
+  const nowhere = needsRepos ? enabled.find((r) => !r.baseurl && !r.mirrorlist) : undefined;
+  if (nowhere) fail(1, `${yum3 ? '' : 'Error: '}Cannot find a valid baseurl for repo: ${nowhere.id}`);
   // a repository on the lab network (the bundle server) is read for real; the rest go by the table above
   const netRepos = enabled.filter((r) => r.baseurl && LAB_NET.test(r.baseurl));
-  const repos = enabled.filter((r) => !netRepos.includes(r));
+  const repos = enabled.filter((r) => !netRepos.includes(r) && (r.baseurl || r.mirrorlist));
   // skip_if_unavailable: False unless set (dnf.conf(5); rpm-software-management/dnf#1358); --setopt=skip_if_unavailable=True sets it for all
   const skipAll = opts.some((o) => /^--setopt=(\*\.)?skip_if_unavailable=(1|true|yes)$/i.test(o));
   let netPackages = [];
