@@ -16,6 +16,7 @@ import { EXIT, KbError } from '../errors.js';
 import { bundleNeeds, manifestImages, type AptTree } from './needs.js';
 import { RPM_ARCH, type BundleArch } from './arch.js';
 import { readTree, resolve, resolveOs, type ReadTree } from './apt.js';
+import { debControl } from './deb-control.js';
 import { nevra, parseCompsGroup, readRpmTree, resolveRpm, resolveRpmOs, type ReadRpmTree, type RpmTree } from './rpm.js';
 import { BundleCache, fetchRetry, sha256File } from './fetch.js';
 import { pullImage, writeOciArchive, type PulledImage } from './images.js';
@@ -96,7 +97,11 @@ export async function buildBundle(inv: Inventory, o: BundleOptions): Promise<{ m
         packages = resolved.packages.map((p) => ({ name: p.name, version: `${p.ver}-${p.rel}`, tree: p.tree.id, file: `${p.tree.path}/${p.href}` }));
         fromOs = [...resolved.fromOs.keys()];
       } else {
-        const resolved = resolve(read as ReadTree[], r.packages);
+        // cri-dockerd's .deb (containerRuntime docker) comes from its release, not a tree: what it depends on is
+        // resolved like the rest (Mirantis/cri-dockerd packaging/deb/common/control: containerd.io, iptables, libseccomp2)
+        const control = r.criDockerd ? await debControl(await o.cache.get(r.criDockerd.url, r.criDockerd.sha256)) : undefined;
+        const cri = control ? [{ name: 'cri-dockerd', depends: [control.get('Pre-Depends'), control.get('Depends')].filter(Boolean).join(', ') }] : [];
+        const resolved = resolve(read as ReadTree[], r.packages, cri);
         for (const p of resolved.packages) want({ url: `${p.tree.base}/${p.filename}`, sha256: p.sha256, size: p.size, path: `${p.tree.path}/${p.filename}`, why: `${p.name} ${p.version}: ${why(p.name)}` });
         packages = resolved.packages.map((p) => ({ name: p.name, version: p.version, tree: p.tree.id, file: `${p.tree.path}/${p.filename}` }));
         fromOs = [...resolved.fromOs.keys()];
