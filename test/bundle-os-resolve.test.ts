@@ -6,7 +6,12 @@
  * Debian 12's real indexes.
  */
 import { describe, expect, it } from 'vitest';
-import { resolveOs, type DebPackage, type ReadTree } from '../src/bundle/apt.js';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolve, resolveOs, type DebPackage, type ReadTree } from '../src/bundle/apt.js';
+import { debControl } from '../src/bundle/deb-control.js';
 import type { AptTree } from '../src/bundle/needs.js';
 
 const tree = { id: 'os', base: 'http://deb.invalid/debian', suite: 'bookworm', components: ['main'], keyUrl: '', fingerprints: [], path: 'debian', keyPath: '' } satisfies AptTree;
@@ -49,5 +54,35 @@ describe('resolveOs', () => {
   it('a wanted package or dependency no repository carries is named, with who needs it', () => {
     const r = resolveOs(index([pkg('libc6', '2.36-9', 'required'), pkg('ipvsadm', '1:1.31-1+b1', 'optional', 'libpopt0 (>= 1.14)')]), ['ipvsadm', 'ipset']);
     expect([...r.missing]).toEqual([['ipset', 'wanted'], ['libpopt0', 'ipvsadm']]);
+  });
+});
+
+/** cri-dockerd's Depends as its .deb has them (Mirantis/cri-dockerd packaging/deb/common/control, read 2026-12-07), with a shlibs line */
+const CRI_DEPENDS = 'containerd (>= 1.2.2-3) | containerd.io (>= 1.2.2-3),\n iptables,\n libseccomp2 (>= 2.3.0), libc6 (>= 2.34)';
+
+describe('cri-dockerd\'s .deb in a bundle', () => {
+  it('its dependencies are resolved like the trees\' packages: Docker\'s tree gives containerd.io, the rest is the release\'s own', () => {
+    const docker = index([pkg('containerd.io', '1.7.27-1', 'optional', 'libc6 (>= 2.34), libseccomp2 (>= 2.5.0)'), pkg('containerd.io', '1.2.0-1', 'optional')]);
+    const r = resolve(docker, [], [{ name: 'cri-dockerd', depends: CRI_DEPENDS }]);
+    expect(r.packages.map((p) => `${p.name} ${p.version}`)).toEqual(['containerd.io 1.7.27-1']);
+    expect([...r.fromOs]).toEqual([['iptables', 'cri-dockerd'], ['libseccomp2', 'cri-dockerd'], ['libc6', 'cri-dockerd']]);
+  });
+
+  it('reads Depends from a real .deb (dpkg-deb), its control member gzip\'d or xz\'d', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kb-deb-'));
+    for (const z of ['gzip', 'xz']) {
+      const root = join(dir, z);
+      mkdirSync(join(root, 'DEBIAN'), { recursive: true });
+      mkdirSync(join(root, 'usr', 'bin'), { recursive: true });
+      writeFileSync(join(root, 'usr', 'bin', 'cri-dockerd'), '#!/bin/sh\n');
+      writeFileSync(join(root, 'DEBIAN', 'control'), `Package: cri-dockerd\nVersion: 0.3.16~3-0~debian-bookworm\nArchitecture: amd64\nMaintainer: test <t@test.invalid>\nDepends: ${CRI_DEPENDS}\nDescription: test\n`);
+      const deb = join(dir, `cri-dockerd-${z}.deb`);
+      execFileSync('dpkg-deb', ['--root-owner-group', `-Z${z}`, '--build', root, deb], { stdio: 'ignore' });
+      const c = await debControl(deb);
+      expect(c.get('Package')).toBe('cri-dockerd');
+      expect(c.get('Depends')!.split(',').map((x) => x.trim())).toEqual(['containerd (>= 1.2.2-3) | containerd.io (>= 1.2.2-3)', 'iptables', 'libseccomp2 (>= 2.3.0)', 'libc6 (>= 2.34)']);
+    }
+    writeFileSync(join(dir, 'not.deb'), 'PK\x03\x04');
+    await expect(debControl(join(dir, 'not.deb'))).rejects.toThrow(/not a \.deb/);
   });
 });

@@ -283,8 +283,10 @@ function closure(index: Index, start: readonly DebPackage[], present: (name: str
  * dependency one of the trees carries (the newest version that satisfies the relation); an
  * alternative group (a | b) takes its first member a tree has.
  */
-export function resolve(trees: readonly ReadTree[], wanted: readonly { name: string; version?: string }[]): Resolved {
+export function resolve(trees: readonly ReadTree[], wanted: readonly { name: string; version?: string }[], also: readonly { name: string; depends: string }[] = []): Resolved {
   const index = new Index(trees);
+  // packages from elsewhere (cri-dockerd's release file): their dependencies are followed, they are not bundled from a tree
+  const outside = also.map((a): DebPackage => ({ name: a.name, version: '', filename: '', sha256: '', size: 0, depends: a.depends, tree: trees[0]!.tree }));
   const start = wanted.map((w) => {
     const p = index.pick(w.name, w.version ? '=' : undefined, w.version);
     if (!p || (p.name !== w.name)) {
@@ -293,7 +295,8 @@ export function resolve(trees: readonly ReadTree[], wanted: readonly { name: str
     }
     return p;
   });
-  return closure(index, start);
+  const r = closure(index, [...start, ...outside]);
+  return { ...r, packages: r.packages.filter((p) => !outside.includes(p)) };
 }
 
 export interface OsResolved {

@@ -12,11 +12,12 @@ import * as tar from 'tar';
 import type { Inventory } from '../inventory/model.js';
 import type { OsName } from '../inventory/schema.js';
 import { pool } from '../run/pool.js';
-import { KbError } from '../errors.js';
+import { EXIT, KbError } from '../errors.js';
 import { bundleNeeds, manifestImages, type AptTree } from './needs.js';
 import { RPM_ARCH, type BundleArch } from './arch.js';
 import { readTree, resolve, resolveOs, type ReadTree } from './apt.js';
-import { nevra, readRpmTree, resolveRpm, type ReadRpmTree, type RpmTree } from './rpm.js';
+import { debControl } from './deb-control.js';
+import { nevra, parseCompsGroup, readRpmTree, resolveRpm, resolveRpmOs, type ReadRpmTree, type RpmTree } from './rpm.js';
 import { BundleCache, fetchRetry, sha256File } from './fetch.js';
 import { pullImage, writeOciArchive, type PulledImage } from './images.js';
 import { BUNDLE_FORMAT, type BundleManifest, type BundleFile } from './manifest.js';
@@ -89,21 +90,43 @@ export async function buildBundle(inv: Inventory, o: BundleOptions): Promise<{ m
       const why = (name: string) => r.packages.find((w) => w.name === name)?.why ?? 'a dependency its tree carries';
       let packages: BundleManifest['osReleases'][number]['packages'];
       let fromOs: string[];
+      let rpmResolved: ReturnType<typeof resolveRpm> | undefined;
       if (read.every((t): t is ReadRpmTree => t.tree.kind === 'rpm')) {
-        const resolved = resolveRpm(read, r.packages, RPM_ARCH[r.arch]);
+        const resolved = rpmResolved = resolveRpm(read, r.packages, RPM_ARCH[r.arch]);
         for (const p of resolved.packages) want({ url: `${p.tree.base}/${p.href}`, sha256: p.sha256, size: p.size, path: `${p.tree.path}/${p.href}`, why: `${nevra(p)}: ${why(p.name)}` });
         packages = resolved.packages.map((p) => ({ name: p.name, version: `${p.ver}-${p.rel}`, tree: p.tree.id, file: `${p.tree.path}/${p.href}` }));
         fromOs = [...resolved.fromOs.keys()];
       } else {
-        const resolved = resolve(read as ReadTree[], r.packages);
+        // cri-dockerd's .deb (containerRuntime docker) comes from its release, not a tree: what it depends on is
+        // resolved like the rest (Mirantis/cri-dockerd packaging/deb/common/control: containerd.io, iptables, libseccomp2)
+        const control = r.criDockerd ? await debControl(await o.cache.get(r.criDockerd.url, r.criDockerd.sha256)) : undefined;
+        const cri = control ? [{ name: 'cri-dockerd', depends: [control.get('Pre-Depends'), control.get('Depends')].filter(Boolean).join(', ') }] : [];
+        const resolved = resolve(read as ReadTree[], r.packages, cri);
         for (const p of resolved.packages) want({ url: `${p.tree.base}/${p.filename}`, sha256: p.sha256, size: p.size, path: `${p.tree.path}/${p.filename}`, why: `${p.name} ${p.version}: ${why(p.name)}` });
         packages = resolved.packages.map((p) => ({ name: p.name, version: p.version, tree: p.tree.id, file: `${p.tree.path}/${p.filename}` }));
         fromOs = [...resolved.fromOs.keys()];
       }
       const needFromOs = [...new Set([...r.osPackages.map((p) => p.name), ...fromOs])].sort();
       let os: BundleManifest['osReleases'][number]['osPackages'];
-      let osTrees: AptTree[] = [];
-      if (o.withOsPackages && r.osTrees.length) {
+      let osTrees: (AptTree | RpmTree)[] = [];
+      if (o.withOsPackages && r.osRefusal) throw new KbError(`bundle --with-os-packages: ${r.osRefusal}`, EXIT.usage);
+      if (o.withOsPackages && rpmResolved && r.osTrees.length) {
+        // an EL release: BaseOS and AppStream, less what @core installs everywhere
+        osTrees = r.osTrees;
+        const osRead = await Promise.all(osTrees.map((t) => treeOf(t, r.arch))) as ReadRpmTree[];
+        const comps = osRead.find((t) => t.comps && parseCompsGroup(t.comps, 'core'));
+        if (!comps) throw new KbError(`bundle --with-os-packages: ${r.facts.prettyName}: no comps group core in ${osTrees.map((t) => t.base).join(' or ')}: cannot tell what a minimal installation has`);
+        const minimal = parseCompsGroup(comps.comps!, 'core')!;
+        const got = resolveRpmOs(osRead, r.osPackages.map((p) => p.name), rpmResolved.fromOsDeps, minimal, rpmResolved.packages, RPM_ARCH[r.arch]);
+        const osWhy = (name: string) => r.osPackages.find((w) => w.name === name)?.why ?? `needed by the bundled packages, or by one of its own taken for them`;
+        for (const p of got.packages) want({ url: `${p.tree.base}/${p.href}`, sha256: p.sha256, size: p.size, path: `${p.tree.path}/${p.href}`, why: `${nevra(p)} from ${r.facts.prettyName}'s ${p.tree.id}: ${osWhy(p.name)}` });
+        os = {
+          packages: got.packages.map((p) => ({ name: p.name, version: `${p.ver}-${p.rel}`, tree: p.tree.id, file: `${p.tree.path}/${p.href}` })),
+          present: got.present,
+          why: `the packages a minimal ${r.facts.prettyName} lacks, with what they require, from its own signed BaseOS and AppStream; not bundled: ${got.present.length} it needs that the comps group core (a Minimal Install) or what core requires provides`,
+        };
+        fromOs = [...got.missing.keys()];
+      } else if (o.withOsPackages && r.osTrees.length) {
         osTrees = r.osTrees;
         const osRead = await Promise.all(osTrees.map((t) => treeOf(t, r.arch))) as ReadTree[];
         const got = resolveOs(osRead, needFromOs);

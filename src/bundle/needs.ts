@@ -20,6 +20,7 @@ import { RPM_ARCH, type BundleArch } from './arch.js';
 import { criDockerdDeb } from '../os/debian.js';
 import { criDockerdRpm } from '../os/rhel.js';
 import { debianOsTrees } from '../os/debian-trees.js';
+import { rpmOsKey, rpmOsRefusal, rpmOsTrees } from '../os/rhel-trees.js';
 import { DEBIAN_ARCHIVE_KEYS, UBUNTU_ARCHIVE_KEY } from '../os/keys.js';
 
 /** One apt repository as a host's sources line names it, and the signing key it is checked with. */
@@ -57,8 +58,13 @@ export interface OsNeeds {
   packages: { name: string; version?: string; why: string }[];
   /** packages the steps install from the release's own base repositories (bundled with --with-os-packages, else listed) */
   osPackages: { name: string; why: string }[];
-  /** the release's own repositories (Debian family: its suite, -updates and -security, component main), read with --with-os-packages */
-  osTrees: AptTree[];
+  /**
+   * the release's own repositories, read with --with-os-packages: Debian family its suite, -updates and
+   * -security (component main); Rocky/Alma 9 BaseOS and AppStream
+   */
+  osTrees: (AptTree | RpmTree)[];
+  /** why --with-os-packages cannot bundle this release's own packages (RHEL: subscription) */
+  osRefusal?: string;
   /**
    * containerRuntime docker: cri-dockerd's release file for this release, fetched from cluster.criDockerd.url
    * (or GitHub) and checked against cluster.criDockerd.sha256; in the bundle at `path`, where a criDockerd.url
@@ -179,7 +185,8 @@ export function bundleNeeds(inv: Inventory, releases: readonly OsName[], arches:
         ...(fam.id === 'debian' ? ['curl', 'ca-certificates', 'gpg'].map((name) => ({ name, why: 'fetches and checks the repositories\' signing keys, and the bundle\'s images (templates/os/debian/key-tools: a minimal Debian lacks curl and gpg)' })) : []),
         ...{ ipvs: ['ipset', 'ipvsadm'], nftables: ['nftables'], iptables: [] }[c.kubeProxyMode].map((name) => ({ name, why: `kube-proxy mode ${c.kubeProxyMode} (step kube-packages)` })),
       ],
-      osTrees: fam.id === 'debian' ? osAptTrees(c, facts) : [],
+      osTrees: fam.id === 'debian' ? osAptTrees(c, facts) : osRpmTrees(c, facts),
+      ...(fam.id === 'rhel' && rpmOsRefusal(facts) ? { osRefusal: rpmOsRefusal(facts) } : {}),
       ...(c.containerRuntime === 'docker' ? { criDockerd: criDockerdNeed(inv, facts) } : {}),
     };
   }));
@@ -218,6 +225,17 @@ function osAptTrees(c: Inventory['cluster'], facts: HostFacts): AptTree[] {
     keyUrl: ubuntu ? `https://keyserver.ubuntu.com/pks/lookup?op=get&options=mr&search=0x${UBUNTU_ARCHIVE_KEY}`
       : `https://ftp-master.debian.org/keys/archive-key-${facts.major}${t.suite.endsWith('-security') ? '-security' : ''}.asc`,
     path: t.path, keyPath: `${t.path}/kbootstrap-archive-keys-${facts.osId}${facts.major}.asc`,
+  }));
+}
+
+/** A Rocky/Alma 9 release's BaseOS and AppStream (src/os/rhel-trees.ts), checked with its pinned release key. */
+function osRpmTrees(c: Inventory['cluster'], facts: HostFacts): RpmTree[] {
+  const key = rpmOsKey(c, facts);
+  if (!key || rpmOsRefusal(facts)) return [];
+  const rpmArch = RPM_ARCH[facts.arch as BundleArch];
+  return rpmOsTrees(c, facts).map((t) => ({
+    kind: 'rpm', id: `os-${t.path.replace(/\//g, '-')}`, base: t.base, arches: [rpmArch],
+    keyUrl: key.url, fingerprints: [key.fingerprint, ...c.repositoryKeyFingerprints], path: t.path, keyPath: key.path,
   }));
 }
 

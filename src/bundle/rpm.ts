@@ -65,6 +65,8 @@ export interface ReadRpmTree {
   /** every metadata file repomd.xml lists: href (relative to the base), sha256, size */
   data: { type: string; href: string; sha256: string; size: number }[];
   packages: RpmPackage[];
+  /** comps.xml (the group metadata), when repomd.xml lists one uncompressed or gzip'd */
+  comps?: string;
 }
 
 /**
@@ -229,7 +231,10 @@ export async function readRpmTree(tree: RpmTree, cache: BundleCache): Promise<Re
   const primary = data.find((d) => d.type === 'primary')!;
   const file = await cache.get(`${tree.base}/${primary.href}`, primary.sha256, primary.size || undefined);
   const packages = parsePrimary(decompress(readFileSync(file), primary.href, where), tree, where);
-  return { tree, repomd, signature, key, data, packages };
+  // the group metadata (comps) as createrepo_c --groupfile lists it: type group, or group_gz
+  const group = data.find((d) => d.type === 'group') ?? data.find((d) => d.type === 'group_gz');
+  const comps = group ? decompress(readFileSync(await cache.get(`${tree.base}/${group.href}`, group.sha256, group.size || undefined)), group.href, where) : undefined;
+  return { tree, repomd, signature, key, data, packages, ...(comps ? { comps } : {}) };
 }
 
 export const nevra = (p: RpmPackage) => `${p.name}-${p.epoch !== '0' ? `${p.epoch}:` : ''}${p.ver}-${p.rel}.${p.arch}`;
@@ -238,7 +243,18 @@ export interface ResolvedRpm {
   packages: RpmPackage[];
   /** requirements no repository of the bundle provides: the OS release's own packages (what -> who needs it) */
   fromOs: Map<string, string>;
+  /** the same requirements as relations, for resolving them in the release's own repositories */
+  fromOsDeps: RpmDep[];
 }
+
+/** Whether a package satisfies a requirement: by its name, one of its provides, or a file it lists (rpm's rules). */
+export function providesDep(p: RpmPackage, d: RpmDep): boolean {
+  if (d.name.startsWith('/')) return p.files.includes(d.name);
+  if (p.name === d.name && satisfies({ name: p.name, epoch: p.epoch, ver: p.ver, rel: p.rel }, d)) return true;
+  return p.provides.some((x) => x.name === d.name && satisfies(x, d));
+}
+
+const relation = (d: RpmDep) => (d.flags && d.ver ? `${d.name} ${({ EQ: '=', LT: '<', LE: '<=', GT: '>', GE: '>=' } as Record<string, string>)[d.flags] ?? d.flags} ${d.epoch && d.epoch !== '0' ? `${d.epoch}:` : ''}${d.ver}` : d.name);
 
 /** The names a rich dependency ("(a >= 1 if b)", rpm 4.13) mentions. */
 function richNames(expr: string): string[] {
@@ -255,11 +271,8 @@ function richNames(expr: string): string[] {
 export function resolveRpm(trees: readonly ReadRpmTree[], wanted: readonly { name: string; version?: string }[], arch: string): ResolvedRpm {
   const all = trees.flatMap((t) => t.packages).filter((p) => p.arch === arch || p.arch === 'noarch');
   const newestFirst = (a: RpmPackage, b: RpmPackage) => compareEvr(b, a) || (a.arch === arch ? -1 : 1);
-  const provides = (p: RpmPackage, d: RpmDep) => {
-    if (d.name.startsWith('/')) return p.files.includes(d.name);
-    if (p.name === d.name && satisfies({ name: p.name, epoch: p.epoch, ver: p.ver, rel: p.rel }, d)) return true;
-    return p.provides.some((x) => x.name === d.name && satisfies(x, d));
-  };
+  const provides = providesDep;
+  const fromOsDeps: RpmDep[] = [];
   const chosen = new Map<string, RpmPackage>();
   const fromOs = new Map<string, string>();
   const queue: RpmPackage[] = [];
@@ -286,9 +299,81 @@ export function resolveRpm(trees: readonly ReadRpmTree[], wanted: readonly { nam
       if ([...chosen.values()].some((x) => provides(x, d))) continue;
       const hit = all.filter((x) => provides(x, d)).sort(newestFirst)[0];
       if (hit) { take(hit); continue; }
-      const what = d.flags && d.ver ? `${d.name} ${({ EQ: '=', LT: '<', LE: '<=', GT: '>', GE: '>=' } as Record<string, string>)[d.flags] ?? d.flags} ${d.epoch && d.epoch !== '0' ? `${d.epoch}:` : ''}${d.ver}` : d.name;
-      if (!fromOs.has(what)) fromOs.set(what, p.name);
+      const what = relation(d);
+      if (!fromOs.has(what)) { fromOs.set(what, p.name); fromOsDeps.push(d); }
     }
   }
-  return { packages: [...chosen.values()], fromOs };
+  return { packages: [...chosen.values()], fromOs, fromOsDeps };
+}
+
+/**
+ * The packages of a comps group that an installation of it gets: its packagereq entries of type
+ * mandatory and default (optional ones only when asked, conditional ones only with another package).
+ * Format: comps.xml (https://pagure.io/fedora-comps, README "packagereq type"; dnf's comps handling,
+ * libcomps; read 2026-12-07).
+ */
+export function parseCompsGroup(xml: string, id: string): string[] | undefined {
+  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', parseTagValue: false, isArray: (n) => n === 'group' || n === 'packagereq' })
+    .parse(xml) as { comps?: { group?: Xml[] } };
+  const g = (doc.comps?.group ?? []).find((x) => str(x.id) === id);
+  if (!g) return undefined;
+  const reqs = (((g.packagelist as Xml | undefined)?.packagereq as Xml[] | undefined) ?? []);
+  return reqs.filter((r) => ['mandatory', 'default', undefined].includes((r.type as string | undefined))).map(str).filter(Boolean);
+}
+
+export interface ResolvedOsRpm {
+  packages: RpmPackage[];
+  /** what the steps or the bundled packages need that a minimal installation has (not bundled) */
+  present: string[];
+  /** relations neither the release's repositories nor a minimal installation satisfy */
+  missing: Map<string, string>;
+}
+
+/**
+ * What the steps install from a release's own repositories (`names`) and what the bundled packages
+ * require of them (`deps`), for one architecture: the newest package of BaseOS/AppStream that
+ * satisfies each, and transitively what those require, except what a minimal installation has.
+ * "Minimal" is the comps group core (@core: what the Minimal Install environment, minimal-environment,
+ * installs on every Rocky/Alma 9) with everything its packages require: a relation one of them
+ * satisfies is not bundled. Requirements the bundled Docker/Kubernetes packages satisfy are not either.
+ */
+export function resolveRpmOs(trees: readonly ReadRpmTree[], names: readonly string[], deps: readonly RpmDep[], minimal: readonly string[], bundled: readonly RpmPackage[], arch: string): ResolvedOsRpm {
+  const all = trees.flatMap((t) => t.packages).filter((p) => p.arch === arch || p.arch === 'noarch');
+  const newestFirst = (a: RpmPackage, b: RpmPackage) => compareEvr(b, a) || (a.arch === arch ? -1 : 1);
+  const best = (d: RpmDep) => all.filter((x) => providesDep(x, d)).sort(newestFirst)[0];
+  // a minimal installation: @core and its closure in the release's repositories
+  const present = new Map<string, RpmPackage>();
+  const stack = minimal.map((n) => best({ name: n })).filter((p): p is RpmPackage => !!p);
+  while (stack.length) {
+    const p = stack.pop()!;
+    if (present.has(p.name)) continue;
+    present.set(p.name, p);
+    for (const d of p.requires) {
+      if (d.name.startsWith('rpmlib(') || d.name.startsWith('(')) continue;
+      if ([...present.values()].some((x) => providesDep(x, d))) continue;
+      const hit = best(d);
+      if (hit) stack.push(hit);
+    }
+  }
+  const chosen = new Map<string, RpmPackage>();
+  const presentNeeded = new Set<string>();
+  const missing = new Map<string, string>();
+  const queue: RpmPackage[] = [];
+  const need = (d: RpmDep, by: string) => {
+    if (d.name.startsWith('rpmlib(') || d.name.startsWith('(')) return;
+    if (bundled.some((x) => providesDep(x, d)) || [...chosen.values()].some((x) => providesDep(x, d))) return;
+    const have = [...present.values()].find((x) => providesDep(x, d));
+    if (have) { presentNeeded.add(have.name); return; }
+    const hit = best(d);
+    if (!hit) { if (!missing.has(relation(d))) missing.set(relation(d), by); return; }
+    chosen.set(`${hit.name}.${hit.arch}`, hit);
+    queue.push(hit);
+  };
+  for (const n of names) need({ name: n }, 'the steps');
+  for (const d of deps) need(d, 'the bundled packages');
+  while (queue.length) {
+    const p = queue.shift()!;
+    for (const d of p.requires) need(d, p.name);
+  }
+  return { packages: [...chosen.values()], present: [...presentNeeded].sort(), missing };
 }

@@ -152,7 +152,7 @@ export function bundleNotes(file: string, m: BundleManifest, server: string, url
     `Packages from ${url}: the bundle unpacked on ${server}, served for the length of the run; apt and dnf check the trees' own signatures`,
     ...m.osReleases.filter((r) => r.osPackages).map((r) => {
       const names = r.osPackages!.packages.map((p) => p.name);
-      return `${r.os} ${r.arch}: its own packages (${names.length}${names.length ? `: ${names.slice(0, 4).join(', ')}${names.length > 4 ? '…' : ''}` : ''}) from the bundle's copy of its repositories on ${url}, checked with the host's own archive keyring`;
+      return `${r.os} ${r.arch}: its own packages (${names.length}${names.length ? `: ${names.slice(0, 4).join(', ')}${names.length > 4 ? '…' : ''}` : ''}) from the bundle's copy of its repositories on ${url}, checked with the host's own ${r.trees.some((t) => t.kind === 'rpm') ? 'release key (/etc/pki/rpm-gpg)' : 'archive keyring'}`;
     }),
     ...m.images.map((i) => `Image ${i.ref} (${i.digest}): imported from the bundle's ${i.file} where the runtime lacks it`),
     ...(!m.cniManifest ? [] : 'file' in m.cniManifest

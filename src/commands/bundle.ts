@@ -53,7 +53,9 @@ export async function bundleCommand(d: BundleCommandDeps, file: string, o: Bundl
   const releases = bundleReleases(inv, o.os ?? []);
   const arches = o.arch?.length ? o.arch : ['amd64' as const];
   // what cannot be bundled is refused before anything is fetched
-  bundleNeeds(inv, releases, arches);
+  const needs = bundleNeeds(inv, releases, arches);
+  const refused = o.withOsPackages ? needs.osReleases.find((r) => r.osRefusal) : undefined;
+  if (refused) throw new UsageError(`bundle --with-os-packages: ${refused.osRefusal}`);
   const { auth, secrets } = readRegistryAuth(inv, process.env);
   const redactor = new Redactor();
   redactor.add(...secrets);
@@ -65,7 +67,7 @@ export async function bundleCommand(d: BundleCommandDeps, file: string, o: Bundl
   const { buildBundle, mb } = await import('../bundle/build.js');
   const r = await buildBundle(inv, { releases, arches, file: o.file, cache, concurrency: o.concurrency, auth, say, withOsPackages: o.withOsPackages });
   for (const x of r.manifest.osReleases) {
-    if (x.osPackages) say(`kbootstrap: ${x.os} ${x.arch}: ${x.osPackages.packages.length} packages of its own repositories bundled (${x.osPackages.packages.map((p) => p.name).join(', ')}); ${x.osPackages.present.length} more it needs are on every installation (Priority required)`);
+    if (x.osPackages) say(`kbootstrap: ${x.os} ${x.arch}: ${x.osPackages.packages.length} packages of its own repositories bundled (${x.osPackages.packages.map((p) => p.name).join(', ')}); ${x.osPackages.present.length} more it needs are on every installation (${x.osId === 'debian' || x.osId === 'ubuntu' ? 'Priority required' : 'the comps group core'})`);
   }
   const fromOs = [...new Set(r.manifest.osReleases.flatMap((x) => x.fromOs))];
   if (fromOs.length) say(`kbootstrap: not in the bundle, from each release's own repositories: ${fromOs.join(', ')}${o.withOsPackages ? ' (--with-os-packages bundles them for Debian and Ubuntu; not for EL)' : ' (--with-os-packages bundles them for Debian and Ubuntu)'}`);

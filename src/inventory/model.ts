@@ -130,6 +130,13 @@ export interface ClusterSpec {
    * (src/os/debian.ts baseRepositories). Not an inventory field: set from the bundle's manifest.
    */
   bundleOsReleases?: string[];
+  /**
+   * up --bundle: packages come from the bundle server's repositories only. The RHEL family leaves
+   * the hosts' own repositories out of every install (dnf/yum load every enabled repository's
+   * metadata first and stop at the first that does not answer, which offline is each of them).
+   * Not an inventory field: set by clusterFromBundle.
+   */
+  bundleOnly?: boolean;
 }
 
 export interface Inventory {

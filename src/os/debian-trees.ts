@@ -37,5 +37,9 @@ export function debianOsTrees(cluster: ClusterSpec, facts: Pick<HostFacts, 'osId
   ];
 }
 
-/** The release key `up --bundle` marks a release whose own packages the bundle carries with (ClusterSpec.bundleOsReleases). */
-export const bundleOsRelease = (f: { osId: string; versionId: string; arch: string }): string => `${f.osId} ${f.versionId} ${f.arch}`;
+/**
+ * The release key `up --bundle` marks a release whose own packages the bundle carries with (ClusterSpec.bundleOsReleases).
+ * An EL release by its major only: BaseOS and AppStream of "9" serve every 9.x (a host may run 9.5 where the bundle was made for 9.4).
+ */
+export const bundleOsRelease = (f: { osId: string; versionId: string; arch: string }): string =>
+  `${f.osId} ${['rocky', 'almalinux', 'rhel', 'centos'].includes(f.osId) ? f.versionId.split('.')[0] : f.versionId} ${f.arch}`;

@@ -64,3 +64,18 @@ export function normalizeFingerprint(s: string): string {
 }
 
 export const FINGERPRINT = /^[0-9A-F]{40}$/;
+
+/**
+ * The release keys of the EL rebuilds whose own repositories (BaseOS, AppStream) `bundle
+ * --with-os-packages` reads: repomd.xml.asc is checked against them.
+ * Rocky Linux 9, "Rocky Enterprise Software Foundation - Release key 2022", at
+ * https://dl.rockylinux.org/pub/rocky/RPM-GPG-KEY-Rocky-9: 21CB 256A E16F C54C 6E65 2949 702D 426D 350D 275D
+ * (pinned alike by public tooling that checks Rocky's ISO CHECKSUM and repositories, found with the search
+ * tool, e.g. an Ansible role's baseos keyfile table; read 2026-12-07).
+ * AlmaLinux 9, "AlmaLinux OS 9 <packager@almalinux.org>", rsa4096 2022-01-18, at
+ * https://repo.almalinux.org/almalinux/RPM-GPG-KEY-AlmaLinux-9: BF18 AC28 7617 8908 D6E7 1267 D36C B86C B86B 3716
+ * (AlmaLinux's documentation, "Print the key fingerprint", as quoted in the AlmaLinux wiki sources; read 2026-12-07).
+ * Other majors have no pinned key here yet: bundle --with-os-packages refuses them.
+ */
+export const ROCKY_9_KEY = '21CB256AE16FC54C6E652949702D426D350D275D';
+export const ALMA_9_KEY = 'BF18AC2876178908D6E71267D36CB86CB86B3716';

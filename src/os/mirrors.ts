@@ -18,7 +18,7 @@ export function bundleServerUrl(address: string): string {
 
 /** The cluster as the hosts see it during `up --bundle`: every package tree from the bundle server. */
 export function clusterFromBundle(cluster: ClusterSpec, serverAddress: string): ClusterSpec {
-  return { ...cluster, packageMirror: bundleServerUrl(serverAddress), allowInsecureHttp: true };
+  return { ...cluster, packageMirror: bundleServerUrl(serverAddress), allowInsecureHttp: true, bundleOnly: true };
 }
 
 /** Base URL of the configured mirror, or undefined for the upstream sites. */

@@ -10,6 +10,8 @@ import { criDockerdArtifact, dockerRepoBase, kubernetesRepoBase, mirrorBase } fr
 import type { HostFacts, OsFamily, ReleaseFacts } from './types.js';
 import { DOCKER_RPM_KEY, KUBERNETES_KEY } from './keys.js';
 import { KbError } from '../errors.js';
+import { bundleOsRelease } from './debian-trees.js';
+import { hasRpmOsTrees, rpmOsTrees } from './rhel-trees.js';
 import { OS_RELEASES, addonRow, criDockerdAsset, releaseFacts } from '../versions/index.js';
 import type { OsName } from '../inventory/schema.js';
 
@@ -47,6 +49,16 @@ export const rhel: OsFamily = {
   managesFirewalld: true,
 
   baseRepositories(cluster, facts) {
+    // up --bundle with a bundle made --with-os-packages: the release's BaseOS and AppStream as the bundle server serves them
+    if (cluster.bundleOsReleases?.includes(bundleOsRelease(facts)) && hasRpmOsTrees(facts)) {
+      return [{
+        path: '/etc/yum.repos.d/kbootstrap-bundle-os.repo',
+        content: [
+          `# kbootstrap: ${facts.prettyName}'s own packages from the bundle (up --bundle), checked with the release key every installation has`,
+          ...rpmOsTrees(cluster, facts).flatMap((t) => [`[${t.id}]`, `name=${t.name}`, `baseurl=${t.base}/`, 'enabled=1', 'gpgcheck=1', `gpgkey=file://${t.gpgkey}`, '']),
+        ].join('\n'),
+      }];
+    }
     if (!(facts.osId === 'centos' && facts.major === 7)) return [];
     const base = centos7VaultBase(cluster);
     const section = (id: string, name: string) => [
@@ -110,18 +122,35 @@ export const rhel: OsFamily = {
   },
 
   packagesCheck: (packages) => T('packages-state', { packages }),
-  installScript: (packages) => T('install', { packages }),
+  installScript: (packages, cluster) => T('install', { packages, options: repoOptions(cluster) }),
   kubePackageSpecs: (cluster, packages) => packages.map((p) => `${p}-${cluster.kubernetesVersion}`),
   // rpm -q prints VERSION without the release: 1.30.4
   kubeVersionMatches: (installed, cluster) => installed === cluster.kubernetesVersion,
-  kubeInstallScript: (specs) => T('kube-install', { packages: specs }),
+  kubeInstallScript: (specs, _held, cluster) => T('kube-install', { packages: specs, options: repoOptions(cluster) }),
   holdsCheck: () => '',
   // the repository file's exclude= line holds them; the file itself is checked by the step
   notHeld: () => [],
   // curl and gnupg2 are part of every EL minimal install (rpm and dnf need gnupg2)
   keyToolsScript: () => '',
-  criDockerdInstall: (cluster, facts: HostFacts) => T('cri-dockerd', criDockerdRpm(cluster, facts)),
+  criDockerdInstall: (cluster, facts: HostFacts) => T('cri-dockerd', { ...criDockerdRpm(cluster, facts), options: repoOptions(cluster) }),
 };
+
+/**
+ * The repositories an install may read. Without a bundle: every enabled one. Under `up --bundle`:
+ * those on the bundle server only (the ids kbootstrap's .repo files give them). dnf, like yum 3,
+ * loads every enabled repository's metadata before it resolves anything and stops at the first that
+ * cannot be fetched (skip_if_unavailable defaults to False: dnf.conf(5), rpm-software-management/dnf#1358;
+ * RHEL 8.1 release notes, BZ#1697472), so a host whose own repositories are out of reach installs
+ * nothing, and one that reaches them would fetch from outside. --disablerepo='*' then --enablerepo=
+ * (a comma-separated list of ids or globs, applied in order: dnf(8) "--disablerepo", "--enablerepo")
+ * leaves only the bundle's. Sources read 2026-12-07.
+ */
+function repoOptions(cluster: ClusterSpec): string[] {
+  return cluster.bundleOnly ? ['--disablerepo=*', `--enablerepo=${BUNDLE_REPO_IDS.join(',')}`] : [];
+}
+
+/** The repository ids of the .repo files kbootstrap writes (kubernetes.repo, docker-ce.repo, the bundle's OS trees). */
+const BUNDLE_REPO_IDS = ['kubernetes', 'docker-ce-stable', 'kbootstrap-bundle-*'];
 
 /** cri-dockerd's release .rpm for an EL host, where it is fetched from and the sha256 it must have. */
 export function criDockerdRpm(cluster: ClusterSpec, facts: HostFacts): { file: string; url: string; sha256: string } {

@@ -72,13 +72,13 @@ export interface OsFamily {
   /** Read-only snippet printing `pkg=NAME=VERSION` for each installed package. */
   packagesCheck(packages: string[]): string;
   /** Install packages from the configured repositories. */
-  installScript(packages: string[]): string;
+  installScript(packages: string[], cluster: ClusterSpec): string;
   /** kubelet/kubeadm/kubectl pinned at the cluster's version, as this package manager writes a pin. */
   kubePackageSpecs(cluster: ClusterSpec, packages: readonly string[]): string[];
   /** Does an installed version string satisfy the cluster's Kubernetes version? */
   kubeVersionMatches(installed: string, cluster: ClusterSpec): boolean;
   /** Install the pinned Kubernetes packages past their hold and hold them again. */
-  kubeInstallScript(specs: string[], held: readonly string[]): string;
+  kubeInstallScript(specs: string[], held: readonly string[], cluster: ClusterSpec): string;
   /** Read-only snippet printing `held=NAME` for packages held against upgrades ('' when the repository file holds them). */
   holdsCheck(): string;
   /** Packages of `packages` that are not held, given the held= names the check printed. */

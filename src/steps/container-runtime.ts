@@ -230,7 +230,7 @@ export const containerRuntimeStep: Step<Found> = {
     await installKeys(ctx.host, [repository(ctx)], f.missingKeys);
     await uploadFiles(ctx.host, [repoFile(repository(ctx))], f.files);
     const fromRepo = f.missingPackages.filter((p) => p !== 'cri-dockerd');
-    if (fromRepo.length) await ctx.host.exec(os.installScript(fromRepo), opts);
+    if (fromRepo.length) await ctx.host.exec(os.installScript(fromRepo, c), opts);
     if (f.missingPackages.includes('cri-dockerd')) await ctx.host.exec(os.criDockerdInstall(c, ctx.host.facts), opts);
     const registryFiles = registryFilePaths(ctx);
     if ([...registryFiles].some((path) => f.files.find((st) => st.path === path)?.state !== 'same')) await probeRegistries(ctx);

@@ -140,7 +140,7 @@ export const upgradeKubeadmStep: Step = {
   unknown: () => undefined,
   async apply(ctx) {
     const os = ctx.host.os;
-    await ctx.host.exec(os.kubeInstallScript(os.kubePackageSpecs(ctx.cluster, ['kubeadm']), KUBE), { mutates: true, timeoutMs: 15 * 60_000 });
+    await ctx.host.exec(os.kubeInstallScript(os.kubePackageSpecs(ctx.cluster, ['kubeadm']), KUBE, ctx.cluster), { mutates: true, timeoutMs: 15 * 60_000 });
   },
 };
 
@@ -261,7 +261,7 @@ export const upgradeKubeletStep: Step<KubeletFound> = {
     const long = { mutates: true, timeoutMs: 15 * 60_000 } as const;
     if (f.drain && ctx.host.spec.role === 'worker') await ctx.host.exec(render('upgrade/node', {}), { ...long, note: 'kubeadm upgrade node' });
     if (f.drain) await ctx.firstControlPlane.exec(render('upgrade/drain', { node, timeout: '10m' }), { ...long, note: `drain ${node}` });
-    await ctx.host.exec(os.kubeInstallScript(os.kubePackageSpecs(ctx.cluster, ['kubelet', 'kubectl']), KUBE), long);
+    await ctx.host.exec(os.kubeInstallScript(os.kubePackageSpecs(ctx.cluster, ['kubelet', 'kubectl']), KUBE, ctx.cluster), long);
     await ctx.host.exec(render('upgrade/restart-kubelet', { node, want: `v${target(ctx)}`, tries: '90' }), long);
     await ctx.firstControlPlane.exec(render('upgrade/uncordon', { node }), { mutates: true, note: `uncordon ${node}` });
   },

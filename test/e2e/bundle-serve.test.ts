@@ -4,8 +4,12 @@
  * its sha256, served by the host's real python3 http.server on its lab address, fetched from the
  * other host while the run is under way, and stopped when the run fails; a second run sends nothing;
  * a run killed mid-transfer leaves what arrived, and the next one sends only the rest.
- * Not here: the package install and the image import from the bundle (the lab's simulated apt-get
- * reads only its own table of repositories, its curl serves only fixtures and it has no ctr).
+ * Then a whole `up --bundle` with both hosts offline (the lab's Rocky 9 and Ubuntu 22.04): the Rocky
+ * host's simulated dnf reads the bundle server's rpm trees over HTTP (repomd.xml, primary, each
+ * package by its sha256), its OS packages from the bundle's BaseOS and AppStream, the images are
+ * imported with ctr, a second run changes nothing, and no host contacted anything outside the lab
+ * network (the lab's record of the internet's access log, sim/rpm-repos.mjs).
+ * Not here: apt on the bundle server (the lab's simulated apt-get reads only its own table of repositories).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
@@ -14,9 +18,9 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { LAB_SKIP_REASON } from '../lab/support.js';
-import { REPO, clearFaults, labDown, labExec, labUp, setFaults } from '../lab/lab.js';
+import { REPO, clearFaults, labDown, labExec, labUp, outsideLog, setFaults, setOffline, simCalls } from '../lab/lab.js';
 import { loadInventoryFile } from '../../src/inventory/load.js';
-import { kb } from './cli.js';
+import { changed, kb, notOk } from './cli.js';
 import { writeInventory } from './inventory.js';
 import { makeBundle } from '../support/bundle-fixture.js';
 
@@ -31,17 +35,18 @@ describe.skipIf(!!LAB_SKIP_REASON)('up --bundle on lab hosts', () => {
   const env = { XDG_CACHE_HOME: mkdtempSync(join(tmpdir(), 'kb-cache-')) };
   beforeAll(async () => {
     labDown();
-    await labUp({ hosts: 2, family: 'debian' });
+    // Rocky 9 (the first control plane, so the bundle server) and Ubuntu 22.04
+    await labUp({ hosts: 2, family: 'current' });
     inv = writeInventory();
     const loaded = loadInventoryFile(inv).inventory;
     cp = loaded.hosts[0]!.address;
     const dir = mkdtempSync(join(tmpdir(), 'kb-lab-bundle-'));
     const local = resolve(dirname(inv), loaded.cluster.cni.manifest!);
-    // the lab's Debian family: Ubuntu 22.04 and Debian 12 (its inventory leaves os: out, read from the hosts)
-    const releases: ('debian12' | 'ubuntu22.04')[] = ['ubuntu22.04', 'debian12'];
+    // the lab's hosts: Rocky 9 and Ubuntu 22.04 (its inventory leaves os: out, read from the hosts)
+    const releases: ('rocky9' | 'ubuntu22.04')[] = ['rocky9', 'ubuntu22.04'];
     bundle = await makeBundle(dir, loaded, releases, 'lab.bundle', (m) => {
       m.cniManifest = { local, sha256: createHash('sha256').update(readFileSync(local)).digest('hex'), images: [] };
-    });
+    }, { realImages: true, keys: true });
     sha = createHash('sha256').update(readFileSync(bundle)).digest('hex');
   });
   afterAll(() => { clearFaults(); labDown(); });
@@ -58,7 +63,7 @@ describe.skipIf(!!LAB_SKIP_REASON)('up --bundle on lab hosts', () => {
       else await new Promise((res) => setTimeout(res, 300));
     }
     const r = await running;
-    expect(JSON.parse(fetched)).toMatchObject({ format: 'kbootstrap-bundle/1', kubernetesVersion: '1.30.4' });
+    expect(JSON.parse(fetched)).toMatchObject({ format: 'kbootstrap-bundle/1', kubernetesVersion: loadInventoryFile(inv).inventory.cluster.kubernetesVersion });
     expect(r.code, r.stderr).toBe(1);
     const steps = r.json!.steps;
     expect(steps.find((s) => s.host === 'lab-01' && s.step === 'bundle-upload')?.status).toBe('changed');
@@ -82,12 +87,44 @@ describe.skipIf(!!LAB_SKIP_REASON)('up --bundle on lab hosts', () => {
     expect(labExec('lab-01', ['ls', '/var/lib/kbootstrap/bundle']).stdout.trim()).toBe(sha);
   }, 120_000);
 
+  it('offline, up --bundle converges both hosts from the bundle alone (dnf from its rpm trees, images by ctr import); a second run changes nothing', async () => {
+    for (const h of ['lab-01', 'lab-02']) setOffline(h);
+    const before = simCalls('lab-01').length;
+    const first = await kb(['up', inv, '--bundle', bundle, '-o', 'json'], { env });
+    expect(notOk(first), JSON.stringify(notOk(first)).slice(0, 3000)).toEqual([]);
+    expect(first.code, first.stderr).toBe(0);
+    // every install read the bundle server's repositories only, and found there what it installed
+    const yums = simCalls('lab-01').slice(before).filter((c) => c.prog === 'yum');
+    expect(yums.length).toBeGreaterThan(0);
+    for (const c of yums) expect(c.args).toEqual(expect.arrayContaining(['--disablerepo=*', '--enablerepo=kubernetes,docker-ce-stable,kbootstrap-bundle-*']));
+    const v = loadInventoryFile(inv).inventory.cluster.kubernetesVersion;
+    expect(labExec('lab-01', ['rpm', '-q', '--qf', '%{NAME} %{VERSION}\\n', 'kubeadm', 'kubelet', 'containerd.io', 'container-selinux', 'ipset', 'ipvsadm']).stdout)
+      .toBe(`kubeadm ${v}\nkubelet ${v}\ncontainerd.io 1.7.27\ncontainer-selinux 2.229.0\nipset 1.0\nipvsadm 1.0\n`);
+    const repo = labExec('lab-01', ['cat', '/etc/yum.repos.d/kubernetes.repo', '/etc/yum.repos.d/kbootstrap-bundle-os.repo']).stdout;
+    expect(repo).toContain(`baseurl=http://${cp}:8473/kubernetes-new/core/stable/v1.30/rpm/`);
+    expect(repo).toContain(`baseurl=http://${cp}:8473/rockylinux/9/AppStream/x86_64/os/`);
+    expect(repo.match(/^gpgcheck=1$/gm)).toHaveLength(3);
+    // the images came from the bundle: ctr imported each where kubeadm runs it
+    const m = JSON.parse(labExec('lab-01', ['cat', `/var/lib/kbootstrap/bundle/${sha}/manifest.json`]).stdout) as { images: { ref: string }[] };
+    const held = labExec('lab-01', ['ctr', '-n', 'k8s.io', 'images', 'ls', '-q']).stdout;
+    for (const i of m.images) expect(held).toContain(i.ref);
+    expect(labExec('lab-02', ['ctr', '-n', 'k8s.io', 'images', 'ls', '-q']).stdout).toContain('kube-proxy');
+    // nothing went outside the lab network
+    expect(outsideLog('lab-01')).toEqual([]);
+    expect(outsideLog('lab-02')).toEqual([]);
+
+    const second = await kb(['up', inv, '--bundle', bundle, '-o', 'json'], { env });
+    expect(second.code, second.stderr).toBe(0);
+    expect(changed(second)).toEqual([]);
+    expect(outsideLog('lab-01')).toEqual([]);
+  }, 240_000);
+
   it('a transfer killed mid-way resumes: the next run sends only the rest, then checks the whole', async () => {
     const loaded = loadInventoryFile(inv).inventory;
     const local = resolve(dirname(inv), loaded.cluster.cni.manifest!);
     const dir = mkdtempSync(join(tmpdir(), 'kb-lab-bundle-big-'));
     // bulk enough to be caught on its way: 96 MiB
-    const big = await makeBundle(dir, loaded, ['ubuntu22.04', 'debian12'], 'big.bundle', (m) => {
+    const big = await makeBundle(dir, loaded, ['rocky9', 'ubuntu22.04'], 'big.bundle', (m) => {
       m.cniManifest = { local, sha256: createHash('sha256').update(readFileSync(local)).digest('hex'), images: [] };
       const body = randomBytes(96 << 20);
       writeFileSync(join(dir, readdirSync(dir).find((x) => x.startsWith('stage-'))!, 'filler.bin'), body);

@@ -283,6 +283,9 @@ function seedHost(h: LabHost, upper: string, clientPub: string, seed: SeedOption
     units['firewalld.service'] = { installed: true, enabled: true, active: true };
     if (h.os === 'centos7') write(u('/etc/yum.repos.d/CentOS-Base.repo'), seed.centos7Repos === 'eol' ? CENTOS7_BASE_REPO_STOCK : CENTOS7_BASE_REPO_VAULT);
     else write(u('/etc/yum.repos.d/rocky.repo'), ROCKY9_REPO);
+    // the release key every installation has (package centos-release / rocky-gpg-keys), which its .repo files name:
+    // a stand-in here (the lab's packages are not signed; the simulated dnf wants the file gpgcheck=1 names)
+    write(u(h.os === 'centos7' ? '/etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-7' : '/etc/pki/rpm-gpg/RPM-GPG-KEY-Rocky-9'), readFileSync(join(REPO, 'test', 'lab', 'fixtures', 'signing-key.asc'), 'utf8'));
     write(u('/etc/selinux/config'), '# This file controls the state of SELinux on the system.\nSELINUX=enforcing\nSELINUXTYPE=targeted\n');
     write(u('/var/lib/kblab/selinux/enforce'), '1');
     write(u('/var/lib/kblab/firewalld.json'), JSON.stringify({ permanent: ['22/tcp'], runtime: ['22/tcp'] }));
@@ -619,6 +622,21 @@ export function simCalls(name: string): SimCall[] {
   const f = join(upperDir(name), 'var', 'log', 'kblab', 'calls.jsonl');
   if (!existsSync(f)) return [];
   return readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as SimCall);
+}
+
+/**
+ * Take a host off the internet as the lab models it: no place outside the lab network answers its
+ * simulated yum/dnf or curl any more (sim/rpm-repos.mjs), as on a site without a route out.
+ */
+export function setOffline(name: string): void {
+  const r = labExec(name, ['touch', '/var/lib/kblab/offline']);
+  if (r.code !== 0) throw new Error(`${name}: cannot make it offline: ${r.stderr}`);
+}
+
+/** Every place outside the lab network a host's simulated yum/dnf or curl contacted, answered or not: the lab's access log of the internet. */
+export function outsideLog(name: string): string[] {
+  const f = join(upperDir(name), 'var', 'log', 'kblab', 'outside.log');
+  return existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : [];
 }
 
 /** The drains and uncordons among a host's calls, in order, as "drain lab-02" / "uncordon lab-02". */

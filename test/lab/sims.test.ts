@@ -6,7 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_SKIP_REASON } from './support.js';
-import { CENTOS7_BASE_REPO_STOCK, CENTOS7_BASE_REPO_VAULT, IN_HOST_LAB, labDown, labExec, labSh, labUp, setHardware } from './lab.js';
+import { CENTOS7_BASE_REPO_STOCK, CENTOS7_BASE_REPO_VAULT, GATEWAY, IN_HOST_LAB, labDown, labExec, labSh, labUp, outsideLog, setHardware, setOffline } from './lab.js';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fakeRpmTree } from '../support/bundle-fixture.js';
 
 const KUBE_REPO = '[kubernetes]\nname=Kubernetes\nbaseurl=https://pkgs.k8s.io/core:/stable:/v1.30/rpm/\nenabled=1\nexclude=kubelet kubeadm kubectl cri-tools kubernetes-cni\n';
 const DOCKER_REPO = '[docker-ce-stable]\nname=Docker CE\nbaseurl=https://download.docker.com/linux/centos/$releasever/$basearch/stable\nenabled=1\n';
@@ -63,6 +68,55 @@ describe.skipIf(!!LAB_SKIP_REASON)('simulated programs', () => {
     expect(sh('lab-01', "rpm -q --qf '%{VERSION}\\n' kubeadm cri-tools").stdout).toBe('1.30.4\n1.30.1\n');
     expect(sh('lab-01', 'yum --bogus install x').code).toBe(2);
   });
+
+  it('dnf on a repository of the lab network: fetches and checks its metadata and packages, and fails where real dnf fails', async () => {
+    // a made-up repository served from the machine (10.213.0.1, on the lab network) by python's http.server
+    const root = mkdtempSync(join(tmpdir(), 'kb-sim-rpm-'));
+    const put = (path: string, body: string | Buffer) => { mkdirSync(dirname(join(root, path)), { recursive: true }); writeFileSync(join(root, path), body); };
+    fakeRpmTree(put, 'good', [{ name: 'kblab-hello', ver: '1.2', rel: '1.el9', requires: [{ name: 'kblab-dep', flags: 'GE', ver: '1.0' }] }, { name: 'kblab-dep', ver: '1.0', rel: '1.el9' }, { name: 'kblab-lonely', ver: '1.0', rel: '1.el9', requires: [{ name: 'kblab-nowhere', flags: 'GE', ver: '1.0' }] }], 'test');
+    fakeRpmTree(put, 'bad', [{ name: 'kblab-hello', ver: '1.2', rel: '1.el9' }], 'test');
+    put('bad/Packages/kblab-hello-1.2-1.el9.x86_64.rpm', 'one byte changed');
+    const port = 18473;
+    const server = spawn('python3', ['-m', 'http.server', '--bind', GATEWAY, '--directory', root, String(port)], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 600));
+      const repo = (id: string, path: string, extra = '') => `[${id}]\nname=${id}\nbaseurl=http://${GATEWAY}:${port}/${path}/\nenabled=0\ngpgcheck=1\ngpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-Rocky-9\n${extra}`;
+      expect(sh('lab-02', `printf '%s' '${repo('good', 'good')}
+${repo('bad', 'bad')}
+${repo('gone', 'nothing-here')}
+${repo('nokey', 'good').replace('RPM-GPG-KEY-Rocky-9', 'RPM-GPG-KEY-absent')}' > /etc/yum.repos.d/labnet.repo`).code).toBe(0);
+      const y = (repos: string, pkgs: string) => sh('lab-02', `yum install -y --disablerepo='*' --enablerepo=${repos} ${pkgs}`);
+      // a name the tree does not have; a requirement nothing provides (libsolv's problem text)
+      expect(y('good', 'kblab-absent')).toMatchObject({ code: 1, stderr: 'No match for argument: kblab-absent\nError: Unable to find a match: kblab-absent\n' });
+      expect(y('good', 'kblab-lonely').stderr).toContain('nothing provides kblab-nowhere >= 1.0 needed by kblab-lonely-1.0-1.el9.x86_64');
+      // a package whose bytes are not those primary.xml gives
+      const bad = y('bad', 'kblab-hello');
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/^\[MIRROR\] kblab-hello-1\.2-1\.el9\.x86_64\.rpm: Downloading successful, but checksum doesn't match\. Calculated: [0-9a-f]{64}\(sha256\) {2}Expected: [0-9a-f]{64}\(sha256\)$/m);
+      // a repository that does not answer stops everything, unless skip_if_unavailable
+      const gone = y('good,gone', 'kblab-hello');
+      expect(gone.code).toBe(1);
+      expect(gone.stderr).toContain(`Errors during downloading metadata for repository 'gone':\n  - Status code: 404 for http://${GATEWAY}:${port}/nothing-here/repodata/repomd.xml`);
+      // a repository file whose section names no place to fetch from
+      expect(sh('lab-02', `printf '[nourl]\\nname=nourl\\nenabled=0\\n' > /etc/yum.repos.d/nourl.repo && yum install -y --disablerepo='*' --enablerepo=nourl kblab-hello; r=$?; rm -f /etc/yum.repos.d/nourl.repo; exit $r`))
+        .toMatchObject({ code: 1, stderr: 'Error: Cannot find a valid baseurl for repo: nourl\n' });
+      // gpgcheck=1 with no key file where gpgkey= says
+      expect(y('nokey', 'kblab-hello').stderr).toContain('Error: GPG check FAILED');
+      expect(sh('lab-02', 'rpm -q kblab-hello').code).toBe(1);
+      // the right tree installs the package and what it requires
+      expect(y('good,gone', 'kblab-hello --setopt=skip_if_unavailable=True').code).toBe(0);
+      expect(sh('lab-02', 'rpm -q --qf "%{NAME} %{VERSION}\\n" kblab-hello kblab-dep').stdout).toBe('kblab-hello 1.2\nkblab-dep 1.0\n');
+      // offline, a repository outside the lab network does not answer, and the try is on record
+      setOffline('lab-02');
+      const out = sh('lab-02', 'yum install -y kubectl');
+      expect(out.code).toBe(1);
+      expect(out.stderr).toContain("Error: Failed to download metadata for repo 'docker-ce-stable'");
+      expect(outsideLog('lab-02').some((l) => l.includes('https://download.docker.com/linux/centos/9/x86_64/stable'))).toBe(true);
+    } finally {
+      server.kill();
+      sh('lab-02', 'rm -f /var/lib/kblab/offline /etc/yum.repos.d/labnet.repo');
+    }
+  }, 60_000);
 
   it('kubeadm init runs the preflight checks on the host\'s state and fails with kubeadm\'s lines', () => {
     sh('lab-01', `cat > /root/init.yaml <<'EOF'\n${initConfig('10.213.0.11')}EOF`);

@@ -20,7 +20,8 @@ export interface TestRpm {
   provides?: string[];
   /** files the package holds (a requirement may name one) */
   files?: string[];
-  tree: 'docker' | 'kube';
+  /** baseos, appstream: a Rocky 9 release's own repositories (rockylinux/9/BaseOS/$arch/os), built for x86_64 only */
+  tree: 'docker' | 'kube' | 'baseos' | 'appstream';
 }
 
 export interface RpmMirror {
@@ -30,6 +31,8 @@ export interface RpmMirror {
   /** the repositories' directories under root */
   docker(arch: string): string;
   kube: string;
+  /** Rocky 9's BaseOS and AppStream for an architecture, when the mirror has them */
+  os(repo: 'BaseOS' | 'AppStream', arch: string): string;
   /** sign repomd.xml again (after a change) */
   sign(repo: string): void;
 }
@@ -48,7 +51,19 @@ function spec(p: TestRpm): string {
   ].join('\n');
 }
 
-export function buildRpmMirror(dir: string, rpms: TestRpm[], arches: string[] = ['x86_64', 'aarch64'], opts: { minor?: string; el?: number } = {}): RpmMirror {
+/**
+ * comps.xml with one group, core (as Rocky's BaseOS has it: what a Minimal Install puts on every host),
+ * its packagereq entries typed mandatory, default or optional (https://pagure.io/fedora-comps README).
+ */
+function comps(core: { mandatory: string[]; default: string[]; optional: string[] }): string {
+  const req = (type: string, names: string[]) => names.map((n) => `      <packagereq type="${type}">${n}</packagereq>`);
+  return ['<?xml version="1.0" encoding="UTF-8"?>', '<!DOCTYPE comps PUBLIC "-//Red Hat, Inc.//DTD Comps info//EN" "comps.dtd">', '<comps>', '  <group>',
+    '    <id>core</id>', '    <name>Core</name>', '    <description>Smallest possible installation</description>', '    <default>true</default>', '    <uservisible>false</uservisible>',
+    '    <packagelist>', ...req('mandatory', core.mandatory), ...req('default', core.default), ...req('optional', core.optional), '    </packagelist>', '  </group>', '</comps>', ''].join('\n');
+}
+
+export function buildRpmMirror(dir: string, rpms: TestRpm[], arches: string[] = ['x86_64', 'aarch64'],
+  opts: { minor?: string; el?: number; core?: { mandatory: string[]; default: string[]; optional: string[] } } = {}): RpmMirror {
   const minor = opts.minor ?? 'v1.30';
   const el = opts.el ?? 9;
   const gnupgHome = mkdtempSync(join(tmpdir(), 'kb-bundle-rpm-gpg-'));
@@ -58,15 +73,17 @@ export function buildRpmMirror(dir: string, rpms: TestRpm[], arches: string[] = 
   const key = run('gpg', [...gpg, '--armor', '--export']);
   const docker = (arch: string) => join(dir, 'docker-ce', 'linux', 'centos', String(el), arch, 'stable');
   const kube = join(dir, 'kubernetes-new', 'core', 'stable', minor, 'rpm');
+  const os = (repo: 'BaseOS' | 'AppStream', arch: string) => join(dir, 'rockylinux', String(el), repo, arch, 'os');
+  const osTree = { baseos: 'BaseOS', appstream: 'AppStream' } as const;
   const top = mkdtempSync(join(tmpdir(), 'kb-rpmbuild-'));
   for (const p of rpms) {
     const file = join(top, `${p.name}-${p.version}.spec`);
     writeFileSync(file, spec(p));
-    for (const arch of arches) {
+    for (const arch of p.tree === 'baseos' || p.tree === 'appstream' ? ['x86_64'] : arches) {
       run('rpmbuild', ['-bb', '--quiet', '--target', arch, '--define', `_topdir ${top}`, '--define', '_build_id_links none', file]);
       const rpm = `${p.name}-${p.version}-${p.release}.${arch}.rpm`;
       // Docker's repositories keep the packages under Packages/, pkgs.k8s.io's under the architecture
-      const dest = p.tree === 'docker' ? join(docker(arch), 'Packages') : join(kube, arch);
+      const dest = p.tree === 'docker' ? join(docker(arch), 'Packages') : p.tree === 'kube' ? join(kube, arch) : join(os(osTree[p.tree], arch), 'Packages');
       mkdirSync(dest, { recursive: true });
       copyFileSync(join(top, 'RPMS', arch, rpm), join(dest, rpm));
     }
@@ -74,13 +91,18 @@ export function buildRpmMirror(dir: string, rpms: TestRpm[], arches: string[] = 
   const sign = (repo: string) => {
     run('gpg', [...gpg, '--yes', '--armor', '--detach-sign', '--output', join(repo, 'repodata', 'repomd.xml.asc'), join(repo, 'repodata', 'repomd.xml')]);
   };
-  for (const repo of [...arches.map(docker), kube]) {
+  const osRepos = (['baseos', 'appstream'] as const).filter((t) => rpms.some((p) => p.tree === t)).map((t) => os(osTree[t], 'x86_64'));
+  for (const repo of [...arches.map(docker), kube, ...osRepos]) {
     mkdirSync(repo, { recursive: true });
+    // BaseOS carries the comps groups (createrepo_c --groupfile), as Rocky's does
+    const groups = repo === os('BaseOS', 'x86_64') && opts.core ? ['--groupfile', join(top, 'comps.xml')] : [];
+    if (groups.length) writeFileSync(join(top, 'comps.xml'), comps(opts.core!));
     // gzip, as Docker's repositories have it (zstd is createrepo_c 1.0's default; Debian's 0.20 writes gz)
-    run('createrepo_c', ['--quiet', '--general-compress-type', 'gz', repo]);
+    run('createrepo_c', ['--quiet', '--general-compress-type', 'gz', ...groups, repo]);
     sign(repo);
   }
+  if (osRepos.length) writeFileSync(join(dir, 'rockylinux', `RPM-GPG-KEY-Rocky-${el}`), key);
   writeFileSync(join(dir, 'docker-ce', 'linux', 'centos', 'gpg'), key);
   writeFileSync(join(kube, 'repodata', 'repomd.xml.key'), key);
-  return { root: dir, fingerprint, gnupgHome, docker, kube, sign };
+  return { root: dir, fingerprint, gnupgHome, docker, kube, os, sign };
 }

@@ -37,7 +37,7 @@ const PROGRAMS = {
   'apt-mark': [pkg, 'aptMark', (m, a) => m.packageMutates('apt-mark', a)],
   'dpkg-query': [pkg, 'dpkgQuery', ro],
   containerd: [rt, 'containerd', ro],
-  ctr: [rt, 'ctr', ro],
+  ctr: [rt, 'ctr', (m, a) => a.includes('import')],
   dockerd: [rt, 'dockerd', ro],
   docker: [rt, 'docker', (m, a) => a[0] === 'pull' || (a[0] === 'image' && a[1] === 'pull')],
   'cri-dockerd': [rt, 'criDockerd', ro],

@@ -6,6 +6,7 @@ import { readdirSync, chmodSync, existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { STATE, fail, readText, writeText, exists, isDir, readJson, writeJson, units, saveUnits, remove } from './lib.mjs';
 import { ON_VM, dpkgPackages } from './platform.mjs';
+import { LAB_NET, fetchPackage, loadRepo, logOutside, offline } from './rpm-repos.mjs';
 
 const SIM_MAIN = new URL('./main.mjs', import.meta.url).pathname;
 const DB = `${STATE}/pkgdb.json`;
@@ -78,7 +79,7 @@ function saveDb(d) {
 
 /** Put a package's programs, units and files on the host. */
 function install(name, version, d) {
-  const entry = CATALOG[name];
+  const entry = CATALOG[name] ?? {};
   d[name] = { ...(d[name] ?? {}), version };
   for (const bin of entry.bins ?? []) {
     writeText(`/usr/bin/${bin}`, wrapper(bin));
@@ -110,7 +111,8 @@ function yumVars() {
 
 const subst = (v, vars) => v.replace(/\$(\w+)/g, (m, k) => vars[k] ?? m);
 
-export function yumRepos() {
+/** Every repository section of /etc/yum.repos.d, enabled or not (--enablerepo may enable one). */
+export function allYumRepos() {
   const repos = [];
   if (!isDir('/etc/yum.repos.d')) return repos;
   const vars = yumVars();
@@ -119,7 +121,7 @@ export function yumRepos() {
     let cur;
     for (const line of readText(`/etc/yum.repos.d/${f}`).split('\n')) {
       const sec = /^\[(.+)\]/.exec(line.trim());
-      if (sec) { cur = { id: sec[1], name: sec[1], enabled: true, exclude: [] }; repos.push(cur); continue; }
+      if (sec) { cur = { id: sec[1], name: sec[1], enabled: true, exclude: [], gpgcheck: false, repoGpgcheck: false }; repos.push(cur); continue; }
       const kv = /^(\w+)\s*=\s*(.*)$/.exec(line.trim());
       if (!cur || !kv) continue;
       if (kv[1] === 'name') cur.name = subst(kv[2], vars);
@@ -128,10 +130,19 @@ export function yumRepos() {
       if (kv[1] === 'metalink') cur.mirrorlist = subst(kv[2].trim(), vars);
       if (kv[1] === 'enabled') cur.enabled = kv[2].trim() === '1';
       if (kv[1] === 'exclude') cur.exclude = kv[2].split(/[\s,]+/).filter(Boolean);
+      if (kv[1] === 'gpgcheck') cur.gpgcheck = kv[2].trim() === '1';
+      if (kv[1] === 'repo_gpgcheck') cur.repoGpgcheck = kv[2].trim() === '1';
+      if (kv[1] === 'gpgkey') cur.gpgkey = kv[2].trim();
+      if (kv[1] === 'skip_if_unavailable') cur.skipIfUnavailable = /^(1|true|yes)$/i.test(kv[2].trim());
     }
   }
-  return repos.filter((r) => r.enabled && (r.baseurl || r.mirrorlist));
+  return repos;
 }
+
+export const yumRepos = () => allYumRepos().filter((r) => r.enabled && (r.baseurl || r.mirrorlist));
+
+/** dnf's repoid globs (fnmatch: * and ?), as --disablerepo/--enablerepo take them (dnf(8)). */
+const globMatch = (glob, id) => new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(id);
 
 /**
  * Which repository URLs answer today. The lab has no internet: this table is
@@ -159,9 +170,11 @@ const ANSWERING = [
 const hostOf = (url) => (/^[a-z]+:\/\/([^/:?]+)/.exec(url) ?? [])[1] ?? url;
 
 /** undefined when the repository answers, else why not. */
-function repoFailure(r) {
+function repoFailure(r, prog = 'yum') {
   const url = r.baseurl ?? r.mirrorlist;
-  if (ANSWERING.some((re) => re.test(url))) return undefined;
+  logOutside(prog, url);
+  // an offline host (test/lab/lab.ts setOffline) reaches nothing outside the lab network
+  if (!offline() && ANSWERING.some((re) => re.test(url))) return undefined;
   return { host: hostOf(url), via: r.baseurl ? 'baseurl' : 'mirrorlist', url };
 }
 
@@ -232,6 +245,19 @@ function distroRepoIds(repos) {
   return repos.filter((r) => /centos|rockylinux|rocky|almalinux|redhat/.test(r.baseurl ?? r.mirrorlist ?? '')).map((r) => r.id);
 }
 
+const newest = (list) => [...list].sort((a, b) => b.ver.localeCompare(a.ver, undefined, { numeric: true }) || b.rel.localeCompare(a.rel, undefined, { numeric: true }))[0];
+
+/**
+ * "name" or "name-version" among the packages of the lab network's repositories (x86_64 or noarch):
+ * the newest that matches, unless its repository's exclude= hides it (dnf's exclude applies unless
+ * --disableexcludes names the repository or all: dnf.conf(5) "excludepkgs", dnf(8) "--disableexcludes").
+ */
+function resolveNet(arg, disabledExcludes, netPackages) {
+  const ok = (p) => (p.arch === 'x86_64' || p.arch === 'noarch') && !(p.repo.exclude.includes(p.name) && !disabledExcludes.includes(p.repo.id) && !disabledExcludes.includes('all'));
+  const hit = newest(netPackages.filter((p) => ok(p) && (p.name === arg || (arg.startsWith(`${p.name}-`) && (arg.slice(p.name.length + 1) === p.ver || arg.slice(p.name.length + 1) === `${p.ver}-${p.rel}`)))));
+  return hit ? { name: hit.name, version: hit.ver, net: hit } : undefined;
+}
+
 /** Resolve "name" or "name-version" against the enabled repos. */
 function resolveRpm(arg, disabledExcludes, repos) {
   const yum3 = el() === 7;
@@ -266,7 +292,7 @@ function resolveRpm(arg, disabledExcludes, repos) {
   return { error: missing };
 }
 
-export function yum(args, prog = 'yum') {
+export async function yum(args, prog = 'yum') {
   const yum3 = el() === 7;
   const verb = args.find((a) => !a.startsWith('-'));
   const opts = args.filter((a) => a.startsWith('-'));
@@ -279,13 +305,38 @@ export function yum(args, prog = 'yum') {
   const rest = args.filter((a) => !a.startsWith('-')).slice(1);
   const d = db();
   const needsRepos = ['install', 'makecache', 'update', 'upgrade', 'repolist'].includes(verb);
-  const disabledRepos = optValues('disablerepo');
-  const repos = yumRepos().filter((r) => !disabledRepos.includes(r.id) && !disabledRepos.includes('*'));
+  // --disablerepo and --enablerepo apply in the order given, each a comma-separated list of ids or globs
+  // (dnf(8) "--disablerepo=<repoid>", "--enablerepo=<repoid>"; yum(8) alike)
+  const all = allYumRepos();
+  const on = new Map(all.map((r) => [r.id, r.enabled]));
+  for (const o of opts) {
+    const m = /^--(disablerepo|enablerepo)=(.*)$/.exec(o);
+    if (!m) continue;
+    for (const g of m[2].split(',')) for (const r of all) if (globMatch(g, r.id)) on.set(r.id, m[1] === 'enablerepo');
+  }
+  const enabled = all.filter((r) => on.get(r.id));
+  // an enabled repository with no baseurl, mirrorlist or metalink: nothing to load, and both stop there
+  // (libdnf's Repo::Impl "Cannot find a valid baseurl for repo: %s"; yum 3's yumRepo.py, the same words)
+  const nowhere = needsRepos ? enabled.find((r) => !r.baseurl && !r.mirrorlist) : undefined;
+  if (nowhere) fail(1, `${yum3 ? '' : 'Error: '}Cannot find a valid baseurl for repo: ${nowhere.id}`);
+  // a repository on the lab network (the bundle server) is read for real; the rest go by the table above
+  const netRepos = enabled.filter((r) => r.baseurl && LAB_NET.test(r.baseurl));
+  const repos = enabled.filter((r) => !netRepos.includes(r) && (r.baseurl || r.mirrorlist));
+  // skip_if_unavailable: False unless set (dnf.conf(5); rpm-software-management/dnf#1358); --setopt=skip_if_unavailable=True sets it for all
+  const skipAll = opts.some((o) => /^--setopt=(\*\.)?skip_if_unavailable=(1|true|yes)$/i.test(o));
+  let netPackages = [];
   if (needsRepos) {
     // both load every enabled repository's metadata before doing anything, and stop at the first that fails
     for (const r of repos) {
-      const f = repoFailure(r);
-      if (f) fail(1, yum3 ? yum3RepoError(r, f) : dnfRepoError(r, f), yum3 ? 'Loaded plugins: fastestmirror\n' : '');
+      const f = repoFailure(r, prog);
+      if (f && !(skipAll || r.skipIfUnavailable)) fail(1, yum3 ? yum3RepoError(r, f) : dnfRepoError(r, f), yum3 ? 'Loaded plugins: fastestmirror\n' : '');
+    }
+    for (const r of netRepos) {
+      try {
+        netPackages.push(...await loadRepo(r));
+      } catch (e) {
+        if (!e.repoId || !(skipAll || r.skipIfUnavailable)) fail(1, e.repoId ? e.message : String(e));
+      }
     }
   }
   if (verb === 'install') {
@@ -301,6 +352,8 @@ export function yum(args, prog = 'yum') {
         plan.push({ name: m[1], version: m[2] });
         continue;
       }
+      const n = resolveNet(a, disabled, netPackages);
+      if (n) { plan.push(n); continue; }
       const r = resolveRpm(a, disabled, repos);
       if (r.error) errors.push(r.error); else plan.push(r);
     }
@@ -322,7 +375,26 @@ export function yum(args, prog = 'yum') {
         : { stdout: `${plan.map((p) => `Package ${p.name}-${p.version} is already installed.`).join('\n')}\nDependencies resolved.\nNothing to do.\nComplete!\n`, code: 0 };
     }
     if (!opts.some((o) => o === '-y' || o === '--assumeyes')) fail(1, yum3 ? 'Exiting on user command' : 'Operation aborted.', yum3 ? 'Is this ok [y/d/N]: ' : 'Is this ok [y/N]: ');
-    const deps = todo.flatMap((p) => (CATALOG[p.name].deps ?? []).concat(CATALOG[p.name].rhelDeps ?? [])).filter((n) => !d[n] && !todo.some((p) => p.name === n));
+    // a package from the lab network brings what its primary metadata requires, resolved in those repositories
+    // (libsolv's problem text when nothing provides it: "nothing provides R needed by NEVRA", dnf issue tracker)
+    for (let i = 0; i < todo.length; i++) {
+      const p = todo[i];
+      if (!p.net) continue;
+      for (const req of p.net.requires) {
+        if (req.name.startsWith('rpmlib(') || req.name.startsWith('/')) continue;
+        const has = (x) => x.name === req.name || x.net?.provides.some((v) => v.name === req.name);
+        if (d[req.name] || todo.some(has)) continue;
+        const hit = newest(netPackages.filter((x) => x.name === req.name || x.provides.some((v) => v.name === req.name)));
+        if (!hit) fail(1, `Error: \n Problem: cannot install the best candidate for the job\n  - nothing provides ${req.name}${req.ver ? ` ${({ GE: '>=', LE: '<=', EQ: '=', GT: '>', LT: '<' })[req.flags] ?? ''} ${req.ver}` : ''} needed by ${p.name}-${p.net.ver}-${p.net.rel}.${p.net.arch}`, notes);
+        todo.push({ name: hit.name, version: hit.ver, net: hit });
+      }
+    }
+    for (const p of todo) {
+      if (!p.net) continue;
+      const r = await fetchPackage(p.net);
+      if (r.error) fail(1, r.error, 'Downloading Packages:\n');
+    }
+    const deps = todo.filter((p) => !p.net).flatMap((p) => (CATALOG[p.name].deps ?? []).concat(CATALOG[p.name].rhelDeps ?? [])).filter((n) => !d[n] && !todo.some((p) => p.name === n));
     for (const n of deps) {
       const r = resolveRpm(n, ['all'], repos);
       const by = todo.find((p) => [...(CATALOG[p.name].deps ?? []), ...(CATALOG[p.name].rhelDeps ?? [])].includes(n));

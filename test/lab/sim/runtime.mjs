@@ -226,7 +226,37 @@ export function kubelet(args) {
   fail(1, 'kubelet: the lab runs the kubelet as systemctl state only');
 }
 
-export const ctr = () => ({ stdout: '', code: 0 });
+/**
+ * ctr, as up --bundle runs it (templates/bundle): `ctr -n k8s.io images import FILE` reads the OCI
+ * archive's index.json and names each image from its io.containerd.image.name annotation (containerd's
+ * cmd/ctr/commands/images/import.go and its archive importer, read 2026-12-07), into the host's image
+ * store; `ctr -n k8s.io images ls -q` lists the references. An archive with no such name imports
+ * nothing the CRI can find (ctr prints nothing either). Anything else answers empty, as before.
+ */
+export function ctr(args) {
+  const a = args[0] === '-n' ? args.slice(2) : args;
+  const ns = args[0] === '-n' ? args[1] : 'default';
+  if (a[0] === 'images' && (a[1] === 'ls' || a[1] === 'list')) return { stdout: ns === 'k8s.io' ? heldImages().map((r) => `${r}\n`).join('') : '', code: 0 };
+  if (a[0] === 'images' && a[1] === 'import') {
+    const file = a[2];
+    if (!file || !exists(file)) fail(1, `ctr: open ${file}: no such file or directory`);
+    let index;
+    try {
+      index = JSON.parse(execFileSync('tar', ['-xOf', file, 'index.json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+    } catch {
+      fail(1, 'ctr: unrecognized image format');
+    }
+    let out = '';
+    for (const m of index.manifests ?? []) {
+      const ref = m.annotations?.['io.containerd.image.name'];
+      if (!ref) continue;
+      if (ns === 'k8s.io') pullImage(ref, 'ctr import');
+      out += `unpacking ${ref} (${m.digest})...done\n`;
+    }
+    return { stdout: out, code: 0 };
+  }
+  return { stdout: '', code: 0 };
+}
 export const conntrack = () => ({ stdout: '', code: 0 });
 
 /**

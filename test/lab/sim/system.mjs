@@ -1,6 +1,6 @@
 // Simulated system programs: systemd, hostname, swap, modules, sysctl,
 // SELinux, firewalld, curl. They act on per-host state files, never on the machine.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { execFileSync } from 'node:child_process';
@@ -11,6 +11,7 @@ import {
 } from './lib.mjs';
 import { db } from './packages.mjs';
 import { ON_VM, kernelModules } from './platform.mjs';
+import { LAB_NET, get, logOutside, offline } from './rpm-repos.mjs';
 
 // ---------------------------------------------------------------- systemctl
 const SOCKETS = {
@@ -436,26 +437,34 @@ export function firewallMutates(args) {
 const FIXTURES = `${dirname(new URL(import.meta.url).pathname)}/../fixtures`;
 
 /** The lab has no network: curl serves the few files kbootstrap fetches from fixtures, else fails like DNS would. */
-export function curl(args) {
+export async function curl(args) {
   if (args.includes('-K')) return registryProbe(args);
   const p = parseArgs(args, { '-f': false, '-s': false, '-S': false, '-L': false, '-o': true, '--retry': true, '-k': false, '--fail': false, '--silent': false, '--location': false, '--show-error': false, '--output': true, '--connect-timeout': true, '-m': true }, {
     unknown: (f) => `curl: option ${f}: is unknown\ncurl: try 'curl --help' or 'curl --manual' for more information`, missing: (f) => `curl: option ${f}: requires parameter`,
   });
   const url = p.positional[0];
   if (!url) fail(2, "curl: no URL specified!\ncurl: try 'curl --help' or 'curl --manual' for more information");
-  const file = fixtureFor(url);
+  const outFile = p.get('-o') ?? p.get('--output');
+  // the lab network (the bundle server of up --bundle): a real GET; -f makes an HTTP error exit 22 (curl(1) "-f, --fail")
+  if (LAB_NET.test(url)) {
+    const r = await get(url);
+    const quiet = p.has('-s') && !p.has('-S');
+    if (r.error) fail(r.error[0], quiet ? '' : `curl: (${r.error[0]}) ${r.error[1]}`);
+    if (r.status >= 400 && (p.has('-f') || p.has('--fail'))) fail(22, quiet ? '' : `curl: (22) The requested URL returned error: ${r.status}`);
+    if (outFile) { writeFileSync(outFile, r.body); return { stdout: '', code: 0 }; }
+    return { stdout: r.body.toString('utf8'), code: 0 };
+  }
+  logOutside('curl', url);
+  const file = offline() ? undefined : fixtureFor(url);
   if (!file) {
     const host = (/^[a-z]+:\/\/([^/:]+)/.exec(url) ?? [])[1] ?? url;
     fail(6, p.has('-s') && !p.has('-S') ? '' : `curl: (6) Could not resolve host: ${host}`);
   }
   const body = readText(file);
-  const outFile = p.get('-o') ?? p.get('--output');
   if (outFile) { writeText(outFile, body); return { stdout: '', code: 0 }; }
   return { stdout: body, code: 0 };
 }
 
-/** The lab network (test/lab/README.md): the only place a lab host can reach, the machine at 10.213.0.1 included. */
-const LAB_NET = /^https?:\/\/10\.213\.0\.\d{1,3}(:\d+)?\//;
 
 /**
  * curl as the container-runtime step's registry probe runs it
