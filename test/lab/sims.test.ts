@@ -134,7 +134,11 @@ describe.skipIf(!!LAB_SKIP_REASON)('simulated programs', () => {
     expect(sh('lab-01', 'crictl inspecti registry.k8s.io/pause:3.9').code).toBe(0);
     // Docker Hub's short names are named in full by the CRI
     sh('lab-01', 'crictl pull calico/node:v3.29.7');
-    const list = sh('lab-01', 'crictl images').stdout.split('\n');
+    const printed = sh('lab-01', 'crictl images');
+    // the sh fast path (sim/fast/crictl.sh) logs the call and prints what the Node.js simulation prints
+    expect(sh('lab-01', 'tail -n 1 /var/log/kblab/calls.jsonl').stdout).toMatch(/"prog":"crictl","args":\["images"\]/);
+    expect(sh('lab-01', `/usr/bin/node ${IN_HOST_LAB}/sim/main.mjs crictl images`)).toEqual(printed);
+    const list = printed.stdout.split('\n');
     expect(list[0]).toMatch(/^IMAGE\s+TAG\s+IMAGE ID\s+SIZE$/);
     expect(list.slice(1).filter(Boolean).map((l) => l.split(/\s+/).slice(0, 2).join(':'))).toEqual(['registry.k8s.io/pause:3.9', 'docker.io/calico/node:v3.29.7']);
   });
