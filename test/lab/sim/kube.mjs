@@ -4,7 +4,14 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { parseAllDocuments, stringify, parse } from 'yaml';
+import { createRequire } from 'node:module';
+// yaml (the same dist/index.js an import of it loads on Node.js) only for the calls that read or
+// write YAML: loading it costs about as much as a bare Node.js start, which `kubectl get -o json`
+// (a no-op run's one cluster read) would otherwise pay for nothing
+const yaml = () => createRequire(import.meta.url)('yaml');
+const parseAllDocuments = (...a) => yaml().parseAllDocuments(...a);
+const stringify = (...a) => yaml().stringify(...a);
+const parse = (...a) => yaml().parse(...a);
 import { KINDS, OLD_KNOWN, REMOVED_GATES, SERVED, unknownFields } from './kubeadm-schema.mjs';
 import {
   Exit, fail, readText, readStdin, writeText, exists, isDir, remove, hostname, hw, units, saveUnits,
