@@ -5,6 +5,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { isDeepStrictEqual } from 'node:util';
 // yaml (the same dist/index.js an import of it loads on Node.js) only for the calls that read or
 // write YAML: loading it costs about as much as a bare Node.js start, which `kubectl get -o json`
 // (a no-op run's one cluster read) would otherwise pay for nothing
@@ -15,7 +16,7 @@ const parse = (...a) => yaml().parse(...a);
 import { KINDS, OLD_KNOWN, REMOVED_GATES, SERVED, unknownFields } from './kubeadm-schema.mjs';
 import {
   Exit, fail, readText, readStdin, writeText, exists, isDir, remove, hostname, hw, units, saveUnits,
-  withClusterLock, clusterState, saveClusterState, CLUSTER, STATE,
+  withClusterLock, clusterState, saveClusterState, CLUSTER, STATE, readJson, writeJson,
 } from './lib.mjs';
 import { clientDir, etcdPki, memberAdd, memberRemove, readRecord, realEtcd, shareClientCredentials, startEtcd, stopEtcd } from './etcd.mjs';
 import { db } from './packages.mjs';
@@ -494,9 +495,32 @@ function adminCluster(path = '/etc/kubernetes/admin.conf') {
 
 function serverOf(kubeconfigText) {
   let cfg;
-  try { cfg = parse(kubeconfigText); } catch { cfg = undefined; }
+  try { cfg = parseRemembered(kubeconfigText); } catch { cfg = undefined; }
   const url = cfg?.clusters?.[0]?.cluster?.server ?? '';
   return url.replace(/^https?:\/\//, '');
+}
+
+/**
+ * YAML a `kubectl get` reads on every call (the kubeconfig; kube-proxy's config.conf, which decides
+ * whether its Pods run): parse() is a function of the text alone, so its value is remembered by
+ * the text's sha256 (the last 16) in the host's state. Each call would otherwise load and run the
+ * YAML parser on the same text, about as long as a bare Node.js start (the no-op run's one cluster
+ * read). Other text is parsed afresh, with the same value or the same error; a value JSON cannot
+ * carry as it is (.inf, .nan) is never remembered.
+ */
+const PARSED_YAML = `${STATE}/parsed-yaml.json`;
+function parseRemembered(text) {
+  const key = createHash('sha256').update(text).digest('hex');
+  const known = readJson(PARSED_YAML, {});
+  if (Object.hasOwn(known, key)) return known[key];
+  const value = parse(text);
+  const json = JSON.stringify(value);
+  if (json !== undefined && isDeepStrictEqual(JSON.parse(json), value)) {
+    try {
+      writeJson(PARSED_YAML, Object.fromEntries([...Object.entries(known).filter(([k]) => k !== key).slice(-15), [key, value]]));
+    } catch { /* a state that cannot be written: parsed again next time */ }
+  }
+  return value;
 }
 
 function join(args) {
@@ -1293,7 +1317,7 @@ function kSet(g, rest) {
 function kubeProxyVerdict(c) {
   const cm = c.objects['ConfigMap/kube-system/kube-proxy'];
   let conf = {};
-  try { conf = parse(cm?.data?.['config.conf'] ?? '') ?? {}; } catch { conf = {}; }
+  try { conf = parseRemembered(cm?.data?.['config.conf'] ?? '') ?? {}; } catch { conf = {}; }
   const mode = conf.mode || 'iptables';
   const minor = minorOf(c.version);
   if (mode === 'nftables') {
