@@ -12,14 +12,14 @@
  * for /debian and kbootstrap fetches for the other two like any third-party key.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAB_DIR, REPO } from '../lab.js';
-import { ensureArchiveDebs, VM_OSES, type VmImage, type VmOs } from './image.js';
+import { cacheRoot, ensureArchiveDebs, VM_OSES, type VmImage, type VmOs } from './image.js';
 
 const VM_DIR = dirname(fileURLToPath(import.meta.url));
 /** The repository's port on the bridge address; $KBLAB_REPO_PORT moves it. */
@@ -230,6 +230,14 @@ case " $* " in *" --container-runtime-endpoint "*|*" --container-runtime-endpoin
 exec perl -MSocket -e 'if (my $p = $ENV{NOTIFY_SOCKET}) { $p =~ s/^@/\\0/; socket(my $s, AF_UNIX, SOCK_DGRAM, 0) or die "socket: $!"; send($s, "READY=1", 0, pack_sockaddr_un($p)) or die "sd_notify: $!"; } sleep;'
 ` };
 
+/**
+ * The kubelet crash-loops under real systemd from its install until kubeadm writes its configuration (Restart=always,
+ * RestartSec=10): a start of the Node.js simulation costs seconds of emulated CPU, the real kubelet's a fraction of one,
+ * so three VMs spent a good part of a core on it for the whole VM test file. While the configuration is missing, this
+ * sh fast path exits as the simulation does (sim/runtime.mjs kubelet: the same message, exit 1, the same call log line).
+ */
+const kubeletWrapper = { mode: 0o755, text: readFileSync(join(VM_DIR, 'kubelet-wrapper.sh'), 'utf8') };
+
 const simWrapper = (prog: string) => ({ mode: 0o755, text: `#!/bin/sh\n# kblab: simulated ${prog} (package kblab-sim)\nexec /usr/bin/node /usr/lib/kblab/lab/sim/main.mjs ${prog} "$@"\n` });
 
 /**
@@ -275,7 +283,7 @@ function labDebs(debs: string): DebSpec[] {
       // kubernetes/release metadata.yaml (kubelet >= 1.28.0: kubernetes-cni >= 1.2.0), kubelet.spec (mount, util-linux; Recommends iptables)
       depends: 'kubernetes-cni (>= 1.2.0), mount, util-linux, kblab-sim', recommends: 'iptables (>= 1.8.4)',
       files: {
-        'usr/bin/kubelet': simWrapper('kubelet'), 'lib/systemd/system/kubelet.service': KUBELET_SERVICE,
+        'usr/bin/kubelet': kubeletWrapper, 'lib/systemd/system/kubelet.service': KUBELET_SERVICE,
         'etc/default/kubelet': 'KUBELET_EXTRA_ARGS=\n', 'var/lib/kubelet/.kubelet-keep': '', 'etc/kubernetes/manifests/.kubelet-keep': '',
       },
       // %systemd_post kubelet.service: enabled and started at install; it crash-loops until kubeadm writes its config,
@@ -334,11 +342,55 @@ const containerdIo = (debs: string): DebSpec => ({
  * each in `debs`). Every image trusts the same lab archive key (image.ts ensureArchiveKey).
  */
 export function buildRepo(images: VmImage[], debs: Partial<Record<VmOs, string>>): string {
+  const root = join(LAB_DIR, 'repo');
+  rmSync(root, { recursive: true, force: true });
+  // the trees depend only on their inputs: built once per set of inputs and copied from the cache after that (a build
+  // took 31 s of CPU, 73 s on a loaded machine, 2026-12-07; the VM tests start the lab twice per run)
+  const cached = join(cacheRoot(), 'repos', repoInputsHash(images, debs));
+  if (existsSync(cached)) {
+    run('cp', ['-a', cached, root]);
+    return root;
+  }
+  buildRepoTrees(images, debs, root);
+  const tmp = `${cached}.${process.pid}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(dirname(cached), { recursive: true });
+  run('cp', ['-a', root, tmp]);
+  // another lab may have built the same trees meanwhile: either copy will do
+  try { renameSync(tmp, cached); } catch { rmSync(tmp, { recursive: true, force: true }); }
+  pruneRepoCache(cached);
+  return root;
+}
+
+/**
+ * What the trees are made of: the lab code that lays them out and the simulations kblab-sim packages (test/lab/vm,
+ * test/lab/sim, the yaml module beside them), each image's recipe hash (its signing key comes with the image) and
+ * the Debian packages of each release (names and sizes: they are versioned, fetched once).
+ */
+function repoInputsHash(images: VmImage[], debs: Partial<Record<VmOs, string>>): string {
+  const h = createHash('sha256');
+  const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? files(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : []);
+  for (const f of [...files(VM_DIR), ...files(join(REPO, 'test', 'lab', 'sim')), join(REPO, 'node_modules', 'yaml', 'package.json')].sort()) h.update(`${f}\0`).update(readFileSync(f)).update('\0');
+  for (const i of images) {
+    h.update(`image ${i.os} ${i.hash}\0`);
+    const d = debs[i.os];
+    if (d) for (const f of readdirSync(d).sort()) h.update(`${f} ${statSync(join(d, f)).size}\0`);
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Keep the three newest cached repositories (each about 120 MB). */
+function pruneRepoCache(keep: string): void {
+  const dir = dirname(keep);
+  const old = readdirSync(dir).filter((f) => !f.endsWith('.tmp')).map((f) => join(dir, f)).filter((f) => f !== keep)
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs).slice(2);
+  for (const f of old) rmSync(f, { recursive: true, force: true });
+}
+
+function buildRepoTrees(images: VmImage[], debs: Partial<Record<VmOs, string>>, root: string): void {
   const image = images[0]!;
   const oses = images.map((i) => i.os);
   const debsOfOs = (os: VmOs) => { const d = debs[os]; if (!d) throw new Error(`no Debian packages for ${os}`); return d; };
-  const root = join(LAB_DIR, 'repo');
-  rmSync(root, { recursive: true, force: true });
   const work = join(LAB_DIR, 'repo-build');
   mkdirSync(work, { recursive: true });
   const key = armoredKey(image);
@@ -391,7 +443,6 @@ export function buildRepo(images: VmImage[], debs: Partial<Record<VmOs, string>>
   rmSync(work, { recursive: true, force: true });
   // signing started a gpg-agent for the key's home: the lab leaves no process behind
   run('gpgconf', ['--homedir', image.gnupgHome, '--kill', 'gpg-agent']);
-  return root;
 }
 
 function portAnswers(host: string, port: number): Promise<boolean> {
