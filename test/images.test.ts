@@ -4,7 +4,7 @@
  * how it steps aside for up --bundle and cluster.prepullImages: false.
  */
 import { describe, expect, it } from 'vitest';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -63,21 +63,22 @@ describe('images: the list', () => {
 });
 
 describe('images: the step', () => {
+  const TABLE = "kbootstrap's versions table, kubeadm not installed yet";
   const inv = exampleInventory('rocky-ha');
   const worker = inv.hosts.findIndex((h) => h.role === 'worker');
   const wanted = hostImages(inv, inv.hosts[worker]!, 'amd64');
 
   it('a runtime that does not answer yet: every image of the role to pull, named', () => {
     const r = imagesStep.parse(out('runtime=unavailable\n'), ctxFor(inv, worker, imagesStep));
-    expect(r).toEqual({ done: false, reason: `containerd does not answer yet: 6 images to pull: ${wanted.join(', ')}`, found: wanted });
-    expect(imagesStep.parse(out('runtime=no-crictl\n'), ctxFor(inv, worker, imagesStep)).reason).toBe(`crictl is not installed yet (cri-tools comes with kube-packages): 6 images to pull: ${wanted.join(', ')}`);
+    expect(r).toEqual({ done: false, reason: `containerd does not answer yet: 6 images to pull: ${wanted.join(', ')}; kubeadm's images from ${TABLE}`, found: { refs: wanted, source: TABLE } });
+    expect(imagesStep.parse(out('runtime=no-crictl\n'), ctxFor(inv, worker, imagesStep)).reason).toBe(`crictl is not installed yet (cri-tools comes with kube-packages): 6 images to pull: ${wanted.join(', ')}; kubeadm's images from ${TABLE}`);
   });
 
   it('only what the runtime lacks; Docker Hub\'s short names count as their full ones', () => {
     const ctx = ctxFor(inv, worker, imagesStep);
     const r = imagesStep.parse(out(`runtime=ok\n${wanted.slice(1).map((i) => `image=${i}`).join('\n')}\n`), ctx);
-    expect(r).toEqual({ done: false, reason: `1 of 6 images missing: ${wanted[0]}`, found: [wanted[0]] });
-    expect(imagesStep.parse(out(`runtime=ok\n${wanted.map((i) => `image=${i}`).join('\n')}\nimage=docker.io/library/busybox:1\n`), ctx)).toMatchObject({ done: true, reason: 'containerd holds the 6 images this worker runs' });
+    expect(r).toEqual({ done: false, reason: `1 of 6 images missing: ${wanted[0]}; kubeadm's images from ${TABLE}`, found: { refs: [wanted[0]], source: TABLE } });
+    expect(imagesStep.parse(out(`runtime=ok\n${wanted.map((i) => `image=${i}`).join('\n')}\nimage=docker.io/library/busybox:1\n`), ctx)).toMatchObject({ done: true, reason: `containerd holds the 6 images this worker runs; kubeadm's images from ${TABLE}` });
     const jammy = exampleInventory('ubuntu-docker-flannel');
     const j = jammy.hosts.findIndex((h) => h.role === 'worker');
     const flannel = withCluster(jammy, { cni: { plugin: 'flannel', manifest: 'https://example.com/kube-flannel.yml', sha256: 'b'.repeat(64) }, loadBalancer: undefined });
@@ -87,6 +88,40 @@ describe('images: the step', () => {
     expect(imagesStep.parse(out(`runtime=ok\n${listed}\n`), ctxFor(flannel, j, imagesStep)).done).toBe(true);
   });
 
+  it('kubeadm\'s own list where kubeadm answers: its tags are pulled, not the table\'s; its failure falls back to the table, said', () => {
+    const cp = ctxFor(inv, 0, imagesStep);
+    const table = hostImages(inv, inv.hosts[0]!, 'amd64');
+    const r = inv.cluster.imageRepository;
+    const v = `v${inv.cluster.kubernetesVersion}`;
+    // a kubeadm build whose etcd differs from the versions table's (a patch release's bump)
+    const own = [...['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'].map((n) => `${r}/${n}:${v}`), `${r}/coredns/coredns:v9.9.9`, table.find((i) => i.includes('/pause:'))!, `${r}/etcd:9.9.9-0`];
+    const printed = `kubeadm=ok\n${own.map((i) => `kubeadm-image=${i}`).join('\n')}\nruntime=ok\n`;
+    const got = imagesStep.parse(out(printed), cp);
+    expect(got.found.source).toBe('kubeadm config images list on the host');
+    expect(got.found.refs).toContain(`${r}/etcd:9.9.9-0`);
+    expect(got.found.refs).toContain(`${r}/coredns/coredns:v9.9.9`);
+    expect(got.found.refs.filter((i) => /\/(etcd|coredns):/.test(i))).toEqual([`${r}/coredns/coredns:v9.9.9`, `${r}/etcd:9.9.9-0`]);
+    expect(got.reason).toMatch(/; kubeadm's images from kubeadm config images list on the host$/);
+    // what the table adds beside kubeadm's (kube-vip, the CNI's) stays
+    expect(got.found.refs.filter((i) => !own.includes(i))).toEqual(table.filter((i) => !/\/(kube-apiserver|kube-controller-manager|kube-scheduler|kube-proxy|coredns|pause|etcd):/.test(i)));
+    const failed = imagesStep.parse(out('kubeadm=failed\nkubeadm-error=this version of kubeadm only supports deploying clusters with the control plane version >= 1.36.0. Current version: v1.30.4\nruntime=ok\n'), cp);
+    expect(failed.found).toEqual({ refs: table, source: "kbootstrap's versions table, kubeadm config images list failed: this version of kubeadm only supports deploying clusters with the control plane version >= 1.36.0. Current version: v1.30.4" });
+  });
+
+  it('the check script asks kubeadm for the version under imageRepository, and keeps only image references', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kb-images-check-'));
+    writeFileSync(join(dir, 'kubeadm'), '#!/bin/sh\necho "$@" >"$0.args"\necho "W1207 10:00:00.000000 1 version.go:104] could not fetch a Kubernetes version" >&2\necho registry.example/etcd:1.2.3-0\n');
+    chmodSync(join(dir, 'kubeadm'), 0o755);
+    const script = imagesStep.check(ctxFor(inv, 0, imagesStep)) as string;
+    const run = () => spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { PATH: `${dir}:/usr/bin:/bin` } }).stdout;
+    expect(run()).toMatch(/^kubeadm=ok\nkubeadm-image=registry\.example\/etcd:1\.2\.3-0\nruntime=no-crictl\n$/);
+    expect(readFileSync(join(dir, 'kubeadm.args'), 'utf8')).toBe(`config images list --kubernetes-version v${inv.cluster.kubernetesVersion} --image-repository ${inv.cluster.imageRepository}\n`);
+    writeFileSync(join(dir, 'kubeadm'), '#!/bin/sh\necho "couldn\'t parse Kubernetes version" >&2\necho "To see the stack trace of this error execute with --v=5 or higher" >&2\nexit 1\n');
+    expect(run()).toBe("kubeadm=failed\nkubeadm-error=couldn't parse Kubernetes version\nruntime=no-crictl\n");
+    rmSync(join(dir, 'kubeadm'));
+    expect(run()).toBe('kubeadm=absent\nruntime=no-crictl\n');
+  });
+
   it('the check is crictl images for containerd, docker image ls for docker; both read-only lists', () => {
     expect(imagesStep.check(ctxFor(inv, worker, imagesStep))).toContain('crictl images');
     expect(imagesStep.check(ctxFor(exampleInventory('ubuntu-docker-flannel'), 1, imagesStep))).toContain('docker image ls');
@@ -94,17 +129,17 @@ describe('images: the step', () => {
 
   it('apply pulls exactly what the check found missing, with the runtime\'s own client', async () => {
     const t = new FakeTransport();
-    await imagesStep.apply(ctxFor(inv, worker, imagesStep, t), [wanted[0]!, wanted[2]!]);
+    await imagesStep.apply(ctxFor(inv, worker, imagesStep, t), { refs: [wanted[0]!, wanted[2]!], source: TABLE });
     const [script] = t.applied('images');
     expect(script).toContain(`kb_pull 0 ${wanted[0]} &`);
     expect(script).toContain(`kb_pull 1 ${wanted[2]} &`);
     expect(script).not.toContain(wanted[1]);
     expect(script).toContain('crictl pull "$2"');
     const d = new FakeTransport();
-    await imagesStep.apply(ctxFor(exampleInventory('ubuntu-docker-flannel'), 1, imagesStep, d), ['registry.k8s.io/pause:3.10.2']);
+    await imagesStep.apply(ctxFor(exampleInventory('ubuntu-docker-flannel'), 1, imagesStep, d), { refs: ['registry.k8s.io/pause:3.10.2'], source: TABLE });
     expect(d.applied('images')[0]).toContain('docker pull "$2"');
     const none = new FakeTransport();
-    await imagesStep.apply(ctxFor(inv, worker, imagesStep, none), []);
+    await imagesStep.apply(ctxFor(inv, worker, imagesStep, none), { refs: [], source: TABLE });
     expect(none.applied('images')).toEqual([]);
   });
 

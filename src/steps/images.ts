@@ -6,9 +6,15 @@
  * from the bundle instead, and this step has no hosts.
  *
  * What a host needs is one list (clusterImages): kubeadm's image list for the version under
- * imageRepository (what `kubeadm config images list` prints: src/bundle/needs.ts kubeadmImages, the
- * list a bundle carries), kube-vip's image with a kube-vip load balancer, and the CNI's; a host takes
- * the part its role runs with roleImages, the filter bundle-images uses too.
+ * imageRepository, kube-vip's image with a kube-vip load balancer, and the CNI's; a host takes the
+ * part its role runs with roleImages, the filter bundle-images uses too. kubeadm's list comes from
+ * kubeadm itself where it is installed: the check runs `kubeadm config images list
+ * --kubernetes-version V --image-repository R` in the same script ("Print a list of images kubeadm
+ * will use", https://kubernetes.io/docs/reference/setup-tools/kubeadm/kubeadm-config/#cmd-config-images-list,
+ * read 2026-12-07: the images `kubeadm init` pulls, whose etcd/CoreDNS/pause tags are the kubeadm
+ * build's own constants, which patch releases change); where kubeadm is not there yet (a fresh
+ * host's plan, a dry run) or cannot answer, from the versions table (src/bundle/needs.ts
+ * kubeadmImages, the list a bundle carries). Every reason and the pull's note name the source.
  *
  * Why it matters: kubeadm init's preflight pulls the control plane's images one after another
  * ("[preflight] Pulling images required for setting up a Kubernetes cluster", then
@@ -28,6 +34,7 @@ import { readLocalManifest } from '../inventory/manifest.js';
 import { render } from '../shell/templates.js';
 import { minorRow, addonRow } from '../versions/index.js';
 import { kubeadmImages, manifestImages } from '../bundle/needs.js';
+import { pauseImage } from '../kube/runtime.js';
 import { clusterCni, cniVersion } from '../cni/index.js';
 import { kubeVipImage } from './load-balancer.js';
 import { canonicalRef, controlPlaneOnlyImage, roleImages } from './bundle.js';
@@ -66,13 +73,18 @@ function cniImages(inv: Inventory): { refs: string[]; note?: string } {
   return { refs };
 }
 
-/** Every image the cluster's hosts run before and right after they join, with the roles that run them. */
-export function clusterImages(inv: Inventory): ClusterImages {
+/**
+ * Every image the cluster's hosts run before and right after they join, with the roles that run them.
+ * `fromKubeadm`: the host's kubeadm's own list, in place of the versions table's (with the runtime's
+ * sandbox image, which the kubelet needs too, when kubeadm's pause differs from it).
+ */
+export function clusterImages(inv: Inventory, fromKubeadm?: readonly string[]): ClusterImages {
   const c = inv.cluster;
   const notes: string[] = [];
   const refs: string[] = [];
   const row = minorRow(c.minor);
-  if (row?.etcd && row.coredns) refs.push(...kubeadmImages(inv));
+  if (fromKubeadm?.length) refs.push(...fromKubeadm, pauseImage(c));
+  else if (row?.etcd && row.coredns) refs.push(...kubeadmImages(inv));
   else notes.push(`kubeadm ${c.minorVersion}'s images: the versions table has no etcd/CoreDNS tags for this minor; kubeadm pulls them`);
   if (c.loadBalancer?.type === 'kube-vip') refs.push(kubeVipImage(c));
   const cni = cniImages(inv);
@@ -84,8 +96,31 @@ export function clusterImages(inv: Inventory): ClusterImages {
 }
 
 /** The images this host's role runs. */
-export function hostImages(inv: Inventory, host: HostSpec, arch: string): string[] {
-  return roleImages(clusterImages(inv).images, host, arch).map((i) => i.ref);
+export function hostImages(inv: Inventory, host: HostSpec, arch: string, fromKubeadm?: readonly string[]): string[] {
+  return roleImages(clusterImages(inv, fromKubeadm).images, host, arch).map((i) => i.ref);
+}
+
+/** What the step pulls, and where kubeadm's part of the list came from (said in every reason and in the pull's note). */
+export interface WantedImages {
+  refs: string[];
+  source: string;
+}
+
+const TABLE = "kbootstrap's versions table";
+
+/** kubeadm's list as the check printed it (kubeadm=ok and kubeadm-image= lines), or why there is none. */
+function kubeadmList(out: string): { refs?: string[]; source: string } {
+  const state = line(out, 'kubeadm');
+  if (state === 'ok') {
+    const refs = out.split('\n').filter((l) => l.startsWith('kubeadm-image=')).map((l) => l.slice('kubeadm-image='.length).trim());
+    if (refs.length) return { refs, source: 'kubeadm config images list on the host' };
+    return { source: `${TABLE}, kubeadm config images list printed no image` };
+  }
+  if (state === 'failed') {
+    const why = out.split('\n').filter((l) => l.startsWith('kubeadm-error=')).map((l) => l.slice('kubeadm-error='.length).trim()).filter(Boolean).join(' ');
+    return { source: `${TABLE}, kubeadm config images list failed: ${why || 'no output'}` };
+  }
+  return { source: `${TABLE}, kubeadm not installed yet` };
 }
 
 const line = (out: string, key: string): string | undefined => out.split('\n').find((l) => l.startsWith(`${key}=`))?.slice(key.length + 1).trim();
@@ -99,7 +134,7 @@ function runtimeName(ctx: StepContext): string {
 /** A pull of each image can take minutes on a slow link; all of a host's run side by side. */
 const PULL_TIMEOUT_MS = 30 * 60_000;
 
-export const imagesStep: Step<string[]> = {
+export const imagesStep: Step<WantedImages> = {
   id: 'images',
   title: 'Pull the images the host\'s role runs',
   // up --bundle: bundle-images imports them from the bundle instead
@@ -111,28 +146,36 @@ export const imagesStep: Step<string[]> = {
     if (!hostImages(ctx.inv, ctx.host.spec, ctx.host.facts.arch).length) return `no image is known before the cluster runs (${clusterImages(ctx.inv).notes.join('; ')})`;
     return undefined;
   },
-  check: (ctx) => render('images/state', { docker: ctx.cluster.containerRuntime === 'docker' }),
+  check: (ctx) => render('images/state', {
+    docker: ctx.cluster.containerRuntime === 'docker',
+    kubernetesVersion: `v${ctx.cluster.kubernetesVersion}`,
+    imageRepository: ctx.cluster.imageRepository,
+  }),
   parse(out, ctx) {
-    const wanted = hostImages(ctx.inv, ctx.host.spec, ctx.host.facts.arch);
+    const kubeadm = kubeadmList(out.stdout);
+    const wanted = hostImages(ctx.inv, ctx.host.spec, ctx.host.facts.arch, kubeadm.refs);
     const rt = runtimeName(ctx);
-    const { notes } = clusterImages(ctx.inv);
+    const { notes } = clusterImages(ctx.inv, kubeadm.refs);
     const left = notes.length ? ` (left out: ${notes.join('; ')})` : '';
-    if (line(out.stdout, 'runtime') === 'no-crictl') return { done: false, reason: `crictl is not installed yet (cri-tools comes with kube-packages): ${wanted.length} images to pull: ${list(wanted)}${left}`, found: wanted };
-    if (line(out.stdout, 'runtime') !== 'ok') return { done: false, reason: `${rt} does not answer yet: ${wanted.length} images to pull: ${list(wanted)}${left}`, found: wanted };
+    const from = `; kubeadm's images from ${kubeadm.source}`;
+    const found = (refs: string[]): WantedImages => ({ refs, source: kubeadm.source });
+    if (line(out.stdout, 'runtime') === 'no-crictl') return { done: false, reason: `crictl is not installed yet (cri-tools comes with kube-packages): ${wanted.length} images to pull: ${list(wanted)}${left}${from}`, found: found(wanted) };
+    if (line(out.stdout, 'runtime') !== 'ok') return { done: false, reason: `${rt} does not answer yet: ${wanted.length} images to pull: ${list(wanted)}${left}${from}`, found: found(wanted) };
     // docker lists Docker Hub's images by their short names: compared in full, as containerd names them
     const held = new Set(out.stdout.split('\n').filter((l) => l.startsWith('image=')).map((l) => canonicalRef(l.slice('image='.length).trim())));
     const missing = wanted.filter((r) => !held.has(canonicalRef(r)));
-    if (!missing.length) return { done: true, reason: `${rt} holds the ${wanted.length} images this ${ctx.host.spec.role} runs${left}`, found: [] };
-    return { done: false, reason: `${missing.length} of ${wanted.length} images missing: ${list(missing)}${left}`, found: missing };
+    if (!missing.length) return { done: true, reason: `${rt} holds the ${wanted.length} images this ${ctx.host.spec.role} runs${left}${from}`, found: found([]) };
+    return { done: false, reason: `${missing.length} of ${wanted.length} images missing: ${list(missing)}${left}${from}`, found: found(missing) };
   },
-  unknown: (ctx) => hostImages(ctx.inv, ctx.host.spec, ctx.host.facts.arch),
+  // a dry run, a check that failed: the versions table's list (no kubeadm was asked)
+  unknown: (ctx) => ({ refs: hostImages(ctx.inv, ctx.host.spec, ctx.host.facts.arch), source: `${TABLE}, kubeadm not asked: no check output` }),
   async apply(ctx, missing) {
-    if (!missing.length) return;
+    if (!missing.refs.length) return;
     const rt = runtimeName(ctx);
-    await ctx.host.exec(render('images/pull', { docker: rt === 'docker', images: missing }), {
+    await ctx.host.exec(render('images/pull', { docker: rt === 'docker', images: missing.refs }), {
       mutates: true,
       timeoutMs: PULL_TIMEOUT_MS,
-      note: `pull ${missing.length} images side by side with ${rt === 'docker' ? 'docker pull' : 'crictl pull'}: ${list(missing)}`,
+      note: `pull ${missing.refs.length} images side by side with ${rt === 'docker' ? 'docker pull' : 'crictl pull'} (kubeadm's images from ${missing.source}): ${list(missing.refs)}`,
     });
   },
 };

@@ -155,6 +155,31 @@ ${repo('nokey', 'good').replace('RPM-GPG-KEY-Rocky-9', 'RPM-GPG-KEY-absent')}' >
     expect(sh('lab-01', 'crictl info').code).toBe(0);
   });
 
+  it('kubeadm config images list: the images init pulls, one a line; the sh fast path answers as the Node.js simulation', () => {
+    const list = 'kubeadm config images list --kubernetes-version v1.30.4 --image-repository';
+    const viaNode = (args: string) => sh('lab-01', `/usr/bin/node ${IN_HOST_LAB}/sim/main.mjs ${args}`);
+    const want = ['kube-apiserver:v1.30.4', 'kube-controller-manager:v1.30.4', 'kube-scheduler:v1.30.4', 'kube-proxy:v1.30.4', 'coredns/coredns:v1.11.3', 'pause:3.9', 'etcd:3.5.15-0'];
+    const fast = sh('lab-01', `${list} registry.k8s.io`);
+    expect(fast).toMatchObject({ code: 0, stdout: want.map((i) => `registry.k8s.io/${i}\n`).join('') });
+    expect(viaNode(`${list} registry.k8s.io`)).toMatchObject({ code: 0, stdout: fast.stdout });
+    // another repository: CoreDNS directly under it
+    const mirror = sh('lab-01', `${list} mirror.example/k8s`);
+    expect(mirror.stdout).toContain('mirror.example/k8s/coredns:v1.11.3\n');
+    expect(viaNode(`${list} mirror.example/k8s`).stdout).toBe(mirror.stdout);
+    // a kubeadm build with other constants (the host's own table) is read by both
+    sh('lab-01', "echo '30 3.9 3.5.99-0 v1.11.3' >/var/lib/kblab/kubeadm-image-tags");
+    try {
+      expect(sh('lab-01', `${list} registry.k8s.io`).stdout).toContain('registry.k8s.io/etcd:3.5.99-0\n');
+      expect(viaNode(`${list} registry.k8s.io`).stdout).toContain('registry.k8s.io/etcd:3.5.99-0\n');
+    } finally {
+      sh('lab-01', 'rm -f /var/lib/kblab/kubeadm-image-tags');
+    }
+    // below the minimum control plane version: kubeadm's error (the fast path leaves it to the Node.js simulation)
+    const old = sh('lab-01', 'kubeadm config images list --kubernetes-version v1.28.0 --image-repository registry.k8s.io');
+    expect(old).toMatchObject({ code: 1, stdout: '' });
+    expect(old.stderr).toContain('this version of kubeadm only supports deploying clusters with the control plane version >= 1.29.0. Current version: v1.28.0');
+  });
+
   it('crictl pulls into the runtime\'s image store, lists it and inspects it', () => {
     const none = sh('lab-01', 'crictl inspecti registry.k8s.io/pause:3.9');
     expect(none.code).toBe(1);
@@ -163,7 +188,11 @@ ${repo('nokey', 'good').replace('RPM-GPG-KEY-Rocky-9', 'RPM-GPG-KEY-absent')}' >
     expect(sh('lab-01', 'crictl inspecti registry.k8s.io/pause:3.9').code).toBe(0);
     // Docker Hub's short names are named in full by the CRI
     sh('lab-01', 'crictl pull calico/node:v3.29.7');
-    const list = sh('lab-01', 'crictl images').stdout.split('\n');
+    const printed = sh('lab-01', 'crictl images');
+    // the sh fast path (sim/fast/crictl.sh) logs the call and prints what the Node.js simulation prints
+    expect(sh('lab-01', 'tail -n 1 /var/log/kblab/calls.jsonl').stdout).toMatch(/"prog":"crictl","args":\["images"\]/);
+    expect(sh('lab-01', `/usr/bin/node ${IN_HOST_LAB}/sim/main.mjs crictl images`)).toEqual(printed);
+    const list = printed.stdout.split('\n');
     expect(list[0]).toMatch(/^IMAGE\s+TAG\s+IMAGE ID\s+SIZE$/);
     expect(list.slice(1).filter(Boolean).map((l) => l.split(/\s+/).slice(0, 2).join(':'))).toEqual(['registry.k8s.io/pause:3.9', 'docker.io/calico/node:v3.29.7']);
   });

@@ -538,6 +538,18 @@ systemctl enable kubelet
 ### images: Pull the images the host's role runs
 ## check (read-only)
 (
+# kubeadm's own image list for the version (what kubeadm init pulls), where kubeadm is installed:
+# one kubeadm-image= line each; else why not (kbootstrap then uses its versions table)
+if ! command -v kubeadm >/dev/null 2>&1; then
+  echo 'kubeadm=absent'
+elif kb_list=$(kubeadm config images list --kubernetes-version v1.30.4 --image-repository registry.aliyuncs.com/google_containers 2>&1); then
+  echo 'kubeadm=ok'
+  # image references only: a warning kubeadm logs (klog, with spaces) is no image
+  printf '%s\n' "$kb_list" | awk 'NF == 1 && /^[^[:space:]]+\/[^[:space:]]+:[^[:space:]]+$/ { print "kubeadm-image=" $1 }'
+else
+  echo 'kubeadm=failed'
+  printf '%s\n' "$kb_list" | grep -v '^To see the stack trace' | head -n 3 | sed 's/^/kubeadm-error=/'
+fi
 # the images the CRI (containerd) holds, one reference a line: crictl's IMAGE and TAG columns
 if ! command -v crictl >/dev/null 2>&1; then
   echo 'runtime=no-crictl'
@@ -549,7 +561,7 @@ else
 fi
 )
 ## apply
-# pull 6 images side by side with crictl pull: registry.aliyuncs.com/google_containers/kube-proxy:v1.30.4, registry.aliyuncs.com/google_containers/coredns:v1.11.3, registry.aliyuncs.com/google_containers/pause:3.9, docker.io/calico/cni:v3.29.7, docker.io/calico/node:v3.29.7, docker.io/calico/kube-controllers:v3.29.7
+# pull 6 images side by side with crictl pull (kubeadm's images from kbootstrap's versions table, kubeadm not asked: no check output): registry.aliyuncs.com/google_containers/kube-proxy:v1.30.4, registry.aliyuncs.com/google_containers/coredns:v1.11.3, registry.aliyuncs.com/google_containers/pause:3.9, docker.io/calico/cni:v3.29.7, docker.io/calico/node:v3.29.7, docker.io/calico/kube-controllers:v3.29.7
 (
 set -u
 # every image at once, each into its own files; then each failure with the image and the runtime's own words

@@ -423,6 +423,18 @@ systemctl enable kubelet
 ### images: Pull the images the host's role runs
 ## check (read-only)
 (
+# kubeadm's own image list for the version (what kubeadm init pulls), where kubeadm is installed:
+# one kubeadm-image= line each; else why not (kbootstrap then uses its versions table)
+if ! command -v kubeadm >/dev/null 2>&1; then
+  echo 'kubeadm=absent'
+elif kb_list=$(kubeadm config images list --kubernetes-version v1.36.4 --image-repository registry.k8s.io 2>&1); then
+  echo 'kubeadm=ok'
+  # image references only: a warning kubeadm logs (klog, with spaces) is no image
+  printf '%s\n' "$kb_list" | awk 'NF == 1 && /^[^[:space:]]+\/[^[:space:]]+:[^[:space:]]+$/ { print "kubeadm-image=" $1 }'
+else
+  echo 'kubeadm=failed'
+  printf '%s\n' "$kb_list" | grep -v '^To see the stack trace' | head -n 3 | sed 's/^/kubeadm-error=/'
+fi
 # the images docker holds, one reference a line (docker's own short names for Docker Hub's)
 if command -v docker >/dev/null 2>&1 && kb_refs=$(docker image ls 2>/dev/null); then
   echo 'runtime=ok'
@@ -432,7 +444,7 @@ else
 fi
 )
 ## apply
-# pull 5 images side by side with docker pull: registry.k8s.io/kube-proxy:v1.36.4, registry.k8s.io/coredns/coredns:v1.14.2, registry.k8s.io/pause:3.10.2, ghcr.io/flannel-io/flannel:v0.28.9, ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3
+# pull 5 images side by side with docker pull (kubeadm's images from kbootstrap's versions table, kubeadm not asked: no check output): registry.k8s.io/kube-proxy:v1.36.4, registry.k8s.io/coredns/coredns:v1.14.2, registry.k8s.io/pause:3.10.2, ghcr.io/flannel-io/flannel:v0.28.9, ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3
 (
 set -u
 # every image at once, each into its own files; then each failure with the image and the runtime's own words

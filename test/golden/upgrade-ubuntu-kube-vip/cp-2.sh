@@ -165,6 +165,18 @@ KBOOTSTRAP_EOF
 ### images: Pull the images the host's role runs
 ## check (read-only)
 (
+# kubeadm's own image list for the version (what kubeadm init pulls), where kubeadm is installed:
+# one kubeadm-image= line each; else why not (kbootstrap then uses its versions table)
+if ! command -v kubeadm >/dev/null 2>&1; then
+  echo 'kubeadm=absent'
+elif kb_list=$(kubeadm config images list --kubernetes-version v1.36.4 --image-repository registry.k8s.io 2>&1); then
+  echo 'kubeadm=ok'
+  # image references only: a warning kubeadm logs (klog, with spaces) is no image
+  printf '%s\n' "$kb_list" | awk 'NF == 1 && /^[^[:space:]]+\/[^[:space:]]+:[^[:space:]]+$/ { print "kubeadm-image=" $1 }'
+else
+  echo 'kubeadm=failed'
+  printf '%s\n' "$kb_list" | grep -v '^To see the stack trace' | head -n 3 | sed 's/^/kubeadm-error=/'
+fi
 # the images the CRI (containerd) holds, one reference a line: crictl's IMAGE and TAG columns
 if ! command -v crictl >/dev/null 2>&1; then
   echo 'runtime=no-crictl'
@@ -176,7 +188,7 @@ else
 fi
 )
 ## apply
-# pull 11 images side by side with crictl pull: registry.k8s.io/kube-apiserver:v1.36.4, registry.k8s.io/kube-controller-manager:v1.36.4, registry.k8s.io/kube-scheduler:v1.36.4, registry.k8s.io/kube-proxy:v1.36.4, registry.k8s.io/coredns/coredns:v1.14.2, registry.k8s.io/pause:3.10.2, registry.k8s.io/etcd:3.6.8-0, ghcr.io/kube-vip/kube-vip:v1.2.3, quay.io/calico/cni:v3.32.1, quay.io/calico/node:v3.32.1, quay.io/calico/kube-controllers:v3.32.1
+# pull 11 images side by side with crictl pull (kubeadm's images from kbootstrap's versions table, kubeadm not asked: no check output): registry.k8s.io/kube-apiserver:v1.36.4, registry.k8s.io/kube-controller-manager:v1.36.4, registry.k8s.io/kube-scheduler:v1.36.4, registry.k8s.io/kube-proxy:v1.36.4, registry.k8s.io/coredns/coredns:v1.14.2, registry.k8s.io/pause:3.10.2, registry.k8s.io/etcd:3.6.8-0, ghcr.io/kube-vip/kube-vip:v1.2.3, quay.io/calico/cni:v3.32.1, quay.io/calico/node:v3.32.1, quay.io/calico/kube-controllers:v3.32.1
 (
 set -u
 # every image at once, each into its own files; then each failure with the image and the runtime's own words

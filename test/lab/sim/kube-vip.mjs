@@ -36,7 +36,9 @@
 import net from 'node:net';
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { createRequire } from 'node:module';
+// yaml only when a manifest is read (see kube.mjs)
+const parse = (...a) => createRequire(import.meta.url)('yaml').parse(...a);
 import { CLUSTER, clusterState, exists, hostname, readJson, readText, saveClusterState, units, withClusterLock } from './lib.mjs';
 
 export const KUBE_VIP_MANIFEST = '/etc/kubernetes/manifests/kube-vip.yaml';

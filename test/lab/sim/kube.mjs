@@ -4,11 +4,19 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { parseAllDocuments, stringify, parse } from 'yaml';
+import { createRequire } from 'node:module';
+import { isDeepStrictEqual } from 'node:util';
+// yaml (the same dist/index.js an import of it loads on Node.js) only for the calls that read or
+// write YAML: loading it costs about as much as a bare Node.js start, which `kubectl get -o json`
+// (a no-op run's one cluster read) would otherwise pay for nothing
+const yaml = () => createRequire(import.meta.url)('yaml');
+const parseAllDocuments = (...a) => yaml().parseAllDocuments(...a);
+const stringify = (...a) => yaml().stringify(...a);
+const parse = (...a) => yaml().parse(...a);
 import { KINDS, OLD_KNOWN, REMOVED_GATES, SERVED, unknownFields } from './kubeadm-schema.mjs';
 import {
   Exit, fail, readText, readStdin, writeText, exists, isDir, remove, hostname, hw, units, saveUnits,
-  withClusterLock, clusterState, saveClusterState, CLUSTER,
+  withClusterLock, clusterState, saveClusterState, CLUSTER, STATE, readJson, writeJson,
 } from './lib.mjs';
 import { clientDir, etcdPki, memberAdd, memberRemove, readRecord, realEtcd, shareClientCredentials, startEtcd, stopEtcd } from './etcd.mjs';
 import { db } from './packages.mjs';
@@ -154,22 +162,19 @@ function preflight({ controlPlane, criSocket, ignore, join }) {
 }
 
 /**
- * kubeadm's own image tags per minor (constants.PauseVersion, DefaultEtcdVersion, CoreDNSVersion), as
- * `kubeadm config images list` prints them: kubernetes/minikube@eb25dbc703701fa38c3f65c89a1896baa375e5ed
- * pkg/minikube/constants/constants_kubeadm_images.go (read 2026-12-07); 1.37/1.38 from their CHANGELOGs'
- * etcd/CoreDNS bumps (#141032, #141462).
+ * kubeadm's own image tags for a minor: sim/fast/kubeadm-image-tags (its sources there), under the
+ * host's /var/lib/kblab/kubeadm-image-tags when a test gave this host's kubeadm other constants.
+ * sim/fast/kubeadm.sh reads the same files.
  */
-const KUBEADM_TAGS = {
-  30: { pause: '3.9', etcd: '3.5.15-0', coredns: 'v1.11.3' },
-  31: { pause: '3.10', etcd: '3.5.24-0', coredns: 'v1.11.3' },
-  32: { pause: '3.10', etcd: '3.5.24-0', coredns: 'v1.11.3' },
-  33: { pause: '3.10', etcd: '3.5.24-0', coredns: 'v1.12.0' },
-  34: { pause: '3.10.1', etcd: '3.6.5-0', coredns: 'v1.12.1' },
-  35: { pause: '3.10.1', etcd: '3.6.6-0', coredns: 'v1.13.1' },
-  36: { pause: '3.10.2', etcd: '3.6.8-0', coredns: 'v1.14.2' },
-  37: { pause: '3.10.2', etcd: '3.7.0-0', coredns: 'v1.14.6' },
-  38: { pause: '3.10.2', etcd: '3.7.1', coredns: 'v1.14.7' },
-};
+function kubeadmTags(minor) {
+  const rows = [readText(new URL('./fast/kubeadm-image-tags', import.meta.url)), readText(`${STATE}/kubeadm-image-tags`)].join('\n');
+  let t;
+  for (const l of rows.split('\n')) {
+    const [m, pause, etcd, coredns] = l.trim().split(/\s+/);
+    if (Number(m) === minor && coredns) t = { pause, etcd, coredns };
+  }
+  return t;
+}
 
 /**
  * The images a control plane runs (images.GetControlPlaneImages: kube-apiserver, -controller-manager,
@@ -177,7 +182,7 @@ const KUBEADM_TAGS = {
  * kubernetes/kubernetes cmd/kubeadm/app/images/images.go, read 2026-12-07).
  */
 function controlPlaneImages(version, repo) {
-  const t = KUBEADM_TAGS[minorOf(version)];
+  const t = kubeadmTags(minorOf(version));
   if (!t) fail(1, `kbootstrap lab: the simulated kubeadm has no image tags for ${version}`);
   return [
     ...['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'].map((n) => `${repo}/${n}:v${version}`),
@@ -292,8 +297,31 @@ function kubeadmVerb(args) {
     case 'reset': return reset(rest);
     case 'upgrade': return upgrade(rest);
     case 'certs': return certs(rest);
+    case 'config': return config(rest);
     default: fail(1, `unknown command "${verb}" for "kubeadm"\nRun 'kubeadm --help' for usage.`);
   }
+}
+
+/**
+ * `kubeadm config images list [--kubernetes-version V] [--image-repository R]`: the images kubeadm
+ * init pulls for that version, one a line, in images.GetControlPlaneImages' order (kube-apiserver,
+ * -controller-manager, -scheduler, kube-proxy, CoreDNS, pause, etcd); without --kubernetes-version
+ * kubeadm asks dl.k8s.io for stable-1, which the lab cannot reach: its own version then, as kubeadm
+ * falls back to it (https://kubernetes.io/docs/reference/setup-tools/kubeadm/kubeadm-config/
+ * "kubeadm config images list", defaults "stable-1" and "registry.k8s.io"; read 2026-12-07). The
+ * version is checked as configutil's NormalizeKubernetesVersion does (not below MinimumControlPlaneVersion).
+ */
+function config(args) {
+  if (args[0] !== 'images' || args[1] !== 'list') fail(1, `kbootstrap lab: kubeadm config is simulated for "images list" only (got "${args.slice(0, 2).join(' ')}")`);
+  const { f, pos } = flags(args.slice(2), { 'kubernetes-version': true, 'image-repository': true });
+  if (pos.length) fail(1, `unknown command "${pos[0]}" for "kubeadm config images list"`);
+  const version = String(f['kubernetes-version'] ?? `v${kubeadmVersion()}`).replace(/^v/, '');
+  if (!/^\d+\.\d+\.\d+$/.test(version)) fail(1, `couldn't parse Kubernetes version "${f['kubernetes-version']}"\nTo see the stack trace of this error execute with --v=5 or higher`);
+  // constants.MinimumControlPlaneVersion is the minor before kubeadm's own; a newer version is only a preflight matter (init)
+  if (minorOf(version) < minorOf(kubeadmVersion()) - 1) {
+    fail(1, `this version of kubeadm only supports deploying clusters with the control plane version >= 1.${minorOf(kubeadmVersion()) - 1}.0. Current version: v${version}\nTo see the stack trace of this error execute with --v=5 or higher`);
+  }
+  return { stdout: controlPlaneImages(version, f['image-repository'] ?? 'registry.k8s.io').join('\n') + '\n', code: 0 };
 }
 
 function flags(args, known) {
@@ -467,9 +495,32 @@ function adminCluster(path = '/etc/kubernetes/admin.conf') {
 
 function serverOf(kubeconfigText) {
   let cfg;
-  try { cfg = parse(kubeconfigText); } catch { cfg = undefined; }
+  try { cfg = parseRemembered(kubeconfigText); } catch { cfg = undefined; }
   const url = cfg?.clusters?.[0]?.cluster?.server ?? '';
   return url.replace(/^https?:\/\//, '');
+}
+
+/**
+ * YAML a `kubectl get` reads on every call (the kubeconfig; kube-proxy's config.conf, which decides
+ * whether its Pods run): parse() is a function of the text alone, so its value is remembered by
+ * the text's sha256 (the last 16) in the host's state. Each call would otherwise load and run the
+ * YAML parser on the same text, about as long as a bare Node.js start (the no-op run's one cluster
+ * read). Other text is parsed afresh, with the same value or the same error; a value JSON cannot
+ * carry as it is (.inf, .nan) is never remembered.
+ */
+const PARSED_YAML = `${STATE}/parsed-yaml.json`;
+function parseRemembered(text) {
+  const key = createHash('sha256').update(text).digest('hex');
+  const known = readJson(PARSED_YAML, {});
+  if (Object.hasOwn(known, key)) return known[key];
+  const value = parse(text);
+  const json = JSON.stringify(value);
+  if (json !== undefined && isDeepStrictEqual(JSON.parse(json), value)) {
+    try {
+      writeJson(PARSED_YAML, Object.fromEntries([...Object.entries(known).filter(([k]) => k !== key).slice(-15), [key, value]]));
+    } catch { /* a state that cannot be written: parsed again next time */ }
+  }
+  return value;
 }
 
 function join(args) {
@@ -826,7 +877,7 @@ function upgradeNode(args) {
   return { stdout: out.join('\n') + '\n', code: 0 };
 }
 
-export const kubeadmMutates = (args) => !['version'].includes(args[0]) && !(args[0] === 'certs' && args[1] === 'check-expiration') && !(args[0] === 'token' && args[1] === 'list') && !(args[0] === 'upgrade' && args[1] === 'plan');
+export const kubeadmMutates = (args) => !['version', 'config'].includes(args[0]) && !(args[0] === 'certs' && args[1] === 'check-expiration') && !(args[0] === 'token' && args[1] === 'list') && !(args[0] === 'upgrade' && args[1] === 'plan');
 
 // ---------------------------------------------------------------- kubeadm certs
 
@@ -1266,7 +1317,7 @@ function kSet(g, rest) {
 function kubeProxyVerdict(c) {
   const cm = c.objects['ConfigMap/kube-system/kube-proxy'];
   let conf = {};
-  try { conf = parse(cm?.data?.['config.conf'] ?? '') ?? {}; } catch { conf = {}; }
+  try { conf = parseRemembered(cm?.data?.['config.conf'] ?? '') ?? {}; } catch { conf = {}; }
   const mode = conf.mode || 'iptables';
   const minor = minorOf(c.version);
   if (mode === 'nftables') {
