@@ -56,15 +56,42 @@ export async function readBundle(file: string): Promise<{ manifest: BundleManife
   } catch (e) {
     throw new BundleRefused(file, `the archive is damaged or truncated: ${(e as Error).message}`);
   }
-  if (manifestText === undefined) throw new BundleRefused(file, 'no manifest.json in it: not a kbootstrap bundle (or cut short)');
+  return { manifest: parseManifest(file, manifestText), entries };
+}
+
+function parseManifest(file: string, text: string | undefined): BundleManifest {
+  if (text === undefined) throw new BundleRefused(file, 'no manifest.json in it: not a kbootstrap bundle (or cut short)');
   let manifest: BundleManifest;
   try {
-    manifest = JSON.parse(manifestText) as BundleManifest;
+    manifest = JSON.parse(text) as BundleManifest;
   } catch (e) {
     throw new BundleRefused(file, `manifest.json is not JSON: ${(e as Error).message}`);
   }
   if (manifest.format !== BUNDLE_FORMAT) throw new BundleRefused(file, `manifest.json says format ${JSON.stringify(manifest.format)}; this kbootstrap reads ${BUNDLE_FORMAT}`);
-  return { manifest, entries };
+  return manifest;
+}
+
+/** Only manifest.json of a bundle, without hashing the rest (check --bundle: what it leaves to the OS; up --bundle checks the whole). */
+export async function readBundleManifest(file: string): Promise<BundleManifest> {
+  let text: string | undefined;
+  const pending: Promise<void>[] = [];
+  try {
+    await tar.t({
+      file, strict: true, filter: (p) => p.replace(/^\.\//, '') === 'manifest.json',
+      onReadEntry: (entry) => {
+        const chunks: Buffer[] = [];
+        pending.push(new Promise((resolve, reject) => {
+          entry.on('data', (b: Buffer) => chunks.push(b));
+          entry.on('end', () => { text = Buffer.concat(chunks).toString('utf8'); resolve(); });
+          entry.on('error', reject);
+        }));
+      },
+    });
+    await Promise.all(pending);
+  } catch (e) {
+    throw new BundleRefused(file, `cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return parseManifest(file, text);
 }
 
 /** The archive holds exactly the files its manifest lists, each with its size and sha256. */

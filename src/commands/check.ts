@@ -14,7 +14,7 @@ import { isSupportedRelease } from '../host/facts.js';
 import { hostRequirements } from '../kube/host-requirements.js';
 import { nftVersionProblem } from '../kube/proxy-mode.js';
 import { osRowFor, osWarning } from '../versions/index.js';
-import type { HostFacts } from '../os/types.js';
+import type { HostFacts, OsFamily } from '../os/types.js';
 import type { Io } from '../io.js';
 import { table } from '../table.js';
 import { wrap } from '../wrap.js';
@@ -22,10 +22,15 @@ import type { Prompt } from '../ssh/credentials.js';
 import { certVerdict, type CertFacts } from '../kube/certs.js';
 import { certificates, joined, type Fact } from '../host/fact.js';
 import { readFacts } from '../host/read-facts.js';
+import { leftToOsFact, namesForFamily, osPackagesVerdict, type LeftToOs } from '../bundle/left-to-os.js';
 
 export type Verdict = 'pass' | 'warn' | 'fail';
 export interface CheckRow { host: string; check: string; verdict: Verdict; detail: string }
-export interface CheckFlags extends SessionFlags { output?: 'text' | 'json' }
+export interface CheckFlags extends SessionFlags {
+  output?: 'text' | 'json';
+  /** check --bundle FILE: the OS packages the bundle leaves to each host's release, looked up on the host */
+  bundle?: string;
+}
 
 
 interface Gathered {
@@ -51,10 +56,14 @@ interface Gathered {
   certs?: CertFacts;
   /** `nft --version`, '' without nft; undefined when not asked (kube-proxy not in nftables mode) */
   nft?: string;
+  /** check --bundle: the host's release, matched against the bundle's */
+  release?: Pick<HostFacts, 'osId' | 'versionId' | 'arch' | 'prettyName'>;
+  /** check --bundle: which of the packages the bundle leaves to the OS the host lacks (undefined: it could not say) */
+  osPackagesMissing?: string[] | undefined;
 }
 
 /** Turn what each host reported into pass/warn/fail rows; pure, for tests. */
-export function judge(inv: Inventory, hosts: Gathered[], unreachable: Map<string, string>): CheckRow[] {
+export function judge(inv: Inventory, hosts: Gathered[], unreachable: Map<string, string>, bundle?: LeftToOs): CheckRow[] {
   const rows: CheckRow[] = [];
   const add = (host: string, check: string, verdict: Verdict, detail: string) => rows.push({ host, check, verdict, detail });
   const dupes = (key: (g: Gathered) => string[]) => {
@@ -78,6 +87,10 @@ export function judge(inv: Inventory, hosts: Gathered[], unreachable: Map<string
     const req = hostRequirements(g.kernel, inv.cluster.minor, inv.cluster.kubeProxyMode);
     add(spec.name, 'kernel', req.refusals.length ? 'fail' : req.warnings.length ? 'warn' : 'pass',
       [...req.refusals, ...req.warnings].join('; ') || `${g.kernel.kernel || 'kernel unknown'}, cgroup ${g.kernel.cgroup || 'unknown'}`);
+    if (bundle && g.release) {
+      const v = osPackagesVerdict(bundle, spec, g.release, g.osPackagesMissing);
+      add(spec.name, 'os-packages', v.verdict, v.detail);
+    }
     if (spec.role === 'control-plane') {
       add(spec.name, 'cpus', g.cpus >= 2 ? 'pass' : 'fail', g.cpus >= 2 ? `${g.cpus}` : `${g.cpus} CPU: a control plane needs at least 2`);
       add(spec.name, 'memory', g.memMiB >= 2048 ? 'pass' : g.memMiB >= 1700 ? 'warn' : 'fail',
@@ -129,13 +142,19 @@ export function preflightFact(inv: Inventory, spec: HostSpec): Fact<Omit<Gathere
 }
 
 export async function check(inv: Inventory, o: CheckFlags, io: Io, prompt?: Prompt): Promise<number> {
+  // --bundle: only its manifest, read before any host is asked (a bundle that cannot be read stops here)
+  const bundle: LeftToOs | undefined = o.bundle ? { file: o.bundle, manifest: await (await import('../bundle/verify.js')).readBundleManifest(o.bundle) } : undefined;
+  // the names of every release of the host's family in the bundle, in the same round trip (the host's release is known only once it answers)
+  const left = bundle ? { rhel: leftToOsFact(namesForFamily(bundle.manifest, 'rhel')), debian: leftToOsFact(namesForFamily(bundle.manifest, 'debian')) } : undefined;
+  const osPackages = left && { script: (os: OsFamily) => left[os.id].script(os), parse: (stdout: string) => stdout };
   const read = await readFacts(inv, o, prompt, {
-    step: 'check', facts: (spec) => ({ preflight: preflightFact(inv, spec), joined, certs: certificates(spec.role === 'control-plane') }),
+    step: 'check', facts: (spec) => ({ preflight: preflightFact(inv, spec), joined, certs: certificates(spec.role === 'control-plane'), ...(osPackages ? { osPackages } : {}) }),
   });
   const gathered: Gathered[] = read.flatMap((r) => {
     const h = r.connected;
     if (!h || !r.values) return [];
     const { preflight: { clock, ...p }, joined: isJoined, certs } = r.values;
+    const osOut = (r.values as { osPackages?: string }).osPackages;
     return [{
       spec: r.spec,
       login: { user: h.spec.ssh.user, address: h.spec.ssh.resolved?.address ?? h.spec.address, port: h.spec.ssh.port },
@@ -148,9 +167,10 @@ export async function check(inv: Inventory, o: CheckFlags, io: Io, prompt?: Prom
       // the host's clock against the middle of the round trip
       skewS: clock - (r.sent! + r.received!) / 2000,
       certs,
+      ...(left && osOut !== undefined ? { release: h.facts, osPackagesMissing: left[h.facts.family].parse(osOut) } : {}),
     }];
   });
-  const rows = judge(inv, gathered, new Map(read.flatMap((r) => (r.error ? [[r.host, r.error] as [string, string]] : []))));
+  const rows = judge(inv, gathered, new Map(read.flatMap((r) => (r.error ? [[r.host, r.error] as [string, string]] : []))), bundle);
   const failed = rows.some((r) => r.verdict === 'fail');
   if (o.output === 'json') io.out(JSON.stringify({ rows, failed }, null, 2) + '\n');
   else {

@@ -43,8 +43,9 @@ export function registerReadCommands(program: Command, d: ReadCliDeps, sshOption
 
   sshOptions(program.command('check')
     .summary('preflight before up (read-only): a pass/warn/fail table')
-    .description('preflight before up (read-only): reachability, sudo, OS, CPUs and memory, unique product_uuid/MAC/hostname, ports, clocks, API port reachability')
-    .argument('<inventory>', 'inventory file (YAML)'))
+    .description('preflight before up (read-only): reachability, sudo, OS, CPUs and memory, unique product_uuid/MAC/hostname, ports, clocks, API port reachability; with --bundle, the OS packages the bundle leaves to each host')
+    .argument('<inventory>', 'inventory file (YAML)')
+    .option('--bundle <file>', 'the bundle up --bundle will use: check that each host has the OS packages it does not carry (nothing is uploaded)'))
     .action(async (file: string, o) => {
       const [{ load }, { sessionRun, terminalPrompt }, { check }] = await Promise.all([import('./load.js'), import('./connected.js'), import('./check.js')]);
       setCode(await check(load(file, io), { ...o, run: sessionRun(state, 'check', 'observe', io) }, hostIo, await terminalPrompt()));
