@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { judge } from '../src/commands/check.js';
+import { readBundleManifest } from '../src/bundle/verify.js';
+import { makeBundle } from './support/bundle-fixture.js';
 import { leftToOsFact, namesForFamily } from '../src/bundle/left-to-os.js';
 import type { BundleManifest } from '../src/bundle/manifest.js';
 import { assumedFacts, osFamily } from '../src/os/index.js';
@@ -119,5 +121,18 @@ exit 3`);
     writeFileSync(join(dir, 'deb.sh'), debScript);
     writeFileSync(join(dir, 'rpm.sh'), rpmScript);
     checkScripts([join(dir, 'deb.sh'), join(dir, 'rpm.sh')]);
+  });
+});
+
+describe('check --bundle: reading the bundle', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kb-leftos-read-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads only its manifest; a file that is no bundle is refused with its name', async () => {
+    const file = await makeBundle(dir, exampleInventory('lab'), ['debian12'], 'b.bundle', (m) => { m.osReleases[0]!.fromOs = ['conntrack', 'socat']; });
+    expect((await readBundleManifest(file)).osReleases.map((r) => [r.os, r.fromOs])).toEqual([['debian12', ['conntrack', 'socat']]]);
+    writeFileSync(join(dir, 'junk'), 'not a tar archive\n'.repeat(64));
+    await expect(readBundleManifest(join(dir, 'junk'))).rejects.toThrow(/^bundle \S+junk: the archive is damaged or truncated/);
+    await expect(readBundleManifest(join(dir, 'absent'))).rejects.toThrow(/^bundle \S+absent: cannot read it: ENOENT/);
   });
 });

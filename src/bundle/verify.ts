@@ -22,14 +22,18 @@ export class BundleRefused extends KbError {
   }
 }
 
-/** Read the whole archive once: the manifest and each entry's size and sha256. */
-export async function readBundle(file: string): Promise<{ manifest: BundleManifest; entries: Map<string, { size: number; sha256: string }> }> {
+function mustBeFile(file: string): void {
   try {
     if (!statSync(file).isFile()) throw new BundleRefused(file, 'not a file');
   } catch (e) {
     if (e instanceof BundleRefused) throw e;
     throw new BundleRefused(file, `cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+}
+
+/** Read the whole archive once: the manifest and each entry's size and sha256. */
+export async function readBundle(file: string): Promise<{ manifest: BundleManifest; entries: Map<string, { size: number; sha256: string }> }> {
+  mustBeFile(file);
   const entries = new Map<string, { size: number; sha256: string }>();
   let manifestText: string | undefined;
   const pending: Promise<void>[] = [];
@@ -73,6 +77,7 @@ function parseManifest(file: string, text: string | undefined): BundleManifest {
 
 /** Only manifest.json of a bundle, without hashing the rest (check --bundle: what it leaves to the OS; up --bundle checks the whole). */
 export async function readBundleManifest(file: string): Promise<BundleManifest> {
+  mustBeFile(file);
   let text: string | undefined;
   const pending: Promise<void>[] = [];
   try {
@@ -89,7 +94,7 @@ export async function readBundleManifest(file: string): Promise<BundleManifest> 
     });
     await Promise.all(pending);
   } catch (e) {
-    throw new BundleRefused(file, `cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new BundleRefused(file, `the archive is damaged or truncated: ${(e as Error).message}`);
   }
   return parseManifest(file, text);
 }
