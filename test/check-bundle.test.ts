@@ -63,7 +63,14 @@ describe('check --bundle: judge()', () => {
   it('fail: a host whose release the bundle has no packages for, named as up --bundle names it', () => {
     const r = row(bundle, 'ubuntu22.04', [])!;
     expect(r.verdict).toBe('fail');
-    expect(r.detail).toMatch(/^bundle b\.tar has no packages for Ubuntu 22\.04\.\S+ LTS amd64 \(host \S+\); it has debian12 amd64, rocky9 amd64: add the release with bundle --os /);
+    expect(r.detail).toMatch(/^bundle b\.tar has no packages for Ubuntu 22\.04\.\S+ LTS amd64 \(host \S+\); it has debian12 amd64, rocky9 amd64: add the release with bundle --os ubuntu22\.04$/);
+    // another release of the same OS is another release; an EL host of a later point release matches its major, as up --bundle serves it
+    expect(row(bundle, 'debian11', [])).toMatchObject({ verdict: 'fail', detail: expect.stringContaining('has no packages for Debian GNU/Linux 11') });
+    const rocky95 = { ...gathered('rocky9', []), release: { ...assumedFacts('rocky9'), versionId: '9.5' } };
+    expect(judge({ ...inv, hosts: [spec] }, [rocky95], new Map(), { file: 'b.tar', manifest: bundle }).find((x) => x.check === 'os-packages')).toMatchObject({ verdict: 'pass' });
+    // arm64 hosts against an amd64-only bundle
+    const arm = { ...gathered('debian12', []), release: { ...assumedFacts('debian12'), arch: 'arm64' as const } };
+    expect(judge({ ...inv, hosts: [spec] }, [arm], new Map(), { file: 'b.tar', manifest: bundle }).find((x) => x.check === 'os-packages')!.detail).toMatch(/arm64 \(host .*: add the release with bundle --os debian12 --arch arm64$/);
   });
 
   it('without --bundle there is no os-packages row', () => {

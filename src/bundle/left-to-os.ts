@@ -5,6 +5,8 @@
  */
 import type { Family } from '../inventory/model.js';
 import type { HostFacts } from '../os/types.js';
+import type { OsName } from '../inventory/schema.js';
+import { FAMILIES } from '../os/index.js';
 import { bundleOsRelease } from '../os/debian-trees.js';
 import { render } from '../shell/templates.js';
 import { first, kv } from '../shell/kv.js';
@@ -37,6 +39,12 @@ export function releaseFor(m: BundleManifest, f: Pick<HostFacts, 'osId' | 'versi
   return m.osReleases.find((r) => bundleOsRelease({ osId: r.osId, versionId: r.versionId, arch: r.arch ?? 'amd64' }) === bundleOsRelease(f));
 }
 
+/** The --os name of a host's release (an EL release by its major), for the advice to add it. */
+function osNameOf(f: Pick<HostFacts, 'family' | 'osId' | 'versionId' | 'major'>): OsName | undefined {
+  const hit = Object.entries(FAMILIES[f.family].releases).find(([, r]) => r.osId === f.osId && (f.family === 'rhel' ? r.major === f.major : r.versionId === f.versionId));
+  return hit?.[0] as OsName | undefined;
+}
+
 export interface LeftToOs {
   file: string;
   manifest: BundleManifest;
@@ -47,11 +55,11 @@ export interface LeftToOs {
  * or fail naming each missing one and what to do; fail when the bundle has no packages for its release.
  */
 export function osPackagesVerdict(b: LeftToOs, host: { name: string; os?: string | undefined },
-  f: Pick<HostFacts, 'osId' | 'versionId' | 'arch' | 'prettyName'>, missing: string[] | undefined): { verdict: 'pass' | 'fail'; detail: string } {
+  f: Pick<HostFacts, 'family' | 'osId' | 'versionId' | 'major' | 'arch' | 'prettyName'>, missing: string[] | undefined): { verdict: 'pass' | 'fail'; detail: string } {
   const r = releaseFor(b.manifest, f);
   if (!r) {
     const has = b.manifest.osReleases.map((x) => `${x.os} ${x.arch ?? 'amd64'}`).join(', ') || 'none';
-    return { verdict: 'fail', detail: `bundle ${b.file} has no packages for ${f.prettyName} ${f.arch} (host ${host.name}); it has ${has}: add the release with bundle --os ${host.os ?? 'RELEASE'}${f.arch !== 'amd64' ? ` --arch ${f.arch}` : ''}` };
+    return { verdict: 'fail', detail: `bundle ${b.file} has no packages for ${f.prettyName} ${f.arch} (host ${host.name}); it has ${has}: add the release with bundle --os ${osNameOf(f) ?? host.os ?? 'RELEASE'}${f.arch !== 'amd64' ? ` --arch ${f.arch}` : ''}` };
   }
   if (!r.fromOs.length) return { verdict: 'pass', detail: `the bundle carries every package ${r.os} needs` };
   if (!missing) return { verdict: 'fail', detail: `cannot tell which of ${r.fromOs.join(', ')} are installed: neither dpkg-query nor rpm answered` };

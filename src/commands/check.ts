@@ -57,7 +57,7 @@ interface Gathered {
   /** `nft --version`, '' without nft; undefined when not asked (kube-proxy not in nftables mode) */
   nft?: string;
   /** check --bundle: the host's release, matched against the bundle's */
-  release?: Pick<HostFacts, 'osId' | 'versionId' | 'arch' | 'prettyName'>;
+  release?: Pick<HostFacts, 'family' | 'osId' | 'versionId' | 'major' | 'arch' | 'prettyName'>;
   /** check --bundle: which of the packages the bundle leaves to the OS the host lacks (undefined: it could not say) */
   osPackagesMissing?: string[] | undefined;
 }
