@@ -46,6 +46,8 @@ describe.skipIf(!!LAB_SKIP_REASON)('up --bundle on lab hosts', () => {
     const releases: ('rocky9' | 'ubuntu22.04')[] = ['rocky9', 'ubuntu22.04'];
     bundle = await makeBundle(dir, loaded, releases, 'lab.bundle', (m) => {
       m.cniManifest = { local, sha256: createHash('sha256').update(readFileSync(local)).digest('hex'), images: [] };
+      // what each release leaves to the OS, for check --bundle (up does not read it): socat stays missing on Rocky
+      for (const r of m.osReleases) r.fromOs = r.osId === 'rocky' ? ['ipset', 'socat'] : ['ipset', 'ipvsadm'];
     }, { realImages: true, keys: true });
     sha = createHash('sha256').update(readFileSync(bundle)).digest('hex');
   });
@@ -117,6 +119,16 @@ describe.skipIf(!!LAB_SKIP_REASON)('up --bundle on lab hosts', () => {
     expect(second.code, second.stderr).toBe(0);
     expect(changed(second)).toEqual([]);
     expect(outsideLog('lab-01')).toEqual([]);
+
+    // check --bundle: per host, the packages the bundle leaves to its release, looked up by the host's own rpm or dpkg-query
+    const checked = await kb(['check', inv, '--bundle', bundle, '-o', 'json'], { env });
+    const rows = (JSON.parse(checked.stdout) as { rows: { host: string; check: string; verdict: string; detail: string }[] }).rows.filter((r) => r.check === 'os-packages');
+    expect(rows, checked.stderr).toEqual([
+      { host: 'lab-01', check: 'os-packages', verdict: 'fail', detail: expect.stringMatching(/^missing socat \(from Rocky Linux 9.*'s own repositories; the bundle does not carry it\): install it from the distribution's media or a local mirror/) },
+      { host: 'lab-02', check: 'os-packages', verdict: 'pass', detail: expect.stringMatching(/^2 packages from Ubuntu 22\.04.* own repositories installed$/) },
+    ]);
+    expect(checked.code).toBe(1);
+    expect(simCalls('lab-01').some((c) => c.prog === 'rpm' && c.args[1] === '--whatprovides')).toBe(true);
   }, 240_000);
 
   it('a transfer killed mid-way resumes: the next run sends only the rest, then checks the whole', async () => {

@@ -426,7 +426,16 @@ export async function yum(args, prog = 'yum') {
 export function rpm(args) {
   const d = db();
   if (args[0] === '-qa') return { stdout: Object.entries(d).map(([n, v]) => `${n}-${v.version}`).join('\n') + '\n', code: 0 };
-  if (args[0] !== '-q') fail(1, 'rpm: the lab simulates rpm -q [--qf FORMAT] NAME... and rpm -qa only');
+  if (args[0] !== '-q') fail(1, 'rpm: the lab simulates rpm -q [--qf FORMAT] NAME..., rpm -q --whatprovides NAME... and rpm -qa only');
+  if (args[1] === '--whatprovides') {
+    // by package name only (the lab's packages provide nothing else); rpm names each capability nothing
+    // installed provides with "no package provides X", a notice on stdout, and exits 1
+    // (rpm-software-management/rpm lib/query.c RPMQV_WHATPROVIDES, rpmio/rpmlog.c; read 2026-12-07)
+    const names = args.slice(2);
+    if (!names.length || names.some((n) => n.startsWith('-') || n.startsWith('/'))) fail(1, 'rpm: the lab simulates rpm -q --whatprovides NAME... (package names) only');
+    const out = names.map((n) => (d[n] ? `${n}-${d[n].version}-1.x86_64` : `no package provides ${n}`)).join('\n') + '\n';
+    return { stdout: out, code: names.every((n) => d[n]) ? 0 : 1 };
+  }
   let fmt = '%{NAME}-%{VERSION}-1.x86_64\\n';
   const names = [];
   for (let i = 1; i < args.length; i++) {
@@ -599,9 +608,11 @@ export function dpkgQuery(args) {
   const d = db();
   let out = '';
   let err = '';
-  for (const n of names) {
+  // no names: every package dpkg knows (dpkg-query(1): "If no package-name-pattern is given, all packages
+  // are listed"; read 2026-12-07). The lab's packages provide nothing: ${Provides} is empty.
+  for (const n of names.length ? names : Object.keys(d)) {
     if (!d[n]) { err += `dpkg-query: no packages found matching ${n}\n`; continue; }
-    out += fmt.replace(/\$\{(binary:Package|Package)\}/g, n).replace(/\$\{Version\}/g, d[n].version)
+    out += fmt.replace(/\$\{(binary:Package|Package)\}/g, n).replace(/\$\{Version\}/g, d[n].version).replace(/\$\{Provides\}/g, '')
       .replace(/\$\{db:Status-Abbrev\}/g, d[n].held ? 'hi ' : 'ii ').replace(/\$\{Status\}/g, 'install ok installed').replace(/\\n/g, '\n').replace(/\\t/g, '\t');
   }
   return { stdout: out, stderr: err, code: err ? 1 : 0 };

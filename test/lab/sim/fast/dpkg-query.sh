@@ -1,5 +1,6 @@
 kb_prog=dpkg-query
-if [ -n "$kb_fast" ] && [ "$1" = -W ] && [ $# -ge 2 ]; then
+# only with names: without any, dpkg-query lists every package it knows (the slow path, sim/packages.mjs)
+if [ -n "$kb_fast" ] && [ "$1" = -W ] && [ $# -ge 3 ]; then
   case "$2" in -f=*) kb_fmt=${2#-f=} ;; *) kb_fmt= ;; esac
   if [ -n "$kb_fmt" ]; then
     kb_log "$@"
