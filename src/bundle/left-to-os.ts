@@ -22,14 +22,21 @@ export function namesForFamily(m: BundleManifest, family: Family): string[] {
   return [...new Set(m.osReleases.filter((r) => isRpm(r) === (family === 'rhel')).flatMap((r) => r.fromOs))].sort();
 }
 
-/** The packages of NAMES a host lacks (undefined: the host could not say: no dpkg-query or rpm). */
-export function leftToOsFact(names: readonly string[]): Fact<string[] | undefined> {
+/**
+ * Which of the packages the bundle leaves to the OS a host lacks, in one query: the names of every release of the
+ * host's family in the bundle (its release is known only once it answers); undefined: the host could not say (no
+ * dpkg-query or rpm).
+ */
+export function leftToOsFact(m: BundleManifest): Fact<string[] | undefined> {
   return {
-    script: (os) => (names.length ? render(os.id === 'rhel' ? 'facts/os-packages-rpm' : 'facts/os-packages-deb', { names: [...names], wanted: names.join(' ') }) : 'echo os-pkgs=read'),
+    script(os) {
+      const names = namesForFamily(m, os.id);
+      return names.length ? render(os.id === 'rhel' ? 'facts/os-packages-rpm' : 'facts/os-packages-deb', { names, wanted: names.join(' ') }) : 'echo os-pkgs=read';
+    },
     parse(stdout) {
-      const m = kv(stdout);
-      if (first(m, 'os-pkgs') !== 'read') return undefined;
-      return [...new Set(m.get('os-pkg-missing') ?? [])].filter((n) => names.includes(n));
+      const kvs = kv(stdout);
+      if (first(kvs, 'os-pkgs') !== 'read') return undefined;
+      return [...new Set(kvs.get('os-pkg-missing') ?? [])];
     },
   };
 }

@@ -14,7 +14,7 @@ import { isSupportedRelease } from '../host/facts.js';
 import { hostRequirements } from '../kube/host-requirements.js';
 import { nftVersionProblem } from '../kube/proxy-mode.js';
 import { osRowFor, osWarning } from '../versions/index.js';
-import type { HostFacts, OsFamily } from '../os/types.js';
+import type { HostFacts } from '../os/types.js';
 import type { Io } from '../io.js';
 import { table } from '../table.js';
 import { wrap } from '../wrap.js';
@@ -22,7 +22,7 @@ import type { Prompt } from '../ssh/credentials.js';
 import { certVerdict, type CertFacts } from '../kube/certs.js';
 import { certificates, joined, type Fact } from '../host/fact.js';
 import { readFacts } from '../host/read-facts.js';
-import { leftToOsFact, namesForFamily, osPackagesVerdict, type LeftToOs } from '../bundle/left-to-os.js';
+import { leftToOsFact, osPackagesVerdict, type LeftToOs } from '../bundle/left-to-os.js';
 
 export type Verdict = 'pass' | 'warn' | 'fail';
 export interface CheckRow { host: string; check: string; verdict: Verdict; detail: string }
@@ -144,9 +144,8 @@ export function preflightFact(inv: Inventory, spec: HostSpec): Fact<Omit<Gathere
 export async function check(inv: Inventory, o: CheckFlags, io: Io, prompt?: Prompt): Promise<number> {
   // --bundle: only its manifest, read before any host is asked (a bundle that cannot be read stops here)
   const bundle: LeftToOs | undefined = o.bundle ? { file: o.bundle, manifest: await (await import('../bundle/verify.js')).readBundleManifest(o.bundle) } : undefined;
-  // the names of every release of the host's family in the bundle, in the same round trip (the host's release is known only once it answers)
-  const left = bundle ? { rhel: leftToOsFact(namesForFamily(bundle.manifest, 'rhel')), debian: leftToOsFact(namesForFamily(bundle.manifest, 'debian')) } : undefined;
-  const osPackages = left && { script: (os: OsFamily) => left[os.id].script(os), parse: (stdout: string) => stdout };
+  // in the same round trip as the other facts
+  const osPackages = bundle && leftToOsFact(bundle.manifest);
   const read = await readFacts(inv, o, prompt, {
     step: 'check', facts: (spec) => ({ preflight: preflightFact(inv, spec), joined, certs: certificates(spec.role === 'control-plane'), ...(osPackages ? { osPackages } : {}) }),
   });
@@ -154,7 +153,6 @@ export async function check(inv: Inventory, o: CheckFlags, io: Io, prompt?: Prom
     const h = r.connected;
     if (!h || !r.values) return [];
     const { preflight: { clock, ...p }, joined: isJoined, certs } = r.values;
-    const osOut = (r.values as { osPackages?: string }).osPackages;
     return [{
       spec: r.spec,
       login: { user: h.spec.ssh.user, address: h.spec.ssh.resolved?.address ?? h.spec.address, port: h.spec.ssh.port },
@@ -167,7 +165,7 @@ export async function check(inv: Inventory, o: CheckFlags, io: Io, prompt?: Prom
       // the host's clock against the middle of the round trip
       skewS: clock - (r.sent! + r.received!) / 2000,
       certs,
-      ...(left && osOut !== undefined ? { release: h.facts, osPackagesMissing: left[h.facts.family].parse(osOut) } : {}),
+      ...(bundle && 'osPackages' in r.values ? { release: h.facts, osPackagesMissing: r.values.osPackages } : {}),
     }];
   });
   const rows = judge(inv, gathered, new Map(read.flatMap((r) => (r.error ? [[r.host, r.error] as [string, string]] : []))), bundle);
