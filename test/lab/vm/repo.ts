@@ -16,7 +16,7 @@ import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync,
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAB_DIR, REPO } from '../lab.js';
 import { cacheRoot, ensureArchiveDebs, VM_OSES, type VmImage, type VmOs } from './image.js';
@@ -370,7 +370,7 @@ export function buildRepo(images: VmImage[], debs: Partial<Record<VmOs, string>>
 function repoInputsHash(images: VmImage[], debs: Partial<Record<VmOs, string>>): string {
   const h = createHash('sha256');
   const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? files(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : []);
-  for (const f of [...files(VM_DIR), ...files(join(REPO, 'test', 'lab', 'sim')), join(REPO, 'node_modules', 'yaml', 'package.json')].sort()) h.update(`${f}\0`).update(readFileSync(f)).update('\0');
+  for (const f of [...files(VM_DIR), ...files(join(REPO, 'test', 'lab', 'sim')), join(REPO, 'node_modules', 'yaml', 'package.json')].sort()) h.update(`${relative(REPO, f)}\0`).update(readFileSync(f)).update('\0');
   for (const i of images) {
     h.update(`image ${i.os} ${i.hash}\0`);
     const d = debs[i.os];
