@@ -70,7 +70,7 @@ export async function bundleCommand(d: BundleCommandDeps, file: string, o: Bundl
     if (x.osPackages) say(`kbootstrap: ${x.os} ${x.arch}: ${x.osPackages.packages.length} packages of its own repositories bundled (${x.osPackages.packages.map((p) => p.name).join(', ')}); ${x.osPackages.present.length} more it needs are on every installation (${x.osId === 'debian' || x.osId === 'ubuntu' ? 'Priority required' : 'the comps group core'})`);
   }
   const fromOs = [...new Set(r.manifest.osReleases.flatMap((x) => x.fromOs))];
-  if (fromOs.length) say(`kbootstrap: not in the bundle, from each release's own repositories: ${fromOs.join(', ')}${o.withOsPackages ? ' (--with-os-packages bundles them for Debian and Ubuntu; not for EL)' : ' (--with-os-packages bundles them for Debian and Ubuntu)'}`);
+  if (fromOs.length) say(`kbootstrap: not in the bundle, from each release's own repositories: ${fromOs.join(', ')}${o.withOsPackages ? ' (left by --with-os-packages' : ' (--with-os-packages bundles them for Debian, Ubuntu, Rocky 9 and AlmaLinux 9'}; check --bundle names what each host lacks)`);
   say(`kbootstrap: wrote ${o.file}: ${mb(r.size)}, ${r.manifest.files.length} files (${mb(cache.fetched)} downloaded, ${mb(cache.reused)} from the cache) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   d.setCode(EXIT.ok);
 }
