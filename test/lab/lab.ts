@@ -234,11 +234,15 @@ const MACHINE_TOOLS_HIDDEN_ON_RHEL = ['apt-get', 'apt-mark', 'dpkg-query', 'dpkg
 
 const FAST_DIR = join(REPO, 'test', 'lab', 'sim', 'fast');
 
-/** The program's wrapper: its sh fast path for common read-only calls, if any, then the Node.js simulation. */
+/**
+ * The program's wrapper: its bash fast path for common read-only calls, if any (sim/fast), then the
+ * Node.js simulation (plain sh when there is no fast path: it only starts node).
+ */
 export function simWrapper(prog: string): string {
   const fast = join(FAST_DIR, `${prog}.sh`);
-  const body = existsSync(fast) ? `${readFileSync(join(FAST_DIR, 'common.sh'), 'utf8')}${readFileSync(fast, 'utf8')}`.replaceAll('@KBLAB_FAST_DIR@', `${IN_HOST_LAB}/sim/fast`) : '';
-  return `#!/bin/sh\n# kblab: simulated ${prog}\n${body}exec /usr/bin/node ${SIM_MAIN} ${prog} "$@"\n`;
+  if (!existsSync(fast)) return `#!/bin/sh\n# kblab: simulated ${prog}\nexec /usr/bin/node ${SIM_MAIN} ${prog} "$@"\n`;
+  const body = `${readFileSync(join(FAST_DIR, 'common.sh'), 'utf8')}${readFileSync(fast, 'utf8')}`.replaceAll('@KBLAB_FAST_DIR@', `${IN_HOST_LAB}/sim/fast`);
+  return `#!/bin/bash\n# kblab: simulated ${prog}\n${body}exec /usr/bin/node ${SIM_MAIN} ${prog} "$@"\n`;
 }
 
 /** An overlay whiteout: the file disappears from the host's view of the machine. */

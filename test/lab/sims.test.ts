@@ -18,6 +18,44 @@ const DOCKER_REPO = '[docker-ce-stable]\nname=Docker CE\nbaseurl=https://downloa
 
 const sh = (host: string, script: string) => labSh(host, script);
 
+/*
+ * The lab's bash fast paths (sim/fast) must answer exactly as the Node.js simulation they stand in
+ * front of: the same stdout, stderr and exit code and the same call-log line (its time stamp aside).
+ * Each call runs once through the wrapper with its last line (the `exec node` fallback) replaced by a
+ * failure, so a fast path that stopped answering fails here instead of passing through Node.js unnoticed.
+ */
+const sq = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+
+interface Answer { code: number; stdout: string; stderr: string; log: Record<string, unknown> }
+
+/** The last call-log line, without its time stamp (checked for its form). */
+function lastLog(host: string): Record<string, unknown> {
+  const line = labSh(host, 'tail -n 1 /var/log/kblab/calls.jsonl').stdout;
+  const { at, ...rest } = JSON.parse(line) as Record<string, unknown>;
+  expect(at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  expect(Math.abs(Date.parse(at as string) - Date.now())).toBeLessThan(60_000);
+  return rest;
+}
+
+/** PROG ARGS through its fast path alone, then through the Node.js simulation: both answers. */
+function both(host: string, prog: string, args: string[]): { fast: Answer; node: Answer } {
+  const a = args.map(sq).join(' ');
+  const fastOnly = `/tmp/kblab-fast-${prog}`;
+  expect(labSh(host, `sed '$s/^exec .*/echo kblab-fell-through >\\&2; exit 99/' "$(command -v ${prog})" >${fastOnly}`).code).toBe(0);
+  const f = labSh(host, `bash ${fastOnly} ${a}`);
+  expect(f.stderr, `${prog} ${args.join(' ')} on ${host}: the fast path did not answer`).not.toContain('kblab-fell-through');
+  const fast = { ...f, log: lastLog(host) };
+  const n = labSh(host, `/usr/bin/node ${IN_HOST_LAB}/sim/main.mjs ${prog} ${a}`);
+  return { fast, node: { ...n, log: lastLog(host) } };
+}
+
+function same(host: string, prog: string, ...args: string[]): Answer {
+  const { fast, node } = both(host, prog, args);
+  expect(fast, `${prog} ${args.join(' ')} on ${host}`).toEqual(node);
+  return fast;
+}
+
+
 function initConfig(address: string): string {
   return `apiVersion: kubeadm.k8s.io/v1beta3
 kind: InitConfiguration
@@ -146,6 +184,7 @@ ${repo('nokey', 'good').replace('RPM-GPG-KEY-Rocky-9', 'RPM-GPG-KEY-absent')}' >
 
   it('containerd.io\'s packaged config disables CRI, as the real package does', () => {
     sh('lab-01', 'yum install -y containerd.io && systemctl enable --now containerd');
+    same('lab-01', 'containerd', 'config', 'default');
     const r = sh('lab-01', 'kubeadm init --config /root/init.yaml');
     expect(r.stderr).toContain('rpc error: code = Unimplemented desc = unknown service runtime.v1.RuntimeService');
     const c = sh('lab-01', 'crictl info');
@@ -160,6 +199,7 @@ ${repo('nokey', 'good').replace('RPM-GPG-KEY-Rocky-9', 'RPM-GPG-KEY-absent')}' >
     const viaNode = (args: string) => sh('lab-01', `/usr/bin/node ${IN_HOST_LAB}/sim/main.mjs ${args}`);
     const want = ['kube-apiserver:v1.30.4', 'kube-controller-manager:v1.30.4', 'kube-scheduler:v1.30.4', 'kube-proxy:v1.30.4', 'coredns/coredns:v1.11.3', 'pause:3.9', 'etcd:3.5.15-0'];
     const fast = sh('lab-01', `${list} registry.k8s.io`);
+    same('lab-01', 'kubeadm', ...`${list} registry.k8s.io`.split(' ').slice(1));
     expect(fast).toMatchObject({ code: 0, stdout: want.map((i) => `registry.k8s.io/${i}\n`).join('') });
     expect(viaNode(`${list} registry.k8s.io`)).toMatchObject({ code: 0, stdout: fast.stdout });
     // another repository: CoreDNS directly under it
@@ -189,6 +229,10 @@ ${repo('nokey', 'good').replace('RPM-GPG-KEY-Rocky-9', 'RPM-GPG-KEY-absent')}' >
     // Docker Hub's short names are named in full by the CRI
     sh('lab-01', 'crictl pull calico/node:v3.29.7');
     const printed = sh('lab-01', 'crictl images');
+    // the fast path answers only with the endpoint configured (as the images step's hosts have it)
+    sh('lab-01', "echo 'runtime-endpoint: unix:///var/run/containerd/containerd.sock' >/etc/crictl.yaml");
+    expect(same('lab-01', 'crictl', 'images').stdout).toBe(printed.stdout);
+    sh('lab-01', 'rm /etc/crictl.yaml');
     // the sh fast path (sim/fast/crictl.sh) logs the call and prints what the Node.js simulation prints
     expect(sh('lab-01', 'tail -n 1 /var/log/kblab/calls.jsonl').stdout).toMatch(/"prog":"crictl","args":\["images"\]/);
     expect(sh('lab-01', `/usr/bin/node ${IN_HOST_LAB}/sim/main.mjs crictl images`)).toEqual(printed);
@@ -344,5 +388,40 @@ describe.skipIf(!!LAB_SKIP_REASON)('package repositories as they are today', () 
     const missing = sh('lab-02', 'apt-get install -y kubelet=1.30.99-1.1');
     expect(missing).toMatchObject({ code: 100, stderr: "E: Version '1.30.99-1.1' for 'kubelet' was not found\n" });
     expect(sh('lab-02', 'apt-get install -y kubelet=1.30.4-1.1').code).toBe(0);
+  });
+
+  it('the fast paths: systemctl, getenforce, firewall-cmd, sysctl and lsmod', () => {
+    const h = 'lab-01';
+    for (const v of ['is-active', 'is-enabled']) {
+      expect(same(h, 'systemctl', v, 'firewalld').code).toBe(0);
+      same(h, 'systemctl', v, '--quiet', 'firewalld.service');
+      same(h, 'systemctl', v, 'nosuch');
+    }
+    expect(same(h, 'systemctl', 'is-enabled', 'nosuch').stderr).toContain('Failed to get unit file state');
+    expect(same(h, 'getenforce').stdout).toBe('Enforcing\n');
+    for (const args of [['--list-ports'], ['--permanent', '--list-ports'], ['--list-protocols'], ['--permanent', '--list-protocols']]) same(h, 'firewall-cmd', ...args);
+    expect(same(h, 'lsmod').stdout).not.toContain('br_netfilter');
+    // without br_netfilter the bridge key does not exist: sysctl's error and 255
+    expect(same(h, 'sysctl', 'net.ipv4.ip_forward', 'net.bridge.bridge-nf-call-iptables')).toMatchObject({ code: 255, stdout: 'net.ipv4.ip_forward = 0\n' });
+    expect(labSh(h, 'modprobe br_netfilter && setenforce 0 && systemctl mask --now firewalld').code).toBe(0);
+    expect(same(h, 'sysctl', 'net.bridge.bridge-nf-call-iptables', 'net.ipv4.ip_forward').code).toBe(0);
+    expect(same(h, 'lsmod').stdout).toMatch(/^br_netfilter +\d+ +\d/m);
+    expect(same(h, 'getenforce').stdout).toBe('Permissive\n');
+    expect(same(h, 'firewall-cmd', '--list-ports')).toMatchObject({ code: 252, stderr: 'FirewallD is not running\n' });
+    same(h, 'systemctl', 'is-enabled', 'firewalld');
+    same(h, 'systemctl', 'is-active', 'firewalld');
+  });
+
+  it('the fast paths: rpm -q --qf, dpkg-query -W -f and apt-mark showhold', () => {
+    // lab-01 has containerd.io and ipvsadm from the tests above, not socat
+    const rpm = same('lab-01', 'rpm', '-q', '--qf', 'pkg=%{NAME}=%{VERSION}-%{RELEASE} 100%\\n', 'containerd.io', 'socat', 'ipvsadm');
+    expect(rpm).toMatchObject({ code: 1, stdout: 'pkg=containerd.io=1.6.33-150500.1.1 100%\npackage socat is not installed\npkg=ipvsadm=1.31-150500.1.1 100%\n' });
+    expect(labSh('lab-02', 'apt-get install -y ipset socat && apt-mark hold socat ipset').code).toBe(0);
+    const fmt = '-f=pkg=${binary:Package}=${db:Status-Abbrev}=${Version}=${Status}\\n';
+    // kubelet from the test above; kubeadm not installed
+    expect(same('lab-02', 'dpkg-query', '-W', fmt, 'socat', 'kubeadm', 'kubelet', 'ipset')).toMatchObject({ code: 1, stdout: 'pkg=socat=hi =1.7.4-1=install ok installed\npkg=kubelet=ii =1.30.4-1.1=install ok installed\npkg=ipset=hi =7.11-1=install ok installed\n' });
+    expect(labSh('lab-02', 'apt-mark unhold ipset').code).toBe(0);
+    same('lab-02', 'dpkg-query', '-W', '-f=${Package} ${Version}\\n', 'ipset', 'socat');
+    expect(same('lab-02', 'apt-mark', 'showhold').stdout).toBe('socat\n');
   });
 });

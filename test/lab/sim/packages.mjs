@@ -13,11 +13,12 @@ const DB = `${STATE}/pkgdb.json`;
 
 const FAST = new URL('./fast/', import.meta.url).pathname;
 
-/** Same wrapper as test/lab/lab.ts writes at seed time: sh fast path if any, then Node.js. */
+/** Same wrapper as test/lab/lab.ts writes at seed time: bash fast path if any, then Node.js. */
 export function wrapper(prog) {
   const fast = `${FAST}${prog}.sh`;
-  const body = existsSync(fast) ? (readFileSync(`${FAST}common.sh`, 'utf8') + readFileSync(fast, 'utf8')).replaceAll('@KBLAB_FAST_DIR@', FAST.replace(/\/$/, '')) : '';
-  return `#!/bin/sh\n# kblab: simulated ${prog}\n${body}exec /usr/bin/node ${SIM_MAIN} ${prog} "$@"\n`;
+  if (!existsSync(fast)) return `#!/bin/sh\n# kblab: simulated ${prog}\nexec /usr/bin/node ${SIM_MAIN} ${prog} "$@"\n`;
+  const body = (readFileSync(`${FAST}common.sh`, 'utf8') + readFileSync(fast, 'utf8')).replaceAll('@KBLAB_FAST_DIR@', FAST.replace(/\/$/, ''));
+  return `#!/bin/bash\n# kblab: simulated ${prog}\n${body}exec /usr/bin/node ${SIM_MAIN} ${prog} "$@"\n`;
 }
 
 const CATALOG = {

@@ -122,7 +122,8 @@ export function systemctl(args) {
           setActive(u, un, true);
           u[un].restarts = (u[un].restarts ?? 0) + (verb === 'restart' ? 1 : 0);
         }
-        if (verb === 'stop' || (verb === 'disable' && p.has('--now'))) setActive(u, un, false);
+        // systemctl(1), --now: "When used with disable or mask, the units will also be stopped."
+        if (verb === 'stop' || ((verb === 'disable' || verb === 'mask') && p.has('--now'))) setActive(u, un, false);
       }
       saveUnits(u);
       if (names.some((n) => ['kubelet', 'containerd', 'cri-docker', 'cri-docker.service', 'docker'].includes(n))) syncNodeState(u, kubeletStarted);
