@@ -14,7 +14,10 @@
 // and the labs, printed, no results.json). KB_BENCH_BASELINE=DIR/bin/kbootstrap.js
 // (another build, say the last commit's) adds its no-op `up` to every round,
 // interleaved with this build's and the ssh round: before and after in the
-// same run. KB_BENCH_ROUNDS sets the rounds (3). Needs root.
+// same run. KB_BENCH_ROUNDS sets the rounds (3). KB_BENCH_NODE=PATH runs the CLI
+// (and `node -e 0`) under another Node.js binary, e.g. a supported line when the
+// machine's own is past its end of life (.ci/node-matrix keeps them under
+// /var/cache/kbootstrap-node/VERSION/node). Needs root.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,11 +52,14 @@ const BIN = join(REPO, 'bin', 'kbootstrap.js');
 /** another build's CLI, measured beside this one (its no-op `up`, interleaved) */
 const baseline = process.env.KB_BENCH_BASELINE;
 const rounds = Number(process.env.KB_BENCH_ROUNDS ?? 3);
+/** the Node.js that runs the CLI and `node -e 0` */
+const NODE = process.env.KB_BENCH_NODE ?? process.execPath;
+const nodeVersion = spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
 
 function kb(args: string[], bin = BIN): { seconds: number; report: Report } {
   sampleLoad();
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [bin, ...args, '--output', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, XDG_CACHE_HOME: cacheHome } });
+  const r = spawnSync(NODE, [bin, ...args, '--output', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, XDG_CACHE_HOME: cacheHome } });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   let report: Report;
   try {
@@ -105,7 +111,7 @@ function firstCpRatio(r: Report, firstCp: string): number {
 /** Wall time of one short command, in seconds. */
 function timed(args: string[]): number {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync(NODE, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
@@ -208,7 +214,7 @@ for (const n of sizes) {
 labDown();
 if (cacheHome) rmSync(cacheHome, { recursive: true, force: true });
 if (process.env.KB_BENCH_PARTS === 'sizes') {
-  console.log(JSON.stringify({ loadAverage: loadRange(loads), startup: start, results, failures }, null, 2));
+  console.log(JSON.stringify({ node: nodeVersion, loadAverage: loadRange(loads), startup: start, results, failures }, null, 2));
   process.exit(failures.length ? 1 : 0);
 }
 
@@ -257,7 +263,7 @@ const { benchBundle, bundleTable } = await import('./bundle.js');
 const bundle = await benchBundle(kb);
 rmSync(cacheHome, { recursive: true, force: true });
 
-const out = { machine: `${cpus().length} cores, ${cpus()[0]?.model ?? ''}`, node: process.version, date: new Date().toISOString().slice(0, 10), loadAverage: loadRange(loads), startup: start, results, hostSteps, bundle, failures };
+const out = { machine: `${cpus().length} cores, ${cpus()[0]?.model ?? ''}`, node: nodeVersion, date: new Date().toISOString().slice(0, 10), loadAverage: loadRange(loads), startup: start, results, hostSteps, bundle, failures };
 writeFileSync(join(REPO, 'bench', 'results.json'), JSON.stringify(out, null, 2) + '\n');
 
 console.log(`start-up (median of 7, as a multiple of node -e 0 = ${start.nodeSeconds!.toFixed(3)}s): --version ${start.versionSeconds!.toFixed(3)}s (${start.version!.toFixed(2)}x), --help ${start.helpSeconds!.toFixed(3)}s (${start.help!.toFixed(2)}x), validate of 3 hosts ${start.validateSeconds!.toFixed(3)}s (${start.validate!.toFixed(2)}x)\n`);
