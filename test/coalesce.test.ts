@@ -68,6 +68,17 @@ describe('CoalescingTransport', () => {
     expect(inner.calls.at(-1)).toEqual({ kind: 'upload', step: 's', detail: '/etc/c' });
   });
 
+  it('kept commands never make one script longer than a command line may be: what is kept goes first', async () => {
+    const { inner, t } = host();
+    const big = `: ${'x'.repeat(40 * 1024)}`;
+    await t.exec(big, { step: 's', mutates: true, carry: true });
+    await t.exec(big, { step: 's', mutates: true, carry: true });
+    expect(inner.stats.roundTrips).toBe(1);
+    await t.exec(big, { step: 's', mutates: true });
+    expect(inner.stats.roundTrips).toBe(3);
+    expect(inner.calls.every((c) => c.detail.length < 64 * 1024 + 1024)).toBe(true);
+  });
+
   it('a binary upload goes alone at once (an etcd snapshot is never kept nor carried), and a download sends a kept file first', async () => {
     const { inner, t } = host();
     await t.upload(Buffer.from([0, 1, 2]), '/var/lib/etcd-restore/snapshot.db', { step: 'restore-etcd', mode: '0600' });

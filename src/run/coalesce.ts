@@ -35,6 +35,13 @@ type Part =
 
 const OK: ExecResult = { code: 0, stdout: '', stderr: '' };
 
+/**
+ * The script travels as one argument of `bash -c` (src/shell/command-line.ts), and Linux caps one
+ * argument at MAX_ARG_STRLEN, 32 pages = 128 KiB (execve(2), "Limits on size of arguments and
+ * environment"): past this many characters of scripts, what is kept goes first, on its own.
+ */
+const SCRIPT_MAX = 64 * 1024;
+
 /** The text after the last line `mark` (the whole text when there is none). */
 function after(text: string, mark: string): string {
   const i = text.lastIndexOf(`\n${mark}\n`);
@@ -61,6 +68,11 @@ export class CoalescingTransport implements Transport {
 
   private keepsStdin(): boolean {
     return this.pending.some((p) => p.kind === 'upload');
+  }
+
+  /** Would what is kept and `script` make too long a command? */
+  private tooLong(script: string): boolean {
+    return this.pending.reduce((n, p) => n + (p.kind === 'exec' ? p.script.length : 0), script.length) > SCRIPT_MAX;
   }
 
   /** Send what is kept: a single upload alone, as before; else the parts in one command. */
@@ -111,10 +123,11 @@ export class CoalescingTransport implements Transport {
 
   async exec(script: string, opts: ExecOptions): Promise<ExecResult> {
     if (opts.carry && opts.stdin === undefined && !opts.onProgress) {
+      if (this.tooLong(script)) await this.flush();
       this.pending.push({ kind: 'exec', script, opts });
       return OK;
     }
-    if (opts.stdin !== undefined && this.keepsStdin()) await this.flush();
+    if ((opts.stdin !== undefined && this.keepsStdin()) || this.tooLong(script)) await this.flush();
     if (!this.pending.length) return this.inner.exec(script, opts);
     return this.carried(this.pending, script, opts);
   }
