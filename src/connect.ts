@@ -65,7 +65,7 @@ export async function connectHost(spec: HostSpec, o: SshOptions, ctx: ConnectCon
   }
   try {
     // an upload goes with the next command (src/run/coalesce.ts); the lock marks a change before either
-    const coalesced = new CoalescingTransport(t, spec.name);
+    const coalesced = new CoalescingTransport(t, spec.name, o.commandTimeoutMs);
     const transport = ctx.lock?.mode === 'take' ? new LockedTransport(coalesced) : coalesced;
     const script = ctx.lock ? `${factsScript()}${lockScript(ctx.lock)}` : factsScript();
     let res;

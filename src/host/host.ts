@@ -43,10 +43,12 @@ export class Host {
 
   async exec(script: string, opts: HostExecOptions): Promise<ExecResult> {
     this.redactor.add(...(opts.secrets ?? []));
-    const { trailer, ...rest } = opts;
+    const { trailer, carry, ...rest } = opts;
+    // a command whose exit code the caller reads (allowFailure) or that carries checks cannot wait for the next one
+    const canWait = carry && !opts.allowFailure && !trailer;
     // in a subshell: a script that fails still ends the shell (set -e) before the trailer, and the script's own
     // EXIT trap (kube-vip's manifest put back after a handover) has run when the trailer reads the host
-    const res = await this.transport.exec(trailer ? `(\n${script.trimEnd()}\n)\n${trailer}` : script, rest);
+    const res = await this.transport.exec(trailer ? `(\n${script.trimEnd()}\n)\n${trailer}` : script, canWait ? { ...rest, carry: true } : rest);
     if (res.code !== 0 && !opts.allowFailure) {
       throw new RemoteCommandError(
         this.name,

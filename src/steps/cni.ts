@@ -79,8 +79,9 @@ export const cniStep: Step<{ mismatch?: string }> = {
         dryRunSummary: `the local file ${m.path}, ${Buffer.byteLength(m.content)} bytes, sha256 ${m.sha256} (content not shown)`,
       });
     } else {
-      // fetched to a temporary file, and applied only when its sha256 is the one expected
-      await ctx.host.exec(cniFetchScript(src.url, src.sha256, CNI_MANIFEST_PATH), opts);
+      // fetched to a temporary file, and applied only when its sha256 is the one expected; goes with
+      // the edit and apply below, in one round trip (ExecOptions.carry): a bad sum stops it there
+      await ctx.host.exec(cniFetchScript(src.url, src.sha256, CNI_MANIFEST_PATH), { ...opts, carry: true });
     }
     const edits = manifestEdits(ctx.inv);
     await ctx.host.exec(render('cni/apply', {

@@ -230,8 +230,9 @@ export const containerRuntimeStep: Step<Found> = {
     await installKeys(ctx.host, [repository(ctx)], f.missingKeys);
     await uploadFiles(ctx.host, [repoFile(repository(ctx))], f.files);
     const fromRepo = f.missingPackages.filter((p) => p !== 'cri-dockerd');
-    if (fromRepo.length) await ctx.host.exec(os.installScript(fromRepo, c), opts);
-    if (f.missingPackages.includes('cri-dockerd')) await ctx.host.exec(os.criDockerdInstall(c, ctx.host.facts), opts);
+    // the installs go with what follows (the probe, the config files, the restart): one round trip (ExecOptions.carry)
+    if (fromRepo.length) await ctx.host.exec(os.installScript(fromRepo, c), { ...opts, carry: true });
+    if (f.missingPackages.includes('cri-dockerd')) await ctx.host.exec(os.criDockerdInstall(c, ctx.host.facts), { ...opts, carry: true });
     const registryFiles = registryFilePaths(ctx);
     if ([...registryFiles].some((path) => f.files.find((st) => st.path === path)?.state !== 'same')) await probeRegistries(ctx);
     const changed = await uploadFiles(ctx.host, configFiles(ctx), f.files);

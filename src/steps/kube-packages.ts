@@ -75,7 +75,8 @@ export const kubePackagesStep: Step<Found> = {
     await installKeys(ctx.host, [repository(ctx)], f.missingKeys);
     const repoChanged = await uploadFiles(ctx.host, files(ctx), f.files);
     if (f.install || repoChanged.length) {
-      await ctx.host.exec(os.kubeInstallScript([...os.kubePackageSpecs(c, KUBE), ...extraPackages(c)], KUBE, c), opts);
+      // goes with the enable below, in one round trip (ExecOptions.carry)
+      await ctx.host.exec(os.kubeInstallScript([...os.kubePackageSpecs(c, KUBE), ...extraPackages(c)], KUBE, c), { ...opts, carry: true });
     }
     await ctx.host.exec(render('kube-packages/enable', {}), opts);
   },

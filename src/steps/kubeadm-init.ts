@@ -29,9 +29,10 @@ export const kubeadmInitStep: Step = {
   async apply(ctx) {
     const { host, cluster } = ctx;
     await host.upload(initConfig(cluster, host.spec), INIT_CONFIG_PATH, { mode: '600' });
-    await host.exec(render('kubeadm-init/apply', { configPath: INIT_CONFIG_PATH, initTokenDescription: INIT_TOKEN.description }), { mutates: true, timeoutMs: 10 * 60_000 });
+    // init (and kube-vip's switch back) go with the kubeconfig copy below, in one round trip (ExecOptions.carry)
+    await host.exec(render('kubeadm-init/apply', { configPath: INIT_CONFIG_PATH, initTokenDescription: INIT_TOKEN.description }), { mutates: true, timeoutMs: 10 * 60_000, carry: true });
     const afterInit = kubeVipAfterInitScript(cluster);
-    if (afterInit) await host.exec(afterInit, { mutates: true, timeoutMs: 3 * 60_000, note: 'kube-vip: from super-admin.conf back to admin.conf now that init is over' });
+    if (afterInit) await host.exec(afterInit, { mutates: true, timeoutMs: 3 * 60_000, note: 'kube-vip: from super-admin.conf back to admin.conf now that init is over', carry: true });
     await host.exec(render('common/user-kubeconfig', { user: host.spec.ssh.user }), { mutates: true });
   },
 };

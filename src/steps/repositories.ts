@@ -45,7 +45,7 @@ export function keyInstallScript(r: Repository & { key: NonNullable<Repository['
 export async function installKeys(host: StepHost, repos: Repository[], missing: string[]): Promise<void> {
   for (const r of repos) {
     if (r.key && missing.includes(r.key.path)) {
-      await host.exec(keyInstallScript({ ...r, key: r.key }, host.os.keyToolsScript()), { mutates: true, timeoutMs: 5 * 60_000 });
+      await host.exec(keyInstallScript({ ...r, key: r.key }, host.os.keyToolsScript()), { mutates: true, timeoutMs: 5 * 60_000, carry: true });
     }
   }
 }

@@ -33,6 +33,13 @@ export interface ExecOptions {
   dryRunStdout?: string;
   /** One-line comment shown above the command in a dry run. */
   note?: string;
+  /**
+   * The caller does not read the result (it awaits only success): the command may wait and go with
+   * the host's next one, in the same round trip (src/run/coalesce.ts); a failure then fails that next
+   * call, named as this command's own. Only for a command the same step follows with another on the
+   * same host (or with the runner's re-check), without stdin: a transport that cannot wait runs it at once.
+   */
+  carry?: boolean;
 }
 
 /** LENGTH bytes of FILE from byte OFFSET, read only as they are sent. */
