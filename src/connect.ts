@@ -1,16 +1,19 @@
 /**
  * Connect to a host over SSH and read its OS facts in one round trip; the
  * run lock (src/run/host-lock.ts) is taken or read in that same round trip,
- * and every command goes to the run log when there is one. With a facts
- * cache and a prefetch (the runner's first batch of checks), the checks go
- * in that round trip too, rendered for the facts the host had last time
- * while the handshake goes on;
- * their output is kept only when the facts read in the same script are
- * still those, so a no-op run costs one round trip per host.
+ * and every command goes to the run log when there is one. With a prefetch
+ * (the runner's first batch of checks), the checks go in that round trip too,
+ * rendered while the handshake goes on for the facts the host had last time
+ * (the facts cache) or, on a first run, for the OS its inventory entry names
+ * (`os:`); their output is used only where the checks rendered for the facts
+ * read in that same script are the very same scripts (Host.checkBatch
+ * compares them), so a no-op run costs one round trip per host, and so does a
+ * first run's first read of a host whose os: is right.
  */
 import type { HostSpec } from './inventory/model.js';
 import { Host } from './host/host.js';
 import { factsScript, parseFactsOutput, UnsupportedOsError } from './host/facts.js';
+import { assumedFacts } from './os/index.js';
 import { ConnectionLostError, sshConnect, type SshOptions } from './ssh/transport.js';
 import { sshHandshake, type Handshake } from './ssh/handshake.js';
 import { KbError } from './errors.js';
@@ -48,9 +51,11 @@ export async function connectHost(spec: HostSpec, o: SshOptions, ctx: ConnectCon
   ctx.early?.delete(spec.name);
   const handshake = early ?? sshHandshake(spec, o);
   const cached = prefetch ? ctx.facts?.get(spec) : undefined;
+  // no facts from before: the OS the inventory names stands in (a guess, judged by the scripts it gives)
+  const guess = cached ?? (prefetch && spec.os ? assumedFacts(spec.os) : undefined);
   let checks: CheckRequest[];
   try {
-    checks = cached && prefetch ? prefetch(new Host(spec, notYetConnected(spec.name), cached, ctx.redactor)) : [];
+    checks = guess && prefetch ? prefetch(new Host(spec, notYetConnected(spec.name), guess, ctx.redactor)) : [];
   } catch (e) {
     void handshake.then((h) => { h.ssh.dispose(); for (const j of h.jumps) j.dispose(); }, () => undefined);
     throw e;
@@ -93,13 +98,15 @@ export async function connectHost(spec: HostSpec, o: SshOptions, ctx: ConnectCon
     if (judged.error) throw judged.error;
     const host = new Host(spec, transport, facts, ctx.redactor);
     if (judged.warning) host.notices.push(judged.warning);
-    if (cached && checks.length && sameFacts(cached, facts)) {
+    if (checks.length) {
       try {
+        // used only for the checks that are, for the facts just read, the same scripts (Host.checkBatch)
         host.prefetched = { checks, outputs: parseBatch(checks, res.stdout) };
       } catch {
         // cut short: the runner sends its checks again
       }
-    } else if (prefetch) ctx.facts?.put(spec, facts);
+    }
+    if (prefetch && !(cached && sameFacts(cached, facts))) ctx.facts?.put(spec, facts);
     return host;
   } catch (e) {
     ctx.log?.note(`${spec.name}: ${(e as Error).message}`, { host: true });

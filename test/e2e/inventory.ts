@@ -12,6 +12,8 @@ export interface InvOptions {
   ssh?: Record<string, unknown>;
   hostSsh?: Record<string, Record<string, unknown>>;
   roles?: Record<string, 'control-plane' | 'worker'>;
+  /** write each host's os: (the lab's hosts have one) */
+  withOs?: boolean;
 }
 
 const FIXTURES = join(import.meta.dirname, '..', 'lab', 'fixtures');
@@ -51,6 +53,7 @@ export function writeInventory(o: InvOptions = {}): string {
       name: h.name,
       address: h.address,
       role: o.roles?.[h.name] ?? (i === 0 ? 'control-plane' : 'worker'),
+      ...(o.withOs && h.os ? { os: h.os } : {}),
       ...(o.hostSsh?.[h.name] ? { ssh: o.hostSsh[h.name] } : {}),
     })),
   };

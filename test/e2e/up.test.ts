@@ -3,10 +3,10 @@
  * plan, converge from nothing, a second up that changes nothing, plan again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LAB_SKIP_REASON } from '../lab/support.js';
-import { labDown, labExec, labUp, simCalls, upperDir } from '../lab/lab.js';
+import { labDown, labExec, labUp, readLabState, simCalls, upperDir } from '../lab/lab.js';
 import { kb, changed, notOk } from './cli.js';
 import { writeInventory } from './inventory.js';
 import { factsDir } from '../../src/run/facts-cache.js';
@@ -120,6 +120,26 @@ describe.skipIf(!!LAB_SKIP_REASON)('up on a mixed 3-host lab', () => {
     // and the cache holds the truth again
     const again = await kb(['up', inv, '--output', 'json']);
     expect(again.json!.hosts.map((h) => h.roundTrips)).toEqual([1, 1, 1]);
+  });
+
+  it('with no facts cached, the checks rendered for the os: of each host go with the connection; where they are not the host\'s own, they are sent again', async () => {
+    const lab = readLabState()!.hosts;
+    rmSync(factsDir(), { recursive: true, force: true });
+    const r = await kb(['up', writeInventory({ hosts: lab, withOs: true }), '--output', 'json']);
+    expect(notOk(r)).toEqual([]);
+    expect(changed(r)).toEqual([]);
+    // lab-02 (Ubuntu 22.04) and lab-03 (Rocky 9): one round trip. lab-01 says CentOS 7 and is, but on this
+    // machine's kernel: the conntrack module of CentOS 7's own 3.10 kernel (nf_conntrack_ipv4, kernel-modules'
+    // check) is not the lab's nf_conntrack, so its checks go again
+    expect(r.json!.hosts.map((h) => h.roundTrips)).toEqual([2, 1, 1]);
+    // without os: (inv) or with a wrong one: the facts first, then the checks
+    for (const file of [inv, writeInventory({ hosts: lab.map((h) => ({ ...h, os: h.family === 'debian' ? 'centos7' : 'ubuntu22.04' })), withOs: true })]) {
+      rmSync(factsDir(), { recursive: true, force: true });
+      const w = await kb(['up', file, '--output', 'json']);
+      expect(notOk(w)).toEqual([]);
+      expect(changed(w)).toEqual([]);
+      expect(w.json!.hosts.map((h) => h.roundTrips)).toEqual([2, 2, 2]);
+    }
   });
 
   it('plan agrees: nothing would change, exit 0', async () => {
