@@ -31,6 +31,19 @@ export function batchScript(checks: CheckRequest[], parallel = false): string {
 }
 
 /**
+ * The arguments of each `kb_file_state` line of a check (templates/common/file-state.sh.hbs renders
+ * `kb_file_state {{qall paths}}`), as the shell words they are, when the line is nothing but such words
+ * (shq's plain words and single-quoted strings): a line this does not recognise is left to the check.
+ */
+const FILE_STATE_LINE = /^kb_file_state ((?:[A-Za-z0-9_@%+=:,./-]|'[^'\n]*'|\\')+(?: (?:[A-Za-z0-9_@%+=:,./-]|'[^'\n]*'|\\')+)*)$/gm;
+
+function fileStateWords(checks: CheckRequest[]): string[] {
+  const words: string[] = [];
+  for (const c of checks) for (const m of c.script.matchAll(FILE_STATE_LINE)) words.push(m[1]!);
+  return words;
+}
+
+/**
  * The checks of batchScript without the prelude (for a script that carries it already).
  *
  * With `parallel`, the checks run at the same time (they only read the host): each writes its marked
@@ -38,26 +51,33 @@ export function batchScript(checks: CheckRequest[], parallel = false): string {
  * so the output is the same as when they run one after another, and the round trip lasts as long as the
  * slowest check (the cluster read, a kubectl call) instead of the sum. Without a temporary directory
  * (mktemp failed) they run one after another.
+ *
+ * Processes, since the no-op run's time is mostly process starts (issue 24): each check is a function
+ * run in the background, one process (a function run with `&` is a subshell: its `exit` ends only that
+ * check), and the markers are written by the batch's shell, the end one with the code `wait` returns
+ * for that check. The managed files of all the checks are read before they start, one sha256sum and one
+ * stat for all (kb_file_prefetch), not one pair per check.
  */
 export function batchBody(checks: CheckRequest[], parallel = false): string {
-  const marked = (c: CheckRequest) => [
-    `printf '%s\\n' ${shq(`${MARK} begin ${c.step}`)}`,
-    `( ${c.script.trimEnd()}\n) </dev/null 2>&1`,
-    `printf '%s %s\\n' ${shq(`${MARK} end ${c.step}`)} "$?"`,
-  ].join('\n');
+  const begin = (c: CheckRequest) => `printf '%s\\n' ${shq(`${MARK} begin ${c.step}`)}`;
+  const end = (c: CheckRequest, code: string) => `printf '%s %s\\n' ${shq(`${MARK} end ${c.step}`)} ${code}`;
+  const marked = (c: CheckRequest) => [begin(c), `( ${c.script.trimEnd()}\n) </dev/null 2>&1`, end(c, '"$?"')].join('\n');
   if (!parallel || checks.length < 2) return checks.map(marked).join('\n');
   const name = (i: number) => `kb_check_${i}`;
   // zero-padded file names: the shell's glob lists them in the checks' order
   const file = (i: number) => `"$kb_checks"/${String(i).padStart(3, '0')}`;
+  const words = fileStateWords(checks);
   return [
-    ...checks.map((c, i) => `${name(i)}() {\n${marked(c)}\n}`),
-    'if kb_checks=$(mktemp -d 2>/dev/null); then',
-    ...checks.map((_, i) => `  ${name(i)} >${file(i)} &`),
-    '  wait',
+    ...checks.map((c, i) => `${name(i)}() {\n${c.script.trimEnd()}\n}`),
+    'if kb_checks=$(exec mktemp -d 2>/dev/null); then',
+    ...(words.length ? [`  kb_file_prefetch ${words.join(' ')}`] : []),
+    ...checks.flatMap((c, i) => [`  ${begin(c)} >${file(i)}`, `  ${name(i)} </dev/null >>${file(i)} 2>&1 &`, `  kb_pid_${i}=$!`]),
+    ...checks.map((c, i) => `  wait "$kb_pid_${i}"\n  ${end(c, '"$?"')} >>${file(i)}`),
+    ...(words.length ? ['  kb_file_forget'] : []),
     '  cat "$kb_checks"/*',
     '  rm -rf "$kb_checks"',
     'else',
-    ...checks.map((_, i) => `  ${name(i)}`),
+    ...checks.map((c, i) => `  ${begin(c)}\n  ( ${name(i)} ) </dev/null 2>&1\n  ${end(c, '"$?"')}`),
     'fi',
   ].join('\n');
 }

@@ -73,24 +73,44 @@ kb_kubectl() {
 
 # kb_key_fprs FILE: the fingerprint of the primary key of each OpenPGP key in
 # FILE, one a line (40 upper-case hex digits). gpg 2.2.8+ reads the file with
-# --show-keys; gpg 2.0 (CentOS 7) lists it when given only the file. A
-# throwaway home: no keyring is read or written.
+# --show-keys; gpg 2.0 (CentOS 7) lists it when given only the file (the
+# second call, after the first failed; as before, what both printed counts). A
+# throwaway home: no keyring is read or written. The colons are read by the
+# shell (kb_key_parse), not by a pipeline to awk: fewer processes per key.
 kb_key_fprs() {
+  kb_key_parse "$1" || return $?
+  # shellcheck disable=SC2086 # one fingerprint a word
+  if [ -n "$kb_fprs" ]; then printf '%s\n' $kb_fprs; fi
+}
+
+# kb_key_parse FILE: kb_key_fprs' fingerprints in kb_fprs (space-separated), no subshell.
+kb_key_parse() {
+  local kh out p=0
+  local -a f
+  kb_fprs=
   command -v gpg >/dev/null 2>&1 || return 0
-  kb_kh=$(mktemp -d) || return 1
-  { gpg --batch --homedir "$kb_kh" --show-keys --with-colons "$1" 2>/dev/null ||
-    gpg --batch --homedir "$kb_kh" --with-colons --with-fingerprint "$1" 2>/dev/null; } |
-    awk -F: '$1 == "pub" { p = 1; next } $1 == "fpr" && p { print $10; p = 0 }'
-  rm -rf "$kb_kh"
+  kh=$(mktemp -d) || return 1
+  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
+  if ! out=$(exec gpg --batch --homedir "$kh" --show-keys --with-colons "$1" 2>/dev/null); then
+    out+=$'\n'$(exec gpg --batch --homedir "$kh" --with-colons --with-fingerprint "$1" 2>/dev/null) || true
+  fi
+  rm -rf "$kh"
+  # awk -F: '$1 == "pub" { p = 1; next } $1 == "fpr" && p { print $10; p = 0 }', in the shell
+  while IFS=: read -r -a f; do
+    case ${f[0]-} in
+      pub) p=1 ;;
+      fpr) if [ "$p" = 1 ]; then kb_fprs+="${kb_fprs:+ }${f[9]-}"; p=0; fi ;;
+    esac
+  done <<<"$out"
 }
 
 # kb_key_trusted FILE "FPR...": true when FILE holds at least one key and every
 # primary key in it has one of the fingerprints.
 kb_key_trusted() {
   [ -s "$1" ] || return 1
-  kb_kf=$(kb_key_fprs "$1")
-  [ -n "$kb_kf" ] || return 1
-  for kb_f in $kb_kf; do
+  kb_key_parse "$1" || return 1
+  [ -n "$kb_fprs" ] || return 1
+  for kb_f in $kb_fprs; do
     case " $2 " in
       *" $kb_f "*) ;;
       *) return 1 ;;
@@ -98,16 +118,20 @@ kb_key_trusted() {
   done
 }
 
-# kb_file_state PATH...: each file's line for a check, in the order given: "file=PATH SHA256 MODE", or
-# "file=PATH missing" when it is not a regular file; one sha256sum and one stat for all the files there
-# are (each on its own when that one read fails: a file it could not read, or one that came since).
-kb_file_state() {
+# The file states a batch of checks read ahead (kb_file_prefetch), by "p" and the path.
+declare -A kb_fs_cache=()
+
+# kb_file_lines PATH...: kb_file_state's lines, in the order given, in the array kb_fl; one sha256sum and
+# one stat for all the files there are (each on its own when that one read fails: a file it could not
+# read, or one that came since).
+kb_file_lines() {
   local f h j=0 s m
   local -a have=() sums=() modes=()
+  kb_fl=()
   for f in "$@"; do
     if [ -f "$f" ]; then have+=("$f"); fi
   done
-  if [ "${#have[@]}" -gt 0 ] && s=$(sha256sum -- "${have[@]}" 2>/dev/null) && m=$(stat -c %a -- "${have[@]}" 2>/dev/null); then
+  if [ "${#have[@]}" -gt 0 ] && s=$(exec sha256sum -- "${have[@]}" 2>/dev/null) && m=$(exec stat -c %a -- "${have[@]}" 2>/dev/null); then
     # one line each, in the order given (sha256sum starts a line with a backslash when it escapes the name)
     mapfile -t sums <<<"$s"
     mapfile -t modes <<<"$m"
@@ -115,12 +139,49 @@ kb_file_state() {
   for f in "$@"; do
     if [ "${#sums[@]}" -eq "${#have[@]}" ] && [ "${#modes[@]}" -eq "${#have[@]}" ] && [ "$j" -lt "${#have[@]}" ] && [ "${have[j]}" = "$f" ]; then
       h=${sums[j]#\\}
-      printf 'file=%s %s %s\n' "$f" "${h%% *}" "${modes[j]}"
+      kb_fl+=("file=$f ${h%% *} ${modes[j]}")
       j=$((j + 1))
     elif [ -f "$f" ]; then
-      printf 'file=%s %s %s\n' "$f" "$(sha256sum <"$f" | cut -d' ' -f1)" "$(stat -c %a "$f")"
+      kb_fl+=("file=$f $(sha256sum <"$f" | cut -d' ' -f1) $(stat -c %a "$f")")
     else
-      printf 'file=%s missing\n' "$f"
+      kb_fl+=("file=$f missing")
+    fi
+  done
+}
+
+# kb_file_prefetch PATH...: read the states of a batch's files at once, before its checks start side by
+# side: each check's kb_file_state then prints them without a sha256sum and a stat of its own. Only for
+# checks, which change nothing: a file written after this is read again only once kb_fs_cache is emptied.
+kb_file_prefetch() {
+  local i=0 f
+  kb_file_lines "$@"
+  for f in "$@"; do
+    kb_fs_cache["p$f"]=${kb_fl[i]}
+    i=$((i + 1))
+  done
+}
+
+# kb_file_forget: the batch is over; files are read again.
+kb_file_forget() {
+  kb_fs_cache=()
+}
+
+# kb_file_state PATH...: each file's line for a check, in the order given: "file=PATH SHA256 MODE", or
+# "file=PATH missing" when it is not a regular file (kb_file_lines); what kb_file_prefetch read is not read again.
+kb_file_state() {
+  local f i=0
+  local -a miss=()
+  for f in "$@"; do
+    if [ -z "${kb_fs_cache["p$f"]+x}" ]; then miss+=("$f"); fi
+  done
+  kb_fl=()
+  if [ "${#miss[@]}" -gt 0 ]; then kb_file_lines "${miss[@]}"; fi
+  for f in "$@"; do
+    if [ -n "${kb_fs_cache["p$f"]+x}" ]; then
+      printf '%s\n' "${kb_fs_cache["p$f"]}"
+    else
+      printf '%s\n' "${kb_fl[i]}"
+      i=$((i + 1))
     fi
   done
 }
@@ -130,7 +191,10 @@ kb_file_state() {
 (
 printf 'current=%s\n' "$(hostname)"
 if [ -r /etc/hostname ]; then
-  printf 'static=%s\n' "$(head -n 1 /etc/hostname)"
+  # the first line, as `head -n 1` printed it in a command substitution (the shell reads it: no process)
+  kb_static=
+  IFS= read -r kb_static </etc/hostname || true
+  printf 'static=%s\n' "$kb_static"
 fi
 )
 ## apply
@@ -184,7 +248,11 @@ else
   echo runtime=absent
 fi
 if [ -f /etc/selinux/config ]; then
-  sed -n 's/^SELINUX=\([a-z]*\).*/config=\1/p' /etc/selinux/config
+  # each SELINUX= line's value (sed -n 's/^SELINUX=\([a-z]*\).*/config=\1/p'), read by the shell
+  kb_re='^SELINUX=([a-z]*)'
+  while IFS= read -r kb_l || [ -n "$kb_l" ]; do
+    if [[ $kb_l =~ $kb_re ]]; then printf 'config=%s\n' "${BASH_REMATCH[1]}"; fi
+  done </etc/selinux/config
 else
   echo config=absent
 fi
@@ -203,14 +271,25 @@ fi
 ### firewall: Open the Kubernetes ports in firewalld
 ## check (read-only)
 (
-if systemctl is-active --quiet firewalld 2>/dev/null; then echo active=yes; else echo active=no; fi
+# firewalld's state: one systemctl call for active (what the lists below need too), one for enabled
+if systemctl is-active --quiet firewalld 2>/dev/null; then kb_fw_active=yes; else kb_fw_active=no; fi
+echo "active=$kb_fw_active"
 if systemctl is-enabled --quiet firewalld 2>/dev/null; then echo enabled=yes; else echo enabled=no; fi
-if systemctl is-active --quiet firewalld 2>/dev/null; then
-  firewall-cmd --permanent --list-ports | tr ' ' '\n' | sed -n 's/^\(.\)/permanent=\1/p'
-  firewall-cmd --list-ports | tr ' ' '\n' | sed -n 's/^\(.\)/runtime=\1/p'
+# kb_fw_words NAME ARG...: each word `firewall-cmd ARG...` prints (firewalld separates them with spaces),
+# one NAME=WORD line each; the shell splits them (IFS of space and newline, no globbing), not tr and sed
+kb_fw_words() {
+  local kb_out kb_w IFS=$' \n'
+  kb_out=$(firewall-cmd "${@:2}") || true
+  set -f
+  for kb_w in $kb_out; do printf '%s=%s\n' "$1" "$kb_w"; done
+  set +f
+}
+if [ "$kb_fw_active" = yes ]; then
+  kb_fw_words permanent --permanent --list-ports
+  kb_fw_words runtime --list-ports
   # IP protocols (calico's IP-in-IP is protocol 4), as firewalld lists what --add-protocol added
-  firewall-cmd --permanent --list-protocols | tr ' ' '\n' | sed -n 's/^\(.\)/permanent-protocol=\1/p'
-  firewall-cmd --list-protocols | tr ' ' '\n' | sed -n 's/^\(.\)/runtime-protocol=\1/p'
+  kb_fw_words permanent-protocol --permanent --list-protocols
+  kb_fw_words runtime-protocol --list-protocols
 fi
 )
 ## apply
@@ -225,8 +304,11 @@ fi
 ## check (read-only)
 (
 echo checked=swap
-awk 'NR > 1 { print "active=" $1 }' /proc/swaps
-awk '$1 !~ /^#/ && $3 == "swap" { print "fstab=" NR " " $1 }' /etc/fstab
+# one awk for both files: the active swap areas below /proc/swaps' header, then fstab's swap lines
+awk '
+  FILENAME == "/proc/swaps" { if (FNR > 1) print "active=" $1; next }
+  $1 !~ /^#/ && $3 == "swap" { print "fstab=" FNR " " $1 }
+' /proc/swaps /etc/fstab
 if [ -e /usr/lib/systemd/zram-generator.conf ] || [ -e /etc/systemd/zram-generator.conf ]; then
   if ! grep -qx '# kbootstrap: no zram swap (the kubelet needs swap off)' /etc/systemd/zram-generator.conf 2>/dev/null; then
     echo zram=configured
@@ -251,10 +333,18 @@ fi
 ## check (read-only)
 (
 kb_file_state /etc/modules-load.d/k8s.conf
-kb_loaded=$(lsmod 2>/dev/null | awk 'NR > 1 { print $1 }')
+# lsmod's names (its first column below the header), one word each between spaces, matched by the
+# shell: one process for the list, none per module
+# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
+kb_lsmod=$(exec lsmod 2>/dev/null) || true
+kb_loaded=' '
+{
+  read -r _
+  while read -r kb_name _; do kb_loaded+="$kb_name "; done
+} <<<"$kb_lsmod"
 for kb_m in overlay br_netfilter ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack; do
   # loaded as a module, or built into the kernel (a /sys/module entry without initstate)
-  if printf '%s\n' "$kb_loaded" | grep -qx "$kb_m" || { [ -d "/sys/module/$kb_m" ] && [ ! -e "/sys/module/$kb_m/initstate" ]; }; then
+  if [[ $kb_loaded == *" $kb_m "* ]] || { [ -d "/sys/module/$kb_m" ] && [ ! -e "/sys/module/$kb_m/initstate" ]; }; then
     echo "loaded=$kb_m"
   else
     echo "missing=$kb_m"
@@ -282,8 +372,14 @@ done
 ## check (read-only)
 (
 kb_file_state /etc/sysctl.d/99-kubernetes.conf
-# one sysctl call; a key the kernel does not have prints nothing here
-sysctl net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables net.ipv4.ip_forward 2>/dev/null | sed -n 's/^\([^ ]*\) = \(.*\)$/live=\1=\2/p' || true
+# one sysctl call; a key the kernel does not have prints nothing here. Its "KEY = VALUE" lines are read
+# by the shell (as sed -n 's/^\([^ ]*\) = \(.*\)$/live=\1=\2/p' did): no pipeline
+# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
+kb_live=$(exec sysctl net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables net.ipv4.ip_forward 2>/dev/null) || true
+kb_re='^([^ ]*) = (.*)$'
+while IFS= read -r kb_l; do
+  if [[ $kb_l =~ $kb_re ]]; then printf 'live=%s=%s\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"; fi
+done <<<"$kb_live"
 # every file sysctl --system reads that sets one of these keys, to find what overrides the drop-in (one awk for all)
 shopt -s nullglob
 kb_files=(/etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf)
@@ -314,8 +410,13 @@ sysctl --system >/dev/null
 ## check (read-only)
 (
 kb_file_state /etc/yum.repos.d/docker-ce.repo
-# one rpm call for every package; absent ones print nothing here
-rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' containerd.io 2>/dev/null | grep '^pkg=' || true
+# one rpm call for every package; absent ones print nothing here (their "is not installed" line is no
+# pkg= line: the shell keeps only those, as grep '^pkg=' did)
+# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
+kb_pkgs=$(exec rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' containerd.io 2>/dev/null) || true
+while IFS= read -r kb_l; do
+  case $kb_l in pkg=*) printf '%s\n' "$kb_l" ;; esac
+done <<<"$kb_pkgs"
 if kb_key_trusted /etc/pki/rpm-gpg/kbootstrap-docker.asc 060A61C51B558A7F742B77AAC52FEB6B621E9F35; then echo key=/etc/pki/rpm-gpg/kbootstrap-docker.asc=present; elif [ -e /etc/pki/rpm-gpg/kbootstrap-docker.asc ]; then echo key=/etc/pki/rpm-gpg/kbootstrap-docker.asc=untrusted; else echo key=/etc/pki/rpm-gpg/kbootstrap-docker.asc=missing; fi
 # The desired config.toml: containerd's own defaults with the systemd cgroup
 # driver, the pause image from imageRepository and registry hosts in certs.d.
@@ -353,7 +454,10 @@ else
 fi
 # shellcheck disable=SC2043 # one service is a list too
 for kb_s in containerd; do
-  printf 'enabled=%s=%s\n' "$kb_s" "$(systemctl is-enabled "$kb_s" 2>/dev/null || true)"
+  # `|| true` outside the command substitution: systemctl is its only command (no shell in between)
+  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
+  kb_en=$(exec systemctl is-enabled "$kb_s" 2>/dev/null) || true
+  printf 'enabled=%s=%s\n' "$kb_s" "$kb_en"
   if systemctl is-active --quiet "$kb_s"; then printf 'active=%s=yes\n' "$kb_s"; else printf 'active=%s=no\n' "$kb_s"; fi
 done
 )
@@ -456,11 +560,18 @@ KBOOTSTRAP_EOF
 ## check (read-only)
 (
 kb_file_state /etc/yum.repos.d/kubernetes.repo
-# one rpm call for every package; absent ones print nothing here
-rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' kubelet kubeadm kubectl ipset ipvsadm 2>/dev/null | grep '^pkg=' || true
-# read-only: a systemd unit, enabled? active?
-kb_e=$(systemctl is-enabled kubelet 2>/dev/null || true)
-kb_a=$(systemctl is-active kubelet 2>/dev/null || true)
+# one rpm call for every package; absent ones print nothing here (their "is not installed" line is no
+# pkg= line: the shell keeps only those, as grep '^pkg=' did)
+# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
+kb_pkgs=$(exec rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' kubelet kubeadm kubectl ipset ipvsadm 2>/dev/null) || true
+while IFS= read -r kb_l; do
+  case $kb_l in pkg=*) printf '%s\n' "$kb_l" ;; esac
+done <<<"$kb_pkgs"
+# read-only: a systemd unit, enabled? active? (`|| true` outside the command substitution: systemctl
+# is then its only command, run without a shell of its own in between)
+# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
+kb_e=$(exec systemctl is-enabled kubelet 2>/dev/null) || true
+kb_a=$(exec systemctl is-active kubelet 2>/dev/null) || true
 printf 'unit=%s %s %s\n' kubelet "${kb_e:-unknown}" "${kb_a:-unknown}"
 if kb_key_trusted /etc/pki/rpm-gpg/kbootstrap-kubernetes.asc DE15B14486CD377B9E876E1A234654DA9A296436; then echo key=/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc=present; elif [ -e /etc/pki/rpm-gpg/kbootstrap-kubernetes.asc ]; then echo key=/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc=untrusted; else echo key=/etc/pki/rpm-gpg/kbootstrap-kubernetes.asc=missing; fi
 )
@@ -507,12 +618,13 @@ systemctl enable kubelet
 (
 # kubeadm's own image list for the version (what kubeadm init pulls), where kubeadm is installed:
 # one kubeadm-image= line each; else why not (kbootstrap then uses its versions table)
+# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
 if ! command -v kubeadm >/dev/null 2>&1; then
   echo 'kubeadm=absent'
-elif kb_list=$(kubeadm config images list --kubernetes-version v1.36.4 --image-repository registry.k8s.io 2>&1); then
+elif kb_list=$(exec kubeadm config images list --kubernetes-version v1.36.4 --image-repository registry.k8s.io 2>&1); then
   echo 'kubeadm=ok'
   # image references only: a warning kubeadm logs (klog, with spaces) is no image
-  printf '%s\n' "$kb_list" | awk 'NF == 1 && /^[^[:space:]]+\/[^[:space:]]+:[^[:space:]]+$/ { print "kubeadm-image=" $1 }'
+  awk 'NF == 1 && /^[^[:space:]]+\/[^[:space:]]+:[^[:space:]]+$/ { print "kubeadm-image=" $1 }' <<<"$kb_list"
 else
   echo 'kubeadm=failed'
   printf '%s\n' "$kb_list" | grep -v '^To see the stack trace' | head -n 3 | sed 's/^/kubeadm-error=/'
@@ -520,9 +632,9 @@ fi
 # the images the CRI (containerd) holds, one reference a line: crictl's IMAGE and TAG columns
 if ! command -v crictl >/dev/null 2>&1; then
   echo 'runtime=no-crictl'
-elif kb_refs=$(crictl images 2>/dev/null); then
+elif kb_refs=$(exec crictl images 2>/dev/null); then
   echo 'runtime=ok'
-  printf '%s\n' "$kb_refs" | awk 'NR > 1 && $1 != "<none>" && $2 != "<none>" { print "image=" $1 ":" $2 }'
+  awk 'NR > 1 && $1 != "<none>" && $2 != "<none>" { print "image=" $1 ":" $2 }' <<<"$kb_refs"
 else
   echo 'runtime=unavailable'
 fi

@@ -73,24 +73,44 @@ kb_kubectl() {
 
 # kb_key_fprs FILE: the fingerprint of the primary key of each OpenPGP key in
 # FILE, one a line (40 upper-case hex digits). gpg 2.2.8+ reads the file with
-# --show-keys; gpg 2.0 (CentOS 7) lists it when given only the file. A
-# throwaway home: no keyring is read or written.
+# --show-keys; gpg 2.0 (CentOS 7) lists it when given only the file (the
+# second call, after the first failed; as before, what both printed counts). A
+# throwaway home: no keyring is read or written. The colons are read by the
+# shell (kb_key_parse), not by a pipeline to awk: fewer processes per key.
 kb_key_fprs() {
+  kb_key_parse "$1" || return $?
+  # shellcheck disable=SC2086 # one fingerprint a word
+  if [ -n "$kb_fprs" ]; then printf '%s\n' $kb_fprs; fi
+}
+
+# kb_key_parse FILE: kb_key_fprs' fingerprints in kb_fprs (space-separated), no subshell.
+kb_key_parse() {
+  local kh out p=0
+  local -a f
+  kb_fprs=
   command -v gpg >/dev/null 2>&1 || return 0
-  kb_kh=$(mktemp -d) || return 1
-  { gpg --batch --homedir "$kb_kh" --show-keys --with-colons "$1" 2>/dev/null ||
-    gpg --batch --homedir "$kb_kh" --with-colons --with-fingerprint "$1" 2>/dev/null; } |
-    awk -F: '$1 == "pub" { p = 1; next } $1 == "fpr" && p { print $10; p = 0 }'
-  rm -rf "$kb_kh"
+  kh=$(mktemp -d) || return 1
+  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
+  if ! out=$(exec gpg --batch --homedir "$kh" --show-keys --with-colons "$1" 2>/dev/null); then
+    out+=$'\n'$(exec gpg --batch --homedir "$kh" --with-colons --with-fingerprint "$1" 2>/dev/null) || true
+  fi
+  rm -rf "$kh"
+  # awk -F: '$1 == "pub" { p = 1; next } $1 == "fpr" && p { print $10; p = 0 }', in the shell
+  while IFS=: read -r -a f; do
+    case ${f[0]-} in
+      pub) p=1 ;;
+      fpr) if [ "$p" = 1 ]; then kb_fprs+="${kb_fprs:+ }${f[9]-}"; p=0; fi ;;
+    esac
+  done <<<"$out"
 }
 
 # kb_key_trusted FILE "FPR...": true when FILE holds at least one key and every
 # primary key in it has one of the fingerprints.
 kb_key_trusted() {
   [ -s "$1" ] || return 1
-  kb_kf=$(kb_key_fprs "$1")
-  [ -n "$kb_kf" ] || return 1
-  for kb_f in $kb_kf; do
+  kb_key_parse "$1" || return 1
+  [ -n "$kb_fprs" ] || return 1
+  for kb_f in $kb_fprs; do
     case " $2 " in
       *" $kb_f "*) ;;
       *) return 1 ;;
@@ -98,16 +118,20 @@ kb_key_trusted() {
   done
 }
 
-# kb_file_state PATH...: each file's line for a check, in the order given: "file=PATH SHA256 MODE", or
-# "file=PATH missing" when it is not a regular file; one sha256sum and one stat for all the files there
-# are (each on its own when that one read fails: a file it could not read, or one that came since).
-kb_file_state() {
+# The file states a batch of checks read ahead (kb_file_prefetch), by "p" and the path.
+declare -A kb_fs_cache=()
+
+# kb_file_lines PATH...: kb_file_state's lines, in the order given, in the array kb_fl; one sha256sum and
+# one stat for all the files there are (each on its own when that one read fails: a file it could not
+# read, or one that came since).
+kb_file_lines() {
   local f h j=0 s m
   local -a have=() sums=() modes=()
+  kb_fl=()
   for f in "$@"; do
     if [ -f "$f" ]; then have+=("$f"); fi
   done
-  if [ "${#have[@]}" -gt 0 ] && s=$(sha256sum -- "${have[@]}" 2>/dev/null) && m=$(stat -c %a -- "${have[@]}" 2>/dev/null); then
+  if [ "${#have[@]}" -gt 0 ] && s=$(exec sha256sum -- "${have[@]}" 2>/dev/null) && m=$(exec stat -c %a -- "${have[@]}" 2>/dev/null); then
     # one line each, in the order given (sha256sum starts a line with a backslash when it escapes the name)
     mapfile -t sums <<<"$s"
     mapfile -t modes <<<"$m"
@@ -115,12 +139,49 @@ kb_file_state() {
   for f in "$@"; do
     if [ "${#sums[@]}" -eq "${#have[@]}" ] && [ "${#modes[@]}" -eq "${#have[@]}" ] && [ "$j" -lt "${#have[@]}" ] && [ "${have[j]}" = "$f" ]; then
       h=${sums[j]#\\}
-      printf 'file=%s %s %s\n' "$f" "${h%% *}" "${modes[j]}"
+      kb_fl+=("file=$f ${h%% *} ${modes[j]}")
       j=$((j + 1))
     elif [ -f "$f" ]; then
-      printf 'file=%s %s %s\n' "$f" "$(sha256sum <"$f" | cut -d' ' -f1)" "$(stat -c %a "$f")"
+      kb_fl+=("file=$f $(sha256sum <"$f" | cut -d' ' -f1) $(stat -c %a "$f")")
     else
-      printf 'file=%s missing\n' "$f"
+      kb_fl+=("file=$f missing")
+    fi
+  done
+}
+
+# kb_file_prefetch PATH...: read the states of a batch's files at once, before its checks start side by
+# side: each check's kb_file_state then prints them without a sha256sum and a stat of its own. Only for
+# checks, which change nothing: a file written after this is read again only once kb_fs_cache is emptied.
+kb_file_prefetch() {
+  local i=0 f
+  kb_file_lines "$@"
+  for f in "$@"; do
+    kb_fs_cache["p$f"]=${kb_fl[i]}
+    i=$((i + 1))
+  done
+}
+
+# kb_file_forget: the batch is over; files are read again.
+kb_file_forget() {
+  kb_fs_cache=()
+}
+
+# kb_file_state PATH...: each file's line for a check, in the order given: "file=PATH SHA256 MODE", or
+# "file=PATH missing" when it is not a regular file (kb_file_lines); what kb_file_prefetch read is not read again.
+kb_file_state() {
+  local f i=0
+  local -a miss=()
+  for f in "$@"; do
+    if [ -z "${kb_fs_cache["p$f"]+x}" ]; then miss+=("$f"); fi
+  done
+  kb_fl=()
+  if [ "${#miss[@]}" -gt 0 ]; then kb_file_lines "${miss[@]}"; fi
+  for f in "$@"; do
+    if [ -n "${kb_fs_cache["p$f"]+x}" ]; then
+      printf '%s\n' "${kb_fs_cache["p$f"]}"
+    else
+      printf '%s\n' "${kb_fl[i]}"
+      i=$((i + 1))
     fi
   done
 }

@@ -74,24 +74,44 @@ kb_kubectl() {
 
 # kb_key_fprs FILE: the fingerprint of the primary key of each OpenPGP key in
 # FILE, one a line (40 upper-case hex digits). gpg 2.2.8+ reads the file with
-# --show-keys; gpg 2.0 (CentOS 7) lists it when given only the file. A
-# throwaway home: no keyring is read or written.
+# --show-keys; gpg 2.0 (CentOS 7) lists it when given only the file (the
+# second call, after the first failed; as before, what both printed counts). A
+# throwaway home: no keyring is read or written. The colons are read by the
+# shell (kb_key_parse), not by a pipeline to awk: fewer processes per key.
 kb_key_fprs() {
+  kb_key_parse "$1" || return $?
+  # shellcheck disable=SC2086 # one fingerprint a word
+  if [ -n "$kb_fprs" ]; then printf '%s\n' $kb_fprs; fi
+}
+
+# kb_key_parse FILE: kb_key_fprs' fingerprints in kb_fprs (space-separated), no subshell.
+kb_key_parse() {
+  local kh out p=0
+  local -a f
+  kb_fprs=
   command -v gpg >/dev/null 2>&1 || return 0
-  kb_kh=$(mktemp -d) || return 1
-  { gpg --batch --homedir "$kb_kh" --show-keys --with-colons "$1" 2>/dev/null ||
-    gpg --batch --homedir "$kb_kh" --with-colons --with-fingerprint "$1" 2>/dev/null; } |
-    awk -F: '$1 == "pub" { p = 1; next } $1 == "fpr" && p { print $10; p = 0 }'
-  rm -rf "$kb_kh"
+  kh=$(mktemp -d) || return 1
+  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
+  if ! out=$(exec gpg --batch --homedir "$kh" --show-keys --with-colons "$1" 2>/dev/null); then
+    out+=$'\n'$(exec gpg --batch --homedir "$kh" --with-colons --with-fingerprint "$1" 2>/dev/null) || true
+  fi
+  rm -rf "$kh"
+  # awk -F: '$1 == "pub" { p = 1; next } $1 == "fpr" && p { print $10; p = 0 }', in the shell
+  while IFS=: read -r -a f; do
+    case ${f[0]-} in
+      pub) p=1 ;;
+      fpr) if [ "$p" = 1 ]; then kb_fprs+="${kb_fprs:+ }${f[9]-}"; p=0; fi ;;
+    esac
+  done <<<"$out"
 }
 
 # kb_key_trusted FILE "FPR...": true when FILE holds at least one key and every
 # primary key in it has one of the fingerprints.
 kb_key_trusted() {
   [ -s "$1" ] || return 1
-  kb_kf=$(kb_key_fprs "$1")
-  [ -n "$kb_kf" ] || return 1
-  for kb_f in $kb_kf; do
+  kb_key_parse "$1" || return 1
+  [ -n "$kb_fprs" ] || return 1
+  for kb_f in $kb_fprs; do
     case " $2 " in
       *" $kb_f "*) ;;
       *) return 1 ;;
@@ -99,16 +119,20 @@ kb_key_trusted() {
   done
 }
 
-# kb_file_state PATH...: each file's line for a check, in the order given: "file=PATH SHA256 MODE", or
-# "file=PATH missing" when it is not a regular file; one sha256sum and one stat for all the files there
-# are (each on its own when that one read fails: a file it could not read, or one that came since).
-kb_file_state() {
+# The file states a batch of checks read ahead (kb_file_prefetch), by "p" and the path.
+declare -A kb_fs_cache=()
+
+# kb_file_lines PATH...: kb_file_state's lines, in the order given, in the array kb_fl; one sha256sum and
+# one stat for all the files there are (each on its own when that one read fails: a file it could not
+# read, or one that came since).
+kb_file_lines() {
   local f h j=0 s m
   local -a have=() sums=() modes=()
+  kb_fl=()
   for f in "$@"; do
     if [ -f "$f" ]; then have+=("$f"); fi
   done
-  if [ "${#have[@]}" -gt 0 ] && s=$(sha256sum -- "${have[@]}" 2>/dev/null) && m=$(stat -c %a -- "${have[@]}" 2>/dev/null); then
+  if [ "${#have[@]}" -gt 0 ] && s=$(exec sha256sum -- "${have[@]}" 2>/dev/null) && m=$(exec stat -c %a -- "${have[@]}" 2>/dev/null); then
     # one line each, in the order given (sha256sum starts a line with a backslash when it escapes the name)
     mapfile -t sums <<<"$s"
     mapfile -t modes <<<"$m"
@@ -116,12 +140,49 @@ kb_file_state() {
   for f in "$@"; do
     if [ "${#sums[@]}" -eq "${#have[@]}" ] && [ "${#modes[@]}" -eq "${#have[@]}" ] && [ "$j" -lt "${#have[@]}" ] && [ "${have[j]}" = "$f" ]; then
       h=${sums[j]#\\}
-      printf 'file=%s %s %s\n' "$f" "${h%% *}" "${modes[j]}"
+      kb_fl+=("file=$f ${h%% *} ${modes[j]}")
       j=$((j + 1))
     elif [ -f "$f" ]; then
-      printf 'file=%s %s %s\n' "$f" "$(sha256sum <"$f" | cut -d' ' -f1)" "$(stat -c %a "$f")"
+      kb_fl+=("file=$f $(sha256sum <"$f" | cut -d' ' -f1) $(stat -c %a "$f")")
     else
-      printf 'file=%s missing\n' "$f"
+      kb_fl+=("file=$f missing")
+    fi
+  done
+}
+
+# kb_file_prefetch PATH...: read the states of a batch's files at once, before its checks start side by
+# side: each check's kb_file_state then prints them without a sha256sum and a stat of its own. Only for
+# checks, which change nothing: a file written after this is read again only once kb_fs_cache is emptied.
+kb_file_prefetch() {
+  local i=0 f
+  kb_file_lines "$@"
+  for f in "$@"; do
+    kb_fs_cache["p$f"]=${kb_fl[i]}
+    i=$((i + 1))
+  done
+}
+
+# kb_file_forget: the batch is over; files are read again.
+kb_file_forget() {
+  kb_fs_cache=()
+}
+
+# kb_file_state PATH...: each file's line for a check, in the order given: "file=PATH SHA256 MODE", or
+# "file=PATH missing" when it is not a regular file (kb_file_lines); what kb_file_prefetch read is not read again.
+kb_file_state() {
+  local f i=0
+  local -a miss=()
+  for f in "$@"; do
+    if [ -z "${kb_fs_cache["p$f"]+x}" ]; then miss+=("$f"); fi
+  done
+  kb_fl=()
+  if [ "${#miss[@]}" -gt 0 ]; then kb_file_lines "${miss[@]}"; fi
+  for f in "$@"; do
+    if [ -n "${kb_fs_cache["p$f"]+x}" ]; then
+      printf '%s\n' "${kb_fs_cache["p$f"]}"
+    else
+      printf '%s\n' "${kb_fl[i]}"
+      i=$((i + 1))
     fi
   done
 }
@@ -136,7 +197,8 @@ if [ ! -f /etc/kubernetes/admin.conf ]; then
 elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
   echo cluster=present
   # JSON strings never hold a raw newline, so the document fits on one line
-  printf 'state=%s\n' "$(printf '%s' "$kb_state" | tr -d '\n')"
+  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
+  printf 'state=%s\n' "$(exec tr -d '\n' <<<"$kb_state")"
 else
   echo cluster=down
   printf '%s\n' "$kb_state" | tail -n 2 | sed 's/^/error=/'
@@ -165,7 +227,8 @@ if [ ! -f /etc/kubernetes/admin.conf ]; then
 elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
   echo cluster=present
   # JSON strings never hold a raw newline, so the document fits on one line
-  printf 'state=%s\n' "$(printf '%s' "$kb_state" | tr -d '\n')"
+  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
+  printf 'state=%s\n' "$(exec tr -d '\n' <<<"$kb_state")"
 else
   echo cluster=down
   printf '%s\n' "$kb_state" | tail -n 2 | sed 's/^/error=/'
@@ -213,12 +276,13 @@ KBOOTSTRAP_EOF
 (
 # kubeadm's own image list for the version (what kubeadm init pulls), where kubeadm is installed:
 # one kubeadm-image= line each; else why not (kbootstrap then uses its versions table)
+# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
 if ! command -v kubeadm >/dev/null 2>&1; then
   echo 'kubeadm=absent'
-elif kb_list=$(kubeadm config images list --kubernetes-version v1.36.4 --image-repository registry.k8s.io 2>&1); then
+elif kb_list=$(exec kubeadm config images list --kubernetes-version v1.36.4 --image-repository registry.k8s.io 2>&1); then
   echo 'kubeadm=ok'
   # image references only: a warning kubeadm logs (klog, with spaces) is no image
-  printf '%s\n' "$kb_list" | awk 'NF == 1 && /^[^[:space:]]+\/[^[:space:]]+:[^[:space:]]+$/ { print "kubeadm-image=" $1 }'
+  awk 'NF == 1 && /^[^[:space:]]+\/[^[:space:]]+:[^[:space:]]+$/ { print "kubeadm-image=" $1 }' <<<"$kb_list"
 else
   echo 'kubeadm=failed'
   printf '%s\n' "$kb_list" | grep -v '^To see the stack trace' | head -n 3 | sed 's/^/kubeadm-error=/'
@@ -226,9 +290,9 @@ fi
 # the images the CRI (containerd) holds, one reference a line: crictl's IMAGE and TAG columns
 if ! command -v crictl >/dev/null 2>&1; then
   echo 'runtime=no-crictl'
-elif kb_refs=$(crictl images 2>/dev/null); then
+elif kb_refs=$(exec crictl images 2>/dev/null); then
   echo 'runtime=ok'
-  printf '%s\n' "$kb_refs" | awk 'NR > 1 && $1 != "<none>" && $2 != "<none>" { print "image=" $1 ":" $2 }'
+  awk 'NR > 1 && $1 != "<none>" && $2 != "<none>" { print "image=" $1 ":" $2 }' <<<"$kb_refs"
 else
   echo 'runtime=unavailable'
 fi
@@ -272,7 +336,13 @@ exit "$kb_failed"
 (
 # one dpkg-query call for every package; only installed ones count: status (2nd letter) i, no error flag.
 # The 1st letter is the selection: i, or h once apt-mark hold ran ("Desired=Unknown/Install/Remove/Purge/Hold", dpkg -l; dpkg-query(1) db:Status-Abbrev)
-dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' kubeadm 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=[uihrp]i *=/pkg=\1=/p' || true
+# The lines are filtered by the shell (as sed -n 's/^pkg=\([^=]*\)=[uihrp]i *=/pkg=\1=/p' did): no pipeline.
+# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
+kb_pkgs=$(exec dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' kubeadm 2>/dev/null) || true
+kb_re='^pkg=([^=]*)=[uihrp]i *=(.*)$'
+while IFS= read -r kb_l; do
+  if [[ $kb_l =~ $kb_re ]]; then printf 'pkg=%s=%s\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"; fi
+done <<<"$kb_pkgs"
 )
 ## apply
 (
@@ -295,7 +365,8 @@ if [ ! -f /etc/kubernetes/admin.conf ]; then
 elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
   echo cluster=present
   # JSON strings never hold a raw newline, so the document fits on one line
-  printf 'state=%s\n' "$(printf '%s' "$kb_state" | tr -d '\n')"
+  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
+  printf 'state=%s\n' "$(exec tr -d '\n' <<<"$kb_state")"
 else
   echo cluster=down
   printf '%s\n' "$kb_state" | tail -n 2 | sed 's/^/error=/'
@@ -352,7 +423,13 @@ kubeadm upgrade apply v1.36.4 -y
 kb_file_state /etc/apt/sources.list.d/docker.list
 # one dpkg-query call for every package; only installed ones count: status (2nd letter) i, no error flag.
 # The 1st letter is the selection: i, or h once apt-mark hold ran ("Desired=Unknown/Install/Remove/Purge/Hold", dpkg -l; dpkg-query(1) db:Status-Abbrev)
-dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' containerd.io 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=[uihrp]i *=/pkg=\1=/p' || true
+# The lines are filtered by the shell (as sed -n 's/^pkg=\([^=]*\)=[uihrp]i *=/pkg=\1=/p' did): no pipeline.
+# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
+kb_pkgs=$(exec dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' containerd.io 2>/dev/null) || true
+kb_re='^pkg=([^=]*)=[uihrp]i *=(.*)$'
+while IFS= read -r kb_l; do
+  if [[ $kb_l =~ $kb_re ]]; then printf 'pkg=%s=%s\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"; fi
+done <<<"$kb_pkgs"
 if kb_key_trusted /etc/apt/keyrings/docker.asc 9DC858229FC7DD38854AE2D88D81803C0EBFCD88; then echo key=/etc/apt/keyrings/docker.asc=present; elif [ -e /etc/apt/keyrings/docker.asc ]; then echo key=/etc/apt/keyrings/docker.asc=untrusted; else echo key=/etc/apt/keyrings/docker.asc=missing; fi
 # The desired config.toml: containerd's own defaults with the systemd cgroup
 # driver, the pause image from imageRepository and registry hosts in certs.d.
@@ -390,7 +467,10 @@ else
 fi
 # shellcheck disable=SC2043 # one service is a list too
 for kb_s in containerd; do
-  printf 'enabled=%s=%s\n' "$kb_s" "$(systemctl is-enabled "$kb_s" 2>/dev/null || true)"
+  # `|| true` outside the command substitution: systemctl is its only command (no shell in between)
+  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
+  kb_en=$(exec systemctl is-enabled "$kb_s" 2>/dev/null) || true
+  printf 'enabled=%s=%s\n' "$kb_s" "$kb_en"
   if systemctl is-active --quiet "$kb_s"; then printf 'active=%s=yes\n' "$kb_s"; else printf 'active=%s=no\n' "$kb_s"; fi
 done
 )
@@ -496,8 +576,19 @@ fi
 (
 # one dpkg-query call for every package; only installed ones count: status (2nd letter) i, no error flag.
 # The 1st letter is the selection: i, or h once apt-mark hold ran ("Desired=Unknown/Install/Remove/Purge/Hold", dpkg -l; dpkg-query(1) db:Status-Abbrev)
-dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' kubelet kubectl 2>/dev/null | sed -n 's/^pkg=\([^=]*\)=[uihrp]i *=/pkg=\1=/p' || true
-apt-mark showhold 2>/dev/null | sed 's/^/held=/'
+# The lines are filtered by the shell (as sed -n 's/^pkg=\([^=]*\)=[uihrp]i *=/pkg=\1=/p' did): no pipeline.
+# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
+kb_pkgs=$(exec dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' kubelet kubectl 2>/dev/null) || true
+kb_re='^pkg=([^=]*)=[uihrp]i *=(.*)$'
+while IFS= read -r kb_l; do
+  if [[ $kb_l =~ $kb_re ]]; then printf 'pkg=%s=%s\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"; fi
+done <<<"$kb_pkgs"
+# each held package, as held=NAME (the shell prefixes apt-mark's lines, as sed 's/^/held=/' did)
+# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
+kb_holds=$(exec apt-mark showhold 2>/dev/null) || true
+if [ -n "$kb_holds" ]; then
+  while IFS= read -r kb_l; do printf 'held=%s\n' "$kb_l"; done <<<"$kb_holds"
+fi
 )
 ## apply
 # drain cp-1
@@ -597,7 +688,8 @@ if [ ! -f /etc/kubernetes/admin.conf ]; then
 elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
   echo cluster=present
   # JSON strings never hold a raw newline, so the document fits on one line
-  printf 'state=%s\n' "$(printf '%s' "$kb_state" | tr -d '\n')"
+  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
+  printf 'state=%s\n' "$(exec tr -d '\n' <<<"$kb_state")"
 else
   echo cluster=down
   printf '%s\n' "$kb_state" | tail -n 2 | sed 's/^/error=/'
