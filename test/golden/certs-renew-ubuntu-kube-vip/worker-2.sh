@@ -12,6 +12,10 @@
 # Values that exist only at run time appear as <PLACEHOLDERS>; secrets never appear.
 set -euo pipefail
 
+# Command substitutions of one program with a redirection are written $(exec CMD ... 2>/dev/null):
+# bash 5.2 forks twice for $(CMD 2>/dev/null) and once with exec, and the checks run on every host at
+# every run (issue 24).
+
 # kb_write DEST MODE [OWNER]: replace DEST with stdin atomically (temp file in
 # the same directory, mode and owner set, then rename), keeping a one-time
 # backup of the original as DEST.kbootstrap.bak (see kb_backup).
@@ -91,7 +95,6 @@ kb_key_parse() {
   kb_fprs=
   command -v gpg >/dev/null 2>&1 || return 0
   kh=$(mktemp -d) || return 1
-  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
   if ! out=$(exec gpg --batch --homedir "$kh" --show-keys --with-colons "$1" 2>/dev/null); then
     out+=$'\n'$(exec gpg --batch --homedir "$kh" --with-colons --with-fingerprint "$1" 2>/dev/null) || true
   fi

@@ -12,6 +12,10 @@
 # Values that exist only at run time appear as <PLACEHOLDERS>; secrets never appear.
 set -euo pipefail
 
+# Command substitutions of one program with a redirection are written $(exec CMD ... 2>/dev/null):
+# bash 5.2 forks twice for $(CMD 2>/dev/null) and once with exec, and the checks run on every host at
+# every run (issue 24).
+
 # kb_write DEST MODE [OWNER]: replace DEST with stdin atomically (temp file in
 # the same directory, mode and owner set, then rename), keeping a one-time
 # backup of the original as DEST.kbootstrap.bak (see kb_backup).
@@ -91,7 +95,6 @@ kb_key_parse() {
   kb_fprs=
   command -v gpg >/dev/null 2>&1 || return 0
   kh=$(mktemp -d) || return 1
-  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
   if ! out=$(exec gpg --batch --homedir "$kh" --show-keys --with-colons "$1" 2>/dev/null); then
     out+=$'\n'$(exec gpg --batch --homedir "$kh" --with-colons --with-fingerprint "$1" 2>/dev/null) || true
   fi
@@ -336,7 +339,6 @@ fi
 kb_file_state /etc/modules-load.d/k8s.conf
 # lsmod's names (its first column below the header), one word each between spaces, matched by the
 # shell: one process for the list, none per module
-# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
 kb_lsmod=$(exec lsmod 2>/dev/null) || true
 kb_loaded=' '
 {
@@ -375,7 +377,6 @@ done
 kb_file_state /etc/sysctl.d/99-kubernetes.conf
 # one sysctl call; a key the kernel does not have prints nothing here. Its "KEY = VALUE" lines are read
 # by the shell (as sed -n 's/^\([^ ]*\) = \(.*\)$/live=\1=\2/p' did): no pipeline
-# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
 kb_live=$(exec sysctl net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables net.ipv4.ip_forward 2>/dev/null) || true
 kb_re='^([^ ]*) = (.*)$'
 while IFS= read -r kb_l; do
@@ -413,7 +414,6 @@ sysctl --system >/dev/null
 kb_file_state /etc/yum.repos.d/docker-ce.repo
 # one rpm call for every package; absent ones print nothing here (their "is not installed" line is no
 # pkg= line: the shell keeps only those, as grep '^pkg=' did)
-# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
 kb_pkgs=$(exec rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' containerd.io 2>/dev/null) || true
 while IFS= read -r kb_l; do
   case $kb_l in pkg=*) printf '%s\n' "$kb_l" ;; esac
@@ -456,7 +456,6 @@ fi
 # shellcheck disable=SC2043 # one service is a list too
 for kb_s in containerd; do
   # `|| true` outside the command substitution: systemctl is its only command (no shell in between)
-  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
   kb_en=$(exec systemctl is-enabled "$kb_s" 2>/dev/null) || true
   printf 'enabled=%s=%s\n' "$kb_s" "$kb_en"
   if systemctl is-active --quiet "$kb_s"; then printf 'active=%s=yes\n' "$kb_s"; else printf 'active=%s=no\n' "$kb_s"; fi
@@ -563,14 +562,12 @@ KBOOTSTRAP_EOF
 kb_file_state /etc/yum.repos.d/kubernetes.repo
 # one rpm call for every package; absent ones print nothing here (their "is not installed" line is no
 # pkg= line: the shell keeps only those, as grep '^pkg=' did)
-# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
 kb_pkgs=$(exec rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' kubelet kubeadm kubectl ipset ipvsadm 2>/dev/null) || true
 while IFS= read -r kb_l; do
   case $kb_l in pkg=*) printf '%s\n' "$kb_l" ;; esac
 done <<<"$kb_pkgs"
 # read-only: a systemd unit, enabled? active? (`|| true` outside the command substitution: systemctl
 # is then its only command, run without a shell of its own in between)
-# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
 kb_e=$(exec systemctl is-enabled kubelet 2>/dev/null) || true
 kb_a=$(exec systemctl is-active kubelet 2>/dev/null) || true
 printf 'unit=%s %s %s\n' kubelet "${kb_e:-unknown}" "${kb_a:-unknown}"
@@ -619,7 +616,6 @@ systemctl enable kubelet
 (
 # kubeadm's own image list for the version (what kubeadm init pulls), where kubeadm is installed:
 # one kubeadm-image= line each; else why not (kbootstrap then uses its versions table)
-# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
 if ! command -v kubeadm >/dev/null 2>&1; then
   echo 'kubeadm=absent'
 elif kb_list=$(exec kubeadm config images list --kubernetes-version v1.35.9 --image-repository registry.k8s.io 2>&1); then

@@ -12,6 +12,10 @@
 # Values that exist only at run time appear as <PLACEHOLDERS>; secrets never appear.
 set -euo pipefail
 
+# Command substitutions of one program with a redirection are written $(exec CMD ... 2>/dev/null):
+# bash 5.2 forks twice for $(CMD 2>/dev/null) and once with exec, and the checks run on every host at
+# every run (issue 24).
+
 # kb_write DEST MODE [OWNER]: replace DEST with stdin atomically (temp file in
 # the same directory, mode and owner set, then rename), keeping a one-time
 # backup of the original as DEST.kbootstrap.bak (see kb_backup).
@@ -91,7 +95,6 @@ kb_key_parse() {
   kb_fprs=
   command -v gpg >/dev/null 2>&1 || return 0
   kh=$(mktemp -d) || return 1
-  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
   if ! out=$(exec gpg --batch --homedir "$kh" --show-keys --with-colons "$1" 2>/dev/null); then
     out+=$'\n'$(exec gpg --batch --homedir "$kh" --with-colons --with-fingerprint "$1" 2>/dev/null) || true
   fi
@@ -197,7 +200,6 @@ if [ ! -f /etc/kubernetes/admin.conf ]; then
 elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
   echo cluster=present
   # JSON strings never hold a raw newline, so the document fits on one line
-  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
   printf 'state=%s\n' "$(exec tr -d '\n' <<<"$kb_state")"
 else
   echo cluster=down
@@ -315,7 +317,6 @@ fi
 kb_file_state /etc/modules-load.d/k8s.conf
 # lsmod's names (its first column below the header), one word each between spaces, matched by the
 # shell: one process for the list, none per module
-# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
 kb_lsmod=$(exec lsmod 2>/dev/null) || true
 kb_loaded=' '
 {
@@ -349,7 +350,6 @@ done
 kb_file_state /etc/sysctl.d/99-kubernetes.conf
 # one sysctl call; a key the kernel does not have prints nothing here. Its "KEY = VALUE" lines are read
 # by the shell (as sed -n 's/^\([^ ]*\) = \(.*\)$/live=\1=\2/p' did): no pipeline
-# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
 kb_live=$(exec sysctl net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables net.ipv4.ip_forward 2>/dev/null) || true
 kb_re='^([^ ]*) = (.*)$'
 while IFS= read -r kb_l; do
@@ -388,7 +388,6 @@ kb_file_state /etc/apt/sources.list.d/docker.list
 # one dpkg-query call for every package; only installed ones count: status (2nd letter) i, no error flag.
 # The 1st letter is the selection: i, or h once apt-mark hold ran ("Desired=Unknown/Install/Remove/Purge/Hold", dpkg -l; dpkg-query(1) db:Status-Abbrev)
 # The lines are filtered by the shell (as sed -n 's/^pkg=\([^=]*\)=[uihrp]i *=/pkg=\1=/p' did): no pipeline.
-# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
 kb_pkgs=$(exec dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' containerd.io 2>/dev/null) || true
 kb_re='^pkg=([^=]*)=[uihrp]i *=(.*)$'
 while IFS= read -r kb_l; do
@@ -432,7 +431,6 @@ fi
 # shellcheck disable=SC2043 # one service is a list too
 for kb_s in containerd; do
   # `|| true` outside the command substitution: systemctl is its only command (no shell in between)
-  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
   kb_en=$(exec systemctl is-enabled "$kb_s" 2>/dev/null) || true
   printf 'enabled=%s=%s\n' "$kb_s" "$kb_en"
   if systemctl is-active --quiet "$kb_s"; then printf 'active=%s=yes\n' "$kb_s"; else printf 'active=%s=no\n' "$kb_s"; fi
@@ -541,7 +539,6 @@ kb_file_state /etc/apt/sources.list.d/kubernetes.list
 # one dpkg-query call for every package; only installed ones count: status (2nd letter) i, no error flag.
 # The 1st letter is the selection: i, or h once apt-mark hold ran ("Desired=Unknown/Install/Remove/Purge/Hold", dpkg -l; dpkg-query(1) db:Status-Abbrev)
 # The lines are filtered by the shell (as sed -n 's/^pkg=\([^=]*\)=[uihrp]i *=/pkg=\1=/p' did): no pipeline.
-# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
 kb_pkgs=$(exec dpkg-query -W -f='pkg=${Package}=${db:Status-Abbrev}=${Version}\n' kubelet kubeadm kubectl 2>/dev/null) || true
 kb_re='^pkg=([^=]*)=[uihrp]i *=(.*)$'
 while IFS= read -r kb_l; do
@@ -549,12 +546,10 @@ while IFS= read -r kb_l; do
 done <<<"$kb_pkgs"
 # read-only: a systemd unit, enabled? active? (`|| true` outside the command substitution: systemctl
 # is then its only command, run without a shell of its own in between)
-# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
 kb_e=$(exec systemctl is-enabled kubelet 2>/dev/null) || true
 kb_a=$(exec systemctl is-active kubelet 2>/dev/null) || true
 printf 'unit=%s %s %s\n' kubelet "${kb_e:-unknown}" "${kb_a:-unknown}"
 # each held package, as held=NAME (the shell prefixes apt-mark's lines, as sed 's/^/held=/' did)
-# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
 kb_holds=$(exec apt-mark showhold 2>/dev/null) || true
 if [ -n "$kb_holds" ]; then
   while IFS= read -r kb_l; do printf 'held=%s\n' "$kb_l"; done <<<"$kb_holds"
@@ -605,7 +600,6 @@ systemctl enable kubelet
 (
 # kubeadm's own image list for the version (what kubeadm init pulls), where kubeadm is installed:
 # one kubeadm-image= line each; else why not (kbootstrap then uses its versions table)
-# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
 if ! command -v kubeadm >/dev/null 2>&1; then
   echo 'kubeadm=absent'
 elif kb_list=$(exec kubeadm config images list --kubernetes-version v1.35.9 --image-repository registry.k8s.io 2>&1); then
@@ -781,7 +775,6 @@ if [ ! -f /etc/kubernetes/admin.conf ]; then
 elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
   echo cluster=present
   # JSON strings never hold a raw newline, so the document fits on one line
-  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
   printf 'state=%s\n' "$(exec tr -d '\n' <<<"$kb_state")"
 else
   echo cluster=down
@@ -920,7 +913,6 @@ if [ ! -f /etc/kubernetes/admin.conf ]; then
 elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
   echo cluster=present
   # JSON strings never hold a raw newline, so the document fits on one line
-  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
   printf 'state=%s\n' "$(exec tr -d '\n' <<<"$kb_state")"
 else
   echo cluster=down
@@ -962,7 +954,6 @@ if [ ! -f /etc/kubernetes/admin.conf ]; then
 elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
   echo cluster=present
   # JSON strings never hold a raw newline, so the document fits on one line
-  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
   printf 'state=%s\n' "$(exec tr -d '\n' <<<"$kb_state")"
 else
   echo cluster=down
@@ -988,7 +979,6 @@ if [ ! -f /etc/kubernetes/admin.conf ]; then
 elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
   echo cluster=present
   # JSON strings never hold a raw newline, so the document fits on one line
-  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
   printf 'state=%s\n' "$(exec tr -d '\n' <<<"$kb_state")"
 else
   echo cluster=down
@@ -1011,7 +1001,6 @@ if [ ! -f /etc/kubernetes/admin.conf ]; then
 elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
   echo cluster=present
   # JSON strings never hold a raw newline, so the document fits on one line
-  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
   printf 'state=%s\n' "$(exec tr -d '\n' <<<"$kb_state")"
 else
   echo cluster=down

@@ -11,6 +11,10 @@
 # Values that exist only at run time appear as <PLACEHOLDERS>; secrets never appear.
 set -euo pipefail
 
+# Command substitutions of one program with a redirection are written $(exec CMD ... 2>/dev/null):
+# bash 5.2 forks twice for $(CMD 2>/dev/null) and once with exec, and the checks run on every host at
+# every run (issue 24).
+
 # kb_write DEST MODE [OWNER]: replace DEST with stdin atomically (temp file in
 # the same directory, mode and owner set, then rename), keeping a one-time
 # backup of the original as DEST.kbootstrap.bak (see kb_backup).
@@ -90,7 +94,6 @@ kb_key_parse() {
   kb_fprs=
   command -v gpg >/dev/null 2>&1 || return 0
   kh=$(mktemp -d) || return 1
-  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
   if ! out=$(exec gpg --batch --homedir "$kh" --show-keys --with-colons "$1" 2>/dev/null); then
     out+=$'\n'$(exec gpg --batch --homedir "$kh" --with-colons --with-fingerprint "$1" 2>/dev/null) || true
   fi
@@ -196,7 +199,6 @@ if [ ! -f /etc/kubernetes/admin.conf ]; then
 elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
   echo cluster=present
   # JSON strings never hold a raw newline, so the document fits on one line
-  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
   printf 'state=%s\n' "$(exec tr -d '\n' <<<"$kb_state")"
 else
   echo cluster=down
@@ -226,7 +228,6 @@ if [ ! -f /etc/kubernetes/admin.conf ]; then
 elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
   echo cluster=present
   # JSON strings never hold a raw newline, so the document fits on one line
-  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
   printf 'state=%s\n' "$(exec tr -d '\n' <<<"$kb_state")"
 else
   echo cluster=down
@@ -276,7 +277,6 @@ KBOOTSTRAP_EOF
 (
 # kubeadm's own image list for the version (what kubeadm init pulls), where kubeadm is installed:
 # one kubeadm-image= line each; else why not (kbootstrap then uses its versions table)
-# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
 if ! command -v kubeadm >/dev/null 2>&1; then
   echo 'kubeadm=absent'
 elif kb_list=$(exec kubeadm config images list --kubernetes-version v1.37.1 --image-repository registry.k8s.io 2>&1); then
@@ -335,7 +335,6 @@ exit "$kb_failed"
 (
 # one rpm call for every package; absent ones print nothing here (their "is not installed" line is no
 # pkg= line: the shell keeps only those, as grep '^pkg=' did)
-# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
 kb_pkgs=$(exec rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' kubeadm 2>/dev/null) || true
 while IFS= read -r kb_l; do
   case $kb_l in pkg=*) printf '%s\n' "$kb_l" ;; esac
@@ -356,7 +355,6 @@ if [ ! -f /etc/kubernetes/admin.conf ]; then
 elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
   echo cluster=present
   # JSON strings never hold a raw newline, so the document fits on one line
-  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
   printf 'state=%s\n' "$(exec tr -d '\n' <<<"$kb_state")"
 else
   echo cluster=down
@@ -385,7 +383,6 @@ kubeadm upgrade apply v1.37.1 -y
 kb_file_state /etc/yum.repos.d/docker-ce.repo
 # one rpm call for every package; absent ones print nothing here (their "is not installed" line is no
 # pkg= line: the shell keeps only those, as grep '^pkg=' did)
-# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
 kb_pkgs=$(exec rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' containerd.io 2>/dev/null) || true
 while IFS= read -r kb_l; do
   case $kb_l in pkg=*) printf '%s\n' "$kb_l" ;; esac
@@ -428,7 +425,6 @@ fi
 # shellcheck disable=SC2043 # one service is a list too
 for kb_s in containerd; do
   # `|| true` outside the command substitution: systemctl is its only command (no shell in between)
-  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
   kb_en=$(exec systemctl is-enabled "$kb_s" 2>/dev/null) || true
   printf 'enabled=%s=%s\n' "$kb_s" "$kb_en"
   if systemctl is-active --quiet "$kb_s"; then printf 'active=%s=yes\n' "$kb_s"; else printf 'active=%s=no\n' "$kb_s"; fi
@@ -535,7 +531,6 @@ fi
 (
 # one rpm call for every package; absent ones print nothing here (their "is not installed" line is no
 # pkg= line: the shell keeps only those, as grep '^pkg=' did)
-# $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
 kb_pkgs=$(exec rpm -q --qf 'pkg=%{NAME}=%{VERSION}\n' kubelet kubectl 2>/dev/null) || true
 while IFS= read -r kb_l; do
   case $kb_l in pkg=*) printf '%s\n' "$kb_l" ;; esac
@@ -637,7 +632,6 @@ if [ ! -f /etc/kubernetes/admin.conf ]; then
 elif kb_state=$(kb_kubectl get nodes,configmaps,daemonsets,pods --all-namespaces -o json --request-timeout=10s 2>&1); then
   echo cluster=present
   # JSON strings never hold a raw newline, so the document fits on one line
-  # $(exec CMD ...): one process; bash 5.2 forks twice for a command with a redirection in $( )
   printf 'state=%s\n' "$(exec tr -d '\n' <<<"$kb_state")"
 else
   echo cluster=down
